@@ -1,0 +1,131 @@
+"""The ``abm`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from abm.errors import InputError
+
+
+def _budgets(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers, got {text!r}") from None
+    if not values or any(not np.isfinite(v) or v <= 0 for v in values):
+        raise argparse.ArgumentTypeError(f"budgets must be positive finite numbers, got {text!r}")
+    return sorted(set(values))
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Validate a scenario and print a summary."""
+    from abm.instance import compile_scenario
+    from abm.masks import masks
+    from abm.metrics import relocatable_by_mask
+    from abm.scenario import load_scenario
+
+    scn = load_scenario(args.scenario)
+    inst = compile_scenario(scn)
+    m = masks(inst)
+    classes = int(inst.valid.sum())
+    assumed = sorted({f"{r.id}.{f}" for r in scn.regions for f in r.assumed}
+                     | {f"{z.id}.{f}" for z in scn.zones for f in z.assumed})
+    estimated = int((~scn.latency.measured).sum() - len(scn.regions)) // 2
+    print(f"scenario   {scn.name}  ({scn.source})")
+    if scn.description:
+        print(f"           {scn.description}")
+    print(f"horizon    {scn.hours} h from {scn.start.isoformat()} UTC, seed {scn.seed}")
+    print(f"regions    {len(scn.regions)} in {len(scn.zones)} grid zones, "
+          f"{sum(r.capacity_mw for r in scn.regions):,.0f} MW capacity")
+    print(f"latency    {len(scn.regions) * (len(scn.regions) - 1) // 2} pairs, "
+          f"{estimated} estimated by the distance model")
+    print(f"operators  {len(scn.operators)} with {classes} workload classes, "
+          f"{inst.demand_mw.sum():,.1f} MW demand")
+    p = scn.policy
+    print(f"policy     carbon price {p.carbon_price_usd_per_t:g} $/t, residency "
+          f"{'+'.join(p.residency)}, placement on {p.placement_signal} carbon, "
+          f"accounting on {p.accounting_basis}")
+    print("relocatable demand at the scenario's own budgets:")
+    for key, value in relocatable_by_mask(inst, m).items():
+        print(f"  {key:<24} {value:6.1%}")
+    print(f"assumed figures ({len(assumed)}): " + (", ".join(assumed) if assumed else "none"))
+    print("ok")
+    return 0
+
+
+def cmd_frontier(args: argparse.Namespace) -> int:
+    """Compute the energy-latency frontier, print it, write CSV and PNG."""
+    from abm.figures import frontier_figure
+    from abm.frontier import frontier
+    from abm.instance import compile_scenario
+    from abm.scenario import load_scenario
+    from abm.signals import mean_signals, profile_signals
+
+    scn = load_scenario(args.scenario)
+    inst = compile_scenario(scn)
+    if args.hour is None:
+        signals, when = mean_signals(scn), "annual-mean signals"
+    else:
+        if not 0 <= args.hour < scn.hours:
+            raise InputError("--hour", "hour", f"expected 0..{scn.hours - 1}, got {args.hour}")
+        signals, when = profile_signals(scn).at(args.hour), f"hour {args.hour} of the scenario"
+    df = frontier(inst, signals, args.budgets, frictions=not args.no_frictions)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    df.to_csv(out / "frontier.csv", index=False)
+    title = (f"{scn.name}: {when}, "
+             f"{'no frictions' if args.no_frictions else 'with frictions'}")
+    frontier_figure(df, out / "frontier.png", title)
+    cols = ["budget_ms", "cost_usd", "emissions_kg", "placed_emissions_kg", "rid",
+            "realised_relocation",
+            "layer_local", "layer_regional", "layer_energy", "unserved_mwh"]
+    print(f"energy-latency frontier of {scn.name} ({title.split(': ', 1)[1]}); per hour")
+    print(df[cols].to_string(index=False, float_format=lambda v: f"{v:,.3f}"))
+    print(f"wrote {out / 'frontier.csv'} and {out / 'frontier.png'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``abm`` and its subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="abm", description="GeoInference ABM: AI inference as relocatable electricity demand.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    scenario_help = "scenario TOML file (default: the shipped default scenario)"
+
+    check = sub.add_parser("check", help="validate a scenario and summarise it",
+                           description="Validate a scenario file and summarise it.")
+    check.add_argument("scenario", nargs="?", help=scenario_help)
+    check.set_defaults(func=cmd_check)
+
+    fr = sub.add_parser("frontier", help="energy-latency frontier: table, CSV and figure",
+                        description="Relax every latency budget over a grid and solve the "
+                        "planner's placement at each; write DIR/frontier.csv and frontier.png.")
+    fr.add_argument("scenario", nargs="?", help=scenario_help)
+    fr.add_argument("--budgets", type=_budgets, default="10,20,30,40,50,75,100,125,150,200,250,300",
+                    help="comma-separated latency budgets in ms (default: 10 to 300)")
+    fr.add_argument("--out", required=True, help="output directory")
+    fr.add_argument("--hour", type=int, default=None,
+                    help="use the signals of this hour of the scenario (default: annual means)")
+    fr.add_argument("--no-frictions", action="store_true",
+                    help="ignore migration frictions (default: charge them against all-local)")
+    fr.set_defaults(func=cmd_frontier)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``abm`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""Unit costs c[k, j] ($/MWh) and migration frictions phi[k, j] ($/MW moved), MODEL.md section 3."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from abm.instance import Instance
+from abm.signals import Signals
+
+
+def carbon_price_usd_per_t(inst: Instance) -> np.ndarray:
+    """(O, R) carbon price: the policy price where the region is, plus the operator's own."""
+    policy = inst.scenario.policy
+    by_region = np.array([policy.carbon_price_at(j) for j in inst.jurisdiction])
+    return by_region[None, :] + inst.internal_carbon_price_usd_per_t[:, None]
+
+
+def unit_cost(inst: Instance, signals: Signals, rent_usd_per_mwh: np.ndarray | None = None
+              ) -> np.ndarray:
+    """(O, K, R) cost per MWh served at each region in $/MWh.
+
+    c = PUE (price + tau mu) + rent + egress_j g_k [j != origin] + alpha RTT, with mu the
+    placement carbon signal in t/MWh and tau the carbon price in $/t.
+
+    Args:
+        inst: the instance.
+        signals: one hour of zone signals, arrays of shape (Z,).
+        rent_usd_per_mwh: (R,) compute rent; the instance's rent if omitted.
+    """
+    policy = inst.scenario.policy
+    z = inst.zone_index
+    price = signals.price_usd_per_mwh[z]
+    mu_t = signals.carbon(policy.placement_signal)[z] / 1000.0
+    tau = carbon_price_usd_per_t(inst)
+    rent = inst.rent_usd_per_mwh if rent_usd_per_mwh is None else rent_usd_per_mwh
+    energy = inst.pue[None, :] * (price[None, :] + tau * mu_t[None, :]) + rent[None, :]
+    egress = (policy.egress_scale * inst.egress_gb_per_mwh[:, :, None]
+              * inst.egress_usd_per_gb[None, None, :] * ~inst.at_origin())
+    latency = inst.latency_penalty_usd_per_ms_mwh[:, None, None] * inst.network_rtt_ms()
+    return energy[:, None, :] + egress + latency
+
+
+def friction(inst: Instance) -> np.ndarray:
+    """(O, K, R) one-off cost per MW moved into a region: state transfer, warm-up, switching fee."""
+    policy = inst.scenario.policy
+    state = (policy.egress_scale * inst.state_gb_per_mw[:, :, None]
+             * inst.egress_usd_per_gb[None, None, :])
+    per_op = inst.warmup_usd_per_mw + policy.switching_fees * inst.migration_fee_usd_per_mw
+    return state + per_op[:, None, None]

@@ -1,0 +1,602 @@
+"""Scenario files (TOML): validated into frozen, typed objects.
+
+A scenario starts from the shipped dataset (regions, zones, RTTs, profiles) and overrides parts
+of it; it may also ``extends`` another scenario file and override that. Every error names the
+file, the field path and what is allowed. The schema is documented in ``docs/scenarios.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import tomllib
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from abm.dataset import JURISDICTIONS, Dataset, Latency, Region, Zone, shipped
+from abm.errors import InputError
+from abm.geo import haversine_km, modelled_rtt_ms
+
+SCENARIO_DIR = Path(__file__).parent / "scenarios"
+DEFAULT_SCENARIO = SCENARIO_DIR / "default.toml"
+CARBON_SIGNALS = ("marginal", "average")
+ACCOUNTING_BASES = ("average", "marginal")
+_MISSING = object()
+
+
+# ---------------------------------------------------------------------------------------------
+# Typed objects
+
+
+@dataclass(frozen=True)
+class Client:
+    """A demand origin: where users are (lat, lon), their jurisdiction and their service node."""
+
+    id: str
+    lat: float
+    lon: float
+    jurisdiction: str
+    service_node: str
+    access_rtt_ms: float
+
+
+@dataclass(frozen=True)
+class ServiceNode:
+    """A user-facing endpoint, co-located with its origin compute region."""
+
+    id: str
+    region: str
+
+
+@dataclass(frozen=True)
+class WorkloadClass:
+    """One workload class of an operator; demand in MW of IT load (MWh per hourly step)."""
+
+    id: str
+    kind: str
+    client: str
+    demand_mw: float
+    budget_ms: float
+    overhead_ms: float
+    egress_gb_per_mwh: float
+    state_gb_per_mw: float
+    stateful: bool
+    replicas: tuple[str, ...] = ()
+    allowed_jurisdictions: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Operator:
+    """An inference provider: footprint, internal carbon price, frictions and its classes."""
+
+    id: str
+    footprint: tuple[str, ...]
+    internal_carbon_price_usd_per_t: float
+    capacity_share: float
+    warmup_usd_per_mw: float
+    migration_fee_usd_per_mw: float
+    latency_penalty_usd_per_ms_mwh: float
+    classes: tuple[WorkloadClass, ...]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Policy levers and accounting settings (MODEL.md section 6)."""
+
+    carbon_price_usd_per_t: float = 0.0
+    carbon_price_by_jurisdiction: tuple[tuple[str, float], ...] = ()
+    residency: tuple[str, ...] = ("none",)
+    placement_signal: str = "marginal"
+    accounting_basis: str = "average"
+    state_transfer: bool = False
+    egress_scale: float = 1.0
+    switching_fees: bool = True
+    voll_usd_per_mwh: float = 10_000.0
+    holding_hours: float = 24.0
+
+    def carbon_price_at(self, jurisdiction: str) -> float:
+        """Policy carbon price ($/tCO2) applying to load in ``jurisdiction``."""
+        by_jurisdiction = dict(self.carbon_price_by_jurisdiction)
+        return by_jurisdiction.get(jurisdiction, self.carbon_price_usd_per_t)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario: the world, its workloads and its policy."""
+
+    name: str
+    description: str
+    source: str
+    start: dt.datetime
+    hours: int
+    seed: int
+    regional_rtt_ms: float
+    regions: tuple[Region, ...]
+    zones: tuple[Zone, ...]
+    latency: Latency
+    clients: tuple[Client, ...]
+    service_nodes: tuple[ServiceNode, ...]
+    operators: tuple[Operator, ...]
+    policy: Policy
+    residency_rules: tuple[tuple[str, tuple[str, ...]], ...]
+    profiles: dict[tuple[str, str], np.ndarray]
+
+    @property
+    def region_ids(self) -> tuple[str, ...]:
+        """Region ids in matrix order."""
+        return tuple(r.id for r in self.regions)
+
+    def with_policy(self, **changes: Any) -> Scenario:
+        """A copy with some policy fields changed."""
+        return replace(self, policy=replace(self.policy, **changes))
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading tables with precise errors
+
+
+class _Table:
+    """A TOML table being read: typed getters that know their field path; unknown keys rejected."""
+
+    def __init__(self, data: Any, source: str, path: str) -> None:
+        if not isinstance(data, dict):
+            raise InputError(source, path or "(top level)",
+                             f"expected a table, got {type(data).__name__}")
+        self.data, self.source, self.path, self.used = data, source, path, set()
+
+    def _where(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def error(self, key: str, problem: str) -> InputError:
+        return InputError(self.source, self._where(key), problem)
+
+    def has(self, key: str) -> bool:
+        return key in self.data
+
+    def raw(self, key: str, default: Any = _MISSING) -> Any:
+        self.used.add(key)
+        if key not in self.data:
+            if default is _MISSING:
+                raise self.error(key, "is required")
+            return default
+        return self.data[key]
+
+    def number(self, key: str, default: Any = _MISSING, *, minimum: float | None = 0.0,
+               strict: bool = False, maximum: float | None = None) -> float:
+        v = self.raw(key, default)
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise self.error(key, f"expected a number, got {v!r}")
+        v = float(v)
+        if not math.isfinite(v):
+            raise self.error(key, f"expected a finite number, got {v}")
+        if minimum is not None and (v < minimum or (strict and v == minimum)):
+            raise self.error(key, f"expected a number {'>' if strict else '>='} {minimum}, got {v}")
+        if maximum is not None and v > maximum:
+            raise self.error(key, f"expected a number <= {maximum}, got {v}")
+        return v
+
+    def integer(self, key: str, default: Any = _MISSING, *, minimum: int = 0) -> int:
+        v = self.raw(key, default)
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise self.error(key, f"expected an integer, got {v!r}")
+        if v < minimum:
+            raise self.error(key, f"expected an integer >= {minimum}, got {v}")
+        return v
+
+    def string(self, key: str, default: Any = _MISSING, *, choices: tuple[str, ...] | None = None
+               ) -> str:
+        v = self.raw(key, default)
+        if not isinstance(v, str) or not v:
+            raise self.error(key, f"expected a non-empty string, got {v!r}")
+        if choices is not None and v not in choices:
+            raise self.error(key, f"got {v!r}; allowed: {', '.join(choices)}")
+        return v
+
+    def boolean(self, key: str, default: Any = _MISSING) -> bool:
+        v = self.raw(key, default)
+        if not isinstance(v, bool):
+            raise self.error(key, f"expected true or false, got {v!r}")
+        return v
+
+    def strings(self, key: str, default: Any = _MISSING, *,
+                choices: tuple[str, ...] | None = None) -> tuple[str, ...]:
+        v = self.raw(key, default)
+        if isinstance(v, str) or not isinstance(v, list | tuple) or not all(
+                isinstance(s, str) for s in v):
+            raise self.error(key, f"expected a list of strings, got {v!r}")
+        if choices is not None:
+            bad = [s for s in v if s not in choices]
+            if bad:
+                raise self.error(key, f"unknown value(s) {bad}; allowed: {', '.join(choices)}")
+        if len(set(v)) != len(v):
+            raise self.error(key, f"has duplicates: {v}")
+        return tuple(v)
+
+    def table(self, key: str, default: Any = _MISSING) -> _Table:
+        return _Table(self.raw(key, default), self.source, self._where(key))
+
+    def tables(self, key: str) -> list[_Table]:
+        v = self.raw(key, [])
+        if not isinstance(v, list):
+            raise self.error(key, "expected an array of tables ([[...]])")
+        return [_Table(item, self.source, f"{self._where(key)}[{i}]") for i, item in enumerate(v)]
+
+    def done(self) -> None:
+        unknown = sorted(set(self.data) - self.used)
+        if unknown:
+            allowed = ", ".join(sorted(self.used))
+            raise self.error(unknown[0], f"unknown key; allowed here: {allowed}")
+
+
+def _ids_unique(items, source: str, path: str) -> None:
+    seen = set()
+    for i, item in enumerate(items):
+        if item.id in seen:
+            raise InputError(source, f"{path}[{i}].id", f"duplicate id {item.id!r}")
+        seen.add(item.id)
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise InputError(path, "", "file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(path, "", f"not valid TOML: {exc}") from None
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _resolve(path: Path, seen: tuple[Path, ...] = ()) -> dict:
+    """The file's table, merged over whatever it ``extends`` (tables merge, arrays replace)."""
+    path = path.resolve()
+    if path in seen:
+        raise InputError(path, "extends", "circular extends chain")
+    data = _read_toml(path)
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise InputError(path, "extends", f"expected a scenario name or path, got {parent!r}")
+    candidate = (path.parent / parent)
+    if not candidate.suffix:
+        candidate = SCENARIO_DIR / f"{parent}.toml"
+    if not candidate.exists():
+        raise InputError(path, "extends", f"no scenario {parent!r} (looked for {candidate})")
+    return _merge(_resolve(candidate, (*seen, path)), data)
+
+
+def load_scenario(path: str | Path | None = None, dataset: Dataset | None = None) -> Scenario:
+    """Read and validate a scenario file; ``None`` means the shipped default scenario."""
+    path = Path(path) if path is not None else DEFAULT_SCENARIO
+    return parse_scenario(_resolve(path), str(path), dataset)
+
+
+def parse_scenario(data: dict, source: str, dataset: Dataset | None = None) -> Scenario:
+    """Validate an already-parsed scenario table (``source`` names it in errors)."""
+    ds = dataset or shipped()
+    top = _Table(data, source, "")
+    head = top.table("scenario")
+    name = head.string("name")
+    description = head.string("description") if head.has("description") else ""
+    start = _start(head)
+    hours = head.integer("hours", 24, minimum=1)
+    seed = head.integer("seed", 0)
+    head.done()
+
+    net = top.table("network", {})
+    metro_rtt = net.number("metro_access_rtt_ms", 5.0)
+    regional_rtt = net.number("regional_rtt_ms", 50.0, strict=True)
+    net.done()
+
+    policy, rules = _policy(top.table("policy", {}), ds)
+    zones = _zones(top.table("zones", {}), ds)
+    regions = _regions(top.table("regions", {}), ds, zones)
+    latency = _latency(top.table("latency", {}), ds, regions)
+    nodes = _service_nodes(top, regions)
+    clients = _clients(top, regions, nodes, metro_rtt)
+    templates = _templates(top.table("templates", {}))
+    operators = _operators(top, regions, clients, templates)
+    top.done()
+
+    used_zones = {r.zone for r in regions.values()}
+    zones_t = tuple(z for z in zones.values() if z.id in used_zones)
+    return Scenario(
+        name=name, description=description, source=source, start=start, hours=hours, seed=seed,
+        regional_rtt_ms=regional_rtt, regions=tuple(regions.values()), zones=zones_t,
+        latency=latency, clients=tuple(clients.values()), service_nodes=tuple(nodes.values()),
+        operators=operators, policy=policy, residency_rules=rules, profiles=ds.profiles,
+    )
+
+
+def _start(head: _Table) -> dt.datetime:
+    v = head.raw("start", dt.datetime(2024, 1, 1))
+    if isinstance(v, str):
+        try:
+            v = dt.datetime.fromisoformat(v)
+        except ValueError:
+            raise head.error("start", f"expected an ISO date-time, got {v!r}") from None
+    if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
+        v = dt.datetime(v.year, v.month, v.day)
+    if not isinstance(v, dt.datetime):
+        raise head.error("start", f"expected a date-time such as 2024-01-08T00:00:00, got {v!r}")
+    if v.tzinfo is not None:
+        v = v.astimezone(dt.UTC).replace(tzinfo=None)
+    if v.minute or v.second or v.microsecond:
+        raise head.error("start", f"must fall on a whole UTC hour, got {v.isoformat()}")
+    return v
+
+
+def _policy(t: _Table, ds: Dataset) -> tuple[Policy, tuple]:
+    regimes = (*ds.residency, "custom")
+    by_j = t.table("carbon_price_by_jurisdiction", {})
+    prices = tuple((j, by_j.number(j)) for j in list(by_j.data))
+    for j, _ in prices:
+        if j not in JURISDICTIONS:
+            raise by_j.error(j, f"unknown jurisdiction; allowed: {', '.join(JURISDICTIONS)}")
+    rules_t = t.table("residency_rules", {})
+    rules = tuple((o, rules_t.strings(o, choices=JURISDICTIONS)) for o in list(rules_t.data))
+    for o, _ in rules:
+        if o not in JURISDICTIONS:
+            raise rules_t.error(o, f"unknown jurisdiction; allowed: {', '.join(JURISDICTIONS)}")
+    residency = t.strings("residency", ["none"], choices=regimes)
+    if "custom" in residency and not rules:
+        raise t.error("residency", "'custom' needs a [policy.residency_rules] table")
+    if rules and "custom" not in residency:
+        raise t.error("residency_rules", "given, but 'custom' is not in policy.residency")
+    policy = Policy(
+        carbon_price_usd_per_t=t.number("carbon_price_usd_per_t", 0.0),
+        carbon_price_by_jurisdiction=prices,
+        residency=residency,
+        placement_signal=t.string("placement_signal", "marginal", choices=CARBON_SIGNALS),
+        accounting_basis=t.string("accounting_basis", "average", choices=ACCOUNTING_BASES),
+        state_transfer=t.boolean("state_transfer", False),
+        egress_scale=t.number("egress_scale", 1.0),
+        switching_fees=t.boolean("switching_fees", True),
+        voll_usd_per_mwh=t.number("voll_usd_per_mwh", 10_000.0, strict=True),
+        holding_hours=t.number("holding_hours", 24.0, strict=True),
+    )
+    t.done()
+    return policy, rules
+
+
+_ZONE_FIELDS = {"name": "string", "avg_carbon_g_per_kwh": "number",
+                "marginal_carbon_g_per_kwh": "number", "price_usd_per_mwh": "number"}
+_ZONE_ATTR = {"avg_carbon_g_per_kwh": "avg_carbon_kg_per_mwh",
+              "marginal_carbon_g_per_kwh": "marginal_carbon_kg_per_mwh",
+              "price_usd_per_mwh": "price_usd_per_mwh", "name": "name"}
+
+
+def _fields(t: _Table, spec: dict[str, str], required: bool) -> dict[str, Any]:
+    out = {}
+    for key, kind in spec.items():
+        if not required and not t.has(key):
+            continue
+        if kind == "string":
+            out[key] = t.string(key)
+        elif kind == "jurisdiction":
+            out[key] = t.string(key, choices=JURISDICTIONS)
+        elif kind == "signed":
+            out[key] = t.number(key, minimum=None)
+        elif kind == "pue":
+            out[key] = t.number(key, minimum=1.0)
+        else:
+            out[key] = t.number(key)
+    t.done()
+    return out
+
+
+def _zones(t: _Table, ds: Dataset) -> dict[str, Zone]:
+    zones = dict(ds.zones)
+    spec = {**_ZONE_FIELDS, "price_usd_per_mwh": "signed"}
+    overrides = t.table("set", {})
+    for zid in list(overrides.data):
+        if zid not in zones:
+            raise overrides.error(zid, f"unknown zone; known: {', '.join(sorted(zones))}")
+        vals = _fields(overrides.table(zid), spec, required=False)
+        zones[zid] = replace(zones[zid], **{_ZONE_ATTR[k]: v for k, v in vals.items()},
+                             assumed=zones[zid].assumed | {"scenario override"})
+    overrides.done()
+    for sub in t.tables("add"):
+        zid = sub.string("id")
+        if zid in zones:
+            raise sub.error("id", f"zone {zid!r} already exists; change it under zones.set")
+        vals = _fields(sub, spec, required=True)
+        zones[zid] = Zone(id=zid, **{_ZONE_ATTR[k]: v for k, v in vals.items()},
+                          assumed=frozenset({"scenario"}))
+    t.done()
+    return zones
+
+
+_REGION_FIELDS = {"name": "string", "lat": "signed", "lon": "signed", "zone": "string",
+                  "jurisdiction": "jurisdiction", "pue": "pue", "egress_usd_per_gb": "number",
+                  "capacity_mw": "number", "rent_usd_per_mwh": "number"}
+
+
+def _check_region(t: _Table, vals: dict, zones: dict[str, Zone]) -> None:
+    if "zone" in vals and vals["zone"] not in zones:
+        raise t.error("zone", f"unknown zone {vals['zone']!r}; known: {', '.join(sorted(zones))}")
+    if not -90 <= vals.get("lat", 0.0) <= 90:
+        raise t.error("lat", f"expected degrees in [-90, 90], got {vals['lat']}")
+    if not -180 <= vals.get("lon", 0.0) <= 180:
+        raise t.error("lon", f"expected degrees in [-180, 180], got {vals['lon']}")
+
+
+def _regions(t: _Table, ds: Dataset, zones: dict[str, Zone]) -> dict[str, Region]:
+    include = t.strings("include", ["*"])
+    if include == ("*",):
+        regions = dict(ds.regions)
+    else:
+        bad = [r for r in include if r not in ds.regions]
+        if bad:
+            raise t.error("include", f"unknown region(s) {bad}; known: {', '.join(ds.regions)}")
+        regions = {r: ds.regions[r] for r in include}
+    overrides = t.table("set", {})
+    for rid in list(overrides.data):
+        if rid not in regions:
+            raise overrides.error(rid, f"unknown region; known: {', '.join(regions)}")
+        sub = overrides.table(rid)
+        vals = _fields(sub, _REGION_FIELDS, required=False)
+        _check_region(sub, vals, zones)
+        regions[rid] = replace(regions[rid], **vals)
+    overrides.done()
+    for sub in t.tables("add"):
+        rid = sub.string("id")
+        if rid in regions or rid in ds.regions:
+            raise sub.error("id", f"region {rid!r} already exists; change it under regions.set")
+        spec = dict(_REGION_FIELDS)
+        rent = sub.number("rent_usd_per_mwh", 0.0)
+        spec.pop("rent_usd_per_mwh")
+        vals = _fields(sub, spec, required=True)
+        _check_region(sub, vals, zones)
+        regions[rid] = Region(id=rid, rent_usd_per_mwh=rent, assumed=frozenset({"scenario"}),
+                              **vals)
+    t.done()
+    if not regions:
+        raise t.error("include", "a scenario needs at least one region")
+    return regions
+
+
+def _latency(t: _Table, ds: Dataset, regions: dict[str, Region]) -> Latency:
+    missing_rule = t.string("missing", "error", choices=("error", "distance"))
+    ids = list(regions)
+    n = len(ids)
+    rtt = np.full((n, n), np.nan)
+    measured = np.zeros((n, n), dtype=bool)
+    np.fill_diagonal(rtt, 0.0)
+    known = ds.latency
+    for a, ra in enumerate(ids):
+        for b, rb in enumerate(ids):
+            if a != b and ra in known.region_ids and rb in known.region_ids:
+                i, j = known.index(ra), known.index(rb)
+                rtt[a, b], measured[a, b] = known.rtt_ms[i, j], known.measured[i, j]
+    for sub in t.tables("pairs"):
+        src = sub.string("src", choices=tuple(ids))
+        dst = sub.string("dst", choices=tuple(ids))
+        if src == dst:
+            raise sub.error("dst", "a pair needs two different regions")
+        a, b = ids.index(src), ids.index(dst)
+        rtt[a, b] = rtt[b, a] = sub.number("rtt_ms", strict=True)
+        measured[a, b] = measured[b, a] = sub.boolean("measured", False)
+        sub.done()
+    t.done()
+    gaps = [(ids[a], ids[b]) for a, b in zip(*np.where(np.isnan(rtt)), strict=True) if a < b]
+    if gaps and missing_rule == "error":
+        raise t.error("pairs", f"no RTT for {len(gaps)} region pair(s), e.g. {gaps[0]}: add "
+                      "[[latency.pairs]] or set latency.missing = 'distance' to estimate them")
+    for a, b in ((ids.index(x), ids.index(y)) for x, y in gaps):
+        ra, rb = regions[ids[a]], regions[ids[b]]
+        rtt[a, b] = rtt[b, a] = float(modelled_rtt_ms(haversine_km(ra.lat, ra.lon, rb.lat, rb.lon)))
+    return Latency(tuple(ids), rtt, measured)
+
+
+def _service_nodes(top: _Table, regions: dict[str, Region]) -> dict[str, ServiceNode]:
+    nodes = {rid: ServiceNode(rid, rid) for rid in regions}
+    for sub in top.tables("service_nodes"):
+        nid = sub.string("id")
+        if nid in nodes:
+            raise sub.error("id", f"service node {nid!r} already exists (every region id is one)")
+        nodes[nid] = ServiceNode(nid, sub.string("region", choices=tuple(regions)))
+        sub.done()
+    return nodes
+
+
+def _clients(top: _Table, regions: dict[str, Region], nodes: dict[str, ServiceNode],
+             metro_rtt: float) -> dict[str, Client]:
+    clients = {r.id: Client(r.id, r.lat, r.lon, r.jurisdiction, r.id, metro_rtt)
+               for r in regions.values()}
+    for sub in top.tables("clients"):
+        cid = sub.string("id")
+        if cid in clients:
+            raise sub.error("id", f"client {cid!r} already exists (every region id is one)")
+        lat = sub.number("lat", minimum=-90.0, maximum=90.0)
+        lon = sub.number("lon", minimum=-180.0, maximum=180.0)
+        node = nodes[sub.string("service_node", choices=tuple(nodes))]
+        home = regions[node.region]
+        access = (sub.number("access_rtt_ms") if sub.has("access_rtt_ms")
+                  else float(modelled_rtt_ms(haversine_km(lat, lon, home.lat, home.lon))))
+        clients[cid] = Client(cid, lat, lon, sub.string("jurisdiction", choices=JURISDICTIONS),
+                              node.id, access)
+        sub.done()
+    return clients
+
+
+_CLASS_NUMBERS = ("budget_ms", "overhead_ms", "egress_gb_per_mwh", "state_gb_per_mw")
+
+
+def _templates(t: _Table) -> dict[str, dict[str, Any]]:
+    out = {}
+    for name in list(t.data):
+        sub = t.table(name)
+        vals: dict[str, Any] = {k: sub.number(k) for k in _CLASS_NUMBERS if sub.has(k)}
+        if sub.has("stateful"):
+            vals["stateful"] = sub.boolean("stateful")
+        sub.done()
+        out[name] = vals
+    t.done()
+    return out
+
+
+def _operators(top: _Table, regions: dict[str, Region], clients: dict[str, Client],
+               templates: dict[str, dict[str, Any]]) -> tuple[Operator, ...]:
+    ops = []
+    region_ids = tuple(regions)
+    for sub in top.tables("operators"):
+        footprint = sub.strings("footprint", ["*"])
+        if footprint != ("*",):
+            bad = [r for r in footprint if r not in regions]
+            if bad:
+                raise sub.error("footprint",
+                                f"unknown region(s) {bad}; known: {', '.join(regions)}")
+        else:
+            footprint = region_ids
+        classes = []
+        for ct in sub.tables("classes"):
+            kind = ct.string("template", "") if ct.has("template") else ""
+            if kind and kind not in templates:
+                raise ct.error("template", f"unknown template {kind!r}; defined: "
+                               f"{', '.join(templates) or '(none: add [templates.NAME])'}")
+            base = templates.get(kind, {})
+            nums = {k: ct.number(k, base.get(k, _MISSING)) for k in _CLASS_NUMBERS}
+            replicas = ct.strings("replicas", [])
+            bad = [r for r in replicas if r not in regions]
+            if bad:
+                raise ct.error("replicas", f"unknown region(s) {bad}; known: {', '.join(regions)}")
+            allowed = (ct.strings("allowed_jurisdictions", choices=JURISDICTIONS)
+                       if ct.has("allowed_jurisdictions") else None)
+            classes.append(WorkloadClass(
+                id=ct.string("id"), kind=kind or "custom",
+                client=ct.string("client", choices=tuple(clients)),
+                demand_mw=ct.number("demand_mw"),
+                stateful=ct.boolean("stateful", base.get("stateful", _MISSING)),
+                replicas=replicas, allowed_jurisdictions=allowed, **nums))
+            ct.done()
+        if not classes:
+            raise sub.error("classes", "an operator needs at least one [[operators.classes]]")
+        _ids_unique(classes, sub.source, f"{sub.path}.classes")
+        ops.append(Operator(
+            id=sub.string("id"), footprint=footprint,
+            internal_carbon_price_usd_per_t=sub.number("internal_carbon_price_usd_per_t", 0.0),
+            capacity_share=sub.number("capacity_share", 1.0, strict=True, maximum=1.0),
+            warmup_usd_per_mw=sub.number("warmup_usd_per_mw", 0.0),
+            migration_fee_usd_per_mw=sub.number("migration_fee_usd_per_mw", 0.0),
+            latency_penalty_usd_per_ms_mwh=sub.number("latency_penalty_usd_per_ms_mwh", 0.0),
+            classes=tuple(classes)))
+        sub.done()
+    if not ops:
+        raise top.error("operators", "a scenario needs at least one [[operators]]")
+    _ids_unique(ops, top.source, "operators")
+    return tuple(ops)

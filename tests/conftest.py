@@ -1,0 +1,52 @@
+"""Shared fixtures: small scenario files written to a temporary folder."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+SMALL = """
+[scenario]
+name = "small"
+start = 2024-01-08T00:00:00
+hours = 3
+
+[regions]
+include = ["eu-france", "eu-sweden", "eu-frankfurt", "us-east-va"]
+
+[policy]
+carbon_price_usd_per_t = 100.0
+
+[templates.batch]
+budget_ms = 1000.0
+overhead_ms = 0.0
+egress_gb_per_mwh = 30.0
+state_gb_per_mw = 0.0
+stateful = false
+
+[[operators]]
+id = "op"
+warmup_usd_per_mw = 10.0
+
+[[operators.classes]]
+id = "b"
+template = "batch"
+client = "eu-frankfurt"
+demand_mw = 10.0
+"""
+
+
+@pytest.fixture
+def write_scenario(tmp_path):
+    """Write TOML text to a file and return its path."""
+
+    def write(text: str, name: str = "scenario.toml") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text))
+        return path
+
+    return write

@@ -1,0 +1,184 @@
+"""Scenario files: the shipped default loads; every kind of bad input gets one clear error."""
+
+from __future__ import annotations
+
+import pytest
+
+from abm.errors import InputError
+from abm.scenario import load_scenario
+from tests.conftest import SMALL
+
+
+def test_default_scenario_loads():
+    scn = load_scenario()
+    assert scn.name == "default"
+    assert len(scn.regions) == 23
+    assert scn.hours == 168
+    assert sum(k.demand_mw for o in scn.operators for k in o.classes) == pytest.approx(374.0)
+
+
+def test_small_scenario_fields(write_scenario):
+    scn = load_scenario(write_scenario(SMALL))
+    assert scn.region_ids == ("eu-france", "eu-sweden", "eu-frankfurt", "us-east-va")
+    (op,) = scn.operators
+    assert op.footprint == scn.region_ids  # "*" by default
+    (k,) = op.classes
+    assert (k.kind, k.budget_ms, k.egress_gb_per_mwh, k.stateful) == ("batch", 1000.0, 30.0, False)
+    assert scn.policy.carbon_price_at("EU") == 100.0
+    # RTT comes from the shipped matrix and is symmetric with a zero diagonal
+    assert (scn.latency.rtt_ms == scn.latency.rtt_ms.T).all()
+    assert scn.latency.rtt_ms.diagonal().tolist() == [0.0] * 4
+
+
+def test_overrides_and_extends(write_scenario):
+    write_scenario(SMALL, "base.toml")
+    child = write_scenario("""
+        extends = "base.toml"
+        [scenario]
+        name = "child"
+        [regions.set.eu-sweden]
+        capacity_mw = 7.5
+        [zones.set.FR]
+        price_usd_per_mwh = -3.0
+        [policy]
+        carbon_price_by_jurisdiction = { US = 5.0 }
+    """, "child.toml")
+    scn = load_scenario(child)
+    assert scn.name == "child" and scn.hours == 3  # inherited
+    assert {r.id: r.capacity_mw for r in scn.regions}["eu-sweden"] == 7.5
+    assert {z.id: z.price_usd_per_mwh for z in scn.zones}["FR"] == -3.0
+    assert scn.policy.carbon_price_usd_per_t == 100.0
+    assert scn.policy.carbon_price_at("US") == 5.0
+
+
+def test_added_region_with_distance_model(write_scenario):
+    path = write_scenario(SMALL + """
+        [[regions.add]]
+        id = "no-oslo"
+        name = "Norway (Oslo)"
+        lat = 59.91
+        lon = 10.75
+        zone = "SE3"
+        jurisdiction = "EU"
+        pue = 1.1
+        egress_usd_per_gb = 0.02
+        capacity_mw = 50.0
+        [latency]
+        missing = "distance"
+    """)
+    scn = load_scenario(path)
+    i, j = scn.region_ids.index("no-oslo"), scn.region_ids.index("eu-sweden")
+    # about 417 km Oslo-Stockholm: 7 + 417/59 = 14.07 ms
+    assert scn.latency.rtt_ms[i, j] == pytest.approx(7 + 417 / 59, abs=0.3)
+    assert not scn.latency.measured[i, j]
+
+
+def _error(write_scenario, text: str) -> InputError:
+    with pytest.raises(InputError) as info:
+        load_scenario(write_scenario(text))
+    return info.value
+
+
+BAD_CASES = [
+    # (description, replacement of a line of SMALL, expected field, words in the message)
+    ("unknown key", ('id = "op"', 'id = "op"\ncolour = "red"'), "operators[0].colour",
+     "unknown key"),
+    ("wrong type", ("demand_mw = 10.0", 'demand_mw = "ten"'),
+     "operators[0].classes[0].demand_mw", "expected a number"),
+    ("negative demand", ("demand_mw = 10.0", "demand_mw = -1.0"),
+     "operators[0].classes[0].demand_mw", ">= 0"),
+    ("NaN", ("demand_mw = 10.0", "demand_mw = nan"),
+     "operators[0].classes[0].demand_mw", "finite"),
+    ("infinite", ("carbon_price_usd_per_t = 100.0", "carbon_price_usd_per_t = inf"),
+     "policy.carbon_price_usd_per_t", "finite"),
+    ("negative capacity", ("[policy]", "[regions.set.eu-france]\ncapacity_mw = -5.0\n[policy]"),
+     "regions.set.eu-france.capacity_mw", ">= 0"),
+    ("unknown jurisdiction", ("[policy]", "[policy]\ncarbon_price_by_jurisdiction = { XX = 1.0 }"),
+     "policy.carbon_price_by_jurisdiction.XX", "unknown jurisdiction"),
+    ("unknown residency regime", ("[policy]", '[policy]\nresidency = ["gdpr_max"]'),
+     "policy.residency", "allowed: none, strict_eu, sovereign_cn, custom"),
+    ("unknown region", ('include = ["eu-france",', 'include = ["mars-1", "eu-france",'),
+     "regions.include", "unknown region"),
+    ("unknown client", ('client = "eu-frankfurt"', 'client = "atlantis"'),
+     "operators[0].classes[0].client", "allowed"),
+    ("unknown template", ('template = "batch"', 'template = "bulk"'),
+     "operators[0].classes[0].template", "unknown template"),
+    ("missing field", ("demand_mw = 10.0", ""), "operators[0].classes[0].demand_mw", "required"),
+    ("bad choice", ("[policy]", '[policy]\nplacement_signal = "lifecycle"'),
+     "policy.placement_signal", "allowed: marginal, average"),
+    ("zero hours", ("hours = 3", "hours = 0"), "scenario.hours", ">= 1"),
+    ("capacity share above one", ('id = "op"', 'id = "op"\ncapacity_share = 1.5'),
+     "operators[0].capacity_share", "<= 1"),
+    ("PUE below one", ("[policy]", "[regions.set.eu-france]\npue = 0.9\n[policy]"),
+     "regions.set.eu-france.pue", ">= 1"),
+]
+
+
+@pytest.mark.parametrize(("what", "edit", "field", "words"), BAD_CASES,
+                         ids=[c[0] for c in BAD_CASES])
+def test_bad_input_names_file_field_and_allowed(write_scenario, what, edit, field, words):
+    old, new = edit
+    assert old in SMALL, what
+    err = _error(write_scenario, SMALL.replace(old, new, 1))
+    assert err.field == field
+    assert words in err.problem
+    assert err.source.endswith("scenario.toml")
+    assert str(err).startswith(err.source)
+
+
+def test_region_missing_from_latency_data(write_scenario):
+    err = _error(write_scenario, SMALL + """
+        [[regions.add]]
+        id = "no-oslo"
+        name = "Norway (Oslo)"
+        lat = 59.91
+        lon = 10.75
+        zone = "SE3"
+        jurisdiction = "EU"
+        pue = 1.1
+        egress_usd_per_gb = 0.02
+        capacity_mw = 50.0
+    """)
+    assert err.field == "latency.pairs"
+    assert "no-oslo" in err.problem and "latency.missing = 'distance'" in err.problem
+
+
+def test_added_region_with_unknown_jurisdiction(write_scenario):
+    err = _error(write_scenario, SMALL + """
+        [[regions.add]]
+        id = "x"
+        name = "X"
+        lat = 0.0
+        lon = 0.0
+        zone = "SE3"
+        jurisdiction = "Atlantis"
+        pue = 1.1
+        egress_usd_per_gb = 0.02
+        capacity_mw = 50.0
+    """)
+    assert err.field == "regions.add[0].jurisdiction"
+    assert "allowed: US, CA" in err.problem
+
+
+def test_not_toml_and_missing_file(write_scenario, tmp_path):
+    err = _error(write_scenario, "[scenario\nname=")
+    assert "not valid TOML" in err.problem
+    with pytest.raises(InputError, match="file not found"):
+        load_scenario(tmp_path / "nope.toml")
+
+
+def test_circular_extends(write_scenario):
+    write_scenario('extends = "b.toml"\n', "a.toml")
+    path = write_scenario('extends = "a.toml"\n', "b.toml")
+    with pytest.raises(InputError, match="circular"):
+        load_scenario(path)
+
+
+def test_cli_reports_error_without_traceback(write_scenario, capsys):
+    from abm.cli import main
+
+    path = write_scenario(SMALL.replace("demand_mw = 10.0", "demand_mw = -1.0"))
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err
+    assert "operators[0].classes[0].demand_mw" in err
