@@ -24,13 +24,15 @@ SIGNALS = ("price", "carbon")
 
 @dataclass(frozen=True)
 class Zone:
-    """A grid zone: annual-mean price ($/MWh) and carbon intensities (kgCO2/MWh = gCO2/kWh)."""
+    """A grid zone: annual-mean price ($/MWh), carbon intensities (kgCO2/MWh = gCO2/kWh) and
+    mean demand (MW)."""
 
     id: str
     name: str
     avg_carbon_kg_per_mwh: float
     marginal_carbon_kg_per_mwh: float
     price_usd_per_mwh: float
+    load_mw: float
     assumed: frozenset[str] = frozenset()
 
 
@@ -103,7 +105,8 @@ def _assumed(text: str) -> frozenset[str]:
 def load_zones(path: Path) -> dict[str, Zone]:
     """Read a zones table (see ``abm/data/zones.csv``)."""
     df = _read_csv(path, ["zone_id", "name", "avg_carbon_g_per_kwh",
-                          "marginal_carbon_g_per_kwh", "price_usd_per_mwh", "assumed"])
+                          "marginal_carbon_g_per_kwh", "price_usd_per_mwh", "load_mw",
+                          "assumed"])
     zones = {}
     for i, row in df.iterrows():
         where = f"row {i + 2}"
@@ -116,6 +119,7 @@ def load_zones(path: Path) -> dict[str, Zone]:
                 row.marginal_carbon_g_per_kwh, path, f"{where}.marginal_carbon_g_per_kwh"),
             price_usd_per_mwh=_number(row.price_usd_per_mwh, path, f"{where}.price_usd_per_mwh",
                                       minimum=-math.inf),
+            load_mw=_number(row.load_mw, path, f"{where}.load_mw", strict=True),
             assumed=_assumed(row.assumed),
         )
     return zones

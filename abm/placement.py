@@ -72,10 +72,12 @@ def solve_placement(
     prev = np.zeros((n, r)) if x_prev_mw is None else np.asarray(x_prev_mw, dtype=float)
     if (demand < 0).any() or not np.isfinite(demand).all():
         raise ValueError("demand must be finite and >= 0")
-    if (capacity < 0).any():
-        raise ValueError("capacity must be >= 0")
-    if phi is not None and (phi < 0).any():
-        raise ValueError("friction must be >= 0")
+    if np.isnan(capacity).any() or (capacity < 0).any():
+        raise ValueError("capacity must be >= 0 (np.inf for none), not NaN")
+    if not np.isfinite(cost[feasible]).all():
+        raise ValueError("cost must be finite wherever the pair is feasible")
+    if phi is not None and (not np.isfinite(phi).all() or (phi < 0).any()):
+        raise ValueError("friction must be finite and >= 0")
     feasible = feasible & (demand[:, None] > 0)
     worst = cost + (phi if phi is not None else 0.0)
     if feasible.any() and voll_usd_per_mwh <= worst[feasible].max():

@@ -374,10 +374,11 @@ def _policy(t: _Table, ds: Dataset) -> tuple[Policy, tuple]:
 
 
 _ZONE_FIELDS = {"name": "string", "avg_carbon_g_per_kwh": "number",
-                "marginal_carbon_g_per_kwh": "number", "price_usd_per_mwh": "number"}
+                "marginal_carbon_g_per_kwh": "number", "price_usd_per_mwh": "signed",
+                "load_mw": "positive"}
 _ZONE_ATTR = {"avg_carbon_g_per_kwh": "avg_carbon_kg_per_mwh",
               "marginal_carbon_g_per_kwh": "marginal_carbon_kg_per_mwh",
-              "price_usd_per_mwh": "price_usd_per_mwh", "name": "name"}
+              "price_usd_per_mwh": "price_usd_per_mwh", "name": "name", "load_mw": "load_mw"}
 
 
 def _fields(t: _Table, spec: dict[str, str], required: bool) -> dict[str, Any]:
@@ -393,6 +394,8 @@ def _fields(t: _Table, spec: dict[str, str], required: bool) -> dict[str, Any]:
             out[key] = t.number(key, minimum=None)
         elif kind == "pue":
             out[key] = t.number(key, minimum=1.0)
+        elif kind == "positive":
+            out[key] = t.number(key, strict=True)
         else:
             out[key] = t.number(key)
     t.done()
@@ -401,7 +404,7 @@ def _fields(t: _Table, spec: dict[str, str], required: bool) -> dict[str, Any]:
 
 def _zones(t: _Table, ds: Dataset) -> dict[str, Zone]:
     zones = dict(ds.zones)
-    spec = {**_ZONE_FIELDS, "price_usd_per_mwh": "signed"}
+    spec = _ZONE_FIELDS
     overrides = t.table("set", {})
     for zid in list(overrides.data):
         if zid not in zones:

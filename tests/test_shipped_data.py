@@ -20,6 +20,7 @@ ZONE_FIGURES = {
     "avg_carbon": ("avg_carbon_g_per_kwh", "avg_carbon_source"),
     "marginal_carbon": ("marginal_carbon_g_per_kwh", "marginal_carbon_source"),
     "price": ("price_usd_per_mwh", "price_source"),
+    "load": ("load_mw", "load_source"),
 }
 REGION_FIGURES = {
     "pue": ("pue", "pue_source"),
