@@ -24,16 +24,17 @@ def unit_cost(inst: Instance, signals: Signals, rent_usd_per_mwh: np.ndarray | N
 
     Args:
         inst: the instance.
-        signals: one hour of zone signals, arrays of shape (Z,).
+        signals: one hour of zone signals, arrays of shape (Z,), or (O, Z) when each operator
+            has its own forecast.
         rent_usd_per_mwh: (R,) compute rent; the instance's rent if omitted.
     """
     policy = inst.scenario.policy
     z = inst.zone_index
-    price = signals.price_usd_per_mwh[z]
-    mu_t = signals.carbon(policy.placement_signal)[z] / 1000.0
+    price = np.asarray(signals.price_usd_per_mwh)[..., z].reshape(-1, len(z))
+    mu_t = np.asarray(signals.carbon(policy.placement_signal))[..., z].reshape(-1, len(z)) / 1e3
     tau = carbon_price_usd_per_t(inst)
     rent = inst.rent_usd_per_mwh if rent_usd_per_mwh is None else rent_usd_per_mwh
-    energy = inst.pue[None, :] * (price[None, :] + tau * mu_t[None, :]) + rent[None, :]
+    energy = inst.pue[None, :] * (price + tau * mu_t) + rent[None, :]
     egress = (policy.egress_scale * inst.egress_gb_per_mwh[:, :, None]
               * inst.egress_usd_per_gb[None, None, :] * ~inst.at_origin())
     latency = inst.latency_penalty_usd_per_ms_mwh[:, None, None] * inst.network_rtt_ms()

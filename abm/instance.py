@@ -11,6 +11,7 @@ from dataclasses import replace as _replace
 
 import numpy as np
 
+from abm.population import realise
 from abm.scenario import Scenario
 
 
@@ -37,10 +38,13 @@ class Instance:
     warmup_usd_per_mw: np.ndarray  # (O,) warm-up cost per MW moved
     migration_fee_usd_per_mw: np.ndarray  # (O,) fixed switching charge per MW moved
     latency_penalty_usd_per_ms_mwh: np.ndarray  # (O,)
+    forecast: np.ndarray  # (O,) str: perfect, persistence or noisy
     # classes
     valid: np.ndarray  # (O, K) bool
     kind: np.ndarray  # (O, K) str (template name)
-    demand_mw: np.ndarray  # (O, K)
+    demand_mw: np.ndarray  # (O, K) mean demand
+    diurnal_amplitude: np.ndarray  # (O, K)
+    client_lon: np.ndarray  # (O, K) degrees, for the client's local solar hour
     origin: np.ndarray  # (O, K) int: region of the class's service node
     origin_jurisdiction: np.ndarray  # (O, K) str: the client's jurisdiction
     access_rtt_ms: np.ndarray  # (O, K) client to service node
@@ -66,6 +70,13 @@ class Instance:
         """(O, K, R) bool: region j is the class's origin region."""
         return self.origin[:, :, None] == np.arange(len(self.region_ids))[None, None, :]
 
+    def demand_at(self, hour_utc: float) -> np.ndarray:
+        """(O, K) demand in MW at a UTC hour: the mean times 1 + A cos(2 pi (h_local - 15) / 24),
+        peaking at 15:00 local solar time (A = 0 gives a flat profile)."""
+        local = (hour_utc + self.client_lon / 15.0) % 24.0
+        return self.demand_mw * (1.0 + self.diurnal_amplitude
+                                 * np.cos(2 * np.pi * (local - 15.0) / 24.0))
+
     def with_budget(self, budget_ms: float) -> Instance:
         """The same instance with every class's latency budget set to ``budget_ms``."""
         return _replace(self, budget_ms=np.where(self.valid, float(budget_ms), 0.0))
@@ -79,8 +90,10 @@ class Instance:
         return _replace(self, demand_mw=np.where(self.valid, demand_mw, 0.0))
 
 
-def compile_scenario(scn: Scenario) -> Instance:
-    """Build the dense arrays of ``scn``."""
+def compile_scenario(scn: Scenario, rng: np.random.Generator | None = None) -> Instance:
+    """Build the dense arrays of ``scn``, drawing its population (if any) from ``rng``
+    (default: a generator seeded with the scenario's seed)."""
+    scn = realise(scn, rng)
     rids = scn.region_ids
     ridx = {r: i for i, r in enumerate(rids)}
     zidx = {z.id: i for i, z in enumerate(scn.zones)}
@@ -92,7 +105,8 @@ def compile_scenario(scn: Scenario) -> Instance:
         return np.zeros((n_o, n_k), dtype=dtype)
 
     valid, stateful = zeros(bool), zeros(bool)
-    demand, access, budget, overhead, egress_g, state_gb = (zeros() for _ in range(6))
+    demand, access, budget, overhead, egress_g, state_gb, amplitude, lon = (
+        zeros() for _ in range(8))
     origin = zeros(int)
     kind = np.full((n_o, n_k), "", dtype=object)
     origin_j = np.full((n_o, n_k), "", dtype=object)
@@ -107,6 +121,8 @@ def compile_scenario(scn: Scenario) -> Instance:
             valid[o, k] = True
             kind[o, k] = wc.kind
             demand[o, k] = wc.demand_mw
+            amplitude[o, k] = wc.diurnal_amplitude
+            lon[o, k] = client.lon
             origin[o, k] = ridx[nodes[client.service_node].region]
             origin_j[o, k] = client.jurisdiction
             access[o, k] = client.access_rtt_ms
@@ -140,7 +156,9 @@ def compile_scenario(scn: Scenario) -> Instance:
         migration_fee_usd_per_mw=np.array([o.migration_fee_usd_per_mw for o in scn.operators]),
         latency_penalty_usd_per_ms_mwh=np.array(
             [o.latency_penalty_usd_per_ms_mwh for o in scn.operators]),
-        valid=valid, kind=kind, demand_mw=demand, origin=origin, origin_jurisdiction=origin_j,
+        forecast=np.array([o.forecast for o in scn.operators], dtype=object),
+        valid=valid, kind=kind, demand_mw=demand, diurnal_amplitude=amplitude, client_lon=lon,
+        origin=origin, origin_jurisdiction=origin_j,
         access_rtt_ms=access, budget_ms=budget, overhead_ms=overhead,
         egress_gb_per_mwh=egress_g, state_gb_per_mw=state_gb, stateful=stateful,
         replica=replica, allowed=allowed,

@@ -23,6 +23,11 @@ from abm.geo import haversine_km, modelled_rtt_ms
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 DEFAULT_SCENARIO = SCENARIO_DIR / "default.toml"
 CARBON_SIGNALS = ("marginal", "average")
+FORECASTS = ("perfect", "persistence", "noisy")
+ALLOCATIONS = ("first_come", "proportional")
+PRICING_RULES = ("fixed", "utilisation_target")
+GRID_RESPONSES = ("merit_order", "linear", "exogenous")
+FOOTPRINT_KINDS = ("global", "continental", "home")
 ACCOUNTING_BASES = ("average", "marginal")
 _MISSING = object()
 
@@ -66,6 +71,7 @@ class WorkloadClass:
     stateful: bool
     replicas: tuple[str, ...] = ()
     allowed_jurisdictions: tuple[str, ...] | None = None
+    diurnal_amplitude: float = 0.0  # demand x (1 + A cos(2 pi (local hour - 15) / 24))
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,7 @@ class Operator:
     migration_fee_usd_per_mw: float
     latency_penalty_usd_per_ms_mwh: float
     classes: tuple[WorkloadClass, ...]
+    forecast: str = "perfect"
 
 
 @dataclass(frozen=True)
@@ -96,11 +103,49 @@ class Policy:
     switching_fees: bool = True
     voll_usd_per_mwh: float = 10_000.0
     holding_hours: float = 24.0
+    moratorium: tuple[str, ...] = ()
+    grid_connection_cap_mw: tuple[tuple[str, float], ...] = ()
 
     def carbon_price_at(self, jurisdiction: str) -> float:
         """Policy carbon price ($/tCO2) applying to load in ``jurisdiction``."""
         by_jurisdiction = dict(self.carbon_price_by_jurisdiction)
         return by_jurisdiction.get(jurisdiction, self.carbon_price_usd_per_t)
+
+
+@dataclass(frozen=True)
+class Market:
+    """Settings of the agent-based market (docs/market.md)."""
+
+    allocation: str = "first_come"
+    pricing: str = "fixed"
+    rent_target_utilisation: float = 0.8
+    rent_step_usd_per_mwh: float = 20.0
+    rent_floor_usd_per_mwh: float = 0.0
+    expansion_threshold: float = 0.9
+    expansion_review_hours: int = 24
+    expansion_lag_hours: int = 72
+    expansion_fraction: float = 0.1
+    grid_response: str = "merit_order"
+    forecast_noise: float = 0.1
+    checkpoint_hours: int = 1
+    operator_detail: bool = False
+
+
+@dataclass(frozen=True)
+class Population:
+    """How to generate operators (drawn from the model's random generator)."""
+
+    operators: int
+    total_demand_mw: float
+    size_sigma: float
+    classes: tuple[int, int]
+    templates: tuple[tuple[str, float], ...]
+    client_weights: tuple[tuple[str, float], ...]
+    footprints: tuple[tuple[str, float], ...]
+    continental_rtt_ms: float
+    internal_carbon_price_usd_per_t: tuple[float, ...]
+    warmup_usd_per_mw: tuple[float, ...]
+    forecast: tuple[tuple[str, float], ...]
 
 
 @dataclass(frozen=True)
@@ -123,6 +168,9 @@ class Scenario:
     policy: Policy
     residency_rules: tuple[tuple[str, tuple[str, ...]], ...]
     profiles: dict[tuple[str, str], np.ndarray]
+    market: Market = Market()
+    population: Population | None = None
+    templates: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
 
     @property
     def region_ids(self) -> tuple[str, ...]:
@@ -132,6 +180,10 @@ class Scenario:
     def with_policy(self, **changes: Any) -> Scenario:
         """A copy with some policy fields changed."""
         return replace(self, policy=replace(self.policy, **changes))
+
+    def with_market(self, **changes: Any) -> Scenario:
+        """A copy with some market settings changed."""
+        return replace(self, market=replace(self.market, **changes))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -302,14 +354,18 @@ def parse_scenario(data: dict, source: str, dataset: Dataset | None = None) -> S
     regional_rtt = net.number("regional_rtt_ms", 50.0, strict=True)
     net.done()
 
-    policy, rules = _policy(top.table("policy", {}), ds)
+    policy_t = top.table("policy", {})
     zones = _zones(top.table("zones", {}), ds)
     regions = _regions(top.table("regions", {}), ds, zones)
+    policy, rules = _policy(policy_t, ds, regions)
+    market = _market(top.table("market", {}))
     latency = _latency(top.table("latency", {}), ds, regions)
     nodes = _service_nodes(top, regions)
     clients = _clients(top, regions, nodes, metro_rtt)
     templates = _templates(top.table("templates", {}))
-    operators = _operators(top, regions, clients, templates)
+    population = (_population(top.table("population"), regions, templates)
+                  if top.has("population") else None)
+    operators = _operators(top, regions, clients, templates, required=population is None)
     top.done()
 
     used_zones = {r.zone for r in regions.values()}
@@ -319,6 +375,8 @@ def parse_scenario(data: dict, source: str, dataset: Dataset | None = None) -> S
         regional_rtt_ms=regional_rtt, regions=tuple(regions.values()), zones=zones_t,
         latency=latency, clients=tuple(clients.values()), service_nodes=tuple(nodes.values()),
         operators=operators, policy=policy, residency_rules=rules, profiles=ds.profiles,
+        market=market, population=population,
+        templates=tuple((k, tuple(v.items())) for k, v in templates.items()),
     )
 
 
@@ -340,7 +398,7 @@ def _start(head: _Table) -> dt.datetime:
     return v
 
 
-def _policy(t: _Table, ds: Dataset) -> tuple[Policy, tuple]:
+def _policy(t: _Table, ds: Dataset, regions: dict[str, Region]) -> tuple[Policy, tuple]:
     regimes = (*ds.residency, "custom")
     by_j = t.table("carbon_price_by_jurisdiction", {})
     prices = tuple((j, by_j.number(j)) for j in list(by_j.data))
@@ -368,9 +426,97 @@ def _policy(t: _Table, ds: Dataset) -> tuple[Policy, tuple]:
         switching_fees=t.boolean("switching_fees", True),
         voll_usd_per_mwh=t.number("voll_usd_per_mwh", 10_000.0, strict=True),
         holding_hours=t.number("holding_hours", 24.0, strict=True),
+        moratorium=t.strings("moratorium", [], choices=tuple(regions)),
+        grid_connection_cap_mw=_region_numbers(t.table("grid_connection_cap_mw", {}), regions),
     )
     t.done()
     return policy, rules
+
+
+def _region_numbers(t: _Table, regions: dict[str, Region]) -> tuple[tuple[str, float], ...]:
+    for rid in t.data:
+        if rid not in regions:
+            raise t.error(rid, f"unknown region; known: {', '.join(regions)}")
+    out = tuple((rid, t.number(rid)) for rid in list(t.data))
+    t.done()
+    return out
+
+
+def _market(t: _Table) -> Market:
+    m = Market(
+        allocation=t.string("allocation", "first_come", choices=ALLOCATIONS),
+        pricing=t.string("pricing", "fixed", choices=PRICING_RULES),
+        rent_target_utilisation=t.number("rent_target_utilisation", 0.8, maximum=1.0),
+        rent_step_usd_per_mwh=t.number("rent_step_usd_per_mwh", 20.0),
+        rent_floor_usd_per_mwh=t.number("rent_floor_usd_per_mwh", 0.0),
+        expansion_threshold=t.number("expansion_threshold", 0.9, maximum=1.0),
+        expansion_review_hours=t.integer("expansion_review_hours", 24, minimum=1),
+        expansion_lag_hours=t.integer("expansion_lag_hours", 72, minimum=1),
+        expansion_fraction=t.number("expansion_fraction", 0.1),
+        grid_response=t.string("grid_response", "merit_order", choices=GRID_RESPONSES),
+        forecast_noise=t.number("forecast_noise", 0.1),
+        checkpoint_hours=t.integer("checkpoint_hours", 1, minimum=1),
+        operator_detail=t.boolean("operator_detail", False),
+    )
+    t.done()
+    return m
+
+
+def _weights(t: _Table, key: str, default: Any, choices: tuple[str, ...]
+             ) -> tuple[tuple[str, float], ...]:
+    sub = t.table(key, default)
+    for name in sub.data:
+        if name not in choices:
+            raise sub.error(name, f"unknown name; allowed: {', '.join(choices)}")
+    out = tuple((name, sub.number(name)) for name in list(sub.data))
+    sub.done()
+    if not out or sum(w for _, w in out) <= 0:
+        raise t.error(key, "needs at least one positive weight")
+    return out
+
+
+def _numbers(t: _Table, key: str, default: Any) -> tuple[float, ...]:
+    v = t.raw(key, default)
+    if not isinstance(v, list) or not v or any(
+            isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x) or x < 0
+            for x in v):
+        raise t.error(key, f"expected a non-empty list of finite numbers >= 0, got {v!r}")
+    return tuple(float(x) for x in v)
+
+
+def _population(t: _Table, regions: dict[str, Region], templates: dict) -> Population:
+    if not templates:
+        raise t.error("templates", "a population draws classes from [templates.NAME]: add some")
+    classes = t.raw("classes", [1, 3])
+    if (not isinstance(classes, list) or len(classes) != 2
+            or not all(isinstance(c, int) and not isinstance(c, bool) for c in classes)
+            or not 1 <= classes[0] <= classes[1]):
+        raise t.error("classes",
+                      f"expected [min, max] integers with 1 <= min <= max, got {classes!r}")
+    clients = t.raw("clients", "capacity")
+    if clients == "capacity":
+        client_weights = tuple((r.id, r.capacity_mw) for r in regions.values())
+    elif clients == "uniform":
+        client_weights = tuple((r, 1.0) for r in regions)
+    elif isinstance(clients, dict):
+        client_weights = _weights(t, "clients", {}, tuple(regions))
+    else:
+        raise t.error("clients", "expected 'capacity', 'uniform' or a table region -> weight")
+    pop = Population(
+        operators=t.integer("operators", minimum=1),
+        total_demand_mw=t.number("total_demand_mw", strict=True),
+        size_sigma=t.number("size_sigma", 1.0),
+        classes=(classes[0], classes[1]),
+        templates=_weights(t, "templates", {k: 1.0 for k in templates}, tuple(templates)),
+        client_weights=client_weights,
+        footprints=_weights(t, "footprints", {"global": 1.0}, FOOTPRINT_KINDS),
+        continental_rtt_ms=t.number("continental_rtt_ms", 100.0, strict=True),
+        internal_carbon_price_usd_per_t=_numbers(t, "internal_carbon_price_usd_per_t", [0.0]),
+        warmup_usd_per_mw=_numbers(t, "warmup_usd_per_mw", [0.0]),
+        forecast=_weights(t, "forecast", {"perfect": 1.0}, FORECASTS),
+    )
+    t.done()
+    return pop
 
 
 _ZONE_FIELDS = {"name": "string", "avg_carbon_g_per_kwh": "number",
@@ -545,6 +691,8 @@ def _templates(t: _Table) -> dict[str, dict[str, Any]]:
     for name in list(t.data):
         sub = t.table(name)
         vals: dict[str, Any] = {k: sub.number(k) for k in _CLASS_NUMBERS if sub.has(k)}
+        if sub.has("diurnal_amplitude"):
+            vals["diurnal_amplitude"] = sub.number("diurnal_amplitude", maximum=1.0)
         if sub.has("stateful"):
             vals["stateful"] = sub.boolean("stateful")
         sub.done()
@@ -554,7 +702,8 @@ def _templates(t: _Table) -> dict[str, dict[str, Any]]:
 
 
 def _operators(top: _Table, regions: dict[str, Region], clients: dict[str, Client],
-               templates: dict[str, dict[str, Any]]) -> tuple[Operator, ...]:
+               templates: dict[str, dict[str, Any]], required: bool = True
+               ) -> tuple[Operator, ...]:
     ops = []
     region_ids = tuple(regions)
     for sub in top.tables("operators"):
@@ -580,10 +729,12 @@ def _operators(top: _Table, regions: dict[str, Region], clients: dict[str, Clien
                 raise ct.error("replicas", f"unknown region(s) {bad}; known: {', '.join(regions)}")
             allowed = (ct.strings("allowed_jurisdictions", choices=JURISDICTIONS)
                        if ct.has("allowed_jurisdictions") else None)
+            amplitude = ct.number("diurnal_amplitude", base.get("diurnal_amplitude", 0.0),
+                                  maximum=1.0)
             classes.append(WorkloadClass(
                 id=ct.string("id"), kind=kind or "custom",
                 client=ct.string("client", choices=tuple(clients)),
-                demand_mw=ct.number("demand_mw"),
+                demand_mw=ct.number("demand_mw"), diurnal_amplitude=amplitude,
                 stateful=ct.boolean("stateful", base.get("stateful", _MISSING)),
                 replicas=replicas, allowed_jurisdictions=allowed, **nums))
             ct.done()
@@ -597,9 +748,10 @@ def _operators(top: _Table, regions: dict[str, Region], clients: dict[str, Clien
             warmup_usd_per_mw=sub.number("warmup_usd_per_mw", 0.0),
             migration_fee_usd_per_mw=sub.number("migration_fee_usd_per_mw", 0.0),
             latency_penalty_usd_per_ms_mwh=sub.number("latency_penalty_usd_per_ms_mwh", 0.0),
-            classes=tuple(classes)))
+            classes=tuple(classes),
+            forecast=sub.string("forecast", "perfect", choices=FORECASTS)))
         sub.done()
-    if not ops:
-        raise top.error("operators", "a scenario needs at least one [[operators]]")
+    if not ops and required:
+        raise top.error("operators", "a scenario needs [[operators]] or a [population]")
     _ids_unique(ops, top.source, "operators")
     return tuple(ops)

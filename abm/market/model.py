@@ -1,0 +1,198 @@
+"""The market model: one step is one hour, in the order of MODEL.md section 5.
+
+1. Grid zones set their base price and carbon for the hour (profiles) and calibrate supply.
+2. Regions post rent and capacity.
+3. Operators, in an order drawn from the model's RNG, forecast signals and solve their LPs
+   against the capacity still available (first come, first served: each keeps the capacity it
+   held last hour, scaled down pro rata where demand growth oversubscribes a region, and
+   competes for the rest), or request and are rationed proportionally
+   (``market.allocation = "proportional"``).
+4. Regions record utilisation, update rent, and review expansion (built after a lag).
+5. Grid zones clear with the data-centre load.
+6. The collector records the step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from mesa import DataCollector, Model
+
+from abm.costs import friction, unit_cost
+from abm.frontier import status_quo_mw
+from abm.instance import Instance, compile_scenario
+from abm.market import reporters as rep
+from abm.market.agents import ComputeRegion, GridZone, Operator
+from abm.masks import masks
+from abm.metrics import emissions_kg, layer_of
+from abm.scenario import Scenario
+from abm.signals import Signals, hour_stamps, profile_signals
+
+
+class MarketModel(Model):
+    """Operators relocating inference demand hour by hour against regions and grid zones.
+
+    Args:
+        scenario: a validated scenario.
+        rng: the one seed of every random draw (population, operator order, forecast noise).
+        hours: number of steps the run will take (default: the scenario's).
+    """
+
+    def __init__(self, scenario: Scenario, rng: int | None = None, hours: int | None = None
+                 ) -> None:
+        super().__init__(rng=scenario.seed if rng is None else rng)
+        self.inst: Instance = compile_scenario(scenario, self.rng)
+        inst = self.inst
+        self.market = scenario.market
+        self.hours = hours or scenario.hours
+        self.stamps = hour_stamps(scenario.start, self.hours)
+        self.base: Signals = profile_signals(scenario, scenario.start, self.hours)
+        self.voll = scenario.policy.voll_usd_per_mwh
+        self.feasible = masks(inst).feasible
+        self.friction = friction(inst)  # $ per MW moved, as paid
+        # operators weigh a move's one-off friction against the hours they expect to hold it
+        self.planning_friction = self.friction / scenario.policy.holding_hours
+        self.layer = layer_of(inst)
+        self.at_origin = inst.at_origin()
+        n_o, n_k, n_r = inst.shape
+        n_z = len(scenario.zones)
+        self.hour = 0
+        self.demand_mw = inst.demand_at(self.stamps[0].hour)
+        self.status_quo_mw = status_quo_mw(inst.with_demand(self.demand_mw))
+        self.reference_dc_mw = np.zeros(n_z)
+        self.zone_dc_mw = self._zone_grid_mw(self.status_quo_mw)
+        self.available_mw = np.zeros(n_r)
+        self.reserved_mw = np.zeros((n_o, n_r))
+        self.capacity_mw = inst.capacity_mw.copy()
+        self.rent_usd_per_mwh = inst.rent_usd_per_mwh.copy()
+        self.region_load_mw = np.zeros(n_r)
+        self.grant_ratio = np.ones(n_r)
+        self.cost = np.zeros((n_o, n_k, n_r))
+        self.zones = [GridZone(self, z) for z in range(n_z)]
+        self.regions = [ComputeRegion(self, j) for j in range(n_r)]
+        self.operators = [Operator(self, o) for o in range(n_o)]
+        for name in rep.STEP_VALUES:  # the step's realised values, read by the collector
+            setattr(self, name, 0.0)
+        self.migrations: list[tuple[int, str, str, float]] = []
+        self.shift_mwh = np.zeros((n_z, n_z))
+        agenttype = {ComputeRegion: rep.REGION, GridZone: rep.ZONE}
+        if self.market.operator_detail:
+            agenttype[Operator] = rep.OPERATOR
+        self.datacollector = DataCollector(model_reporters=rep.MODEL,
+                                           agenttype_reporters=agenttype)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _zone_grid_mw(self, x_mw: np.ndarray) -> np.ndarray:
+        grid = x_mw.sum(axis=(0, 1)) * self.inst.pue
+        return np.bincount(self.inst.zone_index, weights=grid,
+                           minlength=len(self.inst.scenario.zones))
+
+    def placement_mw(self) -> np.ndarray:
+        """(O, K, R) this hour's committed placement."""
+        return np.stack([op.x_mw for op in self.operators])
+
+    def forecasts(self) -> Signals:
+        """(O, Z) signals each operator expects for this hour, by its forecast mode."""
+        n_o, n_z = len(self.operators), len(self.zones)
+        # perfect: what each zone would clear at if data-centre load stayed where it was
+        quotes = np.array([z.quote(self.zone_dc_mw[z.index]) for z in self.zones])
+        last = np.array([[z.price_usd_per_mwh, z.avg_carbon_kg_per_mwh,
+                          z.marginal_carbon_kg_per_mwh] for z in self.zones])
+        mode = self.inst.forecast
+        out = np.where((mode == "persistence")[:, None, None], last[None], quotes[None])
+        out = np.broadcast_to(out, (n_o, n_z, 3)).copy()
+        noisy = mode == "noisy"
+        if noisy.any():
+            noise = self.rng.normal(0.0, self.market.forecast_noise, (int(noisy.sum()), n_z, 3))
+            out[noisy] *= 1.0 + noise
+        return Signals(out[..., 0], out[..., 1], out[..., 2])
+
+    # -- the step --------------------------------------------------------------------------
+
+    def step(self) -> None:
+        """One hour."""
+        self.hour = int(self.steps) - 1
+        inst = self.inst
+        self.demand_mw = inst.demand_at(self.stamps[self.hour].hour)
+        self.reference_dc_mw = self._zone_grid_mw(status_quo_mw(inst.with_demand(self.demand_mw)))
+        prev = self.placement_mw()
+        for zone in self.zones:
+            zone.set_base()
+        for region in self.regions:
+            region.post()
+        self.cost = unit_cost(inst, self.forecasts(), self.rent_usd_per_mwh)
+        ops = self.agents_by_type[Operator]
+        if self.market.allocation == "first_come":
+            held = np.stack([op.incumbent_mw().sum(axis=0) for op in self.operators])
+            total = held.sum(axis=0)
+            scale = np.minimum(1.0, np.divide(self.capacity_mw, total,
+                                              out=np.ones_like(total), where=total > 0))
+            self.reserved_mw = held * scale
+            self.available_mw = np.maximum(self.available_mw - self.reserved_mw.sum(axis=0), 0)
+            ops.shuffle_do("place")
+        else:
+            ops.do("request")
+            requested = sum(op.requested_mw.sum(axis=0) for op in self.operators)
+            self.grant_ratio = np.divide(self.capacity_mw, requested,
+                                         out=np.ones_like(requested), where=requested > 0)
+            self.grant_ratio = np.minimum(self.grant_ratio, 1.0)
+            ops.shuffle_do("settle")
+        x = self.placement_mw()
+        self.region_load_mw = x.sum(axis=(0, 1))
+        for region in self.regions:
+            region.record()
+        self.capacity_mw = np.array([r.capacity_mw for r in self.regions])
+        self.zone_dc_mw = self._zone_grid_mw(x)
+        for zone in self.zones:
+            zone.clear()
+        self._account(x, prev)
+        self.datacollector.collect(self)
+
+    def _account(self, x: np.ndarray, prev: np.ndarray) -> None:
+        """Realised step values (read by the model reporters) and the migrations table."""
+        inst = self.inst
+        realised = Signals(*(np.array([getattr(z, a) for z in self.zones]) for a in (
+            "price_usd_per_mwh", "avg_carbon_kg_per_mwh", "marginal_carbon_kg_per_mwh")))
+        moved = np.stack([op.moved_mw for op in self.operators])
+        unserved = np.stack([op.unserved_mw for op in self.operators])
+        cost = float((x * unit_cost(inst, realised, self.rent_usd_per_mwh)).sum()
+                     + (moved * self.friction).sum())
+        em = emissions_kg(inst, x, realised)
+        served = float(x.sum())
+        layer_mw = [float(x[self.layer == i].sum()) for i in range(3)]
+        values = {
+            "demand_mwh": float(self.demand_mw.sum()),
+            "served_mwh": served,
+            "unserved_mwh": float(unserved.sum()),
+            "moved_mwh": float(moved.sum()),
+            "cost_usd": cost,
+            "energy_mwh": float(self.zone_dc_mw.sum()),
+            "emissions_average_kg": em["average"],
+            "emissions_marginal_kg": em["marginal"],
+            "emissions_system_kg": float(sum(z.system_emissions_kg for z in self.zones)),
+            "relocated_share": float(x[~self.at_origin].sum()) / served if served else 0.0,
+            **{f"layer_{n}": v / served if served else 0.0
+               for n, v in zip(("local", "regional", "energy"), layer_mw, strict=True)},
+        }
+        for name in rep.STEP_VALUES:
+            setattr(self, name, values[name])
+        zi = inst.zone_index
+        origin_zone = zi[inst.origin]
+        np.add.at(self.shift_mwh, (np.broadcast_to(origin_zone[:, :, None], x.shape).ravel(),
+                                   np.broadcast_to(zi, x.shape).ravel()), x.ravel())
+        self._record_migrations(prev, x)
+
+    def _record_migrations(self, prev: np.ndarray, x: np.ndarray) -> None:
+        """MW that left one region for another this hour, matched class by class in
+        proportion (what left i is spread over where it arrived)."""
+        scale = np.divide(self.demand_mw, prev.sum(axis=2), out=np.zeros_like(self.demand_mw),
+                          where=prev.sum(axis=2) > 0)
+        before = prev * scale[:, :, None]
+        out = np.maximum(before - x, 0.0)
+        into = np.maximum(x - before, 0.0)
+        total_in = into.sum(axis=2, keepdims=True)
+        flows = np.einsum("okr,oks->rs", out, np.divide(into, total_in, out=np.zeros_like(into),
+                                                       where=total_in > 1e-12))
+        ids = self.inst.region_ids
+        for i, j in zip(*np.nonzero(flows > 1e-9), strict=True):
+            self.migrations.append((self.hour, ids[i], ids[j], float(flows[i, j])))

@@ -1,0 +1,45 @@
+"""Module-level reporters for the market's DataCollector (lambdas would break pickling)."""
+
+from __future__ import annotations
+
+from operator import attrgetter
+
+STEP_VALUES = (
+    "demand_mwh", "served_mwh", "unserved_mwh", "moved_mwh", "cost_usd", "energy_mwh",
+    "emissions_average_kg", "emissions_marginal_kg", "emissions_system_kg", "relocated_share",
+    "layer_local", "layer_regional", "layer_energy",
+)
+# Model-level values are attributes of the model set each step (MarketModel._account).
+MODEL = {"hour": "hour", **{name: name for name in STEP_VALUES}}
+
+REGION = {
+    "region": attrgetter("region_id"),
+    "load_mw": attrgetter("load_mw"),
+    "utilisation": attrgetter("utilisation"),
+    "rent_usd_per_mwh": attrgetter("rent_usd_per_mwh"),
+    "capacity_mw": attrgetter("capacity_mw"),
+}
+ZONE = {
+    "zone": attrgetter("zone_id"),
+    "price_usd_per_mwh": attrgetter("price_usd_per_mwh"),
+    "marginal_carbon_kg_per_mwh": attrgetter("marginal_carbon_kg_per_mwh"),
+    "avg_carbon_kg_per_mwh": attrgetter("avg_carbon_kg_per_mwh"),
+    "dc_load_mw": attrgetter("dc_load_mw"),
+    "system_emissions_kg": attrgetter("system_emissions_kg"),
+}
+
+
+def _served(op) -> float:
+    return float(op.x_mw.sum())
+
+
+def _unserved(op) -> float:
+    return float(op.unserved_mw.sum())
+
+
+def _moved(op) -> float:
+    return float(op.moved_mw.sum())
+
+
+OPERATOR = {"operator": attrgetter("operator_id"), "served_mw": _served,
+            "unserved_mw": _unserved, "moved_mw": _moved}

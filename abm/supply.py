@@ -1,0 +1,94 @@
+"""How a grid zone answers added load: merit-order, linear or exogenous (vectorised over zones).
+
+The merit-order stack of a zone for one hour has a carbon-free block (renewables, nuclear,
+hydro) offered at a floor price, then a fossil ramp whose offer price rises linearly and whose
+units emit the zone's marginal factor e (kg/MWh). It is calibrated each hour so that at the
+reference load L0 (the zone's mean demand with data-centre load where it would be with no
+shifting) it clears at the hour's base price p and base average carbon a exactly:
+
+    fossil at L0:  q0 = a L0 / e          carbon-free block:  Q = L0 - q0
+    offer price:   floor + s q            floor = p - w,  w = max(|p| / 2, 5 $/MWh),  s = w / q0
+
+At load L the fossil output is q = max(L - Q, 0): price = floor + s q, marginal carbon = e when
+q > 0 (else 0: the carbon-free block is marginal), emissions = e q, average carbon = e q / L.
+The linear mode keeps the calibrated slope but never changes the marginal unit; the exogenous
+mode ignores load. System emissions are E(L) - E(L without the data-centre load).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+RESPONSES = ("merit_order", "linear", "exogenous")
+MIN_SPREAD_USD_PER_MWH = 5.0
+MIN_FOSSIL_SHARE = 1e-3  # a zone with ~zero average carbon still has a (tiny) fossil ramp
+
+
+@dataclass(frozen=True)
+class Stack:
+    """Calibrated supply of Z zones for one hour; arrays of shape (Z,)."""
+
+    reference_load_mw: np.ndarray
+    clean_mw: np.ndarray
+    floor_usd_per_mwh: np.ndarray
+    slope_usd_per_mwh_per_mw: np.ndarray
+    marginal_kg_per_mwh: np.ndarray
+    base_price_usd_per_mwh: np.ndarray
+    base_avg_kg_per_mwh: np.ndarray
+
+
+@dataclass(frozen=True)
+class Clearing:
+    """What zones clear at: price, marginal and average carbon, emissions (kg per hour)."""
+
+    price_usd_per_mwh: np.ndarray
+    marginal_kg_per_mwh: np.ndarray
+    avg_kg_per_mwh: np.ndarray
+    emissions_kg: np.ndarray
+
+
+def calibrate(reference_load_mw, base_price_usd_per_mwh, base_avg_kg_per_mwh,
+              marginal_kg_per_mwh) -> Stack:
+    """The stack that clears at the base price and average carbon at the reference load."""
+    load = np.asarray(reference_load_mw, dtype=float)
+    price = np.asarray(base_price_usd_per_mwh, dtype=float)
+    avg = np.asarray(base_avg_kg_per_mwh, dtype=float)
+    e = np.maximum(np.asarray(marginal_kg_per_mwh, dtype=float), avg)
+    fossil = np.maximum(avg / np.where(e > 0, e, 1.0), MIN_FOSSIL_SHARE) * load
+    spread = np.maximum(np.abs(price) / 2, MIN_SPREAD_USD_PER_MWH)
+    return Stack(load, load - fossil, price - spread, spread / fossil,
+                 np.where(e > 0, e, avg), price, avg)
+
+
+def clear(stack: Stack, load_mw, response: str = "merit_order") -> Clearing:
+    """Clear zones at total load ``load_mw`` (MW)."""
+    load = np.asarray(load_mw, dtype=float)
+    if response == "exogenous":
+        price = stack.base_price_usd_per_mwh
+        marginal = stack.marginal_kg_per_mwh
+        avg = stack.base_avg_kg_per_mwh
+        return Clearing(price.copy(), marginal.copy(), avg.copy(), avg * load)
+    delta = load - stack.reference_load_mw
+    if response == "linear":
+        price = stack.base_price_usd_per_mwh + stack.slope_usd_per_mwh_per_mw * delta
+        emissions = stack.base_avg_kg_per_mwh * stack.reference_load_mw + \
+            stack.marginal_kg_per_mwh * delta
+        return Clearing(price, stack.marginal_kg_per_mwh.copy(),
+                        emissions / np.where(load > 0, load, 1.0), emissions)
+    if response != "merit_order":
+        raise ValueError(f"unknown grid response {response!r}; allowed: {', '.join(RESPONSES)}")
+    fossil = np.maximum(load - stack.clean_mw, 0.0)
+    emissions = stack.marginal_kg_per_mwh * fossil
+    return Clearing(stack.floor_usd_per_mwh + stack.slope_usd_per_mwh_per_mw * fossil,
+                    np.where(fossil > 0, stack.marginal_kg_per_mwh, 0.0),
+                    emissions / np.where(load > 0, load, 1.0), emissions)
+
+
+def system_emissions_kg(stack: Stack, load_mw, dc_mw, response: str = "merit_order"
+                        ) -> np.ndarray:
+    """(Z,) zone emissions with the data-centre load minus without it, kg per hour."""
+    with_dc = clear(stack, load_mw, response).emissions_kg
+    without = clear(stack, np.asarray(load_mw) - np.asarray(dc_mw), response).emissions_kg
+    return with_dc - without
