@@ -22,6 +22,16 @@ def _budgets(text: str) -> list[float]:
     return sorted(set(values))
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return value
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate a scenario and print a summary."""
     from abm.instance import compile_scenario
@@ -90,6 +100,52 @@ def cmd_frontier(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the market with a progress bar; write tables, summary and figures."""
+    import pandas as pd
+    from tqdm import tqdm
+
+    from abm.figures import emissions_figure, shift_figure, zone_load_figure
+    from abm.market.run import run_market
+    from abm.scenario import load_scenario
+
+    scn = load_scenario(args.scenario)
+    out = Path(args.out)
+    hours = args.hours or scn.hours
+    bar = tqdm(total=hours, unit="h", desc=f"abm run {scn.name}", disable=args.quiet)
+
+    def progress(done: int, total: int) -> None:
+        bar.update(done - bar.n)
+
+    try:
+        result = run_market(scn, out, hours=args.hours, seed=args.seed, resume=args.resume,
+                            restart=args.restart, progress=progress)
+    except KeyboardInterrupt:
+        bar.close()
+        print(f"interrupted: finished steps are in {out}; carry on with --resume",
+              file=sys.stderr)
+        return 130
+    bar.close()
+    name = f"{scn.name}, seed {result['seed']}"
+    zone_load_figure(pd.read_parquet(out / "zones.parquet"), out / "zone_load.png",
+                     f"{name}: data-centre load by grid zone")
+    emissions_figure(pd.read_parquet(out / "model.parquet"), out / "emissions.png",
+                     f"{name}: emissions on three bases")
+    shift_figure(result["shifted_mwh_by_zone_pair"], out / "shifts.png",
+                 f"{name}: largest shifts between zones")
+    em = result["emissions_kg"]
+    print(f"{result['hours']} h, {result['operators']} operators: demand "
+          f"{result['demand_mwh']:,.0f} MWh, served {result['served_mwh']:,.0f}, unserved "
+          f"{result['unserved_mwh']:,.1f}, moved {result['moved_mwh']:,.0f}")
+    print(f"cost ${result['cost_usd']:,.0f}; emissions tCO2: average {em['average'] / 1e3:,.1f}, "
+          f"marginal {em['marginal'] / 1e3:,.1f}, system {em['system'] / 1e3:,.1f}")
+    print(f"served away from origin {result['relocated_share']:.1%}; layers "
+          + ", ".join(f"{k} {v:.1%}" for k, v in result["layers"].items()))
+    print(f"wrote {out}/summary.json, model/regions/zones/migrations.parquet and "
+          "zone_load.png, emissions.png, shifts.png")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``abm`` and its subcommands."""
     parser = argparse.ArgumentParser(
@@ -114,6 +170,25 @@ def build_parser() -> argparse.ArgumentParser:
     fr.add_argument("--no-frictions", action="store_true",
                     help="ignore migration frictions (default: charge them against all-local)")
     fr.set_defaults(func=cmd_frontier)
+
+    run = sub.add_parser("run", help="run the agent-based market hour by hour",
+                         description="Run the market: operators relocate demand each hour, "
+                         "regions answer with rent and capacity, grid zones with price and "
+                         "carbon. Writes DIR/summary.json, model/regions/zones/migrations "
+                         ".parquet and figures, as it goes; an interrupted run can be resumed.")
+    run.add_argument("scenario", nargs="?", help=scenario_help)
+    run.add_argument("--hours", type=_positive_int, default=None,
+                     help="hourly steps to run (default: the scenario's hours)")
+    run.add_argument("--seed", type=int, default=None,
+                     help="the seed of every random draw (default: the scenario's seed)")
+    run.add_argument("--out", required=True, help="output directory")
+    again = run.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true",
+                       help="carry on an interrupted run in DIR from its last checkpoint")
+    again.add_argument("--restart", action="store_true",
+                       help="discard the run in DIR and start again")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.set_defaults(func=cmd_run)
     return parser
 
 

@@ -38,3 +38,55 @@ def frontier_figure(df: pd.DataFrame, path: Path, title: str) -> Path:
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def zone_load_figure(zones: pd.DataFrame, path: Path, title: str) -> Path:
+    """Data-centre grid load by zone over the run (stacked): where demand moved."""
+    wide = zones.pivot(index="hour", columns="zone", values="dc_load_mw")
+    order = wide.mean().sort_values(ascending=False).index
+    wide = wide[order]
+    fig, ax = plt.subplots(figsize=(11, 4.8), constrained_layout=True)
+    colours = plt.get_cmap("tab20").colors + plt.get_cmap("tab20b").colors
+    ax.stackplot(wide.index, wide.T.to_numpy(), labels=list(wide.columns),
+                 colors=colours[: wide.shape[1]])
+    ax.set_xlabel("hour of the run")
+    ax.set_ylabel("data-centre grid load (MW)")
+    ax.set_title(title)
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7, ncol=1)
+    ax.margins(x=0)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def emissions_figure(model: pd.DataFrame, path: Path, title: str) -> Path:
+    """Emissions per hour on the average, marginal and system bases, and MWh moved."""
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(11, 6), sharex=True, constrained_layout=True,
+                                   gridspec_kw={"height_ratios": [2, 1]})
+    for col, label, style in (("emissions_average_kg", "attributed, average intensity", "-"),
+                              ("emissions_marginal_kg", "attributed, marginal intensity", "--"),
+                              ("emissions_system_kg", "system: with minus without the load", ":")):
+        ax1.plot(model.hour, model[col] / 1000, style, label=label)
+    ax1.set_ylabel("tCO2 per hour")
+    ax1.legend(fontsize=8)
+    ax1.set_title(title)
+    ax2.bar(model.hour, model.moved_mwh, color="tab:purple", width=1.0)
+    ax2.set_ylabel("MWh moved")
+    ax2.set_xlabel("hour of the run")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def shift_figure(flows: list[dict], path: Path, title: str) -> Path:
+    """The largest origin-zone to execution-zone flows over the run (MWh)."""
+    fig, ax = plt.subplots(figsize=(8, 0.35 * max(len(flows), 4) + 1.2), constrained_layout=True)
+    labels = [f"{f['from_zone']} -> {f['to_zone']}" for f in flows][::-1]
+    ax.barh(labels, [f["mwh"] for f in flows][::-1], color="tab:blue")
+    ax.set_xlabel("MWh served away from the origin zone")
+    ax.set_title(title)
+    if not flows:
+        ax.text(0.5, 0.5, "no demand left its origin zone", ha="center", transform=ax.transAxes)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

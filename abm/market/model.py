@@ -39,7 +39,8 @@ class MarketModel(Model):
 
     def __init__(self, scenario: Scenario, rng: int | None = None, hours: int | None = None
                  ) -> None:
-        super().__init__(rng=scenario.seed if rng is None else rng)
+        self.seed_value = scenario.seed if rng is None else rng
+        super().__init__(rng=self.seed_value)
         self.inst: Instance = compile_scenario(scenario, self.rng)
         inst = self.inst
         self.market = scenario.market
