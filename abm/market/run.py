@@ -87,7 +87,7 @@ def summary(model: MarketModel, status: str) -> dict:
         "scenario": model.inst.scenario.name,
         "status": status,
         "seed": model.seed_value,
-        "hours": int(len(df)),
+        "hours": len(df),
         "hours_planned": model.hours,
         "operators": len(model.operators),
         "demand_mwh": float(df.demand_mwh.sum()),
