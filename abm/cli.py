@@ -39,8 +39,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     from abm.metrics import relocatable_by_mask
     from abm.scenario import load_scenario
 
-    scn = load_scenario(args.scenario)
-    inst = compile_scenario(scn)
+    inst = compile_scenario(load_scenario(args.scenario))
+    scn = inst.scenario  # with its population drawn
     m = masks(inst)
     classes = int(inst.valid.sum())
     assumed = sorted({f"{r.id}.{f}" for r in scn.regions for f in r.assumed}
@@ -60,6 +60,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(f"policy     carbon price {p.carbon_price_usd_per_t:g} $/t, residency "
           f"{'+'.join(p.residency)}, placement on {p.placement_signal} carbon, "
           f"accounting on {p.accounting_basis}")
+    mk = scn.market
+    print(f"market     {mk.allocation} allocation, {mk.pricing} rent, {mk.grid_response} grid "
+          f"response, checkpoint every {mk.checkpoint_hours} h")
     print("relocatable demand at the scenario's own budgets:")
     for key, value in relocatable_by_mask(inst, m).items():
         print(f"  {key:<24} {value:6.1%}")
