@@ -331,10 +331,38 @@ def _resolve(path: Path, seen: tuple[Path, ...] = ()) -> dict:
     return _merge(_resolve(candidate, (*seen, path)), data)
 
 
-def load_scenario(path: str | Path | None = None, dataset: Dataset | None = None) -> Scenario:
-    """Read and validate a scenario file; ``None`` means the shipped default scenario."""
+def load_scenario(path: str | Path | None = None, dataset: Dataset | None = None,
+                  overrides: dict[str, Any] | None = None) -> Scenario:
+    """Read and validate a scenario file; ``None`` means the shipped default scenario.
+
+    Args:
+        path: the TOML file.
+        dataset: the data to start from (default: the shipped dataset).
+        overrides: values set by dotted path before validation, e.g.
+            ``{"policy.carbon_price_usd_per_t": 100.0, "regions.set.eu-ireland.capacity_mw": 50}``;
+            validated like the file's own values (errors name the path).
+    """
     path = Path(path) if path is not None else DEFAULT_SCENARIO
-    return parse_scenario(_resolve(path), str(path), dataset)
+    data = _resolve(path)
+    for dotted, value in (overrides or {}).items():
+        set_path(data, dotted, value, str(path))
+    return parse_scenario(data, str(path), dataset)
+
+
+def set_path(data: dict, dotted: str, value: Any, source: str = "overrides") -> None:
+    """Set ``value`` at a dotted path in a scenario table, creating tables on the way."""
+    keys = dotted.split(".")
+    if not all(keys):
+        raise InputError(source, dotted,
+                         "expected a dotted path such as policy.carbon_price_usd_per_t")
+    node = data
+    for i, key in enumerate(keys[:-1]):
+        child = node.setdefault(key, {})
+        if not isinstance(child, dict):
+            raise InputError(source, ".".join(keys[: i + 1]),
+                             f"is a {type(child).__name__}, not a table: cannot set {dotted}")
+        node = child
+    node[keys[-1]] = value
 
 
 def parse_scenario(data: dict, source: str, dataset: Dataset | None = None) -> Scenario:

@@ -105,6 +105,14 @@ def summary(model: MarketModel, status: str) -> dict:
     }
 
 
+def simulate(scn: Scenario, seed: int | None = None, hours: int | None = None) -> dict:
+    """Run the market in memory (no files) and return its summary."""
+    model = MarketModel(scn, rng=seed, hours=hours)
+    for _ in range(model.hours):
+        model.step()
+    return summary(model, "complete")
+
+
 def _save(model: MarketModel, out: Path, manifest: dict, status: str) -> dict:
     for name, df in tables(model).items():
         _write_parquet(out / f"{name}.parquet", df)
