@@ -32,6 +32,14 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _out_dir(path: str) -> Path:
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise InputError(out, "--out", "exists and is not a directory; name a directory")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate a scenario and print a summary."""
     from abm.instance import compile_scenario
@@ -87,9 +95,8 @@ def cmd_frontier(args: argparse.Namespace) -> int:
         if not 0 <= args.hour < scn.hours:
             raise InputError("--hour", "hour", f"expected 0..{scn.hours - 1}, got {args.hour}")
         signals, when = profile_signals(scn).at(args.hour), f"hour {args.hour} of the scenario"
+    out = _out_dir(args.out)
     df = frontier(inst, signals, args.budgets, frictions=not args.no_frictions)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     df.to_csv(out / "frontier.csv", index=False)
     title = (f"{scn.name}: {when}, "
              f"{'no frictions' if args.no_frictions else 'with frictions'}")
@@ -113,7 +120,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from abm.scenario import load_scenario
 
     scn = load_scenario(args.scenario)
-    out = Path(args.out)
+    out = _out_dir(args.out)
     hours = args.hours or scn.hours
     bar = tqdm(total=hours, unit="h", desc=f"abm run {scn.name}", disable=args.quiet)
 

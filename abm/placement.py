@@ -146,11 +146,54 @@ def solve_placement(
     duals[row_keys] = -np.asarray(sol.row_dual)[n:]
     return Solution(
         x_mw=x,
-        unserved_mw=col[n_pairs:],
+        # served + unserved = demand by construction (HiGHS's row tolerance is 1e-7 MW)
+        unserved_mw=np.maximum(demand - x.sum(axis=1), 0.0),
         moved_mw=moved,
         objective_usd=float(h.getInfo().objective_function_value),
         capacity_price_usd_per_mwh=np.maximum(duals, 0.0).reshape(capacity.shape),
     )
+
+
+@dataclass(frozen=True)
+class ClassOptimum:
+    """Optimum of every class ignoring capacity: arrays (..., K, R) and (..., K)."""
+
+    x_mw: np.ndarray
+    unserved_mw: np.ndarray
+    moved_mw: np.ndarray
+
+
+def uncapacitated_optimum(
+    cost: np.ndarray,
+    feasible: np.ndarray,
+    demand_mw: np.ndarray,
+    friction_usd_per_mw: np.ndarray,
+    x_prev_mw: np.ndarray,
+) -> ClassOptimum:
+    """The LP optimum of each class without capacity rows, in closed form (vectorised).
+
+    Without capacity the LP separates by class. A class's cheapest new MW costs
+    b = min_j (c_j + phi_j) over feasible j; an incumbent MW at j costs c_j. So every incumbent
+    with c_j <= b stays, the rest of the demand goes to the first region attaining b, and
+    demand is unserved only where no region is feasible. When the resulting load fits the
+    capacity an operator can get, this is also the optimum of the capacitated LP.
+
+    Args:
+        cost, feasible, friction_usd_per_mw, x_prev_mw: (..., K, R).
+        demand_mw: (..., K); the incumbents of a class must sum to at most its demand.
+    """
+    new = np.where(feasible, cost + friction_usd_per_mw, np.inf)
+    best = new.argmin(axis=-1)
+    b = np.take_along_axis(new, best[..., None], axis=-1)
+    keep = feasible & (x_prev_mw > _ZERO) & (cost <= b)
+    x = np.where(keep, x_prev_mw, 0.0)
+    rest = np.maximum(demand_mw - x.sum(axis=-1), 0.0)
+    servable = np.isfinite(b[..., 0])
+    top_up = np.where(servable, rest, 0.0)
+    np.put_along_axis(x, best[..., None],
+                      np.take_along_axis(x, best[..., None], axis=-1) + top_up[..., None],
+                      axis=-1)
+    return ClassOptimum(x, np.where(servable, 0.0, rest), np.maximum(x - x_prev_mw, 0.0))
 
 
 @dataclass(frozen=True)

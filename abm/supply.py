@@ -7,7 +7,8 @@ reference load L0 (the zone's mean demand with data-centre load where it would b
 shifting) it clears at the hour's base price p and base average carbon a exactly:
 
     fossil at L0:  q0 = a L0 / e          carbon-free block:  Q = L0 - q0
-    offer price:   floor + s q            floor = p - w,  w = max(|p| / 2, 5 $/MWh),  s = w / q0
+    offer price:   floor + s q            s = w / max(q0, 0.001 L0),  floor = p - s q0,
+                                          w = max(|p| / 2, 5 $/MWh)
 
 At load L the fossil output is q = max(L - Q, 0): price = floor + s q, marginal carbon = e when
 q > 0 (else 0: the carbon-free block is marginal), emissions = e q, average carbon = e q / L.
@@ -23,7 +24,7 @@ import numpy as np
 
 RESPONSES = ("merit_order", "linear", "exogenous")
 MIN_SPREAD_USD_PER_MWH = 5.0
-MIN_FOSSIL_SHARE = 1e-3  # a zone with ~zero average carbon still has a (tiny) fossil ramp
+MIN_FOSSIL_SHARE = 1e-3  # bounds the ramp slope of zones with ~zero average carbon
 
 
 @dataclass(frozen=True)
@@ -56,9 +57,10 @@ def calibrate(reference_load_mw, base_price_usd_per_mwh, base_avg_kg_per_mwh,
     price = np.asarray(base_price_usd_per_mwh, dtype=float)
     avg = np.asarray(base_avg_kg_per_mwh, dtype=float)
     e = np.maximum(np.asarray(marginal_kg_per_mwh, dtype=float), avg)
-    fossil = np.maximum(avg / np.where(e > 0, e, 1.0), MIN_FOSSIL_SHARE) * load
+    fossil = avg / np.where(e > 0, e, 1.0) * load
     spread = np.maximum(np.abs(price) / 2, MIN_SPREAD_USD_PER_MWH)
-    return Stack(load, load - fossil, price - spread, spread / fossil,
+    slope = spread / np.maximum(fossil, MIN_FOSSIL_SHARE * load)
+    return Stack(load, load - fossil, price - slope * fossil, slope,
                  np.where(e > 0, e, avg), price, avg)
 
 

@@ -83,6 +83,7 @@ class ComputeRegion(mesa.Agent):
 
     def post(self) -> None:
         """Offer this hour's capacity at this hour's rent."""
+        self.model.capacity_mw[self.index] = self.capacity_mw
         self.model.available_mw[self.index] = self.capacity_mw
         self.model.rent_usd_per_mwh[self.index] = self.rent_usd_per_mwh
 
@@ -118,65 +119,55 @@ class ComputeRegion(mesa.Agent):
 
 
 class Operator(mesa.Agent):
-    """An inference operator: places its classes each hour with its own placement LP."""
+    """An inference operator: places its classes each hour with its own placement LP.
+
+    Its placement lives in the model's arrays (row ``index``) so that the model can check,
+    for all operators at once, whether each class's capacity-free optimum fits (the usual case
+    with frictions: nothing needs an LP); an operator solves its LP only when it does not.
+    """
 
     model: MarketModel
 
     def __init__(self, model: MarketModel, index: int) -> None:
         super().__init__(model)
-        inst = model.inst
         self.index = index
-        self.operator_id = inst.operator_ids[index]
-        self.share = float(inst.capacity_share[index])
-        self.x_mw = model.status_quo_mw[index].copy()
-        self.prev_demand_mw = inst.demand_mw[index].copy()
-        self.unserved_mw = np.zeros_like(self.prev_demand_mw)
-        self.moved_mw = np.zeros_like(self.x_mw)
-        self.requested_mw = self.x_mw
+        self.operator_id = model.inst.operator_ids[index]
+        self.share = float(model.inst.capacity_share[index])
 
-    def incumbent_mw(self) -> np.ndarray:
-        """Last hour's placement rescaled to this hour's demand, class by class."""
-        demand = self.model.demand_mw[self.index]
-        ratio = np.divide(demand, self.prev_demand_mw, out=np.zeros_like(demand),
-                          where=self.prev_demand_mw > 0)
-        return self.x_mw * ratio[:, None]
+    @property
+    def x_mw(self) -> np.ndarray:
+        """(K, R) MW placed this hour."""
+        return self.model.x_mw[self.index]
 
-    def _solve(self, capacity_mw: np.ndarray) -> None:
+    @property
+    def unserved_mw(self) -> np.ndarray:
+        """(K,) MW unserved this hour."""
+        return self.model.unserved_mw[self.index]
+
+    @property
+    def moved_mw(self) -> np.ndarray:
+        """(K, R) MW placed beyond last hour's (rescaled) placement."""
+        return self.model.moved_mw[self.index]
+
+    def solve(self, capacity_mw: np.ndarray) -> None:
+        """Solve my LP against ``capacity_mw`` (R,) and record the placement."""
         m, o = self.model, self.index
-        prev = self.incumbent_mw()
         sol = solve_placement(
             m.cost[o], m.feasible[o], m.demand_mw[o], capacity_mw[None, :], m.voll,
-            friction_usd_per_mw=m.planning_friction[o], x_prev_mw=prev)
-        self.requested_mw = sol.x_mw
-        self.unserved_mw = sol.unserved_mw
-        self.moved_mw = sol.moved_mw
-
-    def place(self) -> None:
-        """First come, first served: keep what I hold, compete for what is free."""
-        m = self.model
-        own = m.reserved_mw[self.index]
-        self._solve(np.minimum(m.available_mw + own, self.share * m.capacity_mw))
-        m.available_mw = m.available_mw + own
-        m.reserved_mw[self.index] = 0.0
-        self.commit()
+            friction_usd_per_mw=m.planning_friction[o], x_prev_mw=m.incumbent_mw[o])
+        m.x_mw[o], m.unserved_mw[o], m.moved_mw[o] = sol.x_mw, sol.unserved_mw, sol.moved_mw
+        m.lp_solves += 1
 
     def request(self) -> None:
         """Proportional rationing, round one: ask for the optimum against my full share."""
-        self._solve(self.share * self.model.capacity_mw)
+        self.solve(self.share * self.model.capacity_mw)
 
     def settle(self) -> None:
         """Proportional rationing, round two: keep my granted MW where regions were
         oversubscribed and re-place the rest against what is still free elsewhere."""
         m = self.model
         short = m.grant_ratio < 1.0
-        granted = self.requested_mw.sum(axis=0) * m.grant_ratio
-        cap = np.where(short, granted, np.minimum(m.available_mw, self.share * m.capacity_mw))
-        self._solve(cap)
-        self.commit()
-
-    def commit(self) -> None:
-        """Take the capacity of the current solution and remember it for next hour."""
-        m = self.model
-        m.available_mw = np.maximum(m.available_mw - self.requested_mw.sum(axis=0), 0.0)
-        self.x_mw = self.requested_mw
-        self.prev_demand_mw = m.demand_mw[self.index].copy()
+        granted = self.x_mw.sum(axis=0) * m.grant_ratio
+        self.solve(np.where(short, granted,
+                            np.minimum(m.available_mw, self.share * m.capacity_mw)))
+        m.available_mw = np.maximum(m.available_mw - self.x_mw.sum(axis=0), 0.0)

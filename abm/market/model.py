@@ -24,6 +24,7 @@ from abm.market import reporters as rep
 from abm.market.agents import ComputeRegion, GridZone, Operator
 from abm.masks import masks
 from abm.metrics import emissions_kg, layer_of
+from abm.placement import uncapacitated_optimum
 from abm.scenario import Scenario
 from abm.signals import Signals, hour_stamps, profile_signals
 
@@ -62,7 +63,13 @@ class MarketModel(Model):
         self.reference_dc_mw = np.zeros(n_z)
         self.zone_dc_mw = self._zone_grid_mw(self.status_quo_mw)
         self.available_mw = np.zeros(n_r)
-        self.reserved_mw = np.zeros((n_o, n_r))
+        # operators' placements, row o belongs to operator o
+        self.x_mw = self.status_quo_mw.copy()
+        self.unserved_mw = np.zeros((n_o, n_k))
+        self.moved_mw = np.zeros((n_o, n_k, n_r))
+        self.prev_demand_mw = self.demand_mw.copy()
+        self.incumbent_mw = self.x_mw.copy()
+        self.lp_solves = 0  # LPs solved so far (the rest took the closed-form fast path)
         self.capacity_mw = inst.capacity_mw.copy()
         self.rent_usd_per_mwh = inst.rent_usd_per_mwh.copy()
         self.region_load_mw = np.zeros(n_r)
@@ -88,9 +95,11 @@ class MarketModel(Model):
         return np.bincount(self.inst.zone_index, weights=grid,
                            minlength=len(self.inst.scenario.zones))
 
-    def placement_mw(self) -> np.ndarray:
-        """(O, K, R) this hour's committed placement."""
-        return np.stack([op.x_mw for op in self.operators])
+    def rescaled_placement_mw(self) -> np.ndarray:
+        """(O, K, R) last hour's placement scaled class by class to this hour's demand."""
+        ratio = np.divide(self.demand_mw, self.prev_demand_mw,
+                          out=np.zeros_like(self.demand_mw), where=self.prev_demand_mw > 0)
+        return self.x_mw * ratio[:, :, None]
 
     def forecasts(self) -> Signals:
         """(O, Z) signals each operator expects for this hour, by its forecast mode."""
@@ -116,46 +125,82 @@ class MarketModel(Model):
         inst = self.inst
         self.demand_mw = inst.demand_at(self.stamps[self.hour].hour)
         self.reference_dc_mw = self._zone_grid_mw(status_quo_mw(inst.with_demand(self.demand_mw)))
-        prev = self.placement_mw()
+        prev = self.x_mw.copy()
+        self.incumbent_mw = self.rescaled_placement_mw()
         for zone in self.zones:
             zone.set_base()
         for region in self.regions:
             region.post()
         self.cost = unit_cost(inst, self.forecasts(), self.rent_usd_per_mwh)
-        ops = self.agents_by_type[Operator]
         if self.market.allocation == "first_come":
-            held = np.stack([op.incumbent_mw().sum(axis=0) for op in self.operators])
-            total = held.sum(axis=0)
-            scale = np.minimum(1.0, np.divide(self.capacity_mw, total,
-                                              out=np.ones_like(total), where=total > 0))
-            self.reserved_mw = held * scale
-            self.available_mw = np.maximum(self.available_mw - self.reserved_mw.sum(axis=0), 0)
-            ops.shuffle_do("place")
+            self.allocate_first_come()
         else:
+            ops = self.agents_by_type[Operator]
             ops.do("request")
-            requested = sum(op.requested_mw.sum(axis=0) for op in self.operators)
-            self.grant_ratio = np.divide(self.capacity_mw, requested,
-                                         out=np.ones_like(requested), where=requested > 0)
-            self.grant_ratio = np.minimum(self.grant_ratio, 1.0)
+            requested = self.x_mw.sum(axis=(0, 1))
+            self.grant_ratio = np.minimum(1.0, np.divide(
+                self.capacity_mw, requested, out=np.ones_like(requested), where=requested > 0))
             ops.shuffle_do("settle")
-        x = self.placement_mw()
+        self.prev_demand_mw = self.demand_mw.copy()
+        x = self.x_mw
         self.region_load_mw = x.sum(axis=(0, 1))
         for region in self.regions:
             region.record()
-        self.capacity_mw = np.array([r.capacity_mw for r in self.regions])
         self.zone_dc_mw = self._zone_grid_mw(x)
         for zone in self.zones:
             zone.clear()
         self._account(x, prev)
         self.datacollector.collect(self)
 
+    def allocate_first_come(self) -> None:
+        """Operators in an order drawn from ``model.rng`` keep the capacity they held last hour
+        (scaled down pro rata where demand growth oversubscribes a region) and take free
+        capacity first come, first served.
+
+        Every operator's capacity-free optimum is computed at once; walking the drawn order
+        with cumulative sums, each operator whose optimum fits what it can get takes it, and
+        the first that does not solves its LP, after which the walk resumes. The result is
+        the same as asking each operator in turn.
+        """
+        n_o = len(self.operators)
+        inc = self.incumbent_mw
+        held = inc.sum(axis=1)
+        total = held.sum(axis=0)
+        reserved = held * np.minimum(1.0, np.divide(self.capacity_mw, total,
+                                                    out=np.ones_like(total), where=total > 0))
+        available = np.maximum(self.capacity_mw - reserved.sum(axis=0), 0.0)
+        greedy = uncapacitated_optimum(self.cost, self.feasible, self.demand_mw,
+                                       self.planning_friction, inc)
+        load = greedy.x_mw.sum(axis=1)
+        share_cap = self.inst.capacity_share[:, None] * self.capacity_mw[None, :]
+        order = self.rng.permutation(n_o)
+        pos = 0
+        while pos < n_o:
+            ops = order[pos:]
+            delta = reserved[ops] - load[ops]
+            before = available + np.vstack([np.zeros((1, len(available))),
+                                            np.cumsum(delta, axis=0)[:-1]])
+            cap = np.maximum(np.minimum(before + reserved[ops], share_cap[ops]), 0.0)
+            fits = (load[ops] <= cap + 1e-9).all(axis=1)
+            n_fit = int(fits.argmin()) if not fits.all() else len(ops)
+            took = ops[:n_fit]
+            self.x_mw[took] = greedy.x_mw[took]
+            self.unserved_mw[took] = greedy.unserved_mw[took]
+            self.moved_mw[took] = greedy.moved_mw[took]
+            if n_fit == len(ops):
+                break
+            o = ops[n_fit]
+            self.operators[o].solve(cap[n_fit])
+            available = np.maximum(before[n_fit] + reserved[o] - self.x_mw[o].sum(axis=0), 0.0)
+            pos += n_fit + 1
+        self.available_mw = available
+
     def _account(self, x: np.ndarray, prev: np.ndarray) -> None:
         """Realised step values (read by the model reporters) and the migrations table."""
         inst = self.inst
         realised = Signals(*(np.array([getattr(z, a) for z in self.zones]) for a in (
             "price_usd_per_mwh", "avg_carbon_kg_per_mwh", "marginal_carbon_kg_per_mwh")))
-        moved = np.stack([op.moved_mw for op in self.operators])
-        unserved = np.stack([op.unserved_mw for op in self.operators])
+        moved, unserved = self.moved_mw, self.unserved_mw
         cost = float((x * unit_cost(inst, realised, self.rent_usd_per_mwh)).sum()
                      + (moved * self.friction).sum())
         em = emissions_kg(inst, x, realised)

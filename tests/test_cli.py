@@ -1,0 +1,149 @@
+"""The ``abm`` command line: check, frontier, help and input errors."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from abm.cli import build_parser, main
+from tests.conftest import SMALL
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def test_check_default_scenario_prints_ok(capsys):
+    assert main(["check"]) == 0
+    out = capsys.readouterr().out
+    assert out.rstrip().splitlines()[-1] == "ok"
+    assert "scenario   default" in out
+    assert "rid" in out
+
+
+def test_check_a_scenario_file(write_scenario, capsys):
+    assert main(["check", str(write_scenario(SMALL))]) == 0
+    out = capsys.readouterr().out
+    assert "small" in out
+    assert out.rstrip().endswith("ok")
+
+
+def test_frontier_writes_csv_and_png(tmp_path, capsys):
+    out_dir = tmp_path / "out"
+    assert main(["frontier", "--out", str(out_dir), "--budgets", "10,50,300"]) == 0
+    df = pd.read_csv(out_dir / "frontier.csv")
+    assert {"budget_ms", "cost_usd", "emissions_kg", "rid"} <= set(df.columns)
+    assert len(df) == 3
+    assert df.budget_ms.tolist() == [10.0, 50.0, 300.0]
+    png = (out_dir / "frontier.png").read_bytes()
+    assert len(png) > len(PNG_MAGIC)
+    assert png.startswith(PNG_MAGIC)
+    printed = capsys.readouterr().out
+    assert "frontier.csv" in printed and "with frictions" in printed
+
+
+def test_frontier_options_hour_and_no_frictions(write_scenario, tmp_path, capsys):
+    path = write_scenario(SMALL)
+    assert main(["frontier", str(path), "--out", str(tmp_path), "--budgets", "300,10",
+                 "--hour", "1", "--no-frictions"]) == 0
+    df = pd.read_csv(tmp_path / "frontier.csv")
+    assert df.budget_ms.tolist() == [10.0, 300.0]
+    assert (df.migration_usd == 0).all()
+    out = capsys.readouterr().out
+    assert "hour 1" in out and "no frictions" in out
+
+
+def test_frontier_duplicate_budgets_are_merged(tmp_path):
+    assert main(["frontier", "--out", str(tmp_path), "--budgets", "50, 10,50"]) == 0
+    assert pd.read_csv(tmp_path / "frontier.csv").budget_ms.tolist() == [10.0, 50.0]
+
+
+@pytest.mark.parametrize(("command", "options"), [
+    ([], ["check", "frontier"]),
+    (["check"], ["scenario"]),
+    (["frontier"], ["--budgets", "--out", "--hour", "--no-frictions", "scenario"]),
+])
+def test_help_exits_zero_and_mentions_options(capsys, command, options):
+    with pytest.raises(SystemExit) as exc:
+        main([*command, "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for option in options:
+        assert option in out
+
+
+@pytest.mark.parametrize("budgets", ["10,abc", "-5", "0", "10,-5", "", "nan", "inf"])
+def test_bad_budgets_exit_2(tmp_path, capsys, budgets):
+    with pytest.raises(SystemExit) as exc:
+        main(["frontier", "--out", str(tmp_path), f"--budgets={budgets}"])
+    assert exc.value.code == 2
+    assert "budgets" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("budgets", ["10,abc", "-5"])
+def test_bad_budgets_as_separate_argument_exit_2(tmp_path, budgets):
+    with pytest.raises(SystemExit) as exc:
+        main(["frontier", "--out", str(tmp_path), "--budgets", budgets])
+    assert exc.value.code == 2
+
+
+def test_missing_out_and_unknown_command_exit_2():
+    with pytest.raises(SystemExit) as exc:
+        main(["frontier"])
+    assert exc.value.code == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["nope"])
+    assert exc.value.code == 2
+    with pytest.raises(SystemExit) as exc:
+        main([])
+    assert exc.value.code == 2
+
+
+@pytest.mark.parametrize("command", ["check", "frontier"])
+def test_missing_scenario_file_is_an_error(tmp_path, capsys, command):
+    args = [command, str(tmp_path / "missing.toml")]
+    if command == "frontier":
+        args += ["--out", str(tmp_path / "out")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:")
+    assert "missing.toml" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_invalid_scenario_content_is_an_error(write_scenario, capsys):
+    path = write_scenario(SMALL.replace("hours = 3", "hours = 3\nbogus = 1"))
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "bogus" in err
+
+
+def test_not_toml_is_an_error(write_scenario, capsys):
+    assert main(["check", str(write_scenario("this is = = not toml"))]) == 2
+    assert capsys.readouterr().err.startswith("error:")
+
+
+def test_hour_out_of_range_is_an_error(write_scenario, tmp_path, capsys):
+    path = write_scenario(SMALL)  # 3 hours
+    assert main(["frontier", str(path), "--out", str(tmp_path), "--hour", "3"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "hour" in err
+
+
+def test_parser_defaults():
+    args = build_parser().parse_args(["frontier", "--out", "x"])
+    assert args.budgets == [10.0, 20.0, 30.0, 40.0, 50.0, 75.0, 100.0, 125.0, 150.0, 200.0,
+                            250.0, 300.0]
+    assert args.hour is None and not args.no_frictions and args.scenario is None
+
+
+def test_negative_hour_is_an_error(write_scenario, tmp_path, capsys):
+    assert main(["frontier", str(write_scenario(SMALL)), "--out", str(tmp_path),
+                 "--hour", "-1"]) == 2
+    assert capsys.readouterr().err.startswith("error:")
+
+
+def test_out_that_is_a_file_is_an_error(write_scenario, tmp_path, capsys):
+    not_a_dir = tmp_path / "taken"
+    not_a_dir.write_text("x")
+    assert main(["frontier", str(write_scenario(SMALL)), "--out", str(not_a_dir),
+                 "--budgets", "10"]) == 2
+    assert capsys.readouterr().err.startswith("error:")
