@@ -383,7 +383,7 @@ def parse_scenario(data: dict, source: str, dataset: Dataset | None = None) -> S
     net.done()
 
     policy_t = top.table("policy", {})
-    zones = _zones(top.table("zones", {}), ds)
+    zones, profiles = _zones(top.table("zones", {}), ds)
     regions = _regions(top.table("regions", {}), ds, zones)
     policy, rules = _policy(policy_t, ds, regions)
     market = _market(top.table("market", {}))
@@ -402,7 +402,7 @@ def parse_scenario(data: dict, source: str, dataset: Dataset | None = None) -> S
         name=name, description=description, source=source, start=start, hours=hours, seed=seed,
         regional_rtt_ms=regional_rtt, regions=tuple(regions.values()), zones=zones_t,
         latency=latency, clients=tuple(clients.values()), service_nodes=tuple(nodes.values()),
-        operators=operators, policy=policy, residency_rules=rules, profiles=ds.profiles,
+        operators=operators, policy=policy, residency_rules=rules, profiles=profiles,
         market=market, population=population,
         templates=tuple((k, tuple(v.items())) for k, v in templates.items()),
     )
@@ -576,8 +576,10 @@ def _fields(t: _Table, spec: dict[str, str], required: bool) -> dict[str, Any]:
     return out
 
 
-def _zones(t: _Table, ds: Dataset) -> dict[str, Zone]:
+def _zones(t: _Table, ds: Dataset) -> tuple[dict[str, Zone], dict]:
+    """Zones after overrides and additions, and the profile table including added zones."""
     zones = dict(ds.zones)
+    profiles = dict(ds.profiles)
     spec = _ZONE_FIELDS
     overrides = t.table("set", {})
     for zid in list(overrides.data):
@@ -591,11 +593,15 @@ def _zones(t: _Table, ds: Dataset) -> dict[str, Zone]:
         zid = sub.string("id")
         if zid in zones:
             raise sub.error("id", f"zone {zid!r} already exists; change it under zones.set")
+        source = sub.string("profile_from", choices=("flat", *sorted(ds.zones)))
+        for signal in ("price", "carbon"):
+            profiles[zid, signal] = (np.ones((12, 24)) if source == "flat"
+                                     else ds.profiles[source, signal])
         vals = _fields(sub, spec, required=True)
         zones[zid] = Zone(id=zid, **{_ZONE_ATTR[k]: v for k, v in vals.items()},
                           assumed=frozenset({"scenario"}))
     t.done()
-    return zones
+    return zones, profiles
 
 
 _REGION_FIELDS = {"name": "string", "lat": "signed", "lon": "signed", "zone": "string",

@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from mesa import DataCollector, Model
 
@@ -121,6 +123,20 @@ class MarketModel(Model):
 
     def step(self) -> None:
         """One hour."""
+        prev = self.begin_hour()
+        if self.market.allocation == "first_come":
+            self.allocate_first_come(self.rng.permutation(len(self.operators)))
+        else:
+            ops = self.agents_by_type[Operator]
+            ops.do("request")
+            requested = self.x_mw.sum(axis=(0, 1))
+            self.grant_ratio = np.minimum(1.0, np.divide(
+                self.capacity_mw, requested, out=np.ones_like(requested), where=requested > 0))
+            ops.shuffle_do("settle")
+        self.end_hour(prev)
+
+    def begin_hour(self) -> np.ndarray:
+        """Steps 1-2 and the operators' forecasts and costs; returns last hour's placement."""
         self.hour = int(self.steps) - 1
         inst = self.inst
         self.demand_mw = inst.demand_at(self.stamps[self.hour].hour)
@@ -132,15 +148,10 @@ class MarketModel(Model):
         for region in self.regions:
             region.post()
         self.cost = unit_cost(inst, self.forecasts(), self.rent_usd_per_mwh)
-        if self.market.allocation == "first_come":
-            self.allocate_first_come()
-        else:
-            ops = self.agents_by_type[Operator]
-            ops.do("request")
-            requested = self.x_mw.sum(axis=(0, 1))
-            self.grant_ratio = np.minimum(1.0, np.divide(
-                self.capacity_mw, requested, out=np.ones_like(requested), where=requested > 0))
-            ops.shuffle_do("settle")
+        return prev
+
+    def end_hour(self, prev: np.ndarray) -> None:
+        """Steps 4-6 after the operators have placed."""
         self.prev_demand_mw = self.demand_mw.copy()
         x = self.x_mw
         self.region_load_mw = x.sum(axis=(0, 1))
@@ -152,7 +163,9 @@ class MarketModel(Model):
         self._account(x, prev)
         self.datacollector.collect(self)
 
-    def allocate_first_come(self) -> None:
+    def allocate_first_come(self, order: np.ndarray,
+                            solve: Callable[[int, np.ndarray], None] | None = None,
+                            fast: bool = True) -> None:
         """Operators in an order drawn from ``model.rng`` keep the capacity they held last hour
         (scaled down pro rata where demand growth oversubscribes a region) and take free
         capacity first come, first served.
@@ -161,6 +174,11 @@ class MarketModel(Model):
         with cumulative sums, each operator whose optimum fits what it can get takes it, and
         the first that does not solves its LP, after which the walk resumes. The result is
         the same as asking each operator in turn.
+
+        Args:
+            order: the operators' order this hour.
+            solve: ``solve(o, capacity_mw)`` places operator o by LP (default: its own).
+            fast: take closed-form optima where they fit; False solves every LP (reference).
         """
         n_o = len(self.operators)
         inc = self.incumbent_mw
@@ -173,7 +191,7 @@ class MarketModel(Model):
                                        self.planning_friction, inc)
         load = greedy.x_mw.sum(axis=1)
         share_cap = self.inst.capacity_share[:, None] * self.capacity_mw[None, :]
-        order = self.rng.permutation(n_o)
+        solve = solve or (lambda o, cap: self.operators[o].solve(cap))
         pos = 0
         while pos < n_o:
             ops = order[pos:]
@@ -181,7 +199,7 @@ class MarketModel(Model):
             before = available + np.vstack([np.zeros((1, len(available))),
                                             np.cumsum(delta, axis=0)[:-1]])
             cap = np.maximum(np.minimum(before + reserved[ops], share_cap[ops]), 0.0)
-            fits = (load[ops] <= cap + 1e-9).all(axis=1)
+            fits = (load[ops] <= cap + 1e-9).all(axis=1) & fast
             n_fit = int(fits.argmin()) if not fits.all() else len(ops)
             took = ops[:n_fit]
             self.x_mw[took] = greedy.x_mw[took]
@@ -190,7 +208,7 @@ class MarketModel(Model):
             if n_fit == len(ops):
                 break
             o = ops[n_fit]
-            self.operators[o].solve(cap[n_fit])
+            solve(o, cap[n_fit])
             available = np.maximum(before[n_fit] + reserved[o] - self.x_mw[o].sum(axis=0), 0.0)
             pos += n_fit + 1
         self.available_mw = available

@@ -1,0 +1,195 @@
+"""Running the market to files (abm.market.run): tables, summary, restart, resume, the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from abm.cli import main
+from abm.errors import InputError
+from abm.market.run import run_market
+from abm.scenario import load_scenario
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+# Tight capacity (expansions are ordered and come on line mid-run, so a resume has scheduled
+# events to carry over), noisy forecasts (the RNG state must survive a checkpoint), rent that
+# moves, and per-operator detail.
+RUN = """
+[scenario]
+name = "run"
+start = 2024-01-08T00:00:00
+hours = 12
+seed = 5
+
+[regions]
+include = ["eu-france", "eu-sweden", "eu-frankfurt", "us-east-va"]
+[regions.set.eu-france]
+capacity_mw = 12.0
+[regions.set.eu-sweden]
+capacity_mw = 6.0
+[regions.set.eu-frankfurt]
+capacity_mw = 12.0
+[regions.set.us-east-va]
+capacity_mw = 15.0
+
+[policy]
+carbon_price_usd_per_t = 80.0
+
+[market]
+pricing = "utilisation_target"
+expansion_review_hours = 3
+expansion_lag_hours = 4
+checkpoint_hours = 1
+forecast_noise = 0.3
+operator_detail = true
+
+[templates.batch]
+budget_ms = 1000.0
+overhead_ms = 0.0
+egress_gb_per_mwh = 30.0
+state_gb_per_mw = 0.0
+stateful = false
+
+[templates.conversational]
+budget_ms = 150.0
+overhead_ms = 0.0
+egress_gb_per_mwh = 15.0
+state_gb_per_mw = 5.0
+stateful = false
+diurnal_amplitude = 0.3
+
+[population]
+operators = 5
+total_demand_mw = 50.0
+classes = [1, 2]
+templates = { batch = 0.6, conversational = 0.4 }
+warmup_usd_per_mw = [0.0, 50.0]
+forecast = { perfect = 0.3, persistence = 0.3, noisy = 0.4 }
+"""
+
+SUMMARY_KEYS = {"demand_mwh", "served_mwh", "unserved_mwh", "moved_mwh", "cost_usd"}
+
+
+@pytest.fixture
+def scn(write_scenario):
+    return load_scenario(write_scenario(RUN))
+
+
+class Interrupt:
+    """A progress callback that raises KeyboardInterrupt once ``at`` steps are done."""
+
+    def __init__(self, at: int) -> None:
+        self.at, self.seen = at, []
+
+    def __call__(self, done: int, total: int) -> None:
+        self.seen.append((done, total))
+        if done == self.at:
+            raise KeyboardInterrupt
+
+
+def test_run_writes_tables_and_summary(scn, tmp_path):
+    out = tmp_path / "out"
+    seen = []
+    result = run_market(scn, out, progress=lambda d, t: seen.append((d, t)))
+    assert seen == [(d, 12) for d in range(1, 13)]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary == result
+    assert SUMMARY_KEYS <= set(summary)
+    assert set(summary["emissions_kg"]) == {"average", "marginal", "system"}
+    assert summary["status"] == "complete" and summary["hours"] == 12
+    model = pd.read_parquet(out / "model.parquet")
+    assert len(model) == 12
+    assert model.hour.tolist() == list(range(12))
+    assert summary["demand_mwh"] == pytest.approx(model.demand_mwh.sum())
+    assert summary["served_mwh"] + summary["unserved_mwh"] == pytest.approx(
+        summary["demand_mwh"])
+    assert summary["unserved_mwh"] > 0  # capacity binds in this scenario
+    for key in ("average", "marginal", "system"):
+        assert summary["emissions_kg"][key] == pytest.approx(
+            model[f"emissions_{key}_kg"].sum())
+    regions = pd.read_parquet(out / "regions.parquet")
+    zones = pd.read_parquet(out / "zones.parquet")
+    assert len(regions) == 12 * 4 and set(regions.region) == set(scn.region_ids)
+    assert len(zones) == 12 * len(scn.zones)
+    assert (out / "migrations.parquet").exists()
+    pd.read_parquet(out / "migrations.parquet")
+    assert len(pd.read_parquet(out / "operators.parquet")) == 12 * 5
+    assert json.loads((out / "run.json").read_text())["status"] == "complete"
+
+
+def test_existing_run_needs_resume_or_restart(scn, tmp_path):
+    out = tmp_path / "out"
+    first = run_market(scn, out, hours=4)
+    with pytest.raises(InputError, match="--resume"):
+        run_market(scn, out, hours=4)
+    again = run_market(scn, out, hours=4, restart=True)
+    assert again == first
+    assert len(pd.read_parquet(out / "model.parquet")) == 4
+    # resuming a complete run changes nothing
+    assert run_market(scn, out, hours=4, resume=True) == first
+
+
+def test_resume_after_interruption_matches_an_uninterrupted_run(scn, tmp_path):
+    whole = run_market(scn, tmp_path / "whole")
+    out = tmp_path / "cut"
+    stop = Interrupt(7)
+    with pytest.raises(KeyboardInterrupt):
+        run_market(scn, out, progress=stop)
+    assert stop.seen[-1] == (7, 12)
+    manifest = json.loads((out / "run.json").read_text())
+    assert manifest["status"] == "running" and manifest["hours_done"] == 6
+    assert len(pd.read_parquet(out / "model.parquet")) == 6
+    with pytest.raises(InputError, match="--resume"):
+        run_market(scn, out)
+    with pytest.raises(InputError):
+        run_market(scn, out, seed=99, resume=True)
+    resumed_steps = []
+    resumed = run_market(scn, out, resume=True, progress=lambda d, t: resumed_steps.append(d))
+    assert resumed_steps == list(range(7, 13))
+    assert resumed == whole
+    assert json.loads((out / "summary.json").read_text()) == whole
+    for name in ("model", "regions", "zones", "migrations", "operators"):
+        pd.testing.assert_frame_equal(pd.read_parquet(out / f"{name}.parquet"),
+                                      pd.read_parquet(tmp_path / "whole" / f"{name}.parquet"),
+                                      check_exact=True)
+    # capacity did expand mid-run, across the checkpoint
+    regions = pd.read_parquet(out / "regions.parquet")
+    assert regions.groupby("region").capacity_mw.nunique().max() > 1
+
+
+def test_resume_with_nothing_there_raises(scn, tmp_path):
+    with pytest.raises(InputError, match="no run to resume"):
+        run_market(scn, tmp_path / "empty", resume=True)
+
+
+def test_resume_with_another_seed_or_horizon_raises(scn, tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        run_market(scn, out, hours=6, progress=Interrupt(3))
+    with pytest.raises(InputError, match="another scenario, seed or horizon"):
+        run_market(scn, out, hours=6, seed=scn.seed + 1, resume=True)
+    with pytest.raises(InputError, match="another scenario, seed or horizon"):
+        run_market(scn, out, hours=8, resume=True)
+    assert run_market(scn, out, hours=6, resume=True)["hours"] == 6
+
+
+def test_cli_run_writes_figures(write_scenario, tmp_path, capsys):
+    path = write_scenario(RUN)
+    out = tmp_path / "cli"
+    assert main(["run", str(path), "--hours", "6", "--out", str(out), "--quiet"]) == 0
+    for fig in ("zone_load.png", "emissions.png", "shifts.png"):
+        data = (out / fig).read_bytes()
+        assert data.startswith(PNG_MAGIC), fig
+    assert len(pd.read_parquet(out / "model.parquet")) == 6
+    assert "summary.json" in capsys.readouterr().out
+
+
+def test_cli_run_help_exits_zero(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "--resume" in out and "--restart" in out
