@@ -1,0 +1,114 @@
+"""Crash safety: a sweep killed with SIGKILL (a worker, or every process) resumes to the same
+results as a clean serial run, with no finished run lost and none run twice."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from abm.cli import main
+from abm.sweep.runner import run_sweep
+from abm.sweep.spec import load_spec
+
+SPEC = """
+[sweep]
+name = "killed"
+scenario = "default"
+hours = 8
+seed = 11
+design = "lhs"
+samples = 24
+
+[parameters."policy.carbon_price_usd_per_t"]
+range = [0.0, 300.0]
+
+[parameters."population.operators"]
+range = [2, 6]
+
+[outcomes]
+scalars = ["emissions_kg.system", "cost_usd", "relocated_share"]
+series = ["moved_mwh"]
+"""
+TOTAL = 24
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    """The sweep file and its results from a clean serial run."""
+    folder = tmp_path_factory.mktemp("sweep")
+    path = folder / "killed.toml"
+    path.write_text(SPEC)
+    run_sweep(load_spec(path), folder / "reference")
+    return path, pd.read_parquet(folder / "reference" / "results.parquet")
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        kids += [int(c) for c in (task / "children").read_text().split()]
+    return kids
+
+
+def _parts(out: Path) -> dict[str, int]:
+    return {p.name: p.stat().st_mtime_ns for p in (out / "runs").glob("part-*.parquet")}
+
+
+def _start_and_wait(spec: Path, out: Path) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "abm.cli", "sweep", str(spec), "--out", str(out), "--workers",
+         "2", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True)
+    deadline = time.monotonic() + 90
+    while len(_parts(out)) < 3 if (out / "runs").exists() else True:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "no run finished in time"
+        time.sleep(0.02)
+    return proc
+
+
+def _resume_and_compare(spec: Path, out: Path, reference: pd.DataFrame) -> None:
+    before = _parts(out)
+    assert 0 < len(before) < TOTAL, "the kill should land mid-way"
+    assert main(["sweep", str(spec), "--out", str(out), "--resume", "--workers", "1",
+                 "--quiet"]) == 0
+    after = _parts(out)
+    assert len(after) == TOTAL
+    assert {k: after[k] for k in before} == before  # finished runs were not run again
+    got = pd.read_parquet(out / "results.parquet")
+    pd.testing.assert_frame_equal(got.drop(columns="series.moved_mwh"),
+                                  reference.drop(columns="series.moved_mwh"), check_exact=True)
+    assert got["series.moved_mwh"].map(list).tolist() == \
+        reference["series.moved_mwh"].map(list).tolist()
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_sigkill_of_a_worker_then_resume(sweep, tmp_path):
+    spec, reference = sweep
+    out = tmp_path / "out"
+    proc = _start_and_wait(spec, out)
+    workers = [c for c in _children(proc.pid)
+               if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+    assert workers
+    os.kill(workers[0], signal.SIGKILL)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, err
+    assert "worker process died" in err and "--resume" in err
+    _resume_and_compare(spec, out, reference)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_sigkill_of_every_process_then_resume(sweep, tmp_path):
+    spec, reference = sweep
+    out = tmp_path / "out"
+    proc = _start_and_wait(spec, out)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    _resume_and_compare(spec, out, reference)
