@@ -72,6 +72,7 @@ class MarketModel(Model):
         self.prev_demand_mw = self.demand_mw.copy()
         self.incumbent_mw = self.x_mw.copy()
         self.lp_solves = 0  # LPs solved so far (the rest took the closed-form fast path)
+        self.operator_cost_usd = np.zeros(n_o)  # this hour's realised cost per operator ($)
         self.capacity_mw = inst.capacity_mw.copy()
         self.rent_usd_per_mwh = inst.rent_usd_per_mwh.copy()
         self.region_load_mw = np.zeros(n_r)
@@ -219,8 +220,9 @@ class MarketModel(Model):
         realised = Signals(*(np.array([getattr(z, a) for z in self.zones]) for a in (
             "price_usd_per_mwh", "avg_carbon_kg_per_mwh", "marginal_carbon_kg_per_mwh")))
         moved, unserved = self.moved_mw, self.unserved_mw
-        cost = float((x * unit_cost(inst, realised, self.rent_usd_per_mwh)).sum()
-                     + (moved * self.friction).sum())
+        self.operator_cost_usd = ((x * unit_cost(inst, realised, self.rent_usd_per_mwh)).sum(
+            axis=(1, 2)) + (moved * self.friction).sum(axis=(1, 2)))  # (O,) realised $
+        cost = float(self.operator_cost_usd.sum())
         em = emissions_kg(inst, x, realised)
         served = float(x.sum())
         layer_mw = [float(x[self.layer == i].sum()) for i in range(3)]

@@ -41,5 +41,9 @@ def _moved(op) -> float:
     return float(op.moved_mw.sum())
 
 
+def _cost(op) -> float:
+    return float(op.model.operator_cost_usd[op.index])
+
+
 OPERATOR = {"operator": attrgetter("operator_id"), "served_mw": _served,
-            "unserved_mw": _unserved, "moved_mw": _moved}
+            "unserved_mw": _unserved, "moved_mw": _moved, "cost_usd": _cost}

@@ -1,0 +1,640 @@
+"""Scenario reports: ``abm report`` runs (or reads) scenarios and writes HTML + Markdown.
+
+Each scenario is either a scenario TOML file, run in memory with the market (progress on
+stderr), or a folder written by ``abm run`` (``summary.json`` and the Parquet tables; its
+``run.json`` names the scenario file). The report compares every scenario with a baseline:
+set-up and levers, a headline table, the energy-latency frontier, execution layers, a world
+map of demand shifts, zone price and carbon changes, which zones and operators gain or lose,
+and data provenance and caveats. The HTML file embeds its figures (one self-contained file);
+the Markdown twin links the same figures, written to ``<stem>_figures/`` beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime as dt
+import html
+import io
+import json
+import re
+import sys
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.colors import SymLogNorm
+from tqdm import tqdm
+
+from abm.errors import InputError
+from abm.frontier import DEFAULT_BUDGETS_MS, frontier
+from abm.instance import compile_scenario
+from abm.market.model import MarketModel
+from abm.market.run import MANIFEST, summary, tables
+from abm.metrics import LAYERS
+from abm.scenario import Scenario, load_scenario
+from abm.signals import mean_signals
+from abm.worldmap import draw_flow, draw_world
+
+LAYER_COLOURS = {"local": "#c6dbef", "regional": "#6baed6", "energy": "#08519c"}
+RUN_TABLES = ("model", "regions", "zones", "operators")
+
+
+@dataclass(frozen=True)
+class ScenarioRun:
+    """One scenario's results: its validated scenario, run summary and per-hour tables."""
+
+    label: str
+    origin: str  # the TOML file run, or the run folder read
+    scenario: Scenario
+    summary: dict
+    tables: dict[str, pd.DataFrame]
+
+
+# ---------------------------------------------------------------------------------------------
+# Getting results
+
+
+def run_scenario(path: Path, hours: int | None = None, seed: int | None = None,
+                 quiet: bool = False) -> ScenarioRun:
+    """Run a scenario file's market in memory (operator detail on), progress on stderr.
+
+    Args:
+        path: the scenario TOML file.
+        hours: hourly steps (default: the scenario's).
+        seed: the seed (default: the scenario's).
+        quiet: no progress bar.
+    """
+    scn = load_scenario(path).with_market(operator_detail=True)
+    model = MarketModel(scn, rng=seed, hours=hours)
+    for _ in tqdm(range(model.hours), desc=f"abm report: {scn.name}", unit="h",
+                  file=sys.stderr, disable=quiet):
+        model.step()
+    return ScenarioRun(scn.name, str(path), scn, summary(model, "complete"), tables(model))
+
+
+def read_run(folder: Path) -> ScenarioRun:
+    """Read a run folder written by ``abm run``: run.json, summary.json and Parquet tables."""
+    for name in (MANIFEST, "summary.json"):
+        if not (folder / name).exists():
+            raise InputError(folder, name, "missing: not a folder written by `abm run`")
+    manifest = json.loads((folder / MANIFEST).read_text())
+    source = Path(manifest.get("scenario_source", ""))
+    if not source.is_file():
+        raise InputError(folder / MANIFEST, "scenario_source",
+                         f"the run's scenario file {str(source)!r} is not there: the report "
+                         "needs it for the set-up and the frontier")
+    run_tables = {name: pd.read_parquet(folder / f"{name}.parquet") for name in RUN_TABLES
+                  if (folder / f"{name}.parquet").exists()}
+    result = json.loads((folder / "summary.json").read_text())
+    return ScenarioRun(result["scenario"], str(folder), load_scenario(source), result,
+                       run_tables)
+
+
+def get_run(path: str | Path, hours: int | None = None, seed: int | None = None,
+            quiet: bool = False) -> ScenarioRun:
+    """A run folder is read; a scenario file is run (see :func:`run_scenario`)."""
+    path = Path(path)
+    if path.is_dir():
+        return read_run(path)
+    if not path.is_file():
+        raise InputError(path, "", "no such scenario file or run folder")
+    return run_scenario(path, hours, seed, quiet)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables
+
+
+HEADLINE = (  # label, unit, how to get it from a summary
+    ("demand", "MWh", lambda s: s["demand_mwh"]),
+    ("served", "MWh", lambda s: s["served_mwh"]),
+    ("unserved", "MWh", lambda s: s["unserved_mwh"]),
+    ("moved between regions", "MWh", lambda s: s["moved_mwh"]),
+    ("cost", "k$", lambda s: s["cost_usd"] / 1e3),
+    ("cost per MWh served", "$/MWh", lambda s: s["cost_usd"] / max(s["served_mwh"], 1e-9)),
+    ("CO2 attributed, average", "t", lambda s: s["emissions_kg"]["average"] / 1e3),
+    ("CO2 attributed, marginal", "t", lambda s: s["emissions_kg"]["marginal"] / 1e3),
+    ("CO2 system", "t", lambda s: s["emissions_kg"]["system"] / 1e3),
+    ("served away from origin", "%", lambda s: 100 * s["relocated_share"]),
+    *((f"layer: {k}", "%", lambda s, k=k: 100 * s["layers"][k]) for k in LAYERS),
+)
+
+
+def headline(runs: list[ScenarioRun], baseline: ScenarioRun) -> pd.DataFrame:
+    """Rows: metrics; columns: the baseline's value, then each scenario's value with its change
+    against the baseline in brackets (relative, or percentage points for shares)."""
+    rows = []
+    for label, unit, get in HEADLINE:
+        base = get(baseline.summary)
+        row = {"metric": label, "unit": unit, baseline.label: _fmt(base)}
+        for r in runs:
+            if r is not baseline:
+                v = get(r.summary)
+                change = f"{v - base:+,.1f} pp" if unit == "%" else _relative(v, base)
+                row[r.label] = f"{_fmt(v)} ({change})"
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    df.attrs["stacked"] = True  # in HTML, the change goes under the value
+    return df
+
+
+def _relative(value: float, base: float) -> str:
+    if abs(base) < 1e-9:
+        return "n/a" if abs(value) < 1e-9 else f"{value:+,.1f}"
+    return f"{100 * (value - base) / abs(base):+.1f}%"
+
+
+def setup_table(runs: list[ScenarioRun], baseline: ScenarioRun) -> pd.DataFrame:
+    """One row per scenario: horizon, size, and every policy or market setting, zone and region
+    figure that differs from the baseline (the levers)."""
+    rows = []
+    for r in runs:
+        scn = r.scenario
+        rows.append({
+            "scenario": r.label,
+            "source": r.origin,
+            "start (UTC)": f"{scn.start:%Y-%m-%d %H:%M}",
+            "hours": r.summary["hours"],
+            "seed": r.summary["seed"],
+            "operators": r.summary["operators"],
+            "demand (MW, mean)": _mean_mw(r),
+            "levers vs baseline": "baseline" if r is baseline else "; ".join(
+                _differences(baseline, r)) or "none",
+        })
+    return pd.DataFrame(rows)
+
+
+def _mean_mw(r: ScenarioRun) -> float:
+    return r.summary["demand_mwh"] / max(r.summary["hours"], 1)
+
+
+def _differences(base_run: ScenarioRun, run: ScenarioRun, limit: int = 8) -> list[str]:
+    base, scn = base_run.scenario, run.scenario
+    out = []
+    if abs(_mean_mw(run) - _mean_mw(base_run)) > 1e-6 * _mean_mw(base_run):
+        out.append(f"demand {_mean_mw(base_run):,.0f} -> {_mean_mw(run):,.0f} MW (mean)")
+    for section in ("policy", "market"):
+        a, b = getattr(base, section), getattr(scn, section)
+        out += [f"{section}.{f.name} = {_short(getattr(b, f.name))}" for f in fields(a)
+                if f.name != "operator_detail" and getattr(a, f.name) != getattr(b, f.name)]
+    zones = {z.id: z for z in base.zones}
+    for z in scn.zones:
+        if z.id in zones and z != zones[z.id]:
+            changed = [f.name for f in fields(z) if f.name != "assumed"
+                       and getattr(z, f.name) != getattr(zones[z.id], f.name)]
+            out += [f"{z.id} {c.removesuffix('_kg_per_mwh')} {getattr(zones[z.id], c):g} -> "
+                    f"{getattr(z, c):g}" for c in changed]
+    regions = {g.id: g for g in base.regions}
+    out += [f"region {g.id} changed" for g in scn.regions if g.id in regions and g != regions[g.id]]
+    if len(out) > limit:
+        out = [*out[:limit], f"... and {len(out) - limit} more"]
+    return out
+
+
+def _short(value: object) -> str:
+    if isinstance(value, tuple) and all(isinstance(v, tuple) and len(v) == 2 for v in value):
+        return "{" + ", ".join(f"{k}: {_short(v)}" for k, v in value) + "}"
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_short(v) for v in value) + "]"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def zone_changes(runs: list[ScenarioRun], baseline: ScenarioRun) -> pd.DataFrame:
+    """Per zone and scenario: data-centre grid energy (MWh), mean price ($/MWh), mean average
+    and marginal carbon (g/kWh), and their changes against the baseline."""
+    def means(r: ScenarioRun) -> pd.DataFrame:
+        z = r.tables["zones"]
+        return z.groupby("zone").agg(
+            dc_energy_mwh=("dc_load_mw", "sum"), price_usd_per_mwh=("price_usd_per_mwh", "mean"),
+            avg_carbon_g_per_kwh=("avg_carbon_kg_per_mwh", "mean"),
+            marginal_carbon_g_per_kwh=("marginal_carbon_kg_per_mwh", "mean"))
+
+    base = means(baseline)
+    parts = []
+    for r in runs:
+        m = means(r)
+        delta = (m - base).add_prefix("change_")
+        parts.append(pd.concat([m, delta], axis=1).assign(scenario=r.label).reset_index())
+    return pd.concat(parts, ignore_index=True)
+
+
+def operator_changes(runs: list[ScenarioRun], baseline: ScenarioRun) -> pd.DataFrame | None:
+    """Per operator and scenario: served and unserved MWh, cost per MWh served and its change
+    against the baseline; None when a run has no operator table."""
+    if any("operators" not in r.tables or "cost_usd" not in r.tables["operators"]
+           for r in runs):
+        return None
+
+    def totals(r: ScenarioRun) -> pd.DataFrame:
+        t = r.tables["operators"].groupby("operator")[
+            ["served_mw", "unserved_mw", "moved_mw", "cost_usd"]].sum()
+        t["cost_usd_per_mwh"] = t.cost_usd / t.served_mw.where(t.served_mw > 0)
+        return t.rename(columns={"served_mw": "served_mwh", "unserved_mw": "unserved_mwh",
+                                 "moved_mw": "moved_mwh"})
+
+    base = totals(baseline)
+    parts = []
+    for r in runs:
+        t = totals(r)
+        t["change_cost_usd_per_mwh"] = t.cost_usd_per_mwh - base.cost_usd_per_mwh
+        t["change_unserved_mwh"] = t.unserved_mwh - base.unserved_mwh
+        parts.append(t.assign(scenario=r.label).reset_index())
+    return pd.concat(parts, ignore_index=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures (each returns PNG bytes)
+
+
+def _png(fig: plt.Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def frontier_figure(fronts: dict[str, pd.DataFrame]) -> bytes:
+    """Cost C*(B) and least emissions E*(B) per MWh against the latency budget, per scenario."""
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
+    for label, df in fronts.items():
+        ax1.plot(df.budget_ms, df.cost_usd / (df.demand_mwh - df.unserved_mwh), "o-", ms=3,
+                 label=label)
+        ax2.plot(df.budget_ms, df.emissions_kg / (df.demand_mwh - df.min_emissions_unserved_mwh),
+                 "o-", ms=3, label=label)
+    ax1.set_ylabel("cost C* ($ per MWh served)")
+    ax2.set_ylabel("least emissions E* (kgCO2 per MWh served)")
+    for ax in (ax1, ax2):
+        ax.set_xlabel("latency budget B (ms, round trip), every class")
+        ax.grid(alpha=0.3)
+    ax1.legend(fontsize=8)
+    fig.suptitle("energy-latency frontier (planner, annual-mean signals, frictions amortised)")
+    return _png(fig)
+
+
+def layers_figure(runs: list[ScenarioRun]) -> bytes:
+    """Stacked shares of served MWh by execution layer, per scenario."""
+    fig, ax = plt.subplots(figsize=(11, 0.45 * len(runs) + 1.4), constrained_layout=True)
+    labels = [r.label for r in runs][::-1]
+    left = np.zeros(len(runs))
+    for k in LAYERS:
+        v = np.array([r.summary["layers"][k] for r in runs][::-1])
+        ax.barh(labels, v, left=left, color=LAYER_COLOURS[k], label=k, edgecolor="white")
+        for y, (x0, w) in enumerate(zip(left, v, strict=True)):
+            if w > 0.04:
+                ax.text(x0 + w / 2, y, f"{w:.0%}", ha="center", va="center", fontsize=8,
+                        color="white" if k == "energy" else "black")
+        left += v
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("share of served MWh")
+    ax.legend(ncol=3, fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0))
+    return _png(fig)
+
+
+def _zone_xy(scn: Scenario) -> dict[str, tuple[float, float]]:
+    """Zone -> (lon, lat): the mean location of its regions."""
+    out: dict[str, list[tuple[float, float]]] = {}
+    for g in scn.regions:
+        out.setdefault(g.zone, []).append((g.lon, g.lat))
+    return {z: tuple(np.mean(v, axis=0)) for z, v in out.items()}
+
+
+def shift_map(run: ScenarioRun, baseline: ScenarioRun) -> bytes:
+    """World map: the largest zone-to-zone shifts (arrows) and, against the baseline, where
+    data-centre load rose (red) or fell (blue); for the baseline itself, the load (grey)."""
+    fig, ax = plt.subplots(figsize=(11, 4.9), constrained_layout=True)
+    draw_world(ax)
+    xy = _zone_xy(run.scenario)
+    flows = run.summary["shifted_mwh_by_zone_pair"][:12]
+    top = max((f["mwh"] for f in flows), default=1.0)
+    for f in flows:
+        if f["from_zone"] in xy and f["to_zone"] in xy:
+            draw_flow(ax, xy[f["from_zone"]], xy[f["to_zone"]], 0.6 + 4.4 * f["mwh"] / top)
+    load = run.tables["zones"].groupby("zone").dc_load_mw.sum()
+    if run is baseline:
+        values, title = load, "data-centre grid energy (grey, MWh) and largest shifts (arrows)"
+    else:
+        values = load - baseline.tables["zones"].groupby("zone").dc_load_mw.sum()
+        title = "change in data-centre grid energy vs baseline (red up, blue down) and shifts"
+    scale = 900.0 / max(float(values.abs().max()), 1e-9)
+    for zone, v in values.items():
+        if zone not in xy:
+            continue
+        colour = "grey" if run is baseline else ("tab:red" if v > 0 else "tab:blue")
+        ax.scatter(*xy[zone], s=abs(v) * scale + 4, color=colour, alpha=0.6,
+                   edgecolor="black", linewidth=0.4, zorder=3)
+        if abs(v) * scale > 60:
+            ax.annotate(f"{zone}\n{v:+,.0f}" if run is not baseline else f"{zone}\n{v:,.0f}",
+                        xy[zone], fontsize=6.5, ha="center", va="center", zorder=4,
+                        xytext=(0, -14), textcoords="offset points")
+    ax.set_title(f"{run.label}: {title}", fontsize=10)
+    return _png(fig)
+
+
+def zone_heatmap(zones: pd.DataFrame, labels: list[str]) -> bytes:
+    """Heatmaps zone x scenario of the changes in data-centre energy, price and average carbon."""
+    cols = (("change_dc_energy_mwh", "data-centre energy (MWh)"),
+            ("change_price_usd_per_mwh", "mean price ($/MWh)"),
+            ("change_avg_carbon_g_per_kwh", "mean average carbon (g/kWh)"))
+    order = sorted(zones.zone.unique())
+    fig, axes = plt.subplots(1, 3, figsize=(12, 0.3 * len(order) + 2), constrained_layout=True)
+    for ax, (col, title) in zip(axes, cols, strict=True):
+        grid = zones.pivot(index="zone", columns="scenario", values=col).loc[order, labels]
+        lim = max(float(np.nanmax(np.abs(grid.to_numpy()))), 1e-9)
+        norm = SymLogNorm(linthresh=lim / 100, vmin=-lim, vmax=lim)
+        im = ax.imshow(grid.to_numpy(), cmap="RdBu_r", norm=norm, aspect="auto")
+        ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=7)
+        ax.set_yticks(range(len(order)), order, fontsize=7)
+        for (i, j), v in np.ndenumerate(grid.to_numpy()):
+            if abs(v) >= 0.01 * lim:
+                ax.text(j, i, f"{v:+.0f}" if abs(v) >= 10 else f"{v:+.1f}", ha="center",
+                        va="center", fontsize=5.5)
+        ax.set_title(f"change in {title}", fontsize=9)
+        fig.colorbar(im, ax=ax, shrink=0.6)
+    return _png(fig)
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+
+
+CAVEATS = (
+    "A stylised model, not a forecast: demand, capacity and zone loads are illustrative "
+    "assumptions (docs/scenarios.md, abm/data/SOURCES.md).",
+    "Marginal carbon is an assumed technology factor per zone for every zone but US-CAISO; "
+    "system emissions come from a merit-order stack calibrated to the zone's mean price and "
+    "average carbon (docs/market.md), so they are only as good as that calibration.",
+    "Each scenario is one run with one seed; operators drawn from [population] are the same "
+    "across scenarios only while the population settings and seed are the same.",
+    "Hourly prices and average carbon follow 2024 month x hour profiles; marginal carbon has "
+    "no hourly profile.",
+    "Costs exclude the value of lost load; unserved MWh are reported on their own row.",
+    "RTTs between regions are measured Azure P95 values where available, else a distance "
+    "model (7 + d_km / 59 ms).",
+)
+
+
+def _fmt(v: object) -> str:
+    if isinstance(v, float | np.floating):
+        if abs(v) >= 1000:
+            return f"{v:,.0f}"
+        return f"{v:,.1f}" if abs(v) >= 1 or v == 0 else f"{v:.3g}"
+    return str(v)
+
+
+def _md_table(df: pd.DataFrame) -> str:
+    head = "| " + " | ".join(map(str, df.columns)) + " |"
+    rule = "|" + "---|" * len(df.columns)
+    body = ["| " + " | ".join(_fmt(v).replace("|", "/") for v in row) + " |"
+            for row in df.itertuples(index=False)]
+    return "\n".join([head, rule, *body])
+
+
+def _html_table(df: pd.DataFrame) -> str:
+    table = df.to_html(index=False, escape=True, border=0, classes="t",
+                       formatters={c: _fmt for c in df.columns})
+    if df.attrs.get("stacked"):
+        table = re.sub(r" \(([^()<]*)\)</td>", r"<br><small>(\1)</small></td>", table)
+    return f"<div class='scroll'>{table}</div>"
+
+
+def _gains(zones: pd.DataFrame, ops: pd.DataFrame | None, label: str) -> pd.DataFrame:
+    """Top gainers and losers of one scenario: zones by data-centre energy, operators by cost."""
+    z = zones[zones.scenario == label].sort_values("change_dc_energy_mwh")
+    rows = [{"who": f"zone {r.zone}", "change": f"{r.change_dc_energy_mwh:+,.0f} MWh",
+             "also": f"price {r.change_price_usd_per_mwh:+.2f} $/MWh"}
+            for r in pd.concat([z.tail(2).iloc[::-1], z.head(2)]).itertuples()
+            if abs(r.change_dc_energy_mwh) > 0.5]
+    if ops is not None:
+        o = ops[ops.scenario == label].dropna(subset=["change_cost_usd_per_mwh"])
+        o = o.sort_values("change_cost_usd_per_mwh")
+        rows += [{"who": f"operator {r.operator}",
+                  "change": f"{r.change_cost_usd_per_mwh:+.2f} $/MWh served",
+                  "also": f"unserved {r.change_unserved_mwh:+,.1f} MWh"}
+                 for r in pd.concat([o.head(2), o.tail(2).iloc[::-1]]).itertuples()
+                 if abs(r.change_cost_usd_per_mwh) > 0.005]
+    return pd.DataFrame(rows, columns=["who", "change", "also"])
+
+
+def _assumed(scn: Scenario) -> str:
+    regions = sorted({f for g in scn.regions for f in g.assumed})
+    zones = sorted({f for z in scn.zones for f in z.assumed})
+    return (f"Assumed (not sourced) figures in these scenarios: region fields {', '.join(regions)}"
+            f"; zone fields {', '.join(zones)}.")
+
+
+def write_report(runs: list[ScenarioRun], baseline: ScenarioRun, out: Path,
+                 budgets_ms=DEFAULT_BUDGETS_MS, command: str = "") -> tuple[Path, Path]:
+    """Write ``out`` (HTML, figures embedded) and its Markdown twin ``out.with_suffix('.md')``.
+
+    Args:
+        runs: every scenario, the baseline included (it is placed first).
+        baseline: the run the others are compared with.
+        out: the HTML file.
+        budgets_ms: latency budgets of the frontier (ms).
+        command: the command line that made the report, quoted in it.
+    """
+    runs = [baseline, *[r for r in runs if r is not baseline]]
+    labels = [r.label for r in runs]
+    if len(set(labels)) != len(labels):
+        raise InputError("abm report", "scenarios",
+                         f"two scenarios share a name ({labels}); give each [scenario] name "
+                         "its own value")
+    fronts = {}
+    for r in runs:
+        inst = compile_scenario(r.scenario)
+        fronts[r.label] = frontier(inst, mean_signals(r.scenario), budgets_ms)
+    zones = zone_changes(runs, baseline)
+    ops = operator_changes(runs, baseline)
+    figures: dict[str, bytes] = {
+        "frontier": frontier_figure(fronts),
+        "layers": layers_figure(runs),
+        **{f"map_{r.label}": shift_map(r, baseline) for r in runs},
+    }
+    if len(runs) > 1:
+        figures["zones"] = zone_heatmap(zones[zones.scenario != baseline.label], labels[1:])
+    fig_dir = out.with_name(out.stem + "_figures")
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    for name, png in figures.items():
+        (fig_dir / f"{name}.png").write_bytes(png)
+    zones.to_csv(fig_dir / "zone_changes.csv", index=False)
+    if ops is not None:
+        ops.to_csv(fig_dir / "operator_changes.csv", index=False)
+
+    sections: list[tuple[str, str, list]] = []  # title, prose, blocks: DataFrame or figure name
+    sections.append(("Set-up and assumptions", (
+        f"Baseline: **{baseline.label}**. Every scenario is the market of docs/market.md: "
+        "operators place their inference load hour by hour with their own placement LPs, "
+        "compute regions answer with rent and capacity, grid zones with price and carbon. "
+        "The levers column lists every setting that differs from the baseline."),
+        [setup_table(runs, baseline)]))
+    table = headline(runs, baseline)
+    sections.append(("Headline results against the baseline", (
+        "Totals over each run; in brackets the change against the baseline (percentage "
+        "points for shares). Cost is what operators pay: energy, carbon, compute rent, "
+        "network and migration. CO2 is given on three bases: attributed with average "
+        "intensity (location-based reporting), attributed with marginal intensity, and "
+        "system emissions, the change in the grid's emissions that the data-centre load "
+        "causes."),
+        [table]))
+    sections.append(("Energy-latency frontier", (
+        "The planner's optimum at annual-mean signals as every class's latency budget is "
+        "relaxed: cost C*(B) and least emissions E*(B), per MWh served (demand that no "
+        "reachable capacity can serve is left out and counted in the frontier's unserved "
+        "MWh). How much a scenario's levers move the frontier is the value they unlock by "
+        "relaxing latency."),
+        ["frontier"]))
+    sections.append(("Execution layers", (
+        "Share of served MWh at the origin region (local), within "
+        f"{baseline.scenario.regional_rtt_ms:g} ms of it (regional) or beyond "
+        "(energy-oriented)."), ["layers"]))
+    sections.append(("Where demand moved", (
+        "Arrows: the largest flows of served MWh from a workload's origin grid zone to the zone "
+        "where it ran (width by MWh). Circles: the baseline's data-centre grid energy per zone, "
+        "and for the other scenarios its change against the baseline."),
+        [f"map_{label}" for label in labels]))
+    if len(runs) > 1:
+        sections.append(("Zone prices and carbon", (
+            "Changes against the baseline in each zone's data-centre grid energy (MWh over the "
+            "run), mean clearing price and mean average carbon intensity (colour on a "
+            "symmetric log scale, so that small changes show beside large ones). Every zone "
+            f"and value: {fig_dir.name}/zone_changes.csv."), ["zones"]))
+        gains = []
+        for label in labels[1:]:
+            g = _gains(zones, ops, label)
+            gains.append(g.assign(scenario=label)[["scenario", *g.columns]])
+        note = ("" if ops is not None else " Operator results need per-operator tables: run "
+                "the scenario files themselves, or runs made with market.operator_detail = "
+                "true.")
+        sections.append(("Who gains and who loses", (
+            "Per scenario, the two zones that gain and the two that lose the most data-centre "
+            "energy, and the two operators whose cost per MWh served falls and the two whose "
+            f"cost rises the most, against the baseline (all: {fig_dir.name}/zone_changes.csv "
+            "and operator_changes.csv)." + note),
+            [pd.concat(gains, ignore_index=True)]))
+    sections.append(("Data provenance and caveats", (
+        "Regions, zones, RTTs and hourly profiles come from abm/data (sources, licences and "
+        "every assumption in abm/data/SOURCES.md; month x hour profiles derived from "
+        "Electricity Maps data, ODbL, via HewlettPackard/green-dcc). Country outlines: Natural "
+        "Earth (public domain). " + _assumed(baseline.scenario)), [list(CAVEATS)]))
+
+    title = (f"Scenario report: {', '.join(labels[1:])} against {baseline.label}"
+             if 1 < len(runs) <= 4 else
+             f"Scenario report: {len(runs) - 1} scenarios against {baseline.label}"
+             if len(runs) > 4 else f"Scenario report: {baseline.label}")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    intro = (f"Made {stamp} by GeoInference ABM" + (f" with `{command}`" if command else "")
+             + ". Where each scenario comes from is in the set-up table.")
+    md_path = out.with_suffix(".md")
+    md_path.write_text(_markdown(title, intro, sections, fig_dir.name))
+    out.write_text(_html(title, intro, sections, figures))
+    return out, md_path
+
+
+def _markdown(title: str, intro: str, sections: list, fig_dir: str) -> str:
+    parts = [f"# {title}", "", intro, ""]
+    for heading, prose, blocks in sections:
+        parts += [f"## {heading}", "", prose, ""]
+        for b in blocks:
+            if isinstance(b, pd.DataFrame):
+                parts += [_md_table(b), ""]
+            elif isinstance(b, list):
+                parts += [f"- {item}" for item in b] + [""]
+            else:
+                parts += [f"![{b}]({fig_dir}/{b}.png)", ""]
+    return "\n".join(parts)
+
+
+STYLE = """
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:1180px;
+margin:2em auto;padding:0 1.5em;color:#1d2733;line-height:1.45}
+h1{font-size:1.7em;margin-bottom:.2em}h2{margin-top:1.8em;border-bottom:2px solid #dde3ea;
+padding-bottom:.2em;font-size:1.3em}p.intro{color:#52606d}
+table.t{border-collapse:collapse;font-size:.84em;margin:.6em 0 1.2em;width:100%}
+table.t th{background:#eef2f6;text-align:left;padding:4px 6px;border-bottom:1px solid #c7d0d9;
+overflow-wrap:anywhere}
+table.t td{padding:3px 6px;border-bottom:1px solid #e6eaee;vertical-align:top}
+table.t td:not(:last-child){white-space:nowrap}div.scroll{overflow-x:auto}
+table.t tr:hover td{background:#f7fafc}img{max-width:100%;margin:.4em 0 1em}
+code{background:#f1f3f5;padding:0 .25em;border-radius:3px}small{color:#52606d}
+"""
+
+
+def _html(title: str, intro: str, sections: list, figures: dict[str, bytes]) -> str:
+    def prose(text: str) -> str:
+        out, bold = html.escape(text).split("**"), []
+        for i, piece in enumerate(out):
+            bold.append(f"<b>{piece}</b>" if i % 2 else piece)
+        return "".join(bold).replace("`", "")
+
+    body = [f"<h1>{html.escape(title)}</h1>", f"<p class='intro'>{prose(intro)}</p>"]
+    for heading, text, blocks in sections:
+        body += [f"<h2>{html.escape(heading)}</h2>", f"<p>{prose(text)}</p>"]
+        for b in blocks:
+            if isinstance(b, pd.DataFrame):
+                body.append(_html_table(b))
+            elif isinstance(b, list):
+                body.append("<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in b) + "</ul>")
+            else:
+                data = base64.b64encode(figures[b]).decode()
+                body.append(f"<img alt='{html.escape(b)}' src='data:image/png;base64,{data}'>")
+    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"
+            + "\n".join(body) + "</body></html>\n")
+
+
+# ---------------------------------------------------------------------------------------------
+# The command
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Run or read the scenarios and write the HTML report and its Markdown twin."""
+    paths = [Path(p) for p in args.scenarios]
+    baseline_path = Path(args.baseline) if args.baseline else paths[0]
+    order = [baseline_path, *[p for p in paths if p.resolve() != baseline_path.resolve()]]
+    runs = [get_run(p, args.hours, args.seed, args.quiet) for p in order]
+    out = Path(args.out)
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise InputError(out, "", "--out must name an .html file (the Markdown twin is "
+                         "written beside it)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    command = "abm report " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else ""
+    html_path, md_path = write_report(runs, runs[0], out, args.budgets, command)
+    print(f"wrote {html_path}, {md_path} and {html_path.stem}_figures/")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``report`` subcommand to the ``abm`` parser."""
+    from abm.cli import _budgets, _positive_int
+
+    rp = subparsers.add_parser(
+        "report", help="compare scenarios against a baseline: one HTML file and a Markdown twin",
+        description="Run scenario files with the market (or read folders written by `abm "
+        "run`) and write one self-contained HTML report with its figures embedded, and a "
+        "Markdown twin beside it: set-up and levers, a headline table against the baseline, "
+        "the energy-latency frontier, execution layers, a world map of demand shifts, zone "
+        "price and carbon changes, who gains and loses, data provenance and caveats.",
+        epilog="example: abm report experiments/scenarios/*.toml --baseline "
+        "experiments/scenarios/baseline.toml --hours 48 --out out/report.html")
+    rp.add_argument("scenarios", nargs="+", metavar="SCENARIO",
+                    help="scenario TOML files or `abm run` output folders")
+    rp.add_argument("--baseline", metavar="SCENARIO", default=None,
+                    help="the scenario the others are compared with, a file or run folder "
+                    "(default: the first SCENARIO); added to the list if not in it")
+    rp.add_argument("--out", required=True, help="the HTML file to write (the Markdown twin "
+                    "and a _figures folder go beside it)")
+    rp.add_argument("--hours", type=_positive_int, default=None,
+                    help="hourly steps to run each scenario file (default: its own hours)")
+    rp.add_argument("--seed", type=int, default=None,
+                    help="seed of every run (default: each scenario's own seed)")
+    rp.add_argument("--budgets", type=_budgets, default=",".join(map(str, DEFAULT_BUDGETS_MS)),
+                    help="comma-separated latency budgets of the frontier in ms "
+                    "(default: 10 to 300)")
+    rp.add_argument("--quiet", action="store_true", help="no progress bars")
+    rp.set_defaults(func=cmd_report)

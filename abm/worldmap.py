@@ -1,0 +1,55 @@
+"""A world map for figures (matplotlib, plate carree): country outlines, sites and flows.
+
+The outlines are Natural Earth 1:110m countries (public domain), rounded to 0.1 degree and
+shipped in ``abm/data/world_outline.csv`` (derived by ``experiments/derive_world_outline.py``).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.collections import PolyCollection
+from matplotlib.patches import FancyArrowPatch
+
+OUTLINE = Path(__file__).parent / "data" / "world_outline.csv"
+EXTENT = (-180.0, 180.0, -58.0, 78.0)  # lon min, lon max, lat min, lat max (degrees)
+
+
+@cache
+def outline_rings() -> tuple[np.ndarray, ...]:
+    """Country outline rings, each an (N, 2) array of (lon, lat) in degrees."""
+    df = pd.read_csv(OUTLINE, comment="#")
+    return tuple(g[["lon", "lat"]].to_numpy() for _, g in df.groupby("ring", sort=True))
+
+
+def draw_world(ax: Axes) -> None:
+    """Draw land (light grey, white borders) on ``ax`` and frame it to the inhabited world."""
+    ax.add_collection(PolyCollection(outline_rings(), facecolor="#e8e8e8", edgecolor="white",
+                                     linewidth=0.4, zorder=0))
+    ax.set_xlim(*EXTENT[:2])
+    ax.set_ylim(*EXTENT[2:])
+    ax.set_aspect("equal")
+    ax.set_facecolor("#f5f9fc")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def draw_flow(ax: Axes, src: tuple[float, float], dst: tuple[float, float], width: float,
+              colour: str = "tab:purple") -> None:
+    """An arrow from ``src`` to ``dst`` (lon, lat in degrees), the short way round the globe:
+    a flow across the date line is drawn as two arrows leaving and entering the map's edges."""
+    (x0, y0), (x1, y1) = src, dst
+    shifts = [(0.0, 0.0)]
+    if x1 - x0 > 180:
+        shifts = [(0.0, -360.0), (360.0, 0.0)]
+    elif x0 - x1 > 180:
+        shifts = [(0.0, 360.0), (-360.0, 0.0)]
+    for s0, s1 in shifts:
+        ax.add_patch(FancyArrowPatch(
+            (x0 + s0, y0), (x1 + s1, y1), connectionstyle="arc3,rad=0.15",
+            arrowstyle=f"-|>,head_length={2 + width},head_width={1 + width / 2}",
+            linewidth=width, color=colour, alpha=0.55, zorder=2, clip_on=True))

@@ -1,0 +1,48 @@
+"""Our numbers beside published ones (docs/published.md): Sukprasert et al. (EuroSys 2024)
+and Gorka, Rhodes and Roald (2024), from the cases in abm/published.py.
+
+    python experiments/paper/published_shapes.py [--out out/paper]
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from common import parse_out
+
+from abm.published import (
+    attributed_vs_system,
+    carbon_reduction,
+    once_vs_hourly,
+    sukprasert_scenario,
+)
+
+BUDGETS_MS = (50, 100, 150, 200, 250, 300)
+PUBLISHED = {"50% idle capacity": (0.31, 0.36, 0.45, 0.46, None, None),
+             "unlimited capacity": (0.47, 0.64, 0.77, 0.89, None, None),
+             "no idle capacity": (0.0, 0.0, 0.0, 0.0, None, None)}
+IDLE = {"50% idle capacity": 0.5, "unlimited capacity": None, "no idle capacity": 0.0}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Print the comparison tables and write published_shapes_*.csv."""
+    out = parse_out(__doc__.split("\n")[0], argv)
+    scn = sukprasert_scenario()
+    rows = []
+    for case, idle in IDLE.items():
+        ours = carbon_reduction(scn, (10, *BUDGETS_MS), idle).set_index("budget_ms").reduction
+        rows += [{"case": case, "rtt_cap_ms": b, "ours": round(float(ours[b]), 3),
+                  "sukprasert_2024": p} for b, p in zip(BUDGETS_MS, PUBLISHED[case], strict=True)]
+    frontier_table = pd.DataFrame(rows)
+    shifts = pd.DataFrame([{"frictions": f, **once_vs_hourly(scn, 100.0, frictions=f)}
+                           for f in (True, False)])
+    shifts["once_share_of_hourly_gain"] = ((shifts.local_usd - shifts.once_usd)
+                                           / (shifts.local_usd - shifts.hourly_usd))
+    signals = pd.DataFrame(attributed_vs_system()).T.rename_axis("placement_signal").reset_index()
+    for name, df in (("frontier", frontier_table), ("once_vs_hourly", shifts),
+                     ("signals", signals)):
+        df.to_csv(out / f"published_shapes_{name}.csv", index=False)
+        print(df.to_string(index=False), end="\n\n")
+
+
+if __name__ == "__main__":
+    main()
