@@ -1,11 +1,14 @@
 #!/usr/bin/env sh
 # Create .venv with Python >= 3.12 and install the project into it.
 #   ./bootstrap.sh          the package and the `abm` command
-#   ./bootstrap.sh test     plus the test tools (pytest, hypothesis, scipy, ruff)
+#   ./bootstrap.sh viz      plus the dashboard (`abm dashboard`: solara)
+#   ./bootstrap.sh test     plus the test tools (pytest, hypothesis, scipy, ruff, playwright), the
+#                           dashboard, and Chromium for the browser tests (apt-get, when root)
 set -eu
 cd "$(dirname "$0")"
 extras=""
-[ "${1:-}" = "test" ] && extras="[test]"
+[ "${1:-}" = "test" ] && extras="[test,viz]"
+[ "${1:-}" = "viz" ] && extras="[viz]"
 
 find_python() {
     for c in python3.14 python3.13 python3.12 python3 python; do
@@ -33,4 +36,14 @@ fi
 echo "bootstrap: installing geoinference-abm$extras into .venv"
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e ".$extras"
+if [ "${1:-}" = "test" ] && [ ! -x /usr/bin/chromium ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "bootstrap: installing chromium and chromium-driver with apt-get (browser tests)"
+        apt-get update -qq && apt-get install -y -qq chromium chromium-driver \
+            || echo "bootstrap: apt-get could not install chromium (browser tests will fail)" >&2
+    else
+        echo "bootstrap: /usr/bin/chromium is missing and this user cannot apt-get it; the" \
+             "browser tests need it: sudo apt-get install chromium chromium-driver" >&2
+    fi
+fi
 echo "bootstrap: ready (.venv/bin/abm --help)"

@@ -1,0 +1,238 @@
+"""The dashboard page (Solara): controls on the left; headline numbers, the world map, the zones'
+time series, the execution layers and the energy-latency frontier on the right.
+
+Started by ``abm dashboard`` (``solara run abm.dashboard.app``); the scenario to open comes in
+``ABM_DASHBOARD_SCENARIO``. Every number is computed by :class:`abm.dashboard.state.Dashboard`;
+this module only wires controls to it and draws what it returns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import threading
+import time
+from collections.abc import Callable
+
+import solara
+from matplotlib.figure import Figure
+
+from abm.dashboard import SCENARIO_ENV, plots
+from abm.dashboard.state import (
+    FORECAST_CHOICES,
+    SCENARIO_MIX,
+    Dashboard,
+    residency_choices,
+)
+from abm.dashboard.state import Controls as ControlValues
+
+PLAY_INTERVAL_S = 0.3
+CSS = """
+.headline { background: #fff; border-radius: 8px; padding: 10px 14px; min-width: 128px;
+            flex: 1 1 0; box-shadow: 0 1px 3px rgba(0,0,0,.15); }
+.headline-label { font-size: 13px; color: #555; white-space: nowrap; }
+.headline-value { font-size: 20px; font-weight: 600; color: #1b2a3a; margin: 2px 0; }
+.headline-note { font-size: 12px; color: #666; }
+.headline-note .up { color: #b23b3b; } .headline-note .down { color: #2e7d32; }
+.control-label { font-size: 14px; color: #333; }
+.control-help { font-size: 12px; color: #666; margin: -8px 0 12px 0; }
+.control-section { font-weight: 600; margin: 14px 0 6px 0; color: #1b2a3a; }
+.run-status { font-size: 14px; color: #333; }
+.panel { background: #fff; border-radius: 8px; padding: 6px;
+         box-shadow: 0 1px 3px rgba(0,0,0,.15); }
+"""
+# key, label, unit, scale, decimals
+HEADLINES = (
+    ("cost_usd", "cost", "$", 1.0, 0),
+    ("emissions_average_kg", "CO2 average basis", "t", 1e-3, 1),
+    ("emissions_marginal_kg", "CO2 marginal basis", "t", 1e-3, 1),
+    ("emissions_system_kg", "CO2 system", "t", 1e-3, 1),
+    ("unserved_mwh", "unserved", "MWh", 1.0, 1),
+    ("moved_mwh", "moved", "MWh", 1.0, 0),
+    ("relocated_share", "away from origin", "%", 100.0, 1),
+)
+
+
+def _number(value: float, unit: str, decimals: int) -> str:
+    text = f"{value:,.{decimals}f}"
+    return f"${text}" if unit == "$" else f"{text} {unit}"
+
+
+def _png(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    return buffer.getvalue()
+
+
+@solara.component
+def Plot(make: Callable[[], Figure], dependencies: list, width: str = "100%") -> None:
+    """A matplotlib figure as a PNG, redrawn only when ``dependencies`` change."""
+    png = solara.use_memo(lambda: _png(make()), dependencies)
+    with solara.Div(classes=["panel"]):
+        solara.Image(png, width=width)
+
+
+@solara.component
+def Headline(key: str, label: str, value: str, note: str, change: float | None) -> None:
+    """One headline card: label, value, and its change against the previous settings."""
+    with solara.Div(classes=["headline", f"headline-{key}"]):
+        solara.Div(children=[label], classes=["headline-label"])
+        solara.Div(children=[value], classes=["headline-value"])
+        solara.Div(children=[note], classes=["headline-note"])
+        if change is not None:
+            solara.HTML(tag="div", classes=["headline-note"], unsafe_innerHTML=(
+                f"<span class='{'up' if change > 0 else 'down'}'>{change:+.1%}</span> "
+                "vs previous settings"))
+
+
+@solara.component
+def Headlines(dash: Dashboard, version: int) -> None:
+    """Cards with the run's totals so far, this hour's value and the change against the run
+    with the previous settings over the same hours (``version`` changes after every step)."""
+    now = dash.totals()
+    before = dash.previous_totals()
+    last = dash.steps[-1] if dash.steps else None
+    with solara.Row(style={"flex-wrap": "wrap", "gap": "10px"}):
+        for key, label, unit, scale, decimals in HEADLINES:
+            value = _number(now[key] * scale, unit, decimals)
+            note = (f"this hour {_number(last[key] * scale, unit, decimals)}" if last
+                    else "no hour run yet")
+            change = None
+            if before is not None and before[key]:
+                change = now[key] / before[key] - 1.0
+            Headline(key, label, value, note, change)
+
+
+@solara.component
+def Slider(label: str, unit: str, key: str, value: float, lo: float, hi: float, step: float,
+           on_value: Callable[[float], None], help_text: str) -> None:
+    """A labelled slider with a line of help, wrapped in ``control-KEY`` for tests."""
+    with solara.Div(classes=[f"control-{key}"]):
+        solara.Div(children=[f"{label}: {value:g} {unit}"], classes=["control-label"])
+        if isinstance(step, int):
+            solara.SliderInt("", value=int(value), min=lo, max=hi, step=step, on_value=on_value)
+        else:
+            solara.SliderFloat("", value=value, min=lo, max=hi, step=step, on_value=on_value)
+        solara.Div(children=[help_text], classes=["control-help"])
+
+
+def Section(title: str) -> None:
+    """A heading in the sidebar."""
+    solara.Div(children=[title], classes=["control-section"])
+
+
+@solara.component
+def Controls(dash: Dashboard, c: ControlValues, change: Callable[..., None]) -> None:
+    """Scenario, policy and operator controls at values ``c``: each change restarts the run."""
+    names = {path: name for name, path in dash.choices.items()}
+    solara.Select("Scenario", values=list(dash.choices), value=names[c.scenario],
+                  on_value=lambda name: change(scenario=dash.choices[name]),
+                  classes=["control-scenario"])
+    Section("Policy")
+    Slider("Carbon price", "$/t CO2", "carbon-price", c.carbon_price_usd_per_t, 0, 500, 5,
+           lambda v: change(carbon_price_usd_per_t=float(v)),
+           "charged on the placement carbon signal, everywhere")
+    regimes = {" + ".join(r): r for r in residency_choices(c.residency)}
+    solara.Select("Data residency", values=list(regimes), value=" + ".join(c.residency),
+                  on_value=lambda label: change(residency=regimes[label]),
+                  classes=["control-residency"])
+    Section("Latency budgets by tier (round trip)")
+    budgets = dict(c.budgets_ms)
+    for tier, budget in c.budgets_ms:
+        def set_budget(v: float, tier: str = tier) -> None:
+            change(budgets_ms=tuple((t, float(v) if t == tier else b) for t, b in budgets.items()))
+        Slider(tier, "ms", f"budget-{tier}", budget, 5, max(300, int(budget) * 2), 5, set_budget,
+               f"every {tier} class; scenario value {dict(dash.base_budgets)[tier]:g} ms")
+    Section("Operators")
+    Slider("Migration friction", "x scenario", "friction", c.friction_scale, 0.0, 5.0, 0.25,
+           lambda v: change(friction_scale=float(v)),
+           "scales state transfer, warm-up and switching fees; 0 is frictionless")
+    labels = {SCENARIO_MIX: "scenario's mix", **{m: m for m in FORECAST_CHOICES[1:]}}
+    solara.Select("Forecast mode", values=list(labels.values()), value=labels[c.forecast],
+                  on_value=lambda label: change(forecast={v: k for k, v in labels.items()}[label]),
+                  classes=["control-forecast"])
+
+
+@solara.component
+def Page() -> None:
+    """The dashboard."""
+    dash = solara.use_memo(lambda: Dashboard(os.environ.get(SCENARIO_ENV) or None), [])
+    lock = solara.use_memo(threading.Lock, [])
+    version = solara.use_reactive(0)
+    playing = solara.use_reactive(False)
+    error = solara.use_reactive("")
+
+    def changed() -> None:
+        version.value += 1
+
+    def change(**controls: object) -> None:
+        try:
+            with lock:
+                updated = dash.set_controls(**controls)
+        except Exception as exc:  # an invalid combination: say so, keep the last settings
+            error.value = str(exc)
+            return
+        error.value = ""
+        if updated:
+            changed()
+
+    def step() -> None:
+        with lock:
+            dash.step()
+        changed()
+
+    def reset() -> None:
+        playing.value = False
+        with lock:
+            dash.reset()
+        changed()
+
+    def play() -> None:
+        while playing.value:
+            with lock:
+                ran = dash.step()
+            if not ran:
+                playing.value = False
+                break
+            changed()
+            time.sleep(PLAY_INTERVAL_S)
+
+    solara.lab.use_task(play, dependencies=[playing.value], prefer_threaded=True)
+    v = version.value
+    c = dash.controls
+    solara.Style(CSS)
+    solara.Title("GeoInference ABM dashboard")
+    with solara.AppBar():
+        solara.AppBarTitle("GeoInference ABM: where inference load goes")
+
+    with solara.Sidebar():
+        with solara.Row(style={"gap": "6px", "flex-wrap": "wrap"}):
+            solara.Button("Step", icon_name="mdi-step-forward", color="primary", on_click=step,
+                          disabled=playing.value or dash.done, classes=["btn-step"])
+            solara.Button("Pause" if playing.value else "Play",
+                          icon_name="mdi-pause" if playing.value else "mdi-play",
+                          color="primary", disabled=dash.done and not playing.value,
+                          on_click=lambda: playing.set(not playing.value), classes=["btn-play"])
+            solara.Button("Reset", icon_name="mdi-restore", outlined=True, on_click=reset,
+                          classes=["btn-reset"])
+        stamp = dash.scenario.start + dt.timedelta(hours=dash.hour)
+        solara.Div(children=[f"hour {dash.hour} / {dash.hours} · {stamp:%Y-%m-%d %H:00} UTC"],
+                   classes=["run-status", "run-hour"])
+        solara.Div(children=["A change of any control restarts the run at hour 0."],
+                   classes=["control-help"], style={"margin": "4px 0 14px 0"})
+        Controls(dash, c, change)
+        if error.value:
+            solara.Error(error.value)
+
+    with solara.Column(style={"background": "#f4f6f8", "padding": "12px", "gap": "12px"}):
+        Headlines(dash, v)
+        title = (f"{dash.scenario.name}, hour {dash.hour}: IT load by region (bubble area) and "
+                 "MW served away from its origin region (arrows)"
+                 if dash.hour else f"{dash.scenario.name}, hour 0: every class at its origin")
+        Plot(lambda: plots.map_figure(dash.regions(), dash.flows(), title), [v, c])
+        with solara.Columns([6, 4]):
+            Plot(lambda: plots.series_figure(dash.zone_series(), dash.hours), [v, c])
+            with solara.Column():
+                Plot(lambda: plots.layers_figure(dash.layer_series(), dash.hours), [v, c])
+                Plot(lambda: plots.frontier_plot(dash.frontier, c.budgets_ms), [c])

@@ -1,0 +1,71 @@
+"""``abm dashboard``: serve the interactive dashboard on this machine (Solara, optional extra)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from abm.dashboard import SCENARIO_ENV
+
+INSTALL_HINT = ("the dashboard needs the optional 'viz' extra (solara): run ./bootstrap.sh viz, "
+                "or .venv/bin/pip install -e '.[viz]'")
+# No usage reports over the network, no "runs on Solara" banner: the page needs no outside address.
+SERVER_ENV = {"SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "SOLARA_THEME_SHOW_BANNER": "False"}
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port in 0..65535, got {value}")
+    return value
+
+
+def server_command(host: str, port: int) -> list[str]:
+    """The command that serves the dashboard with Solara's production server."""
+    return [sys.executable, "-m", "solara", "run", "abm.dashboard.app", "--host", host,
+            "--port", str(port), "--production", "--no-open", "--log-level", "warning"]
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    """Check the scenario, then serve the dashboard until interrupted."""
+    if importlib.util.find_spec("solara") is None:
+        print(f"error: {INSTALL_HINT}", file=sys.stderr)
+        return 2
+    from abm.scenario import load_scenario
+
+    scenario = str(Path(args.scenario).resolve()) if args.scenario else ""
+    load_scenario(scenario or None)  # a bad file fails here, with its message, not in the page
+    env = {**os.environ, **SERVER_ENV, SCENARIO_ENV: scenario}
+    print(f"abm dashboard: serving on http://{args.host}:{args.port}/ (Ctrl+C to stop)",
+          flush=True)
+    try:
+        return subprocess.call(server_command(args.host, args.port), env=env)
+    except KeyboardInterrupt:
+        return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``dashboard`` subcommand to the ``abm`` parser."""
+    p = subparsers.add_parser(
+        "dashboard", help="interactive dashboard in the browser (needs the 'viz' extra)",
+        description="Serve the interactive dashboard: move the carbon price, the latency "
+        "budgets by tier, the residency regime, migration friction and the forecast mode, then "
+        "step or play the market hour by hour and watch load move on the world map, with the "
+        "zones' prices and carbon, the execution layers, the energy-latency frontier and the "
+        "headline numbers. Served on this machine only by default (127.0.0.1); open the "
+        "printed address in a browser. Needs the optional 'viz' extra (./bootstrap.sh viz).")
+    p.add_argument("scenario", nargs="?",
+                   help="scenario TOML file to open first (default: the shipped default "
+                   "scenario; the shipped scenarios can be chosen in the page)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default: 127.0.0.1, this machine only; "
+                   "another address exposes the dashboard to the network)")
+    p.add_argument("--port", type=_port, default=8765, help="port to listen on (default: 8765)")
+    p.set_defaults(func=cmd_dashboard)

@@ -1,0 +1,292 @@
+"""The dashboard's controller: control values -> scenario -> market run -> the numbers shown.
+
+Pure Python on the library (no solara, no browser): the page in ``abm/dashboard/app.py`` only
+draws what this module computes, so what a control does, what a step does and what the numbers
+are is unit-tested here. A control change rebuilds the scenario and restarts the run at hour 0
+with the same seed (as Mesa's visualisation does); the discarded run is kept so that the
+headline numbers can be compared with it hour for hour.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import cached_property
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from abm.dataset import shipped
+from abm.frontier import DEFAULT_BUDGETS_MS, frontier
+from abm.instance import compile_scenario
+from abm.market import reporters
+from abm.market.model import MarketModel
+from abm.scenario import FORECASTS, SCENARIO_DIR, Scenario, WorkloadClass, load_scenario
+from abm.signals import mean_signals
+
+SCENARIO_MIX = "scenario"
+FORECAST_CHOICES = (SCENARIO_MIX, *FORECASTS)
+LAYERS = ("local", "regional", "energy")
+
+
+@dataclass(frozen=True)
+class Controls:
+    """The values of the dashboard's controls.
+
+    Attributes:
+        scenario: path of the scenario TOML file.
+        budgets_ms: latency budget (ms, round trip) per tier, i.e. per workload template;
+            every class of that template gets it.
+        carbon_price_usd_per_t: the policy carbon price, $/tCO2, everywhere.
+        residency: the residency regimes in force (``("none",)`` for none).
+        friction_scale: multiplies every migration friction (state transfer, warm-up and
+            switching fees); 0 is frictionless, 1 the scenario's own.
+        forecast: ``"scenario"`` keeps the scenario's forecast modes; otherwise every operator
+            forecasts this way (perfect, persistence or noisy).
+    """
+
+    scenario: str
+    budgets_ms: tuple[tuple[str, float], ...]
+    carbon_price_usd_per_t: float
+    residency: tuple[str, ...]
+    friction_scale: float = 1.0
+    forecast: str = SCENARIO_MIX
+
+
+def scenario_choices(extra: str | Path | None = None) -> dict[str, str]:
+    """Scenario name -> file: the shipped scenarios, plus ``extra`` (a user's file) first."""
+    files = ([Path(extra)] if extra else []) + sorted(SCENARIO_DIR.glob("*.toml"))
+    out: dict[str, str] = {}
+    for path in files:
+        name = path.stem if path.parent == SCENARIO_DIR else f"{path.stem} ({path})"
+        out.setdefault(name, str(path))
+    return out
+
+
+def residency_choices(current: tuple[str, ...] = ("none",)) -> list[tuple[str, ...]]:
+    """Residency settings to offer: none, each shipped regime, all of them together, and
+    ``current`` (e.g. a scenario's custom rules) if it is none of these."""
+    regimes = [r for r in shipped().residency if r != "none"]
+    out = [("none",)] + [c for n in range(1, len(regimes) + 1) for c in combinations(regimes, n)]
+    return out if current in out else [*out, current]
+
+
+def tier_budgets(scn: Scenario) -> tuple[tuple[str, float], ...]:
+    """(template, budget ms) of the scenario's templates that set a latency budget."""
+    return tuple((name, float(dict(values)["budget_ms"])) for name, values in scn.templates
+                 if "budget_ms" in dict(values))
+
+
+def controls_for(path: str | Path) -> Controls:
+    """The controls at the values of the scenario file ``path``."""
+    scn = load_scenario(path)
+    return Controls(scenario=str(path), budgets_ms=tier_budgets(scn),
+                    carbon_price_usd_per_t=scn.policy.carbon_price_usd_per_t,
+                    residency=scn.policy.residency)
+
+
+def apply_controls(base: Scenario, controls: Controls) -> Scenario:
+    """``base`` with the control values applied (the scenario file itself is not read).
+
+    Budgets apply to every class of the tier's template, listed or drawn; the friction scale
+    multiplies state sizes, warm-up costs and switching fees, so every friction phi scales
+    by it exactly; the population's draws are unchanged, so the same operators result.
+    """
+    budgets = dict(controls.budgets_ms)
+    f = controls.friction_scale
+    mode = controls.forecast
+
+    def workload(k: WorkloadClass) -> WorkloadClass:
+        return replace(k, budget_ms=budgets.get(k.kind, k.budget_ms),
+                       state_gb_per_mw=k.state_gb_per_mw * f)
+
+    operators = tuple(replace(
+        op, classes=tuple(workload(k) for k in op.classes),
+        warmup_usd_per_mw=op.warmup_usd_per_mw * f,
+        migration_fee_usd_per_mw=op.migration_fee_usd_per_mw * f,
+        forecast=op.forecast if mode == SCENARIO_MIX else mode) for op in base.operators)
+
+    def template(name: str, values: tuple) -> tuple:
+        fields = dict(values)
+        if "budget_ms" in fields:
+            fields["budget_ms"] = budgets.get(name, fields["budget_ms"])
+        if "state_gb_per_mw" in fields:
+            fields["state_gb_per_mw"] *= f
+        return name, tuple(fields.items())
+
+    templates = tuple(template(name, values) for name, values in base.templates)
+    pop = base.population
+    if pop is not None:
+        pop = replace(pop, warmup_usd_per_mw=tuple(w * f for w in pop.warmup_usd_per_mw),
+                      forecast=pop.forecast if mode == SCENARIO_MIX else ((mode, 1.0),))
+    return replace(base, operators=operators, templates=templates, population=pop).with_policy(
+        carbon_price_usd_per_t=float(controls.carbon_price_usd_per_t),
+        residency=tuple(controls.residency))
+
+
+def totals(steps: list[dict[str, float]]) -> dict[str, float]:
+    """Headline numbers over ``steps`` (the model's step values, one dict per hour).
+
+    Sums of demand, served, unserved and moved MWh, cost ($) and emissions (kg) on the three
+    bases; ``relocated_share`` is served-weighted.
+    """
+    summed = ("demand_mwh", "served_mwh", "unserved_mwh", "moved_mwh", "cost_usd",
+              "emissions_average_kg", "emissions_marginal_kg", "emissions_system_kg")
+    out = {name: float(sum(s[name] for s in steps)) for name in summed}
+    served = out["served_mwh"]
+    out["relocated_share"] = (sum(s["relocated_share"] * s["served_mwh"] for s in steps) / served
+                              if served else 0.0)
+    return out
+
+
+class Dashboard:
+    """One analyst's session: the control values, the scenario they make and its market run.
+
+    Args:
+        scenario: the scenario file to start with (default: the shipped default scenario).
+    """
+
+    def __init__(self, scenario: str | Path | None = None) -> None:
+        self.choices = scenario_choices(scenario)
+        self.controls = controls_for(next(iter(self.choices.values())))
+        self.previous: list[dict[str, float]] = []
+        self.steps: list[dict[str, float]] = []
+        self.base = load_scenario(self.controls.scenario)
+        self.reset()
+
+    # -- controls and the run ----------------------------------------------------------------
+
+    def set_controls(self, **changes: object) -> bool:
+        """Change control values (fields of :class:`Controls`) and restart the run.
+
+        A new scenario resets every other control to that scenario's values first. The run
+        being discarded becomes the comparison run if it took at least one step.
+
+        Returns:
+            whether anything changed.
+        """
+        new = self.controls
+        path = changes.pop("scenario", new.scenario)
+        if path != new.scenario:
+            new = controls_for(path)
+        new = replace(new, **changes)
+        if new == self.controls:
+            return False
+        if new.scenario != self.controls.scenario:
+            self.base = load_scenario(new.scenario)
+        if self.steps:
+            self.previous = self.steps
+        self.controls = new
+        self.reset()
+        return True
+
+    def reset(self) -> None:
+        """Start the run again at hour 0 with the current controls (same seed); the comparison
+        run stays the one with the previous settings."""
+        self.scenario = apply_controls(self.base, self.controls)
+        self.model = MarketModel(self.scenario)
+        self.steps: list[dict[str, float]] = []
+        self.zone_rows: list[np.ndarray] = []
+        self.__dict__.pop("frontier", None)
+
+    @property
+    def base_budgets(self) -> tuple[tuple[str, float], ...]:
+        """The tiers' budgets as the scenario file sets them."""
+        return tier_budgets(self.base)
+
+    @property
+    def hour(self) -> int:
+        """Hours run so far."""
+        return len(self.steps)
+
+    @property
+    def hours(self) -> int:
+        """Length of the run (the scenario's hours)."""
+        return self.model.hours
+
+    @property
+    def done(self) -> bool:
+        """Whether the run has reached its last hour."""
+        return self.hour >= self.hours
+
+    def step(self, n: int = 1) -> int:
+        """Run up to ``n`` hours (fewer at the end of the run); return how many ran."""
+        ran = 0
+        while ran < n and not self.done:
+            self.model.step()
+            self.steps.append({name: float(getattr(self.model, name))
+                               for name in reporters.STEP_VALUES})
+            self.zone_rows.append(np.array([[z.price_usd_per_mwh, z.marginal_carbon_kg_per_mwh,
+                                             z.avg_carbon_kg_per_mwh, z.dc_load_mw]
+                                            for z in self.model.zones]))
+            ran += 1
+        return ran
+
+    # -- the numbers shown -------------------------------------------------------------------
+
+    def totals(self) -> dict[str, float]:
+        """Headline numbers of this run so far (see :func:`totals`)."""
+        return totals(self.steps)
+
+    def previous_totals(self) -> dict[str, float] | None:
+        """Headline numbers of the comparison run over the same hours, if it ran that far."""
+        if not self.steps or len(self.previous) < self.hour:
+            return None
+        return totals(self.previous[: self.hour])
+
+    def regions(self) -> pd.DataFrame:
+        """One row per region: where it is, its zone's marginal carbon (kg/MWh) and its IT
+        load now (MW; before the first step, the status quo: every class at its origin)."""
+        m = self.model
+        load = m.region_load_mw if self.steps else m.status_quo_mw.sum(axis=(0, 1))
+        zone_mc = np.array([z.marginal_carbon_kg_per_mwh for z in m.zones])
+        return pd.DataFrame({
+            "region": [r.id for r in self.scenario.regions],
+            "lat": [r.lat for r in self.scenario.regions],
+            "lon": [r.lon for r in self.scenario.regions],
+            "zone": [self.scenario.zones[z].id for z in m.inst.zone_index],
+            "load_mw": load,
+            "capacity_mw": m.capacity_mw,
+            "marginal_carbon_kg_per_mwh": zone_mc[m.inst.zone_index],
+        })
+
+    def flows(self) -> pd.DataFrame:
+        """MW served this hour away from the origin region: origin -> region, largest first."""
+        inst = self.model.inst
+        n_r = len(inst.region_ids)
+        x = self.model.x_mw * ~inst.at_origin()
+        matrix = np.zeros((n_r, n_r))
+        origin = np.broadcast_to(inst.origin[:, :, None], x.shape)
+        to = np.broadcast_to(np.arange(n_r), x.shape)
+        np.add.at(matrix, (origin.ravel(), to.ravel()), x.ravel())
+        i, j = np.nonzero(matrix > 1e-6)
+        df = pd.DataFrame({"origin": [inst.region_ids[a] for a in i],
+                           "region": [inst.region_ids[b] for b in j], "mw": matrix[i, j]})
+        return df.sort_values("mw", ascending=False, ignore_index=True)
+
+    def zone_series(self) -> pd.DataFrame:
+        """One row per hour run and zone: price ($/MWh), marginal and average carbon (kg/MWh),
+        data-centre grid load (MW)."""
+        zones = [z.id for z in self.scenario.zones]
+        cols = ["price_usd_per_mwh", "marginal_carbon_kg_per_mwh", "avg_carbon_kg_per_mwh",
+                "dc_load_mw"]
+        if not self.zone_rows:
+            return pd.DataFrame(columns=["hour", "zone", *cols])
+        data = np.concatenate(self.zone_rows)
+        df = pd.DataFrame(data, columns=cols)
+        df.insert(0, "zone", zones * len(self.zone_rows))
+        df.insert(0, "hour", np.repeat(np.arange(len(self.zone_rows)), len(zones)))
+        return df
+
+    def layer_series(self) -> pd.DataFrame:
+        """Share of served demand per execution layer, one row per hour run."""
+        return pd.DataFrame({layer: [s[f"layer_{layer}"] for s in self.steps]
+                             for layer in LAYERS})
+
+    @cached_property
+    def frontier(self) -> pd.DataFrame:
+        """The energy-latency frontier of the current settings (annual-mean signals, with
+        frictions) over the usual budgets and the tiers' own; computed once per setting."""
+        budgets = sorted({*DEFAULT_BUDGETS_MS, *(b for _, b in self.controls.budgets_ms)})
+        return frontier(compile_scenario(self.scenario), mean_signals(self.scenario), budgets)

@@ -1,0 +1,225 @@
+"""The dashboard's controller (no browser): what a control does, what a step does, what the
+numbers are; the figures it feeds; the ``abm dashboard`` command's checks."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+
+import numpy as np
+import pytest
+
+from abm.cli import main
+from abm.costs import friction
+from abm.dashboard import plots
+from abm.dashboard.state import (
+    Controls,
+    Dashboard,
+    apply_controls,
+    controls_for,
+    residency_choices,
+    scenario_choices,
+    totals,
+)
+from abm.instance import compile_scenario
+from abm.scenario import DEFAULT_SCENARIO, load_scenario
+from tests.conftest import SMALL
+
+
+@pytest.fixture(scope="module")
+def base():
+    return load_scenario()
+
+
+@pytest.fixture(scope="module")
+def defaults() -> Controls:
+    return controls_for(DEFAULT_SCENARIO)
+
+
+def test_controls_start_at_the_scenario_values(defaults):
+    assert dict(defaults.budgets_ms) == {"interactive": 40.0, "conversational": 150.0,
+                                         "batch": 1000.0}
+    assert defaults.carbon_price_usd_per_t == 0.0
+    assert defaults.residency == ("strict_eu", "sovereign_cn")
+    assert defaults.friction_scale == 1.0 and defaults.forecast == "scenario"
+
+
+def test_unchanged_controls_give_the_same_placement_problem(base, defaults):
+    a, b = compile_scenario(base), compile_scenario(apply_controls(base, defaults))
+    for name in ("budget_ms", "demand_mw", "state_gb_per_mw", "warmup_usd_per_mw", "forecast"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+
+
+def test_policy_controls_set_the_policy(base, defaults):
+    scn = apply_controls(base, Controls(**{**defaults.__dict__, "carbon_price_usd_per_t": 120.0,
+                                           "residency": ("none",)}))
+    assert scn.policy.carbon_price_usd_per_t == 120.0
+    assert scn.policy.residency == ("none",)
+    assert scn.policy.placement_signal == base.policy.placement_signal
+
+
+def test_a_tier_budget_applies_to_every_class_of_that_tier(base, defaults):
+    budgets = (("interactive", 80.0), ("conversational", 150.0), ("batch", 1000.0))
+    inst = compile_scenario(apply_controls(base, Controls(**{**defaults.__dict__,
+                                                           "budgets_ms": budgets})))
+    before = compile_scenario(base)
+    interactive = inst.kind == "interactive"
+    assert interactive.sum() > 5  # listed and drawn classes
+    assert np.all(inst.budget_ms[interactive] == 80.0)
+    np.testing.assert_array_equal(inst.budget_ms[~interactive], before.budget_ms[~interactive])
+
+
+def test_friction_scale_multiplies_every_friction_and_keeps_the_population(base, defaults):
+    before = compile_scenario(base)
+    for scale in (0.0, 2.5):
+        inst = compile_scenario(apply_controls(base, Controls(**{**defaults.__dict__,
+                                                               "friction_scale": scale})))
+        assert inst.operator_ids == before.operator_ids
+        np.testing.assert_array_equal(inst.demand_mw, before.demand_mw)
+        np.testing.assert_allclose(friction(inst), scale * friction(before))
+
+
+def test_forecast_mode_applies_to_every_operator(base, defaults):
+    before = compile_scenario(base)
+    inst = compile_scenario(apply_controls(base, Controls(**{**defaults.__dict__,
+                                                           "forecast": "persistence"})))
+    assert set(before.forecast) > {"persistence"}
+    assert set(inst.forecast) == {"persistence"}
+    np.testing.assert_array_equal(inst.demand_mw, before.demand_mw)
+
+
+def test_choices_offer_the_shipped_scenarios_and_residency_regimes(write_scenario):
+    path = write_scenario(SMALL)
+    choices = scenario_choices(path)
+    assert next(iter(choices.values())) == str(path)
+    assert str(DEFAULT_SCENARIO) in choices.values()
+    regimes = residency_choices()
+    assert regimes[0] == ("none",)
+    assert ("strict_eu", "sovereign_cn") in regimes
+    assert residency_choices(("custom",))[-1] == ("custom",)
+
+
+def test_steps_run_the_market_and_the_numbers_follow():
+    d = Dashboard()
+    assert d.hour == 0 and d.totals()["cost_usd"] == 0.0 and d.previous_totals() is None
+    assert d.step(3) == 3
+    t = d.totals()
+    assert d.hour == 3
+    assert t["demand_mwh"] > 0 and t["cost_usd"] > 0 and t["emissions_average_kg"] > 0
+    assert t["served_mwh"] + t["unserved_mwh"] == pytest.approx(t["demand_mwh"])
+    assert t == totals(d.steps)
+    zones = d.zone_series()
+    assert len(zones) == 3 * len(d.scenario.zones)
+    assert zones.dc_load_mw.groupby(zones.hour).sum().gt(0).all()
+    layers = d.layer_series()
+    np.testing.assert_allclose(layers.sum(axis=1), 1.0)
+    regions = d.regions()
+    assert regions.load_mw.sum() == pytest.approx(t["served_mwh"] / 3, rel=0.2)
+
+
+def test_flows_are_the_load_served_away_from_its_origin():
+    d = Dashboard()
+    assert d.flows().empty  # hour 0: every class at its origin
+    d.step(2)
+    flows = d.flows()
+    away = (d.model.x_mw * ~d.model.inst.at_origin()).sum()
+    assert flows.mw.sum() == pytest.approx(away)
+    assert (flows.origin != flows.region).all()
+    assert flows.mw.is_monotonic_decreasing
+
+
+def test_a_carbon_price_moves_load_and_changes_the_numbers():
+    d = Dashboard()
+    d.step(4)
+    low, load_low = d.totals(), d.regions().load_mw.to_numpy()
+    assert d.set_controls(carbon_price_usd_per_t=300.0)
+    assert d.hour == 0  # a control change restarts the run
+    d.step(4)
+    high, load_high = d.totals(), d.regions().load_mw.to_numpy()
+    assert high["cost_usd"] > low["cost_usd"]  # carbon is charged
+    assert high["emissions_marginal_kg"] < low["emissions_marginal_kg"]  # placement signal
+    assert np.abs(load_high - load_low).sum() > 10.0  # MW moved between regions
+    assert d.previous_totals() == low
+
+
+def test_unchanged_controls_do_not_restart_the_run():
+    d = Dashboard()
+    d.step(2)
+    assert not d.set_controls(carbon_price_usd_per_t=0.0)
+    assert d.hour == 2
+
+
+def test_reset_restores_the_start_and_replays_the_same_run():
+    d = Dashboard()
+    start = d.regions()
+    d.step(3)
+    first = d.totals()
+    d.reset()
+    assert d.hour == 0 and d.totals()["cost_usd"] == 0.0
+    assert d.regions().equals(start)
+    d.step(3)
+    assert d.totals() == first
+    assert d.previous_totals() is None  # the comparison is with other settings only
+
+
+def test_a_new_scenario_resets_the_other_controls(write_scenario):
+    path = write_scenario(SMALL)
+    d = Dashboard(path)
+    assert d.controls.scenario == str(path)
+    assert d.controls.carbon_price_usd_per_t == 100.0
+    assert d.hours == 3 and d.step(5) == 3 and d.done
+    d.set_controls(scenario=str(DEFAULT_SCENARIO), carbon_price_usd_per_t=50.0)
+    assert d.controls.carbon_price_usd_per_t == 50.0
+    assert dict(d.controls.budgets_ms)["interactive"] == 40.0
+    assert d.scenario.name == "default" and d.hour == 0
+
+
+def test_frontier_covers_the_tier_budgets_and_follows_the_settings():
+    d = Dashboard()
+    df = d.frontier
+    assert {40.0, 150.0, 1000.0} <= set(df.budget_ms)
+    assert df.cost_usd.is_monotonic_decreasing
+    d.set_controls(carbon_price_usd_per_t=200.0)
+    assert d.frontier.cost_usd.iloc[-1] > df.cost_usd.iloc[-1]
+
+
+def _is_png(fig) -> bool:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=40)
+    return buffer.getvalue().startswith(b"\x89PNG")
+
+
+def test_figures_draw_before_and_after_steps():
+    d = Dashboard()
+    for _ in range(2):
+        assert _is_png(plots.map_figure(d.regions(), d.flows(), "map"))
+        assert _is_png(plots.series_figure(d.zone_series(), d.hours))
+        assert _is_png(plots.layers_figure(d.layer_series(), d.hours))
+        d.step(2)
+    assert _is_png(plots.frontier_plot(d.frontier, d.controls.budgets_ms))
+    assert plots.land_image().shape[2] == 4
+
+
+def test_dashboard_command_has_help(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["dashboard", "--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert "--host" in out and "127.0.0.1" in out and "--port" in out and "8765" in out
+
+
+def test_dashboard_command_explains_a_missing_viz_extra(monkeypatch, capsys):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "solara" else real(name, *a))
+    assert main(["dashboard"]) == 2
+    err = capsys.readouterr().err
+    assert "./bootstrap.sh viz" in err and "pip install -e '.[viz]'" in err
+
+
+def test_dashboard_command_rejects_a_bad_scenario_before_serving(write_scenario, monkeypatch,
+                                                                capsys):
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object())
+    bad = write_scenario("[scenario]\nname = 'x'\nhours = 0\n")
+    assert main(["dashboard", str(bad)]) == 2
+    assert "hours" in capsys.readouterr().err
