@@ -199,6 +199,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="discard the run in DIR and start again")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=cmd_run)
+    from abm.dashboard.cli import register as register_dashboard
+    register_dashboard(sub)
+    from abm.report import register as register_report
+    register_report(sub)
+    from abm.sweep.cli import register as register_sweep
+    register_sweep(sub)
     return parser
 
 
