@@ -11,7 +11,8 @@ import numpy as np
 from abm.errors import InputError
 
 
-def _budgets(text: str) -> list[float]:
+def budgets_arg(text: str) -> list[float]:
+    """argparse type: comma-separated latency budgets in ms, positive, sorted, unique."""
     try:
         values = [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
@@ -22,7 +23,8 @@ def _budgets(text: str) -> list[float]:
     return sorted(set(values))
 
 
-def _positive_int(text: str) -> int:
+def positive_int_arg(text: str) -> int:
+    """argparse type: a whole number >= 1."""
     try:
         value = int(text)
     except ValueError:
@@ -172,7 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Relax every latency budget over a grid and solve the "
                         "planner's placement at each; write DIR/frontier.csv and frontier.png.")
     fr.add_argument("scenario", nargs="?", help=scenario_help)
-    fr.add_argument("--budgets", type=_budgets, default="10,20,30,40,50,75,100,125,150,200,250,300",
+    fr.add_argument("--budgets", type=budgets_arg,
+                    default="10,20,30,40,50,75,100,125,150,200,250,300",
                     help="comma-separated latency budgets in ms (default: 10 to 300)")
     fr.add_argument("--out", required=True, help="output directory")
     fr.add_argument("--hour", type=int, default=None,
@@ -187,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "carbon. Writes DIR/summary.json, model/regions/zones/migrations "
                          ".parquet and figures, as it goes; an interrupted run can be resumed.")
     run.add_argument("scenario", nargs="?", help=scenario_help)
-    run.add_argument("--hours", type=_positive_int, default=None,
+    run.add_argument("--hours", type=positive_int_arg, default=None,
                      help="hourly steps to run (default: the scenario's hours)")
     run.add_argument("--seed", type=int, default=None,
                      help="the seed of every random draw (default: the scenario's seed)")

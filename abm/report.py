@@ -611,7 +611,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``report`` subcommand to the ``abm`` parser."""
-    from abm.cli import _budgets, _positive_int
+    from abm.cli import budgets_arg, positive_int_arg
 
     rp = subparsers.add_parser(
         "report", help="compare scenarios against a baseline: one HTML file and a Markdown twin",
@@ -629,11 +629,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "(default: the first SCENARIO); added to the list if not in it")
     rp.add_argument("--out", required=True, help="the HTML file to write (the Markdown twin "
                     "and a _figures folder go beside it)")
-    rp.add_argument("--hours", type=_positive_int, default=None,
+    rp.add_argument("--hours", type=positive_int_arg, default=None,
                     help="hourly steps to run each scenario file (default: its own hours)")
     rp.add_argument("--seed", type=int, default=None,
                     help="seed of every run (default: each scenario's own seed)")
-    rp.add_argument("--budgets", type=_budgets, default=",".join(map(str, DEFAULT_BUDGETS_MS)),
+    rp.add_argument("--budgets", type=budgets_arg, default=",".join(map(str, DEFAULT_BUDGETS_MS)),
                     help="comma-separated latency budgets of the frontier in ms "
                     "(default: 10 to 300)")
     rp.add_argument("--quiet", action="store_true", help="no progress bars")

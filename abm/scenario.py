@@ -170,6 +170,7 @@ class Scenario:
     profiles: dict[tuple[str, str], np.ndarray]
     market: Market = Market()
     population: Population | None = None
+    trace: str | None = None  # hourly trace file replacing profiles where it has data
     templates: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
 
     @property
@@ -190,7 +191,7 @@ class Scenario:
 # Reading tables with precise errors
 
 
-class _Table:
+class TableReader:
     """A TOML table being read: typed getters that know their field path; unknown keys rejected."""
 
     def __init__(self, data: Any, source: str, path: str) -> None:
@@ -267,14 +268,15 @@ class _Table:
             raise self.error(key, f"has duplicates: {v}")
         return tuple(v)
 
-    def table(self, key: str, default: Any = _MISSING) -> _Table:
-        return _Table(self.raw(key, default), self.source, self._where(key))
+    def table(self, key: str, default: Any = _MISSING) -> TableReader:
+        return TableReader(self.raw(key, default), self.source, self._where(key))
 
-    def tables(self, key: str) -> list[_Table]:
+    def tables(self, key: str) -> list[TableReader]:
         v = self.raw(key, [])
         if not isinstance(v, list):
             raise self.error(key, "expected an array of tables ([[...]])")
-        return [_Table(item, self.source, f"{self._where(key)}[{i}]") for i, item in enumerate(v)]
+        return [TableReader(item, self.source, f"{self._where(key)}[{i}]")
+                for i, item in enumerate(v)]
 
     def done(self) -> None:
         unknown = sorted(set(self.data) - self.used)
@@ -295,7 +297,8 @@ def _ids_unique(items, source: str, path: str) -> None:
 # Loading
 
 
-def _read_toml(path: Path) -> dict:
+def read_toml(path: Path) -> dict:
+    """Parse a TOML file; a missing or malformed file is an InputError naming it."""
     try:
         with open(path, "rb") as fh:
             return tomllib.load(fh)
@@ -312,12 +315,12 @@ def _merge(base: dict, over: dict) -> dict:
     return out
 
 
-def _resolve(path: Path, seen: tuple[Path, ...] = ()) -> dict:
+def resolve_file(path: Path, seen: tuple[Path, ...] = ()) -> dict:
     """The file's table, merged over whatever it ``extends`` (tables merge, arrays replace)."""
     path = path.resolve()
     if path in seen:
         raise InputError(path, "extends", "circular extends chain")
-    data = _read_toml(path)
+    data = read_toml(path)
     parent = data.pop("extends", None)
     if parent is None:
         return data
@@ -328,7 +331,7 @@ def _resolve(path: Path, seen: tuple[Path, ...] = ()) -> dict:
         candidate = SCENARIO_DIR / f"{parent}.toml"
     if not candidate.exists():
         raise InputError(path, "extends", f"no scenario {parent!r} (looked for {candidate})")
-    return _merge(_resolve(candidate, (*seen, path)), data)
+    return _merge(resolve_file(candidate, (*seen, path)), data)
 
 
 def load_scenario(path: str | Path | None = None, dataset: Dataset | None = None,
@@ -343,7 +346,7 @@ def load_scenario(path: str | Path | None = None, dataset: Dataset | None = None
             validated like the file's own values (errors name the path).
     """
     path = Path(path) if path is not None else DEFAULT_SCENARIO
-    data = _resolve(path)
+    data = resolve_file(path)
     for dotted, value in (overrides or {}).items():
         set_path(data, dotted, value, str(path))
     return parse_scenario(data, str(path), dataset)
@@ -368,7 +371,7 @@ def set_path(data: dict, dotted: str, value: Any, source: str = "overrides") -> 
 def parse_scenario(data: dict, source: str, dataset: Dataset | None = None) -> Scenario:
     """Validate an already-parsed scenario table (``source`` names it in errors)."""
     ds = dataset or shipped()
-    top = _Table(data, source, "")
+    top = TableReader(data, source, "")
     head = top.table("scenario")
     name = head.string("name")
     description = head.string("description") if head.has("description") else ""
@@ -387,6 +390,13 @@ def parse_scenario(data: dict, source: str, dataset: Dataset | None = None) -> S
     regions = _regions(top.table("regions", {}), ds, zones)
     policy, rules = _policy(policy_t, ds, regions)
     market = _market(top.table("market", {}))
+    sig = top.table("signals", {})
+    trace = None
+    if sig.has("trace"):
+        trace = str((Path(source).parent / sig.string("trace")).resolve())
+        if not Path(trace).is_file():
+            raise sig.error("trace", f"no such file: {trace}")
+    sig.done()
     latency = _latency(top.table("latency", {}), ds, regions)
     nodes = _service_nodes(top, regions)
     clients = _clients(top, regions, nodes, metro_rtt)
@@ -403,12 +413,12 @@ def parse_scenario(data: dict, source: str, dataset: Dataset | None = None) -> S
         regional_rtt_ms=regional_rtt, regions=tuple(regions.values()), zones=zones_t,
         latency=latency, clients=tuple(clients.values()), service_nodes=tuple(nodes.values()),
         operators=operators, policy=policy, residency_rules=rules, profiles=profiles,
-        market=market, population=population,
+        market=market, population=population, trace=trace,
         templates=tuple((k, tuple(v.items())) for k, v in templates.items()),
     )
 
 
-def _start(head: _Table) -> dt.datetime:
+def _start(head: TableReader) -> dt.datetime:
     v = head.raw("start", dt.datetime(2024, 1, 1))
     if isinstance(v, str):
         try:
@@ -426,7 +436,7 @@ def _start(head: _Table) -> dt.datetime:
     return v
 
 
-def _policy(t: _Table, ds: Dataset, regions: dict[str, Region]) -> tuple[Policy, tuple]:
+def _policy(t: TableReader, ds: Dataset, regions: dict[str, Region]) -> tuple[Policy, tuple]:
     regimes = (*ds.residency, "custom")
     by_j = t.table("carbon_price_by_jurisdiction", {})
     prices = tuple((j, by_j.number(j)) for j in list(by_j.data))
@@ -461,7 +471,7 @@ def _policy(t: _Table, ds: Dataset, regions: dict[str, Region]) -> tuple[Policy,
     return policy, rules
 
 
-def _region_numbers(t: _Table, regions: dict[str, Region]) -> tuple[tuple[str, float], ...]:
+def _region_numbers(t: TableReader, regions: dict[str, Region]) -> tuple[tuple[str, float], ...]:
     for rid in t.data:
         if rid not in regions:
             raise t.error(rid, f"unknown region; known: {', '.join(regions)}")
@@ -470,7 +480,7 @@ def _region_numbers(t: _Table, regions: dict[str, Region]) -> tuple[tuple[str, f
     return out
 
 
-def _market(t: _Table) -> Market:
+def _market(t: TableReader) -> Market:
     m = Market(
         allocation=t.string("allocation", "first_come", choices=ALLOCATIONS),
         pricing=t.string("pricing", "fixed", choices=PRICING_RULES),
@@ -490,7 +500,7 @@ def _market(t: _Table) -> Market:
     return m
 
 
-def _weights(t: _Table, key: str, default: Any, choices: tuple[str, ...]
+def _weights(t: TableReader, key: str, default: Any, choices: tuple[str, ...]
              ) -> tuple[tuple[str, float], ...]:
     sub = t.table(key, default)
     for name in sub.data:
@@ -503,7 +513,7 @@ def _weights(t: _Table, key: str, default: Any, choices: tuple[str, ...]
     return out
 
 
-def _numbers(t: _Table, key: str, default: Any) -> tuple[float, ...]:
+def _numbers(t: TableReader, key: str, default: Any) -> tuple[float, ...]:
     v = t.raw(key, default)
     if not isinstance(v, list) or not v or any(
             isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x) or x < 0
@@ -512,7 +522,7 @@ def _numbers(t: _Table, key: str, default: Any) -> tuple[float, ...]:
     return tuple(float(x) for x in v)
 
 
-def _population(t: _Table, regions: dict[str, Region], templates: dict) -> Population:
+def _population(t: TableReader, regions: dict[str, Region], templates: dict) -> Population:
     if not templates:
         raise t.error("templates", "a population draws classes from [templates.NAME]: add some")
     classes = t.raw("classes", [1, 3])
@@ -555,7 +565,7 @@ _ZONE_ATTR = {"avg_carbon_g_per_kwh": "avg_carbon_kg_per_mwh",
               "price_usd_per_mwh": "price_usd_per_mwh", "name": "name", "load_mw": "load_mw"}
 
 
-def _fields(t: _Table, spec: dict[str, str], required: bool) -> dict[str, Any]:
+def _fields(t: TableReader, spec: dict[str, str], required: bool) -> dict[str, Any]:
     out = {}
     for key, kind in spec.items():
         if not required and not t.has(key):
@@ -576,7 +586,7 @@ def _fields(t: _Table, spec: dict[str, str], required: bool) -> dict[str, Any]:
     return out
 
 
-def _zones(t: _Table, ds: Dataset) -> tuple[dict[str, Zone], dict]:
+def _zones(t: TableReader, ds: Dataset) -> tuple[dict[str, Zone], dict]:
     """Zones after overrides and additions, and the profile table including added zones."""
     zones = dict(ds.zones)
     profiles = dict(ds.profiles)
@@ -609,7 +619,7 @@ _REGION_FIELDS = {"name": "string", "lat": "signed", "lon": "signed", "zone": "s
                   "capacity_mw": "number", "rent_usd_per_mwh": "number"}
 
 
-def _check_region(t: _Table, vals: dict, zones: dict[str, Zone]) -> None:
+def _check_region(t: TableReader, vals: dict, zones: dict[str, Zone]) -> None:
     if "zone" in vals and vals["zone"] not in zones:
         raise t.error("zone", f"unknown zone {vals['zone']!r}; known: {', '.join(sorted(zones))}")
     if not -90 <= vals.get("lat", 0.0) <= 90:
@@ -618,7 +628,7 @@ def _check_region(t: _Table, vals: dict, zones: dict[str, Zone]) -> None:
         raise t.error("lon", f"expected degrees in [-180, 180], got {vals['lon']}")
 
 
-def _regions(t: _Table, ds: Dataset, zones: dict[str, Zone]) -> dict[str, Region]:
+def _regions(t: TableReader, ds: Dataset, zones: dict[str, Zone]) -> dict[str, Region]:
     include = t.strings("include", ["*"])
     if include == ("*",):
         regions = dict(ds.regions)
@@ -653,7 +663,7 @@ def _regions(t: _Table, ds: Dataset, zones: dict[str, Zone]) -> dict[str, Region
     return regions
 
 
-def _latency(t: _Table, ds: Dataset, regions: dict[str, Region]) -> Latency:
+def _latency(t: TableReader, ds: Dataset, regions: dict[str, Region]) -> Latency:
     missing_rule = t.string("missing", "error", choices=("error", "distance"))
     ids = list(regions)
     n = len(ids)
@@ -686,7 +696,7 @@ def _latency(t: _Table, ds: Dataset, regions: dict[str, Region]) -> Latency:
     return Latency(tuple(ids), rtt, measured)
 
 
-def _service_nodes(top: _Table, regions: dict[str, Region]) -> dict[str, ServiceNode]:
+def _service_nodes(top: TableReader, regions: dict[str, Region]) -> dict[str, ServiceNode]:
     nodes = {rid: ServiceNode(rid, rid) for rid in regions}
     for sub in top.tables("service_nodes"):
         nid = sub.string("id")
@@ -697,7 +707,7 @@ def _service_nodes(top: _Table, regions: dict[str, Region]) -> dict[str, Service
     return nodes
 
 
-def _clients(top: _Table, regions: dict[str, Region], nodes: dict[str, ServiceNode],
+def _clients(top: TableReader, regions: dict[str, Region], nodes: dict[str, ServiceNode],
              metro_rtt: float) -> dict[str, Client]:
     clients = {r.id: Client(r.id, r.lat, r.lon, r.jurisdiction, r.id, metro_rtt)
                for r in regions.values()}
@@ -720,7 +730,7 @@ def _clients(top: _Table, regions: dict[str, Region], nodes: dict[str, ServiceNo
 _CLASS_NUMBERS = ("budget_ms", "overhead_ms", "egress_gb_per_mwh", "state_gb_per_mw")
 
 
-def _templates(t: _Table) -> dict[str, dict[str, Any]]:
+def _templates(t: TableReader) -> dict[str, dict[str, Any]]:
     out = {}
     for name in list(t.data):
         sub = t.table(name)
@@ -735,7 +745,7 @@ def _templates(t: _Table) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _operators(top: _Table, regions: dict[str, Region], clients: dict[str, Client],
+def _operators(top: TableReader, regions: dict[str, Region], clients: dict[str, Client],
                templates: dict[str, dict[str, Any]], required: bool = True
                ) -> tuple[Operator, ...]:
     ops = []

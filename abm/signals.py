@@ -1,8 +1,10 @@
 """Grid signals per zone: electricity price ($/MWh), average and marginal carbon (kg/MWh).
 
 Hourly signals are the zone's annual mean times its month x hour (UTC) shape from the shipped
-profiles (derived from 2024 traces, or labelled synthetic). Marginal carbon has no hourly data
-and stays at its annual value: the market's merit-order zones make it respond to load.
+profiles (derived from 2024 traces, or labelled synthetic), or, where the scenario names an
+hourly trace file (``[signals] trace``), that trace's values for the zones and signals it has.
+Marginal carbon has no hourly data and stays at its annual value: the market's merit-order
+zones make it respond to load.
 """
 
 from __future__ import annotations
@@ -68,5 +70,24 @@ def profile_signals(scn: Scenario, start: dt.datetime | None = None,
         return np.stack(cols, axis=1)
 
     marginal = np.broadcast_to(mean.marginal_carbon_kg_per_mwh, (len(stamps), len(scn.zones)))
-    return Signals(shaped(mean.price_usd_per_mwh, "price"),
-                   shaped(mean.avg_carbon_kg_per_mwh, "carbon"), marginal.copy())
+    price = shaped(mean.price_usd_per_mwh, "price")
+    carbon = shaped(mean.avg_carbon_kg_per_mwh, "carbon")
+    if scn.trace is not None:
+        from abm.traces import read_traces
+
+        traces = read_traces(scn.trace).window(stamps[0], len(stamps))
+        for i, zone in enumerate(scn.zones):
+            if zone.id not in traces.zones:
+                continue
+            z = traces.zones.index(zone.id)
+            for name, table, values in (("price", price, traces.price_usd_per_mwh[:, z]),
+                                        ("carbon", carbon, traces.carbon_g_per_kwh[:, z])):
+                gaps = np.isnan(values)
+                if gaps.all():
+                    continue  # the file has no such series for this zone: profiles stay
+                if gaps.any():
+                    raise InputError(scn.trace, f"{zone.id}.{name}",
+                                     f"{int(gaps.sum())} of the scenario's {len(values)} hours "
+                                     "have no value; give every hour or none")
+                table[:, i] = values
+    return Signals(price, carbon, marginal.copy())

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import pickle
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from abm.errors import InputError
+from abm.files import write_atomic, write_json, write_parquet
 from abm.market.agents import ComputeRegion, GridZone, Operator
 from abm.market.model import MarketModel
 from abm.scenario import Scenario
@@ -30,20 +30,6 @@ MANIFEST = "run.json"
 CHECKPOINT = "checkpoint.pkl"
 OUTPUTS = ("model.parquet", "regions.parquet", "zones.parquet", "migrations.parquet",
            "operators.parquet", "summary.json", CHECKPOINT, MANIFEST)
-
-
-def _atomic(path: Path, write: Callable[[Path], None]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)
-
-
-def _write_json(path: Path, data: dict) -> None:
-    _atomic(path, lambda p: p.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n"))
-
-
-def _write_parquet(path: Path, df: pd.DataFrame) -> None:
-    _atomic(path, lambda p: df.to_parquet(p, index=False))
 
 
 def _fingerprint(scn: Scenario) -> str:
@@ -115,11 +101,11 @@ def simulate(scn: Scenario, seed: int | None = None, hours: int | None = None) -
 
 def _save(model: MarketModel, out: Path, manifest: dict, status: str) -> dict:
     for name, df in tables(model).items():
-        _write_parquet(out / f"{name}.parquet", df)
+        write_parquet(out / f"{name}.parquet", df)
     result = summary(model, status)
-    _write_json(out / "summary.json", result)
-    _atomic(out / CHECKPOINT, lambda p: p.write_bytes(pickle.dumps(model)))
-    _write_json(out / MANIFEST, {**manifest, "status": status, "hours_done": int(model.steps)})
+    write_json(out / "summary.json", result)
+    write_atomic(out / CHECKPOINT, lambda p: p.write_bytes(pickle.dumps(model)))
+    write_json(out / MANIFEST, {**manifest, "status": status, "hours_done": int(model.steps)})
     return result
 
 
@@ -166,7 +152,7 @@ def run_market(scn: Scenario, out: Path, *, hours: int | None = None, seed: int 
         model = pickle.loads((out / CHECKPOINT).read_bytes())
     else:
         model = MarketModel(scn, rng=seed, hours=hours)
-        _write_json(out / MANIFEST, {**manifest, "status": "running", "hours_done": 0})
+        write_json(out / MANIFEST, {**manifest, "status": "running", "hours_done": 0})
     every = scn.market.checkpoint_hours
     result = summary(model, "running") if model.steps else {}
     while model.steps < hours:

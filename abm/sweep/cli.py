@@ -32,7 +32,7 @@ def _pair(text: str) -> tuple[str, str]:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``sweep`` subcommand (run a sweep file, or ``report DIR``) to ``abm``."""
-    from abm.cli import _positive_int
+    from abm.cli import positive_int_arg
 
     p = subparsers.add_parser(
         "sweep", help="parameter sweeps: run a sweep file, or report on a sweep folder",
@@ -42,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("folder", nargs="?", metavar="DIR", help="(report) the sweep folder")
     run = p.add_argument_group("running a sweep")
     run.add_argument("--out", metavar="DIR", help="the sweep folder to write (required)")
-    run.add_argument("--workers", type=_positive_int, metavar="N",
+    run.add_argument("--workers", type=positive_int_arg, metavar="N",
                      help="local processes (default: one per core; 1 runs serially in this "
                      "process); with --scheduler local, the Dask workers")
     run.add_argument("--scheduler", metavar="ADDR",

@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from abm.errors import InputError
-from abm.market.run import _atomic, _write_json
+from abm.files import write_atomic, write_json
 from abm.sweep.spec import SAVED_PREFIX, Spec
 
 RUNS = "runs"
@@ -58,7 +58,7 @@ def part_path(out: Path, run_id: int) -> Path:
 def write_part(out: Path, spec: Spec, row: dict[str, Any]) -> None:
     """Write one finished run's row atomically (a torn file is never left under its name)."""
     table = pa.Table.from_pylist([row], schema=schema(spec))
-    _atomic(part_path(out, row["run_id"]), lambda p: pq.write_table(table, p))
+    write_atomic(part_path(out, row["run_id"]), lambda p: pq.write_table(table, p))
 
 
 def finished_ids(out: Path) -> set[int]:
@@ -89,9 +89,9 @@ def consolidate(out: Path, spec: Spec) -> tuple[pd.DataFrame, pd.DataFrame]:
         value = runs[outcome].to_numpy(float)
         with np.errstate(divide="ignore", invalid="ignore"):
             runs[SAVED_PREFIX + outcome] = np.where(ref != 0, 1.0 - value / ref, np.nan)
-    _atomic(out / RESULTS, lambda p: runs.to_parquet(p, index=False))
+    write_atomic(out / RESULTS, lambda p: runs.to_parquet(p, index=False))
     if spec.baseline is not None:
-        _atomic(out / BASELINE, lambda p: base.to_parquet(p, index=False))
+        write_atomic(out / BASELINE, lambda p: base.to_parquet(p, index=False))
     return runs, base
 
 
@@ -112,5 +112,5 @@ def write_manifest(out: Path, manifest: dict[str, Any], **changes: Any) -> dict[
     """Update the manifest with ``changes`` and a UTC time stamp; write it atomically."""
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     manifest.update(changes, updated_utc=now)
-    _write_json(Path(out) / MANIFEST, manifest)
+    write_json(Path(out) / MANIFEST, manifest)
     return manifest

@@ -26,7 +26,7 @@ from typing import Any
 from abm.errors import InputError
 from abm.market.model import MarketModel
 from abm.market.run import summary
-from abm.scenario import _resolve, parse_scenario, set_path
+from abm.scenario import parse_scenario, resolve_file, set_path
 from abm.sweep.design import Run, runs
 from abm.sweep.results import (
     BASELINE,
@@ -74,7 +74,7 @@ class Task:
 
 def tasks(spec: Spec, todo: list[Run]) -> Iterator[Task]:
     """The tasks of ``todo``, lazily (the scenario table is read once)."""
-    scenario = _resolve(Path(spec.scenario))
+    scenario = resolve_file(Path(spec.scenario))
     for run in todo:
         own = spec.baseline if run.baseline else run.values
         yield Task(run, scenario, spec.scenario, {**spec.fixed, **own}, spec.hours,

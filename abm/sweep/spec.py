@@ -20,7 +20,14 @@ from scipy import stats
 
 from abm.errors import InputError
 from abm.market.reporters import STEP_VALUES
-from abm.scenario import SCENARIO_DIR, _read_toml, _resolve, _Table, parse_scenario, set_path
+from abm.scenario import (
+    SCENARIO_DIR,
+    TableReader,
+    parse_scenario,
+    read_toml,
+    resolve_file,
+    set_path,
+)
 
 DESIGNS = ("grid", "lhs", "sobol", "morris")
 DISTRIBUTIONS = ("uniform", "loguniform", "triangular", "normal")
@@ -167,7 +174,7 @@ class Spec:
 
     def digest(self) -> str:
         """Hash of what the runs compute: the sweep and the resolved scenario table."""
-        scenario = _resolve(Path(self.scenario))
+        scenario = resolve_file(Path(self.scenario))
         text = json.dumps({"sweep": self.canonical(), "scenario": scenario}, sort_keys=True,
                           default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -180,7 +187,7 @@ def load_spec(path: str | Path) -> Spec:
         path: the TOML sweep file; its ``scenario`` is relative to it, or a shipped name.
     """
     path = Path(path)
-    spec = parse_spec(_read_toml(path), str(path), path.parent)
+    spec = parse_spec(read_toml(path), str(path), path.parent)
     check_against_scenario(spec)
     return spec
 
@@ -195,7 +202,7 @@ def parse_spec(data: dict[str, Any], source: str, base: Path, *, check_files: bo
         base: the folder a relative scenario path is read from.
         check_files: require the scenario file to exist (not needed to analyse results).
     """
-    top = _Table(data, source, "")
+    top = TableReader(data, source, "")
     head = top.table("sweep")
     name = head.string("name")
     description = head.string("description", "") if head.has("description") else ""
@@ -257,7 +264,7 @@ def check_against_scenario(spec: Spec) -> None:
     Raises:
         InputError: naming the sweep file and the parameter whose value the scenario rejects.
     """
-    base = _resolve(Path(spec.scenario))
+    base = resolve_file(Path(spec.scenario))
     checks: list[tuple[str, str, dict[str, Any]]] = [("fixed", "these settings", spec.fixed)]
     if spec.baseline is not None:
         checks.append(("baseline.overrides", "these settings", {**spec.fixed, **spec.baseline}))
@@ -275,7 +282,7 @@ def check_against_scenario(spec: Spec) -> None:
             raise InputError(spec.source, where, f"the scenario rejects {what}: {exc}") from None
 
 
-def _scenario_path(head: _Table, base: Path, check: bool) -> str:
+def _scenario_path(head: TableReader, base: Path, check: bool) -> str:
     text = head.string("scenario", "default")
     candidate = Path(text) if Path(text).is_absolute() else base / text
     if not candidate.suffix:
@@ -287,7 +294,7 @@ def _scenario_path(head: _Table, base: Path, check: bool) -> str:
     return str(candidate.resolve())
 
 
-def _overrides(t: _Table) -> dict[str, Any]:
+def _overrides(t: TableReader) -> dict[str, Any]:
     out = {}
     for key in list(t.data):
         value = t.raw(key)
@@ -299,7 +306,7 @@ def _overrides(t: _Table) -> dict[str, Any]:
     return out
 
 
-def _discovery(t: _Table, outcomes: tuple[str, ...]) -> Discovery:
+def _discovery(t: TableReader, outcomes: tuple[str, ...]) -> Discovery:
     outcome = t.string("outcome", choices=outcomes)
     has_above, has_below = t.has("above"), t.has("below")
     if has_above == has_below:
@@ -313,7 +320,7 @@ def _discovery(t: _Table, outcomes: tuple[str, ...]) -> Discovery:
 _PARAM_KEYS = ("values", "range", "distribution", "type", "levels", "mode", "mean", "sd")
 
 
-def _parameters(t: _Table, design: str) -> tuple[Parameter, ...]:
+def _parameters(t: TableReader, design: str) -> tuple[Parameter, ...]:
     if not t.data:
         raise t.error("", "vary at least one setting: [parameters.\"policy.x\"] range = [a, b]")
     params = []
@@ -324,11 +331,11 @@ def _parameters(t: _Table, design: str) -> tuple[Parameter, ...]:
         if isinstance(sub, dict) and sub and not set(sub) & set(_PARAM_KEYS):
             raise t.error(key, f'expected a parameter table; quote the dotted path: '
                           f'[parameters."{key}.…"]')
-        params.append(_parameter(_Table(sub, t.source, f'parameters."{key}"'), key, design))
+        params.append(_parameter(TableReader(sub, t.source, f'parameters."{key}"'), key, design))
     return tuple(params)
 
 
-def _parameter(t: _Table, path: str, design: str) -> Parameter:
+def _parameter(t: TableReader, path: str, design: str) -> Parameter:
     has_values, has_range = t.has("values"), t.has("range")
     normal = t.data.get("distribution") == "normal"
     if (has_values and (has_range or t.has("distribution"))) or not (
