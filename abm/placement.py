@@ -22,6 +22,7 @@ import numpy as np
 from abm.instance import Instance
 
 _ZERO = 1e-9
+_TOLERANCE = 1e-10  # HiGHS's primal feasibility tolerance (its default 1e-7 MW is too loose)
 
 
 @dataclass(frozen=True)
@@ -85,73 +86,142 @@ def solve_placement(
                          f"{worst[feasible].max():.6g} $/MWh, or demand would go unserved by "
                          "choice; raise policy.voll_usd_per_mwh")
 
-    # Columns: y1 for feasible pairs with a previous placement (friction only), y2 (or x) for
-    # every feasible pair, then u for every class.
-    rows_n, cols_j = np.nonzero(feasible)
-    has_prev = np.zeros_like(rows_n, dtype=bool)
-    if phi is not None:
-        has_prev = prev[rows_n, cols_j] > _ZERO
-    p1 = np.flatnonzero(has_prev)
-    pair_n = np.concatenate([rows_n[p1], rows_n])
-    pair_j = np.concatenate([cols_j[p1], cols_j])
-    c_pairs = cost[pair_n, pair_j]
-    if phi is not None:
-        c_pairs[len(p1):] += phi[rows_n, cols_j]
-    ub_pairs = np.concatenate([prev[rows_n[p1], cols_j[p1]], np.full(len(rows_n), np.inf)])
-    n_pairs = len(pair_n)
+    lp = PlacementLP(feasible, group, capacity.shape[0], friction=phi is not None)
+    return lp.solve(cost, demand, capacity, voll_usd_per_mwh, friction_usd_per_mw=phi,
+                    x_prev_mw=prev)[0]
 
-    # Capacity rows: one per (group, region) that bounds something.
-    cap_of_pair = capacity[group[pair_n], pair_j]
-    bounded = np.isfinite(cap_of_pair)
-    keys = group[pair_n] * r + pair_j
-    row_keys = np.unique(keys[bounded])
-    cap_row_of_pair = np.full(n_pairs, -1)
-    cap_row_of_pair[bounded] = n + np.searchsorted(row_keys, keys[bounded])
 
-    # Column-wise matrix: each pair has its demand row and (maybe) a capacity row; u one row.
-    counts = np.concatenate([1 + bounded.astype(int), np.ones(n, dtype=int)])
-    start = np.concatenate([[0], np.cumsum(counts)])
-    index = np.empty(start[-1], dtype=np.int32)
-    index[start[:n_pairs]] = pair_n
-    second = start[:n_pairs][bounded] + 1
-    index[second] = cap_row_of_pair[bounded]
-    index[start[n_pairs:-1]] = np.arange(n)
+class PlacementLP:
+    """A placement LP kept alive between solves (one HiGHS model per sparsity pattern).
 
-    lp = highspy.HighsLp()
-    lp.num_col_ = n_pairs + n
-    lp.num_row_ = n + len(row_keys)
-    lp.col_cost_ = np.concatenate([c_pairs, np.full(n, float(voll_usd_per_mwh))])
-    lp.col_lower_ = np.zeros(n_pairs + n)
-    lp.col_upper_ = np.concatenate([ub_pairs, np.full(n, np.inf)])
-    lp.row_lower_ = np.concatenate([demand, np.full(len(row_keys), -np.inf)])
-    lp.row_upper_ = np.concatenate([demand, capacity.reshape(-1)[row_keys]])
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = start.astype(np.int32)
-    lp.a_matrix_.index_ = index
-    lp.a_matrix_.value_ = np.ones(start[-1])
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.passModel(lp)
-    h.run()
-    status = h.getModelStatus()
-    if status != highspy.HighsModelStatus.kOptimal:
-        raise PlacementError(f"HiGHS returned {h.modelStatusToString(status)}")
-    sol = h.getSolution()
-    col = np.asarray(sol.col_value)
-    col[np.abs(col) < _ZERO] = 0.0
-    x = np.zeros((n, r))
-    np.add.at(x, (pair_n, pair_j), col[:n_pairs])
-    moved = np.maximum(x - prev, 0.0)  # equals y2 whenever phi > 0; well defined if phi = 0
-    duals = np.zeros(capacity.size)
-    duals[row_keys] = -np.asarray(sol.row_dual)[n:]
-    return Solution(
-        x_mw=x,
-        # served + unserved = demand by construction (HiGHS's row tolerance is 1e-7 MW)
-        unserved_mw=np.maximum(demand - x.sum(axis=1), 0.0),
-        moved_mw=moved,
-        objective_usd=float(h.getInfo().objective_function_value),
-        capacity_price_usd_per_mwh=np.maximum(duals, 0.0).reshape(capacity.shape),
-    )
+    The columns are fixed by the feasible pairs: with friction, y1 (cost c, upper bound
+    x_prev) and y2 (cost c + phi) per pair, else one x per pair; then u per class. Rows: one
+    demand row per class, one capacity row per (group, region) that has a column. Each solve
+    only changes costs and bounds. A solve starts from the basis it is given (a previous
+    solve's, so an unchanged optimum costs no simplex iterations) or from scratch, never from
+    whatever the object last held, so results depend on the inputs alone.
+
+    Args:
+        feasible: (N, R) bool; pairs without a column.
+        group: (N,) capacity group of each class (default all 0).
+        n_groups: number of capacity groups.
+        friction: whether solves charge migration friction against a previous placement.
+    """
+
+    def __init__(self, feasible: np.ndarray, group: np.ndarray | None = None,
+                 n_groups: int = 1, *, friction: bool = True) -> None:
+        feasible = np.asarray(feasible, dtype=bool)
+        n, r = feasible.shape
+        group = np.zeros(n, dtype=int) if group is None else np.asarray(group, dtype=int)
+        self.shape, self.friction = (n, r), friction
+        self.rows_n, self.cols_j = np.nonzero(feasible)
+        p = len(self.rows_n)
+        copies = 2 if friction else 1
+        pair_n = np.tile(self.rows_n, copies)
+        pair_j = np.tile(self.cols_j, copies)
+        keys = group[pair_n] * r + pair_j
+        self.cap_keys = np.unique(keys)
+        cap_row = n + np.searchsorted(self.cap_keys, keys)
+        n_pairs = copies * p
+        self.n_col, self.n_row = n_pairs + n, n + len(self.cap_keys)
+        start = np.concatenate([np.arange(0, 2 * n_pairs + 1, 2),
+                                2 * n_pairs + np.arange(1, n + 1)]).astype(np.int32)
+        index = np.empty(2 * n_pairs + n, dtype=np.int32)
+        index[0:2 * n_pairs:2] = pair_n
+        index[1:2 * n_pairs:2] = cap_row
+        index[2 * n_pairs:] = np.arange(n)
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = self.n_col, self.n_row
+        lp.col_cost_ = np.zeros(self.n_col)
+        lp.col_lower_ = np.zeros(self.n_col)
+        lp.col_upper_ = np.full(self.n_col, np.inf)
+        lp.row_lower_ = np.zeros(self.n_row)
+        lp.row_upper_ = np.zeros(self.n_row)
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = start
+        lp.a_matrix_.index_ = index
+        lp.a_matrix_.value_ = np.ones(len(index))
+        self.highs = highspy.Highs()
+        self.highs.setOptionValue("output_flag", False)
+        # demand rows must hold to well below a watt: a class of 1e-8 MW is served or unserved
+        self.highs.setOptionValue("primal_feasibility_tolerance", _TOLERANCE)
+        self.highs.passModel(lp)
+        self._cols = np.arange(self.n_col, dtype=np.int32)
+        self._rows = np.arange(self.n_row, dtype=np.int32)
+
+    def solve(self, cost: np.ndarray, demand_mw: np.ndarray, capacity_mw: np.ndarray,
+              voll_usd_per_mwh: float, *, friction_usd_per_mw: np.ndarray | None = None,
+              x_prev_mw: np.ndarray | None = None,
+              basis: highspy.HighsBasis | Basis | None = None,
+              ) -> tuple[Solution, highspy.HighsBasis]:
+        """Solve with this step's data (shapes as ``solve_placement``); returns the solution
+        and the optimal basis, to start the next solve from (``basis_arrays`` makes it
+        picklable; either form is accepted back)."""
+        n, r = self.shape
+        rn, cj = self.rows_n, self.cols_j
+        demand = np.asarray(demand_mw, dtype=float)
+        capacity = np.atleast_2d(np.asarray(capacity_mw, dtype=float))
+        prev = np.zeros((n, r)) if x_prev_mw is None else np.asarray(x_prev_mw, dtype=float)
+        c = np.asarray(cost, dtype=float)[rn, cj]
+        voll = np.full(n, float(voll_usd_per_mwh))
+        if self.friction:
+            phi = np.zeros((n, r)) if friction_usd_per_mw is None else friction_usd_per_mw
+            costs = np.concatenate([c, c + np.asarray(phi)[rn, cj], voll])
+            upper = np.concatenate([prev[rn, cj], np.full(len(rn) + n, np.inf)])
+        else:
+            costs = np.concatenate([c, voll])
+            upper = np.full(self.n_col, np.inf)
+        h = self.highs
+        h.changeColsCost(self.n_col, self._cols, costs)
+        h.changeColsBounds(self.n_col, self._cols, np.zeros(self.n_col), upper)
+        h.changeRowsBounds(self.n_row, self._rows,
+                           np.concatenate([demand, np.full(len(self.cap_keys), -np.inf)]),
+                           np.concatenate([demand, capacity.reshape(-1)[self.cap_keys]]))
+        h.clearSolver()  # nothing carries over from the last solve but the basis given
+        if isinstance(basis, tuple):
+            start = highspy.HighsBasis()
+            start.col_status = [_STATUS[v] for v in basis[0]]
+            start.row_status = [_STATUS[v] for v in basis[1]]
+            start.valid = True
+            basis = start
+        if basis is not None:
+            h.setBasis(basis)
+        h.run()
+        status = h.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise PlacementError(f"HiGHS returned {h.modelStatusToString(status)}")
+        sol = h.getSolution()
+        col = np.asarray(sol.col_value)
+        col[np.abs(col) < _ZERO] = 0.0
+        x = np.zeros((n, r))
+        copies = 2 if self.friction else 1
+        np.add.at(x, (np.tile(rn, copies), np.tile(cj, copies)), col[:copies * len(rn)])
+        # HiGHS meets the demand rows to its 1e-7 tolerance; make served + unserved = demand
+        # exact: served MW absorb the residual, or it is unserved where nothing is served.
+        unserved = np.where(col[-n:] > _TOLERANCE, np.minimum(col[-n:], demand), 0.0)
+        served = x.sum(axis=1)
+        scale = np.divide(demand - unserved, served, out=np.ones(n), where=served > 0)
+        x *= scale[:, None]
+        unserved = np.where(served > 0, unserved, demand)
+        duals = np.zeros(capacity.size)
+        duals[self.cap_keys] = -np.asarray(sol.row_dual)[n:]
+        return Solution(
+            x_mw=x,
+            unserved_mw=unserved,
+            moved_mw=np.maximum(x - prev, 0.0),
+            objective_usd=float(h.getInfo().objective_function_value),
+            capacity_price_usd_per_mwh=np.maximum(duals, 0.0).reshape(capacity.shape),
+        ), h.getBasis()
+
+
+Basis = tuple[np.ndarray, np.ndarray]
+_STATUS = {int(s): s for s in highspy.HighsBasisStatus.__members__.values()}
+
+
+def basis_arrays(basis: highspy.HighsBasis) -> Basis:
+    """A HiGHS basis as plain int8 arrays (picklable, so checkpoints keep it)."""
+    return (np.array([int(v) for v in basis.col_status], dtype=np.int8),
+            np.array([int(v) for v in basis.row_status], dtype=np.int8))
 
 
 @dataclass(frozen=True)
@@ -194,6 +264,55 @@ def uncapacitated_optimum(
                       np.take_along_axis(x, best[..., None], axis=-1) + top_up[..., None],
                       axis=-1)
     return ClassOptimum(x, np.where(servable, 0.0, rest), np.maximum(x - x_prev_mw, 0.0))
+
+
+def certified_optimum(
+    cost: np.ndarray,
+    feasible: np.ndarray,
+    demand_mw: np.ndarray,
+    friction_usd_per_mw: np.ndarray,
+    x_prev_mw: np.ndarray,
+    capacity_mw: np.ndarray,
+    tol: float = 1e-9,
+) -> ClassOptimum | None:
+    """One operator's LP optimum when its capacity-free optimum does not fit, if a
+    closed-form candidate can be proved optimal; ``None`` when an LP is needed.
+
+    The candidate takes no new MW at the regions the capacity-free optimum overfills
+    ("blocked"), keeps every incumbent MW with c_j <= b (b the class's cheapest new MW
+    elsewhere) and puts the rest at b. It is optimal if it fits and LP duality certifies it:
+    with class prices pi_k = b_k, every blocked region needs a capacity price lambda_j with
+    max(0, max_k pi_k - c_kj - phi_kj) <= lambda_j <= min over kept incumbents (pi_k - c_kj),
+    and lambda_j > 0 only where the candidate fills the capacity exactly (complementary
+    slackness). All other reduced costs have the right sign by construction.
+
+    Args:
+        cost, feasible, friction_usd_per_mw, x_prev_mw: (K, R); demand_mw: (K,);
+        capacity_mw: (R,) what the operator can use.
+    """
+    free = uncapacitated_optimum(cost, feasible, demand_mw, friction_usd_per_mw, x_prev_mw)
+    blocked = free.x_mw.sum(axis=0) > capacity_mw + tol
+    open_new = feasible & ~blocked[None, :]
+    new = np.where(open_new, cost + friction_usd_per_mw, np.inf)
+    best = new.argmin(axis=1)
+    b = new[np.arange(len(best)), best]
+    keep = feasible & (x_prev_mw > _ZERO) & (cost <= b[:, None])
+    x = np.where(keep, x_prev_mw, 0.0)
+    rest = np.maximum(demand_mw - x.sum(axis=1), 0.0)
+    if not np.isfinite(b).all():
+        return None  # a class with nowhere new to go: let the LP decide
+    x[np.arange(len(best)), best] += rest
+    load = x.sum(axis=0)
+    if (load > capacity_mw + tol).any():
+        return None
+    slack = b[:, None] - cost  # pi_k - c_kj
+    lower = np.maximum(np.where(feasible, slack - friction_usd_per_mw, -np.inf).max(axis=0), 0.0)
+    upper = np.where(keep, slack, np.inf).min(axis=0)
+    tight = load >= capacity_mw - tol
+    ok = (lower <= upper + tol) & (tight | (lower <= tol))
+    if not ok[blocked].all():
+        return None
+    return ClassOptimum(x, np.zeros_like(demand_mw), np.maximum(x - x_prev_mw, 0.0))
 
 
 @dataclass(frozen=True)

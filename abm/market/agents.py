@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from abm.placement import solve_placement
 from abm.pricing import RENT_RULES
 from abm.supply import calibrate, clear, system_emissions_kg
 
@@ -152,9 +151,10 @@ class Operator(mesa.Agent):
     def solve(self, capacity_mw: np.ndarray) -> None:
         """Solve my LP against ``capacity_mw`` (R,) and record the placement."""
         m, o = self.model, self.index
-        sol = solve_placement(
-            m.cost[o], m.feasible[o], m.demand_mw[o], capacity_mw[None, :], m.voll,
-            friction_usd_per_mw=m.planning_friction[o], x_prev_mw=m.incumbent_mw[o])
+        sol, m.bases[o] = m.operator_lp(o).solve(
+            m.cost[o], m.demand_mw[o], capacity_mw[None, :], m.voll,
+            friction_usd_per_mw=m.planning_friction[o], x_prev_mw=m.incumbent_mw[o],
+            basis=m.bases.get(o))
         m.x_mw[o], m.unserved_mw[o], m.moved_mw[o] = sol.x_mw, sol.unserved_mw, sol.moved_mw
         m.lp_solves += 1
 

@@ -26,9 +26,16 @@ from abm.market import reporters as rep
 from abm.market.agents import ComputeRegion, GridZone, Operator
 from abm.masks import masks
 from abm.metrics import emissions_kg, layer_of
-from abm.placement import uncapacitated_optimum
+from abm.placement import (
+    PlacementLP,
+    basis_arrays,
+    certified_optimum,
+    uncapacitated_optimum,
+)
 from abm.scenario import Scenario
 from abm.signals import Signals, hour_stamps, profile_signals
+
+_WALK_CHUNK = 64  # operators checked at once while walking the first-come order
 
 
 class MarketModel(Model):
@@ -73,6 +80,8 @@ class MarketModel(Model):
         self.incumbent_mw = self.x_mw.copy()
         self.lp_solves = 0  # LPs solved so far (the rest took the closed-form fast path)
         self.operator_cost_usd = np.zeros(n_o)  # this hour's realised cost per operator ($)
+        self.bases: dict = {}  # each operator's last optimal LP basis
+        self._lps: dict[int, PlacementLP] = {}  # HiGHS models, rebuilt on demand (not pickled)
         self.capacity_mw = inst.capacity_mw.copy()
         self.rent_usd_per_mwh = inst.rent_usd_per_mwh.copy()
         self.region_load_mw = np.zeros(n_r)
@@ -92,6 +101,19 @@ class MarketModel(Model):
                                            agenttype_reporters=agenttype)
 
     # -- helpers ---------------------------------------------------------------------------
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_lps"] = {}  # HiGHS objects do not pickle; the bases they need do, as arrays
+        state["bases"] = {o: b if isinstance(b, tuple) else basis_arrays(b)
+                          for o, b in self.bases.items()}
+        return state
+
+    def operator_lp(self, o: int) -> PlacementLP:
+        """Operator o's placement LP (its feasible pairs fix the structure)."""
+        if o not in self._lps:
+            self._lps[o] = PlacementLP(self.feasible[o])
+        return self._lps[o]
 
     def _zone_grid_mw(self, x_mw: np.ndarray) -> np.ndarray:
         grid = x_mw.sum(axis=(0, 1)) * self.inst.pue
@@ -172,9 +194,10 @@ class MarketModel(Model):
         capacity first come, first served.
 
         Every operator's capacity-free optimum is computed at once; walking the drawn order
-        with cumulative sums, each operator whose optimum fits what it can get takes it, and
-        the first that does not solves its LP, after which the walk resumes. The result is
-        the same as asking each operator in turn.
+        with cumulative sums, each operator whose optimum fits what it can get takes it. The
+        first that does not tries a candidate that LP duality proves optimal
+        (``placement.certified_optimum``), else solves its LP; then the walk resumes. The
+        result is the same as asking each operator in turn.
 
         Args:
             order: the operators' order this hour.
@@ -195,7 +218,7 @@ class MarketModel(Model):
         solve = solve or (lambda o, cap: self.operators[o].solve(cap))
         pos = 0
         while pos < n_o:
-            ops = order[pos:]
+            ops = order[pos:pos + _WALK_CHUNK]
             delta = reserved[ops] - load[ops]
             before = available + np.vstack([np.zeros((1, len(available))),
                                             np.cumsum(delta, axis=0)[:-1]])
@@ -207,9 +230,18 @@ class MarketModel(Model):
             self.unserved_mw[took] = greedy.unserved_mw[took]
             self.moved_mw[took] = greedy.moved_mw[took]
             if n_fit == len(ops):
-                break
+                available = np.maximum(before[-1] + delta[-1], 0.0)
+                pos += len(ops)
+                continue
             o = ops[n_fit]
-            solve(o, cap[n_fit])
+            proved = fast and certified_optimum(
+                self.cost[o], self.feasible[o], self.demand_mw[o], self.planning_friction[o],
+                inc[o], cap[n_fit])
+            if proved:
+                self.x_mw[o], self.unserved_mw[o], self.moved_mw[o] = (
+                    proved.x_mw, proved.unserved_mw, proved.moved_mw)
+            else:
+                solve(o, cap[n_fit])
             available = np.maximum(before[n_fit] + reserved[o] - self.x_mw[o].sum(axis=0), 0.0)
             pos += n_fit + 1
         self.available_mw = available
