@@ -22,6 +22,7 @@ import numpy as np
 from abm.instance import Instance
 
 _ZERO = 1e-9
+_CASCADE = 3  # rounds of blocking overfilled regions before certified_optimum gives up
 _TOLERANCE = 1e-10  # HiGHS's primal feasibility tolerance (its default 1e-7 MW is too loose)
 
 
@@ -292,20 +293,29 @@ def certified_optimum(
     """
     free = uncapacitated_optimum(cost, feasible, demand_mw, friction_usd_per_mw, x_prev_mw)
     blocked = free.x_mw.sum(axis=0) > capacity_mw + tol
-    open_new = feasible & ~blocked[None, :]
-    new = np.where(open_new, cost + friction_usd_per_mw, np.inf)
-    best = new.argmin(axis=1)
-    b = new[np.arange(len(best)), best]
-    keep = feasible & (x_prev_mw > _ZERO) & (cost <= b[:, None])
-    x = np.where(keep, x_prev_mw, 0.0)
-    rest = np.maximum(demand_mw - x.sum(axis=1), 0.0)
-    if not np.isfinite(b).all():
-        return None  # a class with nowhere new to go: let the LP decide
-    x[np.arange(len(best)), best] += rest
-    load = x.sum(axis=0)
-    if (load > capacity_mw + tol).any():
+    rows = np.arange(len(demand_mw))
+    held = feasible & (x_prev_mw > _ZERO)
+    for _ in range(_CASCADE):  # block the regions the candidate overfills, a few rounds
+        new = np.where(feasible & ~blocked[None, :], cost + friction_usd_per_mw, np.inf)
+        best = new.argmin(axis=1)
+        b = new[rows, best]
+        keep = held & (cost <= b[:, None])
+        x = np.where(keep, x_prev_mw, 0.0)
+        rest = np.maximum(demand_mw - x.sum(axis=1), 0.0)
+        if (~np.isfinite(b) & (rest > tol)).any():
+            return None  # a class with demand left and nowhere new to put it: LP
+        x[rows, best] += np.where(np.isfinite(b), rest, 0.0)
+        over = x.sum(axis=0) > capacity_mw + tol
+        if not over.any():
+            break
+        blocked |= over
+    else:
         return None
-    slack = b[:, None] - cost  # pi_k - c_kj
+    load = x.sum(axis=0)
+    # class prices: the cheapest new MW, or (a class whose incumbents cover it and that has
+    # nowhere new to go) its dearest kept incumbent
+    pi = np.where(np.isfinite(b), b, np.where(keep, cost, -np.inf).max(axis=1))
+    slack = pi[:, None] - cost  # pi_k - c_kj
     lower = np.maximum(np.where(feasible, slack - friction_usd_per_mw, -np.inf).max(axis=0), 0.0)
     upper = np.where(keep, slack, np.inf).min(axis=0)
     tight = load >= capacity_mw - tol
