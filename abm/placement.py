@@ -279,10 +279,12 @@ def certified_optimum(
     """One operator's LP optimum when its capacity-free optimum does not fit, if a
     closed-form candidate can be proved optimal; ``None`` when an LP is needed.
 
-    The candidate takes no new MW at the regions the capacity-free optimum overfills
-    ("blocked"), keeps every incumbent MW with c_j <= b (b the class's cheapest new MW
-    elsewhere) and puts the rest at b. It is optimal if it fits and LP duality certifies it:
-    with class prices pi_k = b_k, every blocked region needs a capacity price lambda_j with
+    The candidate takes no new MW at "blocked" regions (those the capacity-free optimum
+    overfills, then, for a few rounds, those the candidate itself overfills), keeps every
+    incumbent MW with c_j <= b (b the class's cheapest new MW at an unblocked region) and puts
+    the rest at b. It is optimal if it fits and LP duality certifies it: with class prices
+    pi_k = b_k (or, for a class its incumbents cover that has nowhere new to go, its dearest
+    kept incumbent's cost), every blocked region needs a capacity price lambda_j with
     max(0, max_k pi_k - c_kj - phi_kj) <= lambda_j <= min over kept incumbents (pi_k - c_kj),
     and lambda_j > 0 only where the candidate fills the capacity exactly (complementary
     slackness). All other reduced costs have the right sign by construction.
