@@ -120,6 +120,7 @@ class PlacementLP:
         copies = 2 if friction else 1
         pair_n = np.tile(self.rows_n, copies)
         pair_j = np.tile(self.cols_j, copies)
+        self._pairs = (pair_n, pair_j)
         keys = group[pair_n] * r + pair_j
         self.cap_keys = np.unique(keys)
         cap_row = n + np.searchsorted(self.cap_keys, keys)
@@ -195,8 +196,7 @@ class PlacementLP:
         col = np.asarray(sol.col_value)
         col[np.abs(col) < _ZERO] = 0.0
         x = np.zeros((n, r))
-        copies = 2 if self.friction else 1
-        np.add.at(x, (np.tile(rn, copies), np.tile(cj, copies)), col[:copies * len(rn)])
+        np.add.at(x, self._pairs, col[:len(self._pairs[0])])
         # HiGHS meets the demand rows to its 1e-7 tolerance; make served + unserved = demand
         # exact: served MW absorb the residual, or it is unserved where nothing is served.
         unserved = np.where(col[-n:] > _TOLERANCE, np.minimum(col[-n:], demand), 0.0)
@@ -275,6 +275,7 @@ def certified_optimum(
     x_prev_mw: np.ndarray,
     capacity_mw: np.ndarray,
     tol: float = 1e-9,
+    free_load_mw: np.ndarray | None = None,
 ) -> ClassOptimum | None:
     """One operator's LP optimum when its capacity-free optimum does not fit, if a
     closed-form candidate can be proved optimal; ``None`` when an LP is needed.
@@ -292,9 +293,12 @@ def certified_optimum(
     Args:
         cost, feasible, friction_usd_per_mw, x_prev_mw: (K, R); demand_mw: (K,);
         capacity_mw: (R,) what the operator can use.
+        free_load_mw: (R,) the load of its capacity-free optimum, if already computed.
     """
-    free = uncapacitated_optimum(cost, feasible, demand_mw, friction_usd_per_mw, x_prev_mw)
-    blocked = free.x_mw.sum(axis=0) > capacity_mw + tol
+    if free_load_mw is None:
+        free_load_mw = uncapacitated_optimum(cost, feasible, demand_mw, friction_usd_per_mw,
+                                             x_prev_mw).x_mw.sum(axis=0)
+    blocked = free_load_mw > capacity_mw + tol
     rows = np.arange(len(demand_mw))
     held = feasible & (x_prev_mw > _ZERO)
     for _ in range(_CASCADE):  # block the regions the candidate overfills, a few rounds

@@ -236,7 +236,7 @@ class MarketModel(Model):
             o = ops[n_fit]
             proved = fast and certified_optimum(
                 self.cost[o], self.feasible[o], self.demand_mw[o], self.planning_friction[o],
-                inc[o], cap[n_fit])
+                inc[o], cap[n_fit], free_load_mw=load[o])
             if proved:
                 self.x_mw[o], self.unserved_mw[o], self.moved_mw[o] = (
                     proved.x_mw, proved.unserved_mw, proved.moved_mw)
