@@ -9,6 +9,24 @@ import pytest
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
+BATCH_TEMPLATE = """
+[templates.batch]
+budget_ms = 1000.0
+overhead_ms = 0.0
+egress_gb_per_mwh = 30.0
+state_gb_per_mw = 0.0
+stateful = false
+"""
+CONVERSATIONAL_TEMPLATE = """
+[templates.conversational]
+budget_ms = 150.0
+overhead_ms = 0.0
+egress_gb_per_mwh = 15.0
+state_gb_per_mw = {state}
+stateful = false
+diurnal_amplitude = 0.3
+"""  # fill in {state}: GB of session state per MW moved
+
 SMALL = """
 [scenario]
 name = "small"
@@ -21,13 +39,7 @@ include = ["eu-france", "eu-sweden", "eu-frankfurt", "us-east-va"]
 [policy]
 carbon_price_usd_per_t = 100.0
 
-[templates.batch]
-budget_ms = 1000.0
-overhead_ms = 0.0
-egress_gb_per_mwh = 30.0
-state_gb_per_mw = 0.0
-stateful = false
-
+""" + BATCH_TEMPLATE + """
 [[operators]]
 id = "op"
 warmup_usd_per_mw = 10.0

@@ -16,23 +16,10 @@ from abm.market.model import MarketModel
 from abm.placement import place
 from abm.pricing import RENT_RULES
 from abm.scenario import Market, load_scenario
+from tests.conftest import BATCH_TEMPLATE, CONVERSATIONAL_TEMPLATE
 
-TEMPLATES = """
-[templates.batch]
-budget_ms = 1000.0
-overhead_ms = 0.0
-egress_gb_per_mwh = 30.0
-state_gb_per_mw = 0.0
-stateful = false
-
-[templates.conversational]
-budget_ms = 150.0
-overhead_ms = 0.0
-egress_gb_per_mwh = 15.0
-state_gb_per_mw = {state}
-stateful = false
-diurnal_amplitude = 0.3
-
+# .format(state=...): GB of state per MW for the conversational and interactive classes
+TEMPLATES = BATCH_TEMPLATE + CONVERSATIONAL_TEMPLATE + """
 [templates.interactive]
 budget_ms = 40.0
 overhead_ms = 0.0

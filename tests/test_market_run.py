@@ -11,6 +11,7 @@ from abm.cli import main
 from abm.errors import InputError
 from abm.market.run import run_market
 from abm.scenario import load_scenario
+from tests.conftest import BATCH_TEMPLATE, CONVERSATIONAL_TEMPLATE
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -46,21 +47,7 @@ checkpoint_hours = 1
 forecast_noise = 0.3
 operator_detail = true
 
-[templates.batch]
-budget_ms = 1000.0
-overhead_ms = 0.0
-egress_gb_per_mwh = 30.0
-state_gb_per_mw = 0.0
-stateful = false
-
-[templates.conversational]
-budget_ms = 150.0
-overhead_ms = 0.0
-egress_gb_per_mwh = 15.0
-state_gb_per_mw = 5.0
-stateful = false
-diurnal_amplitude = 0.3
-
+""" + BATCH_TEMPLATE + CONVERSATIONAL_TEMPLATE.format(state=5.0) + """
 [population]
 operators = 5
 total_demand_mw = 50.0
