@@ -15,8 +15,8 @@ def carbon_price_usd_per_t(inst: Instance) -> np.ndarray:
     return by_region[None, :] + inst.internal_carbon_price_usd_per_t[:, None]
 
 
-def unit_cost(inst: Instance, signals: Signals, rent_usd_per_mwh: np.ndarray | None = None
-              ) -> np.ndarray:
+def unit_cost(inst: Instance, signals: Signals, rent_usd_per_mwh: np.ndarray | None = None,
+              network: np.ndarray | None = None) -> np.ndarray:
     """(O, K, R) cost per MWh served at each region in $/MWh.
 
     c = PUE (price + tau mu) + rent + egress_j g_k [j != origin] + alpha RTT, with mu the
@@ -27,18 +27,33 @@ def unit_cost(inst: Instance, signals: Signals, rent_usd_per_mwh: np.ndarray | N
         signals: one hour of zone signals, arrays of shape (Z,), or (O, Z) when each operator
             has its own forecast.
         rent_usd_per_mwh: (R,) compute rent; the instance's rent if omitted.
+        network: ``network_cost(inst)``, if already computed (it does not change by the hour).
     """
+    energy = energy_cost(inst, signals, rent_usd_per_mwh)
+    return energy[:, None, :] + (network_cost(inst) if network is None else network)
+
+
+def energy_cost(inst: Instance, signals: Signals, rent_usd_per_mwh: np.ndarray | None = None
+                ) -> np.ndarray:
+    """(O, R) the part of the unit cost that does not depend on the class, in $/MWh:
+    PUE (price + tau mu) + rent (tau includes each operator's internal carbon price).
+    Arguments as ``unit_cost``."""
     policy = inst.scenario.policy
     z = inst.zone_index
     price = np.asarray(signals.price_usd_per_mwh)[..., z].reshape(-1, len(z))
     mu_t = np.asarray(signals.carbon(policy.placement_signal))[..., z].reshape(-1, len(z)) / 1e3
     tau = carbon_price_usd_per_t(inst)
     rent = inst.rent_usd_per_mwh if rent_usd_per_mwh is None else rent_usd_per_mwh
-    energy = inst.pue[None, :] * (price + tau * mu_t) + rent[None, :]
+    return inst.pue[None, :] * (price + tau * mu_t) + rent[None, :]
+
+
+def network_cost(inst: Instance) -> np.ndarray:
+    """(O, K, R) the network part of the unit cost in $/MWh: egress away from the origin plus
+    the latency penalty."""
+    policy = inst.scenario.policy
     egress = (policy.egress_scale * inst.egress_gb_per_mwh[:, :, None]
               * inst.egress_usd_per_gb[None, None, :] * ~inst.at_origin())
-    latency = inst.latency_penalty_usd_per_ms_mwh[:, None, None] * inst.network_rtt_ms()
-    return energy[:, None, :] + egress + latency
+    return egress + inst.latency_penalty_usd_per_ms_mwh[:, None, None] * inst.network_rtt_ms()
 
 
 def friction(inst: Instance) -> np.ndarray:

@@ -22,7 +22,6 @@ import numpy as np
 from abm.instance import Instance
 
 _ZERO = 1e-9
-_CASCADE = 3  # rounds of blocking overfilled regions before certified_optimum gives up
 _TOLERANCE = 1e-10  # HiGHS's primal feasibility tolerance (its default 1e-7 MW is too loose)
 
 
@@ -223,112 +222,6 @@ def basis_arrays(basis: highspy.HighsBasis) -> Basis:
     """A HiGHS basis as plain int8 arrays (picklable, so checkpoints keep it)."""
     return (np.array([int(v) for v in basis.col_status], dtype=np.int8),
             np.array([int(v) for v in basis.row_status], dtype=np.int8))
-
-
-@dataclass(frozen=True)
-class ClassOptimum:
-    """Optimum of every class ignoring capacity: arrays (..., K, R) and (..., K)."""
-
-    x_mw: np.ndarray
-    unserved_mw: np.ndarray
-    moved_mw: np.ndarray
-
-
-def uncapacitated_optimum(
-    cost: np.ndarray,
-    feasible: np.ndarray,
-    demand_mw: np.ndarray,
-    friction_usd_per_mw: np.ndarray,
-    x_prev_mw: np.ndarray,
-) -> ClassOptimum:
-    """The LP optimum of each class without capacity rows, in closed form (vectorised).
-
-    Without capacity the LP separates by class. A class's cheapest new MW costs
-    b = min_j (c_j + phi_j) over feasible j; an incumbent MW at j costs c_j. So every incumbent
-    with c_j <= b stays, the rest of the demand goes to the first region attaining b, and
-    demand is unserved only where no region is feasible. When the resulting load fits the
-    capacity an operator can get, this is also the optimum of the capacitated LP.
-
-    Args:
-        cost, feasible, friction_usd_per_mw, x_prev_mw: (..., K, R).
-        demand_mw: (..., K); the incumbents of a class must sum to at most its demand.
-    """
-    new = np.where(feasible, cost + friction_usd_per_mw, np.inf)
-    best = new.argmin(axis=-1)
-    b = np.take_along_axis(new, best[..., None], axis=-1)
-    keep = feasible & (x_prev_mw > _ZERO) & (cost <= b)
-    x = np.where(keep, x_prev_mw, 0.0)
-    rest = np.maximum(demand_mw - x.sum(axis=-1), 0.0)
-    servable = np.isfinite(b[..., 0])
-    top_up = np.where(servable, rest, 0.0)
-    np.put_along_axis(x, best[..., None],
-                      np.take_along_axis(x, best[..., None], axis=-1) + top_up[..., None],
-                      axis=-1)
-    return ClassOptimum(x, np.where(servable, 0.0, rest), np.maximum(x - x_prev_mw, 0.0))
-
-
-def certified_optimum(
-    cost: np.ndarray,
-    feasible: np.ndarray,
-    demand_mw: np.ndarray,
-    friction_usd_per_mw: np.ndarray,
-    x_prev_mw: np.ndarray,
-    capacity_mw: np.ndarray,
-    tol: float = 1e-9,
-    free_load_mw: np.ndarray | None = None,
-) -> ClassOptimum | None:
-    """One operator's LP optimum when its capacity-free optimum does not fit, if a
-    closed-form candidate can be proved optimal; ``None`` when an LP is needed.
-
-    The candidate takes no new MW at "blocked" regions (those the capacity-free optimum
-    overfills, then, for a few rounds, those the candidate itself overfills), keeps every
-    incumbent MW with c_j <= b (b the class's cheapest new MW at an unblocked region) and puts
-    the rest at b. It is optimal if it fits and LP duality certifies it: with class prices
-    pi_k = b_k (or, for a class its incumbents cover that has nowhere new to go, its dearest
-    kept incumbent's cost), every blocked region needs a capacity price lambda_j with
-    max(0, max_k pi_k - c_kj - phi_kj) <= lambda_j <= min over kept incumbents (pi_k - c_kj),
-    and lambda_j > 0 only where the candidate fills the capacity exactly (complementary
-    slackness). All other reduced costs have the right sign by construction.
-
-    Args:
-        cost, feasible, friction_usd_per_mw, x_prev_mw: (K, R); demand_mw: (K,);
-        capacity_mw: (R,) what the operator can use.
-        free_load_mw: (R,) the load of its capacity-free optimum, if already computed.
-    """
-    if free_load_mw is None:
-        free_load_mw = uncapacitated_optimum(cost, feasible, demand_mw, friction_usd_per_mw,
-                                             x_prev_mw).x_mw.sum(axis=0)
-    blocked = free_load_mw > capacity_mw + tol
-    rows = np.arange(len(demand_mw))
-    held = feasible & (x_prev_mw > _ZERO)
-    for _ in range(_CASCADE):  # block the regions the candidate overfills, a few rounds
-        new = np.where(feasible & ~blocked[None, :], cost + friction_usd_per_mw, np.inf)
-        best = new.argmin(axis=1)
-        b = new[rows, best]
-        keep = held & (cost <= b[:, None])
-        x = np.where(keep, x_prev_mw, 0.0)
-        rest = np.maximum(demand_mw - x.sum(axis=1), 0.0)
-        if (~np.isfinite(b) & (rest > tol)).any():
-            return None  # a class with demand left and nowhere new to put it: LP
-        x[rows, best] += np.where(np.isfinite(b), rest, 0.0)
-        over = x.sum(axis=0) > capacity_mw + tol
-        if not over.any():
-            break
-        blocked |= over
-    else:
-        return None
-    load = x.sum(axis=0)
-    # class prices: the cheapest new MW, or (a class whose incumbents cover it and that has
-    # nowhere new to go) its dearest kept incumbent
-    pi = np.where(np.isfinite(b), b, np.where(keep, cost, -np.inf).max(axis=1))
-    slack = pi[:, None] - cost  # pi_k - c_kj
-    lower = np.maximum(np.where(feasible, slack - friction_usd_per_mw, -np.inf).max(axis=0), 0.0)
-    upper = np.where(keep, slack, np.inf).min(axis=0)
-    tight = load >= capacity_mw - tol
-    ok = (lower <= upper + tol) & (tight | (lower <= tol))
-    if not ok[blocked].all():
-        return None
-    return ClassOptimum(x, np.zeros_like(demand_mw), np.maximum(x - x_prev_mw, 0.0))
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ DEFAULT_SCENARIO = SCENARIO_DIR / "default.toml"
 CARBON_SIGNALS = ("marginal", "average")
 FORECASTS = ("perfect", "persistence", "noisy")
 ALLOCATIONS = ("first_come", "proportional")
+SOLVERS = ("flow", "highs")
 PRICING_RULES = ("fixed", "utilisation_target")
 GRID_RESPONSES = ("merit_order", "linear", "exogenous")
 FOOTPRINT_KINDS = ("global", "continental", "home")
@@ -117,6 +118,7 @@ class Market:
     """Settings of the agent-based market (docs/market.md)."""
 
     allocation: str = "first_come"
+    solver: str = "flow"
     pricing: str = "fixed"
     rent_target_utilisation: float = 0.8
     rent_step_usd_per_mwh: float = 20.0
@@ -483,6 +485,7 @@ def _region_numbers(t: TableReader, regions: dict[str, Region]) -> tuple[tuple[s
 def _market(t: TableReader) -> Market:
     m = Market(
         allocation=t.string("allocation", "first_come", choices=ALLOCATIONS),
+        solver=t.string("solver", "flow", choices=SOLVERS),
         pricing=t.string("pricing", "fixed", choices=PRICING_RULES),
         rent_target_utilisation=t.number("rent_target_utilisation", 0.8, maximum=1.0),
         rent_step_usd_per_mwh=t.number("rent_step_usd_per_mwh", 20.0),

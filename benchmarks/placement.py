@@ -1,8 +1,8 @@
 """Benchmark of the market's placement engine (issue: a year for 1,000 operators in minutes).
 
 Prints a table of:
-- placement per step: the market's first-come allocation (closed-form optima where they fit,
-  HiGHS LPs elsewhere) against a reference that solves every operator's LP with
+- placement per step: the market's first-come allocation (compiled min-cost flows,
+  ``abm/flow.py``) against a reference that solves every operator's LP with
   ``scipy.optimize.linprog`` in the same order, for several operator counts, side by side;
 - objective agreement: every operator's objective on the fast path against the reference
   optimum for the same capacity (max relative difference);
@@ -93,7 +93,7 @@ def placement_case(operators: int, warmup: int, seed: int) -> dict:
         model.x_mw[o], model.unserved_mw[o] = x, u
 
     t0 = time.perf_counter()
-    model.allocate_first_come(order, solve=reference, fast=False)
+    model.allocate_first_come(order, solve=reference)
     ref_s = time.perf_counter() - t0
     ref = [objective(model, o) for o in range(len(model.operators))]
     rel = max(abs(a - b) / max(1.0, abs(b)) for a, b in zip(fast, ref, strict=True))
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
                platform.processor())
     print(f"machine: {cpu}, {len(__import__('os').sched_getaffinity(0))} cores, "
           f"Python {platform.python_version()}")
-    print(f"{'operators':>9} {'fast s':>8} {'LPs':>5} {'linprog s':>10} {'speed-up':>9} "
+    print(f"{'operators':>9} {'fast s':>8} {'flows':>5} {'linprog s':>10} {'speed-up':>9} "
           f"{'max rel diff':>13} {'same x':>7}")
     for n in (int(v) for v in args.operators.split(",")):
         r = placement_case(n, args.warmup, args.seed)

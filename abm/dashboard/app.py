@@ -28,6 +28,7 @@ from abm.dashboard.state import (
 from abm.dashboard.state import Controls as ControlValues
 
 PLAY_INTERVAL_S = 0.3
+DRAW_WAIT_S = 10.0  # Play waits at most this long for an hour to be drawn
 CSS = """
 .headline { background: #fff; border-radius: 8px; padding: 10px 14px; min-width: 128px;
             flex: 1 1 0; box-shadow: 0 1px 3px rgba(0,0,0,.15); }
@@ -87,12 +88,10 @@ def Headline(key: str, label: str, value: str, note: str, change: float | None) 
 
 
 @solara.component
-def Headlines(dash: Dashboard, version: int) -> None:
-    """Cards with the run's totals so far, this hour's value and the change against the run
-    with the previous settings over the same hours (``version`` changes after every step)."""
-    now = dash.totals()
-    before = dash.previous_totals()
-    last = dash.steps[-1] if dash.steps else None
+def Headlines(now: dict[str, float], before: dict[str, float] | None,
+              last: dict[str, float] | None) -> None:
+    """Cards with the run's totals so far (``now``), this hour's value (``last``) and the
+    change against the run with the previous settings over the same hours (``before``)."""
     with solara.Row(style={"flex-wrap": "wrap", "gap": "10px"}):
         for key, label, unit, scale, decimals in HEADLINES:
             value = _number(now[key] * scale, unit, decimals)
@@ -162,6 +161,8 @@ def Page() -> None:
     version = solara.use_reactive(0)
     playing = solara.use_reactive(False)
     error = solara.use_reactive("")
+    drawn = solara.use_memo(lambda: [0], [])  # the version last drawn, set after each render
+    solara.use_effect(lambda: drawn.__setitem__(0, version.value), [version.value])
 
     def changed() -> None:
         version.value += 1
@@ -196,11 +197,21 @@ def Page() -> None:
                 playing.value = False
                 break
             changed()
+            # the next hour only once this one is drawn: a page slower to draw than the model
+            # is to step would otherwise never show a finished hour
+            drawn_by = time.monotonic() + DRAW_WAIT_S
+            while playing.value and drawn[0] < version.value and time.monotonic() < drawn_by:
+                time.sleep(0.02)
             time.sleep(PLAY_INTERVAL_S)
 
     solara.lab.use_task(play, dependencies=[playing.value], prefer_threaded=True)
     v = version.value
     c = dash.controls
+    with lock:  # what is shown, read in one piece (Play steps the model in another thread)
+        shown = {"hour": dash.hour, "now": dash.totals(), "before": dash.previous_totals(),
+                 "last": dash.steps[-1] if dash.steps else None, "regions": dash.regions(),
+                 "flows": dash.flows(), "zones": dash.zone_series(),
+                 "layers": dash.layer_series()}
     solara.Style(CSS)
     solara.Title("GeoInference ABM dashboard")
     with solara.AppBar():
@@ -216,8 +227,8 @@ def Page() -> None:
                           on_click=lambda: playing.set(not playing.value), classes=["btn-play"])
             solara.Button("Reset", icon_name="mdi-restore", outlined=True, on_click=reset,
                           classes=["btn-reset"])
-        stamp = dash.scenario.start + dt.timedelta(hours=dash.hour)
-        solara.Div(children=[f"hour {dash.hour} / {dash.hours} · {stamp:%Y-%m-%d %H:00} UTC"],
+        stamp = dash.scenario.start + dt.timedelta(hours=shown["hour"])
+        solara.Div(children=[f"hour {shown['hour']} / {dash.hours} · {stamp:%Y-%m-%d %H:00} UTC"],
                    classes=["run-status", "run-hour"])
         solara.Div(children=["A change of any control restarts the run at hour 0."],
                    classes=["control-help"], style={"margin": "4px 0 14px 0"})
@@ -226,13 +237,13 @@ def Page() -> None:
             solara.Error(error.value)
 
     with solara.Column(style={"background": "#f4f6f8", "padding": "12px", "gap": "12px"}):
-        Headlines(dash, v)
-        title = (f"{dash.scenario.name}, hour {dash.hour}: IT load by region (bubble area) and "
-                 "MW served away from its origin region (arrows)"
-                 if dash.hour else f"{dash.scenario.name}, hour 0: every class at its origin")
-        Plot(lambda: plots.map_figure(dash.regions(), dash.flows(), title), [v, c])
+        Headlines(shown["now"], shown["before"], shown["last"])
+        title = (f"{dash.scenario.name}, hour {shown['hour']}: IT load by region (bubble area) "
+                 "and MW served away from its origin region (arrows)" if shown["hour"]
+                 else f"{dash.scenario.name}, hour 0: every class at its origin")
+        Plot(lambda: plots.map_figure(shown["regions"], shown["flows"], title), [v, c])
         with solara.Columns([6, 4]):
-            Plot(lambda: plots.series_figure(dash.zone_series(), dash.hours), [v, c])
+            Plot(lambda: plots.series_figure(shown["zones"], dash.hours), [v, c])
             with solara.Column():
-                Plot(lambda: plots.layers_figure(dash.layer_series(), dash.hours), [v, c])
+                Plot(lambda: plots.layers_figure(shown["layers"], dash.hours), [v, c])
                 Plot(lambda: plots.frontier_plot(dash.frontier, c.budgets_ms), [c])

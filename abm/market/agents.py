@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from abm.flow import solve_flow
 from abm.pricing import RENT_RULES
 from abm.supply import calibrate, clear, system_emissions_kg
 
@@ -149,13 +150,19 @@ class Operator(mesa.Agent):
         return self.model.moved_mw[self.index]
 
     def solve(self, capacity_mw: np.ndarray) -> None:
-        """Solve my LP against ``capacity_mw`` (R,) and record the placement."""
+        """Solve my LP against ``capacity_mw`` (R,) with the market's solver and record the
+        placement."""
         m, o = self.model, self.index
-        sol, m.bases[o] = m.operator_lp(o).solve(
-            m.cost[o], m.demand_mw[o], capacity_mw[None, :], m.voll,
-            friction_usd_per_mw=m.planning_friction[o], x_prev_mw=m.incumbent_mw[o],
-            basis=m.bases.get(o))
-        m.x_mw[o], m.unserved_mw[o], m.moved_mw[o] = sol.x_mw, sol.unserved_mw, sol.moved_mw
+        inc = m.incumbent_mw[o]
+        if m.market.solver == "highs":
+            sol, m.bases[o] = m.operator_lp(o).solve(
+                m.cost[o], m.demand_mw[o], capacity_mw[None, :], m.voll,
+                friction_usd_per_mw=m.planning_friction[o], x_prev_mw=inc, basis=m.bases.get(o))
+            x, unserved = sol.x_mw, sol.unserved_mw
+        else:
+            x, unserved = solve_flow(m.cost[o], m.feasible[o], m.demand_mw[o],
+                                     m.planning_friction[o], inc, capacity_mw, m.voll)
+        m.x_mw[o], m.unserved_mw[o], m.moved_mw[o] = x, unserved, np.maximum(x - inc, 0.0)
         m.lp_solves += 1
 
     def request(self) -> None:

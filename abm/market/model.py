@@ -19,23 +19,17 @@ from collections.abc import Callable
 import numpy as np
 from mesa import DataCollector, Model
 
-from abm.costs import friction, unit_cost
+from abm.costs import energy_cost, friction, network_cost, unit_cost
+from abm.flow import first_come
 from abm.frontier import status_quo_mw
 from abm.instance import Instance, compile_scenario
 from abm.market import reporters as rep
 from abm.market.agents import ComputeRegion, GridZone, Operator
 from abm.masks import masks
 from abm.metrics import emissions_kg, layer_of
-from abm.placement import (
-    PlacementLP,
-    basis_arrays,
-    certified_optimum,
-    uncapacitated_optimum,
-)
+from abm.placement import PlacementLP, basis_arrays
 from abm.scenario import Scenario
 from abm.signals import Signals, hour_stamps, profile_signals
-
-_WALK_CHUNK = 64  # operators checked at once while walking the first-come order
 
 
 class MarketModel(Model):
@@ -62,10 +56,13 @@ class MarketModel(Model):
         self.friction = friction(inst)  # $ per MW moved, as paid
         # operators weigh a move's one-off friction against the hours they expect to hold it
         self.planning_friction = self.friction / scenario.policy.holding_hours
+        self.network_cost = network_cost(inst)  # $/MWh, fixed for the run
         self.layer = layer_of(inst)
-        self.at_origin = inst.at_origin()
         n_o, n_k, n_r = inst.shape
         n_z = len(scenario.zones)
+        # flat index of (origin zone, execution zone) for every (operator, class, region)
+        self.shift_index = (inst.zone_index[inst.origin][:, :, None] * n_z
+                            + inst.zone_index[None, None, :]).ravel()
         self.hour = 0
         self.demand_mw = inst.demand_at(self.stamps[0].hour)
         self.status_quo_mw = status_quo_mw(inst.with_demand(self.demand_mw))
@@ -78,9 +75,9 @@ class MarketModel(Model):
         self.moved_mw = np.zeros((n_o, n_k, n_r))
         self.prev_demand_mw = self.demand_mw.copy()
         self.incumbent_mw = self.x_mw.copy()
-        self.lp_solves = 0  # LPs solved so far (the rest took the closed-form fast path)
+        self.lp_solves = 0  # LPs solved so far (the rest took their capacity-free optimum)
         self.operator_cost_usd = np.zeros(n_o)  # this hour's realised cost per operator ($)
-        self.bases: dict = {}  # each operator's last optimal LP basis
+        self.bases: dict = {}  # each operator's last optimal HiGHS basis (solver highs)
         self._lps: dict[int, PlacementLP] = {}  # HiGHS models, rebuilt on demand (not pickled)
         self.capacity_mw = inst.capacity_mw.copy()
         self.rent_usd_per_mwh = inst.rent_usd_per_mwh.copy()
@@ -170,7 +167,8 @@ class MarketModel(Model):
             zone.set_base()
         for region in self.regions:
             region.post()
-        self.cost = unit_cost(inst, self.forecasts(), self.rent_usd_per_mwh)
+        self.cost = unit_cost(inst, self.forecasts(), self.rent_usd_per_mwh,
+                              network=self.network_cost)
         return prev
 
     def end_hour(self, prev: np.ndarray) -> None:
@@ -187,63 +185,37 @@ class MarketModel(Model):
         self.datacollector.collect(self)
 
     def allocate_first_come(self, order: np.ndarray,
-                            solve: Callable[[int, np.ndarray], None] | None = None,
-                            fast: bool = True) -> None:
+                            solve: Callable[[int, np.ndarray], None] | None = None) -> None:
         """Operators in an order drawn from ``model.rng`` keep the capacity they held last hour
         (scaled down pro rata where demand growth oversubscribes a region) and take free
-        capacity first come, first served.
+        capacity first come, first served: each places against what it reserved plus what is
+        still free (up to its share), and what it leaves is free for those after it.
 
-        Every operator's capacity-free optimum is computed at once; walking the drawn order
-        with cumulative sums, each operator whose optimum fits what it can get takes it. The
-        first that does not tries a candidate that LP duality proves optimal
-        (``placement.certified_optimum``), else solves its LP; then the walk resumes. The
-        result is the same as asking each operator in turn.
+        With ``market.solver = "flow"`` the walk runs compiled (``flow.first_come``): an
+        operator whose capacity-free optimum fits takes it, the others solve their LP as a
+        min-cost flow. Otherwise each operator solves its LP in turn with ``solve``.
 
         Args:
             order: the operators' order this hour.
-            solve: ``solve(o, capacity_mw)`` places operator o by LP (default: its own).
-            fast: take closed-form optima where they fit; False solves every LP (reference).
+            solve: ``solve(o, capacity_mw)`` places operator o (default: its own LP solver).
         """
-        n_o = len(self.operators)
         inc = self.incumbent_mw
         held = inc.sum(axis=1)
         total = held.sum(axis=0)
         reserved = held * np.minimum(1.0, np.divide(self.capacity_mw, total,
                                                     out=np.ones_like(total), where=total > 0))
         available = np.maximum(self.capacity_mw - reserved.sum(axis=0), 0.0)
-        greedy = uncapacitated_optimum(self.cost, self.feasible, self.demand_mw,
-                                       self.planning_friction, inc)
-        load = greedy.x_mw.sum(axis=1)
         share_cap = self.inst.capacity_share[:, None] * self.capacity_mw[None, :]
-        solve = solve or (lambda o, cap: self.operators[o].solve(cap))
-        pos = 0
-        while pos < n_o:
-            ops = order[pos:pos + _WALK_CHUNK]
-            delta = reserved[ops] - load[ops]
-            before = available + np.vstack([np.zeros((1, len(available))),
-                                            np.cumsum(delta, axis=0)[:-1]])
-            cap = np.maximum(np.minimum(before + reserved[ops], share_cap[ops]), 0.0)
-            fits = (load[ops] <= cap + 1e-9).all(axis=1) & fast
-            n_fit = int(fits.argmin()) if not fits.all() else len(ops)
-            took = ops[:n_fit]
-            self.x_mw[took] = greedy.x_mw[took]
-            self.unserved_mw[took] = greedy.unserved_mw[took]
-            self.moved_mw[took] = greedy.moved_mw[took]
-            if n_fit == len(ops):
-                available = np.maximum(before[-1] + delta[-1], 0.0)
-                pos += len(ops)
-                continue
-            o = ops[n_fit]
-            proved = fast and certified_optimum(
-                self.cost[o], self.feasible[o], self.demand_mw[o], self.planning_friction[o],
-                inc[o], cap[n_fit], free_load_mw=load[o])
-            if proved:
-                self.x_mw[o], self.unserved_mw[o], self.moved_mw[o] = (
-                    proved.x_mw, proved.unserved_mw, proved.moved_mw)
-            else:
-                solve(o, cap[n_fit])
-            available = np.maximum(before[n_fit] + reserved[o] - self.x_mw[o].sum(axis=0), 0.0)
-            pos += n_fit + 1
+        if solve is None and self.market.solver == "flow":
+            self.lp_solves += first_come(order, self.cost, self.feasible, self.demand_mw,
+                                         self.planning_friction, inc, reserved, share_cap,
+                                         available, self.voll, self.x_mw, self.unserved_mw)
+            np.maximum(self.x_mw - inc, 0.0, out=self.moved_mw)
+        else:
+            solve = solve or (lambda o, cap: self.operators[o].solve(cap))
+            for o in order:
+                solve(o, np.maximum(np.minimum(available + reserved[o], share_cap[o]), 0.0))
+                available = np.maximum(available + reserved[o] - self.x_mw[o].sum(axis=0), 0.0)
         self.available_mw = available
 
     def _account(self, x: np.ndarray, prev: np.ndarray) -> None:
@@ -252,12 +224,14 @@ class MarketModel(Model):
         realised = Signals(*(np.array([getattr(z, a) for z in self.zones]) for a in (
             "price_usd_per_mwh", "avg_carbon_kg_per_mwh", "marginal_carbon_kg_per_mwh")))
         moved, unserved = self.moved_mw, self.unserved_mw
-        self.operator_cost_usd = ((x * unit_cost(inst, realised, self.rent_usd_per_mwh)).sum(
-            axis=(1, 2)) + (moved * self.friction).sum(axis=(1, 2)))  # (O,) realised $
+        energy = energy_cost(inst, realised, self.rent_usd_per_mwh)  # (O, R)
+        self.operator_cost_usd = ((x.sum(axis=1) * energy).sum(axis=1)  # (O,) realised $
+                                  + np.einsum("okr,okr->o", x, self.network_cost)
+                                  + np.einsum("okr,okr->o", moved, self.friction))
         cost = float(self.operator_cost_usd.sum())
         em = emissions_kg(inst, x, realised)
         served = float(x.sum())
-        layer_mw = [float(x[self.layer == i].sum()) for i in range(3)]
+        layer_mw = np.bincount(self.layer.ravel(), weights=x.ravel(), minlength=3)
         values = {
             "demand_mwh": float(self.demand_mw.sum()),
             "served_mwh": served,
@@ -268,29 +242,30 @@ class MarketModel(Model):
             "emissions_average_kg": em["average"],
             "emissions_marginal_kg": em["marginal"],
             "emissions_system_kg": float(sum(z.system_emissions_kg for z in self.zones)),
-            "relocated_share": float(x[~self.at_origin].sum()) / served if served else 0.0,
-            **{f"layer_{n}": v / served if served else 0.0
+            # layer 0 is the origin region
+            "relocated_share": float(served - layer_mw[0]) / served if served else 0.0,
+            **{f"layer_{n}": float(v) / served if served else 0.0
                for n, v in zip(("local", "regional", "energy"), layer_mw, strict=True)},
         }
         for name in rep.STEP_VALUES:
             setattr(self, name, values[name])
-        zi = inst.zone_index
-        origin_zone = zi[inst.origin]
-        np.add.at(self.shift_mwh, (np.broadcast_to(origin_zone[:, :, None], x.shape).ravel(),
-                                   np.broadcast_to(zi, x.shape).ravel()), x.ravel())
+        n_z = len(self.zones)
+        self.shift_mwh += np.bincount(self.shift_index, weights=x.ravel(),
+                                      minlength=n_z * n_z).reshape(n_z, n_z)
         self._record_migrations(prev, x)
 
     def _record_migrations(self, prev: np.ndarray, x: np.ndarray) -> None:
         """MW that left one region for another this hour, matched class by class in
         proportion (what left i is spread over where it arrived)."""
-        scale = np.divide(self.demand_mw, prev.sum(axis=2), out=np.zeros_like(self.demand_mw),
-                          where=prev.sum(axis=2) > 0)
-        before = prev * scale[:, :, None]
-        out = np.maximum(before - x, 0.0)
-        into = np.maximum(x - before, 0.0)
-        total_in = into.sum(axis=2, keepdims=True)
-        flows = np.einsum("okr,oks->rs", out, np.divide(into, total_in, out=np.zeros_like(into),
-                                                       where=total_in > 1e-12))
+        served = prev.sum(axis=2)
+        scale = np.divide(self.demand_mw, served, out=np.zeros_like(self.demand_mw),
+                          where=served > 0)
+        diff = x - prev * scale[:, :, None]
+        into = np.maximum(diff, 0.0)
+        total_in = into.sum(axis=2)
+        moving = total_in > 1e-12  # classes that placed MW somewhere new
+        out = np.maximum(-diff[moving], 0.0)
+        flows = out.T @ (into[moving] / total_in[moving][:, None])
         ids = self.inst.region_ids
         for i, j in zip(*np.nonzero(flows > 1e-9), strict=True):
             self.migrations.append((self.hour, ids[i], ids[j], float(flows[i, j])))
