@@ -173,6 +173,7 @@ class MarketModel(Model):
 
     def end_hour(self, prev: np.ndarray) -> None:
         """Steps 4-6 after the operators have placed."""
+        last_demand = self.prev_demand_mw
         self.prev_demand_mw = self.demand_mw.copy()
         x = self.x_mw
         self.region_load_mw = x.sum(axis=(0, 1))
@@ -181,7 +182,7 @@ class MarketModel(Model):
         self.zone_dc_mw = self._zone_grid_mw(x)
         for zone in self.zones:
             zone.clear()
-        self._account(x, prev)
+        self._account(x, prev, last_demand)
         self.datacollector.collect(self)
 
     def allocate_first_come(self, order: np.ndarray,
@@ -218,7 +219,7 @@ class MarketModel(Model):
                 available = np.maximum(available + reserved[o] - self.x_mw[o].sum(axis=0), 0.0)
         self.available_mw = available
 
-    def _account(self, x: np.ndarray, prev: np.ndarray) -> None:
+    def _account(self, x: np.ndarray, prev: np.ndarray, last_demand: np.ndarray) -> None:
         """Realised step values (read by the model reporters) and the migrations table."""
         inst = self.inst
         realised = Signals(*(np.array([getattr(z, a) for z in self.zones]) for a in (
@@ -252,17 +253,23 @@ class MarketModel(Model):
         n_z = len(self.zones)
         self.shift_mwh += np.bincount(self.shift_index, weights=x.ravel(),
                                       minlength=n_z * n_z).reshape(n_z, n_z)
-        self._record_migrations(prev, x)
+        self._record_migrations(prev, x, last_demand)
 
-    def _record_migrations(self, prev: np.ndarray, x: np.ndarray) -> None:
+    def _record_migrations(self, prev: np.ndarray, x: np.ndarray, last_demand: np.ndarray
+                           ) -> None:
         """MW that left one region for another this hour, matched class by class in
-        proportion (what left i is spread over where it arrived)."""
+        proportion (what left i is spread over where it arrived); ``last_demand`` (O, K) is
+        last hour's demand."""
         served = prev.sum(axis=2)
-        scale = np.divide(self.demand_mw, served, out=np.zeros_like(self.demand_mw),
-                          where=served > 0)
-        diff = x - prev * scale[:, :, None]
+        # a class placed MW somewhere new only if it moved against its incumbent placement,
+        # or (the incumbent being scaled by demand, not by what was served) if last hour
+        # left some of it unserved
+        may_move = self.moved_mw.any(axis=2) | (np.abs(served - last_demand) > 1e-12)
+        scale = np.divide(self.demand_mw[may_move], served[may_move],
+                          out=np.zeros(int(may_move.sum())), where=served[may_move] > 0)
+        diff = x[may_move] - prev[may_move] * scale[:, None]
         into = np.maximum(diff, 0.0)
-        total_in = into.sum(axis=2)
+        total_in = into.sum(axis=1)
         moving = total_in > 1e-12  # classes that placed MW somewhere new
         out = np.maximum(-diff[moving], 0.0)
         flows = out.T @ (into[moving] / total_in[moving][:, None])
