@@ -5,13 +5,18 @@ their demand d_k, regions j take at most cap_j, and class k reaches region j (wh
 along an arc whose cost is convex in two pieces: c_kj per MW up to the incumbent MW x_prev_kj,
 c_kj + phi_kj beyond (the MW moved in). Unserved demand is an arc to the sink at VoLL.
 
-Successive shortest paths solve it exactly: send demand along cheapest residual paths
-(Dijkstra on reduced costs, node potentials kept), which may push other classes out of a full
-region; a min-cost flow stays optimal after every augmentation, so the last one is the LP
-optimum. With about 40 nodes a path costs microseconds, against a fraction of a millisecond
-for a HiGHS call of the same LP; the market's first-come walk runs entirely in compiled code
-(``first_come``). Results are checked against HiGHS and ``scipy.optimize.linprog`` in the
-tests and benchmarks.
+Without capacity the LP separates by class and has a closed-form optimum (every incumbent MW
+with c <= b stays, the rest goes to the class's cheapest new MW b); most operators, most hours,
+it fits and nothing else is needed. Where it overfills a region it is still a min-cost
+pseudo-flow (potentials -b for classes, 0 for regions and the sink: no residual arc has a
+negative reduced cost), and successive shortest paths (Dijkstra on reduced costs, potentials
+kept) send each region's excess on to the sink, pushing the classes that value it least into
+their next-best regions or unserved; the flow stays optimal after every augmentation, so when
+no excess is left it is the LP optimum. With about 40 nodes a path takes microseconds, against
+a fraction of a millisecond for a HiGHS call of the same LP; the market's whole first-come walk
+runs in compiled code (``first_come``). Ties go to the lowest index, so results are
+reproducible. Checked against HiGHS and ``scipy.optimize.linprog`` in the tests and
+benchmarks.
 """
 
 from __future__ import annotations
@@ -19,12 +24,14 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from abm.placement import PlacementError
+
 _EPS = 1e-12  # MW: residual capacity below this is used up
 _FIT = 1e-9  # MW: a load fits a capacity it exceeds by at most this
 
 
 @numba.njit(cache=True)
-def _greedy(cost, feasible, demand, phi, prev, voll, x, unserved, price):  # pragma: no cover
+def _greedy(cost, feasible, demand, phi, prev, voll, x, unserved, price):
     """Capacity-free optimum of one operator into x (K, R) and unserved (K,); price (K,) gets
     each class's cheapest new MW (VoLL where no region is feasible), its LP dual."""
     n_k, n_r = cost.shape
@@ -50,7 +57,7 @@ def _greedy(cost, feasible, demand, phi, prev, voll, x, unserved, price):  # pra
 
 
 @numba.njit(cache=True)
-def _fits(x, cap):  # pragma: no cover - compiled
+def _fits(x, cap):
     for j in range(x.shape[1]):
         if x[:, j].sum() > cap[j] + _FIT:
             return False
@@ -58,7 +65,7 @@ def _fits(x, cap):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
-def _repair(cost, feasible, phi, prev, cap, voll, x, unserved, price):  # pragma: no cover
+def _repair(cost, feasible, phi, prev, cap, voll, x, unserved, price):
     """Turn the capacity-free optimum in (x, unserved) into the capacitated one; returns the
     number of augmenting paths, or -1 if it did not converge.
 
@@ -183,7 +190,7 @@ def _repair(cost, feasible, phi, prev, cap, voll, x, unserved, price):  # pragma
 
 
 @numba.njit(cache=True)
-def _place(cost, feasible, demand, phi, prev, cap, voll, x, unserved):  # pragma: no cover
+def _place(cost, feasible, demand, phi, prev, cap, voll, x, unserved):
     """One operator's optimum into (x, unserved): -1 if a flow did not converge, 0 if the
     capacity-free optimum fits, else 1."""
     price = np.empty(cost.shape[0])
@@ -212,7 +219,7 @@ def solve_flow(cost: np.ndarray, feasible: np.ndarray, demand_mw: np.ndarray,
                     *_f64(demand_mw, friction_usd_per_mw, x_prev_mw, capacity_mw),
                     float(voll_usd_per_mwh), x, unserved)
     if status < 0:
-        raise RuntimeError("min-cost flow did not converge")
+        raise PlacementError("min-cost flow did not converge")
     return x, unserved
 
 
@@ -222,7 +229,7 @@ def _f64(*arrays: np.ndarray) -> list[np.ndarray]:
 
 @numba.njit(cache=True)
 def _first_come(order, cost, feasible, demand, phi, prev, reserved, share_cap, available, voll,
-                x, unserved):  # pragma: no cover - compiled
+                x, unserved):
     """The first-come walk (see ``first_come``); returns the number of flows solved, or -1
     - i when operator order[i]'s flow did not converge."""
     n_r = cost.shape[2]
@@ -267,5 +274,5 @@ def first_come(order: np.ndarray, cost: np.ndarray, feasible: np.ndarray, demand
                               share_cap_mw), available_mw, float(voll_usd_per_mwh), x_mw,
                         unserved_mw)
     if flows < 0:
-        raise RuntimeError(f"min-cost flow did not converge for operator {order[-1 - flows]}")
+        raise PlacementError(f"min-cost flow did not converge for operator {order[-1 - flows]}")
     return flows

@@ -37,7 +37,8 @@ class Solution:
 
 
 class PlacementError(RuntimeError):
-    """HiGHS did not return an optimum (it always should: unserved demand keeps it feasible)."""
+    """A solver (HiGHS, or the market's min-cost flow) did not return an optimum (it always
+    should: unserved demand keeps the LP feasible)."""
 
 
 def solve_placement(
