@@ -67,7 +67,7 @@ class MarketModel(Model):
         self.demand_mw = inst.demand_at(self.stamps[0].hour)
         self.status_quo_mw = status_quo_mw(inst.with_demand(self.demand_mw))
         self.reference_dc_mw = np.zeros(n_z)
-        self.zone_dc_mw = self._zone_grid_mw(self.status_quo_mw)
+        self.zone_dc_mw = self._zone_grid_mw(self.status_quo_mw.sum(axis=(0, 1)))
         self.available_mw = np.zeros(n_r)
         # operators' placements, row o belongs to operator o
         self.x_mw = self.status_quo_mw.copy()
@@ -112,9 +112,9 @@ class MarketModel(Model):
             self._lps[o] = PlacementLP(self.feasible[o])
         return self._lps[o]
 
-    def _zone_grid_mw(self, x_mw: np.ndarray) -> np.ndarray:
-        grid = x_mw.sum(axis=(0, 1)) * self.inst.pue
-        return np.bincount(self.inst.zone_index, weights=grid,
+    def _zone_grid_mw(self, region_load_mw: np.ndarray) -> np.ndarray:
+        """(Z,) grid load per zone (MW) of an IT load per region (R,), PUE included."""
+        return np.bincount(self.inst.zone_index, weights=region_load_mw * self.inst.pue,
                            minlength=len(self.inst.scenario.zones))
 
     def rescaled_placement_mw(self) -> np.ndarray:
@@ -160,7 +160,8 @@ class MarketModel(Model):
         self.hour = int(self.steps) - 1
         inst = self.inst
         self.demand_mw = inst.demand_at(self.stamps[self.hour].hour)
-        self.reference_dc_mw = self._zone_grid_mw(status_quo_mw(inst.with_demand(self.demand_mw)))
+        self.reference_dc_mw = self._zone_grid_mw(
+            status_quo_mw(inst.with_demand(self.demand_mw)).sum(axis=(0, 1)))
         prev = self.x_mw.copy()
         self.incumbent_mw = self.rescaled_placement_mw()
         for zone in self.zones:
@@ -179,7 +180,7 @@ class MarketModel(Model):
         self.region_load_mw = x.sum(axis=(0, 1))
         for region in self.regions:
             region.record()
-        self.zone_dc_mw = self._zone_grid_mw(x)
+        self.zone_dc_mw = self._zone_grid_mw(self.region_load_mw)
         for zone in self.zones:
             zone.clear()
         self._account(x, prev, last_demand)
@@ -231,7 +232,7 @@ class MarketModel(Model):
                                   + np.einsum("okr,okr->o", moved, self.friction))
         cost = float(self.operator_cost_usd.sum())
         em = emissions_kg(inst, x, realised)
-        served = float(x.sum())
+        served = float(self.region_load_mw.sum())
         layer_mw = np.bincount(self.layer.ravel(), weights=x.ravel(), minlength=3)
         values = {
             "demand_mwh": float(self.demand_mw.sum()),
