@@ -42,6 +42,13 @@ def status_quo_mw(inst: Instance) -> np.ndarray:
     return np.where(inst.at_origin(), inst.demand_mw[:, :, None], 0.0)
 
 
+def status_quo_load_mw(inst: Instance) -> np.ndarray:
+    """(R,) IT load per region (MW) when every class is served at its origin region: the
+    region totals of ``status_quo_mw``."""
+    return np.bincount(inst.origin.ravel(), weights=inst.demand_mw.ravel(),
+                       minlength=len(inst.region_ids))
+
+
 def frontier(inst: Instance, signals: Signals, budgets_ms=DEFAULT_BUDGETS_MS, *,
              frictions: bool = True) -> pd.DataFrame:
     """One row per budget: C* ($/h), E* (kg/h), placed emissions, RID, layers, ERoL, CRoL.

@@ -16,7 +16,7 @@ import pandas as pd
 
 from abm.costs import friction, unit_cost
 from abm.dataset import shipped
-from abm.frontier import frontier, status_quo_mw
+from abm.frontier import frontier, status_quo_load_mw, status_quo_mw
 from abm.instance import Instance, compile_scenario
 from abm.market.run import simulate
 from abm.masks import masks
@@ -60,7 +60,7 @@ def sukprasert_scenario(demand_mw: float = 10.0, hours: int = 168,
 def with_idle_capacity(inst: Instance, idle_share: float | None) -> Instance:
     """Each region's capacity set so that ``idle_share`` of it is idle at the all-local status
     quo (None: unlimited; 0: no spare capacity)."""
-    local = status_quo_mw(inst).sum(axis=(0, 1))
+    local = status_quo_load_mw(inst)
     if idle_share is None:
         return inst.with_capacity(np.full(len(inst.region_ids), np.inf))
     return inst.with_capacity(local / (1.0 - idle_share))

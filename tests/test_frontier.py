@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from abm.frontier import DEFAULT_BUDGETS_MS, frontier, status_quo_mw
+from abm.frontier import DEFAULT_BUDGETS_MS, frontier, status_quo_load_mw, status_quo_mw
 from abm.instance import compile_scenario
 from abm.scenario import load_scenario
 from abm.signals import mean_signals
@@ -111,6 +111,7 @@ def test_status_quo_is_everything_at_origin(default):
     sq = status_quo_mw(inst)
     assert_allclose(sq.sum(axis=2), inst.demand_mw)
     assert (sq[~inst.at_origin()] == 0).all()
+    assert_allclose(status_quo_load_mw(inst), sq.sum(axis=(0, 1)), rtol=1e-12)
 
 
 # --- flat without spare capacity ------------------------------------------------------------------

@@ -21,7 +21,7 @@ from mesa import DataCollector, Model
 
 from abm.costs import energy_cost, friction, network_cost, unit_cost
 from abm.flow import first_come
-from abm.frontier import status_quo_mw
+from abm.frontier import status_quo_load_mw, status_quo_mw
 from abm.instance import Instance, compile_scenario
 from abm.market import reporters as rep
 from abm.market.agents import ComputeRegion, GridZone, Operator
@@ -161,7 +161,7 @@ class MarketModel(Model):
         inst = self.inst
         self.demand_mw = inst.demand_at(self.stamps[self.hour].hour)
         self.reference_dc_mw = self._zone_grid_mw(
-            status_quo_mw(inst.with_demand(self.demand_mw)).sum(axis=(0, 1)))
+            status_quo_load_mw(inst.with_demand(self.demand_mw)))
         prev = self.x_mw.copy()
         self.incumbent_mw = self.rescaled_placement_mw()
         for zone in self.zones:
