@@ -65,6 +65,44 @@ def _fits(x, cap):
 
 
 @numba.njit(cache=True)
+def _in_cost(c, phi, x, prev):
+    """$ per MW of one more MW on an arc: c up to the incumbent MW, c + phi beyond."""
+    return c if x < prev - _EPS else c + phi
+
+
+@numba.njit(cache=True)
+def _in_room(x, prev):
+    """MW the arc takes at its current cost per MW."""
+    return prev - x if x < prev - _EPS else np.inf
+
+
+@numba.njit(cache=True)
+def _out_saving(c, phi, x, prev):
+    """$ per MW saved by one MW less on an arc."""
+    return c + phi if x > prev + _EPS else c
+
+
+@numba.njit(cache=True)
+def _out_room(x, prev):
+    """MW the arc gives up at its current saving per MW."""
+    return x - prev if x > prev + _EPS else x
+
+
+@numba.njit(cache=True)
+def _add(x, prev, delta):
+    """x + delta, snapped to the incumbent MW where it reaches the kink."""
+    return prev if x < prev - _EPS and prev - x - delta <= _EPS else x + delta
+
+
+@numba.njit(cache=True)
+def _remove(x, prev, delta):
+    """x - delta, snapped to the incumbent MW or to zero where it reaches them."""
+    if x > prev + _EPS and x - prev - delta <= _EPS:
+        return prev
+    return 0.0 if x - delta <= _EPS else x - delta
+
+
+@numba.njit(cache=True)
 def _repair(cost, feasible, phi, prev, cap, voll, x, unserved, price):
     """Turn the capacity-free optimum in (x, unserved) into the capacitated one; returns the
     number of augmenting paths, or -1 if it did not converge.
@@ -116,7 +154,7 @@ def _repair(cost, feasible, phi, prev, cap, voll, x, unserved, price):
                 k = v
                 for j in range(n_r):
                     if feasible[k, j] and not done[n_k + j]:
-                        c = cost[k, j] if x[k, j] < prev[k, j] - _EPS else cost[k, j] + phi[k, j]
+                        c = _in_cost(cost[k, j], phi[k, j], x[k, j], prev[k, j])
                         nd = dv + c + pot[k] - pot[n_k + j]
                         if nd < dist[n_k + j]:
                             dist[n_k + j], pred[n_k + j] = nd, k
@@ -131,7 +169,7 @@ def _repair(cost, feasible, phi, prev, cap, voll, x, unserved, price):
                         dist[t], pred[t] = nd, v
                 for k in range(n_k):
                     if x[k, j] > _EPS and not done[k]:
-                        c = cost[k, j] + phi[k, j] if x[k, j] > prev[k, j] + _EPS else cost[k, j]
+                        c = _out_saving(cost[k, j], phi[k, j], x[k, j], prev[k, j])
                         nd = dv - c + pot[v] - pot[k]
                         if nd < dist[k]:
                             dist[k], pred[k] = nd, v
@@ -149,14 +187,9 @@ def _repair(cost, feasible, phi, prev, cap, voll, x, unserved, price):
                 if u >= n_k:
                     delta = min(delta, cap[u - n_k] - out[u - n_k])
             elif v >= n_k:  # region v entered from class u
-                if x[u, v - n_k] < prev[u, v - n_k] - _EPS:
-                    delta = min(delta, prev[u, v - n_k] - x[u, v - n_k])
+                delta = min(delta, _in_room(x[u, v - n_k], prev[u, v - n_k]))
             else:  # class v pushed out of region u
-                j = u - n_k
-                if x[v, j] > prev[v, j] + _EPS:
-                    delta = min(delta, x[v, j] - prev[v, j])
-                else:
-                    delta = min(delta, x[v, j])
+                delta = min(delta, _out_room(x[v, u - n_k], prev[v, u - n_k]))
             v = u
         # augment, snapping whatever ran out to its bound exactly
         j = e - n_k
@@ -172,19 +205,9 @@ def _repair(cost, feasible, phi, prev, cap, voll, x, unserved, price):
                 else:
                     unserved[u] += delta
             elif v >= n_k:
-                j = v - n_k
-                if x[u, j] < prev[u, j] - _EPS and prev[u, j] - x[u, j] - delta <= _EPS:
-                    x[u, j] = prev[u, j]
-                else:
-                    x[u, j] += delta
+                x[u, v - n_k] = _add(x[u, v - n_k], prev[u, v - n_k], delta)
             else:
-                j = u - n_k
-                if x[v, j] > prev[v, j] + _EPS and x[v, j] - prev[v, j] - delta <= _EPS:
-                    x[v, j] = prev[v, j]
-                elif x[v, j] - delta <= _EPS:
-                    x[v, j] = 0.0
-                else:
-                    x[v, j] -= delta
+                x[v, u - n_k] = _remove(x[v, u - n_k], prev[v, u - n_k], delta)
             v = u
     return paths
 
