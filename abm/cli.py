@@ -34,6 +34,14 @@ def positive_int_arg(text: str) -> int:
     return value
 
 
+def registered_choices() -> str:
+    """What a scenario may choose at each registered extension point, one line each."""
+    from abm.registry import REGISTRIES
+
+    return "choices a scenario may name (abm.registry):\n" + "\n".join(
+        "  " + r.help().replace("\n", "\n  ") for r in REGISTRIES)
+
+
 def _out_dir(path: str) -> Path:
     out = Path(path)
     if out.exists() and not out.is_dir():
@@ -166,7 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
     scenario_help = "scenario TOML file (default: the shipped default scenario)"
 
     check = sub.add_parser("check", help="validate a scenario and summarise it",
-                           description="Validate a scenario file and summarise it.")
+                           description="Validate a scenario file and summarise it.",
+                           epilog=registered_choices(),
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
     check.add_argument("scenario", nargs="?", help=scenario_help)
     check.set_defaults(func=cmd_check)
 

@@ -19,15 +19,12 @@ import numpy as np
 from abm.dataset import JURISDICTIONS, Dataset, Latency, Region, Zone, shipped
 from abm.errors import InputError
 from abm.geo import haversine_km, modelled_rtt_ms
+from abm.registry import ALLOCATION_RULES, FORECAST_MODES, GRID_RESPONSES, RENT_RULES
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 DEFAULT_SCENARIO = SCENARIO_DIR / "default.toml"
 CARBON_SIGNALS = ("marginal", "average")
-FORECASTS = ("perfect", "persistence", "noisy")
-ALLOCATIONS = ("first_come", "proportional")
 SOLVERS = ("flow", "highs")
-PRICING_RULES = ("fixed", "utilisation_target")
-GRID_RESPONSES = ("merit_order", "linear", "exogenous")
 FOOTPRINT_KINDS = ("global", "continental", "home")
 ACCOUNTING_BASES = ("average", "marginal")
 _MISSING = object()
@@ -484,9 +481,9 @@ def _region_numbers(t: TableReader, regions: dict[str, Region]) -> tuple[tuple[s
 
 def _market(t: TableReader) -> Market:
     m = Market(
-        allocation=t.string("allocation", "first_come", choices=ALLOCATIONS),
+        allocation=t.string("allocation", "first_come", choices=ALLOCATION_RULES.names()),
         solver=t.string("solver", "flow", choices=SOLVERS),
-        pricing=t.string("pricing", "fixed", choices=PRICING_RULES),
+        pricing=t.string("pricing", "fixed", choices=RENT_RULES.names()),
         rent_target_utilisation=t.number("rent_target_utilisation", 0.8, maximum=1.0),
         rent_step_usd_per_mwh=t.number("rent_step_usd_per_mwh", 20.0),
         rent_floor_usd_per_mwh=t.number("rent_floor_usd_per_mwh", 0.0),
@@ -494,7 +491,7 @@ def _market(t: TableReader) -> Market:
         expansion_review_hours=t.integer("expansion_review_hours", 24, minimum=1),
         expansion_lag_hours=t.integer("expansion_lag_hours", 72, minimum=1),
         expansion_fraction=t.number("expansion_fraction", 0.1),
-        grid_response=t.string("grid_response", "merit_order", choices=GRID_RESPONSES),
+        grid_response=t.string("grid_response", "merit_order", choices=GRID_RESPONSES.names()),
         forecast_noise=t.number("forecast_noise", 0.1),
         checkpoint_hours=t.integer("checkpoint_hours", 1, minimum=1),
         operator_detail=t.boolean("operator_detail", False),
@@ -554,7 +551,7 @@ def _population(t: TableReader, regions: dict[str, Region], templates: dict) -> 
         continental_rtt_ms=t.number("continental_rtt_ms", 100.0, strict=True),
         internal_carbon_price_usd_per_t=_numbers(t, "internal_carbon_price_usd_per_t", [0.0]),
         warmup_usd_per_mw=_numbers(t, "warmup_usd_per_mw", [0.0]),
-        forecast=_weights(t, "forecast", {"perfect": 1.0}, FORECASTS),
+        forecast=_weights(t, "forecast", {"perfect": 1.0}, FORECAST_MODES.names()),
     )
     t.done()
     return pop
@@ -796,7 +793,7 @@ def _operators(top: TableReader, regions: dict[str, Region], clients: dict[str, 
             migration_fee_usd_per_mw=sub.number("migration_fee_usd_per_mw", 0.0),
             latency_penalty_usd_per_ms_mwh=sub.number("latency_penalty_usd_per_ms_mwh", 0.0),
             classes=tuple(classes),
-            forecast=sub.string("forecast", "perfect", choices=FORECASTS)))
+            forecast=sub.string("forecast", "perfect", choices=FORECAST_MODES.names())))
         sub.done()
     if not ops and required:
         raise top.error("operators", "a scenario needs [[operators]] or a [population]")

@@ -12,6 +12,7 @@ shifting) it clears at the hour's base price p and base average carbon a exactly
 
 At load L the fossil output is q = max(L - Q, 0): price = floor + s q, marginal carbon = e when
 q > 0 (else 0: the carbon-free block is marginal), emissions = e q, average carbon = e q / L.
+The responses are registered by name in ``abm.registry.GRID_RESPONSES`` (``market.grid_response``).
 The linear mode keeps the calibrated slope but never changes the marginal unit; the exogenous
 mode ignores load. System emissions are E(L) - E(L without the data-centre load).
 """
@@ -22,7 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-RESPONSES = ("merit_order", "linear", "exogenous")
+from abm.registry import GRID_RESPONSES
+
 MIN_SPREAD_USD_PER_MWH = 5.0
 MIN_FOSSIL_SHARE = 1e-3  # bounds the ramp slope of zones with ~zero average carbon
 
@@ -64,28 +66,38 @@ def calibrate(reference_load_mw, base_price_usd_per_mwh, base_avg_kg_per_mwh,
                  np.where(e > 0, e, avg), price, avg)
 
 
-def clear(stack: Stack, load_mw, response: str = "merit_order") -> Clearing:
-    """Clear zones at total load ``load_mw`` (MW)."""
-    load = np.asarray(load_mw, dtype=float)
-    if response == "exogenous":
-        price = stack.base_price_usd_per_mwh
-        marginal = stack.marginal_kg_per_mwh
-        avg = stack.base_avg_kg_per_mwh
-        return Clearing(price.copy(), marginal.copy(), avg.copy(), avg * load)
-    delta = load - stack.reference_load_mw
-    if response == "linear":
-        price = stack.base_price_usd_per_mwh + stack.slope_usd_per_mwh_per_mw * delta
-        emissions = stack.base_avg_kg_per_mwh * stack.reference_load_mw + \
-            stack.marginal_kg_per_mwh * delta
-        return Clearing(price, stack.marginal_kg_per_mwh.copy(),
-                        emissions / np.where(load > 0, load, 1.0), emissions)
-    if response != "merit_order":
-        raise ValueError(f"unknown grid response {response!r}; allowed: {', '.join(RESPONSES)}")
-    fossil = np.maximum(load - stack.clean_mw, 0.0)
+@GRID_RESPONSES.register("merit_order", "carbon-free block, then a fossil ramp (calibrated stack)")
+def merit_order(stack: Stack, load_mw: np.ndarray) -> Clearing:
+    """Clear the calibrated merit-order stack: fossil output fills what the clean block leaves."""
+    fossil = np.maximum(load_mw - stack.clean_mw, 0.0)
     emissions = stack.marginal_kg_per_mwh * fossil
     return Clearing(stack.floor_usd_per_mwh + stack.slope_usd_per_mwh_per_mw * fossil,
                     np.where(fossil > 0, stack.marginal_kg_per_mwh, 0.0),
-                    emissions / np.where(load > 0, load, 1.0), emissions)
+                    emissions / np.where(load_mw > 0, load_mw, 1.0), emissions)
+
+
+@GRID_RESPONSES.register("linear", "calibrated slope, the marginal unit never changes")
+def linear(stack: Stack, load_mw: np.ndarray) -> Clearing:
+    """Price and emissions move linearly with load away from the reference load."""
+    delta = load_mw - stack.reference_load_mw
+    price = stack.base_price_usd_per_mwh + stack.slope_usd_per_mwh_per_mw * delta
+    emissions = stack.base_avg_kg_per_mwh * stack.reference_load_mw + \
+        stack.marginal_kg_per_mwh * delta
+    return Clearing(price, stack.marginal_kg_per_mwh.copy(),
+                    emissions / np.where(load_mw > 0, load_mw, 1.0), emissions)
+
+
+@GRID_RESPONSES.register("exogenous", "price and carbon ignore data-centre load")
+def exogenous(stack: Stack, load_mw: np.ndarray) -> Clearing:
+    """Zones clear at the hour's base price and carbon whatever the load."""
+    avg = stack.base_avg_kg_per_mwh
+    return Clearing(stack.base_price_usd_per_mwh.copy(), stack.marginal_kg_per_mwh.copy(),
+                    avg.copy(), avg * load_mw)
+
+
+def clear(stack: Stack, load_mw, response: str = "merit_order") -> Clearing:
+    """Clear zones at total load ``load_mw`` (MW) by the registered grid ``response``."""
+    return GRID_RESPONSES[response](stack, np.asarray(load_mw, dtype=float))
 
 
 def system_emissions_kg(stack: Stack, load_mw, dc_mw, response: str = "merit_order"

@@ -20,9 +20,9 @@ from matplotlib.figure import Figure
 
 from abm.dashboard import SCENARIO_ENV, plots
 from abm.dashboard.state import (
-    FORECAST_CHOICES,
     SCENARIO_MIX,
     Dashboard,
+    forecast_choices,
     residency_choices,
 )
 from abm.dashboard.state import Controls as ControlValues
@@ -147,7 +147,7 @@ def Controls(dash: Dashboard, c: ControlValues, change: Callable[..., None]) -> 
     Slider("Migration friction", "x scenario", "friction", c.friction_scale, 0.0, 5.0, 0.25,
            lambda v: change(friction_scale=float(v)),
            "scales state transfer, warm-up and switching fees; 0 is frictionless")
-    labels = {SCENARIO_MIX: "scenario's mix", **{m: m for m in FORECAST_CHOICES[1:]}}
+    labels = {SCENARIO_MIX: "scenario's mix", **{m: m for m in forecast_choices()[1:]}}
     solara.Select("Forecast mode", values=list(labels.values()), value=labels[c.forecast],
                   on_value=lambda label: change(forecast={v: k for k, v in labels.items()}[label]),
                   classes=["control-forecast"])

@@ -22,12 +22,17 @@ from abm.frontier import DEFAULT_BUDGETS_MS, frontier
 from abm.instance import compile_scenario
 from abm.market import reporters
 from abm.market.model import MarketModel
-from abm.scenario import FORECASTS, SCENARIO_DIR, Scenario, WorkloadClass, load_scenario
+from abm.registry import FORECAST_MODES
+from abm.scenario import SCENARIO_DIR, Scenario, WorkloadClass, load_scenario
 from abm.signals import mean_signals
 
 SCENARIO_MIX = "scenario"
-FORECAST_CHOICES = (SCENARIO_MIX, *FORECASTS)
 LAYERS = ("local", "regional", "energy")
+
+
+def forecast_choices() -> tuple[str, ...]:
+    """The forecast menu: the scenario's own mix, then every registered forecast mode."""
+    return (SCENARIO_MIX, *FORECAST_MODES.names())
 
 
 @dataclass(frozen=True)

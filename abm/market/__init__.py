@@ -1,6 +1,21 @@
-"""The agent-based market on Mesa: operators, compute regions and grid zones (docs/market.md)."""
+"""The agent-based market on Mesa: operators, compute regions and grid zones (docs/market.md).
 
-from abm.market.agents import ComputeRegion, GridZone, Operator
-from abm.market.model import MarketModel
+The names below are imported on first use, so that the market's small registered modules
+(``abm.market.allocation``, ``abm.market.forecasts``) load without Mesa.
+"""
 
-__all__ = ["ComputeRegion", "GridZone", "MarketModel", "Operator"]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {"ComputeRegion": "abm.market.agents", "GridZone": "abm.market.agents",
+            "Operator": "abm.market.agents", "MarketModel": "abm.market.model"}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'abm.market' has no attribute {name!r}")

@@ -28,6 +28,7 @@ from abm.market.agents import ComputeRegion, GridZone, Operator
 from abm.masks import masks
 from abm.metrics import emissions_kg, layer_of
 from abm.placement import PlacementLP, basis_arrays
+from abm.registry import ALLOCATION_RULES, FORECAST_MODES
 from abm.scenario import Scenario
 from abm.signals import Signals, hour_stamps, profile_signals
 
@@ -130,13 +131,10 @@ class MarketModel(Model):
         quotes = np.array([z.quote(self.zone_dc_mw[z.index]) for z in self.zones])
         last = np.array([[z.price_usd_per_mwh, z.avg_carbon_kg_per_mwh,
                           z.marginal_carbon_kg_per_mwh] for z in self.zones])
-        mode = self.inst.forecast
-        out = np.where((mode == "persistence")[:, None, None], last[None], quotes[None])
-        out = np.broadcast_to(out, (n_o, n_z, 3)).copy()
-        noisy = mode == "noisy"
-        if noisy.any():
-            noise = self.rng.normal(0.0, self.market.forecast_noise, (int(noisy.sum()), n_z, 3))
-            out[noisy] *= 1.0 + noise
+        out = np.empty((n_o, n_z, 3))
+        for name in dict.fromkeys(self.inst.forecast):  # each mode once, in first-use order
+            rows = self.inst.forecast == name
+            out[rows] = FORECAST_MODES[name](quotes, last, int(rows.sum()), self)
         return Signals(out[..., 0], out[..., 1], out[..., 2])
 
     # -- the step --------------------------------------------------------------------------
@@ -144,15 +142,7 @@ class MarketModel(Model):
     def step(self) -> None:
         """One hour."""
         prev = self.begin_hour()
-        if self.market.allocation == "first_come":
-            self.allocate_first_come(self.rng.permutation(len(self.operators)))
-        else:
-            ops = self.agents_by_type[Operator]
-            ops.do("request")
-            requested = self.x_mw.sum(axis=(0, 1))
-            self.grant_ratio = np.minimum(1.0, np.divide(
-                self.capacity_mw, requested, out=np.ones_like(requested), where=requested > 0))
-            ops.shuffle_do("settle")
+        ALLOCATION_RULES[self.market.allocation](self)
         self.end_hour(prev)
 
     def begin_hour(self) -> np.ndarray:

@@ -1,0 +1,40 @@
+"""Capacity allocation rules, registered by name so that a scenario picks one
+(``market.allocation``; docs/market.md).
+
+A rule places every operator's load for the hour against the regions' posted capacity, writing
+``model.x_mw``, ``model.unserved_mw`` and ``model.moved_mw``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from abm.registry import ALLOCATION_RULES
+
+if TYPE_CHECKING:
+    from abm.market.model import MarketModel
+
+
+@ALLOCATION_RULES.register(
+    "first_come", "in a random order, each keeps what it held and takes free capacity")
+def first_come(model: MarketModel) -> None:
+    """Operators in an order drawn from ``model.rng`` keep the capacity they held last hour and
+    take free capacity first come, first served (``MarketModel.allocate_first_come``)."""
+    model.allocate_first_come(model.rng.permutation(len(model.operators)))
+
+
+@ALLOCATION_RULES.register(
+    "proportional", "all request their optimum; regions ration pro rata to requests")
+def proportional(model: MarketModel) -> None:
+    """Every operator requests its capacity-free optimum; each region grants the same share of
+    every request (capacity / requested, at most 1) and operators settle within their grants."""
+    from abm.market.agents import Operator
+
+    ops = model.agents_by_type[Operator]
+    ops.do("request")
+    requested = model.x_mw.sum(axis=(0, 1))
+    model.grant_ratio = np.minimum(1.0, np.divide(
+        model.capacity_mw, requested, out=np.ones_like(requested), where=requested > 0))
+    ops.shuffle_do("settle")

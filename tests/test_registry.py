@@ -1,0 +1,157 @@
+"""Registries (abm.registry): one source of truth for what a scenario may choose. A newly
+registered entry is accepted by the validator, used by the market, listed by ``--help``, the
+dashboard and the error messages; docs/scenarios.md names every shipped entry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from abm.cli import build_parser
+from abm.dashboard.state import forecast_choices
+from abm.errors import InputError
+from abm.market import ComputeRegion, GridZone, MarketModel
+from abm.registry import (
+    ALLOCATION_RULES,
+    FORECAST_MODES,
+    GRID_RESPONSES,
+    REGISTRIES,
+    RENT_RULES,
+    Registry,
+    UnknownName,
+)
+from abm.scenario import load_scenario
+from abm.supply import Clearing, merit_order
+from tests.conftest import SMALL
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+HOURS = 3
+
+
+@pytest.fixture
+def registered():
+    """Register entries for one test and withdraw them afterwards."""
+    added: list[tuple[Registry, str]] = []
+
+    def add(registry: Registry, name: str, description: str, obj) -> None:
+        registry.register(name, description, obj)
+        added.append((registry, name))
+
+    yield add
+    for registry, name in added:
+        registry.unregister(name)
+
+
+def run(write_scenario, market: str = "", forecast: str = "perfect", regions: str = ""
+        ) -> MarketModel:
+    text = SMALL.replace("warmup_usd_per_mw = 10.0",
+                         f'warmup_usd_per_mw = 10.0\nforecast = "{forecast}"')
+    model = MarketModel(load_scenario(write_scenario(text + regions + "\n[market]\n" + market)))
+    for _ in range(HOURS):
+        model.step()
+    return model
+
+
+def test_a_registered_rent_rule_is_accepted_and_runs(write_scenario, registered):
+    registered(RENT_RULES, "plus_one", "one $/MWh more every hour",
+               lambda rent, utilisation, market: rent + 1.0)
+    start = run(write_scenario)
+    model = run(write_scenario, 'pricing = "plus_one"')
+    before = {r.region_id: r.rent_usd_per_mwh for r in start.agents_by_type[ComputeRegion]}
+    for region in model.agents_by_type[ComputeRegion]:
+        assert region.rent_usd_per_mwh == pytest.approx(before[region.region_id] + HOURS)
+
+
+def test_a_registered_grid_response_is_accepted_and_runs(write_scenario, registered):
+    def doubled(stack, load_mw) -> Clearing:
+        c = merit_order(stack, load_mw)
+        return Clearing(2 * c.price_usd_per_mwh, c.marginal_kg_per_mwh, c.avg_kg_per_mwh,
+                        c.emissions_kg)
+
+    registered(GRID_RESPONSES, "doubled_price", "merit order at twice the price", doubled)
+    base = run(write_scenario, 'grid_response = "merit_order"\npricing = "fixed"')
+    model = run(write_scenario, 'grid_response = "doubled_price"\npricing = "fixed"')
+    # the same zone loads clear at twice the price (operators' moves aside, prices scale)
+    for z0, z1 in zip(base.agents_by_type[GridZone], model.agents_by_type[GridZone],
+                      strict=True):
+        assert z1.quote(0.0)[0] == pytest.approx(2 * z0.quote(0.0)[0])
+
+
+def test_a_registered_allocation_rule_and_forecast_mode_are_used(write_scenario, registered):
+    calls = {"allocation": 0, "forecast": 0}
+
+    def counted_first_come(model) -> None:
+        calls["allocation"] += 1
+        ALLOCATION_RULES["first_come"](model)
+
+    def counted_perfect(quotes, last, n, model) -> np.ndarray:
+        calls["forecast"] += 1
+        return FORECAST_MODES["perfect"](quotes, last, n, model)
+
+    registered(ALLOCATION_RULES, "counted", "first come, counted", counted_first_come)
+    registered(FORECAST_MODES, "counted", "perfect, counted", counted_perfect)
+    base = run(write_scenario)
+    model = run(write_scenario, 'allocation = "counted"', forecast="counted")
+    assert calls == {"allocation": HOURS, "forecast": HOURS}
+    np.testing.assert_array_equal(model.x_mw, base.x_mw)
+
+
+def test_unknown_names_list_what_is_registered(write_scenario, registered):
+    registered(RENT_RULES, "plus_one", "one $/MWh more every hour", lambda r, u, m: r + 1)
+    with pytest.raises(InputError, match=r"market\.pricing.*allowed: fixed, "
+                       r"utilisation_target, plus_one"):
+        load_scenario(write_scenario(SMALL + '\n[market]\npricing = "plus_two"\n'))
+    with pytest.raises(UnknownName, match=r"unknown rent rule 'plus_two'.*plus_one"):
+        RENT_RULES["plus_two"]
+    assert issubclass(UnknownName, KeyError) and issubclass(UnknownName, ValueError)
+
+
+def test_help_and_dashboard_menus_read_the_registries(registered, capsys):
+    registered(FORECAST_MODES, "oracle", "knows the future", lambda q, last, n, m: q)
+    registered(RENT_RULES, "plus_one", "one $/MWh more every hour", lambda r, u, m: r + 1)
+    assert forecast_choices()[1:] == FORECAST_MODES.names()
+    assert "oracle" in forecast_choices()
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["check", "--help"])
+    out = capsys.readouterr().out
+    for registry in REGISTRIES:
+        assert registry.field in out
+        for name in registry.names():
+            assert f"{name}: {registry.description(name)}" in out
+
+
+def test_docs_name_every_shipped_entry():
+    text = (DOCS / "scenarios.md").read_text()
+    for registry in REGISTRIES:
+        for name in registry.names():
+            assert f"`{name}`" in text, f"docs/scenarios.md does not name {registry.kind} {name}"
+
+
+def test_registration_rejects_clashes_and_bad_names():
+    reg: Registry[int] = Registry("widget", "x.widget")
+    reg.register("a", "the first", 1)
+    reg.register("a", "the first", 1)  # the same object again is harmless
+    with pytest.raises(ValueError, match="already registered"):
+        reg.register("a", "another", 2)
+    with pytest.raises(ValueError, match="letters, digits"):
+        reg.register("a b", "spaced", 3)
+    with pytest.raises(ValueError, match="description"):
+        reg.register("b", " ", 3)
+    assert reg.names() == ("a",) and "a" in reg and len(reg) == 1
+
+
+def test_the_documented_rent_rule_snippet_works(write_scenario):
+    text = (DOCS / "extending.md").read_text()
+    snippet = next(block.split("```", 1)[0] for block in text.split("```python\n")[1:]
+                   if "RENT_RULES.register" in block)
+    try:
+        exec(snippet, {})
+        rents = "".join(f"\n[regions.set.{r}]\nrent_usd_per_mwh = 10.0\n" for r in (
+            "eu-france", "eu-sweden", "eu-frankfurt", "us-east-va"))
+        model = run(write_scenario, 'pricing = "scarcity"', regions=rents)
+        after = [r.rent_usd_per_mwh for r in model.agents_by_type[ComputeRegion]]
+        assert min(after) >= 10.0 and max(after) > 10.0  # a used region's rent rose
+    finally:
+        RENT_RULES.unregister("scarcity")
