@@ -92,10 +92,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_frontier(args: argparse.Namespace) -> int:
     """Compute the energy-latency frontier, print it, write CSV and PNG."""
     from abm.figures import frontier_figure
-    from abm.frontier import frontier
+    from abm.frontier import at_hour, frontier
     from abm.instance import compile_scenario
     from abm.scenario import load_scenario
-    from abm.signals import mean_signals, profile_signals
+    from abm.signals import mean_signals
 
     scn = load_scenario(args.scenario)
     inst = compile_scenario(scn)
@@ -104,16 +104,17 @@ def cmd_frontier(args: argparse.Namespace) -> int:
     else:
         if not 0 <= args.hour < scn.hours:
             raise InputError("--hour", "hour", f"expected 0..{scn.hours - 1}, got {args.hour}")
-        signals, when = profile_signals(scn).at(args.hour), f"hour {args.hour} of the scenario"
+        inst, signals = at_hour(scn, inst, args.hour)
+        when = f"hour {args.hour} of the scenario (its demand and signals)"
     out = _out_dir(args.out)
     df = frontier(inst, signals, args.budgets, frictions=not args.no_frictions)
     df.to_csv(out / "frontier.csv", index=False)
     title = (f"{scn.name}: {when}, "
              f"{'no frictions' if args.no_frictions else 'with frictions'}")
     frontier_figure(df, out / "frontier.png", title)
-    cols = ["budget_ms", "cost_usd", "emissions_kg", "placed_emissions_kg", "rid",
-            "realised_relocation",
-            "layer_local", "layer_regional", "layer_energy", "unserved_mwh"]
+    cols = ["budget_ms", "cost_usd", "emissions_kg", "carbon_reduction", "placed_emissions_kg",
+            "rid", "realised_relocation", "layer_local", "layer_regional", "layer_energy",
+            "unserved_mwh"]
     print(f"energy-latency frontier of {scn.name} ({title.split(': ', 1)[1]}); per hour")
     print(df[cols].to_string(index=False, float_format=lambda v: f"{v:,.3f}"))
     print(f"wrote {out / 'frontier.csv'} and {out / 'frontier.png'}")
@@ -189,7 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="comma-separated latency budgets in ms (default: 10 to 300)")
     fr.add_argument("--out", required=True, help="output directory")
     fr.add_argument("--hour", type=int, default=None,
-                    help="use the signals of this hour of the scenario (default: annual means)")
+                    help="use this hour of the scenario: its demand (diurnal) and signals "
+                    "(default: mean demand at annual-mean signals)")
     fr.add_argument("--no-frictions", action="store_true",
                     help="ignore migration frictions (default: charge them against all-local)")
     fr.set_defaults(func=cmd_frontier)

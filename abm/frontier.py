@@ -12,7 +12,12 @@ point in time (the zones' annual means by default), twice:
   do not enter it).
 
 Both never rise as B grows (MODEL.md section 7); the placed emissions may, and the gap between
-them is what a cost-driven market leaves on the table.
+them is what a cost-driven market leaves on the table. The carbon reduction at B
+(``carbon_reduction``) is 1 - E*(B) / E_local, against the status quo of every class served at
+its origin (``status_quo_emissions_kg``), whatever budgets are asked for.
+
+``at_hour`` gives the instance and signals of one hour of the scenario: that hour's demand
+(each class's diurnal profile) with that hour's prices and carbon.
 """
 
 from __future__ import annotations
@@ -32,7 +37,8 @@ from abm.metrics import (
     returns_on_latency,
 )
 from abm.placement import place
-from abm.signals import Signals
+from abm.scenario import Scenario
+from abm.signals import Signals, hour_stamps, profile_signals
 
 DEFAULT_BUDGETS_MS = (10, 20, 30, 40, 50, 75, 100, 125, 150, 200, 250, 300)
 
@@ -49,9 +55,18 @@ def status_quo_load_mw(inst: Instance) -> np.ndarray:
                        minlength=len(inst.region_ids))
 
 
+def at_hour(scn: Scenario, inst: Instance, hour: int) -> tuple[Instance, Signals]:
+    """Hour ``hour`` (0-based, from the scenario's start) of ``inst``: its demand (MW) at that
+    UTC hour, as the market's, and the zones' signals of that hour."""
+    stamp = hour_stamps(scn.start, hour + 1)[hour]
+    return (inst.with_demand(inst.demand_at(stamp.hour)),
+            profile_signals(scn, stamp, 1).at(0))
+
+
 def frontier(inst: Instance, signals: Signals, budgets_ms=DEFAULT_BUDGETS_MS, *,
              frictions: bool = True) -> pd.DataFrame:
-    """One row per budget: C* ($/h), E* (kg/h), placed emissions, RID, layers, ERoL, CRoL.
+    """One row per budget: C* ($/h), E* (kg/h), placed emissions, RID, layers, ERoL, CRoL,
+    and the carbon reduction of E* against the all-local status quo (share, 0-1).
 
     Args:
         inst: the instance; its own class budgets are replaced by each budget in turn.
@@ -68,6 +83,7 @@ def frontier(inst: Instance, signals: Signals, budgets_ms=DEFAULT_BUDGETS_MS, *,
     carbon = np.broadcast_to(intensity, cost.shape)
     carbon_voll = 1e3 * (float(intensity.max()) + 1.0)
     demand = float(inst.demand_mw.sum())
+    local_kg = emissions_kg(inst, status_quo_mw(inst), signals)[policy.accounting_basis]
     rows = []
     for b in budgets:
         ib = inst.with_budget(b)
@@ -98,4 +114,6 @@ def frontier(inst: Instance, signals: Signals, budgets_ms=DEFAULT_BUDGETS_MS, *,
     df = pd.DataFrame(rows)
     df["erol_usd_per_ms_mwh"] = returns_on_latency(budgets, df.cost_usd, demand)
     df["crol_kg_per_ms_mwh"] = returns_on_latency(budgets, df.emissions_kg, demand)
+    df["status_quo_emissions_kg"] = local_kg
+    df["carbon_reduction"] = 1.0 - df.emissions_kg / local_kg if local_kg > 0 else 0.0
     return df

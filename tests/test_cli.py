@@ -51,6 +51,21 @@ def test_frontier_options_hour_and_no_frictions(write_scenario, tmp_path, capsys
     assert "hour 1" in out and "no frictions" in out
 
 
+def test_frontier_hour_uses_that_hours_demand(tmp_path):
+    """``--hour 14`` of the default scenario places hour 14's demand (diurnal), not the mean."""
+    from abm.frontier import at_hour
+    from abm.instance import compile_scenario
+    from abm.scenario import load_scenario
+
+    assert main(["frontier", "--out", str(tmp_path), "--budgets", "50", "--hour", "14"]) == 0
+    df = pd.read_csv(tmp_path / "frontier.csv")
+    scn = load_scenario()
+    inst = compile_scenario(scn)
+    hour_inst, _ = at_hour(scn, inst, 14)
+    assert df.demand_mwh.iloc[0] == pytest.approx(hour_inst.demand_mw.sum(), rel=1e-9)
+    assert df.demand_mwh.iloc[0] > 1.01 * inst.demand_mw.sum()
+
+
 def test_frontier_duplicate_budgets_are_merged(tmp_path):
     assert main(["frontier", "--out", str(tmp_path), "--budgets", "50, 10,50"]) == 0
     assert pd.read_csv(tmp_path / "frontier.csv").budget_ms.tolist() == [10.0, 50.0]

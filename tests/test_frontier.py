@@ -3,14 +3,16 @@ capacity, and with ERoL / CRoL equal to its finite differences."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from abm.frontier import DEFAULT_BUDGETS_MS, frontier, status_quo_load_mw, status_quo_mw
+from abm.frontier import DEFAULT_BUDGETS_MS, at_hour, frontier, status_quo_load_mw, status_quo_mw
 from abm.instance import compile_scenario
 from abm.scenario import load_scenario
-from abm.signals import mean_signals
+from abm.signals import mean_signals, profile_signals
 from tests.test_masks import FRA, LON, VA, klass, operator, world
 
 REQUIRED = ("budget_ms", "cost_usd", "emissions_kg", "placed_emissions_kg", "rid",
@@ -172,3 +174,36 @@ def test_frontier_with_spare_capacity_by_hand(write_scenario):
     assert df.cost_usd[300.0] == pytest.approx(1470.0)
     assert df.realised_relocation[300.0] == pytest.approx(1.0)
     assert df.layer_energy[300.0] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("budgets", [[90, 300], [10, 90, 300], [300]])
+def test_carbon_reduction_is_against_everything_local_whatever_the_budgets(write_scenario,
+                                                                           budgets):
+    """Status quo (average basis): fra 10 MW x PUE 1.5 x 400 + lon 20 x 200 = 10,000 kg/h.
+    From 90 ms the London class reaches va (85 ms): 10 MW of it goes to va (1.2 x 300 = 360
+    kg/MWh) and frees London for the Berlin class (15 ms), so E* = 20 x 200 + 10 x 360 =
+    7,600 kg/h, a 24% reduction; at 10 ms nothing can move (0%)."""
+    text = world(operator("op", klass("eu", "berlin", 10.0, egress=20.0),
+                          klass("uk", LON, 20.0, egress=20.0)),
+                 regions=(FRA, LON, VA),
+                 region_set={FRA: {"capacity_mw": 10.0}, LON: {"capacity_mw": 20.0}})
+    scn = load_scenario(write_scenario(text))
+    df = frontier(compile_scenario(scn), mean_signals(scn), budgets, frictions=False)
+    assert_allclose(df.status_quo_emissions_kg, 10000.0)
+    expected = {10: 0.0, 90: 0.24, 300: 0.24}
+    assert_allclose(df.carbon_reduction, [expected[b] for b in budgets], atol=1e-9)
+
+
+def test_at_hour_uses_that_hours_demand_and_signals(default):
+    """Hour 14 of the default scenario: the demand is each class's diurnal demand at 14:00 UTC
+    (what the market places that hour), not the mean, and the signals are that hour's."""
+    scn = load_scenario()
+    inst, _ = default
+    hour = 14
+    inst_h, sig_h = at_hour(scn, inst, hour)
+    model_demand = inst.demand_at((scn.start + dt.timedelta(hours=hour)).hour)
+    assert_allclose(inst_h.demand_mw, model_demand)
+    assert abs(inst_h.demand_mw.sum() / inst.demand_mw.sum() - 1.0) > 0.01
+    series = profile_signals(scn)
+    assert_allclose(sig_h.price_usd_per_mwh, series.price_usd_per_mwh[hour])
+    assert_allclose(sig_h.avg_carbon_kg_per_mwh, series.avg_carbon_kg_per_mwh[hour])
