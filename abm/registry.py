@@ -113,8 +113,9 @@ RENT_RULES: Registry[Callable] = Registry("rent rule", "market.pricing", ("abm.p
 """``rule(rent_usd_per_mwh, utilisation, market) -> next hour's rent ($/MWh)``."""
 
 GRID_RESPONSES: Registry[Callable] = Registry(
-    "grid response", "market.grid_response", ("abm.supply",))
-"""``response(stack, load_mw) -> Clearing``: how zones answer data-centre load."""
+    "grid response", "market.grid_response", ("abm.grid.responses",))
+"""``build(scenario, base_signals, stamps) -> GridResponse``: how zones answer data-centre load
+(``abm/grid/responses.py``: ``set_hour(t, reference_dc_mw)``, ``clear(dc_mw) -> Dispatch``)."""
 
 ALLOCATION_RULES: Registry[Callable] = Registry(
     "allocation rule", "market.allocation", ("abm.market.allocation",))

@@ -124,10 +124,30 @@ class Market:
     expansion_review_hours: int = 24
     expansion_lag_hours: int = 72
     expansion_fraction: float = 0.1
-    grid_response: str = "merit_order"
+    grid_response: str = "calibrated"
     forecast_noise: float = 0.1
     checkpoint_hours: int = 1
     operator_detail: bool = False
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Settings of the grid market (docs/grid.md, docs/scenarios.md): the carbon price on
+    generators and the interconnectors, separate from the carbon prices operators pay.
+
+    Attributes:
+        carbon_price_usd_per_t: (scheme id, USD/t) replacing a shipped 2024 scheme's price
+            (abm/data/grid/carbon_schemes.csv); a zone pays the sum of its schemes.
+        carbon_price_elsewhere_usd_per_t: the price on generators in zones no scheme covers.
+        interconnector_scale: factor on every shipped interconnector capacity.
+        interconnector_capacity_mw: (line id, MW each way) replacing a line's capacity
+            (not scaled).
+    """
+
+    carbon_price_usd_per_t: tuple[tuple[str, float], ...] = ()
+    carbon_price_elsewhere_usd_per_t: float = 0.0
+    interconnector_scale: float = 1.0
+    interconnector_capacity_mw: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -168,6 +188,7 @@ class Scenario:
     residency_rules: tuple[tuple[str, tuple[str, ...]], ...]
     profiles: dict[tuple[str, str], np.ndarray]
     market: Market = Market()
+    grid: Grid = Grid()
     population: Population | None = None
     trace: str | None = None  # hourly trace file replacing profiles where it has data
     templates: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
@@ -184,6 +205,10 @@ class Scenario:
     def with_market(self, **changes: Any) -> Scenario:
         """A copy with some market settings changed."""
         return replace(self, market=replace(self.market, **changes))
+
+    def with_grid(self, **changes: Any) -> Scenario:
+        """A copy with some grid-market settings changed."""
+        return replace(self, grid=replace(self.grid, **changes))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -389,6 +414,7 @@ def parse_scenario(data: dict, source: str, dataset: Dataset | None = None) -> S
     regions = _regions(top.table("regions", {}), ds, zones)
     policy, rules = _policy(policy_t, ds, regions)
     market = _market(top.table("market", {}))
+    grid = _grid(top.table("grid", {}))
     sig = top.table("signals", {})
     trace = None
     if sig.has("trace"):
@@ -412,7 +438,7 @@ def parse_scenario(data: dict, source: str, dataset: Dataset | None = None) -> S
         regional_rtt_ms=regional_rtt, regions=tuple(regions.values()), zones=zones_t,
         latency=latency, clients=tuple(clients.values()), service_nodes=tuple(nodes.values()),
         operators=operators, policy=policy, residency_rules=rules, profiles=profiles,
-        market=market, population=population, trace=trace,
+        market=market, grid=grid, population=population, trace=trace,
         templates=tuple((k, tuple(v.items())) for k, v in templates.items()),
     )
 
@@ -491,13 +517,33 @@ def _market(t: TableReader) -> Market:
         expansion_review_hours=t.integer("expansion_review_hours", 24, minimum=1),
         expansion_lag_hours=t.integer("expansion_lag_hours", 72, minimum=1),
         expansion_fraction=t.number("expansion_fraction", 0.1),
-        grid_response=t.string("grid_response", "merit_order", choices=GRID_RESPONSES.names()),
+        grid_response=t.string("grid_response", "calibrated", choices=GRID_RESPONSES.names()),
         forecast_noise=t.number("forecast_noise", 0.1),
         checkpoint_hours=t.integer("checkpoint_hours", 1, minimum=1),
         operator_detail=t.boolean("operator_detail", False),
     )
     t.done()
     return m
+
+
+def _names_numbers(t: TableReader) -> tuple[tuple[str, float], ...]:
+    """A table of name -> number >= 0 (names are checked against the data where it is read)."""
+    out = tuple((name, t.number(name)) for name in list(t.data))
+    t.done()
+    return out
+
+
+def _grid(t: TableReader) -> Grid:
+    lines = t.table("interconnectors", {})
+    g = Grid(
+        carbon_price_usd_per_t=_names_numbers(t.table("carbon_price_usd_per_t", {})),
+        carbon_price_elsewhere_usd_per_t=t.number("carbon_price_elsewhere_usd_per_t", 0.0),
+        interconnector_scale=lines.number("capacity_scale", 1.0),
+        interconnector_capacity_mw=_names_numbers(lines.table("capacity_mw", {})),
+    )
+    lines.done()
+    t.done()
+    return g
 
 
 def _weights(t: TableReader, key: str, default: Any, choices: tuple[str, ...]

@@ -12,9 +12,9 @@ shifting) it clears at the hour's base price p and base average carbon a exactly
 
 At load L the fossil output is q = max(L - Q, 0): price = floor + s q, marginal carbon = e when
 q > 0 (else 0: the carbon-free block is marginal), emissions = e q, average carbon = e q / L.
-The responses are registered by name in ``abm.registry.GRID_RESPONSES`` (``market.grid_response``).
-The linear mode keeps the calibrated slope but never changes the marginal unit; the exogenous
-mode ignores load. System emissions are E(L) - E(L without the data-centre load).
+The linear rule keeps the calibrated slope but never changes the marginal unit; the exogenous
+rule ignores load. ``abm/grid/responses.py`` puts these rules behind the market's grid-response
+interface (``calibrated``, ``linear``, ``exogenous``).
 """
 
 from __future__ import annotations
@@ -22,8 +22,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-from abm.registry import GRID_RESPONSES
 
 MIN_SPREAD_USD_PER_MWH = 5.0
 MIN_FOSSIL_SHARE = 1e-3  # bounds the ramp slope of zones with ~zero average carbon
@@ -66,7 +64,6 @@ def calibrate(reference_load_mw, base_price_usd_per_mwh, base_avg_kg_per_mwh,
                  np.where(e > 0, e, avg), price, avg)
 
 
-@GRID_RESPONSES.register("merit_order", "carbon-free block, then a fossil ramp (calibrated stack)")
 def merit_order(stack: Stack, load_mw: np.ndarray) -> Clearing:
     """Clear the calibrated merit-order stack: fossil output fills what the clean block leaves."""
     fossil = np.maximum(load_mw - stack.clean_mw, 0.0)
@@ -76,7 +73,6 @@ def merit_order(stack: Stack, load_mw: np.ndarray) -> Clearing:
                     emissions / np.where(load_mw > 0, load_mw, 1.0), emissions)
 
 
-@GRID_RESPONSES.register("linear", "calibrated slope, the marginal unit never changes")
 def linear(stack: Stack, load_mw: np.ndarray) -> Clearing:
     """Price and emissions move linearly with load away from the reference load."""
     delta = load_mw - stack.reference_load_mw
@@ -87,7 +83,6 @@ def linear(stack: Stack, load_mw: np.ndarray) -> Clearing:
                     emissions / np.where(load_mw > 0, load_mw, 1.0), emissions)
 
 
-@GRID_RESPONSES.register("exogenous", "price and carbon ignore data-centre load")
 def exogenous(stack: Stack, load_mw: np.ndarray) -> Clearing:
     """Zones clear at the hour's base price and carbon whatever the load."""
     avg = stack.base_avg_kg_per_mwh
@@ -95,14 +90,11 @@ def exogenous(stack: Stack, load_mw: np.ndarray) -> Clearing:
                     avg.copy(), avg * load_mw)
 
 
-def clear(stack: Stack, load_mw, response: str = "merit_order") -> Clearing:
-    """Clear zones at total load ``load_mw`` (MW) by the registered grid ``response``."""
-    return GRID_RESPONSES[response](stack, np.asarray(load_mw, dtype=float))
+RULES = {"merit_order": merit_order, "linear": linear, "exogenous": exogenous}
 
 
-def system_emissions_kg(stack: Stack, load_mw, dc_mw, response: str = "merit_order"
-                        ) -> np.ndarray:
-    """(Z,) zone emissions with the data-centre load minus without it, kg per hour."""
-    with_dc = clear(stack, load_mw, response).emissions_kg
-    without = clear(stack, np.asarray(load_mw) - np.asarray(dc_mw), response).emissions_kg
-    return with_dc - without
+def clear(stack: Stack, load_mw, rule: str = "merit_order") -> Clearing:
+    """Clear zones at total load ``load_mw`` (MW) by ``rule`` (a key of ``RULES``)."""
+    if rule not in RULES:
+        raise ValueError(f"unknown clearing rule {rule!r}; allowed: {', '.join(RULES)}")
+    return RULES[rule](stack, np.asarray(load_mw, dtype=float))

@@ -113,7 +113,7 @@ MIXED = dict(warmups="[0.0, 100.0, 400.0]", warmup=200.0, forecast="perfect",
              forecasts="{ perfect = 0.4, persistence = 0.3, noisy = 0.3 }", state=5.0)
 
 
-def market_text(*, allocation="first_come", pricing="utilisation_target", grid="merit_order",
+def market_text(*, allocation="first_come", pricing="utilisation_target", grid="calibrated",
                 caps=None, warmups="[0.0, 100.0, 400.0]", warmup=200.0, forecast="perfect",
                 forecasts="{ perfect = 0.4, persistence = 0.3, noisy = 0.3 }", state=5.0) -> str:
     return MARKET.format(allocation=allocation, pricing=pricing, grid=grid,
@@ -476,7 +476,7 @@ include = {list(HERD_REGIONS)}
 {zones}
 [market]
 pricing = "fixed"
-grid_response = "merit_order"
+grid_response = "calibrated"
 allocation = "first_come"
 
 [templates.batch]

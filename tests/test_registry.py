@@ -4,6 +4,7 @@ dashboard and the error messages; docs/scenarios.md names every shipped entry.""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,7 @@ from abm.registry import (
     UnknownName,
 )
 from abm.scenario import load_scenario
-from abm.supply import Clearing, merit_order
+from abm.grid.responses import CalibratedStacks, Dispatch
 from tests.conftest import SMALL
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
@@ -65,18 +66,19 @@ def test_a_registered_rent_rule_is_accepted_and_runs(write_scenario, registered)
 
 
 def test_a_registered_grid_response_is_accepted_and_runs(write_scenario, registered):
-    def doubled(stack, load_mw) -> Clearing:
-        c = merit_order(stack, load_mw)
-        return Clearing(2 * c.price_usd_per_mwh, c.marginal_kg_per_mwh, c.avg_kg_per_mwh,
-                        c.emissions_kg)
+    class DoubledPrice(CalibratedStacks):
+        def clear(self, dc_mw: np.ndarray) -> Dispatch:
+            d = super().clear(dc_mw)
+            return dataclasses.replace(d, price_usd_per_mwh=2 * d.price_usd_per_mwh)
 
-    registered(GRID_RESPONSES, "doubled_price", "merit order at twice the price", doubled)
-    base = run(write_scenario, 'grid_response = "merit_order"\npricing = "fixed"')
+    registered(GRID_RESPONSES, "doubled_price", "calibrated stacks at twice the price",
+               lambda scenario, base, stamps: DoubledPrice(scenario, base, "merit_order"))
+    base = run(write_scenario, 'grid_response = "calibrated"\npricing = "fixed"')
     model = run(write_scenario, 'grid_response = "doubled_price"\npricing = "fixed"')
     # the same zone loads clear at twice the price (operators' moves aside, prices scale)
-    for z0, z1 in zip(base.agents_by_type[GridZone], model.agents_by_type[GridZone],
-                      strict=True):
-        assert z1.quote(0.0)[0] == pytest.approx(2 * z0.quote(0.0)[0])
+    zero = np.zeros(len(model.zones))
+    np.testing.assert_allclose(model.grid.clear(zero).price_usd_per_mwh,
+                               2 * base.grid.clear(zero).price_usd_per_mwh)
 
 
 def test_a_registered_allocation_rule_and_forecast_mode_are_used(write_scenario, registered):

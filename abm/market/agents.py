@@ -9,14 +9,17 @@ import numpy as np
 
 from abm.flow import solve_flow
 from abm.pricing import RENT_RULES
-from abm.supply import calibrate, clear, system_emissions_kg
 
 if TYPE_CHECKING:
     from abm.market.model import MarketModel
 
 
 class GridZone(mesa.Agent):
-    """An electricity zone: sets its base signals, then clears with the data-centre load."""
+    """An electricity zone: records what the grid market clears it at each hour.
+
+    Zones in one interconnected component clear jointly, so the model clears the grid once
+    (``model.grid``, a pure response) and each zone takes its own row of the dispatch.
+    """
 
     model: MarketModel
 
@@ -24,41 +27,35 @@ class GridZone(mesa.Agent):
         super().__init__(model)
         self.index = index
         self.zone_id = model.inst.scenario.zones[index].id
-        self.background_mw = model.inst.scenario.zones[index].load_mw
-        self.stack = None
         self.price_usd_per_mwh = float(model.base.price_usd_per_mwh[0, index])
         self.avg_carbon_kg_per_mwh = float(model.base.avg_carbon_kg_per_mwh[0, index])
         self.marginal_carbon_kg_per_mwh = float(model.base.marginal_carbon_kg_per_mwh[0, index])
+        self.marginal_technology = ""
+        self.generation_mw = np.zeros(len(model.grid.technologies))
+        self.net_import_mw = 0.0
         self.dc_load_mw = 0.0
         self.emissions_kg = 0.0
         self.system_emissions_kg = 0.0
+        self.relocation_effect_kg = 0.0
 
-    def set_base(self) -> None:
-        """Calibrate this hour's supply stack to the base signals at the status-quo load."""
-        t, z = self.model.hour, self.index
-        b = self.model.base
-        self.stack = calibrate(
-            self.background_mw + self.model.reference_dc_mw[z], b.price_usd_per_mwh[t, z],
-            b.avg_carbon_kg_per_mwh[t, z], b.marginal_carbon_kg_per_mwh[t, z])
-
-    def quote(self, dc_mw: float) -> tuple[float, float, float]:
-        """(price, average, marginal carbon) this zone would clear at with ``dc_mw`` of load."""
-        c = clear(self.stack, self.background_mw + dc_mw, self.model.market.grid_response)
-        return (float(c.price_usd_per_mwh), float(c.avg_kg_per_mwh),
-                float(c.marginal_kg_per_mwh))
-
-    def clear(self) -> None:
-        """Clear with the data-centre grid load placed this hour."""
-        self.dc_load_mw = float(self.model.zone_dc_mw[self.index])
-        load = self.background_mw + self.dc_load_mw
-        response = self.model.market.grid_response
-        c = clear(self.stack, load, response)
-        self.price_usd_per_mwh = float(c.price_usd_per_mwh)
-        self.avg_carbon_kg_per_mwh = float(c.avg_kg_per_mwh)
-        self.marginal_carbon_kg_per_mwh = float(c.marginal_kg_per_mwh)
-        self.emissions_kg = float(c.emissions_kg)
-        self.system_emissions_kg = float(
-            system_emissions_kg(self.stack, load, self.dc_load_mw, response))
+    def record(self) -> None:
+        """Take this hour's clearing with the placed data-centre load, and the emissions it
+        causes: burnt here with the placed load minus with none (system), and minus with
+        the status-quo placement (relocation effect)."""
+        m, z = self.model, self.index
+        d = m.dispatch
+        self.dc_load_mw = float(m.zone_dc_mw[z])
+        self.price_usd_per_mwh = float(d.price_usd_per_mwh[z])
+        self.avg_carbon_kg_per_mwh = float(d.avg_carbon_kg_per_mwh[z])
+        self.marginal_carbon_kg_per_mwh = float(d.marginal_carbon_kg_per_mwh[z])
+        tech = int(d.marginal_technology[z])
+        self.marginal_technology = m.grid.technologies[tech] if tech >= 0 else "shedding"
+        self.generation_mw = d.generation_mw[z].copy()
+        self.net_import_mw = float(d.net_import_mw[z])
+        self.emissions_kg = float(d.emissions_kg[z])
+        self.system_emissions_kg = self.emissions_kg - float(m.dispatch_none.emissions_kg[z])
+        self.relocation_effect_kg = self.emissions_kg - float(
+            m.dispatch_status_quo.emissions_kg[z])
 
 
 class ComputeRegion(mesa.Agent):

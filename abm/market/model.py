@@ -1,6 +1,8 @@
 """The market model: one step is one hour, in the order of MODEL.md section 5.
 
-1. Grid zones set their base price and carbon for the hour (profiles) and calibrate supply.
+1. The grid market prepares the hour (``market.grid_response``: base signals, availability,
+   calibrated at the status-quo load) and quotes what zones would clear at with last hour's
+   placement (the operators' perfect forecasts).
 2. Regions post rent and capacity.
 3. Operators, in an order drawn from the model's RNG, forecast signals and solve their LPs
    against the capacity still available (first come, first served: each keeps the capacity it
@@ -8,7 +10,8 @@
    competes for the rest), or request and are rationed proportionally
    (``market.allocation = "proportional"``).
 4. Regions record utilisation, update rent, and review expansion (built after a lag).
-5. Grid zones clear with the data-centre load.
+5. The grid clears with the placed data-centre load, with none and with the status-quo
+   placement (system emissions and the relocation effect); each zone records its clearing.
 6. The collector records the step.
 """
 
@@ -22,13 +25,14 @@ from mesa import DataCollector, Model
 from abm.costs import energy_cost, friction, network_cost, unit_cost
 from abm.flow import first_come
 from abm.frontier import status_quo_load_mw, status_quo_mw
+from abm.grid.responses import Dispatch, GridResponse
 from abm.instance import Instance, compile_scenario
 from abm.market import reporters as rep
 from abm.market.agents import ComputeRegion, GridZone, Operator
 from abm.masks import masks
 from abm.metrics import emissions_kg, layer_of
 from abm.placement import PlacementLP, basis_arrays
-from abm.registry import ALLOCATION_RULES, FORECAST_MODES
+from abm.registry import ALLOCATION_RULES, FORECAST_MODES, GRID_RESPONSES
 from abm.scenario import Scenario
 from abm.signals import Signals, hour_stamps, profile_signals
 
@@ -52,6 +56,13 @@ class MarketModel(Model):
         self.hours = hours or scenario.hours
         self.stamps = hour_stamps(scenario.start, self.hours)
         self.base: Signals = profile_signals(scenario, scenario.start, self.hours)
+        self.grid: GridResponse = GRID_RESPONSES[self.market.grid_response](
+            scenario, self.base, self.stamps)
+        self.dispatch: Dispatch | None = None  # the hour's clearing with the placed load
+        self.dispatch_none: Dispatch | None = None  # ... with no data-centre load
+        self.dispatch_status_quo: Dispatch | None = None  # ... with the status-quo placement
+        self.quotes: Dispatch | None = None  # ... with last hour's placement (forecasts)
+        self.line_rows: list[np.ndarray] = []  # per hour: (L, 2) flow MW, congested
         self.voll = scenario.policy.voll_usd_per_mwh
         self.feasible = masks(inst).feasible
         self.friction = friction(inst)  # $ per MW moved, as paid
@@ -92,7 +103,8 @@ class MarketModel(Model):
             setattr(self, name, 0.0)
         self.migrations: list[tuple[int, str, str, float]] = []
         self.shift_mwh = np.zeros((n_z, n_z))
-        agenttype = {ComputeRegion: rep.REGION, GridZone: rep.ZONE}
+        agenttype = {ComputeRegion: rep.REGION,
+                     GridZone: rep.zone_reporters(self.grid.technologies)}
         if self.market.operator_detail:
             agenttype[Operator] = rep.OPERATOR
         self.datacollector = DataCollector(model_reporters=rep.MODEL,
@@ -128,7 +140,9 @@ class MarketModel(Model):
         """(O, Z) signals each operator expects for this hour, by its forecast mode."""
         n_o, n_z = len(self.operators), len(self.zones)
         # perfect: what each zone would clear at if data-centre load stayed where it was
-        quotes = np.array([z.quote(self.zone_dc_mw[z.index]) for z in self.zones])
+        q = self.quotes
+        quotes = np.stack([q.price_usd_per_mwh, q.avg_carbon_kg_per_mwh,
+                           q.marginal_carbon_kg_per_mwh], axis=1)
         last = np.array([[z.price_usd_per_mwh, z.avg_carbon_kg_per_mwh,
                           z.marginal_carbon_kg_per_mwh] for z in self.zones])
         out = np.empty((n_o, n_z, 3))
@@ -154,8 +168,8 @@ class MarketModel(Model):
             status_quo_load_mw(inst.with_demand(self.demand_mw)))
         prev = self.x_mw.copy()
         self.incumbent_mw = self.rescaled_placement_mw()
-        for zone in self.zones:
-            zone.set_base()
+        self.grid.set_hour(self.hour, self.reference_dc_mw)
+        self.quotes = self.grid.clear(self.zone_dc_mw)
         for region in self.regions:
             region.post()
         self.cost = unit_cost(inst, self.forecasts(), self.rent_usd_per_mwh,
@@ -171,10 +185,23 @@ class MarketModel(Model):
         for region in self.regions:
             region.record()
         self.zone_dc_mw = self._zone_grid_mw(self.region_load_mw)
-        for zone in self.zones:
-            zone.clear()
+        self.clear_grid()
         self._account(x, prev, last_demand)
         self.datacollector.collect(self)
+
+    def clear_grid(self) -> None:
+        """Step 5: clear the grid with the placed data-centre load, with none and with the
+        status-quo placement; each zone records its row; line flows are kept per hour."""
+        grid = self.grid
+        self.dispatch = grid.clear(self.zone_dc_mw)
+        self.dispatch_none = grid.clear(np.zeros_like(self.zone_dc_mw))
+        self.dispatch_status_quo = (self.dispatch if np.array_equal(
+            self.zone_dc_mw, self.reference_dc_mw) else grid.clear(self.reference_dc_mw))
+        for zone in self.zones:
+            zone.record()
+        if grid.lines:
+            self.line_rows.append(np.stack([self.dispatch.flow_mw,
+                                            self.dispatch.congested], axis=1))
 
     def allocate_first_come(self, order: np.ndarray,
                             solve: Callable[[int, np.ndarray], None] | None = None) -> None:
@@ -234,6 +261,7 @@ class MarketModel(Model):
             "emissions_average_kg": em["average"],
             "emissions_marginal_kg": em["marginal"],
             "emissions_system_kg": float(sum(z.system_emissions_kg for z in self.zones)),
+            "relocation_effect_kg": float(sum(z.relocation_effect_kg for z in self.zones)),
             # layer 0 is the origin region
             "relocated_share": float(served - layer_mw[0]) / served if served else 0.0,
             **{f"layer_{n}": float(v) / served if served else 0.0

@@ -6,7 +6,8 @@ from operator import attrgetter
 
 STEP_VALUES = (
     "demand_mwh", "served_mwh", "unserved_mwh", "moved_mwh", "cost_usd", "energy_mwh",
-    "emissions_average_kg", "emissions_marginal_kg", "emissions_system_kg", "relocated_share",
+    "emissions_average_kg", "emissions_marginal_kg", "emissions_system_kg",
+    "relocation_effect_kg", "relocated_share",
     "layer_local", "layer_regional", "layer_energy",
 )
 # Model-level values are attributes of the model set each step (MarketModel._account).
@@ -24,9 +25,28 @@ ZONE = {
     "price_usd_per_mwh": attrgetter("price_usd_per_mwh"),
     "marginal_carbon_kg_per_mwh": attrgetter("marginal_carbon_kg_per_mwh"),
     "avg_carbon_kg_per_mwh": attrgetter("avg_carbon_kg_per_mwh"),
+    "marginal_technology": attrgetter("marginal_technology"),
     "dc_load_mw": attrgetter("dc_load_mw"),
+    "net_import_mw": attrgetter("net_import_mw"),
+    "emissions_kg": attrgetter("emissions_kg"),
     "system_emissions_kg": attrgetter("system_emissions_kg"),
+    "relocation_effect_kg": attrgetter("relocation_effect_kg"),
 }
+
+
+class Generation:
+    """Reporter of a zone's generation (MW) of one technology (a class: lambdas do not pickle)."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def __call__(self, zone) -> float:
+        return float(zone.generation_mw[self.index])
+
+
+def zone_reporters(technologies: tuple[str, ...]) -> dict:
+    """The zone reporters with one ``gen_<technology>_mw`` column per technology."""
+    return {**ZONE, **{f"gen_{t}_mw": Generation(i) for i, t in enumerate(technologies)}}
 
 
 def _served(op) -> float:

@@ -1,8 +1,9 @@
 """Running the market to files, as it goes, with checkpoints to resume from.
 
 An output folder holds ``run.json`` (what is being run and how far it got), ``model.parquet``
-(one row per step), ``regions.parquet``, ``zones.parquet``, ``migrations.parquet`` (and
-``operators.parquet`` with operator detail), ``summary.json`` and, at the end, figures. Every
+(one row per step), ``regions.parquet``, ``zones.parquet``, ``migrations.parquet``,
+``lines.parquet`` (and ``operators.parquet`` with operator detail), ``summary.json`` and, at the
+end, figures. Every
 ``market.checkpoint_hours`` steps the tables are rewritten and the model is pickled to
 ``checkpoint.pkl`` (each file written to a temporary name and renamed, so a crash never leaves a
 torn file): an interrupted run keeps every step up to its last checkpoint and ``resume`` carries
@@ -29,7 +30,7 @@ from abm.scenario import Scenario
 MANIFEST = "run.json"
 CHECKPOINT = "checkpoint.pkl"
 OUTPUTS = ("model.parquet", "regions.parquet", "zones.parquet", "migrations.parquet",
-           "operators.parquet", "summary.json", CHECKPOINT, MANIFEST)
+           "lines.parquet", "operators.parquet", "summary.json", CHECKPOINT, MANIFEST)
 
 
 def _fingerprint(scn: Scenario) -> str:
@@ -53,6 +54,20 @@ def tables(model: MarketModel) -> dict[str, pd.DataFrame]:
         out[name] = df
     out["migrations"] = pd.DataFrame(model.migrations,
                                      columns=["hour", "from_region", "to_region", "mw"])
+    out["lines"] = lines_table(model)
+    return out
+
+
+def lines_table(model: MarketModel) -> pd.DataFrame:
+    """Per hour and interconnector: flow (MW, + from ``from_zone`` to ``to_zone``) and whether
+    the line is congested (at its limit in the flow's direction)."""
+    lines = pd.DataFrame(list(model.grid.lines), columns=["line", "from_zone", "to_zone"])
+    n_h = len(model.line_rows)
+    rows = np.asarray(model.line_rows, dtype=float).reshape(-1, 2)
+    out = lines.iloc[np.tile(np.arange(len(lines)), n_h)].reset_index(drop=True)
+    out.insert(0, "hour", np.repeat(np.arange(n_h), len(lines)))
+    out["flow_mw"] = rows[:, 0]
+    out["congested"] = rows[:, 1].astype(bool)
     return out
 
 
@@ -85,6 +100,7 @@ def summary(model: MarketModel, status: str) -> dict:
         "emissions_kg": {"average": float(df.emissions_average_kg.sum()),
                          "marginal": float(df.emissions_marginal_kg.sum()),
                          "system": float(df.emissions_system_kg.sum())},
+        "relocation_effect_kg": float(df.relocation_effect_kg.sum()),
         "relocated_share": weighted("relocated_share"),
         "layers": {k: weighted(f"layer_{k}") for k in ("local", "regional", "energy")},
         "shifted_mwh_by_zone_pair": flows[:20],
