@@ -13,7 +13,8 @@ import pytest
 from abm.cli import build_parser
 from abm.dashboard.state import forecast_choices
 from abm.errors import InputError
-from abm.market import ComputeRegion, GridZone, MarketModel
+from abm.grid.responses import CalibratedStacks, Dispatch
+from abm.market import ComputeRegion, MarketModel
 from abm.registry import (
     ALLOCATION_RULES,
     FORECAST_MODES,
@@ -24,7 +25,6 @@ from abm.registry import (
     UnknownName,
 )
 from abm.scenario import load_scenario
-from abm.grid.responses import CalibratedStacks, Dispatch
 from tests.conftest import SMALL
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"

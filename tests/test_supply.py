@@ -111,7 +111,7 @@ def test_emissions_of_added_load_by_hand(response):
 
 
 def test_unknown_rule_raises():
-    with pytest.raises(ValueError, match="unknown clearing rule 'nodal'.*merit_order"):
+    with pytest.raises(ValueError, match=r"unknown clearing rule 'nodal'.*merit_order"):
         clear(stack(), LOAD, "nodal")
 
 
