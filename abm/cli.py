@@ -126,11 +126,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     import pandas as pd
     from tqdm import tqdm
 
-    from abm.figures import emissions_figure, shift_figure, zone_load_figure
+    from abm.figures import (
+        busiest_zone,
+        emissions_figure,
+        generation_figure,
+        shift_figure,
+        zone_load_figure,
+    )
     from abm.market.run import run_market
     from abm.scenario import load_scenario
 
     scn = load_scenario(args.scenario)
+    if args.zone is not None and args.zone not in {z.id for z in scn.zones}:
+        raise InputError("--zone", "zone", f"unknown zone {args.zone!r}; the scenario's zones: "
+                         + ", ".join(z.id for z in scn.zones))
     out = _out_dir(args.out)
     hours = args.hours or scn.hours
     bar = tqdm(total=hours, unit="h", desc=f"abm run {scn.name}", disable=args.quiet)
@@ -148,8 +157,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 130
     bar.close()
     name = f"{scn.name}, seed {result['seed']}"
-    zone_load_figure(pd.read_parquet(out / "zones.parquet"), out / "zone_load.png",
-                     f"{name}: data-centre load by grid zone")
+    zones = pd.read_parquet(out / "zones.parquet")
+    zone_load_figure(zones, out / "zone_load.png", f"{name}: data-centre load by grid zone")
+    shown = args.zone or busiest_zone(zones)
+    generation_figure(zones, shown, f"{name}: generation in {shown} by technology and its "
+                      "marginal technology").savefig(out / "generation.png", dpi=110)
     emissions_figure(pd.read_parquet(out / "model.parquet"), out / "emissions.png",
                      f"{name}: emissions on three bases")
     shift_figure(result["shifted_mwh_by_zone_pair"], out / "shifts.png",
@@ -162,8 +174,8 @@ def cmd_run(args: argparse.Namespace) -> int:
           f"marginal {em['marginal'] / 1e3:,.1f}, system {em['system'] / 1e3:,.1f}")
     print(f"served away from origin {result['relocated_share']:.1%}; layers "
           + ", ".join(f"{k} {v:.1%}" for k, v in result["layers"].items()))
-    print(f"wrote {out}/summary.json, model/regions/zones/migrations.parquet and "
-          "zone_load.png, emissions.png, shifts.png")
+    print(f"wrote {out}/summary.json, model/regions/zones/lines/migrations.parquet and "
+          "zone_load.png, generation.png, emissions.png, shifts.png")
     return 0
 
 
@@ -199,8 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the agent-based market hour by hour",
                          description="Run the market: operators relocate demand each hour, "
                          "regions answer with rent and capacity, grid zones with price and "
-                         "carbon. Writes DIR/summary.json, model/regions/zones/migrations "
-                         ".parquet and figures, as it goes; an interrupted run can be resumed.")
+                         "carbon. Writes DIR/summary.json, model/regions/zones/lines/"
+                         "migrations.parquet and figures, as it goes; an interrupted run can "
+                         "be resumed.")
     run.add_argument("scenario", nargs="?", help=scenario_help)
     run.add_argument("--hours", type=positive_int_arg, default=None,
                      help="hourly steps to run (default: the scenario's hours)")
@@ -213,6 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
     again.add_argument("--restart", action="store_true",
                        help="discard the run in DIR and start again")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--zone", default=None,
+                     help="the grid zone generation.png shows by technology (default: the zone "
+                     "with the most data-centre load)")
     run.set_defaults(func=cmd_run)
     from abm.dashboard.cli import register as register_dashboard
     register_dashboard(sub)

@@ -9,6 +9,15 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.figure import Figure
+
+# fixed colours, so a technology looks the same in every figure
+TECHNOLOGY_COLOURS = {
+    "nuclear": "#7b4fa0", "hydro": "#1f5fa8", "wind": "#5fa8d3", "solar": "#f2c500",
+    "bioenergy": "#3a9a4a", "other": "#9cc9a0", "coal": "#262626", "lignite": "#6b4a2b",
+    "gas_ccgt": "#f08c32", "gas_ocgt": "#c8501e", "oil": "#9b1c1c", "other_thermal": "#9a9a9a",
+    "carbon_free": "#6cbf6c", "fossil": "#5a5a5a", "shedding": "#e0009a",
+}
 
 
 def frontier_figure(df: pd.DataFrame, path: Path, title: str) -> Path:
@@ -57,6 +66,52 @@ def zone_load_figure(zones: pd.DataFrame, path: Path, title: str) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def technologies(zones: pd.DataFrame) -> list[str]:
+    """The technologies of a zones table, from its ``gen_<technology>_mw`` columns."""
+    return [c[4:-3] for c in zones.columns if c.startswith("gen_") and c.endswith("_mw")]
+
+
+def generation_figure(zones: pd.DataFrame, zone: str, title: str) -> Figure:
+    """One zone over the run: generation by technology (stacked, MW), the zone's load
+    (generation plus net imports) and the marginal technology of every hour (strip below).
+
+    Args:
+        zones: a run's zones table (``hour``, ``zone``, ``gen_<technology>_mw``,
+            ``net_import_mw``, ``marginal_technology``).
+        zone: the zone shown.
+        title: the figure's title.
+    """
+    z = zones[zones.zone == zone].sort_values("hour")
+    techs = [t for t in technologies(z) if z[f"gen_{t}_mw"].abs().max() > 1e-9]
+    fig = Figure(figsize=(10, 4.6), layout="constrained")
+    ax, strip = fig.subplots(2, 1, sharex=True, height_ratios=[6, 1])
+    if z.empty:
+        ax.text(0.5, 0.5, f"no hours of zone {zone} yet", ha="center", transform=ax.transAxes)
+        return fig
+    gen = z[[f"gen_{t}_mw" for t in techs]]
+    ax.stackplot(z.hour, gen.T.to_numpy(), labels=techs,
+                 colors=[TECHNOLOGY_COLOURS.get(t, "#bbbbbb") for t in techs], alpha=0.9)
+    ax.plot(z.hour, gen.sum(axis=1) + z.net_import_mw, color="black", lw=1.2,
+            label="load (generation + net imports)")
+    ax.set_ylabel("MW")
+    ax.set_title(title, fontsize=10, loc="left")
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7)
+    ax.margins(x=0)
+    for tech, rows in z.groupby("marginal_technology", sort=True):
+        strip.scatter(rows.hour, [0] * len(rows), marker="s", s=18, lw=0, label=tech,
+                      color=TECHNOLOGY_COLOURS.get(tech, "#bbbbbb"))
+    strip.set_yticks([])
+    strip.set_ylabel("marginal", fontsize=8)
+    strip.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7, ncol=2)
+    strip.set_xlabel("hour of the run")
+    return fig
+
+
+def busiest_zone(zones: pd.DataFrame) -> str:
+    """The zone with the most data-centre grid energy over a run."""
+    return str(zones.groupby("zone").dc_load_mw.sum().idxmax())
 
 
 def emissions_figure(model: pd.DataFrame, path: Path, title: str) -> Path:

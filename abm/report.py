@@ -39,10 +39,10 @@ from abm.market.run import MANIFEST, summary, tables
 from abm.metrics import LAYERS
 from abm.scenario import Scenario, load_scenario
 from abm.signals import mean_signals
-from abm.worldmap import draw_flow, draw_world
+from abm.worldmap import draw_flow, draw_interconnectors, draw_world, zone_locations
 
 LAYER_COLOURS = {"local": "#c6dbef", "regional": "#6baed6", "energy": "#08519c"}
-RUN_TABLES = ("model", "regions", "zones", "operators")
+RUN_TABLES = ("model", "regions", "zones", "lines", "operators")
 
 
 @dataclass(frozen=True)
@@ -296,20 +296,16 @@ def layers_figure(runs: list[ScenarioRun]) -> bytes:
     return _png(fig)
 
 
-def _zone_xy(scn: Scenario) -> dict[str, tuple[float, float]]:
-    """Zone -> (lon, lat): the mean location of its regions."""
-    out: dict[str, list[tuple[float, float]]] = {}
-    for g in scn.regions:
-        out.setdefault(g.zone, []).append((g.lon, g.lat))
-    return {z: tuple(np.mean(v, axis=0)) for z, v in out.items()}
-
-
 def shift_map(run: ScenarioRun, baseline: ScenarioRun) -> bytes:
     """World map: the largest zone-to-zone shifts (arrows) and, against the baseline, where
-    data-centre load rose (red) or fell (blue); for the baseline itself, the load (grey)."""
+    data-centre load rose (red) or fell (blue); for the baseline itself, the load (grey);
+    interconnectors by mean flow, red where they congested."""
     fig, ax = plt.subplots(figsize=(11, 4.9), constrained_layout=True)
     draw_world(ax)
-    xy = _zone_xy(run.scenario)
+    xy = zone_locations(run.scenario.regions)
+    lines = run.tables.get("lines")
+    if lines is not None and len(lines):
+        draw_interconnectors(ax, lines, xy)
     flows = run.summary["shifted_mwh_by_zone_pair"][:12]
     top = max((f["mwh"] for f in flows), default=1.0)
     for f in flows:
@@ -496,7 +492,9 @@ def write_report(runs: list[ScenarioRun], baseline: ScenarioRun, out: Path,
     sections.append(("Where demand moved", (
         "Arrows: the largest flows of served MWh from a workload's origin grid zone to the zone "
         "where it ran (width by MWh). Circles: the baseline's data-centre grid energy per zone, "
-        "and for the other scenarios its change against the baseline."),
+        "and for the other scenarios its change against the baseline. Straight lines: "
+        "interconnectors, width by the mean power flow, head pointing the way it flowed, red "
+        "where the line was congested (the more hours, the darker)."),
         [f"map_{label}" for label in labels]))
     if len(runs) > 1:
         sections.append(("Zone prices and carbon", (

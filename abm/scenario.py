@@ -142,12 +142,15 @@ class Grid:
         interconnector_scale: factor on every shipped interconnector capacity.
         interconnector_capacity_mw: (line id, MW each way) replacing a line's capacity
             (not scaled).
+        data: a folder of grid tables (the layout of ``abm/data/grid/``) replacing the shipped
+            ones, or None.
     """
 
     carbon_price_usd_per_t: tuple[tuple[str, float], ...] = ()
     carbon_price_elsewhere_usd_per_t: float = 0.0
     interconnector_scale: float = 1.0
     interconnector_capacity_mw: tuple[tuple[str, float], ...] = ()
+    data: str | None = None
 
 
 @dataclass(frozen=True)
@@ -414,7 +417,7 @@ def parse_scenario(data: dict, source: str, dataset: Dataset | None = None) -> S
     regions = _regions(top.table("regions", {}), ds, zones)
     policy, rules = _policy(policy_t, ds, regions)
     market = _market(top.table("market", {}))
-    grid = _grid(top.table("grid", {}))
+    grid = _grid(top.table("grid", {}), source)
     sig = top.table("signals", {})
     trace = None
     if sig.has("trace"):
@@ -533,13 +536,19 @@ def _names_numbers(t: TableReader) -> tuple[tuple[str, float], ...]:
     return out
 
 
-def _grid(t: TableReader) -> Grid:
+def _grid(t: TableReader, source: str) -> Grid:
     lines = t.table("interconnectors", {})
+    data = None
+    if t.has("data"):
+        data = str((Path(source).parent / t.string("data")).resolve())
+        if not Path(data).is_dir():
+            raise t.error("data", f"no such folder: {data}")
     g = Grid(
         carbon_price_usd_per_t=_names_numbers(t.table("carbon_price_usd_per_t", {})),
         carbon_price_elsewhere_usd_per_t=t.number("carbon_price_elsewhere_usd_per_t", 0.0),
         interconnector_scale=lines.number("capacity_scale", 1.0),
         interconnector_capacity_mw=_names_numbers(lines.table("capacity_mw", {})),
+        data=data,
     )
     lines.done()
     t.done()

@@ -195,6 +195,10 @@ def test_figures_draw_before_and_after_steps():
         assert _is_png(plots.map_figure(d.regions(), d.flows(), "map"))
         assert _is_png(plots.series_figure(d.zone_series(), d.hours))
         assert _is_png(plots.layers_figure(d.layer_series(), d.hours))
+        assert _is_png(plots.map_figure(d.regions(), d.flows(), "map", lines=d.lines(),
+                                        zone_xy=d.zone_locations()))
+        assert _is_png(plots.generation_plot(d.zone_series(), d.scenario.zones[0].id,
+                                             d.hours))
         d.step(2)
     assert _is_png(plots.frontier_plot(d.frontier, d.controls.budgets_ms))
     assert plots.land_image().shape[2] == 4

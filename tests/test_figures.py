@@ -1,10 +1,17 @@
-"""Figures written by ``abm run``: the shift figure shows only the largest flows, in order."""
+"""Figures written by ``abm run``: the shift figure shows only the largest flows, in order;
+interconnectors on the map; one zone's generation by technology."""
 
 from __future__ import annotations
 
 import matplotlib.image as mpimg
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.colors import to_hex
+from matplotlib.figure import Figure
 
-from abm.figures import shift_figure
+from abm.figures import busiest_zone, generation_figure, shift_figure
+from abm.worldmap import draw_interconnectors
 
 
 def test_shift_figure_shows_at_most_top_flows(tmp_path):
@@ -15,3 +22,40 @@ def test_shift_figure_shows_at_most_top_flows(tmp_path):
     # 0.35 inch per bar at 110 dpi: 12 more bars are about 460 px, not 800 bars' 30,000
     assert 300 < h_many - h_few < 600
     assert h_many < 2000
+
+
+def test_interconnectors_drawn_by_mean_flow_direction_and_congestion():
+    lines = pd.DataFrame({"hour": [0, 1, 0, 1], "line": ["A-B", "A-B", "B-C", "B-C"],
+                          "from_zone": ["A", "A", "B", "B"], "to_zone": ["B", "B", "C", "C"],
+                          "flow_mw": [100.0, -300.0, 50.0, 50.0],
+                          "congested": [False, True, False, False]})
+    xy = {"A": (0.0, 0.0), "B": (10.0, 0.0), "C": (20.0, 5.0)}
+    fig = Figure()
+    ax = fig.add_subplot()
+    draw_interconnectors(ax, lines, xy, max_width=5.0)
+    ab, bc = ax.patches  # in line order
+    # A-B: mean flow -100 MW, so it points from B to A; congested half the hours
+    assert ab._posA_posB == [xy["B"], xy["A"]]
+    assert to_hex(ab.get_edgecolor()) == to_hex("tab:red")
+    assert ab.get_alpha() == pytest.approx(0.35 + 0.6 * 0.5)
+    assert ab.get_linewidth() == pytest.approx(0.8 + 5.0)
+    assert bc._posA_posB == [xy["B"], xy["C"]]
+    assert to_hex(bc.get_edgecolor()) == "#444444"
+    assert bc.get_linewidth() == pytest.approx(0.8 + 5.0 * 50 / 100)
+
+
+def test_generation_figure_stacks_technologies_and_marks_the_marginal_one():
+    zones = pd.DataFrame({
+        "hour": [0, 1, 2, 0, 1, 2], "zone": ["Z"] * 3 + ["Y"] * 3,
+        "gen_coal_mw": [50.0, 60.0, 70.0, 1.0, 1.0, 1.0], "gen_wind_mw": [10.0, 5.0, 0.0] * 2,
+        "gen_oil_mw": [0.0] * 6, "net_import_mw": [5.0, 0.0, -5.0, 0, 0, 0],
+        "marginal_technology": ["wind", "coal", "coal", "oil", "oil", "oil"],
+        "dc_load_mw": [1.0, 1.0, 1.0, 2.0, 2.0, 2.0]})
+    fig = generation_figure(zones, "Z", "t")
+    ax, strip = fig.axes[:2]
+    # coal and wind stacked (oil never generates), then the load line
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "coal", "wind", "load (generation + net imports)"]
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), [65.0, 65.0, 65.0])
+    assert [t.get_text() for t in strip.get_legend().get_texts()] == ["coal", "wind"]
+    assert busiest_zone(zones) == "Y"

@@ -160,6 +160,7 @@ def Page() -> None:
     lock = solara.use_memo(threading.Lock, [])
     version = solara.use_reactive(0)
     playing = solara.use_reactive(False)
+    zone = solara.use_reactive("")  # the zone whose generation is shown ("": the busiest)
     error = solara.use_reactive("")
     drawn = solara.use_memo(lambda: [0], [])  # the version last drawn, set after each render
     solara.use_effect(lambda: drawn.__setitem__(0, version.value), [version.value])
@@ -210,7 +211,7 @@ def Page() -> None:
     with lock:  # what is shown, read in one piece (Play steps the model in another thread)
         shown = {"hour": dash.hour, "now": dash.totals(), "before": dash.previous_totals(),
                  "last": dash.steps[-1] if dash.steps else None, "regions": dash.regions(),
-                 "flows": dash.flows(), "zones": dash.zone_series(),
+                 "flows": dash.flows(), "zones": dash.zone_series(), "lines": dash.lines(),
                  "layers": dash.layer_series()}
     solara.Style(CSS)
     solara.Title("GeoInference ABM dashboard")
@@ -241,9 +242,19 @@ def Page() -> None:
         title = (f"{dash.scenario.name}, hour {shown['hour']}: IT load by region (bubble area) "
                  "and MW served away from its origin region (arrows)" if shown["hour"]
                  else f"{dash.scenario.name}, hour 0: every class at its origin")
-        Plot(lambda: plots.map_figure(shown["regions"], shown["flows"], title), [v, c])
+        Plot(lambda: plots.map_figure(shown["regions"], shown["flows"], title,
+                                      lines=shown["lines"], zone_xy=dash.zone_locations()),
+             [v, c])
         with solara.Columns([6, 4]):
-            Plot(lambda: plots.series_figure(shown["zones"], dash.hours), [v, c])
+            with solara.Column():
+                Plot(lambda: plots.series_figure(shown["zones"], dash.hours), [v, c])
+                zone_ids = [z.id for z in dash.scenario.zones]
+                shown_zone = zone.value if zone.value in zone_ids else str(
+                    shown["regions"].groupby("zone").load_mw.sum().idxmax())
+                solara.Select("Zone (generation by technology)", values=zone_ids,
+                              value=shown_zone, on_value=zone.set, classes=["control-zone"])
+                Plot(lambda: plots.generation_plot(shown["zones"], shown_zone, dash.hours),
+                     [v, c, shown_zone])
             with solara.Column():
                 Plot(lambda: plots.layers_figure(shown["layers"], dash.hours), [v, c])
                 Plot(lambda: plots.frontier_plot(dash.frontier, c.budgets_ms), [c])

@@ -1,7 +1,8 @@
 """The dashboard's figures: matplotlib ``Figure`` objects (no pyplot state, safe per session).
 
 Each function takes the tables of :class:`abm.dashboard.state.Dashboard` and returns a figure:
-the world map, the zones' time series, the execution layers and the energy-latency frontier.
+the world map, the zones' time series, one zone's generation by technology, the execution
+layers and the energy-latency frontier.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from matplotlib.collections import PolyCollection
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
-from abm.worldmap import draw_flow, outline_rings
+from abm.figures import generation_figure
+from abm.worldmap import draw_flow, draw_interconnectors, outline_rings
 
 FLOW_COLOUR = "#5b3f8c"
 CARBON_CMAP = "RdYlGn_r"
@@ -57,13 +59,19 @@ def _span(run: int, hours: int) -> int:
     return max(min(max(run, 24), hours) - 1, 1)
 
 
-def map_figure(regions: pd.DataFrame, flows: pd.DataFrame, title: str, top_flows: int = 30
-               ) -> Figure:
+def map_figure(regions: pd.DataFrame, flows: pd.DataFrame, title: str, top_flows: int = 30,
+               lines: pd.DataFrame | None = None,
+               zone_xy: dict[str, tuple[float, float]] | None = None) -> Figure:
     """Regions sized by IT load and coloured by their zone's marginal carbon; arrows from
-    origin regions for the MW served away from them (the ``top_flows`` largest)."""
+    origin regions for the MW served away from them (the ``top_flows`` largest); the hour's
+    interconnector flows between zone locations ``zone_xy`` (red: congested)."""
     fig = Figure(figsize=(11, 5.0))
     ax = fig.add_axes((0.005, 0.01, 0.9, 0.91))
     ax.imshow(land_image(), extent=MAP_EXTENT, aspect="auto", zorder=0)
+    if lines is not None and len(lines) and zone_xy:
+        draw_interconnectors(ax, lines, zone_xy, max_width=4.0)
+        ax.plot([], [], color="#444444", lw=2, label="interconnector flow")
+        ax.plot([], [], color="tab:red", lw=2, label="congested")
     where = regions.set_index("region")[["lon", "lat"]]
     shown = flows.head(top_flows)
     scale = 1.0 / max(float(shown.mw.max()), 1.0) if len(shown) else 1.0
@@ -126,6 +134,16 @@ def series_figure(zones: pd.DataFrame, hours: int, top: int = 6) -> Figure:
              va="top")
     axes[-1].set_xlabel("hour of the run", fontsize=8)
     axes[-1].set_xlim(0, _span(zones.hour.max() + 1, hours))
+    return fig
+
+
+def generation_plot(zones: pd.DataFrame, zone: str, hours: int) -> Figure:
+    """Generation in ``zone`` by technology per hour and its marginal technology."""
+    fig = generation_figure(zones, zone, f"{zone}: generation by technology (MW) and the "
+                            "marginal technology")
+    fig.set_size_inches(6.4, 3.6)
+    if not zones.empty:
+        fig.axes[0].set_xlim(0, _span(zones.hour.max() + 1, hours))
     return fig
 
 

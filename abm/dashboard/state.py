@@ -22,9 +22,11 @@ from abm.frontier import DEFAULT_BUDGETS_MS, frontier
 from abm.instance import compile_scenario
 from abm.market import reporters
 from abm.market.model import MarketModel
+from abm.market.run import lines_table
 from abm.registry import FORECAST_MODES
 from abm.scenario import SCENARIO_DIR, Scenario, WorkloadClass, load_scenario
 from abm.signals import mean_signals
+from abm.worldmap import zone_locations
 
 SCENARIO_MIX = "scenario"
 LAYERS = ("local", "regional", "energy")
@@ -192,7 +194,8 @@ class Dashboard:
         self.scenario = apply_controls(self.base, self.controls)
         self.model = MarketModel(self.scenario)
         self.steps: list[dict[str, float]] = []
-        self.zone_rows: list[np.ndarray] = []
+        self.zone_rows: list[dict[str, object]] = []  # one per hour and zone: the zone reporters
+        self.zone_reporters = reporters.zone_reporters(self.model.grid.technologies)
         self.__dict__.pop("frontier", None)
 
     @property
@@ -222,9 +225,9 @@ class Dashboard:
             self.model.step()
             self.steps.append({name: float(getattr(self.model, name))
                                for name in reporters.STEP_VALUES})
-            self.zone_rows.append(np.array([[z.price_usd_per_mwh, z.marginal_carbon_kg_per_mwh,
-                                             z.avg_carbon_kg_per_mwh, z.dc_load_mw]
-                                            for z in self.model.zones]))
+            self.zone_rows += [{"hour": len(self.steps) - 1,
+                                **{k: f(z) for k, f in self.zone_reporters.items()}}
+                               for z in self.model.zones]
             ran += 1
         return ran
 
@@ -271,18 +274,21 @@ class Dashboard:
         return df.sort_values("mw", ascending=False, ignore_index=True)
 
     def zone_series(self) -> pd.DataFrame:
-        """One row per hour run and zone: price ($/MWh), marginal and average carbon (kg/MWh),
-        data-centre grid load (MW)."""
-        zones = [z.id for z in self.scenario.zones]
-        cols = ["price_usd_per_mwh", "marginal_carbon_kg_per_mwh", "avg_carbon_kg_per_mwh",
-                "dc_load_mw"]
-        if not self.zone_rows:
-            return pd.DataFrame(columns=["hour", "zone", *cols])
-        data = np.concatenate(self.zone_rows)
-        df = pd.DataFrame(data, columns=cols)
-        df.insert(0, "zone", zones * len(self.zone_rows))
-        df.insert(0, "hour", np.repeat(np.arange(len(self.zone_rows)), len(zones)))
-        return df
+        """One row per hour run and zone, the columns of a run's zones table: price ($/MWh),
+        marginal and average carbon (kg/MWh), marginal technology, data-centre grid load,
+        net imports and generation by technology (MW), emissions (kg)."""
+        cols = ["hour", *self.zone_reporters]
+        return pd.DataFrame(self.zone_rows, columns=cols)
+
+    def lines(self) -> pd.DataFrame:
+        """The interconnectors in the last hour run: flow (MW, + from ``from_zone``) and
+        whether each is congested (no rows before the first step or without lines)."""
+        table = lines_table(self.model)
+        return table[table.hour == self.hour - 1].reset_index(drop=True)
+
+    def zone_locations(self) -> dict[str, tuple[float, float]]:
+        """Zone -> (lon, lat), the mean location of its regions (for the map)."""
+        return zone_locations(self.scenario.regions)
 
     def layer_series(self) -> pd.DataFrame:
         """Share of served demand per execution layer, one row per hour run."""
