@@ -37,6 +37,17 @@ def registered_choices() -> str:
         "  " + r.help().replace("\n", "\n  ") for r in REGISTRIES)
 
 
+CHOICES_EPILOG = "(the choices of every registry)"
+
+
+class ChoicesHelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Help whose epilog ``CHOICES_EPILOG`` becomes :func:`registered_choices` when printed,
+    so that building the parser loads no registry (the entries import the model)."""
+
+    def add_text(self, text: str | None) -> None:
+        super().add_text(registered_choices() if text == CHOICES_EPILOG else text)
+
+
 def _out_dir(path: str) -> Path:
     out = Path(path)
     if out.exists() and not out.is_dir():
@@ -190,8 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="validate a scenario and summarise it",
                            description="Validate a scenario file and summarise it.",
-                           epilog=registered_choices(),
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+                           epilog=CHOICES_EPILOG, formatter_class=ChoicesHelpFormatter)
     check.add_argument("scenario", nargs="?", help=scenario_help)
     check.set_defaults(handler="abm.cli:cmd_check", interrupted=NOTHING_WRITTEN)
 

@@ -19,9 +19,9 @@ print(json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)))
 """
 
 
-def heavy_imports(code: str) -> list[str]:
-    """The heavy packages loaded by running ``code`` in a new interpreter."""
-    proc = subprocess.run([sys.executable, "-c", PROBE.format(code=code, heavy=HEAVY)],
+def heavy_imports(code: str, watch: tuple[str, ...] = HEAVY) -> list[str]:
+    """The packages of ``watch`` loaded by running ``code`` in a new interpreter."""
+    proc = subprocess.run([sys.executable, "-c", PROBE.format(code=code, heavy=watch)],
                           capture_output=True, text=True, cwd=ROOT, timeout=120, check=True)
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -43,6 +43,15 @@ def heavy_imports(code: str) -> list[str]:
 ], ids=["help", "check", "sweep-file"])
 def test_start_up_loads_no_heavy_package(code):
     assert heavy_imports(code) == []
+
+
+def test_building_the_parser_imports_no_numerics():
+    """``abm --help`` and ``abm run --help`` stay within the standard library (and ``abm``)."""
+    code = ("from abm.cli import main\n"
+            "for argv in (['--help'], ['run', '--help'], ['sweep', '--help']):\n"
+            "    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+            "        main(argv)")
+    assert heavy_imports(code, (*HEAVY, "numpy", "pandas", "scipy", "highspy")) == []
 
 
 def test_the_probe_sees_heavy_imports():
