@@ -15,12 +15,19 @@ def carbon_price_usd_per_t(inst: Instance) -> np.ndarray:
     return by_region[None, :] + inst.internal_carbon_price_usd_per_t[:, None]
 
 
+def priced(inst: Instance) -> float:
+    """1 when the placement objective is cost (``policy.objective = "cost"``), 0 when it is
+    price-free carbon only: electricity price, rent, egress and latency penalty drop out."""
+    return float(inst.scenario.policy.objective == "cost")
+
+
 def unit_cost(inst: Instance, signals: Signals, rent_usd_per_mwh: np.ndarray | None = None,
               network: np.ndarray | None = None) -> np.ndarray:
     """(O, K, R) cost per MWh served at each region in $/MWh.
 
     c = PUE (price + tau mu) + rent + egress_j g_k [j != origin] + alpha RTT, with mu the
-    placement carbon signal in t/MWh and tau the carbon price in $/t.
+    placement carbon signal in t/MWh and tau the carbon price in $/t; with the carbon-only
+    objective (``policy.objective = "carbon"``) c = PUE tau mu.
 
     Args:
         inst: the instance.
@@ -36,7 +43,8 @@ def unit_cost(inst: Instance, signals: Signals, rent_usd_per_mwh: np.ndarray | N
 def energy_cost(inst: Instance, signals: Signals, rent_usd_per_mwh: np.ndarray | None = None
                 ) -> np.ndarray:
     """(O, R) the part of the unit cost that does not depend on the class, in $/MWh:
-    PUE (price + tau mu) + rent (tau includes each operator's internal carbon price).
+    PUE (price + tau mu) + rent (tau includes each operator's internal carbon price; price and
+    rent drop out with the carbon-only objective).
     Arguments as ``unit_cost``."""
     policy = inst.scenario.policy
     z = inst.zone_index
@@ -44,16 +52,18 @@ def energy_cost(inst: Instance, signals: Signals, rent_usd_per_mwh: np.ndarray |
     mu_t = np.asarray(signals.carbon(policy.placement_signal))[..., z].reshape(-1, len(z)) / 1e3
     tau = carbon_price_usd_per_t(inst)
     rent = inst.rent_usd_per_mwh if rent_usd_per_mwh is None else rent_usd_per_mwh
-    return inst.pue[None, :] * (price + tau * mu_t) + rent[None, :]
+    p = priced(inst)
+    return inst.pue[None, :] * (p * price + tau * mu_t) + p * rent[None, :]
 
 
 def network_cost(inst: Instance) -> np.ndarray:
     """(O, K, R) the network part of the unit cost in $/MWh: egress away from the origin plus
-    the latency penalty."""
+    the latency penalty (zero with the carbon-only objective)."""
     policy = inst.scenario.policy
     egress = (policy.egress_scale * inst.egress_gb_per_mwh[:, :, None]
               * inst.egress_usd_per_gb[None, None, :] * ~inst.at_origin())
-    return egress + inst.latency_penalty_usd_per_ms_mwh[:, None, None] * inst.network_rtt_ms()
+    return priced(inst) * (
+        egress + inst.latency_penalty_usd_per_ms_mwh[:, None, None] * inst.network_rtt_ms())
 
 
 def friction(inst: Instance) -> np.ndarray:

@@ -34,6 +34,7 @@ class Zone:
     price_usd_per_mwh: float
     load_mw: float
     assumed: frozenset[str] = frozenset()
+    overridden: frozenset[str] = frozenset()  # scenario field names a scenario set
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class Region:
     capacity_mw: float
     rent_usd_per_mwh: float = 0.0
     assumed: frozenset[str] = frozenset()
+    overridden: frozenset[str] = frozenset()  # scenario field names a scenario set
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from abm.costs import carbon_price_usd_per_t, unit_cost
+from abm.costs import carbon_price_usd_per_t, priced, unit_cost
 from abm.instance import Instance
 from abm.masks import MASK_NAMES, Masks
 from abm.placement import Placement
@@ -112,8 +112,9 @@ def cost_breakdown(inst: Instance, p: Placement, signals: Signals,
     """Split the cost of placement ``p`` by component."""
     z = inst.zone_index
     served = p.x_mw.sum(axis=(0, 1))
-    rent = inst.rent_usd_per_mwh if rent_usd_per_mwh is None else rent_usd_per_mwh
-    energy = float(served @ (inst.pue * signals.price_usd_per_mwh[z]))
+    rent = priced(inst) * (inst.rent_usd_per_mwh if rent_usd_per_mwh is None
+                           else rent_usd_per_mwh)
+    energy = priced(inst) * float(served @ (inst.pue * signals.price_usd_per_mwh[z]))
     mu_t = signals.carbon(inst.scenario.policy.placement_signal)[z] / 1000.0
     carbon = float((p.x_mw.sum(axis=1) * carbon_price_usd_per_t(inst) * inst.pue * mu_t).sum())
     total_unit = float((p.x_mw * unit_cost(inst, signals, rent)).sum())

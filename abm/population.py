@@ -12,7 +12,7 @@ from dataclasses import replace
 import numpy as np
 
 from abm.errors import InputError
-from abm.scenario import Operator, Scenario, WorkloadClass
+from abm.scenario import Operator, Scenario, WorkloadClass, with_overrides
 
 _TEMPLATE_KEYS = ("budget_ms", "overhead_ms", "egress_gb_per_mwh", "state_gb_per_mw", "stateful")
 
@@ -80,8 +80,32 @@ def generate_operators(scn: Scenario, rng: np.random.Generator) -> tuple[Operato
 
 
 def realise(scn: Scenario, rng: np.random.Generator | None = None) -> Scenario:
-    """The scenario with its population drawn and appended to its explicit operators."""
-    if scn.population is None:
+    """The scenario with its population drawn and appended to its explicit operators, and
+    region capacities given relative to demand (``regions.capacity``) resolved in MW."""
+    if scn.population is not None:
+        rng = np.random.default_rng(scn.seed) if rng is None else rng
+        scn = replace(scn, operators=scn.operators + generate_operators(scn, rng),
+                      population=None)
+    return resolve_capacity(scn)
+
+
+def resolve_capacity(scn: Scenario) -> Scenario:
+    """Region capacities (MW IT) by ``scn.capacity``: ``listed`` keeps each region's own;
+    ``local_demand`` sets it to ``capacity_per_local_demand`` x the mean demand whose origin is
+    the region; ``unlimited`` lets every region hold all the scenario's demand at its diurnal
+    peak (the sum of each class's demand x (1 + amplitude)), so capacity never binds."""
+    if scn.capacity == "listed":
         return scn
-    rng = np.random.default_rng(scn.seed) if rng is None else rng
-    return replace(scn, operators=scn.operators + generate_operators(scn, rng), population=None)
+    region_of = {n.id: n.region for n in scn.service_nodes}
+    node_of = {c.id: c.service_node for c in scn.clients}
+    classes = [k for op in scn.operators for k in op.classes]
+    if scn.capacity == "unlimited":
+        peak = sum(k.demand_mw * (1.0 + k.diurnal_amplitude) for k in classes)
+        capacity = dict.fromkeys(scn.region_ids, peak)
+    else:
+        capacity = dict.fromkeys(scn.region_ids, 0.0)
+        for k in classes:
+            capacity[region_of[node_of[k.client]]] += scn.capacity_per_local_demand * k.demand_mw
+    return replace(scn, capacity="listed", regions=tuple(
+        with_overrides(r, {"capacity_mw": capacity[r.id]}, {"capacity_mw"})
+        for r in scn.regions))

@@ -16,8 +16,8 @@ import pandas as pd
 
 from abm.costs import friction, unit_cost
 from abm.dataset import shipped
-from abm.frontier import frontier, status_quo_load_mw, status_quo_mw
-from abm.instance import Instance, compile_scenario
+from abm.frontier import frontier, status_quo_mw
+from abm.instance import compile_scenario
 from abm.market.run import simulate
 from abm.masks import masks
 from abm.placement import place
@@ -30,15 +30,17 @@ BATCH = {"budget_ms": 1000.0, "overhead_ms": 0.0, "egress_gb_per_mwh": 0.0,
 
 def _scenario(name: str, regions: list[str], clients: list[str], *, signal: str,
               carbon_price_usd_per_t: float, warmup_usd_per_mw: float,
-              demand_mw: float, hours: int) -> Scenario:
+              demand_mw: float, hours: int, regions_table: dict | None = None,
+              metro_access_rtt_ms: float = 5.0) -> Scenario:
+    """A price-free, carbon-only scenario (``policy.objective = "carbon"``) with one operator
+    and one batch class of ``demand_mw`` per client."""
     data = {
         "scenario": {"name": name, "start": "2024-01-08T00:00:00", "hours": hours},
-        "regions": {"include": regions},
+        "network": {"metro_access_rtt_ms": metro_access_rtt_ms},
+        "regions": {"include": regions, **(regions_table or {})},
         "policy": {"residency": ["none"], "placement_signal": signal,
-                   "accounting_basis": "average",
+                   "accounting_basis": "average", "objective": "carbon",
                    "carbon_price_usd_per_t": carbon_price_usd_per_t},
-        "zones": {"set": {shipped().regions[r].zone: {"price_usd_per_mwh": 0.0}
-                          for r in regions}},
         "templates": {"batch": BATCH},
         "operators": [{"id": "op", "warmup_usd_per_mw": float(warmup_usd_per_mw), "classes": [
                 {"id": f"batch-{c}", "template": "batch", "client": c, "demand_mw": demand_mw}
@@ -47,41 +49,57 @@ def _scenario(name: str, regions: list[str], clients: list[str], *, signal: str,
     return parse_scenario(data, name)
 
 
-def sukprasert_scenario(demand_mw: float = 10.0, hours: int = 168,
+SUKPRASERT_ADDITIONS: dict[str, dict[str, bool]] = {
+    "as theirs": {"access": False, "pue": False},
+    "+ 5 ms metro access": {"access": True, "pue": False},
+    "+ PUE weighting": {"access": False, "pue": True},
+    "+ both (our model)": {"access": True, "pue": True},
+}
+"""Our model's additions to Sukprasert et al.'s set-up, one at a time and together."""
+
+
+def sukprasert_scenario(idle_share: float | None = 0.5, *, access: bool = False,
+                        pue: bool = False, demand_mw: float = 10.0, hours: int = 168,
                         warmup_usd_per_mw: float = 200.0) -> Scenario:
-    """Every shipped region a client with ``demand_mw`` of batch load; average carbon at a
-    carbon price of 100 $/t, no electricity price (zone prices 0), no residency rules."""
+    """Sukprasert et al.'s set-up: every shipped region a client with ``demand_mw`` of batch
+    load; placement and accounting on average carbon, carbon only (no electricity price; a
+    carbon price of 100 $/t weighs carbon against migration friction), no residency rules.
+
+    Args:
+        idle_share: share of each region's capacity idle at the all-local status quo
+            (capacity = local demand / (1 - idle_share)); None: unlimited capacity.
+        access: add our 5 ms metro access RTT to every path (theirs: region-to-region RTT).
+        pue: weight energy and emissions by each region's PUE (theirs: IT energy only).
+    """
     ids = list(shipped().regions)
+    if idle_share is None:
+        regions_table: dict = {"capacity": "unlimited"}
+    else:
+        regions_table = {"capacity": "local_demand",
+                         "capacity_per_local_demand": 1.0 / (1.0 - idle_share)}
+    if not pue:
+        regions_table["all"] = {"pue": 1.0}
     return _scenario("sukprasert-like", ids, ids, signal="average",
                      carbon_price_usd_per_t=100.0, warmup_usd_per_mw=warmup_usd_per_mw,
-                     demand_mw=demand_mw, hours=hours)
+                     demand_mw=demand_mw, hours=hours, regions_table=regions_table,
+                     metro_access_rtt_ms=5.0 if access else 0.0)
 
 
-def with_idle_capacity(inst: Instance, idle_share: float | None) -> Instance:
-    """Each region's capacity set so that ``idle_share`` of it is idle at the all-local status
-    quo (None: unlimited; 0: no spare capacity)."""
-    local = status_quo_load_mw(inst)
-    if idle_share is None:
-        return inst.with_capacity(np.full(len(inst.region_ids), np.inf))
-    return inst.with_capacity(local / (1.0 - idle_share))
-
-
-def carbon_reduction(scn: Scenario, budgets_ms, idle_share: float | None) -> pd.DataFrame:
+def carbon_reduction(scn: Scenario, budgets_ms) -> pd.DataFrame:
     """Least emissions E*(B) (average basis, annual means) and the reduction against the
-    all-local status quo, with capacity set by ``idle_share`` (see :func:`with_idle_capacity`)."""
-    inst = with_idle_capacity(compile_scenario(scn), idle_share)
-    df = frontier(inst, mean_signals(scn), budgets_ms, frictions=False)
+    all-local status quo."""
+    df = frontier(compile_scenario(scn), mean_signals(scn), budgets_ms, frictions=False)
     return df.rename(columns={"carbon_reduction": "reduction"})[
         ["budget_ms", "emissions_kg", "reduction", "min_emissions_unserved_mwh"]]
 
 
-def once_vs_hourly(scn: Scenario, budget_ms: float, idle_share: float | None = 0.5,
-                   holding_hours: float = 24.0, frictions: bool = True) -> dict[str, float]:
+def once_vs_hourly(scn: Scenario, budget_ms: float, holding_hours: float = 24.0,
+                   frictions: bool = True) -> dict[str, float]:
     """Realised cost ($ over the scenario's hours, friction paid in full for every MW moved)
     of staying local, of migrating once (placed at the horizon's mean signals), and of
     re-optimising every hour (each hour's LP weighs a move's friction over ``holding_hours``);
     MWh moved by each. With ``frictions=False`` moves are free."""
-    inst = with_idle_capacity(compile_scenario(scn), idle_share).with_budget(budget_ms)
+    inst = compile_scenario(scn).with_budget(budget_ms)
     feasible = masks(inst).feasible
     phi = friction(inst) if frictions else np.zeros(feasible.shape)
     series = profile_signals(scn)

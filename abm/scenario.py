@@ -27,6 +27,8 @@ CARBON_SIGNALS = ("marginal", "average")
 SOLVERS = ("flow", "highs")
 FOOTPRINT_KINDS = ("global", "continental", "home")
 ACCOUNTING_BASES = ("average", "marginal")
+OBJECTIVES = ("cost", "carbon")  # carbon: price-free, the carbon price x intensity only
+CAPACITY_RULES = ("listed", "unlimited", "local_demand")
 _MISSING = object()
 
 
@@ -103,6 +105,7 @@ class Policy:
     holding_hours: float = 24.0
     moratorium: tuple[str, ...] = ()
     grid_connection_cap_mw: tuple[tuple[str, float], ...] = ()
+    objective: str = "cost"
 
     def carbon_price_at(self, jurisdiction: str) -> float:
         """Policy carbon price ($/tCO2) applying to load in ``jurisdiction``."""
@@ -195,6 +198,8 @@ class Scenario:
     population: Population | None = None
     trace: str | None = None  # hourly trace file replacing profiles where it has data
     templates: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
+    capacity: str = "listed"  # listed, unlimited or local_demand (resolved by population.realise)
+    capacity_per_local_demand: float = 1.0  # for capacity = "local_demand"
 
     @property
     def region_ids(self) -> tuple[str, ...]:
@@ -414,7 +419,20 @@ def parse_scenario(data: dict, source: str, dataset: Dataset | None = None) -> S
 
     policy_t = top.table("policy", {})
     zones, profiles = _zones(top.table("zones", {}), ds)
-    regions = _regions(top.table("regions", {}), ds, zones)
+    regions_t = top.table("regions", {})
+    capacity = regions_t.string("capacity", "listed", choices=CAPACITY_RULES)
+    per_local = 1.0
+    if capacity == "local_demand":
+        per_local = regions_t.number("capacity_per_local_demand", strict=True)
+    elif regions_t.has("capacity_per_local_demand"):
+        raise regions_t.error("capacity_per_local_demand",
+                              "only with capacity = \"local_demand\"")
+    regions = _regions(regions_t, ds, zones)
+    if capacity != "listed":
+        fixed = [r.id for r in regions.values() if "capacity_mw" in r.overridden]
+        if fixed:
+            raise regions_t.error("capacity", f"{capacity!r} sets every region's capacity, but "
+                                  f"capacity_mw is also given for {fixed[0]}; remove one")
     policy, rules = _policy(policy_t, ds, regions)
     market = _market(top.table("market", {}))
     grid = _grid(top.table("grid", {}), source)
@@ -443,6 +461,7 @@ def parse_scenario(data: dict, source: str, dataset: Dataset | None = None) -> S
         operators=operators, policy=policy, residency_rules=rules, profiles=profiles,
         market=market, grid=grid, population=population, trace=trace,
         templates=tuple((k, tuple(v.items())) for k, v in templates.items()),
+        capacity=capacity, capacity_per_local_demand=per_local,
     )
 
 
@@ -494,6 +513,7 @@ def _policy(t: TableReader, ds: Dataset, regions: dict[str, Region]) -> tuple[Po
         holding_hours=t.number("holding_hours", 24.0, strict=True),
         moratorium=t.strings("moratorium", [], choices=tuple(regions)),
         grid_connection_cap_mw=_region_numbers(t.table("grid_connection_cap_mw", {}), regions),
+        objective=t.string("objective", "cost", choices=OBJECTIVES),
     )
     t.done()
     return policy, rules
@@ -651,8 +671,7 @@ def _zones(t: TableReader, ds: Dataset) -> tuple[dict[str, Zone], dict]:
         if zid not in zones:
             raise overrides.error(zid, f"unknown zone; known: {', '.join(sorted(zones))}")
         vals = _fields(overrides.table(zid), spec, required=False)
-        zones[zid] = replace(zones[zid], **{_ZONE_ATTR[k]: v for k, v in vals.items()},
-                             assumed=zones[zid].assumed | {"scenario override"})
+        zones[zid] = with_overrides(zones[zid], {_ZONE_ATTR[k]: v for k, v in vals.items()}, vals)
     overrides.done()
     for sub in t.tables("add"):
         zid = sub.string("id")
@@ -664,14 +683,46 @@ def _zones(t: TableReader, ds: Dataset) -> tuple[dict[str, Zone], dict]:
                                      else ds.profiles[source, signal])
         vals = _fields(sub, spec, required=True)
         zones[zid] = Zone(id=zid, **{_ZONE_ATTR[k]: v for k, v in vals.items()},
-                          assumed=frozenset({"scenario"}))
+                          overridden=frozenset(vals))
     t.done()
     return zones, profiles
+
+
+_ASSUMED_AS = {"capacity_mw": "capacity", "egress_usd_per_gb": "egress", "load_mw": "load",
+               "marginal_carbon_g_per_kwh": "marginal_carbon", "price_usd_per_mwh": "price"}
+"""Scenario field -> the name the shipped tables' ``assumed`` column gives it."""
+
+
+def with_overrides(item: Any, attrs: dict[str, Any], fields: dict[str, Any] | set[str]) -> Any:
+    """``item`` (a Region or Zone) with ``attrs`` set by the scenario fields ``fields``: they are
+    recorded as overridden and no longer count as shipped assumptions."""
+    gone = {_ASSUMED_AS.get(f, f) for f in fields}
+    return replace(item, **attrs, assumed=item.assumed - gone,
+                   overridden=item.overridden | frozenset(fields))
+
+
+def scenario_overrides(scn: Scenario) -> list[str]:
+    """What the scenario set over the shipped data: ``region.field = value`` for each field it
+    overrode, ``id (added)`` for a region or zone it added (values in the scenario's units)."""
+    out = []
+    for items, spec, attr in ((scn.regions, _REGION_FIELDS, lambda f: f),
+                              (scn.zones, _ZONE_FIELDS, _ZONE_ATTR.get)):
+        for item in items:
+            if set(spec) <= item.overridden:
+                out.append(f"{item.id} (added)")
+                continue
+            out += [f"{item.id}.{f} = {getattr(item, attr(f))!r}"
+                    for f in sorted(item.overridden)]
+    return out
 
 
 _REGION_FIELDS = {"name": "string", "lat": "signed", "lon": "signed", "zone": "string",
                   "jurisdiction": "jurisdiction", "pue": "pue", "egress_usd_per_gb": "number",
                   "capacity_mw": "number", "rent_usd_per_mwh": "number"}
+
+
+_ALL_REGION_FIELDS = {k: _REGION_FIELDS[k] for k in (
+    "pue", "egress_usd_per_gb", "capacity_mw", "rent_usd_per_mwh")}
 
 
 def _check_region(t: TableReader, vals: dict, zones: dict[str, Zone]) -> None:
@@ -692,6 +743,14 @@ def _regions(t: TableReader, ds: Dataset, zones: dict[str, Zone]) -> dict[str, R
         if bad:
             raise t.error("include", f"unknown region(s) {bad}; known: {', '.join(ds.regions)}")
         regions = {r: ds.regions[r] for r in include}
+    every = t.table("all", {})
+    for key in every.data:
+        if key not in _ALL_REGION_FIELDS:
+            raise every.error(key, f"unknown key; allowed here: {', '.join(_ALL_REGION_FIELDS)}")
+    vals = _fields(every, _ALL_REGION_FIELDS, required=False)
+    every.done()
+    if vals:
+        regions = {rid: with_overrides(r, vals, vals) for rid, r in regions.items()}
     overrides = t.table("set", {})
     for rid in list(overrides.data):
         if rid not in regions:
@@ -699,7 +758,7 @@ def _regions(t: TableReader, ds: Dataset, zones: dict[str, Zone]) -> dict[str, R
         sub = overrides.table(rid)
         vals = _fields(sub, _REGION_FIELDS, required=False)
         _check_region(sub, vals, zones)
-        regions[rid] = replace(regions[rid], **vals)
+        regions[rid] = with_overrides(regions[rid], vals, vals)
     overrides.done()
     for sub in t.tables("add"):
         rid = sub.string("id")
@@ -710,8 +769,8 @@ def _regions(t: TableReader, ds: Dataset, zones: dict[str, Zone]) -> dict[str, R
         spec.pop("rent_usd_per_mwh")
         vals = _fields(sub, spec, required=True)
         _check_region(sub, vals, zones)
-        regions[rid] = Region(id=rid, rent_usd_per_mwh=rent, assumed=frozenset({"scenario"}),
-                              **vals)
+        regions[rid] = Region(id=rid, rent_usd_per_mwh=rent,
+                              overridden=frozenset({*vals, "rent_usd_per_mwh"}), **vals)
     t.done()
     if not regions:
         raise t.error("include", "a scenario needs at least one region")
