@@ -1,0 +1,122 @@
+"""Benchmark of the grid market's clearing (issue 13: at most 3 ms per hour for 30 zones).
+
+One hour is everything the market needs from the grid: ``set_hour`` (background demand and the
+availability calibration) and four clearings (the forecast quote at the status-quo load, the
+placed load, the load with no data centres for system emissions, and the status quo for the
+relocation effect). Timed per hour over many hours; the median and 90th percentile are printed.
+
+Systems: ``synthetic`` (default): 30 zones with 12 technologies (fuel-burning ones in three
+efficiency tranches, about 30 units a zone), 16 of them in four interconnected components of
+6, 5, 3 and 2 zones, 14 isolated; ``shipped``: the shipped zones and grid data
+(``abm/data/grid``).
+
+Run from the repository root: ``.venv/bin/python benchmarks/grid.py`` (``--help``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import platform
+import time
+
+import numpy as np
+
+from abm.grid import TECHNOLOGIES, GridMarket, build_network
+from abm.grid.data import Line
+from abm.grid.stack import Fleet
+
+THERMAL = ("bioenergy", "coal", "lignite", "gas_ccgt", "gas_ocgt", "oil", "other_thermal")
+CALIBRATED = ("hydro", "wind", "solar")
+
+
+def synthetic(n_zones: int, components: tuple[int, ...], seed: int = 1) -> GridMarket:
+    """A random system: every zone has every technology, thermal ones in three tranches."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for z in range(n_zones):
+        for t, tech in enumerate(TECHNOLOGIES):
+            cap = rng.uniform(200, 3000)
+            if tech in THERMAL:
+                for k, eff in enumerate(rng.uniform(0.3, 0.6) * np.array([1.1, 1.0, 0.9])):
+                    rows.append((z, t, k + 1, cap / 3, eff, 200 * rng.uniform(0.5, 1.7) / eff,
+                                 rng.uniform(5, 40), rng.uniform(2, 9), 0.9, False))
+            else:
+                cal = tech in CALIBRATED
+                rows.append((z, t, 1, cap, 1.0, 0.0, 0.0, rng.uniform(0, 5),
+                             rng.uniform(0.1, 0.5) if cal else 0.9, cal))
+    c = list(zip(*rows, strict=True))
+    fleet = Fleet(TECHNOLOGIES, np.array(c[0]), np.array(c[1]), np.array(c[2]),
+                  *(np.array(x, dtype=float) for x in c[3:9]), np.array(c[9]), n_zones)
+    lines, start = [], 0
+    ids = [f"Z{z}" for z in range(n_zones)]
+    for size in components:  # a chain plus one chord where the component allows it
+        members = list(range(start, start + size))
+        pairs = list(itertools.pairwise(members))
+        if size >= 4:
+            pairs.append((members[0], members[2]))
+        lines += [Line(f"{ids[a]}-{ids[b]}", ids[a], ids[b], rng.uniform(300, 3000),
+                       rng.uniform(300, 3000)) for a, b in pairs]
+        start += size
+    shape = 1 + 0.2 * np.sin(np.arange(24) / 24 * 2 * np.pi)[None, None, :] * np.ones(
+        (n_zones, 12, 1))
+    return GridMarket(fleet, build_network(lines, ids), shape,
+                      rng.uniform(3000, 15000, n_zones), rng.uniform(0, 100, n_zones), 3000.0)
+
+
+def shipped() -> tuple[GridMarket, np.ndarray]:
+    """The shipped zones with the shipped grid data, and their annual-mean average carbon."""
+    from abm.dataset import shipped as shipped_data
+    from abm.grid import load_grid_data
+
+    zones = list(shipped_data().zones.values())
+    data = load_grid_data()
+    market = GridMarket.from_data(data, [z.id for z in zones],
+                                  np.array([z.load_mw for z in zones]), 3000.0)
+    return market, np.array([z.avg_carbon_kg_per_mwh for z in zones])
+
+
+def run(market: GridMarket, avg_carbon: np.ndarray, hours: int, seed: int = 2) -> np.ndarray:
+    """Seconds per hour: set_hour plus four clearings, over ``hours`` random hours."""
+    rng = np.random.default_rng(seed)
+    n_z = len(avg_carbon)
+    times = np.empty(hours)
+    for h in range(hours):
+        dc = rng.uniform(0, 800, n_z)
+        moved = rng.permutation(dc)
+        target = avg_carbon * rng.uniform(0.6, 1.4, n_z)
+        price = rng.uniform(20, 80, n_z)
+        t0 = time.perf_counter()
+        market.set_hour(int(h % 12) + 1, int(h % 24), dc, target, price)
+        base = market.background_mw
+        market.clear(base + dc)  # forecast quote at the status quo
+        market.clear(base + moved)  # the placed load
+        market.clear(base)  # no data-centre load: system emissions
+        market.clear(base + dc)  # the status quo: relocation effect
+        times[h] = time.perf_counter() - t0
+    return times
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--system", choices=("synthetic", "shipped"), default="synthetic")
+    parser.add_argument("--hours", type=int, default=2000)
+    args = parser.parse_args(argv)
+    if args.system == "synthetic":
+        market = synthetic(30, (6, 5, 3, 2))
+        avg = np.random.default_rng(3).uniform(20, 700, 30)
+    else:
+        market, avg = shipped()
+    run(market, avg, 50)  # warm-up: HiGHS models built, first bases found
+    times = run(market, avg, args.hours) * 1000
+    print(f"grid clearing, {args.system}: {market.fleet.n_zones} zones, "
+          f"{len(market.fleet.zone)} units, {len(market.line_ids)} lines, "
+          f"{len(market.components)} coupled components; {args.hours} hours")
+    print(f"python {platform.python_version()}, {platform.processor() or platform.machine()}")
+    print(f"ms per hour (set_hour + 4 clearings): median {np.median(times):.3f}, "
+          f"p90 {np.percentile(times, 90):.3f}, max {times.max():.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,42 @@
+"""Small grid systems for the tests of abm/grid: units given by hand, one tranche each."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from abm.grid.clearing import Network
+from abm.grid.data import TECHNOLOGIES
+from abm.grid.market import GridMarket
+from abm.grid.stack import Fleet
+
+PRICE_CAP = 3000.0
+
+
+def fleet(units: list[dict], n_zones: int) -> Fleet:
+    """Units as dicts: zone, tech, mw, and optionally eff (1), fuel (USD/MWh_th, 0), vom (0),
+    co2 (t/MWh_th, 0), avail (1), calibrated (False)."""
+    def col(key, default, dtype=float):
+        return np.array([u.get(key, default) for u in units], dtype=dtype)
+
+    eff = col("eff", 1.0)
+    return Fleet(TECHNOLOGIES, col("zone", 0, np.int64),
+                 np.array([TECHNOLOGIES.index(u["tech"]) for u in units], dtype=np.int64),
+                 col("tranche", 1, np.int64), col("mw", 0.0), eff, 1000.0 * col("co2", 0.0) / eff,
+                 col("fuel", 0.0), col("vom", 0.0), col("avail", 1.0),
+                 col("calibrated", False, bool), n_zones)
+
+
+def network(lines: list[tuple[int, int, float, float]], n_zones: int) -> Network:
+    """Lines as (from, to, forward MW, backward MW)."""
+    return Network(tuple(f"{a}-{b}" for a, b, _, _ in lines),
+                   np.array([[a, b] for a, b, _, _ in lines], dtype=np.int64).reshape(-1, 2),
+                   np.array([[f, r] for _, _, f, r in lines], dtype=float).reshape(-1, 2),
+                   n_zones)
+
+
+def market(units: list[dict], lines: list[tuple[int, int, float, float]], n_zones: int,
+           carbon: float | list[float] = 0.0, mean_load_mw: float = 1.0) -> GridMarket:
+    """A market with a flat demand shape: background demand ``mean_load_mw`` every hour."""
+    return GridMarket(fleet(units, n_zones), network(lines, n_zones),
+                      np.ones((n_zones, 12, 24)), np.full(n_zones, mean_load_mw),
+                      np.broadcast_to(np.asarray(carbon, dtype=float), (n_zones,)), PRICE_CAP)

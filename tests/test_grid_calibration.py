@@ -1,0 +1,70 @@
+"""The hourly availability calibration: hand-solved, and reached for any reachable target."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from abm.grid.data import TECHNOLOGIES
+from tests.grid_systems import market
+
+WIND, SOLAR, COAL = (TECHNOLOGIES.index(t) for t in ("wind", "solar", "coal"))
+
+
+def zone():
+    """Nuclear 500 MW available at 0.9 (450 MW, 10 $/MWh); wind 400 MW (annual capacity factor
+    0.3) and solar 200 MW (0.2) at zero; coal 300 MW (20 $/MWh, 850 kg/MWh) then gas 300 MW
+    (40 $/MWh, 360 kg/MWh)."""
+    units = [dict(tech="nuclear", mw=500, fuel=10, avail=0.9),
+             dict(tech="wind", mw=400, avail=0.3, calibrated=True),
+             dict(tech="solar", mw=200, avail=0.2, calibrated=True),
+             dict(tech="coal", mw=300, fuel=20, co2=0.85),
+             dict(tech="gas_ccgt", mw=300, fuel=40, co2=0.36)]
+    return market(units, [], 1, mean_load_mw=1000.0)
+
+
+def test_calibration_by_hand():
+    """Load 1,000 MW, target 200 kg/MWh: 200,000 kg come from coal above the 450 MW of nuclear,
+    so the other units serve R = 450 + 200,000 / 850 = 685.29 MW and wind and solar
+    V = 314.71 MW. Below s = 1 / 0.3 both grow linearly, V(s) = (400 x 0.3 + 200 x 0.2) s, so
+    s = 314.71 / 160 = 1.9669; the zone clears at coal's 20 $/MWh."""
+    m = zone()
+    cal = m.set_hour(1, 0, np.zeros(1), np.array([200.0]), np.array([25.0]))
+    rest = 450 + 200_000 / 850
+    s = (1000 - rest) / 160
+    assert cal.reference_load_mw == pytest.approx([1000.0])
+    assert cal.weather_factor == pytest.approx([s])
+    assert cal.availability[0, [WIND, SOLAR]] == pytest.approx([0.3 * s, 0.2 * s])
+    assert cal.avg_carbon_kg_per_mwh == pytest.approx([200.0])
+    assert cal.reached.tolist() == [True]
+    assert cal.price_usd_per_mwh == pytest.approx([20.0])
+    d = m.clear(m.background_mw)
+    assert d.generation_mw[0, COAL] == pytest.approx(200_000 / 850)
+    assert d.avg_carbon_kg_per_mwh == pytest.approx([200.0])
+
+
+def test_unreachable_target_is_clipped_and_reported():
+    """A 500 kg/MWh target needs more than the 600 MW of fossil: s = 0 (no wind, no solar),
+    nuclear 450 + coal 300 + gas 250 MW emit 345,000 kg, 345 kg/MWh, reported as not reached."""
+    cal = zone().set_hour(1, 0, np.zeros(1), np.array([500.0]), np.array([25.0]))
+    assert cal.weather_factor == pytest.approx([0.0])
+    assert cal.avg_carbon_kg_per_mwh == pytest.approx([(300 * 850 + 250 * 360) / 1000])
+    assert cal.reached.tolist() == [False]
+
+
+@settings(max_examples=80, deadline=None)
+@given(load=st.floats(500.0, 1400.0), share=st.floats(0.0, 1.0))
+def test_any_reachable_target_is_reached(load, share):
+    """Targets between the cleanest (wind and solar at full capacity) and the dirtiest (none)
+    average carbon the zone can have at its load are reproduced exactly."""
+    m = zone()
+    m.mean_load_mw = np.array([load])
+    lo, hi = (m.set_hour(1, 0, np.zeros(1), np.array([t]), np.zeros(1)).avg_carbon_kg_per_mwh[0]
+              for t in (0.0, 2000.0))
+    target = lo + share * (hi - lo)
+    cal = m.set_hour(1, 0, np.zeros(1), np.array([target]), np.zeros(1))
+    assert cal.reached.tolist() == [True]
+    assert m.clear(m.background_mw).avg_carbon_kg_per_mwh == pytest.approx([target], rel=1e-6,
+                                                                           abs=1e-6)

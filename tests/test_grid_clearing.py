@@ -1,0 +1,151 @@
+"""Hand-solved clearings of abm/grid: congestion, fuel switching, merit order, system emissions."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+from abm.grid.data import TECHNOLOGIES
+from tests.grid_systems import PRICE_CAP, market
+
+GAS, COAL, NUCLEAR = (TECHNOLOGIES.index(t) for t in ("gas_ccgt", "coal", "nuclear"))
+
+
+def two_zones(line_mw: float):
+    """Zone 0: gas CCGT at 20 $/MWh (1,000 MW, 0.36 t/MWh_el); zone 1: gas OCGT at 50 $/MWh
+    (1,000 MW, 0.566 t/MWh_el); one line 0 -> 1 of ``line_mw`` each way."""
+    units = [dict(zone=0, tech="gas_ccgt", mw=1000, fuel=20, co2=0.36),
+             dict(zone=1, tech="gas_ocgt", mw=1000, fuel=50, co2=0.566)]
+    return market(units, [(0, 1, line_mw, line_mw)], 2)
+
+
+def test_congested_line_splits_prices():
+    """Loads 400 and 500 MW; line 300 MW. Zone 0 serves itself and exports the line's 300 MW,
+    zone 1 makes the other 200 MW: prices 20 and 50 exactly, the line is congested."""
+    d = two_zones(300.0).clear(np.array([400.0, 500.0]))
+    assert d.price_usd_per_mwh == pytest.approx([20.0, 50.0], abs=1e-9)
+    assert d.flow_mw == pytest.approx([300.0])
+    assert d.congested.tolist() == [True]
+    assert d.generation_mw[:, GAS].tolist() == pytest.approx([700.0, 0.0])
+    assert d.net_import_mw == pytest.approx([-300.0, 300.0])
+    assert d.emissions_kg == pytest.approx([700 * 360.0, 200 * 566.0])
+    assert d.marginal_technology.tolist() == [GAS, TECHNOLOGIES.index("gas_ocgt")]
+    assert d.marginal_carbon_kg_per_mwh == pytest.approx([360.0, 566.0])
+    assert d.cost_usd == pytest.approx(700 * 20.0 + 200 * 50.0)
+
+
+def test_uncongested_line_one_price():
+    """With a 1,000 MW line zone 0 serves both zones (900 MW) at 20 $/MWh; zone 1's next MW
+    comes from zone 0's gas."""
+    d = two_zones(1000.0).clear(np.array([400.0, 500.0]))
+    assert d.price_usd_per_mwh == pytest.approx([20.0, 20.0], abs=1e-9)
+    assert d.flow_mw == pytest.approx([500.0])
+    assert d.congested.tolist() == [False]
+    assert d.marginal_carbon_kg_per_mwh == pytest.approx([360.0, 360.0])
+
+
+def test_shortage_sheds_at_the_price_cap():
+    """1,500 MW of load against 1,000 MW in the zone and a 300 MW line: 200 MW shed in zone 1,
+    its price is the cap and shedding is its marginal 'technology'."""
+    d = two_zones(300.0).clear(np.array([700.0, 1500.0]))
+    assert d.unserved_mw == pytest.approx([0.0, 200.0])
+    assert d.price_usd_per_mwh[1] == pytest.approx(PRICE_CAP)
+    assert d.marginal_technology[1] == -1
+    assert d.marginal_carbon_kg_per_mwh[1] == 0.0
+
+
+def fuel_switch(carbon_usd_per_t: float):
+    """Nuclear 500 MW (10 $/MWh), coal 300 MW (fuel 8 $/MWh_th, efficiency 0.4: 20 $/MWh,
+    850 kg/MWh), gas CCGT 300 MW (fuel 22 $/MWh_th, efficiency 0.55: 40 $/MWh, 360 kg/MWh);
+    load 700 MW: 200 MW from the cheaper fossil unit."""
+    units = [dict(tech="nuclear", mw=500, fuel=10),
+             dict(tech="coal", mw=300, fuel=8, eff=0.4, co2=0.34),
+             dict(tech="gas_ccgt", mw=300, fuel=22, eff=0.55, co2=0.198)]
+    return market(units, [], 1, carbon=carbon_usd_per_t).clear(np.array([700.0]))
+
+
+def test_carbon_price_switches_coal_to_gas():
+    """Coal and gas offer the same at 20 + 0.85 p = 40 + 0.36 p, p = 20 / 0.49 = 40.816 $/t."""
+    switch = 20.0 / 0.49
+    below, above = fuel_switch(switch - 0.5), fuel_switch(switch + 0.5)
+    assert below.marginal_technology.tolist() == [COAL]
+    assert below.price_usd_per_mwh == pytest.approx([20.0 + 0.85 * (switch - 0.5)])
+    assert below.emissions_kg == pytest.approx([200 * 850.0])
+    assert above.marginal_technology.tolist() == [GAS]
+    assert above.price_usd_per_mwh == pytest.approx([40.0 + 0.36 * (switch + 0.5)])
+    assert above.emissions_kg == pytest.approx([200 * 360.0])
+    assert above.generation_mw[0, [NUCLEAR, COAL, GAS]] == pytest.approx([500.0, 0.0, 200.0])
+
+
+def test_isolated_zone_clears_at_its_marginal_tranche():
+    """Three coal tranches of 100 MW (efficiency 0.42, 0.38, 0.34; fuel 10 $/MWh_th, VOM 4,
+    0.34 t/MWh_th) with a 50 $/t carbon price; load 150 MW: the middle tranche is marginal
+    at 10 / 0.38 + 4 + 50 x 0.34 / 0.38 = 71.0526... $/MWh."""
+    units = [dict(tech="coal", mw=100, fuel=10, vom=4, eff=e, co2=0.34, tranche=i + 1)
+             for i, e in enumerate((0.42, 0.38, 0.34))]
+    m = market(units, [], 1, carbon=50.0)
+    d = m.clear(np.array([150.0]))
+    assert d.price_usd_per_mwh == pytest.approx([10 / 0.38 + 4 + 50 * 0.34 / 0.38])
+    assert d.marginal_carbon_kg_per_mwh == pytest.approx([340 / 0.38])
+    assert d.emissions_kg == pytest.approx([100 * 340 / 0.42 + 50 * 340 / 0.38])
+    assert d.avg_carbon_kg_per_mwh == pytest.approx(d.emissions_kg / 150.0)
+
+
+def relocation_system():
+    """Zone 0: nuclear 1,000 MW (5 $/MWh), coal 500 MW (30 $/MWh, 900 kg/MWh); zone 1: gas
+    CCGT 40 MW (25 $/MWh, 370 kg/MWh) then gas OCGT 500 MW (60 $/MWh, 550 kg/MWh); line 0 -> 1
+    of 100 MW each way. Background loads 1,050 and 100 MW."""
+    units = [dict(zone=0, tech="nuclear", mw=1000, fuel=5),
+             dict(zone=0, tech="coal", mw=500, fuel=30, co2=0.9),
+             dict(zone=1, tech="gas_ccgt", mw=40, fuel=25, co2=0.37),
+             dict(zone=1, tech="gas_ocgt", mw=500, fuel=60, co2=0.55)]
+    return market(units, [(0, 1, 100.0, 100.0)], 2)
+
+
+def test_system_emissions_of_a_move_differ_from_marginal_attribution():
+    """A 40 MW data-centre load moves from zone 1 to zone 0.
+
+    Status quo (loads 1,050 / 140): zone 1's CCGT (25 $) serves 40 MW, then zone 0's coal
+    (30 $) exports the 100 MW line; zone 0 burns coal for 50 + 100 = 150 MW (135,000 kg), zone 1
+    gas 40 MW (14,800 kg): 149,800 kg. The line is congested, so zone 1's next MW is OCGT.
+    Moved (loads 1,090 / 100): zone 1's CCGT serves 40 MW, 60 MW come over the line (not
+    congested); coal 90 + 60 = 150 MW: 135,000 + 14,800 = 149,800 kg. The system effect of the
+    move is 0 kg, while marginal attribution (realised marginal factor x 40 MW) moves 40 MW
+    from OCGT (550) to coal (900): +14,000 kg.
+    """
+    m = relocation_system()
+    before = m.clear(np.array([1050.0, 140.0]))
+    after = m.clear(np.array([1090.0, 100.0]))
+    assert before.congested.tolist() == [True]
+    assert after.congested.tolist() == [False]
+    assert before.system_emissions_kg == pytest.approx(149_800.0)
+    assert after.system_emissions_kg == pytest.approx(149_800.0)
+    assert before.marginal_carbon_kg_per_mwh == pytest.approx([900.0, 550.0])
+    assert after.marginal_carbon_kg_per_mwh == pytest.approx([900.0, 900.0])
+    marginal_attribution = (40 * after.marginal_carbon_kg_per_mwh[0]
+                            - 40 * before.marginal_carbon_kg_per_mwh[1])
+    system = after.system_emissions_kg - before.system_emissions_kg
+    assert marginal_attribution - system == pytest.approx(14_000.0)
+
+
+def test_load_met_through_a_line_is_counted_where_it_is_burnt():
+    """System emissions of 40 MW of data-centre load in zone 1 (with vs without, loads
+    1,050 / 100 + 40): the 40 MW come from zone 0's coal through the line (60 -> 100 MW):
+    36,000 kg, all in zone 0."""
+    m = relocation_system()
+    without = m.clear(np.array([1050.0, 100.0]))
+    with_dc = m.clear(np.array([1050.0, 140.0]))
+    # zone 1's CCGT (25 $) is cheaper than coal (30 $): it serves zone 1 first in both cases
+    assert without.generation_mw[1, GAS] == pytest.approx(40.0)
+    assert (with_dc.emissions_kg - without.emissions_kg) == pytest.approx([36_000.0, 0.0])
+
+
+def test_market_pickles_and_clears_the_same():
+    m = relocation_system()
+    load = np.array([1050.0, 140.0])
+    d0 = m.clear(load)
+    d1 = pickle.loads(pickle.dumps(m)).clear(load)
+    assert d1.price_usd_per_mwh == pytest.approx(d0.price_usd_per_mwh)
+    assert d1.flow_mw == pytest.approx(d0.flow_mw)

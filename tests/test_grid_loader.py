@@ -1,0 +1,108 @@
+"""Reading grid data tables: a small complete set, and bad input named by file and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from abm.errors import InputError
+from abm.grid import TECHNOLOGIES, GridMarket, load_grid_data
+
+TABLES = {
+    "technologies.csv": """technology,fuel,kind,vom_usd_per_mwh,source,assumed,note
+nuclear,uranium,must_run,5,src,false,
+wind,wind,variable,2,src,false,
+coal,hard_coal,thermal,4,src,false,
+gas_ccgt,natural_gas,thermal,6,src,false,
+""",
+    "fuels.csv": """fuel,co2_t_per_mwh_th,source,assumed,note
+uranium,0,src,false,
+wind,0,src,false,
+hard_coal,0.34,src,false,
+natural_gas,0.2,src,false,
+""",
+    "tranches.csv": "technology,tranche,capacity_share,efficiency,heat_rate_btu_per_kwh,"
+    """availability,source,assumed,note
+nuclear,1,1,0.33,10340,0.9,src,false,
+wind,1,1,1,3412,0.3,src,false,
+coal,1,0.5,0.4,8530,0.9,src,false,
+coal,2,0.5,0.34,10036,0.9,src,false,
+gas_ccgt,1,1,0.5,6824,0.9,src,false,
+""",
+    "capacity.csv": """zone_id,technology,capacity_mw,generation_gwh,year,source,assumed,note
+A,nuclear,100,,2024,src,false,
+A,wind,200,350.0,2024,src,false,
+A,coal,400,,2024,src,false,
+B,gas_ccgt,500,,2024,src,false,
+""",
+    "fuel_prices.csv": """zone_id,fuel,price_usd_per_mwh_th,hub,source,assumed,note
+A,uranium,2,x,src,false,
+A,hard_coal,10,x,src,false,
+A,natural_gas,20,x,src,false,
+B,uranium,2,x,src,false,
+B,hard_coal,10,x,src,false,
+B,natural_gas,25,x,src,false,
+""",
+    "carbon_schemes.csv": "scheme,jurisdiction,zones,price_native,unit_native,price_usd_per_t,"
+    """year,source,assumed,note
+eu_ets,EU,A;B,60,EUR/t,65,2024,src,false,
+uk_cps,UK,B,18,GBP/t,23,2024,src,false,
+""",
+    "interconnectors.csv": "line_id,zone_from,zone_to,capacity_forward_mw,capacity_backward_mw,"
+    """type,year,source,assumed,note
+A-B,A,B,100,80,HVDC,2024,src,false,
+""",
+    "demand_shape.csv": "zone_id,month,hour_utc,factor\n" + "".join(
+        f"{z},{m},{h},{1 + 0.1 * (h >= 12)}\n" for z in "AB" for m in range(1, 13)
+        for h in range(24)),
+}
+
+
+def write(tmp_path: Path, **changes: str) -> Path:
+    for name, text in TABLES.items():
+        (tmp_path / name).write_text(changes.get(name.removesuffix(".csv"), text))
+    return tmp_path
+
+
+def test_small_tables_load_and_clear(tmp_path):
+    data = load_grid_data(write(tmp_path))
+    assert data.carbon_prices(["A", "B"]).tolist() == [65.0, 88.0]
+    assert data.carbon_prices(["B"], {"uk_cps": 0.0}).tolist() == [65.0]
+    m = GridMarket.from_data(data, ["A", "B"], np.array([300.0, 200.0]), 3000.0)
+    # coal tranches: 10 / 0.4 + 4 + 65 x 0.85 = 84.25 and 10 / 0.34 + 4 + 65 x 1.0 = 98.41;
+    # gas in B: 25 / 0.5 + 6 + 88 x 0.4 = 91.2
+    coal = m.fleet.technology == TECHNOLOGIES.index("coal")
+    assert np.sort(m.offer_usd_per_mwh[coal]) == pytest.approx(
+        [10 / 0.4 + 4 + 65 * 0.85, 10 / 0.34 + 4 + 65 * 0.34 / 0.34])
+    assert m.line_capacity_mw.tolist() == [[100.0, 80.0]]
+    m.set_hour(1, 13, np.zeros(2), np.array([300.0, 400.0]), np.zeros(2))
+    assert m.background_mw == pytest.approx([330.0, 220.0])
+    # wind's annual capacity factor is the zone's: 350 GWh / (200 MW x 8,784 h)
+    wind = m.fleet.technology == TECHNOLOGIES.index("wind")
+    assert m.fleet.availability[wind] == pytest.approx([350e3 / 200 / 8784])
+
+
+@pytest.mark.parametrize(("table", "text", "field"), [
+    ("technologies", TABLES["technologies.csv"].replace("must_run", "baseload"), "row 2.kind"),
+    ("tranches", TABLES["tranches.csv"].replace("coal,2,0.5", "coal,2,0.6"),
+     "coal.capacity_share"),
+    ("capacity", TABLES["capacity.csv"].replace("A,coal,400", "A,coal,-4"), "row 4.capacity_mw"),
+    ("fuel_prices", TABLES["fuel_prices.csv"].replace("A,uranium", "A,plutonium"), "row 2.fuel"),
+    ("interconnectors", TABLES["interconnectors.csv"].replace(",100,", ",0,"),
+     "row 2.capacity_forward_mw"),
+    ("demand_shape", TABLES["demand_shape.csv"].replace("A,1,0,1.0\n", ""), "A.factor"),
+    ("technologies", TABLES["technologies.csv"].replace(",src,", ",,", 1), "row 2.source"),
+])
+def test_bad_tables_name_file_and_field(tmp_path, table, text, field):
+    with pytest.raises(InputError) as err:
+        load_grid_data(write(tmp_path, **{table: text}))
+    assert err.value.source.endswith(f"{table}.csv")
+    assert err.value.field == field
+
+
+def test_unknown_scheme_override_is_named(tmp_path):
+    data = load_grid_data(write(tmp_path))
+    with pytest.raises(InputError, match="unknown scheme"):
+        data.carbon_prices(["A"], {"eu_etz": 1.0})

@@ -1,0 +1,101 @@
+"""Coupled clearing checked against scipy's linprog, optimality conditions and finite differences
+on small random systems."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import linprog
+
+from abm.grid.clearing import TOLERANCE_MW
+from tests.grid_systems import PRICE_CAP, market
+
+TECHS = ("nuclear", "coal", "gas_ccgt", "gas_ocgt", "oil")
+
+
+def random_system(rng: np.random.Generator, n_zones: int, n_lines: int):
+    """Units with random capacity, offer and factor; random lines (no duplicate pairs)."""
+    units = [dict(zone=z, tech=TECHS[u], mw=rng.uniform(5, 100), fuel=rng.uniform(0, 100),
+                  co2=rng.uniform(0, 1))
+             for z in range(n_zones) for u in range(int(rng.integers(1, 5)))]
+    pairs = [(a, b) for a in range(n_zones) for b in range(a + 1, n_zones)]
+    chosen = rng.permutation(len(pairs))[:n_lines]
+    lines = [(*pairs[i], rng.uniform(1, 60), rng.uniform(1, 60)) for i in chosen]
+    return units, lines
+
+
+def linprog_cost(units, lines, n_zones, load) -> float:
+    """Minimum dispatch cost by scipy's linprog (HiGHS' other interface: a separate model)."""
+    nu, nl = len(units), len(lines)
+    c = np.concatenate([[u["fuel"] for u in units], np.zeros(nl), np.full(n_zones, PRICE_CAP)])
+    a = np.zeros((n_zones, nu + nl + n_zones))
+    for i, u in enumerate(units):
+        a[u["zone"], i] = 1
+    for j, (f, t, _, _) in enumerate(lines):
+        a[f, nu + j] -= 1
+        a[t, nu + j] += 1
+    a[:, nu + nl:] = np.eye(n_zones)
+    bounds = ([(0, u["mw"]) for u in units] + [(-r, fw) for _, _, fw, r in lines]
+              + [(0, None)] * n_zones)
+    res = linprog(c, A_eq=a, b_eq=load, bounds=bounds, method="highs-ipm")
+    assert res.status == 0
+    return float(res.fun)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n_zones=st.integers(1, 5), n_lines=st.integers(0, 6),
+       scale=st.floats(0.1, 3.0))
+def test_clearing_matches_linprog_and_is_optimal(seed, n_zones, n_lines, scale):
+    rng = np.random.default_rng(seed)
+    units, lines = random_system(rng, n_zones, n_lines)
+    load = rng.uniform(0, 150, n_zones) * scale
+    m = market(units, lines, n_zones)
+    d = m.clear(load)
+    assert d.cost_usd == pytest.approx(linprog_cost(units, lines, n_zones, load), rel=1e-7,
+                                       abs=1e-6)
+    # balance, and every unit within its bounds
+    gen = d.generation_mw.sum(axis=1)
+    assert gen + d.net_import_mw + d.unserved_mw == pytest.approx(load, abs=1e-6)
+    # optimality conditions: a unit's offer is <= its zone's price if it runs at all, >= it if
+    # it has room; an unconstrained line carries no price difference; shedding at the cap only
+    offer, price = m.offer_usd_per_mwh, d.price_usd_per_mwh
+    g_unit = np.zeros(len(units))  # per unit generation, from the zone's merit order
+    for i, u in enumerate(units):  # one unit per (zone, tech): read it from generation_mw
+        g_unit[i] = d.generation_mw[u["zone"], m.fleet.technology[i]]
+    zone = m.fleet.zone
+    tol = 1e-6 * (1 + np.abs(price[zone]))
+    running = g_unit > TOLERANCE_MW
+    has_room = g_unit < m.fleet.capacity_mw - TOLERANCE_MW
+    assert (offer[running] <= price[zone][running] + tol[running]).all()
+    assert (offer[has_room] >= price[zone][has_room] - tol[has_room]).all()
+    for k, (a, b, fw, back) in enumerate(lines):
+        if -back + 1e-6 < d.flow_mw[k] < fw - 1e-6:
+            assert price[a] == pytest.approx(price[b], rel=1e-6, abs=1e-6)
+        assert d.congested[k] == (not -back + 1e-6 < d.flow_mw[k] < fw - 1e-6)
+    assert (price <= PRICE_CAP + 1e-6).all()
+    assert np.allclose(price[d.unserved_mw > 1e-6], PRICE_CAP)
+
+
+def test_marginal_carbon_and_price_are_finite_differences():
+    """The next MW's unit: its factor is d(system emissions)/d(zone load) and its offer the
+    d(cost)/d(load), on 40 random systems (a step of 0.01 MW)."""
+    rng = np.random.default_rng(7)
+    checked = 0
+    for _ in range(40):
+        n_zones = int(rng.integers(1, 5))
+        units, lines = random_system(rng, n_zones, int(rng.integers(0, 5)))
+        m = market(units, lines, n_zones)
+        load = rng.uniform(0, 150, n_zones)
+        d = m.clear(load)
+        for z in range(n_zones):
+            up = load.copy()
+            up[z] += 0.01
+            d1 = m.clear(up)
+            assert (d1.system_emissions_kg - d.system_emissions_kg) / 0.01 == pytest.approx(
+                d.marginal_carbon_kg_per_mwh[z], rel=1e-4, abs=1e-3)
+            assert (d1.cost_usd - d.cost_usd) / 0.01 == pytest.approx(
+                d.price_usd_per_mwh[z], rel=1e-4, abs=1e-3)
+            checked += 1
+    assert checked > 60
