@@ -1,37 +1,32 @@
-"""The ``abm`` command line."""
+"""The ``abm`` command line.
+
+How it is built (follow this pattern when adding a subcommand, e.g. ``abm export pypsa``): the
+parser must build from the standard library alone, so that ``abm --help`` answers within 0.5 s
+and ``abm check`` never imports Mesa, matplotlib or numba (``tests/test_startup.py`` checks this
+in a fresh interpreter; ``benchmarks/startup.py`` times it).
+
+- A subcommand's arguments are declared in :func:`build_parser`, or in a ``register(subparsers)``
+  function of a light ``cli`` module of its package (``abm/sweep/cli.py``,
+  ``abm/dashboard/cli.py``) that imports nothing heavy at module level.
+- Argument types (``type=``) come from :mod:`abm.argtypes` (standard library only).
+- The handler is named, not imported: ``set_defaults(handler="abm.module:cmd_name")``; :func:`main`
+  imports it only when that command runs. Handlers return the exit status; bad input raises
+  :class:`abm.errors.InputError` (exit 2, one line on stderr).
+- ``set_defaults(interrupted=...)`` says, in one line, what Ctrl-C leaves behind and how to carry
+  on; :func:`main` prints it and exits 130 (a handler that knows more may catch
+  ``KeyboardInterrupt`` itself).
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
+from abm.argtypes import budgets_arg, positive_int_arg, seed_arg
 from abm.errors import InputError
-
-
-def budgets_arg(text: str) -> list[float]:
-    """argparse type: comma-separated latency budgets in ms, positive, sorted, unique."""
-    try:
-        values = [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated numbers, got {text!r}") from None
-    if not values or any(not np.isfinite(v) or v <= 0 for v in values):
-        raise argparse.ArgumentTypeError(f"budgets must be positive finite numbers, got {text!r}")
-    return sorted(set(values))
-
-
-def positive_int_arg(text: str) -> int:
-    """argparse type: a whole number >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
-    return value
 
 
 def registered_choices() -> str:
@@ -40,6 +35,17 @@ def registered_choices() -> str:
 
     return "choices a scenario may name (abm.registry):\n" + "\n".join(
         "  " + r.help().replace("\n", "\n  ") for r in REGISTRIES)
+
+
+CHOICES_EPILOG = "(the choices of every registry)"
+
+
+class ChoicesHelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Help whose epilog ``CHOICES_EPILOG`` becomes :func:`registered_choices` when printed,
+    so that building the parser loads no registry (the entries import the model)."""
+
+    def add_text(self, text: str | None) -> None:
+        super().add_text(registered_choices() if text == CHOICES_EPILOG else text)
 
 
 def _out_dir(path: str) -> Path:
@@ -96,13 +102,14 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_frontier(args: argparse.Namespace) -> int:
     """Compute the energy-latency frontier, print it, write CSV and PNG."""
     from abm.figures import frontier_figure
-    from abm.frontier import at_hour, frontier
+    from abm.frontier import DEFAULT_BUDGETS_MS, at_hour, frontier
     from abm.instance import compile_scenario
     from abm.scenario import load_scenario
     from abm.signals import mean_signals
 
     scn = load_scenario(args.scenario)
     inst = compile_scenario(scn)
+    budgets = args.budgets or DEFAULT_BUDGETS_MS
     if args.hour is None:
         signals, when = mean_signals(scn), "annual-mean signals"
     else:
@@ -111,7 +118,7 @@ def cmd_frontier(args: argparse.Namespace) -> int:
         inst, signals = at_hour(scn, inst, args.hour)
         when = f"hour {args.hour} of the scenario (its demand and signals)"
     out = _out_dir(args.out)
-    df = frontier(inst, signals, args.budgets, frictions=not args.no_frictions)
+    df = frontier(inst, signals, budgets, frictions=not args.no_frictions)
     df.to_csv(out / "frontier.csv", index=False)
     title = (f"{scn.name}: {when}, "
              f"{'no frictions' if args.no_frictions else 'with frictions'}")
@@ -183,8 +190,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+NOTHING_WRITTEN = "nothing was written; run the command again"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``abm`` and its subcommands."""
+    """The argument parser of ``abm`` and its subcommands (standard library only)."""
+    from abm.dashboard.cli import register as register_dashboard
+    from abm.sweep.cli import register as register_sweep
+
     parser = argparse.ArgumentParser(
         prog="abm", description="GeoInference ABM: AI inference as relocatable electricity demand.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -192,17 +205,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="validate a scenario and summarise it",
                            description="Validate a scenario file and summarise it.",
-                           epilog=registered_choices(),
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+                           epilog=CHOICES_EPILOG, formatter_class=ChoicesHelpFormatter)
     check.add_argument("scenario", nargs="?", help=scenario_help)
-    check.set_defaults(func=cmd_check)
+    check.set_defaults(handler="abm.cli:cmd_check", interrupted=NOTHING_WRITTEN)
 
     fr = sub.add_parser("frontier", help="energy-latency frontier: table, CSV and figure",
                         description="Relax every latency budget over a grid and solve the "
                         "planner's placement at each; write DIR/frontier.csv and frontier.png.")
     fr.add_argument("scenario", nargs="?", help=scenario_help)
-    fr.add_argument("--budgets", type=budgets_arg,
-                    default="10,20,30,40,50,75,100,125,150,200,250,300",
+    fr.add_argument("--budgets", type=budgets_arg, default=None,
                     help="comma-separated latency budgets in ms (default: 10 to 300)")
     fr.add_argument("--out", required=True, help="output directory")
     fr.add_argument("--hour", type=int, default=None,
@@ -210,7 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "(default: mean demand at annual-mean signals)")
     fr.add_argument("--no-frictions", action="store_true",
                     help="ignore migration frictions (default: charge them against all-local)")
-    fr.set_defaults(func=cmd_frontier)
+    fr.set_defaults(handler="abm.cli:cmd_frontier",
+                    interrupted="frontier.csv and frontier.png are written only when complete; "
+                    "run the command again")
 
     run = sub.add_parser("run", help="run the agent-based market hour by hour",
                          description="Run the market: operators relocate demand each hour, "
@@ -221,8 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("scenario", nargs="?", help=scenario_help)
     run.add_argument("--hours", type=positive_int_arg, default=None,
                      help="hourly steps to run (default: the scenario's hours)")
-    run.add_argument("--seed", type=int, default=None,
-                     help="the seed of every random draw (default: the scenario's seed)")
+    run.add_argument("--seed", type=seed_arg, default=None,
+                     help="the seed of every random draw, 0..2^63-1 (default: the scenario's "
+                     "seed)")
     run.add_argument("--out", required=True, help="output directory")
     again = run.add_mutually_exclusive_group()
     again.add_argument("--resume", action="store_true",
@@ -233,24 +247,65 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--zone", default=None,
                      help="the grid zone generation.png shows by technology (default: the zone "
                      "with the most data-centre load)")
-    run.set_defaults(func=cmd_run)
-    from abm.dashboard.cli import register as register_dashboard
+    run.set_defaults(handler="abm.cli:cmd_run",
+                     interrupted="finished steps are kept in the output folder; carry on with "
+                     "--resume")
+
     register_dashboard(sub)
-    from abm.report import register as register_report
-    register_report(sub)
-    from abm.sweep.cli import register as register_sweep
+    _register_report(sub)
     register_sweep(sub)
     return parser
 
 
+def _register_report(sub: argparse._SubParsersAction) -> None:
+    rp = sub.add_parser(
+        "report", help="compare scenarios against a baseline: one HTML file and a Markdown twin",
+        description="Run scenario files with the market (or read folders written by `abm "
+        "run`) and write one self-contained HTML report with its figures embedded, and a "
+        "Markdown twin beside it: set-up and levers, a headline table against the baseline, "
+        "the energy-latency frontier, execution layers, a world map of demand shifts, zone "
+        "price and carbon changes, who gains and loses, data provenance and caveats.",
+        epilog="example: abm report experiments/scenarios/*.toml --baseline "
+        "experiments/scenarios/baseline.toml --hours 48 --out out/report.html")
+    rp.add_argument("scenarios", nargs="+", metavar="SCENARIO",
+                    help="scenario TOML files or `abm run` output folders")
+    rp.add_argument("--baseline", metavar="SCENARIO", default=None,
+                    help="the scenario the others are compared with, a file or run folder "
+                    "(default: the first SCENARIO); added to the list if not in it")
+    rp.add_argument("--out", required=True, help="the HTML file to write (the Markdown twin "
+                    "and a _figures folder go beside it)")
+    rp.add_argument("--hours", type=positive_int_arg, default=None,
+                    help="hourly steps to run each scenario file (default: its own hours)")
+    rp.add_argument("--seed", type=seed_arg, default=None,
+                    help="seed of every run, 0..2^63-1 (default: each scenario's own seed)")
+    rp.add_argument("--budgets", type=budgets_arg, default=None,
+                    help="comma-separated latency budgets of the frontier in ms "
+                    "(default: 10 to 300)")
+    rp.add_argument("--quiet", action="store_true", help="no progress bars")
+    rp.set_defaults(handler="abm.report:cmd_report",
+                    interrupted="no report was written (it is written only when complete); "
+                    "run the command again")
+
+
+def handler(name: str) -> Callable[[argparse.Namespace], int]:
+    """The command handler named ``"package.module:function"``, imported now."""
+    module, _, function = name.partition(":")
+    return getattr(importlib.import_module(module), function)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``abm`` console script."""
-    args = build_parser().parse_args(argv)
+    """Entry point of the ``abm`` console script: 0 done, 2 bad input, 130 interrupted."""
+    kept = NOTHING_WRITTEN
     try:
-        return args.func(args)
+        args = build_parser().parse_args(argv)
+        kept = args.interrupted
+        return handler(args.handler)(args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"interrupted: {kept}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

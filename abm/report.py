@@ -602,37 +602,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                          "written beside it)")
     out.parent.mkdir(parents=True, exist_ok=True)
     command = "abm report " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else ""
-    html_path, md_path = write_report(runs, runs[0], out, args.budgets, command)
+    html_path, md_path = write_report(runs, runs[0], out, args.budgets or DEFAULT_BUDGETS_MS,
+                                       command)
     print(f"wrote {html_path}, {md_path} and {html_path.stem}_figures/")
     return 0
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``report`` subcommand to the ``abm`` parser."""
-    from abm.cli import budgets_arg, positive_int_arg
-
-    rp = subparsers.add_parser(
-        "report", help="compare scenarios against a baseline: one HTML file and a Markdown twin",
-        description="Run scenario files with the market (or read folders written by `abm "
-        "run`) and write one self-contained HTML report with its figures embedded, and a "
-        "Markdown twin beside it: set-up and levers, a headline table against the baseline, "
-        "the energy-latency frontier, execution layers, a world map of demand shifts, zone "
-        "price and carbon changes, who gains and loses, data provenance and caveats.",
-        epilog="example: abm report experiments/scenarios/*.toml --baseline "
-        "experiments/scenarios/baseline.toml --hours 48 --out out/report.html")
-    rp.add_argument("scenarios", nargs="+", metavar="SCENARIO",
-                    help="scenario TOML files or `abm run` output folders")
-    rp.add_argument("--baseline", metavar="SCENARIO", default=None,
-                    help="the scenario the others are compared with, a file or run folder "
-                    "(default: the first SCENARIO); added to the list if not in it")
-    rp.add_argument("--out", required=True, help="the HTML file to write (the Markdown twin "
-                    "and a _figures folder go beside it)")
-    rp.add_argument("--hours", type=positive_int_arg, default=None,
-                    help="hourly steps to run each scenario file (default: its own hours)")
-    rp.add_argument("--seed", type=int, default=None,
-                    help="seed of every run (default: each scenario's own seed)")
-    rp.add_argument("--budgets", type=budgets_arg, default=",".join(map(str, DEFAULT_BUDGETS_MS)),
-                    help="comma-separated latency budgets of the frontier in ms "
-                    "(default: 10 to 300)")
-    rp.add_argument("--quiet", action="store_true", help="no progress bars")
-    rp.set_defaults(func=cmd_report)

@@ -145,8 +145,7 @@ def test_hour_out_of_range_is_an_error(write_scenario, tmp_path, capsys):
 
 def test_parser_defaults():
     args = build_parser().parse_args(["frontier", "--out", "x"])
-    assert args.budgets == [10.0, 20.0, 30.0, 40.0, 50.0, 75.0, 100.0, 125.0, 150.0, 200.0,
-                            250.0, 300.0]
+    assert args.budgets is None  # the handler uses abm.frontier.DEFAULT_BUDGETS_MS
     assert args.hour is None and not args.no_frictions and args.scenario is None
 
 

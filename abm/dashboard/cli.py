@@ -9,22 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from abm.argtypes import port_arg
 from abm.dashboard import SCENARIO_ENV
 
 INSTALL_HINT = ("the dashboard needs the optional 'viz' extra (solara): run ./bootstrap.sh viz, "
                 "or .venv/bin/pip install -e '.[viz]'")
 # No usage reports over the network, no "runs on Solara" banner: the page needs no outside address.
 SERVER_ENV = {"SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "SOLARA_THEME_SHOW_BANNER": "False"}
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port in 0..65535, got {value}")
-    return value
 
 
 def server_command(host: str, port: int) -> list[str]:
@@ -67,5 +58,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default: 127.0.0.1, this machine only; "
                    "another address exposes the dashboard to the network)")
-    p.add_argument("--port", type=_port, default=8765, help="port to listen on (default: 8765)")
-    p.set_defaults(func=cmd_dashboard)
+    p.add_argument("--port", type=port_arg, default=8765, help="port to listen on (default: 8765)")
+    p.set_defaults(handler="abm.dashboard.cli:cmd_dashboard", interrupted="the dashboard stopped")

@@ -6,9 +6,21 @@ Sobol or Morris), replications and the outcomes to keep. ``run_sweep`` runs it o
 ``concurrent.futures.Executor`` and writes one Parquet row per run as runs finish;
 ``analysis`` and ``report`` turn the results into sensitivity indices, figures and scenario
 discovery boxes.
+
+The names below are imported on first use, so that ``abm sweep --help`` and validating a sweep
+file do not load the market (Mesa, numba).
 """
 
-from abm.sweep.runner import run_sweep
-from abm.sweep.spec import Spec, load_spec
+from __future__ import annotations
 
-__all__ = ["Spec", "load_spec", "run_sweep"]
+import importlib
+from typing import Any
+
+_WHERE = {"run_sweep": "abm.sweep.runner", "Spec": "abm.sweep.spec", "load_spec": "abm.sweep.spec"}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_WHERE[name]), name)

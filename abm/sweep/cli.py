@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+from abm.argtypes import pair_arg, positive_int_arg
+
 USAGE = """abm sweep SPEC --out DIR [--workers N | --scheduler ADDR] [--resume | --restart]
                  [--quiet]
        abm sweep report DIR [--target OUTCOME>X] [--pair A,B]"""
@@ -23,17 +25,8 @@ with confidence intervals, a tornado chart, a heat map of two parameters, outcom
 and a scenario-discovery (PRIM) box."""
 
 
-def _pair(text: str) -> tuple[str, str]:
-    names = [t.strip() for t in text.split(",")]
-    if len(names) != 2 or not all(names) or names[0] == names[1]:
-        raise argparse.ArgumentTypeError(f"expected two parameter paths A,B, got {text!r}")
-    return names[0], names[1]
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``sweep`` subcommand (run a sweep file, or ``report DIR``) to ``abm``."""
-    from abm.cli import positive_int_arg
-
     p = subparsers.add_parser(
         "sweep", help="parameter sweeps: run a sweep file, or report on a sweep folder",
         usage=USAGE, description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -59,10 +52,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="scenario-discovery target, e.g. 'saved.emissions_kg.system>0.2' "
                      "(default: the sweep file's [discovery], else the top quarter of the "
                      "first outcome)")
-    rep.add_argument("--pair", type=_pair, metavar="A,B",
+    rep.add_argument("--pair", type=pair_arg, metavar="A,B",
                      help="the two parameters of the heat map (default: the two most "
                      "influential)")
-    p.set_defaults(func=cmd_sweep, sweep_parser=p)
+    p.set_defaults(handler="abm.sweep.cli:cmd_sweep", sweep_parser=p,
+                   interrupted="finished runs are kept in the sweep folder; carry on with "
+                   "--resume")
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:

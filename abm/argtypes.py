@@ -1,0 +1,75 @@
+"""Argument types of the ``abm`` command line (argparse ``type=`` callables).
+
+Standard library only: the parser of every subcommand is built from these without importing the
+model, so ``abm --help`` starts in a fraction of a second (``abm/cli.py`` explains the pattern).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+# The largest seed: seeds are stored as signed 64-bit integers (run manifests, sweep tables).
+MAX_SEED = 2**63 - 1
+
+
+def quoted(value: object, limit: int = 40) -> str:
+    """``repr(value)`` cut to ``limit`` characters, so an error never echoes a long input."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit - 3]}..."
+
+
+def budgets_arg(text: str) -> list[float]:
+    """argparse type: comma-separated latency budgets in ms, positive, sorted, unique."""
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers, got {quoted(text)}") from None
+    if not values or any(not math.isfinite(v) or v <= 0 for v in values):
+        raise argparse.ArgumentTypeError(
+            f"budgets must be positive finite numbers, got {quoted(text)}")
+    return sorted(set(values))
+
+
+def _whole(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {quoted(text)}") from None
+
+
+def positive_int_arg(text: str) -> int:
+    """argparse type: a whole number >= 1."""
+    value = _whole(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return value
+
+
+def seed_arg(text: str) -> int:
+    """argparse type: a seed, a whole number in 0..2^63-1."""
+    value = _whole(text)
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(
+            f"expected a seed in 0..{MAX_SEED} (2^63-1), got {quoted(value)}")
+    return value
+
+
+def port_arg(text: str) -> int:
+    """argparse type: a TCP port in 0..65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {quoted(text)}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port in 0..65535, got {value}")
+    return value
+
+
+def pair_arg(text: str) -> tuple[str, str]:
+    """argparse type: two different names separated by a comma, ``A,B``."""
+    names = [t.strip() for t in text.split(",")]
+    if len(names) != 2 or not all(names) or names[0] == names[1]:
+        raise argparse.ArgumentTypeError(f"expected two parameter paths A,B, got {quoted(text)}")
+    return names[0], names[1]
