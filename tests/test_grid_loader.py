@@ -31,11 +31,12 @@ coal,1,0.5,0.4,8530,0.9,src,false,
 coal,2,0.5,0.34,10036,0.9,src,false,
 gas_ccgt,1,1,0.5,6824,0.9,src,false,
 """,
-    "capacity.csv": """zone_id,technology,capacity_mw,generation_gwh,year,source,assumed,note
-A,nuclear,100,,2024,src,false,
-A,wind,200,350.0,2024,src,false,
-A,coal,400,,2024,src,false,
-B,gas_ccgt,500,,2024,src,false,
+    "capacity.csv": "zone_id,technology,capacity_mw,generation_gwh,availability,"
+    """year,source,assumed,note
+A,nuclear,100,,0.7,2024,src,false,
+A,wind,200,350.0,,2024,src,False,
+A,coal,400,,,2024,src,false,
+B,gas_ccgt,500,,,2024,src,TRUE,
 """,
     "fuel_prices.csv": """zone_id,fuel,price_usd_per_mwh_th,hub,source,assumed,note
 A,uranium,2,x,src,false,
@@ -82,6 +83,8 @@ def test_small_tables_load_and_clear(tmp_path):
     # wind's annual capacity factor is the zone's: 350 GWh / (200 MW x 8,784 h)
     wind = m.fleet.technology == TECHNOLOGIES.index("wind")
     assert m.fleet.availability[wind] == pytest.approx([350e3 / 200 / 8784])
+    # the zone's own availability of nuclear (0.7) replaces the fleet-wide one (0.9)
+    assert m.fleet.availability[m.fleet.technology == 0] == pytest.approx([0.7])
 
 
 @pytest.mark.parametrize(("table", "text", "field"), [
@@ -89,6 +92,7 @@ def test_small_tables_load_and_clear(tmp_path):
     ("tranches", TABLES["tranches.csv"].replace("coal,2,0.5", "coal,2,0.6"),
      "coal.capacity_share"),
     ("capacity", TABLES["capacity.csv"].replace("A,coal,400", "A,coal,-4"), "row 4.capacity_mw"),
+    ("capacity", TABLES["capacity.csv"].replace("350.0,,", "350.0,0.5,"), "row 3.availability"),
     ("fuel_prices", TABLES["fuel_prices.csv"].replace("A,uranium", "A,plutonium"), "row 2.fuel"),
     ("interconnectors", TABLES["interconnectors.csv"].replace(",100,", ",0,"),
      "row 2.capacity_forward_mw"),

@@ -79,6 +79,7 @@ class GridData:
     tranches: tuple[Tranche, ...]
     capacity_mw: dict[tuple[str, str], float]  # (zone, technology) -> installed MW
     generation_gwh: dict[tuple[str, str], float]  # (zone, technology) -> annual GWh, where given
+    availability: dict[tuple[str, str], float]  # (zone, technology) -> fraction, where given
     fuel_price_usd_per_mwh_th: dict[tuple[str, str], float]  # (zone, fuel) -> USD/MWh of heat
     schemes: dict[str, CarbonScheme]
     lines: tuple[Line, ...]
@@ -114,9 +115,10 @@ class GridData:
 
 
 def _flag(value: str, path: Path, where: str) -> bool:
-    if value not in ("true", "false"):
+    flag = value.strip().lower()
+    if flag not in ("true", "false"):
         raise InputError(path, where, f"expected true or false, got {value!r}")
-    return value == "true"
+    return flag == "true"
 
 
 def _choice(value: str, allowed: Sequence[str], path: Path, where: str) -> str:
@@ -175,10 +177,10 @@ def load_grid_data(directory: Path | str | None = None) -> GridData:
                              f"the shares of a technology must sum to 1, got {total}")
 
     path = d / "capacity.csv"
-    df = _read_csv(path, ["zone_id", "technology", "capacity_mw", "generation_gwh", "source",
-                          "assumed"])
+    df = _read_csv(path, ["zone_id", "technology", "capacity_mw", "generation_gwh",
+                          "availability", "source", "assumed"])
     _sourced(df, path)
-    capacity, generation = {}, {}
+    capacity, generation, availability = {}, {}, {}
     for i, r in df.iterrows():
         w = f"row {i + 2}"
         key = (r.zone_id, _choice(r.technology, tuple(techs), path, f"{w}.technology"))
@@ -187,6 +189,11 @@ def load_grid_data(directory: Path | str | None = None) -> GridData:
         capacity[key] = _number(r.capacity_mw, path, f"{w}.capacity_mw")
         if r.generation_gwh.strip():
             generation[key] = _number(r.generation_gwh, path, f"{w}.generation_gwh")
+        if r.availability.strip():
+            availability[key] = _number(r.availability, path, f"{w}.availability", strict=True)
+            if availability[key] > 1 or techs[key[1]].kind in CALIBRATED_KINDS:
+                raise InputError(path, f"{w}.availability", "a fraction in (0, 1], for "
+                                 "technologies whose availability is not calibrated")
 
     path = d / "fuel_prices.csv"
     df = _read_csv(path, ["zone_id", "fuel", "price_usd_per_mwh_th", "source", "assumed"])
@@ -205,7 +212,7 @@ def load_grid_data(directory: Path | str | None = None) -> GridData:
     schemes = {}
     for i, r in df.iterrows():
         w = f"row {i + 2}"
-        zones = tuple(z.strip() for z in r.zones.split(";") if z.strip())
+        zones = tuple(z.strip() for z in r.zones.split(";") if z.strip())  # may be none
         schemes[r.scheme] = CarbonScheme(r.scheme, r.jurisdiction, zones,
                                          _number(r.price_usd_per_t, path, f"{w}.price_usd_per_t"))
 
@@ -240,5 +247,6 @@ def load_grid_data(directory: Path | str | None = None) -> GridData:
             raise InputError(path, f"{zone}.factor",
                              "every month x hour cell needs one factor > 0")
         shapes[str(zone)] = table
-    return GridData(techs, fuels, tuple(tranches), capacity, generation, prices, schemes,
+    return GridData(techs, fuels, tuple(tranches), capacity, generation, availability, prices,
+                    schemes,
                     tuple(lines), shapes, str(d))

@@ -110,10 +110,11 @@ def build_fleet(data: GridData, zone_ids: Sequence[str]) -> Fleet:
             for tr in (x for x in data.tranches if x.technology == t):
                 if cap * tr.capacity_share <= 0:
                     continue
+                avail = data.availability.get((zone, t), tr.availability)
                 rows.append((z, t_index[t], tr.tranche, cap * tr.capacity_share, tr.efficiency,
                              1000.0 * data.fuel_co2_t_per_mwh_th[tech.fuel] / tr.efficiency,
                              fuel_price, tech.vom_usd_per_mwh,
-                             zone_cf if zone_cf is not None else tr.availability, calibrated))
+                             zone_cf if zone_cf is not None else avail, calibrated))
     cols = list(zip(*rows, strict=True))
     return Fleet(TECHNOLOGIES, np.array(cols[0], dtype=np.int64), np.array(cols[1], np.int64),
                  np.array(cols[2], dtype=np.int64),
