@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -299,13 +300,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         kept = args.interrupted
-        return handler(args.handler)(args)
+        status = handler(args.handler)(args)
+        sys.stdout.flush()  # a closed pipe fails here, inside the try, not at exit
+        return status
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"interrupted: {kept}", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of stdout went away (abm check | head): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

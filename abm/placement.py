@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
+from abm.highs import quiet_highs
 from abm.instance import Instance
 
 _ZERO = 1e-9
@@ -143,8 +144,7 @@ class PlacementLP:
         lp.a_matrix_.start_ = start
         lp.a_matrix_.index_ = index
         lp.a_matrix_.value_ = np.ones(len(index))
-        self.highs = highspy.Highs()
-        self.highs.setOptionValue("output_flag", False)
+        self.highs = quiet_highs()
         # demand rows must hold to well below a watt: a class of 1e-8 MW is served or unserved
         self.highs.setOptionValue("primal_feasibility_tolerance", _TOLERANCE)
         self.highs.passModel(lp)

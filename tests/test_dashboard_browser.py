@@ -44,6 +44,11 @@ def _missing() -> list[str]:
     return out
 
 
+def _log(tmp_path_factory) -> Path:
+    """The file the dashboard's stdout and stderr go to."""
+    return tmp_path_factory.getbasetemp() / "dashboard-server.log"
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """``abm dashboard`` on a free loopback port; terminated (with its server) afterwards."""
@@ -56,7 +61,7 @@ def server(tmp_path_factory):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    log = tmp_path_factory.mktemp("dashboard") / "server.log"
+    log = _log(tmp_path_factory)
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "abm.cli", "dashboard", "--port", str(port)],
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -180,3 +185,10 @@ def test_carbon_price_and_play_move_load_and_the_numbers(browser_page):
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTEFACTS / "dashboard.png"), full_page=True)
     assert outside == []
+
+
+def test_page_loads_print_nothing(browser_page, tmp_path_factory):
+    """Solara's 12-line cookie warning on every connection over http never reaches the user."""
+    lines = _log(tmp_path_factory).read_text().splitlines()
+    assert not [line for line in lines if "samesite" in line.lower() or "Warning" in line]
+    assert lines[0].startswith("abm dashboard: serving on http://127.0.0.1:")

@@ -16,6 +16,10 @@ INSTALL_HINT = ("the dashboard needs the optional 'viz' extra (solara): run ./bo
                 "or .venv/bin/pip install -e '.[viz]'")
 # No usage reports over the network, no "runs on Solara" banner: the page needs no outside address.
 SERVER_ENV = {"SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "SOLARA_THEME_SHOW_BANNER": "False"}
+# Solara warns in 12 lines on every page load over plain http that its session cookie falls back
+# to SameSite=Lax; that is what a dashboard on this machine wants, so the warning is not shown.
+QUIET_WARNINGS = "ignore:Cookies with samesite=none require https:UserWarning"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def server_command(host: str, port: int) -> list[str]:
@@ -33,7 +37,12 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
     scenario = str(Path(args.scenario).resolve()) if args.scenario else ""
     load_scenario(scenario or None)  # a bad file fails here, with its message, not in the page
-    env = {**os.environ, **SERVER_ENV, SCENARIO_ENV: scenario}
+    warnings = ",".join(filter(None, (os.environ.get("PYTHONWARNINGS"), QUIET_WARNINGS)))
+    env = {**os.environ, **SERVER_ENV, "PYTHONWARNINGS": warnings, SCENARIO_ENV: scenario}
+    if args.host not in LOOPBACK:
+        print(f"warning: --host {args.host} makes the dashboard reachable by other machines "
+              "on the network, without a password; use the default 127.0.0.1 to keep it on "
+              "this machine", file=sys.stderr, flush=True)
     print(f"abm dashboard: serving on http://{args.host}:{args.port}/ (Ctrl+C to stop)",
           flush=True)
     try:
