@@ -1,22 +1,30 @@
-"""One operator's placement LP solved exactly as a min-cost flow, compiled with numba.
+"""One operator's placement problem (``abm/problem.py``) solved exactly as a min-cost flow,
+compiled with numba.
 
-The LP of MODEL.md section 3 for one operator is a transportation problem: classes k supply
-their demand d_k, regions j take at most cap_j, and class k reaches region j (where feasible)
-along an arc whose cost is convex in two pieces: c_kj per MW up to the incumbent MW x_prev_kj,
-c_kj + phi_kj beyond (the MW moved in). Unserved demand is an arc to the sink at VoLL.
+The problem of docs/formulation.md for one operator is a transportation problem: classes k
+supply their demand d_k, regions j take at most cap_j, and class k reaches region j (where
+feasible) along an arc whose cost is convex in two pieces: c_kj per MW up to the incumbent MW
+x0_kj, c_kj + phi_kj beyond (the MW moved in). Unserved demand is an arc from every class to
+the sink at VoLL, which may be below a class's cheapest MW (then it goes unserved by choice).
 
-Without capacity the LP separates by class and has a closed-form optimum (every incumbent MW
-with c <= b stays, the rest goes to the class's cheapest new MW b); most operators, most hours,
-it fits and nothing else is needed. Where it overfills a region it is still a min-cost
-pseudo-flow (potentials -b for classes, 0 for regions and the sink: no residual arc has a
-negative reduced cost), and successive shortest paths (Dijkstra on reduced costs, potentials
-kept) send each region's excess on to the sink, pushing the classes that value it least into
-their next-best regions or unserved; the flow stays optimal after every augmentation, so when
-no excess is left it is the LP optimum. With about 40 nodes a path takes microseconds, against
-a fraction of a millisecond for a HiGHS call of the same LP; the market's whole first-come walk
-runs in compiled code (``first_come``). Ties go to the lowest index, so results are
-reproducible. Checked against HiGHS and ``scipy.optimize.linprog`` in the tests and
-benchmarks.
+Costs are pairs compared lexicographically: ($ per MW, tie cost per MW), the tie cost of
+docs/model.md ("Ties": the preference where the incumbent is kept, 2 + the preference where
+MW move in, 4 unserved), so among the $ optima the flow finds the least tie cost: the
+placement is fixed by the rule, not by the order of the search. $ differences below ``tol``
+(1e-13 of the largest $ figure, the rounding of the potentials) count as ties.
+
+Without capacity the problem separates by class and has a closed-form optimum: each class's
+price p_k is the cheaper of its cheapest new MW and VoLL; every incumbent MW with c <= p_k
+stays, the rest goes to the new MW (or unserved). Most operators, most hours, it fits and
+nothing else is needed. Where it overfills a region it is still a min-cost pseudo-flow
+(potentials -p_k for classes, 0 for regions and the sink: no residual arc has a negative
+reduced cost), and successive shortest paths (Dijkstra on reduced costs, potentials kept) send
+each region's excess on to the sink, pushing the classes that value it least into their
+next-best regions or unserved; the flow stays optimal after every augmentation, so when no
+excess is left it is the optimum. With about 40 nodes a path takes microseconds, against a
+fraction of a millisecond for a HiGHS call of the same LP; the market's whole first-come walk
+runs in compiled code (``first_come``). Checked against HiGHS and networkx's network simplex
+in the tests and ``benchmarks/oracle_check.py``.
 """
 
 from __future__ import annotations
@@ -24,36 +32,66 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from abm.placement import PlacementError
+from abm.problem import (
+    TIE_NEW,
+    TIE_UNSERVED,
+    PlacementError,
+    PlacementProblem,
+    check_arrays,
+    check_capacity,
+)
 
 _EPS = 1e-12  # MW: residual capacity below this is used up
 _FIT = 1e-9  # MW: a load fits a capacity it exceeds by at most this
+_TOL = 1e-13  # $ differences below this share of the largest $ figure are ties
 
 
 @numba.njit(cache=True)
-def _greedy(cost, feasible, demand, phi, prev, voll, x, unserved, price):
-    """Capacity-free optimum of one operator into x (K, R) and unserved (K,); price (K,) gets
-    each class's cheapest new MW (VoLL where no region is feasible), its LP dual."""
+def _tolerance(cost, feasible, phi, voll):
+    """$ per MW below which two path costs tie: _TOL of the largest $ figure."""
+    top = abs(voll)
     n_k, n_r = cost.shape
     for k in range(n_k):
-        best, b = -1, np.inf
         for j in range(n_r):
-            if feasible[k, j] and cost[k, j] + phi[k, j] < b:
-                best, b = j, cost[k, j] + phi[k, j]
+            if feasible[k, j]:
+                top = max(top, abs(cost[k, j]) + phi[k, j])
+    return _TOL * max(top, 1e-300)
+
+
+@numba.njit(cache=True)
+def _less(a, a_tie, b, b_tie, tol):
+    """(a, a_tie) < (b, b_tie) lexicographically, $ within tol counting as equal."""
+    return a < b - tol or (a <= b + tol and a_tie < b_tie)
+
+
+@numba.njit(cache=True)
+def _greedy(cost, feasible, demand, phi, prev, pref, voll, tol, x, unserved, price, price_tie):
+    """Capacity-free optimum of one operator into x (K, R) and unserved (K,); (price,
+    price_tie) (K,) get each class's cheapest new MW or VoLL, its dual."""
+    n_k, n_r = cost.shape
+    for k in range(n_k):
+        best, b, b_tie = -1, voll, TIE_UNSERVED
+        for j in range(n_r):
+            if feasible[k, j] and _less(cost[k, j] + phi[k, j], TIE_NEW + pref[k, j], b, b_tie,
+                                        tol):
+                best, b, b_tie = j, cost[k, j] + phi[k, j], TIE_NEW + pref[k, j]
         kept = 0.0
         for j in range(n_r):
             x[k, j] = 0.0
-            if feasible[k, j] and prev[k, j] > 1e-9 and cost[k, j] <= b:
+            # an incumbent MW ties below any new MW or unserved one: kept at c <= b
+            if feasible[k, j] and prev[k, j] > _EPS and cost[k, j] <= b + tol:
                 x[k, j] = prev[k, j]
                 kept += prev[k, j]
+        if kept > demand[k]:  # an incumbent above demand within the contract's tolerance
+            for j in range(n_r):
+                x[k, j] *= demand[k] / kept
         rest = max(demand[k] - kept, 0.0)
         unserved[k] = 0.0
         if best >= 0:
             x[k, best] += rest
-            price[k] = b
         else:
             unserved[k] = rest
-            price[k] = voll
+        price[k], price_tie[k] = b, b_tie
 
 
 @numba.njit(cache=True)
@@ -65,27 +103,20 @@ def _fits(x, cap):
 
 
 @numba.njit(cache=True)
-def _in_cost(c, phi, x, prev):
-    """$ per MW of one more MW on an arc: c up to the incumbent MW, c + phi beyond."""
-    return c if x < prev - _EPS else c + phi
+def _in_arc(c, phi, pref, x, prev):
+    """($, tie) per MW of one more MW on an arc, and the MW it takes at that cost: c up to
+    the incumbent MW, c + phi beyond."""
+    if x < prev - _EPS:
+        return c, pref, prev - x
+    return c + phi, TIE_NEW + pref, np.inf
 
 
 @numba.njit(cache=True)
-def _in_room(x, prev):
-    """MW the arc takes at its current cost per MW."""
-    return prev - x if x < prev - _EPS else np.inf
-
-
-@numba.njit(cache=True)
-def _out_saving(c, phi, x, prev):
-    """$ per MW saved by one MW less on an arc."""
-    return c + phi if x > prev + _EPS else c
-
-
-@numba.njit(cache=True)
-def _out_room(x, prev):
-    """MW the arc gives up at its current saving per MW."""
-    return x - prev if x > prev + _EPS else x
+def _out_arc(c, phi, pref, x, prev):
+    """($, tie) per MW saved by one MW less on an arc, and the MW it gives up at that."""
+    if x > prev + _EPS:
+        return c + phi, TIE_NEW + pref, x - prev
+    return c, pref, x
 
 
 @numba.njit(cache=True)
@@ -103,27 +134,27 @@ def _remove(x, prev, delta):
 
 
 @numba.njit(cache=True)
-def _repair(cost, feasible, phi, prev, cap, voll, x, unserved, price):
+def _repair(cost, feasible, phi, prev, pref, cap, voll, tol, x, unserved, price, price_tie):
     """Turn the capacity-free optimum in (x, unserved) into the capacitated one; returns the
     number of augmenting paths, or -1 if it did not converge.
 
     The capacity-free optimum is a min-cost pseudo-flow with potentials -price (classes), 0
-    (regions, sink): every residual arc has a non-negative reduced cost. What it puts above a
-    region's capacity is excess at that region, sent on to the sink along shortest residual
-    paths (pushing classes out of the region, into others or unserved) until none is left.
-    Nodes: classes 0..K-1, regions K..K+R-1, sink K+R.
+    (regions, sink): every residual arc has a reduced cost >= 0 (lexicographically, $ then
+    tie). What it puts above a region's capacity is excess at that region, sent on to the sink
+    along shortest residual paths (pushing classes out of the region, into others or
+    unserved) until none is left. Nodes: classes 0..K-1, regions K..K+R-1, sink K+R.
     """
     n_k, n_r = cost.shape
     n = n_k + n_r + 1
     t = n - 1
-    pot = np.zeros(n)
+    pot, pot_tie = np.zeros(n), np.zeros(n)
     for k in range(n_k):
-        pot[k] = -price[k]
+        pot[k], pot_tie[k] = -price[k], -price_tie[k]
     inflow = np.zeros(n_r)
     for j in range(n_r):
         inflow[j] = x[:, j].sum()
     out = np.minimum(inflow, cap)  # MW each region passes to the sink
-    dist = np.empty(n)
+    dist, dist_tie = np.empty(n), np.empty(n)
     done = np.empty(n, dtype=np.bool_)
     pred = np.empty(n, dtype=np.int64)
     paths = 0
@@ -138,46 +169,55 @@ def _repair(cost, feasible, phi, prev, cap, voll, x, unserved, price):
         paths += 1
         if paths > 20 * n:
             return -1
-        dist[:] = np.inf
+        dist[:], dist_tie[:] = np.inf, np.inf
         done[:] = False
         pred[:] = -1
-        dist[e] = 0.0
+        dist[e], dist_tie[e] = 0.0, 0.0
         while True:
-            v, dv = -1, np.inf
+            v = -1
             for u in range(n):
-                if not done[u] and dist[u] < dv:
-                    v, dv = u, dist[u]
+                if not done[u] and dist[u] < np.inf and (
+                        v < 0 or _less(dist[u], dist_tie[u], dist[v], dist_tie[v], tol)):
+                    v = u
             if v < 0 or v == t:
                 break
             done[v] = True
+            dv, dv_tie = dist[v], dist_tie[v]
             if v < n_k:  # a class: into a region, or unserved to the sink
                 k = v
                 for j in range(n_r):
-                    if feasible[k, j] and not done[n_k + j]:
-                        c = _in_cost(cost[k, j], phi[k, j], x[k, j], prev[k, j])
-                        nd = dv + c + pot[k] - pot[n_k + j]
-                        if nd < dist[n_k + j]:
-                            dist[n_k + j], pred[n_k + j] = nd, k
+                    r = n_k + j
+                    if feasible[k, j] and not done[r]:
+                        c, c_tie, _ = _in_arc(cost[k, j], phi[k, j], pref[k, j], x[k, j],
+                                              prev[k, j])
+                        nd = dv + c + pot[k] - pot[r]
+                        nd_tie = dv_tie + c_tie + pot_tie[k] - pot_tie[r]
+                        if _less(nd, nd_tie, dist[r], dist_tie[r], tol):
+                            dist[r], dist_tie[r], pred[r] = nd, nd_tie, k
                 nd = dv + voll + pot[k] - pot[t]
-                if nd < dist[t]:
-                    dist[t], pred[t] = nd, k
+                nd_tie = dv_tie + TIE_UNSERVED + pot_tie[k] - pot_tie[t]
+                if _less(nd, nd_tie, dist[t], dist_tie[t], tol):
+                    dist[t], dist_tie[t], pred[t] = nd, nd_tie, k
             else:  # a region: to the sink if it has room, or push a class out
                 j = v - n_k
                 if cap[j] - out[j] > _EPS:
-                    nd = dv + pot[v] - pot[t]
-                    if nd < dist[t]:
-                        dist[t], pred[t] = nd, v
+                    nd, nd_tie = dv + pot[v] - pot[t], dv_tie + pot_tie[v] - pot_tie[t]
+                    if _less(nd, nd_tie, dist[t], dist_tie[t], tol):
+                        dist[t], dist_tie[t], pred[t] = nd, nd_tie, v
                 for k in range(n_k):
                     if x[k, j] > _EPS and not done[k]:
-                        c = _out_saving(cost[k, j], phi[k, j], x[k, j], prev[k, j])
-                        nd = dv - c + pot[v] - pot[k]
-                        if nd < dist[k]:
-                            dist[k], pred[k] = nd, v
+                        s, s_tie, _ = _out_arc(cost[k, j], phi[k, j], pref[k, j], x[k, j],
+                                               prev[k, j])
+                        nd = dv - s + pot[v] - pot[k]
+                        nd_tie = dv_tie - s_tie + pot_tie[v] - pot_tie[k]
+                        if _less(nd, nd_tie, dist[k], dist_tie[k], tol):
+                            dist[k], dist_tie[k], pred[k] = nd, nd_tie, v
         if pred[t] < 0:
             return -1
-        dt = dist[t]
-        for u in range(n):
-            pot[u] += min(dist[u], dt)
+        for u in range(n):  # nodes settled before the sink by their distance, others by its
+            w = u if done[u] else t
+            pot[u] += dist[w]
+            pot_tie[u] += dist_tie[w]
         # bottleneck along the path e -> ... -> sink
         delta = inflow[e - n_k] - out[e - n_k]
         v = t
@@ -187,9 +227,13 @@ def _repair(cost, feasible, phi, prev, cap, voll, x, unserved, price):
                 if u >= n_k:
                     delta = min(delta, cap[u - n_k] - out[u - n_k])
             elif v >= n_k:  # region v entered from class u
-                delta = min(delta, _in_room(x[u, v - n_k], prev[u, v - n_k]))
+                j = v - n_k
+                delta = min(delta, _in_arc(cost[u, j], phi[u, j], pref[u, j], x[u, j],
+                                           prev[u, j])[2])
             else:  # class v pushed out of region u
-                delta = min(delta, _out_room(x[v, u - n_k], prev[v, u - n_k]))
+                j = u - n_k
+                delta = min(delta, _out_arc(cost[v, j], phi[v, j], pref[v, j], x[v, j],
+                                            prev[v, j])[2])
             v = u
         # augment, snapping whatever ran out to its bound exactly
         j = e - n_k
@@ -213,34 +257,32 @@ def _repair(cost, feasible, phi, prev, cap, voll, x, unserved, price):
 
 
 @numba.njit(cache=True)
-def _place(cost, feasible, demand, phi, prev, cap, voll, x, unserved):
+def _place(cost, feasible, demand, phi, prev, pref, cap, voll, x, unserved):
     """One operator's optimum into (x, unserved): -1 if a flow did not converge, 0 if the
     capacity-free optimum fits, else 1."""
-    price = np.empty(cost.shape[0])
-    _greedy(cost, feasible, demand, phi, prev, voll, x, unserved, price)
+    n_k = cost.shape[0]
+    price, price_tie = np.empty(n_k), np.empty(n_k)
+    tol = _tolerance(cost, feasible, phi, voll)
+    _greedy(cost, feasible, demand, phi, prev, pref, voll, tol, x, unserved, price, price_tie)
     if _fits(x, cap):
         return 0
-    return 1 if _repair(cost, feasible, phi, prev, cap, voll, x, unserved, price) >= 0 else -1
+    paths = _repair(cost, feasible, phi, prev, pref, cap, voll, tol, x, unserved, price,
+                    price_tie)
+    return 1 if paths >= 0 else -1
 
 
-def solve_flow(cost: np.ndarray, feasible: np.ndarray, demand_mw: np.ndarray,
-               friction_usd_per_mw: np.ndarray, x_prev_mw: np.ndarray, capacity_mw: np.ndarray,
-               voll_usd_per_mwh: float) -> tuple[np.ndarray, np.ndarray]:
-    """One operator's placement LP optimum by min-cost flow.
-
-    Args:
-        cost: (K, R) $/MWh; feasible: (K, R) bool; demand_mw: (K,) MW;
-        friction_usd_per_mw: (K, R) $ per MW moved in; x_prev_mw: (K, R) incumbent MW;
-        capacity_mw: (R,) what the operator can use; voll_usd_per_mwh: unserved penalty.
+def solve_flow(problem: PlacementProblem) -> tuple[np.ndarray, np.ndarray]:
+    """One operator's placement optimum by min-cost flow (ties by docs/model.md's rule).
 
     Returns:
         (x_mw (K, R), unserved_mw (K,)).
     """
-    x = np.zeros(np.shape(cost))
-    unserved = np.zeros(np.shape(demand_mw))
-    status = _place(*_f64(cost), np.asarray(feasible, dtype=np.bool_),
-                    *_f64(demand_mw, friction_usd_per_mw, x_prev_mw, capacity_mw),
-                    float(voll_usd_per_mwh), x, unserved)
+    p = problem
+    x = np.zeros(p.shape)
+    unserved = np.zeros(p.shape[0])
+    status = _place(p.cost_usd_per_mwh, p.feasible, p.demand_mw, p.friction_usd_per_mw,
+                    p.incumbent_mw, p.preference, p.capacity_mw, p.voll_usd_per_mwh, x,
+                    unserved)
     if status < 0:
         raise PlacementError("min-cost flow did not converge")
     return x, unserved
@@ -251,8 +293,8 @@ def _f64(*arrays: np.ndarray) -> list[np.ndarray]:
 
 
 @numba.njit(cache=True)
-def _first_come(order, cost, feasible, demand, phi, prev, reserved, share_cap, available, voll,
-                x, unserved):
+def _first_come(order, cost, feasible, demand, phi, prev, pref, reserved, share_cap, available,
+                voll, x, unserved):
     """The first-come walk (see ``first_come``); returns the number of flows solved, or -1
     - i when operator order[i]'s flow did not converge."""
     n_r = cost.shape[2]
@@ -262,8 +304,8 @@ def _first_come(order, cost, feasible, demand, phi, prev, reserved, share_cap, a
         o = order[i]
         for j in range(n_r):
             cap[j] = max(min(available[j] + reserved[o, j], share_cap[o, j]), 0.0)
-        status = _place(cost[o], feasible[o], demand[o], phi[o], prev[o], cap, voll, x[o],
-                        unserved[o])
+        status = _place(cost[o], feasible[o], demand[o], phi[o], prev[o], pref[o], cap, voll,
+                        x[o], unserved[o])
         if status < 0:
             return -1 - i
         flows += status
@@ -273,29 +315,35 @@ def _first_come(order, cost, feasible, demand, phi, prev, reserved, share_cap, a
 
 
 def first_come(order: np.ndarray, cost: np.ndarray, feasible: np.ndarray, demand_mw: np.ndarray,
-               friction_usd_per_mw: np.ndarray, x_prev_mw: np.ndarray, reserved_mw: np.ndarray,
-               share_cap_mw: np.ndarray, available_mw: np.ndarray, voll_usd_per_mwh: float,
-               x_mw: np.ndarray, unserved_mw: np.ndarray) -> int:
-    """Operators in ``order`` each take their LP optimum against the capacity they can get:
+               friction_usd_per_mw: np.ndarray, x_prev_mw: np.ndarray, preference: np.ndarray,
+               reserved_mw: np.ndarray, share_cap_mw: np.ndarray, available_mw: np.ndarray,
+               voll_usd_per_mwh: float, x_mw: np.ndarray, unserved_mw: np.ndarray) -> int:
+    """Operators in ``order`` each take their optimum against the capacity they can get:
     what they reserve plus what is still free, up to their share; what they leave is free
     for those after them. An operator whose capacity-free optimum fits takes it; the others
-    solve the min-cost flow.
+    solve the min-cost flow. Operator o's problem is the ``PlacementProblem`` of row o of
+    the arrays, with capacity min(available + reserved_o, share_cap_o); the arrays are
+    checked against the contract (``abm.problem.check_arrays``) first.
 
     Args:
         order: (O',) operator indices.
-        cost, friction_usd_per_mw, x_prev_mw: (O, K, R) $/MWh, $/MW, MW; feasible: (O, K, R);
-        demand_mw: (O, K); reserved_mw, share_cap_mw: (O, R) MW.
+        cost, friction_usd_per_mw, x_prev_mw, preference: (O, K, R) $/MWh, $/MW, MW, tie
+            rank; feasible: (O, K, R); demand_mw: (O, K); reserved_mw, share_cap_mw: (O, R) MW.
         available_mw: (R,) MW free before the first; updated in place.
         x_mw, unserved_mw: (O, K, R) and (O, K) outputs, written for the operators in order.
 
     Returns:
         The number of operators that needed a flow.
     """
-    flows = _first_come(np.ascontiguousarray(order, dtype=np.int64), *_f64(cost),
-                        np.ascontiguousarray(feasible, dtype=np.bool_),
-                        *_f64(demand_mw, friction_usd_per_mw, x_prev_mw, reserved_mw,
-                              share_cap_mw), available_mw, float(voll_usd_per_mwh), x_mw,
-                        unserved_mw)
+    cost, demand, phi, prev, pref, reserved, share_cap = _f64(
+        cost, demand_mw, friction_usd_per_mw, x_prev_mw, preference, reserved_mw, share_cap_mw)
+    feasible = np.ascontiguousarray(feasible, dtype=np.bool_)
+    check_arrays(cost, feasible, demand, phi, prev, share_cap, float(voll_usd_per_mwh), pref)
+    check_capacity("reserved_mw", reserved)
+    check_capacity("available_mw", available_mw)
+    flows = _first_come(np.ascontiguousarray(order, dtype=np.int64), cost, feasible, demand,
+                        phi, prev, pref, reserved, share_cap, available_mw,
+                        float(voll_usd_per_mwh), x_mw, unserved_mw)
     if flows < 0:
         raise PlacementError(f"min-cost flow did not converge for operator {order[-1 - flows]}")
     return flows

@@ -1,4 +1,4 @@
-"""The placement LP of MODEL.md section 3, solved with HiGHS (highspy).
+"""The placement LP of docs/formulation.md, solved with HiGHS (highspy).
 
 Rows are workload classes (flattened operators x classes, N of them), columns regions (R).
 One LP covers any set of classes; a class belongs to a capacity group g, and each group has its
@@ -10,6 +10,13 @@ Migration friction against a previous placement x_prev uses two columns per feas
 x = y1 + y2 with 0 <= y1 <= x_prev at cost c and y2 >= 0 at cost c + phi. Since phi >= 0 the
 solver fills y1 first, so y2 = max(0, x - x_prev) = m exactly, and no rows are added.
 Infeasible pairs get no column at all.
+
+Ties (docs/model.md, "Ties") are settled by a second, lexicographic solve: every column with a
+reduced cost above ``_TIE_DUAL`` of the $ scale is fixed at its optimal value, and every
+capacity row with a non-zero shadow price at its activity (complementary slackness: what is
+left is exactly the set of $ optima), and the tie cost (``abm.problem.tie_cost``) is
+minimised over it, from the first solve's basis. The result does not depend on HiGHS's
+pivoting; the $ objective moves by at most ``_TIE_DUAL`` x scale per MW.
 """
 
 from __future__ import annotations
@@ -21,9 +28,21 @@ import numpy as np
 
 from abm.highs import quiet_highs
 from abm.instance import Instance
+from abm.problem import (
+    TIE_NEW,
+    TIE_UNSERVED,
+    PlacementError,
+    PlacementProblem,
+    check_arrays,
+    check_capacity,
+    tie_preference,
+)
 
 _ZERO = 1e-9
 _TOLERANCE = 1e-10  # HiGHS's primal feasibility tolerance (its default 1e-7 MW is too loose)
+_TIE_DUAL = 1e-11  # reduced costs below this share of the largest $ figure count as zero
+
+__all__ = ["PlacementError", "PlacementLP", "Solution", "place", "solve_lp", "solve_placement"]
 
 
 @dataclass(frozen=True)
@@ -37,11 +56,6 @@ class Solution:
     capacity_price_usd_per_mwh: np.ndarray  # (G, R): shadow price of capacity, >= 0
 
 
-class PlacementError(RuntimeError):
-    """A solver (HiGHS, or the market's min-cost flow) did not return an optimum (it always
-    should: unserved demand keeps the LP feasible)."""
-
-
 def solve_placement(
     cost: np.ndarray,
     feasible: np.ndarray,
@@ -52,18 +66,24 @@ def solve_placement(
     group: np.ndarray | None = None,
     friction_usd_per_mw: np.ndarray | None = None,
     x_prev_mw: np.ndarray | None = None,
+    preference: np.ndarray | None = None,
 ) -> Solution:
-    """Minimise sum x c + sum m phi + VoLL sum u subject to demand, capacity and masks.
+    """Minimise sum x c + sum m phi + VoLL sum u subject to demand, capacity and masks; among
+    optima, the least tie cost (docs/model.md, "Ties"). Inputs are checked by the placement
+    contract (``abm.problem.check_arrays``).
 
     Args:
         cost: (N, R) $/MWh of serving class n at region j for this step.
         feasible: (N, R) bool; no flow where false.
         demand_mw: (N,) demand this step (MW, i.e. MWh per hourly step).
         capacity_mw: (G, R) capacity per group and region; ``np.inf`` for none.
-        voll_usd_per_mwh: value of lost load; must exceed every feasible c + phi.
+        voll_usd_per_mwh: value of lost load ($/MWh); demand whose cheapest feasible MW costs
+            more goes unserved.
         group: (N,) int capacity group of each class; all zero if omitted.
         friction_usd_per_mw: (N, R) $ per MW moved in (phi); no friction if omitted.
         x_prev_mw: (N, R) previous placement, already rescaled to this step's demand.
+        preference: (N, R) tie rank in [0, 1] (``abm.problem.tie_preference``); zeros if
+            omitted.
     """
     cost = np.asarray(cost, dtype=float)
     n, r = cost.shape
@@ -71,26 +91,24 @@ def solve_placement(
     demand = np.asarray(demand_mw, dtype=float)
     capacity = np.atleast_2d(np.asarray(capacity_mw, dtype=float))
     group = np.zeros(n, dtype=int) if group is None else np.asarray(group, dtype=int)
-    phi = None if friction_usd_per_mw is None else np.asarray(friction_usd_per_mw, dtype=float)
+    friction = friction_usd_per_mw is not None or x_prev_mw is not None
+    phi = np.zeros((n, r)) if friction_usd_per_mw is None else np.asarray(
+        friction_usd_per_mw, dtype=float)
     prev = np.zeros((n, r)) if x_prev_mw is None else np.asarray(x_prev_mw, dtype=float)
-    if (demand < 0).any() or not np.isfinite(demand).all():
-        raise ValueError("demand must be finite and >= 0")
-    if np.isnan(capacity).any() or (capacity < 0).any():
-        raise ValueError("capacity must be >= 0 (np.inf for none), not NaN")
-    if not np.isfinite(cost[feasible]).all():
-        raise ValueError("cost must be finite wherever the pair is feasible")
-    if phi is not None and (not np.isfinite(phi).all() or (phi < 0).any()):
-        raise ValueError("friction must be finite and >= 0")
-    feasible = feasible & (demand[:, None] > 0)
-    worst = cost + (phi if phi is not None else 0.0)
-    if feasible.any() and voll_usd_per_mwh <= worst[feasible].max():
-        raise ValueError(f"VoLL {voll_usd_per_mwh} $/MWh must exceed the largest feasible cost "
-                         f"{worst[feasible].max():.6g} $/MWh, or demand would go unserved by "
-                         "choice; raise policy.voll_usd_per_mwh")
-
-    lp = PlacementLP(feasible, group, capacity.shape[0], friction=phi is not None)
+    pref = np.zeros((n, r)) if preference is None else np.asarray(preference, dtype=float)
+    check_arrays(cost, feasible, demand, phi, prev, None, voll_usd_per_mwh, pref)
+    check_capacity("capacity_mw", capacity)
+    lp = PlacementLP(feasible & (demand[:, None] > 0), group, capacity.shape[0],
+                     friction=friction)
     return lp.solve(cost, demand, capacity, voll_usd_per_mwh, friction_usd_per_mw=phi,
-                    x_prev_mw=prev)[0]
+                    x_prev_mw=prev, preference=pref)[0]
+
+
+def solve_lp(problem: PlacementProblem) -> Solution:
+    """One operator's placement problem solved by HiGHS (the reference engine; the market's
+    is ``abm.flow.solve_flow``)."""
+    return PlacementLP(problem.feasible & (problem.demand_mw[:, None] > 0)).solve_problem(
+        problem)[0]
 
 
 class PlacementLP:
@@ -153,32 +171,38 @@ class PlacementLP:
 
     def solve(self, cost: np.ndarray, demand_mw: np.ndarray, capacity_mw: np.ndarray,
               voll_usd_per_mwh: float, *, friction_usd_per_mw: np.ndarray | None = None,
-              x_prev_mw: np.ndarray | None = None,
+              x_prev_mw: np.ndarray | None = None, preference: np.ndarray | None = None,
               basis: highspy.HighsBasis | Basis | None = None,
               ) -> tuple[Solution, highspy.HighsBasis]:
-        """Solve with this step's data (shapes as ``solve_placement``); returns the solution
-        and the optimal basis, to start the next solve from (``basis_arrays`` makes it
-        picklable; either form is accepted back)."""
+        """Solve with this step's data (shapes as ``solve_placement``), then settle ties
+        (module docstring); returns the solution and the first solve's optimal basis, to
+        start the next solve from (``basis_arrays`` makes it picklable; either form is
+        accepted back)."""
         n, r = self.shape
         rn, cj = self.rows_n, self.cols_j
         demand = np.asarray(demand_mw, dtype=float)
         capacity = np.atleast_2d(np.asarray(capacity_mw, dtype=float))
         prev = np.zeros((n, r)) if x_prev_mw is None else np.asarray(x_prev_mw, dtype=float)
+        pref = np.zeros((n, r)) if preference is None else np.asarray(preference, dtype=float)
         c = np.asarray(cost, dtype=float)[rn, cj]
-        voll = np.full(n, float(voll_usd_per_mwh))
+        voll = float(voll_usd_per_mwh)
+        phi = np.zeros((n, r)) if friction_usd_per_mw is None else np.asarray(
+            friction_usd_per_mw, dtype=float)
         if self.friction:
-            phi = np.zeros((n, r)) if friction_usd_per_mw is None else friction_usd_per_mw
-            costs = np.concatenate([c, c + np.asarray(phi)[rn, cj], voll])
+            costs = np.concatenate([c, c + phi[rn, cj], np.full(n, voll)])
+            ties = np.concatenate([pref[rn, cj], TIE_NEW + pref[rn, cj], np.full(n, TIE_UNSERVED)])
             upper = np.concatenate([prev[rn, cj], np.full(len(rn) + n, np.inf)])
         else:
-            costs = np.concatenate([c, voll])
+            costs = np.concatenate([c, np.full(n, voll)])
+            ties = np.concatenate([TIE_NEW + pref[rn, cj], np.full(n, TIE_UNSERVED)])
             upper = np.full(self.n_col, np.inf)
         h = self.highs
         h.changeColsCost(self.n_col, self._cols, costs)
         h.changeColsBounds(self.n_col, self._cols, np.zeros(self.n_col), upper)
+        row_upper = np.concatenate([demand, capacity.reshape(-1)[self.cap_keys]])
         h.changeRowsBounds(self.n_row, self._rows,
                            np.concatenate([demand, np.full(len(self.cap_keys), -np.inf)]),
-                           np.concatenate([demand, capacity.reshape(-1)[self.cap_keys]]))
+                           row_upper)
         h.clearSolver()  # nothing carries over from the last solve but the basis given
         if isinstance(basis, tuple):
             start = highspy.HighsBasis()
@@ -188,12 +212,12 @@ class PlacementLP:
             basis = start
         if basis is not None:
             h.setBasis(basis)
-        h.run()
-        status = h.getModelStatus()
-        if status != highspy.HighsModelStatus.kOptimal:
-            raise PlacementError(f"HiGHS returned {h.modelStatusToString(status)}")
-        sol = h.getSolution()
-        col = np.asarray(sol.col_value)
+        self._run()
+        first = h.getSolution()
+        optimal_basis = h.getBasis()
+        row_dual = np.asarray(first.row_dual)
+        self._settle_ties(costs, ties, upper, row_upper, first, voll)
+        col = np.asarray(h.getSolution().col_value)
         col[np.abs(col) < _ZERO] = 0.0
         x = np.zeros((n, r))
         np.add.at(x, self._pairs, col[:len(self._pairs[0])])
@@ -205,14 +229,55 @@ class PlacementLP:
         x *= scale[:, None]
         unserved = np.where(served > 0, unserved, demand)
         duals = np.zeros(capacity.size)
-        duals[self.cap_keys] = -np.asarray(sol.row_dual)[n:]
+        duals[self.cap_keys] = -row_dual[n:]
+        moved = np.maximum(x - prev, 0.0)
+        served_cost = np.where(x > 0, np.asarray(cost, dtype=float), 0.0)
+        objective = float((x * served_cost).sum() + (moved * phi).sum() * self.friction
+                          + voll * unserved.sum())
         return Solution(
             x_mw=x,
             unserved_mw=unserved,
-            moved_mw=np.maximum(x - prev, 0.0),
-            objective_usd=float(h.getInfo().objective_function_value),
+            moved_mw=moved,
+            objective_usd=objective,
             capacity_price_usd_per_mwh=np.maximum(duals, 0.0).reshape(capacity.shape),
-        ), h.getBasis()
+        ), optimal_basis
+
+    def solve_problem(self, problem: PlacementProblem,
+                      basis: highspy.HighsBasis | Basis | None = None,
+                      ) -> tuple[Solution, highspy.HighsBasis]:
+        """``solve`` for one operator's ``PlacementProblem`` (this LP built on its feasible
+        pairs, one group)."""
+        p = problem
+        return self.solve(p.cost_usd_per_mwh, p.demand_mw, p.capacity_mw[None, :],
+                          p.voll_usd_per_mwh, friction_usd_per_mw=p.friction_usd_per_mw,
+                          x_prev_mw=p.incumbent_mw, preference=p.preference, basis=basis)
+
+    def _run(self) -> None:
+        h = self.highs
+        h.run()
+        status = h.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise PlacementError(f"HiGHS returned {h.modelStatusToString(status)}")
+
+    def _settle_ties(self, costs: np.ndarray, ties: np.ndarray, upper: np.ndarray,
+                     row_upper: np.ndarray, first: highspy.HighsSolution, voll: float) -> None:
+        """Restrict the LP to its $ optima (fix what has a non-zero reduced cost or shadow
+        price) and minimise the tie cost over them, from the current basis."""
+        h, n = self.highs, self.shape[0]
+        scale = max(float(np.abs(costs).max(initial=0.0)), abs(voll), 1e-300)
+        zero = _TIE_DUAL * scale
+        value = np.asarray(first.col_value)
+        fixed = np.abs(np.asarray(first.col_dual)) > zero
+        if not fixed.all():
+            lower = np.where(fixed, value, 0.0)
+            h.changeColsBounds(self.n_col, self._cols, lower, np.where(fixed, value, upper))
+            tight = np.abs(np.asarray(first.row_dual)[n:]) > zero
+            if tight.any():
+                act = np.asarray(first.row_value)[n:]
+                rows = self._rows[n:][tight]
+                h.changeRowsBounds(len(rows), rows, act[tight], act[tight])
+            h.changeColsCost(self.n_col, self._cols, ties)
+            self._run()
 
 
 Basis = tuple[np.ndarray, np.ndarray]
@@ -246,7 +311,7 @@ def place(
     capacity_mw: np.ndarray | None = None,
     voll: float | None = None,
 ) -> Placement:
-    """Place every operator's classes for one step.
+    """Place every operator's classes for one step (ties: docs/model.md, "Ties").
 
     Args:
         inst: the instance (demand, capacity shares, VoLL).
@@ -270,6 +335,7 @@ def place(
         inst.scenario.policy.voll_usd_per_mwh if voll is None else voll, group=group,
         friction_usd_per_mw=None if friction is None else friction.reshape(flat),
         x_prev_mw=None if x_prev_mw is None else x_prev_mw.reshape(flat),
+        preference=tie_preference(inst.at_origin(), inst.network_rtt_ms()).reshape(flat),
     )
     return Placement(sol.x_mw.reshape(n_o, n_k, n_r), sol.unserved_mw.reshape(n_o, n_k),
                      sol.moved_mw.reshape(n_o, n_k, n_r), sol.objective_usd)

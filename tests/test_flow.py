@@ -1,18 +1,34 @@
-"""The market's min-cost-flow placement (``abm/flow.py``) gives every operator an LP optimum:
-hand-solved cases, random instances against HiGHS, and the compiled first-come walk against
-the same walk in Python. Also: HiGHS warm starts (``market.solver = "highs"``) are exact."""
+"""The market's min-cost-flow placement (``abm/flow.py``) gives every operator the optimum:
+hand-solved cases (also with VoLL below the cheapest MW), one hypothesis strategy feeding the
+flow, HiGHS and networkx's network simplex, the monotonicity, capacity and permutation
+properties on the flow, and the compiled first-come walk against the same walk in Python.
+Also: HiGHS warm starts (``market.solver = "highs"``) are exact."""
 
 from __future__ import annotations
 
+import functools
+
+import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from abm.flow import first_come, solve_flow
-from abm.placement import PlacementLP, basis_arrays, solve_placement
+from abm.market import MarketModel
+from abm.placement import PlacementLP, basis_arrays, solve_lp, solve_placement
+from abm.problem import PlacementProblem
+from abm.scenario import load_scenario
+from benchmarks.oracle_check import compare
 
 VOLL = 1000.0
+
+
+def flow(cost, feasible, demand, phi, prev, cap, voll=VOLL, preference=None):
+    """``solve_flow`` of the problem given as arrays."""
+    return solve_flow(PlacementProblem.of(
+        cost, feasible, demand, voll_usd_per_mwh=voll, friction_usd_per_mw=phi,
+        incumbent_mw=prev, capacity_mw=cap, preference=preference))
 
 
 def _objective(x, unserved, cost, phi, prev):
@@ -41,7 +57,7 @@ def test_hand_solved_two_classes_share_a_cheap_region():
     """Region 0 ($10) holds 1 MW, region 1 is dearer: class A (20 at region 1) keeps region
     0, class B (12 at region 1) yields it. Optimum 10 + 12 = 22."""
     cost = np.array([[10.0, 20.0], [10.0, 12.0]])
-    x, u = solve_flow(cost, np.ones((2, 2), bool), np.array([1.0, 1.0]), np.zeros((2, 2)),
+    x, u = flow(cost, np.ones((2, 2), bool), np.array([1.0, 1.0]), np.zeros((2, 2)),
                       np.zeros((2, 2)), np.array([1.0, np.inf]), VOLL)
     np.testing.assert_array_equal(x, [[1.0, 0.0], [0.0, 1.0]])
     np.testing.assert_array_equal(u, [0.0, 0.0])
@@ -52,7 +68,7 @@ def test_hand_solved_swap_pays_for_the_friction():
     Swap (A in at 10 + 5, B out to 12 + 5): 15 + 17 = 32, the optimum."""
     cost = np.array([[10.0, 20.0], [10.0, 12.0]])
     prev = np.array([[0.0, 0.0], [1.0, 0.0]])
-    x, u = solve_flow(cost, np.ones((2, 2), bool), np.array([1.0, 1.0]), np.full((2, 2), 5.0),
+    x, u = flow(cost, np.ones((2, 2), bool), np.array([1.0, 1.0]), np.full((2, 2), 5.0),
                       prev, np.array([1.0, np.inf]), VOLL)
     np.testing.assert_array_equal(x, [[1.0, 0.0], [0.0, 1.0]])
     assert _objective(x, u, cost, np.full((2, 2), 5.0), prev) == 32.0
@@ -60,7 +76,7 @@ def test_hand_solved_swap_pays_for_the_friction():
 
 def test_hand_solved_no_room_is_unserved():
     """Region 0 is the only feasible one and holds 0.4 of 1 MW: 0.6 MW unserved."""
-    x, u = solve_flow(np.array([[10.0, 1.0]]), np.array([[True, False]]), np.array([1.0]),
+    x, u = flow(np.array([[10.0, 1.0]]), np.array([[True, False]]), np.array([1.0]),
                       np.zeros((1, 2)), np.zeros((1, 2)), np.array([0.4, 5.0]), VOLL)
     np.testing.assert_allclose(x, [[0.4, 0.0]])
     np.testing.assert_allclose(u, [0.6])
@@ -71,7 +87,7 @@ def test_hand_solved_no_room_is_unserved():
 def test_flow_equals_highs_optimum(seed):
     """Feasible (masks, capacity, demand balance) and as cheap as HiGHS's optimum."""
     cost, feasible, demand, phi, prev, cap = _instance(np.random.default_rng(seed))
-    x, u = solve_flow(cost, feasible, demand, phi, prev, cap, VOLL)
+    x, u = flow(cost, feasible, demand, phi, prev, cap)
     ref = solve_placement(cost, feasible, demand, cap[None, :], VOLL,
                           friction_usd_per_mw=phi, x_prev_mw=prev)
     assert (x >= 0).all() and (u >= 0).all()
@@ -95,13 +111,13 @@ def test_first_come_walk_equals_the_walk_in_python():
     order = rng.permutation(n_o)
     x, u = np.zeros((n_o, n_k, n_r)), np.zeros((n_o, n_k))
     available = free.copy()
-    flows = first_come(order, cost, feasible, demand, phi, prev, reserved, share_cap,
-                       available, VOLL, x, u)
+    flows = first_come(order, cost, feasible, demand, phi, prev, np.zeros_like(cost), reserved,
+                       share_cap, available, VOLL, x, u)
     left = free.copy()
     solved = 0
     for o in order:
         cap = np.maximum(np.minimum(left + reserved[o], share_cap[o]), 0.0)
-        xo, uo = solve_flow(cost[o], feasible[o], demand[o], phi[o], prev[o], cap, VOLL)
+        xo, uo = flow(cost[o], feasible[o], demand[o], phi[o], prev[o], cap)
         np.testing.assert_array_equal(x[o], xo)
         np.testing.assert_array_equal(u[o], uo)
         solved += bool((xo.sum(axis=0) < _free_load(cost[o], feasible[o], demand[o], phi[o],
@@ -113,7 +129,7 @@ def test_first_come_walk_equals_the_walk_in_python():
 
 def _free_load(cost, feasible, demand, phi, prev):
     """(R,) load of the capacity-free optimum (the flow with unlimited capacity)."""
-    x, _ = solve_flow(cost, feasible, demand, phi, prev, np.full(cost.shape[1], np.inf), VOLL)
+    x, _ = flow(cost, feasible, demand, phi, prev, np.full(cost.shape[1], np.inf))
     return x.sum(axis=0)
 
 
@@ -134,3 +150,176 @@ def test_warm_start_from_a_basis_reaches_the_same_optimum():
                                            basis=basis_arrays(basis))
     assert live.objective_usd == pytest.approx(cold.objective_usd, rel=1e-12)
     np.testing.assert_array_equal(live.x_mw, again.x_mw)
+
+
+# --- VoLL below the cheapest MW -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("voll", "x", "u"), [
+    (19.0, [[0.4, 0.0]], [0.6]),  # the rest costs 20 at region 1: cheaper unserved
+    (20.0, [[0.4, 0.6]], [0.0]),  # a tie: serving goes first
+    (3.0, [[0.0, 0.0]], [1.0]),  # below every cost: nothing served
+])
+def test_hand_solved_low_voll_unserves_what_costs_more(voll, x, u):
+    """Costs (5, 20), region 0 holds 0.4 of 1 MW: the capacity-free optimum overfills region 0
+    and the repair must send the excess to whichever is cheaper, region 1 or VoLL."""
+    got_x, got_u = flow(np.array([[5.0, 20.0]]), np.ones((1, 2), bool), np.array([1.0]),
+                        np.zeros((1, 2)), np.zeros((1, 2)), np.array([0.4, np.inf]), voll)
+    np.testing.assert_allclose(got_x, x, atol=1e-12)
+    np.testing.assert_allclose(got_u, u, atol=1e-12)
+
+
+def test_hand_solved_low_voll_against_the_incumbent_and_its_friction():
+    """1 MW held at region 1 (20 $/MWh); region 0 costs 5 + 30 friction. VoLL 24: keep it
+    (20). VoLL 19: drop it (19), though the incumbent is cheaper than any new MW. VoLL 40 with
+    region 1 capped at 0.5: 0.5 stays, 0.5 moves to region 0 at 35 < 40."""
+    cost, phi = np.array([[5.0, 20.0]]), np.array([[30.0, 0.0]])
+    prev, one = np.array([[0.0, 1.0]]), np.ones((1, 2), bool)
+    for voll, cap, x, u in [(24.0, [np.inf, np.inf], [[0.0, 1.0]], [0.0]),
+                            (19.0, [np.inf, np.inf], [[0.0, 0.0]], [1.0]),
+                            (40.0, [np.inf, 0.5], [[0.5, 0.5]], [0.0]),
+                            (34.0, [np.inf, 0.5], [[0.0, 0.5]], [0.5])]:
+        got_x, got_u = flow(cost, one, np.array([1.0]), phi, prev, np.array(cap), voll)
+        np.testing.assert_allclose(got_x, x, atol=1e-12)
+        np.testing.assert_allclose(got_u, u, atol=1e-12)
+
+
+def test_low_voll_market_hour_flow_equals_highs():
+    """The issue's case: the default scenario with VoLL 120 $/MWh, one hour. Every operator's
+    placement by the compiled walk has HiGHS's $ objective and tie cost for the same capacity
+    (the flow used to serve demand the LP leaves unserved: 53,373 $ against 51,247 $)."""
+    scn = load_scenario(overrides={"policy.voll_usd_per_mwh": 120.0})
+    model = MarketModel(scn, hours=1)
+    model.begin_hour()
+    order = model.rng.permutation(len(model.operators))
+    model.allocate_first_come(order)
+    fast_x, fast_u = model.x_mw.copy(), model.unserved_mw.copy()
+    caps = {}
+
+    def highs(o: int, cap: np.ndarray) -> None:
+        caps[o] = cap
+        sol = solve_lp(model.operator_problem(o, cap))
+        model.x_mw[o], model.unserved_mw[o] = sol.x_mw, sol.unserved_mw
+
+    model.allocate_first_come(order, solve=highs)
+    for o, cap in caps.items():
+        p = model.operator_problem(o, cap)
+        ours, ref = (fast_x[o], fast_u[o]), (model.x_mw[o], model.unserved_mw[o])
+        assert p.objective_usd(*ours) == pytest.approx(p.objective_usd(*ref), rel=1e-9)
+        assert p.tie_cost(*ours) == pytest.approx(p.tie_cost(*ref), rel=1e-9)
+    assert fast_u.sum() > 0  # VoLL binds somewhere
+    # region loads alike (classes of one origin may swap regions: equal $ and tie cost)
+    np.testing.assert_allclose(fast_x.sum(axis=1), model.x_mw.sum(axis=1), atol=1e-6)
+    np.testing.assert_allclose(fast_u, model.unserved_mw, atol=1e-6)
+
+
+# --- one strategy, three engines --------------------------------------------------------------
+
+
+@st.composite
+def problems(draw, *, friction: bool = True) -> PlacementProblem:
+    """Problems on integer grids (``benchmarks.oracle_check``: networkx solves them exactly):
+    up to 10 classes and 30 regions, costs with ties (sometimes by region only), VoLL that
+    binds, zero and unlimited capacities, incumbents up to each class's demand."""
+    k, r = draw(st.integers(1, 10)), draw(st.integers(1, 30))
+    ints = functools.partial(hnp.arrays, float)
+    cost = draw(ints((k, r), elements=st.integers(-5, 20).map(float)))
+    if draw(st.booleans()):
+        cost = np.broadcast_to(cost[:1], (k, r)).copy()  # by region only: many ties
+    feasible = draw(hnp.arrays(bool, (k, r), elements=st.booleans()))
+    demand = draw(ints(k, elements=st.integers(0, 10).map(float)))
+    phi = (draw(ints((k, r), elements=st.integers(0, 5).map(float))) if friction
+           else np.zeros((k, r)))
+    prev = draw(ints((k, r), elements=st.integers(0, 4).map(float)))
+    for i in range(k):  # integer MW up to the demand
+        prev[i] = np.minimum(prev[i], np.maximum(demand[i] - np.cumsum(prev[i]) + prev[i], 0))
+    cap = draw(ints(r, elements=st.one_of(st.just(np.inf), st.just(0.0),
+                                           st.integers(0, 15).map(float))))
+    voll = float(draw(st.integers(0, 26)))
+    pref = draw(ints((k, r), elements=st.integers(0, 4).map(lambda v: v / 4)))
+    return PlacementProblem.of(cost, feasible, demand, voll_usd_per_mwh=voll,
+                               friction_usd_per_mw=phi, incumbent_mw=prev, capacity_mw=cap,
+                               preference=pref)
+
+
+def assert_feasible(p: PlacementProblem, x: np.ndarray, u: np.ndarray) -> None:
+    """Conservation, masks, capacity, signs."""
+    assert (x >= 0).all() and (u >= 0).all()
+    assert not x[~p.feasible].any()
+    assert (x.sum(axis=0) <= p.capacity_mw + 1e-9).all()
+    np.testing.assert_allclose(x.sum(axis=1) + u, p.demand_mw, rtol=0, atol=1e-9)
+
+
+@settings(max_examples=150, deadline=None)
+@given(problems())
+def test_flow_highs_and_networkx_agree(p):
+    """The same $ optimum (relative 1e-9) and the same tie cost from the three engines: the
+    flow, HiGHS (simplex) and networkx (network simplex, exact integers)."""
+    r = compare(p)
+    assert r["ok_usd"], r
+    assert r["ok_tie"], r
+    x, u = solve_flow(p)
+    assert_feasible(p, x, u)
+
+
+def _with(p: PlacementProblem, **fields) -> PlacementProblem:
+    kw = {f: getattr(p, f) for f in ("friction_usd_per_mw", "incumbent_mw", "capacity_mw",
+                                     "voll_usd_per_mwh", "preference")}
+    kw.update(fields)
+    return PlacementProblem.of(fields.get("cost_usd_per_mwh", p.cost_usd_per_mwh),
+                               fields.get("feasible", p.feasible), p.demand_mw,
+                               **{f: v for f, v in kw.items()
+                                  if f not in ("cost_usd_per_mwh", "feasible")})
+
+
+def _optimum(p: PlacementProblem) -> float:
+    return p.objective_usd(*solve_flow(p))
+
+
+@settings(max_examples=60, deadline=None)
+@given(problems(), st.data())
+def test_flow_monotone_in_capacity_masks_and_voll(p, data):
+    """More capacity or a relaxed mask never raises the optimum; a higher VoLL never raises
+    the MW left unserved."""
+    extra = data.draw(hnp.arrays(float, p.shape[1], elements=st.one_of(
+        st.just(np.inf), st.integers(0, 10).map(float))))
+    more = data.draw(hnp.arrays(bool, p.shape, elements=st.booleans()))
+    base = _optimum(p)
+    assert _optimum(_with(p, capacity_mw=p.capacity_mw + extra)) <= base + 1e-9
+    assert _optimum(_with(p, feasible=p.feasible | more)) <= base + 1e-9
+    _, u = solve_flow(p)
+    _, u_high = solve_flow(_with(p, voll_usd_per_mwh=p.voll_usd_per_mwh + 7.0))
+    assert u_high.sum() <= u.sum() + 1e-9
+
+
+@settings(max_examples=60, deadline=None)
+@given(problems(), st.integers(100, 500))
+def test_flow_higher_friction_never_increases_weighted_moves(p, pct):
+    """Scaling phi by s >= 1 never raises sum phi max(0, x - x0) (LP monotonicity)."""
+    phi = p.friction_usd_per_mw
+    low = solve_flow(p)[0]
+    high = solve_flow(_with(p, friction_usd_per_mw=phi * pct / 100))[0]
+    def weighted(x):
+        return (phi * np.maximum(x - p.incumbent_mw, 0.0)).sum()
+    assert weighted(high) <= weighted(low) + 1e-9
+
+
+@settings(max_examples=60, deadline=None)
+@given(problems(), st.randoms(use_true_random=False))
+def test_flow_order_of_classes_and_regions_changes_nothing(p, rnd):
+    """Permuting classes and regions permutes the placement's $ and tie cost not at all, and
+    the same input gives the same output bit for bit."""
+    k, r = p.shape
+    pk, pr = np.array(rnd.sample(range(k), k)), np.array(rnd.sample(range(r), r))
+    q = PlacementProblem.of(
+        p.cost_usd_per_mwh[pk][:, pr], p.feasible[pk][:, pr], p.demand_mw[pk],
+        voll_usd_per_mwh=p.voll_usd_per_mwh, friction_usd_per_mw=p.friction_usd_per_mw[pk][:, pr],
+        incumbent_mw=p.incumbent_mw[pk][:, pr], capacity_mw=p.capacity_mw[pr],
+        preference=p.preference[pk][:, pr])
+    x, u = solve_flow(p)
+    xq, uq = solve_flow(q)
+    assert q.objective_usd(xq, uq) == pytest.approx(p.objective_usd(x, u), rel=1e-12, abs=1e-9)
+    assert q.tie_cost(xq, uq) == pytest.approx(p.tie_cost(x, u), rel=1e-12, abs=1e-9)
+    again = solve_flow(p)
+    np.testing.assert_array_equal(again[0], x)
+    np.testing.assert_array_equal(again[1], u)

@@ -373,23 +373,25 @@ def test_zero_friction_moved_is_placement_beyond_previous():
 # --- input validation ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("voll", [20.0, 19.0, -1.0])
-def test_voll_not_above_max_feasible_cost_raises(voll):
-    """Feasible costs (5, 20): VoLL must be > 20; 20 itself is rejected."""
-    with pytest.raises(ValueError, match="VoLL"):
-        solve([[5.0, 20.0]], demand=[1.0], voll=voll)
+@pytest.mark.parametrize(("voll", "x", "u", "obj"), [
+    (19.0, [[0.4, 0.0]], [0.6], 0.4 * 5 + 0.6 * 19),
+    (20.0, [[0.4, 0.6]], [0.0], 0.4 * 5 + 0.6 * 20),  # a tie: serving goes first
+    (-1.0, [[0.0, 0.0]], [1.0], -1.0),
+])
+def test_voll_below_the_cheapest_free_mw_leaves_demand_unserved(voll, x, u, obj):
+    """Costs (5, 20), region 0 holds 0.4 of 1 MW: the other 0.6 MW costs 20 at region 1 or
+    VoLL unserved, whichever is cheaper."""
+    sol = solve([[5.0, 20.0]], demand=[1.0], voll=voll, capacity=[[0.4, INF]])
+    check(sol, obj=obj, x=x, u=u)
 
 
-def test_voll_checked_against_cost_plus_friction():
-    """c = (5, 20), phi = (0, 5): largest c + phi = 25, so VoLL = 24 is rejected, 26 accepted.
-
-    With VoLL = 26: the class goes to region 0 (5 $/MWh + 0 friction): objective 5.
-    """
-    phi = np.array([[0.0, 5.0]])
-    with pytest.raises(ValueError, match="VoLL"):
-        solve([[5.0, 20.0]], demand=[1.0], voll=24.0, friction_usd_per_mw=phi)
-    sol = solve([[5.0, 20.0]], demand=[1.0], voll=26.0, friction_usd_per_mw=phi)
-    check(sol, obj=5.0, x=[[1.0, 0.0]], u=[0.0])
+def test_voll_against_keeping_the_incumbent():
+    """1 MW held at region 1 (20 $/MWh), region 0 at 5 + 30 friction: keep it at VoLL 24
+    (objective 20); unserve it at VoLL 19 (objective 19)."""
+    kw = dict(demand=[1.0], friction_usd_per_mw=np.array([[30.0, 0.0]]),
+              x_prev_mw=np.array([[0.0, 1.0]]))
+    check(solve([[5.0, 20.0]], voll=24.0, **kw), obj=20.0, x=[[0.0, 1.0]], u=[0.0])
+    check(solve([[5.0, 20.0]], voll=19.0, **kw), obj=19.0, x=[[0.0, 0.0]], u=[1.0])
 
 
 def test_voll_ignores_masked_pairs():

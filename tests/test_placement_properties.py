@@ -178,6 +178,8 @@ def lps(draw, *, friction: str = "maybe", min_phi: int = 0, infinite_capacity: b
     if friction == "always" or (friction == "maybe" and draw(st.booleans())):
         phi = draw(hnp.arrays(float, (n, r), elements=st.integers(min_phi, 30).map(float)))
         prev = draw(hnp.arrays(float, (n, r), elements=st.integers(0, 20).map(float)))
+        held = prev.sum(axis=1)  # the contract: a class holds at most its demand
+        prev *= np.minimum(1.0, np.divide(demand, held, out=np.ones(n), where=held > 0))[:, None]
     return Lp(cost, feasible, demand, cap, group, phi, prev)
 
 

@@ -151,14 +151,12 @@ class Operator(mesa.Agent):
         placement."""
         m, o = self.model, self.index
         inc = m.incumbent_mw[o]
+        problem = m.operator_problem(o, capacity_mw)
         if m.market.solver == "highs":
-            sol, m.bases[o] = m.operator_lp(o).solve(
-                m.cost[o], m.demand_mw[o], capacity_mw[None, :], m.voll,
-                friction_usd_per_mw=m.planning_friction[o], x_prev_mw=inc, basis=m.bases.get(o))
+            sol, m.bases[o] = m.operator_lp(o).solve_problem(problem, basis=m.bases.get(o))
             x, unserved = sol.x_mw, sol.unserved_mw
         else:
-            x, unserved = solve_flow(m.cost[o], m.feasible[o], m.demand_mw[o],
-                                     m.planning_friction[o], inc, capacity_mw, m.voll)
+            x, unserved = solve_flow(problem)
         m.x_mw[o], m.unserved_mw[o], m.moved_mw[o] = x, unserved, np.maximum(x - inc, 0.0)
         m.lp_solves += 1
 

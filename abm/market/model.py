@@ -32,6 +32,7 @@ from abm.market.agents import ComputeRegion, GridZone, Operator
 from abm.masks import masks
 from abm.metrics import emissions_kg, layer_of
 from abm.placement import PlacementLP, basis_arrays
+from abm.problem import PlacementProblem, tie_preference
 from abm.registry import ALLOCATION_RULES, FORECAST_MODES, GRID_RESPONSES
 from abm.scenario import Scenario
 from abm.signals import Signals, hour_stamps, profile_signals
@@ -69,6 +70,8 @@ class MarketModel(Model):
         # operators weigh a move's one-off friction against the hours they expect to hold it
         self.planning_friction = self.friction / scenario.policy.holding_hours
         self.network_cost = network_cost(inst)  # $/MWh, fixed for the run
+        # tie rank of every (operator, class, region): origin first, then by RTT (docs/model.md)
+        self.preference = tie_preference(inst.at_origin(), inst.network_rtt_ms())
         self.layer = layer_of(inst)
         n_o, n_k, n_r = inst.shape
         n_z = len(scenario.zones)
@@ -124,6 +127,13 @@ class MarketModel(Model):
         if o not in self._lps:
             self._lps[o] = PlacementLP(self.feasible[o])
         return self._lps[o]
+
+    def operator_problem(self, o: int, capacity_mw: np.ndarray) -> PlacementProblem:
+        """Operator o's placement problem this hour against ``capacity_mw`` (R,)."""
+        return PlacementProblem.of(
+            self.cost[o], self.feasible[o], self.demand_mw[o], voll_usd_per_mwh=self.voll,
+            friction_usd_per_mw=self.planning_friction[o], incumbent_mw=self.incumbent_mw[o],
+            capacity_mw=capacity_mw, preference=self.preference[o])
 
     def _zone_grid_mw(self, region_load_mw: np.ndarray) -> np.ndarray:
         """(Z,) grid load per zone (MW) of an IT load per region (R,), PUE included."""
@@ -227,7 +237,8 @@ class MarketModel(Model):
         share_cap = self.inst.capacity_share[:, None] * self.capacity_mw[None, :]
         if solve is None and self.market.solver == "flow":
             self.lp_solves += first_come(order, self.cost, self.feasible, self.demand_mw,
-                                         self.planning_friction, inc, reserved, share_cap,
+                                         self.planning_friction, inc, self.preference,
+                                         reserved, share_cap,
                                          available, self.voll, self.x_mw, self.unserved_mw)
             np.maximum(self.x_mw - inc, 0.0, out=self.moved_mw)
         else:
