@@ -68,11 +68,14 @@ def shipped() -> tuple[GridMarket, np.ndarray]:
     """The shipped zones with the shipped grid data, and their annual-mean average carbon."""
     from abm.dataset import shipped as shipped_data
     from abm.grid import load_grid_data
+    from abm.grid.availability import zone_lat_lon
 
-    zones = list(shipped_data().zones.values())
-    data = load_grid_data()
-    market = GridMarket.from_data(data, [z.id for z in zones],
-                                  np.array([z.load_mw for z in zones]), 3000.0)
+    shipped_set = shipped_data()
+    zones = list(shipped_set.zones.values())
+    where = zone_lat_lon(shipped_set.regions.values(), [z.id for z in zones])
+    market = GridMarket.from_data(load_grid_data(), [z.id for z in zones],
+                                  np.array([z.load_mw for z in zones]), 3000.0,
+                                  zone_lat_lon=where)
     return market, np.array([z.avg_carbon_kg_per_mwh for z in zones])
 
 

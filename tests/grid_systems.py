@@ -40,3 +40,4 @@ def market(units: list[dict], lines: list[tuple[int, int, float, float]], n_zone
     return GridMarket(fleet(units, n_zones), network(lines, n_zones),
                       np.ones((n_zones, 12, 24)), np.full(n_zones, mean_load_mw),
                       np.broadcast_to(np.asarray(carbon, dtype=float), (n_zones,)), PRICE_CAP)
+

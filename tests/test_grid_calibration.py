@@ -7,8 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from abm.grid.availability import DAYS_PER_MONTH, daylight_shape
 from abm.grid.data import TECHNOLOGIES
-from tests.grid_systems import market
+from abm.grid.market import GridMarket
+from tests.grid_systems import fleet, market, network
 
 WIND, SOLAR, COAL = (TECHNOLOGIES.index(t) for t in ("wind", "solar", "coal"))
 
@@ -45,6 +47,42 @@ def test_calibration_by_hand():
     assert d.avg_carbon_kg_per_mwh == pytest.approx([200.0])
 
 
+def test_a_generator_carbon_price_changes_dispatch_not_the_weather():
+    """Calibrated at 0 $/t (the observed year), cleared at 100 $/t: the same wind and solar,
+    but gas (40 + 36 = 76 $/MWh) now runs before coal (20 + 85 = 105 $/MWh), so the same
+    load emits less: 450 MW nuclear, V wind and solar, then 300 MW of gas before any coal."""
+    units = [dict(tech="nuclear", mw=500, fuel=10, avail=0.9),
+             dict(tech="wind", mw=400, avail=0.3, calibrated=True),
+             dict(tech="solar", mw=200, avail=0.2, calibrated=True),
+             dict(tech="coal", mw=300, fuel=20, co2=0.85),
+             dict(tech="gas_ccgt", mw=300, fuel=40, co2=0.36)]
+    args = (fleet(units, 1), network([], 1), np.ones((1, 12, 24)), np.array([1000.0]))
+    observed = GridMarket(*args, np.zeros(1), 3000.0)
+    policy = GridMarket(*args, np.array([100.0]), 3000.0,
+                        calibration_carbon_price_usd_per_t=np.zeros(1))
+    hour = (1, 0, np.zeros(1), np.array([200.0]), np.zeros(1))
+    a, b = observed.set_hour(*hour), policy.set_hour(*hour)
+    assert b.weather_factor == pytest.approx(a.weather_factor)
+    assert b.reached.tolist() == [True]  # judged under the calibration's prices
+    clean = 1000 - 450 - 200_000 / 850  # wind and solar MW, as in test_calibration_by_hand
+    d = policy.clear(policy.background_mw)
+    gas = min(300.0, 1000 - 450 - clean)
+    assert d.emissions_kg == pytest.approx([gas * 360 + (550 - clean - gas) * 850])
+    assert d.emissions_kg[0] < observed.clear(observed.background_mw).emissions_kg[0]
+
+
+def test_daylight_shape():
+    """Solar's shape is 0 at night, averages 1 over 2024, and moves with longitude: 180 degrees
+    east is 12 hours earlier in UTC."""
+    shape = daylight_shape(np.array([0.0, 0.0, 60.0]), np.array([0.0, 180.0, 0.0]))
+    assert (shape[0, :, [0, 1, 2, 3, 4, 20, 21, 22, 23]] == 0).all()
+    assert (shape[0, :, 10:14] > 0).all()
+    mean = (shape.mean(axis=2) * DAYS_PER_MONTH).sum(axis=1) / DAYS_PER_MONTH.sum()
+    assert mean == pytest.approx([1.0, 1.0, 1.0])
+    assert shape[1] == pytest.approx(np.roll(shape[0], -12, axis=1))
+    assert shape[2, 5, 12] > shape[2, 11, 12]  # June noon above December noon at 60 N
+
+
 def test_unreachable_target_is_clipped_and_reported():
     """A 500 kg/MWh target needs more than the 600 MW of fossil: s = 0 (no wind, no solar),
     nuclear 450 + coal 300 + gas 250 MW emit 345,000 kg, 345 kg/MWh, reported as not reached."""
@@ -77,21 +115,22 @@ def test_shipped_zones_reach_their_hourly_carbon_or_hit_a_bound():
     then the gap is on the side the bound explains."""
     from abm.dataset import shipped
     from abm.grid import GridMarket, load_grid_data
+    from abm.grid.availability import zone_lat_lon
 
-    zones = list(shipped().zones.values())
-    profiles = shipped().profiles
+    data = shipped()
+    zones = list(data.zones.values())
     m = GridMarket.from_data(load_grid_data(), [z.id for z in zones],
-                             np.array([z.load_mw for z in zones]), 3000.0)
-    s_max = m.calibration.breaks[:, -1]
+                             np.array([z.load_mw for z in zones]), 3000.0,
+                             zone_lat_lon=zone_lat_lon(data.regions.values(),
+                                                          [z.id for z in zones]))
     reached = 0
     for month in (1, 7):
         for hour in range(0, 24, 3):
-            target = np.array([z.avg_carbon_kg_per_mwh * profiles[(z.id, "carbon")][month - 1,
-                                                                                     hour]
-                               for z in zones])
+            target = np.array([z.avg_carbon_kg_per_mwh
+                               * data.profiles[(z.id, "carbon")][month - 1, hour] for z in zones])
             cal = m.set_hour(month, hour, np.zeros(len(zones)), target, np.zeros(len(zones)))
             low = cal.avg_carbon_kg_per_mwh < target  # too clean even with no renewables
             assert (cal.reached | (low & (cal.weather_factor == 0))
-                    | (~low & np.isclose(cal.weather_factor, s_max))).all()
+                    | (~low & np.isclose(cal.weather_factor, cal.weather_factor_max))).all()
             reached += int(cal.reached.sum())
     assert reached >= 0.75 * 16 * len(zones)

@@ -71,7 +71,8 @@ def test_small_tables_load_and_clear(tmp_path):
     data = load_grid_data(write(tmp_path))
     assert data.carbon_prices(["A", "B"]).tolist() == [65.0, 88.0]
     assert data.carbon_prices(["B"], {"uk_cps": 0.0}).tolist() == [65.0]
-    m = GridMarket.from_data(data, ["A", "B"], np.array([300.0, 200.0]), 3000.0)
+    m = GridMarket.from_data(data, ["A", "B"], np.array([300.0, 200.0]), 3000.0,
+                             zone_lat_lon=np.array([[50.0, 0.0], [50.0, 10.0]]))
     # coal tranches: 10 / 0.4 + 4 + 65 x 0.85 = 84.25 and 10 / 0.34 + 4 + 65 x 1.0 = 98.41;
     # gas in B: 25 / 0.5 + 6 + 88 x 0.4 = 91.2
     coal = m.fleet.technology == TECHNOLOGIES.index("coal")

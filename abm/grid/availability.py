@@ -1,7 +1,8 @@
 """Hourly availability of variable renewables and hydro, calibrated to the hour's average carbon.
 
 Every wind, solar and hydro unit of a zone is available at ``min(1, s x cf)`` of its capacity,
-where cf is its annual capacity factor and s the zone's *weather factor* of the hour (s = 1: an
+where cf is its annual capacity factor (for solar times a clear-sky day-night shape at the
+zone's location, ``daylight_shape``) and s the zone's *weather factor* of the hour (s = 1: an
 average hour). Other units are available at their constant availability. These units offer at
 (nearly) zero, below every fuel-burning unit, so at the reference load L0 they serve
 V(s) = sum min(1, s cf) x capacity and the rest of the stack, in merit order, serves
@@ -14,6 +15,8 @@ capacity, or more fossil than it has), s is clipped and the gap is reported, not
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -40,43 +43,98 @@ def _invert(x: np.ndarray, y: np.ndarray, target: np.ndarray) -> np.ndarray:
     return np.where(t <= y[rows, k - 1], x[rows, flat], out)
 
 
+DAYS_PER_MONTH = np.array([31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])  # 2024
+
+
+def daylight_shape(lat_deg: np.ndarray, lon_deg: np.ndarray) -> np.ndarray:
+    """(Z, 12, 24) clear-sky shape of solar output by month and UTC hour at each zone's
+    location: the sine of the sun's elevation at mid-month and mid-hour (0 at night), scaled
+    so that its average over 2024 is 1. Solar's hourly capacity factor is its annual one times
+    this shape (times the weather factor)."""
+    lat = np.radians(np.asarray(lat_deg, dtype=float))[:, None, None]
+    lon = np.asarray(lon_deg, dtype=float)[:, None, None]
+    mid_day = np.cumsum(DAYS_PER_MONTH) - DAYS_PER_MONTH / 2  # day of the year at mid-month
+    decl = np.radians(23.44) * np.sin(2 * np.pi * (284 + mid_day) / 365)[None, :, None]
+    solar_hour = np.arange(24)[None, None, :] + 0.5 + lon / 15.0
+    angle = np.radians(15.0 * (solar_hour - 12.0))
+    sine = np.sin(lat) * np.sin(decl) + np.cos(lat) * np.cos(decl) * np.cos(angle)
+    sine = np.maximum(sine, 0.0)
+    mean = (sine.mean(axis=2) * DAYS_PER_MONTH).sum(axis=1) / DAYS_PER_MONTH.sum()
+    return sine / mean[:, None, None]
+
+
+def zone_lat_lon(regions: Iterable, zone_ids: Sequence[str]) -> np.ndarray:
+    """(Z, 2) mean latitude and longitude (degrees) of the regions (objects with ``zone``,
+    ``lat``, ``lon``, as ``abm.dataset.Region``) in each zone, to place it for the sun."""
+    regions = list(regions)
+    out = np.empty((len(zone_ids), 2))
+    for i, z in enumerate(zone_ids):
+        mine = [(r.lat, r.lon) for r in regions if r.zone == z]
+        if not mine:
+            raise ValueError(f"zone {z!r} has no region to locate it (latitude, longitude)")
+        out[i] = np.mean(mine, axis=0)
+    return out
+
+
 class AvailabilityCalibration:
     """The weather factor of each zone for one hour (see the module docstring).
 
     Args:
         fleet: the units.
         offer_usd_per_mwh: (N,) their offers (fixes the merit order of the other units).
+        solar_shape: (Z, 12, 24) day-night shape of solar (``daylight_shape``); None: flat.
     """
 
-    def __init__(self, fleet: Fleet, offer_usd_per_mwh: np.ndarray) -> None:
+    def __init__(self, fleet: Fleet, offer_usd_per_mwh: np.ndarray,
+                 solar_shape: np.ndarray | None = None) -> None:
         self.fleet = fleet
+        self.offer_usd_per_mwh = offer_usd_per_mwh
+        self.order = fleet.merit_order(offer_usd_per_mwh)
         fixed = ~fleet.calibrated
         order = fleet.merit_order(offer_usd_per_mwh, fixed)
         available = fleet.capacity_mw * fleet.availability
         self.fixed_mw = _cumulative(order, available)
         self.fixed_kg = _cumulative(order, available * fleet.emission_kg_per_mwh)
-        # V(s) = sum min(1, s cf) cap is linear between the breakpoints s = 1 / cf
-        cal = fleet.merit_order(offer_usd_per_mwh, fleet.calibrated)
+        self.calibrated = fleet.merit_order(offer_usd_per_mwh, fleet.calibrated)  # (Z, C)
+        self.solar = fleet.technology == fleet.technologies.index("solar")
+        self.solar_shape = (np.ones((fleet.n_zones, 12, 24)) if solar_shape is None
+                            else np.asarray(solar_shape, dtype=float))
+
+    def capacity_factors(self, month: int, hour_utc: int) -> np.ndarray:
+        """(N,) capacity factors of an average hour of this month and UTC hour: the annual
+        factor, times the daylight shape for solar (month 1-12, hour 0-23)."""
+        f = self.fleet
+        return f.availability * np.where(self.solar,
+                                         self.solar_shape[f.zone, month - 1, hour_utc], 1.0)
+
+    def clean_curve(self, capacity_factor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Breakpoints (Z, C + 1) of V(s) = sum min(1, s cf) cap over the calibrated units,
+        V linear between them, and V at them (MW); the last breakpoint is the weather factor
+        at which every calibrated unit is at full capacity."""
+        cal = self.calibrated
         ok = cal >= 0
-        cf = np.where(ok, fleet.availability[cal], 0.0)
-        cap = np.where(ok, fleet.capacity_mw[cal], 0.0)
+        cf = np.where(ok, capacity_factor[cal], 0.0)
+        cap = np.where(ok, self.fleet.capacity_mw[cal], 0.0)
         bp = np.sort(np.divide(1.0, cf, out=np.zeros_like(cf), where=cf > 0), axis=1)
-        self.breaks = np.concatenate([np.zeros((len(bp), 1)), bp], axis=1)
-        self.clean_mw = (np.minimum(1.0, self.breaks[:, :, None] * cf[:, None, :])
-                         * cap[:, None, :]).sum(axis=2)
+        breaks = np.concatenate([np.zeros((len(bp), 1)), bp], axis=1)
+        return breaks, (np.minimum(1.0, breaks[:, :, None] * cf[:, None, :])
+                        * cap[:, None, :]).sum(axis=2)
 
     def weather_factor(self, reference_load_mw: np.ndarray,
-                       target_avg_carbon_kg_per_mwh: np.ndarray) -> np.ndarray:
+                       target_avg_carbon_kg_per_mwh: np.ndarray,
+                       capacity_factor: np.ndarray) -> np.ndarray:
         """(Z,) weather factor s that makes each zone emit ``target x reference load`` kg at
-        its reference load (MW), clipped to what its capacity allows."""
+        its reference load (MW), clipped to what its capacity allows; ``capacity_factor``
+        (N,) from ``capacity_factors``."""
         load = np.asarray(reference_load_mw, dtype=float)
         target = np.asarray(target_avg_carbon_kg_per_mwh, dtype=float) * load
         rest = _invert(self.fixed_mw, self.fixed_kg, target)  # R* (MW) from the other units
-        return _invert(self.breaks, self.clean_mw, load - rest)
+        return _invert(*self.clean_curve(capacity_factor), load - rest)
 
-    def available_mw(self, weather_factor: np.ndarray) -> np.ndarray:
+    def available_mw(self, weather_factor: np.ndarray, capacity_factor: np.ndarray
+                     ) -> np.ndarray:
         """(N,) available MW of every unit at the zones' weather factors (Z,)."""
         f = self.fleet
-        share = np.where(f.calibrated, np.minimum(1.0, weather_factor[f.zone] * f.availability),
+        share = np.where(f.calibrated, np.minimum(1.0, weather_factor[f.zone] * capacity_factor),
                          f.availability)
         return f.capacity_mw * share

@@ -21,6 +21,8 @@ factor 0) is marginal where nothing else can serve.
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -108,6 +110,22 @@ class Dispatch:
         return float(self.emissions_kg.sum())
 
 
+def _silent_highs() -> highspy.Highs:
+    """A HiGHS instance with its output off. The first one a process makes prints HiGHS'
+    banner on the C-level standard output before any option can be set: it goes nowhere."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+            h = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    h.setOptionValue("output_flag", False)
+    return h
+
+
 class CoupledLP:
     """The persistent HiGHS transport model of the zones ``zones`` (the connected components of
     two or more zones; each component is an independent block).
@@ -146,8 +164,7 @@ class CoupledLP:
         lp.a_matrix_.start_ = starts
         lp.a_matrix_.index_ = index
         lp.a_matrix_.value_ = value
-        self.highs = highspy.Highs()
-        self.highs.setOptionValue("output_flag", False)
+        self.highs = _silent_highs()
         self.highs.passModel(lp)
         self._unit_cols = np.arange(nu, dtype=np.int32)
         self._rows = np.arange(nz, dtype=np.int32)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from abm.grid.availability import AvailabilityCalibration
+from abm.grid.availability import AvailabilityCalibration, daylight_shape
 from abm.grid.clearing import (
     CoupledLP,
     Dispatch,
@@ -32,10 +32,14 @@ class Calibration:
         availability: (Z, T) available fraction of each technology's installed capacity.
         reference_load_mw: (Z,) background demand plus data-centre load with no shifting.
         target_avg_carbon_kg_per_mwh: (Z,) the hour's base average carbon.
-        avg_carbon_kg_per_mwh: (Z,) reached at the reference load, each zone alone.
+        avg_carbon_kg_per_mwh: (Z,) reached at the reference load, each zone alone, under the
+            calibration's carbon prices.
         base_price_usd_per_mwh: (Z,) the hour's base price (reported against, not forced).
-        price_usd_per_mwh: (Z,) the price at the reference load, each zone alone.
+        price_usd_per_mwh: (Z,) the price at the reference load, each zone alone, under the
+            calibration's carbon prices.
         reached: (Z,) the target is met (relative 1e-6, or 1e-6 kg/MWh near zero).
+        weather_factor_max: (Z,) the weather factor at which every variable renewable and
+            hydro unit is at full capacity (where a target out of reach clips it).
     """
 
     weather_factor: np.ndarray
@@ -46,6 +50,7 @@ class Calibration:
     base_price_usd_per_mwh: np.ndarray
     price_usd_per_mwh: np.ndarray
     reached: np.ndarray
+    weather_factor_max: np.ndarray
 
 
 class GridMarket:
@@ -58,11 +63,18 @@ class GridMarket:
         mean_load_mw: (Z,) mean background demand.
         carbon_price_usd_per_t: (Z,) carbon price on generators.
         price_cap_usd_per_mwh: price of unserved load (VoLL); clearing never fails.
+        calibration_carbon_price_usd_per_t: (Z,) the generators' carbon price under which the
+            hours to reproduce were observed (2024): the availability calibration orders the
+            stack with it, so that a policy scenario changes dispatch given the hour's
+            weather instead of re-calibrating the weather (default: the clearing's price).
+        solar_shape: (Z, 12, 24) day-night shape of solar (``daylight_shape``); None: flat.
     """
 
     def __init__(self, fleet: Fleet, network: Network, demand_shape: np.ndarray,
                  mean_load_mw: np.ndarray, carbon_price_usd_per_t: np.ndarray,
-                 price_cap_usd_per_mwh: float) -> None:
+                 price_cap_usd_per_mwh: float,
+                 calibration_carbon_price_usd_per_t: np.ndarray | None = None,
+                 solar_shape: np.ndarray | None = None) -> None:
         self.fleet = fleet
         self.network = network
         self.demand_shape = np.asarray(demand_shape, dtype=float)
@@ -72,18 +84,28 @@ class GridMarket:
         self.available_mw = fleet.capacity_mw * fleet.availability
         self.background_mw = self.mean_load_mw.copy()
         self._lps: list[CoupledLP] | None = None
+        calibration_carbon = (carbon_price_usd_per_t if calibration_carbon_price_usd_per_t is None
+                              else calibration_carbon_price_usd_per_t)
+        self.calibration = AvailabilityCalibration(fleet, fleet.offers(calibration_carbon),
+                                                   solar_shape)
         self.set_carbon_prices(carbon_price_usd_per_t)
 
     @classmethod
     def from_data(cls, data: GridData, zone_ids: Sequence[str], mean_load_mw: np.ndarray,
-                  price_cap_usd_per_mwh: float, carbon_price_usd_per_t: np.ndarray | None = None,
+                  price_cap_usd_per_mwh: float, *, zone_lat_lon: np.ndarray,
+                  carbon_price_usd_per_t: np.ndarray | None = None,
                   carbon_overrides: Mapping[str, float] | None = None) -> GridMarket:
-        """The market of ``zone_ids`` from grid data; the generator carbon price is
-        ``carbon_price_usd_per_t`` or else the data's schemes with ``carbon_overrides``."""
+        """The market of ``zone_ids`` from grid data. The generator carbon price is
+        ``carbon_price_usd_per_t`` or else the data's schemes with ``carbon_overrides``; the
+        calibration uses the data's (2024) scheme prices. ``zone_lat_lon`` (Z, 2), degrees,
+        places each zone for solar's day-night shape."""
         carbon = (data.carbon_prices(zone_ids, carbon_overrides)
                   if carbon_price_usd_per_t is None else carbon_price_usd_per_t)
+        where = np.asarray(zone_lat_lon, dtype=float).reshape(len(zone_ids), 2)
         return cls(build_fleet(data, zone_ids), build_network(data.lines, zone_ids),
-                   data.shape(zone_ids), mean_load_mw, carbon, price_cap_usd_per_mwh)
+                   data.shape(zone_ids), mean_load_mw, carbon, price_cap_usd_per_mwh,
+                   calibration_carbon_price_usd_per_t=data.carbon_prices(zone_ids),
+                   solar_shape=daylight_shape(where[:, 0], where[:, 1]))
 
     @property
     def technologies(self) -> tuple[str, ...]:
@@ -111,11 +133,11 @@ class GridMarket:
         return state
 
     def set_carbon_prices(self, carbon_price_usd_per_t: np.ndarray) -> None:
-        """Set the generators' carbon price (Z,), USD/t: new offers and merit orders."""
+        """Set the generators' carbon price (Z,), USD/t: new offers and merit orders (the
+        calibration keeps its own)."""
         self.carbon_price_usd_per_t = np.asarray(carbon_price_usd_per_t, dtype=float).copy()
         self.offer_usd_per_mwh = self.fleet.offers(self.carbon_price_usd_per_t)
         self.order = self.fleet.merit_order(self.offer_usd_per_mwh)
-        self.calibration = AvailabilityCalibration(self.fleet, self.offer_usd_per_mwh)
         self.merit = MeritOrder.of(self.order, self.available_mw)
         self._dispatches: dict[bytes, Dispatch] = {}
         for lp in self._lps or ():
@@ -146,15 +168,20 @@ class GridMarket:
         self.background_mw = self.mean_load_mw * self.demand_shape[:, month - 1, hour_utc]
         load = self.background_mw + np.asarray(reference_dc_mw, dtype=float)
         target = np.asarray(base_avg_carbon_kg_per_mwh, dtype=float)
-        s = self.calibration.weather_factor(load, target)
-        self.available_mw = self.calibration.available_mw(s)
+        cf = self.calibration.capacity_factors(month, hour_utc)
+        s = self.calibration.weather_factor(load, target, cf)
+        self.available_mw = self.calibration.available_mw(s, cf)
         self.merit = MeritOrder.of(self.order, self.available_mw)
         self._dispatches = {}
         if self._lps is not None:
             for lp in self._lps:
                 lp.set_available(self.available_mw)
-        alone = clear_zones(self.fleet, self.offer_usd_per_mwh, self.merit, load, self.network,
-                            (), self.price_cap_usd_per_mwh)
+        # how close the calibration came, each zone alone, under the calibration's offers
+        cal = self.calibration
+        same = np.array_equal(cal.offer_usd_per_mwh, self.offer_usd_per_mwh)
+        alone = clear_zones(self.fleet, cal.offer_usd_per_mwh,
+                            self.merit if same else MeritOrder.of(cal.order, self.available_mw),
+                            load, self.network, (), self.price_cap_usd_per_mwh)
         f = self.fleet
         n_z, n_t = f.n_zones, len(f.technologies)
         key = f.zone * n_t + f.technology
@@ -172,6 +199,7 @@ class GridMarket:
             base_price_usd_per_mwh=np.asarray(base_price_usd_per_mwh, dtype=float),
             price_usd_per_mwh=alone.price_usd_per_mwh,
             reached=reached,
+            weather_factor_max=cal.clean_curve(cf)[0][:, -1],
         )
 
     def clear(self, load_mw: np.ndarray) -> Dispatch:
