@@ -3,11 +3,12 @@
 #   ./bootstrap.sh          the package and the `abm` command
 #   ./bootstrap.sh viz      plus the dashboard (`abm dashboard`: solara)
 #   ./bootstrap.sh test     plus the test tools (pytest, hypothesis, scipy, ruff, playwright), the
-#                           dashboard, and Chromium for the browser tests (apt-get, when root)
+#                           dashboard, PyPSA (the [grid] extra, for the export test) and
+#                           Chromium for the browser tests (apt-get, when root)
 set -eu
 cd "$(dirname "$0")"
 extras=""
-[ "${1:-}" = "test" ] && extras="[test,viz]"
+[ "${1:-}" = "test" ] && extras="[test,viz,grid]"
 [ "${1:-}" = "viz" ] && extras="[viz]"
 
 find_python() {

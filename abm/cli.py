@@ -255,7 +255,24 @@ def build_parser() -> argparse.ArgumentParser:
     register_dashboard(sub)
     _register_report(sub)
     register_sweep(sub)
+    _register_export(sub)
     return parser
+
+
+def _register_export(sub: argparse._SubParsersAction) -> None:
+    export = sub.add_parser("export", help="export a run to another tool's format",
+                            description="Export a run to another tool's format.")
+    formats = export.add_subparsers(dest="format", required=True)
+    pp = formats.add_parser("pypsa", help="the run's zones as a PyPSA network (netCDF)",
+                            description="Write the zones of a run of the technology market as a "
+                            "PyPSA network: buses, generators by technology and tranche with "
+                            "their offers and hourly availability, links for interconnectors, "
+                            "loads = background + the run's data-centre load, the run's hours "
+                            "as snapshots. Needs the optional extra [grid] (docs/grid.md).")
+    pp.add_argument("run_dir", help="folder of an `abm run` (with run.json and checkpoint.pkl)")
+    pp.add_argument("--out", required=True, help="netCDF file to write, e.g. net.nc")
+    pp.set_defaults(handler="abm.grid.pypsa_export:cmd_export_pypsa",
+                    interrupted="the network file may be incomplete; run the command again")
 
 
 def _register_report(sub: argparse._SubParsersAction) -> None:
