@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from abm.grid.pypsa_export import Hour, build_network, write_netcdf
+from abm.grid.pypsa_export import Hour, build_network, prepared_hour, write_netcdf
 
 pypsa = pytest.importorskip("pypsa", reason="PyPSA is the optional extra [grid]")
 logging.getLogger("linopy").setLevel(logging.WARNING)
@@ -28,6 +28,12 @@ def two_zones() -> SimpleNamespace:
                            line_ids=("A-B",), line_zones=np.array([[0, 1]]),
                            line_capacity_mw=np.array([[100.0, 100.0]]),
                            price_cap_usd_per_mwh=1000.0)
+
+
+def dispatch_cost(n) -> np.ndarray:
+    """(S,) cost of each snapshot: generation x marginal cost, shedding included."""
+    mc = n.get_switchable_as_dense("Generator", "marginal_cost")
+    return (n.generators_t.p * mc[n.generators_t.p.columns]).sum(axis=1).to_numpy()
 
 
 def solve(n) -> None:
@@ -49,14 +55,11 @@ def test_two_zones_hand_solved_prices_cost_and_emissions():
     hours = [Hour(stamps[0], offers, np.array([300.0, 300.0]), np.array([100.0, 200.0])),
              Hour(stamps[1], offers, np.array([300.0, 300.0]), np.array([100.0, 50.0])),
              Hour(stamps[2], offers, np.array([150.0, 300.0]), np.array([240.0, 0.0]))]
-    n = build_network(m, hours)
+    n = build_network(m, m.zone_ids, hours)
     solve(n)
     price = n.buses_t.marginal_price[["A", "B"]].to_numpy()
     np.testing.assert_allclose(price, [[10, 50], [10, 10], [50, 50]], rtol=1e-9)
-    cost = (n.generators_t.p * n.generators_t.marginal_cost.reindex(
-        columns=n.generators_t.p.columns, fill_value=0.0)).sum(axis=1)
-    cost += n.generators_t.p.filter(like="shedding").sum(axis=1) * 1000.0
-    np.testing.assert_allclose(cost.to_numpy(), [7000, 1500, 6000], rtol=1e-9)
+    np.testing.assert_allclose(dispatch_cost(n), [7000, 1500, 6000], rtol=1e-9)
     assert n.objective == pytest.approx(14500, rel=1e-9)
     flow = n.links_t.p0["A-B"].to_numpy()
     np.testing.assert_allclose(flow, [100, 50, -90], atol=1e-6)
@@ -75,9 +78,71 @@ def test_exported_network_round_trips_through_netcdf(tmp_path):
     hours = [Hour(pd.Timestamp("2024-07-01 12:00"), np.array([10.0, 50.0]),
                   np.array([300.0, 300.0]), np.array([100.0, 200.0]))]
     path = tmp_path / "net.nc"
-    write_netcdf(build_network(m, hours), path)
+    write_netcdf(build_network(m, m.zone_ids, hours), path)
     n = pypsa.Network(str(path))
     assert list(n.buses.index) == ["A", "B"]
     assert n.links.loc["A-B", "p_min_pu"] == pytest.approx(-1.0)
     solve(n)
     np.testing.assert_allclose(n.buses_t.marginal_price[["A", "B"]].to_numpy(), [[10, 50]])
+
+
+def shipped_market_hours():
+    """The shipped 23-zone technology market prepared for three hours of 2024 (a winter
+    evening, a summer night, a spring noon) with data-centre load in five zones; our dispatch of
+    each hour beside the prepared hour."""
+    from abm.dataset import shipped
+    from abm.grid import GridMarket, load_grid_data
+
+    ds = shipped()
+    zone_ids = list(ds.zones)
+    mean = np.array([ds.zones[z].load_mw for z in zone_ids])
+    market = GridMarket.from_data(load_grid_data(), zone_ids, mean, price_cap_usd_per_mwh=3000.0)
+    dc = np.zeros(len(zone_ids))
+    for z, mw in {"US-PJM-DOM": 900.0, "DE-LU": 400.0, "GB": 300.0, "US-CAISO": 500.0,
+                  "FR": 250.0}.items():
+        dc[zone_ids.index(z)] = mw
+    hours, ours = [], []
+    for stamp in ("2024-01-15 18:00", "2024-07-10 03:00", "2024-04-20 12:00"):
+        ts = pd.Timestamp(stamp)
+        carbon = np.array([ds.zones[z].avg_carbon_kg_per_mwh
+                           * ds.profiles[z, "carbon"][ts.month - 1, ts.hour] for z in zone_ids])
+        price = np.array([ds.zones[z].price_usd_per_mwh
+                          * ds.profiles[z, "price"][ts.month - 1, ts.hour] for z in zone_ids])
+        market.set_hour(ts.month, ts.hour, 0.8 * dc, carbon, price)
+        hour = prepared_hour(market, ts, dc)
+        hours.append(hour)
+        ours.append(market.clear(hour.load_mw))
+    return market, zone_ids, hours, ours
+
+
+def test_pypsa_reproduces_our_cost_prices_and_emissions_on_the_shipped_market():
+    """PyPSA's optimum of the exported network (HiGHS through linopy) equals our clearing:
+    dispatch cost per hour and every zone's price within relative 1e-6, emissions too."""
+    market, zone_ids, hours, ours = shipped_market_hours()
+    n = build_network(market, zone_ids, hours)
+    solve(n)
+    np.testing.assert_allclose(dispatch_cost(n), [d.cost_usd for d in ours], rtol=1e-6)
+    assert n.objective == pytest.approx(sum(d.cost_usd for d in ours), rel=1e-6)
+    price = n.buses_t.marginal_price[zone_ids].to_numpy()
+    np.testing.assert_allclose(price, np.stack([d.price_usd_per_mwh for d in ours]), rtol=1e-6)
+    # emissions: equal in every zone group that clears jointly (within a group, units of equal
+    # offer in different zones, e.g. the same CCGT tranche in NL, DE-LU and FR, may share the
+    # load differently at the same optimum), and in total
+    p = n.generators_t.p
+    co2_kg = 1000 * (p / n.generators.efficiency * n.generators.carrier.map(
+        n.carriers.co2_emissions)).T.groupby(n.generators.bus).sum().T[zone_ids].to_numpy()
+    em = np.stack([d.emissions_kg for d in ours])
+    groups = market.components
+    assert len(groups) == 4  # IE-GB-FR-NL-DE-LU, SE3-FI, BPAT-CAISO, DOM-MISO
+    grouped = np.concatenate(groups)
+    for g in groups:
+        np.testing.assert_allclose(co2_kg[:, g].sum(axis=1), em[:, g].sum(axis=1), rtol=1e-6)
+    alone = np.setdiff1d(np.arange(len(zone_ids)), grouped)
+    np.testing.assert_allclose(co2_kg[:, alone], em[:, alone], rtol=1e-6, atol=1e-3)
+    # a line whose two prices differ is at its limit in both solutions: the same flow
+    flows = n.links_t.p0[list(market.line_ids)].to_numpy()
+    ours_flow = np.stack([d.flow_mw for d in ours])
+    ends = np.asarray(market.line_zones)
+    split = ~np.isclose(price[:, ends[:, 0]], price[:, ends[:, 1]], rtol=1e-6)
+    assert split.any(), "the test hours should congest at least one line"
+    np.testing.assert_allclose(flows[split], ours_flow[split], rtol=1e-6)

@@ -58,8 +58,10 @@ def prepared_hour(market: Any, snapshot: pd.Timestamp, dc_mw: np.ndarray) -> Hou
                 np.asarray(market.background_mw, dtype=float) + np.asarray(dc_mw, dtype=float))
 
 
-def build_network(market: Any, hours: Sequence[Hour]) -> pypsa.Network:
-    """A PyPSA network of ``market`` (a ``abm.grid.GridMarket``) over ``hours``.
+def build_network(market: Any, zone_ids: Sequence[str], hours: Sequence[Hour]
+                  ) -> pypsa.Network:
+    """A PyPSA network of ``market`` (a ``abm.grid.GridMarket`` of zones ``zone_ids``) over
+    ``hours``.
 
     Generator names are ``"<zone> <technology> <tranche>"``; loads and buses are named by zone;
     links by line id. Marginal costs and ``p_max_pu`` are time series (USD/MWh, share of p_nom).
@@ -70,7 +72,7 @@ def build_network(market: Any, hours: Sequence[Hour]) -> pypsa.Network:
     if not hours:
         raise ValueError("build_network needs at least one hour")
     fleet = market.fleet
-    zones = list(market.zone_ids)
+    zones = list(zone_ids)
     techs = list(market.technologies)
     n = pypsa.Network()
     n.set_snapshots(pd.DatetimeIndex([h.snapshot for h in hours], name="snapshot"))
@@ -138,11 +140,11 @@ def _technology_market(response: Any, run_dir: Path) -> Any:
 
 
 def run_hours(run_dir: Path | str, hours: Sequence[int] | None = None
-              ) -> tuple[Any, Any, list[Hour], list[int]]:
+              ) -> tuple[Any, Any, list[str], list[Hour]]:
     """Re-prepare the hours of a finished (or interrupted) run from its checkpoint.
 
-    Returns the model's grid response, its technology market, one ``Hour`` per run hour (with
-    the run's placed data-centre load from ``zones.parquet``) and the hour indices.
+    Returns the model's grid response, its technology market, the zone ids, one ``Hour`` per
+    run hour (with the run's placed data-centre load from ``zones.parquet``).
     """
     from abm.market.run import CHECKPOINT, MANIFEST
 
@@ -158,7 +160,8 @@ def run_hours(run_dir: Path | str, hours: Sequence[int] | None = None
     response = model.grid
     market = _technology_market(response, run_dir)
     zones = pd.read_parquet(run_dir / "zones.parquet")
-    order = {z: i for i, z in enumerate(market.zone_ids)}
+    zone_ids = [z.id for z in model.inst.scenario.zones]
+    order = {z: i for i, z in enumerate(zone_ids)}
     wanted = list(range(done)) if hours is None else [int(h) for h in hours]
     bad = [h for h in wanted if not 0 <= h < done]
     if bad:
@@ -173,17 +176,17 @@ def run_hours(run_dir: Path | str, hours: Sequence[int] | None = None
         ref[idx] = rows.reference_dc_mw.to_numpy()
         response.set_hour(t, ref)
         out.append(prepared_hour(market, model.stamps[t], dc))
-    return response, market, out, wanted
+    return response, market, zone_ids, out
 
 
 def export_run(run_dir: Path | str, out: Path | str, hours: Sequence[int] | None = None) -> Path:
     """Write the run in ``run_dir`` as a PyPSA network to ``out`` (netCDF); return the path."""
-    _, market, prepared, _ = run_hours(run_dir, hours)
+    _, market, zone_ids, prepared = run_hours(run_dir, hours)
     out = Path(out)
     if out.suffix != ".nc":
         raise InputError(out, "--out", "expected a .nc file name (PyPSA netCDF)")
     out.parent.mkdir(parents=True, exist_ok=True)
-    return write_netcdf(build_network(market, prepared), out)
+    return write_netcdf(build_network(market, zone_ids, prepared), out)
 
 
 def cmd_export_pypsa(args: argparse.Namespace) -> int:
