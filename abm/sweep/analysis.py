@@ -1,10 +1,15 @@
 """Analysis of a sweep's results: sensitivity indices and scenario discovery (PRIM).
 
-Sensitivity follows the design: Sobol first-order and total indices (SALib, Saltelli
-estimators) for a Sobol design, Morris elementary effects (mu*, sigma) for a Morris design, and
-the first-order index as a correlation ratio (variance of the binned conditional mean over the
-variance) for grids and Latin hypercubes. Confidence intervals are 95% bootstrap intervals,
-given as half-widths. Outcomes are averaged over replications at each design point first.
+Sensitivity follows the design, each with its own estimator: Sobol first-order and total
+indices (SALib, Saltelli/Jansen estimators) for a Sobol design; Morris elementary effects (mu*,
+sigma; SALib) for a Morris design; first-order indices by RBD-FAST (SALib, Tarantola et al.
+2006, with Plischke's bias correction) for a Latin hypercube; and, for a full-factorial grid,
+the exact analysis of variance over its levels: first order Var(E[Y | x_i]) / Var(Y) and total
+1 - Var(E[Y | x_~i]) / Var(Y). Confidence intervals are 95% bootstrap intervals given as
+half-widths (a grid's indices are exact for its levels and have none). Outcomes are averaged
+over replications at each design point first. Every table has a ``flag`` column naming indices
+whose interval is wide (half-width above ``WIDE_INTERVAL``, or above a quarter of the largest
+mu* for Morris), that exceed 1, or that fall below 0 beyond their interval: estimator noise.
 
 Scenario discovery uses PRIM (Friedman and Fisher 1999): peel a box off the parameter space,
 ``alpha`` of the points at a time from whichever side raises the share of target runs most, until
@@ -21,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from SALib.analyze import morris as morris_analysis
+from SALib.analyze import rbd_fast
 from SALib.analyze import sobol as sobol_analysis
 
 from abm.errors import InputError
@@ -29,7 +35,13 @@ from abm.sweep.spec import Discovery, Spec
 
 CONF_LEVEL = 0.95
 RESAMPLES = 500
-_Z = 1.959963984540054  # normal quantile of the 95% interval
+WIDE_INTERVAL = 0.1  # half-width of a share index's 95% interval flagged as wide
+RBD_HARMONICS = 10  # SALib's default M, used from 8 M points; fewer points use N // 8
+RBD_MIN_POINTS = 16  # RBD-FAST with M = N // 8 >= 2 harmonics
+METHODS = {"grid": "anova", "lhs": "rbd-fast", "sobol": "sobol", "morris": "morris"}
+COLUMNS = {"anova": ("S1", "S1_conf", "ST", "ST_conf"), "sobol": ("S1", "S1_conf", "ST", "ST_conf"),
+           "rbd-fast": ("S1", "S1_conf"), "morris": ("mu_star", "mu_star_conf", "mu", "sigma")}
+KEYS = {"anova": "ST", "sobol": "ST", "rbd-fast": "S1", "morris": "mu_star"}
 
 
 @dataclass(frozen=True)
@@ -38,10 +50,11 @@ class Sensitivity:
 
     Attributes:
         outcome: the outcome's column.
-        method: ``sobol``, ``morris`` or ``first-order``.
-        table: one row per parameter; Sobol: ``S1, S1_conf, ST, ST_conf``; Morris: ``mu_star,
-            mu_star_conf, mu, sigma`` (outcome units per full range of the parameter);
-            first-order: ``S1, S1_conf``. ``*_conf`` are 95% half-widths.
+        method: ``sobol``, ``morris``, ``rbd-fast`` (Latin hypercube) or ``anova`` (grid).
+        table: one row per parameter; Sobol and anova: ``S1, S1_conf, ST, ST_conf``; Morris:
+            ``mu_star, mu_star_conf, mu, sigma`` (outcome units per full range of the
+            parameter); rbd-fast: ``S1, S1_conf``. ``*_conf`` are 95% half-widths (NaN for
+            anova: exact). ``flag``: why an index should not be read at face value, or "".
         key: the column that ranks parameters (``ST``, ``mu_star`` or ``S1``).
         note: why indices are missing or degenerate, if they are.
     """
@@ -54,12 +67,21 @@ class Sensitivity:
 
 
 @dataclass(frozen=True)
+class Range:
+    """A PRIM box's limits on a numeric parameter (the parameter's own unit)."""
+
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
 class Box:
     """A PRIM box: parameter limits where the target is frequent.
 
     Attributes:
         target: what counts as a target run.
-        limits: restricted parameters only: (low, high) for numbers, the kept values otherwise.
+        limits: restricted parameters only: a ``Range`` for numbers sampled over a range, the
+            tuple of kept values for categories and parameters with few levels.
         coverage: share of all target runs that fall in the box.
         density: share of the box's runs that are target runs.
         mass: share of all runs in the box.
@@ -69,7 +91,7 @@ class Box:
     """
 
     target: Discovery
-    limits: dict[str, tuple[float, float] | tuple]
+    limits: dict[str, Range | tuple]
     coverage: float
     density: float
     mass: float
@@ -86,48 +108,98 @@ def by_point(spec: Spec, results: pd.DataFrame) -> pd.DataFrame:
 
 
 def sensitivity(spec: Spec, results: pd.DataFrame) -> list[Sensitivity]:
-    """Sensitivity indices of every scalar outcome, by the method that fits the design."""
+    """Sensitivity indices of every scalar outcome, by the estimator that fits the design."""
     points = by_point(spec, results)
+    return [_indices(spec, points, outcome) for outcome in spec.all_outcomes]
+
+
+def _indices(spec: Spec, points: pd.DataFrame, outcome: str) -> Sensitivity:
+    method = METHODS[spec.design]
+    key = KEYS[method]
+    empty = pd.DataFrame(np.nan, index=pd.Index(spec.names, name="parameter"),
+                         columns=COLUMNS[method])
+    y = points[outcome].to_numpy(float)
     expected = len(unit_design(spec)) if spec.design in ("sobol", "morris") else None
-    out = []
-    for outcome in spec.all_outcomes:
-        y = points[outcome].to_numpy(float)
-        if spec.design in ("sobol", "morris"):
-            key = "ST" if spec.design == "sobol" else "mu_star"
-            empty = _empty(spec, ("S1", "S1_conf", "ST", "ST_conf") if key == "ST"
-                           else ("mu_star", "mu_star_conf", "mu", "sigma"))
-            if len(points) != expected or not np.isfinite(y).all():
-                note = (f"needs every design point: {len(points)} of {expected} have results"
-                        if len(points) != expected else "the outcome is missing in some runs")
-                out.append(Sensitivity(outcome, spec.design, empty, key, note))
-            elif np.ptp(y) == 0:
-                out.append(Sensitivity(outcome, spec.design, empty.fillna(0.0), key,
-                                       "the outcome does not vary"))
-            else:
-                out.append(Sensitivity(outcome, spec.design, _salib(spec, y), key))
-        else:
-            out.append(_first_order(spec, points, outcome))
-    return out
+    if expected is not None and len(points) != expected:
+        note = f"needs every design point: {len(points)} of {expected} have results"
+    elif expected is not None and not np.isfinite(y).all():
+        note = "the outcome is missing in some runs"
+    elif method == "rbd-fast" and np.isfinite(y).sum() < RBD_MIN_POINTS:
+        note = f"RBD-FAST needs at least {RBD_MIN_POINTS} design points with results"
+    elif not np.isfinite(y).any():
+        note = "no run has this outcome"
+    elif np.ptp(y[np.isfinite(y)]) == 0:
+        return Sensitivity(outcome, method, _flagged(empty.fillna(0.0), method), key,
+                           "the outcome does not vary")
+    else:
+        table = (_anova(spec, points, y) if method == "anova" else _salib(spec, points, y))
+        note = ("" if method != "anova" or len(points) == _grid_size(spec) else
+                f"{len(points)} of {_grid_size(spec)} grid points: the factorial is unbalanced")
+        return Sensitivity(outcome, method, _flagged(table, method), key, note)
+    return Sensitivity(outcome, method, _flagged(empty, method), key, note)
 
 
-def _empty(spec: Spec, columns: tuple[str, ...]) -> pd.DataFrame:
-    return pd.DataFrame(np.nan, index=pd.Index(spec.names, name="parameter"), columns=columns)
+def _grid_size(spec: Spec) -> int:
+    return int(np.prod([len(p.values) for p in spec.parameters]))
 
 
-def _salib(spec: Spec, y: np.ndarray) -> pd.DataFrame:
+def _salib(spec: Spec, points: pd.DataFrame, y: np.ndarray) -> pd.DataFrame:
+    """SALib's estimator of the design on the unit-cube sample (rows of the points present)."""
     prob = problem(spec)
     if spec.design == "sobol":
         res = sobol_analysis.analyze(prob, y, calc_second_order=spec.second_order,
                                      num_resamples=RESAMPLES, conf_level=CONF_LEVEL,
                                      seed=spec.seed)
-        cols = ("S1", "S1_conf", "ST", "ST_conf")
-    else:
+    elif spec.design == "morris":
         res = morris_analysis.analyze(prob, unit_design(spec), y, num_resamples=RESAMPLES,
                                       conf_level=CONF_LEVEL, num_levels=spec.levels,
                                       seed=spec.seed)
-        cols = ("mu_star", "mu_star_conf", "mu", "sigma")
-    return pd.DataFrame({c: np.asarray(res[c], float) for c in cols},
+    else:
+        ok = np.isfinite(y)
+        x = unit_design(spec)[points.index.to_numpy()[ok]]
+        # the bootstrap resamples half the points, and the bias correction needs N > 2 M
+        harmonics = min(RBD_HARMONICS, int(ok.sum()) // 8)
+        res = rbd_fast.analyze(prob, x, y[ok], M=harmonics, num_resamples=RESAMPLES,
+                               conf_level=CONF_LEVEL, seed=spec.seed)
+    return pd.DataFrame({c: np.asarray(res[c], float) for c in COLUMNS[METHODS[spec.design]]},
                         index=pd.Index(spec.names, name="parameter"))
+
+
+def _anova(spec: Spec, points: pd.DataFrame, y: np.ndarray) -> pd.DataFrame:
+    """Exact first-order and total indices of a full factorial over its levels."""
+    ok = np.isfinite(y)
+    frame = points.loc[ok, list(spec.names)].astype(str).assign(_y=y[ok])
+    var = frame._y.var(ddof=0)
+    rows = {}
+    for name in spec.names:
+        others = [n for n in spec.names if n != name]
+        main = frame.groupby(name)._y.transform("mean").var(ddof=0)
+        rest = frame.groupby(others)._y.transform("mean").var(ddof=0) if others else 0.0
+        rows[name] = (main / var, np.nan, 1.0 - rest / var, np.nan)
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=list(COLUMNS["anova"]))
+    table.index.name = "parameter"
+    return table
+
+
+def _flagged(table: pd.DataFrame, method: str) -> pd.DataFrame:
+    """``table`` with a ``flag`` column: wide intervals, indices above 1 or below 0."""
+    flags = pd.Series("", index=table.index)
+
+    def add(mask: pd.Series, text: str) -> None:
+        flags[mask] = flags[mask].where(flags[mask] == "", flags[mask] + "; ") + text
+
+    if method == "morris":
+        scale = float(table.mu_star.max()) if table.mu_star.notna().any() else 0.0
+        add(table.mu_star_conf > 0.25 * scale, "mu* interval wide")
+    else:
+        for col in ("S1", "ST"):
+            if col not in table:
+                continue
+            conf = table[f"{col}_conf"].fillna(0.0)
+            add(conf > WIDE_INTERVAL, f"{col} interval wide")
+            add(table[col] > 1.0, f"{col} > 1")
+            add(table[col] + conf < 0.0, f"{col} < 0")
+    return table.assign(flag=flags)
 
 
 def codes(values: pd.Series, bins: int) -> np.ndarray:
@@ -135,32 +207,6 @@ def codes(values: pd.Series, bins: int) -> np.ndarray:
     if values.nunique() <= bins or not pd.api.types.is_numeric_dtype(values):
         return pd.factorize(values, sort=True)[0]
     return pd.qcut(values.rank(method="first"), bins, labels=False).to_numpy()
-
-
-def _ratio(code: np.ndarray, y: np.ndarray) -> float:
-    var = y.var()
-    if var == 0:
-        return 0.0
-    counts = np.bincount(code)
-    means = np.bincount(code, weights=y) / np.maximum(counts, 1)
-    return float((counts * (means - y.mean()) ** 2).sum() / len(y) / var)
-
-
-def _first_order(spec: Spec, points: pd.DataFrame, outcome: str) -> Sensitivity:
-    ok = np.isfinite(points[outcome].to_numpy(float))
-    y = points[outcome].to_numpy(float)[ok]
-    bins = max(2, min(10, int(np.sqrt(max(len(y), 1)))))
-    rng = np.random.default_rng(spec.seed)
-    rows = {}
-    for name in spec.names:
-        code = codes(points[name][ok], bins)
-        boot = [_ratio(code[i], y[i]) for i in
-                (rng.integers(0, len(y), len(y)) for _ in range(RESAMPLES))] if len(y) else [0]
-        rows[name] = (_ratio(code, y) if len(y) else np.nan, _Z * float(np.std(boot)))
-    table = pd.DataFrame.from_dict(rows, orient="index", columns=["S1", "S1_conf"])
-    table.index.name = "parameter"
-    note = "" if len(y) > 2 * bins else f"only {len(y)} points: indices are rough"
-    return Sensitivity(outcome, "first-order", table, "S1", note)
 
 
 def parse_target(text: str, outcomes: tuple[str, ...]) -> Discovery:
@@ -242,14 +288,14 @@ def _peels(values: pd.Series, inside: np.ndarray, alpha: float) -> list[np.ndarr
     return [inside & (v >= lo), inside & (v <= hi)]
 
 
-def _limits(x: pd.DataFrame, box: np.ndarray) -> dict[str, tuple]:
-    """The box's restricted parameters: numeric (low, high), or the categories it keeps."""
-    out: dict[str, tuple] = {}
+def _limits(x: pd.DataFrame, box: np.ndarray) -> dict[str, Range | tuple]:
+    """The box's restricted parameters: a numeric range, or the values (levels) it keeps."""
+    out: dict[str, Range | tuple] = {}
     for col in x.columns:
         full, kept = x[col], x[col][box]
         if pd.api.types.is_numeric_dtype(full) and full.nunique() > 4:
             if kept.min() > full.min() or kept.max() < full.max():
-                out[col] = (float(kept.min()), float(kept.max()))
+                out[col] = Range(float(kept.min()), float(kept.max()))
         elif kept.nunique() < full.nunique():
             out[col] = tuple(sorted(pd.unique(kept).tolist(), key=str))
     return out

@@ -21,9 +21,19 @@ import numpy as np
 import pandas as pd
 
 from abm.errors import InputError
-from abm.sweep.analysis import Box, Sensitivity, by_point, codes, prim, sensitivity
+from abm.scenario import SCENARIO_DIR
+from abm.sweep.analysis import (
+    WIDE_INTERVAL,
+    Box,
+    Range,
+    Sensitivity,
+    by_point,
+    codes,
+    prim,
+    sensitivity,
+)
 from abm.sweep.results import MANIFEST, SERIES_PREFIX, consolidate, read_manifest
-from abm.sweep.spec import Discovery, Parameter, Spec, parse_spec
+from abm.sweep.spec import Discovery, Parameter, Spec, outcome_unit, parse_spec
 
 REPORT = "report.html"
 HEAT_BINS = 6
@@ -62,7 +72,8 @@ def write_report(out: str | Path, target: Discovery | None = None,
         target = spec.discovery or Discovery(
             outcome, float(np.nanquantile(results[outcome], 0.75)), above=True)
     box = prim(results[list(spec.names)], target, results[target.outcome].to_numpy(float))
-    parts = [_header(spec, manifest), _parameters(spec), _outcomes(spec, results, baseline),
+    parts = [_header(spec, manifest, out), _parameters(spec),
+             _outcomes(spec, results, baseline),
              _sensitivity(spec, sens)]
     if pair is not None:
         parts.append(f"<h2>Heat map: {html.escape(outcome)}</h2>"
@@ -95,8 +106,42 @@ def _img(fig: plt.Figure) -> str:
     return f"<img src='data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}'>"
 
 
+def number(value: float, unit: str = "") -> str:
+    """A figure as a reader should see it: about 3 significant digits with k / M / bn, thousands
+    separators, no exponent above 0.01; shares as percentages; ``$`` before, other units
+    after."""
+    if value is None or not np.isfinite(value):
+        return "–"
+    if unit == "share":
+        return f"{value:.1%}"
+    if unit == "count":
+        return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+    size, suffix = abs(value), ""
+    for above, scale, name in ((1e9, 1e9, " bn"), (1e6, 1e6, " M"), (1e4, 1e3, " k")):
+        if size >= above:
+            value, size, suffix = value / scale, size / scale, name
+            break
+    digits = 0 if size >= 100 or size == 0 else 1 if size >= 10 else 2 if size >= 0.01 else None
+    text = (f"{value:,.{digits}f}" if digits is not None else f"{value:.3g}") + suffix
+    if unit == "$":
+        return f"-${text[1:]}" if text.startswith("-") else f"${text}"
+    return f"{text} {unit}".rstrip()
+
+
+def shown_path(path: str | Path) -> str:
+    """A path as the report shows it: a shipped scenario by name, else relative to the working
+    folder, else the name alone (never an absolute path of this machine)."""
+    p = Path(path).resolve()
+    if p.parent == SCENARIO_DIR.resolve():
+        return f"{p.stem} (shipped)"
+    try:
+        return str(p.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return p.name
+
+
 def _table(df: pd.DataFrame, index: bool = False) -> str:
-    return df.to_html(float_format=lambda v: f"{v:,.4g}", na_rep="–", border=0, index=index)
+    return df.to_html(float_format=number, na_rep="–", border=0, index=index)
 
 
 def _describe(p: Parameter) -> str:
@@ -109,17 +154,18 @@ def _describe(p: Parameter) -> str:
     return f"{p.distribution} [{p.low:g}, {p.high:g}]{mode} ({p.kind})"
 
 
-def _header(spec: Spec, m: dict) -> str:
+def _header(spec: Spec, m: dict, out: Path) -> str:
     status = m.get("status")
     warn = ("" if status == "complete" else f"<p class='note'>The sweep is {status}: "
             f"{m.get('runs_done')} of {m.get('runs_total')} runs. Carry on with "
             "<code>abm sweep SPEC --out DIR --resume</code>.</p>")
-    rows = {"scenario": m["spec"]["sweep"].get("scenario"), "design": (
+    rows = {"folder": shown_path(out),
+            "scenario": shown_path(m["spec"]["sweep"].get("scenario")), "design": (
         f"{spec.design}, {m.get('design_points')} points x {spec.replications} replication(s)"
         + (" + baseline" if spec.baseline is not None else "")),
         "hours per run": spec.hours or "the scenario's", "master seed": spec.seed,
         "seeds": spec.seeds, "runs": f"{m.get('runs_done')} of {m.get('runs_total')}",
-        "executor": m.get("executor"), "wall time (s)": m.get("elapsed_s"),
+        "executor": m.get("executor"), "wall time": number(m.get("elapsed_s") or 0.0, "s"),
         "fixed settings": spec.fixed or "none", "baseline overrides": spec.baseline,
         "spec hash": m.get("spec_hash"), "updated (UTC)": m.get("updated_utc")}
     body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
@@ -139,39 +185,65 @@ def _outcomes(spec: Spec, results: pd.DataFrame, baseline: pd.DataFrame) -> str:
     stats = results[cols].describe(percentiles=[0.05, 0.5, 0.95]).T
     if not baseline.empty:
         stats["baseline"] = baseline[list(spec.outcomes)].mean().reindex(cols)
-    return ("<h2>Outcomes</h2><p>Units: MWh, $, kgCO2, shares (0-1); <code>saved.X</code> = 1 - "
-            "X / X of the baseline with the same seed.</p>" + _table(stats, index=True))
+    shown = pd.DataFrame({c: [number(v, "count" if c == "count" else outcome_unit(o))
+                              for o, v in stats[c].items()] for c in stats.columns},
+                         index=stats.index)
+    shown.insert(0, "unit", [outcome_unit(o) for o in stats.index])
+    return ("<h2>Outcomes</h2><p>Units: MWh, $, kgCO2, shares (0-1, shown as %); "
+            "<code>saved.X</code> = 1 - X / X of the baseline with the same seed.</p>"
+            + _table(shown, index=True))
 
 
 def _sensitivity(spec: Spec, sens: list[Sensitivity]) -> str:
-    what = {"sobol": "Sobol indices (SALib): S1 first order, ST total; 95% bootstrap "
-                     "half-widths.",
+    what = {"sobol": "Sobol indices (SALib, Saltelli/Jansen estimators): S1 first order, ST "
+                     "total; 95% bootstrap half-widths.",
             "morris": "Morris elementary effects (SALib): mu* (mean |effect|, outcome units "
-                      "per full range of the parameter), sigma (interactions, non-linearity).",
-            "first-order": "First-order index: share of the outcome's variance explained by "
-                           "each parameter alone (correlation ratio, binned), 95% bootstrap "
-                           "half-width."}[sens[0].method]
-    parts = [f"<h2>Sensitivity</h2><p>{what}</p>", _img(tornado_figure(sens))]
+                      "per full range of the parameter), sigma (interactions, non-linearity); "
+                      "95% bootstrap half-width of mu*.",
+            "rbd-fast": "First-order indices S1 by RBD-FAST (SALib, bias-corrected): the share "
+                        "of the outcome's variance explained by each parameter alone; 95% "
+                        "bootstrap half-widths. A Latin hypercube gives no total indices: use "
+                        "a Sobol design for those.",
+            "anova": "Analysis of variance over the grid's levels (exact for the full "
+                     "factorial): S1 first order, ST total (1 - the variance explained by all "
+                     "the other parameters together)."}[sens[0].method]
+    flagged = [f"{s.outcome}: {p} ({f})" for s in sens for p, f in s.table.flag.items() if f]
+    warn = ("<p class='note'>Read with care (interval half-width above "
+            f"{WIDE_INTERVAL:g}, or a quarter of the largest mu*; an index above 1 or below "
+            "0 beyond its interval is estimator noise; more design points narrow them): "
+            + html.escape("; ".join(flagged)) + "</p>") if flagged else ""
+    parts = [f"<h2>Sensitivity</h2><p>{what}</p>{warn}", _img(tornado_figure(sens))]
     for s in sens:
         note = f" <span class='note'>({html.escape(s.note)})</span>" if s.note else ""
-        parts.append(f"<h3>{html.escape(s.outcome)}{note}</h3>" + _table(s.table.reset_index()))
+        unit = outcome_unit(s.outcome) if s.method == "morris" else ""
+        shown = s.table.reset_index()
+        for col in shown.columns:
+            if col not in ("parameter", "flag"):
+                shown[col] = [number(v, unit) if unit else
+                              ("–" if not np.isfinite(v) else f"{v:.3f}") for v in shown[col]]
+        parts.append(f"<h3>{html.escape(s.outcome)}{note}</h3>" + _table(shown))
     return "".join(parts)
+
+
+def _target(target: Discovery) -> str:
+    return (f"{target.outcome} {'>' if target.above else '<'} "
+            f"{number(target.threshold, outcome_unit(target.outcome))}")
 
 
 def _discovery(box: Box) -> str:
     rows = "".join(f"<tr><td>{html.escape(k)}</td><td>"
-                   + (f"{v[0]:,.4g} to {v[1]:,.4g}" if isinstance(v[0], float)
+                   + (f"{number(v.low)} to {number(v.high)}" if isinstance(v, Range)
                       else html.escape(", ".join(map(str, v)))) + "</td></tr>"
                    for k, v in box.limits.items())
     if box.base_rate == 0:
         return (f"<h2>Scenario discovery (PRIM)</h2><p class='note'>No run meets the target "
-                f"<code>{html.escape(box.target.describe())}</code>; choose another with "
+                f"<code>{html.escape(_target(box.target))}</code>; choose another with "
                 "<code>abm sweep report DIR --target OUTCOME&gt;X</code>.</p>")
     limits = (f"<table><tr><th>parameter</th><th>box</th></tr>{rows}</table>" if rows else
               "<p class='note'>No box beats the whole space: the target does not concentrate "
               "in any parameter range.</p>")
     return (f"<h2>Scenario discovery (PRIM)</h2><p>Target: <code>"
-            f"{html.escape(box.target.describe())}</code> in {box.base_rate:.1%} of runs. "
+            f"{html.escape(_target(box.target))}</code> in {box.base_rate:.1%} of runs. "
             f"Box: coverage {box.coverage:.1%} of the target runs, density {box.density:.1%} "
             f"(target runs among the box's), mass {box.mass:.1%} of all runs.</p>{limits}"
             + _img(prim_figure(box)))
@@ -186,17 +258,18 @@ def tornado_figure(sens: list[Sensitivity]) -> plt.Figure:
     fig, axes = plt.subplots(rows, cols, figsize=(11, height * rows), squeeze=False,
                              constrained_layout=True)
     for ax, s in zip(axes.flat, sens, strict=False):
-        t = s.table.fillna(0.0).sort_values(s.key)
+        t = s.table.drop(columns="flag").fillna(0.0).sort_values(s.key)
         y = np.arange(len(t))
-        if s.method == "sobol":
+        if "ST" in t:
             ax.barh(y + 0.2, t.ST, 0.4, xerr=t.ST_conf, color="#08519c", label="ST", capsize=3)
             ax.barh(y - 0.2, t.S1, 0.4, xerr=t.S1_conf, color="#9ecae1", label="S1", capsize=3)
             ax.legend(fontsize=7, loc="lower right")
         else:
             ax.barh(y, t[s.key], 0.6, xerr=t[f"{s.key}_conf"], color="#08519c", capsize=3)
         ax.set_yticks(y, t.index, fontsize=8)
-        ax.set_xlabel({"sobol": "Sobol index", "morris": "mu* (outcome units)",
-                       "first-order": "first-order index"}[s.method], fontsize=8)
+        ax.set_xlabel({"sobol": "Sobol index", "morris": f"mu* ({outcome_unit(s.outcome)})",
+                       "rbd-fast": "first-order index (RBD-FAST)",
+                       "anova": "variance share (grid ANOVA)"}[s.method], fontsize=8)
         ax.set_title(s.outcome + (" (no indices)" if s.note and s.table.isna().all().all()
                                   else ""), fontsize=9)
     for ax in axes.flat[n:]:
@@ -212,13 +285,14 @@ def _bin_labels(values: pd.Series, code: np.ndarray) -> list[str]:
             labels.append(str(v.iloc[0]))
         else:
             lo, hi = v.min(), v.max()
-            labels.append(f"{lo:.3g}" if lo == hi else f"{lo:.3g}–{hi:.3g}")
+            labels.append(number(lo) if lo == hi else f"{number(lo)}–{number(hi)}")
     return labels
 
 
 def heatmap_figure(points: pd.DataFrame, pair: tuple[str, str], outcome: str) -> plt.Figure:
     """Mean outcome over binned values of two parameters (design points, replications averaged)."""
     a, b = pair
+    unit = outcome_unit(outcome)
     ca, cb = codes(points[a], HEAT_BINS), codes(points[b], HEAT_BINS)
     grid = np.full((cb.max() + 1, ca.max() + 1), np.nan)
     frame = pd.DataFrame({"a": ca, "b": cb, "y": points[outcome].to_numpy(float)})
@@ -228,12 +302,12 @@ def heatmap_figure(points: pd.DataFrame, pair: tuple[str, str], outcome: str) ->
     im = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis")
     for (j, i), v in np.ndenumerate(grid):
         if np.isfinite(v):
-            ax.text(i, j, f"{v:.3g}", ha="center", va="center", fontsize=7, color="white")
+            ax.text(i, j, number(v, unit), ha="center", va="center", fontsize=7, color="white")
     ax.set_xticks(range(grid.shape[1]), _bin_labels(points[a], ca), fontsize=7, rotation=30)
     ax.set_yticks(range(grid.shape[0]), _bin_labels(points[b], cb), fontsize=7)
     ax.set_xlabel(a)
     ax.set_ylabel(b)
-    fig.colorbar(im, ax=ax, label=f"mean {outcome}")
+    fig.colorbar(im, ax=ax, label=f"mean {outcome} ({unit})")
     return fig
 
 

@@ -40,6 +40,18 @@ SCALAR_OUTCOMES = (
 )
 SERIES_OUTCOMES = STEP_VALUES  # columns of the per-hour model table
 SAVED_PREFIX = "saved."
+
+
+def outcome_unit(outcome: str) -> str:
+    """The unit of a scalar outcome: ``MWh``, ``$``, ``kg``, ``share`` (0-1) or ``count``;
+    ``saved.X`` (1 - X / X of the baseline) is a share."""
+    if outcome.startswith(SAVED_PREFIX) or outcome.endswith("_share") or \
+            outcome.startswith("layers."):
+        return "share"
+    for tag, unit in (("_mwh", "MWh"), ("_usd", "$"), ("_kg", "kg")):
+        if tag in outcome:
+            return unit
+    return "count"
 # A normal distribution without a range is cut at these quantiles (Morris designs sample 0 and 1).
 _NORMAL_TAIL = 1e-3
 _RESERVED = ("scenario.seed",)
