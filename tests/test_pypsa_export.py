@@ -92,11 +92,13 @@ def shipped_market_hours():
     each hour beside the prepared hour."""
     from abm.dataset import shipped
     from abm.grid import GridMarket, load_grid_data
+    from abm.grid.availability import zone_lat_lon
 
     ds = shipped()
     zone_ids = list(ds.zones)
     mean = np.array([ds.zones[z].load_mw for z in zone_ids])
-    market = GridMarket.from_data(load_grid_data(), zone_ids, mean, price_cap_usd_per_mwh=3000.0)
+    market = GridMarket.from_data(load_grid_data(), zone_ids, mean, price_cap_usd_per_mwh=3000.0,
+                                  zone_lat_lon=zone_lat_lon(ds.regions.values(), zone_ids))
     dc = np.zeros(len(zone_ids))
     for z, mw in {"US-PJM-DOM": 900.0, "DE-LU": 400.0, "GB": 300.0, "US-CAISO": 500.0,
                   "FR": 250.0}.items():
