@@ -161,3 +161,32 @@ def test_clearing_prints_nothing():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=Path(__file__).resolve().parents[1])
     assert out.stdout == "" and out.stderr == ""
+
+
+def test_shipped_eu_carbon_price_switches_coal_to_gas_with_no_load_moved():
+    """The shipped zones at one hour, the same loads: an EU ETS price of 150 $/t instead of
+    2024's puts German gas before lignite and coal, so DE-LU burns more gas and the system
+    emits less; zones outside the EU and its neighbours are untouched."""
+    from abm.dataset import shipped
+    from abm.grid import GridMarket, load_grid_data
+    from abm.grid.availability import zone_lat_lon
+
+    data, grid = shipped(), load_grid_data()
+    zones = list(data.zones.values())
+    ids = [z.id for z in zones]
+    args = (grid, ids, np.array([z.load_mw for z in zones]), 3000.0)
+    where = zone_lat_lon(data.regions.values(), ids)
+    base, policy = (GridMarket.from_data(*args, zone_lat_lon=where, carbon_overrides=o)
+                    for o in ({}, {"eu_ets": 150.0}))
+    target = np.array([z.avg_carbon_kg_per_mwh for z in zones])
+    dc = np.zeros(len(zones))
+    cal = [m.set_hour(1, 0, dc, target, np.zeros(len(zones))) for m in (base, policy)]
+    assert cal[1].weather_factor == pytest.approx(cal[0].weather_factor)
+    d0, d1 = (m.clear(m.background_mw) for m in (base, policy))
+    de = ids.index("DE-LU")
+    fossil = [TECHNOLOGIES.index(t) for t in ("coal", "lignite")]
+    assert d1.generation_mw[de, GAS] > d0.generation_mw[de, GAS]
+    assert d1.generation_mw[de, fossil].sum() < d0.generation_mw[de, fossil].sum()
+    assert d1.system_emissions_kg < d0.system_emissions_kg
+    far = [ids.index(z) for z in ("US-ERCOT", "IN-WE", "JP-TK")]
+    assert d1.emissions_kg[far] == pytest.approx(d0.emissions_kg[far])
