@@ -1,4 +1,5 @@
-"""Unit costs c[k, j] ($/MWh) and migration frictions phi[k, j] ($/MW moved), MODEL.md section 3."""
+"""Unit costs c[k, j] ($/MWh) and migration frictions phi[k, j] ($/MW moved): docs/model.md
+section 3."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ point in time (the zones' annual means by default), twice:
   accounting basis that the masks and capacity allow (frictions are costs, not carbon, so they
   do not enter it).
 
-Both never rise as B grows (MODEL.md section 7); the placed emissions may, and the gap between
+Both never rise as B grows (docs/model.md section 7); the placed emissions may, and the gap between
 them is what a cost-driven market leaves on the table. The carbon reduction at B
 (``carbon_reduction``) is 1 - E*(B) / E_local, against the status quo of every class served at
 its origin (``status_quo_emissions_kg``), whatever budgets are asked for.

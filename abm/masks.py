@@ -1,4 +1,4 @@
-"""Feasibility masks (MODEL.md section 2): latency, legal, state locality, capacity.
+"""Feasibility masks (docs/model.md section 2): latency, legal, state locality, capacity.
 
 Each mask is an (O, K, R) boolean array, inspectable on its own, so that reports can say how
 much relocatable demand each constraint removes.

@@ -1,4 +1,4 @@
-"""The paper's operational metrics (MODEL.md section 4), computed from placements and masks."""
+"""The paper's operational metrics (docs/model.md section 4), computed from placements and masks."""
 
 from __future__ import annotations
 

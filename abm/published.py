@@ -1,5 +1,5 @@
 """Cases set up like published studies, to check the shape of our results against theirs
-(MODEL.md section 8; our numbers beside the published ones in docs/published.md).
+(docs/model.md section 8; our numbers beside the published ones in docs/published.md).
 
 - Sukprasert et al., EuroSys 2024: every shipped region is a demand origin with the same
   demand, placement on average carbon, no electricity price, capacity the only limit (a share of

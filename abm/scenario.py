@@ -91,7 +91,7 @@ class Operator:
 
 @dataclass(frozen=True)
 class Policy:
-    """Policy levers and accounting settings (MODEL.md section 6)."""
+    """Policy levers and accounting settings (docs/model.md section 6)."""
 
     carbon_price_usd_per_t: float = 0.0
     carbon_price_by_jurisdiction: tuple[tuple[str, float], ...] = ()

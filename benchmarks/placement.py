@@ -34,7 +34,7 @@ SCALE = ROOT / "abm" / "scenarios" / "scale.toml"
 
 
 def linprog_placement(cost, feasible, demand, capacity, voll, phi, x_prev):
-    """The MODEL.md LP of one operator (x, m, u), solved by scipy's linprog: (x, u)."""
+    """The LP of one operator (docs/model.md section 3), by scipy's linprog: (x, u)."""
     k, r = cost.shape
     nx = k * r
     c = np.concatenate([cost.ravel(), phi.ravel(), np.full(k, voll)])

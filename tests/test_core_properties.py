@@ -1,4 +1,4 @@
-"""Properties any correct placement has (MODEL.md section 7, without the market), on instances
+"""Properties any correct placement has (docs/model.md section 7, without the market), on instances
 drawn with hypothesis.
 
 Instances are a compiled pinned world (``tests.test_masks.world``: Frankfurt, London, Virginia,

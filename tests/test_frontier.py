@@ -1,4 +1,4 @@
-"""The energy-latency frontier (MODEL.md sections 4 and 7): monotone, flat without spare
+"""The energy-latency frontier (docs/model.md sections 4 and 7): monotone, flat without spare
 capacity, and with ERoL / CRoL equal to its finite differences."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Feasibility masks (MODEL.md section 2) checked by hand on small pinned worlds.
+"""Feasibility masks (docs/model.md section 2) checked by hand on small pinned worlds.
 
 The helper ``world`` writes a small scenario over a few shipped regions whose every number that
 matters (PUE, egress, capacity, rent, zone prices and carbon, RTTs, access RTTs) is pinned to a

@@ -1,4 +1,4 @@
-"""Unit costs, frictions and the operational metrics (MODEL.md sections 3-4), by hand.
+"""Unit costs, frictions and the operational metrics (docs/model.md sections 3-4), by hand.
 
 The world is the pinned one of ``tests.test_masks`` restricted to three regions:
 

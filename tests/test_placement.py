@@ -1,4 +1,4 @@
-"""Hand-solved instances of the placement LP (MODEL.md section 3).
+"""Hand-solved instances of the placement LP (docs/model.md section 3).
 
 Every test states its hand calculation in the docstring and asserts the exact optimum: objective,
 x, unserved, moved and, where the LP dual is unique, the capacity shadow price.
@@ -331,7 +331,7 @@ def test_friction_scaled_up_can_raise_unweighted_moved_mw():
     Option X: class 0 to B, class 1 stays: 9 + 10 s, moved 1 MW (weighted 10 s).
     Option Y: class 0 to A, class 1 to C: 18 + 2 s, moved 2 MW (weighted 2 s).
     s = 1: X = 19 < Y = 20 -> 1 MW moved. s = 2: X = 29 > Y = 22 -> 2 MW moved.
-    So "higher friction never increases MW moved" (MODEL.md section 7) holds for phi-weighted
+    So "higher friction never increases MW moved" (docs/model.md section 7) holds for phi-weighted
     moves (10 >= 4), or for raw MW only when phi is uniform across pairs.
     """
     cost = np.array([[0.0, 9.0, 0.0], [0.0, 0.0, 18.0]])

@@ -1,6 +1,6 @@
-"""Placement LP: cross-check against scipy's linprog, and MODEL.md section 7 properties.
+"""Placement LP: cross-check against scipy's linprog, and docs/model.md section 7 properties.
 
-The linprog formulation is written independently from MODEL.md section 3, with explicit
+The linprog formulation is written independently from docs/model.md section 3, with explicit
 variables x[n, j], m[n, j] and u[n], rather than the y1/y2 split used by abm.placement.
 """
 
@@ -27,7 +27,7 @@ TOL = 1e-7
 
 
 def linprog_placement(cost, feasible, demand, capacity, voll, group, phi, prev):
-    """MODEL.md section 3 LP solved by linprog (HiGHS); returns the optimal objective.
+    """docs/model.md section 3 LP solved by linprog (HiGHS); returns the optimal objective.
 
     Variables (in order): x[n, j] (N*R), m[n, j] (N*R), u[n] (N).
     """
@@ -70,7 +70,7 @@ def linprog_placement(cost, feasible, demand, capacity, voll, group, phi, prev):
 
 
 def objective_of(sol: Solution, cost, phi, voll) -> float:
-    """MODEL.md objective evaluated at the solution's own x, moved and u."""
+    """The docs/model.md objective evaluated at the solution's own x, moved and u."""
     total = float((sol.x_mw * cost).sum() + voll * sol.unserved_mw.sum())
     if phi is not None:
         total += float((sol.moved_mw * phi).sum())
@@ -78,7 +78,7 @@ def objective_of(sol: Solution, cost, phi, voll) -> float:
 
 
 def assert_feasible(sol: Solution, feasible, demand, capacity, group, prev, tol=TOL) -> None:
-    """The solution satisfies every constraint of the MODEL.md LP."""
+    """The solution satisfies every constraint of the docs/model.md LP."""
     n, r = feasible.shape
     scale = max(1.0, float(np.max(demand, initial=0.0)))
     assert sol.x_mw.shape == (n, r)

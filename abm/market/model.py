@@ -1,4 +1,4 @@
-"""The market model: one step is one hour, in the order of MODEL.md section 5.
+"""The market model: one step is one hour, in the order of docs/model.md section 5.
 
 1. The grid market prepares the hour (``market.grid_response``: base signals, availability,
    calibrated at the status-quo load) and quotes what zones would clear at with last hour's

@@ -1,7 +1,7 @@
 """Figure (d): the relocation break-even map, spread against holding horizon.
 
 A move from region i to j pays off when the per-MWh saving (the spread) times the hours the
-move is held exceeds the one-off friction phi per MW moved: spread >= phi / H (MODEL.md
+move is held exceeds the one-off friction phi per MW moved: spread >= phi / H (docs/model.md
 section 4). Left: the break-even spread for frictions from a cheap warm-up to a heavy
 switching charge, against H, with the spreads the shipped data offers (positive pairwise
 savings of a batch class at annual-mean signals: median and 90th percentile). Right: the share
