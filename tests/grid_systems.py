@@ -35,9 +35,15 @@ def network(lines: list[tuple[int, int, float, float]], n_zones: int) -> Network
 
 
 def market(units: list[dict], lines: list[tuple[int, int, float, float]], n_zones: int,
-           carbon: float | list[float] = 0.0, mean_load_mw: float = 1.0) -> GridMarket:
-    """A market with a flat demand shape: background demand ``mean_load_mw`` every hour."""
+           carbon: float | list[float] = 0.0, mean_load_mw: float = 1.0,
+           calibration_carbon: float | None = None) -> GridMarket:
+    """A market with a flat demand shape: background demand ``mean_load_mw`` every hour;
+    availability calibrated under ``calibration_carbon`` (default: ``carbon``)."""
+    def per_zone(x):
+        return None if x is None else np.broadcast_to(np.asarray(x, dtype=float), (n_zones,))
+
     return GridMarket(fleet(units, n_zones), network(lines, n_zones),
                       np.ones((n_zones, 12, 24)), np.full(n_zones, mean_load_mw),
-                      np.broadcast_to(np.asarray(carbon, dtype=float), (n_zones,)), PRICE_CAP)
+                      per_zone(carbon), PRICE_CAP,
+                      calibration_carbon_price_usd_per_t=per_zone(calibration_carbon))
 
