@@ -23,6 +23,7 @@ import argparse
 import importlib
 import os
 import sys
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -81,6 +82,7 @@ def cmd_check(args: argparse.Namespace) -> int:
           f"{estimated} estimated by the distance model")
     print(f"operators  {len(scn.operators)} with {classes} workload classes, "
           f"{inst.demand_mw.sum():,.1f} MW demand")
+    print("strategies " + ", ".join(f"{n} {c}" for n, c in Counter(inst.strategy).items()))
     p = scn.policy
     print(f"policy     carbon price {p.carbon_price_usd_per_t:g} $/t, residency "
           f"{'+'.join(p.residency)}, placement on {p.placement_signal} carbon, "

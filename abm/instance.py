@@ -39,6 +39,7 @@ class Instance:
     migration_fee_usd_per_mw: np.ndarray  # (O,) fixed switching charge per MW moved
     latency_penalty_usd_per_ms_mwh: np.ndarray  # (O,)
     forecast: np.ndarray  # (O,) str: perfect, persistence or noisy
+    strategy: np.ndarray  # (O,) str: a name in abm.strategies.STRATEGIES
     # classes
     valid: np.ndarray  # (O, K) bool
     kind: np.ndarray  # (O, K) str (template name)
@@ -157,6 +158,7 @@ def compile_scenario(scn: Scenario, rng: np.random.Generator | None = None) -> I
         latency_penalty_usd_per_ms_mwh=np.array(
             [o.latency_penalty_usd_per_ms_mwh for o in scn.operators]),
         forecast=np.array([o.forecast for o in scn.operators], dtype=object),
+        strategy=np.array([o.strategy for o in scn.operators], dtype=object),
         valid=valid, kind=kind, demand_mw=demand, diurnal_amplitude=amplitude, client_lon=lon,
         origin=origin, origin_jurisdiction=origin_j,
         access_rtt_ms=access, budget_ms=budget, overhead_ms=overhead,

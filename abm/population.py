@@ -32,6 +32,21 @@ def _footprint(scn: Scenario, kind: str, home: str, continental_rtt_ms: float) -
     return tuple(r for r, rtt in zip(ids, row, strict=True) if rtt <= limit)
 
 
+def assign_strategies(rng: np.random.Generator, shares: tuple[tuple[str, float], ...],
+                      n: int) -> list[str]:
+    """Strategies of ``n`` operators in exact ``shares`` (counts rounded by largest remainder,
+    ties to the strategy listed first), in an order drawn from ``rng``; a single strategy
+    draws nothing."""
+    if len(shares) == 1:
+        return [shares[0][0]] * n
+    w = np.array([v for _, v in shares], dtype=float)
+    exact = n * w / w.sum()
+    counts = np.floor(exact).astype(int)
+    counts[np.argsort(-(exact - counts), kind="stable")[:n - counts.sum()]] += 1
+    names = np.repeat([name for name, _ in shares], counts)
+    return [str(names[i]) for i in rng.permutation(n)]
+
+
 def generate_operators(scn: Scenario, rng: np.random.Generator) -> tuple[Operator, ...]:
     """Draw the scenario's population of operators (none if it has no ``[population]``)."""
     pop = scn.population
@@ -76,7 +91,8 @@ def generate_operators(scn: Scenario, rng: np.random.Generator) -> tuple[Operato
             warmup_usd_per_mw=float(rng.choice(pop.warmup_usd_per_mw)),
             migration_fee_usd_per_mw=0.0, latency_penalty_usd_per_ms_mwh=0.0,
             classes=tuple(classes), forecast=_pick(rng, pop.forecast)))
-    return tuple(operators)
+    strategies = assign_strategies(rng, pop.strategies, len(operators))
+    return tuple(replace(op, strategy=s) for op, s in zip(operators, strategies, strict=True))
 
 
 def realise(scn: Scenario, rng: np.random.Generator | None = None) -> Scenario:

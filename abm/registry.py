@@ -125,5 +125,11 @@ FORECAST_MODES: Registry[Callable] = Registry(
     "forecast mode", "operators.forecast and population.forecast", ("abm.market.forecasts",))
 """``mode(quotes, last, n, model) -> (n, Z, 3)`` expected price, average and marginal carbon."""
 
-REGISTRIES: tuple[Registry, ...] = (RENT_RULES, GRID_RESPONSES, ALLOCATION_RULES, FORECAST_MODES)
+STRATEGIES: Registry[type] = Registry(
+    "strategy", "operators.strategy and population.strategies", ("abm.strategies",))
+"""``abm.strategies.Strategy`` subclasses: ``decide(view) -> Decision``, an operator's
+placement from a read-only ``OperatorView`` of its hour (docs/market.md, "Strategies")."""
+
+REGISTRIES: tuple[Registry, ...] = (RENT_RULES, GRID_RESPONSES, ALLOCATION_RULES, FORECAST_MODES,
+                                    STRATEGIES)
 """Every registry a scenario chooses from (for ``--help`` and the docs check)."""

@@ -19,7 +19,7 @@ import numpy as np
 from abm.dataset import JURISDICTIONS, Dataset, Latency, Region, Zone, shipped
 from abm.errors import InputError
 from abm.geo import haversine_km, modelled_rtt_ms
-from abm.registry import ALLOCATION_RULES, FORECAST_MODES, GRID_RESPONSES, RENT_RULES
+from abm.registry import ALLOCATION_RULES, FORECAST_MODES, GRID_RESPONSES, RENT_RULES, STRATEGIES
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 DEFAULT_SCENARIO = SCENARIO_DIR / "default.toml"
@@ -87,6 +87,7 @@ class Operator:
     latency_penalty_usd_per_ms_mwh: float
     classes: tuple[WorkloadClass, ...]
     forecast: str = "perfect"
+    strategy: str = "lp"  # a name in abm.strategies.STRATEGIES
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,7 @@ class Population:
     internal_carbon_price_usd_per_t: tuple[float, ...]
     warmup_usd_per_mw: tuple[float, ...]
     forecast: tuple[tuple[str, float], ...]
+    strategies: tuple[tuple[str, float], ...] = (("lp", 1.0),)  # shares, summing to 1
 
 
 @dataclass(frozen=True)
@@ -341,10 +343,26 @@ def read_toml(path: Path) -> dict:
 
 
 def _merge(base: dict, over: dict) -> dict:
+    """``over`` on ``base``: tables merge key by key, arrays of tables with ids merge by id
+    (a new id is added, a known one replaced), other values replace."""
     out = dict(base)
     for k, v in over.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        elif _by_id(v) and _by_id(out.get(k)):
+            merged = {item["id"]: item for item in out[k]}
+            merged.update((item["id"], item) for item in v)
+            out[k] = list(merged.values())
+        else:
+            out[k] = v
     return out
+
+
+def _by_id(value: Any) -> bool:
+    """An array of tables with distinct string ids (duplicates are left to validation)."""
+    return (isinstance(value, list) and bool(value)
+            and all(isinstance(item, dict) and isinstance(item.get("id"), str) for item in value)
+            and len({item["id"] for item in value}) == len(value))
 
 
 def resolve_file(path: Path, seen: tuple[Path, ...] = ()) -> dict:
@@ -627,9 +645,27 @@ def _population(t: TableReader, regions: dict[str, Region], templates: dict) -> 
         internal_carbon_price_usd_per_t=_numbers(t, "internal_carbon_price_usd_per_t", [0.0]),
         warmup_usd_per_mw=_numbers(t, "warmup_usd_per_mw", [0.0]),
         forecast=_weights(t, "forecast", {"perfect": 1.0}, FORECAST_MODES.names()),
+        strategies=_strategy_shares(t),
     )
     t.done()
     return pop
+
+
+def _strategy_shares(t: TableReader) -> tuple[tuple[str, float], ...]:
+    """``strategies``: share of the drawn operators per strategy; ``lp`` takes the rest."""
+    sub = t.table("strategies", {})
+    shares = {}
+    for name in list(sub.data):
+        if name not in STRATEGIES:
+            raise sub.error(name, f"unknown strategy; allowed: {', '.join(STRATEGIES)}")
+        shares[name] = sub.number(name, maximum=1.0)
+    sub.done()
+    rest = 1.0 - sum(v for k, v in shares.items() if k != "lp")
+    if rest < -1e-9 or ("lp" in shares and abs(rest - shares["lp"]) > 1e-9):
+        raise t.error("strategies", f"shares must add up to 1 (lp takes what the others leave), "
+                      f"got {shares}")
+    shares["lp"] = max(rest, 0.0)
+    return tuple((k, shares[k]) for k in STRATEGIES if shares.get(k, 0.0) > 0)
 
 
 _ZONE_FIELDS = {"name": "string", "avg_carbon_g_per_kwh": "number",
@@ -907,7 +943,8 @@ def _operators(top: TableReader, regions: dict[str, Region], clients: dict[str, 
             migration_fee_usd_per_mw=sub.number("migration_fee_usd_per_mw", 0.0),
             latency_penalty_usd_per_ms_mwh=sub.number("latency_penalty_usd_per_ms_mwh", 0.0),
             classes=tuple(classes),
-            forecast=sub.string("forecast", "perfect", choices=FORECAST_MODES.names())))
+            forecast=sub.string("forecast", "perfect", choices=FORECAST_MODES.names()),
+            strategy=sub.string("strategy", "lp", choices=STRATEGIES.names())))
         sub.done()
     if not ops and required:
         raise top.error("operators", "a scenario needs [[operators]] or a [population]")

@@ -72,13 +72,15 @@ def placement_case(operators: int, warmup: int, seed: int) -> dict:
     for _ in range(warmup):
         model.step()
     model.begin_hour()
+    model.operators.forecast()
+    model.operators.build_costs()
     order = model.rng.permutation(len(model.operators))
     state = (model.x_mw.copy(), model.unserved_mw.copy(), model.moved_mw.copy())
     caps: dict[int, np.ndarray] = {}
 
     lp_before = model.lp_solves
     t0 = time.perf_counter()
-    model.allocate_first_come(order)
+    model.operators.place(order)
     fast_s = time.perf_counter() - t0
     lps = model.lp_solves - lp_before
     fast = [objective(model, o) for o in range(len(model.operators))]
@@ -93,7 +95,7 @@ def placement_case(operators: int, warmup: int, seed: int) -> dict:
         model.x_mw[o], model.unserved_mw[o] = x, u
 
     t0 = time.perf_counter()
-    model.allocate_first_come(order, solve=reference)
+    model.operators.place(order, solve=reference)
     ref_s = time.perf_counter() - t0
     ref = [objective(model, o) for o in range(len(model.operators))]
     rel = max(abs(a - b) / max(1.0, abs(b)) for a, b in zip(fast, ref, strict=True))

@@ -191,8 +191,10 @@ def test_low_voll_market_hour_flow_equals_highs():
     scn = load_scenario(overrides={"policy.voll_usd_per_mwh": 120.0})
     model = MarketModel(scn, hours=1)
     model.begin_hour()
+    model.operators.forecast()
+    model.operators.build_costs()
     order = model.rng.permutation(len(model.operators))
-    model.allocate_first_come(order)
+    model.operators.place(order)
     fast_x, fast_u = model.x_mw.copy(), model.unserved_mw.copy()
     caps = {}
 
@@ -201,7 +203,7 @@ def test_low_voll_market_hour_flow_equals_highs():
         sol = solve_lp(model.operator_problem(o, cap))
         model.x_mw[o], model.unserved_mw[o] = sol.x_mw, sol.unserved_mw
 
-    model.allocate_first_come(order, solve=highs)
+    model.operators.place(order, solve=highs)
     for o, cap in caps.items():
         p = model.operator_problem(o, cap)
         ours, ref = (fast_x[o], fast_u[o]), (model.x_mw[o], model.unserved_mw[o])

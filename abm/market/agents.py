@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from random import Random
 from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
+from mesa.agent import AgentSet
 
-from abm.flow import solve_flow
+from abm.costs import unit_cost
+from abm.flow import first_come, solve_flow
 from abm.pricing import RENT_RULES
+from abm.problem import PlacementProblem
+from abm.registry import FORECAST_MODES, STRATEGIES
+from abm.signals import Signals
+from abm.strategies import LP, Decision, OperatorView, Outcome, Strategy, check_decision
 
 if TYPE_CHECKING:
     from abm.market.model import MarketModel
@@ -116,20 +124,23 @@ class ComputeRegion(mesa.Agent):
 
 
 class Operator(mesa.Agent):
-    """An inference operator: places its classes each hour with its own placement LP.
+    """An inference operator: forecasts its signals, prices its options, and places its
+    classes each hour by its strategy (``abm.strategies``) against the capacity it can get.
 
-    Its placement lives in the model's arrays (row ``index``) so that the model can check,
-    for all operators at once, whether each class's capacity-free optimum fits (the usual case
-    with frictions: nothing needs an LP); an operator solves its LP only when it does not.
+    Its placement lives in the model's arrays (row ``index``), so that forecasting, costs and
+    the compiled first-come walk of ``lp`` operators run for all operators at once
+    (``Operators``); the agent's own ``place`` is that behaviour one operator at a time.
     """
 
     model: MarketModel
 
-    def __init__(self, model: MarketModel, index: int) -> None:
+    def __init__(self, model: MarketModel, index: int, strategy: str) -> None:
         super().__init__(model)
         self.index = index
         self.operator_id = model.inst.operator_ids[index]
         self.share = float(model.inst.capacity_share[index])
+        self.strategy_name = strategy
+        self.strategy: Strategy = STRATEGIES[strategy]()
 
     @property
     def x_mw(self) -> np.ndarray:
@@ -146,23 +157,38 @@ class Operator(mesa.Agent):
         """(K, R) MW placed beyond last hour's (rescaled) placement."""
         return self.model.moved_mw[self.index]
 
-    def solve(self, capacity_mw: np.ndarray) -> None:
-        """Solve my LP against ``capacity_mw`` (R,) with the market's solver and record the
-        placement."""
+    def view(self, capacity_mw: np.ndarray) -> OperatorView:
+        """What I know this hour (read-only), with ``capacity_mw`` (R,) the MW I can get."""
         m, o = self.model, self.index
-        inc = m.incumbent_mw[o]
-        problem = m.operator_problem(o, capacity_mw)
+        carbon = (np.asarray(m.forecast.carbon(m.inst.scenario.policy.placement_signal))[
+            o, m.inst.zone_index] * m.inst.pue)
+        arrays = [m.demand_mw[o], m.incumbent_mw[o], m.feasible[o], m.cost[o], carbon,
+                  m.friction[o], np.array(capacity_mw, dtype=float), m.preference[o]]
+        for a in arrays:
+            a.flags.writeable = False
+        return OperatorView(self.operator_id, *arrays[:6], m.holding_hours, arrays[6],
+                            m.voll, arrays[7], self._solve)
+
+    def _solve(self, problem: PlacementProblem) -> Decision:
+        """The optimum of my placement problem with the market's solver (``market.solver``)."""
+        m, o = self.model, self.index
+        m.lp_solves += 1
         if m.market.solver == "highs":
             sol, m.bases[o] = m.operator_lp(o).solve_problem(problem, basis=m.bases.get(o))
-            x, unserved = sol.x_mw, sol.unserved_mw
-        else:
-            x, unserved = solve_flow(problem)
-        m.x_mw[o], m.unserved_mw[o], m.moved_mw[o] = x, unserved, np.maximum(x - inc, 0.0)
-        m.lp_solves += 1
+            return Decision(sol.x_mw, sol.unserved_mw)
+        return Decision(*solve_flow(problem))
+
+    def place(self, capacity_mw: np.ndarray) -> None:
+        """Decide by my strategy against ``capacity_mw`` (R,) and commit the placement."""
+        m, o = self.model, self.index
+        view = self.view(capacity_mw)
+        x, unserved = check_decision(self.strategy.decide(view), view, self.strategy_name)
+        m.x_mw[o], m.unserved_mw[o] = x, unserved
+        m.moved_mw[o] = np.maximum(x - m.incumbent_mw[o], 0.0)
 
     def request(self) -> None:
         """Proportional rationing, round one: ask for the optimum against my full share."""
-        self.solve(self.share * self.model.capacity_mw)
+        self.place(self.share * self.model.capacity_mw)
 
     def settle(self) -> None:
         """Proportional rationing, round two: keep my granted MW where regions were
@@ -170,6 +196,102 @@ class Operator(mesa.Agent):
         m = self.model
         short = m.grant_ratio < 1.0
         granted = self.x_mw.sum(axis=0) * m.grant_ratio
-        self.solve(np.where(short, granted,
+        self.place(np.where(short, granted,
                             np.minimum(m.available_mw, self.share * m.capacity_mw)))
         m.available_mw = np.maximum(m.available_mw - self.x_mw.sum(axis=0), 0.0)
+
+    def learn(self) -> None:
+        """Hand my strategy the hour's outcome at the cleared signals."""
+        m, o = self.model, self.index
+        self.strategy.learn(Outcome(
+            self.x_mw.copy(), m.realised_energy_usd_per_mwh[o][None, :] + m.network_cost[o],
+            float(m.operator_cost_usd[o])))
+
+
+class Operators(AgentSet):
+    """The model's operators, with the behaviour that runs for all of them at once: their
+    forecasts, their costs, the first-come walk and learning (docs/market.md)."""
+
+    def __init__(self, agents: Iterable[Operator], random: Random | None = None) -> None:
+        self.by_index = list(agents)  # operator o is by_index[o]
+        super().__init__(self.by_index, random=random)
+        self.model = self.by_index[0].model if self.by_index else None
+        self.lp = np.array([type(a.strategy) is LP for a in self.by_index], dtype=bool)
+        self.learners = AgentSet([a for a in self.by_index if a.strategy.learns], random)
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["agents"], state["random"])
+
+    def forecast(self) -> None:
+        """Each operator's (Z,) signals for this hour by its forecast mode
+        (``abm.registry.FORECAST_MODES``), into ``model.forecast`` (O, Z)."""
+        m = self.model
+        n_o, n_z = len(self.by_index), len(m.zones)
+        # perfect: what each zone would clear at if data-centre load stayed where it was
+        q = m.quotes
+        quotes = np.stack([q.price_usd_per_mwh, q.avg_carbon_kg_per_mwh,
+                           q.marginal_carbon_kg_per_mwh], axis=1)
+        last = np.array([[z.price_usd_per_mwh, z.avg_carbon_kg_per_mwh,
+                          z.marginal_carbon_kg_per_mwh] for z in m.zones])
+        out = np.empty((n_o, n_z, 3))
+        for name in dict.fromkeys(m.inst.forecast):  # each mode once, in first-use order
+            rows = m.inst.forecast == name
+            out[rows] = FORECAST_MODES[name](quotes, last, int(rows.sum()), m)
+        m.forecast = Signals(out[..., 0], out[..., 1], out[..., 2])
+
+    def build_costs(self) -> None:
+        """Each operator's (K, R) cost per MWh served at its forecast, into ``model.cost``."""
+        m = self.model
+        m.cost = unit_cost(m.inst, m.forecast, m.rent_usd_per_mwh, network=m.network_cost)
+
+    def place(self, order: np.ndarray,
+              solve: Callable[[int, np.ndarray], None] | None = None) -> None:
+        """First come, first served in ``order``: each operator keeps the capacity it held
+        last hour (scaled down pro rata where demand growth oversubscribes a region) and
+        places against that plus what is still free (up to its share); what it leaves is
+        free for those after it.
+
+        With ``market.solver = "flow"``, each run of consecutive ``lp`` operators in the order
+        is placed by the compiled walk (``flow.first_come``: whoever's capacity-free optimum
+        fits takes it, the others solve the LP as a min-cost flow); every other operator's
+        strategy decides in turn (``Operator.place``), as every operator's does with
+        ``market.solver = "highs"`` or ``model.compiled_walk = False``.
+
+        Args:
+            order: the operators' order this hour.
+            solve: ``solve(o, capacity_mw)`` places operator o instead of its strategy (for
+                reference solvers in tests and benchmarks).
+        """
+        m = self.model
+        inc = m.incumbent_mw
+        held = inc.sum(axis=1)
+        total = held.sum(axis=0)
+        reserved = held * np.minimum(1.0, np.divide(m.capacity_mw, total,
+                                                    out=np.ones_like(total), where=total > 0))
+        available = np.maximum(m.capacity_mw - reserved.sum(axis=0), 0.0)
+        share_cap = m.inst.capacity_share[:, None] * m.capacity_mw[None, :]
+        compiled = (self.lp[order] & (m.market.solver == "flow") & m.compiled_walk
+                    & (solve is None))
+        edges = np.flatnonzero(np.diff(compiled.astype(np.int8))) + 1
+        start = 0
+        for stop in (*edges.tolist(), len(order)):
+            run = order[start:stop]
+            if compiled[start]:
+                m.lp_solves += first_come(run, m.cost, m.feasible, m.demand_mw,
+                                          m.planning_friction, inc, m.preference, reserved,
+                                          share_cap, available, m.voll, m.x_mw, m.unserved_mw)
+            else:
+                for o in run:
+                    cap = np.maximum(np.minimum(available + reserved[o], share_cap[o]), 0.0)
+                    if solve is None:
+                        self.by_index[o].place(cap)
+                    else:
+                        solve(o, cap)
+                    available = np.maximum(available + reserved[o] - m.x_mw[o].sum(axis=0), 0.0)
+            start = stop
+        np.maximum(m.x_mw - inc, 0.0, out=m.moved_mw)
+        m.available_mw = available
+
+    def learn(self) -> None:
+        """Operators whose strategy learns take in the hour's outcome."""
+        self.learners.do("learn")

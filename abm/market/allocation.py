@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     "first_come", "in a random order, each keeps what it held and takes free capacity")
 def first_come(model: MarketModel) -> None:
     """Operators in an order drawn from ``model.rng`` keep the capacity they held last hour and
-    take free capacity first come, first served (``MarketModel.allocate_first_come``)."""
-    model.allocate_first_come(model.rng.permutation(len(model.operators)))
+    take free capacity first come, first served (``Operators.place``)."""
+    model.operators.place(model.rng.permutation(len(model.operators)))
 
 
 @ALLOCATION_RULES.register(
@@ -30,9 +30,7 @@ def first_come(model: MarketModel) -> None:
 def proportional(model: MarketModel) -> None:
     """Every operator requests its capacity-free optimum; each region grants the same share of
     every request (capacity / requested, at most 1) and operators settle within their grants."""
-    from abm.market.agents import Operator
-
-    ops = model.agents_by_type[Operator]
+    ops = model.operators
     ops.do("request")
     requested = model.x_mw.sum(axis=(0, 1))
     model.grant_ratio = np.minimum(1.0, np.divide(

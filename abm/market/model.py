@@ -4,36 +4,34 @@
    calibrated at the status-quo load) and quotes what zones would clear at with last hour's
    placement (the operators' perfect forecasts).
 2. Regions post rent and capacity.
-3. Operators, in an order drawn from the model's RNG, forecast signals and solve their LPs
-   against the capacity still available (first come, first served: each keeps the capacity it
-   held last hour, scaled down pro rata where demand growth oversubscribes a region, and
-   competes for the rest), or request and are rationed proportionally
-   (``market.allocation = "proportional"``).
+3. Operators forecast the zones' signals and build their costs, then place by their
+   strategies under the allocation rule (``market.allocation``): first come, first served in
+   an order drawn from the model's RNG (each keeps the capacity it held last hour, scaled down
+   pro rata where demand growth oversubscribes a region, and competes for the rest), or
+   request and are rationed proportionally.
 4. Regions record utilisation, update rent, and review expansion (built after a lag).
 5. The grid clears with the placed data-centre load, with none and with the status-quo
    placement (system emissions and the relocation effect); each zone records its clearing.
-6. The collector records the step.
+6. Operators whose strategy learns take in the hour's realised costs.
+7. The collector records the step.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 from mesa import DataCollector, Model
 
-from abm.costs import energy_cost, friction, network_cost, unit_cost
-from abm.flow import first_come
+from abm.costs import energy_cost, friction, network_cost
 from abm.frontier import status_quo_load_mw, status_quo_mw
 from abm.grid.responses import Dispatch, GridResponse
 from abm.instance import Instance, compile_scenario
 from abm.market import reporters as rep
-from abm.market.agents import ComputeRegion, GridZone, Operator
+from abm.market.agents import ComputeRegion, GridZone, Operator, Operators
 from abm.masks import masks
 from abm.metrics import emissions_kg, layer_of
 from abm.placement import PlacementLP, basis_arrays
 from abm.problem import PlacementProblem, tie_preference
-from abm.registry import ALLOCATION_RULES, FORECAST_MODES, GRID_RESPONSES
+from abm.registry import ALLOCATION_RULES, GRID_RESPONSES
 from abm.scenario import Scenario
 from abm.signals import Signals, hour_stamps, profile_signals
 
@@ -68,7 +66,8 @@ class MarketModel(Model):
         self.feasible = masks(inst).feasible
         self.friction = friction(inst)  # $ per MW moved, as paid
         # operators weigh a move's one-off friction against the hours they expect to hold it
-        self.planning_friction = self.friction / scenario.policy.holding_hours
+        self.holding_hours = scenario.policy.holding_hours
+        self.planning_friction = self.friction / self.holding_hours
         self.network_cost = network_cost(inst)  # $/MWh, fixed for the run
         # tie rank of every (operator, class, region): origin first, then by RTT (docs/model.md)
         self.preference = tie_preference(inst.at_origin(), inst.network_rtt_ms())
@@ -98,10 +97,14 @@ class MarketModel(Model):
         self.rent_usd_per_mwh = inst.rent_usd_per_mwh.copy()
         self.region_load_mw = np.zeros(n_r)
         self.grant_ratio = np.ones(n_r)
-        self.cost = np.zeros((n_o, n_k, n_r))
+        self.cost = np.zeros((n_o, n_k, n_r))  # operators' forecast costs, row o is o's
+        self.forecast: Signals | None = None  # operators' forecast signals (O, Z)
+        self.realised_energy_usd_per_mwh = np.zeros((n_o, n_r))  # at the cleared signals
+        self.compiled_walk = True  # lp operators placed by the compiled walk (the fast path)
         self.zones = [GridZone(self, z) for z in range(n_z)]
         self.regions = [ComputeRegion(self, j) for j in range(n_r)]
-        self.operators = [Operator(self, o) for o in range(n_o)]
+        self.operators = Operators(
+            [Operator(self, o, inst.strategy[o]) for o in range(n_o)], self.random)
         for name in rep.STEP_VALUES:  # the step's realised values, read by the collector
             setattr(self, name, 0.0)
         self.migrations: list[tuple[int, str, str, float]] = []
@@ -146,31 +149,18 @@ class MarketModel(Model):
                           out=np.zeros_like(self.demand_mw), where=self.prev_demand_mw > 0)
         return self.x_mw * ratio[:, :, None]
 
-    def forecasts(self) -> Signals:
-        """(O, Z) signals each operator expects for this hour, by its forecast mode."""
-        n_o, n_z = len(self.operators), len(self.zones)
-        # perfect: what each zone would clear at if data-centre load stayed where it was
-        q = self.quotes
-        quotes = np.stack([q.price_usd_per_mwh, q.avg_carbon_kg_per_mwh,
-                           q.marginal_carbon_kg_per_mwh], axis=1)
-        last = np.array([[z.price_usd_per_mwh, z.avg_carbon_kg_per_mwh,
-                          z.marginal_carbon_kg_per_mwh] for z in self.zones])
-        out = np.empty((n_o, n_z, 3))
-        for name in dict.fromkeys(self.inst.forecast):  # each mode once, in first-use order
-            rows = self.inst.forecast == name
-            out[rows] = FORECAST_MODES[name](quotes, last, int(rows.sum()), self)
-        return Signals(out[..., 0], out[..., 1], out[..., 2])
-
     # -- the step --------------------------------------------------------------------------
 
     def step(self) -> None:
         """One hour."""
         prev = self.begin_hour()
+        self.operators.forecast()
+        self.operators.build_costs()
         ALLOCATION_RULES[self.market.allocation](self)
         self.end_hour(prev)
 
     def begin_hour(self) -> np.ndarray:
-        """Steps 1-2 and the operators' forecasts and costs; returns last hour's placement."""
+        """Steps 1-2; returns last hour's placement."""
         self.hour = int(self.steps) - 1
         inst = self.inst
         self.demand_mw = inst.demand_at(self.stamps[self.hour].hour)
@@ -182,12 +172,10 @@ class MarketModel(Model):
         self.quotes = self.grid.clear(self.zone_dc_mw)
         for region in self.regions:
             region.post()
-        self.cost = unit_cost(inst, self.forecasts(), self.rent_usd_per_mwh,
-                              network=self.network_cost)
         return prev
 
     def end_hour(self, prev: np.ndarray) -> None:
-        """Steps 4-6 after the operators have placed."""
+        """Steps 4-7 after the operators have placed."""
         last_demand = self.prev_demand_mw
         self.prev_demand_mw = self.demand_mw.copy()
         x = self.x_mw
@@ -197,6 +185,7 @@ class MarketModel(Model):
         self.zone_dc_mw = self._zone_grid_mw(self.region_load_mw)
         self.clear_grid()
         self._account(x, prev, last_demand)
+        self.operators.learn()
         self.datacollector.collect(self)
 
     def clear_grid(self) -> None:
@@ -213,41 +202,6 @@ class MarketModel(Model):
             self.line_rows.append(np.stack([self.dispatch.flow_mw,
                                             self.dispatch.congested], axis=1))
 
-    def allocate_first_come(self, order: np.ndarray,
-                            solve: Callable[[int, np.ndarray], None] | None = None) -> None:
-        """Operators in an order drawn from ``model.rng`` keep the capacity they held last hour
-        (scaled down pro rata where demand growth oversubscribes a region) and take free
-        capacity first come, first served: each places against what it reserved plus what is
-        still free (up to its share), and what it leaves is free for those after it.
-
-        With ``market.solver = "flow"`` the walk runs compiled (``flow.first_come``): an
-        operator whose capacity-free optimum fits takes it, the others solve their LP as a
-        min-cost flow. Otherwise each operator solves its LP in turn with ``solve``.
-
-        Args:
-            order: the operators' order this hour.
-            solve: ``solve(o, capacity_mw)`` places operator o (default: its own LP solver).
-        """
-        inc = self.incumbent_mw
-        held = inc.sum(axis=1)
-        total = held.sum(axis=0)
-        reserved = held * np.minimum(1.0, np.divide(self.capacity_mw, total,
-                                                    out=np.ones_like(total), where=total > 0))
-        available = np.maximum(self.capacity_mw - reserved.sum(axis=0), 0.0)
-        share_cap = self.inst.capacity_share[:, None] * self.capacity_mw[None, :]
-        if solve is None and self.market.solver == "flow":
-            self.lp_solves += first_come(order, self.cost, self.feasible, self.demand_mw,
-                                         self.planning_friction, inc, self.preference,
-                                         reserved, share_cap,
-                                         available, self.voll, self.x_mw, self.unserved_mw)
-            np.maximum(self.x_mw - inc, 0.0, out=self.moved_mw)
-        else:
-            solve = solve or (lambda o, cap: self.operators[o].solve(cap))
-            for o in order:
-                solve(o, np.maximum(np.minimum(available + reserved[o], share_cap[o]), 0.0))
-                available = np.maximum(available + reserved[o] - self.x_mw[o].sum(axis=0), 0.0)
-        self.available_mw = available
-
     def _account(self, x: np.ndarray, prev: np.ndarray, last_demand: np.ndarray) -> None:
         """Realised step values (read by the model reporters) and the migrations table."""
         inst = self.inst
@@ -255,6 +209,7 @@ class MarketModel(Model):
             "price_usd_per_mwh", "avg_carbon_kg_per_mwh", "marginal_carbon_kg_per_mwh")))
         moved, unserved = self.moved_mw, self.unserved_mw
         energy = energy_cost(inst, realised, self.rent_usd_per_mwh)  # (O, R)
+        self.realised_energy_usd_per_mwh = energy
         self.operator_cost_usd = ((x.sum(axis=1) * energy).sum(axis=1)  # (O,) realised $
                                   + np.einsum("okr,okr->o", x, self.network_cost)
                                   + np.einsum("okr,okr->o", moved, self.friction))
@@ -262,6 +217,10 @@ class MarketModel(Model):
         em = emissions_kg(inst, x, realised)
         served = float(self.region_load_mw.sum())
         layer_mw = np.bincount(self.layer.ravel(), weights=x.ravel(), minlength=3)
+        # herding: grid load swinging between zones against last hour's placement at this
+        # hour's demand (half the sum of the zones' changes: MW that left one zone for others)
+        swing = self.zone_dc_mw - self._zone_grid_mw(self.incumbent_mw.sum(axis=(0, 1)))
+        grid_mw = float(self.zone_dc_mw.sum())
         values = {
             "demand_mwh": float(self.demand_mw.sum()),
             "served_mwh": served,
@@ -273,6 +232,9 @@ class MarketModel(Model):
             "emissions_marginal_kg": em["marginal"],
             "emissions_system_kg": float(sum(z.system_emissions_kg for z in self.zones)),
             "relocation_effect_kg": float(sum(z.relocation_effect_kg for z in self.zones)),
+            "herding_mwh": 0.5 * float(np.abs(swing).sum()),
+            "dc_price_usd_per_mwh": float(realised.price_usd_per_mwh @ self.zone_dc_mw) / grid_mw
+            if grid_mw else 0.0,
             # layer 0 is the origin region
             "relocated_share": float(served - layer_mw[0]) / served if served else 0.0,
             **{f"layer_{n}": float(v) / served if served else 0.0

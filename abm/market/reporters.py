@@ -8,7 +8,7 @@ STEP_VALUES = (
     "demand_mwh", "served_mwh", "unserved_mwh", "moved_mwh", "cost_usd", "energy_mwh",
     "emissions_average_kg", "emissions_marginal_kg", "emissions_system_kg",
     "relocation_effect_kg", "relocated_share",
-    "layer_local", "layer_regional", "layer_energy",
+    "layer_local", "layer_regional", "layer_energy", "herding_mwh", "dc_price_usd_per_mwh",
 )
 # Model-level values are attributes of the model set each step (MarketModel._account).
 MODEL = {"hour": "hour", **{name: name for name in STEP_VALUES}}

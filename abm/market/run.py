@@ -95,8 +95,11 @@ def summary(model: MarketModel, status: str) -> dict:
         "served_mwh": served,
         "unserved_mwh": float(df.unserved_mwh.sum()),
         "moved_mwh": float(df.moved_mwh.sum()),
+        "herding_mwh": float(df.herding_mwh.sum()),
         "cost_usd": float(df.cost_usd.sum()),
         "grid_energy_mwh": float(df.energy_mwh.sum()),
+        "dc_price_usd_per_mwh": (float((df.dc_price_usd_per_mwh * df.energy_mwh).sum()
+                                       / df.energy_mwh.sum()) if df.energy_mwh.sum() else 0.0),
         "emissions_kg": {"average": float(df.emissions_average_kg.sum()),
                          "marginal": float(df.emissions_marginal_kg.sum()),
                          "system": float(df.emissions_system_kg.sum())},

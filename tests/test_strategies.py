@@ -1,0 +1,230 @@
+"""Operator strategies (abm.strategies): hand-solved decisions, the learning rule, checked
+decisions, strategy mixes, and the compiled walk against the agent-by-agent walk."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from abm.errors import InputError
+from abm.flow import solve_flow
+from abm.market.model import MarketModel
+from abm.population import assign_strategies
+from abm.registry import STRATEGIES
+from abm.scenario import load_scenario
+from abm.strategies import (
+    Adaptive,
+    Decision,
+    DecisionError,
+    Greenest,
+    OperatorView,
+    Outcome,
+    Static,
+    Strategy,
+    Threshold,
+    check_decision,
+)
+from tests.test_market import TIGHT, market_text
+
+VOLL = 1000.0
+
+
+def view(**changes) -> OperatorView:
+    """Two classes, three regions. Class 0 (4 MW) sits in region 0 and may run anywhere;
+    class 1 (2 MW) sits in region 1 and may not run in region 2. Region 2 is cheapest and
+    greenest, region 1 next."""
+    fields = dict(
+        operator_id="op", demand_mw=np.array([4.0, 2.0]),
+        incumbent_mw=np.array([[4.0, 0.0, 0.0], [0.0, 2.0, 0.0]]),
+        feasible=np.array([[True, True, True], [True, True, False]]),
+        cost_usd_per_mwh=np.array([[50.0, 40.0, 30.0], [52.0, 41.0, 31.0]]),
+        carbon_kg_per_mwh=np.array([400.0, 100.0, 20.0]),
+        friction_usd_per_mw=np.full((2, 3), 120.0), holding_hours=24.0,
+        capacity_mw=np.array([10.0, 10.0, 3.0]), voll_usd_per_mwh=VOLL,
+        preference=np.zeros((2, 3)))
+    fields.update(changes)
+    return OperatorView(**fields, solver=lambda problem: Decision(*solve_flow(problem)))
+
+
+def test_lp_moves_what_pays_back_over_the_holding_hours():
+    """Class 0 saves 20 $/MWh in region 2 against 120/24 = 5 $/MW amortised friction: it moves
+    3 MW there (all region 2 has) and the last MW to region 1 (saving 10 > 5). Class 1 saves
+    nothing where it may go, so it stays."""
+    x, unserved = STRATEGIES["lp"]().decide(view())
+    np.testing.assert_allclose(x, [[0.0, 1.0, 3.0], [0.0, 2.0, 0.0]])
+    np.testing.assert_allclose(unserved, 0.0)
+    # with one holding hour the 120 $/MW friction outweighs any saving: nothing moves
+    x, _ = STRATEGIES["lp"]().decide(view(holding_hours=1.0))
+    np.testing.assert_allclose(x, view().incumbent_mw)
+
+
+def test_static_stays_and_is_cut_pro_rata_to_capacity():
+    """Demand grows to 6 MW for class 0 (incumbent 4 MW in region 0): it scales up in place;
+    region 0 offers 3 MW only, so it is cut to 3 MW and 3 MW go unserved."""
+    v = view(demand_mw=np.array([6.0, 2.0]), capacity_mw=np.array([3.0, 10.0, 3.0]))
+    x, unserved = Static().decide(v)
+    np.testing.assert_allclose(x, [[3.0, 0.0, 0.0], [0.0, 2.0, 0.0]])
+    np.testing.assert_allclose(unserved, [3.0, 0.0])
+
+
+def test_greenest_fills_the_greenest_feasible_region_first():
+    """Class 0 takes region 2's 3 MW, then 1 MW of region 1's 2 MW; class 1 may not use
+    region 2: it takes the 1 MW left in region 1 and region 0 for the rest."""
+    x, unserved = Greenest().decide(view(capacity_mw=np.array([10.0, 2.0, 3.0])))
+    np.testing.assert_allclose(x, [[0.0, 1.0, 3.0], [1.0, 1.0, 0.0]])
+    np.testing.assert_allclose(unserved, 0.0)
+    x, unserved = Greenest().decide(view(capacity_mw=np.array([0.5, 2.0, 3.0])))
+    np.testing.assert_allclose(x, [[0.0, 1.0, 3.0], [0.5, 1.0, 0.0]])
+    np.testing.assert_allclose(unserved, [0.0, 0.5])
+
+
+def test_threshold_moves_only_for_a_large_enough_saving():
+    """Staying costs 4 x 50 + 2 x 41 = 282 $; the LP costs 40 + 90 + 82 + 4 x 5 = 232 $: a
+    saving of 50 $, 17.7% of staying."""
+    v = view()
+    assert v.expected_cost_usd(Static().decide(v)) == pytest.approx(282.0)
+    assert v.expected_cost_usd(v.lp()) == pytest.approx(232.0)
+    moves, stays = Threshold(), Threshold()
+    moves.saving_share, stays.saving_share = 0.17, 0.18
+    np.testing.assert_allclose(moves.decide(v).x_mw, v.lp().x_mw)
+    np.testing.assert_allclose(stays.decide(v).x_mw, v.incumbent_mw)
+
+
+def outcome(paid: float, cost: float) -> Outcome:
+    """An hour in which the operator served 1 MW in region 0 (cost per MWh ``cost``)."""
+    return Outcome(np.array([[1.0, 0.0]]), np.full((1, 2), cost), paid)
+
+
+@pytest.mark.parametrize(("paid", "cost", "factor"), [(12.0, 10.0, 1 / 1.5),
+                                                      (8.0, 10.0, 1.5), (10.0, 10.0, 1.0)])
+def test_adaptive_moves_its_horizon_against_the_regret(paid, cost, factor):
+    """After a window where it paid more than staying put would have cost, H shrinks by
+    1 + step; less, H grows; the same, H stays."""
+    s = Adaptive()
+    s.decide(view())  # H starts at the view's holding hours
+    s.learn(outcome(0.0, cost))  # the window's anchor hour
+    for _ in range(s.window_hours):
+        assert s.holding_hours == 24.0
+        s.learn(outcome(paid, cost))
+    assert s.holding_hours == pytest.approx(24.0 * factor)
+
+
+def test_adaptive_horizon_stays_within_bounds():
+    s = Adaptive()
+    s.holding_hours = 1.2
+    for _ in range(3 * (s.window_hours + 1)):
+        s.learn(outcome(20.0, 10.0))
+    assert s.holding_hours == s.min_hours
+
+
+class Overfill(Strategy):
+    """Puts everything in region 2, whatever it may hold."""
+
+    def decide(self, view: OperatorView) -> Decision:
+        x = np.zeros(view.feasible.shape)
+        x[:, 2] = view.demand_mw
+        return Decision(x, np.zeros_like(view.demand_mw))
+
+
+def test_a_bad_decision_is_an_error_naming_strategy_operator_and_fault():
+    v = view()
+    with pytest.raises(DecisionError, match=r"'overfill' \(operator op\).*may not run.*"
+                                              r"more than the capacity"):
+        check_decision(Overfill().decide(v), v, "overfill")
+    with pytest.raises(DecisionError, match="expected x_mw"):
+        check_decision(Decision(np.zeros(3), np.zeros(2)), v, "overfill")
+
+
+def test_the_view_is_read_only():
+    scn = load_scenario(None, overrides={"population.operators": 4})
+    model = MarketModel(scn, hours=2)
+    model.step()
+    v = model.operators.by_index[0].view(model.capacity_mw)
+    with pytest.raises(ValueError, match="read-only"):
+        v.incumbent_mw[0, 0] = 1.0
+    assert model.x_mw.flags.writeable and model.incumbent_mw.flags.writeable
+
+
+@pytest.mark.parametrize("n", [1, 7, 50])
+def test_strategies_are_assigned_in_exact_shares(n):
+    shares = (("lp", 0.4), ("greenest", 0.3), ("static", 0.3))
+    got = assign_strategies(np.random.default_rng(1), shares, n)
+    counts = pd.Series(got).value_counts()
+    for name, share in shares:
+        assert abs(counts.get(name, 0) - share * n) < 1
+    assert len(got) == n
+
+
+def mixed_text(mix: str, strategy: str = "lp") -> str:
+    text = market_text(caps=TIGHT).replace("[population]", f"[population]\nstrategies = {mix}")
+    return text.replace('id = "beta"', f'id = "beta"\nstrategy = "{strategy}"')
+
+
+@pytest.mark.parametrize(("mix", "strategy", "match"), [
+    ("{ greenest = 0.7, static = 0.4 }", "lp", "population.strategies: shares must add up"),
+    ("{ lp = 0.5, static = 0.3 }", "lp", "population.strategies: shares must add up"),
+    ("{ gren = 0.5 }", "lp", r"population.strategies.gren: unknown strategy; allowed: lp, "),
+    ("{ greenest = 0.5 }", "myopic", r"operators\[1\].strategy: .*'myopic'.*greenest"),
+])
+def test_bad_strategy_settings_name_the_field(write_scenario, mix, strategy, match):
+    with pytest.raises(InputError, match=match):
+        load_scenario(write_scenario(mixed_text(mix, strategy)))
+
+
+def run(scn, hours: int, compiled: bool = True) -> MarketModel:
+    model = MarketModel(scn, hours=hours)
+    model.compiled_walk = compiled
+    for _ in range(hours):
+        model.step()
+    return model
+
+
+def test_all_lp_compiled_walk_equals_the_agent_by_agent_walk(write_scenario):
+    """The fast path is an implementation of the agents' behaviour: an all-lp market gives
+    the same placements, hour by hour, whether the compiled walk or each agent's strategy
+    places (binding capacities, mixed forecasts and frictions)."""
+    scn = load_scenario(write_scenario(market_text(caps=TIGHT)))
+    fast, slow = run(scn, 12), run(scn, 12, compiled=False)
+    assert fast.operators.lp.all()
+    np.testing.assert_array_equal(fast.x_mw, slow.x_mw)
+    np.testing.assert_array_equal(fast.unserved_mw, slow.unserved_mw)
+    pd.testing.assert_frame_equal(fast.datacollector.get_model_vars_dataframe(),
+                                  slow.datacollector.get_model_vars_dataframe())
+
+
+def test_a_mixed_market_keeps_its_invariants_and_each_strategy_its_rule(write_scenario):
+    mix = "{ greenest = 0.25, static = 0.25, threshold = 0.25, adaptive = 0.25 }"
+    scn = load_scenario(write_scenario(mixed_text(mix, "static")))
+    model = MarketModel(scn, hours=8)
+    ops = model.operators.by_index
+    names = [o.strategy_name for o in ops]
+    assert names[1] == "static" and names[0] == "lp"
+    # 6 drawn at 1.5 each: the largest remainders tie, the first listed get the extra one
+    assert sorted(names[2:]) == ["adaptive", "greenest", "greenest", "static", "static",
+                                 "threshold"]
+    for _ in range(8):
+        model.step()
+        x = model.x_mw
+        np.testing.assert_allclose(x.sum(axis=2) + model.unserved_mw, model.demand_mw,
+                                   atol=1e-6)
+        assert (x.sum(axis=(0, 1)) <= model.capacity_mw + 1e-6).all()
+        assert (x[~model.feasible] <= 1e-9).all()
+        for o in ops:  # static operators serve only where they served last hour
+            if o.strategy_name == "static":
+                assert (o.x_mw[model.incumbent_mw[o.index] <= 0] <= 1e-9).all()
+    assert model.herding_mwh >= 0.0
+
+
+def test_the_registry_lists_the_shipped_strategies():
+    assert STRATEGIES.names() == ("lp", "static", "greenest", "threshold", "adaptive")
+
+
+def test_docs_list_every_registered_strategy():
+    text = (Path(__file__).resolve().parents[1] / "docs" / "market.md").read_text()
+    table = re.findall(r"^\| `(\w+)`(?: \(default\))? \| ", text.split("## Strategies")[1],
+                       re.M)
+    assert tuple(table) == STRATEGIES.names()
