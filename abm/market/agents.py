@@ -42,6 +42,7 @@ class GridZone(mesa.Agent):
         self.generation_mw = np.zeros(len(model.grid.technologies))
         self.net_import_mw = 0.0
         self.dc_load_mw = 0.0
+        self.reference_dc_mw = 0.0
         self.emissions_kg = 0.0
         self.system_emissions_kg = 0.0
         self.relocation_effect_kg = 0.0
@@ -53,6 +54,7 @@ class GridZone(mesa.Agent):
         m, z = self.model, self.index
         d = m.dispatch
         self.dc_load_mw = float(m.zone_dc_mw[z])
+        self.reference_dc_mw = float(m.reference_dc_mw[z])  # status quo: what set_hour took
         self.price_usd_per_mwh = float(d.price_usd_per_mwh[z])
         self.avg_carbon_kg_per_mwh = float(d.avg_carbon_kg_per_mwh[z])
         self.marginal_carbon_kg_per_mwh = float(d.marginal_carbon_kg_per_mwh[z])

@@ -27,6 +27,7 @@ ZONE = {
     "avg_carbon_kg_per_mwh": attrgetter("avg_carbon_kg_per_mwh"),
     "marginal_technology": attrgetter("marginal_technology"),
     "dc_load_mw": attrgetter("dc_load_mw"),
+    "reference_dc_mw": attrgetter("reference_dc_mw"),
     "net_import_mw": attrgetter("net_import_mw"),
     "emissions_kg": attrgetter("emissions_kg"),
     "system_emissions_kg": attrgetter("system_emissions_kg"),
