@@ -34,6 +34,7 @@ from abm.grid.data import Line
 from abm.grid.stack import Fleet
 
 TOLERANCE_MW = 1e-6  # a unit within 1 W of its available MW is full; a line within 1 W, congested
+CACHED_CLEARINGS = 8  # clearings of the hour kept for repeated loads (forecast = status quo)
 
 
 @dataclass(frozen=True)
@@ -185,9 +186,9 @@ class CoupledLP:
 
     def solve(self, load_mw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
                                                    np.ndarray]:
-        """Clear the component at zone loads (Z,); returns unit generation, line flows,
-        unserved MW per component zone and zone prices (USD/MWh). A clearing at loads already
-        cleared since the data last changed is not solved again."""
+        """Clear the coupled zones at zone loads (Z,); returns unit generation, line flows,
+        unserved MW and price (USD/MWh) of each of ``zones``. Loads already cleared since the
+        offers or availability last changed are not solved again."""
         rhs = load_mw[self.zones]
         key = rhs.tobytes()
         if key in self._solved:
@@ -202,7 +203,7 @@ class CoupledLP:
         col = np.asarray(sol.col_value)
         nu, nl = len(self.units), len(self.lines)
         out = col[:nu], col[nu:nu + nl], col[nu + nl:], np.asarray(sol.row_dual)
-        if len(self._solved) >= 8:
+        if len(self._solved) >= CACHED_CLEARINGS:
             self._solved.clear()
         self._solved[key] = out
         return out
