@@ -148,6 +148,9 @@ class Grid:
             (not scaled).
         data: a folder of grid tables (the layout of ``abm/data/grid/``) replacing the shipped
             ones, or None.
+        stack_from: (added zone, shipped zone): an added zone borrows the shipped zone's
+            technology mix (scaled to its mean demand), fuel prices, demand shape and carbon
+            schemes (``profile_from`` of ``[[zones.add]]``).
     """
 
     carbon_price_usd_per_t: tuple[tuple[str, float], ...] = ()
@@ -155,6 +158,7 @@ class Grid:
     interconnector_scale: float = 1.0
     interconnector_capacity_mw: tuple[tuple[str, float], ...] = ()
     data: str | None = None
+    stack_from: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -436,7 +440,7 @@ def parse_scenario(data: dict, source: str, dataset: Dataset | None = None) -> S
     net.done()
 
     policy_t = top.table("policy", {})
-    zones, profiles = _zones(top.table("zones", {}), ds)
+    zones, profiles, donors = _zones(top.table("zones", {}), ds)
     regions_t = top.table("regions", {})
     capacity = regions_t.string("capacity", "listed", choices=CAPACITY_RULES)
     per_local = 1.0
@@ -453,7 +457,7 @@ def parse_scenario(data: dict, source: str, dataset: Dataset | None = None) -> S
                                   f"capacity_mw is also given for {fixed[0]}; remove one")
     policy, rules = _policy(policy_t, ds, regions)
     market = _market(top.table("market", {}))
-    grid = _grid(top.table("grid", {}), source)
+    grid = _grid(top.table("grid", {}), source, donors)
     sig = top.table("signals", {})
     trace = None
     if sig.has("trace"):
@@ -574,7 +578,7 @@ def _names_numbers(t: TableReader) -> tuple[tuple[str, float], ...]:
     return out
 
 
-def _grid(t: TableReader, source: str) -> Grid:
+def _grid(t: TableReader, source: str, donors: tuple[tuple[str, str], ...]) -> Grid:
     lines = t.table("interconnectors", {})
     data = None
     if t.has("data"):
@@ -587,6 +591,7 @@ def _grid(t: TableReader, source: str) -> Grid:
         interconnector_scale=lines.number("capacity_scale", 1.0),
         interconnector_capacity_mw=_names_numbers(lines.table("capacity_mw", {})),
         data=data,
+        stack_from=donors,
     )
     lines.done()
     t.done()
@@ -697,8 +702,9 @@ def _fields(t: TableReader, spec: dict[str, str], required: bool) -> dict[str, A
     return out
 
 
-def _zones(t: TableReader, ds: Dataset) -> tuple[dict[str, Zone], dict]:
-    """Zones after overrides and additions, and the profile table including added zones."""
+def _zones(t: TableReader, ds: Dataset) -> tuple[dict[str, Zone], dict, tuple]:
+    """Zones after overrides and additions, the profile table including added zones, and
+    (added zone, shipped zone it borrows from) pairs."""
     zones = dict(ds.zones)
     profiles = dict(ds.profiles)
     spec = _ZONE_FIELDS
@@ -709,11 +715,14 @@ def _zones(t: TableReader, ds: Dataset) -> tuple[dict[str, Zone], dict]:
         vals = _fields(overrides.table(zid), spec, required=False)
         zones[zid] = with_overrides(zones[zid], {_ZONE_ATTR[k]: v for k, v in vals.items()}, vals)
     overrides.done()
+    donors: list[tuple[str, str]] = []
     for sub in t.tables("add"):
         zid = sub.string("id")
         if zid in zones:
             raise sub.error("id", f"zone {zid!r} already exists; change it under zones.set")
         source = sub.string("profile_from", choices=("flat", *sorted(ds.zones)))
+        if source != "flat":
+            donors.append((zid, source))
         for signal in ("price", "carbon"):
             profiles[zid, signal] = (np.ones((12, 24)) if source == "flat"
                                      else ds.profiles[source, signal])
@@ -721,7 +730,7 @@ def _zones(t: TableReader, ds: Dataset) -> tuple[dict[str, Zone], dict]:
         zones[zid] = Zone(id=zid, **{_ZONE_ATTR[k]: v for k, v in vals.items()},
                           overridden=frozenset(vals))
     t.done()
-    return zones, profiles
+    return zones, profiles, tuple(donors)
 
 
 _ASSUMED_AS = {"capacity_mw": "capacity", "egress_usd_per_gb": "egress", "load_mw": "load",

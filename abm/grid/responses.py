@@ -22,48 +22,20 @@ Shipped responses (``market.grid_response``):
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Protocol
 
 import numpy as np
 
+from abm.dataset import shipped
+from abm.errors import InputError
+from abm.grid import Dispatch, GridData, GridMarket, load_grid_data
+from abm.grid.availability import zone_lat_lon
+from abm.grid.data import Line
 from abm.registry import GRID_RESPONSES
 from abm.scenario import Scenario
 from abm.signals import Signals
 from abm.supply import calibrate, clear
-
-
-@dataclass(frozen=True)
-class Dispatch:
-    """One clearing of all zones for one hour (Z zones, T technologies, L lines).
-
-    Attributes:
-        load_mw: (Z,) load cleared.
-        price_usd_per_mwh: (Z,) dual of the zone's balance (merit order: offer of the next MW).
-        marginal_technology: (Z,) index into the technologies of the next MW's unit; -1 = shedding.
-        marginal_carbon_kg_per_mwh: (Z,) direct factor of the next MW's unit (0 when shedding).
-        generation_mw: (Z, T) generation by technology.
-        emissions_kg: (Z,) direct CO2 emitted in the zone in the hour.
-        avg_carbon_kg_per_mwh: (Z,) emissions / generation (production-based; 0 if none).
-        net_import_mw: (Z,) power flowing in minus out.
-        unserved_mw: (Z,) load shed at the price cap.
-        flow_mw: (L,) signed line flow, positive from ``line_zones[:, 0]`` to ``[:, 1]``.
-        congested: (L,) the flow is at its limit.
-        cost_usd: dispatch cost of the hour (offers x generation + price cap x unserved).
-    """
-
-    load_mw: np.ndarray
-    price_usd_per_mwh: np.ndarray
-    marginal_technology: np.ndarray
-    marginal_carbon_kg_per_mwh: np.ndarray
-    generation_mw: np.ndarray
-    emissions_kg: np.ndarray
-    avg_carbon_kg_per_mwh: np.ndarray
-    net_import_mw: np.ndarray
-    unserved_mw: np.ndarray
-    flow_mw: np.ndarray
-    congested: np.ndarray
-    cost_usd: float
 
 
 class GridResponse(Protocol):
@@ -146,6 +118,111 @@ def _calibrated(mode: str):
     return build
 
 
+def generator_carbon_prices(data: GridData, scenario: Scenario) -> np.ndarray:
+    """(Z,) carbon price on generators per zone (USD/t): the shipped 2024 schemes covering the
+    zone, with the scenario's ``grid.carbon_price_usd_per_t`` per scheme, summed; zones no
+    scheme covers pay ``grid.carbon_price_elsewhere_usd_per_t``."""
+    g = scenario.grid
+    for scheme, _ in g.carbon_price_usd_per_t:
+        if scheme not in data.schemes:
+            raise InputError(scenario.source, f"grid.carbon_price_usd_per_t.{scheme}",
+                             f"unknown carbon scheme; known: {', '.join(sorted(data.schemes))}")
+    zone_ids = [z.id for z in scenario.zones]
+    covered = {z for s in data.schemes.values() for z in s.zones}
+    elsewhere = np.array([z not in covered for z in zone_ids])
+    return (data.carbon_prices(zone_ids, dict(g.carbon_price_usd_per_t))
+            + np.where(elsewhere, g.carbon_price_elsewhere_usd_per_t, 0.0))
+
+
+def borrowed_stacks(data: GridData, scenario: Scenario) -> GridData:
+    """The grid data with a stack for every zone the scenario adds: its ``profile_from`` zone's
+    capacities and annual generation scaled by the ratio of mean demands, and its
+    availabilities, fuel prices, demand shape and carbon schemes (``grid.stack_from``)."""
+    if not scenario.grid.stack_from:
+        return data
+    loads = {z.id: z.load_mw for z in (*shipped().zones.values(), *scenario.zones)}
+    tables = {"capacity_mw": True, "generation_gwh": True, "availability": False,
+              "fuel_price_usd_per_mwh_th": False}  # per (zone, key); True: scaled
+    out = {name: dict(getattr(data, name)) for name in tables}
+    shapes, schemes = dict(data.demand_shape), dict(data.schemes)
+    for zone, donor in scenario.grid.stack_from:
+        ratio = loads[zone] / loads[donor]
+        for name, scaled in tables.items():
+            out[name] |= {(zone, k): v * ratio if scaled else v
+                          for (z, k), v in getattr(data, name).items() if z == donor}
+        if donor in data.demand_shape:
+            shapes[zone] = data.demand_shape[donor]
+        schemes = {k: replace(s, zones=(*s.zones, zone)) if donor in s.zones else s
+                   for k, s in schemes.items()}
+    return replace(data, **out, demand_shape=shapes, schemes=schemes)
+
+
+def scenario_lines(data: GridData, scenario: Scenario) -> tuple[Line, ...]:
+    """The shipped interconnectors with the scenario's capacity scale and per-line capacities
+    (``grid.interconnectors``)."""
+    g = scenario.grid
+    known = {ln.id for ln in data.lines}
+    for line, _ in g.interconnector_capacity_mw:
+        if line not in known:
+            raise InputError(scenario.source, f"grid.interconnectors.capacity_mw.{line}",
+                             f"unknown interconnector; known: {', '.join(sorted(known))}")
+    fixed = dict(g.interconnector_capacity_mw)
+    s = g.interconnector_scale
+    return tuple(replace(ln, capacity_forward_mw=fixed.get(ln.id, s * ln.capacity_forward_mw),
+                         capacity_backward_mw=fixed.get(ln.id, s * ln.capacity_backward_mw))
+                 for ln in data.lines)
+
+
+class TechnologyMarket:
+    """The zones' technology merit orders cleared jointly over interconnectors
+    (``abm.grid.GridMarket``), with the scenario's carbon prices on generators and
+    interconnector capacities; each hour calibrated at the status-quo load (docs/grid.md).
+
+    Args:
+        scenario: the scenario (zones, ``grid`` settings, VoLL as the price cap).
+        base: hourly base signals (T, Z): the calibration's target average carbon and the
+            price it reports against.
+        stamps: the run's UTC hours (month and hour select the background demand shape).
+    """
+
+    def __init__(self, scenario: Scenario, base: Signals, stamps: list[dt.datetime]) -> None:
+        data = load_grid_data(scenario.grid.data)
+        data = replace(borrowed_stacks(data, scenario), lines=scenario_lines(data, scenario))
+        zone_ids = [z.id for z in scenario.zones]
+        stacked = {zone for zone, _ in data.capacity_mw}
+        missing = [z for z in zone_ids if z not in stacked]
+        if missing:
+            raise InputError(scenario.source, "market.grid_response",
+                             f"'technology' needs a technology stack for every zone; "
+                             f"{', '.join(missing)} has none in {data.source}: add its rows "
+                             "to a [grid] data folder, or choose 'calibrated'")
+        # the hour's weather is calibrated under the data's 2024 carbon prices, which produced
+        # the observed carbon; the scenario's prices change dispatch given that weather
+        self.market = GridMarket.from_data(
+            data, zone_ids, np.array([z.load_mw for z in scenario.zones], dtype=float),
+            price_cap_usd_per_mwh=scenario.policy.voll_usd_per_mwh,
+            zone_lat_lon=zone_lat_lon(scenario.regions, zone_ids),
+            carbon_price_usd_per_t=generator_carbon_prices(data, scenario))
+        self.technologies = self.market.technologies
+        self.lines = tuple((line, zone_ids[a], zone_ids[b]) for line, (a, b) in zip(
+            self.market.line_ids, self.market.line_zones, strict=True))
+        self.base = base
+        self.stamps = stamps
+
+    def set_hour(self, t: int, reference_dc_mw: np.ndarray) -> None:
+        """Background demand and availability of hour ``t``, calibrated at the status quo."""
+        s, b = self.stamps[t], self.base
+        self.market.set_hour(s.month, s.hour, reference_dc_mw, b.avg_carbon_kg_per_mwh[t],
+                             b.price_usd_per_mwh[t])
+
+    def clear(self, dc_mw: np.ndarray) -> Dispatch:
+        """Clear all zones jointly with ``dc_mw`` (Z,) on top of this hour's background."""
+        return self.market.clear(self.market.background_mw + dc_mw)
+
+
+GRID_RESPONSES.register("technology", "technology merit orders from data, carbon price on "
+                        "generators, coupled clearing over interconnectors (abm/grid/)",
+                        TechnologyMarket)
 GRID_RESPONSES.register("calibrated", "one calibrated stack per zone: a carbon-free block, then "
                         "a fossil ramp (abm/supply.py)", _calibrated("merit_order"))
 GRID_RESPONSES.register("linear", "the calibrated stack's slope; the marginal unit never changes",

@@ -1,0 +1,275 @@
+"""The grid market in the Mesa market (abm.grid.responses, GridZone, MarketModel): system
+emissions and the relocation effect from coupled clearings, hand-solved on two zones and one
+line; the carbon price on generators; every grid response through one interface; the default
+week's outputs."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from abm.errors import InputError
+from abm.grid.responses import TechnologyMarket
+from abm.market import MarketModel
+from abm.market.run import lines_table, summary
+from abm.registry import GRID_RESPONSES
+from abm.scenario import load_scenario
+from abm.signals import hour_stamps, profile_signals
+
+SOURCE = "hand-made test system"
+# Two zones and one line, every figure chosen to be solved by hand (docs/grid.md's notation):
+#   FR: coal 1,000 MW, 12 $/MWh_th / 0.40 = 30 $/MWh, 0.36 t/MWh_th / 0.40 = 900 kg/MWh;
+#       background 500 MW
+#   DE-LU: geothermal ("other") 100 MW at 0 $/MWh, 0 kg; gas CCGT 50 MW, 30 / 0.5 = 60 $/MWh,
+#       0.2 / 0.5 = 400 kg/MWh; background 90 MW
+#   line FR-DE-LU: 5 MW each way
+TWO_ZONES = {
+    "technologies.csv": "technology,fuel,kind,vom_usd_per_mwh,source,assumed,note\n"
+    f"coal,hard_coal,thermal,0,{SOURCE},true,\n"
+    f"gas_ccgt,natural_gas,thermal,0,{SOURCE},true,\n"
+    f"other,geothermal,renewable,0,{SOURCE},true,\n",
+    "fuels.csv": "fuel,co2_t_per_mwh_th,source,assumed,note\n"
+    f"hard_coal,0.36,{SOURCE},true,\nnatural_gas,0.2,{SOURCE},true,\n"
+    f"geothermal,0,{SOURCE},true,\n",
+    "tranches.csv": "technology,tranche,capacity_share,efficiency,heat_rate_btu_per_kwh,"
+    "availability,source,assumed,note\n"
+    f"coal,1,1,0.4,8530.35,1,{SOURCE},true,\n"
+    f"gas_ccgt,1,1,0.5,6824.28,1,{SOURCE},true,\n"
+    f"other,1,1,1,3412.14,1,{SOURCE},true,\n",
+    "capacity.csv": "zone_id,technology,capacity_mw,generation_gwh,availability,year,source,"
+    "assumed,note\n"
+    f"FR,coal,1000,,,2024,{SOURCE},true,\n"
+    f"DE-LU,other,100,,,2024,{SOURCE},true,\n"
+    f"DE-LU,gas_ccgt,50,,,2024,{SOURCE},true,\n",
+    "fuel_prices.csv": "zone_id,fuel,price_usd_per_mwh_th,hub,source,assumed,note\n" + "".join(
+        f"{z},{f},{p},test,{SOURCE},true,\n" for z in ("FR", "DE-LU")
+        for f, p in (("hard_coal", 12), ("natural_gas", 30), ("geothermal", 0))),
+    "carbon_schemes.csv": "scheme,jurisdiction,zones,price_native,unit_native,price_usd_per_t,"
+    f"year,source,assumed,note\neu_ets,EU,FR;DE-LU,0,EUR/t,0,2024,{SOURCE},true,\n",
+    "interconnectors.csv": "line_id,zone_from,zone_to,capacity_forward_mw,"
+    "capacity_backward_mw,type,year,source,assumed,note\n"
+    f"FR-DE-LU,FR,DE-LU,5,5,AC,2024,{SOURCE},true,\n",
+    "demand_shape.csv": "zone_id,month,hour_utc,factor\n" + "".join(
+        f"{z},{m},{h},1\n" for z in ("FR", "DE-LU") for m in range(1, 13) for h in range(24)),
+}
+
+# One operator's 20 MW from Paris; the Paris region has no capacity, so it runs in Frankfurt.
+MOVE = """
+[scenario]
+name = "two zones"
+start = 2024-01-08T00:00:00
+hours = 1
+
+[grid]
+data = "grid"
+{grid}
+[zones.set.FR]
+load_mw = 500.0
+[zones.set.DE-LU]
+load_mw = 90.0
+
+[regions]
+include = ["eu-france", "eu-frankfurt"]
+[regions.set.eu-france]
+capacity_mw = 0.0
+pue = 1.0
+[regions.set.eu-frankfurt]
+capacity_mw = 100.0
+pue = 1.0
+
+[market]
+grid_response = "technology"
+
+[[operators]]
+id = "op"
+
+[[operators.classes]]
+id = "batch"
+client = "eu-france"
+demand_mw = 20.0
+budget_ms = 1000.0
+overhead_ms = 0.0
+egress_gb_per_mwh = 0.0
+state_gb_per_mw = 0.0
+stateful = false
+"""
+
+
+def zones(model: MarketModel) -> tuple:
+    """The FR and DE-LU zone agents."""
+    by_id = {z.zone_id: z for z in model.zones}
+    return by_id["FR"], by_id["DE-LU"]
+
+
+@pytest.fixture
+def two_zones(tmp_path):
+    """Write the two-zone grid tables and return a loader of the move scenario."""
+    (tmp_path / "grid").mkdir()
+    for name, text in TWO_ZONES.items():
+        (tmp_path / "grid" / name).write_text(text)
+
+    def load(grid: str = "", **overrides):
+        path = tmp_path / "move.toml"
+        path.write_text(MOVE.format(grid=grid))
+        return load_scenario(path, overrides=overrides)
+    return load
+
+
+def test_system_emissions_of_a_move_differ_from_marginal_attribution_by_hand(two_zones):
+    model = MarketModel(two_zones())
+    model.step()
+    assert model.x_mw.sum() == pytest.approx(20.0)  # all of it in Frankfurt
+    fr, de = zones(model)
+    # with no data-centre load: geothermal 95 MW (5 exported, the line's limit), coal 495
+    # with 20 MW in DE-LU: geothermal 100, 5 MW of coal imported (limit), gas 5; coal 505
+    assert (fr.price_usd_per_mwh, de.price_usd_per_mwh) == pytest.approx((30.0, 60.0))
+    assert (fr.marginal_technology, de.marginal_technology) == ("coal", "gas_ccgt")
+    assert de.marginal_carbon_kg_per_mwh == pytest.approx(400.0)
+    assert de.net_import_mw == pytest.approx(5.0)
+    # system: coal +10 MW x 900 (burnt in FR, counted there) + gas 5 MW x 400
+    assert fr.system_emissions_kg == pytest.approx(9_000.0)
+    assert de.system_emissions_kg == pytest.approx(2_000.0)
+    assert model.emissions_system_kg == pytest.approx(11_000.0)
+    # marginal attribution: 20 MW x DE-LU's marginal 400 kg/MWh; 3,000 kg less
+    assert model.emissions_marginal_kg == pytest.approx(8_000.0)
+    # status quo (20 MW in FR): coal 515 MW -> 463.5 t; the move's effect -7 t
+    assert model.relocation_effect_kg == pytest.approx(456_500.0 - 463_500.0)
+    lines = lines_table(model)
+    assert lines.line.tolist() == ["FR-DE-LU"] and lines.congested.all()
+    assert lines.flow_mw.tolist() == pytest.approx([5.0])
+    assert summary(model, "complete")["relocation_effect_kg"] == pytest.approx(-7_000.0)
+
+
+def test_interconnector_overrides_reach_the_clearing(two_zones):
+    # 25 MW of line: the whole 20 MW (and the 5 MW DE-LU could not use) comes as coal
+    model = MarketModel(two_zones("[grid.interconnectors]\ncapacity_scale = 5.0"))
+    model.step()
+    de = zones(model)[1]
+    assert de.marginal_technology == "coal" and de.price_usd_per_mwh == pytest.approx(30.0)
+    assert model.emissions_system_kg == pytest.approx(model.emissions_marginal_kg) == \
+        pytest.approx(20 * 900.0)
+    cut = MarketModel(two_zones("[grid.interconnectors.capacity_mw]\nFR-DE-LU = 0.5"))
+    cut.step()
+    assert lines_table(cut).flow_mw.tolist() == pytest.approx([0.5])
+
+
+def test_carbon_price_on_generators_flips_the_margin_at_the_switching_price(two_zones):
+    """Coal (900 kg, 30 $) and gas (400 kg, 60 $) swap places at 60 $/t: 30 + 0.9 p = 60 +
+    0.4 p. Above it, FR's added MW would come from DE-LU's gas if the line had room."""
+    for price, fr_margin in ((59.0, "coal"), (61.0, "coal")):
+        model = MarketModel(two_zones(f"[grid.carbon_price_usd_per_t]\neu_ets = {price}"))
+        model.step()
+        fr, de = zones(model)
+        assert fr.marginal_technology == fr_margin
+        assert fr.price_usd_per_mwh == pytest.approx(30 + 0.9 * price)
+        assert de.price_usd_per_mwh == pytest.approx(60 + 0.4 * price)
+        # the line direction follows the cheaper offer: at 61 $/t gas is cheaper than coal
+        flow = lines_table(model).flow_mw.iloc[0]
+        assert flow == pytest.approx(5.0 if price < 60 else -5.0)
+
+
+def test_unknown_scheme_or_line_is_an_input_error(two_zones):
+    with pytest.raises(InputError, match=r"grid\.carbon_price_usd_per_t\.eu_etss.*eu_ets"):
+        MarketModel(two_zones("[grid.carbon_price_usd_per_t]\neu_etss = 1.0"))
+    with pytest.raises(InputError, match=r"grid\.interconnectors\.capacity_mw\.FR-GB.*"
+                       r"FR-DE-LU"):
+        MarketModel(two_zones("[grid.interconnectors.capacity_mw]\nFR-GB = 1.0"))
+
+
+def test_carbon_price_on_generators_changes_dispatch_with_no_load_moved():
+    """The shipped data, no data-centre load at all: a higher EU ETS price switches lignite
+    and coal to gas in DE-LU, raises its price and lowers emissions; the operators' carbon
+    price plays no part."""
+    base = load_scenario()
+    high = load_scenario(overrides={"grid.carbon_price_usd_per_t.eu_ets": 200.0})
+    stamps = hour_stamps(base.start, 1)
+    signals = profile_signals(base, base.start, 1)
+    z = [zone.id for zone in base.zones].index("DE-LU")
+    out = []
+    for scn in (base, high):
+        market = TechnologyMarket(scn, signals, stamps)
+        market.set_hour(0, np.zeros(len(scn.zones)))
+        out.append(market.clear(np.zeros(len(scn.zones))))
+    techs = list(TechnologyMarket(base, signals, stamps).technologies)
+    coal = [techs.index("coal"), techs.index("lignite")]
+    gas = techs.index("gas_ccgt")
+    assert out[1].generation_mw[z, coal].sum() < out[0].generation_mw[z, coal].sum()
+    assert out[1].generation_mw[z, gas] > out[0].generation_mw[z, gas]
+    assert out[1].price_usd_per_mwh[z] > out[0].price_usd_per_mwh[z]
+    assert out[1].emissions_kg.sum() < out[0].emissions_kg.sum()
+    # the weather (variable availability) is that of 2024 in both: only the offers changed
+    wind = techs.index("wind")
+    assert out[1].generation_mw[:, wind].sum() == pytest.approx(
+        out[0].generation_mw[:, wind].sum(), rel=1e-9)
+
+
+@pytest.mark.parametrize("name", GRID_RESPONSES.names())
+def test_every_response_clears_through_the_one_interface(name):
+    """Each registered response: technologies and lines named, zero data-centre load costs
+    nothing extra, more load never lowers emissions, the dispatch's shapes agree."""
+    scn = load_scenario()
+    stamps = hour_stamps(scn.start, 2)
+    response = GRID_RESPONSES[name](scn, profile_signals(scn, scn.start, 2), stamps)
+    n_z, n_t, n_l = len(scn.zones), len(response.technologies), len(response.lines)
+    for t in range(2):
+        response.set_hour(t, np.full(n_z, 10.0))
+        none, more = response.clear(np.zeros(n_z)), response.clear(np.full(n_z, 50.0))
+        for d in (none, more):
+            assert d.generation_mw.shape == (n_z, n_t)
+            assert d.flow_mw.shape == d.congested.shape == (n_l,)
+            assert d.marginal_technology.shape == (n_z,)
+            # balance: generation + net imports (+ shed load) = load
+            np.testing.assert_allclose(d.generation_mw.sum(axis=1) + d.net_import_mw
+                                       + d.unserved_mw, d.load_mw, rtol=1e-9, atol=1e-6)
+        assert more.emissions_kg.sum() >= none.emissions_kg.sum() - 1e-6
+
+
+@pytest.fixture(scope="module")
+def default_week():
+    """The shipped default scenario's week, hour by hour, with the clearings of every hour."""
+    model = MarketModel(load_scenario())
+    hours = []
+    for _ in range(model.hours):
+        model.step()
+        hours.append((model.dispatch, model.dispatch_none, model.emissions_system_kg,
+                      model.emissions_marginal_kg))
+    return model, hours
+
+
+def test_default_week_system_emissions_part_from_marginal_where_the_margin_moves(default_week):
+    """System and marginal emissions agree in every hour where, in every zone, the same
+    marginal unit (technology and factor) serves with and without the data-centre load and no
+    line changes congestion; they differ in the other hours, and there are such hours."""
+    hours = default_week[1]
+    differ = same_margin_but_differ = 0
+    for placed, none, system, marginal in hours:
+        same = (np.array_equal(placed.marginal_technology, none.marginal_technology)
+                and np.allclose(placed.marginal_carbon_kg_per_mwh,
+                                none.marginal_carbon_kg_per_mwh)
+                and np.array_equal(placed.congested, none.congested))
+        parted = abs(system - marginal) > 1e-6 * max(abs(marginal), 1.0)
+        differ += parted
+        same_margin_but_differ += same and parted
+    assert differ >= 3
+    assert same_margin_but_differ == 0
+
+
+def test_default_week_reports_relocation_and_market_outputs(default_week):
+    model, _ = default_week
+    s = summary(model, "complete")
+    zones = model.datacollector.get_agenttype_vars_dataframe(type(model.zones[0]))
+    assert s["relocation_effect_kg"] != 0.0
+    steps = model.datacollector.get_model_vars_dataframe()
+    assert s["relocation_effect_kg"] == pytest.approx(steps.relocation_effect_kg.sum())
+    for col in ("marginal_technology", "net_import_mw", "gen_coal_mw", "gen_wind_mw"):
+        assert col in zones.columns
+    # what flows in over lines flows out somewhere: net imports sum to zero every hour
+    np.testing.assert_allclose(zones.groupby(level=0).net_import_mw.sum(), 0.0, atol=1e-6)
+    lines = lines_table(model)
+    assert len(lines) == model.hours * len(model.grid.lines) > 0
+    assert lines.congested.any()
+    assert isinstance(lines, pd.DataFrame)
+    assert dataclasses.is_dataclass(model.dispatch)
