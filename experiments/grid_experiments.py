@@ -1,0 +1,161 @@
+"""Two experiments only the technology market can run (issue 13; docs/grid.md, "Experiments").
+
+(a) Moving bits against moving electrons. One run of the market lets inference relocate; its
+    placed data-centre load and its status-quo load (everything at its origin) are cleared in the
+    same hours by the grid. The emissions and dispatch-cost reduction of relocation (status quo
+    minus placed, all zones) is set against the reduction that more interconnector capacity
+    gives with NO relocation (the status-quo load cleared with every line scaled by k): the
+    scale k* that matches relocation's reduction, interpolated on a grid of k, and the MW that
+    adds.
+
+(b) A carbon price on generators only, on placement only, and on both: four runs (none; 100
+    $/t on generators everywhere; 100 $/t on operators' placement; both), with total emissions
+    of all zones, the data-centre load's system emissions, the relocation effect, the served
+    share away from origin, mean zone price and the operators' cost.
+
+Usage (from the repository root; about a minute per run-week on this machine)::
+
+    python experiments/grid_experiments.py [--hours 168] [--out out/grid_experiments]
+
+Writes ``bits_vs_electrons.csv``, ``carbon_levers.csv`` and ``grid_experiments.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from abm.market.run import CHECKPOINT, run_market
+from abm.registry import GRID_RESPONSES
+from abm.scenario import Scenario, load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "experiments" / "scenarios"
+SCALES = (1.0, 1.25, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
+CARBON_LEVERS = {  # name -> scenario file (experiments/scenarios/)
+    "none (2024 schemes)": "baseline.toml",
+    "generators only": "grid_carbon_generators.toml",
+    "placement only": "carbon_price.toml",
+    "both": "grid_carbon_both.toml",
+}
+
+
+def _run(scn: Scenario, out: Path, hours: int) -> Path:
+    run_market(scn, out, hours=hours, restart=True)
+    return out
+
+
+def clear_hours(scn: Scenario, model, loads_mw: dict[str, np.ndarray], ref_mw: np.ndarray
+                ) -> dict[str, tuple[float, float]]:
+    """Emissions (kg) and dispatch cost (USD) of all zones over the run's hours for each named
+    data-centre load (hours, Z), the grid prepared each hour at ``ref_mw`` (hours, Z) as in the
+    run, with the scenario's grid settings (``market.grid_response``)."""
+    response = GRID_RESPONSES[scn.market.grid_response](scn, model.base, model.stamps)
+    out = {name: [0.0, 0.0] for name in loads_mw}
+    for t in range(len(ref_mw)):
+        response.set_hour(t, ref_mw[t])
+        for name, load in loads_mw.items():
+            d = response.clear(load[t])
+            out[name][0] += float(d.emissions_kg.sum())
+            out[name][1] += float(d.cost_usd)
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+def zone_loads(run_dir: Path, zone_ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(hours, Z) placed and status-quo data-centre grid load of a run, MW."""
+    z = pd.read_parquet(run_dir / "zones.parquet")
+    placed = z.pivot(index="hour", columns="zone", values="dc_load_mw")[zone_ids].to_numpy()
+    ref = z.pivot(index="hour", columns="zone", values="reference_dc_mw")[zone_ids].to_numpy()
+    return placed, ref
+
+
+def bits_vs_electrons(hours: int, out: Path) -> pd.DataFrame:
+    """Experiment (a): one row per interconnector scale k (status-quo load) plus relocation."""
+    scn = load_scenario(SCENARIOS / "baseline.toml")
+    run_dir = _run(scn, out / "runs" / "baseline", hours)
+    model = pickle.loads((run_dir / CHECKPOINT).read_bytes())
+    zone_ids = [z.id for z in scn.zones]
+    placed, ref = zone_loads(run_dir, zone_ids)
+    base = clear_hours(scn, model, {"status quo": ref, "relocation": placed}, ref)
+    e0, c0 = base["status quo"]
+    rows = [{"case": "relocation (lines x1)", "interconnector_scale": 1.0,
+             "emissions_t": base["relocation"][0] / 1e3, "cost_usd": base["relocation"][1],
+             "emissions_reduction_t": (e0 - base["relocation"][0]) / 1e3,
+             "cost_reduction_usd": c0 - base["relocation"][1]}]
+    for k in SCALES:
+        e, c = clear_hours(scn.with_grid(interconnector_scale=k), model, {"sq": ref}, ref)["sq"]
+        rows.append({"case": f"no relocation, lines x{k:g}", "interconnector_scale": k,
+                     "emissions_t": e / 1e3, "cost_usd": c,
+                     "emissions_reduction_t": (e0 - e) / 1e3, "cost_reduction_usd": c0 - c})
+    return pd.DataFrame(rows)
+
+
+def matching_scale(table: pd.DataFrame, column: str) -> float:
+    """The interconnector scale whose reduction (no relocation) equals relocation's, by linear
+    interpolation between the grid's scales; nan if no scale on the grid reaches it."""
+    target = float(table[column].iloc[0])
+    grid = table.iloc[1:]
+    k, r = grid.interconnector_scale.to_numpy(), grid[column].to_numpy()
+    for i in range(1, len(k)):
+        lo, hi = r[i - 1], r[i]
+        if (lo - target) * (hi - target) <= 0 and hi != lo:
+            return float(k[i - 1] + (target - lo) / (hi - lo) * (k[i] - k[i - 1]))
+    return float("nan")
+
+
+def carbon_levers(hours: int, out: Path) -> pd.DataFrame:
+    """Experiment (b): one row per carbon lever."""
+    rows = []
+    for name, file in CARBON_LEVERS.items():
+        scn = load_scenario(SCENARIOS / file)
+        run_dir = _run(scn, out / "runs" / Path(file).stem, hours)
+        z = pd.read_parquet(run_dir / "zones.parquet")
+        m = pd.read_parquet(run_dir / "model.parquet")
+        rows.append({
+            "lever": name, "scenario": file,
+            "total_emissions_t": z.emissions_kg.sum() / 1e3,
+            "dc_system_emissions_t": m.emissions_system_kg.sum() / 1e3,
+            "relocation_effect_t": m.relocation_effect_kg.sum() / 1e3,
+            "relocated_share": float((m.relocated_share * m.served_mwh).sum()
+                                     / m.served_mwh.sum()),
+            "mean_price_usd_per_mwh": z.price_usd_per_mwh.mean(),
+            "operators_cost_usd": m.cost_usd.sum(),
+        })
+    return pd.DataFrame(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run both experiments and write their tables."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--hours", type=int, default=168)
+    p.add_argument("--out", type=Path, default=ROOT / "out" / "grid_experiments")
+    p.add_argument("--only", choices=("a", "b"), default=None)
+    args = p.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    md = []
+    if args.only in (None, "a"):
+        a = bits_vs_electrons(args.hours, args.out)
+        a.to_csv(args.out / "bits_vs_electrons.csv", index=False)
+        k_e = matching_scale(a, "emissions_reduction_t")
+        k_c = matching_scale(a, "cost_reduction_usd")
+        md += ["## (a) Moving bits vs moving electrons", "", a.to_string(index=False), "",
+               f"interconnector scale matching relocation's emissions reduction: {k_e:.2f}; "
+               f"its cost reduction: {k_c:.2f}", ""]
+    if args.only in (None, "b"):
+        b = carbon_levers(args.hours, args.out)
+        b.to_csv(args.out / "carbon_levers.csv", index=False)
+        md += ["## (b) Carbon price on generators, placement, both", "",
+               b.to_string(index=False), ""]
+    text = "\n".join(md)
+    (args.out / "grid_experiments.md").write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
