@@ -177,7 +177,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     generation_figure(zones, shown, f"{name}: generation in {shown} by technology and its "
                       "marginal technology").savefig(out / "generation.png", dpi=110)
     emissions_figure(pd.read_parquet(out / "model.parquet"), out / "emissions.png",
-                     f"{name}: emissions on three bases")
+                     f"{name}: emissions on three bases and the relocation effect")
     shift_figure(result["shifted_mwh_by_zone_pair"], out / "shifts.png",
                  f"{name}: largest shifts between zones")
     em = result["emissions_kg"]
@@ -185,7 +185,8 @@ def cmd_run(args: argparse.Namespace) -> int:
           f"{result['demand_mwh']:,.0f} MWh, served {result['served_mwh']:,.0f}, unserved "
           f"{result['unserved_mwh']:,.1f}, moved {result['moved_mwh']:,.0f}")
     print(f"cost ${result['cost_usd']:,.0f}; emissions tCO2: average {em['average'] / 1e3:,.1f}, "
-          f"marginal {em['marginal'] / 1e3:,.1f}, system {em['system'] / 1e3:,.1f}")
+          f"marginal {em['marginal'] / 1e3:,.1f}, system {em['system'] / 1e3:,.1f}; relocation "
+          f"effect {result['relocation_effect_kg'] / 1e3:+,.1f}")
     print(f"served away from origin {result['relocated_share']:.1%}; layers "
           + ", ".join(f"{k} {v:.1%}" for k, v in result["layers"].items()))
     print(f"wrote {out}/summary.json, model/regions/zones/lines/migrations.parquet and "
@@ -283,8 +284,9 @@ def _register_report(sub: argparse._SubParsersAction) -> None:
         description="Run scenario files with the market (or read folders written by `abm "
         "run`) and write one self-contained HTML report with its figures embedded, and a "
         "Markdown twin beside it: set-up and levers, a headline table against the baseline, "
-        "the energy-latency frontier, execution layers, a world map of demand shifts, zone "
-        "price and carbon changes, who gains and loses, data provenance and caveats.",
+        "the energy-latency frontier, execution layers, a world map of demand shifts and "
+        "interconnector flows, zone price and carbon changes, one zone's generation by "
+        "technology, who gains and loses, data provenance and caveats.",
         epilog="example: abm report experiments/scenarios/*.toml --baseline "
         "experiments/scenarios/baseline.toml --hours 48 --out out/report.html")
     rp.add_argument("scenarios", nargs="+", metavar="SCENARIO",
@@ -301,6 +303,10 @@ def _register_report(sub: argparse._SubParsersAction) -> None:
     rp.add_argument("--budgets", type=budgets_arg, default=None,
                     help="comma-separated latency budgets of the frontier in ms "
                     "(default: 10 to 300)")
+    rp.add_argument("--zone", default=None,
+                    help="the grid zone whose generation by technology and marginal technology "
+                    "the report shows (default: the baseline's zone with the most data-centre "
+                    "load)")
     rp.add_argument("--quiet", action="store_true", help="no progress bars")
     rp.set_defaults(handler="abm.report:cmd_report",
                     interrupted="no report was written (it is written only when complete); "

@@ -115,13 +115,17 @@ def busiest_zone(zones: pd.DataFrame) -> str:
 
 
 def emissions_figure(model: pd.DataFrame, path: Path, title: str) -> Path:
-    """Emissions per hour on the average, marginal and system bases, and MWh moved."""
+    """Emissions per hour on the average, marginal and system bases, the relocation effect
+    (system emissions of the market's placement minus those of the status quo) and MWh moved."""
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(11, 6), sharex=True, constrained_layout=True,
                                    gridspec_kw={"height_ratios": [2, 1]})
     for col, label, style in (("emissions_average_kg", "attributed, average intensity", "-"),
                               ("emissions_marginal_kg", "attributed, marginal intensity", "--"),
-                              ("emissions_system_kg", "system: with minus without the load", ":")):
+                              ("emissions_system_kg", "system: with minus without the load", ":"),
+                              ("relocation_effect_kg",
+                               "relocation effect: market's placement minus status quo", "-.")):
         ax1.plot(model.hour, model[col] / 1000, style, label=label)
+    ax1.axhline(0.0, color="0.6", lw=0.6)
     ax1.set_ylabel("tCO2 per hour")
     ax1.legend(fontsize=8)
     ax1.set_title(title)

@@ -32,6 +32,7 @@ from matplotlib.colors import SymLogNorm
 from tqdm import tqdm
 
 from abm.errors import InputError
+from abm.figures import busiest_zone, generation_figure
 from abm.frontier import DEFAULT_BUDGETS_MS, frontier
 from abm.instance import compile_scenario
 from abm.market.model import MarketModel
@@ -332,6 +333,14 @@ def shift_map(run: ScenarioRun, baseline: ScenarioRun) -> bytes:
     return _png(fig)
 
 
+def generation_png(run: ScenarioRun, zone: str) -> bytes:
+    """One run's generation in ``zone`` by technology and its marginal technology (PNG)."""
+    fig = generation_figure(run.tables["zones"], zone, f"{run.label}: generation in {zone}")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    return buf.getvalue()
+
+
 def zone_heatmap(zones: pd.DataFrame, labels: list[str]) -> bytes:
     """Heatmaps zone x scenario of the changes in data-centre energy, price and average carbon."""
     cols = (("change_dc_energy_mwh", "data-centre energy (MWh)"),
@@ -425,7 +434,8 @@ def _assumed(scn: Scenario) -> str:
 
 
 def write_report(runs: list[ScenarioRun], baseline: ScenarioRun, out: Path,
-                 budgets_ms=DEFAULT_BUDGETS_MS, command: str = "") -> tuple[Path, Path]:
+                 budgets_ms=DEFAULT_BUDGETS_MS, command: str = "", zone: str | None = None
+                 ) -> tuple[Path, Path]:
     """Write ``out`` (HTML, figures embedded) and its Markdown twin ``out.with_suffix('.md')``.
 
     Args:
@@ -434,8 +444,15 @@ def write_report(runs: list[ScenarioRun], baseline: ScenarioRun, out: Path,
         out: the HTML file.
         budgets_ms: latency budgets of the frontier (ms).
         command: the command line that made the report, quoted in it.
+        zone: the grid zone whose generation by technology is shown (default: the baseline's
+            zone with the most data-centre grid energy).
     """
     runs = [baseline, *[r for r in runs if r is not baseline]]
+    zone_ids = [z.id for z in baseline.scenario.zones]
+    if zone is not None and zone not in zone_ids:
+        raise InputError("--zone", "zone", f"unknown zone {zone!r}; the baseline's zones: "
+                         + ", ".join(zone_ids))
+    zone = zone or busiest_zone(baseline.tables["zones"])
     labels = [r.label for r in runs]
     if len(set(labels)) != len(labels):
         raise InputError("abm report", "scenarios",
@@ -451,6 +468,8 @@ def write_report(runs: list[ScenarioRun], baseline: ScenarioRun, out: Path,
         "frontier": frontier_figure(fronts),
         "layers": layers_figure(runs),
         **{f"map_{r.label}": shift_map(r, baseline) for r in runs},
+        **{f"generation_{r.label}": generation_png(r, zone) for r in runs
+           if "marginal_technology" in r.tables["zones"]},
     }
     if len(runs) > 1:
         figures["zones"] = zone_heatmap(zones[zones.scenario != baseline.label], labels[1:])
@@ -496,6 +515,13 @@ def write_report(runs: list[ScenarioRun], baseline: ScenarioRun, out: Path,
         "interconnectors, width by the mean power flow, head pointing the way it flowed, red "
         "where the line was congested (the more hours, the darker)."),
         [f"map_{label}" for label in labels]))
+    shown = [label for label in labels if f"generation_{label}" in figures]
+    if shown:
+        sections.append((f"Generation in {zone}", (
+            f"Generation in {zone} by technology hour by hour (stacked), its load (generation "
+            "plus net imports over interconnectors, black) and the technology on the margin "
+            "in every hour (strip below): what the data-centre load met. Another zone: "
+            "`abm report ... --zone ZONE`."), [f"generation_{label}" for label in shown]))
     if len(runs) > 1:
         sections.append(("Zone prices and carbon", (
             "Changes against the baseline in each zone's data-centre grid energy (MWh over the "
@@ -603,6 +629,6 @@ def cmd_report(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     command = "abm report " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else ""
     html_path, md_path = write_report(runs, runs[0], out, args.budgets or DEFAULT_BUDGETS_MS,
-                                       command)
+                                       command, zone=args.zone)
     print(f"wrote {html_path}, {md_path} and {html_path.stem}_figures/")
     return 0

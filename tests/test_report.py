@@ -36,6 +36,9 @@ def test_report_writes_html_with_embedded_figures_and_markdown(two, tmp_path, ca
                     "Zone prices and carbon", "Who gains and who loses",
                     "Data provenance and caveats"):
         assert heading in text
+    # the busiest zone's generation by technology, one figure per scenario
+    assert re.search(r"<h2>Generation in [A-Z0-9-]+</h2>", text)
+    assert (out.parent / "report_figures" / "generation_priced.png").is_file()
     md = out.with_suffix(".md").read_text()
     assert "| metric | unit | small | priced |" in md and "against small" in md
     row = next(line for line in md.splitlines() if line.startswith("| demand | MWh"))
@@ -58,6 +61,11 @@ def test_report_reads_a_run_folder(two, tmp_path):
     assert f"| small | {run_dir} |" in md_path.read_text() and html_path.is_file()
     with pytest.raises(InputError, match="share a name"):
         write_report([from_folder, in_memory], from_folder, tmp_path / "y.html")
+    with pytest.raises(InputError, match=r"--zone.*unknown zone 'XX'.*FR"):
+        write_report([from_folder, other], from_folder, tmp_path / "z.html", zone="XX")
+    _, md_path = write_report([from_folder, other], from_folder, tmp_path / "z.html",
+                              budgets_ms=(10, 300), zone="FR")
+    assert "## Generation in FR" in md_path.read_text()
 
 
 def test_bad_scenario_is_an_input_error_naming_the_file(two, write_scenario, tmp_path, capsys):
