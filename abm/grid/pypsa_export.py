@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import pickle
 import sys
 import warnings
@@ -123,10 +124,16 @@ def build_network(market: Any, zone_ids: Sequence[str], hours: Sequence[Hour]
 def write_netcdf(network: pypsa.Network, path: Path | str) -> Path:
     """Write ``network`` to ``path`` (netCDF). PyPSA 1.x switches pandas' deprecated
     ``future.infer_string`` option while writing; that one pandas warning is silenced here."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="The 'future.infer_string' option",
-                                category=pd.errors.Pandas4Warning)
-        network.export_to_netcdf(path)
+    log = logging.getLogger("pypsa")
+    level = log.level
+    log.setLevel(logging.WARNING)  # PyPSA announces every export at INFO
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="The 'future.infer_string' option",
+                                    category=pd.errors.Pandas4Warning)
+            network.export_to_netcdf(path)
+    finally:
+        log.setLevel(level)
     return Path(path)
 
 
@@ -186,7 +193,9 @@ def export_run(run_dir: Path | str, out: Path | str, hours: Sequence[int] | None
     if out.suffix != ".nc":
         raise InputError(out, "--out", "expected a .nc file name (PyPSA netCDF)")
     out.parent.mkdir(parents=True, exist_ok=True)
-    return write_netcdf(build_network(market, zone_ids, prepared), out)
+    network = build_network(market, zone_ids, prepared)
+    network.name = f"abm run {Path(run_dir).resolve().name}"
+    return write_netcdf(network, out)
 
 
 def cmd_export_pypsa(args: argparse.Namespace) -> int:
