@@ -28,6 +28,7 @@ from abm.strategies import (
     Threshold,
     check_decision,
 )
+from abm.sweep import load_spec
 from tests.test_market import TIGHT, market_text
 
 VOLL = 1000.0
@@ -228,3 +229,12 @@ def test_docs_list_every_registered_strategy():
     table = re.findall(r"^\| `(\w+)`(?: \(default\))? \| ", text.split("## Strategies")[1],
                        re.M)
     assert tuple(table) == STRATEGIES.names()
+
+
+def test_mixed_strategies_scenario_and_adoption_sweep_load():
+    root = Path(__file__).resolve().parents[1] / "experiments"
+    model = MarketModel(load_scenario(root / "scenarios" / "mixed_strategies.toml"), hours=1)
+    counts = pd.Series([o.strategy_name for o in model.operators.by_index]).value_counts()
+    assert counts.to_dict() == {"lp": 24, "greenest": 13, "static": 13}  # 6 listed + 44 drawn
+    spec = load_spec(root / "sweeps" / "adoption.toml")
+    assert {"herding_mwh", "dc_price_usd_per_mwh"} <= set(spec.outcomes)

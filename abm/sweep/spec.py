@@ -34,8 +34,9 @@ DISTRIBUTIONS = ("uniform", "loguniform", "triangular", "normal")
 SEED_MODES = ("common", "independent")
 # Scalars of the run summary (abm.market.run.summary), by dotted path.
 SCALAR_OUTCOMES = (
-    "demand_mwh", "served_mwh", "unserved_mwh", "moved_mwh", "cost_usd", "grid_energy_mwh",
-    "emissions_kg.average", "emissions_kg.marginal", "emissions_kg.system", "relocated_share",
+    "demand_mwh", "served_mwh", "unserved_mwh", "moved_mwh", "herding_mwh", "cost_usd",
+    "grid_energy_mwh", "dc_price_usd_per_mwh", "emissions_kg.average", "emissions_kg.marginal",
+    "emissions_kg.system", "relocated_share",
     "layers.local", "layers.regional", "layers.energy", "operators",
 )
 SERIES_OUTCOMES = STEP_VALUES  # columns of the per-hour model table
@@ -43,12 +44,13 @@ SAVED_PREFIX = "saved."
 
 
 def outcome_unit(outcome: str) -> str:
-    """The unit of a scalar outcome: ``MWh``, ``$``, ``kg``, ``share`` (0-1) or ``count``;
+    """The unit of a scalar outcome: ``MWh``, ``$/MWh``, ``$``, ``kg``, ``share`` (0-1) or
+    ``count``;
     ``saved.X`` (1 - X / X of the baseline) is a share."""
     if outcome.startswith(SAVED_PREFIX) or outcome.endswith("_share") or \
             outcome.startswith("layers."):
         return "share"
-    for tag, unit in (("_mwh", "MWh"), ("_usd", "$"), ("_kg", "kg")):
+    for tag, unit in (("_usd_per_mwh", "$/MWh"), ("_mwh", "MWh"), ("_usd", "$"), ("_kg", "kg")):
         if tag in outcome:
             return unit
     return "count"
