@@ -10,7 +10,8 @@ the sink at VoLL, which may be below a class's cheapest MW (then it goes unserve
 Costs are pairs compared lexicographically: ($ per MW, tie cost per MW), the tie cost of
 docs/model.md ("Ties": the preference where the incumbent is kept, 2 + the preference where
 MW move in, 4 unserved), so among the $ optima the flow finds the least tie cost: the
-placement is fixed by the rule, not by the order of the search. $ differences below ``tol``
+placement is fixed by the rule, not by the order of the search (which settles only what ties
+on both counts, deterministically). $ differences below ``tol``
 (1e-13 of the largest $ figure, the rounding of the potentials) count as ties.
 
 Without capacity the problem separates by class and has a closed-form optimum: each class's
@@ -65,21 +66,22 @@ def _less(a, a_tie, b, b_tie, tol):
 
 
 @numba.njit(cache=True)
-def _greedy(cost, feasible, demand, phi, prev, pref, voll, tol, x, unserved, price, price_tie):
+def _greedy(cost, feasible, demand, phi, prev, pref, voll, x, unserved, price, price_tie):
     """Capacity-free optimum of one operator into x (K, R) and unserved (K,); (price,
-    price_tie) (K,) get each class's cheapest new MW or VoLL, its dual."""
+    price_tie) (K,) get each class's cheapest new MW or VoLL, its dual. (Input figures are
+    compared exactly: no sums of potentials yet.)"""
     n_k, n_r = cost.shape
     for k in range(n_k):
         best, b, b_tie = -1, voll, TIE_UNSERVED
         for j in range(n_r):
             if feasible[k, j] and _less(cost[k, j] + phi[k, j], TIE_NEW + pref[k, j], b, b_tie,
-                                        tol):
+                                        0.0):
                 best, b, b_tie = j, cost[k, j] + phi[k, j], TIE_NEW + pref[k, j]
         kept = 0.0
         for j in range(n_r):
             x[k, j] = 0.0
             # an incumbent MW ties below any new MW or unserved one: kept at c <= b
-            if feasible[k, j] and prev[k, j] > _EPS and cost[k, j] <= b + tol:
+            if feasible[k, j] and prev[k, j] > _EPS and cost[k, j] <= b:
                 x[k, j] = prev[k, j]
                 kept += prev[k, j]
         if kept > demand[k]:  # an incumbent above demand within the contract's tolerance
@@ -157,6 +159,7 @@ def _repair(cost, feasible, phi, prev, pref, cap, voll, tol, x, unserved, price,
     dist, dist_tie = np.empty(n), np.empty(n)
     done = np.empty(n, dtype=np.bool_)
     pred = np.empty(n, dtype=np.int64)
+    queue = np.empty(n, dtype=np.int64)  # nodes reached and not yet settled
     paths = 0
     while True:
         e = -1
@@ -173,14 +176,18 @@ def _repair(cost, feasible, phi, prev, pref, cap, voll, tol, x, unserved, price,
         done[:] = False
         pred[:] = -1
         dist[e], dist_tie[e] = 0.0, 0.0
-        while True:
-            v = -1
-            for u in range(n):
-                if not done[u] and dist[u] < np.inf and (
-                        v < 0 or _less(dist[u], dist_tie[u], dist[v], dist_tie[v], tol)):
-                    v = u
-            if v < 0 or v == t:
+        queue[0], n_q = e, 1
+        while n_q > 0:
+            i = 0
+            for q in range(1, n_q):
+                if _less(dist[queue[q]], dist_tie[queue[q]], dist[queue[i]], dist_tie[queue[i]],
+                         tol):
+                    i = q
+            v = queue[i]
+            if v == t:
                 break
+            n_q -= 1
+            queue[i] = queue[n_q]
             done[v] = True
             dv, dv_tie = dist[v], dist_tie[v]
             if v < n_k:  # a class: into a region, or unserved to the sink
@@ -193,16 +200,22 @@ def _repair(cost, feasible, phi, prev, pref, cap, voll, tol, x, unserved, price,
                         nd = dv + c + pot[k] - pot[r]
                         nd_tie = dv_tie + c_tie + pot_tie[k] - pot_tie[r]
                         if _less(nd, nd_tie, dist[r], dist_tie[r], tol):
+                            if pred[r] < 0:
+                                queue[n_q], n_q = r, n_q + 1
                             dist[r], dist_tie[r], pred[r] = nd, nd_tie, k
                 nd = dv + voll + pot[k] - pot[t]
                 nd_tie = dv_tie + TIE_UNSERVED + pot_tie[k] - pot_tie[t]
                 if _less(nd, nd_tie, dist[t], dist_tie[t], tol):
+                    if pred[t] < 0:
+                        queue[n_q], n_q = t, n_q + 1
                     dist[t], dist_tie[t], pred[t] = nd, nd_tie, k
             else:  # a region: to the sink if it has room, or push a class out
                 j = v - n_k
                 if cap[j] - out[j] > _EPS:
                     nd, nd_tie = dv + pot[v] - pot[t], dv_tie + pot_tie[v] - pot_tie[t]
                     if _less(nd, nd_tie, dist[t], dist_tie[t], tol):
+                        if pred[t] < 0:
+                            queue[n_q], n_q = t, n_q + 1
                         dist[t], dist_tie[t], pred[t] = nd, nd_tie, v
                 for k in range(n_k):
                     if x[k, j] > _EPS and not done[k]:
@@ -211,6 +224,8 @@ def _repair(cost, feasible, phi, prev, pref, cap, voll, tol, x, unserved, price,
                         nd = dv - s + pot[v] - pot[k]
                         nd_tie = dv_tie - s_tie + pot_tie[v] - pot_tie[k]
                         if _less(nd, nd_tie, dist[k], dist_tie[k], tol):
+                            if pred[k] < 0:
+                                queue[n_q], n_q = k, n_q + 1
                             dist[k], dist_tie[k], pred[k] = nd, nd_tie, v
         if pred[t] < 0:
             return -1
@@ -262,10 +277,10 @@ def _place(cost, feasible, demand, phi, prev, pref, cap, voll, x, unserved):
     capacity-free optimum fits, else 1."""
     n_k = cost.shape[0]
     price, price_tie = np.empty(n_k), np.empty(n_k)
-    tol = _tolerance(cost, feasible, phi, voll)
-    _greedy(cost, feasible, demand, phi, prev, pref, voll, tol, x, unserved, price, price_tie)
+    _greedy(cost, feasible, demand, phi, prev, pref, voll, x, unserved, price, price_tie)
     if _fits(x, cap):
         return 0
+    tol = _tolerance(cost, feasible, phi, voll)
     paths = _repair(cost, feasible, phi, prev, pref, cap, voll, tol, x, unserved, price,
                     price_tie)
     return 1 if paths >= 0 else -1
