@@ -332,7 +332,8 @@ def _first_come(order, cost, feasible, demand, phi, prev, pref, reserved, share_
 def first_come(order: np.ndarray, cost: np.ndarray, feasible: np.ndarray, demand_mw: np.ndarray,
                friction_usd_per_mw: np.ndarray, x_prev_mw: np.ndarray, preference: np.ndarray,
                reserved_mw: np.ndarray, share_cap_mw: np.ndarray, available_mw: np.ndarray,
-               voll_usd_per_mwh: float, x_mw: np.ndarray, unserved_mw: np.ndarray) -> int:
+               voll_usd_per_mwh: float, x_mw: np.ndarray, unserved_mw: np.ndarray,
+               check: bool = True) -> int:
     """Operators in ``order`` each take their optimum against the capacity they can get:
     what they reserve plus what is still free, up to their share; what they leave is free
     for those after them. An operator whose capacity-free optimum fits takes it; the others
@@ -346,6 +347,8 @@ def first_come(order: np.ndarray, cost: np.ndarray, feasible: np.ndarray, demand
             rank; feasible: (O, K, R); demand_mw: (O, K); reserved_mw, share_cap_mw: (O, R) MW.
         available_mw: (R,) MW free before the first; updated in place.
         x_mw, unserved_mw: (O, K, R) and (O, K) outputs, written for the operators in order.
+        check: check the arrays; ``False`` where the caller has checked the same arrays this
+            step (the market walks its runs of ``lp`` operators one call each).
 
     Returns:
         The number of operators that needed a flow.
@@ -353,9 +356,10 @@ def first_come(order: np.ndarray, cost: np.ndarray, feasible: np.ndarray, demand
     cost, demand, phi, prev, pref, reserved, share_cap = _f64(
         cost, demand_mw, friction_usd_per_mw, x_prev_mw, preference, reserved_mw, share_cap_mw)
     feasible = np.ascontiguousarray(feasible, dtype=np.bool_)
-    check_arrays(cost, feasible, demand, phi, prev, share_cap, float(voll_usd_per_mwh), pref)
-    check_capacity("reserved_mw", reserved)
-    check_capacity("available_mw", available_mw)
+    if check:
+        check_arrays(cost, feasible, demand, phi, prev, share_cap, float(voll_usd_per_mwh), pref)
+        check_capacity("reserved_mw", reserved)
+        check_capacity("available_mw", available_mw)
     flows = _first_come(np.ascontiguousarray(order, dtype=np.int64), cost, feasible, demand,
                         phi, prev, pref, reserved, share_cap, available_mw,
                         float(voll_usd_per_mwh), x_mw, unserved_mw)

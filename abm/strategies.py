@@ -105,11 +105,6 @@ class OperatorView:
         """The optimum of ``problem(holding_hours)`` by the market's LP engine."""
         return self.solver(self.problem(holding_hours))
 
-    def expected_cost_usd(self, decision: Decision, holding_hours: float | None = None) -> float:
-        """$ the operator expects ``decision`` to cost this hour: the objective of
-        ``problem(holding_hours)`` (forecast cost, amortised friction, VoLL) at it."""
-        return self.problem(holding_hours).objective_usd(*decision)
-
 
 class Strategy:
     """How an operator places its demand. Subclass, implement ``decide``, and register the
@@ -220,9 +215,10 @@ class Threshold(Strategy):
 
     def decide(self, view: OperatorView) -> Decision:
         """The LP optimum if it saves enough, else stay."""
-        keep, best = stay(view), view.lp()
-        cost = view.expected_cost_usd(keep)
-        saving = cost - view.expected_cost_usd(best)
+        problem = view.problem()
+        keep, best = stay(view), view.solver(problem)
+        cost = problem.objective_usd(*keep)
+        saving = cost - problem.objective_usd(*best)
         return best if saving > self.saving_share * cost else keep
 
 

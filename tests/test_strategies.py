@@ -87,8 +87,8 @@ def test_threshold_moves_only_for_a_large_enough_saving():
     """Staying costs 4 x 50 + 2 x 41 = 282 $; the LP costs 40 + 90 + 82 + 4 x 5 = 232 $: a
     saving of 50 $, 17.7% of staying."""
     v = view()
-    assert v.expected_cost_usd(Static().decide(v)) == pytest.approx(282.0)
-    assert v.expected_cost_usd(v.lp()) == pytest.approx(232.0)
+    assert v.problem().objective_usd(*Static().decide(v)) == pytest.approx(282.0)
+    assert v.problem().objective_usd(*v.lp()) == pytest.approx(232.0)
     moves, stays = Threshold(), Threshold()
     moves.saving_share, stays.saving_share = 0.17, 0.18
     np.testing.assert_allclose(moves.decide(v).x_mw, v.lp().x_mw)

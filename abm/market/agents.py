@@ -275,13 +275,15 @@ class Operators(AgentSet):
         compiled = (self.lp[order] & (m.market.solver == "flow") & m.compiled_walk
                     & (solve is None))
         edges = np.flatnonzero(np.diff(compiled.astype(np.int8))) + 1
-        start = 0
+        start, checked = 0, False
         for stop in (*edges.tolist(), len(order)):
             run = order[start:stop]
-            if compiled[start]:
+            if compiled[start]:  # the arrays are checked against the contract once a step
                 m.lp_solves += first_come(run, m.cost, m.feasible, m.demand_mw,
                                           m.planning_friction, inc, m.preference, reserved,
-                                          share_cap, available, m.voll, m.x_mw, m.unserved_mw)
+                                          share_cap, available, m.voll, m.x_mw, m.unserved_mw,
+                                          check=not checked)
+                checked = True
             else:
                 for o in run:
                     cap = np.maximum(np.minimum(available + reserved[o], share_cap[o]), 0.0)
