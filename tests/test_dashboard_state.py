@@ -19,9 +19,11 @@ from abm.dashboard.state import (
     controls_for,
     residency_choices,
     scenario_choices,
+    strategy_choices,
     totals,
 )
 from abm.instance import compile_scenario
+from abm.registry import STRATEGIES
 from abm.scenario import DEFAULT_SCENARIO, load_scenario
 from tests.conftest import SMALL
 
@@ -86,6 +88,14 @@ def test_forecast_mode_applies_to_every_operator(base, defaults):
     assert set(before.forecast) > {"persistence"}
     assert set(inst.forecast) == {"persistence"}
     np.testing.assert_array_equal(inst.demand_mw, before.demand_mw)
+
+
+def test_strategy_applies_to_every_operator_and_the_menu_reads_the_registry(base, defaults):
+    inst = compile_scenario(apply_controls(base, Controls(**{**defaults.__dict__,
+                                                           "strategy": "greenest"})))
+    assert set(inst.strategy) == {"greenest"}
+    np.testing.assert_array_equal(inst.demand_mw, compile_scenario(base).demand_mw)
+    assert strategy_choices() == ("scenario", *STRATEGIES.names())
 
 
 def test_choices_offer_the_shipped_scenarios_and_residency_regimes(write_scenario):

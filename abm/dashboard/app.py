@@ -24,6 +24,7 @@ from abm.dashboard.state import (
     Dashboard,
     forecast_choices,
     residency_choices,
+    strategy_choices,
 )
 from abm.dashboard.state import Controls as ControlValues
 
@@ -151,6 +152,10 @@ def Controls(dash: Dashboard, c: ControlValues, change: Callable[..., None]) -> 
     solara.Select("Forecast mode", values=list(labels.values()), value=labels[c.forecast],
                   on_value=lambda label: change(forecast={v: k for k, v in labels.items()}[label]),
                   classes=["control-forecast"])
+    kinds = {SCENARIO_MIX: "scenario's mix", **{s: s for s in strategy_choices()[1:]}}
+    solara.Select("Strategy", values=list(kinds.values()), value=kinds[c.strategy],
+                  on_value=lambda label: change(strategy={v: k for k, v in kinds.items()}[label]),
+                  classes=["control-strategy"])
 
 
 @solara.component

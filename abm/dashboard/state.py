@@ -23,7 +23,7 @@ from abm.instance import compile_scenario
 from abm.market import reporters
 from abm.market.model import MarketModel
 from abm.market.run import lines_table
-from abm.registry import FORECAST_MODES
+from abm.registry import FORECAST_MODES, STRATEGIES
 from abm.scenario import SCENARIO_DIR, Scenario, WorkloadClass, load_scenario
 from abm.signals import mean_signals
 from abm.worldmap import zone_locations
@@ -35,6 +35,11 @@ LAYERS = ("local", "regional", "energy")
 def forecast_choices() -> tuple[str, ...]:
     """The forecast menu: the scenario's own mix, then every registered forecast mode."""
     return (SCENARIO_MIX, *FORECAST_MODES.names())
+
+
+def strategy_choices() -> tuple[str, ...]:
+    """The strategy menu: the scenario's own mix, then every registered strategy."""
+    return (SCENARIO_MIX, *STRATEGIES.names())
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,8 @@ class Controls:
             switching fees); 0 is frictionless, 1 the scenario's own.
         forecast: ``"scenario"`` keeps the scenario's forecast modes; otherwise every operator
             forecasts this way (perfect, persistence or noisy).
+        strategy: ``"scenario"`` keeps the scenario's strategies; otherwise every operator
+            places by this one (``abm.registry.STRATEGIES``).
     """
 
     scenario: str
@@ -59,6 +66,7 @@ class Controls:
     residency: tuple[str, ...]
     friction_scale: float = 1.0
     forecast: str = SCENARIO_MIX
+    strategy: str = SCENARIO_MIX
 
 
 def scenario_choices(extra: str | Path | None = None) -> dict[str, str]:
@@ -102,7 +110,7 @@ def apply_controls(base: Scenario, controls: Controls) -> Scenario:
     """
     budgets = dict(controls.budgets_ms)
     f = controls.friction_scale
-    mode = controls.forecast
+    mode, strategy = controls.forecast, controls.strategy
 
     def workload(k: WorkloadClass) -> WorkloadClass:
         return replace(k, budget_ms=budgets.get(k.kind, k.budget_ms),
@@ -112,7 +120,9 @@ def apply_controls(base: Scenario, controls: Controls) -> Scenario:
         op, classes=tuple(workload(k) for k in op.classes),
         warmup_usd_per_mw=op.warmup_usd_per_mw * f,
         migration_fee_usd_per_mw=op.migration_fee_usd_per_mw * f,
-        forecast=op.forecast if mode == SCENARIO_MIX else mode) for op in base.operators)
+        forecast=op.forecast if mode == SCENARIO_MIX else mode,
+        strategy=op.strategy if strategy == SCENARIO_MIX else strategy)
+        for op in base.operators)
 
     def template(name: str, values: tuple) -> tuple:
         fields = dict(values)
@@ -126,7 +136,9 @@ def apply_controls(base: Scenario, controls: Controls) -> Scenario:
     pop = base.population
     if pop is not None:
         pop = replace(pop, warmup_usd_per_mw=tuple(w * f for w in pop.warmup_usd_per_mw),
-                      forecast=pop.forecast if mode == SCENARIO_MIX else ((mode, 1.0),))
+                      forecast=pop.forecast if mode == SCENARIO_MIX else ((mode, 1.0),),
+                      strategies=(pop.strategies if strategy == SCENARIO_MIX
+                                  else ((strategy, 1.0),)))
     return replace(base, operators=operators, templates=templates, population=pop).with_policy(
         carbon_price_usd_per_t=float(controls.carbon_price_usd_per_t),
         residency=tuple(controls.residency))
