@@ -9,17 +9,24 @@ mask, a missing access delay or a PUE error fails (the last test shows each woul
 from __future__ import annotations
 
 import dataclasses
+import tomllib
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from abm.instance import compile_scenario
 from abm.published import (
+    BATCH,
     SUKPRASERT_ADDITIONS,
     attributed_vs_system,
     carbon_reduction,
     once_vs_hourly,
     sukprasert_scenario,
 )
+from abm.scenario import parse_scenario
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "published.md"
 
 BUDGETS_MS = (10, 25, 50, 75, 100, 150, 200, 250, 300)
 PINNED_MS = (25, 50, 100, 150, 200)
@@ -71,6 +78,24 @@ def test_sukprasert_figures_are_pinned(name, idle):
     """Our reductions for their set-up and for each of our additions, within 0.2 points."""
     got = reduction(sukprasert_scenario(idle, **SUKPRASERT_ADDITIONS[name]))
     np.testing.assert_allclose(got, PINNED[name, idle], atol=TOLERANCE)
+
+
+def test_the_documented_keys_say_the_set_up_as_theirs():
+    """The TOML keys docs/published.md gives, with the operator and its 23 classes, compile to
+    the same instance as ``sukprasert_scenario()``: capacities, PUE, access RTT, costs."""
+    block = DOC.read_text().split("```toml\n", 1)[1].split("```", 1)[0]
+    ours = sukprasert_scenario(0.5)
+    data = {**tomllib.loads(block), "scenario": {"name": "doc", "start": "2024-01-08T00:00:00",
+                                                 "hours": 1},
+            "templates": {"batch": BATCH}}
+    data["policy"]["carbon_price_usd_per_t"] = 100.0
+    data["operators"] = [{"id": "op", "warmup_usd_per_mw": 200.0, "classes": [
+        {"id": k.id, "template": "batch", "client": k.client, "demand_mw": k.demand_mw}
+        for k in ours.operators[0].classes]}]
+    doc, ref = compile_scenario(parse_scenario(data, "doc")), compile_scenario(ours)
+    for field in ("capacity_mw", "pue", "access_rtt_ms", "egress_usd_per_gb"):
+        np.testing.assert_array_equal(getattr(doc, field), getattr(ref, field))
+    assert doc.scenario.policy == ref.scenario.policy
 
 
 def test_the_pins_catch_a_latency_mask_access_delay_or_pue_error():
