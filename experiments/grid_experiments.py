@@ -17,7 +17,8 @@ Usage (from the repository root; about a minute per run-week on this machine)::
 
     python experiments/grid_experiments.py [--hours 168] [--out out/grid_experiments]
 
-Writes ``bits_vs_electrons.csv``, ``carbon_levers.csv`` and ``grid_experiments.md``.
+Writes ``bits_vs_electrons_<scenario>.csv``, ``carbon_levers.csv`` and ``grid_experiments.md``;
+``--scenario grid_carbon_generators.toml`` repeats (a) under a 100 $/t price on generators.
 """
 
 from __future__ import annotations
@@ -84,11 +85,12 @@ def zone_loads(run_dir: Path, zone_ids: list[str]) -> tuple[np.ndarray, np.ndarr
     return placed, ref
 
 
-def bits_vs_electrons(hours: int, out: Path) -> pd.DataFrame:
-    """Experiment (a): relocation, then the status-quo load with every line scaled by k, each
-    line alone doubled, and the line whose doubling cuts emissions most scaled finely."""
-    scn = load_scenario(SCENARIOS / "baseline.toml")
-    run_dir = _run(scn, out / "runs" / "baseline", hours)
+def bits_vs_electrons(hours: int, out: Path, scenario: str = "baseline.toml") -> pd.DataFrame:
+    """Experiment (a) in ``scenario`` (a file of experiments/scenarios): relocation, then the
+    status-quo load with every line scaled by k, each line alone doubled, and the line whose
+    doubling cuts emissions most scaled finely."""
+    scn = load_scenario(SCENARIOS / scenario)
+    run_dir = _run(scn, out / "runs" / Path(scenario).stem, hours)
     model = pickle.loads((run_dir / CHECKPOINT).read_bytes())
     zone_ids = [z.id for z in scn.zones]
     placed, ref = zone_loads(run_dir, zone_ids)
@@ -162,15 +164,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--hours", type=int, default=168)
     p.add_argument("--out", type=Path, default=ROOT / "out" / "grid_experiments")
     p.add_argument("--only", choices=("a", "b"), default=None)
+    p.add_argument("--scenario", default="baseline.toml",
+                   help="experiment (a)'s scenario, a file of experiments/scenarios")
     args = p.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     md = []
     if args.only in (None, "a"):
-        a = bits_vs_electrons(args.hours, args.out)
-        a.to_csv(args.out / "bits_vs_electrons.csv", index=False)
+        a = bits_vs_electrons(args.hours, args.out, args.scenario)
+        a.to_csv(args.out / f"bits_vs_electrons_{Path(args.scenario).stem}.csv", index=False)
         best = a[(a.case == "no relocation") & (a.lines != "all")].sort_values(
             "emissions_reduction_t").lines.iloc[-1]
-        md += ["## (a) Moving bits vs moving electrons", "", a.to_string(index=False), ""]
+        md += [f"## (a) Moving bits vs moving electrons ({args.scenario})", "",
+               a.to_string(index=False), ""]
         for lines in ("all", best):
             k_e = matching_scale(a, lines, "emissions_reduction_t")
             k_c = matching_scale(a, lines, "cost_reduction_usd")
