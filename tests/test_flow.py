@@ -98,33 +98,45 @@ def test_flow_equals_highs_optimum(seed):
                                                               abs=1e-9)
 
 
-def test_first_come_walk_equals_the_walk_in_python():
+@pytest.mark.parametrize("voll", [VOLL, 12.0])
+def test_first_come_walk_equals_the_walk_in_python(voll):
     """The compiled walk gives each operator what ``solve_flow`` gives it against the capacity
-    left by those before it (reserved plus free, up to its share), bit for bit."""
+    left by those before it (reserved plus free, up to its share), bit for bit, and that is
+    HiGHS's optimum, also when VoLL (12) is below many costs (-5 to 20)."""
     rng = np.random.default_rng(3)
     n_o, n_k, n_r = 30, 4, 5
     parts = [_instance(rng, n_k, n_r) for _ in range(n_o)]
     cost, feasible, demand, phi, prev, _ = (np.array(a) for a in zip(*parts, strict=True))
+    pref = rng.integers(0, 5, cost.shape) / 4
     reserved = prev.sum(axis=1) * 0.9
     share_cap = np.full((n_o, n_r), 8.0)
     free = np.array([0.0, 1.0, 3.0, 0.5, 20.0])
     order = rng.permutation(n_o)
     x, u = np.zeros((n_o, n_k, n_r)), np.zeros((n_o, n_k))
     available = free.copy()
-    flows = first_come(order, cost, feasible, demand, phi, prev, np.zeros_like(cost), reserved,
-                       share_cap, available, VOLL, x, u)
+    flows = first_come(order, cost, feasible, demand, phi, prev, pref, reserved, share_cap,
+                       available, voll, x, u)
     left = free.copy()
-    solved = 0
+    solved = by_choice = 0
     for o in order:
         cap = np.maximum(np.minimum(left + reserved[o], share_cap[o]), 0.0)
-        xo, uo = flow(cost[o], feasible[o], demand[o], phi[o], prev[o], cap)
+        p = PlacementProblem.of(cost[o], feasible[o], demand[o], voll_usd_per_mwh=voll,
+                                friction_usd_per_mw=phi[o], incumbent_mw=prev[o],
+                                capacity_mw=cap, preference=pref[o])
+        xo, uo = solve_flow(p)
         np.testing.assert_array_equal(x[o], xo)
         np.testing.assert_array_equal(u[o], uo)
+        ref = solve_lp(p)
+        assert p.objective_usd(xo, uo) == pytest.approx(
+            p.objective_usd(ref.x_mw, ref.unserved_mw), rel=1e-9, abs=1e-9)
         solved += bool((xo.sum(axis=0) < _free_load(cost[o], feasible[o], demand[o], phi[o],
                                                      prev[o]) - 1e-9).any())
+        room = feasible[o] & (cap - xo.sum(axis=0) > 1e-9)
+        by_choice += bool(((uo > 1e-9) & room.any(axis=1)).any())
         left = np.maximum(left + reserved[o] - xo.sum(axis=0), 0.0)
     np.testing.assert_array_equal(available, left)
     assert flows >= solved > 0  # some operators did not fit their capacity-free optimum
+    assert (by_choice > 0) == (voll < VOLL)  # the low VoLL binds: unserved beside free room
 
 
 def _free_load(cost, feasible, demand, phi, prev):
