@@ -122,6 +122,17 @@ def _out_arc(c, phi, pref, x, prev):
 
 
 @numba.njit(cache=True)
+def _relax(v, nd, nd_tie, u, dist, dist_tie, pred, queue, n_q, tol):
+    """Offer node v the distance (nd, nd_tie) through u; returns the new queue length."""
+    if _less(nd, nd_tie, dist[v], dist_tie[v], tol):
+        if pred[v] < 0:  # first reached
+            queue[n_q] = v
+            n_q += 1
+        dist[v], dist_tie[v], pred[v] = nd, nd_tie, u
+    return n_q
+
+
+@numba.njit(cache=True)
 def _add(x, prev, delta):
     """x + delta, snapped to the incumbent MW where it reaches the kink."""
     return prev if x < prev - _EPS and prev - x - delta <= _EPS else x + delta
@@ -199,34 +210,22 @@ def _repair(cost, feasible, phi, prev, pref, cap, voll, tol, x, unserved, price,
                                               prev[k, j])
                         nd = dv + c + pot[k] - pot[r]
                         nd_tie = dv_tie + c_tie + pot_tie[k] - pot_tie[r]
-                        if _less(nd, nd_tie, dist[r], dist_tie[r], tol):
-                            if pred[r] < 0:
-                                queue[n_q], n_q = r, n_q + 1
-                            dist[r], dist_tie[r], pred[r] = nd, nd_tie, k
+                        n_q = _relax(r, nd, nd_tie, k, dist, dist_tie, pred, queue, n_q, tol)
                 nd = dv + voll + pot[k] - pot[t]
                 nd_tie = dv_tie + TIE_UNSERVED + pot_tie[k] - pot_tie[t]
-                if _less(nd, nd_tie, dist[t], dist_tie[t], tol):
-                    if pred[t] < 0:
-                        queue[n_q], n_q = t, n_q + 1
-                    dist[t], dist_tie[t], pred[t] = nd, nd_tie, k
+                n_q = _relax(t, nd, nd_tie, k, dist, dist_tie, pred, queue, n_q, tol)
             else:  # a region: to the sink if it has room, or push a class out
                 j = v - n_k
                 if cap[j] - out[j] > _EPS:
                     nd, nd_tie = dv + pot[v] - pot[t], dv_tie + pot_tie[v] - pot_tie[t]
-                    if _less(nd, nd_tie, dist[t], dist_tie[t], tol):
-                        if pred[t] < 0:
-                            queue[n_q], n_q = t, n_q + 1
-                        dist[t], dist_tie[t], pred[t] = nd, nd_tie, v
+                    n_q = _relax(t, nd, nd_tie, v, dist, dist_tie, pred, queue, n_q, tol)
                 for k in range(n_k):
                     if x[k, j] > _EPS and not done[k]:
                         s, s_tie, _ = _out_arc(cost[k, j], phi[k, j], pref[k, j], x[k, j],
                                                prev[k, j])
                         nd = dv - s + pot[v] - pot[k]
                         nd_tie = dv_tie - s_tie + pot_tie[v] - pot_tie[k]
-                        if _less(nd, nd_tie, dist[k], dist_tie[k], tol):
-                            if pred[k] < 0:
-                                queue[n_q], n_q = k, n_q + 1
-                            dist[k], dist_tie[k], pred[k] = nd, nd_tie, v
+                        n_q = _relax(k, nd, nd_tie, v, dist, dist_tie, pred, queue, n_q, tol)
         if pred[t] < 0:
             return -1
         for u in range(n):  # nodes settled before the sink by their distance, others by its
