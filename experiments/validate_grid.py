@@ -106,6 +106,24 @@ def compare(zone_ids: list[str], cells: dict[str, np.ndarray], ts: pd.DatetimeIn
     return pd.DataFrame(rows).sort_values(["signal", "zone"]).reset_index(drop=True)
 
 
+def marginal_summary(zone_ids: list[str], cells: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Per zone: the model's annual mean marginal emission factor (kg/MWh, cells weighted by
+    the days of their month), the most frequent marginal technology and its share of hours,
+    beside the zones.csv marginal figure (an assumption except US-CAISO)."""
+    ds = shipped()
+    days = np.array([31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=float)
+    w = np.repeat(days[:, None], 24, axis=1).ravel() / (days.sum() * 24)
+    rows = []
+    for j, z in enumerate(zone_ids):
+        techs = cells["marginal_technology"][:, :, j].ravel()
+        share = pd.Series(w).groupby(techs).sum().sort_values(ascending=False)
+        rows.append({"zone": z,
+                     "model_marginal": float((cells["marginal_carbon"][:, :, j].ravel() * w).sum()),
+                     "zones_csv_marginal": ds.zones[z].marginal_carbon_kg_per_mwh,
+                     "marginal_technology": share.index[0], "share": float(share.iloc[0])})
+    return pd.DataFrame(rows)
+
+
 def caiso_summer_marginal(zone_ids: list[str], cells: dict[str, np.ndarray]) -> float:
     """The model's mean marginal emission factor of US-CAISO over June-July, kg/MWh (hours of
     the month x hour cells weighted by the days of June and July)."""
@@ -129,6 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     caiso = caiso_summer_marginal(zone_ids, cells)
     md += (f"\n\nUS-CAISO marginal emission factor, June-July mean: model {caiso:.0f} kg/MWh, "
            f"WattTime measured {CAISO_MOER:.0f} (CAISO_NORTH, 2023-06-08..07-08)\n")
+    marginal = marginal_summary(zone_ids, cells)
+    marginal.to_csv(args.out / "marginal.csv", index=False)
+    md += "\n" + marginal.to_string(index=False) + "\n"
     (args.out / "validation.md").write_text(md)
     print(md)
     return 0
