@@ -153,11 +153,12 @@ def check_decision(decision: Decision, view: OperatorView, strategy: str) -> Dec
 
 
 def stay(view: OperatorView) -> Decision:
-    """Serve all demand where it was served last hour, in the same proportions, cut pro rata
-    where that exceeds the capacity it can get; classes with nothing placed stay unserved."""
-    held = view.incumbent_mw.sum(axis=1)
-    x = view.incumbent_mw * np.divide(view.demand_mw, held, out=np.zeros_like(held),
-                                      where=held > 0)[:, None]
+    """Serve all demand where it was served last hour (where it may still run), in the same
+    proportions, cut pro rata where that exceeds the capacity it can get; classes with nothing
+    placed there stay unserved."""
+    kept = np.where(view.feasible, view.incumbent_mw, 0.0)
+    held = kept.sum(axis=1)
+    x = kept * np.divide(view.demand_mw, held, out=np.zeros_like(held), where=held > 0)[:, None]
     load = x.sum(axis=0)
     x = x * np.minimum(1.0, np.divide(view.capacity_mw, load, out=np.ones_like(load),
                                       where=load > 0))[None, :]

@@ -3,12 +3,16 @@ decisions, strategy mixes, and the compiled walk against the agent-by-agent walk
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
+import hypothesis.extra.numpy as hnp
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from abm.errors import InputError
 from abm.flow import solve_flow
@@ -93,6 +97,32 @@ def test_threshold_moves_only_for_a_large_enough_saving():
     moves.saving_share, stays.saving_share = 0.17, 0.18
     np.testing.assert_allclose(moves.decide(v).x_mw, v.lp().x_mw)
     np.testing.assert_allclose(stays.decide(v).x_mw, v.incumbent_mw)
+
+
+@st.composite
+def views(draw) -> OperatorView:
+    """Random hours of one operator: up to 4 classes and 5 regions, any feasibility, costs
+    and carbon with ties, capacities from none to ample, incumbents up to demand."""
+    k, r = draw(st.integers(1, 4)), draw(st.integers(1, 5))
+    nums = functools.partial(hnp.arrays, float, elements=st.integers(0, 20).map(float))
+    demand = nums(k)
+    share = hnp.arrays(float, (k, r), elements=st.integers(0, 4).map(float))
+    held = draw(share)
+    held = np.divide(held, held.sum(axis=1, keepdims=True), out=np.zeros_like(held),
+                     where=held.sum(axis=1, keepdims=True) > 0)
+    d = draw(demand)
+    return view(demand_mw=d, incumbent_mw=held * d[:, None] * draw(st.sampled_from([0.5, 1.0])),
+                feasible=draw(hnp.arrays(bool, (k, r))), cost_usd_per_mwh=draw(nums((k, r))),
+                carbon_kg_per_mwh=draw(nums(r)), friction_usd_per_mw=draw(nums((k, r))),
+                capacity_mw=draw(nums(r)), preference=np.zeros((k, r)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(views(), st.sampled_from(STRATEGIES.names()))
+def test_every_strategy_decides_a_placement_the_market_can_commit(v, name):
+    """Whatever the hour, a shipped strategy's decision is feasible, within the capacity and
+    places or leaves unserved exactly the demand (``check_decision`` raises otherwise)."""
+    check_decision(STRATEGIES[name]().decide(v), v, name)
 
 
 def outcome(paid: float, cost: float) -> Outcome:
@@ -197,9 +227,13 @@ def test_all_lp_compiled_walk_equals_the_agent_by_agent_walk(write_scenario):
                                   slow.datacollector.get_model_vars_dataframe())
 
 
-def test_a_mixed_market_keeps_its_invariants_and_each_strategy_its_rule(write_scenario):
+@pytest.mark.parametrize("allocation", ["first_come", "proportional"])
+def test_a_mixed_market_keeps_its_invariants_and_each_strategy_its_rule(write_scenario,
+                                                                        allocation):
     mix = "{ greenest = 0.25, static = 0.25, threshold = 0.25, adaptive = 0.25 }"
-    scn = load_scenario(write_scenario(mixed_text(mix, "static")))
+    text = mixed_text(mix, "static").replace('allocation = "first_come"',
+                                             f'allocation = "{allocation}"')
+    scn = load_scenario(write_scenario(text))
     model = MarketModel(scn, hours=8)
     ops = model.operators.by_index
     names = [o.strategy_name for o in ops]
