@@ -595,6 +595,9 @@ def _grid(t: TableReader, source: str, donors: tuple[tuple[str, str], ...]) -> G
     )
     lines.done()
     t.done()
+    from abm.grid.responses import check_grid_names  # the grid data, read only when named
+
+    check_grid_names(g, source)
     return g
 
 

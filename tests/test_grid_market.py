@@ -171,12 +171,15 @@ def test_carbon_price_on_generators_flips_the_margin_at_the_switching_price(two_
         assert flow == pytest.approx(5.0 if price < 60 else -5.0)
 
 
-def test_unknown_scheme_or_line_is_an_input_error(two_zones):
-    with pytest.raises(InputError, match=r"grid\.carbon_price_usd_per_t\.eu_etss.*eu_ets"):
-        MarketModel(two_zones("[grid.carbon_price_usd_per_t]\neu_etss = 1.0"))
-    with pytest.raises(InputError, match=r"grid\.interconnectors\.capacity_mw\.FR-GB.*"
-                       r"FR-DE-LU"):
-        MarketModel(two_zones("[grid.interconnectors.capacity_mw]\nFR-GB = 1.0"))
+def test_unknown_scheme_or_line_is_an_input_error_when_the_scenario_loads(two_zones):
+    """Names are checked against the scenario's own grid data folder (FR-GB is shipped, not
+    in it)."""
+    with pytest.raises(InputError, match=r"move\.toml: grid\.carbon_price_usd_per_t\.eu_etss"
+                       r".*known: eu_ets"):
+        two_zones("[grid.carbon_price_usd_per_t]\neu_etss = 1.0")
+    with pytest.raises(InputError, match=r"move\.toml: grid\.interconnectors\.capacity_mw\."
+                       r"FR-GB.*known: FR-DE-LU"):
+        two_zones("[grid.interconnectors.capacity_mw]\nFR-GB = 1.0")
 
 
 def test_carbon_price_on_generators_changes_dispatch_with_no_load_moved():

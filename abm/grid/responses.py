@@ -33,7 +33,7 @@ from abm.grid import Dispatch, GridData, GridMarket, load_grid_data
 from abm.grid.availability import zone_lat_lon
 from abm.grid.data import Line
 from abm.registry import GRID_RESPONSES
-from abm.scenario import Scenario
+from abm.scenario import Grid, Scenario
 from abm.signals import Signals
 from abm.supply import calibrate, clear
 
@@ -118,15 +118,29 @@ def _calibrated(mode: str):
     return build
 
 
+def check_grid_names(grid: Grid, source: str, data: GridData | None = None) -> None:
+    """Raise an InputError naming ``source`` and the field if ``grid`` names a carbon scheme
+    or an interconnector that the grid data (default: its ``grid.data`` folder or the shipped
+    tables) does not have."""
+    if not (grid.carbon_price_usd_per_t or grid.interconnector_capacity_mw):
+        return
+    data = data or load_grid_data(grid.data)
+    for scheme, _ in grid.carbon_price_usd_per_t:
+        if scheme not in data.schemes:
+            raise InputError(source, f"grid.carbon_price_usd_per_t.{scheme}",
+                             f"unknown carbon scheme; known: {', '.join(sorted(data.schemes))}")
+    known = {ln.id for ln in data.lines}
+    for line, _ in grid.interconnector_capacity_mw:
+        if line not in known:
+            raise InputError(source, f"grid.interconnectors.capacity_mw.{line}",
+                             f"unknown interconnector; known: {', '.join(sorted(known))}")
+
+
 def generator_carbon_prices(data: GridData, scenario: Scenario) -> np.ndarray:
     """(Z,) carbon price on generators per zone (USD/t): the shipped 2024 schemes covering the
     zone, with the scenario's ``grid.carbon_price_usd_per_t`` per scheme, summed; zones no
     scheme covers pay ``grid.carbon_price_elsewhere_usd_per_t``."""
     g = scenario.grid
-    for scheme, _ in g.carbon_price_usd_per_t:
-        if scheme not in data.schemes:
-            raise InputError(scenario.source, f"grid.carbon_price_usd_per_t.{scheme}",
-                             f"unknown carbon scheme; known: {', '.join(sorted(data.schemes))}")
     zone_ids = [z.id for z in scenario.zones]
     covered = {z for s in data.schemes.values() for z in s.zones}
     elsewhere = np.array([z not in covered for z in zone_ids])
@@ -161,11 +175,6 @@ def scenario_lines(data: GridData, scenario: Scenario) -> tuple[Line, ...]:
     """The shipped interconnectors with the scenario's capacity scale and per-line capacities
     (``grid.interconnectors``)."""
     g = scenario.grid
-    known = {ln.id for ln in data.lines}
-    for line, _ in g.interconnector_capacity_mw:
-        if line not in known:
-            raise InputError(scenario.source, f"grid.interconnectors.capacity_mw.{line}",
-                             f"unknown interconnector; known: {', '.join(sorted(known))}")
     fixed = dict(g.interconnector_capacity_mw)
     s = g.interconnector_scale
     return tuple(replace(ln, capacity_forward_mw=fixed.get(ln.id, s * ln.capacity_forward_mw),
@@ -187,6 +196,7 @@ class TechnologyMarket:
 
     def __init__(self, scenario: Scenario, base: Signals, stamps: list[dt.datetime]) -> None:
         data = load_grid_data(scenario.grid.data)
+        check_grid_names(scenario.grid, scenario.source, data)
         data = replace(borrowed_stacks(data, scenario), lines=scenario_lines(data, scenario))
         zone_ids = [z.id for z in scenario.zones]
         stacked = {zone for zone, _ in data.capacity_mw}
