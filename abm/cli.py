@@ -90,6 +90,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     mk = scn.market
     print(f"market     {mk.allocation} allocation, {mk.pricing} rent, {mk.grid_response} grid "
           f"response, checkpoint every {mk.checkpoint_hours} h")
+    if mk.grid_response == "technology":
+        from abm.grid.responses import grid_summary
+
+        print(f"grid       {grid_summary(scn)}")
     print("relocatable demand at the scenario's own budgets:")
     for key, value in relocatable_by_mask(inst, m).items():
         print(f"  {key:<24} {value:6.1%}")

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from abm.errors import InputError
-from abm.grid.responses import TechnologyMarket
+from abm.grid.responses import TechnologyMarket, grid_summary
 from abm.market import MarketModel
 from abm.market.run import lines_table, summary
 from abm.registry import GRID_RESPONSES
@@ -276,3 +276,10 @@ def test_default_week_reports_relocation_and_market_outputs(default_week):
     assert lines.congested.any()
     assert isinstance(lines, pd.DataFrame)
     assert dataclasses.is_dataclass(model.dispatch)
+
+
+def test_check_summarises_the_grid_settings(two_zones):
+    scn = two_zones("[grid.carbon_price_usd_per_t]\neu_ets = 61.0\n"
+                    "[grid.interconnectors]\ncapacity_scale = 2.0")
+    assert grid_summary(scn) == ("carbon price on generators ($/t): eu_ets 61, elsewhere 0; "
+                                 "1 interconnectors (capacity x2)")

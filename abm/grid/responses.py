@@ -182,6 +182,23 @@ def scenario_lines(data: GridData, scenario: Scenario) -> tuple[Line, ...]:
                  for ln in data.lines)
 
 
+def grid_summary(scenario: Scenario) -> str:
+    """One line for ``abm check``: the carbon price on generators by scheme (USD/t, the
+    scenario's where it sets one) and the interconnectors among the scenario's zones."""
+    data = load_grid_data(scenario.grid.data)
+    g = scenario.grid
+    prices = {k: s.price_usd_per_t for k, s in data.schemes.items()} | dict(
+        g.carbon_price_usd_per_t)
+    zones = {z.id for z in scenario.zones}
+    lines = sum(ln.zone_from in zones and ln.zone_to in zones for ln in data.lines)
+    return ("carbon price on generators ($/t): "
+            + ", ".join(f"{k} {v:g}" for k, v in prices.items())
+            + f", elsewhere {g.carbon_price_elsewhere_usd_per_t:g}; {lines} interconnectors "
+            f"(capacity x{g.interconnector_scale:g}"
+            + (f", {len(g.interconnector_capacity_mw)} set by the scenario" if
+               g.interconnector_capacity_mw else "") + ")")
+
+
 class TechnologyMarket:
     """The zones' technology merit orders cleared jointly over interconnectors
     (``abm.grid.GridMarket``), with the scenario's carbon prices on generators and
