@@ -19,6 +19,7 @@ import io
 import json
 import re
 import sys
+from collections import Counter
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -182,10 +183,15 @@ def _differences(base_run: ScenarioRun, run: ScenarioRun, limit: int = 8) -> lis
     out = []
     if abs(_mean_mw(run) - _mean_mw(base_run)) > 1e-6 * _mean_mw(base_run):
         out.append(f"demand {_mean_mw(base_run):,.0f} -> {_mean_mw(run):,.0f} MW (mean)")
-    for section in ("policy", "market"):
+    for section in ("policy", "market", "population"):
         a, b = getattr(base, section), getattr(scn, section)
+        if a is None or b is None:
+            continue
         out += [f"{section}.{f.name} = {_short(getattr(b, f.name))}" for f in fields(a)
                 if f.name != "operator_detail" and getattr(a, f.name) != getattr(b, f.name)]
+    listed = [sorted(Counter(o.strategy for o in s.operators).items()) for s in (base, scn)]
+    if listed[0] != listed[1]:
+        out.append("listed operators' strategies " + ", ".join(f"{n} {c}" for n, c in listed[1]))
     zones = {z.id: z for z in base.zones}
     for z in scn.zones:
         if z.id in zones and z != zones[z.id]:
@@ -486,7 +492,8 @@ def write_report(runs: list[ScenarioRun], baseline: ScenarioRun, out: Path,
     sections: list[tuple[str, str, list]] = []  # title, prose, blocks: DataFrame or figure name
     sections.append(("Set-up and assumptions", (
         f"Baseline: **{baseline.label}**. Every scenario is the market of docs/market.md: "
-        "operators place their inference load hour by hour with their own placement LPs, "
+        "operators place their inference load hour by hour by their strategies (their own "
+        "placement LPs unless the scenario sets another, docs/market.md), "
         "compute regions answer with rent and capacity, grid zones with price and carbon. "
         "The levers column lists every setting that differs from the baseline."),
         [setup_table(runs, baseline)]))

@@ -123,6 +123,15 @@ class Strategy:
     def learn(self, outcome: Outcome) -> None:
         """Update what the strategy learned from the hour's ``outcome``."""
 
+    def state(self) -> list[float]:
+        """What the strategy has learned, as numbers (a checkpoint stores them)."""
+        return []
+
+    def restore(self, values: list[float]) -> None:
+        """Take back what ``state`` returned."""
+        if len(values):
+            raise ValueError(f"{type(self).__name__} learns nothing; got {len(values)} values")
+
 
 def check_decision(decision: Decision, view: OperatorView, strategy: str) -> Decision:
     """``decision`` as float arrays if it is a placement the market can commit: the right
@@ -244,7 +253,7 @@ class Adaptive(Strategy):
         self.hours = 0  # hours into the window
         self.paid_usd = 0.0  # paid in the window
         self.stay_usd = 0.0  # staying put would have cost, in the window
-        self.anchor_mw = np.zeros(0)  # (K, R) placement at the window's start
+        self.anchor_mw = np.zeros(0)  # placement at the window's start, (K, R) flattened
 
     def decide(self, view: OperatorView) -> Decision:
         """The LP optimum with the learned holding horizon."""
@@ -255,13 +264,14 @@ class Adaptive(Strategy):
     def learn(self, outcome: Outcome) -> None:
         """Add the hour to the window; at its end, move H in the direction of lower regret."""
         if self.hours == 0:
-            self.anchor_mw = outcome.x_mw.copy()
+            self.anchor_mw = outcome.x_mw.ravel().copy()
             self.paid_usd = self.stay_usd = 0.0
         else:
-            served, anchored = outcome.x_mw.sum(axis=1), self.anchor_mw.sum(axis=1)
+            anchor = self.anchor_mw.reshape(outcome.x_mw.shape)
+            served, anchored = outcome.x_mw.sum(axis=1), anchor.sum(axis=1)
             ratio = np.divide(served, anchored, out=np.zeros_like(served), where=anchored > 0)
             self.paid_usd += outcome.paid_usd
-            self.stay_usd += float((self.anchor_mw * ratio[:, None]
+            self.stay_usd += float((anchor * ratio[:, None]
                                     * outcome.realised_cost_usd_per_mwh).sum())
         self.hours += 1
         if self.hours > self.window_hours:
@@ -271,3 +281,14 @@ class Adaptive(Strategy):
                     self.holding_hours * (1.0 + self.step) ** -np.sign(regret),
                     self.min_hours, self.max_hours))
             self.hours = 0
+
+    def state(self) -> list[float]:
+        """[H, hours into the window, $ paid, $ staying would have cost, anchor MW...]."""
+        return [self.holding_hours, float(self.hours), self.paid_usd, self.stay_usd,
+                *self.anchor_mw.tolist()]
+
+    def restore(self, values: list[float]) -> None:
+        """Take back what ``state`` returned."""
+        self.holding_hours, hours, self.paid_usd, self.stay_usd = (float(v) for v in values[:4])
+        self.hours = int(hours)
+        self.anchor_mw = np.array(values[4:], dtype=float)

@@ -150,6 +150,16 @@ class Operator(mesa.Agent):
         return self.model.x_mw[self.index]
 
     @property
+    def learned(self) -> list[float]:
+        """What my strategy has learned, as numbers (``Strategy.state``; a checkpoint stores
+        it)."""
+        return self.strategy.state()
+
+    @learned.setter
+    def learned(self, values: list[float]) -> None:
+        self.strategy.restore(list(values))
+
+    @property
     def unserved_mw(self) -> np.ndarray:
         """(K,) MW unserved this hour."""
         return self.model.unserved_mw[self.index]
@@ -202,12 +212,16 @@ class Operator(mesa.Agent):
                             np.minimum(m.available_mw, self.share * m.capacity_mw)))
         m.available_mw = np.maximum(m.available_mw - self.x_mw.sum(axis=0), 0.0)
 
-    def learn(self) -> None:
-        """Hand my strategy the hour's outcome at the cleared signals."""
+    def outcome(self) -> Outcome:
+        """My hour at the cleared signals: placement, realised cost per MWh, what I paid."""
         m, o = self.model, self.index
-        self.strategy.learn(Outcome(
-            self.x_mw.copy(), m.realised_energy_usd_per_mwh[o][None, :] + m.network_cost[o],
-            float(m.operator_cost_usd[o])))
+        return Outcome(self.x_mw.copy(),
+                       m.realised_energy_usd_per_mwh[o][None, :] + m.network_cost[o],
+                       float(m.operator_cost_usd[o]))
+
+    def learn(self) -> None:
+        """Hand my strategy the hour's outcome."""
+        self.strategy.learn(self.outcome())
 
 
 class Operators(AgentSet):
