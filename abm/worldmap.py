@@ -60,7 +60,8 @@ def draw_interconnectors(ax: Axes, lines: pd.DataFrame, xy: dict[str, tuple[floa
                          max_width: float = 5.0) -> None:
     """Interconnectors between zone locations ``xy`` (zone -> (lon, lat)): a line each, its
     width by the mean flow, an arrow head pointing the way of the mean flow, red where the line
-    was congested (alpha: share of the hours it was).
+    was congested (alpha: share of the hours it was), above the sites so that short lines
+    between neighbours show.
 
     Args:
         ax: the map.
@@ -83,7 +84,7 @@ def draw_interconnectors(ax: Axes, lines: pd.DataFrame, xy: dict[str, tuple[floa
         colour, alpha = ("tab:red", 0.35 + 0.6 * congested) if congested else ("#444444", 0.6)
         ax.add_patch(FancyArrowPatch(
             a, b, arrowstyle=f"-|>,head_length={1.5 + width / 2},head_width={1 + width / 3}",
-            linewidth=width, color=colour, alpha=alpha, zorder=3, clip_on=True))
+            linewidth=width, color=colour, alpha=alpha, zorder=4.5, clip_on=True))
 
 
 def zone_locations(regions) -> dict[str, tuple[float, float]]:
