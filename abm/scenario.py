@@ -206,6 +206,8 @@ class Scenario:
     templates: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
     capacity: str = "listed"  # listed, unlimited or local_demand (resolved by population.realise)
     capacity_per_local_demand: float = 1.0  # for capacity = "local_demand"
+    # [strategies.NAME]: settings of a strategy's parameters, name -> ((parameter, value), ...)
+    strategy_settings: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = ()
 
     @property
     def region_ids(self) -> tuple[str, ...]:
@@ -472,6 +474,7 @@ def parse_scenario(data: dict, source: str, dataset: Dataset | None = None) -> S
     population = (_population(top.table("population"), regions, templates)
                   if top.has("population") else None)
     operators = _operators(top, regions, clients, templates, required=population is None)
+    strategy_settings = _strategy_settings(top.table("strategies", {}))
     top.done()
 
     used_zones = {r.zone for r in regions.values()}
@@ -484,6 +487,7 @@ def parse_scenario(data: dict, source: str, dataset: Dataset | None = None) -> S
         market=market, grid=grid, population=population, trace=trace,
         templates=tuple((k, tuple(v.items())) for k, v in templates.items()),
         capacity=capacity, capacity_per_local_demand=per_local,
+        strategy_settings=strategy_settings,
     )
 
 
@@ -657,6 +661,24 @@ def _population(t: TableReader, regions: dict[str, Region], templates: dict) -> 
     )
     t.done()
     return pop
+
+
+def _strategy_settings(t: TableReader) -> tuple[tuple[str, tuple[tuple[str, float], ...]], ...]:
+    """``[strategies.NAME]``: values (> 0) for the parameters a strategy declares."""
+    out = []
+    for name in list(t.data):
+        if name not in STRATEGIES:
+            raise t.error(name, f"unknown strategy; allowed: {', '.join(STRATEGIES)}")
+        sub = t.table(name)
+        allowed = STRATEGIES[name].parameters
+        for key in sub.data:
+            if key not in allowed:
+                raise sub.error(key, f"unknown parameter of {name}; allowed: "
+                                f"{', '.join(allowed) or '(none)'}")
+        out.append((name, tuple((k, sub.number(k, strict=True)) for k in list(sub.data))))
+        sub.done()
+    t.done()
+    return tuple(out)
 
 
 def _strategy_shares(t: TableReader) -> tuple[tuple[str, float], ...]:

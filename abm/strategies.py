@@ -115,6 +115,15 @@ class Strategy:
     """
 
     learns: ClassVar[bool] = False
+    #: numeric class attributes a scenario may set (``[strategies.NAME]``, each > 0)
+    parameters: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, **settings: float) -> None:
+        for name, value in settings.items():
+            if name not in self.parameters:
+                raise ValueError(f"{type(self).__name__} has no parameter {name!r}; "
+                                 f"allowed: {', '.join(self.parameters) or '(none)'}")
+            setattr(self, name, float(value))
 
     def decide(self, view: OperatorView) -> Decision:
         """The placement for this hour."""
@@ -216,11 +225,12 @@ class Greenest(Strategy):
         return Decision(x, np.maximum(unserved, 0.0))
 
 
-@STRATEGIES.register("threshold", "re-optimises only when the LP saves > 10% of staying's cost")
+@STRATEGIES.register("threshold", "re-optimises only when the LP saves > saving_share of staying")
 class Threshold(Strategy):
     """Re-optimises only when the LP saves more than ``saving_share`` of the cost of staying
     (``stay``: last hour's placement, cut to the capacity it can get, VoLL for the rest), both
     valued at the operator's forecast with friction amortised over its holding hours."""
+    parameters = ("saving_share",)
     saving_share = 0.1
 
     def decide(self, view: OperatorView) -> Decision:
@@ -243,12 +253,14 @@ class Adaptive(Strategy):
     less, H grows by it. H starts at ``policy.holding_hours`` and stays within
     [``min_hours``, ``max_hours``]."""
     learns = True
+    parameters = ("window_hours", "step", "min_hours", "max_hours")
     window_hours = 24
     step = 0.5
     min_hours = 1.0
     max_hours = 8760.0
 
-    def __init__(self) -> None:
+    def __init__(self, **settings: float) -> None:
+        super().__init__(**settings)
         self.holding_hours = np.nan  # set from the view at the first decision
         self.hours = 0  # hours into the window
         self.paid_usd = 0.0  # paid in the window

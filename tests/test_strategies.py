@@ -230,6 +230,31 @@ def test_bad_strategy_settings_name_the_field(write_scenario, mix, strategy, mat
         load_scenario(write_scenario(mixed_text(mix, strategy)))
 
 
+def test_strategy_parameters_are_set_by_the_scenario(write_scenario):
+    text = mixed_text("{ threshold = 0.5, adaptive = 0.5 }") + """
+[strategies.threshold]
+saving_share = 0.25
+[strategies.adaptive]
+window_hours = 12
+"""
+    model = MarketModel(load_scenario(write_scenario(text)), hours=1)
+    got = {o.strategy_name: o.strategy for o in model.operators.by_index}
+    assert got["threshold"].saving_share == 0.25 and Threshold().saving_share == 0.1
+    assert got["adaptive"].window_hours == 12 and got["adaptive"].step == 0.5
+
+
+@pytest.mark.parametrize(("table", "match"), [
+    ("[strategies.threshold]\nshare = 0.2", r"strategies.threshold.share: unknown parameter of "
+                                            r"threshold; allowed: saving_share"),
+    ("[strategies.static]\nx = 1.0", r"strategies.static.x: .*allowed: \(none\)"),
+    ("[strategies.threshold]\nsaving_share = 0.0", r"saving_share: expected a number > 0"),
+    ("[strategies.greeny]\nx = 1.0", r"strategies.greeny: unknown strategy"),
+])
+def test_bad_strategy_parameters_name_the_field(write_scenario, table, match):
+    with pytest.raises(InputError, match=match):
+        load_scenario(write_scenario(mixed_text("{ threshold = 0.5 }") + "\n" + table + "\n"))
+
+
 def run(scn, hours: int, compiled: bool = True) -> MarketModel:
     model = MarketModel(scn, hours=hours)
     model.compiled_walk = compiled

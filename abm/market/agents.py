@@ -142,7 +142,8 @@ class Operator(mesa.Agent):
         self.operator_id = model.inst.operator_ids[index]
         self.share = float(model.inst.capacity_share[index])
         self.strategy_name = strategy
-        self.strategy: Strategy = STRATEGIES[strategy]()
+        settings = dict(dict(model.inst.scenario.strategy_settings).get(strategy, ()))
+        self.strategy: Strategy = STRATEGIES[strategy](**settings)
 
     @property
     def x_mw(self) -> np.ndarray:
