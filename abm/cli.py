@@ -89,7 +89,7 @@ def cmd_check(args: argparse.Namespace) -> int:
           f"accounting on {p.accounting_basis}")
     mk = scn.market
     print(f"market     {mk.allocation} allocation, {mk.pricing} rent, {mk.grid_response} grid "
-          f"response, checkpoint every {mk.checkpoint_hours} h")
+          "response")
     if mk.grid_response == "technology":
         from abm.grid.responses import grid_summary
 
@@ -141,7 +141,6 @@ def cmd_frontier(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the market with a progress bar; write tables, summary and figures."""
-    import pandas as pd
     from tqdm import tqdm
 
     from abm.figures import (
@@ -151,7 +150,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         shift_figure,
         zone_load_figure,
     )
-    from abm.market.run import run_market
+    from abm.market.run import read_tables, run_market
     from abm.scenario import load_scenario
 
     scn = load_scenario(args.scenario)
@@ -167,20 +166,23 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     try:
         result = run_market(scn, out, hours=args.hours, seed=args.seed, resume=args.resume,
-                            restart=args.restart, progress=progress)
+                            restart=args.restart, progress=progress,
+                            **({"checkpoint_hours": args.checkpoint_hours}
+                               if args.checkpoint_hours else {}))
     except KeyboardInterrupt:
         bar.close()
-        print(f"interrupted: finished steps are in {out}; carry on with --resume",
-              file=sys.stderr)
+        print(f"interrupted: the steps up to the last checkpoint are in {out}; carry on with "
+              "--resume", file=sys.stderr)
         return 130
     bar.close()
     name = f"{scn.name}, seed {result['seed']}"
-    zones = pd.read_parquet(out / "zones.parquet")
+    written = read_tables(out, "zones", "model")
+    zones = written["zones"]
     zone_load_figure(zones, out / "zone_load.png", f"{name}: data-centre load by grid zone")
     shown = args.zone or busiest_zone(zones)
     generation_figure(zones, shown, f"{name}: generation in {shown} by technology and its "
                       "marginal technology").savefig(out / "generation.png", dpi=110)
-    emissions_figure(pd.read_parquet(out / "model.parquet"), out / "emissions.png",
+    emissions_figure(written["model"], out / "emissions.png",
                      f"{name}: emissions on three bases and the relocation effect")
     shift_figure(result["shifted_mwh_by_zone_pair"], out / "shifts.png",
                  f"{name}: largest shifts between zones")
@@ -193,8 +195,8 @@ def cmd_run(args: argparse.Namespace) -> int:
           f"effect {result['relocation_effect_kg'] / 1e3:+,.1f}")
     print(f"served away from origin {result['relocated_share']:.1%}; layers "
           + ", ".join(f"{k} {v:.1%}" for k, v in result["layers"].items()))
-    print(f"wrote {out}/summary.json, model/regions/zones/lines/migrations.parquet and "
-          "zone_load.png, generation.png, emissions.png, shifts.png")
+    print(f"wrote {out}/summary.json, run.json, tables/ (model, regions, zones, lines, "
+          "migrations) and zone_load.png, generation.png, emissions.png, shifts.png")
     return 0
 
 
@@ -236,9 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the agent-based market hour by hour",
                          description="Run the market: operators relocate demand each hour, "
                          "regions answer with rent and capacity, grid zones with price and "
-                         "carbon. Writes DIR/summary.json, model/regions/zones/lines/"
-                         "migrations.parquet and figures, as it goes; an interrupted run can "
-                         "be resumed.")
+                         "carbon. Writes DIR/summary.json and DIR/tables/ (model, regions, "
+                         "zones, lines, migrations; appended at every checkpoint) as it goes, "
+                         "and figures at the end; an interrupted run can be resumed.")
     run.add_argument("scenario", nargs="?", help=scenario_help)
     run.add_argument("--hours", type=positive_int_arg, default=None,
                      help="hourly steps to run (default: the scenario's hours)")
@@ -251,12 +253,16 @@ def build_parser() -> argparse.ArgumentParser:
                        help="carry on an interrupted run in DIR from its last checkpoint")
     again.add_argument("--restart", action="store_true",
                        help="discard the run in DIR and start again")
+    run.add_argument("--checkpoint-hours", type=positive_int_arg, default=None, metavar="H",
+                     help="append the tables and save the model's state every H hours; a kill "
+                     "loses at most H hours (default: 24)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--zone", default=None,
                      help="the grid zone generation.png shows by technology (default: the zone "
                      "with the most data-centre load)")
     run.set_defaults(handler="abm.cli:cmd_run",
-                     interrupted="finished steps are kept in the output folder; carry on with "
+                     interrupted="the steps up to the last checkpoint are kept in the output "
+                     "folder; carry on with "
                      "--resume")
 
     register_dashboard(sub)
@@ -276,7 +282,7 @@ def _register_export(sub: argparse._SubParsersAction) -> None:
                             "their offers and hourly availability, links for interconnectors, "
                             "loads = background + the run's data-centre load, the run's hours "
                             "as snapshots. Needs the optional extra [grid] (docs/grid.md).")
-    pp.add_argument("run_dir", help="folder of an `abm run` (with run.json and checkpoint.pkl)")
+    pp.add_argument("run_dir", help="folder of an `abm run` (with run.json and its tables)")
     pp.add_argument("--out", required=True, help="netCDF file to write, e.g. net.nc")
     pp.set_defaults(handler="abm.grid.pypsa_export:cmd_export_pypsa",
                     interrupted="the network file may be incomplete; run the command again")

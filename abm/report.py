@@ -37,7 +37,7 @@ from abm.figures import busiest_zone, generation_figure
 from abm.frontier import DEFAULT_BUDGETS_MS, frontier
 from abm.instance import compile_scenario
 from abm.market.model import MarketModel
-from abm.market.run import MANIFEST, summary, tables
+from abm.market.run import SUMMARY, read_tables, scenario_of_run, summary, tables
 from abm.metrics import LAYERS
 from abm.scenario import Scenario, load_scenario
 from abm.signals import mean_signals
@@ -56,6 +56,7 @@ class ScenarioRun:
     scenario: Scenario
     summary: dict
     tables: dict[str, pd.DataFrame]
+    warning: str = ""  # e.g. a run folder whose scenario file changed since the run
 
 
 # ---------------------------------------------------------------------------------------------
@@ -81,21 +82,26 @@ def run_scenario(path: Path, hours: int | None = None, seed: int | None = None,
 
 
 def read_run(folder: Path) -> ScenarioRun:
-    """Read a run folder written by ``abm run``: run.json, summary.json and Parquet tables."""
-    for name in (MANIFEST, "summary.json"):
-        if not (folder / name).exists():
-            raise InputError(folder, name, "missing: not a folder written by `abm run`")
-    manifest = json.loads((folder / MANIFEST).read_text())
-    source = Path(manifest.get("scenario_source", ""))
-    if not source.is_file():
-        raise InputError(folder / MANIFEST, "scenario_source",
-                         f"the run's scenario file {str(source)!r} is not there: the report "
-                         "needs it for the set-up and the frontier")
-    run_tables = {name: pd.read_parquet(folder / f"{name}.parquet") for name in RUN_TABLES
-                  if (folder / f"{name}.parquet").exists()}
-    result = json.loads((folder / "summary.json").read_text())
-    return ScenarioRun(result["scenario"], str(folder), load_scenario(source), result,
-                       run_tables)
+    """Read a run folder written by ``abm run``: run.json, summary.json and its tables.
+
+    The run's scenario file is read again for the set-up and the frontier; if it no longer
+    matches the run's fingerprint (edited since), the run carries a warning saying so (printed
+    on stderr and listed in the report's caveats).
+    """
+    scn, manifest, same = scenario_of_run(folder)
+    if not (folder / SUMMARY).exists():
+        raise InputError(folder, SUMMARY, "missing: not a folder written by `abm run`")
+    warning = ""
+    if not same:
+        warning = (f"{folder}: the scenario file {manifest['scenario_source']} has changed "
+                   f"since this run was made (its fingerprint is not the run's "
+                   f"{manifest['fingerprint']}): the set-up and frontier shown are the file's "
+                   "today, the results the run's")
+        print(f"warning: {warning}", file=sys.stderr)
+    wanted = [name for name in RUN_TABLES if name in manifest["tables"]]
+    result = json.loads((folder / SUMMARY).read_text())
+    return ScenarioRun(result["scenario"], str(folder), scn, result,
+                       read_tables(folder, *wanted), warning)
 
 
 def get_run(path: str | Path, hours: int | None = None, seed: int | None = None,
@@ -554,7 +560,8 @@ def write_report(runs: list[ScenarioRun], baseline: ScenarioRun, out: Path,
         "Regions, zones, RTTs and hourly profiles come from abm/data (sources, licences and "
         "every assumption in abm/data/SOURCES.md; month x hour profiles derived from "
         "Electricity Maps data, ODbL, via HewlettPackard/green-dcc). Country outlines: Natural "
-        "Earth (public domain). " + _assumed(baseline.scenario)), [list(CAVEATS)]))
+        "Earth (public domain). " + _assumed(baseline.scenario)),
+        [list(CAVEATS) + [r.warning for r in runs if r.warning]]))
 
     title = (f"Scenario report: {', '.join(labels[1:])} against {baseline.label}"
              if 1 < len(runs) <= 4 else

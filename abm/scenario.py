@@ -130,7 +130,6 @@ class Market:
     expansion_fraction: float = 0.1
     grid_response: str = "calibrated"
     forecast_noise: float = 0.1
-    checkpoint_hours: int = 1
     operator_detail: bool = False
 
 
@@ -555,6 +554,10 @@ def _region_numbers(t: TableReader, regions: dict[str, Region]) -> tuple[tuple[s
 
 
 def _market(t: TableReader) -> Market:
+    if t.has("checkpoint_hours"):
+        raise t.error("checkpoint_hours", "is no longer a scenario setting: how often a run "
+                      "checkpoints is a run option (`abm run --checkpoint-hours N`, default 24) "
+                      "and not part of the run's fingerprint; delete this line")
     m = Market(
         allocation=t.string("allocation", "first_come", choices=ALLOCATION_RULES.names()),
         solver=t.string("solver", "flow", choices=SOLVERS),
@@ -568,7 +571,6 @@ def _market(t: TableReader) -> Market:
         expansion_fraction=t.number("expansion_fraction", 0.1),
         grid_response=t.string("grid_response", "calibrated", choices=GRID_RESPONSES.names()),
         forecast_noise=t.number("forecast_noise", 0.1),
-        checkpoint_hours=t.integer("checkpoint_hours", 1, minimum=1),
         operator_detail=t.boolean("operator_detail", False),
     )
     t.done()

@@ -254,6 +254,8 @@ class Adaptive(Strategy):
     [``min_hours``, ``max_hours``]."""
     learns = True
     parameters = ("window_hours", "step", "min_hours", "max_hours")
+    #: what it learns, stored in checkpoints (abm/market/state.py)
+    STATE = ("holding_hours", "hours", "paid_usd", "stay_usd", "anchor_mw")
     window_hours = 24
     step = 0.5
     min_hours = 1.0

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import pickle
 import sys
 from pathlib import Path
 
@@ -33,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from abm.dataset import DATA_DIR
-from abm.market.run import CHECKPOINT, MANIFEST, run_market
+from abm.market.run import MANIFEST, read_tables, run_market, run_model
 from abm.registry import GRID_RESPONSES
 from abm.scenario import Scenario, load_scenario
 
@@ -79,7 +78,7 @@ def clear_hours(scn: Scenario, model, loads_mw: dict[str, np.ndarray], ref_mw: n
 
 def zone_loads(run_dir: Path, zone_ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """(hours, Z) placed and status-quo data-centre grid load of a run, MW."""
-    z = pd.read_parquet(run_dir / "zones.parquet")
+    z = read_tables(run_dir, "zones")["zones"]
     placed = z.pivot(index="hour", columns="zone", values="dc_load_mw")[zone_ids].to_numpy()
     ref = z.pivot(index="hour", columns="zone", values="reference_dc_mw")[zone_ids].to_numpy()
     return placed, ref
@@ -91,7 +90,7 @@ def bits_vs_electrons(hours: int, out: Path, scenario: str = "baseline.toml") ->
     doubling cuts emissions most scaled finely."""
     scn = load_scenario(SCENARIOS / scenario)
     run_dir = _run(scn, out / "runs" / Path(scenario).stem, hours)
-    model = pickle.loads((run_dir / CHECKPOINT).read_bytes())
+    model = run_model(run_dir)
     zone_ids = [z.id for z in scn.zones]
     placed, ref = zone_loads(run_dir, zone_ids)
     base = clear_hours(scn, model, {"status quo": ref, "relocation": placed}, ref)
@@ -143,8 +142,8 @@ def carbon_levers(hours: int, out: Path) -> pd.DataFrame:
     for name, file in CARBON_LEVERS.items():
         scn = load_scenario(SCENARIOS / file)
         run_dir = _run(scn, out / "runs" / Path(file).stem, hours)
-        z = pd.read_parquet(run_dir / "zones.parquet")
-        m = pd.read_parquet(run_dir / "model.parquet")
+        t = read_tables(run_dir, "zones", "model")
+        z, m = t["zones"], t["model"]
         rows.append({
             "lever": name, "scenario": file,
             "total_emissions_t": z.emissions_kg.sum() / 1e3,

@@ -11,7 +11,7 @@ import pytest
 from abm.cli import main
 from abm.errors import InputError
 from abm.market import MarketModel
-from abm.market.run import run_market
+from abm.market.run import read_tables, run_market
 from abm.scenario import load_scenario
 from tests.conftest import BATCH_TEMPLATE, CONVERSATIONAL_TEMPLATE
 
@@ -45,7 +45,6 @@ carbon_price_usd_per_t = 80.0
 pricing = "utilisation_target"
 expansion_review_hours = 3
 expansion_lag_hours = 4
-checkpoint_hours = 1
 forecast_noise = 0.3
 operator_detail = true
 
@@ -89,7 +88,9 @@ def test_run_writes_tables_and_summary(scn, tmp_path):
     assert SUMMARY_KEYS <= set(summary)
     assert set(summary["emissions_kg"]) == {"average", "marginal", "system"}
     assert summary["status"] == "complete" and summary["hours"] == 12
-    model = pd.read_parquet(out / "model.parquet")
+    written = read_tables(out)
+    assert set(written) == {"model", "regions", "zones", "migrations", "lines", "operators"}
+    model = written["model"]
     assert len(model) == 12
     assert model.hour.tolist() == list(range(12))
     assert summary["demand_mwh"] == pytest.approx(model.demand_mwh.sum())
@@ -99,13 +100,12 @@ def test_run_writes_tables_and_summary(scn, tmp_path):
     for key in ("average", "marginal", "system"):
         assert summary["emissions_kg"][key] == pytest.approx(
             model[f"emissions_{key}_kg"].sum())
-    regions = pd.read_parquet(out / "regions.parquet")
-    zones = pd.read_parquet(out / "zones.parquet")
+    regions, zones = written["regions"], written["zones"]
     assert len(regions) == 12 * 4 and set(regions.region) == set(scn.region_ids)
+    assert regions.hour.tolist() == sorted(regions.hour)
     assert len(zones) == 12 * len(scn.zones)
-    assert (out / "migrations.parquet").exists()
-    pd.read_parquet(out / "migrations.parquet")
-    assert len(pd.read_parquet(out / "operators.parquet")) == 12 * 5
+    assert set(written["migrations"].columns) == {"hour", "from_region", "to_region", "mw"}
+    assert len(written["operators"]) == 12 * 5
     assert json.loads((out / "run.json").read_text())["status"] == "complete"
 
 
@@ -116,7 +116,7 @@ def test_existing_run_needs_resume_or_restart(scn, tmp_path):
         run_market(scn, out, hours=4)
     again = run_market(scn, out, hours=4, restart=True)
     assert again == first
-    assert len(pd.read_parquet(out / "model.parquet")) == 4
+    assert len(read_tables(out, "model")["model"]) == 4
     # resuming a complete run changes nothing
     assert run_market(scn, out, hours=4, resume=True) == first
 
@@ -126,30 +126,30 @@ def test_resume_after_interruption_matches_an_uninterrupted_run(write_scenario, 
                                                                 solver):
     """Bit for bit, with either LP solver (HiGHS's warm-start bases are part of the state)."""
     scn = load_scenario(write_scenario(RUN), overrides={"market.solver": solver})
-    whole = run_market(scn, tmp_path / "whole")
+    whole = run_market(scn, tmp_path / "whole", checkpoint_hours=3)
     out = tmp_path / "cut"
     stop = Interrupt(7)
     with pytest.raises(KeyboardInterrupt):
-        run_market(scn, out, progress=stop)
+        run_market(scn, out, checkpoint_hours=3, progress=stop)
     assert stop.seen[-1] == (7, 12)
     manifest = json.loads((out / "run.json").read_text())
     assert manifest["status"] == "running" and manifest["hours_done"] == 6
-    assert len(pd.read_parquet(out / "model.parquet")) == 6
+    assert len(read_tables(out, "model")["model"]) == 6
     with pytest.raises(InputError, match="--resume"):
         run_market(scn, out)
     with pytest.raises(InputError):
         run_market(scn, out, seed=99, resume=True)
     resumed_steps = []
-    resumed = run_market(scn, out, resume=True, progress=lambda d, t: resumed_steps.append(d))
+    resumed = run_market(scn, out, resume=True, checkpoint_hours=3,
+                         progress=lambda d, t: resumed_steps.append(d))
     assert resumed_steps == list(range(7, 13))
     assert resumed == whole
     assert json.loads((out / "summary.json").read_text()) == whole
+    got, want = read_tables(out), read_tables(tmp_path / "whole")
     for name in ("model", "regions", "zones", "migrations", "operators"):
-        pd.testing.assert_frame_equal(pd.read_parquet(out / f"{name}.parquet"),
-                                      pd.read_parquet(tmp_path / "whole" / f"{name}.parquet"),
-                                      check_exact=True)
+        pd.testing.assert_frame_equal(got[name], want[name], check_exact=True)
     # capacity did expand mid-run, across the checkpoint
-    regions = pd.read_parquet(out / "regions.parquet")
+    regions = got["regions"]
     assert regions.groupby("region").capacity_mw.nunique().max() > 1
 
 
@@ -192,7 +192,7 @@ def test_cli_run_writes_figures(write_scenario, tmp_path, capsys):
     for fig in ("zone_load.png", "emissions.png", "shifts.png"):
         data = (out / fig).read_bytes()
         assert data.startswith(PNG_MAGIC), fig
-    assert len(pd.read_parquet(out / "model.parquet")) == 6
+    assert len(read_tables(out, "model")["model"]) == 6
     assert "summary.json" in capsys.readouterr().out
 
 

@@ -153,9 +153,9 @@ def test_pypsa_reproduces_our_cost_prices_and_emissions_on_the_shipped_market():
 @pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")  # PyPSA 1.4's reader
 def test_abm_export_pypsa_of_a_run_equals_the_runs_clearing(tmp_path):
     """End to end: `abm run` (technology market, 2 hours) then `abm export pypsa`: the
-    written network, optimised by PyPSA, prices every zone as the run's zones.parquet does."""
+    written network, optimised by PyPSA, prices every zone as the run's zones table does."""
     from abm.cli import main
-    from abm.market.run import run_market
+    from abm.market.run import read_tables, run_market
     from abm.scenario import load_scenario
 
     scn = load_scenario(None)
@@ -167,7 +167,7 @@ def test_abm_export_pypsa_of_a_run_equals_the_runs_clearing(tmp_path):
     n = pypsa.Network(str(out))
     assert len(n.snapshots) == 2 and len(n.buses) == len(scn.zones)
     solve(n)
-    zones = pd.read_parquet(run_dir / "zones.parquet")
+    zones = read_tables(run_dir, "zones")["zones"]
     ours = zones.pivot(index="hour", columns="zone", values="price_usd_per_mwh")
     np.testing.assert_allclose(n.buses_t.marginal_price[ours.columns].to_numpy(),
                                ours.to_numpy(), rtol=1e-6)

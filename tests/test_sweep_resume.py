@@ -4,6 +4,7 @@ results as a clean serial run, with no finished run lost and none run twice."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,6 +15,9 @@ import pandas as pd
 import pytest
 
 from abm.cli import main
+from abm.errors import InputError
+from abm.files import folder_lock
+from abm.sweep.results import consolidate
 from abm.sweep.runner import run_sweep
 from abm.sweep.spec import load_spec
 
@@ -104,11 +108,72 @@ def test_sigkill_of_a_worker_then_resume(sweep, tmp_path):
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
-def test_sigkill_of_every_process_then_resume(sweep, tmp_path):
+def test_sigkill_of_the_main_process_leaves_no_worker_then_resume(sweep, tmp_path):
     spec, reference = sweep
     out = tmp_path / "out"
     proc = _start_and_wait(spec, out)
-    os.killpg(proc.pid, signal.SIGKILL)
+    children = _children(proc.pid)
+    assert any(b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes() for c in children)
+    os.kill(proc.pid, signal.SIGKILL)  # the main process alone
     proc.communicate(timeout=60)
     assert proc.returncode == -signal.SIGKILL
+    deadline = time.monotonic() + 30
+    while (alive := [c for c in children if _alive(c)]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive, f"worker processes {alive} outlived the killed sweep"
     _resume_and_compare(spec, out, reference)
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie waiting for its parent to read it does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _part(out: Path, run_id: int) -> Path:
+    (path,) = (out / "runs").glob(f"part-{run_id:07d}.*.parquet")
+    return path
+
+
+def test_damaged_copied_or_missing_parts_are_named_then_run_again(sweep, tmp_path, capsys):
+    spec, reference = sweep
+    out = tmp_path / "out"
+    shutil.copytree(spec.parent / "reference", out)
+    flipped = _part(out, 3)
+    data = bytearray(flipped.read_bytes())
+    data[len(data) // 2] ^= 0x04
+    flipped.write_bytes(bytes(data))
+    copied = _part(out, 7)  # run 5's part under run 7's name, its own checksum kept
+    copied.unlink()
+    shutil.copy(_part(out, 5), out / "runs" / _part(out, 5).name.replace("0000005", "0000007"))
+    _part(out, 11).unlink()  # missing, though the manifest says complete
+    with pytest.raises(InputError, match=r"part-0000003\..*damaged"):
+        consolidate(out, load_spec(spec))
+    assert main(["sweep", "report", str(out)]) == 2
+    assert "part-0000003" in capsys.readouterr().err
+    (out / "runs" / flipped.name).unlink()
+    with pytest.raises(InputError, match=r"part-0000007\..*another run's row"):
+        consolidate(out, load_spec(spec))
+    (out / "runs" / flipped.name).write_bytes(bytes(data))
+    assert main(["sweep", str(spec), "--out", str(out), "--resume", "--workers", "1",
+                 "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "part-0000003" in err and "part-0000007" in err and "run again" in err
+    assert {p.name for p in (out / "runs" / "damaged").iterdir()} == {
+        flipped.name, f"part-0000007.{_part(out, 5).name.split('.')[1]}.parquet"}
+    # runs 3, 7 and 11 ran again, to the same bytes (so the same names) as the reference's
+    assert {p.name for p in (out / "runs").glob("part-*.parquet")} == {
+        p.name for p in (spec.parent / "reference" / "runs").glob("part-*.parquet")}
+    got = pd.read_parquet(out / "results.parquet")
+    pd.testing.assert_frame_equal(got.drop(columns="series.moved_mwh"),
+                                  reference.drop(columns="series.moved_mwh"), check_exact=True)
+
+
+def test_two_processes_never_write_into_one_sweep(sweep, tmp_path):
+    spec, _ = sweep
+    out = tmp_path / "out"
+    with folder_lock(out), pytest.raises(InputError, match="another process"):
+        run_sweep(load_spec(spec), out)

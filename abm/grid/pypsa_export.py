@@ -13,9 +13,7 @@ dispatch cost and zone prices (tests/test_pypsa_export.py). PyPSA is the optiona
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import pickle
 import sys
 import warnings
 from collections.abc import Sequence
@@ -148,25 +146,22 @@ def _technology_market(response: Any, run_dir: Path) -> Any:
 
 def run_hours(run_dir: Path | str, hours: Sequence[int] | None = None
               ) -> tuple[Any, Any, list[str], list[Hour]]:
-    """Re-prepare the hours of a finished (or interrupted) run from its checkpoint.
+    """Re-prepare the hours of a finished (or interrupted) run: its model as built at the
+    start (``abm.market.run.run_model``) and its zones table.
 
     Returns the model's grid response, its technology market, the zone ids, one ``Hour`` per
-    run hour (with the run's placed data-centre load from ``zones.parquet``).
+    run hour (with the run's placed data-centre load from the ``zones`` table).
     """
-    from abm.market.run import CHECKPOINT, MANIFEST
+    from abm.market.run import read_manifest, read_tables, run_model
 
     run_dir = Path(run_dir)
-    manifest = run_dir / MANIFEST
-    if not manifest.exists():
-        raise InputError(run_dir, MANIFEST, "not a run folder; run `abm run` first")
-    done = int(json.loads(manifest.read_text()).get("hours_done", 0))
-    checkpoint = run_dir / CHECKPOINT
-    if not checkpoint.exists() or done == 0:
-        raise InputError(run_dir, CHECKPOINT, "the run has no finished hour to export")
-    model = pickle.loads(checkpoint.read_bytes())
+    done = int(read_manifest(run_dir)["hours_done"])
+    if done == 0:
+        raise InputError(run_dir, "hours_done", "the run has no finished hour to export")
+    model = run_model(run_dir)
     response = model.grid
     market = _technology_market(response, run_dir)
-    zones = pd.read_parquet(run_dir / "zones.parquet")
+    zones = read_tables(run_dir, "zones")["zones"]
     zone_ids = [z.id for z in model.inst.scenario.zones]
     order = {z: i for i, z in enumerate(zone_ids)}
     wanted = list(range(done)) if hours is None else [int(h) for h in hours]

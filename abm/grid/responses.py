@@ -70,6 +70,9 @@ class CalibratedStacks:
 
     technologies = CALIBRATED_TECHNOLOGIES
     lines = ()
+    #: checkpoint fields (abm/market/state.py): none carry over; ``stack`` is set every hour
+    STATE: tuple[str, ...] = ()
+    SCRATCH = ("stack",)
 
     def __init__(self, scenario: Scenario, base: Signals, mode: str) -> None:
         self.background_mw = np.array([z.load_mw for z in scenario.zones], dtype=float)

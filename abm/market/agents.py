@@ -30,6 +30,12 @@ class GridZone(mesa.Agent):
     """
 
     model: MarketModel
+    #: fields a checkpoint stores (abm/market/state.py); the marginal technology's name is
+    #: set every hour before it is recorded
+    STATE = ("price_usd_per_mwh", "avg_carbon_kg_per_mwh", "marginal_carbon_kg_per_mwh",
+             "generation_mw", "net_import_mw", "dc_load_mw", "reference_dc_mw", "emissions_kg",
+             "system_emissions_kg", "relocation_effect_kg")
+    SCRATCH = ("marginal_technology",)
 
     def __init__(self, model: MarketModel, index: int) -> None:
         super().__init__(model)
@@ -72,6 +78,10 @@ class ComputeRegion(mesa.Agent):
     """A data-centre region: posts rent and capacity, records use, expands after a lag."""
 
     model: MarketModel
+    #: fields a checkpoint stores (abm/market/state.py)
+    STATE = ("capacity_mw", "rent_usd_per_mwh", "load_mw", "utilisation", "recent",
+             "pending_mw", "pending_at")
+    SCRATCH = ()
 
     def __init__(self, model: MarketModel, index: int) -> None:
         super().__init__(model)
@@ -83,7 +93,8 @@ class ComputeRegion(mesa.Agent):
         self.load_mw = 0.0
         self.utilisation = 0.0
         self.recent: list[float] = []
-        self.pending_mw: list[float] = []
+        self.pending_mw: list[float] = []  # expansions ordered, oldest first (MW)
+        self.pending_at: list[float] = []  # the model time each comes online
         policy = model.inst.scenario.policy
         self.moratorium = region.id in policy.moratorium
         self.connection_cap_mw = dict(policy.grid_connection_cap_mw).get(region.id, np.inf)
@@ -118,11 +129,19 @@ class ComputeRegion(mesa.Agent):
         if amount <= 0:
             return
         self.pending_mw.append(amount)
-        self.model.schedule_event(self.complete_expansion, after=market.expansion_lag_hours)
+        event = self.model.schedule_event(self.complete_expansion,
+                                          after=market.expansion_lag_hours)
+        self.pending_at.append(float(event.time))
 
     def complete_expansion(self) -> None:
         """The oldest pending expansion comes online."""
         self.capacity_mw += self.pending_mw.pop(0)
+        self.pending_at.pop(0)
+
+    def reschedule(self) -> None:
+        """Schedule the pending expansions again (after a model's state is restored)."""
+        for at in self.pending_at:
+            self.model.schedule_event(self.complete_expansion, at=at)
 
 
 class Operator(mesa.Agent):
@@ -135,6 +154,9 @@ class Operator(mesa.Agent):
     """
 
     model: MarketModel
+    #: fields a checkpoint stores (abm/market/state.py): its placement is the model's
+    STATE: tuple[str, ...] = ()
+    SCRATCH: tuple[str, ...] = ()
 
     def __init__(self, model: MarketModel, index: int, strategy: str) -> None:
         super().__init__(model)

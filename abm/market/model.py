@@ -14,6 +14,9 @@
    placement (system emissions and the relocation effect); each zone records its clearing.
 6. Operators whose strategy learns take in the hour's realised costs.
 7. The collector records the step.
+
+Checkpoints store the model as data (``state`` / ``restore``; the protocol, and how a new
+field or agent type adds its state, is in ``abm/market/state.py``).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from abm.grid.responses import Dispatch, GridResponse
 from abm.instance import Instance, compile_scenario
 from abm.market import reporters as rep
 from abm.market.agents import ComputeRegion, GridZone, Operator, Operators
+from abm.market.state import Arrays, StateError, check_fields, check_like, gather, scatter
 from abm.masks import masks
 from abm.metrics import emissions_kg, layer_of
 from abm.placement import PlacementLP, basis_arrays
@@ -44,6 +48,19 @@ class MarketModel(Model):
         rng: the one seed of every random draw (population, operator order, forecast noise).
         hours: number of steps the run will take (default: the scenario's).
     """
+
+    #: model-level fields a checkpoint stores (abm/market/state.py); the HiGHS bases and
+    #: Mesa's clock and random generators are stored by ``state`` itself
+    STATE = ("hour", "lp_solves", "demand_mw", "reference_dc_mw", "zone_dc_mw",
+             "available_mw", "x_mw", "unserved_mw", "moved_mw", "prev_demand_mw",
+             "incumbent_mw", "operator_cost_usd", "capacity_mw", "rent_usd_per_mwh",
+             "region_load_mw", "grant_ratio", "shift_mwh", *rep.STEP_VALUES)
+    #: recomputed every hour before it is read, or output the run writer drains
+    SCRATCH = ("cost", "forecast", "realised_energy_usd_per_mwh", "quotes", "dispatch",
+               "dispatch_none", "dispatch_status_quo", "migrations", "line_rows",
+               "datacollector", "_lps")
+    #: objects the model holds whose own ``STATE`` fields are stored under ``<name>.<field>``
+    COMPONENTS = ("grid",)
 
     def __init__(self, scenario: Scenario, rng: int | None = None, hours: int | None = None
                  ) -> None:
@@ -109,12 +126,7 @@ class MarketModel(Model):
             setattr(self, name, 0.0)
         self.migrations: list[tuple[int, str, str, float]] = []
         self.shift_mwh = np.zeros((n_z, n_z))
-        agenttype = {ComputeRegion: rep.REGION,
-                     GridZone: rep.zone_reporters(self.grid.technologies)}
-        if self.market.operator_detail:
-            agenttype[Operator] = rep.OPERATOR
-        self.datacollector = DataCollector(model_reporters=rep.MODEL,
-                                           agenttype_reporters=agenttype)
+        self.datacollector = self._collector()
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -124,6 +136,122 @@ class MarketModel(Model):
         state["bases"] = {o: b if isinstance(b, tuple) else basis_arrays(b)
                           for o, b in self.bases.items()}
         return state
+
+    def state(self) -> tuple[Arrays, dict]:
+        """The model's state as (numeric arrays, JSON-able dict): what a checkpoint stores.
+
+        Arrays are keyed ``model.<field>``, ``bases.<operator>.col|row``,
+        ``<AgentClass>.<field>`` and ``<component>.<field>`` (e.g. ``grid.<field>``); the
+        dict holds model-level scalars and ``mesa``: steps, time and the random generators'
+        states.
+        """
+        arrays: Arrays = {}
+        meta: dict = {}
+        for name in self.STATE:
+            value = getattr(self, name)
+            if isinstance(value, np.ndarray):
+                arrays[f"model.{name}"] = value
+            else:
+                meta[name] = value
+        for o, basis in sorted(self.bases.items()):
+            col, row = basis if isinstance(basis, tuple) else basis_arrays(basis)
+            arrays[f"bases.{o}.col"], arrays[f"bases.{o}.row"] = col, row
+        for agent_type, agents in sorted(self.agents_by_type.items(), key=lambda t: t[0].__name__):
+            arrays.update(gather(sorted(agents, key=lambda a: a.unique_id), agent_type.STATE,
+                                 agent_type.__name__))
+        for name in self.COMPONENTS:
+            part = getattr(self, name)
+            arrays.update(gather([part], type(part).STATE, name))
+        for cls, strategies in self._learners():
+            arrays.update(gather(strategies, cls.STATE, f"strategy.{cls.__name__}"))
+        version, internal, gauss = self.random.getstate()
+        meta["mesa"] = {"steps": int(self.steps), "time": float(self.time),
+                        "rng": self.rng.bit_generator.state,
+                        "random": [version, list(internal), gauss]}
+        return arrays, meta
+
+    def _learners(self) -> list[tuple[type, list]]:
+        """Operators' strategies that learn, by class (in operator order): what they learned
+        is state, each class declaring its fields in its own ``STATE``."""
+        by_class: dict[type, list] = {}
+        for op in self.operators.by_index:
+            if op.strategy.learns:
+                by_class.setdefault(type(op.strategy), []).append(op.strategy)
+        for cls in by_class:
+            if "STATE" not in vars(cls):
+                raise StateError(f"strategy {cls.__name__} learns but declares no STATE of its "
+                                 "own: list what it learns there (abm/market/state.py)")
+        return sorted(by_class.items(), key=lambda t: t[0].__name__)
+
+    def restore(self, arrays: Arrays, meta: dict) -> None:
+        """Put a state from :meth:`state` into this model, freshly built from the same
+        scenario, seed and hours.
+
+        Raises:
+            StateError: the state lacks a field this model stores, holds one it does not
+                know, or a field's type or shape differs (discard the model then).
+        """
+        own_arrays, own_meta = self.state()
+        bases = {k: v for k, v in arrays.items() if k.startswith("bases.")}
+        check_like({k: v for k, v in arrays.items() if k not in bases},
+                   {k: v for k, v in own_arrays.items() if not k.startswith("bases.")},
+                   "the checkpoint's arrays")
+        check_fields(meta, own_meta, "the checkpoint's JSON")
+        check_fields(meta["mesa"], own_meta["mesa"], "the checkpoint's mesa state")
+        for name, value in own_meta.items():
+            kind = type(value)
+            if name != "mesa" and type(meta[name]) not in (kind, int if kind is float else kind):
+                raise StateError(f"the checkpoint's JSON field {name} is "
+                                 f"{type(meta[name]).__name__}, expected {kind.__name__}")
+        n_o = len(self.operators)
+        restored_bases = {}
+        for key in bases:
+            _, o, part = key.split(".")
+            if not (o.isdigit() and int(o) < n_o and part in ("col", "row")
+                    and bases[key].dtype == np.int8 and f"bases.{o}.col" in bases
+                    and f"bases.{o}.row" in bases):
+                raise StateError(f"the checkpoint's arrays hold a malformed basis {key}")
+            restored_bases[int(o)] = (bases[f"bases.{o}.col"].copy(),
+                                      bases[f"bases.{o}.row"].copy())
+        for name in self.STATE:
+            if name in meta:
+                setattr(self, name, type(own_meta[name])(meta[name]))
+            else:
+                setattr(self, name, arrays[f"model.{name}"].copy())
+        self.bases = restored_bases
+        self._lps = {}
+        for agent_type, agents in self.agents_by_type.items():
+            scatter(sorted(agents, key=lambda a: a.unique_id), agent_type.STATE,
+                    agent_type.__name__, arrays)
+        for name in self.COMPONENTS:
+            part = getattr(self, name)
+            scatter([part], type(part).STATE, name, arrays)
+        for cls, strategies in self._learners():
+            scatter(strategies, cls.STATE, f"strategy.{cls.__name__}", arrays)
+        mesa_state = meta["mesa"]
+        self.rng.bit_generator.state = mesa_state["rng"]
+        version, internal, gauss = mesa_state["random"]
+        self.random.setstate((version, tuple(internal), gauss))
+        # Mesa's step generator: cancel its next step and schedule it after the restored time
+        self._default_schedule.pause()
+        self.steps, self.time = int(mesa_state["steps"]), float(mesa_state["time"])
+        self._default_schedule.resume()
+        for region in self.regions:
+            region.reschedule()
+
+    def _collector(self) -> DataCollector:
+        agenttype = {ComputeRegion: rep.REGION,
+                     GridZone: rep.zone_reporters(self.grid.technologies)}
+        if self.market.operator_detail:
+            agenttype[Operator] = rep.OPERATOR
+        return DataCollector(model_reporters=rep.MODEL, agenttype_reporters=agenttype)
+
+    def reset_records(self) -> None:
+        """Forget the rows collected so far, the migrations and line flows (the run writer
+        stored them)."""
+        self.datacollector = self._collector()
+        self.migrations = []
+        self.line_rows = []
 
     def operator_lp(self, o: int) -> PlacementLP:
         """Operator o's placement LP (its feasible pairs fix the structure)."""

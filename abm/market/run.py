@@ -1,49 +1,72 @@
 """Running the market to files, as it goes, with checkpoints to resume from.
 
-An output folder holds ``run.json`` (what is being run and how far it got), ``model.parquet``
-(one row per step), ``regions.parquet``, ``zones.parquet``, ``migrations.parquet``,
-``lines.parquet`` (and ``operators.parquet`` with operator detail), ``summary.json`` and, at the
-end, figures. Every
-``market.checkpoint_hours`` steps the tables are rewritten and the model is pickled to
-``checkpoint.pkl`` (each file written to a temporary name and renamed, so a crash never leaves a
-torn file): an interrupted run keeps every step up to its last checkpoint and ``resume`` carries
-on from there, with the same results as an uninterrupted run.
+An output folder (format 2) holds:
+
+- ``run.json``: the manifest: the run's identity (``run``, from the scenario's fingerprint,
+  seed and hours), how far it got, every table part and the checkpoint with its SHA-256, and
+  its own checksum;
+- ``tables/<table>/part-<first hour>.parquet``: the rows of ``model`` (one per hour),
+  ``regions``, ``zones``, ``migrations``, ``lines`` (and ``operators`` with operator detail),
+  one part per checkpoint interval, each tagged with the run's identity;
+- ``checkpoint-<hours>.json`` + ``.npz``: the model's state as data (``MarketModel.state``;
+  arrays and JSON, never pickle), gone once the run is complete;
+- ``summary.json``: totals so far; figures at the end (``abm run``); ``.lock`` while a process
+  writes.
+
+Every ``checkpoint_hours`` steps (a run option, not part of the scenario) the rows since the
+last checkpoint are appended as new parts, the state is saved, and the manifest is replaced
+(atomically, after everything it names is on disk). A checkpoint so costs in proportion to the
+hours since the last one, and a kill at any moment loses at most one interval: ``resume``
+carries on from the last checkpoint and the folder ends byte for byte as an uninterrupted
+run's. Read tables with :func:`read_tables`, which checks every part's checksum and identity.
 """
 
 from __future__ import annotations
 
-import hashlib
+import io
 import json
-import pickle
+import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from abm.errors import InputError
-from abm.files import write_atomic, write_json, write_parquet
+from abm.files import (
+    check_sha256,
+    folder_lock,
+    sha256_bytes,
+    sync_folder,
+    write_bytes,
+    write_json,
+)
 from abm.market.agents import ComputeRegion, GridZone, Operator
+from abm.market.fingerprint import FORMAT, fingerprint, run_identity
 from abm.market.model import MarketModel
-from abm.scenario import Scenario
+from abm.market.state import StateError
+from abm.scenario import Scenario, load_scenario
 
 MANIFEST = "run.json"
-CHECKPOINT = "checkpoint.pkl"
-OUTPUTS = ("model.parquet", "regions.parquet", "zones.parquet", "migrations.parquet",
-           "lines.parquet", "operators.parquet", "summary.json", CHECKPOINT, MANIFEST)
-
-
-def _fingerprint(scn: Scenario) -> str:
-    """Hash of the scenario file's bytes (and what it extends is resolved into the object)."""
-    return hashlib.sha256(repr(scn).encode()).hexdigest()[:16]
+SUMMARY = "summary.json"
+TABLES = "tables"
+TABLE_NAMES = ("model", "regions", "zones", "migrations", "lines", "operators")
+CHECKPOINT_HOURS = 24  # default checkpoint interval of `abm run` (h)
+RUN_KEY = b"abm.run"  # Parquet metadata key of a part's run identity
+LEGACY = ("model.parquet", "regions.parquet", "zones.parquet", "migrations.parquet",
+          "lines.parquet", "operators.parquet", "checkpoint.pkl")
 
 
 def tables(model: MarketModel) -> dict[str, pd.DataFrame]:
-    """The run's tables so far, one row per step (and region, zone, migration, operator)."""
+    """The rows the model has recorded (since it was built, or since its records were last
+    taken by the run writer): one per step (and region, zone, migration, operator)."""
     dc = model.datacollector
-    stamps = pd.Series(model.stamps, name="time_utc")
     out = {"model": dc.get_model_vars_dataframe().reset_index(drop=True)}
-    out["model"].insert(1, "time_utc", stamps[: len(out["model"])].to_numpy())
+    stamps = [model.stamps[h] for h in out["model"]["hour"]] if len(out["model"]) else []
+    out["model"].insert(1, "time_utc", pd.Series(stamps, dtype="datetime64[us]"))
     for name, agent_type in (("regions", ComputeRegion), ("zones", GridZone),
                              ("operators", Operator)):
         if agent_type not in dc.agenttype_reporters:
@@ -52,8 +75,12 @@ def tables(model: MarketModel) -> dict[str, pd.DataFrame]:
         df = df.drop(columns=["AgentID"]).rename(columns={"Step": "step"})
         df.insert(0, "hour", df.pop("step").astype(int) - 1)
         out[name] = df
-    out["migrations"] = pd.DataFrame(model.migrations,
-                                     columns=["hour", "from_region", "to_region", "mw"])
+    moves = model.migrations
+    out["migrations"] = pd.DataFrame({
+        "hour": np.array([m[0] for m in moves], dtype=np.int64),
+        "from_region": pd.Series([m[1] for m in moves], dtype=object),
+        "to_region": pd.Series([m[2] for m in moves], dtype=object),
+        "mw": np.array([m[3] for m in moves], dtype=np.float64)})
     out["lines"] = lines_table(model)
     return out
 
@@ -62,18 +89,25 @@ def lines_table(model: MarketModel) -> pd.DataFrame:
     """Per hour and interconnector: flow (MW, + from ``from_zone`` to ``to_zone``) and whether
     the line is congested (at its limit in the flow's direction)."""
     lines = pd.DataFrame(list(model.grid.lines), columns=["line", "from_zone", "to_zone"])
-    n_h = len(model.line_rows)
+    n_h = len(model.line_rows)  # the hours since the records were last taken
     rows = np.asarray(model.line_rows, dtype=float).reshape(-1, 2)
     out = lines.iloc[np.tile(np.arange(len(lines)), n_h)].reset_index(drop=True)
-    out.insert(0, "hour", np.repeat(np.arange(n_h), len(lines)))
+    out.insert(0, "hour", np.repeat(np.arange(int(model.steps) - n_h, int(model.steps)),
+                                    len(lines)))
     out["flow_mw"] = rows[:, 0]
     out["congested"] = rows[:, 1].astype(bool)
     return out
 
 
-def summary(model: MarketModel, status: str) -> dict:
-    """Totals over the finished steps: MWh, $, kgCO2 on three bases, shares, shifts."""
-    df = model.datacollector.get_model_vars_dataframe()
+def summary(model: MarketModel, status: str, model_table: pd.DataFrame | None = None) -> dict:
+    """Totals over the finished steps: MWh, $, kgCO2 on three bases, shares, shifts.
+
+    Args:
+        model: the model.
+        status: ``running`` or ``complete``.
+        model_table: every step's model row (default: the rows the model has recorded).
+    """
+    df = model.datacollector.get_model_vars_dataframe() if model_table is None else model_table
     served = float(df.served_mwh.sum())
     zones = [z.id for z in model.inst.scenario.zones]
     shift = model.shift_mwh
@@ -118,68 +152,316 @@ def simulate(scn: Scenario, seed: int | None = None, hours: int | None = None) -
     return summary(model, "complete")
 
 
-def _save(model: MarketModel, out: Path, manifest: dict, status: str) -> dict:
-    for name, df in tables(model).items():
-        write_parquet(out / f"{name}.parquet", df)
-    result = summary(model, status)
-    write_json(out / "summary.json", result)
-    write_atomic(out / CHECKPOINT, lambda p: p.write_bytes(pickle.dumps(model)))
-    write_json(out / MANIFEST, {**manifest, "status": status, "hours_done": int(model.steps)})
-    return result
+# ---------------------------------------------------------------------------------------------
+# The manifest and reading a run folder
+
+
+def _sealed(manifest: dict) -> dict:
+    body = {k: v for k, v in manifest.items() if k != "sha256"}
+    return {**body, "sha256": sha256_bytes(json.dumps(body, sort_keys=True).encode())}
+
+
+def read_manifest(folder: Path) -> dict:
+    """A run folder's manifest, checked.
+
+    Raises:
+        InputError: naming ``run.json`` if it is missing, not JSON, of another format, or its
+            checksum does not match its content.
+    """
+    path = Path(folder) / MANIFEST
+    if not path.is_file():
+        raise InputError(folder, MANIFEST, "missing: not a folder written by `abm run`")
+    try:
+        manifest = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(path, "", f"is damaged: not valid JSON ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        found = manifest.get("format", 1) if isinstance(manifest, dict) else "?"
+        raise InputError(path, "format", f"is output format {found}; this version reads "
+                         f"format {FORMAT}: run again with --restart")
+    if _sealed(manifest) != manifest:
+        raise InputError(path, "sha256", "is damaged: its checksum does not match its content "
+                         "(edited or corrupted); it cannot be trusted")
+    return manifest
+
+
+def scenario_of_run(folder: str | Path) -> tuple[Scenario, dict, bool]:
+    """The scenario file a run folder was made from, read again, the run's manifest, and
+    whether the file still has the run's fingerprint (False: edited since the run).
+
+    Raises:
+        InputError: the manifest is missing or damaged, or the scenario file is gone.
+    """
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    source = Path(manifest["scenario_source"])
+    if not source.is_file():
+        raise InputError(folder / MANIFEST, "scenario_source",
+                         f"the run's scenario file {str(source)!r} is not there")
+    scn = load_scenario(source)
+    return scn, manifest, fingerprint(scn) == manifest["fingerprint"]
+
+
+def run_model(folder: str | Path) -> MarketModel:
+    """The model of the run in ``folder`` as it was built at the run's start (its scenario,
+    population, hours, signals and grid; none of its steps): what the run's tables describe.
+
+    Raises:
+        InputError: the scenario file is gone or no longer has the run's fingerprint.
+    """
+    scn, manifest, same = scenario_of_run(folder)
+    if not same:
+        raise InputError(manifest["scenario_source"], "", "has changed since the run in "
+                         f"{folder} was made (its fingerprint differs): the run cannot be "
+                         "rebuilt from it; run it again")
+    return MarketModel(scn, rng=manifest["seed"], hours=manifest["hours"])
+
+
+def _read_part(folder: Path, entry: dict, run: str) -> pa.Table:
+    path = Path(folder) / entry["file"]
+    data = check_sha256(path, entry["sha256"], "this table part")
+    try:
+        table = pq.read_table(io.BytesIO(data))
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(path, "", f"is not a readable Parquet part ({exc})") from None
+    found = (table.schema.metadata or {}).get(RUN_KEY, b"").decode(errors="replace")
+    if found != run:
+        raise InputError(path, "", f"belongs to run {found or '(none)'}, not to this folder's "
+                         f"run {run}: copied from another run; it cannot be trusted")
+    return table
+
+
+def read_tables(folder: str | Path, *names: str) -> dict[str, pd.DataFrame]:
+    """The tables of a run folder, each gathered from its parts (checksums and identity
+    checked): the ``names`` asked for, or every table the run has.
+
+    Raises:
+        InputError: naming the file, if the manifest or a part is missing, damaged or from
+            another run, or a table asked for is not in the run.
+    """
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    listed = manifest["tables"]
+    for name in names:
+        if name not in listed:
+            raise InputError(folder / MANIFEST, "tables", f"the run has no table {name!r}; it "
+                             f"has {', '.join(sorted(listed))}")
+    out = {}
+    for name in names or tuple(listed):
+        parts = [_read_part(folder, entry, manifest["run"]) for entry in listed[name]]
+        if parts:
+            table = pa.concat_tables(parts, promote_options="permissive")
+            out[name] = table.to_pandas().reset_index(drop=True)
+        else:
+            out[name] = pd.DataFrame()
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing a run folder
+
+
+def _part_bytes(df: pd.DataFrame, run: str) -> bytes:
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), RUN_KEY: run.encode()})
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    return buf.getvalue()
+
+
+def _checkpoint_name(hours_done: int) -> str:
+    return f"checkpoint-{hours_done:06d}"
+
+
+class _Writer:
+    """Appends a run's rows part by part and keeps its manifest."""
+
+    def __init__(self, out: Path, manifest: dict) -> None:
+        self.out, self.manifest = out, manifest
+        self.history: list[pd.DataFrame] = []  # the model table, for the summary
+
+    def checkpoint(self, model: MarketModel, status: str) -> dict:
+        """Append the rows since the last checkpoint, save the state (while running), then
+        commit the manifest; return the summary."""
+        out, manifest = self.out, self.manifest
+        run, done = manifest["run"], int(model.steps)
+        first = int(manifest["hours_done"])
+        new = tables(model)
+        model.reset_records()
+        self.history.append(new["model"])
+        for name, df in new.items():
+            if len(df) == 0 and manifest["tables"].get(name):
+                continue  # an empty part adds nothing
+            file = f"{TABLES}/{name}/part-{first:06d}.parquet"
+            data = _part_bytes(df, run)
+            (out / TABLES / name).mkdir(parents=True, exist_ok=True)
+            write_bytes(out / file, data, sync=False)
+            entries = manifest["tables"].setdefault(name, [])
+            entries[:] = [e for e in entries if e["file"] != file]
+            entries.append({"file": file, "sha256": sha256_bytes(data), "rows": len(df),
+                            "first_hour": first, "end_hour": done})
+        old = manifest["checkpoint"]
+        manifest["checkpoint"] = None
+        if status == "running":
+            manifest["checkpoint"] = _save_state(model, out, run)
+        result = summary(model, status, pd.concat(self.history, ignore_index=True))
+        write_json(out / SUMMARY, result, sync=False)
+        for folder in (*(out / TABLES / name for name in new), out):
+            sync_folder(folder)  # every file the manifest names is on disk before it is
+        manifest.update(status=status, hours_done=done)
+        write_json(out / MANIFEST, _sealed(manifest))
+        if old is not None and old != manifest["checkpoint"]:
+            for suffix in (".json", ".npz"):
+                (out / Path(old["file"]).with_suffix(suffix)).unlink(missing_ok=True)
+        return result
+
+
+def _save_state(model: MarketModel, out: Path, run: str) -> dict:
+    arrays, meta = model.state()
+    buf = io.BytesIO()
+    np.savez(buf, allow_pickle=False, **arrays)
+    name = _checkpoint_name(int(model.steps))
+    npz = buf.getvalue()
+    write_bytes(out / f"{name}.npz", npz, sync=False)
+    doc = {"format": FORMAT, "run": run, "hours_done": int(model.steps),
+           "arrays": f"{name}.npz", "arrays_sha256": sha256_bytes(npz), "state": meta}
+    text = (json.dumps(doc, sort_keys=True) + "\n").encode()
+    write_bytes(out / f"{name}.json", text, sync=False)
+    return {"file": f"{name}.json", "sha256": sha256_bytes(text)}
+
+
+def load_state(model: MarketModel, out: Path, manifest: dict) -> None:
+    """Restore ``model`` (freshly built) from the run's checkpoint, every byte checked.
+
+    Raises:
+        InputError: naming the file, if the checkpoint is missing, damaged, truncated, of
+            another run, or holds a state this version of the model does not store.
+    """
+    entry = manifest["checkpoint"]
+    path = out / entry["file"]
+    try:
+        doc = json.loads(check_sha256(path, entry["sha256"], "the checkpoint"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(path, "", f"is damaged: not valid JSON ({exc})") from None
+    if doc.get("run") != manifest["run"] or doc.get("hours_done") != manifest["hours_done"]:
+        raise InputError(path, "run", f"belongs to run {doc.get('run')} at hour "
+                         f"{doc.get('hours_done')}, not to this folder's run {manifest['run']} "
+                         f"at hour {manifest['hours_done']}: copied from elsewhere")
+    npz_path = out / doc["arrays"]
+    data = check_sha256(npz_path, doc["arrays_sha256"], "the checkpoint's arrays")
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except (ValueError, OSError, EOFError) as exc:
+        raise InputError(npz_path, "", f"is not a readable array file ({exc})") from None
+    try:
+        model.restore(arrays, doc["state"])
+    except (StateError, KeyError, TypeError, ValueError) as exc:
+        raise InputError(path, "state", f"cannot be restored: {exc}") from None
+
+
+def _clear(out: Path) -> None:
+    """Remove a run's outputs (and those of the older format) from ``out``."""
+    for name in (MANIFEST, SUMMARY, *LEGACY):
+        (out / name).unlink(missing_ok=True)
+    shutil.rmtree(out / TABLES, ignore_errors=True)
+    for path in (*out.glob("checkpoint-*"), *out.glob("*.png"), *out.glob("*.tmp")):
+        path.unlink()
+
+
+def _drop_uncommitted(out: Path, manifest: dict) -> None:
+    """Remove parts and checkpoint files a crash left that the manifest does not name."""
+    listed = {e["file"] for entries in manifest["tables"].values() for e in entries}
+    for path in (out / TABLES).glob("*/*"):
+        if path.relative_to(out).as_posix() not in listed:
+            path.unlink()
+    keep = manifest["checkpoint"]
+    for path in out.glob("checkpoint-*"):
+        if keep is None or path.name.split(".")[0] != Path(keep["file"]).stem:
+            path.unlink()
+    for path in (*out.glob("*.tmp"), *(out / TABLES).glob("*/*.tmp")):
+        path.unlink(missing_ok=True)
 
 
 def run_market(scn: Scenario, out: Path, *, hours: int | None = None, seed: int | None = None,
                resume: bool = False, restart: bool = False,
-               progress: Callable[[int, int], None] | None = None) -> dict:
+               checkpoint_hours: int = CHECKPOINT_HOURS,
+               progress: Callable[[int, int], None] | None = None,
+               timings: dict[str, float] | None = None) -> dict:
     """Run (or resume) the market into ``out``; return the summary.
 
     Args:
         scn: the scenario.
-        out: output folder (created).
+        out: output folder (created; locked while this runs).
         hours: steps to run (default: the scenario's hours).
         seed: the run's seed (default: the scenario's seed).
-        resume: carry on an interrupted run in ``out``.
+        resume: carry on an interrupted run in ``out`` from its last checkpoint.
         restart: discard whatever run is in ``out`` and start again.
+        checkpoint_hours: append the tables and save the state every this many hours.
         progress: called as ``progress(done, total)`` after every step.
+        timings: if given, receives ``write_s``, the seconds spent writing checkpoints.
+
+    Raises:
+        InputError: ``out`` holds a run and neither flag is given, holds another run, another
+            process writes into it, or a stored file is damaged (named in the message).
     """
     out = Path(out)
     hours = hours or scn.hours
     seed = scn.seed if seed is None else seed
-    manifest = {"scenario": scn.name, "scenario_source": scn.source,
-                "fingerprint": _fingerprint(scn), "seed": seed, "hours": hours}
-    existing = out / MANIFEST
-    if restart:
-        for name in OUTPUTS:
-            (out / name).unlink(missing_ok=True)
-        for fig in out.glob("*.png"):
-            fig.unlink()
-    elif existing.exists():
-        found = json.loads(existing.read_text())
-        if not resume:
-            raise InputError(out, "", f"holds a {found.get('status', 'unknown')} run "
-                             f"({found.get('hours_done')} of {found.get('hours')} h): pass "
-                             "--resume to carry on or --restart to start again")
-        same = {k: found.get(k) for k in manifest} == manifest
-        if not same:
-            raise InputError(out, MANIFEST, "holds a run of another scenario, seed or horizon; "
-                             "pass --restart to replace it")
-    elif resume:
-        raise InputError(out, "", "no run to resume here (no run.json)")
-    out.mkdir(parents=True, exist_ok=True)
+    if checkpoint_hours < 1:
+        raise InputError("--checkpoint-hours", "checkpoint_hours",
+                         f"expected a whole number >= 1, got {checkpoint_hours}")
+    fp = fingerprint(scn)
+    ident = {"format": FORMAT, "run": run_identity(fp, seed, hours), "scenario": scn.name,
+             "scenario_source": scn.source, "fingerprint": fp, "seed": seed, "hours": hours}
+    with folder_lock(out):
+        if restart:
+            _clear(out)
+        elif (out / MANIFEST).exists():
+            found = read_manifest(out)
+            if not resume:
+                raise InputError(out, "", f"holds a {found['status']} run "
+                                 f"({found['hours_done']} of {found['hours']} h): pass "
+                                 "--resume to carry on or --restart to start again")
+            if {k: found.get(k) for k in ident if k != "scenario_source"} != {
+                    k: v for k, v in ident.items() if k != "scenario_source"}:
+                raise InputError(out / MANIFEST, "fingerprint", "holds a run of another "
+                                 "scenario, seed or horizon; pass --restart to replace it")
+        elif resume:
+            raise InputError(out, "", "no run to resume here (no run.json)")
+        elif any((out / name).exists() for name in LEGACY):
+            raise InputError(out, "", "holds a run of an older output format; pass --restart")
 
-    if resume and (out / CHECKPOINT).exists():
-        model = pickle.loads((out / CHECKPOINT).read_bytes())
-    else:
         model = MarketModel(scn, rng=seed, hours=hours)
-        write_json(out / MANIFEST, {**manifest, "status": "running", "hours_done": 0})
-    every = scn.market.checkpoint_hours
-    result = summary(model, "running") if model.steps else {}
-    while model.steps < hours:
-        model.step()
-        if progress:
-            progress(int(model.steps), hours)
-        if model.steps % every == 0 and model.steps < hours:
-            result = _save(model, out, manifest, "running")
-    if model.steps >= hours:
-        result = _save(model, out, manifest, "complete")
-    return result
+        if resume:
+            manifest = {**found, "scenario_source": scn.source}
+            _drop_uncommitted(out, manifest)
+            if manifest["status"] == "complete":
+                return json.loads((out / SUMMARY).read_text())
+            for entries in manifest["tables"].values():  # every stored part is checked
+                for entry in entries:
+                    _read_part(out, entry, manifest["run"])
+            writer = _Writer(out, manifest)
+            if manifest["checkpoint"] is not None:
+                load_state(model, out, manifest)
+                writer.history.append(read_tables(out, "model")["model"])
+        else:
+            manifest = {**ident, "status": "running", "hours_done": 0, "tables": {},
+                        "checkpoint": None}
+            _drop_uncommitted(out, manifest)
+            write_json(out / MANIFEST, _sealed(manifest))
+            writer = _Writer(out, manifest)
+        spent = 0.0
+        result = {}
+        while model.steps < hours:
+            model.step()
+            if progress:
+                progress(int(model.steps), hours)
+            if model.steps % checkpoint_hours == 0 or model.steps == hours:
+                start = time.perf_counter()
+                result = writer.checkpoint(
+                    model, "complete" if model.steps == hours else "running")
+                spent += time.perf_counter() - start
+        if timings is not None:
+            timings["write_s"] = spent
+        return result

@@ -5,15 +5,21 @@ started with ``spawn``) and a Dask cluster (``distributed.Client.get_executor()`
 at a scheduler address. Only a bounded window of runs is in flight at once; every finished run
 is written to its own Parquet part before the next is counted, so a crash or a kill of the
 main process or a worker loses only the runs in flight, and ``resume`` runs exactly the
-missing ones.
+missing ones (and again any whose part is damaged or not its own). One process at a time runs
+a sweep in a folder (a lock), and local worker processes end with the main process, even when
+it is killed.
 """
 
 from __future__ import annotations
 
 import copy
+import ctypes
 import multiprocessing
 import os
 import shutil
+import signal
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
@@ -24,12 +30,14 @@ from pathlib import Path
 from typing import Any
 
 from abm.errors import InputError
+from abm.files import folder_lock
 from abm.market.model import MarketModel
 from abm.market.run import summary
 from abm.scenario import parse_scenario, resolve_file, set_path
 from abm.sweep.design import Run, runs
 from abm.sweep.results import (
     BASELINE,
+    DAMAGED,
     MANIFEST,
     RESULTS,
     RUNS,
@@ -114,6 +122,25 @@ def execute(task: Task) -> dict[str, Any]:
     return row
 
 
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent ends
+
+
+def die_with_parent(parent: int) -> None:
+    """Worker initializer: end this worker when process ``parent`` (the sweep's main process)
+    ends, even by SIGKILL: the kernel's parent-death signal on Linux, else a watchdog thread."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (AttributeError, OSError):
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(0.5)
+            os._exit(1)
+
+        threading.Thread(target=watch, daemon=True).start()
+    if os.getppid() != parent:  # the parent ended before the signal was set
+        os._exit(1)
+
+
 class SerialExecutor(Executor):
     """Runs each submitted call at once, in this process (the reference executor)."""
 
@@ -143,7 +170,8 @@ def open_executor(workers: int | None = None, scheduler: str | None = None
         if n == 1:
             yield SerialExecutor(), "serial (in process)", 1
             return
-        pool = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"))
+        pool = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=die_with_parent, initargs=(os.getpid(),))
         try:
             yield pool, f"{n} local processes", n
         finally:  # on an interrupt too: queued runs are dropped, running ones end
@@ -226,10 +254,21 @@ def run_sweep(spec: Spec, out: str | Path, executor: Executor | None = None, *,
         SweepError: a run failed or a worker died; finished runs are kept (resume later).
     """
     out = Path(out)
+    with folder_lock(out):
+        return _run_locked(spec, out, executor or SerialExecutor(), slots, describe, resume,
+                           restart, progress)
+
+
+def _run_locked(spec: Spec, out: Path, executor: Executor, slots: int, describe: str,
+                resume: bool, restart: bool, progress: Callable[[int, int], None] | None
+                ) -> dict[str, Any]:
     manifest = prepare(spec, out, resume=resume, restart=restart)
-    executor = executor or SerialExecutor()
+    sweep = manifest["spec_hash"]
     all_runs = runs(spec)
-    done = finished_ids(out)
+    done, damaged = finished_ids(out, spec, sweep)
+    for path, why in damaged.items():
+        print(f"warning: {path}: {why}; moved to {RUNS}/{DAMAGED}/ and run again",
+              file=sys.stderr)
     todo = [r for r in all_runs if r.run_id not in done]
     total, count = len(all_runs), len(all_runs) - len(todo)
     elapsed0, start, last = float(manifest.get("elapsed_s", 0.0)), time.monotonic(), 0.0
@@ -246,14 +285,17 @@ def run_sweep(spec: Spec, out: str | Path, executor: Executor | None = None, *,
                 task = next(queue, None)
                 if task is None:
                     break
-                inflight[executor.submit(execute, task)] = task.run
+                try:
+                    inflight[executor.submit(execute, task)] = task.run
+                except BrokenProcessPool as exc:  # a worker died while runs were queued
+                    failure = _describe_failure(task.run, exc)
             if not inflight:
                 break
             finished, _ = wait(inflight, return_when=FIRST_COMPLETED)
             for future in sorted(finished, key=lambda f: inflight[f].run_id):
                 run = inflight.pop(future)
                 try:
-                    write_part(out, spec, future.result())
+                    write_part(out, spec, future.result(), sweep)
                 except Exception as exc:
                     failure = failure or _describe_failure(run, exc)
                     continue

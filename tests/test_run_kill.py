@@ -1,0 +1,94 @@
+"""Resume across processes: the fingerprint is the same in every process, and `abm run` killed
+with SIGKILL at random moments, then resumed, ends byte for byte as an uninterrupted run."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from abm.cli import main
+from abm.market.fingerprint import fingerprint
+from abm.market.run import run_market
+from abm.scenario import load_scenario
+from tests.test_market_run import RUN
+
+ROOT = Path(__file__).resolve().parents[1]
+KILLS = 5
+HOURS = 32
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
+
+
+def test_fingerprint_is_the_same_in_every_process(write_scenario, tmp_path):
+    """Two processes with different string hashing (which reorders sets) agree."""
+    path = write_scenario(RUN)
+    code = ("import sys; from abm.scenario import load_scenario; from abm.market.fingerprint "
+            "import fingerprint; print(fingerprint(load_scenario(sys.argv[1])))")
+    seen = {subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                           text=True, check=True, env={**_env(), "PYTHONHASHSEED": str(h)}
+                           ).stdout.strip() for h in (1, 2)}
+    assert seen == {fingerprint(load_scenario(path))}
+    # the file's place does not count; its content does
+    moved = tmp_path / "elsewhere" / "moved.toml"
+    moved.parent.mkdir()
+    moved.write_text(path.read_text())
+    assert fingerprint(load_scenario(moved)) in seen
+    moved.write_text(path.read_text().replace("forecast_noise = 0.3", "forecast_noise = 0.31"))
+    assert fingerprint(load_scenario(moved)) not in seen
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != ".lock"}
+
+
+def _running(proc: subprocess.Popen, out: Path) -> bool:
+    """Wait until ``proc`` holds the run folder's lock (past start-up, running the market)."""
+    lock = out / ".lock"
+    while proc.poll() is None:
+        if lock.exists() and lock.read_text().strip() == str(proc.pid):
+            return True
+        time.sleep(0.005)
+    return False
+
+
+def test_sigkill_at_random_moments_then_resume_matches_an_uninterrupted_run(write_scenario,
+                                                                           tmp_path):
+    scenario = write_scenario(RUN.replace("hours = 12", f"hours = {HOURS}"))
+    args = [str(scenario), "--checkpoint-hours", "2", "--quiet"]
+    assert main(["run", *args, "--out", str(tmp_path / "whole")]) == 0
+    began = time.monotonic()  # how long the run itself takes, without start-up or figures
+    run_market(load_scenario(scenario), tmp_path / "timed", checkpoint_hours=2)
+    run_s = time.monotonic() - began
+
+    out, rng, kills, done = tmp_path / "cut", random.Random(12), 0, []
+    for _ in range(4 * KILLS):
+        resume = ["--resume"] if (out / "run.json").exists() else []
+        proc = subprocess.Popen([sys.executable, "-m", "abm.cli", "run", *args, "--out",
+                                 str(out), *resume], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True, env=_env())
+        if _running(proc, out):
+            time.sleep(rng.uniform(0.0, run_s))
+            if proc.poll() is None:
+                proc.kill()
+                kills += 1
+        err = proc.communicate(timeout=60)[1]
+        assert proc.returncode in (0, -signal.SIGKILL), err
+        if proc.returncode == 0 or kills == KILLS:
+            break
+        if (out / "run.json").exists():
+            done.append(json.loads((out / "run.json").read_text())["hours_done"])
+    assert kills == KILLS, f"only {kills} kills landed while the run ran"
+    if proc.returncode != 0:
+        assert main(["run", *args, "--out", str(out), "--resume"]) == 0
+    assert _files(out) == _files(tmp_path / "whole")
+    assert any(0 < h < HOURS for h in done), f"no kill landed mid-run: {done}"
