@@ -321,3 +321,19 @@ def test_mixed_strategies_scenario_and_adoption_sweep_load():
     assert counts.to_dict() == {"lp": 24, "greenest": 13, "static": 13}  # 6 listed + 44 drawn
     spec = load_spec(root / "sweeps" / "adoption.toml")
     assert {"herding_mwh", "dc_price_usd_per_mwh"} <= set(spec.outcomes)
+
+
+def test_herding_counts_zone_swings_not_demand_cycles(write_scenario):
+    """All static with ample capacity: demand follows its daily cycle, nothing moves, herding
+    is zero; all lp: herding is at most the MW moved (x the largest PUE), and positive."""
+    static = mixed_text("{ static = 1.0 }", "static").replace(
+        'id = "alpha"', 'id = "alpha"\nstrategy = "static"')
+    ample = {f"regions.set.{r}.capacity_mw": 1e5 for r in
+             ("eu-france", "eu-sweden", "eu-frankfurt", "eu-netherlands", "us-east-va")}
+    model = run(load_scenario(write_scenario(static), overrides=ample), 6)
+    df = model.datacollector.get_model_vars_dataframe()
+    assert df.demand_mwh.std() > 0 and (df.herding_mwh == 0).all() and (df.moved_mwh == 0).all()
+    model = run(load_scenario(write_scenario(market_text(caps=TIGHT))), 6)
+    df = model.datacollector.get_model_vars_dataframe()
+    assert df.herding_mwh.sum() > 0
+    assert (df.herding_mwh <= df.moved_mwh * model.inst.pue.max() + 1e-9).all()

@@ -346,7 +346,8 @@ class MarketModel(Model):
         served = float(self.region_load_mw.sum())
         layer_mw = np.bincount(self.layer.ravel(), weights=x.ravel(), minlength=3)
         # herding: grid load swinging between zones against last hour's placement at this
-        # hour's demand (half the sum of the zones' changes: MW that left one zone for others)
+        # hour's demand: what left some zones and arrived in others (the smaller of the two,
+        # so load shed or taken up again in place does not count)
         swing = self.zone_dc_mw - self._zone_grid_mw(self.incumbent_mw.sum(axis=(0, 1)))
         grid_mw = float(self.zone_dc_mw.sum())
         values = {
@@ -360,7 +361,7 @@ class MarketModel(Model):
             "emissions_marginal_kg": em["marginal"],
             "emissions_system_kg": float(sum(z.system_emissions_kg for z in self.zones)),
             "relocation_effect_kg": float(sum(z.relocation_effect_kg for z in self.zones)),
-            "herding_mwh": 0.5 * float(np.abs(swing).sum()),
+            "herding_mwh": float(min(swing[swing > 0].sum(), -swing[swing < 0].sum())),
             "dc_price_usd_per_mwh": float(realised.price_usd_per_mwh @ self.zone_dc_mw) / grid_mw
             if grid_mw else 0.0,
             # layer 0 is the origin region
