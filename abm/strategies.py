@@ -110,8 +110,10 @@ class Strategy:
     """How an operator places its demand. Subclass, implement ``decide``, and register the
     class with ``@STRATEGIES.register(name, description)``; every operator gets an instance.
 
-    A strategy with state (what it learned) sets ``learns`` and implements ``learn``; the
-    market calls it after every hour with the operator's ``Outcome``.
+    A strategy with state (what it learned) sets ``learns``, implements ``learn`` (the
+    market calls it after every hour with the operator's ``Outcome``) and names the fields it
+    learns in ``STATE`` (numbers or equally shaped arrays: checkpoints store them,
+    abm/market/state.py).
     """
 
     learns: ClassVar[bool] = False
@@ -131,15 +133,6 @@ class Strategy:
 
     def learn(self, outcome: Outcome) -> None:
         """Update what the strategy learned from the hour's ``outcome``."""
-
-    def state(self) -> list[float]:
-        """What the strategy has learned, as numbers (a checkpoint stores them)."""
-        return []
-
-    def restore(self, values: list[float]) -> None:
-        """Take back what ``state`` returned."""
-        if len(values):
-            raise ValueError(f"{type(self).__name__} learns nothing; got {len(values)} values")
 
 
 def check_decision(decision: Decision, view: OperatorView, strategy: str) -> Decision:
@@ -295,14 +288,3 @@ class Adaptive(Strategy):
                     self.holding_hours * (1.0 + self.step) ** -np.sign(regret),
                     self.min_hours, self.max_hours))
             self.hours = 0
-
-    def state(self) -> list[float]:
-        """[H, hours into the window, $ paid, $ staying would have cost, anchor MW...]."""
-        return [self.holding_hours, float(self.hours), self.paid_usd, self.stay_usd,
-                *self.anchor_mw.tolist()]
-
-    def restore(self, values: list[float]) -> None:
-        """Take back what ``state`` returned."""
-        self.holding_hours, hours, self.paid_usd, self.stay_usd = (float(v) for v in values[:4])
-        self.hours = int(hours)
-        self.anchor_mw = np.array(values[4:], dtype=float)

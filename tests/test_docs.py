@@ -11,6 +11,7 @@ import pytest
 
 import abm.sweep
 import abm.sweep.runner
+from abm.market.run import run_market
 from abm.registry import REGISTRIES
 from abm.scenario import load_scenario
 from abm.sweep import load_spec
@@ -65,6 +66,8 @@ def smaller_sweep(path):
 @pytest.mark.parametrize("text", blocks("python"))
 def test_python_blocks_run(text, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
+    if "out/run" in text:  # a snippet that reads an `abm run` folder gets a short one
+        run_market(load_scenario(), Path("out/run"), hours=2)
     # the sweep example runs as written on a smaller sweep, serially
     monkeypatch.setattr(abm.sweep, "load_spec", lambda p: smaller_sweep(ROOT / p))
     opener = abm.sweep.runner.open_executor

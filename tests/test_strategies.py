@@ -144,28 +144,15 @@ def test_adaptive_moves_its_horizon_against_the_regret(paid, cost, factor):
     assert s.holding_hours == pytest.approx(24.0 * factor)
 
 
-def test_adaptive_state_round_trips_and_learns_on_the_same(write_scenario):
-    """What an adaptive operator learned goes out as numbers and comes back: a restored copy
-    learns from the next hours exactly as the original does."""
-    mix = "{ adaptive = 1.0 }"
-    model = MarketModel(load_scenario(write_scenario(mixed_text(mix))), hours=40)
-    for _ in range(30):
-        model.step()
+def test_adaptive_operators_learn_in_a_market(write_scenario):
+    """After a 24 h window, adaptive operators have moved their horizon off the policy's 24 h
+    (checkpoints keep what they learned: tests/test_checkpoint.py)."""
+    model = run(load_scenario(write_scenario(mixed_text("{ adaptive = 1.0 }"))), 30)
     ops = [o for o in model.operators.by_index if o.strategy_name == "adaptive"]
-    copies = []
-    for o in ops:
-        copy = Adaptive()
-        copy.restore(o.learned)
-        copies.append(copy)
-    assert [c.state() for c in copies] == [o.learned for o in ops]
-    assert any(o.strategy.holding_hours != 24.0 for o in ops)  # something was learned
-    for _ in range(10):
-        model.step()
-        for o, c in zip(ops, copies, strict=True):
-            c.learn(o.outcome())
-    assert [c.state() for c in copies] == [o.learned for o in ops]
-    with pytest.raises(ValueError, match="learns nothing"):
-        Static().restore([1.0])
+    assert len(ops) == 6
+    assert any(o.strategy.holding_hours != 24.0 for o in ops)
+    assert all(o.strategy.min_hours <= o.strategy.holding_hours <= o.strategy.max_hours
+               for o in ops)
 
 
 def test_adaptive_horizon_stays_within_bounds():

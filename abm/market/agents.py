@@ -173,16 +173,6 @@ class Operator(mesa.Agent):
         return self.model.x_mw[self.index]
 
     @property
-    def learned(self) -> list[float]:
-        """What my strategy has learned, as numbers (``Strategy.state``; a checkpoint stores
-        it)."""
-        return self.strategy.state()
-
-    @learned.setter
-    def learned(self, values: list[float]) -> None:
-        self.strategy.restore(list(values))
-
-    @property
     def unserved_mw(self) -> np.ndarray:
         """(K,) MW unserved this hour."""
         return self.model.unserved_mw[self.index]
