@@ -36,7 +36,7 @@ SEED_MODES = ("common", "independent")
 SCALAR_OUTCOMES = (
     "demand_mwh", "served_mwh", "unserved_mwh", "moved_mwh", "herding_mwh", "cost_usd",
     "grid_energy_mwh", "dc_price_usd_per_mwh", "emissions_kg.average", "emissions_kg.marginal",
-    "emissions_kg.system", "relocated_share",
+    "emissions_kg.system", "relocation_effect_kg", "relocated_share",
     "layers.local", "layers.regional", "layers.energy", "operators",
 )
 SERIES_OUTCOMES = STEP_VALUES  # columns of the per-hour model table
