@@ -122,14 +122,14 @@ class AvailabilityCalibration:
 
     def weather_factor(self, reference_load_mw: np.ndarray,
                        target_avg_carbon_kg_per_mwh: np.ndarray,
-                       capacity_factor: np.ndarray) -> np.ndarray:
+                       clean_curve: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
         """(Z,) weather factor s that makes each zone emit ``target x reference load`` kg at
-        its reference load (MW), clipped to what its capacity allows; ``capacity_factor``
-        (N,) from ``capacity_factors``."""
+        its reference load (MW), clipped to what its capacity allows; ``clean_curve`` of the
+        hour's capacity factors."""
         load = np.asarray(reference_load_mw, dtype=float)
         target = np.asarray(target_avg_carbon_kg_per_mwh, dtype=float) * load
         rest = _invert(self.fixed_mw, self.fixed_kg, target)  # R* (MW) from the other units
-        return _invert(*self.clean_curve(capacity_factor), load - rest)
+        return _invert(*clean_curve, load - rest)
 
     def available_mw(self, weather_factor: np.ndarray, capacity_factor: np.ndarray
                      ) -> np.ndarray:

@@ -211,19 +211,37 @@ class CoupledLP:
 
 @dataclass(frozen=True)
 class MeritOrder:
-    """The zones' merit orders for one hour: ``order`` (Z, U) unit indices by ascending offer,
-    -1 padded (``Fleet.merit_order``), their available MW ``available_mw`` (Z, U) and the MW
-    available before each unit ``before_mw`` (Z, U)."""
+    """The zones' merit orders for one hour, and what every clearing of the hour reads.
+
+    Attributes:
+        order: (Z, U) unit indices by ascending offer, -1 padded (``Fleet.merit_order``).
+        valid: (Z, U) the cell holds a unit; ``units`` (M,) those units, row by row.
+        available_mw: (Z, U) their available MW; ``before_mw`` (Z, U) the MW before each.
+        offer_usd_per_mwh: (Z, U) offers of the units (0 in padding).
+        emission_kg_per_mwh: (M,) their emission factors.
+        technology_key: (M,) zone x T + technology of ``units`` (T technologies).
+    """
 
     order: np.ndarray
+    valid: np.ndarray
+    units: np.ndarray
     available_mw: np.ndarray
     before_mw: np.ndarray
+    offer_usd_per_mwh: np.ndarray
+    emission_kg_per_mwh: np.ndarray
+    technology_key: np.ndarray
 
     @classmethod
-    def of(cls, order: np.ndarray, available_mw: np.ndarray) -> MeritOrder:
-        """From the merit order (Z, U) and every unit's available MW (N,)."""
-        avail = np.where(order >= 0, available_mw[order], 0.0)
-        return cls(order, avail, np.cumsum(avail, axis=1) - avail)
+    def of(cls, fleet: Fleet, order: np.ndarray, offer_usd_per_mwh: np.ndarray,
+           available_mw: np.ndarray) -> MeritOrder:
+        """From the merit order (Z, U), the offers and available MW of every unit (N,)."""
+        valid = order >= 0
+        units = order[valid]
+        avail = np.where(valid, available_mw[order], 0.0)
+        return cls(order, valid, units, avail, np.cumsum(avail, axis=1) - avail,
+                   np.where(valid, offer_usd_per_mwh[order], 0.0),
+                   fleet.emission_kg_per_mwh[units],
+                   fleet.zone[units] * len(fleet.technologies) + fleet.technology[units])
 
 
 def _reach(step: np.ndarray) -> np.ndarray:
@@ -236,16 +254,14 @@ def _reach(step: np.ndarray) -> np.ndarray:
         reach = more
 
 
-def clear_zones(fleet: Fleet, offer_usd_per_mwh: np.ndarray, merit: MeritOrder,
-                load_mw: np.ndarray, network: Network, lps: Sequence[CoupledLP],
-                price_cap_usd_per_mwh: float) -> Dispatch:
+def clear_zones(fleet: Fleet, merit: MeritOrder, load_mw: np.ndarray, network: Network,
+                lps: Sequence[CoupledLP], price_cap_usd_per_mwh: float) -> Dispatch:
     """Clear all zones at loads ``load_mw`` (Z,): isolated zones by their merit order, the
     zones of the coupled models jointly.
 
     Args:
         fleet: the units.
-        offer_usd_per_mwh: (N,) unit offers.
-        merit: the hour's merit orders and available MW.
+        merit: the hour's merit orders, offers and available MW.
         load_mw: (Z,) zone loads.
         network: the lines.
         lps: the coupled models (their availability and offers already set).
@@ -253,15 +269,15 @@ def clear_zones(fleet: Fleet, offer_usd_per_mwh: np.ndarray, merit: MeritOrder,
     """
     load = np.asarray(load_mw, dtype=float)
     cap = float(price_cap_usd_per_mwh)
-    order, avail_pad = merit.order, merit.available_mw
-    valid = order >= 0
+    order, valid, avail_pad = merit.order, merit.valid, merit.available_mw
     g_pad = np.clip(load[:, None] - merit.before_mw, 0.0, avail_pad)
     unserved = np.maximum(load - merit.before_mw[:, -1] - avail_pad[:, -1], 0.0)
     flow = np.zeros(len(network.line_ids))
+    n_z = fleet.n_zones
     if lps:
         gen = np.zeros(len(fleet.zone))
-        gen[order[valid]] = g_pad[valid]
-        dual = np.full(fleet.n_zones, np.nan)
+        gen[merit.units] = g_pad[valid]
+        dual = np.full(n_z, np.nan)
         for lp in lps:
             g, f, shed, price = lp.solve(load)
             gen[lp.units] = g
@@ -272,9 +288,8 @@ def clear_zones(fleet: Fleet, offer_usd_per_mwh: np.ndarray, merit: MeritOrder,
     # the unit that serves each zone's next MW: cheapest with room, in zones that can send to it
     room = valid & (g_pad < avail_pad - TOLERANCE_MW)
     first = np.argmax(room, axis=1)
-    own_unit = np.where(room.any(axis=1), order[np.arange(len(order)), first], -1)
-    own_offer = np.where(own_unit >= 0, offer_usd_per_mwh[own_unit], cap)
-    n_z = fleet.n_zones
+    own_unit = np.where(room.any(axis=1), order[np.arange(n_z), first], -1)
+    own_offer = np.where(own_unit >= 0, merit.offer_usd_per_mwh[np.arange(n_z), first], cap)
     a, b = network.line_zones[:, 0], network.line_zones[:, 1]
     fwd, back = network.capacity_mw[:, 0], network.capacity_mw[:, 1]
     congested = (flow >= fwd - TOLERANCE_MW) | (flow <= -back + TOLERANCE_MW)
@@ -289,12 +304,10 @@ def clear_zones(fleet: Fleet, offer_usd_per_mwh: np.ndarray, merit: MeritOrder,
         unit, price = own_unit, own_offer
     n_t = len(fleet.technologies)
     g_valid = g_pad[valid]
-    units = order[valid]
-    zone, tech = fleet.zone[units], fleet.technology[units]
-    generation = np.bincount(zone * n_t + tech, weights=g_valid,
+    generation = np.bincount(merit.technology_key, weights=g_valid,
                              minlength=n_z * n_t).reshape(n_z, n_t)
-    emissions = np.bincount(zone, weights=g_valid * fleet.emission_kg_per_mwh[units],
-                            minlength=n_z)
+    emissions = np.bincount(merit.technology_key // n_t,
+                            weights=g_valid * merit.emission_kg_per_mwh, minlength=n_z)
     produced = generation.sum(axis=1)
     net_import = (np.bincount(b, weights=flow, minlength=n_z)
                   - np.bincount(a, weights=flow, minlength=n_z))
@@ -311,5 +324,5 @@ def clear_zones(fleet: Fleet, offer_usd_per_mwh: np.ndarray, merit: MeritOrder,
         unserved_mw=unserved,
         flow_mw=flow,
         congested=congested,
-        cost_usd=float(g_valid @ offer_usd_per_mwh[units] + cap * unserved.sum()),
+        cost_usd=float((g_pad * merit.offer_usd_per_mwh).sum() + cap * unserved.sum()),
     )

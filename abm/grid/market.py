@@ -138,7 +138,8 @@ class GridMarket:
         self.carbon_price_usd_per_t = np.asarray(carbon_price_usd_per_t, dtype=float).copy()
         self.offer_usd_per_mwh = self.fleet.offers(self.carbon_price_usd_per_t)
         self.order = self.fleet.merit_order(self.offer_usd_per_mwh)
-        self.merit = MeritOrder.of(self.order, self.available_mw)
+        self.merit = MeritOrder.of(self.fleet, self.order, self.offer_usd_per_mwh,
+                                   self.available_mw)
         self._dispatches: dict[bytes, Dispatch] = {}
         for lp in self._lps or ():
             lp.set_offers(self.offer_usd_per_mwh)
@@ -168,20 +169,23 @@ class GridMarket:
         self.background_mw = self.mean_load_mw * self.demand_shape[:, month - 1, hour_utc]
         load = self.background_mw + np.asarray(reference_dc_mw, dtype=float)
         target = np.asarray(base_avg_carbon_kg_per_mwh, dtype=float)
-        cf = self.calibration.capacity_factors(month, hour_utc)
-        s = self.calibration.weather_factor(load, target, cf)
-        self.available_mw = self.calibration.available_mw(s, cf)
-        self.merit = MeritOrder.of(self.order, self.available_mw)
+        cal = self.calibration
+        cf = cal.capacity_factors(month, hour_utc)
+        curve = cal.clean_curve(cf)
+        s = cal.weather_factor(load, target, curve)
+        self.available_mw = cal.available_mw(s, cf)
+        self.merit = MeritOrder.of(self.fleet, self.order, self.offer_usd_per_mwh,
+                                   self.available_mw)
         self._dispatches = {}
         if self._lps is not None:
             for lp in self._lps:
                 lp.set_available(self.available_mw)
         # how close the calibration came, each zone alone, under the calibration's offers
-        cal = self.calibration
         same = np.array_equal(cal.offer_usd_per_mwh, self.offer_usd_per_mwh)
-        alone = clear_zones(self.fleet, cal.offer_usd_per_mwh,
-                            self.merit if same else MeritOrder.of(cal.order, self.available_mw),
-                            load, self.network, (), self.price_cap_usd_per_mwh)
+        merit = self.merit if same else MeritOrder.of(self.fleet, cal.order,
+                                                      cal.offer_usd_per_mwh, self.available_mw)
+        alone = clear_zones(self.fleet, merit, load, self.network, (),
+                            self.price_cap_usd_per_mwh)
         f = self.fleet
         n_z, n_t = f.n_zones, len(f.technologies)
         key = f.zone * n_t + f.technology
@@ -199,7 +203,7 @@ class GridMarket:
             base_price_usd_per_mwh=np.asarray(base_price_usd_per_mwh, dtype=float),
             price_usd_per_mwh=alone.price_usd_per_mwh,
             reached=reached,
-            weather_factor_max=cal.clean_curve(cf)[0][:, -1],
+            weather_factor_max=curve[0][:, -1],
         )
 
     def clear(self, load_mw: np.ndarray) -> Dispatch:
@@ -212,8 +216,8 @@ class GridMarket:
             raise ValueError(f"load_mw: expected shape ({self.fleet.n_zones},), got {load.shape}")
         key = load.tobytes()
         if key not in self._dispatches:
-            d = clear_zones(self.fleet, self.offer_usd_per_mwh, self.merit, load, self.network,
-                            self._models(), self.price_cap_usd_per_mwh)
+            d = clear_zones(self.fleet, self.merit, load, self.network, self._models(),
+                            self.price_cap_usd_per_mwh)
             for value in vars(d).values():
                 if isinstance(value, np.ndarray):
                     value.flags.writeable = False
