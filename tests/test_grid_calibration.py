@@ -134,3 +134,28 @@ def test_shipped_zones_reach_their_hourly_carbon_or_hit_a_bound():
                     | (~low & np.isclose(cal.weather_factor, cal.weather_factor_max))).all()
             reached += int(cal.reached.sum())
     assert reached >= 0.75 * 16 * len(zones)
+
+
+@settings(max_examples=100, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), share=st.floats(0.0, 1.2))
+def test_piecewise_inversion_is_exact(seed, share):
+    """``_invert`` on non-decreasing piecewise-linear rows with flat pieces: y(x*) equals the
+    target (clipped to the row's range), and x* is where y first reaches it (for a target of
+    0, the end of the flat start)."""
+    from abm.grid.availability import _invert
+
+    rng = np.random.default_rng(seed)
+    rows, k = 5, 7
+    x = np.concatenate([np.zeros((rows, 1)), np.cumsum(rng.uniform(0, 10, (rows, k)), axis=1)],
+                       axis=1)
+    dy = rng.uniform(0, 5, (rows, k)) * (rng.random((rows, k)) < 0.6)  # some flat pieces
+    y = np.concatenate([np.zeros((rows, 1)), np.cumsum(dy, axis=1)], axis=1)
+    target = share * y[:, -1]
+    got = _invert(x, y, target)
+    for r in range(rows):
+        t = min(target[r], y[r, -1])
+        assert np.interp(got[r], x[r], y[r]) == pytest.approx(t, abs=1e-9)
+        if t > 0:
+            assert np.interp(got[r] - 1e-6, x[r], y[r]) < t
+        else:
+            assert got[r] == pytest.approx(x[r, (y[r] <= 0).sum() - 1])
