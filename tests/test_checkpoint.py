@@ -315,3 +315,16 @@ def test_scenario_setting_checkpoint_hours_is_refused_with_a_note(write_scenario
     path = write_scenario(RUN.replace("[market]\n", "[market]\ncheckpoint_hours = 6\n"))
     with pytest.raises(InputError, match=r"market.checkpoint_hours: .*--checkpoint-hours"):
         load_scenario(path)
+
+
+def test_the_default_scenario_technology_grid_resumes_exactly(tmp_path):
+    """The shipped default (coupled technology grid cleared on HiGHS) checkpoints its state and
+    resumes to the tables of an uninterrupted run."""
+    scn = load_scenario()
+    whole = run_market(scn, tmp_path / "whole", hours=12, checkpoint_hours=4)
+    with pytest.raises(KeyboardInterrupt):
+        run_market(scn, tmp_path / "cut", hours=12, checkpoint_hours=4, progress=Interrupt(6))
+    assert run_market(scn, tmp_path / "cut", hours=12, checkpoint_hours=4, resume=True) == whole
+    got, want = read_tables(tmp_path / "cut"), read_tables(tmp_path / "whole")
+    for name in want:
+        assert got[name].equals(want[name]), name

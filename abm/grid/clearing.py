@@ -179,9 +179,12 @@ class CoupledLP:
         self._solved.clear()
 
     def set_available(self, available_mw: np.ndarray) -> None:
-        """This hour's available MW of every unit (N,)."""
+        """This hour's available MW of every unit (N,). The hour's first solve starts cold:
+        where optima tie, which one HiGHS returns depends on its starting basis, so an hour's
+        clearing depends on that hour only (a resumed run clears as an uninterrupted one)."""
         self.highs.changeColsBounds(len(self.units), self._unit_cols, self._zero_u,
                                     available_mw[self.units])
+        self.highs.clearSolver()
         self._solved.clear()
 
     def solve(self, load_mw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,

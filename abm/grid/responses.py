@@ -214,6 +214,11 @@ class TechnologyMarket:
         stamps: the run's UTC hours (month and hour select the background demand shape).
     """
 
+    #: checkpoint fields (abm/market/state.py): none carry over; ``set_hour`` prepares the
+    #: market's hour (background, availability, merit order) again every hour
+    STATE: tuple[str, ...] = ()
+    SCRATCH = ("market",)
+
     def __init__(self, scenario: Scenario, base: Signals, stamps: list[dt.datetime]) -> None:
         data = load_grid_data(scenario.grid.data)
         check_grid_names(scenario.grid, scenario.source, data)

@@ -53,11 +53,11 @@ class MarketModel(Model):
     #: Mesa's clock and random generators are stored by ``state`` itself
     STATE = ("hour", "lp_solves", "demand_mw", "reference_dc_mw", "zone_dc_mw",
              "available_mw", "x_mw", "unserved_mw", "moved_mw", "prev_demand_mw",
-             "incumbent_mw", "operator_cost_usd", "capacity_mw", "rent_usd_per_mwh",
+             "operator_cost_usd", "capacity_mw", "rent_usd_per_mwh",
              "region_load_mw", "grant_ratio", "shift_mwh", *rep.STEP_VALUES)
     #: recomputed every hour before it is read, or output the run writer drains
-    SCRATCH = ("cost", "forecast", "realised_energy_usd_per_mwh", "quotes", "dispatch",
-               "dispatch_none", "dispatch_status_quo", "migrations", "line_rows",
+    SCRATCH = ("cost", "incumbent_mw", "forecast", "realised_energy_usd_per_mwh", "quotes",
+               "dispatch", "dispatch_none", "dispatch_status_quo", "migrations", "line_rows",
                "datacollector", "_lps")
     #: objects the model holds whose own ``STATE`` fields are stored under ``<name>.<field>``
     COMPONENTS = ("grid",)
@@ -161,6 +161,9 @@ class MarketModel(Model):
                                  agent_type.__name__))
         for name in self.COMPONENTS:
             part = getattr(self, name)
+            if not hasattr(type(part), "STATE"):
+                raise StateError(f"{name} ({type(part).__name__}) declares no STATE: list the "
+                                 "fields it carries from hour to hour (abm/market/state.py)")
             arrays.update(gather([part], type(part).STATE, name))
         for cls, strategies in self._learners():
             arrays.update(gather(strategies, cls.STATE, f"strategy.{cls.__name__}"))

@@ -319,7 +319,7 @@ class _Writer:
 def _save_state(model: MarketModel, out: Path, run: str) -> dict:
     arrays, meta = model.state()
     buf = io.BytesIO()
-    np.savez(buf, allow_pickle=False, **arrays)
+    np.savez_compressed(buf, allow_pickle=False, **arrays)
     name = _checkpoint_name(int(model.steps))
     npz = buf.getvalue()
     write_bytes(out / f"{name}.npz", npz, sync=False)
@@ -432,12 +432,13 @@ def run_market(scn: Scenario, out: Path, *, hours: int | None = None, seed: int 
         elif any((out / name).exists() for name in LEGACY):
             raise InputError(out, "", "holds a run of an older output format; pass --restart")
 
-        model = MarketModel(scn, rng=seed, hours=hours)
         if resume:
             manifest = {**found, "scenario_source": scn.source}
             _drop_uncommitted(out, manifest)
             if manifest["status"] == "complete":
                 return json.loads((out / SUMMARY).read_text())
+        model = MarketModel(scn, rng=seed, hours=hours)
+        if resume:
             for entries in manifest["tables"].values():  # every stored part is checked
                 for entry in entries:
                     _read_part(out, entry, manifest["run"])
