@@ -47,3 +47,16 @@ def market(units: list[dict], lines: list[tuple[int, int, float, float]], n_zone
                       per_zone(carbon), PRICE_CAP,
                       calibration_carbon_price_usd_per_t=per_zone(calibration_carbon))
 
+
+RANDOM_TECHS = ("nuclear", "coal", "gas_ccgt", "gas_ocgt", "oil")
+
+
+def random_system(rng: np.random.Generator, n_zones: int, n_lines: int):
+    """Units with random capacity, offer and factor; random lines (no duplicate pairs)."""
+    units = [dict(zone=z, tech=RANDOM_TECHS[u], mw=rng.uniform(5, 100), fuel=rng.uniform(0, 100),
+                  co2=rng.uniform(0, 1))
+             for z in range(n_zones) for u in range(int(rng.integers(1, 5)))]
+    pairs = [(a, b) for a in range(n_zones) for b in range(a + 1, n_zones)]
+    chosen = rng.permutation(len(pairs))[:n_lines]
+    lines = [(*pairs[i], rng.uniform(1, 60), rng.uniform(1, 60)) for i in chosen]
+    return units, lines

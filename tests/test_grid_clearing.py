@@ -9,9 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from abm.grid.clearing import traced_carbon_kg_per_mwh
 from abm.grid.data import TECHNOLOGIES
-from tests.grid_systems import PRICE_CAP, market
+from tests.grid_systems import PRICE_CAP, market, random_system
 
 GAS, COAL, NUCLEAR = (TECHNOLOGIES.index(t) for t in ("gas_ccgt", "coal", "nuclear"))
 
@@ -190,3 +193,34 @@ def test_shipped_eu_carbon_price_switches_coal_to_gas_with_no_load_moved():
     assert d1.system_emissions_kg < d0.system_emissions_kg
     far = [ids.index(z) for z in ("US-ERCOT", "IN-WE", "JP-TK")]
     assert d1.emissions_kg[far] == pytest.approx(d0.emissions_kg[far])
+
+
+def test_traced_carbon_by_hand():
+    """A chain A -> B -> C: A burns 100 MW of coal (1,000 kg/MWh) for its 50 MW and sends 50 MW
+    to B; B burns 100 MW of gas (400 kg/MWh), takes A's 50 MW, serves its 100 MW and sends 50 MW
+    to C. Traced: A 1,000; B (40,000 + 50 x 1,000) / 150 = 600; C takes B's mix, 600. The loads
+    carry 50,000 + 60,000 + 30,000 kg, all that was burnt."""
+    units = [dict(zone=0, tech="coal", mw=100, fuel=10, co2=1.0),
+             dict(zone=1, tech="gas_ccgt", mw=100, fuel=20, co2=0.4)]
+    m = market(units, [(0, 1, 50.0, 50.0), (1, 2, 50.0, 50.0)], 3)
+    d = m.clear(np.array([50.0, 100.0, 50.0]))
+    assert d.flow_mw == pytest.approx([50.0, 50.0])
+    traced = traced_carbon_kg_per_mwh(d, m.network)
+    assert traced == pytest.approx([1000.0, 600.0, 600.0])
+    assert traced @ d.load_mw == pytest.approx(d.system_emissions_kg)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_traced_carbon_conserves_emissions(seed):
+    """On random coupled systems with no shedding, the load times its traced carbon adds up to
+    the emissions burnt."""
+    rng = np.random.default_rng(seed)
+    n_zones = int(rng.integers(2, 6))
+    units, lines = random_system(rng, n_zones, int(rng.integers(1, 7)))
+    m = market(units, lines, n_zones)
+    d = m.clear(rng.uniform(1, 60, n_zones))
+    traced = traced_carbon_kg_per_mwh(d, m.network)
+    served = d.load_mw - d.unserved_mw
+    assert traced @ served == pytest.approx(d.system_emissions_kg, rel=1e-9, abs=1e-6)
+    assert (traced >= -1e-9).all()

@@ -10,20 +10,7 @@ from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 from abm.grid.clearing import TOLERANCE_MW
-from tests.grid_systems import PRICE_CAP, market
-
-TECHS = ("nuclear", "coal", "gas_ccgt", "gas_ocgt", "oil")
-
-
-def random_system(rng: np.random.Generator, n_zones: int, n_lines: int):
-    """Units with random capacity, offer and factor; random lines (no duplicate pairs)."""
-    units = [dict(zone=z, tech=TECHS[u], mw=rng.uniform(5, 100), fuel=rng.uniform(0, 100),
-                  co2=rng.uniform(0, 1))
-             for z in range(n_zones) for u in range(int(rng.integers(1, 5)))]
-    pairs = [(a, b) for a in range(n_zones) for b in range(a + 1, n_zones)]
-    chosen = rng.permutation(len(pairs))[:n_lines]
-    lines = [(*pairs[i], rng.uniform(1, 60), rng.uniform(1, 60)) for i in chosen]
-    return units, lines
+from tests.grid_systems import PRICE_CAP, market, random_system
 
 
 def linprog_cost(units, lines, n_zones, load) -> float:

@@ -6,10 +6,11 @@ Layers, imports pointing down: ``data`` (the tables) -> ``stack`` (units and off
 ``market`` (``GridMarket``: what the Mesa ``GridZone`` agents call).
 """
 
-from abm.grid.clearing import Dispatch, Network, build_network
+from abm.grid.clearing import Dispatch, Network, build_network, traced_carbon_kg_per_mwh
 from abm.grid.data import TECHNOLOGIES, GridData, load_grid_data
 from abm.grid.market import Calibration, GridMarket
 from abm.grid.stack import Fleet, build_fleet
 
 __all__ = ["TECHNOLOGIES", "Calibration", "Dispatch", "Fleet", "GridData", "GridMarket",
-           "Network", "build_fleet", "build_network", "load_grid_data"]
+           "Network", "build_fleet", "build_network", "load_grid_data",
+           "traced_carbon_kg_per_mwh"]

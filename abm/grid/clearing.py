@@ -329,3 +329,21 @@ def clear_zones(fleet: Fleet, merit: MeritOrder, load_mw: np.ndarray, network: N
         congested=congested,
         cost_usd=float((g_pad * merit.offer_usd_per_mwh).sum() + cap * unserved.sum()),
     )
+
+
+def traced_carbon_kg_per_mwh(dispatch: Dispatch, network: Network) -> np.ndarray:
+    """(Z,) consumption-based average carbon of each zone by flow tracing: the power in a zone
+    (its generation plus what flows in) is a mix, of which its load and its exports take the
+    same share, so c_z (generation_z + inflow_z) = emissions_z + sum_w flow_wz c_w, one linear
+    system for all zones (kg/MWh; 0 for a zone with neither generation nor inflow). The load
+    served times c, summed over zones, is the system's emissions."""
+    n_z = len(dispatch.load_mw)
+    a, b = network.line_zones[:, 0], network.line_zones[:, 1]
+    f = dispatch.flow_mw
+    into = np.zeros((n_z, n_z))  # into[z, w]: MW flowing from w into z
+    np.add.at(into, (b, a), np.maximum(f, 0.0))
+    np.add.at(into, (a, b), np.maximum(-f, 0.0))
+    mixed = dispatch.generation_mw.sum(axis=1) + into.sum(axis=1)
+    empty = mixed <= TOLERANCE_MW
+    system = np.diag(np.where(empty, 1.0, mixed)) - np.where(empty[:, None], 0.0, into)
+    return np.linalg.solve(system, np.where(empty, 0.0, dispatch.emissions_kg))
