@@ -14,7 +14,7 @@ Infeasible pairs get no column at all.
 Ties (docs/model.md, "Ties") are settled by a second, lexicographic solve: every column with a
 reduced cost above ``_TIE_DUAL`` of the $ scale is fixed at its optimal value, and every
 capacity row with a non-zero shadow price at its activity (complementary slackness: what is
-left is exactly the set of $ optima), and the tie cost (``abm.problem.tie_cost``) is
+left is exactly the set of $ optima), and the tie cost (``PlacementProblem.tie_cost``) is
 minimised over it, from the first solve's basis. The result does not depend on HiGHS's
 pivoting; the $ objective moves by at most ``_TIE_DUAL`` x scale per MW.
 """

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 
 INCUMBENT_TOLERANCE = 1e-9  # relative (and MW absolute): incumbent MW may exceed demand by this
@@ -153,7 +152,10 @@ def check_arrays(cost_usd_per_mwh: np.ndarray, feasible: np.ndarray, demand_mw: 
     flat = [np.ascontiguousarray(a).reshape(-1, r) for a in (
         cost, feasible, friction_usd_per_mw, incumbent_mw,
         cost if preference is None else preference)]
-    if _all_valid(*flat, np.ascontiguousarray(demand_mw).reshape(-1), preference is not None):
+    from abm.flow import arrays_valid  # compiled (numba loads only when placing)
+
+    if arrays_valid(*flat, np.ascontiguousarray(demand_mw).reshape(-1), preference is not None,
+                    INCUMBENT_TOLERANCE):
         return  # one compiled pass; the checks below find and name what is wrong
     if not np.isfinite(cost).all():
         _bad("cost_usd_per_mwh", cost, feasible & ~np.isfinite(cost), "finite where feasible")
@@ -171,29 +173,6 @@ def check_arrays(cost_usd_per_mwh: np.ndarray, feasible: np.ndarray, demand_mw: 
              f"(demand there: {_values(demand, over)})")
     if preference is not None and not ((preference >= 0) & (preference <= 1)).all():
         _bad("preference", preference, ~((preference >= 0) & (preference <= 1)), "in [0, 1]")
-
-
-@numba.njit(cache=True)
-def _all_valid(cost, feasible, phi, prev, pref, demand, has_pref):
-    """Whether (N, R) arrays meet the contract (``check_arrays``'s rules) in one pass."""
-    for n in range(cost.shape[0]):
-        d = demand[n]
-        if not (np.isfinite(d) and d >= 0):
-            return False
-        held = 0.0
-        for j in range(cost.shape[1]):
-            if feasible[n, j] and not np.isfinite(cost[n, j]):
-                return False
-            if not (np.isfinite(phi[n, j]) and phi[n, j] >= 0):
-                return False
-            if not (np.isfinite(prev[n, j]) and prev[n, j] >= 0):
-                return False
-            if has_pref and not (pref[n, j] >= 0 and pref[n, j] <= 1):
-                return False
-            held += prev[n, j]
-        if held > d * (1 + INCUMBENT_TOLERANCE) + INCUMBENT_TOLERANCE:
-            return False
-    return True
 
 
 def check_capacity(name: str, capacity_mw: np.ndarray) -> None:
