@@ -108,7 +108,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_frontier(args: argparse.Namespace) -> int:
     """Compute the energy-latency frontier, print it, write CSV and PNG."""
-    from abm.figures import frontier_figure
+    from abm.figures import frontier_figure, save
     from abm.frontier import DEFAULT_BUDGETS_MS, at_hour, frontier
     from abm.instance import compile_scenario
     from abm.scenario import load_scenario
@@ -129,7 +129,7 @@ def cmd_frontier(args: argparse.Namespace) -> int:
     df.to_csv(out / "frontier.csv", index=False)
     title = (f"{scn.name}: {when}, "
              f"{'no frictions' if args.no_frictions else 'with frictions'}")
-    frontier_figure(df, out / "frontier.png", title)
+    save(frontier_figure(df, title), out / "frontier.png", dpi=120)
     cols = ["budget_ms", "cost_usd", "emissions_kg", "carbon_reduction", "placed_emissions_kg",
             "rid", "realised_relocation", "layer_local", "layer_regional", "layer_energy",
             "unserved_mwh"]
@@ -147,6 +147,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         busiest_zone,
         emissions_figure,
         generation_figure,
+        save,
         shift_figure,
         zone_load_figure,
     )
@@ -178,14 +179,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     name = f"{scn.name}, seed {result['seed']}"
     written = read_tables(out, "zones", "model")
     zones = written["zones"]
-    zone_load_figure(zones, out / "zone_load.png", f"{name}: data-centre load by grid zone")
+    save(zone_load_figure(zones, f"{name}: data-centre load by grid zone"),
+         out / "zone_load.png")
     shown = args.zone or busiest_zone(zones)
-    generation_figure(zones, shown, f"{name}: generation in {shown} by technology and its "
-                      "marginal technology").savefig(out / "generation.png", dpi=110)
-    emissions_figure(written["model"], out / "emissions.png",
-                     f"{name}: emissions on three bases and the relocation effect")
-    shift_figure(result["shifted_mwh_by_zone_pair"], out / "shifts.png",
-                 f"{name}: largest shifts between zones")
+    save(generation_figure(zones, shown, f"{name}: generation in {shown} by technology and its "
+                           "marginal technology"), out / "generation.png")
+    save(emissions_figure(written["model"],
+                          f"{name}: emissions on three bases and the relocation effect"),
+         out / "emissions.png")
+    save(shift_figure(result["shifted_mwh_by_zone_pair"], f"{name}: largest shifts between zones"),
+         out / "shifts.png")
     em = result["emissions_kg"]
     print(f"{result['hours']} h, {result['operators']} operators: demand "
           f"{result['demand_mwh']:,.0f} MWh, served {result['served_mwh']:,.0f}, unserved "
@@ -332,6 +335,9 @@ def handler(name: str) -> Callable[[argparse.Namespace], int]:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``abm`` console script: 0 done, 2 bad input, 130 interrupted."""
     kept = NOTHING_WRITTEN
+    # the command line draws to files only: matplotlib's Agg backend, chosen here and nowhere
+    # else (importing an abm module leaves a notebook's backend alone)
+    os.environ["MPLBACKEND"] = "Agg"
     try:
         args = build_parser().parse_args(argv)
         kept = args.interrupted

@@ -1,14 +1,14 @@
-"""Figures (matplotlib, Agg backend): written as PNG files."""
+"""Figures of a run: each function returns a matplotlib ``Figure`` (no pyplot state, so that
+importing this module never changes matplotlib's backend; a notebook shows the figure, the
+command line saves it with :func:`save`)."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 # fixed colours, so a technology looks the same in every figure
@@ -20,9 +20,24 @@ TECHNOLOGY_COLOURS = {
 }
 
 
-def frontier_figure(df: pd.DataFrame, path: Path, title: str) -> Path:
-    """Cost and emissions (left), relocatable and relocated demand and layers (right) vs budget."""
-    fig, (ax1, ax3) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+def subplots(*args, figsize: tuple[float, float], **kwargs):
+    """A new ``Figure`` (constrained layout, not managed by pyplot) and its axes, as
+    ``pyplot.subplots`` returns them."""
+    fig = Figure(figsize=figsize, layout="constrained")
+    return fig, fig.subplots(*args, **kwargs)
+
+
+def save(fig: Figure, path: Path, dpi: int = 110) -> Path:
+    """Write ``fig`` as a PNG file (its format from the suffix) and return the path."""
+    fig.savefig(path, dpi=dpi)
+    return path
+
+
+def frontier_figure(df: pd.DataFrame, title: str) -> Figure:
+    """Cost and emissions (left), relocatable and relocated demand and layers (right) vs budget
+    (``df``: a frontier table, :func:`abm.frontier.frontier`)."""
+    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    ax1, ax3 = fig.subplots(1, 2)
     b = df.budget_ms
     ax1.plot(b, df.cost_usd, "o-", color="tab:blue", label="cost")
     ax1.set_xlabel("latency budget (ms, round trip)")
@@ -44,18 +59,17 @@ def frontier_figure(df: pd.DataFrame, path: Path, title: str) -> Path:
     ax3.set_title("execution layers")
     ax3.legend(loc="lower right", fontsize=8)
     fig.suptitle(title)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return fig
 
 
-def zone_load_figure(zones: pd.DataFrame, path: Path, title: str) -> Path:
+def zone_load_figure(zones: pd.DataFrame, title: str) -> Figure:
     """Data-centre grid load by zone over the run (stacked): where demand moved."""
     wide = zones.pivot(index="hour", columns="zone", values="dc_load_mw")
     order = wide.mean().sort_values(ascending=False).index
     wide = wide[order]
-    fig, ax = plt.subplots(figsize=(11, 4.8), constrained_layout=True)
-    colours = plt.get_cmap("tab20").colors + plt.get_cmap("tab20b").colors
+    fig = Figure(figsize=(11, 4.8), layout="constrained")
+    ax = fig.subplots()
+    colours = colormaps["tab20"].colors + colormaps["tab20b"].colors
     ax.stackplot(wide.index, wide.T.to_numpy(), labels=list(wide.columns),
                  colors=colours[: wide.shape[1]])
     ax.set_xlabel("hour of the run")
@@ -63,9 +77,7 @@ def zone_load_figure(zones: pd.DataFrame, path: Path, title: str) -> Path:
     ax.set_title(title)
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7, ncol=1)
     ax.margins(x=0)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return fig
 
 
 def technologies(zones: pd.DataFrame) -> list[str]:
@@ -114,11 +126,11 @@ def busiest_zone(zones: pd.DataFrame) -> str:
     return str(zones.groupby("zone").dc_load_mw.sum().idxmax())
 
 
-def emissions_figure(model: pd.DataFrame, path: Path, title: str) -> Path:
+def emissions_figure(model: pd.DataFrame, title: str) -> Figure:
     """Emissions per hour on the average, marginal and system bases, the relocation effect
     (system emissions of the market's placement minus those of the status quo) and MWh moved."""
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(11, 6), sharex=True, constrained_layout=True,
-                                   gridspec_kw={"height_ratios": [2, 1]})
+    fig = Figure(figsize=(11, 6), layout="constrained")
+    ax1, ax2 = fig.subplots(2, 1, sharex=True, height_ratios=[2, 1])
     for col, label, style in (("emissions_average_kg", "attributed, average intensity", "-"),
                               ("emissions_marginal_kg", "attributed, marginal intensity", "--"),
                               ("emissions_system_kg", "system: with minus without the load", ":"),
@@ -133,22 +145,111 @@ def emissions_figure(model: pd.DataFrame, path: Path, title: str) -> Path:
     ax2.fill_between(model.hour, model.moved_mwh, step="mid", color="tab:purple", lw=0)
     ax2.set_ylabel("MWh moved")
     ax2.set_xlabel("hour of the run")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return fig
 
 
-def shift_figure(flows: list[dict], path: Path, title: str, top: int = 15) -> Path:
+def shift_figure(flows: list[dict], title: str, top: int = 15) -> Figure:
     """The ``top`` largest origin-zone to execution-zone flows over the run (MWh); ``flows``
     as in the run summary (any order)."""
     flows = sorted(flows, key=lambda f: -f["mwh"])[:top]
-    fig, ax = plt.subplots(figsize=(8, 0.35 * max(len(flows), 4) + 1.2), constrained_layout=True)
+    fig = Figure(figsize=(8, 0.35 * max(len(flows), 4) + 1.2), layout="constrained")
+    ax = fig.subplots()
     labels = [f"{f['from_zone']} -> {f['to_zone']}" for f in flows][::-1]
     ax.barh(labels, [f["mwh"] for f in flows][::-1], color="tab:blue")
     ax.set_xlabel("MWh served away from the origin zone")
     ax.set_title(title)
     if not flows:
         ax.text(0.5, 0.5, "no demand left its origin zone", ha="center", transform=ax.transAxes)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return fig
+
+
+def _round_down(value: float) -> float:
+    """``value`` rounded down to 1, 2 or 5 times a power of ten (a legend's reference size)."""
+    power = 10 ** math.floor(math.log10(value))
+    return max(m for m in (1, 2, 5, 10) if m * power <= value) * power
+
+
+def _place_labels(ax, items: list[tuple[str, tuple[float, float], float]], fontsize: float,
+                  deg_per_pt: float) -> None:
+    """Label map points without overlaps: each label (text, (lon, lat), bubble radius in pt)
+    takes the first place around its circle (below, above, right, left, then the diagonals)
+    that overlaps no circle and no label placed before it (largest circles first); a label
+    with no free place is left out."""
+    placed = [(x - r * deg_per_pt, y - r * deg_per_pt, x + r * deg_per_pt, y + r * deg_per_pt)
+              for _, (x, y), r in items]  # the circles, as obstacles
+    for text, (x, y), radius in items:
+        lines = text.split("\n")
+        w = 0.62 * fontsize * max(len(s) for s in lines) * deg_per_pt
+        h = 1.25 * fontsize * len(lines) * deg_per_pt
+        gap = (radius + 2) * deg_per_pt
+        for dx, dy in ((0, -gap - h / 2), (0, gap + h / 2), (gap + w / 2, 0), (-gap - w / 2, 0),
+                       (gap + w / 2, -gap - h / 2), (-gap - w / 2, gap + h / 2),
+                       (gap + w / 2, gap + h / 2), (-gap - w / 2, -gap - h / 2)):
+            box = (x + dx - w / 2, y + dy - h / 2, x + dx + w / 2, y + dy + h / 2)
+            if all(box[2] < b[0] or box[0] > b[2] or box[3] < b[1] or box[1] > b[3]
+                   for b in placed):
+                placed.append(box)
+                ax.text(x + dx, y + dy, text, fontsize=fontsize, ha="center", va="center",
+                        zorder=4)
+                break
+
+
+def map_figure(run, baseline=None) -> Figure:
+    """World map of one run (an :class:`abm.results.Run`): circles sized by the data-centre
+    grid energy per zone (MWh) or, against ``baseline``, by its change (red up, blue down),
+    with a size legend; arrows for the largest zone-to-zone shifts; interconnectors by mean
+    flow, red where congested. Labels never overlap (the smallest circles lose theirs)."""
+    from abm.worldmap import (
+        EXTENT,
+        draw_flow,
+        draw_interconnectors,
+        draw_world,
+        zone_locations,
+    )
+
+    fig, ax = subplots(figsize=(11, 4.9))
+    draw_world(ax)
+    xy = zone_locations(run.scenario.regions)
+    lines = run.tables.get("lines")
+    if lines is not None and len(lines):
+        draw_interconnectors(ax, lines, xy)
+    flows = run.summary["shifted_mwh_by_zone_pair"][:12]
+    top = max((f["mwh"] for f in flows), default=1.0)
+    for f in flows:
+        if f["from_zone"] in xy and f["to_zone"] in xy:
+            draw_flow(ax, xy[f["from_zone"]], xy[f["to_zone"]], 0.6 + 4.4 * f["mwh"] / top)
+    load = run.tables["zones"].groupby("zone").dc_load_mw.sum()
+    against = baseline is not None and baseline is not run
+    if against:
+        values = load.sub(baseline.tables["zones"].groupby("zone").dc_load_mw.sum(),
+                          fill_value=0.0)
+        title = "change in data-centre grid energy vs baseline (red up, blue down) and shifts"
+    else:
+        values, title = load, "data-centre grid energy (grey, MWh) and largest shifts (arrows)"
+    largest = max(float(values.abs().max()), 1e-9)
+    scale = 900.0 / largest  # marker area (pt^2) per MWh
+    labels = []
+    for zone, v in values.abs().sort_values(ascending=False).items():
+        if zone not in xy:
+            continue
+        v = float(values[zone])
+        colour = ("tab:red" if v > 0 else "tab:blue") if against else "grey"
+        area = abs(v) * scale + 4
+        ax.scatter(*xy[zone], s=area, color=colour, alpha=0.6, edgecolor="black",
+                   linewidth=0.4, zorder=3)
+        if abs(v) * scale > 30:
+            labels.append((f"{zone}\n{v:+,.0f}" if against else f"{zone}\n{v:,.0f}", xy[zone],
+                           math.sqrt(area) / 2))
+    width_pt = 0.95 * 11 * 72  # the map spans about the figure's width
+    _place_labels(ax, labels, 6.5, (EXTENT[1] - EXTENT[0]) / width_pt)
+    reference = _round_down(largest)
+    sizes = [s for s in (reference, _round_down(reference / 4), _round_down(reference / 20))
+             if s * scale >= 8]
+    handles = [ax.scatter([], [], s=s * scale + 4, color="grey", alpha=0.6, edgecolor="black",
+                          linewidth=0.4) for s in dict.fromkeys(sizes)]
+    ax.legend(handles, [f"{s:,.0f} MWh" for s in dict.fromkeys(sizes)], loc="lower left",
+              fontsize=7, title="change (size)" if against else "energy (size)",
+              title_fontsize=7, labelspacing=1.6, borderpad=1.1, handletextpad=1.6,
+              framealpha=0.85)
+    ax.set_title(f"{run.label}: {title}", fontsize=10)
+    return fig

@@ -16,6 +16,8 @@ them is what a cost-driven market leaves on the table. The carbon reduction at B
 (``carbon_reduction``) is 1 - E*(B) / E_local, against the status quo of every class served at
 its origin (``status_quo_emissions_kg``), whatever budgets are asked for.
 
+The module is callable: ``abm.frontier(scenario, budgets_ms)`` is :func:`abm.api.frontier`.
+
 ``at_hour`` gives the instance and signals of one hour of the scenario: that hour's demand
 (each class's diurnal profile) with that hour's prices and carbon.
 """
@@ -25,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from abm import make_callable
 from abm.costs import friction, unit_cost
 from abm.instance import Instance
 from abm.masks import masks
@@ -117,3 +120,6 @@ def frontier(inst: Instance, signals: Signals, budgets_ms=DEFAULT_BUDGETS_MS, *,
     df["status_quo_emissions_kg"] = local_kg
     df["carbon_reduction"] = 1.0 - df.emissions_kg / local_kg if local_kg > 0 else 0.0
     return df
+
+
+make_callable(__name__)  # abm.frontier(...) is abm.api.frontier (docs/api.md)

@@ -16,47 +16,28 @@ import base64
 import datetime as dt
 import html
 import io
-import json
 import re
 import sys
 from collections import Counter
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.colors import SymLogNorm
-from tqdm import tqdm
+from matplotlib.figure import Figure
 
 from abm.errors import InputError
-from abm.figures import busiest_zone, generation_figure
+from abm.figures import busiest_zone, generation_figure, map_figure, subplots
 from abm.frontier import DEFAULT_BUDGETS_MS, frontier
 from abm.instance import compile_scenario
-from abm.market.model import MarketModel
-from abm.market.run import SUMMARY, read_tables, scenario_of_run, summary, tables
+from abm.market.reporters import COST_PARTS
 from abm.metrics import LAYERS
+from abm.results import Run, read_run, simulate_scenario, tqdm_progress
 from abm.scenario import Scenario, load_scenario
 from abm.signals import mean_signals
-from abm.worldmap import draw_flow, draw_interconnectors, draw_world, zone_locations
 
 LAYER_COLOURS = {"local": "#c6dbef", "regional": "#6baed6", "energy": "#08519c"}
-RUN_TABLES = ("model", "regions", "zones", "lines", "operators")
-
-
-@dataclass(frozen=True)
-class ScenarioRun:
-    """One scenario's results: its validated scenario, run summary and per-hour tables."""
-
-    label: str
-    origin: str  # the TOML file run, or the run folder read
-    scenario: Scenario
-    summary: dict
-    tables: dict[str, pd.DataFrame]
-    warning: str = ""  # e.g. a run folder whose scenario file changed since the run
 
 
 # ---------------------------------------------------------------------------------------------
@@ -64,7 +45,7 @@ class ScenarioRun:
 
 
 def run_scenario(path: Path, hours: int | None = None, seed: int | None = None,
-                 quiet: bool = False) -> ScenarioRun:
+                 quiet: bool = False) -> Run:
     """Run a scenario file's market in memory (operator detail on), progress on stderr.
 
     Args:
@@ -74,38 +55,11 @@ def run_scenario(path: Path, hours: int | None = None, seed: int | None = None,
         quiet: no progress bar.
     """
     scn = load_scenario(path).with_market(operator_detail=True)
-    model = MarketModel(scn, rng=seed, hours=hours)
-    for _ in tqdm(range(model.hours), desc=f"abm report: {scn.name}", unit="h",
-                  file=sys.stderr, disable=quiet):
-        model.step()
-    return ScenarioRun(scn.name, str(path), scn, summary(model, "complete"), tables(model))
-
-
-def read_run(folder: Path) -> ScenarioRun:
-    """Read a run folder written by ``abm run``: run.json, summary.json and its tables.
-
-    The run's scenario file is read again for the set-up and the frontier; if it no longer
-    matches the run's fingerprint (edited since), the run carries a warning saying so (printed
-    on stderr and listed in the report's caveats).
-    """
-    scn, manifest, same = scenario_of_run(folder)
-    if not (folder / SUMMARY).exists():
-        raise InputError(folder, SUMMARY, "missing: not a folder written by `abm run`")
-    warning = ""
-    if not same:
-        warning = (f"{folder}: the scenario file {manifest['scenario_source']} has changed "
-                   f"since this run was made (its fingerprint is not the run's "
-                   f"{manifest['fingerprint']}): the set-up and frontier shown are the file's "
-                   "today, the results the run's")
-        print(f"warning: {warning}", file=sys.stderr)
-    wanted = [name for name in RUN_TABLES if name in manifest["tables"]]
-    result = json.loads((folder / SUMMARY).read_text())
-    return ScenarioRun(result["scenario"], str(folder), scn, result,
-                       read_tables(folder, *wanted), warning)
+    return simulate_scenario(scn, hours, seed, tqdm_progress(f"abm report: {scn.name}", quiet))
 
 
 def get_run(path: str | Path, hours: int | None = None, seed: int | None = None,
-            quiet: bool = False) -> ScenarioRun:
+            quiet: bool = False) -> Run:
     """A run folder is read; a scenario file is run (see :func:`run_scenario`)."""
     path = Path(path)
     if path.is_dir():
@@ -136,7 +90,45 @@ HEADLINE = (  # label, unit, how to get it from a summary
 )
 
 
-def headline(runs: list[ScenarioRun], baseline: ScenarioRun) -> pd.DataFrame:
+SHARES = ("relocated_share", "layer_local", "layer_regional", "layer_energy")
+
+
+def numbers(summary: dict) -> dict[str, float]:
+    """A run summary flattened to one number per quantity (MWh, $, kg, shares 0-1); the cost
+    parts are NaN for runs written before the split was recorded."""
+    parts = summary.get("cost_parts_usd", {})
+    em = summary["emissions_kg"]
+    return {
+        **{k: summary[k] for k in ("demand_mwh", "served_mwh", "unserved_mwh", "moved_mwh",
+                                   "cost_usd")},
+        **{f"cost_{p}_usd": parts.get(p, np.nan) for p in COST_PARTS},
+        **{f"emissions_{b}_kg": em[b] for b in ("average", "marginal", "system")},
+        "relocation_effect_kg": summary.get("relocation_effect_kg", np.nan),
+        "relocated_share": summary["relocated_share"],
+        **{f"layer_{k}": summary["layers"][k] for k in LAYERS},
+    }
+
+
+def headline_numbers(runs: list[Run], baseline: Run) -> pd.DataFrame:
+    """One row per run (the baseline first), one column per quantity of :func:`numbers`, and
+    ``change_<quantity>`` against the baseline: relative in % for totals, percentage points
+    for shares."""
+    runs = [baseline, *[r for r in runs if r is not baseline]]
+    df = pd.DataFrame([numbers(r.summary) for r in runs], index=[r.label for r in runs])
+    df.index.name = "scenario"
+    base = df.iloc[0]
+    for col in list(df.columns):
+        if col in SHARES:
+            df[f"change_{col}"] = 100 * (df[col] - base[col])
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                df[f"change_{col}"] = np.where(base[col] != 0,
+                                               100 * (df[col] - base[col]) / abs(base[col]),
+                                               np.nan)
+    return df
+
+
+def headline(runs: list[Run], baseline: Run) -> pd.DataFrame:
     """Rows: metrics; columns: the baseline's value, then each scenario's value with its change
     against the baseline in brackets (relative, or percentage points for shares)."""
     rows = []
@@ -160,7 +152,7 @@ def _relative(value: float, base: float) -> str:
     return f"{100 * (value - base) / abs(base):+.1f}%"
 
 
-def setup_table(runs: list[ScenarioRun], baseline: ScenarioRun) -> pd.DataFrame:
+def setup_table(runs: list[Run], baseline: Run) -> pd.DataFrame:
     """One row per scenario: horizon, size, and every policy or market setting, zone and region
     figure that differs from the baseline (the levers)."""
     rows = []
@@ -180,11 +172,11 @@ def setup_table(runs: list[ScenarioRun], baseline: ScenarioRun) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _mean_mw(r: ScenarioRun) -> float:
+def _mean_mw(r: Run) -> float:
     return r.summary["demand_mwh"] / max(r.summary["hours"], 1)
 
 
-def _differences(base_run: ScenarioRun, run: ScenarioRun, limit: int = 8) -> list[str]:
+def _differences(base_run: Run, run: Run, limit: int = 8) -> list[str]:
     base, scn = base_run.scenario, run.scenario
     out = []
     if abs(_mean_mw(run) - _mean_mw(base_run)) > 1e-6 * _mean_mw(base_run):
@@ -220,10 +212,10 @@ def _short(value: object) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def zone_changes(runs: list[ScenarioRun], baseline: ScenarioRun) -> pd.DataFrame:
+def zone_changes(runs: list[Run], baseline: Run) -> pd.DataFrame:
     """Per zone and scenario: data-centre grid energy (MWh), mean price ($/MWh), mean average
     and marginal carbon (g/kWh), and their changes against the baseline."""
-    def means(r: ScenarioRun) -> pd.DataFrame:
+    def means(r: Run) -> pd.DataFrame:
         z = r.tables["zones"]
         return z.groupby("zone").agg(
             dc_energy_mwh=("dc_load_mw", "sum"), price_usd_per_mwh=("price_usd_per_mwh", "mean"),
@@ -239,14 +231,14 @@ def zone_changes(runs: list[ScenarioRun], baseline: ScenarioRun) -> pd.DataFrame
     return pd.concat(parts, ignore_index=True)
 
 
-def operator_changes(runs: list[ScenarioRun], baseline: ScenarioRun) -> pd.DataFrame | None:
+def operator_changes(runs: list[Run], baseline: Run) -> pd.DataFrame | None:
     """Per operator and scenario: served and unserved MWh, cost per MWh served and its change
     against the baseline; None when a run has no operator table."""
     if any("operators" not in r.tables or "cost_usd" not in r.tables["operators"]
            for r in runs):
         return None
 
-    def totals(r: ScenarioRun) -> pd.DataFrame:
+    def totals(r: Run) -> pd.DataFrame:
         t = r.tables["operators"].groupby("operator")[
             ["served_mw", "unserved_mw", "moved_mw", "cost_usd"]].sum()
         t["cost_usd_per_mwh"] = t.cost_usd / t.served_mw.where(t.served_mw > 0)
@@ -267,16 +259,15 @@ def operator_changes(runs: list[ScenarioRun], baseline: ScenarioRun) -> pd.DataF
 # Figures (each returns PNG bytes)
 
 
-def _png(fig: plt.Figure) -> bytes:
+def _png(fig: Figure) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
     return buf.getvalue()
 
 
 def frontier_figure(fronts: dict[str, pd.DataFrame]) -> bytes:
     """Cost C*(B) and least emissions E*(B) per MWh against the latency budget, per scenario."""
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
+    fig, (ax1, ax2) = subplots(1, 2, figsize=(11, 4))
     for label, df in fronts.items():
         ax1.plot(df.budget_ms, df.cost_usd / (df.demand_mwh - df.unserved_mwh), "o-", ms=3,
                  label=label)
@@ -292,9 +283,9 @@ def frontier_figure(fronts: dict[str, pd.DataFrame]) -> bytes:
     return _png(fig)
 
 
-def layers_figure(runs: list[ScenarioRun]) -> bytes:
+def layers_figure(runs: list[Run]) -> bytes:
     """Stacked shares of served MWh by execution layer, per scenario."""
-    fig, ax = plt.subplots(figsize=(11, 0.45 * len(runs) + 1.4), constrained_layout=True)
+    fig, ax = subplots(figsize=(11, 0.45 * len(runs) + 1.4))
     labels = [r.label for r in runs][::-1]
     left = np.zeros(len(runs))
     for k in LAYERS:
@@ -311,43 +302,7 @@ def layers_figure(runs: list[ScenarioRun]) -> bytes:
     return _png(fig)
 
 
-def shift_map(run: ScenarioRun, baseline: ScenarioRun) -> bytes:
-    """World map: the largest zone-to-zone shifts (arrows) and, against the baseline, where
-    data-centre load rose (red) or fell (blue); for the baseline itself, the load (grey);
-    interconnectors by mean flow, red where they congested."""
-    fig, ax = plt.subplots(figsize=(11, 4.9), constrained_layout=True)
-    draw_world(ax)
-    xy = zone_locations(run.scenario.regions)
-    lines = run.tables.get("lines")
-    if lines is not None and len(lines):
-        draw_interconnectors(ax, lines, xy)
-    flows = run.summary["shifted_mwh_by_zone_pair"][:12]
-    top = max((f["mwh"] for f in flows), default=1.0)
-    for f in flows:
-        if f["from_zone"] in xy and f["to_zone"] in xy:
-            draw_flow(ax, xy[f["from_zone"]], xy[f["to_zone"]], 0.6 + 4.4 * f["mwh"] / top)
-    load = run.tables["zones"].groupby("zone").dc_load_mw.sum()
-    if run is baseline:
-        values, title = load, "data-centre grid energy (grey, MWh) and largest shifts (arrows)"
-    else:
-        values = load - baseline.tables["zones"].groupby("zone").dc_load_mw.sum()
-        title = "change in data-centre grid energy vs baseline (red up, blue down) and shifts"
-    scale = 900.0 / max(float(values.abs().max()), 1e-9)
-    for zone, v in values.items():
-        if zone not in xy:
-            continue
-        colour = "grey" if run is baseline else ("tab:red" if v > 0 else "tab:blue")
-        ax.scatter(*xy[zone], s=abs(v) * scale + 4, color=colour, alpha=0.6,
-                   edgecolor="black", linewidth=0.4, zorder=3)
-        if abs(v) * scale > 60:
-            ax.annotate(f"{zone}\n{v:+,.0f}" if run is not baseline else f"{zone}\n{v:,.0f}",
-                        xy[zone], fontsize=6.5, ha="center", va="center", zorder=4,
-                        xytext=(0, -14), textcoords="offset points")
-    ax.set_title(f"{run.label}: {title}", fontsize=10)
-    return _png(fig)
-
-
-def generation_png(run: ScenarioRun, zone: str) -> bytes:
+def generation_png(run: Run, zone: str) -> bytes:
     """One run's generation in ``zone`` by technology and its marginal technology (PNG)."""
     fig = generation_figure(run.tables["zones"], zone, f"{run.label}: generation in {zone}")
     buf = io.BytesIO()
@@ -361,7 +316,7 @@ def zone_heatmap(zones: pd.DataFrame, labels: list[str]) -> bytes:
             ("change_price_usd_per_mwh", "mean price ($/MWh)"),
             ("change_avg_carbon_g_per_kwh", "mean average carbon (g/kWh)"))
     order = sorted(zones.zone.unique())
-    fig, axes = plt.subplots(1, 3, figsize=(12, 0.3 * len(order) + 2), constrained_layout=True)
+    fig, axes = subplots(1, 3, figsize=(12, 0.3 * len(order) + 2))
     for ax, (col, title) in zip(axes, cols, strict=True):
         grid = zones.pivot(index="zone", columns="scenario", values=col).loc[order, labels]
         lim = max(float(np.nanmax(np.abs(grid.to_numpy()))), 1e-9)
@@ -447,7 +402,7 @@ def _assumed(scn: Scenario) -> str:
             f"; zone fields {', '.join(zones)}.")
 
 
-def write_report(runs: list[ScenarioRun], baseline: ScenarioRun, out: Path,
+def write_report(runs: list[Run], baseline: Run, out: Path,
                  budgets_ms=DEFAULT_BUDGETS_MS, command: str = "", zone: str | None = None
                  ) -> tuple[Path, Path]:
     """Write ``out`` (HTML, figures embedded) and its Markdown twin ``out.with_suffix('.md')``.
@@ -481,7 +436,7 @@ def write_report(runs: list[ScenarioRun], baseline: ScenarioRun, out: Path,
     figures: dict[str, bytes] = {
         "frontier": frontier_figure(fronts),
         "layers": layers_figure(runs),
-        **{f"map_{r.label}": shift_map(r, baseline) for r in runs},
+        **{f"map_{r.label}": _png(map_figure(r, baseline)) for r in runs},
         **{f"generation_{r.label}": generation_png(r, zone) for r in runs
            if "marginal_technology" in r.tables["zones"]},
     }

@@ -10,14 +10,14 @@ import pytest
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
-from abm.figures import busiest_zone, generation_figure, shift_figure
+from abm.figures import busiest_zone, generation_figure, save, shift_figure
 from abm.worldmap import draw_interconnectors
 
 
 def test_shift_figure_shows_at_most_top_flows(tmp_path):
     flows = [{"from_zone": f"Z{i}", "to_zone": f"Y{i}", "mwh": float(i)} for i in range(800)]
-    few = shift_figure(flows, tmp_path / "few.png", "t", top=3)
-    many = shift_figure(flows, tmp_path / "many.png", "t")
+    few = save(shift_figure(flows, "t", top=3), tmp_path / "few.png")
+    many = save(shift_figure(flows, "t"), tmp_path / "many.png")
     h_few, h_many = mpimg.imread(few).shape[0], mpimg.imread(many).shape[0]
     # 0.35 inch per bar at 110 dpi: 12 more bars are about 460 px, not 800 bars' 30,000
     assert 300 < h_many - h_few < 600

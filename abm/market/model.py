@@ -32,8 +32,8 @@ from abm.market import reporters as rep
 from abm.market.agents import ComputeRegion, GridZone, Operator, Operators
 from abm.market.state import Arrays, StateError, check_fields, check_like, gather, scatter
 from abm.masks import masks
-from abm.metrics import emissions_kg, layer_of
-from abm.placement import PlacementLP, basis_arrays
+from abm.metrics import cost_breakdown, emissions_kg, layer_of
+from abm.placement import Placement, PlacementLP, basis_arrays
 from abm.problem import PlacementProblem, tie_preference
 from abm.registry import ALLOCATION_RULES, GRID_RESPONSES
 from abm.scenario import Scenario
@@ -353,12 +353,15 @@ class MarketModel(Model):
         # so load shed or taken up again in place does not count)
         swing = self.zone_dc_mw - self._zone_grid_mw(self.incumbent_mw.sum(axis=(0, 1)))
         grid_mw = float(self.zone_dc_mw.sum())
+        parts = cost_breakdown(inst, Placement(x, unserved, moved, cost), realised,
+                               friction=self.friction, rent_usd_per_mwh=self.rent_usd_per_mwh)
         values = {
             "demand_mwh": float(self.demand_mw.sum()),
             "served_mwh": served,
             "unserved_mwh": float(unserved.sum()),
             "moved_mwh": float(moved.sum()),
             "cost_usd": cost,
+            **{f"cost_{name}_usd": getattr(parts, f"{name}_usd") for name in rep.COST_PARTS},
             "energy_mwh": float(self.zone_dc_mw.sum()),
             "emissions_average_kg": em["average"],
             "emissions_marginal_kg": em["marginal"],

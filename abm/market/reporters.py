@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from operator import attrgetter
 
+# what operators pay, split (abm.metrics.CostBreakdown): electricity, carbon price, compute
+# rent, network (egress and latency penalty) and migration friction; they sum to cost_usd
+COST_PARTS = ("energy", "carbon", "rent", "network", "migration")
 STEP_VALUES = (
-    "demand_mwh", "served_mwh", "unserved_mwh", "moved_mwh", "cost_usd", "energy_mwh",
+    "demand_mwh", "served_mwh", "unserved_mwh", "moved_mwh", "cost_usd",
+    *(f"cost_{name}_usd" for name in COST_PARTS), "energy_mwh",
     "emissions_average_kg", "emissions_marginal_kg", "emissions_system_kg",
     "relocation_effect_kg", "relocated_share",
     "layer_local", "layer_regional", "layer_energy", "herding_mwh", "dc_price_usd_per_mwh",

@@ -47,6 +47,7 @@ from abm.files import (
 from abm.market.agents import ComputeRegion, GridZone, Operator
 from abm.market.fingerprint import FORMAT, fingerprint, run_identity
 from abm.market.model import MarketModel
+from abm.market.reporters import COST_PARTS
 from abm.market.state import StateError
 from abm.scenario import Scenario, load_scenario
 
@@ -131,6 +132,7 @@ def summary(model: MarketModel, status: str, model_table: pd.DataFrame | None = 
         "moved_mwh": float(df.moved_mwh.sum()),
         "herding_mwh": float(df.herding_mwh.sum()),
         "cost_usd": float(df.cost_usd.sum()),
+        "cost_parts_usd": {name: float(df[f"cost_{name}_usd"].sum()) for name in COST_PARTS},
         "grid_energy_mwh": float(df.energy_mwh.sum()),
         "dc_price_usd_per_mwh": (float((df.dc_price_usd_per_mwh * df.energy_mwh).sum()
                                        / df.energy_mwh.sum()) if df.energy_mwh.sum() else 0.0),

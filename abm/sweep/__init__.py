@@ -16,6 +16,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from abm import make_callable
+
 _WHERE = {"run_sweep": "abm.sweep.runner", "Spec": "abm.sweep.spec", "load_spec": "abm.sweep.spec"}
 __all__ = sorted(_WHERE)
 
@@ -24,3 +26,6 @@ def __getattr__(name: str) -> Any:
     if name not in _WHERE:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     return getattr(importlib.import_module(_WHERE[name]), name)
+
+
+make_callable(__name__)  # abm.sweep(...) is abm.api.sweep (docs/api.md)

@@ -13,14 +13,12 @@ import html
 import io
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from abm.errors import InputError
+from abm.figures import subplots
 from abm.scenario import SCENARIO_DIR
 from abm.sweep.analysis import (
     WIDE_INTERVAL,
@@ -99,10 +97,9 @@ def _top_two(s: Sensitivity, spec: Spec) -> tuple[str, str] | None:
     return order[0], order[1]
 
 
-def _img(fig: plt.Figure) -> str:
+def _img(fig: Figure) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
-    plt.close(fig)
     return f"<img src='data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}'>"
 
 
@@ -249,14 +246,13 @@ def _discovery(box: Box) -> str:
             + _img(prim_figure(box)))
 
 
-def tornado_figure(sens: list[Sensitivity]) -> plt.Figure:
+def tornado_figure(sens: list[Sensitivity]) -> Figure:
     """One panel per outcome: parameters ranked by their index, with 95% intervals."""
     n = len(sens)
     cols = 2 if n > 1 else 1
     rows = -(-n // cols)
     height = max(1.0, 0.45 * len(sens[0].table)) + 1.2
-    fig, axes = plt.subplots(rows, cols, figsize=(11, height * rows), squeeze=False,
-                             constrained_layout=True)
+    fig, axes = subplots(rows, cols, figsize=(11, height * rows), squeeze=False)
     for ax, s in zip(axes.flat, sens, strict=False):
         t = s.table.drop(columns="flag").fillna(0.0).sort_values(s.key)
         y = np.arange(len(t))
@@ -289,7 +285,7 @@ def _bin_labels(values: pd.Series, code: np.ndarray) -> list[str]:
     return labels
 
 
-def heatmap_figure(points: pd.DataFrame, pair: tuple[str, str], outcome: str) -> plt.Figure:
+def heatmap_figure(points: pd.DataFrame, pair: tuple[str, str], outcome: str) -> Figure:
     """Mean outcome over binned values of two parameters (design points, replications averaged)."""
     a, b = pair
     unit = outcome_unit(outcome)
@@ -298,7 +294,7 @@ def heatmap_figure(points: pd.DataFrame, pair: tuple[str, str], outcome: str) ->
     frame = pd.DataFrame({"a": ca, "b": cb, "y": points[outcome].to_numpy(float)})
     for (i, j), v in frame.groupby(["a", "b"]).y.mean().items():
         grid[j, i] = v
-    fig, ax = plt.subplots(figsize=(8, 5.5), constrained_layout=True)
+    fig, ax = subplots(figsize=(8, 5.5))
     im = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis")
     for (j, i), v in np.ndenumerate(grid):
         if np.isfinite(v):
@@ -312,13 +308,12 @@ def heatmap_figure(points: pd.DataFrame, pair: tuple[str, str], outcome: str) ->
 
 
 def distribution_figure(spec: Spec, results: pd.DataFrame, baseline: pd.DataFrame
-                        ) -> plt.Figure:
+                        ) -> Figure:
     """A histogram per outcome over all runs, the baseline marked."""
     cols = list(spec.all_outcomes)
     ncols = min(3, len(cols))
     nrows = -(-len(cols) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(11, 2.8 * nrows), squeeze=False,
-                             constrained_layout=True)
+    fig, axes = subplots(nrows, ncols, figsize=(11, 2.8 * nrows), squeeze=False)
     for ax, col in zip(axes.flat, cols, strict=False):
         v = results[col].dropna()
         ax.hist(v, bins=min(30, max(5, len(v) // 3)), color="#6baed6")
@@ -332,10 +327,9 @@ def distribution_figure(spec: Spec, results: pd.DataFrame, baseline: pd.DataFram
     return fig
 
 
-def series_figure(spec: Spec, results: pd.DataFrame) -> plt.Figure:
+def series_figure(spec: Spec, results: pd.DataFrame) -> Figure:
     """Per kept series: median and 5-95% band over runs, hour by hour."""
-    fig, axes = plt.subplots(len(spec.series), 1, figsize=(11, 3 * len(spec.series)),
-                             squeeze=False, constrained_layout=True)
+    fig, axes = subplots(len(spec.series), 1, figsize=(11, 3 * len(spec.series)), squeeze=False)
     for ax, name in zip(axes.flat, spec.series, strict=True):
         mat = np.vstack(results[SERIES_PREFIX + name].to_numpy())
         hours = np.arange(mat.shape[1])
@@ -348,10 +342,10 @@ def series_figure(spec: Spec, results: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def prim_figure(box: Box) -> plt.Figure:
+def prim_figure(box: Box) -> Figure:
     """PRIM's peeling trajectory: density against coverage, the chosen box marked."""
     t = box.trajectory
-    fig, ax = plt.subplots(figsize=(7, 4.2), constrained_layout=True)
+    fig, ax = subplots(figsize=(7, 4.2))
     sc = ax.scatter(t.coverage, t.density, c=t.restricted, cmap="viridis", s=25)
     ax.plot(t.coverage[box.chosen], t.density[box.chosen], "o", ms=14, mfc="none", mec="red",
             label="chosen box")
