@@ -41,7 +41,7 @@ def test_simulate_returns_the_run_tables_and_summary_of_abm_run(run, tmp_path):
     written_tables = read_tables(tmp_path)
     for name in ("model", "regions", "zones", "lines", "operators", "migrations"):
         pd.testing.assert_frame_equal(getattr(run, name).reset_index(drop=True),
-                                      written_tables[name])
+                                      written_tables[name], check_dtype=False)
     assert len(run.model) == 3
     assert run.summary["operators"] == run.operators.operator.nunique()
     assert abm.read_run(tmp_path).summary == written
