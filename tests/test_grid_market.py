@@ -135,6 +135,12 @@ def test_system_emissions_of_a_move_differ_from_marginal_attribution_by_hand(two
     assert model.emissions_system_kg == pytest.approx(11_000.0)
     # marginal attribution: 20 MW x DE-LU's marginal 400 kg/MWh; 3,000 kg less
     assert model.emissions_marginal_kg == pytest.approx(8_000.0)
+    # average carbon of DE-LU's load: 5 MW of FR's coal imported at 900 kg/MWh on top of its
+    # own 105 MW (2,000 kg): 6,500 kg over 110 MW; produced in DE-LU: 2,000 kg / 105 MW
+    assert de.avg_carbon_kg_per_mwh == pytest.approx(6_500 / 110)
+    assert de.production_carbon_kg_per_mwh == pytest.approx(2_000 / 105)
+    assert fr.avg_carbon_kg_per_mwh == pytest.approx(900.0)
+    assert model.emissions_average_kg == pytest.approx(20 * 6_500 / 110)
     # status quo (20 MW in FR): coal 515 MW -> 463.5 t; the move's effect -7 t
     assert model.relocation_effect_kg == pytest.approx(456_500.0 - 463_500.0)
     lines = lines_table(model)

@@ -29,7 +29,7 @@ import numpy as np
 
 from abm.dataset import shipped
 from abm.errors import InputError
-from abm.grid import Dispatch, GridData, GridMarket, load_grid_data
+from abm.grid import Dispatch, GridData, GridMarket, load_grid_data, traced_carbon_kg_per_mwh
 from abm.grid.availability import zone_lat_lon
 from abm.grid.data import Line
 from abm.registry import GRID_RESPONSES
@@ -51,6 +51,10 @@ class GridResponse(Protocol):
     def clear(self, dc_mw: np.ndarray) -> Dispatch:
         """Clear every zone with data-centre grid load ``dc_mw`` (Z,) MW on top of its
         background demand."""
+
+    def consumed_carbon_kg_per_mwh(self, dispatch: Dispatch) -> np.ndarray:
+        """(Z,) consumption-based average carbon of a clearing (kg/MWh): what a MWh of the
+        zone's load carries, imports at the mix of the zone they came from."""
 
 
 CALIBRATED_TECHNOLOGIES = ("carbon_free", "fossil")
@@ -112,6 +116,10 @@ class CalibratedStacks:
             cost_usd=float((st.floor_usd_per_mwh * load
                             + st.slope_usd_per_mwh_per_mw * ramp ** 2 / 2).sum()),
         )
+
+    def consumed_carbon_kg_per_mwh(self, dispatch: Dispatch) -> np.ndarray:
+        """(Z,) average carbon of the load: islands consume what they generate."""
+        return dispatch.avg_carbon_kg_per_mwh
 
 
 def _calibrated(mode: str):
@@ -253,6 +261,11 @@ class TechnologyMarket:
     def clear(self, dc_mw: np.ndarray) -> Dispatch:
         """Clear all zones jointly with ``dc_mw`` (Z,) on top of this hour's background."""
         return self.market.clear(self.market.background_mw + dc_mw)
+
+    def consumed_carbon_kg_per_mwh(self, dispatch: Dispatch) -> np.ndarray:
+        """(Z,) average carbon of each zone's load by flow tracing (imports at the mix of the
+        zone they came from; ``abm.grid.traced_carbon_kg_per_mwh``)."""
+        return traced_carbon_kg_per_mwh(dispatch, self.market.network)
 
 
 GRID_RESPONSES.register("technology", "technology merit orders from data, carbon price on "

@@ -35,7 +35,7 @@ class GridZone(mesa.Agent):
     STATE = ("price_usd_per_mwh", "avg_carbon_kg_per_mwh", "marginal_carbon_kg_per_mwh",
              "generation_mw", "net_import_mw", "dc_load_mw", "reference_dc_mw", "emissions_kg",
              "system_emissions_kg", "relocation_effect_kg")
-    SCRATCH = ("marginal_technology",)
+    SCRATCH = ("marginal_technology", "production_carbon_kg_per_mwh")
 
     def __init__(self, model: MarketModel, index: int) -> None:
         super().__init__(model)
@@ -45,6 +45,7 @@ class GridZone(mesa.Agent):
         self.avg_carbon_kg_per_mwh = float(model.base.avg_carbon_kg_per_mwh[0, index])
         self.marginal_carbon_kg_per_mwh = float(model.base.marginal_carbon_kg_per_mwh[0, index])
         self.marginal_technology = ""
+        self.production_carbon_kg_per_mwh = self.avg_carbon_kg_per_mwh
         self.generation_mw = np.zeros(len(model.grid.technologies))
         self.net_import_mw = 0.0
         self.dc_load_mw = 0.0
@@ -62,7 +63,8 @@ class GridZone(mesa.Agent):
         self.dc_load_mw = float(m.zone_dc_mw[z])
         self.reference_dc_mw = float(m.reference_dc_mw[z])  # status quo: what set_hour took
         self.price_usd_per_mwh = float(d.price_usd_per_mwh[z])
-        self.avg_carbon_kg_per_mwh = float(d.avg_carbon_kg_per_mwh[z])
+        self.avg_carbon_kg_per_mwh = float(m.consumed_carbon_kg_per_mwh[z])
+        self.production_carbon_kg_per_mwh = float(d.avg_carbon_kg_per_mwh[z])
         self.marginal_carbon_kg_per_mwh = float(d.marginal_carbon_kg_per_mwh[z])
         tech = int(d.marginal_technology[z])
         self.marginal_technology = m.grid.technologies[tech] if tech >= 0 else "shedding"
@@ -258,7 +260,7 @@ class Operators(AgentSet):
         n_o, n_z = len(self.by_index), len(m.zones)
         # perfect: what each zone would clear at if data-centre load stayed where it was
         q = m.quotes
-        quotes = np.stack([q.price_usd_per_mwh, q.avg_carbon_kg_per_mwh,
+        quotes = np.stack([q.price_usd_per_mwh, m.quoted_carbon_kg_per_mwh,
                            q.marginal_carbon_kg_per_mwh], axis=1)
         last = np.array([[z.price_usd_per_mwh, z.avg_carbon_kg_per_mwh,
                           z.marginal_carbon_kg_per_mwh] for z in m.zones])

@@ -57,6 +57,7 @@ class MarketModel(Model):
              "region_load_mw", "grant_ratio", "shift_mwh", *rep.STEP_VALUES)
     #: recomputed every hour before it is read, or output the run writer drains
     SCRATCH = ("cost", "incumbent_mw", "forecast", "realised_energy_usd_per_mwh", "quotes",
+               "quoted_carbon_kg_per_mwh", "consumed_carbon_kg_per_mwh",
                "dispatch", "dispatch_none", "dispatch_status_quo", "migrations", "line_rows",
                "datacollector", "_lps")
     #: objects the model holds whose own ``STATE`` fields are stored under ``<name>.<field>``
@@ -78,6 +79,9 @@ class MarketModel(Model):
         self.dispatch_none: Dispatch | None = None  # ... with no data-centre load
         self.dispatch_status_quo: Dispatch | None = None  # ... with the status-quo placement
         self.quotes: Dispatch | None = None  # ... with last hour's placement (forecasts)
+        # (Z,) consumption-based average carbon of the quotes and of the placed clearing
+        self.quoted_carbon_kg_per_mwh = np.zeros(0)
+        self.consumed_carbon_kg_per_mwh = np.zeros(0)
         self.line_rows: list[np.ndarray] = []  # per hour: (L, 2) flow MW, congested
         self.voll = scenario.policy.voll_usd_per_mwh
         self.feasible = masks(inst).feasible
@@ -301,6 +305,7 @@ class MarketModel(Model):
         self.incumbent_mw = self.rescaled_placement_mw()
         self.grid.set_hour(self.hour, self.reference_dc_mw)
         self.quotes = self.grid.clear(self.zone_dc_mw)
+        self.quoted_carbon_kg_per_mwh = self.grid.consumed_carbon_kg_per_mwh(self.quotes)
         for region in self.regions:
             region.post()
         return prev
@@ -324,6 +329,7 @@ class MarketModel(Model):
         status-quo placement; each zone records its row; line flows are kept per hour."""
         grid = self.grid
         self.dispatch = grid.clear(self.zone_dc_mw)
+        self.consumed_carbon_kg_per_mwh = grid.consumed_carbon_kg_per_mwh(self.dispatch)
         self.dispatch_none = grid.clear(np.zeros_like(self.zone_dc_mw))
         self.dispatch_status_quo = (self.dispatch if np.array_equal(
             self.zone_dc_mw, self.reference_dc_mw) else grid.clear(self.reference_dc_mw))

@@ -29,6 +29,7 @@ ZONE = {
     "price_usd_per_mwh": attrgetter("price_usd_per_mwh"),
     "marginal_carbon_kg_per_mwh": attrgetter("marginal_carbon_kg_per_mwh"),
     "avg_carbon_kg_per_mwh": attrgetter("avg_carbon_kg_per_mwh"),
+    "production_carbon_kg_per_mwh": attrgetter("production_carbon_kg_per_mwh"),
     "marginal_technology": attrgetter("marginal_technology"),
     "dc_load_mw": attrgetter("dc_load_mw"),
     "reference_dc_mw": attrgetter("reference_dc_mw"),
