@@ -181,7 +181,7 @@ def _differences(base_run: Run, run: Run, limit: int = 8) -> list[str]:
     out = []
     if abs(_mean_mw(run) - _mean_mw(base_run)) > 1e-6 * _mean_mw(base_run):
         out.append(f"demand {_mean_mw(base_run):,.0f} -> {_mean_mw(run):,.0f} MW (mean)")
-    for section in ("policy", "market", "population"):
+    for section in ("policy", "market", "grid", "population"):
         a, b = getattr(base, section), getattr(scn, section)
         if a is None or b is None:
             continue
