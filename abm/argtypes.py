@@ -8,15 +8,10 @@ from __future__ import annotations
 
 import argparse
 import math
+from pathlib import Path
 
-# The largest seed: seeds are stored as signed 64-bit integers (run manifests, sweep tables).
-MAX_SEED = 2**63 - 1
-
-
-def quoted(value: object, limit: int = 40) -> str:
-    """``repr(value)`` cut to ``limit`` characters, so an error never echoes a long input."""
-    text = repr(value)
-    return text if len(text) <= limit else f"{text[:limit - 3]}..."
+from abm.errors import quoted
+from abm.limits import MAX_SEED
 
 
 def budgets_arg(text: str) -> list[float]:
@@ -73,3 +68,16 @@ def pair_arg(text: str) -> tuple[str, str]:
     if len(names) != 2 or not all(names) or names[0] == names[1]:
         raise argparse.ArgumentTypeError(f"expected two parameter paths A,B, got {quoted(text)}")
     return names[0], names[1]
+
+
+def folder_arg(text: str) -> Path:
+    """argparse type: a folder to write into; it may not exist yet, but it may not be a file."""
+    path = Path(text)
+    for part in (path, *path.parents):
+        if part.exists():
+            if not part.is_dir():
+                what = "" if part == path else f" ({part} is a file)"
+                raise argparse.ArgumentTypeError(
+                    f"{quoted(text)} cannot be a folder{what}; name a folder")
+            break
+    return path

@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from abm.argtypes import budgets_arg, positive_int_arg, seed_arg
+from abm.argtypes import budgets_arg, folder_arg, positive_int_arg, seed_arg
 from abm.errors import InputError
 
 
@@ -228,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     fr.add_argument("scenario", nargs="?", help=scenario_help)
     fr.add_argument("--budgets", type=budgets_arg, default=None,
                     help="comma-separated latency budgets in ms (default: 10 to 300)")
-    fr.add_argument("--out", required=True, help="output directory")
+    fr.add_argument("--out", required=True, type=folder_arg, help="output directory")
     fr.add_argument("--hour", type=int, default=None,
                     help="use this hour of the scenario: its demand (diurnal) and signals "
                     "(default: mean demand at annual-mean signals)")
@@ -250,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=seed_arg, default=None,
                      help="the seed of every random draw, 0..2^63-1 (default: the scenario's "
                      "seed)")
-    run.add_argument("--out", required=True, help="output directory")
+    run.add_argument("--out", required=True, type=folder_arg, help="output directory")
     again = run.add_mutually_exclusive_group()
     again.add_argument("--resume", action="store_true",
                        help="carry on an interrupted run in DIR from its last checkpoint")
@@ -352,6 +352,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:  # the reader of stdout went away (abm check | head): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except OSError as exc:  # a file or folder the command cannot read or write
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 1
 
 

@@ -2,6 +2,21 @@
 
 from __future__ import annotations
 
+# An error message quotes an offending value up to this many characters, and is cut at MAX_MESSAGE
+# (a message never echoes a file's contents).
+MAX_QUOTE = 60
+MAX_MESSAGE = 1_000
+
+
+def cut(text: str, limit: int = MAX_QUOTE) -> str:
+    """``text`` cut to ``limit`` characters, the cut marked with ``...``."""
+    return text if len(text) <= limit else f"{text[:limit - 3]}..."
+
+
+def quoted(value: object, limit: int = MAX_QUOTE) -> str:
+    """``repr(value)``, cut to ``limit`` characters."""
+    return cut(repr(value), limit)
+
 
 class InputError(ValueError):
     """Bad input in a scenario, data or trace file.
@@ -13,8 +28,8 @@ class InputError(ValueError):
     """
 
     def __init__(self, source: str, field: str, problem: str) -> None:
-        self.source = str(source)
-        self.field = field
-        self.problem = problem
-        where = f"{self.source}: {field}" if field else self.source
-        super().__init__(f"{where}: {problem}")
+        self.source = cut(str(source), MAX_MESSAGE // 4)
+        self.field = cut(field, MAX_MESSAGE // 4)
+        self.problem = cut(problem, MAX_MESSAGE)
+        where = f"{self.source}: {self.field}" if field else self.source
+        super().__init__(f"{where}: {self.problem}")

@@ -29,6 +29,7 @@ from matplotlib.figure import Figure
 
 from abm.errors import InputError
 from abm.figures import busiest_zone, generation_figure, map_figure, subplots
+from abm.files import write_atomic
 from abm.frontier import DEFAULT_BUDGETS_MS, frontier
 from abm.instance import compile_scenario
 from abm.market.reporters import COST_PARTS
@@ -362,9 +363,9 @@ def _fmt(v: object) -> str:
 
 
 def _md_table(df: pd.DataFrame) -> str:
-    head = "| " + " | ".join(map(str, df.columns)) + " |"
+    head = "| " + " | ".join(_md(str(c)).replace("|", "/") for c in df.columns) + " |"
     rule = "|" + "---|" * len(df.columns)
-    body = ["| " + " | ".join(_fmt(v).replace("|", "/") for v in row) + " |"
+    body = ["| " + " | ".join(_md(_fmt(v)).replace("|", "/") for v in row) + " |"
             for row in df.itertuples(index=False)]
     return "\n".join([head, rule, *body])
 
@@ -433,11 +434,12 @@ def write_report(runs: list[Run], baseline: Run, out: Path,
         fronts[r.label] = frontier(inst, mean_signals(r.scenario), budgets_ms)
     zones = zone_changes(runs, baseline)
     ops = operator_changes(runs, baseline)
+    slugs = _file_names(labels)
     figures: dict[str, bytes] = {
         "frontier": frontier_figure(fronts),
         "layers": layers_figure(runs),
-        **{f"map_{r.label}": _png(map_figure(r, baseline)) for r in runs},
-        **{f"generation_{r.label}": generation_png(r, zone) for r in runs
+        **{f"map_{slugs[r.label]}": _png(map_figure(r, baseline)) for r in runs},
+        **{f"generation_{slugs[r.label]}": generation_png(r, zone) for r in runs
            if "marginal_technology" in r.tables["zones"]},
     }
     if len(runs) > 1:
@@ -484,14 +486,14 @@ def write_report(runs: list[Run], baseline: Run, out: Path,
         "and for the other scenarios its change against the baseline. Straight lines: "
         "interconnectors, width by the mean power flow, head pointing the way it flowed, red "
         "where the line was congested (the more hours, the darker)."),
-        [f"map_{label}" for label in labels]))
-    shown = [label for label in labels if f"generation_{label}" in figures]
+        [f"map_{slugs[label]}" for label in labels]))
+    shown = [label for label in labels if f"generation_{slugs[label]}" in figures]
     if shown:
         sections.append((f"Generation in {zone}", (
             f"Generation in {zone} by technology hour by hour (stacked), its load (generation "
             "plus net imports over interconnectors, black) and the technology on the margin "
             "in every hour (strip below): what the data-centre load met. Another zone: "
-            "`abm report ... --zone ZONE`."), [f"generation_{label}" for label in shown]))
+            "`abm report ... --zone ZONE`."), [f"generation_{slugs[label]}" for label in shown]))
     if len(runs) > 1:
         sections.append(("Zone prices and carbon", (
             "Changes against the baseline in each zone's data-centre grid energy (MWh over the "
@@ -526,20 +528,37 @@ def write_report(runs: list[Run], baseline: Run, out: Path,
     intro = (f"Made {stamp} by GeoInference ABM" + (f" with `{command}`" if command else "")
              + ". Where each scenario comes from is in the set-up table.")
     md_path = out.with_suffix(".md")
-    md_path.write_text(_markdown(title, intro, sections, fig_dir.name))
-    out.write_text(_html(title, intro, sections, figures))
+    markdown, page = _markdown(title, intro, sections, fig_dir.name), _html(title, intro, sections,
+                                                                            figures)
+    write_atomic(md_path, lambda p: p.write_text(markdown))  # the HTML last: it is the report
+    write_atomic(out, lambda p: p.write_text(page))
     return out, md_path
 
 
+def _file_names(labels: list[str]) -> dict[str, str]:
+    """Each scenario's part of its figures' file names: its name with only [A-Za-z0-9_-] kept,
+    numbered when two names would give the same file."""
+    slugs = [re.sub(r"[^A-Za-z0-9_-]+", "-", label).strip("-")[:60] or "scenario"
+             for label in labels]
+    if len(set(slugs)) < len(slugs):
+        slugs = [f"{i}-{slug}" for i, slug in enumerate(slugs)]
+    return dict(zip(labels, slugs, strict=True))
+
+
+def _md(text: str) -> str:
+    """Text for the Markdown twin: HTML in it (a scenario name, say) is shown, not rendered."""
+    return html.escape(text, quote=False)
+
+
 def _markdown(title: str, intro: str, sections: list, fig_dir: str) -> str:
-    parts = [f"# {title}", "", intro, ""]
+    parts = [f"# {_md(title)}", "", _md(intro), ""]
     for heading, prose, blocks in sections:
-        parts += [f"## {heading}", "", prose, ""]
+        parts += [f"## {_md(heading)}", "", _md(prose), ""]
         for b in blocks:
             if isinstance(b, pd.DataFrame):
                 parts += [_md_table(b), ""]
             elif isinstance(b, list):
-                parts += [f"- {item}" for item in b] + [""]
+                parts += [f"- {_md(item)}" for item in b] + [""]
             else:
                 parts += [f"![{b}]({fig_dir}/{b}.png)", ""]
     return "\n".join(parts)
@@ -592,12 +611,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     paths = [Path(p) for p in args.scenarios]
     baseline_path = Path(args.baseline) if args.baseline else paths[0]
     order = [baseline_path, *[p for p in paths if p.resolve() != baseline_path.resolve()]]
-    runs = [get_run(p, args.hours, args.seed, args.quiet) for p in order]
     out = Path(args.out)
-    if out.suffix.lower() not in (".html", ".htm"):
+    if out.suffix.lower() not in (".html", ".htm") or out.is_dir():
         raise InputError(out, "", "--out must name an .html file (the Markdown twin is "
                          "written beside it)")
     out.parent.mkdir(parents=True, exist_ok=True)
+    runs = [get_run(p, args.hours, args.seed, args.quiet) for p in order]
     command = "abm report " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else ""
     html_path, md_path = write_report(runs, runs[0], out, args.budgets or DEFAULT_BUDGETS_MS,
                                        command, zone=args.zone)

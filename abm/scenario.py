@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -17,8 +18,20 @@ from typing import Any
 import numpy as np
 
 from abm.dataset import JURISDICTIONS, Dataset, Latency, Region, Zone, shipped
-from abm.errors import InputError
+from abm.errors import InputError, cut, quoted
 from abm.geo import haversine_km, modelled_rtt_ms
+from abm.limits import (
+    FIRST_START,
+    LAST_END,
+    MAX_CELLS,
+    MAX_CLASSES,
+    MAX_HOURS,
+    MAX_INTEGER,
+    MAX_OPERATORS,
+    MAX_SEED,
+    MAX_SIZE_SIGMA,
+    MAX_VALUE,
+)
 from abm.registry import ALLOCATION_RULES, FORECAST_MODES, GRID_RESPONSES, RENT_RULES, STRATEGIES
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
@@ -257,40 +270,51 @@ class TableReader:
         return self.data[key]
 
     def number(self, key: str, default: Any = _MISSING, *, minimum: float | None = 0.0,
-               strict: bool = False, maximum: float | None = None) -> float:
+               strict: bool = False, maximum: float = MAX_VALUE) -> float:
+        """A finite number in [minimum, maximum] (``strict``: above ``minimum``); every number is
+        at most ``abm.limits.MAX_VALUE`` in magnitude."""
         v = self.raw(key, default)
         if isinstance(v, bool) or not isinstance(v, int | float):
-            raise self.error(key, f"expected a number, got {v!r}")
-        v = float(v)
+            raise self.error(key, f"expected a number, got {quoted(v)}")
+        try:
+            v = float(v)
+        except OverflowError:  # an integer beyond the float range
+            v = math.inf if v > 0 else -math.inf
         if not math.isfinite(v):
             raise self.error(key, f"expected a finite number, got {v}")
         if minimum is not None and (v < minimum or (strict and v == minimum)):
             raise self.error(key, f"expected a number {'>' if strict else '>='} {minimum}, got {v}")
-        if maximum is not None and v > maximum:
-            raise self.error(key, f"expected a number <= {maximum}, got {v}")
+        if v > maximum:
+            raise self.error(key, f"expected a number <= {maximum:g}, got {v:g}")
+        if v < -MAX_VALUE:
+            raise self.error(key, f"expected a number >= {-MAX_VALUE:g}, got {v:g}")
         return v
 
-    def integer(self, key: str, default: Any = _MISSING, *, minimum: int = 0) -> int:
+    def integer(self, key: str, default: Any = _MISSING, *, minimum: int = 0,
+                maximum: int = MAX_INTEGER) -> int:
+        """A whole number in [minimum, maximum]."""
         v = self.raw(key, default)
         if isinstance(v, bool) or not isinstance(v, int):
-            raise self.error(key, f"expected an integer, got {v!r}")
+            raise self.error(key, f"expected an integer, got {quoted(v)}")
         if v < minimum:
-            raise self.error(key, f"expected an integer >= {minimum}, got {v}")
+            raise self.error(key, f"expected an integer >= {minimum}, got {quoted(v, 30)}")
+        if v > maximum:
+            raise self.error(key, f"expected an integer <= {maximum:,}, got {quoted(v, 30)}")
         return v
 
     def string(self, key: str, default: Any = _MISSING, *, choices: tuple[str, ...] | None = None
                ) -> str:
         v = self.raw(key, default)
         if not isinstance(v, str) or not v:
-            raise self.error(key, f"expected a non-empty string, got {v!r}")
+            raise self.error(key, f"expected a non-empty string, got {quoted(v)}")
         if choices is not None and v not in choices:
-            raise self.error(key, f"got {v!r}; allowed: {', '.join(choices)}")
+            raise self.error(key, f"got {quoted(v)}; allowed: {', '.join(choices)}")
         return v
 
     def boolean(self, key: str, default: Any = _MISSING) -> bool:
         v = self.raw(key, default)
         if not isinstance(v, bool):
-            raise self.error(key, f"expected true or false, got {v!r}")
+            raise self.error(key, f"expected true or false, got {quoted(v)}")
         return v
 
     def strings(self, key: str, default: Any = _MISSING, *,
@@ -298,13 +322,15 @@ class TableReader:
         v = self.raw(key, default)
         if isinstance(v, str) or not isinstance(v, list | tuple) or not all(
                 isinstance(s, str) for s in v):
-            raise self.error(key, f"expected a list of strings, got {v!r}")
+            raise self.error(key, f"expected a list of strings, got {quoted(v)}")
         if choices is not None:
             bad = [s for s in v if s not in choices]
             if bad:
-                raise self.error(key, f"unknown value(s) {bad}; allowed: {', '.join(choices)}")
+                raise self.error(key, f"unknown value(s) {quoted(bad)}; allowed: "
+                                 f"{', '.join(choices)}")
         if len(set(v)) != len(v):
-            raise self.error(key, f"has duplicates: {v}")
+            twice = sorted({x for x in v if v.count(x) > 1})
+            raise self.error(key, f"has duplicates: {quoted(twice)}")
         return tuple(v)
 
     def table(self, key: str, default: Any = _MISSING) -> TableReader:
@@ -321,14 +347,15 @@ class TableReader:
         unknown = sorted(set(self.data) - self.used)
         if unknown:
             allowed = ", ".join(sorted(self.used))
-            raise self.error(unknown[0], f"unknown key; allowed here: {allowed}")
+            raise InputError(self.source, cut(self._where(unknown[0])),
+                             f"unknown key; allowed here: {allowed}")
 
 
 def _ids_unique(items, source: str, path: str) -> None:
     seen = set()
     for i, item in enumerate(items):
         if item.id in seen:
-            raise InputError(source, f"{path}[{i}].id", f"duplicate id {item.id!r}")
+            raise InputError(source, f"{path}[{i}].id", f"duplicate id {quoted(item.id)}")
         seen.add(item.id)
 
 
@@ -340,11 +367,21 @@ def read_toml(path: Path) -> dict:
     """Parse a TOML file; a missing or malformed file is an InputError naming it."""
     try:
         with open(path, "rb") as fh:
-            return tomllib.load(fh)
+            text = fh.read().decode("utf-8")
+        return tomllib.loads(text)
     except FileNotFoundError:
         raise InputError(path, "", "file not found") from None
+    except IsADirectoryError:
+        raise InputError(path, "", "is a folder; expected a scenario TOML file") from None
+    except OSError as exc:
+        raise InputError(path, "", f"cannot be read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(path, "", f"not UTF-8 text (byte {exc.start}); TOML files are UTF-8"
+                         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(path, "", f"not valid TOML: {exc}") from None
+    except RecursionError:
+        raise InputError(path, "", "not valid TOML: arrays or tables nested too deeply") from None
 
 
 def _merge(base: dict, over: dict) -> dict:
@@ -380,12 +417,13 @@ def resolve_file(path: Path, seen: tuple[Path, ...] = ()) -> dict:
     if parent is None:
         return data
     if not isinstance(parent, str):
-        raise InputError(path, "extends", f"expected a scenario name or path, got {parent!r}")
+        raise InputError(path, "extends", f"expected a scenario name or path, got {quoted(parent)}")
     candidate = (path.parent / parent)
     if not candidate.suffix:
         candidate = SCENARIO_DIR / f"{parent}.toml"
     if not candidate.exists():
-        raise InputError(path, "extends", f"no scenario {parent!r} (looked for {candidate})")
+        raise InputError(path, "extends", f"no scenario {quoted(parent)} (looked for "
+                         f"{quoted(str(candidate), 200)})")
     return _merge(resolve_file(candidate, (*seen, path)), data)
 
 
@@ -431,8 +469,11 @@ def parse_scenario(data: dict, source: str, dataset: Dataset | None = None) -> S
     name = head.string("name")
     description = head.string("description") if head.has("description") else ""
     start = _start(head)
-    hours = head.integer("hours", 24, minimum=1)
-    seed = head.integer("seed", 0)
+    hours = head.integer("hours", 24, minimum=1, maximum=MAX_HOURS)
+    if start + dt.timedelta(hours=hours) > LAST_END:
+        raise head.error("hours", f"the run from {start.isoformat()} for {hours} h would end after "
+                         f"{LAST_END.isoformat()}; runs end by then")
+    seed = head.integer("seed", 0, maximum=MAX_SEED)
     head.done()
 
     net = top.table("network", {})
@@ -454,8 +495,8 @@ def parse_scenario(data: dict, source: str, dataset: Dataset | None = None) -> S
     if capacity != "listed":
         fixed = [r.id for r in regions.values() if "capacity_mw" in r.overridden]
         if fixed:
-            raise regions_t.error("capacity", f"{capacity!r} sets every region's capacity, but "
-                                  f"capacity_mw is also given for {fixed[0]}; remove one")
+            raise regions_t.error("capacity", f"{quoted(capacity)} sets every region's capacity, "
+                                  f"but capacity_mw is also given for {fixed[0]}; remove one")
     policy, rules = _policy(policy_t, ds, regions)
     market = _market(top.table("market", {}))
     grid = _grid(top.table("grid", {}), source, donors)
@@ -475,6 +516,7 @@ def parse_scenario(data: dict, source: str, dataset: Dataset | None = None) -> S
     operators = _operators(top, regions, clients, templates, required=population is None)
     strategy_settings = _strategy_settings(top.table("strategies", {}))
     top.done()
+    _check_size(source, operators, population, len(regions))
 
     used_zones = {r.zone for r in regions.values()}
     zones_t = tuple(z for z in zones.values() if z.id in used_zones)
@@ -496,15 +538,19 @@ def _start(head: TableReader) -> dt.datetime:
         try:
             v = dt.datetime.fromisoformat(v)
         except ValueError:
-            raise head.error("start", f"expected an ISO date-time, got {v!r}") from None
+            raise head.error("start", f"expected an ISO date-time, got {quoted(v)}") from None
     if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
         v = dt.datetime(v.year, v.month, v.day)
     if not isinstance(v, dt.datetime):
-        raise head.error("start", f"expected a date-time such as 2024-01-08T00:00:00, got {v!r}")
+        raise head.error("start", "expected a date-time such as 2024-01-08T00:00:00, got "
+                         f"{quoted(v)}")
     if v.tzinfo is not None:
         v = v.astimezone(dt.UTC).replace(tzinfo=None)
     if v.minute or v.second or v.microsecond:
         raise head.error("start", f"must fall on a whole UTC hour, got {v.isoformat()}")
+    if not FIRST_START <= v < LAST_END:
+        raise head.error("start", f"expected a time from {FIRST_START.isoformat()} to before "
+                         f"{LAST_END.isoformat()}, got {v.isoformat()}")
     return v
 
 
@@ -620,12 +666,38 @@ def _weights(t: TableReader, key: str, default: Any, choices: tuple[str, ...]
     return out
 
 
+# Drawn operators are named gen000, gen001, ... (abm.population.realise).
+_DRAWN_ID = re.compile(r"gen\d{3,}")
+
+
+def _check_size(source: str, operators: tuple[Operator, ...], population: Population | None,
+                regions: int) -> None:
+    """Listed and drawn operators within ``abm.limits``; listed ids apart from drawn ones."""
+    drawn = population.operators if population is not None else 0
+    if len(operators) + drawn > MAX_OPERATORS:
+        raise InputError(source, "operators", f"{len(operators)} listed + {drawn} drawn "
+                         f"operators; at most {MAX_OPERATORS:,} in all")
+    classes = max((len(o.classes) for o in operators), default=0)
+    if population is not None:
+        classes = max(classes, population.classes[1])
+    cells = classes * (len(operators) + drawn) * regions
+    if cells > MAX_CELLS:
+        raise InputError(source, "operators", f"operators x workload classes x regions is "
+                         f"{cells:,}; at most {MAX_CELLS:,} (the placement's dense arrays)")
+    if population is not None:
+        for i, o in enumerate(operators):
+            if _DRAWN_ID.fullmatch(o.id):
+                raise InputError(source, f"operators[{i}].id", f"{quoted(o.id)} looks like a "
+                                 "drawn operator's id (gen000, gen001, ...); choose another")
+
+
 def _numbers(t: TableReader, key: str, default: Any) -> tuple[float, ...]:
     v = t.raw(key, default)
     if not isinstance(v, list) or not v or any(
-            isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x) or x < 0
+            isinstance(x, bool) or not isinstance(x, int | float) or not 0 <= x <= MAX_VALUE
             for x in v):
-        raise t.error(key, f"expected a non-empty list of finite numbers >= 0, got {v!r}")
+        raise t.error(key, f"expected a non-empty list of numbers in [0, {MAX_VALUE:g}], got "
+                      f"{quoted(v)}")
     return tuple(float(x) for x in v)
 
 
@@ -635,9 +707,9 @@ def _population(t: TableReader, regions: dict[str, Region], templates: dict) -> 
     classes = t.raw("classes", [1, 3])
     if (not isinstance(classes, list) or len(classes) != 2
             or not all(isinstance(c, int) and not isinstance(c, bool) for c in classes)
-            or not 1 <= classes[0] <= classes[1]):
-        raise t.error("classes",
-                      f"expected [min, max] integers with 1 <= min <= max, got {classes!r}")
+            or not 1 <= classes[0] <= classes[1] <= MAX_CLASSES):
+        raise t.error("classes", f"expected [min, max] integers with 1 <= min <= max <= "
+                      f"{MAX_CLASSES} (workload classes per operator), got {quoted(classes)}")
     clients = t.raw("clients", "capacity")
     if clients == "capacity":
         client_weights = tuple((r.id, r.capacity_mw) for r in regions.values())
@@ -648,9 +720,9 @@ def _population(t: TableReader, regions: dict[str, Region], templates: dict) -> 
     else:
         raise t.error("clients", "expected 'capacity', 'uniform' or a table region -> weight")
     pop = Population(
-        operators=t.integer("operators", minimum=1),
+        operators=t.integer("operators", minimum=1, maximum=MAX_OPERATORS),
         total_demand_mw=t.number("total_demand_mw", strict=True),
-        size_sigma=t.number("size_sigma", 1.0),
+        size_sigma=t.number("size_sigma", 1.0, maximum=MAX_SIZE_SIGMA),
         classes=(classes[0], classes[1]),
         templates=_weights(t, "templates", {k: 1.0 for k in templates}, tuple(templates)),
         client_weights=client_weights,
@@ -746,7 +818,7 @@ def _zones(t: TableReader, ds: Dataset) -> tuple[dict[str, Zone], dict, tuple]:
     for sub in t.tables("add"):
         zid = sub.string("id")
         if zid in zones:
-            raise sub.error("id", f"zone {zid!r} already exists; change it under zones.set")
+            raise sub.error("id", f"zone {quoted(zid)} already exists; change it under zones.set")
         source = sub.string("profile_from", choices=("flat", *sorted(ds.zones)))
         if source != "flat":
             donors.append((zid, source))
@@ -799,7 +871,8 @@ _ALL_REGION_FIELDS = {k: _REGION_FIELDS[k] for k in (
 
 def _check_region(t: TableReader, vals: dict, zones: dict[str, Zone]) -> None:
     if "zone" in vals and vals["zone"] not in zones:
-        raise t.error("zone", f"unknown zone {vals['zone']!r}; known: {', '.join(sorted(zones))}")
+        raise t.error("zone", f"unknown zone {quoted(vals['zone'])}; known: "
+                      f"{', '.join(sorted(zones))}")
     if not -90 <= vals.get("lat", 0.0) <= 90:
         raise t.error("lat", f"expected degrees in [-90, 90], got {vals['lat']}")
     if not -180 <= vals.get("lon", 0.0) <= 180:
@@ -835,7 +908,8 @@ def _regions(t: TableReader, ds: Dataset, zones: dict[str, Zone]) -> dict[str, R
     for sub in t.tables("add"):
         rid = sub.string("id")
         if rid in regions or rid in ds.regions:
-            raise sub.error("id", f"region {rid!r} already exists; change it under regions.set")
+            raise sub.error("id", f"region {quoted(rid)} already exists; change it under "
+                            "regions.set")
         spec = dict(_REGION_FIELDS)
         rent = sub.number("rent_usd_per_mwh", 0.0)
         spec.pop("rent_usd_per_mwh")
@@ -887,7 +961,8 @@ def _service_nodes(top: TableReader, regions: dict[str, Region]) -> dict[str, Se
     for sub in top.tables("service_nodes"):
         nid = sub.string("id")
         if nid in nodes:
-            raise sub.error("id", f"service node {nid!r} already exists (every region id is one)")
+            raise sub.error("id", f"service node {quoted(nid)} already exists (every region id "
+                            "is one)")
         nodes[nid] = ServiceNode(nid, sub.string("region", choices=tuple(regions)))
         sub.done()
     return nodes
@@ -900,7 +975,7 @@ def _clients(top: TableReader, regions: dict[str, Region], nodes: dict[str, Serv
     for sub in top.tables("clients"):
         cid = sub.string("id")
         if cid in clients:
-            raise sub.error("id", f"client {cid!r} already exists (every region id is one)")
+            raise sub.error("id", f"client {quoted(cid)} already exists (every region id is one)")
         lat = sub.number("lat", minimum=-90.0, maximum=90.0)
         lon = sub.number("lon", minimum=-180.0, maximum=180.0)
         node = nodes[sub.string("service_node", choices=tuple(nodes))]
@@ -949,7 +1024,7 @@ def _operators(top: TableReader, regions: dict[str, Region], clients: dict[str, 
         for ct in sub.tables("classes"):
             kind = ct.string("template", "") if ct.has("template") else ""
             if kind and kind not in templates:
-                raise ct.error("template", f"unknown template {kind!r}; defined: "
+                raise ct.error("template", f"unknown template {quoted(kind)}; defined: "
                                f"{', '.join(templates) or '(none: add [templates.NAME])'}")
             base = templates.get(kind, {})
             nums = {k: ct.number(k, base.get(k, _MISSING)) for k in _CLASS_NUMBERS}

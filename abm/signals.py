@@ -73,9 +73,10 @@ def profile_signals(scn: Scenario, start: dt.datetime | None = None,
     price = shaped(mean.price_usd_per_mwh, "price")
     carbon = shaped(mean.avg_carbon_kg_per_mwh, "carbon")
     if scn.trace is not None:
-        from abm.traces import read_traces
+        from abm.traces import check_zones, read_traces
 
         traces = read_traces(scn.trace).window(stamps[0], len(stamps))
+        check_zones(traces, tuple(z.id for z in scn.zones))
         for i, zone in enumerate(scn.zones):
             if zone.id not in traces.zones:
                 continue

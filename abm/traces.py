@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from abm.errors import InputError
+from abm.errors import InputError, cut, quoted
 
 LONG_COLUMNS = ("zone", "timestamp", "price_usd_per_mwh", "carbon_g_per_kwh")
 VALUE_COLUMNS = ("price_usd_per_mwh", "carbon_g_per_kwh")
@@ -35,6 +35,13 @@ EM_CARBON = {
     "lca": "Carbon Intensity gCO₂eq/kWh (LCA)",
 }
 FORMATS = ("auto", "long", "electricity_maps")
+# Zone ids of Electricity Maps (the zone keys of its exports and app.electricitymaps.com/zone/KEY)
+# that name a shipped zone (abm/data/zones.csv) differently: theirs -> ours. US-MIDA-PJM is all
+# of PJM, whose Dominion zone is ours.
+ZONE_ALIASES = {
+    "DE": "DE-LU", "SE-SE3": "SE3", "US-MIDA-PJM": "US-PJM-DOM", "US-MIDW-MISO": "US-MISO",
+    "US-TEX-ERCO": "US-ERCOT", "US-CAL-CISO": "US-CAISO",
+}
 
 _EM_CARBON_SUFFIXES = {"direct": ("direct",), "lca": ("lca", "life cycle", "lifecycle")}
 _EM_CARBON_STEM = "carbon intensity gco2eq/kwh"
@@ -170,6 +177,28 @@ class Traces:
             np.hstack([self.carbon_g_per_kwh, other.carbon_g_per_kwh]), source)
 
 
+def check_zones(traces: Traces, zone_ids: tuple[str, ...]) -> None:
+    """Raise when no zone of ``traces`` is one of ``zone_ids`` (the scenario's zones), or when
+    the file names one of them by a known alias (:data:`ZONE_ALIASES`), which would be ignored.
+
+    Raises:
+        InputError: naming the unmatched zone ids and the aliases that would match.
+    """
+    aliased = {z: ZONE_ALIASES[z] for z in traces.zones
+               if ZONE_ALIASES.get(z) in zone_ids and ZONE_ALIASES[z] not in traces.zones}
+    if not aliased and any(z in zone_ids for z in traces.zones):
+        return
+    unmatched = [z for z in traces.zones if z not in zone_ids]
+    shown = ", ".join(cut(z, 20) for z in unmatched[:8]) + (
+        f" and {len(unmatched) - 8} more" if len(unmatched) > 8 else "")
+    hint = ("; known aliases: " + ", ".join(f"{theirs} is {ours} here"
+                                            for theirs, ours in aliased.items())
+            if aliased else "")
+    raise InputError(traces.source, "zone",
+                     f"zone id(s) {shown} match no zone of the scenario "
+                     f"({', '.join(zone_ids)}){hint}; rename them in the file")
+
+
 class _Collector:
     """Rows of one file by zone and hour, checked into a :class:`Traces`."""
 
@@ -182,7 +211,7 @@ class _Collector:
         by_hour = self.rows.setdefault(zone, {})
         if hour in by_hour:
             raise InputError(self.source, f"line {line}, zone/timestamp",
-                             f"duplicate ({zone}, {_fmt_hour(hour)}), also on line "
+                             f"duplicate ({cut(zone)}, {_fmt_hour(hour)}), also on line "
                              f"{by_hour[hour][2]}; allowed: one row per zone and hour")
         by_hour[hour] = (price, carbon, line)
 
@@ -198,12 +227,13 @@ class _Collector:
             if gaps.size:
                 k = int(gaps[0])
                 raise InputError(self.source, "timestamp",
-                                 f"zone {zone}: gap in the hourly sequence, first missing hour "
+                                 f"zone {cut(zone)}: gap in the hourly sequence, first missing "
+                                 "hour "
                                  f"{_fmt_hour(hs[k] + 1)} (between {_fmt_hour(hs[k])} and "
                                  f"{_fmt_hour(hs[k + 1])}); allowed: every hour, no gaps")
             spans[zone] = (int(hs[0]), int(hs[-1]))
         if len(set(spans.values())) > 1:
-            report = "; ".join(f"{z}: {_fmt_span(*s)}" for z, s in spans.items())
+            report = cut("; ".join(f"{cut(z)}: {_fmt_span(*s)}" for z, s in spans.items()), 400)
             raise InputError(self.source, "timestamp",
                              f"zones cover different hour ranges ({report}); "
                              "allowed: all zones on the same hours")
@@ -258,12 +288,12 @@ def _parse_stamp(source: str, field: str, text: str) -> int:
         t = dt.datetime.fromisoformat(text.strip())
     except ValueError:
         raise InputError(source, field,
-                         f"cannot parse {text!r} as an ISO 8601 timestamp; allowed e.g. "
+                         f"cannot parse {quoted(text)} as an ISO 8601 timestamp; allowed e.g. "
                          "2024-01-01T00:00:00 (UTC) or 2024-01-01T02:00:00+02:00") from None
     utc = _to_utc(t)
     if (utc.minute, utc.second, utc.microsecond) != (0, 0, 0):
         raise InputError(source, field,
-                         f"{text!r} is not on the hour (UTC {utc.isoformat()}); "
+                         f"{quoted(text)} is not on the hour (UTC {utc.isoformat()}); "
                          "allowed: hourly stamps at hh:00:00 UTC")
     return _hour_index(utc)
 
@@ -278,9 +308,10 @@ def _parse_value(source: str, field: str, text: str, *, carbon: bool) -> float:
     try:
         v = float(s)
     except ValueError:
-        raise InputError(source, field, f"{text!r} is not a number; allowed: {allowed}") from None
+        raise InputError(source, field, f"{quoted(text)} is not a number; allowed: {allowed}"
+                         ) from None
     if not math.isfinite(v):
-        raise InputError(source, field, f"{text!r} is not finite; allowed: {allowed}")
+        raise InputError(source, field, f"{quoted(text)} is not finite; allowed: {allowed}")
     if carbon and v < 0:
         raise InputError(source, field, f"negative carbon intensity {v}; allowed: {allowed}")
     return v
@@ -307,7 +338,7 @@ def _long(source: str, header: list[str], rows: list[tuple[int, list[str]]]) -> 
     unknown = [h for h in header if h not in LONG_COLUMNS]
     if missing or unknown:
         problems = ([f"missing column(s) {', '.join(missing)}"] if missing else []) + (
-            [f"unknown column(s) {', '.join(map(repr, unknown))}"] if unknown else [])
+            [f"unknown column(s) {quoted(unknown)}"] if unknown else [])
         raise InputError(source, "header",
                          f"{'; '.join(problems)}; required: {_REQUIRED_LONG}, nothing else")
     repeated = sorted({h for h in header if header.count(h) > 1})
@@ -334,14 +365,14 @@ def _em(source: str, header: list[str], rows: list[tuple[int, list[str]]],
         zone: str | None, basis: str) -> Traces:
     """Parse the Electricity Maps export from already-read rows."""
     if basis not in _EM_CARBON_SUFFIXES:
-        raise InputError(source, "basis", f"basis {basis!r}; allowed: direct, lca")
+        raise InputError(source, "basis", f"basis {quoted(basis)}; allowed: direct, lca")
     norm = [_norm(h) for h in header]
     carbon_names = {f"{_EM_CARBON_STEM} ({s})" for s in _EM_CARBON_SUFFIXES[basis]}
 
     def find(names: set[str]) -> int | None:
         hits = [i for i, n in enumerate(norm) if n in names]
         if len(hits) > 1:
-            raise InputError(source, "header", f"column {header[hits[0]]!r} appears twice; "
+            raise InputError(source, "header", f"column {quoted(header[hits[0]])} appears twice; "
                              "allowed: each column once")
         return hits[0] if hits else None
 
@@ -352,14 +383,15 @@ def _em(source: str, header: list[str], rows: list[tuple[int, list[str]]],
         required = [EM_TIME, EM_CARBON[basis]] + ([] if zone is not None else [EM_ZONE])
         raise InputError(source, "header",
                          f"missing column(s) {', '.join(map(repr, missing))}; required for an "
-                         f"Electricity Maps export (basis {basis!r}): "
+                         f"Electricity Maps export (basis {quoted(basis)}): "
                          f"{', '.join(map(repr, required))}")
     assert it is not None and ic is not None
     if zone is not None and iz is not None:
         ids = list(dict.fromkeys(c[iz].strip() for _, c in rows))
         if len(ids) > 1:
             raise InputError(source, EM_ZONE,
-                             f"zone {zone!r} given but the file holds zones {', '.join(ids)}; "
+                             f"zone {quoted(zone)} given but the file holds zones "
+                             f"{cut(', '.join(ids), 200)}; "
                              "allowed: a zone override for a one-zone file only")
     carbon_col = header[ic]
     out = _Collector(source)
@@ -429,7 +461,7 @@ def read_traces(path: str | Path, fmt: str = "auto", *, zone: str | None = None,
     """
     source = str(path)
     if fmt not in FORMATS:
-        raise InputError(source, "fmt", f"format {fmt!r}; allowed: {', '.join(FORMATS)}")
+        raise InputError(source, "fmt", f"format {quoted(fmt)}; allowed: {', '.join(FORMATS)}")
     source, header, rows = _read_csv(path)
     if fmt == "auto":
         if _is_long(header):
@@ -438,7 +470,8 @@ def read_traces(path: str | Path, fmt: str = "auto", *, zone: str | None = None,
             fmt = "electricity_maps"
         else:
             raise InputError(source, "header",
-                             f"unrecognised header {','.join(header)!r}; allowed: a long CSV "
+                             f"unrecognised header {quoted(','.join(header))}; allowed: a "
+                             "long CSV "
                              f"({','.join(LONG_COLUMNS)}) or an Electricity Maps export "
                              f"({EM_TIME!r}, {EM_ZONE!r}, {EM_CARBON['direct']!r}, ...)")
     if fmt == "long":

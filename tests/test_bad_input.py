@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from abm.cli import main
+from tests.conftest import SMALL
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,3 +52,136 @@ def test_dashboard_on_another_host_warns_it_is_reachable(monkeypatch, capsys):
     assert "samesite" in calls[0]["PYTHONWARNINGS"].lower()
     assert main(["dashboard"]) == 0  # 127.0.0.1: no warning
     assert "warning" not in capsys.readouterr().err
+
+
+DEFAULT = (ROOT / "abm" / "scenarios" / "default.toml").read_text()
+
+
+@pytest.mark.parametrize(("old", "new", "field", "bound"), [
+    ("classes = [1, 4]", "classes = [1, 1000000]", "population.classes", "<= 100"),
+    ("operators = 44", "operators = 1000000000", "population.operators", "<= 100,000"),
+    ("hours = 168", "hours = 9223372036854775807", "scenario.hours", "<= 87,840"),
+    ("start = 2024-01-08T00:00:00", "start = 9999-12-31T23:00:00", "scenario.start",
+     "before 2200-01-01"),
+    ("total_demand_mw = 300.0", "total_demand_mw = 1e300", "population.total_demand_mw",
+     "<= 1e+12"),
+    ("demand_mw = 20.0", "demand_mw = 1.7e308", "operators[0].classes[0].demand_mw", "<= 1e+12"),
+    ("demand_mw = 20.0", "demand_mw = 1.8e308", "operators[0].classes[0].demand_mw", "finite"),
+    ("size_sigma = 1.0", "size_sigma = 800.0", "population.size_sigma", "<= 5"),
+    ("seed = 42", "seed = 9223372036854775808", "scenario.seed", "<= 9,223,372,036,854,775,807"),
+    ('id = "atlas"', 'id = "gen000"', "operators[0].id", "drawn operator"),
+])
+def test_values_beyond_what_the_model_computes_are_refused(write_scenario, capsys, old, new,
+                                                           field, bound):
+    """The values of issue 12 that passed ``abm check`` and then hung, crashed or overflowed."""
+    assert old in DEFAULT
+    path = write_scenario(DEFAULT.replace(old, new, 1))
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path}: {field}: ") and bound in err, err
+    assert len(err.splitlines()) == 1
+
+
+def test_unreadable_scenarios_are_clear_errors(tmp_path, capsys):
+    not_utf8 = tmp_path / "latin1.toml"
+    not_utf8.write_bytes('[scenario]\nname = "café"\n'.encode("latin-1"))
+    secret = tmp_path / "environ"
+    secret.write_bytes(b"SECRET_TOKEN=abc123\0" * 5000)  # like /proc/self/environ: one long line
+    for path, problem in ((not_utf8, "not UTF-8"), (tmp_path, "is a folder"),
+                          (secret, "not valid TOML")):
+        assert main(["check", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {path}: ") and problem in err
+    assert "SECRET" not in err
+
+
+def test_errors_quote_values_briefly(write_scenario, capsys):
+    long_name = "x" * 100_000
+    path = write_scenario(DEFAULT.replace('name = "default"', f"name = {[long_name]}"))
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "scenario.name: expected a non-empty string, got ['xxx" in err and len(err) < 300
+
+
+def test_a_trace_path_never_prints_the_file(write_scenario, tmp_path, capsys):
+    secret = tmp_path / "secrets.txt"
+    secret.write_text("PASSWORD=hunter2," * 10_000 + "\n")
+    path = write_scenario(SMALL_WITH_TRACE.format(trace=secret))
+    assert main(["run", str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {secret}: header: unrecognised header")
+    assert "'PASSWORD=hunter2,PASSWORD=hunter2,PASSWORD=hunter2,PASSW...;" in err  # 60 chars
+    assert len(err) < 400
+
+
+def test_trace_zones_that_match_nothing_are_named_with_their_aliases(write_scenario, tmp_path,
+                                                                     capsys):
+    trace = tmp_path / "em.csv"
+    trace.write_text("zone,timestamp,carbon_g_per_kwh\n" + "".join(
+        f"{zone},2024-01-08T0{h}:00:00,100\n" for zone in ("DE", "XX") for h in range(3)))
+    path = write_scenario(SMALL_WITH_TRACE.format(trace=trace))
+    assert main(["run", str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {trace}: zone: zone id(s) DE, XX match no zone of the scenario")
+    assert "known aliases: DE is DE-LU here" in err
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["run", "--seed", "-1", "--out", "{tmp}/o"], "expected a seed in 0..9223372036854775807"),
+    (["sweep", str(ROOT / "experiments" / "sweeps" / "quick.toml"), "--out", "{file}"],
+     "cannot be a folder"),
+    (["run", "--out", "{file}/sub"], "is a file"),
+])
+def test_bad_arguments_are_one_line_errors(tmp_path, argv, message):
+    (tmp_path / "file").write_text("")
+    argv = [a.format(tmp=tmp_path, file=tmp_path / "file") for a in argv]
+    proc = abm(*argv)
+    assert proc.returncode == 2
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+
+
+SMALL_WITH_TRACE = SMALL + """
+[signals]
+trace = "{trace}"
+"""
+
+
+def test_report_on_a_name_with_a_slash_and_html(write_scenario, tmp_path):
+    """The name becomes a file name of a figure (slash) and text of the Markdown twin (HTML)."""
+    odd = write_scenario(SMALL.replace('name = "small"', 'name = "a/b <script>x</script>"'),
+                         "odd.toml")
+    out = tmp_path / "r.html"
+    assert main(["report", str(odd), "--hours", "1", "--out", str(out), "--quiet",
+                 "--budgets", "50"]) == 0
+    md = out.with_suffix(".md").read_text()
+    assert "<script>" not in md and "a/b &lt;script&gt;x&lt;/script&gt;" in md
+    assert "<script>" not in out.read_text()
+    assert (tmp_path / "r_figures" / "map_a-b-script-x-script.png").is_file()
+
+
+def _interrupt(argv: list[str], ready: str) -> subprocess.CompletedProcess:
+    """Run ``abm ARGV``, send Ctrl-C (SIGINT) once stderr shows ``ready``, collect the end."""
+    with subprocess.Popen([sys.executable, "-m", "abm.cli", *argv], cwd=ROOT, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        seen = ""
+        while ready not in seen:
+            char = proc.stderr.read(1)
+            assert char, f"abm {argv[0]} ended before {ready!r}: {seen}"
+            seen += char
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    return subprocess.CompletedProcess(argv, proc.returncode, out, seen + err)
+
+
+@pytest.mark.parametrize(("command", "kept"), [
+    ("report", "interrupted: no report was written"),
+    ("run", "interrupted: finished steps are"),
+])
+def test_ctrl_c_exits_130_with_one_line(tmp_path, command, kept):
+    out = tmp_path / ("r.html" if command == "report" else "run")
+    proc = _interrupt([command, str(ROOT / "abm" / "scenarios" / "default.toml"), "--out",
+                       str(out), "--hours", "168"], "/168")
+    assert proc.returncode == 130, proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert kept in last and "Traceback" not in proc.stderr
+    assert not out.exists() if command == "report" else out.is_dir()

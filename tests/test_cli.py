@@ -158,6 +158,7 @@ def test_negative_hour_is_an_error(write_scenario, tmp_path, capsys):
 def test_out_that_is_a_file_is_an_error(write_scenario, tmp_path, capsys):
     not_a_dir = tmp_path / "taken"
     not_a_dir.write_text("x")
-    assert main(["frontier", str(write_scenario(SMALL)), "--out", str(not_a_dir),
-                 "--budgets", "10"]) == 2
-    assert capsys.readouterr().err.startswith("error:")
+    with pytest.raises(SystemExit) as exc:
+        main(["frontier", str(write_scenario(SMALL)), "--out", str(not_a_dir), "--budgets", "10"])
+    assert exc.value.code == 2
+    assert "argument --out: " in capsys.readouterr().err

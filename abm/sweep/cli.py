@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from abm.argtypes import pair_arg, positive_int_arg
+from abm.argtypes import folder_arg, pair_arg, positive_int_arg
 
 USAGE = """abm sweep SPEC --out DIR [--workers N | --scheduler ADDR] [--resume | --restart]
                  [--quiet]
@@ -34,7 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="the sweep file (TOML), or the word 'report' followed by DIR")
     p.add_argument("folder", nargs="?", metavar="DIR", help="(report) the sweep folder")
     run = p.add_argument_group("running a sweep")
-    run.add_argument("--out", metavar="DIR", help="the sweep folder to write (required)")
+    run.add_argument("--out", metavar="DIR", type=folder_arg,
+                     help="the sweep folder to write (required)")
     run.add_argument("--workers", type=positive_int_arg, metavar="N",
                      help="local processes (default: one per core; 1 runs serially in this "
                      "process); with --scheduler local, the Dask workers")
