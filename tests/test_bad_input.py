@@ -175,7 +175,7 @@ def _interrupt(argv: list[str], ready: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize(("command", "kept"), [
     ("report", "interrupted: no report was written"),
-    ("run", "interrupted: finished steps are"),
+    ("run", "--resume"),
 ])
 def test_ctrl_c_exits_130_with_one_line(tmp_path, command, kept):
     out = tmp_path / ("r.html" if command == "report" else "run")
@@ -183,5 +183,5 @@ def test_ctrl_c_exits_130_with_one_line(tmp_path, command, kept):
                        str(out), "--hours", "168"], "/168")
     assert proc.returncode == 130, proc.stderr
     last = proc.stderr.strip().splitlines()[-1]
-    assert kept in last and "Traceback" not in proc.stderr
+    assert last.startswith("interrupted: ") and kept in last and "Traceback" not in proc.stderr
     assert not out.exists() if command == "report" else out.is_dir()
