@@ -332,6 +332,13 @@ def handler(name: str) -> Callable[[argparse.Namespace], int]:
     return getattr(importlib.import_module(module), function)
 
 
+def _close_progress_bars() -> None:
+    """Close the progress bars still open, so that what follows starts on a line of its own."""
+    tqdm = getattr(sys.modules.get("tqdm"), "tqdm", None)
+    for bar in list(getattr(tqdm, "_instances", ())):
+        bar.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``abm`` console script: 0 done, 2 bad input, 130 interrupted."""
     kept = NOTHING_WRITTEN
@@ -348,6 +355,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        _close_progress_bars()
         print(f"interrupted: {kept}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # the reader of stdout went away (abm check | head): stop quietly
