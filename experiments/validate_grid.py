@@ -57,6 +57,7 @@ def model_cells(carbon_overrides: dict[str, float] | None = None
     out = {k: np.zeros((12, 24, len(zone_ids))) for k in ("price", "avg_carbon",
                                                          "marginal_carbon")}
     out["marginal_technology"] = np.empty((12, 24, len(zone_ids)), dtype=object)
+    out["generation"] = np.zeros((12, 24, len(zone_ids), len(market.technologies)))
     techs = market.technologies
     zero = np.zeros(len(zone_ids))
     for m in range(12):
@@ -66,9 +67,42 @@ def model_cells(carbon_overrides: dict[str, float] | None = None
             out["price"][m, h] = d.price_usd_per_mwh
             out["avg_carbon"][m, h] = d.avg_carbon_kg_per_mwh
             out["marginal_carbon"][m, h] = d.marginal_carbon_kg_per_mwh
+            out["generation"][m, h] = d.generation_mw
             out["marginal_technology"][m, h] = [techs[i] if i >= 0 else "shedding"
                                                for i in d.marginal_technology]
+    out["technologies"] = techs
     return zone_ids, out
+
+
+FOSSIL = ("coal", "lignite", "gas_ccgt", "gas_ocgt", "oil", "other_thermal")
+GROUPS = {"coal": ("coal", "lignite"), "gas": ("gas_ccgt", "gas_ocgt"),
+          "nuclear": ("nuclear",), "wind+solar": ("wind", "solar"), "hydro": ("hydro",)}
+
+
+def generation_shares(zone_ids: list[str], cells: dict) -> pd.DataFrame:
+    """Per zone whose annual generation in capacity.csv is from a source (OWID / Ember 2023 or
+    2022 for country zones, not capacity x an assumed capacity factor): the model's annual
+    generation share of coal, gas, nuclear, wind+solar and hydro beside the source's."""
+    cap = pd.read_csv(DATA_DIR / "grid" / "capacity.csv", keep_default_na=False)
+    days = np.array([31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=float)
+    energy = (cells["generation"] * days[:, None, None, None]).sum(axis=(0, 1))  # (Z, T) MWh/24
+    techs = list(cells["technologies"])
+    rows = []
+    for z, g in cap.groupby("zone_id", sort=False):
+        sourced = g[g.generation_gwh != ""]
+        unmeasured = g[(g.generation_gwh == "") & g.technology.isin(FOSSIL[:-1])]
+        if (sourced.empty or len(unmeasured) or
+                (sourced.year.astype(str) == "capacity-based").any()):
+            continue  # only zones whose fossil mix is a source's generation (not CL-SEN's split)
+        obs = sourced.set_index("technology").generation_gwh.astype(float)
+        j = zone_ids.index(z)
+        model = pd.Series(energy[j], index=techs)
+        row = {"zone": z}
+        for name, members in GROUPS.items():
+            row[f"{name}_observed"] = obs.reindex(members).fillna(0).sum() / obs.sum()
+            row[f"{name}_model"] = model[list(members)].sum() / model.sum()
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def observed(path: Path = HOURLY) -> tuple[pd.DatetimeIndex, dict[str, dict[str, np.ndarray]]]:
@@ -147,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     caiso = caiso_summer_marginal(zone_ids, cells)
     md += (f"\n\nUS-CAISO marginal emission factor, June-July mean: model {caiso:.0f} kg/MWh, "
            f"WattTime measured {CAISO_MOER:.0f} (CAISO_NORTH, 2023-06-08..07-08)\n")
+    shares = generation_shares(zone_ids, cells)
+    shares.to_csv(args.out / "generation_shares.csv", index=False)
+    md += "\n" + shares.round(2).to_string(index=False) + "\n"
     marginal = marginal_summary(zone_ids, cells)
     marginal.to_csv(args.out / "marginal.csv", index=False)
     md += "\n" + marginal.to_string(index=False) + "\n"
