@@ -21,8 +21,6 @@ factor 0) is marginal where nothing else can serve.
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -32,6 +30,7 @@ import numpy as np
 
 from abm.grid.data import Line
 from abm.grid.stack import Fleet
+from abm.highs import quiet_highs
 
 TOLERANCE_MW = 1e-6  # a unit within 1 W of its available MW is full; a line within 1 W, congested
 CACHED_CLEARINGS = 8  # clearings of the hour kept for repeated loads (forecast = status quo)
@@ -111,22 +110,6 @@ class Dispatch:
         return float(self.emissions_kg.sum())
 
 
-def _silent_highs() -> highspy.Highs:
-    """A HiGHS instance with its output off. The first one a process makes prints HiGHS'
-    banner on the C-level standard output before any option can be set: it goes nowhere."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 1)
-            h = highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-    h.setOptionValue("output_flag", False)
-    return h
-
-
 class CoupledLP:
     """The persistent HiGHS transport model of the zones ``zones`` (the connected components of
     two or more zones; each component is an independent block).
@@ -165,7 +148,7 @@ class CoupledLP:
         lp.a_matrix_.start_ = starts
         lp.a_matrix_.index_ = index
         lp.a_matrix_.value_ = value
-        self.highs = _silent_highs()
+        self.highs = quiet_highs()
         self.highs.passModel(lp)
         self._unit_cols = np.arange(nu, dtype=np.int32)
         self._rows = np.arange(nz, dtype=np.int32)
