@@ -70,6 +70,17 @@ def test_two_zones_hand_solved_prices_cost_and_emissions():
            * n.generators.carrier.map(n.carriers.co2_emissions)).sum(axis=1)
     np.testing.assert_allclose(co2.to_numpy()[0], 240.0, rtol=1e-9)
 
+    # an asymmetric line (A->B 100 MW, B->A 40 MW): A (150 MW available) at 200 MW load imports
+    # only 40 from B, so 10 MW are shed: prices A 1,000 (the cap), B 50; cost 1,500 + 2,000 +
+    # 10,000 = 13,500 $
+    m.line_capacity_mw = np.array([[100.0, 40.0]])
+    n = build_network(m, m.zone_ids, [Hour(stamps[0], offers, np.array([150.0, 300.0]),
+                                            np.array([200.0, 0.0]))])
+    solve(n)
+    np.testing.assert_allclose(n.buses_t.marginal_price[["A", "B"]].to_numpy(), [[1000, 50]])
+    np.testing.assert_allclose(dispatch_cost(n), [13500], rtol=1e-9)
+    assert n.links_t.p0["A-B"].iloc[0] == pytest.approx(-40.0)
+
 
 def shipped_market_hours():
     """The shipped 23-zone technology market prepared for three hours of 2024 (a winter
