@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from abm.dataset import DATA_DIR, shipped
-from abm.grid import GridMarket, load_grid_data
+from abm.grid import GridMarket, load_grid_data, traced_carbon_kg_per_mwh
 from abm.grid.availability import zone_lat_lon
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,7 +55,7 @@ def model_cells(carbon_overrides: dict[str, float] | None = None
     carbon_shape = np.stack([ds.profiles[z, "carbon"] for z in zone_ids], axis=-1)
     price_shape = np.stack([ds.profiles[z, "price"] for z in zone_ids], axis=-1)
     out = {k: np.zeros((12, 24, len(zone_ids))) for k in ("price", "avg_carbon",
-                                                         "marginal_carbon")}
+                                                         "traced_carbon", "marginal_carbon")}
     out["marginal_technology"] = np.empty((12, 24, len(zone_ids)), dtype=object)
     out["generation"] = np.zeros((12, 24, len(zone_ids), len(market.technologies)))
     techs = market.technologies
@@ -66,6 +66,7 @@ def model_cells(carbon_overrides: dict[str, float] | None = None
             d = market.clear(market.background_mw)
             out["price"][m, h] = d.price_usd_per_mwh
             out["avg_carbon"][m, h] = d.avg_carbon_kg_per_mwh
+            out["traced_carbon"][m, h] = traced_carbon_kg_per_mwh(d, market.network)
             out["marginal_carbon"][m, h] = d.marginal_carbon_kg_per_mwh
             out["generation"][m, h] = d.generation_mw
             out["marginal_technology"][m, h] = [techs[i] if i >= 0 else "shedding"
@@ -125,10 +126,12 @@ def compare(zone_ids: list[str], cells: dict[str, np.ndarray], ts: pd.DatetimeIn
     rows = []
     for z, series in obs.items():
         j = zone_ids.index(z)
-        for signal, key in (("price", "price"), ("carbon", "avg_carbon")):
-            if signal not in series:
+        for signal, key in (("price", "price"), ("carbon", "avg_carbon"),
+                            ("carbon (traced)", "traced_carbon")):
+            series_key = signal.split(" ")[0]
+            if series_key not in series or key not in cells:
                 continue
-            y = series[signal]
+            y = series[series_key]
             x = cells[key][m, h, j]
             ok = np.isfinite(y)
             x, y = x[ok], y[ok]
