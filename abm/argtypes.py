@@ -42,6 +42,17 @@ def positive_int_arg(text: str) -> int:
     return value
 
 
+def positive_float_arg(text: str) -> float:
+    """argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {quoted(text)}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {quoted(text)}")
+    return value
+
+
 def seed_arg(text: str) -> int:
     """argparse type: a seed, a whole number in 0..2^63-1."""
     value = _whole(text)

@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from abm.argtypes import budgets_arg, folder_arg, positive_int_arg, seed_arg
+from abm.argtypes import budgets_arg, folder_arg, positive_float_arg, positive_int_arg, seed_arg
 from abm.errors import InputError
 
 
@@ -168,8 +168,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         result = run_market(scn, out, hours=args.hours, seed=args.seed, resume=args.resume,
                             restart=args.restart, progress=progress,
-                            **({"checkpoint_hours": args.checkpoint_hours}
-                               if args.checkpoint_hours else {}))
+                            checkpoint_hours=args.checkpoint_hours,
+                            **({"checkpoint_seconds": args.checkpoint_seconds}
+                               if args.checkpoint_seconds else {}))
     except KeyboardInterrupt:
         bar.close()
         print(f"interrupted: the steps up to the last checkpoint are in {out}; carry on with "
@@ -256,9 +257,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="carry on an interrupted run in DIR from its last checkpoint")
     again.add_argument("--restart", action="store_true",
                        help="discard the run in DIR and start again")
-    run.add_argument("--checkpoint-hours", type=positive_int_arg, default=None, metavar="H",
-                     help="append the tables and save the model's state every H hours; a kill "
-                     "loses at most H hours (default: 24)")
+    every = run.add_mutually_exclusive_group()
+    every.add_argument("--checkpoint-seconds", type=positive_float_arg, default=None,
+                       metavar="S", help="append the tables and save the model's state after "
+                       "the first hour that ends S seconds of wall time after the last "
+                       "checkpoint; a kill loses at most about S seconds of work (default: 60)")
+    every.add_argument("--checkpoint-hours", type=positive_int_arg, default=None, metavar="H",
+                       help="checkpoint every H simulated hours instead")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--zone", default=None,
                      help="the grid zone generation.png shows by technology (default: the zone "

@@ -293,7 +293,8 @@ def test_damaged_or_foreign_table_part_is_named(scn, cut, tmp_path):
         _resume(scn, out)  # the model table is read back; the zones part is checked on read
     part.write_bytes(good)
     other = tmp_path / "other"
-    run_market(scn, other, seed=scn.seed + 1, hours=4, checkpoint_hours=2)
+    with pytest.raises(KeyboardInterrupt):
+        run_market(scn, other, seed=scn.seed + 1, checkpoint_hours=2, progress=Interrupt(5))
     manifest = json.loads((out / MANIFEST).read_text())
     theirs = json.loads((other / MANIFEST).read_text())["tables"]["zones"][1]
     part.write_bytes((other / theirs["file"]).read_bytes())
@@ -328,3 +329,25 @@ def test_the_default_scenario_technology_grid_resumes_exactly(tmp_path):
     got, want = read_tables(tmp_path / "cut"), read_tables(tmp_path / "whole")
     for name in want:
         assert got[name].equals(want[name]), name
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != ".lock"}
+
+
+def test_complete_run_has_one_part_per_table_however_it_was_checkpointed(scn, tmp_path):
+    """Parts are appended per checkpoint (by hours or by wall time), then gathered: the
+    folder ends with the same bytes at any interval."""
+    run_market(scn, tmp_path / "a", checkpoint_hours=3)
+    run_market(scn, tmp_path / "b", checkpoint_hours=7)
+    with pytest.raises(KeyboardInterrupt):  # every hour by wall time, then cut
+        run_market(scn, tmp_path / "c", checkpoint_seconds=1e-9, progress=Interrupt(6))
+    assert json.loads((tmp_path / "c" / MANIFEST).read_text())["hours_done"] == 5
+    assert len(list((tmp_path / "c" / "tables" / "model").glob("part-*.parquet"))) == 5
+    run_market(scn, tmp_path / "c", resume=True)
+    a = _files(tmp_path / "a")
+    assert {k for k in a if k.startswith("tables/")} == {
+        f"tables/{t}/part-complete.parquet"
+        for t in ("model", "regions", "zones", "migrations", "lines", "operators")}
+    assert a == _files(tmp_path / "b") == _files(tmp_path / "c")

@@ -7,18 +7,22 @@ An output folder (format 2) holds:
   its own checksum;
 - ``tables/<table>/part-<first hour>.parquet``: the rows of ``model`` (one per hour),
   ``regions``, ``zones``, ``migrations``, ``lines`` (and ``operators`` with operator detail),
-  one part per checkpoint interval, each tagged with the run's identity;
+  one part per checkpoint, each tagged with the run's identity; once the run is complete, one
+  part per table, ``part-complete.parquet``;
 - ``checkpoint-<hours>.json`` + ``.npz``: the model's state as data (``MarketModel.state``;
   arrays and JSON, never pickle), gone once the run is complete;
 - ``summary.json``: totals so far; figures at the end (``abm run``); ``.lock`` while a process
   writes.
 
-Every ``checkpoint_hours`` steps (a run option, not part of the scenario) the rows since the
-last checkpoint are appended as new parts, the state is saved, and the manifest is replaced
-(atomically, after everything it names is on disk). A checkpoint so costs in proportion to the
-hours since the last one, and a kill at any moment loses at most one interval: ``resume``
-carries on from the last checkpoint and the folder ends byte for byte as an uninterrupted
-run's. Read tables with :func:`read_tables`, which checks every part's checksum and identity.
+A checkpoint (every ``checkpoint_seconds`` of wall time by default, or every
+``checkpoint_hours`` hours; a run option, not part of the scenario) appends the rows since the
+last one as new parts, saves the state, and replaces the manifest (atomically, after
+everything it names is on disk). It so costs in proportion to the hours since the last one,
+and a kill at any moment loses at most one interval: ``resume`` carries on from the last
+checkpoint. When the run completes, each table's parts are gathered into one part (written
+once), so the folder ends byte for byte as an uninterrupted run's however often it was
+checkpointed or killed. Read tables with :func:`read_tables`, which checks every part's
+checksum and identity.
 """
 
 from __future__ import annotations
@@ -55,27 +59,29 @@ MANIFEST = "run.json"
 SUMMARY = "summary.json"
 TABLES = "tables"
 TABLE_NAMES = ("model", "regions", "zones", "migrations", "lines", "operators")
-CHECKPOINT_HOURS = 24  # default checkpoint interval of `abm run` (h)
+CHECKPOINT_SECONDS = 60.0  # ... or, by default, every this many seconds of wall time
 RUN_KEY = b"abm.run"  # Parquet metadata key of a part's run identity
+COMPLETE = "part-complete.parquet"  # a complete run's one part per table
 LEGACY = ("model.parquet", "regions.parquet", "zones.parquet", "migrations.parquet",
           "lines.parquet", "operators.parquet", "checkpoint.pkl")
 
 
 def tables(model: MarketModel) -> dict[str, pd.DataFrame]:
     """The rows the model has recorded (since it was built, or since its records were last
-    taken by the run writer): one per step (and region, zone, migration, operator)."""
+    taken by the run writer): one per step (and region, zone, migration, line, operator)."""
     dc = model.datacollector
-    out = {"model": dc.get_model_vars_dataframe().reset_index(drop=True)}
-    stamps = [model.stamps[h] for h in out["model"]["hour"]] if len(out["model"]) else []
-    out["model"].insert(1, "time_utc", pd.Series(stamps, dtype="datetime64[us]"))
+    df = dc.get_model_vars_dataframe()
+    hours = df["hour"].to_numpy()
+    stamps = pd.Series([model.stamps[h] for h in hours], dtype="datetime64[us]")
+    out = {"model": pd.DataFrame({"hour": hours, "time_utc": stamps,
+                                  **{c: df[c].to_numpy() for c in df.columns if c != "hour"}})}
     for name, agent_type in (("regions", ComputeRegion), ("zones", GridZone),
                              ("operators", Operator)):
-        if agent_type not in dc.agenttype_reporters:
-            continue
-        df = dc.get_agenttype_vars_dataframe(agent_type).reset_index()
-        df = df.drop(columns=["AgentID"]).rename(columns={"Step": "step"})
-        df.insert(0, "hour", df.pop("step").astype(int) - 1)
-        out[name] = df
+        if agent_type in dc.agenttype_reporters:
+            df = dc.get_agenttype_vars_dataframe(agent_type)
+            step = df.index.get_level_values("Step").to_numpy(dtype=np.int64)
+            out[name] = pd.DataFrame({"hour": step - 1,
+                                      **{c: df[c].to_numpy() for c in df.columns}})
     moves = model.migrations
     out["migrations"] = pd.DataFrame({
         "hour": np.array([m[0] for m in moves], dtype=np.int64),
@@ -89,15 +95,14 @@ def tables(model: MarketModel) -> dict[str, pd.DataFrame]:
 def lines_table(model: MarketModel) -> pd.DataFrame:
     """Per hour and interconnector: flow (MW, + from ``from_zone`` to ``to_zone``) and whether
     the line is congested (at its limit in the flow's direction)."""
-    lines = pd.DataFrame(list(model.grid.lines), columns=["line", "from_zone", "to_zone"])
-    n_h = len(model.line_rows)  # the hours since the records were last taken
+    names = np.array(model.grid.lines, dtype=object).reshape(-1, 3)
+    n_l, n_h = len(names), len(model.line_rows)  # the hours since the records were taken
     rows = np.asarray(model.line_rows, dtype=float).reshape(-1, 2)
-    out = lines.iloc[np.tile(np.arange(len(lines)), n_h)].reset_index(drop=True)
-    out.insert(0, "hour", np.repeat(np.arange(int(model.steps) - n_h, int(model.steps)),
-                                    len(lines)))
-    out["flow_mw"] = rows[:, 0]
-    out["congested"] = rows[:, 1].astype(bool)
-    return out
+    return pd.DataFrame({
+        "hour": np.repeat(np.arange(int(model.steps) - n_h, int(model.steps)), n_l),
+        **{c: pd.Series(np.tile(names[:, i], n_h), dtype=object)
+           for i, c in enumerate(("line", "from_zone", "to_zone"))},
+        "flow_mw": rows[:, 0], "congested": rows[:, 1].astype(bool)})
 
 
 def summary(model: MarketModel, status: str, model_table: pd.DataFrame | None = None) -> dict:
@@ -263,11 +268,14 @@ def read_tables(folder: str | Path, *names: str) -> dict[str, pd.DataFrame]:
 # Writing a run folder
 
 
-def _part_bytes(df: pd.DataFrame, run: str) -> bytes:
+def _arrow(df: pd.DataFrame, run: str) -> pa.Table:
     table = pa.Table.from_pandas(df, preserve_index=False)
-    table = table.replace_schema_metadata({**(table.schema.metadata or {}), RUN_KEY: run.encode()})
+    return table.replace_schema_metadata({**(table.schema.metadata or {}), RUN_KEY: run.encode()})
+
+
+def _parquet_bytes(table: pa.Table) -> bytes:
     buf = io.BytesIO()
-    pq.write_table(table, buf)
+    pq.write_table(table.combine_chunks(), buf)
     return buf.getvalue()
 
 
@@ -276,32 +284,42 @@ def _checkpoint_name(hours_done: int) -> str:
 
 
 class _Writer:
-    """Appends a run's rows part by part and keeps its manifest."""
+    """Appends a run's rows part by part, keeps its manifest, and gathers each table into one
+    part when the run completes."""
 
     def __init__(self, out: Path, manifest: dict) -> None:
         self.out, self.manifest = out, manifest
         self.history: list[pd.DataFrame] = []  # the model table, for the summary
 
+    def _store(self, name: str, file: str, table: pa.Table, first: int, done: int) -> None:
+        data = _parquet_bytes(table)
+        (self.out / TABLES / name).mkdir(parents=True, exist_ok=True)
+        write_bytes(self.out / file, data, sync=False)
+        entries = self.manifest["tables"].setdefault(name, [])
+        entries[:] = [e for e in entries if e["file"] != file]
+        entries.append({"file": file, "sha256": sha256_bytes(data), "rows": table.num_rows,
+                        "first_hour": first, "end_hour": done})
+
     def checkpoint(self, model: MarketModel, status: str) -> dict:
-        """Append the rows since the last checkpoint, save the state (while running), then
-        commit the manifest; return the summary."""
+        """Append the rows since the last checkpoint and save the state (running), or gather
+        each table into one part (complete); then commit the manifest; return the summary."""
         out, manifest = self.out, self.manifest
         run, done = manifest["run"], int(model.steps)
         first = int(manifest["hours_done"])
         new = tables(model)
         model.reset_records()
         self.history.append(new["model"])
+        replaced = []
         for name, df in new.items():
-            if len(df) == 0 and manifest["tables"].get(name):
-                continue  # an empty part adds nothing
-            file = f"{TABLES}/{name}/part-{first:06d}.parquet"
-            data = _part_bytes(df, run)
-            (out / TABLES / name).mkdir(parents=True, exist_ok=True)
-            write_bytes(out / file, data, sync=False)
-            entries = manifest["tables"].setdefault(name, [])
-            entries[:] = [e for e in entries if e["file"] != file]
-            entries.append({"file": file, "sha256": sha256_bytes(data), "rows": len(df),
-                            "first_hour": first, "end_hour": done})
+            if status == "complete":  # one part per table: the same bytes however it was cut
+                replaced += [e["file"] for e in manifest["tables"].get(name, ())]
+                parts = [_read_part(out, e, run) for e in manifest["tables"].get(name, ())]
+                manifest["tables"][name] = []
+                whole = pa.concat_tables([*parts, _arrow(df, run)], promote_options="permissive")
+                self._store(name, f"{TABLES}/{name}/{COMPLETE}", whole, 0, done)
+            elif len(df) or not manifest["tables"].get(name):  # an empty part adds nothing
+                self._store(name, f"{TABLES}/{name}/part-{first:06d}.parquet", _arrow(df, run),
+                            first, done)
         old = manifest["checkpoint"]
         manifest["checkpoint"] = None
         if status == "running":
@@ -312,6 +330,8 @@ class _Writer:
             sync_folder(folder)  # every file the manifest names is on disk before it is
         manifest.update(status=status, hours_done=done)
         write_json(out / MANIFEST, _sealed(manifest))
+        for file in replaced:
+            (out / file).unlink(missing_ok=True)
         if old is not None and old != manifest["checkpoint"]:
             for suffix in (".json", ".npz"):
                 (out / Path(old["file"]).with_suffix(suffix)).unlink(missing_ok=True)
@@ -387,7 +407,8 @@ def _drop_uncommitted(out: Path, manifest: dict) -> None:
 
 def run_market(scn: Scenario, out: Path, *, hours: int | None = None, seed: int | None = None,
                resume: bool = False, restart: bool = False,
-               checkpoint_hours: int = CHECKPOINT_HOURS,
+               checkpoint_hours: int | None = None,
+               checkpoint_seconds: float = CHECKPOINT_SECONDS,
                progress: Callable[[int, int], None] | None = None,
                timings: dict[str, float] | None = None) -> dict:
     """Run (or resume) the market into ``out``; return the summary.
@@ -399,9 +420,13 @@ def run_market(scn: Scenario, out: Path, *, hours: int | None = None, seed: int 
         seed: the run's seed (default: the scenario's seed).
         resume: carry on an interrupted run in ``out`` from its last checkpoint.
         restart: discard whatever run is in ``out`` and start again.
-        checkpoint_hours: append the tables and save the state every this many hours.
+        checkpoint_hours: append the tables and save the state every this many hours (the
+            folder's parts are then the same in every run); if None, ...
+        checkpoint_seconds: ... after the first hour that ends this many seconds of wall time
+            after the last checkpoint (a kill loses at most about that much work).
         progress: called as ``progress(done, total)`` after every step.
-        timings: if given, receives ``write_s``, the seconds spent writing checkpoints.
+        timings: if given, receives ``write_s``, the seconds spent writing checkpoints, and
+            ``checkpoints``, how many were written.
 
     Raises:
         InputError: ``out`` holds a run and neither flag is given, holds another run, another
@@ -410,9 +435,12 @@ def run_market(scn: Scenario, out: Path, *, hours: int | None = None, seed: int 
     out = Path(out)
     hours = hours or scn.hours
     seed = scn.seed if seed is None else seed
-    if checkpoint_hours < 1:
+    if checkpoint_hours is not None and checkpoint_hours < 1:
         raise InputError("--checkpoint-hours", "checkpoint_hours",
                          f"expected a whole number >= 1, got {checkpoint_hours}")
+    if not checkpoint_seconds > 0:
+        raise InputError("--checkpoint-seconds", "checkpoint_seconds",
+                         f"expected a number of seconds > 0, got {checkpoint_seconds}")
     fp = fingerprint(scn)
     ident = {"format": FORMAT, "run": run_identity(fp, seed, hours), "scenario": scn.name,
              "scenario_source": scn.source, "fingerprint": fp, "seed": seed, "hours": hours}
@@ -439,32 +467,32 @@ def run_market(scn: Scenario, out: Path, *, hours: int | None = None, seed: int 
             _drop_uncommitted(out, manifest)
             if manifest["status"] == "complete":
                 return json.loads((out / SUMMARY).read_text())
-        model = MarketModel(scn, rng=seed, hours=hours)
-        if resume:
             for entries in manifest["tables"].values():  # every stored part is checked
                 for entry in entries:
                     _read_part(out, entry, manifest["run"])
-            writer = _Writer(out, manifest)
-            if manifest["checkpoint"] is not None:
-                load_state(model, out, manifest)
-                writer.history.append(read_tables(out, "model")["model"])
         else:
             manifest = {**ident, "status": "running", "hours_done": 0, "tables": {},
                         "checkpoint": None}
             _drop_uncommitted(out, manifest)
             write_json(out / MANIFEST, _sealed(manifest))
-            writer = _Writer(out, manifest)
-        spent = 0.0
-        result = {}
+        writer = _Writer(out, manifest)
+        model = MarketModel(scn, rng=seed, hours=hours)
+        if manifest["checkpoint"] is not None:
+            load_state(model, out, manifest)
+            writer.history.append(read_tables(out, "model")["model"])
+        spent, count, last, result = 0.0, 0, time.monotonic(), {}
         while model.steps < hours:
             model.step()
             if progress:
                 progress(int(model.steps), hours)
-            if model.steps % checkpoint_hours == 0 or model.steps == hours:
-                start = time.perf_counter()
+            due = (model.steps % checkpoint_hours == 0 if checkpoint_hours
+                   else time.monotonic() - last >= checkpoint_seconds)
+            if due or model.steps == hours:
+                start = time.monotonic()
                 result = writer.checkpoint(
                     model, "complete" if model.steps == hours else "running")
-                spent += time.perf_counter() - start
+                last = time.monotonic()
+                spent, count = spent + last - start, count + 1
         if timings is not None:
-            timings["write_s"] = spent
+            timings.update(write_s=spent, checkpoints=count)
         return result
