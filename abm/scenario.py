@@ -602,8 +602,8 @@ def _region_numbers(t: TableReader, regions: dict[str, Region]) -> tuple[tuple[s
 def _market(t: TableReader) -> Market:
     if t.has("checkpoint_hours"):
         raise t.error("checkpoint_hours", "is no longer a scenario setting: how often a run "
-                      "checkpoints is a run option (`abm run --checkpoint-hours N`; by default every 60 s) "
-                      "and not part of the run's fingerprint; delete this line")
+                      "checkpoints is a run option (`abm run --checkpoint-hours N`; by default "
+                      "every 60 s) and not part of the run's fingerprint; delete this line")
     m = Market(
         allocation=t.string("allocation", "first_come", choices=ALLOCATION_RULES.names()),
         solver=t.string("solver", "flow", choices=SOLVERS),
