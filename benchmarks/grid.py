@@ -80,46 +80,69 @@ def shipped() -> tuple[GridMarket, np.ndarray]:
     return market, np.array([z.avg_carbon_kg_per_mwh for z in zones])
 
 
-def run(market: GridMarket, avg_carbon: np.ndarray, hours: int, seed: int = 2
-        ) -> tuple[np.ndarray, np.ndarray]:
-    """Wall and CPU (this process, all threads) seconds per hour: set_hour plus four
-    clearings at four different loads, as the market makes them, over ``hours`` random hours."""
+def run(market: GridMarket, avg_carbon: np.ndarray, hours: int, loads: str = "market",
+        seed: int = 2) -> tuple[np.ndarray, np.ndarray, float]:
+    """Wall and CPU (this process, all threads) seconds per hour (set_hour plus four clearings
+    at four different loads, as the market makes them) over ``hours`` hours, and the HiGHS
+    calls per hour. ``loads``: ``market`` (data-centre load 0-8 % of background demand, a
+    quarter of it moved between zones, drifting from hour to hour) or ``random`` (every
+    clearing's data-centre load drawn afresh, 0-800 MW a zone: the worst case for reusing the
+    last basis)."""
     rng = np.random.default_rng(seed)
     n_z = len(avg_carbon)
     times = np.empty(hours)
     cpu = np.empty(hours)
-    placed = rng.uniform(0, 800, n_z)
+    share = rng.uniform(0, 0.08, n_z)
+    phase = rng.uniform(0, 2 * np.pi, n_z)
+    placed = share * market.mean_load_mw
+    calls = sum(lp.highs_calls for lp in market._models())
     for h in range(hours):
-        status_quo = rng.uniform(0, 800, n_z)
-        last, placed = placed, rng.permutation(status_quo)
-        target = avg_carbon * rng.uniform(0.6, 1.4, n_z)
+        if loads == "market":
+            share = np.clip(share * rng.uniform(0.95, 1.05, n_z), 0, 0.08)
+            status_quo = share * market.mean_load_mw * market.demand_shape[:, h // 732 % 12,
+                                                                          h % 24]
+            moved = 0.25 * status_quo * rng.random(n_z)
+            last, placed = placed, status_quo - moved + moved.sum() * rng.dirichlet(
+                np.ones(n_z))
+        else:
+            status_quo = rng.uniform(0, 800, n_z)
+            last, placed = placed, rng.permutation(status_quo)
+        if loads == "market":
+            target = avg_carbon * (1 + 0.25 * np.sin(2 * np.pi * h / 24 + phase))
+        else:
+            target = avg_carbon * rng.uniform(0.6, 1.4, n_z)
         price = rng.uniform(20, 80, n_z)
         t0, c0 = time.perf_counter(), time.process_time()
-        market.set_hour(int(h % 12) + 1, int(h % 24), status_quo, target, price)
+        market.set_hour(h // 732 % 12 + 1, h % 24, status_quo, target, price)
         base = market.background_mw
         market.clear(base + last)  # the forecast quote: last hour's placement
         market.clear(base + placed)  # the placed load
         market.clear(base)  # no data-centre load: system emissions
         market.clear(base + status_quo)  # the status quo: relocation effect
         times[h], cpu[h] = time.perf_counter() - t0, time.process_time() - c0
-    return times, cpu
+    calls = sum(lp.highs_calls for lp in market._models()) - calls
+    return times, cpu, calls / hours
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--system", choices=("synthetic", "shipped"), default="synthetic")
     parser.add_argument("--hours", type=int, default=2000)
+    parser.add_argument("--loads", choices=("market", "random"), default="market",
+                        help="the data-centre loads of the clearings (see run())")
     args = parser.parse_args(argv)
     if args.system == "synthetic":
         market = synthetic(30, (6, 5, 3, 2))
         avg = np.random.default_rng(3).uniform(20, 700, 30)
     else:
         market, avg = shipped()
-    run(market, avg, 50)  # warm-up: HiGHS models built, first bases found
-    times, cpu = (x * 1000 for x in run(market, avg, args.hours))
+    run(market, avg, 50, args.loads)  # warm-up: HiGHS models built, first bases found
+    times, cpu, calls = run(market, avg, args.hours, args.loads)
+    times, cpu = times * 1000, cpu * 1000
     print(f"grid clearing, {args.system}: {market.fleet.n_zones} zones, "
           f"{len(market.fleet.zone)} units, {len(market.line_ids)} lines, "
-          f"{len(market.components)} coupled components; {args.hours} hours")
+          f"{len(market.components)} coupled components; {args.hours} hours, {args.loads} "
+          f"loads; {calls:.2f} HiGHS calls per hour")
     print(f"python {platform.python_version()}, {platform.processor() or platform.machine()}")
     for name, x in (("wall", times), ("cpu", cpu)):
         print(f"ms per hour (set_hour + 4 clearings), {name}: median {np.median(x):.3f}, "

@@ -33,7 +33,7 @@ from abm.grid.stack import Fleet
 from abm.highs import quiet_highs
 
 TOLERANCE_MW = 1e-6  # a unit within 1 W of its available MW is full; a line within 1 W, congested
-CACHED_CLEARINGS = 8  # clearings of the hour kept for repeated loads (forecast = status quo)
+_DUAL_TOLERANCE = 1e-9  # USD/MWh: a reduced cost this close to 0 leaves a column at either bound
 
 
 @dataclass(frozen=True)
@@ -117,6 +117,11 @@ class CoupledLP:
     Columns: the zones' units (generation), the lines between them (flow, bounds
     -backward..forward), one unserved column per zone (at the price cap). Rows: one balance per
     zone.
+
+    After each HiGHS solve the optimal basis is kept: a later clearing first recomputes the
+    basic variables for its loads and bounds (x_B = B^-1 (loads - N x_N), a 1-row-per-zone
+    solve); if they are within their bounds the basis is still optimal (the duals depend on the
+    costs and the basis only) and HiGHS is not called. Otherwise HiGHS re-solves from it.
     """
 
     def __init__(self, zones: np.ndarray, fleet: Fleet, network: Network,
@@ -133,15 +138,19 @@ class CoupledLP:
         index = np.concatenate([local[fleet.zone[self.units]], ends.ravel(),
                                 np.arange(nz)]).astype(np.int32)
         value = np.concatenate([np.ones(nu), np.tile([-1.0, 1.0], nl), np.ones(nz)])
+        n_col = nu + nl + nz
+        self.matrix = np.zeros((nz, n_col))  # dense copy for the basis check
+        self.matrix[index, np.repeat(np.arange(n_col), np.diff(starts))] = value
+        self.lower = np.concatenate([np.zeros(nu), -network.capacity_mw[self.lines, 1],
+                                     np.zeros(nz)])
+        self.upper = np.concatenate([fleet.capacity_mw[self.units],
+                                     network.capacity_mw[self.lines, 0], np.full(nz, np.inf)])
         lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = nu + nl + nz, nz
+        lp.num_col_, lp.num_row_ = n_col, nz
         lp.col_cost_ = np.concatenate([offer_usd_per_mwh[self.units], np.zeros(nl),
                                        np.full(nz, float(price_cap_usd_per_mwh))])
-        lp.col_lower_ = np.concatenate([np.zeros(nu), -network.capacity_mw[self.lines, 1],
-                                        np.zeros(nz)])
-        lp.col_upper_ = np.concatenate([fleet.capacity_mw[self.units],
-                                        network.capacity_mw[self.lines, 0],
-                                        np.full(nz, np.inf)])
+        lp.col_lower_ = self.lower
+        lp.col_upper_ = self.upper
         lp.row_lower_ = np.zeros(nz)
         lp.row_upper_ = np.zeros(nz)
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
@@ -153,46 +162,71 @@ class CoupledLP:
         self._unit_cols = np.arange(nu, dtype=np.int32)
         self._rows = np.arange(nz, dtype=np.int32)
         self._zero_u = np.zeros(nu)
-        self._solved: dict[bytes, tuple] = {}  # loads -> solution, until the data change
+        self._basis: tuple | None = None  # (basic columns, B^-1, at upper bound, duals)
+        self.highs_calls = 0  # solves that needed HiGHS (the others kept the last basis)
 
     def set_offers(self, offer_usd_per_mwh: np.ndarray) -> None:
         """New unit offers (N,), USD/MWh."""
         self.highs.changeColsCost(len(self.units), self._unit_cols,
                                   offer_usd_per_mwh[self.units])
-        self._solved.clear()
+        self._basis = None  # the duals change with the costs
 
     def set_available(self, available_mw: np.ndarray) -> None:
-        """This hour's available MW of every unit (N,). The hour's first solve starts cold:
-        where optima tie, which one HiGHS returns depends on its starting basis, so an hour's
-        clearing depends on that hour only (a resumed run clears as an uninterrupted one)."""
+        """This hour's available MW of every unit (N,)."""
+        self.upper[:len(self.units)] = available_mw[self.units]
         self.highs.changeColsBounds(len(self.units), self._unit_cols, self._zero_u,
-                                    available_mw[self.units])
-        self.highs.clearSolver()
-        self._solved.clear()
+                                    self.upper[:len(self.units)])
+
+    def _kept_basis(self, rhs: np.ndarray) -> np.ndarray | None:
+        """The column values for loads ``rhs`` if the last optimal basis stays feasible."""
+        if self._basis is None:
+            return None
+        basic, inverse, at_upper, _ = self._basis
+        col = np.where(at_upper, self.upper, self.lower)
+        col[basic] = 0.0
+        if not np.isfinite(col).all():
+            return None
+        x = inverse @ (rhs - self.matrix @ col)
+        lo, up = self.lower[basic], self.upper[basic]
+        slack = 1e-9 * (1.0 + np.abs(x))
+        if not ((x >= lo - slack) & (x <= up + slack)).all():
+            return None
+        col[basic] = np.clip(x, lo, up)
+        return col
 
     def solve(self, load_mw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
                                                    np.ndarray]:
         """Clear the coupled zones at zone loads (Z,); returns unit generation, line flows,
-        unserved MW and price (USD/MWh) of each of ``zones``. Loads already cleared since the
-        offers or availability last changed are not solved again."""
+        unserved MW and price (USD/MWh) of each of ``zones``."""
         rhs = load_mw[self.zones]
-        key = rhs.tobytes()
-        if key in self._solved:
-            return self._solved[key]
-        h = self.highs
-        h.changeRowsBounds(len(rhs), self._rows, rhs, rhs)
-        h.run()
-        status = h.getModelStatus()
-        if status != highspy.HighsModelStatus.kOptimal:  # cannot happen: shedding is unbounded
-            raise RuntimeError(f"grid clearing: HiGHS returned {h.modelStatusToString(status)}")
-        sol = h.getSolution()
-        col = np.asarray(sol.col_value)
+        col = self._kept_basis(rhs)
+        if col is None:
+            h = self.highs
+            h.changeRowsBounds(len(rhs), self._rows, rhs, rhs)
+            h.run()
+            self.highs_calls += 1
+            status = h.getModelStatus()
+            if status != highspy.HighsModelStatus.kOptimal:  # cannot happen: shedding is free
+                raise RuntimeError(f"grid clearing: HiGHS returned "
+                                   f"{h.modelStatusToString(status)}")
+            sol = h.getSolution()
+            col = np.asarray(sol.col_value)
+            basic = h.getBasicVariables()[1]
+            self._basis = None
+            if (basic >= 0).all():  # no row slack is basic: B is the basic columns
+                # a nonbasic column sits at the bound its reduced cost asks for, so the basis
+                # stays dual feasible when bounds move (a unit fixed at 0 last hour may not be)
+                reduced = np.asarray(sol.col_dual)
+                at_upper = np.where(reduced < -_DUAL_TOLERANCE, True,
+                                    np.where(reduced > _DUAL_TOLERANCE, False,
+                                             np.abs(col - self.upper) < np.abs(col - self.lower)))
+                self._basis = (basic, np.linalg.inv(self.matrix[:, basic]), at_upper,
+                               np.asarray(sol.row_dual))
+            dual = np.asarray(sol.row_dual)
+        else:
+            dual = self._basis[3]
         nu, nl = len(self.units), len(self.lines)
-        out = col[:nu], col[nu:nu + nl], col[nu + nl:], np.asarray(sol.row_dual)
-        if len(self._solved) >= CACHED_CLEARINGS:
-            self._solved.clear()
-        self._solved[key] = out
-        return out
+        return col[:nu], col[nu:nu + nl], col[nu + nl:], dual
 
 
 @dataclass(frozen=True)

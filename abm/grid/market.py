@@ -9,7 +9,6 @@ import numpy as np
 
 from abm.grid.availability import AvailabilityCalibration, daylight_shape
 from abm.grid.clearing import (
-    CACHED_CLEARINGS,
     CoupledLP,
     Dispatch,
     MeritOrder,
@@ -21,6 +20,7 @@ from abm.grid.data import GridData
 from abm.grid.stack import Fleet, build_fleet
 
 REACHED_RTOL = 1e-6
+CACHED_CLEARINGS = 8  # clearings of the hour kept for repeated loads (forecast = status quo)
 
 
 @dataclass(frozen=True)
