@@ -27,3 +27,5 @@ MAX_INTEGER = 1_000_000_000
 # Spread of drawn operator sizes (lognormal sigma): beyond it, one operator holds all the demand
 # to machine precision and the rest round to zero.
 MAX_SIZE_SIGMA = 5.0
+# A sweep's runs (design points x replications): one Parquet row and one model run each.
+MAX_RUNS = 1_000_000

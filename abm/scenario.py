@@ -503,9 +503,14 @@ def parse_scenario(data: dict, source: str, dataset: Dataset | None = None) -> S
     sig = top.table("signals", {})
     trace = None
     if sig.has("trace"):
-        trace = str((Path(source).parent / sig.string("trace")).resolve())
-        if not Path(trace).is_file():
-            raise sig.error("trace", f"no such file: {trace}")
+        trace = str(Path(source).parent / sig.string("trace"))
+        try:
+            trace = str(Path(trace).resolve())
+            found = Path(trace).is_file()
+        except OSError as exc:
+            raise sig.error("trace", f"cannot be read: {exc.strerror}") from None
+        if not found:
+            raise sig.error("trace", f"no such file: {cut(trace, 200)}")
     sig.done()
     latency = _latency(top.table("latency", {}), ds, regions)
     nodes = _service_nodes(top, regions)

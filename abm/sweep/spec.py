@@ -19,6 +19,7 @@ from typing import Any
 from scipy import stats
 
 from abm.errors import InputError
+from abm.limits import MAX_HOURS, MAX_RUNS, MAX_SEED
 from abm.market.reporters import STEP_VALUES
 from abm.scenario import (
     SCENARIO_DIR,
@@ -221,12 +222,13 @@ def parse_spec(data: dict[str, Any], source: str, base: Path, *, check_files: bo
     name = head.string("name")
     description = head.string("description", "") if head.has("description") else ""
     scenario = _scenario_path(head, base, check_files)
-    hours = head.integer("hours", minimum=1) if head.has("hours") else None
-    seed = head.integer("seed")
-    replications = head.integer("replications", 1, minimum=1)
+    hours = head.integer("hours", minimum=1, maximum=MAX_HOURS) if head.has("hours") else None
+    seed = head.integer("seed", maximum=MAX_SEED)
+    replications = head.integer("replications", 1, minimum=1, maximum=MAX_RUNS)
     seeds = head.string("seeds", "common", choices=SEED_MODES)
     design = head.string("design", choices=DESIGNS)
-    samples = head.integer("samples", minimum=1) if head.has("samples") else None
+    samples = (head.integer("samples", minimum=1, maximum=MAX_RUNS) if head.has("samples")
+               else None)
     if design != "grid" and samples is None:
         raise head.error("samples", f"is required for the {design} design (points, base "
                          "samples or trajectories; see docs/sweeps.md)")
@@ -236,12 +238,19 @@ def parse_spec(data: dict[str, Any], source: str, base: Path, *, check_files: bo
     if design == "sobol" and samples & (samples - 1):
         raise head.error("samples", f"Sobol base samples must be a power of 2, got {samples}")
     second_order = head.boolean("second_order", False)
-    levels = head.integer("levels", 4, minimum=2)
+    levels = head.integer("levels", 4, minimum=2, maximum=MAX_RUNS)
     if second_order and design != "sobol":
         raise head.error("second_order", "applies to the sobol design only")
     head.done()
 
     params = _parameters(top.table("parameters"), design)
+    dims = len(params)
+    points = (math.prod(len(p.values) for p in params) if design == "grid" else
+              samples * {"lhs": 1, "sobol": 2 * dims + 2 if second_order else dims + 2,
+                         "morris": dims + 1}[design])
+    if points * replications > MAX_RUNS:
+        raise head.error("design", f"{points:,} design points x {replications} replication(s) "
+                         f"is {points * replications:,} runs; at most {MAX_RUNS:,}")
     fixed = _overrides(top.table("fixed", {}))
     outcomes_t = top.table("outcomes")
     outcomes = outcomes_t.strings("scalars", choices=SCALAR_OUTCOMES)
@@ -394,7 +403,7 @@ def _parameter(t: TableReader, path: str, design: str) -> Parameter:
     if dist == "normal":
         mean = t.number("mean", minimum=None)
         sd = t.number("sd", strict=True)
-    levels = t.integer("levels", minimum=2) if t.has("levels") else None
+    levels = t.integer("levels", minimum=2, maximum=MAX_RUNS) if t.has("levels") else None
     t.done()
     p = Parameter(path, kind, dist, low, high, mode, mean, sd)
     if design != "grid":
