@@ -18,7 +18,7 @@ allowed.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -237,14 +237,42 @@ def discover(spec: str | Path | Spec, results: pd.DataFrame, target: str | None 
     return prim(results[list(spec.names)], goal, results[goal.outcome].to_numpy(float))
 
 
-def compare(runs: Sequence[Run], baseline: Run | None = None) -> pd.DataFrame:
-    """The headline numbers of several runs side by side, one row per run (the first is the
-    baseline unless given): cost split into energy, rent, network, migration and carbon ($),
-    emissions on three bases (kg), unserved (MWh), shares; ``change_*`` columns against the
-    baseline (relative for totals, percentage points for shares)."""
+def compare(runs: Sequence[Run] | Mapping[str, Run], baseline: Run | None = None
+            ) -> pd.DataFrame:
+    """The headline numbers of several runs side by side, one row per run (the baseline first;
+    default: the first run): cost and its parts (energy, carbon, rent, network, migration; $),
+    emissions on three bases and the relocation effect (kg), demand, served, unserved and moved
+    (MWh), shares (0-1); ``change_*`` columns against the baseline, in % for totals and in
+    percentage points for shares.
+
+    Args:
+        runs: the runs; as a dict, its keys label the rows (else each run's scenario name,
+            numbered where two share one).
+        baseline: the run the others are compared with (one of ``runs``).
+    """
+    import pandas as pd
+
     from abm.report import headline_numbers
 
-    return headline_numbers(list(runs), baseline or runs[0])
+    if isinstance(runs, Mapping):
+        labels, items = list(runs), list(runs.values())
+    else:
+        items = list(runs)
+        seen: dict[str, int] = {}
+        labels = []
+        for r in items:
+            seen[r.label] = seen.get(r.label, 0) + 1
+            labels.append(r.label if seen[r.label] == 1 else f"{r.label} ({seen[r.label]})")
+    if not items:
+        raise InputError("compare", "runs", "expected at least one run")
+    base = baseline if baseline is not None else items[0]
+    if not any(r is base for r in items):
+        raise InputError("compare", "baseline", "expected one of the runs compared")
+    df = headline_numbers(items, base)
+    order = [next(i for i, r in enumerate(items) if r is base),
+             *[i for i, r in enumerate(items) if r is not base]]
+    df.index = pd.Index([labels[i] for i in order], name="scenario")
+    return df
 
 
 def write_report(runs: Sequence[Run], out: str | Path, baseline: Run | None = None, *,

@@ -4,6 +4,7 @@ command line saves it with :func:`save`)."""
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 
@@ -20,10 +21,20 @@ TECHNOLOGY_COLOURS = {
 }
 
 
+class ShownFigure(Figure):
+    """A matplotlib Figure that Jupyter shows as a PNG even where pyplot was never imported
+    (IPython's own Figure formatter, once pyplot is loaded, takes precedence: one image)."""
+
+    def _repr_png_(self) -> bytes:
+        buf = io.BytesIO()
+        self.savefig(buf, format="png", dpi=100)
+        return buf.getvalue()
+
+
 def subplots(*args, figsize: tuple[float, float], **kwargs):
     """A new ``Figure`` (constrained layout, not managed by pyplot) and its axes, as
     ``pyplot.subplots`` returns them."""
-    fig = Figure(figsize=figsize, layout="constrained")
+    fig = ShownFigure(figsize=figsize, layout="constrained")
     return fig, fig.subplots(*args, **kwargs)
 
 
@@ -36,7 +47,7 @@ def save(fig: Figure, path: Path, dpi: int = 110) -> Path:
 def frontier_figure(df: pd.DataFrame, title: str) -> Figure:
     """Cost and emissions (left), relocatable and relocated demand and layers (right) vs budget
     (``df``: a frontier table, :func:`abm.frontier.frontier`)."""
-    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    fig = ShownFigure(figsize=(11, 4.2), layout="constrained")
     ax1, ax3 = fig.subplots(1, 2)
     b = df.budget_ms
     ax1.plot(b, df.cost_usd, "o-", color="tab:blue", label="cost")
@@ -67,7 +78,7 @@ def zone_load_figure(zones: pd.DataFrame, title: str) -> Figure:
     wide = zones.pivot(index="hour", columns="zone", values="dc_load_mw")
     order = wide.mean().sort_values(ascending=False).index
     wide = wide[order]
-    fig = Figure(figsize=(11, 4.8), layout="constrained")
+    fig = ShownFigure(figsize=(11, 4.8), layout="constrained")
     ax = fig.subplots()
     colours = colormaps["tab20"].colors + colormaps["tab20b"].colors
     ax.stackplot(wide.index, wide.T.to_numpy(), labels=list(wide.columns),
@@ -97,7 +108,7 @@ def generation_figure(zones: pd.DataFrame, zone: str, title: str) -> Figure:
     """
     z = zones[zones.zone == zone].sort_values("hour")
     techs = [t for t in technologies(z) if z[f"gen_{t}_mw"].abs().max() > 1e-9]
-    fig = Figure(figsize=(10, 4.6), layout="constrained")
+    fig = ShownFigure(figsize=(10, 4.6), layout="constrained")
     ax, strip = fig.subplots(2, 1, sharex=True, height_ratios=[6, 1])
     if z.empty:
         ax.text(0.5, 0.5, f"no hours of zone {zone} yet", ha="center", transform=ax.transAxes)
@@ -129,7 +140,7 @@ def busiest_zone(zones: pd.DataFrame) -> str:
 def emissions_figure(model: pd.DataFrame, title: str) -> Figure:
     """Emissions per hour on the average, marginal and system bases, the relocation effect
     (system emissions of the market's placement minus those of the status quo) and MWh moved."""
-    fig = Figure(figsize=(11, 6), layout="constrained")
+    fig = ShownFigure(figsize=(11, 6), layout="constrained")
     ax1, ax2 = fig.subplots(2, 1, sharex=True, height_ratios=[2, 1])
     for col, label, style in (("emissions_average_kg", "attributed, average intensity", "-"),
                               ("emissions_marginal_kg", "attributed, marginal intensity", "--"),
@@ -152,7 +163,7 @@ def shift_figure(flows: list[dict], title: str, top: int = 15) -> Figure:
     """The ``top`` largest origin-zone to execution-zone flows over the run (MWh); ``flows``
     as in the run summary (any order)."""
     flows = sorted(flows, key=lambda f: -f["mwh"])[:top]
-    fig = Figure(figsize=(8, 0.35 * max(len(flows), 4) + 1.2), layout="constrained")
+    fig = ShownFigure(figsize=(8, 0.35 * max(len(flows), 4) + 1.2), layout="constrained")
     ax = fig.subplots()
     labels = [f"{f['from_zone']} -> {f['to_zone']}" for f in flows][::-1]
     ax.barh(labels, [f["mwh"] for f in flows][::-1], color="tab:blue")

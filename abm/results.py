@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,10 +48,10 @@ class Run:
 
     label: str
     origin: str
-    scenario: Scenario
-    summary: dict
-    tables: dict[str, pd.DataFrame]
-    market: MarketModel | None = None
+    scenario: Scenario = field(repr=False)
+    summary: dict = field(repr=False)
+    tables: dict[str, pd.DataFrame] = field(repr=False)
+    market: MarketModel | None = field(default=None, repr=False)
     warning: str = ""
 
     def table(self, name: str) -> pd.DataFrame:
