@@ -409,7 +409,10 @@ def _by_id(value: Any) -> bool:
 
 def resolve_file(path: Path, seen: tuple[Path, ...] = ()) -> dict:
     """The file's table, merged over whatever it ``extends`` (tables merge, arrays replace)."""
-    path = path.resolve()
+    try:
+        path = path.resolve()
+    except OSError as exc:  # a name the system cannot look up (too long, say)
+        raise InputError(cut(str(path), 200), "", f"cannot be read: {exc.strerror}") from None
     if path in seen:
         raise InputError(path, "extends", "circular extends chain")
     data = read_toml(path)
@@ -421,7 +424,11 @@ def resolve_file(path: Path, seen: tuple[Path, ...] = ()) -> dict:
     candidate = (path.parent / parent)
     if not candidate.suffix:
         candidate = SCENARIO_DIR / f"{parent}.toml"
-    if not candidate.exists():
+    try:
+        found = candidate.is_file()
+    except OSError as exc:  # a name the system cannot look up (too long, say)
+        raise InputError(path, "extends", f"cannot be read: {exc.strerror}") from None
+    if not found:
         raise InputError(path, "extends", f"no scenario {quoted(parent)} (looked for "
                          f"{quoted(str(candidate), 200)})")
     return _merge(resolve_file(candidate, (*seen, path)), data)

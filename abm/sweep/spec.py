@@ -18,7 +18,7 @@ from typing import Any
 
 from scipy import stats
 
-from abm.errors import InputError
+from abm.errors import InputError, cut, quoted
 from abm.limits import MAX_HOURS, MAX_RUNS, MAX_SEED
 from abm.market.reporters import STEP_VALUES
 from abm.scenario import (
@@ -310,11 +310,16 @@ def _scenario_path(head: TableReader, base: Path, check: bool) -> str:
     candidate = Path(text) if Path(text).is_absolute() else base / text
     if not candidate.suffix:
         candidate = SCENARIO_DIR / f"{text}.toml"
-    if check and not candidate.exists():
+    try:
+        found, resolved = candidate.exists(), str(candidate.resolve())
+    except OSError as exc:  # a name the system cannot look up (too long, say)
+        raise head.error("scenario", f"cannot be read: {exc.strerror}") from None
+    if check and not found:
         shipped = ", ".join(sorted(p.stem for p in SCENARIO_DIR.glob("*.toml")))
-        raise head.error("scenario", f"no scenario {text!r} (looked for {candidate}); give a "
-                         f"path relative to the sweep file or a shipped name ({shipped})")
-    return str(candidate.resolve())
+        raise head.error("scenario", f"no scenario {quoted(text)} (looked for "
+                         f"{cut(str(candidate), 200)}); give a path relative to the sweep file "
+                         f"or a shipped name ({shipped})")
+    return resolved
 
 
 def _overrides(t: TableReader) -> dict[str, Any]:
