@@ -311,8 +311,9 @@ SCHEMES = [
      "price per metric tonne = per short ton x 1.10231; scenarios may cover US-PJM-DOM"),
     ("california", "US", "US-CAISO;CA-QC", 35.2, "USD/t", 35.2,
      "ASSUMPTION: mean of the four 2024 joint California-Quebec auctions, ~35.2 USD/t: Feb "
-     "41.76 (record, Politico/E&E 23 Feb 2024) and Nov 31.91 (EnerKnol) sourced; May ~37 and "
-     "Aug ~30 recalled", True,
+     "41.76 (record, Politico/E&E 23 Feb 2024; EDF) and Nov 31.91 (EnerKnol) sourced; May ~37 "
+     "and Aug ~30 recalled; World Bank carbon price dashboard: 38.6 USD/t on 1 April 2024 (via "
+     "Statista)", True,
      "Quebec's cap-and-trade is linked to California's (joint auctions), so CA-QC is covered"),
     ("korea_ets", "KR", "KR", 10000.0, "KRW/t", 10000.0 / KRW_PER_USD,
      "ASSUMPTION: KAU 2024 average ~10,000 KRW/t: KAU24 traded at 11,500 KRW/t in 2024 and "
