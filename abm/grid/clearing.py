@@ -238,7 +238,7 @@ class MeritOrder:
         valid: (Z, U) the cell holds a unit; ``units`` (M,) those units, row by row.
         available_mw: (Z, U) their available MW; ``before_mw`` (Z, U) the MW before each.
         offer_usd_per_mwh: (Z, U) offers of the units (0 in padding).
-        emission_kg_per_mwh: (M,) their emission factors.
+        emission_kg_per_mwh: (Z, U) their emission factors (0 in padding).
         technology_key: (M,) zone x T + technology of ``units`` (T technologies).
     """
 
@@ -260,7 +260,7 @@ class MeritOrder:
         avail = np.where(valid, available_mw[order], 0.0)
         return cls(order, valid, units, avail, np.cumsum(avail, axis=1) - avail,
                    np.where(valid, offer_usd_per_mwh[order], 0.0),
-                   fleet.emission_kg_per_mwh[units],
+                   np.where(valid, fleet.emission_kg_per_mwh[order], 0.0),
                    fleet.zone[units] * len(fleet.technologies) + fleet.technology[units])
 
 
@@ -272,6 +272,35 @@ def _reach(step: np.ndarray) -> np.ndarray:
         if (more == reach).all():
             return reach
         reach = more
+
+
+def _merit_dispatch(merit: MeritOrder, load: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each zone alone: (Z, U) output of its merit order at loads (Z,) and (Z,) MW shed."""
+    avail = merit.available_mw
+    g_pad = np.minimum(np.maximum(load[:, None] - merit.before_mw, 0.0), avail)
+    return g_pad, np.maximum(load - merit.before_mw[:, -1] - avail[:, -1], 0.0)
+
+
+def _next_unit(merit: MeritOrder, g_pad: np.ndarray, price_cap_usd_per_mwh: float
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """(Z,) each zone's cheapest unit with room (-1: none) and its offer (else the cap)."""
+    room = merit.valid & (g_pad < merit.available_mw - TOLERANCE_MW)
+    first = np.argmax(room, axis=1)
+    rows = np.arange(len(first))
+    has = room[rows, first]
+    return (np.where(has, merit.order[rows, first], -1),
+            np.where(has, merit.offer_usd_per_mwh[rows, first], price_cap_usd_per_mwh))
+
+
+def clear_alone(merit: MeritOrder, load_mw: np.ndarray, price_cap_usd_per_mwh: float
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Each zone on its own (no lines) at loads (Z,): (Z,) production-based average carbon
+    (kg/MWh) and price (USD/MWh), as ``clear_zones`` would report them."""
+    g_pad, _ = _merit_dispatch(merit, np.asarray(load_mw, dtype=float))
+    produced = g_pad.sum(axis=1)
+    avg = np.divide((g_pad * merit.emission_kg_per_mwh).sum(axis=1), produced,
+                    out=np.zeros(len(produced)), where=produced > 0)
+    return avg, _next_unit(merit, g_pad, price_cap_usd_per_mwh)[1]
 
 
 def clear_zones(fleet: Fleet, merit: MeritOrder, load_mw: np.ndarray, network: Network,
@@ -289,14 +318,12 @@ def clear_zones(fleet: Fleet, merit: MeritOrder, load_mw: np.ndarray, network: N
     """
     load = np.asarray(load_mw, dtype=float)
     cap = float(price_cap_usd_per_mwh)
-    order, valid, avail_pad = merit.order, merit.valid, merit.available_mw
-    g_pad = np.clip(load[:, None] - merit.before_mw, 0.0, avail_pad)
-    unserved = np.maximum(load - merit.before_mw[:, -1] - avail_pad[:, -1], 0.0)
+    g_pad, unserved = _merit_dispatch(merit, load)
     flow = np.zeros(len(network.line_ids))
     n_z = fleet.n_zones
     if lps:
         gen = np.zeros(len(fleet.zone))
-        gen[merit.units] = g_pad[valid]
+        gen[merit.units] = g_pad[merit.valid]
         dual = np.full(n_z, np.nan)
         for lp in lps:
             g, f, shed, price = lp.solve(load)
@@ -304,30 +331,25 @@ def clear_zones(fleet: Fleet, merit: MeritOrder, load_mw: np.ndarray, network: N
             flow[lp.lines] = f
             unserved[lp.zones] = shed
             dual[lp.zones] = price
-        g_pad = np.where(valid, gen[order], 0.0)
+        g_pad = np.where(merit.valid, gen[merit.order], 0.0)
     # the unit that serves each zone's next MW: cheapest with room, in zones that can send to it
-    room = valid & (g_pad < avail_pad - TOLERANCE_MW)
-    first = np.argmax(room, axis=1)
-    own_unit = np.where(room.any(axis=1), order[np.arange(n_z), first], -1)
-    own_offer = np.where(own_unit >= 0, merit.offer_usd_per_mwh[np.arange(n_z), first], cap)
+    own_unit, own_offer = _next_unit(merit, g_pad, cap)
     a, b = network.line_zones[:, 0], network.line_zones[:, 1]
     fwd, back = network.capacity_mw[:, 0], network.capacity_mw[:, 1]
-    congested = (flow >= fwd - TOLERANCE_MW) | (flow <= -back + TOLERANCE_MW)
+    open_fwd, open_back = flow < fwd - TOLERANCE_MW, flow > -back + TOLERANCE_MW
     if lps:
         step = np.eye(n_z, dtype=bool)
-        step[a, b] |= flow < fwd - TOLERANCE_MW
-        step[b, a] |= flow > -back + TOLERANCE_MW
+        step[a, b] |= open_fwd
+        step[b, a] |= open_back
         source = np.argmin(np.where(_reach(step), own_offer[:, None], np.inf), axis=0)
         unit = own_unit[source]
         price = np.where(np.isnan(dual), own_offer, dual)
     else:
         unit, price = own_unit, own_offer
     n_t = len(fleet.technologies)
-    g_valid = g_pad[valid]
-    generation = np.bincount(merit.technology_key, weights=g_valid,
+    generation = np.bincount(merit.technology_key, weights=g_pad[merit.valid],
                              minlength=n_z * n_t).reshape(n_z, n_t)
-    emissions = np.bincount(merit.technology_key // n_t,
-                            weights=g_valid * merit.emission_kg_per_mwh, minlength=n_z)
+    emissions = (g_pad * merit.emission_kg_per_mwh).sum(axis=1)
     produced = generation.sum(axis=1)
     net_import = (np.bincount(b, weights=flow, minlength=n_z)
                   - np.bincount(a, weights=flow, minlength=n_z))
@@ -343,7 +365,7 @@ def clear_zones(fleet: Fleet, merit: MeritOrder, load_mw: np.ndarray, network: N
         net_import_mw=net_import,
         unserved_mw=unserved,
         flow_mw=flow,
-        congested=congested,
+        congested=~(open_fwd & open_back),
         cost_usd=float((g_pad * merit.offer_usd_per_mwh).sum() + cap * unserved.sum()),
     )
 

@@ -14,6 +14,7 @@ from abm.grid.clearing import (
     MeritOrder,
     Network,
     build_network,
+    clear_alone,
     clear_zones,
 )
 from abm.grid.data import GridData
@@ -184,14 +185,13 @@ class GridMarket:
         same = np.array_equal(cal.offer_usd_per_mwh, self.offer_usd_per_mwh)
         merit = self.merit if same else MeritOrder.of(self.fleet, cal.order,
                                                       cal.offer_usd_per_mwh, self.available_mw)
-        alone = clear_zones(self.fleet, merit, load, self.network, (),
-                            self.price_cap_usd_per_mwh)
+        avg_alone, price_alone = clear_alone(merit, load, self.price_cap_usd_per_mwh)
         f = self.fleet
         n_z, n_t = f.n_zones, len(f.technologies)
         key = f.zone * n_t + f.technology
         cap = np.bincount(key, weights=f.capacity_mw, minlength=n_z * n_t)
         avail = np.bincount(key, weights=self.available_mw, minlength=n_z * n_t)
-        reached = np.abs(alone.avg_carbon_kg_per_mwh - target) <= REACHED_RTOL * np.maximum(
+        reached = np.abs(avg_alone - target) <= REACHED_RTOL * np.maximum(
             target, 1.0)
         return Calibration(
             weather_factor=s,
@@ -199,9 +199,9 @@ class GridMarket:
                                    where=cap > 0).reshape(n_z, n_t),
             reference_load_mw=load,
             target_avg_carbon_kg_per_mwh=target,
-            avg_carbon_kg_per_mwh=alone.avg_carbon_kg_per_mwh,
+            avg_carbon_kg_per_mwh=avg_alone,
             base_price_usd_per_mwh=np.asarray(base_price_usd_per_mwh, dtype=float),
-            price_usd_per_mwh=alone.price_usd_per_mwh,
+            price_usd_per_mwh=price_alone,
             reached=reached,
             weather_factor_max=curve[0][:, -1],
         )
