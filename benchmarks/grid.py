@@ -9,7 +9,8 @@ over many hours, in wall and CPU time; the median and 90th percentile are printe
 Systems: ``synthetic`` (default): 30 zones with 12 technologies (fuel-burning ones in three
 efficiency tranches, about 30 units a zone), 16 of them in four interconnected components of
 6, 5, 3 and 2 zones, 14 isolated; ``shipped``: the shipped zones and grid data
-(``abm/data/grid``).
+(``abm/data/grid``); ``week``: the default scenario's market run for its week, timing only
+the grid's part of each hour (``set_hour`` and every ``clear`` the model makes).
 
 Run from the repository root: ``.venv/bin/python benchmarks/grid.py`` (``--help``).
 """
@@ -20,6 +21,7 @@ import argparse
 import itertools
 import platform
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -27,6 +29,7 @@ from abm.grid import TECHNOLOGIES, GridMarket, build_network
 from abm.grid.data import Line
 from abm.grid.stack import Fleet
 
+ROOT = Path(__file__).resolve().parents[1]
 THERMAL = ("bioenergy", "coal", "lignite", "gas_ccgt", "gas_ocgt", "oil", "other_thermal")
 CALIBRATED = ("hydro", "wind", "solar")
 
@@ -124,20 +127,51 @@ def run(market: GridMarket, avg_carbon: np.ndarray, hours: int, loads: str = "ma
     return times, cpu, calls / hours
 
 
+def week() -> tuple[np.ndarray, np.ndarray, float, GridMarket]:
+    """The default scenario's week: wall and CPU seconds of the grid's calls per hour, HiGHS
+    calls per hour, and the market."""
+    from abm.market import MarketModel
+    from abm.scenario import load_scenario
+
+    scenario = load_scenario(ROOT / "abm" / "scenarios" / "default.toml")
+    model = MarketModel(scenario)
+    grid = model.grid
+    spent = np.zeros((scenario.hours, 2))
+
+    def timed(method):
+        def call(*args):
+            t0, c0 = time.perf_counter(), time.process_time()
+            out = method(*args)
+            spent[model.hour] += (time.perf_counter() - t0, time.process_time() - c0)
+            return out
+        return call
+
+    grid.set_hour, grid.clear = timed(grid.set_hour), timed(grid.clear)
+    for _ in range(scenario.hours):
+        model.step()
+    calls = sum(lp.highs_calls for lp in grid.market._models())
+    return spent[:, 0], spent[:, 1], calls / scenario.hours, grid.market
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--system", choices=("synthetic", "shipped"), default="synthetic")
+    parser.add_argument("--system", choices=("synthetic", "shipped", "week"),
+                        default="synthetic")
     parser.add_argument("--hours", type=int, default=2000)
     parser.add_argument("--loads", choices=("market", "random"), default="market",
                         help="the data-centre loads of the clearings (see run())")
     args = parser.parse_args(argv)
-    if args.system == "synthetic":
-        market = synthetic(30, (6, 5, 3, 2))
-        avg = np.random.default_rng(3).uniform(20, 700, 30)
+    if args.system == "week":
+        times, cpu, calls, market = week()
+        args.hours, args.loads = len(times), "the market's"
     else:
-        market, avg = shipped()
-    run(market, avg, 50, args.loads)  # warm-up: HiGHS models built, first bases found
-    times, cpu, calls = run(market, avg, args.hours, args.loads)
+        if args.system == "synthetic":
+            market = synthetic(30, (6, 5, 3, 2))
+            avg = np.random.default_rng(3).uniform(20, 700, 30)
+        else:
+            market, avg = shipped()
+        run(market, avg, 50, args.loads)  # warm-up: HiGHS models built, first bases found
+        times, cpu, calls = run(market, avg, args.hours, args.loads)
     times, cpu = times * 1000, cpu * 1000
     print(f"grid clearing, {args.system}: {market.fleet.n_zones} zones, "
           f"{len(market.fleet.zone)} units, {len(market.line_ids)} lines, "
