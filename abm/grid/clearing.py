@@ -177,6 +177,24 @@ class CoupledLP:
         self.highs.changeColsBounds(len(self.units), self._unit_cols, self._zero_u,
                                     self.upper[:len(self.units)])
 
+    def _keep(self, h: highspy.Highs, col: np.ndarray, reduced: np.ndarray, dual: np.ndarray
+              ) -> tuple | None:
+        """The optimal basis HiGHS just found, to try on the next clearing (None where a row
+        slack is basic or the basis matrix cannot be inverted: HiGHS is then called)."""
+        status, basic = h.getBasicVariables()
+        if status != highspy.HighsStatus.kOk or (basic < 0).any():
+            return None
+        try:
+            inverse = np.linalg.inv(self.matrix[:, basic])
+        except np.linalg.LinAlgError:
+            return None
+        # a nonbasic column sits at the bound its reduced cost asks for, so the basis stays
+        # dual feasible when bounds move (a unit fixed at 0 last hour may not be)
+        at_upper = np.where(reduced < -_DUAL_TOLERANCE, True,
+                            np.where(reduced > _DUAL_TOLERANCE, False,
+                                     np.abs(col - self.upper) < np.abs(col - self.lower)))
+        return basic, inverse, at_upper, dual
+
     def _kept_basis(self, rhs: np.ndarray) -> np.ndarray | None:
         """The column values for loads ``rhs`` if the last optimal basis stays feasible."""
         if self._basis is None:
@@ -211,18 +229,8 @@ class CoupledLP:
                                    f"{h.modelStatusToString(status)}")
             sol = h.getSolution()
             col = np.asarray(sol.col_value)
-            basic = h.getBasicVariables()[1]
-            self._basis = None
-            if (basic >= 0).all():  # no row slack is basic: B is the basic columns
-                # a nonbasic column sits at the bound its reduced cost asks for, so the basis
-                # stays dual feasible when bounds move (a unit fixed at 0 last hour may not be)
-                reduced = np.asarray(sol.col_dual)
-                at_upper = np.where(reduced < -_DUAL_TOLERANCE, True,
-                                    np.where(reduced > _DUAL_TOLERANCE, False,
-                                             np.abs(col - self.upper) < np.abs(col - self.lower)))
-                self._basis = (basic, np.linalg.inv(self.matrix[:, basic]), at_upper,
-                               np.asarray(sol.row_dual))
             dual = np.asarray(sol.row_dual)
+            self._basis = self._keep(h, col, np.asarray(sol.col_dual), dual)
         else:
             dual = self._basis[3]
         nu, nl = len(self.units), len(self.lines)
