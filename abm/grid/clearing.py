@@ -118,10 +118,10 @@ class CoupledLP:
     -backward..forward), one unserved column per zone (at the price cap). Rows: one balance per
     zone.
 
-    After each HiGHS solve the optimal basis is kept: a later clearing first recomputes the
-    basic variables for its loads and bounds (x_B = B^-1 (loads - N x_N), a 1-row-per-zone
-    solve); if they are within their bounds the basis is still optimal (the duals depend on the
-    costs and the basis only) and HiGHS is not called. Otherwise HiGHS re-solves from it.
+    After each HiGHS solve the optimal basis is kept for the hour: a later clearing first
+    recomputes the basic variables for its loads and bounds (x_B = B^-1 (loads - N x_N), one
+    row per zone); if they are within their bounds the basis is still optimal (the duals depend
+    on the costs and the basis only) and HiGHS is not called. Otherwise HiGHS re-solves from it.
     """
 
     def __init__(self, zones: np.ndarray, fleet: Fleet, network: Network,
@@ -172,10 +172,15 @@ class CoupledLP:
         self._basis = None  # the duals change with the costs
 
     def set_available(self, available_mw: np.ndarray) -> None:
-        """This hour's available MW of every unit (N,)."""
+        """This hour's available MW of every unit (N,). The hour's first solve starts cold:
+        where optima tie (power can go round a loop of lines at no cost), which one is returned
+        depends on the starting basis, so an hour's clearings depend on that hour only (a
+        resumed run clears as an uninterrupted one)."""
         self.upper[:len(self.units)] = available_mw[self.units]
         self.highs.changeColsBounds(len(self.units), self._unit_cols, self._zero_u,
                                     self.upper[:len(self.units)])
+        self.highs.clearSolver()
+        self._basis = None
 
     def _keep(self, h: highspy.Highs, col: np.ndarray, reduced: np.ndarray, dual: np.ndarray
               ) -> tuple | None:
