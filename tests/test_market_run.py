@@ -202,3 +202,19 @@ def test_cli_run_help_exits_zero(capsys):
     assert exc.value.code == 0
     out = capsys.readouterr().out
     assert "--resume" in out and "--restart" in out
+
+
+def test_report_of_a_run_folder_says_when_its_scenario_file_changed(write_scenario, tmp_path,
+                                                                    capsys):
+    from abm.report import read_run, write_report
+
+    path = write_scenario(RUN)
+    out = tmp_path / "out"
+    run_market(load_scenario(path), out, hours=2)
+    assert read_run(out).warning == ""
+    path.write_text(RUN.replace("forecast_noise = 0.3", "forecast_noise = 0.5"))
+    changed = read_run(out)
+    assert "has changed since this run was made" in changed.warning
+    assert "has changed since this run was made" in capsys.readouterr().err
+    _, md = write_report([changed], changed, tmp_path / "r.html", budgets_ms=(10, 300))
+    assert "has changed since this run was made" in md.read_text()
