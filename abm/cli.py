@@ -13,8 +13,8 @@ in a fresh interpreter; ``benchmarks/startup.py`` times it).
   imports it only when that command runs. Handlers return the exit status; bad input raises
   :class:`abm.errors.InputError` (exit 2, one line on stderr).
 - ``set_defaults(interrupted=...)`` says, in one line, what Ctrl-C leaves behind and how to carry
-  on; :func:`main` prints it and exits 130 (a handler that knows more may catch
-  ``KeyboardInterrupt`` itself).
+  on; :func:`main` prints it and exits 130 (a handler that knows more may set
+  ``args.interrupted`` as it goes, or catch ``KeyboardInterrupt`` itself).
 """
 
 from __future__ import annotations
@@ -341,18 +341,21 @@ def _close_progress_bars() -> None:
     """Close the progress bars still open, so that what follows starts on a line of its own."""
     tqdm = getattr(sys.modules.get("tqdm"), "tqdm", None)
     for bar in list(getattr(tqdm, "_instances", ())):
+        # a bar interrupted while it was being drawn closes without ending its line
+        torn = not getattr(bar, "disable", True) and not hasattr(bar, "last_print_t")
         bar.close()
+        if torn:
+            print(file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``abm`` console script: 0 done, 2 bad input, 130 interrupted."""
-    kept = NOTHING_WRITTEN
+    args = argparse.Namespace(interrupted=NOTHING_WRITTEN)
     # the command line draws to files only: matplotlib's Agg backend, chosen here and nowhere
     # else (importing an abm module leaves a notebook's backend alone)
     os.environ["MPLBACKEND"] = "Agg"
     try:
         args = build_parser().parse_args(argv)
-        kept = args.interrupted
         status = handler(args.handler)(args)
         sys.stdout.flush()  # a closed pipe fails here, inside the try, not at exit
         return status
@@ -361,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         _close_progress_bars()
-        print(f"interrupted: {kept}", file=sys.stderr)
+        print(f"interrupted: {args.interrupted}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # the reader of stdout went away (abm check | head): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

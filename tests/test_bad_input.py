@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from abm.cli import main
@@ -180,8 +181,30 @@ def _interrupt(argv: list[str], ready: str) -> subprocess.CompletedProcess:
 def test_ctrl_c_exits_130_with_one_line(tmp_path, command, kept):
     out = tmp_path / ("r.html" if command == "report" else "run")
     proc = _interrupt([command, str(ROOT / "abm" / "scenarios" / "default.toml"), "--out",
-                       str(out), "--hours", "168"], "/168")
+                       str(out), "--hours", "168"], "h/s]")  # the bar, drawn and running
     assert proc.returncode == 130, proc.stderr
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("interrupted: ") and kept in last and "Traceback" not in proc.stderr
     assert not out.exists() if command == "report" else out.is_dir()
+
+
+def test_every_number_at_its_bound_still_gives_finite_totals(write_scenario):
+    """A run never ends with a non-finite total: the default scenario with every decimal at
+    ``abm.limits.MAX_VALUE`` (shares and spreads at their own bounds) runs with finite totals."""
+    import re
+
+    from abm.limits import MAX_SIZE_SIGMA, MAX_VALUE
+    from abm.market.model import MarketModel
+    from abm.market.reporters import STEP_VALUES
+    from abm.scenario import load_scenario
+
+    text = re.sub(r"(?m)^(\s*[a-z_]+\s*=\s*)\d+\.\d+", rf"\g<1>{MAX_VALUE:g}", DEFAULT)
+    for share in ("rent_target_utilisation", "expansion_threshold", "expansion_fraction",
+                  "diurnal_amplitude", "forecast_noise"):
+        text = text.replace(f"{share} = {MAX_VALUE:g}", f"{share} = 0.5")
+    text = text.replace(f"size_sigma = {MAX_VALUE:g}", f"size_sigma = {MAX_SIZE_SIGMA}")
+    model = MarketModel(load_scenario(write_scenario(text)), hours=3)
+    for _ in range(3):
+        model.step()
+    assert model.demand_mwh > 1e12
+    assert all(np.isfinite(getattr(model, name)) for name in STEP_VALUES)

@@ -45,10 +45,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
               "this machine", file=sys.stderr, flush=True)
     print(f"abm dashboard: serving on http://{args.host}:{args.port}/ (Ctrl+C to stop)",
           flush=True)
-    try:
-        return subprocess.call(server_command(args.host, args.port), env=env)
-    except KeyboardInterrupt:
-        return 0
+    return subprocess.call(server_command(args.host, args.port), env=env)  # Ctrl-C: abm.cli
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -68,4 +65,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="address to listen on (default: 127.0.0.1, this machine only; "
                    "another address exposes the dashboard to the network)")
     p.add_argument("--port", type=port_arg, default=8765, help="port to listen on (default: 8765)")
-    p.set_defaults(handler="abm.dashboard.cli:cmd_dashboard", interrupted="the dashboard stopped")
+    p.set_defaults(handler="abm.dashboard.cli:cmd_dashboard",
+                   interrupted="the dashboard stopped; it keeps nothing")

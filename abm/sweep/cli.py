@@ -71,6 +71,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 if getattr(args, f)]
         if used:
             parser.error(f"--{used[0]} applies to running a sweep, not to report")
+        args.interrupted = "the report is written only when complete; run the command again"
         return _report(args)
     if args.folder is not None:
         parser.error(f"unexpected argument {args.folder!r}; give the folder with --out")
