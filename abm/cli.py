@@ -143,14 +143,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run the market with a progress bar; write tables, summary and figures."""
     from tqdm import tqdm
 
-    from abm.figures import (
-        busiest_zone,
-        emissions_figure,
-        generation_figure,
-        save,
-        shift_figure,
-        zone_load_figure,
-    )
     from abm.market.run import read_tables, run_market
     from abm.scenario import load_scenario
 
@@ -177,6 +169,15 @@ def cmd_run(args: argparse.Namespace) -> int:
               "--resume", file=sys.stderr)
         return 130
     bar.close()
+    from abm.figures import (  # matplotlib: loaded once the run is done
+        busiest_zone,
+        emissions_figure,
+        generation_figure,
+        save,
+        shift_figure,
+        zone_load_figure,
+    )
+
     name = f"{scn.name}, seed {result['seed']}"
     written = read_tables(out, "zones", "model")
     zones = written["zones"]
