@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from abm.errors import InputError
+from abm.errors import InputError, quoted
 
 DATA_DIR = Path(__file__).parent / "data"
 JURISDICTIONS = ("US", "CA", "BR", "CL", "EU", "UK", "IN", "SG", "JP", "KR", "AU", "ZA", "AE", "CN")
@@ -83,9 +83,9 @@ def _number(value, source: str, fieldpath: str, *, minimum: float = 0.0, strict:
     try:
         x = float(value)
     except (TypeError, ValueError):
-        raise InputError(source, fieldpath, f"expected a number, got {value!r}") from None
+        raise InputError(source, fieldpath, f"expected a number, got {quoted(value)}") from None
     if not math.isfinite(x):
-        raise InputError(source, fieldpath, f"expected a finite number, got {value!r}")
+        raise InputError(source, fieldpath, f"expected a finite number, got {quoted(value)}")
     if x < minimum or (strict and x == minimum):
         op = ">" if strict else ">="
         raise InputError(source, fieldpath, f"expected a number {op} {minimum}, got {x}")
@@ -136,10 +136,11 @@ def load_regions(path: Path, zones: dict[str, Zone]) -> dict[str, Region]:
         where = f"row {i + 2}"
         if row.zone_id not in zones:
             raise InputError(path, f"{where}.zone_id",
-                             f"unknown zone {row.zone_id!r}; known: {sorted(zones)}")
+                             f"unknown zone {quoted(row.zone_id)}; known: {sorted(zones)}")
         if row.jurisdiction not in JURISDICTIONS:
             raise InputError(path, f"{where}.jurisdiction",
-                             f"unknown jurisdiction {row.jurisdiction!r}; allowed: {JURISDICTIONS}")
+                             f"unknown jurisdiction {quoted(row.jurisdiction)}; allowed: "
+                             f"{JURISDICTIONS}")
         regions[row.region_id] = Region(
             id=row.region_id,
             name=row["name"],
@@ -168,7 +169,7 @@ def load_latency(path: Path, region_ids: list[str]) -> Latency:
             continue  # pairs of regions a scenario does not use
         if row.method not in ("measured", "estimated"):
             raise InputError(path, f"row {i + 2}.method",
-                             f"expected 'measured' or 'estimated', got {row.method!r}")
+                             f"expected 'measured' or 'estimated', got {quoted(row.method)}")
         a, b = index[row.src], index[row.dst]
         rtt[a, b] = rtt[b, a] = _number(row.rtt_ms, path, f"row {i + 2}.rtt_ms", strict=True)
         measured[a, b] = measured[b, a] = row.method == "measured"
@@ -185,7 +186,7 @@ def load_profiles(path: Path) -> dict[tuple[str, str], np.ndarray]:
     out: dict[tuple[str, str], np.ndarray] = {}
     for (zone, signal), g in df.groupby(["zone_id", "signal"], sort=True):
         if signal not in SIGNALS:
-            raise InputError(path, "signal", f"unknown signal {signal!r}; allowed: {SIGNALS}")
+            raise InputError(path, "signal", f"unknown signal {quoted(signal)}; allowed: {SIGNALS}")
         table = np.full((12, 24), np.nan)
         m = g.month.astype(int).to_numpy() - 1
         h = g.hour_utc.astype(int).to_numpy()

@@ -25,10 +25,12 @@ def abm(*args: str, **kwargs) -> subprocess.CompletedProcess:
 
 def test_highs_banner_never_reaches_stdout(tmp_path):
     """The first HiGHS of a process prints a banner below Python; ``abm frontier`` solves LPs."""
-    proc = abm("frontier", "--budgets", "50", "--out", str(tmp_path))
+    small = tmp_path / "small.toml"
+    small.write_text(SMALL)
+    proc = abm("frontier", str(small), "--budgets", "50", "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     assert "HiGHS" not in proc.stdout and "HiGHS" not in proc.stderr
-    assert proc.stdout.startswith("energy-latency frontier of default")
+    assert proc.stdout.startswith("energy-latency frontier of small")
 
 
 def test_broken_pipe_is_no_traceback():

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from abm.dataset import DATA_DIR, _number, _read_csv
-from abm.errors import InputError
+from abm.errors import InputError, quoted
 
 GRID_DIR = DATA_DIR / "grid"
 TECHNOLOGIES = ("nuclear", "hydro", "wind", "solar", "bioenergy", "other", "coal", "lignite",
@@ -117,13 +117,14 @@ class GridData:
 def _flag(value: str, path: Path, where: str) -> bool:
     flag = value.strip().lower()
     if flag not in ("true", "false"):
-        raise InputError(path, where, f"expected true or false, got {value!r}")
+        raise InputError(path, where, f"expected true or false, got {quoted(value)}")
     return flag == "true"
 
 
 def _choice(value: str, allowed: Sequence[str], path: Path, where: str) -> str:
     if value not in allowed:
-        raise InputError(path, where, f"unknown value {value!r}; allowed: {', '.join(allowed)}")
+        raise InputError(path, where, f"unknown value {quoted(value)}; allowed: "
+                         f"{', '.join(allowed)}")
     return value
 
 
@@ -153,7 +154,7 @@ def load_grid_data(directory: Path | str | None = None) -> GridData:
     for t in techs.values():
         if t.fuel not in fuels:
             raise InputError(d / "technologies.csv", f"{t.id}.fuel",
-                             f"fuel {t.fuel!r} not in fuels.csv ({', '.join(fuels)})")
+                             f"fuel {quoted(t.fuel)} not in fuels.csv ({', '.join(fuels)})")
 
     path = d / "tranches.csv"
     df = _read_csv(path, ["technology", "tranche", "capacity_share", "efficiency",

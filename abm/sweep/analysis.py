@@ -29,7 +29,7 @@ from SALib.analyze import morris as morris_analysis
 from SALib.analyze import rbd_fast
 from SALib.analyze import sobol as sobol_analysis
 
-from abm.errors import InputError
+from abm.errors import InputError, quoted
 from abm.sweep.design import problem, unit_design
 from abm.sweep.spec import Discovery, Spec
 
@@ -224,7 +224,7 @@ def parse_target(text: str, outcomes: tuple[str, ...]) -> Discovery:
         threshold = float("nan")
     if name.strip() not in outcomes or not np.isfinite(threshold):
         raise InputError("--target", "target", f"expected OUTCOME>NUMBER or OUTCOME<NUMBER with "
-                         f"OUTCOME one of {', '.join(outcomes)}; got {text!r}")
+                         f"OUTCOME one of {', '.join(outcomes)}; got {quoted(text)}")
     return Discovery(name.strip(), threshold, above=op == ">")
 
 

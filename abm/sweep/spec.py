@@ -373,7 +373,7 @@ def _parameter(t: TableReader, path: str, design: str) -> Parameter:
     if has_values:
         values = t.raw("values")
         if not isinstance(values, list) or not values:
-            raise t.error("values", f"expected a non-empty list, got {values!r}")
+            raise t.error("values", f"expected a non-empty list, got {quoted(values)}")
         if len({json.dumps(v, default=str) for v in values}) != len(values):
             raise t.error("values", f"has duplicates: {values}")
         kinds = {type(v) for v in values}
@@ -390,7 +390,8 @@ def _parameter(t: TableReader, path: str, design: str) -> Parameter:
         if (not isinstance(rng, list) or len(rng) != 2 or any(
                 isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v)
                 for v in rng)):
-            raise t.error("range", f"expected [low, high] with two finite numbers, got {rng!r}")
+            raise t.error("range", "expected [low, high] with two finite numbers, got "
+                          f"{quoted(rng)}")
         low, high = float(rng[0]), float(rng[1])
         if low >= high:
             raise t.error("range", f"expected low < high, got {rng}")
