@@ -109,6 +109,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_frontier(args: argparse.Namespace) -> int:
     """Compute the energy-latency frontier, print it, write CSV and PNG."""
     from abm.figures import frontier_figure, save
+    from abm.files import write_atomic
     from abm.frontier import DEFAULT_BUDGETS_MS, at_hour, frontier
     from abm.instance import compile_scenario
     from abm.scenario import load_scenario
@@ -126,7 +127,7 @@ def cmd_frontier(args: argparse.Namespace) -> int:
         when = f"hour {args.hour} of the scenario (its demand and signals)"
     out = _out_dir(args.out)
     df = frontier(inst, signals, budgets, frictions=not args.no_frictions)
-    df.to_csv(out / "frontier.csv", index=False)
+    write_atomic(out / "frontier.csv", lambda tmp: df.to_csv(tmp, index=False))
     title = (f"{scn.name}: {when}, "
              f"{'no frictions' if args.no_frictions else 'with frictions'}")
     save(frontier_figure(df, title), out / "frontier.png", dpi=120)

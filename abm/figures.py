@@ -12,6 +12,8 @@ import pandas as pd
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
+from abm.files import write_atomic
+
 # fixed colours, so a technology looks the same in every figure
 TECHNOLOGY_COLOURS = {
     "nuclear": "#7b4fa0", "hydro": "#1f5fa8", "wind": "#5fa8d3", "solar": "#f2c500",
@@ -39,8 +41,8 @@ def subplots(*args, figsize: tuple[float, float], **kwargs):
 
 
 def save(fig: Figure, path: Path, dpi: int = 110) -> Path:
-    """Write ``fig`` as a PNG file (its format from the suffix) and return the path."""
-    fig.savefig(path, dpi=dpi)
+    """Write ``fig`` as a PNG file (its format from the suffix), atomically; return the path."""
+    write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".")))
     return path
 
 
