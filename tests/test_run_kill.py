@@ -72,23 +72,26 @@ def test_sigkill_at_random_moments_then_resume_matches_an_uninterrupted_run(writ
 
     out, rng, kills, done = tmp_path / "cut", random.Random(12), 0, []
     for _ in range(4 * KILLS):
-        resume = ["--resume"] if (out / "run.json").exists() else []
+        manifest = json.loads((out / "run.json").read_text()) if (out / "run.json").exists() \
+            else {"status": "none", "hours_done": 0}
+        again = {"running": ["--resume"], "complete": ["--restart"]}.get(manifest["status"], [])
+        left = 1 - manifest["hours_done"] / HOURS if again == ["--resume"] else 1.0
         proc = subprocess.Popen([sys.executable, "-m", "abm.cli", "run", *args, "--out",
-                                 str(out), *resume], stdout=subprocess.DEVNULL,
+                                 str(out), *again], stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True, env=_env())
         if _running(proc, out):
-            time.sleep(rng.uniform(0.0, run_s))
+            time.sleep(rng.uniform(0.0, left * run_s))  # somewhere in what is left to run
             if proc.poll() is None:
                 proc.kill()
                 kills += 1
         err = proc.communicate(timeout=60)[1]
         assert proc.returncode in (0, -signal.SIGKILL), err
-        if proc.returncode == 0 or kills == KILLS:
-            break
         if (out / "run.json").exists():
             done.append(json.loads((out / "run.json").read_text())["hours_done"])
+        if kills == KILLS:
+            break
     assert kills == KILLS, f"only {kills} kills landed while the run ran"
-    if proc.returncode != 0:
-        assert main(["run", *args, "--out", str(out), "--resume"]) == 0
+    resume = ["--resume"] if (out / "run.json").exists() else []
+    assert main(["run", *args, "--out", str(out), *resume]) == 0
     assert _files(out) == _files(tmp_path / "whole")
     assert any(0 < h < HOURS for h in done), f"no kill landed mid-run: {done}"
