@@ -351,3 +351,15 @@ def test_complete_run_has_one_part_per_table_however_it_was_checkpointed(scn, tm
         f"tables/{t}/part-complete.parquet"
         for t in ("model", "regions", "zones", "migrations", "lines", "operators")}
     assert a == _files(tmp_path / "b") == _files(tmp_path / "c")
+
+
+def test_a_forged_manifest_reaches_no_file_outside_the_run(scn, cut, tmp_path):
+    out, _ = cut
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    manifest = json.loads((out / MANIFEST).read_text())
+    manifest["tables"]["zones"][0]["file"] = "../victim.txt"
+    (out / MANIFEST).write_text(json.dumps(_sealed(manifest)))
+    with pytest.raises(InputError, match=r"run\.json: tables: names a file outside"):
+        _resume(scn, out)
+    assert victim.read_text() == "keep me"

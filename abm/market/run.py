@@ -29,8 +29,10 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import time
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -39,6 +41,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from abm.argtypes import quoted
 from abm.errors import InputError
 from abm.files import (
     check_sha256,
@@ -58,10 +61,11 @@ from abm.scenario import Scenario, load_scenario
 MANIFEST = "run.json"
 SUMMARY = "summary.json"
 TABLES = "tables"
-TABLE_NAMES = ("model", "regions", "zones", "migrations", "lines", "operators")
-CHECKPOINT_SECONDS = 60.0  # ... or, by default, every this many seconds of wall time
+CHECKPOINT_SECONDS = 60.0  # default checkpoint interval of a run: seconds of wall time
 RUN_KEY = b"abm.run"  # Parquet metadata key of a part's run identity
 COMPLETE = "part-complete.parquet"  # a complete run's one part per table
+PART_NAME = re.compile(r"tables/[a-z_]+/part-(\d{6}|complete)\.parquet")
+CHECKPOINT_NAME = re.compile(r"checkpoint-\d{6}\.json")
 LEGACY = ("model.parquet", "regions.parquet", "zones.parquet", "migrations.parquet",
           "lines.parquet", "operators.parquet", "checkpoint.pkl")
 
@@ -189,6 +193,13 @@ def read_manifest(folder: Path) -> dict:
     if _sealed(manifest) != manifest:
         raise InputError(path, "sha256", "is damaged: its checksum does not match its content "
                          "(edited or corrupted); it cannot be trusted")
+    names = [e["file"] for entries in manifest["tables"].values() for e in entries]
+    if manifest["checkpoint"] is not None:
+        names.append(manifest["checkpoint"]["file"])
+    for name in names:  # files of this folder only: a forged manifest reaches nothing else
+        if not PART_NAME.fullmatch(name) and not CHECKPOINT_NAME.fullmatch(name):
+            raise InputError(path, "tables", f"names a file outside the run's layout: "
+                             f"{quoted(name)}")
     return manifest
 
 
@@ -369,12 +380,15 @@ def load_state(model: MarketModel, out: Path, manifest: dict) -> None:
         raise InputError(path, "run", f"belongs to run {doc.get('run')} at hour "
                          f"{doc.get('hours_done')}, not to this folder's run {manifest['run']} "
                          f"at hour {manifest['hours_done']}: copied from elsewhere")
+    if doc.get("arrays") != path.with_suffix(".npz").name:
+        raise InputError(path, "arrays", f"names {quoted(doc.get('arrays'))}, not "
+                         f"{path.with_suffix('.npz').name}")
     npz_path = out / doc["arrays"]
     data = check_sha256(npz_path, doc["arrays_sha256"], "the checkpoint's arrays")
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
-    except (ValueError, OSError, EOFError) as exc:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
         raise InputError(npz_path, "", f"is not a readable array file ({exc})") from None
     try:
         model.restore(arrays, doc["state"])
