@@ -27,9 +27,11 @@ import pandas as pd
 from matplotlib.colors import SymLogNorm
 from matplotlib.figure import Figure
 
+from abm.decentralisation import price_of_decentralisation
 from abm.errors import InputError
 from abm.figures import busiest_zone, generation_figure, map_figure, subplots
 from abm.files import write_atomic
+from abm.findings import caveats, findings, parents
 from abm.frontier import DEFAULT_BUDGETS_MS, frontier
 from abm.instance import compile_scenario
 from abm.market.reporters import COST_PARTS
@@ -80,7 +82,10 @@ HEADLINE = (  # label, unit, how to get it from a summary
     ("unserved", "MWh", lambda s: s["unserved_mwh"]),
     ("moved between regions", "MWh", lambda s: s["moved_mwh"]),
     ("herding: load swinging between zones", "MWh", lambda s: s["herding_mwh"]),
-    ("cost", "k$", lambda s: s["cost_usd"] / 1e3),
+    ("cost (energy + carbon + rent + network + migration)", "k$",
+     lambda s: s["cost_usd"] / 1e3),
+    *((f"  of which {p}", "k$",
+       lambda s, p=p: s.get("cost_parts_usd", {}).get(p, np.nan) / 1e3) for p in COST_PARTS),
     ("cost per MWh served", "$/MWh", lambda s: s["cost_usd"] / max(s["served_mwh"], 1e-9)),
     ("zone price paid by data-centre load", "$/MWh", lambda s: s["dc_price_usd_per_mwh"]),
     ("CO2 attributed, average", "t", lambda s: s["emissions_kg"]["average"] / 1e3),
@@ -268,20 +273,52 @@ def _png(fig: Figure) -> bytes:
 
 def frontier_figure(fronts: dict[str, pd.DataFrame]) -> bytes:
     """Cost C*(B) and least emissions E*(B) per MWh against the latency budget, per scenario."""
-    fig, (ax1, ax2) = subplots(1, 2, figsize=(11, 4))
-    for label, df in fronts.items():
-        ax1.plot(df.budget_ms, df.cost_usd / (df.demand_mwh - df.unserved_mwh), "o-", ms=3,
-                 label=label)
-        ax2.plot(df.budget_ms, df.emissions_kg / (df.demand_mwh - df.min_emissions_unserved_mwh),
-                 "o-", ms=3, label=label)
+    fig, (ax1, ax2) = subplots(1, 2, figsize=(11, 4.4))
+    ends: dict = {ax1: [], ax2: []}
+    for i, (label, df) in enumerate(fronts.items()):
+        style = {"marker": MARKERS[i % len(MARKERS)], "linestyle": LINESTYLES[i % 4],
+                 "ms": 5, "mfc": "none", "lw": 1.3, "label": label,
+                 "color": f"C{i % 10}", "zorder": 3 + len(fronts) - i}
+        cost = df.cost_usd / (df.demand_mwh - df.unserved_mwh)
+        least = df.emissions_kg / (df.demand_mwh - df.min_emissions_unserved_mwh)
+        for ax, y in ((ax1, cost), (ax2, least)):
+            ax.plot(df.budget_ms, y, **style)
+            ends[ax].append((float(y.iloc[-1]), label, f"C{i % 10}"))
     ax1.set_ylabel("cost C* ($ per MWh served)")
     ax2.set_ylabel("least emissions E* (kgCO2 per MWh served)")
     for ax in (ax1, ax2):
         ax.set_xlabel("latency budget B (ms, round trip), every class")
         ax.grid(alpha=0.3)
-    ax1.legend(fontsize=8)
+        _direct_labels(ax, ends[ax], float(max(df.budget_ms.max() for df in fronts.values())))
+    ax1.legend(fontsize=7, ncol=2)
     fig.suptitle("energy-latency frontier (planner, annual-mean signals, frictions amortised)")
     return _png(fig)
+
+
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "*")
+LINESTYLES = ("-", "--", "-.", ":")
+
+
+def _direct_labels(ax, ends: list[tuple[float, str, str]], x: float) -> None:
+    """Label each line at its right end, spread vertically so that labels of lines that end
+    at the same value (overlapping lines) do not cover each other; lines ending at the same
+    value share one label."""
+    groups: dict[float, list[tuple[str, str]]] = {}
+    for y, label, colour in ends:
+        key = next((k for k in groups if abs(k - y) <= 1e-9 * max(1.0, abs(y))), y)
+        groups.setdefault(key, []).append((label, colour))
+    lo, hi = ax.get_ylim()
+    gap = 0.055 * (hi - lo)
+    placed: list[float] = []
+    for y in sorted(groups):
+        pos = max([y, *[p + gap for p in placed]])
+        placed.append(pos)
+        labels = groups[y]
+        ax.annotate(" = ".join(lbl for lbl, _ in labels), (x, y), xytext=(1.04 * x, pos),
+                    textcoords="data", fontsize=6.5, color=labels[0][1], va="center",
+                    ha="left", annotation_clip=False,
+                    arrowprops={"arrowstyle": "-", "color": "0.6", "lw": 0.5})
+    ax.set_xlim(right=x * 1.32)
 
 
 def layers_figure(runs: list[Run]) -> bytes:
@@ -378,6 +415,56 @@ def _html_table(df: pd.DataFrame) -> str:
     return f"<div class='scroll'>{table}</div>"
 
 
+def decentralisation_table(gaps: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per scenario: cost, system, average and marginal emissions and unserved MWh of
+    the market and the planner, with the gap in % (and in $ for cost)."""
+    rows = []
+    for label, g in gaps.items():
+        cost, system = g.loc["cost_usd"], g.loc["emissions_system_kg"]
+        rows.append({
+            "scenario": label,
+            "cost, market (k$)": cost.market / 1e3, "cost, planner (k$)": cost.planner / 1e3,
+            "gap (k$)": f"{cost.gap / 1e3:+,.1f}", "gap (%)": f"{cost.gap_pct:+.2f}%",
+            "CO2 system, market (t)": system.market / 1e3,
+            "CO2 system, planner (t)": system.planner / 1e3,
+            "gap system (%)": f"{system.gap_pct:+.2f}%",
+            "gap average (%)": f"{g.loc['emissions_average_kg', 'gap_pct']:+.2f}%",
+            "gap marginal (%)": f"{g.loc['emissions_marginal_kg', 'gap_pct']:+.2f}%",
+            "unserved, market / planner (MWh)":
+                f"{g.loc['unserved_mwh', 'market']:,.1f} / {g.loc['unserved_mwh', 'planner']:,.1f}",
+        })
+    return pd.DataFrame(rows)
+
+
+def grid_results(runs: list[Run], baseline: Run, top: int = 5) -> list[pd.DataFrame]:
+    """The marginal technology of the baseline's ``top`` zones by data-centre energy (most
+    frequent, with its share of hours) and every interconnector's mean flow and congested
+    hours, one column per scenario; empty for runs without the technology market's tables."""
+    if any("marginal_technology" not in r.tables.get("zones", pd.DataFrame()) for r in runs):
+        return []
+    zones = (baseline.tables["zones"].groupby("zone").dc_load_mw.sum()
+             .sort_values(ascending=False).index[:top])
+    margin = pd.DataFrame({"zone": zones})
+    for r in runs:
+        z = r.tables["zones"]
+        cells = []
+        for zone in zones:
+            counts = z[z.zone == zone].marginal_technology.value_counts(normalize=True)
+            cells.append(f"{counts.index[0]} {counts.iloc[0]:.0%}" if len(counts) else "–")
+        margin[r.label] = cells
+    out = [margin]
+    if all(len(r.tables.get("lines", ())) for r in runs):
+        lines = None
+        for r in runs:
+            g = r.tables["lines"].groupby("line").agg(flow=("flow_mw", "mean"),
+                                                      congested=("congested", "sum"))
+            col = g.apply(lambda row: f"{row.flow:+,.0f} MW, {row.congested:.0f} h", axis=1)
+            lines = (col.rename(r.label).to_frame() if lines is None
+                     else lines.join(col.rename(r.label)))
+        out.append(lines.rename_axis("interconnector").reset_index())
+    return out
+
+
 def _gains(zones: pd.DataFrame, ops: pd.DataFrame | None, label: str) -> pd.DataFrame:
     """Top gainers and losers of one scenario: zones by data-centre energy, operators by cost."""
     z = zones[zones.scenario == label].sort_values("change_dc_energy_mwh")
@@ -452,7 +539,14 @@ def write_report(runs: list[Run], baseline: Run, out: Path,
     if ops is not None:
         ops.to_csv(fig_dir / "operator_changes.csv", index=False)
 
+    numbers_table = headline_numbers(runs, baseline)
+    gaps = {r.label: price_of_decentralisation(r) for r in runs}
+    parent = parents(runs, baseline)
     sections: list[tuple[str, str, list]] = []  # title, prose, blocks: DataFrame or figure name
+    sections.append(("Findings", (
+        "Generated from the numbers below: what moves cost, emissions on each basis and "
+        "unserved demand most, the trade-offs, and the caveats that matter."),
+        [findings(numbers_table, runs, baseline, gaps) + caveats(runs)]))
     sections.append(("Set-up and assumptions", (
         f"Baseline: **{baseline.label}**. Every scenario is the market of docs/market.md: "
         "operators place their inference load hour by hour by their strategies (their own "
@@ -463,18 +557,43 @@ def write_report(runs: list[Run], baseline: Run, out: Path,
     table = headline(runs, baseline)
     sections.append(("Headline results against the baseline", (
         "Totals over each run; in brackets the change against the baseline (percentage "
-        "points for shares). Cost is what operators pay: energy, carbon, compute rent, "
-        "network and migration. CO2 is given on three bases: attributed with average "
+        "points, pp, for shares). Cost is what operators pay, split into its parts: energy "
+        "(electricity at the zone price x PUE), carbon (the carbon price, the policy's and "
+        "operators' own, on the placement signal), compute rent, network (egress and the "
+        "latency penalty) and migration (one-off friction of moves); the value of lost load "
+        "is not in it (unserved MWh have their own row). CO2 is given on three bases: "
+        "attributed with average "
         "intensity (location-based reporting), attributed with marginal intensity, and "
         "system emissions, the change in the grid's emissions that the data-centre load "
         "causes."),
         [table]))
+    for child, par in parent.items():
+        pair = [r for r in runs if r.label == par] + [r for r in runs if r.label == child]
+        sections.append((f"{child} against {par}, the scenario it extends", (
+            f"**{child}** extends **{par}**: against it, its own lever shows alone (against "
+            "the baseline, the parent's levers add to it). In brackets the change against "
+            f"{par}."), [headline(pair, pair[0])]))
+    sections.append(("The price of decentralisation", (
+        "Each scenario's market (operators deciding for themselves, capacity first come, "
+        "first served) beside the planner's joint optimum for the same hours, demand, zone "
+        "prices, rent and capacity: one placement LP over all operators each hour, myopic "
+        "like the operators (friction amortised over the holding horizon), knowing the "
+        "hour's prices (no forecast error) and taking them as given; its system emissions "
+        "come from clearing the grid with its load. The gap is market minus planner: what "
+        "decentralised decisions cost (docs/market.md)."), [decentralisation_table(gaps)]))
+    grid_tables = grid_results(runs, baseline)
+    if grid_tables:
+        sections.append(("Grid results: marginal technology and interconnectors", (
+            "The technology on the margin in the zones with the most data-centre load (share "
+            "of hours; what an extra MWh there burns), and every interconnector's mean flow "
+            "(MW, + in the line's direction) with the hours it was congested."),
+            grid_tables))
     sections.append(("Energy-latency frontier", (
         "The planner's optimum at annual-mean signals as every class's latency budget is "
         "relaxed: cost C*(B) and least emissions E*(B), per MWh served (demand that no "
         "reachable capacity can serve is left out and counted in the frontier's unserved "
         "MWh). How much a scenario's levers move the frontier is the value they unlock by "
-        "relaxing latency."),
+        "relaxing latency. Lines that coincide share a label at their right end."),
         ["frontier"]))
     sections.append(("Execution layers", (
         "Share of served MWh at the origin region (local), within "
@@ -571,7 +690,7 @@ h1{font-size:1.7em;margin-bottom:.2em}h2{margin-top:1.8em;border-bottom:2px soli
 padding-bottom:.2em;font-size:1.3em}p.intro{color:#52606d}
 table.t{border-collapse:collapse;font-size:.84em;margin:.6em 0 1.2em;width:100%}
 table.t th{background:#eef2f6;text-align:left;padding:4px 6px;border-bottom:1px solid #c7d0d9;
-overflow-wrap:anywhere}
+overflow-wrap:normal;word-break:normal;hyphens:manual;vertical-align:bottom}
 table.t td{padding:3px 6px;border-bottom:1px solid #e6eaee;vertical-align:top}
 table.t td:not(:last-child){white-space:nowrap}div.scroll{overflow-x:auto}
 table.t tr:hover td{background:#f7fafc}img{max-width:100%;margin:.4em 0 1em}
@@ -593,7 +712,7 @@ def _html(title: str, intro: str, sections: list, figures: dict[str, bytes]) -> 
             if isinstance(b, pd.DataFrame):
                 body.append(_html_table(b))
             elif isinstance(b, list):
-                body.append("<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in b) + "</ul>")
+                body.append("<ul>" + "".join(f"<li>{prose(i)}</li>" for i in b) + "</ul>")
             else:
                 data = base64.b64encode(figures[b]).decode()
                 body.append(f"<img alt='{html.escape(b)}' src='data:image/png;base64,{data}'>")

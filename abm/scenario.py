@@ -416,9 +416,17 @@ def resolve_file(path: Path, seen: tuple[Path, ...] = ()) -> dict:
     if path in seen:
         raise InputError(path, "extends", "circular extends chain")
     data = read_toml(path)
-    parent = data.pop("extends", None)
-    if parent is None:
+    candidate = _parent(path, data.pop("extends", None))
+    if candidate is None:
         return data
+    return _merge(resolve_file(candidate, (*seen, path)), data)
+
+
+def _parent(path: Path, parent: Any) -> Path | None:
+    """The file that ``path``'s ``extends = parent`` names (a path beside it, or a shipped
+    scenario's name), or None without one."""
+    if parent is None:
+        return None
     if not isinstance(parent, str):
         raise InputError(path, "extends", f"expected a scenario name or path, got {quoted(parent)}")
     candidate = (path.parent / parent)
@@ -431,7 +439,17 @@ def resolve_file(path: Path, seen: tuple[Path, ...] = ()) -> dict:
     if not found:
         raise InputError(path, "extends", f"no scenario {quoted(parent)} (looked for "
                          f"{quoted(str(candidate), 200)})")
-    return _merge(resolve_file(candidate, (*seen, path)), data)
+    return candidate.resolve()
+
+
+def extends_chain(path: str | Path) -> list[Path]:
+    """The scenario files ``path`` extends, nearest first (resolved paths)."""
+    chain: list[Path] = []
+    current = _parent(Path(path).resolve(), read_toml(Path(path)).get("extends"))
+    while current is not None and current not in chain:  # resolve_file rejects cycles
+        chain.append(current)
+        current = _parent(current, read_toml(current).get("extends"))
+    return chain
 
 
 def load_scenario(path: str | Path | None = None, dataset: Dataset | None = None,

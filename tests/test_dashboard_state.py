@@ -237,3 +237,26 @@ def test_dashboard_command_rejects_a_bad_scenario_before_serving(write_scenario,
     bad = write_scenario("[scenario]\nname = 'x'\nhours = 0\n")
     assert main(["dashboard", str(bad)]) == 2
     assert "hours" in capsys.readouterr().err
+
+
+def test_after_a_scenario_switch_the_comparison_is_with_the_new_scenario(write_scenario):
+    """Switching scenario drops the comparison run (no '+362.9% vs previous settings' against
+    another scenario); the next change of a control compares within the new scenario."""
+    d = Dashboard(write_scenario(SMALL))
+    d.step(2)
+    d.set_controls(scenario=str(DEFAULT_SCENARIO))
+    d.step(2)
+    assert d.previous_totals() is None
+    first = d.totals()
+    d.set_controls(carbon_price_usd_per_t=150.0)
+    d.step(2)
+    assert d.previous_totals() == first
+
+
+def test_headline_changes_are_relative_for_totals_and_points_for_shares():
+    pytest.importorskip("solara")
+    from abm.dashboard.app import change_text
+
+    assert change_text("cost_usd", 150.0, 100.0) == "+50.0%"
+    assert change_text("relocated_share", 0.25, 0.40) == "-15.0 pp"
+    assert change_text("unserved_mwh", 5.0, 0.0) is None

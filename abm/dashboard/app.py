@@ -14,6 +14,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import solara
 from matplotlib.figure import Figure
@@ -54,6 +55,7 @@ HEADLINES = (
     ("moved_mwh", "moved", "MWh", 1.0, 0),
     ("relocated_share", "away from origin", "%", 100.0, 1),
 )
+SHARES = ("relocated_share",)  # compared in percentage points
 
 
 def _number(value: float, unit: str, decimals: int) -> str:
@@ -75,8 +77,16 @@ def Plot(make: Callable[[], Figure], dependencies: list, width: str = "100%") ->
         solara.Image(png, width=width)
 
 
+def change_text(key: str, now: float, before: float) -> str | None:
+    """The change of a headline against the previous settings: relative for totals,
+    percentage points for shares (as in the reports); None when there is nothing to compare."""
+    if key in SHARES:
+        return f"{100 * (now - before):+.1f} pp"
+    return f"{now / before - 1.0:+.1%}" if before else None
+
+
 @solara.component
-def Headline(key: str, label: str, value: str, note: str, change: float | None) -> None:
+def Headline(key: str, label: str, value: str, note: str, change: str | None) -> None:
     """One headline card: label, value, and its change against the previous settings."""
     with solara.Div(classes=["headline", f"headline-{key}"]):
         solara.Div(children=[label], classes=["headline-label"])
@@ -84,7 +94,7 @@ def Headline(key: str, label: str, value: str, note: str, change: float | None) 
         solara.Div(children=[note], classes=["headline-note"])
         if change is not None:
             solara.HTML(tag="div", classes=["headline-note"], unsafe_innerHTML=(
-                f"<span class='{'up' if change > 0 else 'down'}'>{change:+.1%}</span> "
+                f"<span class='{'down' if change.startswith('-') else 'up'}'>{change}</span> "
                 "vs previous settings"))
 
 
@@ -98,9 +108,7 @@ def Headlines(now: dict[str, float], before: dict[str, float] | None,
             value = _number(now[key] * scale, unit, decimals)
             note = (f"this hour {_number(last[key] * scale, unit, decimals)}" if last
                     else "no hour run yet")
-            change = None
-            if before is not None and before[key]:
-                change = now[key] / before[key] - 1.0
+            change = None if before is None else change_text(key, now[key], before[key])
             Headline(key, label, value, note, change)
 
 
@@ -167,6 +175,7 @@ def Page() -> None:
     playing = solara.use_reactive(False)
     zone = solara.use_reactive("")  # the zone whose generation is shown ("": the busiest)
     error = solara.use_reactive("")
+    switching = solara.use_reactive(None)  # the controls of a scenario being loaded
     drawn = solara.use_memo(lambda: [0], [])  # the version last drawn, set after each render
     solara.use_effect(lambda: drawn.__setitem__(0, version.value), [version.value])
 
@@ -174,6 +183,12 @@ def Page() -> None:
         version.value += 1
 
     def change(**controls: object) -> None:
+        if controls.get("scenario", dash.controls.scenario) != dash.controls.scenario:
+            switching.value = controls  # built in a thread, with a progress bar (switch below)
+            return
+        apply(controls)
+
+    def apply(controls: dict) -> None:
         try:
             with lock:
                 updated = dash.set_controls(**controls)
@@ -183,6 +198,13 @@ def Page() -> None:
         error.value = ""
         if updated:
             changed()
+
+    def switch() -> None:
+        """Load another scenario (a large one takes a minute: its operators are drawn, its
+        grid calibrated) while the page shows a progress bar."""
+        if switching.value is not None:
+            apply(dict(switching.value))
+            switching.value = None
 
     def step() -> None:
         with lock:
@@ -211,6 +233,16 @@ def Page() -> None:
             time.sleep(PLAY_INTERVAL_S)
 
     solara.lab.use_task(play, dependencies=[playing.value], prefer_threaded=True)
+    solara.lab.use_task(switch, dependencies=[switching.value], prefer_threaded=True)
+    if switching.value is not None:  # the model is being rebuilt: show progress, not the run
+        name = Path(str(switching.value["scenario"])).stem
+        solara.Title("GeoInference ABM dashboard")
+        with solara.Column(style={"padding": "24px", "gap": "12px"}):
+            solara.Div(children=[f"Loading scenario {name}: drawing its operators and "
+                                 "preparing its grid (a large scenario takes about a "
+                                 "minute)..."], classes=["run-status", "loading"])
+            solara.ProgressLinear(True)
+        return
     v = version.value
     c = dash.controls
     with lock:  # what is shown, read in one piece (Play steps the model in another thread)

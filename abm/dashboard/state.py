@@ -179,8 +179,9 @@ class Dashboard:
     def set_controls(self, **changes: object) -> bool:
         """Change control values (fields of :class:`Controls`) and restart the run.
 
-        A new scenario resets every other control to that scenario's values first. The run
-        being discarded becomes the comparison run if it took at least one step.
+        A new scenario resets every other control to that scenario's values first and drops
+        the comparison run (another scenario's numbers are no baseline for this one); within a
+        scenario, the run being discarded becomes the comparison run if it took a step.
 
         Returns:
             whether anything changed.
@@ -194,7 +195,8 @@ class Dashboard:
             return False
         if new.scenario != self.controls.scenario:
             self.base = load_scenario(new.scenario)
-        if self.steps:
+            self.previous = []
+        elif self.steps:
             self.previous = self.steps
         self.controls = new
         self.reset()
