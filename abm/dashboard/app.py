@@ -175,7 +175,8 @@ def Page() -> None:
     playing = solara.use_reactive(False)
     zone = solara.use_reactive("")  # the zone whose generation is shown ("": the busiest)
     error = solara.use_reactive("")
-    switching = solara.use_reactive(None)  # the controls of a scenario being loaded
+    switching = solara.use_reactive(None)  # the controls of the last scenario asked for
+    handled = solara.use_memo(lambda: [None], [])  # ... and of the last one loaded
     drawn = solara.use_memo(lambda: [0], [])  # the version last drawn, set after each render
     solara.use_effect(lambda: drawn.__setitem__(0, version.value), [version.value])
 
@@ -200,11 +201,17 @@ def Page() -> None:
             changed()
 
     def switch() -> None:
-        """Load another scenario (a large one takes a minute: its operators are drawn, its
-        grid calibrated) while the page shows a progress bar."""
-        if switching.value is not None:
-            apply(dict(switching.value))
-            switching.value = None
+        """Load another scenario and compute its frontier (a large one takes minutes: the
+        planner's LP over all its operators at every budget) while the page shows a progress
+        bar. The request is marked done in
+        ``handled``, not by resetting ``switching`` (a task may not set its own dependency)."""
+        request = switching.value
+        if request is not None and handled[0] is not request:
+            apply(dict(request))
+            with lock:
+                dash.frontier  # noqa: B018 (computed here, not while the page draws: the slow part)
+            handled[0] = request
+            changed()
 
     def step() -> None:
         with lock:
@@ -234,13 +241,14 @@ def Page() -> None:
 
     solara.lab.use_task(play, dependencies=[playing.value], prefer_threaded=True)
     solara.lab.use_task(switch, dependencies=[switching.value], prefer_threaded=True)
-    if switching.value is not None:  # the model is being rebuilt: show progress, not the run
+    if switching.value is not None and handled[0] is not switching.value:  # being loaded
         name = Path(str(switching.value["scenario"])).stem
         solara.Title("GeoInference ABM dashboard")
         with solara.Column(style={"padding": "24px", "gap": "12px"}):
-            solara.Div(children=[f"Loading scenario {name}: drawing its operators and "
-                                 "preparing its grid (a large scenario takes about a "
-                                 "minute)..."], classes=["run-status", "loading"])
+            solara.Div(children=[f"Loading scenario {name}: drawing its operators, preparing "
+                                 "its grid and solving its energy-latency frontier (a large "
+                                 "scenario takes a few minutes)..."],
+                       classes=["run-status", "loading"])
             solara.ProgressLinear(True)
         return
     v = version.value
