@@ -5,6 +5,7 @@ A response is built once per run from the scenario and its hourly base signals
 
     response.set_hour(t, reference_dc_mw)   # calibrate hour t at the status-quo load
     response.clear(dc_mw) -> Dispatch        # clear with data-centre grid load dc_mw (Z,) MW
+    response.consumed_carbon_kg_per_mwh(d)   # (Z,) average carbon of each zone's load
 
 and the market calls ``clear`` as often as it needs counterfactuals (forecast quotes, the placed
 load, no data-centre load, the status quo), so it never branches on the response type. The
