@@ -46,6 +46,7 @@ def fuzz(count: int, seed: int, sweeps: bool, timeout: float, run_every: int) ->
             counts[outcome] += 1
             if outcome not in ("ok", "error"):
                 failures.append(f"  {outcome}: {src.name}, {what}: {detail}")
+                print(failures[-1], file=sys.stderr, flush=True)
                 path.rename(folder.parent / f"fuzz-failure-{seed}-{i}.toml")
             if (i + 1) % 500 == 0:
                 print(f"  {i + 1} cases, {dict(counts)}", file=sys.stderr, flush=True)

@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 
 from abm.errors import InputError
 from abm.figures import subplots
+from abm.files import write_atomic
 from abm.scenario import SCENARIO_DIR
 from abm.sweep.analysis import (
     WIDE_INTERVAL,
@@ -86,7 +87,7 @@ def write_report(out: str | Path, target: Discovery | None = None,
             f"{html.escape(spec.name)}</title><style>{_CSS}</style></head><body>"
             + "\n".join(parts) + "</body></html>\n")
     path = out / REPORT
-    path.write_text(page)
+    write_atomic(path, lambda tmp: tmp.write_text(page))
     return path
 
 
