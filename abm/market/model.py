@@ -405,7 +405,9 @@ class MarketModel(Model):
         total_in = into.sum(axis=1)
         moving = total_in > 1e-12  # classes that placed MW somewhere new
         out = np.maximum(-diff[moving], 0.0)
-        flows = out.T @ (into[moving] / total_in[moving][:, None])
+        # einsum, not BLAS: on a shared machine a multithreaded BLAS spends far more time
+        # synchronising its threads than this small (R, R) product takes on one
+        flows = np.einsum("ki,kj->ij", out, into[moving] / total_in[moving][:, None])
         ids = self.inst.region_ids
         for i, j in zip(*np.nonzero(flows > 1e-9), strict=True):
             self.migrations.append((self.hour, ids[i], ids[j], float(flows[i, j])))
