@@ -213,11 +213,15 @@ PRICES = {  # key -> (USD/MWh_th, hub, source, assumed)
             "ASSUMPTION: TTF 2024 annual average ~34.5 EUR/MWh (GCV) x 1.082; no full-year "
             "figure found offline. Anchors: World Bank Pink Sheet 'Natural gas, Europe' Q1-2024 "
             "8.75 USD/MMBtu (= 29.9 USD/MWh), May 10.12 USD/MMBtu (34.5 USD/MWh); TTF 42.98 "
-            "EUR/MWh on 25 Oct 2024 was the year's high (Financial Times via unn.ua)", True),
+            "EUR/MWh on 25 Oct 2024 was the year's high (Financial Times via unn.ua); TASS (from "
+            "ICE futures): the 2024 average European gas price fell 17% to ~387 USD per 1,000 m3 "
+            "(unit conversion unstated, ~34-37 EUR/MWh)", True),
     "jkm": (11.9 * MMBTU_PER_MWH, "JKM",
             "ASSUMPTION: JKM 2024 average ~11.9 USD/MMBtu; no full-year figure found offline. "
             "Anchors: JKM 'mid-$9s' in early April 2024 (JOGMEC via lngprime.com); World Bank "
-            "'LNG, Japan' import price 11.8-13.7 USD/MMBtu Jan-May 2024", True),
+            "'LNG, Japan' import price 11.8-13.7 USD/MMBtu Jan-May 2024; IGU Wholesale Gas Price "
+            "Survey 2025 (via energymarketprice.com, 26 Jun 2025): 2024 Asia-Pacific wholesale "
+            "average 9.19 USD/MMBtu, a mix of regulated, oil-indexed and spot gas, not JKM", True),
     "ae_gas": (4.0 * MMBTU_PER_MWH, "domestic/pipeline",
                "ASSUMPTION: 4 USD/MMBtu, between regulated domestic gas and Dolphin pipeline "
                "contract gas (no traded hub in the UAE)", True),
@@ -311,13 +315,16 @@ SCHEMES = [
      "price per metric tonne = per short ton x 1.10231; scenarios may cover US-PJM-DOM"),
     ("california", "US", "US-CAISO;CA-QC", 35.2, "USD/t", 35.2,
      "ASSUMPTION: mean of the four 2024 joint California-Quebec auctions, ~35.2 USD/t: Feb "
-     "41.76 (record, Politico/E&E 23 Feb 2024; EDF) and Nov 31.91 (EnerKnol) sourced; May ~37 "
-     "and Aug ~30 recalled; World Bank carbon price dashboard: 38.6 USD/t on 1 April 2024 (via "
-     "Statista)", True,
+     "41.76 (record, Politico/E&E 23 Feb 2024; EDF climate411 blog, 22 Feb 2024), Aug 30.24 and "
+     "Nov 31.91 (Energir Blue Bulletin Dec 2024, 'Changes in CATS prices') sourced; May ~37 "
+     "recalled (no source found); World Bank carbon price dashboard: 38.6 USD/t on 1 April 2024 "
+     "(via Statista)", True,
      "Quebec's cap-and-trade is linked to California's (joint auctions), so CA-QC is covered"),
     ("korea_ets", "KR", "KR", 10000.0, "KRW/t", 10000.0 / KRW_PER_USD,
      "ASSUMPTION: KAU 2024 average ~10,000 KRW/t: KAU24 traded at 11,500 KRW/t in 2024 and "
-     "9,630 KRW/t late in 2024 (dailyenews.co.kr); KRW->USD 1/1364 (assumption)", True,
+     "9,630 KRW/t late in 2024, 8,400 KRW/t on 26 Dec 2024 (dailyenews.co.kr); the 2024 "
+     "market-stability reference price (2022-23 weighted mean) was 11,500 KRW/t (NAMU EnR via "
+     "Daum, 8 Jan 2024); KRW->USD 1/1364 (assumption)", True,
      "Korea reimburses part of generators' ETS cost in settlement; full price applied here"),
     ("china_ets", "CN", "CN-SH", 95.96, "CNY/t", 13.33,
      "ICAP ETS factsheet 'China National ETS': average secondary market price 2024 CNY 95.96 "
@@ -362,7 +369,8 @@ LINES = [
     ("US-PJM-DOM-US-MISO", "US-PJM-DOM", "US-MISO", 3000, 3000, "AC", True,
      "ASSUMPTION: 3,000 MW each way. The Dominion zone has no direct MISO tie; power flows "
      "through the rest of PJM and the PJM-MISO seam, so this is the share of the seam available "
-     "to Dominion, a scenario parameter"),
+     "to Dominion, a scenario parameter. Anchor: MISO put the whole seam's MISO->PJM total "
+     "transfer capability at 5,300-6,300 MW (RTO Insider, 'PJM and MISO: Best of Frenemies')"),
 ]
 
 # --- demand_shape.csv: synthetic month x hour shape (documented assumption) -------------------
