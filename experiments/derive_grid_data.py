@@ -362,10 +362,13 @@ LINES = [
      "ASSUMPTION: 4,250 MW each way (historical NTC order). Physical lines: TenneT Meeden-Diele "
      "1,645 MW, Doetinchem-Wesel 2 x 2,635 MW thermal, Amprion 3.8 GW (ICIS, 16 Sep 2013); "
      "Core flow-based since 2022"),
-    ("US-NW-BPAT-US-CAISO", "US-NW-BPAT", "US-CAISO", 7900, 6775, "AC + HVDC", True,
-     "California-Oregon Intertie (WECC Path 66) 4,800 MW and Pacific DC Intertie (Path 65) "
-     "3,100 MW, north to south (Wikipedia 'Path 66', 'Pacific DC Intertie', CC BY-SA); "
-     "ASSUMPTION: south to north = PDCI 3,100 + COI 3,675 MW (COI's lower S->N rating, recalled)"),
+    ("US-NW-BPAT-US-CAISO", "US-NW-BPAT", "US-CAISO", 8020, 6775, "AC + HVDC", True,
+     "north to south: California-Oregon Intertie (WECC Path 66) 4,800 MW (Wikipedia 'Path 66', "
+     "CC BY-SA) + Pacific DC Intertie (Path 65) 3,220 MW (BPA 'PDCI Upgrade Project': 3,100 -> "
+     "3,220 MW; WECC Project Coordination Review Report 'Path 65 Upgrade', 19 Jun 2013; ABB "
+     "commissioned the Celilo upgrade in 2016). South to north: PDCI 3,100 MW (same WECC report: "
+     "'no change is proposed for the south to north direction') + ASSUMPTION: COI 3,675 MW "
+     "(COI's lower S->N rating, recalled)"),
     ("US-PJM-DOM-US-MISO", "US-PJM-DOM", "US-MISO", 3000, 3000, "AC", True,
      "ASSUMPTION: 3,000 MW each way. The Dominion zone has no direct MISO tie; power flows "
      "through the rest of PJM and the PJM-MISO seam, so this is the share of the seam available "
