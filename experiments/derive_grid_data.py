@@ -154,13 +154,18 @@ TRANCHES = {  # technology -> [(heat_rate, availability, source, assumed)]
 }
 
 # --- capacity.csv: CCGT share of gas capacity (the rest is OCGT + gas steam) -----------------
+US_GAS_MIX = ("; US-wide anchor: combined cycles were 53% of the 449 GW of US gas capacity in "
+              "2016, combustion turbines 28%, steam 17% (EIA Today in Energy, 'Natural gas "
+              "generators make up the largest share of overall U.S. generation capacity')")
 CCGT_SHARE = {  # zone -> (share, reasoning)
     "US-PJM-DOM": (0.6, "Dominion's gas fleet is dominated by large combined cycles "
-                   "(Brunswick, Greensville, Warren County)"),
-    "US-NW-BPAT": (0.7, "Northwest gas is mostly combined cycle"),
-    "US-MISO": (0.45, "MISO has many combustion-turbine peakers"),
-    "US-ERCOT": (0.6, "ERCOT gas is mostly combined cycle with peakers and old steam units"),
-    "US-CAISO": (0.55, "California has ~20 GW of combined cycles and many peakers"),
+                   "(Brunswick, Greensville, Warren County)" + US_GAS_MIX),
+    "US-NW-BPAT": (0.7, "Northwest gas is mostly combined cycle" + US_GAS_MIX),
+    "US-MISO": (0.45, "MISO has many combustion-turbine peakers" + US_GAS_MIX),
+    "US-ERCOT": (0.6, "ERCOT gas is mostly combined cycle with peakers and old steam units"
+                 + US_GAS_MIX),
+    "US-CAISO": (0.55, "California has ~20 GW of combined cycles and many peakers"
+                 + US_GAS_MIX),
     "CA-QC": (0.0, "Quebec's only gas plant is the Becancour peaker"),
     "IE": (0.8, "Irish gas is mostly CCGT (Whitegate, Aghada, Huntstown, Dublin Bay)"),
     "NL": (0.75, "Dutch gas is mostly CCGT and CHP"),
