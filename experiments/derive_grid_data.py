@@ -325,11 +325,11 @@ SCHEMES = [
      "recalled (no source found); World Bank carbon price dashboard: 38.6 USD/t on 1 April 2024 "
      "(via Statista)", True,
      "Quebec's cap-and-trade is linked to California's (joint auctions), so CA-QC is covered"),
-    ("korea_ets", "KR", "KR", 10000.0, "KRW/t", 10000.0 / KRW_PER_USD,
-     "ASSUMPTION: KAU 2024 average ~10,000 KRW/t: KAU24 traded at 11,500 KRW/t in 2024 and "
-     "9,630 KRW/t late in 2024, 8,400 KRW/t on 26 Dec 2024 (dailyenews.co.kr); the 2024 "
-     "market-stability reference price (2022-23 weighted mean) was 11,500 KRW/t (NAMU EnR via "
-     "Daum, 8 Jan 2024); KRW->USD 1/1364 (assumption)", True,
+    ("korea_ets", "KR", "KR", 9340.0, "KRW/t", 9340.0 / KRW_PER_USD,
+     "KRX ETS market (ets.krx.co.kr) daily closing prices of KAU24 over 2024 (244 trading days, "
+     "2 Jan - 30 Dec), as compiled in github.com/JIN-Z-pop/korea-ets-mcp data/korea_ets.db "
+     "(table kets_daily_price, MIT): mean 9,340 KRW/t, range 8,400-12,550 (volume-weighted "
+     "9,781); KRW->USD 1/1364 (assumption)", False,
      "Korea reimburses part of generators' ETS cost in settlement; full price applied here"),
     ("china_ets", "CN", "CN-SH", 95.96, "CNY/t", 13.33,
      "ICAP ETS factsheet 'China National ETS': average secondary market price 2024 CNY 95.96 "
