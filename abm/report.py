@@ -18,6 +18,7 @@ import html
 import io
 import re
 import sys
+import textwrap
 from collections import Counter
 from dataclasses import fields
 from pathlib import Path
@@ -302,7 +303,7 @@ LINESTYLES = ("-", "--", "-.", ":")
 def _direct_labels(ax, ends: list[tuple[float, str, str]], x: float) -> None:
     """Label each line at its right end, spread vertically so that labels of lines that end
     at the same value (overlapping lines) do not cover each other; lines ending at the same
-    value share one label."""
+    value share one label, wrapped so that a long one never squeezes the axes."""
     groups: dict[float, list[tuple[str, str]]] = {}
     for y, label, colour in ends:
         key = next((k for k in groups if abs(k - y) <= 1e-9 * max(1.0, abs(y))), y)
@@ -314,7 +315,8 @@ def _direct_labels(ax, ends: list[tuple[float, str, str]], x: float) -> None:
         pos = max([y, *[p + gap for p in placed]])
         placed.append(pos)
         labels = groups[y]
-        ax.annotate(" = ".join(lbl for lbl, _ in labels), (x, y), xytext=(1.04 * x, pos),
+        text = textwrap.fill(" = ".join(lbl for lbl, _ in labels), 40, break_on_hyphens=False)
+        ax.annotate(text, (x, y), xytext=(1.04 * x, pos),
                     textcoords="data", fontsize=6.5, color=labels[0][1], va="center",
                     ha="left", annotation_clip=False,
                     arrowprops={"arrowstyle": "-", "color": "0.6", "lw": 0.5})

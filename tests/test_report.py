@@ -10,7 +10,7 @@ import pytest
 
 from abm.cli import main
 from abm.errors import InputError
-from abm.report import get_run, write_report
+from abm.report import frontier_figure, get_run, write_report
 from tests.conftest import SMALL
 
 
@@ -76,3 +76,15 @@ def test_bad_scenario_is_an_input_error_naming_the_file(two, write_scenario, tmp
     assert main(["report", str(bad), "--baseline", str(base), "--out",
                  str(tmp_path / "r.html"), "--quiet"]) == 2
     assert "bad.toml" in capsys.readouterr().err
+
+
+def test_frontier_labels_of_many_identical_scenarios_keep_the_axes():
+    """Thirteen scenarios with one frontier share one long label; it is wrapped, so the axes
+    keep their size (matplotlib warns, an error here, when constrained layout collapses)."""
+    import pandas as pd
+
+    front = pd.DataFrame({"budget_ms": [10.0, 300.0], "cost_usd": [100.0, 80.0],
+                          "demand_mwh": 1.0, "unserved_mwh": 0.0, "emissions_kg": [300.0, 150.0],
+                          "min_emissions_unserved_mwh": 0.0})
+    png = frontier_figure({f"a_long_scenario_name_{i}": front for i in range(13)})
+    assert png.startswith(b"\x89PNG")

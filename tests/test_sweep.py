@@ -149,18 +149,20 @@ def test_serial_processes_and_dask_give_identical_results(tmp_path):
 
 
 def test_resume_needs_the_same_spec_and_refuses_to_overwrite(tmp_path):
-    spec = tiny(tmp_path)
+    small = TINY.replace("samples = 5", "samples = 2").replace("replications = 2",
+                                                               "replications = 1")
+    spec = tiny(tmp_path, small)
     out = tmp_path / "out"
     manifest = run_sweep(spec, out)
-    assert manifest["status"] == "complete" and manifest["runs_done"] == 12
+    assert manifest["status"] == "complete" and manifest["runs_done"] == 3  # 2 points, baseline
     with pytest.raises(InputError, match="pass --resume"):
         run_sweep(spec, out)
-    assert run_sweep(spec, out, resume=True)["runs_done"] == 12  # nothing left to run
-    other = tiny(tmp_path, TINY.replace("seed = 7", "seed = 8"))
+    assert run_sweep(spec, out, resume=True)["runs_done"] == 3  # nothing left to run
+    other = tiny(tmp_path, small.replace("seed = 7", "seed = 8"))
     with pytest.raises(InputError) as err:
         run_sweep(other, out, resume=True)
     assert err.value.field == "spec_hash" and "another --out" in str(err.value)
-    assert run_sweep(other, out, restart=True)["runs_done"] == 12
+    assert run_sweep(other, out, restart=True)["runs_done"] == 3
 
 
 def test_sobol_indices_and_report(tmp_path):
