@@ -149,7 +149,8 @@ def _trade_offs(table: pd.DataFrame) -> list[str]:
         if d_sys < -1e-6 and d_cost > 0:
             out.append(f"Trade-off in **{label}**: system emissions fall by {-d_sys:,.0f} t "
                        f"for {_money(d_cost)[1:]} more, about ${d_cost / -d_sys:,.0f} per tonne "
-                       "avoided.")
+                       "avoided (operators' cost, carbon payments included: a transfer, not "
+                       "all of it a cost to society).")
         elif d_sys > 1e-6 and d_cost < 0:
             out.append(f"Trade-off in **{label}**: cost falls by {_money(d_cost)[1:]} but "
                        f"system emissions rise by {d_sys:,.0f} t.")
