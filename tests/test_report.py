@@ -57,15 +57,14 @@ def test_report_reads_a_run_folder(two, tmp_path):
     assert from_folder.summary["cost_usd"] == pytest.approx(in_memory.summary["cost_usd"])
     other = get_run(priced, hours=3, quiet=True)
     html_path, md_path = write_report([from_folder, other], from_folder, tmp_path / "x.html",
-                                      budgets_ms=(10, 300))
+                                      budgets_ms=(10, 300), zone="FR")
     assert f"| small | {run_dir} |" in md_path.read_text() and html_path.is_file()
+    assert "## Generation in FR" in md_path.read_text()
     with pytest.raises(InputError, match="share a name"):
         write_report([from_folder, in_memory], from_folder, tmp_path / "y.html")
     with pytest.raises(InputError, match=r"--zone.*unknown zone 'XX'.*FR"):
         write_report([from_folder, other], from_folder, tmp_path / "z.html", zone="XX")
-    _, md_path = write_report([from_folder, other], from_folder, tmp_path / "z.html",
-                              budgets_ms=(10, 300), zone="FR")
-    assert "## Generation in FR" in md_path.read_text()
+    assert not (tmp_path / "y.html").exists() and not (tmp_path / "z.html").exists()
 
 
 def test_bad_scenario_is_an_input_error_naming_the_file(two, write_scenario, tmp_path, capsys):
