@@ -152,7 +152,7 @@ def emissions_figure(model: pd.DataFrame, title: str) -> Figure:
         ax1.plot(model.hour, model[col] / 1000, style, label=label)
     ax1.axhline(0.0, color="0.6", lw=0.6)
     ax1.set_ylabel("tCO2 per hour")
-    ax1.legend(fontsize=8)
+    ax1.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7)  # off the lines
     ax1.set_title(title)
     # one filled step line, not a bar per hour (a year has 8,784 of them)
     ax2.fill_between(model.hour, model.moved_mwh, step="mid", color="tab:purple", lw=0)
