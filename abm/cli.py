@@ -28,7 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from abm.argtypes import budgets_arg, folder_arg, positive_float_arg, positive_int_arg, seed_arg
-from abm.errors import InputError
+from abm.errors import InputError, ResultError
 
 
 def registered_choices() -> str:
@@ -351,7 +351,8 @@ def _close_progress_bars() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``abm`` console script: 0 done, 2 bad input, 130 interrupted."""
+    """Entry point of the ``abm`` console script: 0 done, 1 a file error or a non-finite
+    result, 2 bad input, 130 interrupted."""
     args = argparse.Namespace(interrupted=NOTHING_WRITTEN)
     # the command line draws to files only: matplotlib's Agg backend, chosen here and nowhere
     # else (importing an abm module leaves a notebook's backend alone)
@@ -364,6 +365,10 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except ResultError as exc:
+        _close_progress_bars()
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         _close_progress_bars()
         print(f"interrupted: {args.interrupted}", file=sys.stderr)

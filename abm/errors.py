@@ -33,3 +33,8 @@ class InputError(ValueError):
         self.problem = cut(problem, MAX_MESSAGE)
         where = f"{self.source}: {self.field}" if field else self.source
         super().__init__(f"{where}: {self.problem}")
+
+
+class ResultError(RuntimeError):
+    """A run produced a total that is not a finite number (a bug or an input beyond what the
+    model can compute): the run stops with this error rather than finish with it."""

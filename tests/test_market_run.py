@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from abm.cli import main
-from abm.errors import InputError
+from abm.errors import InputError, ResultError
 from abm.market import MarketModel
-from abm.market.run import read_tables, run_market
+from abm.market.run import read_tables, run_market, summary
 from abm.scenario import load_scenario
 from tests.conftest import BATCH_TEMPLATE, CONVERSATIONAL_TEMPLATE
 
@@ -218,3 +218,30 @@ def test_report_of_a_run_folder_says_when_its_scenario_file_changed(write_scenar
     assert "has changed since this run was made" in capsys.readouterr().err
     _, md = write_report([changed], changed, tmp_path / "r.html", budgets_ms=(10, 300))
     assert "has changed since this run was made" in md.read_text()
+
+
+def test_a_non_finite_total_stops_the_run_with_an_error_naming_it(scn):
+    model = MarketModel(scn, hours=3)
+    for _ in range(3):
+        model.step()
+    table = model.datacollector.get_model_vars_dataframe().copy()
+    assert np.isfinite(summary(model, "complete", table)["cost_usd"])
+    table.loc[table.index[1], "cost_usd"] = np.inf
+    table.loc[table.index[2], "emissions_system_kg"] = np.nan
+    with pytest.raises(ResultError, match=r"after 3 h are not finite: cost_usd, "
+                                          r"emissions_system_kg;"):
+        summary(model, "complete", table)
+
+
+def test_cli_reports_a_non_finite_result_in_one_line(write_scenario, tmp_path, capsys,
+                                                     monkeypatch):
+    def broken(*args, **kwargs):
+        raise ResultError("the run's results after 1 h are not finite: cost_usd")
+
+    monkeypatch.setattr("abm.market.run.summary", broken)
+    status = main(["run", str(write_scenario(RUN)), "--hours", "1", "--quiet",
+                   "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err.strip().splitlines() == [
+        "error: the run's results after 1 h are not finite: cost_usd"]

@@ -42,7 +42,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from abm.argtypes import quoted
-from abm.errors import InputError
+from abm.errors import InputError, ResultError
 from abm.files import (
     check_sha256,
     folder_lock,
@@ -128,7 +128,7 @@ def summary(model: MarketModel, status: str, model_table: pd.DataFrame | None = 
     def weighted(col: str) -> float:
         return float((df[col] * df.served_mwh).sum() / served) if served else 0.0
 
-    return {
+    result = {
         "scenario": model.inst.scenario.name,
         "status": status,
         "seed": model.seed_value,
@@ -153,6 +153,25 @@ def summary(model: MarketModel, status: str, model_table: pd.DataFrame | None = 
         "layers": {k: weighted(f"layer_{k}") for k in ("local", "regional", "energy")},
         "shifted_mwh_by_zone_pair": flows[:20],
     }
+    # pandas' sums skip NaN: a NaN in any hour's row is caught here, not summed away
+    numeric = df.select_dtypes("number")
+    bad = [str(c) for c in numeric.columns[~np.isfinite(numeric.to_numpy()).all(axis=0)]]
+    bad += [name for name, value in _numbers(result) if not np.isfinite(value)]
+    if bad:
+        raise ResultError(f"the run's results after {len(df)} h are not finite: "
+                          f"{', '.join(dict.fromkeys(bad))}; nothing more is written")
+    return result
+
+
+def _numbers(tree: object, path: str = "") -> list[tuple[str, float]]:
+    """Every number in a summary (nested dicts and lists) with its dotted path."""
+    if isinstance(tree, dict):
+        return [n for k, v in tree.items() for n in _numbers(v, f"{path}.{k}" if path else k)]
+    if isinstance(tree, list):
+        return [n for i, v in enumerate(tree) for n in _numbers(v, f"{path}[{i}]")]
+    if isinstance(tree, int | float) and not isinstance(tree, bool):
+        return [(path, float(tree))]
+    return []
 
 
 def simulate(scn: Scenario, seed: int | None = None, hours: int | None = None) -> dict:
