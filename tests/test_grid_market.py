@@ -223,8 +223,18 @@ def test_every_response_clears_through_the_one_interface(name):
     stamps = hour_stamps(scn.start, 2)
     response = GRID_RESPONSES[name](scn, profile_signals(scn, scn.start, 2), stamps)
     n_z, n_t, n_l = len(scn.zones), len(response.technologies), len(response.lines)
+    base = profile_signals(scn, scn.start, 2)
     for t in range(2):
-        response.set_hour(t, np.full(n_z, 10.0))
+        fit = response.set_hour(t, np.full(n_z, 10.0))
+        np.testing.assert_array_equal(fit.base_price_usd_per_mwh, base.price_usd_per_mwh[t])
+        np.testing.assert_array_equal(fit.base_carbon_kg_per_mwh,
+                                      base.avg_carbon_kg_per_mwh[t])
+        if name != "technology":  # one stack calibrated to both: met exactly at the reference
+            np.testing.assert_allclose(fit.reference_price_usd_per_mwh,
+                                       fit.base_price_usd_per_mwh, rtol=1e-9, atol=1e-9)
+            np.testing.assert_allclose(fit.reference_carbon_kg_per_mwh,
+                                       fit.base_carbon_kg_per_mwh, rtol=1e-9, atol=1e-9)
+        assert np.isfinite(fit.reference_price_usd_per_mwh).all()
         none, more = response.clear(np.zeros(n_z)), response.clear(np.full(n_z, 50.0))
         for d in (none, more):
             assert d.generation_mw.shape == (n_z, n_t)
@@ -275,6 +285,14 @@ def test_default_week_reports_relocation_and_market_outputs(default_week):
     assert s["relocation_effect_kg"] == pytest.approx(steps.relocation_effect_kg.sum())
     for col in ("marginal_technology", "net_import_mw", "gen_coal_mw", "gen_wind_mw"):
         assert col in zones.columns
+    # the hour's fit to its base signals (each zone alone at its reference load): the
+    # technology market is calibrated to the carbon, so most zone-hours reach it; the price is
+    # only reported against, and differs
+    carbon_gap = (zones.reference_carbon_kg_per_mwh - zones.base_carbon_kg_per_mwh).abs()
+    assert (carbon_gap <= 1e-6 * np.maximum(zones.base_carbon_kg_per_mwh, 1.0)).mean() > 0.5
+    assert (zones.reference_price_usd_per_mwh - zones.base_price_usd_per_mwh).abs().max() > 1.0
+    np.testing.assert_array_equal(zones.base_price_usd_per_mwh.to_numpy()[-len(model.zones):],
+                                  model.base.price_usd_per_mwh[model.hours - 1])
     # what flows in over lines flows out somewhere: net imports sum to zero every hour
     np.testing.assert_allclose(zones.groupby(level=0).net_import_mw.sum(), 0.0, atol=1e-6)
     lines = lines_table(model)

@@ -3,7 +3,7 @@
 A response is built once per run from the scenario and its hourly base signals
 (``GRID_RESPONSES[name](scenario, base, stamps)``), then every hour
 
-    response.set_hour(t, reference_dc_mw)   # calibrate hour t at the status-quo load
+    response.set_hour(t, reference_dc_mw) -> HourFit   # calibrate hour t at the status quo
     response.clear(dc_mw) -> Dispatch        # clear with data-centre grid load dc_mw (Z,) MW
     response.consumed_carbon_kg_per_mwh(d)   # (Z,) average carbon of each zone's load
 
@@ -23,7 +23,7 @@ Shipped responses (``market.grid_response``):
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
@@ -39,15 +39,33 @@ from abm.signals import Signals
 from abm.supply import calibrate, clear
 
 
+@dataclass(frozen=True)
+class HourFit:
+    """How close a response comes to the hour's base signals: each zone alone at its reference
+    load (background plus the status-quo data-centre load), arrays (Z,).
+
+    Attributes:
+        base_carbon_kg_per_mwh: the hour's base average carbon (the calibration's target).
+        reference_carbon_kg_per_mwh: the average carbon the zone reaches.
+        base_price_usd_per_mwh: the hour's base price (reported against, never forced).
+        reference_price_usd_per_mwh: the price the zone clears at.
+    """
+
+    base_carbon_kg_per_mwh: np.ndarray
+    reference_carbon_kg_per_mwh: np.ndarray
+    base_price_usd_per_mwh: np.ndarray
+    reference_price_usd_per_mwh: np.ndarray
+
+
 class GridResponse(Protocol):
     """What the market needs of a grid response (see the module docstring)."""
 
     technologies: tuple[str, ...]
     lines: tuple[tuple[str, str, str], ...]  # (line id, first zone, second zone)
 
-    def set_hour(self, t: int, reference_dc_mw: np.ndarray) -> None:
+    def set_hour(self, t: int, reference_dc_mw: np.ndarray) -> HourFit:
         """Prepare hour ``t`` of the run; ``reference_dc_mw`` (Z,) is the status-quo
-        data-centre grid load (MW)."""
+        data-centre grid load (MW). Returns how close the hour comes to its base signals."""
 
     def clear(self, dc_mw: np.ndarray) -> Dispatch:
         """Clear every zone with data-centre grid load ``dc_mw`` (Z,) MW on top of its
@@ -85,11 +103,15 @@ class CalibratedStacks:
         self.mode = mode
         self.stack = None
 
-    def set_hour(self, t: int, reference_dc_mw: np.ndarray) -> None:
+    def set_hour(self, t: int, reference_dc_mw: np.ndarray) -> HourFit:
         """Calibrate hour ``t``'s stacks at background + status-quo data-centre load."""
         b = self.base
-        self.stack = calibrate(self.background_mw + reference_dc_mw, b.price_usd_per_mwh[t],
-                               b.avg_carbon_kg_per_mwh[t], b.marginal_carbon_kg_per_mwh[t])
+        load = self.background_mw + reference_dc_mw
+        self.stack = calibrate(load, b.price_usd_per_mwh[t], b.avg_carbon_kg_per_mwh[t],
+                               b.marginal_carbon_kg_per_mwh[t])
+        at = clear(self.stack, load, self.mode)
+        return HourFit(b.avg_carbon_kg_per_mwh[t], at.avg_kg_per_mwh, b.price_usd_per_mwh[t],
+                       at.price_usd_per_mwh)
 
     def clear(self, dc_mw: np.ndarray) -> Dispatch:
         """Clear every zone's stack at background + ``dc_mw`` (MW)."""
@@ -253,11 +275,13 @@ class TechnologyMarket:
         self.base = base
         self.stamps = stamps
 
-    def set_hour(self, t: int, reference_dc_mw: np.ndarray) -> None:
+    def set_hour(self, t: int, reference_dc_mw: np.ndarray) -> HourFit:
         """Background demand and availability of hour ``t``, calibrated at the status quo."""
         s, b = self.stamps[t], self.base
-        self.market.set_hour(s.month, s.hour, reference_dc_mw, b.avg_carbon_kg_per_mwh[t],
-                             b.price_usd_per_mwh[t])
+        cal = self.market.set_hour(s.month, s.hour, reference_dc_mw, b.avg_carbon_kg_per_mwh[t],
+                                   b.price_usd_per_mwh[t])
+        return HourFit(cal.target_avg_carbon_kg_per_mwh, cal.avg_carbon_kg_per_mwh,
+                       cal.base_price_usd_per_mwh, cal.price_usd_per_mwh)
 
     def clear(self, dc_mw: np.ndarray) -> Dispatch:
         """Clear all zones jointly with ``dc_mw`` (Z,) on top of this hour's background."""

@@ -35,7 +35,9 @@ class GridZone(mesa.Agent):
     STATE = ("price_usd_per_mwh", "avg_carbon_kg_per_mwh", "marginal_carbon_kg_per_mwh",
              "generation_mw", "net_import_mw", "dc_load_mw", "reference_dc_mw", "emissions_kg",
              "system_emissions_kg", "relocation_effect_kg")
-    SCRATCH = ("marginal_technology", "production_carbon_kg_per_mwh")
+    SCRATCH = ("marginal_technology", "production_carbon_kg_per_mwh", "base_price_usd_per_mwh",
+               "reference_price_usd_per_mwh", "base_carbon_kg_per_mwh",
+               "reference_carbon_kg_per_mwh")
 
     def __init__(self, model: MarketModel, index: int) -> None:
         super().__init__(model)
@@ -53,6 +55,10 @@ class GridZone(mesa.Agent):
         self.emissions_kg = 0.0
         self.system_emissions_kg = 0.0
         self.relocation_effect_kg = 0.0
+        # the hour's fit to its base signals, each zone alone at its reference load
+        self.base_price_usd_per_mwh = self.reference_price_usd_per_mwh = self.price_usd_per_mwh
+        self.base_carbon_kg_per_mwh = self.avg_carbon_kg_per_mwh
+        self.reference_carbon_kg_per_mwh = self.avg_carbon_kg_per_mwh
 
     def record(self) -> None:
         """Take this hour's clearing with the placed data-centre load, and the emissions it
@@ -74,6 +80,11 @@ class GridZone(mesa.Agent):
         self.system_emissions_kg = self.emissions_kg - float(m.dispatch_none.emissions_kg[z])
         self.relocation_effect_kg = self.emissions_kg - float(
             m.dispatch_status_quo.emissions_kg[z])
+        fit = m.fit
+        self.base_price_usd_per_mwh = float(fit.base_price_usd_per_mwh[z])
+        self.reference_price_usd_per_mwh = float(fit.reference_price_usd_per_mwh[z])
+        self.base_carbon_kg_per_mwh = float(fit.base_carbon_kg_per_mwh[z])
+        self.reference_carbon_kg_per_mwh = float(fit.reference_carbon_kg_per_mwh[z])
 
 
 class ComputeRegion(mesa.Agent):

@@ -26,7 +26,7 @@ from mesa import DataCollector, Model
 
 from abm.costs import energy_cost, friction, network_cost
 from abm.frontier import status_quo_load_mw, status_quo_mw
-from abm.grid.responses import Dispatch, GridResponse
+from abm.grid.responses import Dispatch, GridResponse, HourFit
 from abm.instance import Instance, compile_scenario
 from abm.market import reporters as rep
 from abm.market.agents import ComputeRegion, GridZone, Operator, Operators
@@ -56,7 +56,7 @@ class MarketModel(Model):
              "operator_cost_usd", "capacity_mw", "rent_usd_per_mwh",
              "region_load_mw", "grant_ratio", "shift_mwh", *rep.STEP_VALUES)
     #: recomputed every hour before it is read, or output the run writer drains
-    SCRATCH = ("cost", "incumbent_mw", "forecast", "realised_energy_usd_per_mwh", "quotes",
+    SCRATCH = ("cost", "incumbent_mw", "forecast", "realised_energy_usd_per_mwh", "fit", "quotes",
                "quoted_carbon_kg_per_mwh", "consumed_carbon_kg_per_mwh",
                "dispatch", "dispatch_none", "dispatch_status_quo", "migrations", "line_rows",
                "datacollector", "_lps")
@@ -79,6 +79,7 @@ class MarketModel(Model):
         self.dispatch_none: Dispatch | None = None  # ... with no data-centre load
         self.dispatch_status_quo: Dispatch | None = None  # ... with the status-quo placement
         self.quotes: Dispatch | None = None  # ... with last hour's placement (forecasts)
+        self.fit: HourFit | None = None  # the hour's fit to its base signals (set_hour)
         # (Z,) consumption-based average carbon of the quotes and of the placed clearing
         self.quoted_carbon_kg_per_mwh = np.zeros(0)
         self.consumed_carbon_kg_per_mwh = np.zeros(0)
@@ -303,7 +304,7 @@ class MarketModel(Model):
             status_quo_load_mw(inst.with_demand(self.demand_mw)))
         prev = self.x_mw.copy()
         self.incumbent_mw = self.rescaled_placement_mw()
-        self.grid.set_hour(self.hour, self.reference_dc_mw)
+        self.fit = self.grid.set_hour(self.hour, self.reference_dc_mw)
         self.quotes = self.grid.clear(self.zone_dc_mw)
         self.quoted_carbon_kg_per_mwh = self.grid.consumed_carbon_kg_per_mwh(self.quotes)
         for region in self.regions:

@@ -37,6 +37,10 @@ ZONE = {
     "emissions_kg": attrgetter("emissions_kg"),
     "system_emissions_kg": attrgetter("system_emissions_kg"),
     "relocation_effect_kg": attrgetter("relocation_effect_kg"),
+    "base_price_usd_per_mwh": attrgetter("base_price_usd_per_mwh"),
+    "reference_price_usd_per_mwh": attrgetter("reference_price_usd_per_mwh"),
+    "base_carbon_kg_per_mwh": attrgetter("base_carbon_kg_per_mwh"),
+    "reference_carbon_kg_per_mwh": attrgetter("reference_carbon_kg_per_mwh"),
 }
 
 
