@@ -20,7 +20,7 @@ from typing import ClassVar, NamedTuple
 
 import numpy as np
 
-from abm.problem import PlacementProblem
+from abm.problem import TIE_NEW, PlacementProblem
 from abm.registry import STRATEGIES
 
 _TOL_MW = 1e-6  # MW: slack allowed when a decision is checked
@@ -197,21 +197,31 @@ class Static(Strategy):
 @STRATEGIES.register("greenest", "each class to its lowest-carbon feasible regions, cost ignored")
 class Greenest(Strategy):
     """Follow the green: every class to its lowest-carbon feasible region (forecast placement
-    signal x PUE; ties to the lowest region index), the next-greenest where that is full;
-    cost and friction are ignored."""
+    signal x PUE), the next-greenest where that is full; cost and friction are ignored.
+    Among regions of equal carbon it follows the placement contract's tie rule
+    (``abm.problem``, docs/model.md "Ties"): keep the incumbent MW, then the origin, then the
+    lowest RTT (per MW, the tie cost ``PlacementProblem.tie_cost`` charges)."""
 
     def decide(self, view: OperatorView) -> Decision:
-        """Fill feasible regions greenest first, class by class."""
-        n_k, _ = view.feasible.shape
+        """Fill feasible regions greenest first, class by class; each region offers its
+        incumbent MW (tie rank: its preference) before new MW (``TIE_NEW`` + preference)."""
+        n_k, n_r = view.feasible.shape
         x = np.zeros(view.feasible.shape)
         unserved = view.demand_mw.astype(float).copy()
         room = view.capacity_mw.astype(float).copy()
-        order = np.argsort(view.carbon_kg_per_mwh, kind="stable")
+        carbon = np.tile(view.carbon_kg_per_mwh, 2)
+        region = np.tile(np.arange(n_r), 2)
         for k in range(n_k):
-            for j in order[view.feasible[k, order]]:
+            # 2R offers: region j's incumbent MW, then region j's new MW
+            limit = np.concatenate([view.incumbent_mw[k], np.full(n_r, np.inf)])
+            rank = np.concatenate([view.preference[k], TIE_NEW + view.preference[k]])
+            for s in np.lexsort((rank, carbon)):
+                j = region[s]
                 if unserved[k] <= 0.0:
                     break
-                take = min(unserved[k], room[j])
+                if not view.feasible[k, j]:
+                    continue
+                take = min(unserved[k], room[j], limit[s])
                 x[k, j] += take
                 room[j] -= take
                 unserved[k] -= take

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import hypothesis.extra.numpy as hnp
@@ -18,6 +19,7 @@ from abm.errors import InputError
 from abm.flow import solve_flow
 from abm.market.model import MarketModel
 from abm.population import assign_strategies
+from abm.problem import PlacementProblem, tie_preference
 from abm.registry import STRATEGIES
 from abm.scenario import load_scenario
 from abm.strategies import (
@@ -85,6 +87,32 @@ def test_greenest_fills_the_greenest_feasible_region_first():
     x, unserved = Greenest().decide(view(capacity_mw=np.array([0.5, 2.0, 3.0])))
     np.testing.assert_allclose(x, [[0.0, 1.0, 3.0], [0.5, 1.0, 0.0]])
     np.testing.assert_allclose(unserved, [0.0, 0.5])
+
+
+def test_greenest_breaks_carbon_ties_by_the_contracts_tie_rule():
+    """One class of 10 MW with origin region 2; regions 0-2 have equal carbon (50 kg/MWh),
+    region 3 is greener but offers 1 MW; region 2 (the origin) offers 5 MW. It holds 3 MW in
+    region 0. Region 3 takes 1 MW; among the tied regions it keeps its 3 MW in region 0
+    (incumbent), then fills the origin (5 MW), then region 1 (10 ms, before region 0's
+    30 ms) with the last 1 MW. The single-class fill is the lexicographic optimum (carbon,
+    then tie cost): the flow engine on carbon as cost gives the same."""
+    preference = tie_preference(np.array([[False, False, True, False]]),
+                                np.array([[30.0, 10.0, 0.0, 5.0]]))
+    v = view(demand_mw=np.array([10.0]), incumbent_mw=np.array([[3.0, 0.0, 0.0, 0.0]]),
+             feasible=np.ones((1, 4), dtype=bool), cost_usd_per_mwh=np.zeros((1, 4)),
+             carbon_kg_per_mwh=np.array([50.0, 50.0, 50.0, 10.0]),
+             friction_usd_per_mw=np.zeros((1, 4)),
+             capacity_mw=np.array([np.inf, np.inf, 5.0, 1.0]), preference=preference)
+    x, unserved = Greenest().decide(v)
+    np.testing.assert_allclose(x, [[3.0, 1.0, 5.0, 1.0]])
+    np.testing.assert_allclose(unserved, 0.0)
+    carbon_first = PlacementProblem.of(
+        v.carbon_kg_per_mwh[None, :], v.feasible, v.demand_mw, voll_usd_per_mwh=VOLL,
+        incumbent_mw=v.incumbent_mw, capacity_mw=v.capacity_mw, preference=preference)
+    np.testing.assert_allclose(solve_flow(carbon_first)[0], x)
+    # with nothing held, the origin first: 1 MW region 3, 5 MW origin, 4 MW region 1
+    x, _ = Greenest().decide(replace(v, incumbent_mw=np.zeros((1, 4))))
+    np.testing.assert_allclose(x, [[0.0, 4.0, 5.0, 1.0]])
 
 
 def test_threshold_moves_only_for_a_large_enough_saving():
