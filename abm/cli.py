@@ -295,7 +295,8 @@ def _register_export(sub: argparse._SubParsersAction) -> None:
     pp.add_argument("run_dir", help="folder of an `abm run` (with run.json and its tables)")
     pp.add_argument("--out", required=True, help="netCDF file to write, e.g. net.nc")
     pp.set_defaults(handler="abm.grid.pypsa_export:cmd_export_pypsa",
-                    interrupted="the network file may be incomplete; run the command again")
+                    interrupted="the network file is written whole or not at all (a "
+                    "previous one is kept as it was); run the command again")
 
 
 def _register_report(sub: argparse._SubParsersAction) -> None:

@@ -4,6 +4,7 @@ dispatch cost and zone prices."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -169,3 +170,41 @@ def test_abm_export_pypsa_of_a_run_equals_the_runs_clearing(tmp_path):
     ours = zones.pivot(index="hour", columns="zone", values="price_usd_per_mwh")
     np.testing.assert_allclose(n.buses_t.marginal_price[ours.columns].to_numpy(),
                                ours.to_numpy(), rtol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")  # PyPSA 1.4's reader
+@pytest.mark.parametrize("existing", [False, True])
+def test_an_export_stopped_while_writing_leaves_no_torn_file(tmp_path, monkeypatch, existing):
+    """Ctrl-C while PyPSA writes (its xarray writer has written half the file and is
+    interrupted): no FILE.nc appears, a previous one keeps its bytes, no temporary file is
+    left; writing again gives a file PyPSA reads back."""
+    import xarray as xr
+
+    from abm.grid.pypsa_export import write_netcdf
+
+    m = two_zones()
+    hour = Hour(pd.Timestamp("2024-01-01"), np.array([10.0, 50.0]), np.array([300.0, 300.0]),
+                np.array([100.0, 200.0]))
+    n = build_network(m, m.zone_ids, [hour])
+    out = tmp_path / "net.nc"
+    if existing:
+        out.write_bytes(b"the previous export")
+    real = xr.Dataset.to_netcdf
+
+    def interrupted(ds, path, *args, **kwargs):
+        real(ds, path, *args, **kwargs)
+        data = Path(path).read_bytes()
+        Path(path).write_bytes(data[: len(data) // 2])  # half the real file on disk
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_netcdf(n, out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["net.nc"] if existing else [])
+    if existing:
+        assert out.read_bytes() == b"the previous export"
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", real)
+    assert write_netcdf(n, out) == out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.nc"]
+    back = pypsa.Network(str(out))
+    assert list(back.buses.index) == ["A", "B"] and len(back.snapshots) == 1

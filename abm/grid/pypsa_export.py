@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from abm.errors import InputError
+from abm.files import write_atomic
 
 if TYPE_CHECKING:  # pragma: no cover
     import pypsa
@@ -120,8 +121,10 @@ def build_network(market: Any, zone_ids: Sequence[str], hours: Sequence[Hour]
 
 
 def write_netcdf(network: pypsa.Network, path: Path | str) -> Path:
-    """Write ``network`` to ``path`` (netCDF). PyPSA 1.x switches pandas' deprecated
-    ``future.infer_string`` option while writing; that one pandas warning is silenced here."""
+    """Write ``network`` to ``path`` (netCDF) atomically (``abm.files.write_atomic``: a
+    temporary file beside it, fsynced, then renamed), so an interrupted or failed export
+    leaves the previous file or none, never a torn one. PyPSA 1.x switches pandas'
+    deprecated ``future.infer_string`` option while writing; that one warning is silenced."""
     log = logging.getLogger("pypsa")
     level = log.level
     log.setLevel(logging.WARNING)  # PyPSA announces every export at INFO
@@ -129,7 +132,7 @@ def write_netcdf(network: pypsa.Network, path: Path | str) -> Path:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="The 'future.infer_string' option",
                                     category=pd.errors.Pandas4Warning)
-            network.export_to_netcdf(path)
+            write_atomic(Path(path), network.export_to_netcdf)
     finally:
         log.setLevel(level)
     return Path(path)
