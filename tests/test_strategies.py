@@ -331,9 +331,14 @@ def test_docs_list_every_registered_strategy():
 
 def test_mixed_strategies_scenario_and_adoption_sweep_load():
     root = Path(__file__).resolve().parents[1] / "experiments"
-    model = MarketModel(load_scenario(root / "scenarios" / "mixed_strategies.toml"), hours=1)
+    scenario = load_scenario(root / "scenarios" / "mixed_strategies.toml")
+    model = MarketModel(scenario, hours=1)
     counts = pd.Series([o.strategy_name for o in model.operators.by_index]).value_counts()
-    assert counts.to_dict() == {"lp": 24, "greenest": 13, "static": 13}  # 6 listed + 44 drawn
+    assert counts.to_dict() == {"lp": 20, "greenest": 15, "static": 15}  # of all 50 operators
+    # the listed operators it restates are the default's but for their strategy
+    default = {op.id: op for op in load_scenario().operators}
+    for op in scenario.operators:
+        assert replace(op, strategy="lp") == default[op.id]
     spec = load_spec(root / "sweeps" / "adoption.toml")
     assert {"herding_mwh", "dc_price_usd_per_mwh"} <= set(spec.outcomes)
 
