@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import textwrap
 
 import numpy as np
@@ -122,14 +124,21 @@ def test_cli_reports_bad_sweep_file(tmp_path, capsys):
 
 
 def test_serial_processes_and_dask_give_identical_results(tmp_path):
+    """Serial, process and Dask executors give the same results; the local Dask cluster starts
+    with port 8787 (Dask's default HTTP port) taken, as by another cluster, without a
+    warning (filterwarnings = error): its HTTP server takes a free loopback port."""
     pytest.importorskip("distributed")
     spec = tiny(tmp_path)
     run_sweep(spec, tmp_path / "serial")
     with open_executor(2) as (ex, describe, slots):
         run_sweep(spec, tmp_path / "processes", ex, slots=slots, describe=describe)
-    with open_executor(2, "local") as (ex, describe, slots):
-        assert "Dask" in describe
-        run_sweep(spec, tmp_path / "dask", ex, slots=slots, describe=describe)
+    with socket.socket() as taken:
+        with contextlib.suppress(OSError):  # already taken: the same test
+            taken.bind(("127.0.0.1", 8787))
+            taken.listen()
+        with open_executor(2, "local") as (ex, describe, slots):
+            assert "Dask" in describe
+            run_sweep(spec, tmp_path / "dask", ex, slots=slots, describe=describe)
     frames = {k: pd.read_parquet(tmp_path / k / "results.parquet")
               for k in ("serial", "processes", "dask")}
     ref = frames["serial"]

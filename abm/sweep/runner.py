@@ -184,8 +184,15 @@ def open_executor(workers: int | None = None, scheduler: str | None = None
                          "'geoinference-abm[dask]' (dask[distributed])") from None
     if scheduler == "local":
         n = workers or os.cpu_count() or 1
+        # dashboard_address=None only leaves out the Bokeh pages: the scheduler's HTTP server
+        # (health, metrics) still binds 8787 and, when another cluster holds it, warns "Port
+        # 8787 is already in use" (distributed.node.start_http_server). Port 0 on loopback
+        # (not ":0", which binds every interface) never clashes; dashboard=False keeps the
+        # pages off.
         with (LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                           dashboard_address=None) as cluster, Client(cluster) as client):
+                           dashboard_address="127.0.0.1:0",
+                           scheduler_kwargs={"dashboard": False}) as cluster,
+              Client(cluster) as client):
             yield client.get_executor(pure=False), f"local Dask cluster, {n} workers", n
         return
     if workers is not None:
