@@ -64,10 +64,10 @@ def _parts(out: Path) -> dict[str, int]:
     return {p.name: p.stat().st_mtime_ns for p in (out / "runs").glob("part-*.parquet")}
 
 
-def _start_and_wait(spec: Path, out: Path) -> subprocess.Popen:
+def _start_and_wait(spec: Path, out: Path, *options: str) -> subprocess.Popen:
     proc = subprocess.Popen(
         [sys.executable, "-m", "abm.cli", "sweep", str(spec), "--out", str(out), "--workers",
-         "2", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+         "2", "--quiet", *options], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True)
     deadline = time.monotonic() + 90
     while len(_parts(out)) < 3 if (out / "runs").exists() else True:
@@ -108,10 +108,16 @@ def test_sigkill_of_a_worker_then_resume(sweep, tmp_path):
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
-def test_sigkill_of_the_main_process_leaves_no_worker_then_resume(sweep, tmp_path):
+@pytest.mark.parametrize("options", [(), ("--scheduler", "local")], ids=["processes", "dask"])
+def test_sigkill_of_the_main_process_leaves_no_worker_then_resume(sweep, tmp_path, options):
+    """Local processes end by their parent-death signal; a local Dask cluster's worker
+    processes by distributed's own pipe from their nanny (in the main process), whose closing
+    ends them (distributed.process.AsyncProcess._immediate_exit_when_closed)."""
+    if options:
+        pytest.importorskip("distributed")
     spec, reference = sweep
     out = tmp_path / "out"
-    proc = _start_and_wait(spec, out)
+    proc = _start_and_wait(spec, out, *options)
     children = _children(proc.pid)
     assert any(b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes() for c in children)
     os.kill(proc.pid, signal.SIGKILL)  # the main process alone
