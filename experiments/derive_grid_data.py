@@ -55,8 +55,7 @@ KIND_OF = {"nuclear": "must_run", "hydro": "hydro", "wind": "variable", "solar":
 PRICED_FUELS = ("hard_coal", "lignite", "natural_gas", "oil", "biomass", "uranium",
                 "unknown_thermal")
 
-PYPSA_TD = ("PyPSA technology-data outputs/costs_2025.csv (via ../shared/data/grid/"
-            "technologies.csv; EUR->USD 1.082)")
+PYPSA_TD = "PyPSA technology-data outputs/costs_2025.csv (EUR->USD 1.082)"
 
 # --- technologies.csv: variable O&M (USD/MWh_el) --------------------------------------------
 VOM = {
@@ -213,7 +212,7 @@ NUCLEAR_AVAILABILITY = {
 PRICES = {  # key -> (USD/MWh_th, hub, source, assumed)
     "henry_hub": (2.21 * MMBTU_PER_MWH, "Henry Hub",
                   "US EIA Today in Energy (Jan 2025): 2024 Henry Hub spot average 2.21 "
-                  "USD/MMBtu (../shared/data/grid/fuel_prices_2024.csv)", False),
+                  "USD/MMBtu", False),
     "ttf": (34.5 * EUR_USD, "TTF",
             "ASSUMPTION: TTF 2024 annual average ~34.5 EUR/MWh (GCV) x 1.082; no full-year "
             "figure found offline. Anchors: World Bank Pink Sheet 'Natural gas, Europe' Q1-2024 "
@@ -351,7 +350,7 @@ SCHEMES = [
 LINES = [
     ("FR-GB", "FR", "GB", 4000, 4000, "HVDC", False,
      "Electricity Maps config/exchanges/FR_GB.yaml [-4000, 4000]; IFA 2000 MW, IFA2 1000 MW, "
-     "ElecLink 1000 MW (pypsa-eur data; ../shared/data/grid/interconnectors.csv)"),
+     "ElecLink 1000 MW (pypsa-eur data/links_p_nom.csv and new_links.csv)"),
     ("NL-GB", "NL", "GB", 1000, 1000, "HVDC", False,
      "BritNed 1000 MW: pypsa-eur data/links_p_nom.csv; Electricity Maps GB_NL.yaml"),
     ("IE-GB", "IE", "GB", 1000, 1000, "HVDC", False,
@@ -502,8 +501,8 @@ def capacity(zone_ids: list[str]) -> pd.DataFrame:
             parts = {r.technology: cap + extra}
             note, assumed = f"{add_note}; {note}", True
         elif assumed and "ASSUMPTION" not in f"{r.source} {note}":
-            note = ("ASSUMPTION: flagged as assumed in ../shared/data/grid/zone_mix.csv (undated "
-                    f"or scaled capacity); {note}")
+            note = ("ASSUMPTION: undated or scaled capacity (abm/data/SOURCES.md, grid market "
+                    f"data); {note}")
         for tech, mw in parts.items():
             share = min(mw / cap, 1.0)  # an addition keeps the sourced generation
             if tech == "gas":
