@@ -108,16 +108,18 @@ class CostBreakdown:
 
 def cost_breakdown(inst: Instance, p: Placement, signals: Signals,
                    friction: np.ndarray | None = None,
-                   rent_usd_per_mwh: np.ndarray | None = None) -> CostBreakdown:
-    """Split the cost of placement ``p`` by component."""
+                   rent_usd_per_mwh: np.ndarray | None = None,
+                   network: np.ndarray | None = None) -> CostBreakdown:
+    """Split the cost of placement ``p`` by component (``network``: ``network_cost(inst)``,
+    if already computed, as for ``unit_cost``)."""
     z = inst.zone_index
     served = p.x_mw.sum(axis=(0, 1))
-    rent = priced(inst) * (inst.rent_usd_per_mwh if rent_usd_per_mwh is None
-                           else rent_usd_per_mwh)
-    energy = priced(inst) * float(served @ (inst.pue * signals.price_usd_per_mwh[z]))
+    weight = priced(inst)  # 0 with the carbon-only objective
+    rent = weight * (inst.rent_usd_per_mwh if rent_usd_per_mwh is None else rent_usd_per_mwh)
+    energy = weight * float(served @ (inst.pue * signals.price_usd_per_mwh[z]))
     mu_t = signals.carbon(inst.scenario.policy.placement_signal)[z] / 1000.0
     carbon = float((p.x_mw.sum(axis=1) * carbon_price_usd_per_t(inst) * inst.pue * mu_t).sum())
-    total_unit = float((p.x_mw * unit_cost(inst, signals, rent)).sum())
+    total_unit = float((p.x_mw * unit_cost(inst, signals, rent, network=network)).sum())
     rent_usd = float(served @ rent)
     migration = 0.0 if friction is None else float((p.moved_mw * friction).sum())
     return CostBreakdown(energy, carbon, rent_usd, total_unit - energy - carbon - rent_usd,

@@ -361,7 +361,8 @@ class MarketModel(Model):
         swing = self.zone_dc_mw - self._zone_grid_mw(self.incumbent_mw.sum(axis=(0, 1)))
         grid_mw = float(self.zone_dc_mw.sum())
         parts = cost_breakdown(inst, Placement(x, unserved, moved, cost), realised,
-                               friction=self.friction, rent_usd_per_mwh=self.rent_usd_per_mwh)
+                               friction=self.friction, rent_usd_per_mwh=self.rent_usd_per_mwh,
+                               network=self.network_cost)
         values = {
             "demand_mwh": float(self.demand_mw.sum()),
             "served_mwh": served,
