@@ -269,10 +269,7 @@ class MarketModel(Model):
 
     def operator_problem(self, o: int, capacity_mw: np.ndarray) -> PlacementProblem:
         """Operator o's placement problem this hour against ``capacity_mw`` (R,)."""
-        return PlacementProblem.of(
-            self.cost[o], self.feasible[o], self.demand_mw[o], voll_usd_per_mwh=self.voll,
-            friction_usd_per_mw=self.planning_friction[o], incumbent_mw=self.incumbent_mw[o],
-            capacity_mw=capacity_mw, preference=self.preference[o])
+        return self.operators.by_index[o].view(capacity_mw).problem()
 
     def _zone_grid_mw(self, region_load_mw: np.ndarray) -> np.ndarray:
         """(Z,) grid load per zone (MW) of an IT load per region (R,), PUE included."""
