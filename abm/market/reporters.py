@@ -24,24 +24,13 @@ REGION = {
     "rent_usd_per_mwh": attrgetter("rent_usd_per_mwh"),
     "capacity_mw": attrgetter("capacity_mw"),
 }
-ZONE = {
-    "zone": attrgetter("zone_id"),
-    "price_usd_per_mwh": attrgetter("price_usd_per_mwh"),
-    "marginal_carbon_kg_per_mwh": attrgetter("marginal_carbon_kg_per_mwh"),
-    "avg_carbon_kg_per_mwh": attrgetter("avg_carbon_kg_per_mwh"),
-    "production_carbon_kg_per_mwh": attrgetter("production_carbon_kg_per_mwh"),
-    "marginal_technology": attrgetter("marginal_technology"),
-    "dc_load_mw": attrgetter("dc_load_mw"),
-    "reference_dc_mw": attrgetter("reference_dc_mw"),
-    "net_import_mw": attrgetter("net_import_mw"),
-    "emissions_kg": attrgetter("emissions_kg"),
-    "system_emissions_kg": attrgetter("system_emissions_kg"),
-    "relocation_effect_kg": attrgetter("relocation_effect_kg"),
-    "base_price_usd_per_mwh": attrgetter("base_price_usd_per_mwh"),
-    "reference_price_usd_per_mwh": attrgetter("reference_price_usd_per_mwh"),
-    "base_carbon_kg_per_mwh": attrgetter("base_carbon_kg_per_mwh"),
-    "reference_carbon_kg_per_mwh": attrgetter("reference_carbon_kg_per_mwh"),
-}
+ZONE = {"zone": attrgetter("zone_id"), **{name: attrgetter(name) for name in (
+    "price_usd_per_mwh", "marginal_carbon_kg_per_mwh", "avg_carbon_kg_per_mwh",
+    "production_carbon_kg_per_mwh", "marginal_technology", "dc_load_mw", "reference_dc_mw",
+    "net_import_mw", "emissions_kg", "system_emissions_kg", "relocation_effect_kg",
+    "base_price_usd_per_mwh", "reference_price_usd_per_mwh", "base_carbon_kg_per_mwh",
+    "reference_carbon_kg_per_mwh",
+)}}
 
 
 class Generation:
