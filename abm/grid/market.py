@@ -139,11 +139,15 @@ class GridMarket:
         self.carbon_price_usd_per_t = np.asarray(carbon_price_usd_per_t, dtype=float).copy()
         self.offer_usd_per_mwh = self.fleet.offers(self.carbon_price_usd_per_t)
         self.order = self.fleet.merit_order(self.offer_usd_per_mwh)
+        self._new_merit()
+        for lp in self._lps or ():
+            lp.set_offers(self.offer_usd_per_mwh)
+
+    def _new_merit(self) -> None:
+        """The merit order of the current offers and available MW; no clearing kept."""
         self.merit = MeritOrder.of(self.fleet, self.order, self.offer_usd_per_mwh,
                                    self.available_mw)
         self._dispatches: dict[bytes, Dispatch] = {}
-        for lp in self._lps or ():
-            lp.set_offers(self.offer_usd_per_mwh)
 
     def _models(self) -> list[CoupledLP]:
         if self._lps is None:
@@ -175,12 +179,9 @@ class GridMarket:
         curve = cal.clean_curve(cf)
         s = cal.weather_factor(load, target, curve)
         self.available_mw = cal.available_mw(s, cf)
-        self.merit = MeritOrder.of(self.fleet, self.order, self.offer_usd_per_mwh,
-                                   self.available_mw)
-        self._dispatches = {}
-        if self._lps is not None:
-            for lp in self._lps:
-                lp.set_available(self.available_mw)
+        self._new_merit()
+        for lp in self._lps or ():
+            lp.set_available(self.available_mw)
         # how close the calibration came, each zone alone, under the calibration's offers
         same = np.array_equal(cal.offer_usd_per_mwh, self.offer_usd_per_mwh)
         merit = self.merit if same else MeritOrder.of(self.fleet, cal.order,
