@@ -317,16 +317,17 @@ def clear_alone(merit: MeritOrder, load_mw: np.ndarray, price_cap_usd_per_mwh: f
 
 
 def clear_zones(fleet: Fleet, merit: MeritOrder, load_mw: np.ndarray, network: Network,
-                lps: Sequence[CoupledLP], price_cap_usd_per_mwh: float) -> Dispatch:
+                lp: CoupledLP | None, price_cap_usd_per_mwh: float) -> Dispatch:
     """Clear all zones at loads ``load_mw`` (Z,): isolated zones by their merit order, the
-    zones of the coupled models jointly.
+    coupled zones jointly.
 
     Args:
         fleet: the units.
         merit: the hour's merit orders, offers and available MW.
         load_mw: (Z,) zone loads.
         network: the lines.
-        lps: the coupled models (their availability and offers already set).
+        lp: the coupled zones' model, its availability and offers already set (None: every
+            zone is isolated).
         price_cap_usd_per_mwh: price of unserved load.
     """
     load = np.asarray(load_mw, dtype=float)
@@ -334,23 +335,18 @@ def clear_zones(fleet: Fleet, merit: MeritOrder, load_mw: np.ndarray, network: N
     g_pad, unserved = _merit_dispatch(merit, load)
     flow = np.zeros(len(network.line_ids))
     n_z = fleet.n_zones
-    if lps:
+    if lp is not None:
         gen = np.zeros(len(fleet.zone))
         gen[merit.units] = g_pad[merit.valid]
         dual = np.full(n_z, np.nan)
-        for lp in lps:
-            g, f, shed, price = lp.solve(load)
-            gen[lp.units] = g
-            flow[lp.lines] = f
-            unserved[lp.zones] = shed
-            dual[lp.zones] = price
+        gen[lp.units], flow[lp.lines], unserved[lp.zones], dual[lp.zones] = lp.solve(load)
         g_pad = np.where(merit.valid, gen[merit.order], 0.0)
     # the unit that serves each zone's next MW: cheapest with room, in zones that can send to it
     own_unit, own_offer = _next_unit(merit, g_pad, cap)
     a, b = network.line_zones[:, 0], network.line_zones[:, 1]
     fwd, back = network.capacity_mw[:, 0], network.capacity_mw[:, 1]
     open_fwd, open_back = flow < fwd - TOLERANCE_MW, flow > -back + TOLERANCE_MW
-    if lps:
+    if lp is not None:
         step = np.eye(n_z, dtype=bool)
         step[a, b] |= open_fwd
         step[b, a] |= open_back

@@ -84,7 +84,7 @@ class GridMarket:
         self.components = network.components()
         self.available_mw = fleet.capacity_mw * fleet.availability
         self.background_mw = self.mean_load_mw.copy()
-        self._lps: list[CoupledLP] | None = None
+        self._lp: CoupledLP | None = None  # the coupled zones' model, built on first clearing
         calibration_carbon = (carbon_price_usd_per_t if calibration_carbon_price_usd_per_t is None
                               else calibration_carbon_price_usd_per_t)
         self.calibration = AvailabilityCalibration(fleet, fleet.offers(calibration_carbon),
@@ -130,7 +130,7 @@ class GridMarket:
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        state["_lps"] = None  # HiGHS models do not pickle; rebuilt on the next clearing
+        state["_lp"] = None  # HiGHS models do not pickle; rebuilt on the next clearing
         return state
 
     def set_carbon_prices(self, carbon_price_usd_per_t: np.ndarray) -> None:
@@ -140,8 +140,8 @@ class GridMarket:
         self.offer_usd_per_mwh = self.fleet.offers(self.carbon_price_usd_per_t)
         self.order = self.fleet.merit_order(self.offer_usd_per_mwh)
         self._new_merit()
-        for lp in self._lps or ():
-            lp.set_offers(self.offer_usd_per_mwh)
+        if self._lp is not None:
+            self._lp.set_offers(self.offer_usd_per_mwh)
 
     def _new_merit(self) -> None:
         """The merit order of the current offers and available MW; no clearing kept."""
@@ -149,15 +149,18 @@ class GridMarket:
                                    self.available_mw)
         self._dispatches: dict[bytes, Dispatch] = {}
 
-    def _models(self) -> list[CoupledLP]:
-        if self._lps is None:
-            coupled = self.components
-            self._lps = [CoupledLP(np.concatenate(coupled), self.fleet, self.network,
-                                   self.offer_usd_per_mwh, self.price_cap_usd_per_mwh)
-                         ] if coupled else []
-            for lp in self._lps:
-                lp.set_available(self.available_mw)
-        return self._lps
+    def _model(self) -> CoupledLP | None:
+        """The coupled zones' HiGHS model (None if no two zones are connected)."""
+        if self._lp is None and self.components:
+            self._lp = CoupledLP(np.concatenate(self.components), self.fleet, self.network,
+                                 self.offer_usd_per_mwh, self.price_cap_usd_per_mwh)
+            self._lp.set_available(self.available_mw)
+        return self._lp
+
+    @property
+    def highs_calls(self) -> int:
+        """Clearings so far that called HiGHS (the others kept the last optimal basis)."""
+        return self._lp.highs_calls if self._lp is not None else 0
 
     def set_hour(self, month: int, hour_utc: int, reference_dc_mw: np.ndarray,
                  base_avg_carbon_kg_per_mwh: np.ndarray, base_price_usd_per_mwh: np.ndarray
@@ -180,8 +183,8 @@ class GridMarket:
         s = cal.weather_factor(load, target, curve)
         self.available_mw = cal.available_mw(s, cf)
         self._new_merit()
-        for lp in self._lps or ():
-            lp.set_available(self.available_mw)
+        if self._lp is not None:
+            self._lp.set_available(self.available_mw)
         # how close the calibration came, each zone alone, under the calibration's offers
         same = np.array_equal(cal.offer_usd_per_mwh, self.offer_usd_per_mwh)
         merit = self.merit if same else MeritOrder.of(self.fleet, cal.order,
@@ -217,7 +220,7 @@ class GridMarket:
             raise ValueError(f"load_mw: expected shape ({self.fleet.n_zones},), got {load.shape}")
         key = load.tobytes()
         if key not in self._dispatches:
-            d = clear_zones(self.fleet, self.merit, load, self.network, self._models(),
+            d = clear_zones(self.fleet, self.merit, load, self.network, self._model(),
                             self.price_cap_usd_per_mwh)
             for value in vars(d).values():
                 if isinstance(value, np.ndarray):
