@@ -22,8 +22,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from abm.argtypes import MAX_SEED
 from abm.errors import InputError
+from abm.limits import MAX_SEED
 from abm.scenario import SCENARIO_DIR, Scenario
 from abm.scenario import load_scenario as _load_file
 

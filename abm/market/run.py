@@ -41,8 +41,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from abm.argtypes import quoted
-from abm.errors import InputError, ResultError
+from abm.errors import InputError, ResultError, quoted
 from abm.files import (
     check_sha256,
     folder_lock,
