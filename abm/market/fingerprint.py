@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from abm.files import sha256_file
+from abm.files import sha256_bytes, sha256_file
 from abm.scenario import Scenario
 
 FORMAT = 2  # the run folder's output format version (docs/market.md)
@@ -54,9 +53,9 @@ def fingerprint(scn: Scenario) -> str:
     trace = sha256_file(Path(scn.trace)) if scn.trace is not None else None
     text = json.dumps({"format": FORMAT, "scenario": data, "trace_sha256": trace},
                       sort_keys=True, allow_nan=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return sha256_bytes(text.encode())[:16]
 
 
 def run_identity(fp: str, seed: int, hours: int) -> str:
     """The identity a run's parts and checkpoints carry: scenario fingerprint, seed, hours."""
-    return hashlib.sha256(f"{fp}/{seed}/{hours}".encode()).hexdigest()[:16]
+    return sha256_bytes(f"{fp}/{seed}/{hours}".encode())[:16]
