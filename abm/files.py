@@ -24,13 +24,18 @@ from abm.errors import InputError
 LOCK = ".lock"
 
 
-def sync_folder(folder: Path) -> None:
-    """Flush a folder's entries (renames into it) to disk."""
-    fd = os.open(folder, os.O_RDONLY)
+def _fsync(path: Path) -> None:
+    """Flush a file's bytes, or a folder's entries, to disk."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def sync_folder(folder: Path) -> None:
+    """Flush a folder's entries (renames into it) to disk."""
+    _fsync(folder)
 
 
 def write_atomic(path: Path, write: Callable[[Path], None], *, sync: bool = True) -> None:
@@ -41,11 +46,7 @@ def write_atomic(path: Path, write: Callable[[Path], None], *, sync: bool = True
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         write(tmp)
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _fsync(tmp)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
