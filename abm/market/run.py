@@ -433,7 +433,7 @@ def _drop_uncommitted(out: Path, manifest: dict) -> None:
     for path in out.glob("checkpoint-*"):
         if keep is None or path.name.split(".")[0] != Path(keep["file"]).stem:
             path.unlink()
-    for path in (*out.glob("*.tmp"), *(out / TABLES).glob("*/*.tmp")):
+    for path in out.glob("*.tmp"):  # those under tables/ went with the unlisted parts
         path.unlink(missing_ok=True)
 
 
