@@ -25,7 +25,6 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
 
 from abm.argtypes import budgets_arg, folder_arg, positive_float_arg, positive_int_arg, seed_arg
 from abm.errors import InputError, ResultError
@@ -48,14 +47,6 @@ class ChoicesHelpFormatter(argparse.RawDescriptionHelpFormatter):
 
     def add_text(self, text: str | None) -> None:
         super().add_text(registered_choices() if text == CHOICES_EPILOG else text)
-
-
-def _out_dir(path: str) -> Path:
-    out = Path(path)
-    if out.exists() and not out.is_dir():
-        raise InputError(out, "--out", "exists and is not a directory; name a directory")
-    out.mkdir(parents=True, exist_ok=True)
-    return out
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -125,7 +116,8 @@ def cmd_frontier(args: argparse.Namespace) -> int:
             raise InputError("--hour", "hour", f"expected 0..{scn.hours - 1}, got {args.hour}")
         inst, signals = at_hour(scn, inst, args.hour)
         when = f"hour {args.hour} of the scenario (its demand and signals)"
-    out = _out_dir(args.out)
+    out = args.out  # checked by folder_arg
+    out.mkdir(parents=True, exist_ok=True)
     df = frontier(inst, signals, budgets, frictions=not args.no_frictions)
     write_atomic(out / "frontier.csv", lambda tmp: df.to_csv(tmp, index=False))
     title = (f"{scn.name}: {when}, "
@@ -151,7 +143,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.zone is not None and args.zone not in {z.id for z in scn.zones}:
         raise InputError("--zone", "zone", f"unknown zone {args.zone!r}; the scenario's zones: "
                          + ", ".join(z.id for z in scn.zones))
-    out = _out_dir(args.out)
+    out = args.out  # checked by folder_arg
+    out.mkdir(parents=True, exist_ok=True)
     hours = args.hours or scn.hours
     bar = tqdm(total=hours, unit="h", desc=f"abm run {scn.name}", disable=args.quiet)
 
