@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 from abm.errors import quoted
@@ -27,11 +28,16 @@ def budgets_arg(text: str) -> list[float]:
     return sorted(set(values))
 
 
-def _whole(text: str) -> int:
+def _parse[T](text: str, kind: Callable[[str], T], what: str) -> T:
+    """``kind(text)``; if that fails, an argparse error saying ``what`` was expected."""
     try:
-        return int(text)
+        return kind(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {quoted(text)}") from None
+        raise argparse.ArgumentTypeError(f"expected {what}, got {quoted(text)}") from None
+
+
+def _whole(text: str) -> int:
+    return _parse(text, int, "a whole number")
 
 
 def positive_int_arg(text: str) -> int:
@@ -44,10 +50,7 @@ def positive_int_arg(text: str) -> int:
 
 def positive_float_arg(text: str) -> float:
     """argparse type: a finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {quoted(text)}") from None
+    value = _parse(text, float, "a number")
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {quoted(text)}")
     return value
@@ -64,10 +67,7 @@ def seed_arg(text: str) -> int:
 
 def port_arg(text: str) -> int:
     """argparse type: a TCP port in 0..65535."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number, got {quoted(text)}") from None
+    value = _parse(text, int, "a port number")
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"expected a port in 0..65535, got {value}")
     return value
