@@ -276,7 +276,7 @@ def compare(runs: Sequence[Run] | Mapping[str, Run], baseline: Run | None = None
 
 
 def write_report(runs: Sequence[Run], out: str | Path, baseline: Run | None = None, *,
-           budgets_ms: Sequence[float] | None = None, zone: str | None = None) -> Path:
+                 budgets_ms: Sequence[float] | None = None, zone: str | None = None) -> Path:
     """Write the HTML report (and its Markdown twin) of ``runs`` against ``baseline``
     (default: the first run), as ``abm report``; return the HTML file's path."""
     from abm.frontier import DEFAULT_BUDGETS_MS
@@ -285,4 +285,4 @@ def write_report(runs: Sequence[Run], out: str | Path, baseline: Run | None = No
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     return write(list(runs), baseline or runs[0], out,
-                        list(budgets_ms or DEFAULT_BUDGETS_MS), zone=zone)[0]
+                 list(budgets_ms or DEFAULT_BUDGETS_MS), zone=zone)[0]

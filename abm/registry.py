@@ -81,7 +81,7 @@ class Registry[T]:
             return self._entries[name][0]
         except KeyError:
             raise UnknownName(f"unknown {self.kind} {name!r} ({self.field}); "
-                           f"allowed: {', '.join(self.names())}") from None
+                              f"allowed: {', '.join(self.names())}") from None
 
     def __contains__(self, name: object) -> bool:
         self._load()
