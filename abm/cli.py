@@ -265,8 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
                      "with the most data-centre load)")
     run.set_defaults(handler="abm.cli:cmd_run",
                      interrupted="the steps up to the last checkpoint are kept in the output "
-                     "folder; carry on with "
-                     "--resume")
+                     "folder; carry on with --resume")
 
     register_dashboard(sub)
     _register_report(sub)
