@@ -22,17 +22,17 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from abm.config.limits import MAX_SEED
+from abm.config.scenario import SCENARIO_DIR, Scenario
+from abm.config.scenario import load_scenario as _load_file
 from abm.errors import InputError
-from abm.limits import MAX_SEED
-from abm.scenario import SCENARIO_DIR, Scenario
-from abm.scenario import load_scenario as _load_file
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from abm.results import Run
-    from abm.sweep.analysis import Sensitivity
-    from abm.sweep.spec import Spec
+    from abm.report.results import Run
+    from abm.sweeps.analysis import Sensitivity
+    from abm.sweeps.spec import Spec
 
 
 def shipped_scenarios() -> dict[str, Path]:
@@ -98,7 +98,7 @@ def _check(hours: int | None, seed: int | None) -> None:
 def simulate(scenario: str | Path | Scenario | None = None, hours: int | None = None,
              seed: int | None = None, *, overrides: dict[str, Any] | None = None,
              operator_detail: bool = True, progress: bool = False, **keywords: Any) -> Run:
-    """Run the market in memory and return a :class:`abm.results.Run`.
+    """Run the market in memory and return a :class:`abm.report.results.Run`.
 
     Args:
         scenario: None (the shipped default), a shipped name, a TOML path or a Scenario.
@@ -114,7 +114,7 @@ def simulate(scenario: str | Path | Scenario | None = None, hours: int | None = 
         ``.migrations`` (DataFrames), ``.summary`` (dict), ``.market`` (the Mesa model) and
         ``plot_*`` methods returning matplotlib Figures.
     """
-    from abm.results import simulate_scenario, tqdm_progress
+    from abm.report.results import simulate_scenario, tqdm_progress
 
     _check(hours, seed)
     scn = _scenario(scenario, overrides, keywords)
@@ -125,8 +125,8 @@ def simulate(scenario: str | Path | Scenario | None = None, hours: int | None = 
 
 
 def read_run(folder: str | Path) -> Run:
-    """A :class:`abm.results.Run` read from a folder written by ``abm run``."""
-    from abm.results import read_run as read
+    """A :class:`abm.report.results.Run` read from a folder written by ``abm run``."""
+    from abm.report.results import read_run as read
 
     return read(folder)
 
@@ -147,10 +147,10 @@ def frontier(scenario: str | Path | Scenario | None = None,
         frictions: charge migration friction (amortised) against the all-local status quo.
         overrides, **keywords: settings by dotted path, as for :func:`simulate`.
     """
-    from abm.frontier import DEFAULT_BUDGETS_MS, at_hour
-    from abm.frontier import frontier as solve
-    from abm.instance import compile_scenario
-    from abm.signals import mean_signals
+    from abm.core.frontier import DEFAULT_BUDGETS_MS, at_hour
+    from abm.core.frontier import frontier as solve
+    from abm.core.instance import compile_scenario
+    from abm.core.signals import mean_signals
 
     scn = _scenario(scenario, overrides, keywords)
     inst = compile_scenario(scn)
@@ -167,7 +167,7 @@ def frontier(scenario: str | Path | Scenario | None = None,
 
 
 def _spec(spec: str | Path | Spec) -> Spec:
-    from abm.sweep.spec import Spec, load_spec
+    from abm.sweeps.spec import Spec, load_spec
 
     return spec if isinstance(spec, Spec) else load_spec(spec)
 
@@ -178,15 +178,15 @@ def sweep(spec: str | Path | Spec, workers: int | None = 1, *, out: str | Path |
     replication, seed, parameter values and outcomes (and ``saved.*`` against the baseline).
 
     Args:
-        spec: the sweep file, or a loaded :class:`abm.sweep.spec.Spec`.
+        spec: the sweep file, or a loaded :class:`abm.sweeps.spec.Spec`.
         workers: local processes (1: serially in this process; None: one per core).
         out: the sweep folder to write (kept, resumable, ``abm sweep report`` reads it);
             default: a temporary folder, removed afterwards.
         resume: carry on the sweep in ``out``.
         progress: show a progress bar (tqdm).
     """
-    from abm.sweep.results import consolidate
-    from abm.sweep.runner import open_executor, run_sweep
+    from abm.sweeps.results import consolidate
+    from abm.sweeps.runner import open_executor, run_sweep
 
     spec = _spec(spec)
     bar: list[Any] = []
@@ -212,7 +212,7 @@ def sensitivity(spec: str | Path | Spec, results: pd.DataFrame) -> list[Sensitiv
     """Sensitivity indices with confidence intervals of every outcome of a sweep's results
     (the method follows the design: Sobol, Morris, RBD-FAST for Latin hypercubes, ANOVA for
     grids); each item's ``.table`` has one row per parameter."""
-    from abm.sweep.analysis import sensitivity as indices
+    from abm.sweeps.analysis import sensitivity as indices
 
     return indices(_spec(spec), results)
 
@@ -220,12 +220,12 @@ def sensitivity(spec: str | Path | Spec, results: pd.DataFrame) -> list[Sensitiv
 def discover(spec: str | Path | Spec, results: pd.DataFrame, target: str | None = None) -> Any:
     """Scenario discovery (PRIM): the box of parameter ranges where ``target`` holds, e.g.
     ``"saved.emissions_kg.system>0.03"`` (default: the sweep file's ``[discovery]``, else the
-    top quarter of the first outcome). Returns an :class:`abm.sweep.analysis.Box`
+    top quarter of the first outcome). Returns an :class:`abm.sweeps.analysis.Box`
     (``.limits``, ``.coverage``, ``.density``, ``.trajectory``)."""
     import numpy as np
 
-    from abm.sweep.analysis import parse_target, prim
-    from abm.sweep.spec import Discovery
+    from abm.sweeps.analysis import parse_target, prim
+    from abm.sweeps.spec import Discovery
 
     spec = _spec(spec)
     if target is not None:
@@ -252,7 +252,7 @@ def compare(runs: Sequence[Run] | Mapping[str, Run], baseline: Run | None = None
     """
     import pandas as pd
 
-    from abm.report import headline_numbers
+    from abm.report.run_report import headline_numbers
 
     if isinstance(runs, Mapping):
         labels, items = list(runs), list(runs.values())
@@ -279,8 +279,8 @@ def write_report(runs: Sequence[Run], out: str | Path, baseline: Run | None = No
                  budgets_ms: Sequence[float] | None = None, zone: str | None = None) -> Path:
     """Write the HTML report (and its Markdown twin) of ``runs`` against ``baseline``
     (default: the first run), as ``abm report``; return the HTML file's path."""
-    from abm.frontier import DEFAULT_BUDGETS_MS
-    from abm.report import write_report as write
+    from abm.core.frontier import DEFAULT_BUDGETS_MS
+    from abm.report.run_report import write_report as write
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from abm.data.grid_tables import Line
 from abm.grid import TECHNOLOGIES, GridMarket, build_network
-from abm.grid.data import Line
 from abm.grid.stack import Fleet
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,7 +70,7 @@ def synthetic(n_zones: int, components: tuple[int, ...], seed: int = 1) -> GridM
 
 def shipped() -> tuple[GridMarket, np.ndarray]:
     """The shipped zones with the shipped grid data, and their annual-mean average carbon."""
-    from abm.dataset import shipped as shipped_data
+    from abm.data.dataset import shipped as shipped_data
     from abm.grid import load_grid_data
     from abm.grid.availability import zone_lat_lon
 
@@ -130,8 +130,8 @@ def run(market: GridMarket, avg_carbon: np.ndarray, hours: int, loads: str = "ma
 def week() -> tuple[np.ndarray, np.ndarray, float, GridMarket]:
     """The default scenario's week: wall and CPU seconds of the grid's calls per hour, HiGHS
     calls per hour, and the market."""
+    from abm.config.scenario import load_scenario
     from abm.market import MarketModel
-    from abm.scenario import load_scenario
 
     scenario = load_scenario(ROOT / "abm" / "scenarios" / "default.toml")
     model = MarketModel(scenario)

@@ -1,6 +1,6 @@
-"""Three engines, one answer: the market's min-cost flow (``abm/flow.py``), HiGHS
-(``abm/placement.py``) and networkx's network simplex, an algorithm of another family, on
-random placement problems (``abm/problem.py``).
+"""Three engines, one answer: the market's min-cost flow (``abm/core/flow.py``), HiGHS
+(``abm/core/placement.py``) and networkx's network simplex, an algorithm of another family, on
+random placement problems (``abm/core/problem.py``).
 
 The problems live on integer grids (MW, $ and tie ranks in quarters) so that networkx solves
 them exactly in integers: the lexicographic objective ($ first, then the tie cost of
@@ -21,9 +21,9 @@ import time
 import networkx as nx
 import numpy as np
 
-from abm.flow import solve_flow
-from abm.placement import solve_lp
-from abm.problem import TIE_NEW, TIE_UNSERVED, PlacementProblem
+from abm.core.flow import solve_flow
+from abm.core.placement import solve_lp
+from abm.core.problem import TIE_NEW, TIE_UNSERVED, PlacementProblem
 
 REL = 1e-9  # largest relative $ difference accepted (of max(1, |objective|))
 

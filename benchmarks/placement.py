@@ -2,7 +2,7 @@
 
 Prints a table of:
 - placement per step: the market's first-come allocation (compiled min-cost flows,
-  ``abm/flow.py``) against a reference that solves every operator's LP with
+  ``abm/core/flow.py``) against a reference that solves every operator's LP with
   ``scipy.optimize.linprog`` in the same order, for several operator counts, side by side;
 - objective agreement: every operator's objective on the fast path against the reference
   optimum for the same capacity (max relative difference);
@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import linprog
 
+from abm.config.scenario import load_scenario
 from abm.market import MarketModel
-from abm.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 SCALE = ROOT / "abm" / "scenarios" / "scale.toml"

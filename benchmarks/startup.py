@@ -21,7 +21,7 @@ CASES = {
     "abm --help": ["-m", "abm.cli", "--help"],
     "abm run --help": ["-m", "abm.cli", "run", "--help"],
     "abm check": ["-m", "abm.cli", "check"],
-    "validate a sweep file": ["-c", "from abm.sweep import load_spec; "
+    "validate a sweep file": ["-c", "from abm.sweeps import load_spec; "
                               "load_spec('experiments/sweeps/quick.toml')"],
     "import the market (for comparison)": ["-c", "import abm.market.model"],
 }

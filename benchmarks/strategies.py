@@ -13,8 +13,8 @@ import platform
 import time
 from pathlib import Path
 
+from abm.config.scenario import load_scenario
 from abm.market import MarketModel
-from abm.scenario import load_scenario
 
 SCALE = Path(__file__).resolve().parents[1] / "abm" / "scenarios" / "scale.toml"
 MIXES = {

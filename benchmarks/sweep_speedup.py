@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from abm.sweep.runner import open_executor, run_sweep
-from abm.sweep.spec import load_spec
+from abm.sweeps.runner import open_executor, run_sweep
+from abm.sweeps.spec import load_spec
 
 SPEC = """
 [sweep]

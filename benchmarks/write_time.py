@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 from abm.cli import main as abm
+from abm.config.scenario import load_scenario
 from abm.market.run import CHECKPOINT_SECONDS, read_tables, run_market
-from abm.scenario import load_scenario
 
 TARGET_SHARE = 0.15
 

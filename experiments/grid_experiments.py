@@ -31,10 +31,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from abm.dataset import DATA_DIR
+from abm.config.registry import GRID_RESPONSES
+from abm.config.scenario import Scenario, load_scenario
+from abm.data.dataset import DATA_DIR
 from abm.market.run import MANIFEST, read_tables, run_market, run_model
-from abm.registry import GRID_RESPONSES
-from abm.scenario import Scenario, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "experiments" / "scenarios"

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from abm.dataset import DATA_DIR, shipped
+from abm.data.dataset import DATA_DIR, shipped
 from abm.grid import GridMarket, load_grid_data, traced_carbon_kg_per_mwh
 from abm.grid.availability import zone_lat_lon
 

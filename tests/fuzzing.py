@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from abm.cli import main
+from abm.config.scenario import resolve_file
 from abm.errors import InputError
 from abm.market.reporters import STEP_VALUES
-from abm.scenario import resolve_file
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = (ROOT / "abm" / "scenarios" / "default.toml",
@@ -226,7 +226,7 @@ def verdict(path: Path, sweep: bool = False, run: bool = True, seconds: float = 
         with time_limit(seconds), contextlib.redirect_stdout(io.StringIO()), \
                 contextlib.redirect_stderr(err):
             if sweep:
-                from abm.sweep.spec import load_spec
+                from abm.sweeps.spec import load_spec
 
                 try:
                     load_spec(path)
@@ -255,8 +255,8 @@ def _error(text: str) -> tuple[str, str]:
 
 
 def _run(path: Path) -> tuple[str, str]:
+    from abm.config.scenario import load_scenario
     from abm.market.model import MarketModel
-    from abm.scenario import load_scenario
 
     try:
         model = MarketModel(load_scenario(path), hours=RUN_HOURS)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from abm.data.grid_tables import TECHNOLOGIES
 from abm.grid.clearing import Network
-from abm.grid.data import TECHNOLOGIES
 from abm.grid.market import GridMarket
 from abm.grid.stack import Fleet
 

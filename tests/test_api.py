@@ -5,6 +5,7 @@ neither loads the model nor changes matplotlib's backend."""
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import re
 import subprocess
 import sys
@@ -16,12 +17,12 @@ import pytest
 from matplotlib.figure import Figure
 
 import abm
+from abm.config.scenario import load_scenario
+from abm.core.frontier import at_hour, frontier
+from abm.core.instance import compile_scenario
+from abm.core.signals import mean_signals
 from abm.errors import InputError
-from abm.frontier import at_hour, frontier
-from abm.instance import compile_scenario
 from abm.market.run import read_tables, run_market
-from abm.scenario import load_scenario
-from abm.signals import mean_signals
 from tests.conftest import SMALL
 from tests.test_startup import ROOT, heavy_imports
 
@@ -102,14 +103,27 @@ def test_bad_input_names_the_field(call, message):
         call()
 
 
-def test_frontier_is_the_frontier_module(write_scenario):
+def test_frontier_is_the_core_frontier(write_scenario):
     path = write_scenario(SMALL)
     scn = load_scenario(path)
     expected = frontier(compile_scenario(scn), mean_signals(scn), [20.0, 100.0])
     pd.testing.assert_frame_equal(abm.frontier(path, [20.0, 100.0]), expected)
     at_1 = frontier(*at_hour(scn, compile_scenario(scn), 1), [20.0, 100.0])
     pd.testing.assert_frame_equal(abm.frontier(path, [20.0, 100.0], hour=1), at_1)
-    assert callable(abm.frontier) and abm.frontier.DEFAULT_BUDGETS_MS  # module and function
+
+
+def test_frontier_and_sweep_are_plain_api_functions():
+    """``abm.frontier`` and ``abm.sweep`` are the functions of ``abm.api``, with their
+    signatures, whatever has been imported before (the packages are ``abm.core`` and
+    ``abm.sweeps``, so no submodule shadows them)."""
+    import abm.core.frontier
+    import abm.sweeps  # noqa: F401
+    from abm import api
+
+    assert abm.frontier is api.frontier and abm.sweep is api.sweep
+    assert "budgets_ms" in inspect.signature(abm.frontier).parameters
+    assert "workers" in inspect.signature(abm.sweep).parameters
+    assert {"frontier", "sweep"} <= set(abm.__all__) and "frontier" in dir(abm)
 
 
 SWEEP = """
@@ -148,7 +162,7 @@ def test_import_abm_is_cheap_and_every_module_leaves_the_backend_alone():
         import importlib, pkgutil, matplotlib
         matplotlib.use("svg")
         import abm
-        skip = {"abm.dashboard.app", "abm.grid.pypsa_export"}  # solara and PyPSA: slow imports
+        skip = {"abm.dashboard.app", "abm.report.pypsa_export"}  # solara and PyPSA: slow imports
         for m in pkgutil.walk_packages(abm.__path__, "abm."):
             if m.name not in skip:
                 importlib.import_module(m.name)

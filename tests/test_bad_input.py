@@ -192,13 +192,14 @@ def test_ctrl_c_exits_130_with_one_line(tmp_path, command, kept):
 
 def test_every_number_at_its_bound_still_gives_finite_totals(write_scenario):
     """A run never ends with a non-finite total: the default scenario with every decimal at
-    ``abm.limits.MAX_VALUE`` (shares and spreads at their own bounds) runs with finite totals."""
+    ``abm.config.limits.MAX_VALUE`` (shares and spreads at their own bounds) runs with finite
+    totals."""
     import re
 
-    from abm.limits import MAX_SIZE_SIGMA, MAX_VALUE
+    from abm.config.limits import MAX_SIZE_SIGMA, MAX_VALUE
+    from abm.config.scenario import load_scenario
     from abm.market.model import MarketModel
     from abm.market.reporters import STEP_VALUES
-    from abm.scenario import load_scenario
 
     text = re.sub(r"(?m)^(\s*[a-z_]+\s*=\s*)\d+\.\d+", rf"\g<1>{MAX_VALUE:g}", DEFAULT)
     for share in ("rent_target_utilisation", "expansion_threshold", "expansion_fraction",

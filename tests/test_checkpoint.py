@@ -15,12 +15,12 @@ import mesa
 import numpy as np
 import pytest
 
+from abm.config.scenario import load_scenario
 from abm.errors import InputError
 from abm.files import folder_lock, sha256_bytes
 from abm.market import MarketModel
 from abm.market.run import MANIFEST, _sealed, read_tables, run_market, summary, tables
 from abm.market.state import StateError
-from abm.scenario import load_scenario
 from tests.test_market_run import RUN, Interrupt
 
 HOURS = 10

@@ -53,9 +53,9 @@ def test_frontier_options_hour_and_no_frictions(write_scenario, tmp_path, capsys
 
 def test_frontier_hour_uses_that_hours_demand(tmp_path):
     """``--hour 14`` of the default scenario places hour 14's demand (diurnal), not the mean."""
-    from abm.frontier import at_hour
-    from abm.instance import compile_scenario
-    from abm.scenario import load_scenario
+    from abm.config.scenario import load_scenario
+    from abm.core.frontier import at_hour
+    from abm.core.instance import compile_scenario
 
     assert main(["frontier", "--out", str(tmp_path), "--budgets", "50", "--hour", "14"]) == 0
     df = pd.read_csv(tmp_path / "frontier.csv")
@@ -145,7 +145,7 @@ def test_hour_out_of_range_is_an_error(write_scenario, tmp_path, capsys):
 
 def test_parser_defaults():
     args = build_parser().parse_args(["frontier", "--out", "x"])
-    assert args.budgets is None  # the handler uses abm.frontier.DEFAULT_BUDGETS_MS
+    assert args.budgets is None  # the handler uses abm.core.frontier.DEFAULT_BUDGETS_MS
     assert args.hour is None and not args.no_frictions and args.scenario is None
 
 

@@ -18,12 +18,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from abm.costs import friction, unit_cost
-from abm.instance import compile_scenario
-from abm.masks import masks
-from abm.placement import place, solve_placement
-from abm.scenario import load_scenario, parse_scenario
-from abm.signals import Signals, mean_signals
+from abm.config.scenario import load_scenario, parse_scenario
+from abm.core.costs import friction, unit_cost
+from abm.core.instance import compile_scenario
+from abm.core.masks import masks
+from abm.core.placement import place, solve_placement
+from abm.core.signals import Signals, mean_signals
 from tests.test_masks import FRA, LON, TOK, VA, klass, operator, world
 
 FOUR = (FRA, LON, VA, TOK)

@@ -10,7 +10,10 @@ import numpy as np
 import pytest
 
 from abm.cli import main
-from abm.costs import friction
+from abm.config.registry import STRATEGIES
+from abm.config.scenario import DEFAULT_SCENARIO, load_scenario
+from abm.core.costs import friction
+from abm.core.instance import compile_scenario
 from abm.dashboard import plots
 from abm.dashboard.state import (
     Controls,
@@ -22,9 +25,6 @@ from abm.dashboard.state import (
     strategy_choices,
     totals,
 )
-from abm.instance import compile_scenario
-from abm.registry import STRATEGIES
-from abm.scenario import DEFAULT_SCENARIO, load_scenario
 from tests.conftest import SMALL
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import abm
-from abm.decentralisation import QUANTITIES, planner, price_of_decentralisation
+from abm.report.decentralisation import QUANTITIES, planner, price_of_decentralisation
 from tests.conftest import SMALL
 
 UNCOUPLED = SMALL.replace("hours = 3", "hours = 4") + """

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-import abm.sweep
-import abm.sweep.runner
+import abm.sweeps
+import abm.sweeps.runner
+from abm.config.registry import REGISTRIES
+from abm.config.scenario import load_scenario
 from abm.market.run import run_market
-from abm.registry import REGISTRIES
-from abm.scenario import load_scenario
-from abm.sweep import load_spec
+from abm.sweeps import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [*sorted(ROOT.glob("docs/*.md")), ROOT / "README.md"]
@@ -69,9 +69,9 @@ def test_python_blocks_run(text, tmp_path, monkeypatch, capsys):
     if "out/run" in text:  # a snippet that reads an `abm run` folder gets a short one
         run_market(load_scenario(), Path("out/run"), hours=2)
     # the sweep example runs as written on a smaller sweep, serially
-    monkeypatch.setattr(abm.sweep, "load_spec", lambda p: smaller_sweep(ROOT / p))
-    opener = abm.sweep.runner.open_executor
-    monkeypatch.setattr(abm.sweep.runner, "open_executor",
+    monkeypatch.setattr(abm.sweeps, "load_spec", lambda p: smaller_sweep(ROOT / p))
+    opener = abm.sweeps.runner.open_executor
+    monkeypatch.setattr(abm.sweeps.runner, "open_executor",
                         lambda **kw: opener(**{**kw, "workers": 1}))
     before = [set(r.names()) for r in REGISTRIES]
     try:

@@ -1,5 +1,5 @@
 """The small version of the placement benchmark, as a correctness check (not a timing): the
-market's fast path (compiled min-cost flows, ``abm/flow.py``) gives every operator the same
+market's fast path (compiled min-cost flows, ``abm/core/flow.py``) gives every operator the same
 objective as a scipy linprog reference solving every LP in the same order."""
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ import pytest
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
-from abm.figures import busiest_zone, generation_figure, save, shift_figure
-from abm.worldmap import draw_interconnectors
+from abm.report.figures import busiest_zone, generation_figure, save, shift_figure
+from abm.report.worldmap import draw_interconnectors
 
 
 def test_shift_figure_shows_at_most_top_flows(tmp_path):

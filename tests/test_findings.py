@@ -6,8 +6,8 @@ from __future__ import annotations
 import pandas as pd
 
 import abm
-from abm.findings import findings, identical, parents
-from abm.report import headline_numbers, write_report
+from abm.report.findings import findings, identical, parents
+from abm.report.run_report import headline_numbers, write_report
 from tests.conftest import SMALL
 
 

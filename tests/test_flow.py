@@ -1,4 +1,4 @@
-"""The market's min-cost-flow placement (``abm/flow.py``) gives every operator the optimum:
+"""The market's min-cost-flow placement (``abm/core/flow.py``) gives every operator the optimum:
 hand-solved cases (also with VoLL below the cheapest MW), one hypothesis strategy feeding the
 flow, HiGHS and networkx's network simplex, the monotonicity, capacity and permutation
 properties on the flow, and the compiled first-come walk against the same walk in Python.
@@ -14,11 +14,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from abm.flow import first_come, solve_flow
+from abm.config.scenario import load_scenario
+from abm.core.flow import first_come, solve_flow
+from abm.core.placement import PlacementLP, basis_arrays, solve_lp, solve_placement
+from abm.core.problem import PlacementProblem
 from abm.market import MarketModel
-from abm.placement import PlacementLP, basis_arrays, solve_lp, solve_placement
-from abm.problem import PlacementProblem
-from abm.scenario import load_scenario
 from benchmarks.oracle_check import compare
 
 VOLL = 1000.0

@@ -9,10 +9,16 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from abm.frontier import DEFAULT_BUDGETS_MS, at_hour, frontier, status_quo_load_mw, status_quo_mw
-from abm.instance import compile_scenario
-from abm.scenario import load_scenario
-from abm.signals import mean_signals, profile_signals
+from abm.config.scenario import load_scenario
+from abm.core.frontier import (
+    DEFAULT_BUDGETS_MS,
+    at_hour,
+    frontier,
+    status_quo_load_mw,
+    status_quo_mw,
+)
+from abm.core.instance import compile_scenario
+from abm.core.signals import mean_signals, profile_signals
 from tests.test_masks import FRA, LON, VA, klass, operator, world
 
 REQUIRED = ("budget_ms", "cost_usd", "emissions_kg", "placed_emissions_kg", "rid",

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from abm.data.grid_tables import TECHNOLOGIES
 from abm.grid.availability import DAYS_PER_MONTH, daylight_shape
-from abm.grid.data import TECHNOLOGIES
 from abm.grid.market import GridMarket
 from tests.grid_systems import fleet, market, network
 
@@ -113,7 +113,7 @@ def test_shipped_zones_reach_their_hourly_carbon_or_hit_a_bound():
     January and July) a zone reproduces the base average carbon, or its weather factor is at
     a bound (no variable renewables or hydro at all, or all of them at full capacity), and
     then the gap is on the side the bound explains."""
-    from abm.dataset import shipped
+    from abm.data.dataset import shipped
     from abm.grid import GridMarket, load_grid_data
     from abm.grid.availability import zone_lat_lon
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from abm.data.grid_tables import TECHNOLOGIES
 from abm.grid.clearing import traced_carbon_kg_per_mwh
-from abm.grid.data import TECHNOLOGIES
 from tests.grid_systems import PRICE_CAP, market, random_system
 
 GAS, COAL, NUCLEAR = (TECHNOLOGIES.index(t) for t in ("gas_ccgt", "coal", "nuclear"))
@@ -158,7 +158,7 @@ def test_shipped_eu_carbon_price_switches_coal_to_gas_with_no_load_moved():
     """The shipped zones at one hour, the same loads: an EU ETS price of 150 $/t instead of
     2024's puts German gas before lignite and coal, so DE-LU burns more gas and the system
     emits less; zones outside the EU and its neighbours are untouched."""
-    from abm.dataset import shipped
+    from abm.data.dataset import shipped
     from abm.grid import GridMarket, load_grid_data
     from abm.grid.availability import zone_lat_lon
 

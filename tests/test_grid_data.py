@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from abm.dataset import DATA_DIR
+from abm.data.dataset import DATA_DIR
 
 GRID = DATA_DIR / "grid"
 ROOT = Path(__file__).resolve().parents[1]
@@ -160,9 +161,19 @@ def test_demand_shape_is_complete_and_averages_to_one(zone_ids):
         assert mean == pytest.approx(1.0, abs=1e-3), z
 
 
-def test_grid_tables_are_packaged():
-    text = (ROOT / "pyproject.toml").read_text()
-    assert '"data/grid/*.csv"' in text
+def test_shipped_tables_are_packaged():
+    """Every table shipped under abm/data (and abm/data/grid) matches a package-data glob of the
+    package that holds it, so a wheel carries it."""
+    globs = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"]
+    tables = [p for p in DATA_DIR.rglob("*") if p.suffix in (".csv", ".toml", ".md")]
+    assert any(p.parent.name == "grid" for p in tables)
+    for path in tables:
+        package = ".".join(path.relative_to(ROOT).parent.parts)
+        while package not in globs and "." in package:
+            package = package.rpartition(".")[0]
+        base = ROOT.joinpath(*package.split("."))
+        assert any(path in set(base.glob(g)) for g in globs.get(package, [])), path
 
 
 @pytest.mark.skipif(not SHARED_GRID.exists(), reason="../shared/data/grid not available")

@@ -11,13 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from abm.config.registry import GRID_RESPONSES
+from abm.config.scenario import load_scenario
+from abm.core.signals import hour_stamps, profile_signals
 from abm.errors import InputError
 from abm.grid.responses import TechnologyMarket, grid_summary
 from abm.market import MarketModel
 from abm.market.run import lines_table, summary
-from abm.registry import GRID_RESPONSES
-from abm.scenario import load_scenario
-from abm.signals import hour_stamps, profile_signals
 
 SOURCE = "hand-made test system"
 # Two zones and one line, every figure chosen to be solved by hand (docs/grid.md's notation):

@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from abm.costs import unit_cost
-from abm.instance import compile_scenario
+from abm.config.scenario import Market, load_scenario
+from abm.core.costs import unit_cost
+from abm.core.instance import compile_scenario
+from abm.core.placement import place
 from abm.market.agents import ComputeRegion, GridZone
 from abm.market.model import MarketModel
-from abm.placement import place
-from abm.pricing import RENT_RULES
-from abm.scenario import Market, load_scenario
+from abm.market.pricing import RENT_RULES
 from tests.conftest import BATCH_TEMPLATE, CONVERSATIONAL_TEMPLATE
 
 # .format(state=...): GB of state per MW for the conversational and interactive classes

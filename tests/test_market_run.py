@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from abm.cli import main
+from abm.config.scenario import load_scenario
 from abm.errors import InputError, ResultError
 from abm.market import MarketModel
 from abm.market.run import read_tables, run_market, summary
-from abm.scenario import load_scenario
 from tests.conftest import BATCH_TEMPLATE, CONVERSATIONAL_TEMPLATE
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -206,7 +206,7 @@ def test_cli_run_help_exits_zero(capsys):
 
 def test_report_of_a_run_folder_says_when_its_scenario_file_changed(write_scenario, tmp_path,
                                                                     capsys):
-    from abm.report import read_run, write_report
+    from abm.report.run_report import read_run, write_report
 
     path = write_scenario(RUN)
     out = tmp_path / "out"

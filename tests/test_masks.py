@@ -27,10 +27,10 @@ import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
-from abm.instance import compile_scenario
-from abm.masks import MASK_NAMES, masks
-from abm.metrics import relocatable_by_mask, relocatable_share
-from abm.scenario import load_scenario
+from abm.config.scenario import load_scenario
+from abm.core.instance import compile_scenario
+from abm.core.masks import MASK_NAMES, masks
+from abm.core.metrics import relocatable_by_mask, relocatable_share
 
 FRA, LON, VA, TOK, SHA = "eu-frankfurt", "uk-london", "us-east-va", "jp-tokyo", "cn-shanghai"
 REGIONS = (FRA, LON, VA, TOK, SHA)

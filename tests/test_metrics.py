@@ -20,9 +20,10 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from abm.costs import carbon_price_usd_per_t, friction, unit_cost
-from abm.instance import compile_scenario
-from abm.metrics import (
+from abm.config.scenario import load_scenario
+from abm.core.costs import carbon_price_usd_per_t, friction, unit_cost
+from abm.core.instance import compile_scenario
+from abm.core.metrics import (
     break_even_horizon_h,
     break_even_spread_usd_per_mwh,
     cost_breakdown,
@@ -36,9 +37,8 @@ from abm.metrics import (
     shift_matrix,
     zone_load_mwh,
 )
-from abm.placement import Placement
-from abm.scenario import load_scenario
-from abm.signals import Signals, mean_signals
+from abm.core.placement import Placement
+from abm.core.signals import Signals, mean_signals
 from tests.test_masks import FRA, LON, VA, klass, operator, world
 
 THREE = (FRA, LON, VA)

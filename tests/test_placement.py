@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from abm.placement import Solution, solve_placement
+from abm.core.placement import Solution, solve_placement
 
 INF = np.inf
 VOLL = 1000.0

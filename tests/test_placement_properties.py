@@ -1,7 +1,7 @@
 """Placement LP: cross-check against scipy's linprog, and docs/model.md section 7 properties.
 
 The linprog formulation is written independently from docs/model.md section 3, with explicit
-variables x[n, j], m[n, j] and u[n], rather than the y1/y2 split used by abm.placement.
+variables x[n, j], m[n, j] and u[n], rather than the y1/y2 split used by abm.core.placement.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from numpy.testing import assert_allclose
 from scipy.optimize import linprog
 from scipy.sparse import coo_matrix
 
-from abm.placement import Solution, solve_placement
+from abm.core.placement import Solution, solve_placement
 
 INF = np.inf
 TOL = 1e-7

@@ -1,14 +1,14 @@
-"""The placement contract (``abm/problem.py``): what it accepts, what it refuses and how it says
-so, for one operator and for the market's batched arrays."""
+"""The placement contract (``abm/core/problem.py``): what it accepts, what it refuses and how it
+says so, for one operator and for the market's batched arrays."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from abm.flow import first_come
-from abm.placement import solve_placement
-from abm.problem import PlacementInputError, PlacementProblem, check_arrays, tie_preference
+from abm.core.flow import first_come
+from abm.core.placement import solve_placement
+from abm.core.problem import PlacementInputError, PlacementProblem, check_arrays, tie_preference
 
 
 def problem(**over):

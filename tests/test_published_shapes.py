@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from abm.instance import compile_scenario
-from abm.published import (
+from abm.config.scenario import parse_scenario
+from abm.core.instance import compile_scenario
+from abm.report.published import (
     BATCH,
     SUKPRASERT_ADDITIONS,
     attributed_vs_system,
@@ -24,7 +25,6 @@ from abm.published import (
     once_vs_hourly,
     sukprasert_scenario,
 )
-from abm.scenario import parse_scenario
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "published.md"
 

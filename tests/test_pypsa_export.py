@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from abm.grid.pypsa_export import Hour, build_network, prepared_hour
+from abm.report.pypsa_export import Hour, build_network, prepared_hour
 
 pypsa = pytest.importorskip("pypsa", reason="PyPSA is the optional extra [grid]")
 logging.getLogger("linopy").setLevel(logging.WARNING)
@@ -87,7 +87,7 @@ def shipped_market_hours():
     """The shipped 23-zone technology market prepared for three hours of 2024 (a winter
     evening, a summer night, a spring noon) with data-centre load in five zones; our dispatch of
     each hour beside the prepared hour."""
-    from abm.dataset import shipped
+    from abm.data.dataset import shipped
     from abm.grid import GridMarket, load_grid_data
     from abm.grid.availability import zone_lat_lon
 
@@ -152,8 +152,8 @@ def test_abm_export_pypsa_of_a_run_equals_the_runs_clearing(tmp_path):
     """End to end: `abm run` (technology market, 2 hours) then `abm export pypsa`: the
     written network, optimised by PyPSA, prices every zone as the run's zones table does."""
     from abm.cli import main
+    from abm.config.scenario import load_scenario
     from abm.market.run import read_tables, run_market
-    from abm.scenario import load_scenario
 
     scn = load_scenario(None)
     assert scn.market.grid_response == "technology"
@@ -180,7 +180,7 @@ def test_an_export_stopped_while_writing_leaves_no_torn_file(tmp_path, monkeypat
     left; writing again gives a file PyPSA reads back."""
     import xarray as xr
 
-    from abm.grid.pypsa_export import write_netcdf
+    from abm.report.pypsa_export import write_netcdf
 
     m = two_zones()
     hour = Hour(pd.Timestamp("2024-01-01"), np.array([10.0, 50.0]), np.array([300.0, 300.0]),

@@ -1,4 +1,4 @@
-"""Registries (abm.registry): one source of truth for what a scenario may choose. A newly
+"""Registries (abm.config.registry): one source of truth for what a scenario may choose. A newly
 registered entry is accepted by the validator, used by the market, listed by ``--help``, the
 dashboard and the error messages; docs/scenarios.md names every shipped entry."""
 
@@ -11,11 +11,7 @@ import numpy as np
 import pytest
 
 from abm.cli import build_parser
-from abm.dashboard.state import forecast_choices
-from abm.errors import InputError
-from abm.grid.responses import CalibratedStacks, Dispatch
-from abm.market import ComputeRegion, MarketModel
-from abm.registry import (
+from abm.config.registry import (
     ALLOCATION_RULES,
     FORECAST_MODES,
     GRID_RESPONSES,
@@ -24,7 +20,11 @@ from abm.registry import (
     Registry,
     UnknownName,
 )
-from abm.scenario import load_scenario
+from abm.config.scenario import load_scenario
+from abm.dashboard.state import forecast_choices
+from abm.errors import InputError
+from abm.grid.responses import CalibratedStacks, Dispatch
+from abm.market import ComputeRegion, MarketModel
 from tests.conftest import SMALL
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"

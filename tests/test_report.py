@@ -10,7 +10,7 @@ import pytest
 
 from abm.cli import main
 from abm.errors import InputError
-from abm.report import frontier_figure, get_run, write_report
+from abm.report.run_report import frontier_figure, get_run, write_report
 from tests.conftest import SMALL
 
 

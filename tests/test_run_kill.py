@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 from abm.cli import main
+from abm.config.scenario import load_scenario
 from abm.market.fingerprint import fingerprint
 from abm.market.run import run_market
-from abm.scenario import load_scenario
 from tests.test_market_run import RUN
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,8 +31,9 @@ def _env() -> dict[str, str]:
 def test_fingerprint_is_the_same_in_every_process(write_scenario, tmp_path):
     """Two processes with different string hashing (which reorders sets) agree."""
     path = write_scenario(RUN)
-    code = ("import sys; from abm.scenario import load_scenario; from abm.market.fingerprint "
-            "import fingerprint; print(fingerprint(load_scenario(sys.argv[1])))")
+    code = ("import sys; from abm.config.scenario import load_scenario; "
+            "from abm.market.fingerprint import fingerprint; "
+            "print(fingerprint(load_scenario(sys.argv[1])))")
     seen = {subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
                            text=True, check=True, env={**_env(), "PYTHONHASHSEED": str(h)}
                            ).stdout.strip() for h in (1, 2)}

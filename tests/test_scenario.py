@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from abm.config.scenario import load_scenario
 from abm.errors import InputError
-from abm.scenario import load_scenario
 from tests.conftest import SMALL
 
 

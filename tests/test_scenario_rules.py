@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from abm.cli import main
-from abm.costs import unit_cost
+from abm.config.scenario import load_scenario
+from abm.core.costs import unit_cost
+from abm.core.instance import compile_scenario
+from abm.core.signals import mean_signals
 from abm.errors import InputError
-from abm.instance import compile_scenario
-from abm.scenario import load_scenario
-from abm.signals import mean_signals
 from tests.conftest import CONVERSATIONAL_TEMPLATE, SMALL
 
 # SMALL: one 10 MW batch class from eu-frankfurt; add a 4 MW conversational one from eu-france

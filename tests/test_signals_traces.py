@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from abm.config.scenario import load_scenario
+from abm.core.signals import profile_signals
 from abm.errors import InputError
-from abm.scenario import load_scenario
-from abm.signals import profile_signals
 from tests.conftest import SMALL
 
 TRACE = """zone,timestamp,price_usd_per_mwh,carbon_g_per_kwh

@@ -38,7 +38,7 @@ def heavy_imports(code: str, watch: tuple[str, ...] = HEAVY) -> list[str]:
     "with contextlib.redirect_stdout(io.StringIO()):\n"
     "    assert main(['check']) == 0",
     # validating a sweep file (every parameter checked against the scenario)
-    "from abm.sweep import load_spec\n"
+    "from abm.sweeps import load_spec\n"
     "load_spec('experiments/sweeps/quick.toml')",
 ], ids=["help", "check", "sweep-file"])
 def test_start_up_loads_no_heavy_package(code):

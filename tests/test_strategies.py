@@ -1,4 +1,4 @@
-"""Operator strategies (abm.strategies): hand-solved decisions, the learning rule, checked
+"""Operator strategies (abm.market.strategies): hand-solved decisions, the learning rule, checked
 decisions, strategy mixes, and the compiled walk against the agent-by-agent walk."""
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from abm.config.population import assign_strategies
+from abm.config.registry import STRATEGIES
+from abm.config.scenario import load_scenario
+from abm.core.flow import solve_flow
+from abm.core.problem import PlacementProblem, tie_preference
 from abm.errors import InputError
-from abm.flow import solve_flow
 from abm.market.model import MarketModel
-from abm.population import assign_strategies
-from abm.problem import PlacementProblem, tie_preference
-from abm.registry import STRATEGIES
-from abm.scenario import load_scenario
-from abm.strategies import (
+from abm.market.strategies import (
     Adaptive,
     Decision,
     DecisionError,
@@ -34,7 +34,7 @@ from abm.strategies import (
     Threshold,
     check_decision,
 )
-from abm.sweep import load_spec
+from abm.sweeps import load_spec
 from tests.test_market import TIGHT, market_text
 
 VOLL = 1000.0

@@ -1,4 +1,4 @@
-"""The grid zones' supply response (abm.supply): calibration, clearing, system emissions."""
+"""The grid zones' supply response (abm.grid.supply): calibration, clearing, system emissions."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from abm.scenario import load_scenario
-from abm.signals import profile_signals
-from abm.supply import calibrate, clear
+from abm.config.scenario import load_scenario
+from abm.core.signals import profile_signals
+from abm.grid.supply import calibrate, clear
 
 # Six zones: ordinary, negative price, ~zero carbon (a fossil share of 4e-9), marginal below
 # average, zero price, exactly carbon-free.

@@ -12,11 +12,11 @@ import pytest
 
 from abm.cli import main
 from abm.errors import InputError
-from abm.sweep.analysis import parse_target, prim, sensitivity
-from abm.sweep.design import runs
-from abm.sweep.report import write_report
-from abm.sweep.runner import open_executor, run_sweep
-from abm.sweep.spec import Discovery, load_spec
+from abm.report.sweep_report import write_report
+from abm.sweeps.analysis import parse_target, prim, sensitivity
+from abm.sweeps.design import runs
+from abm.sweeps.runner import open_executor, run_sweep
+from abm.sweeps.spec import Discovery, load_spec
 
 TINY = """
 [sweep]
@@ -215,9 +215,9 @@ def test_parse_target():
 
 
 def test_scalar_outcomes_are_the_summary_numbers():
+    from abm.config.scenario import load_scenario
     from abm.market.run import simulate
-    from abm.scenario import load_scenario
-    from abm.sweep.spec import SCALAR_OUTCOMES
+    from abm.sweeps.spec import SCALAR_OUTCOMES
 
     result = simulate(load_scenario(overrides={"population.operators": 1}), seed=0, hours=1)
     flat = {f"{k}.{s}" if isinstance(v, dict) else k

@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from abm.sweep.analysis import sensitivity
-from abm.sweep.design import runs
-from abm.sweep.report import number, write_report
-from abm.sweep.runner import run_sweep
-from abm.sweep.spec import load_spec
+from abm.report.sweep_report import number, write_report
+from abm.sweeps.analysis import sensitivity
+from abm.sweeps.design import runs
+from abm.sweeps.runner import run_sweep
+from abm.sweeps.spec import load_spec
 
 PRICE, HOURS, DUMMY = ("policy.carbon_price_usd_per_t", "policy.holding_hours",
                        "policy.egress_scale")

@@ -17,9 +17,9 @@ import pytest
 from abm.cli import main
 from abm.errors import InputError
 from abm.files import folder_lock
-from abm.sweep.results import consolidate
-from abm.sweep.runner import run_sweep
-from abm.sweep.spec import load_spec
+from abm.sweeps.results import consolidate
+from abm.sweeps.runner import run_sweep
+from abm.sweeps.spec import load_spec
 
 SPEC = """
 [sweep]

@@ -7,15 +7,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from abm.flow import solve_flow
-from abm.frontier import DEFAULT_BUDGETS_MS, frontier, status_quo_load_mw, status_quo_mw
-from abm.instance import compile_scenario
-from abm.masks import masks
-from abm.metrics import layer_shares, realised_relocation
-from abm.placement import place as planner_place
-from abm.placement import solve_lp
-from abm.problem import PlacementProblem
-from abm.scenario import load_scenario
+from abm.config.scenario import load_scenario
+from abm.core.flow import solve_flow
+from abm.core.frontier import DEFAULT_BUDGETS_MS, frontier, status_quo_load_mw, status_quo_mw
+from abm.core.instance import compile_scenario
+from abm.core.masks import masks
+from abm.core.metrics import layer_shares, realised_relocation
+from abm.core.placement import place as planner_place
+from abm.core.placement import solve_lp
+from abm.core.problem import PlacementProblem
 from tests.test_frontier import _no_spare_capacity
 
 ENGINES = {

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from abm.data.traces import Traces, read_electricity_maps, read_long, read_traces
 from abm.errors import InputError
-from abm.traces import Traces, read_electricity_maps, read_long, read_traces
 
 SHARED_HOURLY = Path(__file__).resolve().parents[2] / "shared" / "data" / "hourly_2024_compact.csv"
 

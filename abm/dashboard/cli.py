@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from abm.argtypes import port_arg
+from abm.cli.argtypes import port_arg
 from abm.dashboard import SCENARIO_ENV
 
 INSTALL_HINT = ("the dashboard needs the optional 'viz' extra (solara): run ./bootstrap.sh viz, "
@@ -33,7 +33,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     if importlib.util.find_spec("solara") is None:
         print(f"error: {INSTALL_HINT}", file=sys.stderr)
         return 2
-    from abm.scenario import load_scenario
+    from abm.config.scenario import load_scenario
 
     scenario = str(Path(args.scenario).resolve()) if args.scenario else ""
     load_scenario(scenario or None)  # a bad file fails here, with its message, not in the page

@@ -16,8 +16,8 @@ from matplotlib.collections import PolyCollection
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
-from abm.figures import generation_figure
-from abm.worldmap import draw_flow, draw_interconnectors, outline_rings
+from abm.report.figures import generation_figure
+from abm.report.worldmap import draw_flow, draw_interconnectors, outline_rings
 
 FLOW_COLOUR = "#5b3f8c"
 CARBON_CMAP = "RdYlGn_r"

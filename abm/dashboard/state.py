@@ -17,16 +17,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from abm.dataset import shipped
-from abm.frontier import DEFAULT_BUDGETS_MS, frontier
-from abm.instance import compile_scenario
+from abm.config.registry import FORECAST_MODES, STRATEGIES
+from abm.config.scenario import SCENARIO_DIR, Scenario, WorkloadClass, load_scenario
+from abm.core.frontier import DEFAULT_BUDGETS_MS, frontier
+from abm.core.instance import compile_scenario
+from abm.core.signals import mean_signals
+from abm.data.dataset import shipped
 from abm.market import reporters
 from abm.market.model import MarketModel
 from abm.market.run import lines_table
-from abm.registry import FORECAST_MODES, STRATEGIES
-from abm.scenario import SCENARIO_DIR, Scenario, WorkloadClass, load_scenario
-from abm.signals import mean_signals
-from abm.worldmap import zone_locations
+from abm.report.worldmap import zone_locations
 
 SCENARIO_MIX = "scenario"
 LAYERS = ("local", "regional", "energy")
@@ -57,7 +57,7 @@ class Controls:
         forecast: ``"scenario"`` keeps the scenario's forecast modes; otherwise every operator
             forecasts this way (perfect, persistence or noisy).
         strategy: ``"scenario"`` keeps the scenario's strategies; otherwise every operator
-            places by this one (``abm.registry.STRATEGIES``).
+            places by this one (``abm.config.registry.STRATEGIES``).
     """
 
     scenario: str

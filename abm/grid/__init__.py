@@ -6,8 +6,8 @@ Layers, imports pointing down: ``data`` (the tables) -> ``stack`` (units and off
 ``market`` (``GridMarket``: what the Mesa ``GridZone`` agents call).
 """
 
+from abm.data.grid_tables import TECHNOLOGIES, GridData, load_grid_data
 from abm.grid.clearing import Dispatch, Network, build_network, traced_carbon_kg_per_mwh
-from abm.grid.data import TECHNOLOGIES, GridData, load_grid_data
 from abm.grid.market import Calibration, GridMarket
 from abm.grid.stack import Fleet, build_fleet
 

@@ -65,7 +65,7 @@ def daylight_shape(lat_deg: np.ndarray, lon_deg: np.ndarray) -> np.ndarray:
 
 def zone_lat_lon(regions: Iterable, zone_ids: Sequence[str]) -> np.ndarray:
     """(Z, 2) mean latitude and longitude (degrees) of the regions (objects with ``zone``,
-    ``lat``, ``lon``, as ``abm.dataset.Region``) in each zone, to place it for the sun."""
+    ``lat``, ``lon``, as ``abm.data.dataset.Region``) in each zone, to place it for the sun."""
     regions = list(regions)
     out = np.empty((len(zone_ids), 2))
     for i, z in enumerate(zone_ids):

@@ -28,9 +28,9 @@ import highspy
 import networkx as nx
 import numpy as np
 
-from abm.grid.data import Line
+from abm.core.highs import quiet_highs
+from abm.data.grid_tables import Line
 from abm.grid.stack import Fleet
-from abm.highs import quiet_highs
 
 TOLERANCE_MW = 1e-6  # a unit within 1 W of its available MW is full; a line within 1 W, congested
 _DUAL_TOLERANCE = 1e-9  # USD/MWh: a reduced cost this close to 0 leaves a column at either bound

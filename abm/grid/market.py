@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from abm.data.grid_tables import GridData
 from abm.grid.availability import AvailabilityCalibration, daylight_shape
 from abm.grid.clearing import (
     CoupledLP,
@@ -17,7 +18,6 @@ from abm.grid.clearing import (
     clear_alone,
     clear_zones,
 )
-from abm.grid.data import GridData
 from abm.grid.stack import Fleet, build_fleet
 
 REACHED_RTOL = 1e-6

@@ -16,7 +16,7 @@ Shipped responses (``market.grid_response``):
 * ``technology``: the zones' technology merit orders cleared jointly over interconnectors
   (``abm/grid/``, docs/grid.md);
 * ``calibrated``: one calibrated stack per zone, a carbon-free block then one fossil ramp
-  (``abm/supply.py``); ``linear``: its slope with a fixed marginal unit; ``exogenous``: the
+  (``abm/grid/supply.py``); ``linear``: its slope with a fixed marginal unit; ``exogenous``: the
   hour's base signals whatever the load. These have no lines: every zone is an island.
 """
 
@@ -28,15 +28,15 @@ from typing import Protocol
 
 import numpy as np
 
-from abm.dataset import shipped
+from abm.config.registry import GRID_RESPONSES
+from abm.config.scenario import Grid, Scenario
+from abm.core.signals import Signals
+from abm.data.dataset import shipped
+from abm.data.grid_tables import Line
 from abm.errors import InputError
 from abm.grid import Dispatch, GridData, GridMarket, load_grid_data, traced_carbon_kg_per_mwh
 from abm.grid.availability import zone_lat_lon
-from abm.grid.data import Line
-from abm.registry import GRID_RESPONSES
-from abm.scenario import Grid, Scenario
-from abm.signals import Signals
-from abm.supply import calibrate, clear
+from abm.grid.supply import calibrate, clear
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ CALIBRATED_TECHNOLOGIES = ("carbon_free", "fossil")
 
 
 class CalibratedStacks:
-    """Each zone an island with a calibrated stack (``abm/supply.py``): a carbon-free block,
+    """Each zone an island with a calibrated stack (``abm/grid/supply.py``): a carbon-free block,
     then a fossil ramp with the zone's marginal factor, recalibrated every hour so that at the
     status-quo load it clears at the hour's base price and average carbon exactly.
 
@@ -297,7 +297,7 @@ GRID_RESPONSES.register("technology", "technology merit orders from data, carbon
                         "generators, coupled clearing over interconnectors (abm/grid/)",
                         TechnologyMarket)
 GRID_RESPONSES.register("calibrated", "one calibrated stack per zone: a carbon-free block, then "
-                        "a fossil ramp (abm/supply.py)", _calibrated("merit_order"))
+                        "a fossil ramp (abm/grid/supply.py)", _calibrated("merit_order"))
 GRID_RESPONSES.register("linear", "the calibrated stack's slope; the marginal unit never changes",
                         _calibrated("linear"))
 GRID_RESPONSES.register("exogenous", "the hour's base price and carbon whatever the load",

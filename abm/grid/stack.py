@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from abm.data.grid_tables import CALIBRATED_KINDS, HOURS_PER_YEAR, TECHNOLOGIES, GridData
 from abm.errors import InputError
-from abm.grid.data import CALIBRATED_KINDS, HOURS_PER_YEAR, TECHNOLOGIES, GridData
 
 
 @dataclass(frozen=True)

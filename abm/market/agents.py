@@ -10,13 +10,13 @@ import mesa
 import numpy as np
 from mesa.agent import AgentSet
 
-from abm.costs import unit_cost
-from abm.flow import first_come, solve_flow
-from abm.pricing import RENT_RULES
-from abm.problem import PlacementProblem
-from abm.registry import FORECAST_MODES, STRATEGIES
-from abm.signals import Signals
-from abm.strategies import LP, Decision, OperatorView, Outcome, Strategy, check_decision
+from abm.config.registry import FORECAST_MODES, STRATEGIES
+from abm.core.costs import unit_cost
+from abm.core.flow import first_come, solve_flow
+from abm.core.problem import PlacementProblem
+from abm.core.signals import Signals
+from abm.market.pricing import RENT_RULES
+from abm.market.strategies import LP, Decision, OperatorView, Outcome, Strategy, check_decision
 
 if TYPE_CHECKING:
     from abm.market.model import MarketModel
@@ -159,7 +159,7 @@ class ComputeRegion(mesa.Agent):
 
 class Operator(mesa.Agent):
     """An inference operator: forecasts its signals, prices its options, and places its
-    classes each hour by its strategy (``abm.strategies``) against the capacity it can get.
+    classes each hour by its strategy (``abm.market.strategies``) against the capacity it can get.
 
     Its placement lives in the model's arrays (row ``index``), so that forecasting, costs and
     the compiled first-come walk of ``lp`` operators run for all operators at once
@@ -266,7 +266,7 @@ class Operators(AgentSet):
 
     def forecast(self) -> None:
         """Each operator's (Z,) signals for this hour by its forecast mode
-        (``abm.registry.FORECAST_MODES``), into ``model.forecast`` (O, Z)."""
+        (``abm.config.registry.FORECAST_MODES``), into ``model.forecast`` (O, Z)."""
         m = self.model
         n_o, n_z = len(self.by_index), len(m.zones)
         # perfect: what each zone would clear at if data-centre load stayed where it was

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from abm.registry import ALLOCATION_RULES
+from abm.config.registry import ALLOCATION_RULES
 
 if TYPE_CHECKING:
     from abm.market.model import MarketModel

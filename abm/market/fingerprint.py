@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from abm.config.scenario import Scenario
 from abm.files import sha256_bytes, sha256_file
-from abm.scenario import Scenario
 
 FORMAT = 2  # the run folder's output format version (docs/market.md)
 

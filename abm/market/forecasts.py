@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from abm.registry import FORECAST_MODES
+from abm.config.registry import FORECAST_MODES
 
 if TYPE_CHECKING:
     from abm.market.model import MarketModel

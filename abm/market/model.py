@@ -24,20 +24,20 @@ from __future__ import annotations
 import numpy as np
 from mesa import DataCollector, Model
 
-from abm.costs import energy_cost, friction, network_cost
-from abm.frontier import status_quo_load_mw, status_quo_mw
+from abm.config.registry import ALLOCATION_RULES, GRID_RESPONSES
+from abm.config.scenario import Scenario
+from abm.core.costs import energy_cost, friction, network_cost
+from abm.core.frontier import status_quo_load_mw, status_quo_mw
+from abm.core.instance import Instance, compile_scenario
+from abm.core.masks import masks
+from abm.core.metrics import cost_breakdown, emissions_kg, layer_of
+from abm.core.placement import Placement, PlacementLP, basis_arrays
+from abm.core.problem import PlacementProblem, tie_preference
+from abm.core.signals import Signals, hour_stamps, profile_signals
 from abm.grid.responses import Dispatch, GridResponse, HourFit
-from abm.instance import Instance, compile_scenario
 from abm.market import reporters as rep
 from abm.market.agents import ComputeRegion, GridZone, Operator, Operators
 from abm.market.state import Arrays, StateError, check_fields, check_like, gather, scatter
-from abm.masks import masks
-from abm.metrics import cost_breakdown, emissions_kg, layer_of
-from abm.placement import Placement, PlacementLP, basis_arrays
-from abm.problem import PlacementProblem, tie_preference
-from abm.registry import ALLOCATION_RULES, GRID_RESPONSES
-from abm.scenario import Scenario
-from abm.signals import Signals, hour_stamps, profile_signals
 
 
 class MarketModel(Model):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from operator import attrgetter
 
-# what operators pay, split (abm.metrics.CostBreakdown): electricity, carbon price, compute
+# what operators pay, split (abm.core.metrics.CostBreakdown): electricity, carbon price, compute
 # rent, network (egress and latency penalty) and migration friction; they sum to cost_usd
 COST_PARTS = ("energy", "carbon", "rent", "network", "migration")
 STEP_VALUES = (

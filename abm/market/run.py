@@ -41,6 +41,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from abm.config.scenario import Scenario, load_scenario
 from abm.errors import InputError, ResultError, quoted
 from abm.files import (
     check_sha256,
@@ -55,7 +56,6 @@ from abm.market.fingerprint import FORMAT, fingerprint, run_identity
 from abm.market.model import MarketModel
 from abm.market.reporters import COST_PARTS
 from abm.market.state import StateError
-from abm.scenario import Scenario, load_scenario
 
 MANIFEST = "run.json"
 SUMMARY = "summary.json"

@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 from common import parse_out, plt, save
 
-from abm.frontier import frontier
-from abm.instance import compile_scenario
-from abm.scenario import load_scenario
-from abm.signals import mean_signals
+from abm.config.scenario import load_scenario
+from abm.core.frontier import frontier
+from abm.core.instance import compile_scenario
+from abm.core.signals import mean_signals
 
 BUDGETS_MS = (10, 20, 30, 40, 50, 75, 100, 125, 150, 175, 200, 250, 300)
 CASES = (  # label, frictions, capacity limited

@@ -17,14 +17,14 @@ import numpy as np
 import pandas as pd
 from common import parse_out, plt, save
 
-from abm.costs import friction, unit_cost
-from abm.frontier import status_quo_mw
-from abm.instance import compile_scenario
-from abm.masks import masks
-from abm.metrics import LAYERS, layer_shares_by_kind
-from abm.placement import place
-from abm.scenario import load_scenario
-from abm.signals import mean_signals
+from abm.config.scenario import load_scenario
+from abm.core.costs import friction, unit_cost
+from abm.core.frontier import status_quo_mw
+from abm.core.instance import compile_scenario
+from abm.core.masks import masks
+from abm.core.metrics import LAYERS, layer_shares_by_kind
+from abm.core.placement import place
+from abm.core.signals import mean_signals
 
 COLOURS = {"local": "#c6dbef", "regional": "#6baed6", "energy": "#08519c"}
 RTT_BINS_MS = (0, 10, 25, 50, 75, 100, 150, 200, 300, 1000)

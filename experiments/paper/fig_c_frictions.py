@@ -25,14 +25,14 @@ import numpy as np
 import pandas as pd
 from common import parse_out, plt, save
 
-from abm.costs import friction, unit_cost
-from abm.frontier import status_quo_mw
-from abm.instance import compile_scenario
-from abm.masks import masks
-from abm.metrics import cost_breakdown, emissions_kg, realised_relocation
-from abm.placement import Placement, place
-from abm.scenario import load_scenario
-from abm.signals import mean_signals
+from abm.config.scenario import load_scenario
+from abm.core.costs import friction, unit_cost
+from abm.core.frontier import status_quo_mw
+from abm.core.instance import compile_scenario
+from abm.core.masks import masks
+from abm.core.metrics import cost_breakdown, emissions_kg, realised_relocation
+from abm.core.placement import Placement, place
+from abm.core.signals import mean_signals
 
 # name -> scenario overrides that lift it (capacity and migration cost are handled in place())
 FRICTIONS = {

@@ -17,15 +17,15 @@ import numpy as np
 import pandas as pd
 from common import parse_out, plt, save
 
-from abm.costs import friction
-from abm.instance import compile_scenario
-from abm.metrics import (
+from abm.config.scenario import load_scenario
+from abm.core.costs import friction
+from abm.core.instance import compile_scenario
+from abm.core.metrics import (
     break_even_horizon_h,
     break_even_spread_usd_per_mwh,
     pairwise_saving_usd_per_mwh,
 )
-from abm.scenario import load_scenario
-from abm.signals import mean_signals
+from abm.core.signals import mean_signals
 
 HORIZONS_H = np.geomspace(1, 2000, 60)
 FRICTIONS_USD_PER_MW = (50.0, 200.0, 1000.0, 5000.0)

@@ -1,5 +1,5 @@
 """Our numbers beside published ones (docs/published.md): Sukprasert et al. (EuroSys 2024)
-and Gorka, Rhodes and Roald (2024), from the cases in abm/published.py.
+and Gorka, Rhodes and Roald (2024), from the cases in abm/report/published.py.
 
     python experiments/paper/published_shapes.py [--out out/paper]
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 from common import parse_out
 
-from abm.published import (
+from abm.report.published import (
     SUKPRASERT_ADDITIONS,
     attributed_vs_system,
     carbon_reduction,

@@ -1,0 +1,376 @@
+"""The ``abm`` command line.
+
+How it is built (follow this pattern when adding a subcommand, e.g. ``abm export pypsa``): the
+parser must build from the standard library alone, so that ``abm --help`` answers within 0.5 s
+and ``abm check`` never imports Mesa, matplotlib or numba (``tests/test_startup.py`` checks this
+in a fresh interpreter; ``benchmarks/startup.py`` times it).
+
+- A subcommand's arguments are declared in :func:`build_parser`, or in a ``register(subparsers)``
+  function of a light ``cli`` module of its package (``abm/cli/sweep.py``,
+  ``abm/dashboard/cli.py``) that imports nothing heavy at module level.
+- Argument types (``type=``) come from :mod:`abm.cli.argtypes` (standard library only).
+- The handler is named, not imported: ``set_defaults(handler="abm.module:cmd_name")``; :func:`main`
+  imports it only when that command runs. Handlers return the exit status; bad input raises
+  :class:`abm.errors.InputError` (exit 2, one line on stderr).
+- ``set_defaults(interrupted=...)`` says, in one line, what Ctrl-C leaves behind and how to carry
+  on; :func:`main` prints it and exits 130 (a handler that knows more may set
+  ``args.interrupted`` as it goes, or catch ``KeyboardInterrupt`` itself).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections import Counter
+from collections.abc import Callable
+
+from abm.cli.argtypes import budgets_arg, folder_arg, positive_float_arg, positive_int_arg, seed_arg
+from abm.errors import InputError, ResultError
+
+
+def registered_choices() -> str:
+    """What a scenario may choose at each registered extension point, one line each."""
+    from abm.config.registry import REGISTRIES
+
+    return "choices a scenario may name (abm.config.registry):\n" + "\n".join(
+        "  " + r.help().replace("\n", "\n  ") for r in REGISTRIES)
+
+
+CHOICES_EPILOG = "(the choices of every registry)"
+
+
+class ChoicesHelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Help whose epilog ``CHOICES_EPILOG`` becomes :func:`registered_choices` when printed,
+    so that building the parser loads no registry (the entries import the model)."""
+
+    def add_text(self, text: str | None) -> None:
+        super().add_text(registered_choices() if text == CHOICES_EPILOG else text)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Validate a scenario and print a summary."""
+    from abm.config.scenario import load_scenario, scenario_overrides
+    from abm.core.instance import compile_scenario
+    from abm.core.masks import masks
+    from abm.core.metrics import relocatable_by_mask
+
+    inst = compile_scenario(load_scenario(args.scenario))
+    scn = inst.scenario  # with its population drawn
+    m = masks(inst)
+    classes = int(inst.valid.sum())
+    assumed = sorted({f"{r.id}.{f}" for r in scn.regions for f in r.assumed}
+                     | {f"{z.id}.{f}" for z in scn.zones for f in z.assumed})
+    estimated = int((~scn.latency.measured).sum() - len(scn.regions)) // 2
+    print(f"scenario   {scn.name}  ({scn.source})")
+    if scn.description:
+        print(f"           {scn.description}")
+    print(f"horizon    {scn.hours} h from {scn.start.isoformat()} UTC, seed {scn.seed}")
+    print(f"regions    {len(scn.regions)} in {len(scn.zones)} grid zones, "
+          f"{sum(r.capacity_mw for r in scn.regions):,.0f} MW capacity")
+    print(f"latency    {len(scn.regions) * (len(scn.regions) - 1) // 2} pairs, "
+          f"{estimated} estimated by the distance model")
+    print(f"operators  {len(scn.operators)} with {classes} workload classes, "
+          f"{inst.demand_mw.sum():,.1f} MW demand")
+    print("strategies " + ", ".join(f"{n} {c}" for n, c in Counter(inst.strategy).items()))
+    p = scn.policy
+    print(f"policy     carbon price {p.carbon_price_usd_per_t:g} $/t, residency "
+          f"{'+'.join(p.residency)}, placement on {p.placement_signal} carbon, "
+          f"accounting on {p.accounting_basis}")
+    mk = scn.market
+    print(f"market     {mk.allocation} allocation, {mk.pricing} rent, {mk.grid_response} grid "
+          "response")
+    if mk.grid_response == "technology":
+        from abm.grid.responses import grid_summary
+
+        print(f"grid       {grid_summary(scn)}")
+    print("relocatable demand at the scenario's own budgets:")
+    for key, value in relocatable_by_mask(inst, m).items():
+        print(f"  {key:<24} {value:6.1%}")
+    overrides = scenario_overrides(scn)
+    print(f"set by the scenario ({len(overrides)}): "
+          + (", ".join(overrides) if overrides else "nothing"))
+    print(f"shipped assumptions in use ({len(assumed)}): "
+          + (", ".join(assumed) if assumed else "none"))
+    print("ok")
+    return 0
+
+
+def cmd_frontier(args: argparse.Namespace) -> int:
+    """Compute the energy-latency frontier, print it, write CSV and PNG."""
+    from abm.config.scenario import load_scenario
+    from abm.core.frontier import DEFAULT_BUDGETS_MS, at_hour, frontier
+    from abm.core.instance import compile_scenario
+    from abm.core.signals import mean_signals
+    from abm.files import write_atomic
+    from abm.report.figures import frontier_figure, save
+
+    scn = load_scenario(args.scenario)
+    inst = compile_scenario(scn)
+    budgets = args.budgets or DEFAULT_BUDGETS_MS
+    if args.hour is None:
+        signals, when = mean_signals(scn), "annual-mean signals"
+    else:
+        if not 0 <= args.hour < scn.hours:
+            raise InputError("--hour", "hour", f"expected 0..{scn.hours - 1}, got {args.hour}")
+        inst, signals = at_hour(scn, inst, args.hour)
+        when = f"hour {args.hour} of the scenario (its demand and signals)"
+    out = args.out  # checked by folder_arg
+    out.mkdir(parents=True, exist_ok=True)
+    df = frontier(inst, signals, budgets, frictions=not args.no_frictions)
+    write_atomic(out / "frontier.csv", lambda tmp: df.to_csv(tmp, index=False))
+    title = (f"{scn.name}: {when}, "
+             f"{'no frictions' if args.no_frictions else 'with frictions'}")
+    save(frontier_figure(df, title), out / "frontier.png", dpi=120)
+    cols = ["budget_ms", "cost_usd", "emissions_kg", "carbon_reduction", "placed_emissions_kg",
+            "rid", "realised_relocation", "layer_local", "layer_regional", "layer_energy",
+            "unserved_mwh"]
+    print(f"energy-latency frontier of {scn.name} ({title.split(': ', 1)[1]}); per hour")
+    print(df[cols].to_string(index=False, float_format=lambda v: f"{v:,.3f}"))
+    print(f"wrote {out / 'frontier.csv'} and {out / 'frontier.png'}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the market with a progress bar; write tables, summary and figures."""
+    from tqdm import tqdm
+
+    from abm.config.scenario import load_scenario
+    from abm.market.run import read_tables, run_market
+
+    scn = load_scenario(args.scenario)
+    if args.zone is not None and args.zone not in {z.id for z in scn.zones}:
+        raise InputError("--zone", "zone", f"unknown zone {args.zone!r}; the scenario's zones: "
+                         + ", ".join(z.id for z in scn.zones))
+    out = args.out  # checked by folder_arg
+    out.mkdir(parents=True, exist_ok=True)
+    hours = args.hours or scn.hours
+    bar = tqdm(total=hours, unit="h", desc=f"abm run {scn.name}", disable=args.quiet)
+
+    def progress(done: int, total: int) -> None:
+        bar.update(done - bar.n)
+
+    try:
+        result = run_market(scn, out, hours=args.hours, seed=args.seed, resume=args.resume,
+                            restart=args.restart, progress=progress,
+                            checkpoint_hours=args.checkpoint_hours,
+                            **({"checkpoint_seconds": args.checkpoint_seconds}
+                               if args.checkpoint_seconds else {}))
+    except KeyboardInterrupt:
+        bar.close()
+        print(f"interrupted: the steps up to the last checkpoint are in {out}; carry on with "
+              "--resume", file=sys.stderr)
+        return 130
+    bar.close()
+    from abm.report.figures import (  # matplotlib: loaded once the run is done
+        busiest_zone,
+        emissions_figure,
+        generation_figure,
+        save,
+        shift_figure,
+        zone_load_figure,
+    )
+
+    name = f"{scn.name}, seed {result['seed']}"
+    written = read_tables(out, "zones", "model")
+    zones = written["zones"]
+    save(zone_load_figure(zones, f"{name}: data-centre load by grid zone"),
+         out / "zone_load.png")
+    shown = args.zone or busiest_zone(zones)
+    save(generation_figure(zones, shown, f"{name}: generation in {shown} by technology and its "
+                           "marginal technology"), out / "generation.png")
+    save(emissions_figure(written["model"],
+                          f"{name}: emissions on three bases and the relocation effect"),
+         out / "emissions.png")
+    save(shift_figure(result["shifted_mwh_by_zone_pair"], f"{name}: largest shifts between zones"),
+         out / "shifts.png")
+    em = result["emissions_kg"]
+    print(f"{result['hours']} h, {result['operators']} operators: demand "
+          f"{result['demand_mwh']:,.0f} MWh, served {result['served_mwh']:,.0f}, unserved "
+          f"{result['unserved_mwh']:,.1f}, moved {result['moved_mwh']:,.0f}")
+    print(f"cost ${result['cost_usd']:,.0f}; emissions tCO2: average {em['average'] / 1e3:,.1f}, "
+          f"marginal {em['marginal'] / 1e3:,.1f}, system {em['system'] / 1e3:,.1f}; relocation "
+          f"effect {result['relocation_effect_kg'] / 1e3:+,.1f}")
+    print(f"served away from origin {result['relocated_share']:.1%}; layers "
+          + ", ".join(f"{k} {v:.1%}" for k, v in result["layers"].items()))
+    print(f"wrote {out}/summary.json, run.json, tables/ (model, regions, zones, lines, "
+          "migrations) and zone_load.png, generation.png, emissions.png, shifts.png")
+    return 0
+
+
+NOTHING_WRITTEN = "nothing was written; run the command again"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``abm`` and its subcommands (standard library only)."""
+    from abm.cli.sweep import register as register_sweep
+    from abm.dashboard.cli import register as register_dashboard
+
+    parser = argparse.ArgumentParser(
+        prog="abm", description="GeoInference ABM: AI inference as relocatable electricity demand.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    scenario_help = "scenario TOML file (default: the shipped default scenario)"
+
+    check = sub.add_parser("check", help="validate a scenario and summarise it",
+                           description="Validate a scenario file and summarise it.",
+                           epilog=CHOICES_EPILOG, formatter_class=ChoicesHelpFormatter)
+    check.add_argument("scenario", nargs="?", help=scenario_help)
+    check.set_defaults(handler="abm.cli:cmd_check", interrupted=NOTHING_WRITTEN)
+
+    fr = sub.add_parser("frontier", help="energy-latency frontier: table, CSV and figure",
+                        description="Relax every latency budget over a grid and solve the "
+                        "planner's placement at each; write DIR/frontier.csv and frontier.png.")
+    fr.add_argument("scenario", nargs="?", help=scenario_help)
+    fr.add_argument("--budgets", type=budgets_arg, default=None,
+                    help="comma-separated latency budgets in ms (default: 10 to 300)")
+    fr.add_argument("--out", required=True, type=folder_arg, help="output directory")
+    fr.add_argument("--hour", type=int, default=None,
+                    help="use this hour of the scenario: its demand (diurnal) and signals "
+                    "(default: mean demand at annual-mean signals)")
+    fr.add_argument("--no-frictions", action="store_true",
+                    help="ignore migration frictions (default: charge them against all-local)")
+    fr.set_defaults(handler="abm.cli:cmd_frontier",
+                    interrupted="frontier.csv and frontier.png are written only when complete; "
+                    "run the command again")
+
+    run = sub.add_parser("run", help="run the agent-based market hour by hour",
+                         description="Run the market: operators relocate demand each hour, "
+                         "regions answer with rent and capacity, grid zones with price and "
+                         "carbon. Writes DIR/summary.json and DIR/tables/ (model, regions, "
+                         "zones, lines, migrations; appended at every checkpoint) as it goes, "
+                         "and figures at the end; an interrupted run can be resumed.")
+    run.add_argument("scenario", nargs="?", help=scenario_help)
+    run.add_argument("--hours", type=positive_int_arg, default=None,
+                     help="hourly steps to run (default: the scenario's hours)")
+    run.add_argument("--seed", type=seed_arg, default=None,
+                     help="the seed of every random draw, 0..2^63-1 (default: the scenario's "
+                     "seed)")
+    run.add_argument("--out", required=True, type=folder_arg, help="output directory")
+    again = run.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true",
+                       help="carry on an interrupted run in DIR from its last checkpoint")
+    again.add_argument("--restart", action="store_true",
+                       help="discard the run in DIR and start again")
+    every = run.add_mutually_exclusive_group()
+    every.add_argument("--checkpoint-seconds", type=positive_float_arg, default=None,
+                       metavar="S", help="append the tables and save the model's state after "
+                       "the first hour that ends S seconds of wall time after the last "
+                       "checkpoint; a kill loses at most about S seconds of work (default: 60)")
+    every.add_argument("--checkpoint-hours", type=positive_int_arg, default=None, metavar="H",
+                       help="checkpoint every H simulated hours instead")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--zone", default=None,
+                     help="the grid zone generation.png shows by technology (default: the zone "
+                     "with the most data-centre load)")
+    run.set_defaults(handler="abm.cli:cmd_run",
+                     interrupted="the steps up to the last checkpoint are kept in the output "
+                     "folder; carry on with --resume")
+
+    register_dashboard(sub)
+    _register_report(sub)
+    register_sweep(sub)
+    _register_export(sub)
+    return parser
+
+
+def _register_export(sub: argparse._SubParsersAction) -> None:
+    export = sub.add_parser("export", help="export a run to another tool's format",
+                            description="Export a run to another tool's format.")
+    formats = export.add_subparsers(dest="format", required=True)
+    pp = formats.add_parser("pypsa", help="the run's zones as a PyPSA network (netCDF)",
+                            description="Write the zones of a run of the technology market as a "
+                            "PyPSA network: buses, generators by technology and tranche with "
+                            "their offers and hourly availability, links for interconnectors, "
+                            "loads = background + the run's data-centre load, the run's hours "
+                            "as snapshots. Needs the optional extra [grid] (docs/grid.md).")
+    pp.add_argument("run_dir", help="folder of an `abm run` (with run.json and its tables)")
+    pp.add_argument("--out", required=True, help="netCDF file to write, e.g. net.nc")
+    pp.set_defaults(handler="abm.report.pypsa_export:cmd_export_pypsa",
+                    interrupted="the network file is written whole or not at all (a "
+                    "previous one is kept as it was); run the command again")
+
+
+def _register_report(sub: argparse._SubParsersAction) -> None:
+    rp = sub.add_parser(
+        "report", help="compare scenarios against a baseline: one HTML file and a Markdown twin",
+        description="Run scenario files with the market (or read folders written by `abm "
+        "run`) and write one self-contained HTML report with its figures embedded, and a "
+        "Markdown twin beside it: set-up and levers, a headline table against the baseline, "
+        "the energy-latency frontier, execution layers, a world map of demand shifts and "
+        "interconnector flows, zone price and carbon changes, one zone's generation by "
+        "technology, who gains and loses, data provenance and caveats.",
+        epilog="example: abm report experiments/scenarios/*.toml --baseline "
+        "experiments/scenarios/baseline.toml --hours 48 --out out/report.html")
+    rp.add_argument("scenarios", nargs="+", metavar="SCENARIO",
+                    help="scenario TOML files or `abm run` output folders")
+    rp.add_argument("--baseline", metavar="SCENARIO", default=None,
+                    help="the scenario the others are compared with, a file or run folder "
+                    "(default: the first SCENARIO); added to the list if not in it")
+    rp.add_argument("--out", required=True, help="the HTML file to write (the Markdown twin "
+                    "and a _figures folder go beside it)")
+    rp.add_argument("--hours", type=positive_int_arg, default=None,
+                    help="hourly steps to run each scenario file (default: its own hours)")
+    rp.add_argument("--seed", type=seed_arg, default=None,
+                    help="seed of every run, 0..2^63-1 (default: each scenario's own seed)")
+    rp.add_argument("--budgets", type=budgets_arg, default=None,
+                    help="comma-separated latency budgets of the frontier in ms "
+                    "(default: 10 to 300)")
+    rp.add_argument("--zone", default=None,
+                    help="the grid zone whose generation by technology and marginal technology "
+                    "the report shows (default: the baseline's zone with the most data-centre "
+                    "load)")
+    rp.add_argument("--quiet", action="store_true", help="no progress bars")
+    rp.set_defaults(handler="abm.report.run_report:cmd_report",
+                    interrupted="no report was written (it is written only when complete); "
+                    "run the command again")
+
+
+def handler(name: str) -> Callable[[argparse.Namespace], int]:
+    """The command handler named ``"package.module:function"``, imported now."""
+    module, _, function = name.partition(":")
+    return getattr(importlib.import_module(module), function)
+
+
+def _close_progress_bars() -> None:
+    """Close the progress bars still open, so that what follows starts on a line of its own."""
+    tqdm = getattr(sys.modules.get("tqdm"), "tqdm", None)
+    for bar in list(getattr(tqdm, "_instances", ())):
+        # a bar interrupted while it was being drawn closes without ending its line
+        torn = not getattr(bar, "disable", True) and not hasattr(bar, "last_print_t")
+        bar.close()
+        if torn:
+            print(file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``abm`` console script: 0 done, 1 a file error or a non-finite
+    result, 2 bad input, 130 interrupted."""
+    args = argparse.Namespace(interrupted=NOTHING_WRITTEN)
+    # the command line draws to files only: matplotlib's Agg backend, chosen here and nowhere
+    # else (importing an abm module leaves a notebook's backend alone)
+    os.environ["MPLBACKEND"] = "Agg"
+    try:
+        args = build_parser().parse_args(argv)
+        status = handler(args.handler)(args)
+        sys.stdout.flush()  # a closed pipe fails here, inside the try, not at exit
+        return status
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ResultError as exc:
+        _close_progress_bars()
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        _close_progress_bars()
+        print(f"interrupted: {args.interrupted}", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # the reader of stdout went away (abm check | head): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except OSError as exc:  # a file or folder the command cannot read or write
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
+

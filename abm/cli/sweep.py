@@ -1,0 +1,144 @@
+"""``abm sweep``: run a sweep file (with a progress bar and ETA) or report on a sweep folder."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from abm.cli.argtypes import folder_arg, pair_arg, positive_int_arg
+
+USAGE = """abm sweep SPEC --out DIR [--workers N | --scheduler ADDR] [--resume | --restart]
+                 [--quiet]
+       abm sweep report DIR [--target OUTCOME>X] [--pair A,B]"""
+DESCRIPTION = """Parameter sweeps of the market (docs/sweeps.md).
+
+abm sweep SPEC --out DIR runs the sweep file SPEC: every run's row is written to DIR/runs/ as it
+finishes, then consolidated into DIR/results.parquet (one row per run, sorted by run id) with
+DIR/manifest.json. Runs execute in local processes (default: one per core), serially
+(--workers 1) or on a Dask cluster (--scheduler local, or tcp://HOST:PORT); results are identical
+whichever executes them. After a crash, a kill or Ctrl-C, --resume runs exactly the missing runs.
+
+abm sweep report DIR analyses the runs in DIR and writes DIR/report.html: sensitivity indices
+with confidence intervals, a tornado chart, a heat map of two parameters, outcome distributions
+and a scenario-discovery (PRIM) box."""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``sweep`` subcommand (run a sweep file, or ``report DIR``) to ``abm``."""
+    p = subparsers.add_parser(
+        "sweep", help="parameter sweeps: run a sweep file, or report on a sweep folder",
+        usage=USAGE, description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("spec", metavar="SPEC | report",
+                   help="the sweep file (TOML), or the word 'report' followed by DIR")
+    p.add_argument("folder", nargs="?", metavar="DIR", help="(report) the sweep folder")
+    run = p.add_argument_group("running a sweep")
+    run.add_argument("--out", metavar="DIR", type=folder_arg,
+                     help="the sweep folder to write (required)")
+    run.add_argument("--workers", type=positive_int_arg, metavar="N",
+                     help="local processes (default: one per core; 1 runs serially in this "
+                     "process); with --scheduler local, the Dask workers")
+    run.add_argument("--scheduler", metavar="ADDR",
+                     help="run on Dask: 'local' starts a local cluster, tcp://HOST:PORT joins a "
+                     "running scheduler (needs the dask extra; workers need this package)")
+    again = run.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true",
+                       help="carry on the sweep in DIR: run only the runs not yet written")
+    again.add_argument("--restart", action="store_true",
+                       help="discard the sweep in DIR and start again")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    rep = p.add_argument_group("report")
+    rep.add_argument("--target", metavar="OUTCOME>X",
+                     help="scenario-discovery target, e.g. 'saved.emissions_kg.system>0.2' "
+                     "(default: the sweep file's [discovery], else the top quarter of the "
+                     "first outcome)")
+    rep.add_argument("--pair", type=pair_arg, metavar="A,B",
+                     help="the two parameters of the heat map (default: the two most "
+                     "influential)")
+    p.set_defaults(handler="abm.cli.sweep:cmd_sweep", sweep_parser=p,
+                   interrupted="finished runs are kept in the sweep folder; carry on with "
+                   "--resume")
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Dispatch ``abm sweep SPEC ...`` and ``abm sweep report DIR``."""
+    parser: argparse.ArgumentParser = args.sweep_parser
+    if args.spec == "report":
+        if args.folder is None:
+            parser.error("report needs the sweep folder: abm sweep report DIR")
+        used = [f for f in ("out", "workers", "scheduler", "resume", "restart", "quiet")
+                if getattr(args, f)]
+        if used:
+            parser.error(f"--{used[0]} applies to running a sweep, not to report")
+        args.interrupted = "the report is written only when complete; run the command again"
+        return _report(args)
+    if args.folder is not None:
+        parser.error(f"unexpected argument {args.folder!r}; give the folder with --out")
+    if args.out is None:
+        parser.error("the following arguments are required: --out")
+    if args.target or args.pair:
+        parser.error("--target and --pair apply to abm sweep report")
+    return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from abm.sweeps.runner import SweepError, open_executor, run_sweep
+    from abm.sweeps.spec import load_spec
+
+    spec = load_spec(args.spec)
+    bars: list[tqdm] = []
+
+    def progress(done: int, total: int) -> None:
+        if not bars:  # the first call tells how many runs are already written
+            bars.append(tqdm(total=total, initial=done, unit="run", desc=f"sweep {spec.name}",
+                             disable=args.quiet, smoothing=0.1))
+        bars[0].update(done - bars[0].n)
+
+    start = time.monotonic()
+    try:
+        with open_executor(args.workers, args.scheduler) as (executor, describe, slots):
+            if not args.quiet:
+                print(f"sweep {spec.name}: {spec.design} design on {describe}", file=sys.stderr)
+            manifest = run_sweep(spec, Path(args.out), executor, slots=slots, describe=describe,
+                                 resume=args.resume, restart=args.restart, progress=progress)
+    except KeyboardInterrupt:
+        _close(bars)
+        print(f"interrupted: finished runs are in {args.out}; carry on with --resume",
+              file=sys.stderr)
+        return 130
+    except SweepError as exc:
+        _close(bars)
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    _close(bars)
+    print(f"{manifest['runs_done']} of {manifest['runs_total']} runs complete "
+          f"({time.monotonic() - start:,.1f} s this session, {manifest['executor']}); wrote "
+          f"{args.out}/results.parquet and manifest.json")
+    print(f"analyse with: abm sweep report {args.out}")
+    return 0
+
+
+def _close(bars: list) -> None:
+    for bar in bars:
+        bar.close()
+
+
+def _report(args: argparse.Namespace) -> int:
+    from abm.report.sweep_report import write_report
+    from abm.sweeps.analysis import parse_target
+    from abm.sweeps.results import MANIFEST, read_manifest
+    from abm.sweeps.spec import parse_spec
+
+    out = Path(args.folder)
+    target = None
+    if args.target:
+        spec = parse_spec(read_manifest(out)["spec"], str(out / MANIFEST), out,
+                          check_files=False)
+        target = parse_target(args.target, spec.all_outcomes)
+    path = write_report(out, target, args.pair)
+    print(f"wrote {path}")
+    return 0
+

@@ -1,0 +1,135 @@
+"""Registries: the one place each extension point lists what a scenario may choose.
+
+A registry maps a name to an implementation and a one-line description. The scenario validator,
+the command line's ``--help``, ``docs/scenarios.md`` (checked by a test) and the dashboard's menus
+all read the names from here, so registering a new entry is all it takes to use it::
+
+    from abm.config.registry import RENT_RULES
+
+    @RENT_RULES.register("flat_plus_ten", "rent + 10 $/MWh every hour")
+    def flat_plus_ten(rent_usd_per_mwh, utilisation, market):
+        return rent_usd_per_mwh + 10.0
+
+The shipped entries live in the modules named by ``builtins`` (imported on first use, so that
+this module imports nothing of the model and every module can import it).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator
+
+
+class UnknownName(KeyError, ValueError):
+    """A name no registry entry has; the message lists the allowed names."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class Registry[T]:
+    """Named implementations of one extension point, each with a one-line description.
+
+    Args:
+        kind: what an entry is, for messages ("rent rule").
+        field: the scenario field that chooses an entry ("market.pricing").
+        builtins: modules that register the shipped entries, imported on first use.
+    """
+
+    def __init__(self, kind: str, field: str, builtins: tuple[str, ...] = ()) -> None:
+        self.kind = kind
+        self.field = field
+        self._builtins = builtins
+        self._loaded = not builtins
+        self._entries: dict[str, tuple[T, str]] = {}
+
+    def _load(self) -> None:
+        if not self._loaded:
+            self._loaded = True
+            for module in self._builtins:
+                importlib.import_module(module)
+
+    def register(self, name: str, description: str, obj: T | None = None
+                 ) -> Callable[[T], T] | T:
+        """Register ``obj`` under ``name``; without ``obj``, a decorator that registers.
+
+        Raises:
+            ValueError: if ``name`` is empty, not an identifier-like string, or already taken.
+        """
+        if not name or not name.replace("_", "a").replace("-", "a").isalnum():
+            raise ValueError(f"{self.kind} name must be letters, digits, _ or -; got {name!r}")
+        if not description.strip():
+            raise ValueError(f"{self.kind} {name!r} needs a one-line description")
+
+        def add(item: T) -> T:
+            self._load()
+            if name in self._entries and self._entries[name][0] is not item:
+                raise ValueError(f"{self.kind} {name!r} is already registered")
+            self._entries[name] = (item, description.strip())
+            return item
+
+        return add if obj is None else add(obj)
+
+    def unregister(self, name: str) -> None:
+        """Remove an entry (for tests and plug-ins that withdraw one)."""
+        self._load()
+        self._entries.pop(name, None)
+
+    def __getitem__(self, name: str) -> T:
+        self._load()
+        try:
+            return self._entries[name][0]
+        except KeyError:
+            raise UnknownName(f"unknown {self.kind} {name!r} ({self.field}); "
+                              f"allowed: {', '.join(self.names())}") from None
+
+    def __contains__(self, name: object) -> bool:
+        self._load()
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __len__(self) -> int:
+        return len(self.names())
+
+    def names(self) -> tuple[str, ...]:
+        """The registered names, in registration order."""
+        self._load()
+        return tuple(self._entries)
+
+    def description(self, name: str) -> str:
+        """The one-line description of ``name``."""
+        self[name]
+        return self._entries[name][1]
+
+    def help(self) -> str:
+        """The field, then one indented ``name: description`` line per entry (for ``--help``)."""
+        return "\n".join([f"{self.field}:", *(f"    {n}: {self.description(n)}"
+                                               for n in self.names())])
+
+
+RENT_RULES: Registry[Callable] = Registry("rent rule", "market.pricing", ("abm.market.pricing",))
+"""``rule(rent_usd_per_mwh, utilisation, market) -> next hour's rent ($/MWh)``."""
+
+GRID_RESPONSES: Registry[Callable] = Registry(
+    "grid response", "market.grid_response", ("abm.grid.responses",))
+"""``build(scenario, base_signals, stamps) -> GridResponse``: how zones answer data-centre load
+(``abm/grid/responses.py``: ``set_hour(t, reference_dc_mw)``, ``clear(dc_mw) -> Dispatch``)."""
+
+ALLOCATION_RULES: Registry[Callable] = Registry(
+    "allocation rule", "market.allocation", ("abm.market.allocation",))
+"""``rule(model) -> None``: places every operator's load for the hour within capacity."""
+
+FORECAST_MODES: Registry[Callable] = Registry(
+    "forecast mode", "operators.forecast and population.forecast", ("abm.market.forecasts",))
+"""``mode(quotes, last, n, model) -> (n, Z, 3)`` expected price, average and marginal carbon."""
+
+STRATEGIES: Registry[type] = Registry(
+    "strategy", "operators.strategy and population.strategies", ("abm.market.strategies",))
+"""``abm.market.strategies.Strategy`` subclasses: ``decide(view) -> Decision``, an operator's
+placement from a read-only ``OperatorView`` of its hour (docs/market.md, "Strategies")."""
+
+REGISTRIES: tuple[Registry, ...] = (RENT_RULES, GRID_RESPONSES, ALLOCATION_RULES, FORECAST_MODES,
+                                    STRATEGIES)
+"""Every registry a scenario chooses from (for ``--help`` and the docs check)."""

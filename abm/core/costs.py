@@ -1,0 +1,76 @@
+"""Unit costs c[k, j] ($/MWh) and migration frictions phi[k, j] ($/MW moved): docs/model.md
+section 3."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from abm.core.instance import Instance
+from abm.core.signals import Signals
+
+
+def carbon_price_usd_per_t(inst: Instance) -> np.ndarray:
+    """(O, R) carbon price: the policy price where the region is, plus the operator's own."""
+    policy = inst.scenario.policy
+    by_region = np.array([policy.carbon_price_at(j) for j in inst.jurisdiction])
+    return by_region[None, :] + inst.internal_carbon_price_usd_per_t[:, None]
+
+
+def priced(inst: Instance) -> float:
+    """1 when the placement objective is cost (``policy.objective = "cost"``), 0 when it is
+    price-free carbon only: electricity price, rent, egress and latency penalty drop out."""
+    return float(inst.scenario.policy.objective == "cost")
+
+
+def unit_cost(inst: Instance, signals: Signals, rent_usd_per_mwh: np.ndarray | None = None,
+              network: np.ndarray | None = None) -> np.ndarray:
+    """(O, K, R) cost per MWh served at each region in $/MWh.
+
+    c = PUE (price + tau mu) + rent + egress_j g_k [j != origin] + alpha RTT, with mu the
+    placement carbon signal in t/MWh and tau the carbon price in $/t; with the carbon-only
+    objective (``policy.objective = "carbon"``) c = PUE tau mu.
+
+    Args:
+        inst: the instance.
+        signals: one hour of zone signals, arrays of shape (Z,), or (O, Z) when each operator
+            has its own forecast.
+        rent_usd_per_mwh: (R,) compute rent; the instance's rent if omitted.
+        network: ``network_cost(inst)``, if already computed (it does not change by the hour).
+    """
+    energy = energy_cost(inst, signals, rent_usd_per_mwh)
+    return energy[:, None, :] + (network_cost(inst) if network is None else network)
+
+
+def energy_cost(inst: Instance, signals: Signals, rent_usd_per_mwh: np.ndarray | None = None
+                ) -> np.ndarray:
+    """(O, R) the part of the unit cost that does not depend on the class, in $/MWh:
+    PUE (price + tau mu) + rent (tau includes each operator's internal carbon price; price and
+    rent drop out with the carbon-only objective).
+    Arguments as ``unit_cost``."""
+    policy = inst.scenario.policy
+    z = inst.zone_index
+    price = np.asarray(signals.price_usd_per_mwh)[..., z].reshape(-1, len(z))
+    mu_t = np.asarray(signals.carbon(policy.placement_signal))[..., z].reshape(-1, len(z)) / 1e3
+    tau = carbon_price_usd_per_t(inst)
+    rent = inst.rent_usd_per_mwh if rent_usd_per_mwh is None else rent_usd_per_mwh
+    p = priced(inst)
+    return inst.pue[None, :] * (p * price + tau * mu_t) + p * rent[None, :]
+
+
+def network_cost(inst: Instance) -> np.ndarray:
+    """(O, K, R) the network part of the unit cost in $/MWh: egress away from the origin plus
+    the latency penalty (zero with the carbon-only objective)."""
+    policy = inst.scenario.policy
+    egress = (policy.egress_scale * inst.egress_gb_per_mwh[:, :, None]
+              * inst.egress_usd_per_gb[None, None, :] * ~inst.at_origin())
+    return priced(inst) * (
+        egress + inst.latency_penalty_usd_per_ms_mwh[:, None, None] * inst.network_rtt_ms())
+
+
+def friction(inst: Instance) -> np.ndarray:
+    """(O, K, R) one-off cost per MW moved into a region: state transfer, warm-up, switching fee."""
+    policy = inst.scenario.policy
+    state = (policy.egress_scale * inst.state_gb_per_mw[:, :, None]
+             * inst.egress_usd_per_gb[None, None, :])
+    per_op = inst.warmup_usd_per_mw + policy.switching_fees * inst.migration_fee_usd_per_mw
+    return state + per_op[:, None, None]

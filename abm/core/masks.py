@@ -1,0 +1,71 @@
+"""Feasibility masks (docs/model.md section 2): latency, legal, state locality, capacity.
+
+Each mask is an (O, K, R) boolean array, inspectable on its own, so that reports can say how
+much relocatable demand each constraint removes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from abm.core.instance import Instance
+from abm.data.dataset import shipped
+
+MASK_NAMES = ("latency", "legal", "state", "capacity")
+
+
+@dataclass(frozen=True)
+class Masks:
+    """The four masks of an instance; ``feasible`` is their conjunction."""
+
+    latency: np.ndarray
+    legal: np.ndarray
+    state: np.ndarray
+    capacity: np.ndarray
+
+    @property
+    def feasible(self) -> np.ndarray:
+        """(O, K, R) bool: all four masks hold."""
+        return self.latency & self.legal & self.state & self.capacity
+
+    def without(self, name: str) -> np.ndarray:
+        """The conjunction of every mask but ``name`` (what ``name`` alone would remove)."""
+        return np.logical_and.reduce([getattr(self, m) for m in MASK_NAMES if m != name])
+
+
+def latency_mask(inst: Instance) -> np.ndarray:
+    """RTT(client, node) + RTT(node, j) + overhead <= budget."""
+    return (inst.network_rtt_ms() <= inst.budget_ms[:, :, None] + 1e-9) & inst.valid[:, :, None]
+
+
+def residency_allowed(inst: Instance) -> np.ndarray:
+    """(O, K, R) bool from the scenario's residency regimes (intersected) and class lists."""
+    scn = inst.scenario
+    regimes = dict(shipped().residency)
+    regimes["custom"] = {o: frozenset(a) for o, a in scn.residency_rules}
+    ok = inst.allowed.copy()
+    for name in scn.policy.residency:
+        for origin, allowed in regimes[name].items():
+            rows = inst.origin_jurisdiction == origin
+            ok &= ~rows[:, :, None] | np.isin(inst.jurisdiction, list(allowed))[None, None, :]
+    return ok & inst.valid[:, :, None]
+
+
+def state_mask(inst: Instance) -> np.ndarray:
+    """Stateful classes run only where their state is, unless the policy allows state transfer."""
+    if inst.scenario.policy.state_transfer:
+        return np.broadcast_to(inst.valid[:, :, None], inst.replica.shape).copy()
+    return (~inst.stateful[:, :, None] | inst.replica) & inst.valid[:, :, None]
+
+
+def capacity_mask(inst: Instance) -> np.ndarray:
+    """The region is in the operator's footprint and this operator can get capacity there."""
+    cap = inst.capacity_share[:, None] * inst.capacity_mw[None, :]
+    return (inst.footprint & (cap > 0))[:, None, :] & inst.valid[:, :, None]
+
+
+def masks(inst: Instance) -> Masks:
+    """All four masks of ``inst``."""
+    return Masks(latency_mask(inst), residency_allowed(inst), state_mask(inst), capacity_mask(inst))

@@ -1,0 +1,168 @@
+"""The paper's operational metrics (docs/model.md section 4), computed from placements and masks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from abm.core.costs import carbon_price_usd_per_t, priced, unit_cost
+from abm.core.instance import Instance
+from abm.core.masks import MASK_NAMES, Masks
+from abm.core.placement import Placement
+from abm.core.signals import Signals
+
+LAYERS = ("local", "regional", "energy")
+
+
+def _share(part: float, whole: float) -> float:
+    return float(part / whole) if whole > 0 else 0.0
+
+
+def relocatable_share(inst: Instance, feasible: np.ndarray) -> float:
+    """Share of demand with at least one feasible region other than its origin (RID)."""
+    elsewhere = (feasible & ~inst.at_origin()).any(axis=2)
+    return _share(inst.demand_mw[elsewhere].sum(), inst.demand_mw.sum())
+
+
+def relocatable_by_mask(inst: Instance, m: Masks) -> dict[str, float]:
+    """RID under all masks, under each mask alone, and what each mask removes from the rest.
+
+    Keys: ``rid``; ``rid_<mask>_only``; ``removed_by_<mask>`` = RID(all but mask) - RID(all).
+    """
+    rid = relocatable_share(inst, m.feasible)
+    out = {"rid": rid}
+    for name in MASK_NAMES:
+        out[f"rid_{name}_only"] = relocatable_share(inst, getattr(m, name))
+        out[f"removed_by_{name}"] = relocatable_share(inst, m.without(name)) - rid
+    return out
+
+
+def realised_relocation(inst: Instance, x_mw: np.ndarray) -> float:
+    """Share of served MWh executed away from its origin region."""
+    return _share(x_mw[~inst.at_origin()].sum(), x_mw.sum())
+
+
+def layer_of(inst: Instance) -> np.ndarray:
+    """(O, K, R) layer index: 0 local (origin), 1 regional (RTT from origin within the regional
+    threshold), 2 energy-oriented (beyond it)."""
+    rtt = inst.rtt_ms[inst.origin]
+    layer = np.where(rtt <= inst.scenario.regional_rtt_ms, 1, 2)
+    return np.where(inst.at_origin(), 0, layer)
+
+
+def layer_shares(inst: Instance, x_mw: np.ndarray) -> dict[str, float]:
+    """Shares of served MWh in the local, regional and energy-oriented layers."""
+    layer = layer_of(inst)
+    total = x_mw.sum()
+    return {name: _share(x_mw[layer == i].sum(), total) for i, name in enumerate(LAYERS)}
+
+
+def layer_shares_by_kind(inst: Instance, x_mw: np.ndarray) -> dict[str, dict[str, float]]:
+    """Layer shares per workload kind (class template)."""
+    kinds = sorted({k for k in inst.kind[inst.valid]})
+    return {kind: layer_shares(inst, np.where((inst.kind == kind)[:, :, None], x_mw, 0.0))
+            for kind in kinds}
+
+
+def shift_matrix(inst: Instance, x_mw: np.ndarray) -> np.ndarray:
+    """(Z, Z) MWh from origin zone (rows) to execution zone (columns) for one step."""
+    n_z = len(inst.scenario.zones)
+    out = np.zeros((n_z, n_z))
+    origin_zone = inst.zone_index[inst.origin]  # (O, K)
+    rows = np.broadcast_to(origin_zone[:, :, None], x_mw.shape)
+    cols = np.broadcast_to(inst.zone_index[None, None, :], x_mw.shape)
+    np.add.at(out, (rows.ravel(), cols.ravel()), x_mw.ravel())
+    return out
+
+
+def zone_load_mwh(inst: Instance, x_mw: np.ndarray) -> np.ndarray:
+    """(Z,) grid energy drawn in each zone (IT load times PUE), MWh per step."""
+    grid = (x_mw.sum(axis=(0, 1)) * inst.pue)
+    return np.bincount(inst.zone_index, weights=grid, minlength=len(inst.scenario.zones))
+
+
+def emissions_kg(inst: Instance, x_mw: np.ndarray, signals: Signals) -> dict[str, float]:
+    """Attributed emissions in kgCO2 for one step on the average and marginal bases."""
+    load = zone_load_mwh(inst, x_mw)
+    return {"average": float(load @ signals.avg_carbon_kg_per_mwh),
+            "marginal": float(load @ signals.marginal_carbon_kg_per_mwh)}
+
+
+@dataclass(frozen=True)
+class CostBreakdown:
+    """Cost of one step in $ (VoLL excluded; unserved MWh reported separately)."""
+
+    energy_usd: float
+    carbon_usd: float
+    rent_usd: float
+    network_usd: float  # egress and latency penalty
+    migration_usd: float
+
+    @property
+    def total_usd(self) -> float:
+        """Everything but the value of lost load."""
+        return self.energy_usd + self.carbon_usd + self.rent_usd + self.network_usd + \
+            self.migration_usd
+
+
+def cost_breakdown(inst: Instance, p: Placement, signals: Signals,
+                   friction: np.ndarray | None = None,
+                   rent_usd_per_mwh: np.ndarray | None = None,
+                   network: np.ndarray | None = None) -> CostBreakdown:
+    """Split the cost of placement ``p`` by component (``network``: ``network_cost(inst)``,
+    if already computed, as for ``unit_cost``)."""
+    z = inst.zone_index
+    served = p.x_mw.sum(axis=(0, 1))
+    weight = priced(inst)  # 0 with the carbon-only objective
+    rent = weight * (inst.rent_usd_per_mwh if rent_usd_per_mwh is None else rent_usd_per_mwh)
+    energy = weight * float(served @ (inst.pue * signals.price_usd_per_mwh[z]))
+    mu_t = signals.carbon(inst.scenario.policy.placement_signal)[z] / 1000.0
+    carbon = float((p.x_mw.sum(axis=1) * carbon_price_usd_per_t(inst) * inst.pue * mu_t).sum())
+    total_unit = float((p.x_mw * unit_cost(inst, signals, rent, network=network)).sum())
+    rent_usd = float(served @ rent)
+    migration = 0.0 if friction is None else float((p.moved_mw * friction).sum())
+    return CostBreakdown(energy, carbon, rent_usd, total_unit - energy - carbon - rent_usd,
+                         migration)
+
+
+def returns_on_latency(budget_ms: np.ndarray, value: np.ndarray, demand_mwh: float) -> np.ndarray:
+    """-d value / dB per MWh by forward differences along a frontier (last point NaN).
+
+    With ``value`` = cost ($) this is ERoL ($ per ms per MWh); with emissions (kg), CRoL.
+    """
+    b = np.asarray(budget_ms, dtype=float)
+    v = np.asarray(value, dtype=float)
+    out = np.full(len(b), np.nan)
+    if len(b) > 1 and demand_mwh > 0:
+        out[:-1] = -np.diff(v) / np.diff(b) / demand_mwh
+    return out
+
+
+def break_even_horizon_h(saving_usd_per_mwh, friction_usd_per_mw):
+    """Hours a move must hold for a per-MWh saving to repay a one-off friction per MW (inf if
+    the saving is not positive)."""
+    s = np.asarray(saving_usd_per_mwh, dtype=float)
+    phi = np.asarray(friction_usd_per_mw, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(s > 0, phi / np.where(s > 0, s, 1.0), np.inf)
+
+
+def break_even_spread_usd_per_mwh(friction_usd_per_mw, horizon_h):
+    """The per-MWh saving a move needs to break even over ``horizon_h`` hours."""
+    return np.asarray(friction_usd_per_mw, dtype=float) / np.asarray(horizon_h, dtype=float)
+
+
+def pairwise_saving_usd_per_mwh(inst: Instance, signals: Signals, operator: int = 0,
+                                klass: int = 0) -> np.ndarray:
+    """(R, R) saving per MWh from moving a class's load from region i (rows) to j (columns):
+    c_i - c_j with i treated as the origin (egress charged at j only)."""
+    tau = carbon_price_usd_per_t(inst)[operator]
+    z = inst.zone_index
+    mu_t = signals.carbon(inst.scenario.policy.placement_signal)[z] / 1000.0
+    energy = inst.pue * (signals.price_usd_per_mwh[z] + tau * mu_t) + inst.rent_usd_per_mwh
+    egress = (inst.scenario.policy.egress_scale * inst.egress_gb_per_mwh[operator, klass]
+              * inst.egress_usd_per_gb)
+    saving = energy[:, None] - energy[None, :] - egress[None, :]
+    np.fill_diagonal(saving, 0.0)
+    return saving

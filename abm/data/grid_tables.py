@@ -1,0 +1,253 @@
+"""The grid market's data: technologies, fuels, efficiency tranches, installed capacity by zone,
+fuel prices, carbon schemes on generators, interconnectors and background-demand shapes.
+
+The files and their columns are described in ``docs/grid.md`` (shipped in ``abm/data/grid/``,
+every figure with its source and an ``assumed`` flag). Bad input raises ``InputError`` naming
+the file, the field and what is allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from abm.data.dataset import DATA_DIR, _number, _read_csv
+from abm.errors import InputError, quoted
+
+GRID_DIR = DATA_DIR / "grid"
+TECHNOLOGIES = ("nuclear", "hydro", "wind", "solar", "bioenergy", "other", "coal", "lignite",
+                "gas_ccgt", "gas_ocgt", "oil", "other_thermal")
+KINDS = ("must_run", "variable", "hydro", "thermal", "renewable")
+CALIBRATED_KINDS = ("variable", "hydro")  # hourly availability set by the calibration
+HOURS_PER_YEAR = 8784  # 2024
+
+
+@dataclass(frozen=True)
+class Technology:
+    """A technology: its fuel, kind (see ``KINDS``) and variable O&M (USD/MWh electric)."""
+
+    id: str
+    fuel: str
+    kind: str
+    vom_usd_per_mwh: float
+
+
+@dataclass(frozen=True)
+class Tranche:
+    """An efficiency tranche of a technology's fleet: share of its capacity, efficiency
+    (MWh electric per MWh of fuel heat) and availability (fraction of capacity; for calibrated
+    kinds the annual capacity factor used where the zone has no generation figure)."""
+
+    technology: str
+    tranche: int
+    capacity_share: float
+    efficiency: float
+    availability: float
+
+
+@dataclass(frozen=True)
+class Line:
+    """An interconnector between two zones; capacities in MW each way."""
+
+    id: str
+    zone_from: str
+    zone_to: str
+    capacity_forward_mw: float
+    capacity_backward_mw: float
+
+
+@dataclass(frozen=True)
+class CarbonScheme:
+    """A carbon price on generators (USD per t CO2) and the zones it covers."""
+
+    id: str
+    jurisdiction: str
+    zones: tuple[str, ...]
+    price_usd_per_t: float
+
+
+@dataclass(frozen=True)
+class GridData:
+    """Everything the grid market reads, keyed by id (see ``load_grid_data``)."""
+
+    technologies: dict[str, Technology]
+    fuel_co2_t_per_mwh_th: dict[str, float]
+    tranches: tuple[Tranche, ...]
+    capacity_mw: dict[tuple[str, str], float]  # (zone, technology) -> installed MW
+    generation_gwh: dict[tuple[str, str], float]  # (zone, technology) -> annual GWh, where given
+    availability: dict[tuple[str, str], float]  # (zone, technology) -> fraction, where given
+    fuel_price_usd_per_mwh_th: dict[tuple[str, str], float]  # (zone, fuel) -> USD/MWh of heat
+    schemes: dict[str, CarbonScheme]
+    lines: tuple[Line, ...]
+    demand_shape: dict[str, np.ndarray] = field(repr=False)  # zone -> (12, 24) factors, UTC
+    source: str = str(GRID_DIR)
+
+    def carbon_prices(self, zone_ids: Sequence[str],
+                      overrides: Mapping[str, float] | None = None) -> np.ndarray:
+        """(Z,) carbon price on generators per zone, USD/t: the sum of the prices of the
+        schemes covering the zone (0 where none does); ``overrides`` replaces a scheme's price
+        by its id (e.g. ``{"eu_ets": 100.0}``)."""
+        overrides = dict(overrides or {})
+        unknown = sorted(set(overrides) - set(self.schemes))
+        if unknown:
+            raise InputError(self.source, "carbon_schemes.scheme",
+                             f"unknown scheme(s) {unknown}; known: {sorted(self.schemes)}")
+        out = np.zeros(len(zone_ids))
+        index = {z: i for i, z in enumerate(zone_ids)}
+        for s in self.schemes.values():
+            price = float(overrides.get(s.id, s.price_usd_per_t))
+            for z in s.zones:
+                if z in index:
+                    out[index[z]] += price
+        return out
+
+    def shape(self, zone_ids: Sequence[str]) -> np.ndarray:
+        """(Z, 12, 24) background-demand factors (month x UTC hour) of the zones."""
+        missing = [z for z in zone_ids if z not in self.demand_shape]
+        if missing:
+            raise InputError(Path(self.source) / "demand_shape.csv", "zone_id",
+                             f"no demand shape for zone(s) {missing}")
+        return np.stack([self.demand_shape[z] for z in zone_ids])
+
+
+def _flag(value: str, path: Path, where: str) -> bool:
+    flag = value.strip().lower()
+    if flag not in ("true", "false"):
+        raise InputError(path, where, f"expected true or false, got {quoted(value)}")
+    return flag == "true"
+
+
+def _choice(value: str, allowed: Sequence[str], path: Path, where: str) -> str:
+    if value not in allowed:
+        raise InputError(path, where, f"unknown value {quoted(value)}; allowed: "
+                         f"{', '.join(allowed)}")
+    return value
+
+
+def _sourced(df: pd.DataFrame, path: Path) -> None:
+    for i, row in df.iterrows():
+        if not row.source.strip():
+            raise InputError(path, f"row {i + 2}.source", "every figure needs its source")
+        _flag(row.assumed, path, f"row {i + 2}.assumed")
+
+
+def load_grid_data(directory: Path | str | None = None) -> GridData:
+    """Read and check the grid tables in ``directory`` (default: the shipped ``abm/data/grid``)."""
+    d = Path(directory) if directory is not None else GRID_DIR
+    path = d / "technologies.csv"
+    df = _read_csv(path, ["technology", "fuel", "kind", "vom_usd_per_mwh", "source", "assumed"])
+    _sourced(df, path)
+    techs = {}
+    for i, r in df.iterrows():
+        t = _choice(r.technology, TECHNOLOGIES, path, f"row {i + 2}.technology")
+        techs[t] = Technology(t, r.fuel, _choice(r.kind, KINDS, path, f"row {i + 2}.kind"),
+                              _number(r.vom_usd_per_mwh, path, f"row {i + 2}.vom_usd_per_mwh"))
+    path = d / "fuels.csv"
+    df = _read_csv(path, ["fuel", "co2_t_per_mwh_th", "source", "assumed"])
+    _sourced(df, path)
+    fuels = {r.fuel: _number(r.co2_t_per_mwh_th, path, f"row {i + 2}.co2_t_per_mwh_th")
+             for i, r in df.iterrows()}
+    for t in techs.values():
+        if t.fuel not in fuels:
+            raise InputError(d / "technologies.csv", f"{t.id}.fuel",
+                             f"fuel {quoted(t.fuel)} not in fuels.csv ({', '.join(fuels)})")
+
+    path = d / "tranches.csv"
+    df = _read_csv(path, ["technology", "tranche", "capacity_share", "efficiency",
+                          "availability", "source", "assumed"])
+    _sourced(df, path)
+    tranches = []
+    for i, r in df.iterrows():
+        w = f"row {i + 2}"
+        t = _choice(r.technology, tuple(techs), path, f"{w}.technology")
+        eff = _number(r.efficiency, path, f"{w}.efficiency", strict=True)
+        avail = _number(r.availability, path, f"{w}.availability", strict=True)
+        if eff > 1 or avail > 1:
+            raise InputError(path, w, "efficiency and availability must be in (0, 1]")
+        tranches.append(Tranche(t, int(_number(r.tranche, path, f"{w}.tranche", minimum=1)),
+                                _number(r.capacity_share, path, f"{w}.capacity_share"),
+                                eff, avail))
+    for t in techs:
+        total = sum(x.capacity_share for x in tranches if x.technology == t)
+        if abs(total - 1.0) > 1e-9:
+            raise InputError(path, f"{t}.capacity_share",
+                             f"the shares of a technology must sum to 1, got {total}")
+
+    path = d / "capacity.csv"
+    df = _read_csv(path, ["zone_id", "technology", "capacity_mw", "generation_gwh",
+                          "availability", "source", "assumed"])
+    _sourced(df, path)
+    capacity, generation, availability = {}, {}, {}
+    for i, r in df.iterrows():
+        w = f"row {i + 2}"
+        key = (r.zone_id, _choice(r.technology, tuple(techs), path, f"{w}.technology"))
+        if key in capacity:
+            raise InputError(path, w, f"duplicate row for {key}")
+        capacity[key] = _number(r.capacity_mw, path, f"{w}.capacity_mw")
+        if r.generation_gwh.strip():
+            generation[key] = _number(r.generation_gwh, path, f"{w}.generation_gwh")
+        if r.availability.strip():
+            availability[key] = _number(r.availability, path, f"{w}.availability", strict=True)
+            if availability[key] > 1 or techs[key[1]].kind in CALIBRATED_KINDS:
+                raise InputError(path, f"{w}.availability", "a fraction in (0, 1], for "
+                                 "technologies whose availability is not calibrated")
+
+    path = d / "fuel_prices.csv"
+    df = _read_csv(path, ["zone_id", "fuel", "price_usd_per_mwh_th", "source", "assumed"])
+    _sourced(df, path)
+    prices = {}
+    for i, r in df.iterrows():
+        w = f"row {i + 2}"
+        fuel = _choice(r.fuel, tuple(fuels), path, f"{w}.fuel")
+        prices[(r.zone_id, fuel)] = _number(r.price_usd_per_mwh_th, path,
+                                            f"{w}.price_usd_per_mwh_th")
+
+    path = d / "carbon_schemes.csv"
+    df = _read_csv(path, ["scheme", "jurisdiction", "zones", "price_usd_per_t", "source",
+                          "assumed"])
+    _sourced(df, path)
+    schemes = {}
+    for i, r in df.iterrows():
+        w = f"row {i + 2}"
+        zones = tuple(z.strip() for z in r.zones.split(";") if z.strip())  # may be none
+        schemes[r.scheme] = CarbonScheme(r.scheme, r.jurisdiction, zones,
+                                         _number(r.price_usd_per_t, path, f"{w}.price_usd_per_t"))
+
+    path = d / "interconnectors.csv"
+    df = _read_csv(path, ["line_id", "zone_from", "zone_to", "capacity_forward_mw",
+                          "capacity_backward_mw", "source", "assumed"])
+    _sourced(df, path)
+    lines, pairs = [], set()
+    for i, r in df.iterrows():
+        w = f"row {i + 2}"
+        pair = frozenset((r.zone_from, r.zone_to))
+        if len(pair) != 2 or pair in pairs:
+            raise InputError(path, w, "a line joins two different zones, one row per pair")
+        pairs.add(pair)
+        lines.append(Line(r.line_id, r.zone_from, r.zone_to,
+                          _number(r.capacity_forward_mw, path, f"{w}.capacity_forward_mw",
+                                  strict=True),
+                          _number(r.capacity_backward_mw, path, f"{w}.capacity_backward_mw",
+                                  strict=True)))
+
+    path = d / "demand_shape.csv"
+    df = _read_csv(path, ["zone_id", "month", "hour_utc", "factor"])
+    shapes: dict[str, np.ndarray] = {}
+    for zone, g in df.groupby("zone_id", sort=False):
+        table = np.full((12, 24), np.nan)
+        m = g.month.astype(int).to_numpy() - 1
+        h = g.hour_utc.astype(int).to_numpy()
+        if m.min() < 0 or m.max() > 11 or h.min() < 0 or h.max() > 23:
+            raise InputError(path, f"{zone}.month/hour_utc", "month 1-12, hour_utc 0-23")
+        table[m, h] = g.factor.astype(float).to_numpy()
+        if np.isnan(table).any() or (table <= 0).any():
+            raise InputError(path, f"{zone}.factor",
+                             "every month x hour cell needs one factor > 0")
+        shapes[str(zone)] = table
+    return GridData(techs, fuels, tuple(tranches), capacity, generation, availability, prices,
+                    schemes,
+                    tuple(lines), shapes, str(d))

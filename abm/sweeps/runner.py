@@ -1,0 +1,334 @@
+"""Running a sweep on any ``concurrent.futures.Executor``, writing runs as they finish.
+
+Three executors, same results: in-process serial, local processes (``ProcessPoolExecutor``,
+started with ``spawn``) and a Dask cluster (``distributed.Client.get_executor()``), local or
+at a scheduler address. Only a bounded window of runs is in flight at once; every finished run
+is written to its own Parquet part before the next is counted, so a crash or a kill of the
+main process or a worker loses only the runs in flight, and ``resume`` runs exactly the
+missing ones (and again any whose part is damaged or not its own). One process at a time runs
+a sweep in a folder (a lock), and local worker processes end with the main process, even when
+it is killed.
+"""
+
+from __future__ import annotations
+
+import copy
+import ctypes
+import multiprocessing
+import os
+import shutil
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from abm.config.scenario import parse_scenario, resolve_file, set_path
+from abm.errors import InputError
+from abm.files import folder_lock
+from abm.market.model import MarketModel
+from abm.market.run import summary
+from abm.sweeps.design import Run, runs
+from abm.sweeps.results import (
+    BASELINE,
+    DAMAGED,
+    MANIFEST,
+    RESULTS,
+    RUNS,
+    SERIES_PREFIX,
+    consolidate,
+    finished_ids,
+    read_manifest,
+    write_manifest,
+    write_part,
+)
+from abm.sweeps.spec import Spec
+
+MANIFEST_EVERY_S = 2.0  # how often the manifest's progress is refreshed while runs finish
+
+
+class SweepError(RuntimeError):
+    """A sweep stopped because a run failed or a worker died; finished runs are kept."""
+
+
+@dataclass(frozen=True)
+class Task:
+    """What a worker needs for one run (picklable; no file access on the worker).
+
+    Attributes:
+        run: the run (id, seed, parameter values).
+        scenario: the resolved scenario table (its ``extends`` chain merged).
+        source: the scenario file, named in errors.
+        overrides: every setting of this run by dotted path (fixed, then the run's own).
+        hours: hourly steps (``None``: the scenario's).
+        outcomes: summary scalars to keep, by dotted path.
+        series: per-hour model columns to keep whole.
+    """
+
+    run: Run
+    scenario: dict[str, Any]
+    source: str
+    overrides: dict[str, Any]
+    hours: int | None
+    outcomes: tuple[str, ...]
+    series: tuple[str, ...]
+
+
+def tasks(spec: Spec, todo: list[Run]) -> Iterator[Task]:
+    """The tasks of ``todo``, lazily (the scenario table is read once)."""
+    scenario = resolve_file(Path(spec.scenario))
+    for run in todo:
+        own = spec.baseline if run.baseline else run.values
+        yield Task(run, scenario, spec.scenario, {**spec.fixed, **own}, spec.hours,
+                   spec.outcomes, spec.series)
+
+
+def execute(task: Task) -> dict[str, Any]:
+    """Run the market for one task and return its results row.
+
+    Returns:
+        ``run_id``, ``sample``, ``replication``, ``seed``, the parameter values, the kept
+        outcomes (units of the summary: MWh, $, kgCO2, shares) and ``series.X`` lists.
+    """
+    run = task.run
+    data = copy.deepcopy(task.scenario)
+    for dotted, value in task.overrides.items():
+        set_path(data, dotted, value, task.source)
+    try:
+        scn = parse_scenario(data, task.source)
+    except InputError as exc:  # InputError does not pickle back to the main process
+        raise ValueError(str(exc)) from None
+    model = MarketModel(scn, rng=run.seed, hours=task.hours)
+    for _ in range(model.hours):
+        model.step()
+    result = summary(model, "complete")
+    row: dict[str, Any] = {"run_id": run.run_id, "sample": run.sample,
+                           "replication": run.replication, "seed": run.seed, **run.values}
+    for outcome in task.outcomes:
+        value: Any = result
+        for key in outcome.split("."):
+            value = value[key]
+        row[outcome] = float(value)
+    if task.series:
+        df = model.datacollector.get_model_vars_dataframe()
+        for name in task.series:
+            row[SERIES_PREFIX + name] = df[name].astype(float).tolist()
+    return row
+
+
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent ends
+
+
+def die_with_parent(parent: int) -> None:
+    """Worker initializer: end this worker when process ``parent`` (the sweep's main process)
+    ends, even by SIGKILL: the kernel's parent-death signal on Linux, else a watchdog thread."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (AttributeError, OSError):
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(0.5)
+            os._exit(1)
+
+        threading.Thread(target=watch, daemon=True).start()
+    if os.getppid() != parent:  # the parent ended before the signal was set
+        os._exit(1)
+
+
+class SerialExecutor(Executor):
+    """Runs each submitted call at once, in this process (the reference executor)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        """Call ``fn(*args, **kwargs)`` now; return a finished future."""
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as exc:
+            future.set_exception(exc)
+        return future
+
+
+@contextmanager
+def open_executor(workers: int | None = None, scheduler: str | None = None
+                  ) -> Iterator[tuple[Executor, str, int]]:
+    """An executor, a description of it and how many runs it executes at once.
+
+    Args:
+        workers: local processes (default: one per core); 1 runs serially in this process.
+            With ``scheduler="local"``, the number of Dask workers.
+        scheduler: ``"local"`` for a local Dask cluster, or a Dask scheduler address such as
+            ``tcp://10.0.0.5:8786`` (its workers need this package installed).
+    """
+    if scheduler is None:
+        n = workers or os.cpu_count() or 1
+        if n == 1:
+            yield SerialExecutor(), "serial (in process)", 1
+            return
+        pool = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=die_with_parent, initargs=(os.getpid(),))
+        try:
+            yield pool, f"{n} local processes", n
+        finally:  # on an interrupt too: queued runs are dropped, running ones end
+            pool.shutdown(wait=True, cancel_futures=True)
+        return
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise InputError("--scheduler", "dask", "Dask is not installed: pip install "
+                         "'geoinference-abm[dask]' (dask[distributed])") from None
+    if scheduler == "local":
+        n = workers or os.cpu_count() or 1
+        # dashboard_address=None only leaves out the Bokeh pages: the scheduler's HTTP server
+        # (health, metrics) still binds 8787 and, when another cluster holds it, warns "Port
+        # 8787 is already in use" (distributed.node.start_http_server). Port 0 on loopback
+        # (not ":0", which binds every interface) never clashes; dashboard=False keeps the
+        # pages off.
+        with (LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                           dashboard_address="127.0.0.1:0",
+                           scheduler_kwargs={"dashboard": False}) as cluster,
+              Client(cluster) as client):
+            yield client.get_executor(pure=False), f"local Dask cluster, {n} workers", n
+        return
+    if workers is not None:
+        raise InputError("--workers", "workers", "a remote Dask cluster has its own workers; "
+                         "drop --workers or use --scheduler local")
+    with Client(scheduler) as client:
+        n = max(sum(client.nthreads().values()), 1)
+        yield client.get_executor(pure=False), f"Dask cluster at {scheduler}, {n} threads", n
+
+
+def prepare(spec: Spec, out: Path, *, resume: bool = False, restart: bool = False
+            ) -> dict[str, Any]:
+    """Check ``out`` against the sweep, clear it on ``restart``, and return its manifest.
+
+    Raises:
+        InputError: ``out`` holds a sweep and neither flag is given; ``resume`` without a sweep
+            there; or the sweep there was made from another spec or scenario.
+    """
+    out = Path(out)
+    digest = spec.digest()
+    if restart:
+        shutil.rmtree(out / RUNS, ignore_errors=True)
+        for name in (RESULTS, BASELINE, MANIFEST):
+            (out / name).unlink(missing_ok=True)
+    elif (out / MANIFEST).exists():
+        found = read_manifest(out)
+        if not resume:
+            raise InputError(out, "", f"holds a {found.get('status')} sweep "
+                             f"({found.get('runs_done')} of {found.get('runs_total')} runs): "
+                             "pass --resume to carry on or --restart to start again")
+        if found.get("spec_hash") != digest:
+            raise InputError(out / MANIFEST, "spec_hash", f"holds sweep {found.get('name')!r} "
+                             f"with hash {found.get('spec_hash')}, but {spec.source} (with its "
+                             f"scenario) hashes to {digest}: a sweep resumes only with the same "
+                             "file and scenario; use another --out, or --restart")
+        return found
+    elif resume:
+        raise InputError(out, "", "no sweep to resume here (no manifest.json)")
+    (out / RUNS).mkdir(parents=True, exist_ok=True)
+    design = len(runs(spec))
+    return write_manifest(out, {
+        "name": spec.name, "spec_file": str(Path(spec.source).resolve()), "spec_hash": digest,
+        "spec": spec.canonical(), "design": spec.design,
+        "design_points": design // spec.replications - (spec.baseline is not None),
+        "replications": spec.replications, "runs_total": design, "runs_done": 0,
+        "status": "running", "elapsed_s": 0.0})
+
+
+def run_sweep(spec: Spec, out: str | Path, executor: Executor | None = None, *,
+              slots: int = 1, describe: str = "serial (in process)", resume: bool = False,
+              restart: bool = False, progress: Callable[[int, int], None] | None = None
+              ) -> dict[str, Any]:
+    """Run (or resume) a sweep into ``out``; return the final manifest.
+
+    Args:
+        spec: the validated sweep.
+        out: the sweep folder (created).
+        executor: where runs execute (default: serially in this process).
+        slots: runs the executor executes at once; twice as many are kept in flight.
+        describe: the executor, as recorded in the manifest.
+        resume: carry on the sweep in ``out``, running only the runs without a row.
+        restart: discard the sweep in ``out`` and start again.
+        progress: called as ``progress(done, total)`` once at the start and after every run.
+
+    Raises:
+        SweepError: a run failed or a worker died; finished runs are kept (resume later).
+    """
+    out = Path(out)
+    with folder_lock(out):
+        return _run_locked(spec, out, executor or SerialExecutor(), slots, describe, resume,
+                           restart, progress)
+
+
+def _run_locked(spec: Spec, out: Path, executor: Executor, slots: int, describe: str,
+                resume: bool, restart: bool, progress: Callable[[int, int], None] | None
+                ) -> dict[str, Any]:
+    manifest = prepare(spec, out, resume=resume, restart=restart)
+    sweep = manifest["spec_hash"]
+    all_runs = runs(spec)
+    done, damaged = finished_ids(out, spec, sweep)
+    for path, why in damaged.items():
+        print(f"warning: {path}: {why}; moved to {RUNS}/{DAMAGED}/ and run again",
+              file=sys.stderr)
+    todo = [r for r in all_runs if r.run_id not in done]
+    total, count = len(all_runs), len(all_runs) - len(todo)
+    elapsed0, start, last = float(manifest.get("elapsed_s", 0.0)), time.monotonic(), 0.0
+    manifest = write_manifest(out, manifest, status="running", executor=describe,
+                              runs_done=count)
+    if progress:
+        progress(count, total)
+    queue, inflight = tasks(spec, todo), {}
+    failure: str | None = None
+    status = "interrupted"
+    try:
+        while True:
+            while failure is None and len(inflight) < 2 * slots:
+                task = next(queue, None)
+                if task is None:
+                    break
+                try:
+                    inflight[executor.submit(execute, task)] = task.run
+                except BrokenProcessPool as exc:  # a worker died while runs were queued
+                    failure = _describe_failure(task.run, exc)
+            if not inflight:
+                break
+            finished, _ = wait(inflight, return_when=FIRST_COMPLETED)
+            for future in sorted(finished, key=lambda f: inflight[f].run_id):
+                run = inflight.pop(future)
+                try:
+                    write_part(out, spec, future.result(), sweep)
+                except Exception as exc:
+                    failure = failure or _describe_failure(run, exc)
+                    continue
+                count += 1
+                if progress:
+                    progress(count, total)
+                if time.monotonic() - last > MANIFEST_EVERY_S:
+                    last = time.monotonic()
+                    write_manifest(out, manifest, runs_done=count,
+                                   elapsed_s=elapsed0 + last - start)
+        status = "failed" if failure else "complete"
+    finally:
+        for future in inflight:
+            future.cancel()
+        write_manifest(out, manifest, status=status, runs_done=count,
+                       elapsed_s=round(elapsed0 + time.monotonic() - start, 3))
+        consolidate(out, spec)
+    if failure:
+        raise SweepError(f"{failure}; {count} of {total} runs are written in {out}: fix the "
+                         "cause and carry on with --resume")
+    return manifest
+
+
+def _describe_failure(run: Run, exc: BaseException) -> str:
+    what = "baseline" if run.baseline else ", ".join(f"{k}={v!r}" for k, v in run.values.items())
+    if isinstance(exc, BrokenProcessPool):
+        return (f"a worker process died (killed, or out of memory) while running run "
+                f"{run.run_id} ({what})")
+    return f"run {run.run_id} ({what}, seed {run.seed}) failed: {type(exc).__name__}: {exc}"
