@@ -132,6 +132,7 @@ def week() -> tuple[np.ndarray, np.ndarray, float, GridMarket]:
     calls per hour, and the market."""
     from abm.config.scenario import load_scenario
     from abm.market import MarketModel
+    from abm.market.loop import run
 
     scenario = load_scenario(ROOT / "abm" / "scenarios" / "default.toml")
     model = MarketModel(scenario)
@@ -147,8 +148,7 @@ def week() -> tuple[np.ndarray, np.ndarray, float, GridMarket]:
         return call
 
     grid.set_hour, grid.clear = timed(grid.set_hour), timed(grid.clear)
-    for _ in range(scenario.hours):
-        model.step()
+    run(model)
     calls = grid.market.highs_calls
     return spent[:, 0], spent[:, 1], calls / scenario.hours, grid.market
 

@@ -28,6 +28,7 @@ from scipy.optimize import linprog
 
 from abm.config.scenario import load_scenario
 from abm.market import MarketModel
+from abm.market.loop import run
 
 ROOT = Path(__file__).resolve().parents[1]
 SCALE = ROOT / "abm" / "scenarios" / "scale.toml"
@@ -69,8 +70,7 @@ def placement_case(operators: int, warmup: int, seed: int) -> dict:
     """Time one hour's allocation, fast path vs linprog reference, from the same state."""
     scn = load_scenario(SCALE, overrides={"population.operators": operators})
     model = MarketModel(scn, rng=seed, hours=warmup + 1)
-    for _ in range(warmup):
-        model.step()
+    run(model, warmup)
     model.begin_hour()
     model.operators.forecast()
     model.operators.build_costs()

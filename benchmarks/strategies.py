@@ -15,6 +15,7 @@ from pathlib import Path
 
 from abm.config.scenario import load_scenario
 from abm.market import MarketModel
+from abm.market.loop import run
 
 SCALE = Path(__file__).resolve().parents[1] / "abm" / "scenarios" / "scale.toml"
 MIXES = {
@@ -30,8 +31,7 @@ def week(overrides: dict, hours: int) -> tuple[float, float]:
     built beforehand (not timed)."""
     model = MarketModel(load_scenario(SCALE, overrides=overrides), hours=hours)
     t0, c0 = time.perf_counter(), time.process_time()
-    for _ in range(hours):
-        model.step()
+    run(model)
     return time.perf_counter() - t0, time.process_time() - c0
 
 

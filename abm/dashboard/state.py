@@ -24,6 +24,7 @@ from abm.core.instance import compile_scenario
 from abm.core.signals import mean_signals
 from abm.data.dataset import shipped
 from abm.market import reporters
+from abm.market.loop import run
 from abm.market.model import MarketModel
 from abm.market.run import lines_table
 from abm.report.worldmap import zone_locations
@@ -234,16 +235,14 @@ class Dashboard:
 
     def step(self, n: int = 1) -> int:
         """Run up to ``n`` hours (fewer at the end of the run); return how many ran."""
-        ran = 0
-        while ran < n and not self.done:
-            self.model.step()
-            self.steps.append({name: float(getattr(self.model, name))
+        def record(model: MarketModel) -> None:
+            self.steps.append({name: float(getattr(model, name))
                                for name in reporters.STEP_VALUES})
             self.zone_rows += [{"hour": len(self.steps) - 1,
                                 **{k: f(z) for k, f in self.zone_reporters.items()}}
-                               for z in self.model.zones]
-            ran += 1
-        return ran
+                               for z in model.zones]
+
+        return run(self.model, n, on_step=record)
 
     # -- the numbers shown -------------------------------------------------------------------
 

@@ -53,6 +53,7 @@ from abm.files import (
 )
 from abm.market.agents import ComputeRegion, GridZone, Operator
 from abm.market.fingerprint import FORMAT, fingerprint, run_identity
+from abm.market.loop import run
 from abm.market.model import MarketModel
 from abm.market.reporters import COST_PARTS
 from abm.market.state import StateError
@@ -176,8 +177,7 @@ def _numbers(tree: object, path: str = "") -> list[tuple[str, float]]:
 def simulate(scn: Scenario, seed: int | None = None, hours: int | None = None) -> dict:
     """Run the market in memory (no files) and return its summary."""
     model = MarketModel(scn, rng=seed, hours=hours)
-    for _ in range(model.hours):
-        model.step()
+    run(model)
     return summary(model, "complete")
 
 
@@ -512,19 +512,24 @@ def run_market(scn: Scenario, out: Path, *, hours: int | None = None, seed: int 
         if manifest["checkpoint"] is not None:
             load_state(model, out, manifest)
             writer.history.append(read_tables(out, "model")["model"])
-        spent, count, last, result = 0.0, 0, time.monotonic(), {}
-        while model.steps < hours:
-            model.step()
+        clock = {"spent": 0.0, "count": 0, "last": time.monotonic()}
+        result: dict = {}
+
+        def after_step(model: MarketModel) -> None:
+            """Progress, and a checkpoint when one is due (always after the last hour)."""
             if progress:
                 progress(int(model.steps), hours)
             due = (model.steps % checkpoint_hours == 0 if checkpoint_hours
-                   else time.monotonic() - last >= checkpoint_seconds)
+                   else time.monotonic() - clock["last"] >= checkpoint_seconds)
             if due or model.steps == hours:
                 start = time.monotonic()
-                result = writer.checkpoint(
-                    model, "complete" if model.steps == hours else "running")
-                last = time.monotonic()
-                spent, count = spent + last - start, count + 1
+                result.update(writer.checkpoint(
+                    model, "complete" if model.steps == hours else "running"))
+                clock["last"] = time.monotonic()
+                clock["spent"] += clock["last"] - start
+                clock["count"] += 1
+
+        run(model, on_step=after_step)
         if timings is not None:
-            timings.update(write_s=spent, checkpoints=count)
+            timings.update(write_s=clock["spent"], checkpoints=int(clock["count"]))
         return result

@@ -176,14 +176,13 @@ def simulate_scenario(scn: Scenario, hours: int | None = None, seed: int | None 
         seed: the seed (default: the scenario's).
         progress: called as ``progress(done, total)`` after every step.
     """
+    from abm.market.loop import run
     from abm.market.model import MarketModel
     from abm.market.run import summary, tables
 
     model = MarketModel(scn, rng=seed, hours=hours)
-    for _ in range(model.hours):
-        model.step()
-        if progress:
-            progress(int(model.steps), model.hours)
+    run(model, on_step=None if progress is None
+        else lambda m: progress(int(m.steps), m.hours))
     return Run(scn.name, scn.source, scn, summary(model, "complete"), tables(model), model)
 
 

@@ -32,6 +32,7 @@ from typing import Any
 from abm.config.scenario import parse_scenario, resolve_file, set_path
 from abm.errors import InputError
 from abm.files import folder_lock
+from abm.market.loop import run as run_model
 from abm.market.model import MarketModel
 from abm.market.run import summary
 from abm.sweeps.design import Run, runs
@@ -105,8 +106,7 @@ def execute(task: Task) -> dict[str, Any]:
     except InputError as exc:  # InputError does not pickle back to the main process
         raise ValueError(str(exc)) from None
     model = MarketModel(scn, rng=run.seed, hours=task.hours)
-    for _ in range(model.hours):
-        model.step()
+    run_model(model)
     result = summary(model, "complete")
     row: dict[str, Any] = {"run_id": run.run_id, "sample": run.sample,
                            "replication": run.replication, "seed": run.seed, **run.values}
