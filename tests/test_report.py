@@ -28,7 +28,7 @@ def test_report_writes_html_with_embedded_figures_and_markdown(two, tmp_path, ca
     assert main(["report", str(priced), "--baseline", str(base), "--hours", "4",
                  "--out", str(out), "--quiet", "--budgets", "10,50,300"]) == 0
     text = out.read_text()
-    images = re.findall(r"src='data:image/png;base64,([A-Za-z0-9+/=]+)'", text)
+    images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', text)
     assert len(images) >= 5  # frontier, layers, two maps, zone changes
     assert all(base64.b64decode(i).startswith(b"\x89PNG") for i in images)
     for heading in ("Set-up and assumptions", "Headline results against the baseline",
@@ -87,3 +87,23 @@ def test_frontier_labels_of_many_identical_scenarios_keep_the_axes():
                           "min_emissions_unserved_mwh": 0.0})
     png = frontier_figure({f"a_long_scenario_name_{i}": front for i in range(13)})
     assert png.startswith(b"\x89PNG")
+
+
+def test_a_renamed_zone_and_a_link_in_a_name_are_reported_as_typed(write_scenario, tmp_path):
+    """A scenario that renames a zone crashed the report after every run (``Unknown format
+    code 'g'``); a scenario or zone name holding a Markdown link became a link in the twin."""
+    from tests.test_document import markdown_html, script_links
+
+    evil = "[x](javascript:alert(1))"
+    base = write_scenario(SMALL, "base.toml")
+    renamed = write_scenario(SMALL.replace('name = "small"', f'name = "{evil}"') + (
+        f'\n[zones.set.FR]\nname = "{evil} grid"\n'), "renamed.toml")
+    out = tmp_path / "report.html"
+    assert main(["report", str(renamed), "--baseline", str(base), "--hours", "2", "--out",
+                 str(out), "--quiet", "--budgets", "10,300"]) == 0
+    md = out.with_suffix(".md").read_text()
+    shown = markdown_html(md)
+    assert script_links(shown) == []
+    assert f"FR name France -&gt; {evil} grid".replace("-&gt;", "->") in shown.replace(
+        "-&gt;", "->")
+    assert script_links(out.read_text()) == []

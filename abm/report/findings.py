@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from abm.config.scenario import extends_chain
+from abm.report.document import Text, bold, text
 from abm.report.results import Run
 
 OUTCOMES = (  # column of report.numbers, how a reader calls it
@@ -80,8 +81,8 @@ def _intensity(table: pd.DataFrame, col: str) -> pd.Series:
 
 
 def findings(table: pd.DataFrame, runs: list[Run], baseline: Run,
-             gaps: dict[str, pd.DataFrame] | None = None) -> list[str]:
-    """The report's findings, one sentence or two each (Markdown with ``**bold**``).
+             gaps: dict[str, pd.DataFrame] | None = None) -> list[Text]:
+    """The report's findings, one sentence or two each (scenario names in bold).
 
     Args:
         table: ``report.headline_numbers`` of the runs (the baseline first).
@@ -89,7 +90,7 @@ def findings(table: pd.DataFrame, runs: list[Run], baseline: Run,
         baseline: the baseline run.
         gaps: per scenario label, ``decentralisation.price_of_decentralisation`` (optional).
     """
-    out: list[str] = []
+    out: list[Text] = []
     others = table.iloc[1:]
     base = table.iloc[0]
     demand_differs = (others.demand_mwh / base.demand_mwh - 1).abs() > 0.01
@@ -97,91 +98,103 @@ def findings(table: pd.DataFrame, runs: list[Run], baseline: Run,
         for col, name in OUTCOMES:
             change = _intensity(table, col).iloc[1:]
             order = change.abs().sort_values(ascending=False, kind="stable").index
-            moves = [f"**{s}** {_pct(change[s])}" for s in order[:3] if abs(change[s]) >= 0.05]
+            moves = [s for s in order[:3] if abs(change[s]) >= 0.05]
             if moves:
                 per = " per MWh of demand" if demand_differs.any() else ""
-                out.append(f"Largest changes in {name}{per} against the baseline: "
-                           + ", ".join(moves) + ".")
+                out.append(text(f"Largest changes in {name}{per} against the baseline: ",
+                                _listing([text(bold(s), f" {_pct(change[s])}") for s in moves]),
+                                "."))
             else:
-                out.append(f"No scenario moves {name} by as much as 0.05% against the "
-                           "baseline.")
+                out.append(text(f"No scenario moves {name} by as much as 0.05% against the "
+                                "baseline."))
         unserved = others.unserved_mwh - base.unserved_mwh
         if (unserved.abs() > 0.5).any():
             worst = unserved.abs().idxmax()
-            out.append(f"Unserved demand moves most in **{worst}**: {unserved[worst]:+,.0f} MWh "
-                       f"against the baseline's {base.unserved_mwh:,.0f} MWh.")
+            out.append(text("Unserved demand moves most in ", bold(worst),
+                            f": {unserved[worst]:+,.0f} MWh against the baseline's "
+                            f"{base.unserved_mwh:,.0f} MWh."))
         else:
-            out.append("Unserved demand is the same in every scenario (within 0.5 MWh): "
-                       f"{base.unserved_mwh:,.0f} MWh in the baseline.")
+            out.append(text("Unserved demand is the same in every scenario (within 0.5 MWh): "
+                            f"{base.unserved_mwh:,.0f} MWh in the baseline."))
         if demand_differs.any():
-            out.append("Demand differs in " + ", ".join(f"**{s}**" for s in
-                                                         others.index[demand_differs])
-                       + ", so changes are compared per MWh of demand; their totals are in "
-                       "the headline table.")
+            out.append(text("Demand differs in ",
+                            _listing([text(bold(s)) for s in others.index[demand_differs]]),
+                            ", so changes are compared per MWh of demand; their totals are in "
+                            "the headline table."))
         out += _trade_offs(table)
     for a, b in identical(table):
-        out.append(f"**{b}** gives exactly the same results as **{a}** over these hours: its "
-                   "lever does not bite here (a longer run, more demand or a tighter setting "
-                   "may change that).")
+        out.append(text(bold(b), " gives exactly the same results as ", bold(a),
+                        " over these hours: its lever does not bite here (a longer run, more "
+                        "demand or a tighter setting may change that)."))
     for child, parent in parents(runs, baseline).items():
         c, p = table.loc[child], table.loc[parent]
-        out.append(
-            f"**{child}** against **{parent}**, the scenario it extends: cost "
+        out.append(text(
+            bold(child), " against ", bold(parent), ", the scenario it extends: cost "
             f"{_pct(100 * (c.cost_usd / p.cost_usd - 1))}, system emissions "
             f"{_pct(100 * (c.emissions_system_kg / p.emissions_system_kg - 1))}, unserved "
             f"{c.unserved_mwh - p.unserved_mwh:+,.0f} MWh, served away from the origin "
-            f"{100 * (c.relocated_share - p.relocated_share):+.1f} pp.")
+            f"{100 * (c.relocated_share - p.relocated_share):+.1f} pp."))
     if gaps:
         out += _decentralisation(gaps)
     return out
 
 
-def _trade_offs(table: pd.DataFrame) -> list[str]:
+def _listing(items: list[Text]) -> Text:
+    """``items`` joined with commas."""
+    out = text()
+    for i, item in enumerate(items):
+        out += text(", " if i else "", item)
+    return out
+
+
+def _trade_offs(table: pd.DataFrame) -> list[Text]:
     """Scenarios that cut system emissions at a cost (with the cost per tonne avoided), that
     cut cost but emit more, and where the accounting bases disagree."""
     base = table.iloc[0]
-    out = []
+    out: list[Text] = []
     for label, row in table.iloc[1:].iterrows():
         scale = base.demand_mwh / row.demand_mwh  # compare at the baseline's demand
         d_cost = row.cost_usd * scale - base.cost_usd
         d_sys = (row.emissions_system_kg * scale - base.emissions_system_kg) / 1e3  # t
         d_avg = row.emissions_average_kg * scale - base.emissions_average_kg
         if d_sys < -1e-6 and d_cost > 0:
-            out.append(f"Trade-off in **{label}**: system emissions fall by {-d_sys:,.0f} t "
-                       f"for {_money(d_cost)[1:]} more, about ${d_cost / -d_sys:,.0f} per tonne "
-                       "avoided (operators' cost, carbon payments included: a transfer, not "
-                       "all of it a cost to society).")
+            out.append(text("Trade-off in ", bold(label), f": system emissions fall by "
+                            f"{-d_sys:,.0f} t for {_money(d_cost)[1:]} more, about "
+                            f"${d_cost / -d_sys:,.0f} per tonne avoided (operators' cost, "
+                            "carbon payments included: a transfer, not all of it a cost to "
+                            "society)."))
         elif d_sys > 1e-6 and d_cost < 0:
-            out.append(f"Trade-off in **{label}**: cost falls by {_money(d_cost)[1:]} but "
-                       f"system emissions rise by {d_sys:,.0f} t.")
+            out.append(text("Trade-off in ", bold(label), f": cost falls by "
+                            f"{_money(d_cost)[1:]} but system emissions rise by {d_sys:,.0f} t."))
         if d_avg * d_sys < 0 and abs(d_avg) > 1e-3 * base.emissions_average_kg:
-            out.append(f"The bases disagree in **{label}**: emissions attributed on average "
-                       f"intensity {'fall' if d_avg < 0 else 'rise'} "
-                       f"({_pct(100 * d_avg / base.emissions_average_kg)}) while the grid's "
-                       f"system emissions {'fall' if d_sys < 0 else 'rise'}: average-based "
-                       "reporting would mislead here.")
+            out.append(text("The bases disagree in ", bold(label), ": emissions attributed on "
+                            f"average intensity {'fall' if d_avg < 0 else 'rise'} "
+                            f"({_pct(100 * d_avg / base.emissions_average_kg)}) while the grid's "
+                            f"system emissions {'fall' if d_sys < 0 else 'rise'}: average-based "
+                            "reporting would mislead here."))
     return out
 
 
-def _decentralisation(gaps: dict[str, pd.DataFrame]) -> list[str]:
+def _decentralisation(gaps: dict[str, pd.DataFrame]) -> list[Text]:
     cost = {s: g.loc["cost_usd"] for s, g in gaps.items()}
     worst = max(cost, key=lambda s: cost[s].gap_pct)
     best = min(cost, key=lambda s: cost[s].gap_pct)
-    text = (f"The price of decentralisation: the market costs {_pct(cost[worst].gap_pct)} "
-            f"({_money(cost[worst].gap)}) against the planner's joint optimum for the same "
-            f"hours and demand in **{worst}**")
+    out = text(f"The price of decentralisation: the market costs {_pct(cost[worst].gap_pct)} "
+               f"({_money(cost[worst].gap)}) against the planner's joint optimum for the same "
+               "hours and demand in ", bold(worst))
     if best != worst:
-        text += f", {_pct(cost[best].gap_pct)} in **{best}**"
+        out += text(f", {_pct(cost[best].gap_pct)} in ", bold(best))
     sys_gap = {s: g.loc["emissions_system_kg", "gap_pct"] for s, g in gaps.items()}
-    text += ("; system emissions differ from the planner's by "
-             + ", ".join(f"{_pct(v)} ({s})" for s, v in sys_gap.items()) + ".")
+    out += text("; system emissions differ from the planner's by ",
+                _listing([text(f"{_pct(v)} ({s})") for s, v in sys_gap.items()]), ".")
     more = {s: g.loc["unserved_mwh", "gap"] for s, g in gaps.items()
             if g.loc["unserved_mwh", "gap"] > 0.5}
     if more:
-        text += (" The planner serves more demand in " + ", ".join(
-            f"**{s}** ({v:,.0f} MWh)" for s, v in more.items()) + ": there its cost includes "
-            "demand the market leaves unserved, so a negative cost gap is no saving.")
-    return [text]
+        out += text(" The planner serves more demand in ",
+                    _listing([text(bold(s), f" ({v:,.0f} MWh)") for s, v in more.items()]),
+                    ": there its cost includes demand the market leaves unserved, so a "
+                    "negative cost gap is no saving.")
+    return [out]
 
 
 def caveats(runs: list[Run]) -> list[str]:

@@ -12,9 +12,7 @@ the Markdown twin links the same figures, written to ``<stem>_figures/`` beside 
 from __future__ import annotations
 
 import argparse
-import base64
 import datetime as dt
-import html
 import io
 import re
 import sys
@@ -26,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.colors import SymLogNorm
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure as MplFigure
 
 from abm.config.scenario import Scenario, load_scenario
 from abm.core.frontier import DEFAULT_BUDGETS_MS, frontier
@@ -37,6 +35,20 @@ from abm.errors import InputError
 from abm.files import write_atomic
 from abm.market.reporters import COST_PARTS
 from abm.report.decentralisation import price_of_decentralisation
+from abm.report.document import (
+    Bullets,
+    Cell,
+    Document,
+    Figure,
+    Section,
+    Table,
+    bold,
+    code,
+    plain,
+    render_html,
+    render_markdown,
+    text,
+)
 from abm.report.figures import busiest_zone, generation_figure, map_figure, subplots
 from abm.report.findings import caveats, findings, parents
 from abm.report.results import Run, read_run, simulate_scenario, tqdm_progress
@@ -135,22 +147,20 @@ def headline_numbers(runs: list[Run], baseline: Run) -> pd.DataFrame:
     return df
 
 
-def headline(runs: list[Run], baseline: Run) -> pd.DataFrame:
+def headline(runs: list[Run], baseline: Run) -> Table:
     """Rows: metrics; columns: the baseline's value, then each scenario's value with its change
-    against the baseline in brackets (relative, or percentage points for shares)."""
+    against the baseline as the cell's note (relative, or percentage points for shares)."""
+    others = [r for r in runs if r is not baseline]
     rows = []
     for label, unit, get in HEADLINE:
         base = get(baseline.summary)
-        row = {"metric": label, "unit": unit, baseline.label: _fmt(base)}
-        for r in runs:
-            if r is not baseline:
-                v = get(r.summary)
-                change = f"{v - base:+,.1f} pp" if unit == "%" else _relative(v, base)
-                row[r.label] = f"{_fmt(v)} ({change})"
+        row = [Cell(label), Cell(unit), Cell(plain(base), numeric=True)]
+        for r in others:
+            v = get(r.summary)
+            change = f"{v - base:+,.1f} pp" if unit == "%" else _relative(v, base)
+            row.append(Cell(plain(v), change, numeric=True))
         rows.append(row)
-    df = pd.DataFrame(rows)
-    df.attrs["stacked"] = True  # in HTML, the change goes under the value
-    return df
+    return Table.of(["metric", "unit", baseline.label, *[r.label for r in others]], rows)
 
 
 def _relative(value: float, base: float) -> str:
@@ -202,8 +212,8 @@ def _differences(base_run: Run, run: Run, limit: int = 8) -> list[str]:
         if z.id in zones and z != zones[z.id]:
             changed = [f.name for f in fields(z) if f.name not in ("assumed", "overridden")
                        and getattr(z, f.name) != getattr(zones[z.id], f.name)]
-            out += [f"{z.id} {c.removesuffix('_kg_per_mwh')} {getattr(zones[z.id], c):g} -> "
-                    f"{getattr(z, c):g}" for c in changed]
+            out += [f"{z.id} {c.removesuffix('_kg_per_mwh')} {_short(getattr(zones[z.id], c))} "
+                    f"-> {_short(getattr(z, c))}" for c in changed]
     regions = {g.id: g for g in base.regions}
     out += [f"region {g.id} changed" for g in scn.regions if g.id in regions and g != regions[g.id]]
     if len(out) > limit:
@@ -266,7 +276,7 @@ def operator_changes(runs: list[Run], baseline: Run) -> pd.DataFrame | None:
 # Figures (each returns PNG bytes)
 
 
-def _png(fig: Figure) -> bytes:
+def _png(fig: MplFigure) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
     return buf.getvalue()
@@ -391,30 +401,6 @@ CAVEATS = (
     "RTTs between regions are measured Azure P95 values where available, else a distance "
     "model (7 + d_km / 59 ms).",
 )
-
-
-def _fmt(v: object) -> str:
-    if isinstance(v, float | np.floating):
-        if abs(v) >= 1000:
-            return f"{v:,.0f}"
-        return f"{v:,.1f}" if abs(v) >= 1 or v == 0 else f"{v:.3g}"
-    return str(v)
-
-
-def _md_table(df: pd.DataFrame) -> str:
-    head = "| " + " | ".join(_md(str(c)).replace("|", "/") for c in df.columns) + " |"
-    rule = "|" + "---|" * len(df.columns)
-    body = ["| " + " | ".join(_md(_fmt(v)).replace("|", "/") for v in row) + " |"
-            for row in df.itertuples(index=False)]
-    return "\n".join([head, rule, *body])
-
-
-def _html_table(df: pd.DataFrame) -> str:
-    table = df.to_html(index=False, escape=True, border=0, classes="t",
-                       formatters={c: _fmt for c in df.columns})
-    if df.attrs.get("stacked"):
-        table = re.sub(r" \(([^()<]*)\)</td>", r"<br><small>(\1)</small></td>", table)
-    return f"<div class='scroll'>{table}</div>"
 
 
 def decentralisation_table(gaps: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -544,83 +530,89 @@ def write_report(runs: list[Run], baseline: Run, out: Path,
     numbers_table = headline_numbers(runs, baseline)
     gaps = {r.label: price_of_decentralisation(r) for r in runs}
     parent = parents(runs, baseline)
-    sections: list[tuple[str, str, list]] = []  # title, prose, blocks: DataFrame or figure name
-    sections.append(("Findings", (
-        "Generated from the numbers below: what moves cost, emissions on each basis and "
-        "unserved demand most, the trade-offs, and the caveats that matter."),
-        [findings(numbers_table, runs, baseline, gaps) + caveats(runs)]))
-    sections.append(("Set-up and assumptions", (
-        f"Baseline: **{baseline.label}**. Every scenario is the market of docs/market.md: "
-        "operators place their inference load hour by hour by their strategies (their own "
-        "placement LPs unless the scenario sets another, docs/market.md), "
-        "compute regions answer with rent and capacity, grid zones with price and carbon. "
-        "The levers column lists every setting that differs from the baseline."),
-        [setup_table(runs, baseline)]))
-    table = headline(runs, baseline)
-    sections.append(("Headline results against the baseline", (
-        "Totals over each run; in brackets the change against the baseline (percentage "
-        "points, pp, for shares). Cost is what operators pay, split into its parts: energy "
-        "(electricity at the zone price x PUE), carbon (the carbon price, the policy's and "
-        "operators' own, on the placement signal), compute rent, network (egress and the "
-        "latency penalty) and migration (one-off friction of moves); the value of lost load "
-        "is not in it (unserved MWh have their own row). CO2 is given on three bases: "
-        "attributed with average "
-        "intensity (location-based reporting), attributed with marginal intensity, and "
-        "system emissions, the change in the grid's emissions that the data-centre load "
-        "causes."),
-        [table]))
+
+    def fig(name: str) -> Figure:
+        return Figure(name, figures[name], name.replace("_", " "))
+
+    sections = [Section("Findings", (
+        text("Generated from the numbers below: what moves cost, emissions on each basis and "
+             "unserved demand most, the trade-offs, and the caveats that matter."),
+        Bullets((*findings(numbers_table, runs, baseline, gaps),
+                 *[text(c) for c in caveats(runs)]))))]
+    sections.append(Section("Set-up and assumptions", (
+        text("Baseline: ", bold(baseline.label), ". Every scenario is the market of "
+             "docs/market.md: operators place their inference load hour by hour by their "
+             "strategies (their own placement LPs unless the scenario sets another, "
+             "docs/market.md), compute regions answer with rent and capacity, grid zones with "
+             "price and carbon. The levers column lists every setting that differs from the "
+             "baseline."),
+        Table.from_frame(setup_table(runs, baseline)))))
+    sections.append(Section("Headline results against the baseline", (
+        text("Totals over each run; under each value the change against the baseline "
+             "(percentage points, pp, for shares). Cost is what operators pay, split into its "
+             "parts: energy (electricity at the zone price x PUE), carbon (the carbon price, "
+             "the policy's and operators' own, on the placement signal), compute rent, network "
+             "(egress and the latency penalty) and migration (one-off friction of moves); the "
+             "value of lost load is not in it (unserved MWh have their own row). CO2 is given "
+             "on three bases: attributed with average intensity (location-based reporting), "
+             "attributed with marginal intensity, and system emissions, the change in the "
+             "grid's emissions that the data-centre load causes."),
+        headline(runs, baseline))))
     for child, par in parent.items():
         pair = [r for r in runs if r.label == par] + [r for r in runs if r.label == child]
-        sections.append((f"{child} against {par}, the scenario it extends", (
-            f"**{child}** extends **{par}**: against it, its own lever shows alone (against "
-            "the baseline, the parent's levers add to it). In brackets the change against "
-            f"{par}."), [headline(pair, pair[0])]))
-    sections.append(("The price of decentralisation", (
-        "Each scenario's market (operators deciding for themselves, capacity first come, "
-        "first served) beside the planner's joint optimum for the same hours, demand, zone "
-        "prices, rent and capacity: one placement LP over all operators each hour, myopic "
-        "like the operators (friction amortised over the holding horizon), knowing the "
-        "hour's prices (no forecast error) and taking them as given; its system emissions "
-        "come from clearing the grid with its load. The gap is market minus planner: what "
-        "decentralised decisions cost (docs/market.md)."), [decentralisation_table(gaps)]))
+        sections.append(Section(f"{child} against {par}, the scenario it extends", (
+            text(bold(child), " extends ", bold(par), ": against it, its own lever shows alone "
+                 "(against the baseline, the parent's levers add to it). Under each value the "
+                 f"change against {par}."), headline(pair, pair[0]))))
+    sections.append(Section("The price of decentralisation", (
+        text("Each scenario's market (operators deciding for themselves, capacity first come, "
+             "first served) beside the planner's joint optimum for the same hours, demand, zone "
+             "prices, rent and capacity: one placement LP over all operators each hour, myopic "
+             "like the operators (friction amortised over the holding horizon), knowing the "
+             "hour's prices (no forecast error) and taking them as given; its system emissions "
+             "come from clearing the grid with its load. The gap is market minus planner: what "
+             "decentralised decisions cost (docs/market.md)."),
+        Table.from_frame(decentralisation_table(gaps)))))
     grid_tables = grid_results(runs, baseline)
     if grid_tables:
-        sections.append(("Grid results: marginal technology and interconnectors", (
-            "The technology on the margin in the zones with the most data-centre load (share "
-            "of hours; what an extra MWh there burns), and every interconnector's mean flow "
-            "(MW, + in the line's direction) with the hours it was congested."),
-            grid_tables))
-    sections.append(("Energy-latency frontier", (
-        "The planner's optimum at annual-mean signals as every class's latency budget is "
-        "relaxed: cost C*(B) and least emissions E*(B), per MWh served (demand that no "
-        "reachable capacity can serve is left out and counted in the frontier's unserved "
-        "MWh). How much a scenario's levers move the frontier is the value they unlock by "
-        "relaxing latency. Lines that coincide share a label at their right end."),
-        ["frontier"]))
-    sections.append(("Execution layers", (
-        "Share of served MWh at the origin region (local), within "
-        f"{baseline.scenario.regional_rtt_ms:g} ms of it (regional) or beyond "
-        "(energy-oriented)."), ["layers"]))
-    sections.append(("Where demand moved", (
-        "Arrows: the largest flows of served MWh from a workload's origin grid zone to the zone "
-        "where it ran (width by MWh). Circles: the baseline's data-centre grid energy per zone, "
-        "and for the other scenarios its change against the baseline. Straight lines: "
-        "interconnectors, width by the mean power flow, head pointing the way it flowed, red "
-        "where the line was congested (the more hours, the darker)."),
-        [f"map_{slugs[label]}" for label in labels]))
+        sections.append(Section("Grid results: marginal technology and interconnectors", (
+            text("The technology on the margin in the zones with the most data-centre load "
+                 "(share of hours; what an extra MWh there burns), and every interconnector's "
+                 "mean flow (MW, + in the line's direction) with the hours it was congested."),
+            *[Table.from_frame(t) for t in grid_tables])))
+    sections.append(Section("Energy-latency frontier", (
+        text("The planner's optimum at annual-mean signals as every class's latency budget is "
+             "relaxed: cost C*(B) and least emissions E*(B), per MWh served (demand that no "
+             "reachable capacity can serve is left out and counted in the frontier's unserved "
+             "MWh). How much a scenario's levers move the frontier is the value they unlock by "
+             "relaxing latency. Lines that coincide share a label at their right end."),
+        fig("frontier"))))
+    sections.append(Section("Execution layers", (
+        text("Share of served MWh at the origin region (local), within "
+             f"{baseline.scenario.regional_rtt_ms:g} ms of it (regional) or beyond "
+             "(energy-oriented)."), fig("layers"))))
+    sections.append(Section("Where demand moved", (
+        text("Arrows: the largest flows of served MWh from a workload's origin grid zone to "
+             "the zone where it ran (width by MWh). Circles: the baseline's data-centre grid "
+             "energy per zone, and for the other scenarios its change against the baseline. "
+             "Straight lines: interconnectors, width by the mean power flow, head pointing the "
+             "way it flowed, red where the line was congested (the more hours, the darker)."),
+        *[fig(f"map_{slugs[label]}") for label in labels])))
     shown = [label for label in labels if f"generation_{slugs[label]}" in figures]
     if shown:
-        sections.append((f"Generation in {zone}", (
-            f"Generation in {zone} by technology hour by hour (stacked), its load (generation "
-            "plus net imports over interconnectors, black) and the technology on the margin "
-            "in every hour (strip below): what the data-centre load met. Another zone: "
-            "`abm report ... --zone ZONE`."), [f"generation_{slugs[label]}" for label in shown]))
+        sections.append(Section(f"Generation in {zone}", (
+            text(f"Generation in {zone} by technology hour by hour (stacked), its load "
+                 "(generation plus net imports over interconnectors, black) and the technology "
+                 "on the margin in every hour (strip below): what the data-centre load met. "
+                 "Another zone: ", code("abm report ... --zone ZONE"), "."),
+            *[fig(f"generation_{slugs[label]}") for label in shown])))
     if len(runs) > 1:
-        sections.append(("Zone prices and carbon", (
-            "Changes against the baseline in each zone's data-centre grid energy (MWh over the "
-            "run), mean clearing price and mean average carbon intensity (colour on a "
-            "symmetric log scale, so that small changes show beside large ones). Every zone "
-            f"and value: {fig_dir.name}/zone_changes.csv."), ["zones"]))
+        sections.append(Section("Zone prices and carbon", (
+            text("Changes against the baseline in each zone's data-centre grid energy (MWh "
+                 "over the run), mean clearing price and mean average carbon intensity (colour "
+                 "on a symmetric log scale, so that small changes show beside large ones). "
+                 "Every zone and value: ", code(f"{fig_dir.name}/zone_changes.csv"), "."),
+            fig("zones"))))
         gains = []
         for label in labels[1:]:
             g = _gains(zones, ops, label)
@@ -628,29 +620,31 @@ def write_report(runs: list[Run], baseline: Run, out: Path,
         note = ("" if ops is not None else " Operator results need per-operator tables: run "
                 "the scenario files themselves, or runs made with market.operator_detail = "
                 "true.")
-        sections.append(("Who gains and who loses", (
-            "Per scenario, the two zones that gain and the two that lose the most data-centre "
-            "energy, and the two operators whose cost per MWh served falls and the two whose "
-            f"cost rises the most, against the baseline (all: {fig_dir.name}/zone_changes.csv "
-            "and operator_changes.csv)." + note),
-            [pd.concat(gains, ignore_index=True)]))
-    sections.append(("Data provenance and caveats", (
-        "Regions, zones, RTTs and hourly profiles come from abm/data (sources, licences and "
-        "every assumption in abm/data/SOURCES.md; month x hour profiles derived from "
-        "Electricity Maps data, ODbL, via HewlettPackard/green-dcc). Country outlines: Natural "
-        "Earth (public domain). " + _assumed(baseline.scenario)),
-        [list(CAVEATS) + [r.warning for r in runs if r.warning]]))
+        sections.append(Section("Who gains and who loses", (
+            text("Per scenario, the two zones that gain and the two that lose the most "
+                 "data-centre energy, and the two operators whose cost per MWh served falls and "
+                 "the two whose cost rises the most, against the baseline (all: ",
+                 code(f"{fig_dir.name}/zone_changes.csv"), " and ",
+                 code("operator_changes.csv"), ")." + note),
+            Table.from_frame(pd.concat(gains, ignore_index=True)))))
+    sections.append(Section("Data provenance and caveats", (
+        text("Regions, zones, RTTs and hourly profiles come from abm/data (sources, licences "
+             "and every assumption in abm/data/SOURCES.md; month x hour profiles derived from "
+             "Electricity Maps data, ODbL, via HewlettPackard/green-dcc). Country outlines: "
+             "Natural Earth (public domain). " + _assumed(baseline.scenario)),
+        Bullets(tuple(text(c) for c in [*CAVEATS, *[r.warning for r in runs if r.warning]])))))
 
     title = (f"Scenario report: {', '.join(labels[1:])} against {baseline.label}"
              if 1 < len(runs) <= 4 else
              f"Scenario report: {len(runs) - 1} scenarios against {baseline.label}"
              if len(runs) > 4 else f"Scenario report: {baseline.label}")
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    intro = (f"Made {stamp} by GeoInference ABM" + (f" with `{command}`" if command else "")
-             + ". Where each scenario comes from is in the set-up table.")
+    intro = text(f"Made {stamp} by GeoInference ABM",
+                 *((" with ", code(command)) if command else ()),
+                 ". Where each scenario comes from is in the set-up table.")
+    doc = Document(title, intro, tuple(sections))
     md_path = out.with_suffix(".md")
-    markdown, page = _markdown(title, intro, sections, fig_dir.name), _html(title, intro, sections,
-                                                                            figures)
+    markdown, page = render_markdown(doc, fig_dir.name), render_html(doc)
     write_atomic(md_path, lambda p: p.write_text(markdown))  # the HTML last: it is the report
     write_atomic(out, lambda p: p.write_text(page))
     return out, md_path
@@ -664,63 +658,6 @@ def _file_names(labels: list[str]) -> dict[str, str]:
     if len(set(slugs)) < len(slugs):
         slugs = [f"{i}-{slug}" for i, slug in enumerate(slugs)]
     return dict(zip(labels, slugs, strict=True))
-
-
-def _md(text: str) -> str:
-    """Text for the Markdown twin: HTML in it (a scenario name, say) is shown, not rendered."""
-    return html.escape(text, quote=False)
-
-
-def _markdown(title: str, intro: str, sections: list, fig_dir: str) -> str:
-    parts = [f"# {_md(title)}", "", _md(intro), ""]
-    for heading, prose, blocks in sections:
-        parts += [f"## {_md(heading)}", "", _md(prose), ""]
-        for b in blocks:
-            if isinstance(b, pd.DataFrame):
-                parts += [_md_table(b), ""]
-            elif isinstance(b, list):
-                parts += [f"- {_md(item)}" for item in b] + [""]
-            else:
-                parts += [f"![{b}]({fig_dir}/{b}.png)", ""]
-    return "\n".join(parts)
-
-
-STYLE = """
-body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:1180px;
-margin:2em auto;padding:0 1.5em;color:#1d2733;line-height:1.45}
-h1{font-size:1.7em;margin-bottom:.2em}h2{margin-top:1.8em;border-bottom:2px solid #dde3ea;
-padding-bottom:.2em;font-size:1.3em}p.intro{color:#52606d}
-table.t{border-collapse:collapse;font-size:.84em;margin:.6em 0 1.2em;width:100%}
-table.t th{background:#eef2f6;text-align:left;padding:4px 6px;border-bottom:1px solid #c7d0d9;
-overflow-wrap:normal;word-break:normal;hyphens:manual;vertical-align:bottom}
-table.t td{padding:3px 6px;border-bottom:1px solid #e6eaee;vertical-align:top}
-table.t td:not(:last-child){white-space:nowrap}div.scroll{overflow-x:auto}
-table.t tr:hover td{background:#f7fafc}img{max-width:100%;margin:.4em 0 1em}
-code{background:#f1f3f5;padding:0 .25em;border-radius:3px}small{color:#52606d}
-"""
-
-
-def _html(title: str, intro: str, sections: list, figures: dict[str, bytes]) -> str:
-    def prose(text: str) -> str:
-        out, bold = html.escape(text).split("**"), []
-        for i, piece in enumerate(out):
-            bold.append(f"<b>{piece}</b>" if i % 2 else piece)
-        return "".join(bold).replace("`", "")
-
-    body = [f"<h1>{html.escape(title)}</h1>", f"<p class='intro'>{prose(intro)}</p>"]
-    for heading, text, blocks in sections:
-        body += [f"<h2>{html.escape(heading)}</h2>", f"<p>{prose(text)}</p>"]
-        for b in blocks:
-            if isinstance(b, pd.DataFrame):
-                body.append(_html_table(b))
-            elif isinstance(b, list):
-                body.append("<ul>" + "".join(f"<li>{prose(i)}</li>" for i in b) + "</ul>")
-            else:
-                data = base64.b64encode(figures[b]).decode()
-                body.append(f"<img alt='{html.escape(b)}' src='data:image/png;base64,{data}'>")
-    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-            f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"
-            + "\n".join(body) + "</body></html>\n")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,8 +8,6 @@ distributions against the baseline, per-hour series bands, and the scenario-disc
 
 from __future__ import annotations
 
-import base64
-import html
 import io
 from pathlib import Path
 
@@ -20,6 +18,19 @@ from matplotlib.figure import Figure
 from abm.config.scenario import SCENARIO_DIR
 from abm.errors import InputError
 from abm.files import write_atomic
+from abm.report.document import (
+    Block,
+    Cell,
+    Document,
+    Note,
+    Section,
+    Table,
+    bold,
+    code,
+    render_html,
+    text,
+)
+from abm.report.document import Figure as DocFigure
 from abm.report.figures import subplots
 from abm.sweeps.analysis import (
     WIDE_INTERVAL,
@@ -36,11 +47,6 @@ from abm.sweeps.spec import Discovery, Parameter, Spec, outcome_unit, parse_spec
 
 REPORT = "report.html"
 HEAT_BINS = 6
-_CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
-table{border-collapse:collapse;margin:0.6em 0;font-size:0.9em}
-td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f0f0f0}
-td:first-child,th:first-child{text-align:left}img{max-width:100%}
-.note{color:#8a5a00}code{background:#f4f4f4;padding:0 3px}h2{border-bottom:1px solid #ddd}"""
 
 
 def write_report(out: str | Path, target: Discovery | None = None,
@@ -71,21 +77,21 @@ def write_report(out: str | Path, target: Discovery | None = None,
         target = spec.discovery or Discovery(
             outcome, float(np.nanquantile(results[outcome], 0.75)), above=True)
     box = prim(results[list(spec.names)], target, results[target.outcome].to_numpy(float))
-    parts = [_header(spec, manifest, out), _parameters(spec),
-             _outcomes(spec, results, baseline),
-             _sensitivity(spec, sens)]
+    sections = [_header(spec, manifest, out), _parameters(spec),
+                _outcomes(spec, results, baseline), _sensitivity(spec, sens)]
     if pair is not None:
-        parts.append(f"<h2>Heat map: {html.escape(outcome)}</h2>"
-                     + _img(heatmap_figure(by_point(spec, results), pair, outcome)))
-    parts.append("<h2>Outcome distributions</h2><p>Over all runs; dashed: the baseline "
-                 "run(s).</p>" + _img(distribution_figure(spec, results, baseline)))
+        sections.append(Section(f"Heat map: {outcome}", (_figure(
+            "heatmap", heatmap_figure(by_point(spec, results), pair, outcome)),)))
+    sections.append(Section("Outcome distributions", (
+        text("Over all runs; dashed: the baseline run(s)."),
+        _figure("distributions", distribution_figure(spec, results, baseline)))))
     if spec.series:
-        parts.append("<h2>Series</h2><p>Median and 5-95% band over runs, per hour.</p>"
-                     + _img(series_figure(spec, results)))
-    parts.append(_discovery(box))
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>Sweep "
-            f"{html.escape(spec.name)}</title><style>{_CSS}</style></head><body>"
-            + "\n".join(parts) + "</body></html>\n")
+        sections.append(Section("Series", (
+            text("Median and 5-95% band over runs, per hour."),
+            _figure("series", series_figure(spec, results)))))
+    sections.append(_discovery(box))
+    doc = Document(f"Sweep {spec.name}", text(spec.description), tuple(sections))
+    page = render_html(doc)
     path = out / REPORT
     write_atomic(path, lambda tmp: tmp.write_text(page))
     return path
@@ -98,10 +104,10 @@ def _top_two(s: Sensitivity, spec: Spec) -> tuple[str, str] | None:
     return order[0], order[1]
 
 
-def _img(fig: Figure) -> str:
+def _figure(name: str, fig: Figure) -> DocFigure:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
-    return f"<img src='data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}'>"
+    return DocFigure(name, buf.getvalue(), name)
 
 
 def number(value: float, unit: str = "") -> str:
@@ -138,10 +144,6 @@ def shown_path(path: str | Path) -> str:
         return p.name
 
 
-def _table(df: pd.DataFrame, index: bool = False) -> str:
-    return df.to_html(float_format=number, na_rep="–", border=0, index=index)
-
-
 def _describe(p: Parameter) -> str:
     if p.distribution == "choice":
         return f"values {list(p.values)}"
@@ -152,11 +154,11 @@ def _describe(p: Parameter) -> str:
     return f"{p.distribution} [{p.low:g}, {p.high:g}]{mode} ({p.kind})"
 
 
-def _header(spec: Spec, m: dict, out: Path) -> str:
+def _header(spec: Spec, m: dict, out: Path) -> Section:
     status = m.get("status")
-    warn = ("" if status == "complete" else f"<p class='note'>The sweep is {status}: "
-            f"{m.get('runs_done')} of {m.get('runs_total')} runs. Carry on with "
-            "<code>abm sweep SPEC --out DIR --resume</code>.</p>")
+    warn = () if status == "complete" else (Note(text(
+        f"The sweep is {status}: {m.get('runs_done')} of {m.get('runs_total')} runs. Carry on "
+        "with ", code("abm sweep SPEC --out DIR --resume"), ".")),)
     rows = {"folder": shown_path(out),
             "scenario": shown_path(m["spec"]["sweep"].get("scenario")), "design": (
         f"{spec.design}, {m.get('design_points')} points x {spec.replications} replication(s)"
@@ -166,33 +168,31 @@ def _header(spec: Spec, m: dict, out: Path) -> str:
         "executor": m.get("executor"), "wall time": number(m.get("elapsed_s") or 0.0, "s"),
         "fixed settings": spec.fixed or "none", "baseline overrides": spec.baseline,
         "spec hash": m.get("spec_hash"), "updated (UTC)": m.get("updated_utc")}
-    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
-                   for k, v in rows.items())
-    desc = f"<p>{html.escape(spec.description)}</p>" if spec.description else ""
-    return f"<h1>Sweep {html.escape(spec.name)}</h1>{desc}{warn}<table>{body}</table>"
+    return Section("Settings", (*warn, Table.of(
+        ["setting", "value"], [[k, str(v)] for k, v in rows.items()])))
 
 
-def _parameters(spec: Spec) -> str:
-    df = pd.DataFrame({"parameter": spec.names,
-                       "sampled as": [_describe(p) for p in spec.parameters]})
-    return "<h2>Parameters</h2>" + df.to_html(index=False, border=0)
+def _parameters(spec: Spec) -> Section:
+    return Section("Parameters", (Table.of(
+        ["parameter", "sampled as"], [[n, _describe(p)] for n, p in
+                                      zip(spec.names, spec.parameters, strict=True)]),))
 
 
-def _outcomes(spec: Spec, results: pd.DataFrame, baseline: pd.DataFrame) -> str:
+def _outcomes(spec: Spec, results: pd.DataFrame, baseline: pd.DataFrame) -> Section:
     cols = list(spec.all_outcomes)
     stats = results[cols].describe(percentiles=[0.05, 0.5, 0.95]).T
     if not baseline.empty:
         stats["baseline"] = baseline[list(spec.outcomes)].mean().reindex(cols)
-    shown = pd.DataFrame({c: [number(v, "count" if c == "count" else outcome_unit(o))
-                              for o, v in stats[c].items()] for c in stats.columns},
-                         index=stats.index)
-    shown.insert(0, "unit", [outcome_unit(o) for o in stats.index])
-    return ("<h2>Outcomes</h2><p>Units: MWh, $, kgCO2, shares (0-1, shown as %); "
-            "<code>saved.X</code> = 1 - X / X of the baseline with the same seed.</p>"
-            + _table(shown, index=True))
+    rows = [[Cell(o), Cell(outcome_unit(o)),
+             *[Cell(number(v, "count" if c == "count" else outcome_unit(o)), numeric=True)
+               for c, v in stats.loc[o].items()]] for o in stats.index]
+    return Section("Outcomes", (
+        text("Units: MWh, $, kgCO2, shares (0-1, shown as %); ", code("saved.X"),
+             " = 1 - X / X of the baseline with the same seed."),
+        Table.of(["outcome", "unit", *map(str, stats.columns)], rows)))
 
 
-def _sensitivity(spec: Spec, sens: list[Sensitivity]) -> str:
+def _sensitivity(spec: Spec, sens: list[Sensitivity]) -> Section:
     what = {"sobol": "Sobol indices (SALib, Saltelli/Jansen estimators): S1 first order, ST "
                      "total; 95% bootstrap half-widths.",
             "morris": "Morris elementary effects (SALib): mu* (mean |effect|, outcome units "
@@ -206,21 +206,22 @@ def _sensitivity(spec: Spec, sens: list[Sensitivity]) -> str:
                      "factorial): S1 first order, ST total (1 - the variance explained by all "
                      "the other parameters together)."}[sens[0].method]
     flagged = [f"{s.outcome}: {p} ({f})" for s in sens for p, f in s.table.flag.items() if f]
-    warn = ("<p class='note'>Read with care (interval half-width above "
-            f"{WIDE_INTERVAL:g}, or a quarter of the largest mu*; an index above 1 or below "
-            "0 beyond its interval is estimator noise; more design points narrow them): "
-            + html.escape("; ".join(flagged)) + "</p>") if flagged else ""
-    parts = [f"<h2>Sensitivity</h2><p>{what}</p>{warn}", _img(tornado_figure(sens))]
+    blocks: list[Block] = [text(what)]
+    if flagged:
+        blocks.append(Note(text(
+            f"Read with care (interval half-width above {WIDE_INTERVAL:g}, or a quarter of "
+            "the largest mu*; an index above 1 or below 0 beyond its interval is estimator "
+            "noise; more design points narrow them): " + "; ".join(flagged))))
+    blocks.append(_figure("tornado", tornado_figure(sens)))
     for s in sens:
-        note = f" <span class='note'>({html.escape(s.note)})</span>" if s.note else ""
         unit = outcome_unit(s.outcome) if s.method == "morris" else ""
         shown = s.table.reset_index()
-        for col in shown.columns:
-            if col not in ("parameter", "flag"):
-                shown[col] = [number(v, unit) if unit else
-                              ("–" if not np.isfinite(v) else f"{v:.3f}") for v in shown[col]]
-        parts.append(f"<h3>{html.escape(s.outcome)}{note}</h3>" + _table(shown))
-    return "".join(parts)
+        rows = [[Cell(str(v)) if col in ("parameter", "flag") else Cell(
+                    number(v, unit) if unit else ("–" if not np.isfinite(v) else f"{v:.3f}"),
+                    numeric=True) for col, v in row.items()] for _, row in shown.iterrows()]
+        blocks.append(text(bold(s.outcome), f" ({s.note})" if s.note else ""))
+        blocks.append(Table.of(list(shown.columns), rows))
+    return Section("Sensitivity", tuple(blocks))
 
 
 def _target(target: Discovery) -> str:
@@ -228,23 +229,22 @@ def _target(target: Discovery) -> str:
             f"{number(target.threshold, outcome_unit(target.outcome))}")
 
 
-def _discovery(box: Box) -> str:
-    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>"
-                   + (f"{number(v.low)} to {number(v.high)}" if isinstance(v, Range)
-                      else html.escape(", ".join(map(str, v)))) + "</td></tr>"
-                   for k, v in box.limits.items())
+def _discovery(box: Box) -> Section:
+    title = "Scenario discovery (PRIM)"
     if box.base_rate == 0:
-        return (f"<h2>Scenario discovery (PRIM)</h2><p class='note'>No run meets the target "
-                f"<code>{html.escape(_target(box.target))}</code>; choose another with "
-                "<code>abm sweep report DIR --target OUTCOME&gt;X</code>.</p>")
-    limits = (f"<table><tr><th>parameter</th><th>box</th></tr>{rows}</table>" if rows else
-              "<p class='note'>No box beats the whole space: the target does not concentrate "
-              "in any parameter range.</p>")
-    return (f"<h2>Scenario discovery (PRIM)</h2><p>Target: <code>"
-            f"{html.escape(_target(box.target))}</code> in {box.base_rate:.1%} of runs. "
-            f"Box: coverage {box.coverage:.1%} of the target runs, density {box.density:.1%} "
-            f"(target runs among the box's), mass {box.mass:.1%} of all runs.</p>{limits}"
-            + _img(prim_figure(box)))
+        return Section(title, (Note(text(
+            "No run meets the target ", code(_target(box.target)), "; choose another with ",
+            code("abm sweep report DIR --target OUTCOME>X"), ".")),))
+    rows = [[k, f"{number(v.low)} to {number(v.high)}" if isinstance(v, Range)
+             else ", ".join(map(str, v))] for k, v in box.limits.items()]
+    limits: Block = (Table.of(["parameter", "box"], rows) if rows else Note(text(
+        "No box beats the whole space: the target does not concentrate in any parameter "
+        "range.")))
+    return Section(title, (
+        text("Target: ", code(_target(box.target)), f" in {box.base_rate:.1%} of runs. Box: "
+             f"coverage {box.coverage:.1%} of the target runs, density {box.density:.1%} "
+             f"(target runs among the box's), mass {box.mass:.1%} of all runs."),
+        limits, _figure("prim", prim_figure(box))))
 
 
 def tornado_figure(sens: list[Sensitivity]) -> Figure:
