@@ -34,6 +34,7 @@ from abm.core.metrics import (
     pairwise_saving_usd_per_mwh,
     realised_relocation,
     returns_on_latency,
+    shift_index,
     shift_matrix,
     zone_load_mwh,
 )
@@ -194,6 +195,10 @@ def test_shift_matrix_by_hand(build):
     assert s.sum() == pytest.approx(X.sum())
     assert_allclose(s.sum(axis=0)[z], X.sum(axis=(0, 1)))
     assert_allclose(s.sum(axis=1)[z[:2]], [10.0, 5.0])
+    assert_allclose(shift_matrix(inst, X, by="region"), by_region)
+    assert_allclose(shift_matrix(inst, X, index=shift_index(inst)), s)
+    with pytest.raises(ValueError, match="by must be one of"):
+        shift_matrix(inst, X, by="country")
 
 
 def test_zone_load_and_emissions_by_hand(build):

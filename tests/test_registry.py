@@ -6,25 +6,30 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
+from scipy.optimize import linprog
 
 from abm.cli import build_parser
 from abm.config.registry import (
     ALLOCATION_RULES,
     FORECAST_MODES,
     GRID_RESPONSES,
+    PLACEMENT_ENGINES,
     REGISTRIES,
     RENT_RULES,
     Registry,
     UnknownName,
 )
 from abm.config.scenario import load_scenario
+from abm.core.problem import PlacementProblem
 from abm.dashboard.state import forecast_choices
 from abm.errors import InputError
 from abm.grid.responses import CalibratedStacks, Dispatch
 from abm.market import ComputeRegion, MarketModel
+from abm.market.engines import PlacementEngine
 from tests.conftest import SMALL
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
@@ -98,6 +103,48 @@ def test_a_registered_allocation_rule_and_forecast_mode_are_used(write_scenario,
     model = run(write_scenario, 'allocation = "counted"', forecast="counted")
     assert calls == {"allocation": HOURS, "forecast": HOURS}
     np.testing.assert_array_equal(model.x_mw, base.x_mw)
+
+
+class Linprog(PlacementEngine):
+    """A placement engine by ``scipy.optimize.linprog`` (docs/model.md section 3, with the
+    friction as a column m >= x - x_prev), one operator at a time: no tie rule, no walk."""
+
+    calls: ClassVar[list[int]] = []
+
+    def solve(self, o: int, problem: PlacementProblem) -> tuple[np.ndarray, np.ndarray]:
+        self.calls.append(o)
+        p = problem
+        n_k, n_r = p.cost_usd_per_mwh.shape
+        nx = n_k * n_r
+        cost = np.where(p.feasible, p.cost_usd_per_mwh, 0.0).ravel()
+        c = np.concatenate([cost, p.friction_usd_per_mw.ravel(), np.full(n_k, p.voll_usd_per_mwh)])
+        a_eq = np.hstack([np.kron(np.eye(n_k), np.ones(n_r)), np.zeros((n_k, nx)), np.eye(n_k)])
+        finite = np.isfinite(p.capacity_mw)
+        a_ub = np.vstack([np.hstack([np.eye(nx), -np.eye(nx), np.zeros((nx, n_k))]),
+                          np.hstack([np.kron(np.ones(n_k), np.eye(n_r)),
+                                     np.zeros((n_r, nx + n_k))])[finite]])
+        b_ub = np.concatenate([p.incumbent_mw.ravel(), p.capacity_mw[finite]])
+        bounds = [(0, None if f else 0) for f in p.feasible.ravel()] + [(0, None)] * (nx + n_k)
+        res = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=p.demand_mw, bounds=bounds,
+                      method="highs")
+        assert res.status == 0, res.message
+        return res.x[:nx].reshape(n_k, n_r), res.x[2 * nx:]
+
+
+def test_a_registered_placement_engine_is_accepted_and_runs(write_scenario, registered):
+    """An engine registered by name is validated, listed, and solves every LP of the market
+    (operators one at a time: it does not walk); where the optimum is unique its placements
+    are the shipped flow's."""
+    registered(PLACEMENT_ENGINES, "linprog", "scipy's linprog, one operator at a time", Linprog)
+    Linprog.calls.clear()
+    base = run(write_scenario, 'solver = "flow"')
+    model = run(write_scenario, 'solver = "linprog"')
+    assert isinstance(model.engine, Linprog) and not model.engine.walks
+    assert Linprog.calls == [0] * HOURS and model.lp_solves == HOURS
+    np.testing.assert_allclose(model.x_mw, base.x_mw, atol=1e-7)
+    assert model.x_mw.sum() == pytest.approx(10.0)  # one hour's demand, served
+    with pytest.raises(InputError, match=r"market\.solver.*allowed: flow, highs, linprog"):
+        load_scenario(write_scenario(SMALL + '\n[market]\nsolver = "simplex"\n'))
 
 
 def test_unknown_names_list_what_is_registered(write_scenario, registered):

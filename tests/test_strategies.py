@@ -21,7 +21,9 @@ from abm.config.scenario import load_scenario
 from abm.core.flow import solve_flow
 from abm.core.problem import PlacementProblem, tie_preference
 from abm.errors import InputError
+from abm.market.loop import run as run_loop
 from abm.market.model import MarketModel
+from abm.market.run import tables
 from abm.market.strategies import (
     Adaptive,
     Decision,
@@ -316,6 +318,18 @@ def test_a_mixed_market_keeps_its_invariants_and_each_strategy_its_rule(write_sc
             if o.strategy_name == "static":
                 assert (o.x_mw[model.incumbent_mw[o.index] <= 0] <= 1e-9).all()
     assert model.herding_mwh >= 0.0
+
+
+def test_the_operators_table_names_each_operators_strategy(write_scenario):
+    mix = "{ greenest = 0.25, static = 0.25, threshold = 0.25, adaptive = 0.25 }"
+    scn = load_scenario(write_scenario(mixed_text(mix, "static")))
+    model = MarketModel(scn.with_market(operator_detail=True), hours=2)
+    run_loop(model)
+    ops = tables(model)["operators"]
+    assert list(ops.columns[:3]) == ["hour", "operator", "strategy"]
+    expected = {o.operator_id: o.strategy_name for o in model.operators.by_index}
+    assert len(set(expected.values())) == 5 and len(ops) == 2 * len(expected)
+    assert dict(zip(ops.operator, ops.strategy, strict=True)) == expected
 
 
 def test_the_registry_lists_the_shipped_strategies():

@@ -130,6 +130,12 @@ STRATEGIES: Registry[type] = Registry(
 """``abm.market.strategies.Strategy`` subclasses: ``decide(view) -> Decision``, an operator's
 placement from a read-only ``OperatorView`` of its hour (docs/market.md, "Strategies")."""
 
+PLACEMENT_ENGINES: Registry[type] = Registry(
+    "placement engine", "market.solver", ("abm.market.engines",))
+"""``abm.market.engines.PlacementEngine`` subclasses, built with the operators' feasible pairs:
+``solve(o, problem) -> (x_mw, unserved_mw)`` for one operator's ``PlacementProblem``, and
+optionally ``first_come`` for runs of ``lp`` operators in one call (docs/extending.md)."""
+
 REGISTRIES: tuple[Registry, ...] = (RENT_RULES, GRID_RESPONSES, ALLOCATION_RULES, FORECAST_MODES,
-                                    STRATEGIES)
+                                    STRATEGIES, PLACEMENT_ENGINES)
 """Every registry a scenario chooses from (for ``--help`` and the docs check)."""

@@ -33,6 +33,7 @@ from abm.config.registry import (
     ALLOCATION_RULES,
     FORECAST_MODES,
     GRID_RESPONSES,
+    PLACEMENT_ENGINES,
     RENT_RULES,
     STRATEGIES,
 )
@@ -43,7 +44,6 @@ from abm.errors import InputError, cut, quoted
 SCENARIO_DIR = Path(__file__).parents[1] / "scenarios"  # abm/scenarios
 DEFAULT_SCENARIO = SCENARIO_DIR / "default.toml"
 CARBON_SIGNALS = ("marginal", "average")
-SOLVERS = ("flow", "highs")
 FOOTPRINT_KINDS = ("global", "continental", "home")
 ACCOUNTING_BASES = ("average", "marginal")
 OBJECTIVES = ("cost", "carbon")  # carbon: price-free, the carbon price x intensity only
@@ -642,7 +642,7 @@ def _market(t: TableReader) -> Market:
                       "every 60 s) and not part of the run's fingerprint; delete this line")
     m = Market(
         allocation=t.string("allocation", "first_come", choices=ALLOCATION_RULES.names()),
-        solver=t.string("solver", "flow", choices=SOLVERS),
+        solver=t.string("solver", "flow", choices=PLACEMENT_ENGINES.names()),
         pricing=t.string("pricing", "fixed", choices=RENT_RULES.names()),
         rent_target_utilisation=t.number("rent_target_utilisation", 0.8, maximum=1.0),
         rent_step_usd_per_mwh=t.number("rent_step_usd_per_mwh", 20.0),

@@ -65,15 +65,28 @@ def layer_shares_by_kind(inst: Instance, x_mw: np.ndarray) -> dict[str, dict[str
             for kind in kinds}
 
 
-def shift_matrix(inst: Instance, x_mw: np.ndarray) -> np.ndarray:
-    """(Z, Z) MWh from origin zone (rows) to execution zone (columns) for one step."""
-    n_z = len(inst.scenario.zones)
-    out = np.zeros((n_z, n_z))
-    origin_zone = inst.zone_index[inst.origin]  # (O, K)
-    rows = np.broadcast_to(origin_zone[:, :, None], x_mw.shape)
-    cols = np.broadcast_to(inst.zone_index[None, None, :], x_mw.shape)
-    np.add.at(out, (rows.ravel(), cols.ravel()), x_mw.ravel())
-    return out
+SHIFT_LEVELS = ("zone", "region")
+
+
+def shift_index(inst: Instance, by: str = "zone") -> np.ndarray:
+    """(O * K * R,) the flat (origin, execution) cell of every (operator, class, region) in a
+    shift matrix ``by`` zone or region (origin * N + execution, N zones or regions); for
+    :func:`shift_matrix`, computed once where it is needed every hour."""
+    if by not in SHIFT_LEVELS:
+        raise ValueError(f"by must be one of {SHIFT_LEVELS}, got {by!r}")
+    at = inst.zone_index if by == "zone" else np.arange(len(inst.region_ids))
+    n = len(inst.scenario.zones) if by == "zone" else len(inst.region_ids)
+    return (at[inst.origin][:, :, None] * n + at[None, None, :]).ravel()
+
+
+def shift_matrix(inst: Instance, x_mw: np.ndarray, by: str = "zone",
+                 index: np.ndarray | None = None) -> np.ndarray:
+    """(N, N) MWh from origin (rows) to execution (columns) for one step of placement
+    ``x_mw`` (O, K, R), by zone (N zones) or by region (N regions); ``index``:
+    ``shift_index(inst, by)``, if already computed."""
+    n = len(inst.scenario.zones) if by == "zone" else len(inst.region_ids)
+    flat = shift_index(inst, by) if index is None else index
+    return np.bincount(flat, weights=x_mw.ravel(), minlength=n * n).reshape(n, n)
 
 
 def zone_load_mwh(inst: Instance, x_mw: np.ndarray) -> np.ndarray:

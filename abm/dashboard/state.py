@@ -21,6 +21,7 @@ from abm.config.registry import FORECAST_MODES, STRATEGIES
 from abm.config.scenario import SCENARIO_DIR, Scenario, WorkloadClass, load_scenario
 from abm.core.frontier import DEFAULT_BUDGETS_MS, frontier
 from abm.core.instance import compile_scenario
+from abm.core.metrics import shift_matrix
 from abm.core.signals import mean_signals
 from abm.data.dataset import shipped
 from abm.market import reporters
@@ -275,12 +276,8 @@ class Dashboard:
     def flows(self) -> pd.DataFrame:
         """MW served this hour away from the origin region: origin -> region, largest first."""
         inst = self.model.inst
-        n_r = len(inst.region_ids)
-        x = self.model.x_mw * ~inst.at_origin()
-        matrix = np.zeros((n_r, n_r))
-        origin = np.broadcast_to(inst.origin[:, :, None], x.shape)
-        to = np.broadcast_to(np.arange(n_r), x.shape)
-        np.add.at(matrix, (origin.ravel(), to.ravel()), x.ravel())
+        matrix = shift_matrix(inst, self.model.x_mw, by="region")
+        np.fill_diagonal(matrix, 0.0)  # served at the origin
         i, j = np.nonzero(matrix > 1e-6)
         df = pd.DataFrame({"origin": [inst.region_ids[a] for a in i],
                            "region": [inst.region_ids[b] for b in j], "mw": matrix[i, j]})

@@ -12,7 +12,6 @@ from mesa.agent import AgentSet
 
 from abm.config.registry import FORECAST_MODES, STRATEGIES
 from abm.core.costs import unit_cost
-from abm.core.flow import first_come, solve_flow
 from abm.core.problem import PlacementProblem
 from abm.core.signals import Signals
 from abm.market.pricing import RENT_RULES
@@ -208,13 +207,10 @@ class Operator(mesa.Agent):
                             m.voll, arrays[7], self._solve)
 
     def _solve(self, problem: PlacementProblem) -> Decision:
-        """The optimum of my placement problem with the market's solver (``market.solver``)."""
-        m, o = self.model, self.index
-        m.lp_solves += 1
-        if m.market.solver == "highs":
-            sol, m.bases[o] = m.operator_lp(o).solve_problem(problem, basis=m.bases.get(o))
-            return Decision(sol.x_mw, sol.unserved_mw)
-        return Decision(*solve_flow(problem))
+        """The optimum of my placement problem by the market's placement engine
+        (``market.solver``, ``abm.market.engines``)."""
+        self.model.lp_solves += 1
+        return Decision(*self.model.engine.solve(self.index, problem))
 
     def place(self, capacity_mw: np.ndarray) -> None:
         """Decide by my strategy against ``capacity_mw`` (R,) and commit the placement."""
@@ -293,11 +289,12 @@ class Operators(AgentSet):
         places against that plus what is still free (up to its share); what it leaves is
         free for those after it.
 
-        With ``market.solver = "flow"``, each run of consecutive ``lp`` operators in the order
-        is placed by the compiled walk (``flow.first_come``: whoever's capacity-free optimum
-        fits takes it, the others solve the LP as a min-cost flow); every other operator's
-        strategy decides in turn (``Operator.place``), as every operator's does with
-        ``market.solver = "highs"`` or ``model.compiled_walk = False``.
+        With a placement engine that walks (``market.solver = "flow"``: ``flow.first_come``,
+        whoever's capacity-free optimum fits takes it, the others solve the LP as a min-cost
+        flow), each run of consecutive ``lp`` operators in the order is placed in one call;
+        every other operator's strategy decides in turn (``Operator.place``), as every
+        operator's does with an engine that does not walk (``"highs"``) or with
+        ``model.compiled_walk = False``.
 
         Args:
             order: the operators' order this hour.
@@ -312,17 +309,15 @@ class Operators(AgentSet):
                                                     out=np.ones_like(total), where=total > 0))
         available = np.maximum(m.capacity_mw - reserved.sum(axis=0), 0.0)
         share_cap = m.inst.capacity_share[:, None] * m.capacity_mw[None, :]
-        compiled = (self.lp[order] & (m.market.solver == "flow") & m.compiled_walk
-                    & (solve is None))
+        compiled = self.lp[order] & m.engine.walks & m.compiled_walk & (solve is None)
         edges = np.flatnonzero(np.diff(compiled.astype(np.int8))) + 1
         start, checked = 0, False
         for stop in (*edges.tolist(), len(order)):
             run = order[start:stop]
             if compiled[start]:  # the arrays are checked against the contract once a step
-                m.lp_solves += first_come(run, m.cost, m.feasible, m.demand_mw,
-                                          m.planning_friction, inc, m.preference, reserved,
-                                          share_cap, available, m.voll, m.x_mw, m.unserved_mw,
-                                          check=not checked)
+                m.lp_solves += m.engine.first_come(
+                    run, m.cost, m.demand_mw, m.planning_friction, inc, m.preference, reserved,
+                    share_cap, available, m.voll, m.x_mw, m.unserved_mw, check=not checked)
                 checked = True
             else:
                 for o in run:

@@ -24,19 +24,20 @@ from __future__ import annotations
 import numpy as np
 from mesa import DataCollector, Model
 
-from abm.config.registry import ALLOCATION_RULES, GRID_RESPONSES
+from abm.config.registry import ALLOCATION_RULES, GRID_RESPONSES, PLACEMENT_ENGINES
 from abm.config.scenario import Scenario
 from abm.core.costs import energy_cost, friction, network_cost
 from abm.core.frontier import status_quo_load_mw, status_quo_mw
 from abm.core.instance import Instance, compile_scenario
 from abm.core.masks import masks
-from abm.core.metrics import cost_breakdown, emissions_kg, layer_of
-from abm.core.placement import Placement, PlacementLP, basis_arrays
+from abm.core.metrics import cost_breakdown, emissions_kg, layer_of, shift_index, shift_matrix
+from abm.core.placement import Placement
 from abm.core.problem import PlacementProblem, tie_preference
 from abm.core.signals import Signals, hour_stamps, profile_signals
 from abm.grid.responses import Dispatch, GridResponse, HourFit
 from abm.market import reporters as rep
 from abm.market.agents import ComputeRegion, GridZone, Operator, Operators
+from abm.market.engines import PlacementEngine
 from abm.market.state import Arrays, StateError, check_fields, check_like, gather, scatter
 
 
@@ -49,8 +50,8 @@ class MarketModel(Model):
         hours: number of steps the run will take (default: the scenario's).
     """
 
-    #: model-level fields a checkpoint stores (abm/market/state.py); the HiGHS bases and
-    #: Mesa's clock and random generators are stored by ``state`` itself
+    #: model-level fields a checkpoint stores (abm/market/state.py); the placement engine's
+    #: state and Mesa's clock and random generators are stored by ``state`` itself
     STATE = ("hour", "lp_solves", "demand_mw", "reference_dc_mw", "zone_dc_mw",
              "available_mw", "x_mw", "unserved_mw", "moved_mw", "prev_demand_mw",
              "operator_cost_usd", "capacity_mw", "rent_usd_per_mwh",
@@ -59,7 +60,7 @@ class MarketModel(Model):
     SCRATCH = ("cost", "incumbent_mw", "forecast", "realised_energy_usd_per_mwh", "fit", "quotes",
                "quoted_carbon_kg_per_mwh", "consumed_carbon_kg_per_mwh",
                "dispatch", "dispatch_none", "dispatch_status_quo", "migrations", "line_rows",
-               "datacollector", "_lps")
+               "datacollector", "engine")
     #: objects the model holds whose own ``STATE`` fields are stored under ``<name>.<field>``
     COMPONENTS = ("grid",)
 
@@ -96,9 +97,8 @@ class MarketModel(Model):
         self.layer = layer_of(inst)
         n_o, n_k, n_r = inst.shape
         n_z = len(scenario.zones)
-        # flat index of (origin zone, execution zone) for every (operator, class, region)
-        self.shift_index = (inst.zone_index[inst.origin][:, :, None] * n_z
-                            + inst.zone_index[None, None, :]).ravel()
+        # (origin zone, execution zone) cell of every (operator, class, region)
+        self.shift_index = shift_index(inst)
         self.hour = 0
         self.demand_mw = inst.demand_at(self.stamps[0].hour)
         self.status_quo_mw = status_quo_mw(inst.with_demand(self.demand_mw))
@@ -113,8 +113,8 @@ class MarketModel(Model):
         self.incumbent_mw = self.x_mw.copy()
         self.lp_solves = 0  # LPs solved so far (the rest took their capacity-free optimum)
         self.operator_cost_usd = np.zeros(n_o)  # this hour's realised cost per operator ($)
-        self.bases: dict = {}  # each operator's last optimal HiGHS basis (solver highs)
-        self._lps: dict[int, PlacementLP] = {}  # HiGHS models, rebuilt on demand (not pickled)
+        # how operators' placement problems are solved (market.solver)
+        self.engine: PlacementEngine = PLACEMENT_ENGINES[self.market.solver](self.feasible)
         self.capacity_mw = inst.capacity_mw.copy()
         self.rent_usd_per_mwh = inst.rent_usd_per_mwh.copy()
         self.region_load_mw = np.zeros(n_r)
@@ -135,17 +135,10 @@ class MarketModel(Model):
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        state["_lps"] = {}  # HiGHS objects do not pickle; the bases they need do, as arrays
-        state["bases"] = {o: b if isinstance(b, tuple) else basis_arrays(b)
-                          for o, b in self.bases.items()}
-        return state
-
     def state(self) -> tuple[Arrays, dict]:
         """The model's state as (numeric arrays, JSON-able dict): what a checkpoint stores.
 
-        Arrays are keyed ``model.<field>``, ``bases.<operator>.col|row``,
+        Arrays are keyed ``model.<field>``, ``engine.<field>`` (the placement engine's),
         ``<AgentClass>.<field>`` and ``<component>.<field>`` (e.g. ``grid.<field>``); the
         dict holds model-level scalars and ``mesa``: steps, time and the random generators'
         states.
@@ -158,9 +151,7 @@ class MarketModel(Model):
                 arrays[f"model.{name}"] = value
             else:
                 meta[name] = value
-        for o, basis in sorted(self.bases.items()):
-            col, row = basis if isinstance(basis, tuple) else basis_arrays(basis)
-            arrays[f"bases.{o}.col"], arrays[f"bases.{o}.row"] = col, row
+        arrays.update({f"engine.{k}": v for k, v in self.engine.state().items()})
         for agent_type, agents in sorted(self.agents_by_type.items(), key=lambda t: t[0].__name__):
             arrays.update(gather(sorted(agents, key=lambda a: a.unique_id), agent_type.STATE,
                                  agent_type.__name__))
@@ -200,9 +191,10 @@ class MarketModel(Model):
                 know, or a field's type or shape differs (discard the model then).
         """
         own_arrays, own_meta = self.state()
-        bases = {k: v for k, v in arrays.items() if k.startswith("bases.")}
-        check_like({k: v for k, v in arrays.items() if k not in bases},
-                   {k: v for k, v in own_arrays.items() if not k.startswith("bases.")},
+        engine = {k.removeprefix("engine."): v for k, v in arrays.items()
+                  if k.startswith("engine.")}
+        check_like({k: v for k, v in arrays.items() if not k.startswith("engine.")},
+                   {k: v for k, v in own_arrays.items() if not k.startswith("engine.")},
                    "the checkpoint's arrays")
         check_fields(meta, own_meta, "the checkpoint's JSON")
         check_fields(meta["mesa"], own_meta["mesa"], "the checkpoint's mesa state")
@@ -211,23 +203,12 @@ class MarketModel(Model):
             if name != "mesa" and type(meta[name]) not in (kind, int if kind is float else kind):
                 raise StateError(f"the checkpoint's JSON field {name} is "
                                  f"{type(meta[name]).__name__}, expected {kind.__name__}")
-        n_o = len(self.operators)
-        restored_bases = {}
-        for key in bases:
-            _, o, part = key.split(".")
-            if not (o.isdigit() and int(o) < n_o and part in ("col", "row")
-                    and bases[key].dtype == np.int8 and f"bases.{o}.col" in bases
-                    and f"bases.{o}.row" in bases):
-                raise StateError(f"the checkpoint's arrays hold a malformed basis {key}")
-            restored_bases[int(o)] = (bases[f"bases.{o}.col"].copy(),
-                                      bases[f"bases.{o}.row"].copy())
         for name in self.STATE:
             if name in meta:
                 setattr(self, name, type(own_meta[name])(meta[name]))
             else:
                 setattr(self, name, arrays[f"model.{name}"].copy())
-        self.bases = restored_bases
-        self._lps = {}
+        self.engine.restore(engine)
         for agent_type, agents in self.agents_by_type.items():
             scatter(sorted(agents, key=lambda a: a.unique_id), agent_type.STATE,
                     agent_type.__name__, arrays)
@@ -260,12 +241,6 @@ class MarketModel(Model):
         self.datacollector = self._collector()
         self.migrations = []
         self.line_rows = []
-
-    def operator_lp(self, o: int) -> PlacementLP:
-        """Operator o's placement LP (its feasible pairs fix the structure)."""
-        if o not in self._lps:
-            self._lps[o] = PlacementLP(self.feasible[o])
-        return self._lps[o]
 
     def operator_problem(self, o: int, capacity_mw: np.ndarray) -> PlacementProblem:
         """Operator o's placement problem this hour against ``capacity_mw`` (R,)."""
@@ -382,9 +357,7 @@ class MarketModel(Model):
         }
         for name in rep.STEP_VALUES:
             setattr(self, name, values[name])
-        n_z = len(self.zones)
-        self.shift_mwh += np.bincount(self.shift_index, weights=x.ravel(),
-                                      minlength=n_z * n_z).reshape(n_z, n_z)
+        self.shift_mwh += shift_matrix(inst, x, index=self.shift_index)
         self._record_migrations(prev, x, last_demand)
 
     def _record_migrations(self, prev: np.ndarray, x: np.ndarray, last_demand: np.ndarray

@@ -64,5 +64,6 @@ def _cost(op) -> float:
     return float(op.model.operator_cost_usd[op.index])
 
 
-OPERATOR = {"operator": attrgetter("operator_id"), "served_mw": _served,
+OPERATOR = {"operator": attrgetter("operator_id"), "strategy": attrgetter("strategy_name"),
+            "served_mw": _served,
             "unserved_mw": _unserved, "moved_mw": _moved, "cost_usd": _cost}

@@ -90,7 +90,8 @@ class Run:
 
     @property
     def operators(self) -> pd.DataFrame:
-        """One row per hour and operator: served, unserved, moved (MW), cost ($)."""
+        """One row per hour and operator: its strategy, served, unserved, moved (MW), cost
+        ($)."""
         return self.table("operators")
 
     @property

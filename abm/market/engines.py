@@ -1,0 +1,149 @@
+"""Placement engines: how the market solves an operator's placement problem, chosen by name
+(``market.solver``; ``abm.config.registry.PLACEMENT_ENGINES``).
+
+An engine is built once per model from the operators' feasible pairs (O, K, R). The market
+hands it one operator's ``PlacementProblem`` (``abm/core/problem.py``) at a time (``solve``)
+and checks and commits what it returns. An engine that can also place a whole run of ``lp``
+operators first come, first served in one call says so (``walks``) and implements
+``first_come``: the market then uses it for every run of consecutive ``lp`` operators in the
+drawn order (docs/market.md, "The compiled walk").
+
+What an engine carries from hour to hour (HiGHS's bases) is checkpoint state: ``state`` returns
+it as numeric arrays and ``restore`` takes them back (``abm/market/state.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from abm.config.registry import PLACEMENT_ENGINES
+from abm.core.problem import PlacementProblem
+from abm.market.state import Arrays, StateError
+
+
+class PlacementEngine:
+    """Solves operators' placement problems for one market run. Subclass, implement
+    ``solve`` (and, for a batched fast path, ``first_come`` with ``walks = True``), and
+    register the class with ``@PLACEMENT_ENGINES.register(name, description)``.
+
+    Args:
+        feasible: (O, K, R) where each operator's classes may run (fixed for the run).
+    """
+
+    #: whether ``first_come`` places runs of ``lp`` operators in one call
+    walks: ClassVar[bool] = False
+
+    def __init__(self, feasible: np.ndarray) -> None:
+        self.feasible = feasible
+
+    def solve(self, o: int, problem: PlacementProblem) -> tuple[np.ndarray, np.ndarray]:
+        """Operator ``o``'s optimum of ``problem``: (x_mw (K, R), unserved_mw (K,))."""
+        raise NotImplementedError
+
+    def first_come(self, order: np.ndarray, cost: np.ndarray, demand_mw: np.ndarray,
+                   friction_usd_per_mw: np.ndarray, incumbent_mw: np.ndarray,
+                   preference: np.ndarray, reserved_mw: np.ndarray, share_mw: np.ndarray,
+                   available_mw: np.ndarray, voll_usd_per_mwh: float, x_mw: np.ndarray,
+                   unserved_mw: np.ndarray, check: bool) -> int:
+        """Place the operators of ``order`` first come, first served in one call (the
+        arguments of ``abm.core.flow.first_come``); return how many needed an LP."""
+        raise NotImplementedError(f"{type(self).__name__} places operators one at a time")
+
+    def state(self) -> Arrays:
+        """What the engine carries from hour to hour, as numeric arrays (none by default)."""
+        return {}
+
+    def restore(self, arrays: Arrays) -> None:
+        """Take back what ``state`` returned.
+
+        Raises:
+            StateError: the arrays are not what ``state`` writes.
+        """
+        if arrays:
+            raise StateError(f"{type(self).__name__} stores no state, but the checkpoint "
+                             f"holds {', '.join(sorted(arrays))}")
+
+
+@PLACEMENT_ENGINES.register(
+    "flow", "exact min-cost flow, compiled (numba); the first-come walk in one call (fast)")
+class Flow(PlacementEngine):
+    """``abm.core.flow``: each problem as a min-cost flow; runs of ``lp`` operators by the
+    compiled first-come walk."""
+
+    walks = True
+
+    def solve(self, o: int, problem: PlacementProblem) -> tuple[np.ndarray, np.ndarray]:
+        """The min-cost flow's optimum."""
+        from abm.core.flow import solve_flow
+
+        return solve_flow(problem)
+
+    def first_come(self, order, cost, demand_mw, friction_usd_per_mw, incumbent_mw,
+                   preference, reserved_mw, share_mw, available_mw, voll_usd_per_mwh, x_mw,
+                   unserved_mw, check):
+        """``abm.core.flow.first_come`` on this run's feasible pairs."""
+        from abm.core.flow import first_come
+
+        return first_come(order, cost, self.feasible, demand_mw, friction_usd_per_mw,
+                          incumbent_mw, preference, reserved_mw, share_mw, available_mw,
+                          voll_usd_per_mwh, x_mw, unserved_mw, check=check)
+
+
+@PLACEMENT_ENGINES.register(
+    "highs", "a persistent HiGHS model per operator, warm-started from its last basis "
+    "(slower; the cross-check)")
+class HiGHS(PlacementEngine):
+    """``abm.core.placement.PlacementLP``: one HiGHS model per operator, built on its feasible
+    pairs at first use and warm-started from its last optimal basis, which is state (so a
+    resumed run solves from the same bases)."""
+
+    def __init__(self, feasible: np.ndarray) -> None:
+        super().__init__(feasible)
+        self.bases: dict[int, Any] = {}  # operator -> its last optimal basis
+        self._lps: dict[int, Any] = {}  # operator -> PlacementLP, rebuilt on demand
+
+    def __getstate__(self) -> dict:
+        # HiGHS objects do not pickle; the bases do, as arrays
+        return {**self.__dict__, "_lps": {}, "bases": dict(self._basis_arrays())}
+
+    def _basis_arrays(self) -> list[tuple[int, tuple[np.ndarray, np.ndarray]]]:
+        from abm.core.placement import basis_arrays
+
+        return [(o, b if isinstance(b, tuple) else basis_arrays(b))
+                for o, b in sorted(self.bases.items())]
+
+    def lp(self, o: int):
+        """Operator ``o``'s HiGHS model (its feasible pairs fix the structure)."""
+        if o not in self._lps:
+            from abm.core.placement import PlacementLP
+
+            self._lps[o] = PlacementLP(self.feasible[o])
+        return self._lps[o]
+
+    def solve(self, o: int, problem: PlacementProblem) -> tuple[np.ndarray, np.ndarray]:
+        """The LP's optimum (ties by the lexicographic second solve), from o's last basis."""
+        sol, self.bases[o] = self.lp(o).solve_problem(problem, basis=self.bases.get(o))
+        return sol.x_mw, sol.unserved_mw
+
+    def state(self) -> Arrays:
+        """Each operator's basis: ``<o>.col`` and ``<o>.row`` (int8 HiGHS statuses)."""
+        out: Arrays = {}
+        for o, (col, row) in self._basis_arrays():
+            out[f"{o}.col"], out[f"{o}.row"] = col, row
+        return out
+
+    def restore(self, arrays: Arrays) -> None:
+        """Bases from ``state``."""
+        n_o = len(self.feasible)
+        bases = {}
+        for key, value in arrays.items():
+            o, _, part = key.partition(".")
+            if not (o.isdigit() and int(o) < n_o and part in ("col", "row")
+                    and value.dtype == np.int8 and f"{o}.col" in arrays
+                    and f"{o}.row" in arrays):
+                raise StateError(f"the checkpoint's arrays hold a malformed basis {key}")
+            bases[int(o)] = (arrays[f"{o}.col"].copy(), arrays[f"{o}.row"].copy())
+        self.bases = bases
+        self._lps = {}
