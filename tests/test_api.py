@@ -117,7 +117,7 @@ def test_frontier_and_sweep_are_plain_api_functions():
     signatures, whatever has been imported before (the packages are ``abm.core`` and
     ``abm.sweeps``, so no submodule shadows them)."""
     import abm.core.frontier
-    import abm.sweeps  # noqa: F401
+    import abm.sweeps
     from abm import api
 
     assert abm.frontier is api.frontier and abm.sweep is api.sweep

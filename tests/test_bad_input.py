@@ -45,7 +45,7 @@ def test_broken_pipe_is_no_traceback():
 
 def test_dashboard_on_another_host_warns_it_is_reachable(monkeypatch, capsys):
     pytest.importorskip("solara")
-    import abm.dashboard.cli as dashboard
+    import abm.cli.dashboard as dashboard
 
     calls = []
     monkeypatch.setattr(dashboard.subprocess, "call", lambda cmd, env: calls.append(env) or 0)

@@ -14,8 +14,6 @@ from abm.core.frontier import (
     DEFAULT_BUDGETS_MS,
     at_hour,
     frontier,
-    status_quo_load_mw,
-    status_quo_mw,
 )
 from abm.core.instance import compile_scenario
 from abm.core.signals import mean_signals, profile_signals
@@ -116,10 +114,10 @@ def test_erol_and_crol_are_finite_differences(default, frictions):
 
 def test_status_quo_is_everything_at_origin(default):
     inst, _ = default
-    sq = status_quo_mw(inst)
+    sq = inst.status_quo_mw()
     assert_allclose(sq.sum(axis=2), inst.demand_mw)
     assert (sq[~inst.at_origin()] == 0).all()
-    assert_allclose(status_quo_load_mw(inst), sq.sum(axis=(0, 1)), rtol=1e-12)
+    assert_allclose(inst.status_quo_load_mw(), sq.sum(axis=(0, 1)), rtol=1e-12)
 
 
 # --- flat without spare capacity ------------------------------------------------------------------

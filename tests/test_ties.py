@@ -9,7 +9,7 @@ import pytest
 
 from abm.config.scenario import load_scenario
 from abm.core.flow import solve_flow
-from abm.core.frontier import DEFAULT_BUDGETS_MS, frontier, status_quo_load_mw, status_quo_mw
+from abm.core.frontier import DEFAULT_BUDGETS_MS, frontier
 from abm.core.instance import compile_scenario
 from abm.core.masks import masks
 from abm.core.metrics import layer_shares, realised_relocation
@@ -109,10 +109,10 @@ def test_planner_with_no_possible_gain_relocates_nothing():
     costs the same, so the planner keeps every class at its origin (HiGHS's pivoting used to
     relocate 60% of the load, split over the regional and energy layers)."""
     inst = compile_scenario(load_scenario())
-    inst = inst.with_capacity(status_quo_load_mw(inst)).with_budget(300.0)
+    inst = inst.with_capacity(inst.status_quo_load_mw()).with_budget(300.0)
     m = masks(inst)
     cost = np.broadcast_to(np.random.default_rng(0).uniform(20, 80, inst.shape[2]), inst.shape)
     p = planner_place(inst, cost, m.feasible, joint=True)
     assert realised_relocation(inst, p.x_mw) == 0.0
     assert layer_shares(inst, p.x_mw)["local"] == pytest.approx(1.0, abs=1e-12)
-    np.testing.assert_allclose(p.x_mw, status_quo_mw(inst), atol=1e-9)
+    np.testing.assert_allclose(p.x_mw, inst.status_quo_mw(), atol=1e-9)

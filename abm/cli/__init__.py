@@ -6,8 +6,8 @@ and ``abm check`` never imports Mesa, matplotlib or numba (``tests/test_startup.
 in a fresh interpreter; ``benchmarks/startup.py`` times it).
 
 - A subcommand's arguments are declared in :func:`build_parser`, or in a ``register(subparsers)``
-  function of a light ``cli`` module of its package (``abm/cli/sweep.py``,
-  ``abm/dashboard/cli.py``) that imports nothing heavy at module level.
+  function of a module of its own in this package (``abm/cli/sweep.py``,
+  ``abm/cli/dashboard.py``) that imports nothing heavy at module level.
 - Argument types (``type=``) come from :mod:`abm.cli.argtypes` (standard library only).
 - The handler is named, not imported: ``set_defaults(handler="abm.module:cmd_name")``; :func:`main`
   imports it only when that command runs. Handlers return the exit status; bad input raises
@@ -204,8 +204,8 @@ NOTHING_WRITTEN = "nothing was written; run the command again"
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``abm`` and its subcommands (standard library only)."""
+    from abm.cli.dashboard import register as register_dashboard
     from abm.cli.sweep import register as register_sweep
-    from abm.dashboard.cli import register as register_dashboard
 
     parser = argparse.ArgumentParser(
         prog="abm", description="GeoInference ABM: AI inference as relocatable electricity demand.")

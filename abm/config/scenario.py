@@ -39,6 +39,7 @@ from abm.config.registry import (
 )
 from abm.data.dataset import JURISDICTIONS, Dataset, Latency, Region, Zone, shipped
 from abm.data.geo import haversine_km, modelled_rtt_ms
+from abm.data.grid_tables import GridData, load_grid_data
 from abm.errors import InputError, cut, quoted
 
 SCENARIO_DIR = Path(__file__).parents[1] / "scenarios"  # abm/scenarios
@@ -683,10 +684,26 @@ def _grid(t: TableReader, source: str, donors: tuple[tuple[str, str], ...]) -> G
     )
     lines.done()
     t.done()
-    from abm.grid.responses import check_grid_names  # the grid data, read only when named
-
     check_grid_names(g, source)
     return g
+
+
+def check_grid_names(grid: Grid, source: str, data: GridData | None = None) -> None:
+    """Raise an InputError naming ``source`` and the field if ``grid`` names a carbon scheme
+    or an interconnector that the grid data (default: its ``grid.data`` folder or the shipped
+    tables) does not have."""
+    if not (grid.carbon_price_usd_per_t or grid.interconnector_capacity_mw):
+        return
+    data = data or load_grid_data(grid.data)
+    for scheme, _ in grid.carbon_price_usd_per_t:
+        if scheme not in data.schemes:
+            raise InputError(source, f"grid.carbon_price_usd_per_t.{scheme}",
+                             f"unknown carbon scheme; known: {', '.join(sorted(data.schemes))}")
+    known = {ln.id for ln in data.lines}
+    for line, _ in grid.interconnector_capacity_mw:
+        if line not in known:
+            raise InputError(source, f"grid.interconnectors.capacity_mw.{line}",
+                             f"unknown interconnector; known: {', '.join(sorted(known))}")
 
 
 def _weights(t: TableReader, key: str, default: Any, choices: tuple[str, ...]

@@ -48,30 +48,6 @@ _TOL = 1e-13  # $ differences below this share of the largest $ figure are ties
 
 
 @numba.njit(cache=True)
-def arrays_valid(cost, feasible, phi, prev, pref, demand, has_pref, tolerance):
-    """Whether (N, R) arrays meet the placement contract (``abm.core.problem.check_arrays``'s rules,
-    incumbent tolerance ``tolerance``) in one compiled pass."""
-    for n in range(cost.shape[0]):
-        d = demand[n]
-        if not (np.isfinite(d) and d >= 0):
-            return False
-        held = 0.0
-        for j in range(cost.shape[1]):
-            if feasible[n, j] and not np.isfinite(cost[n, j]):
-                return False
-            if not (np.isfinite(phi[n, j]) and phi[n, j] >= 0):
-                return False
-            if not (np.isfinite(prev[n, j]) and prev[n, j] >= 0):
-                return False
-            if has_pref and not (pref[n, j] >= 0 and pref[n, j] <= 1):
-                return False
-            held += prev[n, j]
-        if held > d * (1 + tolerance) + tolerance:
-            return False
-    return True
-
-
-@numba.njit(cache=True)
 def _tolerance(cost, feasible, phi, voll):
     """$ per MW below which two path costs tie: _TOL of the largest $ figure."""
     top = abs(voll)

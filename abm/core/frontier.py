@@ -45,18 +45,6 @@ from abm.core.signals import Signals, hour_stamps, profile_signals
 DEFAULT_BUDGETS_MS = (10, 20, 30, 40, 50, 75, 100, 125, 150, 200, 250, 300)
 
 
-def status_quo_mw(inst: Instance) -> np.ndarray:
-    """(O, K, R) every class served at its origin region."""
-    return np.where(inst.at_origin(), inst.demand_mw[:, :, None], 0.0)
-
-
-def status_quo_load_mw(inst: Instance) -> np.ndarray:
-    """(R,) IT load per region (MW) when every class is served at its origin region: the
-    region totals of ``status_quo_mw``."""
-    return np.bincount(inst.origin.ravel(), weights=inst.demand_mw.ravel(),
-                       minlength=len(inst.region_ids))
-
-
 def at_hour(scn: Scenario, inst: Instance, hour: int) -> tuple[Instance, Signals]:
     """Hour ``hour`` (0-based, from the scenario's start) of ``inst``: its demand (MW) at that
     UTC hour, as the market's, and the zones' signals of that hour."""
@@ -79,13 +67,13 @@ def frontier(inst: Instance, signals: Signals, budgets_ms=DEFAULT_BUDGETS_MS, *,
     budgets = np.asarray(sorted(budgets_ms), dtype=float)
     policy = inst.scenario.policy
     phi = friction(inst) / policy.holding_hours if frictions else None
-    prev = status_quo_mw(inst) if frictions else None
+    prev = inst.status_quo_mw() if frictions else None
     cost = unit_cost(inst, signals)
     intensity = inst.pue * signals.carbon(policy.accounting_basis)[inst.zone_index]
     carbon = np.broadcast_to(intensity, cost.shape)
     carbon_voll = 1e3 * (float(intensity.max()) + 1.0)
     demand = float(inst.demand_mw.sum())
-    local_kg = emissions_kg(inst, status_quo_mw(inst), signals)[policy.accounting_basis]
+    local_kg = emissions_kg(inst, inst.status_quo_mw(), signals)[policy.accounting_basis]
     rows = []
     for b in budgets:
         ib = inst.with_budget(b)

@@ -71,6 +71,16 @@ class Instance:
         """(O, K, R) bool: region j is the class's origin region."""
         return self.origin[:, :, None] == np.arange(len(self.region_ids))[None, None, :]
 
+    def status_quo_mw(self) -> np.ndarray:
+        """(O, K, R) MW with every class served at its origin region."""
+        return np.where(self.at_origin(), self.demand_mw[:, :, None], 0.0)
+
+    def status_quo_load_mw(self) -> np.ndarray:
+        """(R,) IT load per region (MW) when every class is served at its origin region: the
+        region totals of ``status_quo_mw``."""
+        return np.bincount(self.origin.ravel(), weights=self.demand_mw.ravel(),
+                           minlength=len(self.region_ids))
+
     def demand_at(self, hour_utc: float) -> np.ndarray:
         """(O, K) demand in MW at a UTC hour: the mean times 1 + A cos(2 pi (h_local - 15) / 24),
         peaking at 15:00 local solar time (A = 0 gives a flat profile)."""

@@ -98,8 +98,7 @@ def solve_placement(
     pref = np.zeros((n, r)) if preference is None else np.asarray(preference, dtype=float)
     check_arrays(cost, feasible, demand, phi, prev, None, voll_usd_per_mwh, pref)
     check_capacity("capacity_mw", capacity)
-    lp = PlacementLP(feasible & (demand[:, None] > 0), group, capacity.shape[0],
-                     friction=friction)
+    lp = PlacementLP(feasible & (demand[:, None] > 0), group, friction=friction)
     return lp.solve(cost, demand, capacity, voll_usd_per_mwh, friction_usd_per_mw=phi,
                     x_prev_mw=prev, preference=pref)[0]
 
@@ -124,12 +123,11 @@ class PlacementLP:
     Args:
         feasible: (N, R) bool; pairs without a column.
         group: (N,) capacity group of each class (default all 0).
-        n_groups: number of capacity groups.
         friction: whether solves charge migration friction against a previous placement.
     """
 
-    def __init__(self, feasible: np.ndarray, group: np.ndarray | None = None,
-                 n_groups: int = 1, *, friction: bool = True) -> None:
+    def __init__(self, feasible: np.ndarray, group: np.ndarray | None = None, *,
+                 friction: bool = True) -> None:
         feasible = np.asarray(feasible, dtype=bool)
         n, r = feasible.shape
         group = np.zeros(n, dtype=int) if group is None else np.asarray(group, dtype=int)

@@ -153,7 +153,7 @@ def check_arrays(cost_usd_per_mwh: np.ndarray, feasible: np.ndarray, demand_mw: 
     flat = [np.ascontiguousarray(a).reshape(-1, r) for a in (
         cost, feasible, friction_usd_per_mw, incumbent_mw,
         cost if preference is None else preference)]
-    from abm.core.flow import arrays_valid  # compiled (numba loads only when placing)
+    from abm.core.problem_check import arrays_valid  # compiled: numba loads on first check
 
     if arrays_valid(*flat, np.ascontiguousarray(demand_mw).reshape(-1), preference is not None,
                     INCUMBENT_TOLERANCE):

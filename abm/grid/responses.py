@@ -29,7 +29,7 @@ from typing import Protocol
 import numpy as np
 
 from abm.config.registry import GRID_RESPONSES
-from abm.config.scenario import Grid, Scenario
+from abm.config.scenario import Scenario, check_grid_names
 from abm.core.signals import Signals
 from abm.data.dataset import shipped
 from abm.data.grid_tables import Line
@@ -150,24 +150,6 @@ def _calibrated(mode: str):
         return CalibratedStacks(scenario, base, mode)
     build.__doc__ = f"Calibrated stacks per zone, cleared by the {mode!r} rule."
     return build
-
-
-def check_grid_names(grid: Grid, source: str, data: GridData | None = None) -> None:
-    """Raise an InputError naming ``source`` and the field if ``grid`` names a carbon scheme
-    or an interconnector that the grid data (default: its ``grid.data`` folder or the shipped
-    tables) does not have."""
-    if not (grid.carbon_price_usd_per_t or grid.interconnector_capacity_mw):
-        return
-    data = data or load_grid_data(grid.data)
-    for scheme, _ in grid.carbon_price_usd_per_t:
-        if scheme not in data.schemes:
-            raise InputError(source, f"grid.carbon_price_usd_per_t.{scheme}",
-                             f"unknown carbon scheme; known: {', '.join(sorted(data.schemes))}")
-    known = {ln.id for ln in data.lines}
-    for line, _ in grid.interconnector_capacity_mw:
-        if line not in known:
-            raise InputError(source, f"grid.interconnectors.capacity_mw.{line}",
-                             f"unknown interconnector; known: {', '.join(sorted(known))}")
 
 
 def generator_carbon_prices(data: GridData, scenario: Scenario) -> np.ndarray:

@@ -27,7 +27,6 @@ from mesa import DataCollector, Model
 from abm.config.registry import ALLOCATION_RULES, GRID_RESPONSES, PLACEMENT_ENGINES
 from abm.config.scenario import Scenario
 from abm.core.costs import energy_cost, friction, network_cost
-from abm.core.frontier import status_quo_load_mw, status_quo_mw
 from abm.core.instance import Instance, compile_scenario
 from abm.core.masks import masks
 from abm.core.metrics import cost_breakdown, emissions_kg, layer_of, shift_index, shift_matrix
@@ -101,7 +100,7 @@ class MarketModel(Model):
         self.shift_index = shift_index(inst)
         self.hour = 0
         self.demand_mw = inst.demand_at(self.stamps[0].hour)
-        self.status_quo_mw = status_quo_mw(inst.with_demand(self.demand_mw))
+        self.status_quo_mw = inst.with_demand(self.demand_mw).status_quo_mw()
         self.reference_dc_mw = np.zeros(n_z)
         self.zone_dc_mw = self._zone_grid_mw(self.status_quo_mw.sum(axis=(0, 1)))
         self.available_mw = np.zeros(n_r)
@@ -273,7 +272,7 @@ class MarketModel(Model):
         inst = self.inst
         self.demand_mw = inst.demand_at(self.stamps[self.hour].hour)
         self.reference_dc_mw = self._zone_grid_mw(
-            status_quo_load_mw(inst.with_demand(self.demand_mw)))
+            inst.with_demand(self.demand_mw).status_quo_load_mw())
         prev = self.x_mw.copy()
         self.incumbent_mw = self.rescaled_placement_mw()
         self.fit = self.grid.set_hour(self.hour, self.reference_dc_mw)

@@ -24,7 +24,6 @@ import numpy as np
 import pandas as pd
 
 from abm.core.costs import unit_cost
-from abm.core.frontier import status_quo_mw
 from abm.core.metrics import cost_breakdown, emissions_kg, zone_load_mwh
 from abm.core.placement import place
 from abm.core.signals import Signals
@@ -60,7 +59,7 @@ def planner(run: Run) -> pd.DataFrame:
     capacity = _hourly(run, "regions", "region", "capacity_mw", regions)
     rows = []
     prev_demand = inst.demand_at(model.stamps[0].hour)
-    x = status_quo_mw(inst.with_demand(prev_demand))
+    x = inst.with_demand(prev_demand).status_quo_mw()
     for h in range(hours):
         demand = inst.demand_at(model.stamps[h].hour)
         ih = inst.with_demand(demand)

@@ -48,7 +48,7 @@ def save(fig: Figure, path: Path, dpi: int = 110) -> Path:
 
 def frontier_figure(df: pd.DataFrame, title: str) -> Figure:
     """Cost and emissions (left), relocatable and relocated demand and layers (right) vs budget
-    (``df``: a frontier table, :func:`abm.frontier.frontier`)."""
+    (``df``: a frontier table, :func:`abm.core.frontier.frontier`)."""
     fig = ShownFigure(figsize=(11, 4.2), layout="constrained")
     ax1, ax3 = fig.subplots(1, 2)
     b = df.budget_ms

@@ -16,7 +16,7 @@ import pandas as pd
 
 from abm.config.scenario import Scenario, parse_scenario
 from abm.core.costs import friction, unit_cost
-from abm.core.frontier import frontier, status_quo_mw
+from abm.core.frontier import frontier
 from abm.core.instance import compile_scenario
 from abm.core.masks import masks
 from abm.core.placement import place
@@ -104,7 +104,7 @@ def once_vs_hourly(scn: Scenario, budget_ms: float, holding_hours: float = 24.0,
     phi = friction(inst) if frictions else np.zeros(feasible.shape)
     series = profile_signals(scn)
     hourly_costs = [unit_cost(inst, series.at(t)) for t in range(scn.hours)]
-    local = status_quo_mw(inst)
+    local = inst.status_quo_mw()
 
     def realised(xs: list[np.ndarray], moved: list[np.ndarray]) -> float:
         return float(sum((x * c).sum() for x, c in zip(xs, hourly_costs, strict=True))

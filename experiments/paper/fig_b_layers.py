@@ -19,7 +19,6 @@ from common import parse_out, plt, save
 
 from abm.config.scenario import load_scenario
 from abm.core.costs import friction, unit_cost
-from abm.core.frontier import status_quo_mw
 from abm.core.instance import compile_scenario
 from abm.core.masks import masks
 from abm.core.metrics import LAYERS, layer_shares_by_kind
@@ -43,7 +42,7 @@ def table() -> tuple[pd.DataFrame, pd.DataFrame]:
         capacity = None if case == CAPACITY_CASES[0] else np.full(len(inst.region_ids), np.inf)
         p = place(inst, unit_cost(inst, signals), feasible, joint=True, capacity_mw=capacity,
                   friction=friction(inst) / scn.policy.holding_hours,
-                  x_prev_mw=status_quo_mw(inst))
+                  x_prev_mw=inst.status_quo_mw())
         placements[case] = p
         rows += [{"case": case, "kind": k,
                   "budget_ms": float(inst.budget_ms[inst.kind == k].max()),

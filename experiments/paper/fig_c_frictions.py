@@ -27,7 +27,6 @@ from common import parse_out, plt, save
 
 from abm.config.scenario import load_scenario
 from abm.core.costs import friction, unit_cost
-from abm.core.frontier import status_quo_mw
 from abm.core.instance import compile_scenario
 from abm.core.masks import masks
 from abm.core.metrics import cost_breakdown, emissions_kg, realised_relocation
@@ -54,7 +53,7 @@ def benefit(lifted: frozenset[str]) -> dict[str, float]:
         inst = inst.with_capacity(np.full(len(inst.region_ids), np.inf))
     signals = mean_signals(scn)
     phi = None if "migration cost" in lifted else friction(inst) / scn.policy.holding_hours
-    sq_x = status_quo_mw(inst)
+    sq_x = inst.status_quo_mw()
     p = place(inst, unit_cost(inst, signals), masks(inst).feasible, joint=True, friction=phi,
               x_prev_mw=sq_x)
     sq = Placement(sq_x, np.zeros(inst.demand_mw.shape), np.zeros(sq_x.shape), 0.0)

@@ -65,5 +65,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="address to listen on (default: 127.0.0.1, this machine only; "
                    "another address exposes the dashboard to the network)")
     p.add_argument("--port", type=port_arg, default=8765, help="port to listen on (default: 8765)")
-    p.set_defaults(handler="abm.dashboard.cli:cmd_dashboard",
+    p.set_defaults(handler="abm.cli.dashboard:cmd_dashboard",
                    interrupted="the dashboard stopped; it keeps nothing")
