@@ -21,7 +21,9 @@ DOCS = [*sorted(ROOT.glob("docs/*.md")), ROOT / "README.md"]
 BLOCK = re.compile(r"^```(\w+)\n(.*?)^```", re.S | re.M)
 # blocks other tests run: (file, language, first line) -> the test that runs them
 ELSEWHERE = {("data.md", "bash", "python experiments/derive_profiles.py \\"):
-             "tests/test_shipped_data.py re-runs the script on the shared hourly file"}
+             "tests/test_shipped_data.py re-runs the script on the shared hourly file",
+             ("architecture.md", "mermaid", "flowchart TD"):
+             "tests/test_architecture.py holds the floors against the imports"}
 
 
 def blocks(lang: str) -> list:

@@ -29,7 +29,7 @@ CASES = (  # label, frictions, capacity limited
 
 
 def table() -> pd.DataFrame:
-    """One row per case and budget: the columns of ``abm.frontier.frontier`` plus the case."""
+    """One row per case and budget: the columns of ``abm.core.frontier.frontier`` plus the case."""
     scn = load_scenario()
     inst = compile_scenario(scn)
     signals = mean_signals(scn)
