@@ -21,7 +21,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from abm.config.scenario import load_scenario
-from abm.core.costs import carbon_price_usd_per_t, friction, unit_cost
+from abm.core.costs import energy_cost, friction, unit_cost
 from abm.core.instance import compile_scenario
 from abm.core.metrics import (
     break_even_horizon_h,
@@ -78,9 +78,9 @@ X = np.array([[[6.0, 3.0, 1.0], [1.0, 4.0, 0.0]]])
 
 def test_carbon_price_by_jurisdiction_plus_internal(build):
     inst, _ = build()
-    assert_allclose(carbon_price_usd_per_t(inst), [[60.0, 110.0, 60.0]])
+    assert_allclose(inst.policy.carbon_price_usd_per_t, [[60.0, 110.0, 60.0]])
     inst, _ = build(internal_carbon_price_usd_per_t=0.0)
-    assert_allclose(carbon_price_usd_per_t(inst), [[50.0, 100.0, 50.0]])
+    assert_allclose(inst.policy.carbon_price_usd_per_t, [[50.0, 100.0, 50.0]])
 
 
 def test_unit_cost_by_hand_marginal_signal(build):
@@ -254,6 +254,18 @@ def test_cost_breakdown_on_average_signal_uses_average_carbon(build):
     assert parts.carbon_usd == pytest.approx(427.6)
 
 
+
+def test_cost_breakdown_under_the_carbon_objective_is_the_carbon_part(build):
+    """Price-free objective: energy, rent and network drop out; carbon 645 as by hand above,
+    and the parts still add up to the unit cost of the placement."""
+    inst, scn = build(policy={"objective": "carbon"})
+    sig = mean_signals(scn)
+    p = Placement(X, np.zeros((1, 2)), np.zeros_like(X), 0.0)
+    parts = cost_breakdown(inst, p, sig)
+    assert (parts.energy_usd, parts.rent_usd, parts.network_usd) == (0.0, 0.0, 0.0)
+    assert parts.carbon_usd == pytest.approx(645.0)
+    assert parts.total_usd == pytest.approx(float((X * unit_cost(inst, sig)).sum()))
+
 # --- frontier-derived and break-even metrics ------------------------------------------------------
 
 
@@ -293,10 +305,56 @@ def test_pairwise_saving_by_hand(build):
     assert_allclose(s, expected, atol=1e-9)
     # c1 (egress 10): fra -> lon = 206 - 118 - 2 = 86
     assert pairwise_saving_usd_per_mwh(inst, mean_signals(scn), 0, 1)[0, 1] == pytest.approx(86.0)
+    assert_allclose(s, _energy_differences(inst, scn) - egress_at_j(inst, 0), atol=1e-9)
     # and the break-even horizon of moving b1 fra -> va at phi 232.5: 232.5 / 121 h
     h = break_even_horizon_h(s, friction(inst)[0, 0][None, :])
     assert h[0, 2] == pytest.approx(232.5 / 121.0)
     assert np.isinf(h[2, 0]) and np.isinf(np.diag(h)).all()
+
+
+def _energy_differences(inst, scn) -> np.ndarray:
+    """(R, R) energy_cost of region i minus that of j for the operator, diagonal zero."""
+    e = energy_cost(inst, mean_signals(scn))[0]
+    d = e[:, None] - e[None, :]
+    np.fill_diagonal(d, 0.0)
+    return d
+
+
+def egress_at_j(inst, klass) -> np.ndarray:
+    """(R, R) the class's egress $/MWh at the column region, off the diagonal (by hand)."""
+    g = inst.egress_gb_per_mwh[0, klass] * inst.egress_usd_per_gb
+    out = np.broadcast_to(g, (3, 3)).copy()
+    np.fill_diagonal(out, 0.0)
+    return out
+
+
+def test_pairwise_saving_under_the_carbon_objective_by_hand(build):
+    """Price-free objective: the saving is the carbon part alone, PUE tau mu: fra 1.5*60*0.6 =
+    54, lon 1.0*110*0.3 = 33, va 1.2*60*0.5 = 36 $/MWh; no price, rent or egress (the copy of
+    the formula this replaced counted them: fra -> va was 121 $/MWh instead of 18)."""
+    inst, scn = build(policy={"objective": "carbon"})
+    for klass in (0, 1):
+        s = pairwise_saving_usd_per_mwh(inst, mean_signals(scn), 0, klass)
+        assert_allclose(s, [[0.0, 21.0, 18.0],
+                            [-21.0, 0.0, -3.0],
+                            [-18.0, 3.0, 0.0]], atol=1e-9)
+        assert_allclose(s, _energy_differences(inst, scn), atol=0.0)
+
+
+@pytest.mark.parametrize("objective", ["cost", "carbon"])
+def test_pairwise_saving_is_the_difference_of_energy_costs(build, objective):
+    """One formula: under either objective the pairwise saving is energy_cost(i) -
+    energy_cost(j), less the egress the objective charges at j; and it is the difference of
+    the unit costs of a class at its origin i and away at j (latency penalty aside)."""
+    inst, scn = build(policy={"objective": objective}, latency_penalty_usd_per_ms_mwh=0.0)
+    sig = mean_signals(scn)
+    weight = 1.0 if objective == "cost" else 0.0
+    c = unit_cost(inst, sig)[0, 0]  # b1, whose origin is fra (region 0)
+    for klass in (0, 1):
+        s = pairwise_saving_usd_per_mwh(inst, sig, 0, klass)
+        assert_allclose(s, _energy_differences(inst, scn) - weight * egress_at_j(inst, klass),
+                        atol=1e-12)
+    assert_allclose(pairwise_saving_usd_per_mwh(inst, sig, 0, 0)[0], c[0] - c, atol=1e-12)
 
 
 def test_emissions_follow_the_signal_arrays():

@@ -1,5 +1,11 @@
 """Unit costs c[k, j] ($/MWh) and migration frictions phi[k, j] ($/MW moved): docs/model.md
-section 3."""
+section 3.
+
+The energy cost of serving a MWh in a region, ``PUE (price + tau mu) + rent`` (price and rent
+weighted by the objective), is written once, in :func:`energy_cost`; the unit cost, the cost
+breakdown and the pairwise saving (``abm.core.metrics``) are built on it and on
+:func:`region_signals`.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +15,13 @@ from abm.core.instance import Instance
 from abm.core.signals import Signals
 
 
-def carbon_price_usd_per_t(inst: Instance) -> np.ndarray:
-    """(O, R) carbon price: the policy price where the region is, plus the operator's own."""
-    policy = inst.scenario.policy
-    by_region = np.array([policy.carbon_price_at(j) for j in inst.jurisdiction])
-    return by_region[None, :] + inst.internal_carbon_price_usd_per_t[:, None]
-
-
-def priced(inst: Instance) -> float:
-    """1 when the placement objective is cost (``policy.objective = "cost"``), 0 when it is
-    price-free carbon only: electricity price, rent, egress and latency penalty drop out."""
-    return float(inst.scenario.policy.objective == "cost")
+def region_signals(inst: Instance, signals: Signals) -> tuple[np.ndarray, np.ndarray]:
+    """(n, R) the price ($/MWh) and the placement carbon signal (t/MWh) at each region's
+    zone, from signals of shape (Z,) (n = 1) or (O, Z) (n = O, each operator's forecast)."""
+    z = inst.zone_index
+    price = np.asarray(signals.price_usd_per_mwh)[..., z].reshape(-1, len(z))
+    mu = np.asarray(signals.carbon(inst.policy.placement_signal))[..., z]
+    return price, mu.reshape(-1, len(z)) / 1e3
 
 
 def unit_cost(inst: Instance, signals: Signals, rent_usd_per_mwh: np.ndarray | None = None,
@@ -47,29 +49,31 @@ def energy_cost(inst: Instance, signals: Signals, rent_usd_per_mwh: np.ndarray |
     PUE (price + tau mu) + rent (tau includes each operator's internal carbon price; price and
     rent drop out with the carbon-only objective).
     Arguments as ``unit_cost``."""
-    policy = inst.scenario.policy
-    z = inst.zone_index
-    price = np.asarray(signals.price_usd_per_mwh)[..., z].reshape(-1, len(z))
-    mu_t = np.asarray(signals.carbon(policy.placement_signal))[..., z].reshape(-1, len(z)) / 1e3
-    tau = carbon_price_usd_per_t(inst)
+    price, mu_t = region_signals(inst, signals)
+    tau = inst.policy.carbon_price_usd_per_t
     rent = inst.rent_usd_per_mwh if rent_usd_per_mwh is None else rent_usd_per_mwh
-    p = priced(inst)
+    p = inst.policy.price_weight
     return inst.pue[None, :] * (p * price + tau * mu_t) + p * rent[None, :]
+
+
+def egress_cost(inst: Instance) -> np.ndarray:
+    """(O, K, R) $ per MWh of egress when class k is served at region j, away from its origin
+    (the entry at the origin included, where nothing is charged; zero with the carbon-only
+    objective)."""
+    return (inst.policy.price_weight * inst.policy.egress_scale
+            * inst.egress_gb_per_mwh[:, :, None] * inst.egress_usd_per_gb[None, None, :])
 
 
 def network_cost(inst: Instance) -> np.ndarray:
     """(O, K, R) the network part of the unit cost in $/MWh: egress away from the origin plus
     the latency penalty (zero with the carbon-only objective)."""
-    policy = inst.scenario.policy
-    egress = (policy.egress_scale * inst.egress_gb_per_mwh[:, :, None]
-              * inst.egress_usd_per_gb[None, None, :] * ~inst.at_origin())
-    return priced(inst) * (
-        egress + inst.latency_penalty_usd_per_ms_mwh[:, None, None] * inst.network_rtt_ms())
+    latency = inst.latency_penalty_usd_per_ms_mwh[:, None, None] * inst.network_rtt_ms()
+    return egress_cost(inst) * ~inst.at_origin() + inst.policy.price_weight * latency
 
 
 def friction(inst: Instance) -> np.ndarray:
     """(O, K, R) one-off cost per MW moved into a region: state transfer, warm-up, switching fee."""
-    policy = inst.scenario.policy
+    policy = inst.policy
     state = (policy.egress_scale * inst.state_gb_per_mw[:, :, None]
              * inst.egress_usd_per_gb[None, None, :])
     per_op = inst.warmup_usd_per_mw + policy.switching_fees * inst.migration_fee_usd_per_mw

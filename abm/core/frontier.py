@@ -65,7 +65,7 @@ def frontier(inst: Instance, signals: Signals, budgets_ms=DEFAULT_BUDGETS_MS, *,
         frictions: charge migration friction (amortised) against the all-local status quo.
     """
     budgets = np.asarray(sorted(budgets_ms), dtype=float)
-    policy = inst.scenario.policy
+    policy = inst.policy
     phi = friction(inst) / policy.holding_hours if frictions else None
     prev = inst.status_quo_mw() if frictions else None
     cost = unit_cost(inst, signals)

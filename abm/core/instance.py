@@ -13,6 +13,45 @@ import numpy as np
 
 from abm.config.population import realise
 from abm.config.scenario import Scenario
+from abm.data.dataset import shipped
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The scenario's policy compiled for the core and the market (docs/model.md sections 3
+    and 6): what placement costs, what may run where, and what regions may build, fixed for
+    a run. Nothing below the configuration reads ``scenario.policy`` again.
+
+    Attributes:
+        carbon_price_usd_per_t: (O, R) the policy carbon price where the region is (global,
+            or by jurisdiction) plus the operator's internal price, $/tCO2.
+        price_weight: weight of electricity price, rent, egress and latency penalty in the
+            placement cost: 1 with the cost objective, 0 with the price-free carbon one.
+        placement_signal: the carbon signal placement prices (``marginal`` or ``average``).
+        accounting_basis: the carbon intensity emissions are attributed on.
+        voll_usd_per_mwh: value of lost load, $ per MWh unserved.
+        holding_hours: hours a move is expected to be held (friction amortised over them).
+        egress_scale: factor on every egress tariff (served data and moved state).
+        switching_fees: whether operators' switching fees are charged per MW moved.
+        state_transfer: whether stateful classes may move their state.
+        residency: (origin jurisdiction, jurisdictions allowed to process its data) rules of
+            every regime in force, all of which apply.
+        moratorium: (R,) bool, regions that may not expand.
+        connection_cap_mw: (R,) MW a region's capacity may grow to (inf where none).
+    """
+
+    carbon_price_usd_per_t: np.ndarray
+    price_weight: float
+    placement_signal: str
+    accounting_basis: str
+    voll_usd_per_mwh: float
+    holding_hours: float
+    egress_scale: float
+    switching_fees: bool
+    state_transfer: bool
+    residency: tuple[tuple[str, frozenset[str]], ...]
+    moratorium: np.ndarray
+    connection_cap_mw: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -56,6 +95,7 @@ class Instance:
     stateful: np.ndarray  # (O, K) bool
     replica: np.ndarray  # (O, K, R) bool: state is present there (origin included)
     allowed: np.ndarray  # (O, K, R) bool: class-level jurisdiction list (all true if none given)
+    policy: Policy  # the scenario's policy, compiled
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -174,4 +214,31 @@ def compile_scenario(scn: Scenario, rng: np.random.Generator | None = None) -> I
         access_rtt_ms=access, budget_ms=budget, overhead_ms=overhead,
         egress_gb_per_mwh=egress_g, state_gb_per_mw=state_gb, stateful=stateful,
         replica=replica, allowed=allowed,
+        policy=compile_policy(scn, region_j),
+    )
+
+
+def compile_policy(scn: Scenario, jurisdiction: np.ndarray) -> Policy:
+    """``scn``'s policy as the arrays and numbers the core reads; ``jurisdiction`` (R,) of
+    each region. The scenario's population must be realised (its operators listed)."""
+    policy = scn.policy
+    by_region = np.array([policy.carbon_price_at(j) for j in jurisdiction])
+    internal = np.array([o.internal_carbon_price_usd_per_t for o in scn.operators])
+    regimes = dict(shipped().residency)
+    regimes["custom"] = {o: frozenset(a) for o, a in scn.residency_rules}
+    caps = dict(policy.grid_connection_cap_mw)
+    return Policy(
+        carbon_price_usd_per_t=by_region[None, :] + internal[:, None],
+        price_weight=float(policy.objective == "cost"),
+        placement_signal=policy.placement_signal,
+        accounting_basis=policy.accounting_basis,
+        voll_usd_per_mwh=policy.voll_usd_per_mwh,
+        holding_hours=policy.holding_hours,
+        egress_scale=policy.egress_scale,
+        switching_fees=policy.switching_fees,
+        state_transfer=policy.state_transfer,
+        residency=tuple((origin, frozenset(allowed)) for name in policy.residency
+                        for origin, allowed in regimes[name].items()),
+        moratorium=np.array([r in policy.moratorium for r in scn.region_ids], dtype=bool),
+        connection_cap_mw=np.array([float(caps.get(r, np.inf)) for r in scn.region_ids]),
     )

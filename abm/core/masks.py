@@ -11,7 +11,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from abm.core.instance import Instance
-from abm.data.dataset import shipped
 
 MASK_NAMES = ("latency", "legal", "state", "capacity")
 
@@ -41,21 +40,17 @@ def latency_mask(inst: Instance) -> np.ndarray:
 
 
 def residency_allowed(inst: Instance) -> np.ndarray:
-    """(O, K, R) bool from the scenario's residency regimes (intersected) and class lists."""
-    scn = inst.scenario
-    regimes = dict(shipped().residency)
-    regimes["custom"] = {o: frozenset(a) for o, a in scn.residency_rules}
+    """(O, K, R) bool from the residency regimes in force (intersected) and class lists."""
     ok = inst.allowed.copy()
-    for name in scn.policy.residency:
-        for origin, allowed in regimes[name].items():
-            rows = inst.origin_jurisdiction == origin
-            ok &= ~rows[:, :, None] | np.isin(inst.jurisdiction, list(allowed))[None, None, :]
+    for origin, allowed in inst.policy.residency:
+        rows = inst.origin_jurisdiction == origin
+        ok &= ~rows[:, :, None] | np.isin(inst.jurisdiction, list(allowed))[None, None, :]
     return ok & inst.valid[:, :, None]
 
 
 def state_mask(inst: Instance) -> np.ndarray:
     """Stateful classes run only where their state is, unless the policy allows state transfer."""
-    if inst.scenario.policy.state_transfer:
+    if inst.policy.state_transfer:
         return np.broadcast_to(inst.valid[:, :, None], inst.replica.shape).copy()
     return (~inst.stateful[:, :, None] | inst.replica) & inst.valid[:, :, None]
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from abm.core.costs import carbon_price_usd_per_t, priced, unit_cost
+from abm.core.costs import egress_cost, energy_cost, region_signals, unit_cost
 from abm.core.instance import Instance
 from abm.core.masks import MASK_NAMES, Masks
 from abm.core.placement import Placement
@@ -125,13 +125,13 @@ def cost_breakdown(inst: Instance, p: Placement, signals: Signals,
                    network: np.ndarray | None = None) -> CostBreakdown:
     """Split the cost of placement ``p`` by component (``network``: ``network_cost(inst)``,
     if already computed, as for ``unit_cost``)."""
-    z = inst.zone_index
     served = p.x_mw.sum(axis=(0, 1))
-    weight = priced(inst)  # 0 with the carbon-only objective
+    weight = inst.policy.price_weight  # 0 with the carbon-only objective
     rent = weight * (inst.rent_usd_per_mwh if rent_usd_per_mwh is None else rent_usd_per_mwh)
-    energy = weight * float(served @ (inst.pue * signals.price_usd_per_mwh[z]))
-    mu_t = signals.carbon(inst.scenario.policy.placement_signal)[z] / 1000.0
-    carbon = float((p.x_mw.sum(axis=1) * carbon_price_usd_per_t(inst) * inst.pue * mu_t).sum())
+    price, mu_t = region_signals(inst, signals)
+    energy = weight * float(served @ (inst.pue * price[0]))
+    carbon = float((p.x_mw.sum(axis=1) * inst.policy.carbon_price_usd_per_t * inst.pue
+                    * mu_t).sum())
     total_unit = float((p.x_mw * unit_cost(inst, signals, rent, network=network)).sum())
     rent_usd = float(served @ rent)
     migration = 0.0 if friction is None else float((p.moved_mw * friction).sum())
@@ -169,13 +169,11 @@ def break_even_spread_usd_per_mwh(friction_usd_per_mw, horizon_h):
 def pairwise_saving_usd_per_mwh(inst: Instance, signals: Signals, operator: int = 0,
                                 klass: int = 0) -> np.ndarray:
     """(R, R) saving per MWh from moving a class's load from region i (rows) to j (columns):
-    c_i - c_j with i treated as the origin (egress charged at j only)."""
-    tau = carbon_price_usd_per_t(inst)[operator]
-    z = inst.zone_index
-    mu_t = signals.carbon(inst.scenario.policy.placement_signal)[z] / 1000.0
-    energy = inst.pue * (signals.price_usd_per_mwh[z] + tau * mu_t) + inst.rent_usd_per_mwh
-    egress = (inst.scenario.policy.egress_scale * inst.egress_gb_per_mwh[operator, klass]
-              * inst.egress_usd_per_gb)
+    c_i - c_j with i treated as the origin (egress charged at j only), by the placement
+    objective: the differences of ``energy_cost`` less the egress at j (none with the
+    carbon-only objective)."""
+    energy = energy_cost(inst, signals)[operator]
+    egress = egress_cost(inst)[operator, klass]
     saving = energy[:, None] - energy[None, :] - egress[None, :]
     np.fill_diagonal(saving, 0.0)
     return saving

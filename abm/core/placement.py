@@ -330,7 +330,7 @@ def place(
     flat = (n_o * n_k, n_r)
     sol = solve_placement(
         cost.reshape(flat), feasible.reshape(flat), inst.demand_mw.reshape(-1), caps,
-        inst.scenario.policy.voll_usd_per_mwh if voll is None else voll, group=group,
+        inst.policy.voll_usd_per_mwh if voll is None else voll, group=group,
         friction_usd_per_mw=None if friction is None else friction.reshape(flat),
         x_prev_mw=None if x_prev_mw is None else x_prev_mw.reshape(flat),
         preference=tie_preference(inst.at_origin(), inst.network_rtt_ms()).reshape(flat),

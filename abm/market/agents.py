@@ -107,9 +107,9 @@ class ComputeRegion(mesa.Agent):
         self.recent: list[float] = []
         self.pending_mw: list[float] = []  # expansions ordered, oldest first (MW)
         self.pending_at: list[float] = []  # the model time each comes online
-        policy = model.inst.scenario.policy
-        self.moratorium = region.id in policy.moratorium
-        self.connection_cap_mw = dict(policy.grid_connection_cap_mw).get(region.id, np.inf)
+        policy = model.inst.policy
+        self.moratorium = bool(policy.moratorium[index])
+        self.connection_cap_mw = float(policy.connection_cap_mw[index])
 
     def post(self) -> None:
         """Offer this hour's capacity at this hour's rent."""
@@ -197,7 +197,7 @@ class Operator(mesa.Agent):
     def view(self, capacity_mw: np.ndarray) -> OperatorView:
         """What I know this hour (read-only), with ``capacity_mw`` (R,) the MW I can get."""
         m, o = self.model, self.index
-        carbon = (np.asarray(m.forecast.carbon(m.inst.scenario.policy.placement_signal))[
+        carbon = (np.asarray(m.forecast.carbon(m.inst.policy.placement_signal))[
             o, m.inst.zone_index] * m.inst.pue)
         arrays = [m.demand_mw[o], m.incumbent_mw[o], m.feasible[o], m.cost[o], carbon,
                   m.friction[o], np.array(capacity_mw, dtype=float), m.preference[o]]

@@ -84,11 +84,11 @@ class MarketModel(Model):
         self.quoted_carbon_kg_per_mwh = np.zeros(0)
         self.consumed_carbon_kg_per_mwh = np.zeros(0)
         self.line_rows: list[np.ndarray] = []  # per hour: (L, 2) flow MW, congested
-        self.voll = scenario.policy.voll_usd_per_mwh
+        self.voll = inst.policy.voll_usd_per_mwh
         self.feasible = masks(inst).feasible
         self.friction = friction(inst)  # $ per MW moved, as paid
         # operators weigh a move's one-off friction against the hours they expect to hold it
-        self.holding_hours = scenario.policy.holding_hours
+        self.holding_hours = inst.policy.holding_hours
         self.planning_friction = self.friction / self.holding_hours
         self.network_cost = network_cost(inst)  # $/MWh, fixed for the run
         # tie rank of every (operator, class, region): origin first, then by RTT (docs/model.md)
