@@ -276,13 +276,25 @@ def compare(runs: Sequence[Run] | Mapping[str, Run], baseline: Run | None = None
 
 
 def write_report(runs: Sequence[Run], out: str | Path, baseline: Run | None = None, *,
-                 budgets_ms: Sequence[float] | None = None, zone: str | None = None) -> Path:
+                 budgets_ms: Sequence[float] | None = None, zone: str | None = None,
+                 replicas: Mapping[str, Sequence[Run]] | None = None) -> Path:
     """Write the HTML report (and its Markdown twin) of ``runs`` against ``baseline``
-    (default: the first run), as ``abm report``; return the HTML file's path."""
+    (default: the first run), as ``abm report``; return the HTML file's path.
+
+    Args:
+        runs: one run per scenario.
+        out: the HTML file.
+        baseline: the run the others are compared with.
+        budgets_ms: latency budgets of the frontier (ms).
+        zone: the zone whose generation is shown.
+        replicas: per run label, all its runs with different seeds (the one in ``runs``
+            first), for bands over seeds.
+    """
     from abm.core.frontier import DEFAULT_BUDGETS_MS
     from abm.report.run_report import write_report as write
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     return write(list(runs), baseline or runs[0], out,
-                 list(budgets_ms or DEFAULT_BUDGETS_MS), zone=zone)[0]
+                 list(budgets_ms or DEFAULT_BUDGETS_MS), zone=zone,
+                 replicas={k: list(v) for k, v in (replicas or {}).items()})[0]

@@ -147,6 +147,7 @@ def test_page_loads_without_leaving_the_machine(browser_page):
     page, outside = browser_page
     assert _hour(page) == 0
     assert page.inner_text(".headline-cost_usd .headline-value") == "$0"
+    assert "VoLL" in page.inner_text(".headline-cost_usd_per_mwh .headline-label")
     for control in ("scenario", "carbon-price", "residency", "budget-interactive",
                     "budget-conversational", "budget-batch", "friction", "forecast"):
         assert page.locator(f".control-{control}").count() == 1, control

@@ -117,7 +117,13 @@ def test_steps_run_the_market_and_the_numbers_follow():
     assert d.hour == 3
     assert t["demand_mwh"] > 0 and t["cost_usd"] > 0 and t["emissions_average_kg"] > 0
     assert t["served_mwh"] + t["unserved_mwh"] == pytest.approx(t["demand_mwh"])
-    assert t == totals(d.steps)
+    voll = d.scenario.policy.voll_usd_per_mwh
+    assert t == totals(d.steps, voll)
+    assert d.last_hour() == totals(d.steps[-1:], voll)
+    assert d.last_hour()["cost_usd"] == d.steps[-1]["cost_usd"]
+    # the cost per MWh of demand counts unserved MWh at VoLL (abm.core.metrics.cost_usd_per_mwh)
+    assert t["cost_usd_per_mwh"] == pytest.approx(
+        (t["cost_usd"] + voll * t["unserved_mwh"]) / t["demand_mwh"])
     zones = d.zone_series()
     assert len(zones) == 3 * len(d.scenario.zones)
     assert zones.dc_load_mw.groupby(zones.hour).sum().gt(0).all()

@@ -59,3 +59,23 @@ def test_generation_figure_stacks_technologies_and_marks_the_marginal_one():
     np.testing.assert_allclose(ax.lines[0].get_ydata(), [65.0, 65.0, 65.0])
     assert [t.get_text() for t in strip.get_legend().get_texts()] == ["coal", "wind"]
     assert busiest_zone(zones) == "Y"
+
+
+def test_report_heat_map_numbers_are_legible_and_follow_the_spread():
+    """Numbers in a report's heat map are at least 8 pt (about 11 px in a 1,180 px column;
+    they were 5.5 pt) and only in cells marked as outside the spread across seeds."""
+    import numpy as np
+    import pandas as pd
+
+    from abm.report.comparison import heatmap_figure
+
+    change = pd.DataFrame([[120.0, -3.0], [0.0, 45.5]], index=["a", "b"], columns=["X", "Y"])
+    shown = pd.DataFrame([[True, False], [True, True]], index=change.index,
+                         columns=change.columns)
+    fig = heatmap_figure(change, shown, "change")
+    ax = fig.axes[0]
+    numbers = [t for t in ax.texts]
+    assert sorted(t.get_text() for t in numbers) == ["+120", "+46"]  # 0: too small to show
+    assert min(t.get_fontsize() for t in numbers) >= 8
+    assert min(t.get_fontsize() for t in ax.get_yticklabels()) >= 8
+    assert np.isclose(fig.get_size_inches()[0], 11.0)

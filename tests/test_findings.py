@@ -6,16 +6,21 @@ from __future__ import annotations
 import pandas as pd
 
 import abm
+from abm.core.metrics import cost_usd_per_mwh
 from abm.report.findings import findings, identical, parents
 from abm.report.run_report import headline_numbers, write_report
 from tests.conftest import SMALL
 
 
 def table(rows: dict[str, dict[str, float]]) -> pd.DataFrame:
+    """Headline numbers by hand; the cost per MWh of demand by the one rule (VoLL 10,000)."""
     base = {"demand_mwh": 100.0, "served_mwh": 100.0, "unserved_mwh": 0.0, "moved_mwh": 0.0,
             "cost_usd": 1000.0, "emissions_average_kg": 4000.0, "emissions_marginal_kg": 9000.0,
-            "emissions_system_kg": 10000.0, "relocated_share": 0.5}
-    return pd.DataFrame([{**base, **r} for r in rows.values()], index=list(rows))
+            "emissions_system_kg": 10000.0, "relocated_share": 0.5, "voll_usd_per_mwh": 1e4}
+    df = pd.DataFrame([{**base, **r} for r in rows.values()], index=list(rows))
+    df["cost_usd_per_mwh"] = [cost_usd_per_mwh(r.cost_usd, r.demand_mwh, r.unserved_mwh,
+                                               r.voll_usd_per_mwh) for r in df.itertuples()]
+    return df
 
 
 def test_trade_off_and_disagreeing_bases_by_hand():
@@ -26,7 +31,8 @@ def test_trade_off_and_disagreeing_bases_by_hand():
     # 5 t avoided for $500: $100 per tonne
     assert "Trade-off in tax: system emissions fall by 5 t for $500 more, about $100 per " \
            "tonne avoided (operators' cost, carbon payments included" in text
-    assert "Largest changes in cost against the baseline: tax +50.0%." in text
+    assert "Largest changes in cost per MWh of demand (unserved MWh at VoLL) against the " \
+           "baseline: tax +50.0%." in text
     assert "Largest changes in system emissions against the baseline: tax -50.0%." in text
     # average-attributed emissions rise 10% while the system's fall
     assert "The bases disagree in tax: emissions attributed on average intensity rise " \
@@ -37,10 +43,24 @@ def test_trade_off_and_disagreeing_bases_by_hand():
 
 def test_more_demand_is_compared_per_mwh():
     t = table({"base": {}, "x3": {"demand_mwh": 300.0, "cost_usd": 3300.0,
-                                  "emissions_system_kg": 30000.0}})
+                                  "emissions_system_kg": 33000.0}})
     text = " ".join(map(str, findings(t, [], None)))
-    assert "per MWh of demand against the baseline: x3 +10.0%" in text  # 11 vs 10 $/MWh
+    assert "(unserved MWh at VoLL) against the baseline: x3 +10.0%" in text  # 11 vs 10 $/MWh
+    assert "system emissions per MWh of demand against the baseline: x3 +10.0%" in text
     assert "Demand differs in x3" in text
+
+
+def test_demand_left_unserved_never_reads_cheaper():
+    """Three times the demand, 20 MWh of it unserved, $2,800 paid: per MWh of demand at zero
+    cost for unserved MWh it read 6.7% cheaper (9.33 against 10 $/MWh); at VoLL it costs
+    (2,800 + 20 x 10,000) / 300 = 676 $/MWh, +6,660%, and the trade-off names VoLL."""
+    t = table({"base": {}, "x3": {"demand_mwh": 300.0, "served_mwh": 280.0,
+                                  "unserved_mwh": 20.0, "cost_usd": 2800.0,
+                                  "emissions_system_kg": 20000.0}})
+    text = " ".join(map(str, findings(t, [], None)))
+    assert "against the baseline: x3 +6660.0%" in text
+    assert "Trade-off in x3: system emissions fall by 3 t" in text
+    assert "unserved MWh at VoLL)" in text
 
 
 def test_report_compares_a_scenario_with_its_parent_and_the_planner(write_scenario, tmp_path):
@@ -55,10 +75,10 @@ def test_report_compares_a_scenario_with_its_parent_and_the_planner(write_scenar
     assert (numbers.index == ["small", "cheap", "cheap_zero_egress"]).all()
     _, md = write_report(runs, runs[0], tmp_path / "r.html", budgets_ms=(20, 300))
     text = md.read_text()
-    assert text.index("## Findings") < text.index("## Set-up and assumptions")
+    assert text.index("## Findings") < text.index("## Headline results against the baseline")
     assert "## cheap_zero_egress against cheap, the scenario it extends" in text
     assert "**cheap_zero_egress** against **cheap**, the scenario it extends" in text
     assert "## The price of decentralisation" in text
-    assert "| cost (energy + carbon + rent + network + migration) | k$ |" in text
-    assert "|   of which carbon | k$ |" in text
+    assert "cost: energy + carbon + rent + network + migration (k$) |" in text
+    assert "| of which carbon (k$) |" in text
     assert "Short runs (2 h)" in text

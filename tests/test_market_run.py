@@ -229,7 +229,7 @@ def test_a_non_finite_total_stops_the_run_with_an_error_naming_it(scn):
     table.loc[table.index[1], "cost_usd"] = np.inf
     table.loc[table.index[2], "emissions_system_kg"] = np.nan
     with pytest.raises(ResultError, match=r"after 3 h are not finite: cost_usd, "
-                                          r"emissions_system_kg;"):
+                                          r"emissions_system_kg, cost_usd_per_mwh;"):
         summary(model, "complete", table)
 
 

@@ -368,3 +368,14 @@ def test_emissions_follow_the_signal_arrays():
     em = emissions_kg(inst, x, sig)
     assert em == pytest.approx({"average": 2.0 * inst.pue[0] * 100.0,
                                 "marginal": 2.0 * inst.pue[0] * 300.0})
+
+
+def test_cost_per_mwh_counts_unserved_demand_at_voll():
+    """By hand: 300 MWh demanded, 20 unserved, $2,800 paid, VoLL 10,000 $/MWh:
+    (2,800 + 200,000) / 300 = 676 $/MWh; against 1,000 $ for 100 MWh all served (10 $/MWh)
+    leaving demand unserved reads dearer, not 6.7% cheaper (2,800 / 300 = 9.33)."""
+    from abm.core.metrics import cost_usd_per_mwh
+
+    assert cost_usd_per_mwh(2800.0, 300.0, 20.0, 10_000.0) == pytest.approx(676.0)
+    assert cost_usd_per_mwh(1000.0, 100.0, 0.0, 10_000.0) == pytest.approx(10.0)
+    assert cost_usd_per_mwh(0.0, 0.0, 0.0, 10_000.0) == 0.0

@@ -296,10 +296,12 @@ def _register_report(sub: argparse._SubParsersAction) -> None:
         "report", help="compare scenarios against a baseline: one HTML file and a Markdown twin",
         description="Run scenario files with the market (or read folders written by `abm "
         "run`) and write one self-contained HTML report with its figures embedded, and a "
-        "Markdown twin beside it: set-up and levers, a headline table against the baseline, "
-        "the energy-latency frontier, execution layers, a world map of demand shifts and "
-        "interconnector flows, zone price and carbon changes, one zone's generation by "
-        "technology, who gains and loses, data provenance and caveats.",
+        "Markdown twin beside it: findings and the caveats of these runs, headline figure "
+        "and tables against the baseline (costs per MWh count unserved demand at VoLL), the "
+        "energy-latency frontier, execution layers, one zone's generation by technology, zone "
+        "changes, world maps, and folded details (set-up and levers, the price of "
+        "decentralisation, grid results, who gains and loses, provenance). Every argument and "
+        "scenario is checked before the first run.",
         epilog="example: abm report experiments/scenarios/*.toml --baseline "
         "experiments/scenarios/baseline.toml --hours 48 --out out/report.html")
     rp.add_argument("scenarios", nargs="+", metavar="SCENARIO",
@@ -320,6 +322,10 @@ def _register_report(sub: argparse._SubParsersAction) -> None:
                     help="the grid zone whose generation by technology and marginal technology "
                     "the report shows (default: the baseline's zone with the most data-centre "
                     "load)")
+    rp.add_argument("--replications", type=positive_int_arg, default=3, metavar="N",
+                    help="runs of each scenario file, each with its own seed (its own seed, "
+                    "then seeds derived from it); figures show the mean and the range over "
+                    "the seeds (default: 3; 1 for a quick look)")
     rp.add_argument("--quiet", action="store_true", help="no progress bars")
     rp.set_defaults(handler="abm.report.run_report:cmd_report",
                     interrupted="no report was written (it is written only when complete); "

@@ -29,3 +29,5 @@ MAX_INTEGER = 1_000_000_000
 MAX_SIZE_SIGMA = 5.0
 # A sweep's runs (design points x replications): one Parquet row and one model run each.
 MAX_RUNS = 1_000_000
+# Seeds per scenario of `abm report --replications` (each one a full market run).
+MAX_REPLICATIONS = 100

@@ -95,6 +95,19 @@ def zone_load_mwh(inst: Instance, x_mw: np.ndarray) -> np.ndarray:
     return np.bincount(inst.zone_index, weights=grid, minlength=len(inst.scenario.zones))
 
 
+def cost_usd_per_mwh(cost_usd: float, demand_mwh: float, unserved_mwh: float,
+                     voll_usd_per_mwh: float) -> float:
+    """Cost per MWh of demand with unserved demand at the value of lost load:
+    ``(cost_usd + voll_usd_per_mwh x unserved_mwh) / demand_mwh`` ($/MWh; 0 without demand).
+
+    The one rule for a cost per MWh wherever one is shown (run summary, reports, findings,
+    dashboard), so that leaving demand unserved never reads as cheaper.
+    """
+    if demand_mwh <= 0:
+        return 0.0
+    return float((cost_usd + voll_usd_per_mwh * unserved_mwh) / demand_mwh)
+
+
 def emissions_kg(inst: Instance, x_mw: np.ndarray, signals: Signals) -> dict[str, float]:
     """Attributed emissions in kgCO2 for one step on the average and marginal bases."""
     load = zone_load_mwh(inst, x_mw)

@@ -48,6 +48,7 @@ CSS = """
 # key, label, unit, scale, decimals
 HEADLINES = (
     ("cost_usd", "cost", "$", 1.0, 0),
+    ("cost_usd_per_mwh", "cost per MWh of demand (unserved at VoLL)", "$/MWh", 1.0, 1),
     ("emissions_average_kg", "CO2 average basis", "t", 1e-3, 1),
     ("emissions_marginal_kg", "CO2 marginal basis", "t", 1e-3, 1),
     ("emissions_system_kg", "CO2 system", "t", 1e-3, 1),
@@ -255,7 +256,7 @@ def Page() -> None:
     c = dash.controls
     with lock:  # what is shown, read in one piece (Play steps the model in another thread)
         shown = {"hour": dash.hour, "now": dash.totals(), "before": dash.previous_totals(),
-                 "last": dash.steps[-1] if dash.steps else None, "regions": dash.regions(),
+                 "last": dash.last_hour(), "regions": dash.regions(),
                  "flows": dash.flows(), "zones": dash.zone_series(), "lines": dash.lines(),
                  "layers": dash.layer_series()}
     solara.Style(CSS)

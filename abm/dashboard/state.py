@@ -21,7 +21,7 @@ from abm.config.registry import FORECAST_MODES, STRATEGIES
 from abm.config.scenario import SCENARIO_DIR, Scenario, WorkloadClass, load_scenario
 from abm.core.frontier import DEFAULT_BUDGETS_MS, frontier
 from abm.core.instance import compile_scenario
-from abm.core.metrics import shift_matrix
+from abm.core.metrics import cost_usd_per_mwh, shift_matrix
 from abm.core.signals import mean_signals
 from abm.data.dataset import shipped
 from abm.market import reporters
@@ -146,11 +146,13 @@ def apply_controls(base: Scenario, controls: Controls) -> Scenario:
         residency=tuple(controls.residency))
 
 
-def totals(steps: list[dict[str, float]]) -> dict[str, float]:
+def totals(steps: list[dict[str, float]], voll_usd_per_mwh: float) -> dict[str, float]:
     """Headline numbers over ``steps`` (the model's step values, one dict per hour).
 
     Sums of demand, served, unserved and moved MWh, cost ($) and emissions (kg) on the three
-    bases; ``relocated_share`` is served-weighted.
+    bases; ``relocated_share`` is served-weighted; ``cost_usd_per_mwh`` is the cost per MWh of
+    demand with unserved MWh at ``voll_usd_per_mwh`` (:func:`abm.core.metrics.cost_usd_per_mwh`,
+    the rule of the reports and the run summary).
     """
     summed = ("demand_mwh", "served_mwh", "unserved_mwh", "moved_mwh", "cost_usd",
               "emissions_average_kg", "emissions_marginal_kg", "emissions_system_kg")
@@ -158,6 +160,8 @@ def totals(steps: list[dict[str, float]]) -> dict[str, float]:
     served = out["served_mwh"]
     out["relocated_share"] = (sum(s["relocated_share"] * s["served_mwh"] for s in steps) / served
                               if served else 0.0)
+    out["cost_usd_per_mwh"] = cost_usd_per_mwh(out["cost_usd"], out["demand_mwh"],
+                                               out["unserved_mwh"], voll_usd_per_mwh)
     return out
 
 
@@ -249,13 +253,18 @@ class Dashboard:
 
     def totals(self) -> dict[str, float]:
         """Headline numbers of this run so far (see :func:`totals`)."""
-        return totals(self.steps)
+        return totals(self.steps, self.scenario.policy.voll_usd_per_mwh)
+
+    def last_hour(self) -> dict[str, float] | None:
+        """Headline numbers of the last hour run (see :func:`totals`); None before the first."""
+        return totals(self.steps[-1:], self.scenario.policy.voll_usd_per_mwh) if self.steps \
+            else None
 
     def previous_totals(self) -> dict[str, float] | None:
         """Headline numbers of the comparison run over the same hours, if it ran that far."""
         if not self.steps or len(self.previous) < self.hour:
             return None
-        return totals(self.previous[: self.hour])
+        return totals(self.previous[: self.hour], self.scenario.policy.voll_usd_per_mwh)
 
     def regions(self) -> pd.DataFrame:
         """One row per region: where it is, its zone's marginal carbon (kg/MWh) and its IT

@@ -42,6 +42,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from abm.config.scenario import Scenario, load_scenario
+from abm.core.metrics import cost_usd_per_mwh
 from abm.errors import InputError, ResultError, quoted
 from abm.files import (
     check_sha256,
@@ -125,6 +126,8 @@ def summary(model: MarketModel, status: str, model_table: pd.DataFrame | None = 
              for i, j in zip(*np.nonzero(shift > 1e-9), strict=True) if i != j]
     flows.sort(key=lambda f: -f["mwh"])
 
+    voll = float(model.inst.scenario.policy.voll_usd_per_mwh)
+
     def weighted(col: str) -> float:
         return float((df[col] * df.served_mwh).sum() / served) if served else 0.0
 
@@ -142,6 +145,10 @@ def summary(model: MarketModel, status: str, model_table: pd.DataFrame | None = 
         "herding_mwh": float(df.herding_mwh.sum()),
         "cost_usd": float(df.cost_usd.sum()),
         "cost_parts_usd": {name: float(df[f"cost_{name}_usd"].sum()) for name in COST_PARTS},
+        "voll_usd_per_mwh": voll,
+        "cost_usd_per_mwh": cost_usd_per_mwh(float(df.cost_usd.sum()),
+                                             float(df.demand_mwh.sum()),
+                                             float(df.unserved_mwh.sum()), voll),
         "grid_energy_mwh": float(df.energy_mwh.sum()),
         "dc_price_usd_per_mwh": (float((df.dc_price_usd_per_mwh * df.energy_mwh).sum()
                                        / df.energy_mwh.sum()) if df.energy_mwh.sum() else 0.0),

@@ -19,11 +19,11 @@ from abm.config.scenario import extends_chain
 from abm.report.document import Text, bold, text
 from abm.report.results import Run
 
-OUTCOMES = (  # column of report.numbers, how a reader calls it
-    ("cost_usd", "cost"),
-    ("emissions_system_kg", "system emissions"),
-    ("emissions_average_kg", "emissions attributed on average intensity"),
-    ("emissions_marginal_kg", "emissions attributed on marginal intensity"),
+OUTCOMES = (  # column of report.numbers, how a reader calls it, whether it is per MWh already
+    ("cost_usd_per_mwh", "cost per MWh of demand (unserved MWh at VoLL)", True),
+    ("emissions_system_kg", "system emissions", False),
+    ("emissions_average_kg", "emissions attributed on average intensity", False),
+    ("emissions_marginal_kg", "emissions attributed on marginal intensity", False),
 )
 SAME_REL = 1e-9  # results this close (relative) on every headline number are the same
 
@@ -74,33 +74,38 @@ def parents(runs: list[Run], baseline: Run) -> dict[str, str]:
     return out
 
 
-def _intensity(table: pd.DataFrame, col: str) -> pd.Series:
-    """``col`` per MWh of demand, relative to the baseline (first row), in %."""
-    per = table[col] / table.demand_mwh
+def _intensity(table: pd.DataFrame, col: str, per_mwh: bool = False) -> pd.Series:
+    """``col`` per MWh of demand (as it is if ``per_mwh``), relative to the baseline (first
+    row), in %."""
+    per = table[col] if per_mwh else table[col] / table.demand_mwh
     return 100 * (per / per.iloc[0] - 1)
 
 
 def findings(table: pd.DataFrame, runs: list[Run], baseline: Run,
-             gaps: dict[str, pd.DataFrame] | None = None) -> list[Text]:
+             gaps: dict[str, pd.DataFrame] | None = None,
+             reps: pd.DataFrame | None = None) -> list[Text]:
     """The report's findings, one sentence or two each (scenario names in bold).
 
     Args:
-        table: ``report.headline_numbers`` of the runs (the baseline first).
+        table: ``report.headline_numbers`` of the runs (the baseline first; with several seeds
+            per scenario, their means).
         runs: the runs, the baseline first.
         baseline: the baseline run.
         gaps: per scenario label, ``decentralisation.price_of_decentralisation`` (optional).
+        reps: ``report.replicated_numbers`` of every run (optional): changes within the range
+            across seeds are named as such.
     """
     out: list[Text] = []
     others = table.iloc[1:]
     base = table.iloc[0]
     demand_differs = (others.demand_mwh / base.demand_mwh - 1).abs() > 0.01
     if len(others):
-        for col, name in OUTCOMES:
-            change = _intensity(table, col).iloc[1:]
+        for col, name, per_mwh in OUTCOMES:
+            change = _intensity(table, col, per_mwh).iloc[1:]
             order = change.abs().sort_values(ascending=False, kind="stable").index
             moves = [s for s in order[:3] if abs(change[s]) >= 0.05]
             if moves:
-                per = " per MWh of demand" if demand_differs.any() else ""
+                per = " per MWh of demand" if demand_differs.any() and not per_mwh else ""
                 out.append(text(f"Largest changes in {name}{per} against the baseline: ",
                                 _listing([text(bold(s), f" {_pct(change[s])}") for s in moves]),
                                 "."))
@@ -122,6 +127,8 @@ def findings(table: pd.DataFrame, runs: list[Run], baseline: Run,
                             ", so changes are compared per MWh of demand; their totals are in "
                             "the headline table."))
         out += _trade_offs(table)
+        if reps is not None:
+            out += _within_spread(reps, str(table.index[0]))
     for a, b in identical(table):
         out.append(text(bold(b), " gives exactly the same results as ", bold(a),
                         " over these hours: its lever does not bite here (a longer run, more "
@@ -129,8 +136,9 @@ def findings(table: pd.DataFrame, runs: list[Run], baseline: Run,
     for child, parent in parents(runs, baseline).items():
         c, p = table.loc[child], table.loc[parent]
         out.append(text(
-            bold(child), " against ", bold(parent), ", the scenario it extends: cost "
-            f"{_pct(100 * (c.cost_usd / p.cost_usd - 1))}, system emissions "
+            bold(child), " against ", bold(parent), ", the scenario it extends: cost per MWh "
+            f"of demand {_pct(100 * (c.cost_usd_per_mwh / p.cost_usd_per_mwh - 1))}, system "
+            "emissions "
             f"{_pct(100 * (c.emissions_system_kg / p.emissions_system_kg - 1))}, unserved "
             f"{c.unserved_mwh - p.unserved_mwh:+,.0f} MWh, served away from the origin "
             f"{100 * (c.relocated_share - p.relocated_share):+.1f} pp."))
@@ -154,7 +162,10 @@ def _trade_offs(table: pd.DataFrame) -> list[Text]:
     out: list[Text] = []
     for label, row in table.iloc[1:].iterrows():
         scale = base.demand_mwh / row.demand_mwh  # compare at the baseline's demand
-        d_cost = row.cost_usd * scale - base.cost_usd
+        # unserved MWh at VoLL (abm.core.metrics.cost_usd_per_mwh): never a saving
+        d_cost = (row.cost_usd_per_mwh - base.cost_usd_per_mwh) * base.demand_mwh
+        lost = row.voll_usd_per_mwh * row.unserved_mwh * scale - (
+            base.voll_usd_per_mwh * base.unserved_mwh)  # of which unserved MWh at VoLL
         d_sys = (row.emissions_system_kg * scale - base.emissions_system_kg) / 1e3  # t
         d_avg = row.emissions_average_kg * scale - base.emissions_average_kg
         if d_sys < -1e-6 and d_cost > 0:
@@ -162,7 +173,8 @@ def _trade_offs(table: pd.DataFrame) -> list[Text]:
                             f"{-d_sys:,.0f} t for {_money(d_cost)[1:]} more, about "
                             f"${d_cost / -d_sys:,.0f} per tonne avoided (operators' cost, "
                             "carbon payments included: a transfer, not all of it a cost to "
-                            "society)."))
+                            "society" + ("; unserved MWh at VoLL" if abs(lost) > 0.01 * abs(
+                                d_cost) else "") + ")."))
         elif d_sys > 1e-6 and d_cost < 0:
             out.append(text("Trade-off in ", bold(label), f": cost falls by "
                             f"{_money(d_cost)[1:]} but system emissions rise by {d_sys:,.0f} t."))
@@ -197,24 +209,126 @@ def _decentralisation(gaps: dict[str, pd.DataFrame]) -> list[Text]:
     return [out]
 
 
-def caveats(runs: list[Run]) -> list[str]:
-    """The caveats that matter for these runs: assumed inputs in use, horizon, seeds."""
+def _within_spread(reps: pd.DataFrame, baseline: str) -> list[Text]:
+    """Scenarios whose change in cost per MWh of demand or in system emissions per MWh of
+    demand has a range across seeds (paired: the same seed) that holds zero."""
+    from abm.report.replications import paired_change
+
+    counts = reps.groupby(level=0, sort=False).size()
+    if counts.max() < 2:
+        return []
     out = []
-    for r in runs[:1]:
-        scn = r.scenario
-        regions = sorted({f for g in scn.regions for f in g.assumed})
-        zones = sorted({f for z in scn.zones for f in z.assumed})
-        n_regions = sum(bool(g.assumed) for g in scn.regions)
-        n_zones = sum(bool(z.assumed) for z in scn.zones)
-        out.append(f"Assumptions, not sourced figures: {', '.join(regions) or 'none'} of "
-                   f"{n_regions} of {len(scn.regions)} regions and {', '.join(zones) or 'none'}"
-                   f" of {n_zones} of {len(scn.zones)} zones (abm/data/SOURCES.md); operators "
-                   "and their demand are illustrative.")
-    hours = sorted({int(r.summary["hours"]) for r in runs})
-    if hours[0] < 168:
-        out.append(f"Short runs ({', '.join(map(str, hours))} h): capacity built after "
-                   "decisions (72 h lag by default), learning and weekly patterns do not show; "
-                   "run a week or more before drawing conclusions.")
-    out.append("One run per scenario with one seed: differences smaller than the spread across "
-               "seeds (a sweep with replications, docs/sweeps.md) are not findings.")
+    for col, name in (("cost_usd_per_mwh", "cost per MWh of demand"),
+                      ("emissions_system_kg_per_mwh", "system emissions per MWh of demand")):
+        change = paired_change(reps[col], baseline, relative=True)
+        g = change.groupby(level=0, sort=False)
+        lo, hi = g.min(), g.max()
+        unsure = [s for s in counts.index if s != baseline and counts[s] > 1
+                  and lo[s] <= 0 <= hi[s] and hi[s] > lo[s]]
+        if unsure:
+            out.append(text(f"Not a finding: the change in {name} of ",
+                            _listing([text(bold(s), f" ({lo[s]:+.1f}% to {hi[s]:+.1f}%)")
+                                      for s in unsure]),
+                            f" changes sign across the {counts.max()} seeds."))
     return out
+
+
+def caveats(runs: list[Run], replicas: dict[str, list[Run]] | None = None) -> list[Text]:
+    """What to read with care in these runs, generated from their settings: how the grid
+    answers load, where the hourly signals come from, how unserved demand is costed, which
+    inputs are assumptions, the horizon against capacity building, and the seeds.
+
+    Args:
+        runs: the runs, the baseline first.
+        replicas: per label, every run of the scenario (its seeds); default: one each.
+    """
+    from abm.config.registry import GRID_RESPONSES
+
+    replicas = replicas or {r.label: [r] for r in runs}
+    out: list[Text] = []
+
+    def who(group: list[str]) -> Text:
+        if len(group) == len(runs):
+            return text("every scenario" if len(runs) > 1 else "the scenario")
+        return _listing([text(bold(s)) for s in group])
+
+    responses: dict[str, list[str]] = {}
+    for r in runs:
+        responses.setdefault(r.scenario.market.grid_response, []).append(r.label)
+    for name, group in responses.items():
+        desc = (GRID_RESPONSES.description(name) if name in GRID_RESPONSES
+                else "a response registered outside this package")
+        out.append(text("Grid in ", who(group), f": the {name!r} response ({desc}). ",
+                        RESPONSE_CAVEATS.get(name, "")))
+    traces: dict[str, list[str]] = {}
+    for r in runs:
+        traces.setdefault(Path(r.scenario.trace).name if r.scenario.trace else "", []).append(
+            r.label)
+    for trace, group in traces.items():
+        out.append(text("Hourly base prices and average carbon in ", who(group), (
+            f": the trace file {trace} where it has data, the 2024 month x hour profiles "
+            "elsewhere." if trace else ": 2024 month x hour profiles (abm/data), not a "
+            "particular day's weather.")))
+    volls: dict[float, list[str]] = {}
+    for r in runs:
+        volls.setdefault(r.scenario.policy.voll_usd_per_mwh, []).append(r.label)
+    unserved = [r.label for r in runs if r.summary["unserved_mwh"] > 0.5]
+    out.append(text(
+        "Costs per MWh of demand count unserved MWh at the value of lost load (",
+        _listing([text(f"{v:,.0f} $/MWh in ", who(g)) for v, g in volls.items()]),
+        ", policy.voll_usd_per_mwh); totals in $ are what operators pay and exclude it; "
+        "figures per MWh served say \"served only\". ",
+        text("Demand goes unserved in ", _listing([text(bold(s)) for s in unserved]), ".")
+        if unserved else "No scenario leaves more than 0.5 MWh unserved."))
+    base = runs[0].scenario
+    regions = sorted({f for g in base.regions for f in g.assumed})
+    zones = sorted({f for z in base.zones for f in z.assumed})
+    out.append(text(
+        f"Assumptions, not sourced figures: {', '.join(regions) or 'none'} of "
+        f"{sum(bool(g.assumed) for g in base.regions)} of {len(base.regions)} regions and "
+        f"{', '.join(zones) or 'none'} of {sum(bool(z.assumed) for z in base.zones)} of "
+        f"{len(base.zones)} zones (abm/data/SOURCES.md); operators and their demand are "
+        "illustrative."))
+    measured = base.latency.measured[~np.eye(len(base.latency.region_ids), dtype=bool)]
+    out.append(text(f"RTTs between regions: {measured.mean():.0%} of pairs measured (Azure "
+                    "P95), the rest a distance model (7 + d_km / 59 ms)."))
+    hours = sorted({int(r.summary["hours"]) for r in runs})
+    lag = min(r.scenario.market.expansion_lag_hours + r.scenario.market.expansion_review_hours
+              for r in runs)
+    if hours[0] < max(168, lag):
+        out.append(text(f"Short runs ({', '.join(map(str, hours))} h): capacity ordered after "
+                        f"a review ({lag} h at the earliest with review and build lag) and "
+                        "weekly patterns do not show; run a week or more before drawing "
+                        "conclusions."))
+    seeds = {label: [int(x.summary["seed"]) for x in reps] for label, reps in replicas.items()}
+    n = max(len(v) for v in seeds.values())
+    single = [label for label, v in seeds.items() if len(v) == 1]
+    if n == 1:
+        out.append(text("One run per scenario with one seed: differences smaller than the "
+                        "spread across seeds are not findings (abm report --replications N)."))
+    else:
+        out.append(text(f"{n} seeds per scenario (common random numbers: the same drawn "
+                        "operators and forecast noise in every scenario for a given seed): "
+                        "values are means, ranges from the lowest to the highest seed.",
+                        text(" One run only (read from a folder) for ",
+                             _listing([text(bold(s)) for s in single]), ".")
+                        if single else ""))
+    out += [text(r.warning) for r in runs if r.warning]
+    return out
+
+
+RESPONSE_CAVEATS = {  # what a reader must know of each shipped grid response
+    "technology": "Prices, the marginal unit and system emissions come from clearing each "
+                  "zone's merit order of technologies with interconnectors (docs/grid.md); "
+                  "wind, solar and hydro availability is calibrated each hour to the 2024 "
+                  "average carbon, so a carbon price changes dispatch, not the weather; storage "
+                  "and must-run output are not modelled.",
+    "calibrated": "Each zone is an island whose one stack is recalibrated each hour to its "
+                  "base price and average carbon: system emissions are only as good as that "
+                  "calibration, and marginal carbon is the zone's assumed factor "
+                  "(abm/data/zones.csv).",
+    "linear": "Each zone keeps the calibrated stack's slope with a fixed marginal unit: the "
+              "marginal technology never changes.",
+    "exogenous": "Prices and carbon ignore data-centre load: no herding, and a zone's "
+                 "emissions are its load times its base average carbon (abm/grid/supply.py).",
+}

@@ -1,12 +1,17 @@
 """Scenario reports: ``abm report`` runs (or reads) scenarios and writes HTML + Markdown.
 
 Each scenario is either a scenario TOML file, run in memory with the market (progress on
-stderr), or a folder written by ``abm run`` (``summary.json`` and the Parquet tables; its
-``run.json`` names the scenario file). The report compares every scenario with a baseline:
-set-up and levers, a headline table, the energy-latency frontier, execution layers, a world
-map of demand shifts, zone price and carbon changes, which zones and operators gain or lose,
-and data provenance and caveats. The HTML file embeds its figures (one self-contained file);
-the Markdown twin links the same figures, written to ``<stem>_figures/`` beside it.
+stderr) once per seed (``--replications N``: its own seed, then seeds derived from it), or a
+folder written by ``abm run`` (``summary.json`` and the Parquet tables; its ``run.json`` names
+the scenario file). Every argument is checked before the first run starts. The report
+compares every scenario with a baseline: findings and the caveats generated from the runs'
+settings, a headline figure and tables (costs per MWh count unserved demand at VoLL), the
+energy-latency frontier, execution layers, the generation of one zone, zone changes, maps,
+and folded details (set-up and levers, cost parts, the price of decentralisation, grid
+results, who gains and loses, provenance). Figures that compare scenarios carry bands from
+the lowest to the highest seed. The HTML file embeds its figures (one self-contained file);
+the Markdown twin links the same figures, written to ``<stem>_figures/`` beside it; both are
+rendered from one document (:mod:`abm.report.document`).
 """
 
 from __future__ import annotations
@@ -16,32 +21,36 @@ import datetime as dt
 import io
 import re
 import sys
-import textwrap
 from collections import Counter
-from dataclasses import fields
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.colors import SymLogNorm
 from matplotlib.figure import Figure as MplFigure
 
+from abm.config.limits import MAX_REPLICATIONS
+from abm.config.population import realise
 from abm.config.scenario import Scenario, load_scenario
 from abm.core.frontier import DEFAULT_BUDGETS_MS, frontier
 from abm.core.instance import compile_scenario
-from abm.core.metrics import LAYERS
+from abm.core.metrics import LAYERS, cost_usd_per_mwh
 from abm.core.signals import mean_signals
 from abm.errors import InputError
 from abm.files import write_atomic
 from abm.market.reporters import COST_PARTS
+from abm.report import comparison
 from abm.report.decentralisation import price_of_decentralisation
 from abm.report.document import (
     Bullets,
     Cell,
+    Details,
     Document,
     Figure,
     Section,
     Table,
+    Text,
     bold,
     code,
     plain,
@@ -49,19 +58,19 @@ from abm.report.document import (
     render_markdown,
     text,
 )
-from abm.report.figures import busiest_zone, generation_figure, map_figure, subplots
+from abm.report.figures import busiest_zone, map_figure
 from abm.report.findings import caveats, findings, parents
+from abm.report.replications import paired_change, replication_seeds, spread
 from abm.report.results import Run, read_run, simulate_scenario, tqdm_progress
 
-LAYER_COLOURS = {"local": "#c6dbef", "regional": "#6baed6", "energy": "#08519c"}
-
+HEAT_ZONES = 14  # zones in the heat maps: those whose data-centre energy changes most
 
 # ---------------------------------------------------------------------------------------------
-# Getting results
+# Getting results: every argument checked first, then the runs
 
 
 def run_scenario(path: Path, hours: int | None = None, seed: int | None = None,
-                 quiet: bool = False) -> Run:
+                 quiet: bool = False, scenario: Scenario | None = None, desc: str = "") -> Run:
     """Run a scenario file's market in memory (operator detail on), progress on stderr.
 
     Args:
@@ -69,9 +78,12 @@ def run_scenario(path: Path, hours: int | None = None, seed: int | None = None,
         hours: hourly steps (default: the scenario's).
         seed: the seed (default: the scenario's).
         quiet: no progress bar.
+        scenario: the file's scenario, already loaded (default: load ``path``).
+        desc: the progress bar's label (default: the scenario's name).
     """
-    scn = load_scenario(path).with_market(operator_detail=True)
-    return simulate_scenario(scn, hours, seed, tqdm_progress(f"abm report: {scn.name}", quiet))
+    scn = (scenario or load_scenario(path)).with_market(operator_detail=True)
+    return simulate_scenario(scn, hours, seed,
+                             tqdm_progress(f"abm report: {desc or scn.name}", quiet))
 
 
 def get_run(path: str | Path, hours: int | None = None, seed: int | None = None,
@@ -85,56 +97,121 @@ def get_run(path: str | Path, hours: int | None = None, seed: int | None = None,
     return run_scenario(path, hours, seed, quiet)
 
 
+@dataclass(frozen=True)
+class Planned:
+    """One scenario of a report before anything runs: a scenario file, loaded and validated,
+    or a run folder, read."""
+
+    label: str
+    path: Path
+    scenario: Scenario
+    run: Run | None = None  # a folder's run
+
+
+def plan(paths: Sequence[str | Path], zone: str | None = None) -> list[Planned]:
+    """Load every scenario file and read every run folder (``paths[0]`` is the baseline), and
+    check what would otherwise fail only after the runs: names shared by two scenarios and a
+    zone the baseline does not have. Nothing runs.
+
+    Raises:
+        InputError: naming the file, ``--zone`` or the clashing names.
+    """
+    planned = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            run = read_run(p)
+            planned.append(Planned(run.label, p, run.scenario, run))
+        elif p.is_file():
+            scn = load_scenario(p)
+            planned.append(Planned(scn.name, p, scn))
+        else:
+            raise InputError(p, "", "no such scenario file or run folder")
+    check_names([p.label for p in planned])
+    check_zone(planned[0].scenario, zone)
+    return planned
+
+
+def check_names(labels: Sequence[str]) -> None:
+    """Every scenario of a report needs its own name (its column, row and figure files)."""
+    if len(set(labels)) != len(labels):
+        shared = sorted({x for x in labels if labels.count(x) > 1})
+        raise InputError("abm report", "scenarios",
+                         f"two scenarios share a name ({', '.join(shared)}); give each "
+                         "[scenario] name its own value")
+
+
+def check_zone(baseline: Scenario, zone: str | None) -> None:
+    """``zone`` (``--zone``) must be one of the baseline's grid zones."""
+    zone_ids = [z.id for z in baseline.zones]
+    if zone is not None and zone not in zone_ids:
+        raise InputError("--zone", "zone", f"unknown zone {zone!r}; the baseline's zones: "
+                         + ", ".join(zone_ids))
+
+
+def run_planned(planned: Sequence[Planned], hours: int | None = None, seed: int | None = None,
+                replications: int = 1, quiet: bool = False) -> dict[str, list[Run]]:
+    """Every planned scenario's runs, by label: a folder's one run, or a file run once per
+    seed of :func:`abm.report.replications.replication_seeds` (its own seed, or ``seed``,
+    first)."""
+    out = {}
+    for p in planned:
+        if p.run is not None:
+            out[p.label] = [p.run]
+            continue
+        seeds = replication_seeds(p.scenario.seed if seed is None else seed, replications)
+        out[p.label] = [run_scenario(p.path, hours, s, quiet, p.scenario,
+                                     p.label if replications == 1 else
+                                     f"{p.label} (seed {i + 1}/{replications})")
+                        for i, s in enumerate(seeds)]
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
-# Tables
-
-
-HEADLINE = (  # label, unit, how to get it from a summary
-    ("demand", "MWh", lambda s: s["demand_mwh"]),
-    ("served", "MWh", lambda s: s["served_mwh"]),
-    ("unserved", "MWh", lambda s: s["unserved_mwh"]),
-    ("moved between regions", "MWh", lambda s: s["moved_mwh"]),
-    ("herding: load swinging between zones", "MWh", lambda s: s["herding_mwh"]),
-    ("cost (energy + carbon + rent + network + migration)", "k$",
-     lambda s: s["cost_usd"] / 1e3),
-    *((f"  of which {p}", "k$",
-       lambda s, p=p: s.get("cost_parts_usd", {}).get(p, np.nan) / 1e3) for p in COST_PARTS),
-    ("cost per MWh served", "$/MWh", lambda s: s["cost_usd"] / max(s["served_mwh"], 1e-9)),
-    ("zone price paid by data-centre load", "$/MWh", lambda s: s["dc_price_usd_per_mwh"]),
-    ("CO2 attributed, average", "t", lambda s: s["emissions_kg"]["average"] / 1e3),
-    ("CO2 attributed, marginal", "t", lambda s: s["emissions_kg"]["marginal"] / 1e3),
-    ("CO2 system", "t", lambda s: s["emissions_kg"]["system"] / 1e3),
-    ("served away from origin", "%", lambda s: 100 * s["relocated_share"]),
-    *((f"layer: {k}", "%", lambda s, k=k: 100 * s["layers"][k]) for k in LAYERS),
-)
+# Numbers
 
 
 SHARES = ("relocated_share", "layer_local", "layer_regional", "layer_energy")
 
 
-def numbers(summary: dict) -> dict[str, float]:
-    """A run summary flattened to one number per quantity (MWh, $, kg, shares 0-1); the cost
-    parts are NaN for runs written before the split was recorded."""
+def numbers(summary: dict, voll_usd_per_mwh: float | None = None) -> dict[str, float]:
+    """A run summary flattened to one number per quantity (MWh, $, $/MWh, kg, kg/MWh, shares
+    0-1); the cost parts are NaN for runs written before the split was recorded.
+
+    ``cost_usd_per_mwh`` is the cost per MWh of demand with unserved MWh at the value of lost
+    load (:func:`abm.core.metrics.cost_usd_per_mwh`; VoLL from the summary, else
+    ``voll_usd_per_mwh``); ``cost_usd_per_mwh_served`` divides the cost by served MWh only.
+    """
     parts = summary.get("cost_parts_usd", {})
     em = summary["emissions_kg"]
+    voll = float(summary.get("voll_usd_per_mwh", voll_usd_per_mwh))  # type: ignore[arg-type]
+    demand, served = summary["demand_mwh"], summary["served_mwh"]
     return {
         **{k: summary[k] for k in ("demand_mwh", "served_mwh", "unserved_mwh", "moved_mwh",
                                    "cost_usd")},
+        "herding_mwh": summary.get("herding_mwh", np.nan),
         **{f"cost_{p}_usd": parts.get(p, np.nan) for p in COST_PARTS},
+        "voll_usd_per_mwh": voll,
+        "cost_usd_per_mwh": cost_usd_per_mwh(summary["cost_usd"], demand,
+                                             summary["unserved_mwh"], voll),
+        "cost_usd_per_mwh_served": summary["cost_usd"] / served if served > 0 else np.nan,
+        "dc_price_usd_per_mwh": summary.get("dc_price_usd_per_mwh", np.nan),
         **{f"emissions_{b}_kg": em[b] for b in ("average", "marginal", "system")},
+        "emissions_system_kg_per_mwh": em["system"] / demand if demand > 0 else np.nan,
         "relocation_effect_kg": summary.get("relocation_effect_kg", np.nan),
         "relocated_share": summary["relocated_share"],
         **{f"layer_{k}": summary["layers"][k] for k in LAYERS},
     }
 
 
-def headline_numbers(runs: list[Run], baseline: Run) -> pd.DataFrame:
-    """One row per run (the baseline first), one column per quantity of :func:`numbers`, and
-    ``change_<quantity>`` against the baseline: relative in % for totals, percentage points
-    for shares."""
-    runs = [baseline, *[r for r in runs if r is not baseline]]
-    df = pd.DataFrame([numbers(r.summary) for r in runs], index=[r.label for r in runs])
-    df.index.name = "scenario"
+def run_numbers(run: Run) -> dict[str, float]:
+    """:func:`numbers` of a run (VoLL from its scenario where its summary has none)."""
+    return numbers(run.summary, run.scenario.policy.voll_usd_per_mwh)
+
+
+def with_changes(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` (one row per scenario, the baseline first) with ``change_<quantity>`` against the
+    baseline: relative in % for totals, percentage points for shares."""
+    df = df.copy()
     base = df.iloc[0]
     for col in list(df.columns):
         if col in SHARES:
@@ -147,46 +224,135 @@ def headline_numbers(runs: list[Run], baseline: Run) -> pd.DataFrame:
     return df
 
 
-def headline(runs: list[Run], baseline: Run) -> Table:
-    """Rows: metrics; columns: the baseline's value, then each scenario's value with its change
-    against the baseline as the cell's note (relative, or percentage points for shares)."""
-    others = [r for r in runs if r is not baseline]
+def headline_numbers(runs: list[Run], baseline: Run) -> pd.DataFrame:
+    """One row per run (the baseline first), one column per quantity of :func:`numbers`, and
+    ``change_<quantity>`` against the baseline: relative in % for totals, percentage points
+    for shares."""
+    runs = [baseline, *[r for r in runs if r is not baseline]]
+    df = pd.DataFrame([run_numbers(r) for r in runs], index=[r.label for r in runs])
+    df.index.name = "scenario"
+    return with_changes(df)
+
+
+def replicated_numbers(replicas: dict[str, list[Run]]) -> pd.DataFrame:
+    """:func:`numbers` of every run, indexed by (scenario, replication), in report order."""
+    rows = {(label, i): run_numbers(r) for label, runs in replicas.items()
+            for i, r in enumerate(runs)}
+    df = pd.DataFrame.from_dict(rows, orient="index")
+    df.index = pd.MultiIndex.from_tuples(df.index, names=["scenario", "replication"])
+    return df
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a comparison table: the quantity, its header (with unit), how to show it
+    (a scale factor) and how it changes (``relative`` %, or ``pp`` for shares)."""
+
+    key: str
+    header: str
+    scale: float = 1.0
+    pp: bool = False
+    difference: bool = False  # a change as a difference in the column's unit, not in %
+
+
+COST_COLUMNS = (
+    Column("demand_mwh", "demand (MWh)"),
+    Column("unserved_mwh", "unserved (MWh)", difference=True),
+    Column("cost_usd_per_mwh", "cost per MWh of demand, unserved at VoLL ($/MWh)"),
+    Column("cost_usd_per_mwh_served", "cost per MWh served, served only ($/MWh)"),
+    Column("dc_price_usd_per_mwh", "zone price paid by data-centre load ($/MWh)"),
+    Column("relocated_share", "served away from origin (%)", 100.0, pp=True),
+)
+EMISSION_COLUMNS = (
+    Column("emissions_system_kg", "CO2 system (t)", 1e-3),
+    Column("emissions_system_kg_per_mwh", "CO2 system per MWh of demand (kg/MWh)"),
+    Column("emissions_average_kg", "CO2 attributed, average (t)", 1e-3),
+    Column("emissions_marginal_kg", "CO2 attributed, marginal (t)", 1e-3),
+    Column("relocation_effect_kg", "relocation effect: placement minus status quo (t)", 1e-3,
+           difference=True),
+)
+PART_COLUMNS = (
+    Column("cost_usd", "cost: energy + carbon + rent + network + migration (k$)", 1e-3),
+    *(Column(f"cost_{p}_usd", f"of which {p} (k$)", 1e-3) for p in COST_PARTS),
+)
+MOVEMENT_COLUMNS = (
+    Column("moved_mwh", "moved between regions (MWh)"),
+    Column("herding_mwh", "herding: load swinging between zones (MWh)"),
+    *(Column(f"layer_{k}", f"layer {k} (%)", 100.0, pp=True) for k in LAYERS),
+)
+
+
+def comparison_table(reps: pd.DataFrame, baseline: str, columns: Sequence[Column]) -> Table:
+    """Rows: scenarios (the baseline first); cells: the mean over seeds and, under it, the
+    change against the baseline (mean of the paired changes; with several seeds, their range
+    in brackets)."""
+    seeds = reps.groupby(level=0, sort=False).size()
     rows = []
-    for label, unit, get in HEADLINE:
-        base = get(baseline.summary)
-        row = [Cell(label), Cell(unit), Cell(plain(base), numeric=True)]
-        for r in others:
-            v = get(r.summary)
-            change = f"{v - base:+,.1f} pp" if unit == "%" else _relative(v, base)
-            row.append(Cell(plain(v), change, numeric=True))
+    for label in seeds.index:
+        row = [Cell(label)]
+        for c in columns:
+            values = reps[c.key]
+            value = values.loc[label].mean() * c.scale
+            relative = not (c.pp or c.difference)
+            change = paired_change(values, baseline, relative).loc[label]
+            change = change if relative else change * c.scale
+            if label == baseline:
+                note = (f"{plain(values.loc[label].min() * c.scale)} to "
+                        f"{plain(values.loc[label].max() * c.scale)}" if seeds[label] > 1 else "")
+            else:
+                note = _change_text(change, "pp" if c.pp else "" if c.difference else "%")
+            row.append(Cell(plain(float(value)), note, numeric=True))
         rows.append(row)
-    return Table.of(["metric", "unit", baseline.label, *[r.label for r in others]], rows)
+    return Table.of(["scenario", *[c.header for c in columns]], rows)
 
 
-def _relative(value: float, base: float) -> str:
-    if abs(base) < 1e-9:
-        return "n/a" if abs(value) < 1e-9 else f"{value:+,.1f}"
-    return f"{100 * (value - base) / abs(base):+.1f}%"
+def _change_text(change: pd.Series, unit: str) -> str:
+    """The mean of paired changes (``unit``: "%", "pp" or "" for a difference), and their
+    range when there are several."""
+    finite = change.dropna()
+    if finite.empty:
+        return "n/a"
+    text_ = f"{finite.mean():+,.1f}" + {"%": "%", "pp": " pp"}.get(unit, "")
+    if len(finite) > 1:
+        text_ += f" ({finite.min():+,.1f} to {finite.max():+,.1f})"
+    return text_
 
 
-def setup_table(runs: list[Run], baseline: Run) -> pd.DataFrame:
-    """One row per scenario: horizon, size, and every policy or market setting, zone and region
-    figure that differs from the baseline (the levers)."""
+def bands(reps: pd.DataFrame, baseline: str, key: str, relative: bool | None) -> pd.DataFrame:
+    """Per scenario: ``mean``, ``lo``, ``hi`` over its seeds of ``key`` (``relative is
+    None``), or of its paired change against the baseline (in %, or a difference)."""
+    values = reps[key] if relative is None else paired_change(reps[key], baseline, relative)
+    return spread(values)
+
+
+# ---------------------------------------------------------------------------------------------
+# Set-up, zones, operators
+
+
+def setup(runs: list[Run], baseline: Run, replicas: dict[str, list[Run]]
+          ) -> tuple[Text, Table]:
+    """What every scenario shares (one sentence) and one row per scenario: its source, what
+    differs between them of horizon, seeds and operators, and every setting that differs from
+    the baseline (the levers)."""
+    def seeds(r: Run) -> str:
+        return ", ".join(str(x.summary["seed"]) for x in replicas[r.label])
+
+    facts = {"start (UTC)": lambda r: f"{r.scenario.start:%Y-%m-%d %H:%M}",
+             "hours": lambda r: str(r.summary["hours"]), "seeds": seeds,
+             "operators": lambda r: str(r.summary["operators"])}
+    common = {k: f(baseline) for k, f in facts.items()
+              if len({f(r) for r in runs}) == 1}
+    varying = [k for k in facts if k not in common]
     rows = []
     for r in runs:
-        scn = r.scenario
-        rows.append({
-            "scenario": r.label,
-            "source": r.origin,
-            "start (UTC)": f"{scn.start:%Y-%m-%d %H:%M}",
-            "hours": r.summary["hours"],
-            "seed": r.summary["seed"],
-            "operators": r.summary["operators"],
-            "demand (MW, mean)": _mean_mw(r),
-            "levers vs baseline": "baseline" if r is baseline else "; ".join(
-                _differences(baseline, r)) or "none",
-        })
-    return pd.DataFrame(rows)
+        levers = ("the baseline" if r is baseline else
+                  "; ".join(_differences(baseline, r)) or "none")
+        rows.append([r.label, r.origin, *[facts[k](r) for k in varying],
+                     plain(_mean_mw(r)), levers])
+    sentence = text("Every scenario: ", "; ".join(f"{k} {v}" for k, v in common.items()), ".") \
+        if common else text()
+    return sentence, Table.of(["scenario", "source", *varying, "demand (MW, mean)",
+                               "levers against the baseline"], rows)
 
 
 def _mean_mw(r: Run) -> float:
@@ -229,28 +395,59 @@ def _short(value: object) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def _zone_means(r: Run) -> pd.DataFrame:
+    z = r.tables["zones"]
+    return z.groupby("zone").agg(
+        dc_energy_mwh=("dc_load_mw", "sum"), price_usd_per_mwh=("price_usd_per_mwh", "mean"),
+        avg_carbon_g_per_kwh=("avg_carbon_kg_per_mwh", "mean"),
+        marginal_carbon_g_per_kwh=("marginal_carbon_kg_per_mwh", "mean"))
+
+
 def zone_changes(runs: list[Run], baseline: Run) -> pd.DataFrame:
     """Per zone and scenario: data-centre grid energy (MWh), mean price ($/MWh), mean average
     and marginal carbon (g/kWh), and their changes against the baseline."""
-    def means(r: Run) -> pd.DataFrame:
-        z = r.tables["zones"]
-        return z.groupby("zone").agg(
-            dc_energy_mwh=("dc_load_mw", "sum"), price_usd_per_mwh=("price_usd_per_mwh", "mean"),
-            avg_carbon_g_per_kwh=("avg_carbon_kg_per_mwh", "mean"),
-            marginal_carbon_g_per_kwh=("marginal_carbon_kg_per_mwh", "mean"))
-
-    base = means(baseline)
+    base = _zone_means(baseline)
     parts = []
     for r in runs:
-        m = means(r)
+        m = _zone_means(r)
         delta = (m - base).add_prefix("change_")
         parts.append(pd.concat([m, delta], axis=1).assign(scenario=r.label).reset_index())
     return pd.concat(parts, ignore_index=True)
 
 
+def replicated_zone_changes(replicas: dict[str, list[Run]], baseline: str) -> pd.DataFrame:
+    """Per scenario, replication and zone: the changes of :func:`zone_changes` against the
+    baseline's run of the same replication (its first where it has fewer)."""
+    base = replicas[baseline]
+    parts = []
+    for label, runs in replicas.items():
+        for i, r in enumerate(runs):
+            z = zone_changes([r], base[min(i, len(base) - 1)])
+            parts.append(z.assign(scenario=label, replication=i))
+    return pd.concat(parts, ignore_index=True)
+
+
+def operator_names(run: Run) -> dict[str, str]:
+    """Each operator's name for a reader: a listed operator by its id, a drawn one (``gen033``)
+    by what the scenario's population gave it: strategy, demand and home region."""
+    scn = run.scenario
+    listed = {o.id for o in scn.operators}
+    drawn = realise(scn, np.random.default_rng(run.summary["seed"])).operators
+    out = {}
+    for o in drawn:
+        if o.id in listed:
+            out[o.id] = o.id
+            continue
+        mw = sum(k.demand_mw for k in o.classes)
+        home = next((c.client for c in o.classes), "?")
+        out[o.id] = f"{o.id} (drawn: {o.strategy}, {mw:,.1f} MW from {home})"
+    return out
+
+
 def operator_changes(runs: list[Run], baseline: Run) -> pd.DataFrame | None:
-    """Per operator and scenario: served and unserved MWh, cost per MWh served and its change
-    against the baseline; None when a run has no operator table."""
+    """Per operator and scenario: served and unserved MWh, cost per MWh of demand (unserved
+    at VoLL, :func:`abm.core.metrics.cost_usd_per_mwh`) and its change against the baseline;
+    None when a run has no operator table."""
     if any("operators" not in r.tables or "cost_usd" not in r.tables["operators"]
            for r in runs):
         return None
@@ -258,7 +455,9 @@ def operator_changes(runs: list[Run], baseline: Run) -> pd.DataFrame | None:
     def totals(r: Run) -> pd.DataFrame:
         t = r.tables["operators"].groupby("operator")[
             ["served_mw", "unserved_mw", "moved_mw", "cost_usd"]].sum()
-        t["cost_usd_per_mwh"] = t.cost_usd / t.served_mw.where(t.served_mw > 0)
+        voll = r.scenario.policy.voll_usd_per_mwh
+        t["cost_usd_per_mwh"] = [cost_usd_per_mwh(c, s + u, u, voll) for c, s, u in
+                                 zip(t.cost_usd, t.served_mw, t.unserved_mw, strict=True)]
         return t.rename(columns={"served_mw": "served_mwh", "unserved_mw": "unserved_mwh",
                                  "moved_mw": "moved_mwh"})
 
@@ -268,12 +467,81 @@ def operator_changes(runs: list[Run], baseline: Run) -> pd.DataFrame | None:
         t = totals(r)
         t["change_cost_usd_per_mwh"] = t.cost_usd_per_mwh - base.cost_usd_per_mwh
         t["change_unserved_mwh"] = t.unserved_mwh - base.unserved_mwh
+        t["name"] = pd.Series(operator_names(r)).reindex(t.index)
         parts.append(t.assign(scenario=r.label).reset_index())
     return pd.concat(parts, ignore_index=True)
 
 
+def _gains(zones: pd.DataFrame, ops: pd.DataFrame | None, label: str) -> list[list[str]]:
+    """Top gainers and losers of one scenario: zones by data-centre energy, operators by cost
+    per MWh of demand."""
+    z = zones[zones.scenario == label].sort_values("change_dc_energy_mwh")
+    rows = [[label, f"zone {r.zone}", f"{r.change_dc_energy_mwh:+,.0f} MWh",
+             f"price {r.change_price_usd_per_mwh:+.2f} $/MWh"]
+            for r in pd.concat([z.tail(2).iloc[::-1], z.head(2)]).itertuples()
+            if abs(r.change_dc_energy_mwh) > 0.5]
+    if ops is not None:
+        o = ops[ops.scenario == label].dropna(subset=["change_cost_usd_per_mwh"])
+        o = o.sort_values("change_cost_usd_per_mwh")
+        rows += [[label, f"operator {r.name}", f"{r.change_cost_usd_per_mwh:+.2f} $/MWh",
+                  f"unserved {r.change_unserved_mwh:+,.1f} MWh"]
+                 for r in pd.concat([o.head(2), o.tail(2).iloc[::-1]]).itertuples()
+                 if abs(r.change_cost_usd_per_mwh) > 0.005]
+    return rows
+
+
+def decentralisation_table(gaps: dict[str, pd.DataFrame]) -> Table:
+    """One row per scenario: cost, system, average and marginal emissions and unserved MWh of
+    the market and the planner, with the gap in % (and in $ for cost)."""
+    rows = []
+    for label, g in gaps.items():
+        cost, system = g.loc["cost_usd"], g.loc["emissions_system_kg"]
+        rows.append([
+            label, plain(cost.market / 1e3), plain(cost.planner / 1e3),
+            Cell(f"{cost.gap / 1e3:+,.1f}", f"{cost.gap_pct:+.2f}%", numeric=True),
+            Cell(f"{system.gap_pct:+.2f}%", numeric=True),
+            Cell(f"{g.loc['emissions_average_kg', 'gap_pct']:+.2f}%", numeric=True),
+            Cell(f"{g.loc['emissions_marginal_kg', 'gap_pct']:+.2f}%", numeric=True),
+            Cell(f"{g.loc['unserved_mwh', 'market']:,.1f} / "
+                 f"{g.loc['unserved_mwh', 'planner']:,.1f}", numeric=True)])
+    return Table.of(["scenario", "cost, market (k$)", "cost, planner (k$)",
+                     "gap (k$, and %)", "gap CO2 system", "gap CO2 average",
+                     "gap CO2 marginal", "unserved, market / planner (MWh)"], rows)
+
+
+def grid_results(runs: list[Run], baseline: Run, top: int = 5) -> list[Table]:
+    """The marginal technology of the baseline's ``top`` zones by data-centre energy (most
+    frequent, with its share of hours) and every interconnector's mean flow and congested
+    hours, one row per scenario; empty for runs without the technology market's tables."""
+    if any("marginal_technology" not in r.tables.get("zones", pd.DataFrame()) for r in runs):
+        return []
+    zones = list(baseline.tables["zones"].groupby("zone").dc_load_mw.sum()
+                 .sort_values(ascending=False).index[:top])
+    rows = []
+    for r in runs:
+        z = r.tables["zones"]
+        cells = [r.label]
+        for zone in zones:
+            counts = z[z.zone == zone].marginal_technology.value_counts(normalize=True)
+            cells.append(Cell(str(counts.index[0]), f"{counts.iloc[0]:.0%} of hours")
+                         if len(counts) else Cell("–"))
+        rows.append(cells)
+    out = [Table.of(["scenario", *zones], rows)]
+    if all(len(r.tables.get("lines", ())) for r in runs):
+        lines = sorted(set(runs[0].tables["lines"].line))
+        rows = []
+        for r in runs:
+            g = r.tables["lines"].groupby("line").agg(flow=("flow_mw", "mean"),
+                                                      congested=("congested", "sum"))
+            rows.append([r.label, *[Cell(f"{g.flow[x]:+,.0f}", f"{g.congested[x]:.0f} h",
+                                         numeric=True) if x in g.index else Cell("–")
+                                    for x in lines]])
+        out.append(Table.of(["scenario", *lines], rows))
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
-# Figures (each returns PNG bytes)
+# Writing
 
 
 def _png(fig: MplFigure) -> bytes:
@@ -282,204 +550,32 @@ def _png(fig: MplFigure) -> bytes:
     return buf.getvalue()
 
 
-def frontier_figure(fronts: dict[str, pd.DataFrame]) -> bytes:
-    """Cost C*(B) and least emissions E*(B) per MWh against the latency budget, per scenario."""
-    fig, (ax1, ax2) = subplots(1, 2, figsize=(11, 4.4))
-    ends: dict = {ax1: [], ax2: []}
-    for i, (label, df) in enumerate(fronts.items()):
-        style = {"marker": MARKERS[i % len(MARKERS)], "linestyle": LINESTYLES[i % 4],
-                 "ms": 5, "mfc": "none", "lw": 1.3, "label": label,
-                 "color": f"C{i % 10}", "zorder": 3 + len(fronts) - i}
-        cost = df.cost_usd / (df.demand_mwh - df.unserved_mwh)
-        least = df.emissions_kg / (df.demand_mwh - df.min_emissions_unserved_mwh)
-        for ax, y in ((ax1, cost), (ax2, least)):
-            ax.plot(df.budget_ms, y, **style)
-            ends[ax].append((float(y.iloc[-1]), label, f"C{i % 10}"))
-    ax1.set_ylabel("cost C* ($ per MWh served)")
-    ax2.set_ylabel("least emissions E* (kgCO2 per MWh served)")
-    for ax in (ax1, ax2):
-        ax.set_xlabel("latency budget B (ms, round trip), every class")
-        ax.grid(alpha=0.3)
-        _direct_labels(ax, ends[ax], float(max(df.budget_ms.max() for df in fronts.values())))
-    ax1.legend(fontsize=7, ncol=2)
-    fig.suptitle("energy-latency frontier (planner, annual-mean signals, frictions amortised)")
-    return _png(fig)
+class _Steps:
+    """The post-processing bar: one tick per step, its name beside the bar."""
 
+    def __init__(self, total: int, quiet: bool) -> None:
+        from tqdm import tqdm
 
-MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "*")
-LINESTYLES = ("-", "--", "-.", ":")
+        self.bar = tqdm(total=total, desc="abm report: post-processing", unit="step",
+                        file=sys.stderr, disable=quiet)
+        self.started = False
 
+    def __call__(self, name: str) -> None:
+        """Step ``name`` starts (the one before it is done)."""
+        if self.started:
+            self.bar.update(1)
+        self.started = True
+        self.bar.set_postfix_str(name)
 
-def _direct_labels(ax, ends: list[tuple[float, str, str]], x: float) -> None:
-    """Label each line at its right end, spread vertically so that labels of lines that end
-    at the same value (overlapping lines) do not cover each other; lines ending at the same
-    value share one label, wrapped so that a long one never squeezes the axes."""
-    groups: dict[float, list[tuple[str, str]]] = {}
-    for y, label, colour in ends:
-        key = next((k for k in groups if abs(k - y) <= 1e-9 * max(1.0, abs(y))), y)
-        groups.setdefault(key, []).append((label, colour))
-    lo, hi = ax.get_ylim()
-    gap = 0.055 * (hi - lo)
-    placed: list[float] = []
-    for y in sorted(groups):
-        pos = max([y, *[p + gap for p in placed]])
-        placed.append(pos)
-        labels = groups[y]
-        text = textwrap.fill(" = ".join(lbl for lbl, _ in labels), 40, break_on_hyphens=False)
-        ax.annotate(text, (x, y), xytext=(1.04 * x, pos),
-                    textcoords="data", fontsize=6.5, color=labels[0][1], va="center",
-                    ha="left", annotation_clip=False,
-                    arrowprops={"arrowstyle": "-", "color": "0.6", "lw": 0.5})
-    ax.set_xlim(right=x * 1.32)
-
-
-def layers_figure(runs: list[Run]) -> bytes:
-    """Stacked shares of served MWh by execution layer, per scenario."""
-    fig, ax = subplots(figsize=(11, 0.45 * len(runs) + 1.4))
-    labels = [r.label for r in runs][::-1]
-    left = np.zeros(len(runs))
-    for k in LAYERS:
-        v = np.array([r.summary["layers"][k] for r in runs][::-1])
-        ax.barh(labels, v, left=left, color=LAYER_COLOURS[k], label=k, edgecolor="white")
-        for y, (x0, w) in enumerate(zip(left, v, strict=True)):
-            if w > 0.04:
-                ax.text(x0 + w / 2, y, f"{w:.0%}", ha="center", va="center", fontsize=8,
-                        color="white" if k == "energy" else "black")
-        left += v
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("share of served MWh")
-    ax.legend(ncol=3, fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0))
-    return _png(fig)
-
-
-def generation_png(run: Run, zone: str) -> bytes:
-    """One run's generation in ``zone`` by technology and its marginal technology (PNG)."""
-    fig = generation_figure(run.tables["zones"], zone, f"{run.label}: generation in {zone}")
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    return buf.getvalue()
-
-
-def zone_heatmap(zones: pd.DataFrame, labels: list[str]) -> bytes:
-    """Heatmaps zone x scenario of the changes in data-centre energy, price and average carbon."""
-    cols = (("change_dc_energy_mwh", "data-centre energy (MWh)"),
-            ("change_price_usd_per_mwh", "mean price ($/MWh)"),
-            ("change_avg_carbon_g_per_kwh", "mean average carbon (g/kWh)"))
-    order = sorted(zones.zone.unique())
-    fig, axes = subplots(1, 3, figsize=(12, 0.3 * len(order) + 2))
-    for ax, (col, title) in zip(axes, cols, strict=True):
-        grid = zones.pivot(index="zone", columns="scenario", values=col).loc[order, labels]
-        lim = max(float(np.nanmax(np.abs(grid.to_numpy()))), 1e-9)
-        norm = SymLogNorm(linthresh=lim / 100, vmin=-lim, vmax=lim)
-        im = ax.imshow(grid.to_numpy(), cmap="RdBu_r", norm=norm, aspect="auto")
-        ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=7)
-        ax.set_yticks(range(len(order)), order, fontsize=7)
-        for (i, j), v in np.ndenumerate(grid.to_numpy()):
-            if abs(v) >= 0.01 * lim:
-                ax.text(j, i, f"{v:+.0f}" if abs(v) >= 10 else f"{v:+.1f}", ha="center",
-                        va="center", fontsize=5.5)
-        ax.set_title(f"change in {title}", fontsize=9)
-        fig.colorbar(im, ax=ax, shrink=0.6)
-    return _png(fig)
-
-
-# ---------------------------------------------------------------------------------------------
-# Writing
-
-
-CAVEATS = (
-    "A stylised model, not a forecast: demand, capacity and zone loads are illustrative "
-    "assumptions (docs/scenarios.md, abm/data/SOURCES.md).",
-    "Marginal carbon is an assumed technology factor per zone for every zone but US-CAISO; "
-    "system emissions come from a merit-order stack calibrated to the zone's mean price and "
-    "average carbon (docs/market.md), so they are only as good as that calibration.",
-    "Each scenario is one run with one seed; operators drawn from [population] are the same "
-    "across scenarios only while the population settings and seed are the same.",
-    "Hourly prices and average carbon follow 2024 month x hour profiles; marginal carbon has "
-    "no hourly profile.",
-    "Costs exclude the value of lost load; unserved MWh are reported on their own row.",
-    "RTTs between regions are measured Azure P95 values where available, else a distance "
-    "model (7 + d_km / 59 ms).",
-)
-
-
-def decentralisation_table(gaps: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """One row per scenario: cost, system, average and marginal emissions and unserved MWh of
-    the market and the planner, with the gap in % (and in $ for cost)."""
-    rows = []
-    for label, g in gaps.items():
-        cost, system = g.loc["cost_usd"], g.loc["emissions_system_kg"]
-        rows.append({
-            "scenario": label,
-            "cost, market (k$)": cost.market / 1e3, "cost, planner (k$)": cost.planner / 1e3,
-            "gap (k$)": f"{cost.gap / 1e3:+,.1f}", "gap (%)": f"{cost.gap_pct:+.2f}%",
-            "CO2 system, market (t)": system.market / 1e3,
-            "CO2 system, planner (t)": system.planner / 1e3,
-            "gap system (%)": f"{system.gap_pct:+.2f}%",
-            "gap average (%)": f"{g.loc['emissions_average_kg', 'gap_pct']:+.2f}%",
-            "gap marginal (%)": f"{g.loc['emissions_marginal_kg', 'gap_pct']:+.2f}%",
-            "unserved, market / planner (MWh)":
-                f"{g.loc['unserved_mwh', 'market']:,.1f} / {g.loc['unserved_mwh', 'planner']:,.1f}",
-        })
-    return pd.DataFrame(rows)
-
-
-def grid_results(runs: list[Run], baseline: Run, top: int = 5) -> list[pd.DataFrame]:
-    """The marginal technology of the baseline's ``top`` zones by data-centre energy (most
-    frequent, with its share of hours) and every interconnector's mean flow and congested
-    hours, one column per scenario; empty for runs without the technology market's tables."""
-    if any("marginal_technology" not in r.tables.get("zones", pd.DataFrame()) for r in runs):
-        return []
-    zones = (baseline.tables["zones"].groupby("zone").dc_load_mw.sum()
-             .sort_values(ascending=False).index[:top])
-    margin = pd.DataFrame({"zone": zones})
-    for r in runs:
-        z = r.tables["zones"]
-        cells = []
-        for zone in zones:
-            counts = z[z.zone == zone].marginal_technology.value_counts(normalize=True)
-            cells.append(f"{counts.index[0]} {counts.iloc[0]:.0%}" if len(counts) else "–")
-        margin[r.label] = cells
-    out = [margin]
-    if all(len(r.tables.get("lines", ())) for r in runs):
-        lines = None
-        for r in runs:
-            g = r.tables["lines"].groupby("line").agg(flow=("flow_mw", "mean"),
-                                                      congested=("congested", "sum"))
-            col = g.apply(lambda row: f"{row.flow:+,.0f} MW, {row.congested:.0f} h", axis=1)
-            lines = (col.rename(r.label).to_frame() if lines is None
-                     else lines.join(col.rename(r.label)))
-        out.append(lines.rename_axis("interconnector").reset_index())
-    return out
-
-
-def _gains(zones: pd.DataFrame, ops: pd.DataFrame | None, label: str) -> pd.DataFrame:
-    """Top gainers and losers of one scenario: zones by data-centre energy, operators by cost."""
-    z = zones[zones.scenario == label].sort_values("change_dc_energy_mwh")
-    rows = [{"who": f"zone {r.zone}", "change": f"{r.change_dc_energy_mwh:+,.0f} MWh",
-             "also": f"price {r.change_price_usd_per_mwh:+.2f} $/MWh"}
-            for r in pd.concat([z.tail(2).iloc[::-1], z.head(2)]).itertuples()
-            if abs(r.change_dc_energy_mwh) > 0.5]
-    if ops is not None:
-        o = ops[ops.scenario == label].dropna(subset=["change_cost_usd_per_mwh"])
-        o = o.sort_values("change_cost_usd_per_mwh")
-        rows += [{"who": f"operator {r.operator}",
-                  "change": f"{r.change_cost_usd_per_mwh:+.2f} $/MWh served",
-                  "also": f"unserved {r.change_unserved_mwh:+,.1f} MWh"}
-                 for r in pd.concat([o.head(2), o.tail(2).iloc[::-1]]).itertuples()
-                 if abs(r.change_cost_usd_per_mwh) > 0.005]
-    return pd.DataFrame(rows, columns=["who", "change", "also"])
-
-
-def _assumed(scn: Scenario) -> str:
-    regions = sorted({f for g in scn.regions for f in g.assumed})
-    zones = sorted({f for z in scn.zones for f in z.assumed})
-    return (f"Assumed (not sourced) figures in these scenarios: region fields {', '.join(regions)}"
-            f"; zone fields {', '.join(zones)}.")
+    def close(self) -> None:
+        if self.started:
+            self.bar.update(1)
+        self.bar.close()
 
 
 def write_report(runs: list[Run], baseline: Run, out: Path,
-                 budgets_ms=DEFAULT_BUDGETS_MS, command: str = "", zone: str | None = None
+                 budgets_ms=DEFAULT_BUDGETS_MS, command: str = "", zone: str | None = None,
+                 replicas: dict[str, list[Run]] | None = None, quiet: bool = True
                  ) -> tuple[Path, Path]:
     """Write ``out`` (HTML, figures embedded) and its Markdown twin ``out.with_suffix('.md')``.
 
@@ -491,163 +587,256 @@ def write_report(runs: list[Run], baseline: Run, out: Path,
         command: the command line that made the report, quoted in it.
         zone: the grid zone whose generation by technology is shown (default: the baseline's
             zone with the most data-centre grid energy).
+        replicas: per scenario label, all its runs with different seeds, the one in ``runs``
+            first (default: one run each).
+        quiet: no progress bar for the post-processing.
     """
     runs = [baseline, *[r for r in runs if r is not baseline]]
-    zone_ids = [z.id for z in baseline.scenario.zones]
-    if zone is not None and zone not in zone_ids:
-        raise InputError("--zone", "zone", f"unknown zone {zone!r}; the baseline's zones: "
-                         + ", ".join(zone_ids))
-    zone = zone or busiest_zone(baseline.tables["zones"])
     labels = [r.label for r in runs]
-    if len(set(labels)) != len(labels):
-        raise InputError("abm report", "scenarios",
-                         f"two scenarios share a name ({labels}); give each [scenario] name "
-                         "its own value")
-    fronts = {}
-    for r in runs:
-        inst = compile_scenario(r.scenario)
-        fronts[r.label] = frontier(inst, mean_signals(r.scenario), budgets_ms)
+    check_names(labels)
+    check_zone(baseline.scenario, zone)
+    replicas = {r.label: list((replicas or {}).get(r.label) or [r]) for r in runs}
+    zone = zone or busiest_zone(baseline.tables["zones"])
+    figures_steps = 4 + all("marginal_technology" in r.tables["zones"] for r in runs) + (
+        len(runs) > 1)  # headline, frontier and layers, [generation], [heat maps], maps, writing
+    step = _Steps(sum(len(v) for v in replicas.values()) + len(runs) + figures_steps, quiet)
+    try:
+        fronts = {}
+        for label, reps in replicas.items():
+            fronts[label] = []
+            for r in reps:
+                step(f"frontier: {label}")
+                inst = compile_scenario(r.scenario, np.random.default_rng(r.summary["seed"]))
+                fronts[label].append(frontier(inst, mean_signals(r.scenario), budgets_ms))
+        gaps = {}
+        for r in runs:
+            step(f"price of decentralisation: {r.label}")
+            gaps[r.label] = price_of_decentralisation(r)
+        doc, figures, csvs = _document(runs, baseline, replicas, fronts, gaps, zone, out,
+                                       command, step)
+        step("writing")
+        fig_dir = out.with_name(out.stem + "_figures")
+        fig_dir.mkdir(parents=True, exist_ok=True)
+        for f in figures:
+            (fig_dir / f"{f.name}.png").write_bytes(f.png)
+        for name, df in csvs.items():
+            df.to_csv(fig_dir / name, index=False)
+        md_path = out.with_suffix(".md")
+        markdown, page = render_markdown(doc, fig_dir.name), render_html(doc)
+        write_atomic(md_path, lambda p: p.write_text(markdown))  # the HTML last: the report
+        write_atomic(out, lambda p: p.write_text(page))
+    finally:
+        step.close()
+    return out, md_path
+
+
+def _document(runs: list[Run], baseline: Run, replicas: dict[str, list[Run]],
+              fronts: dict[str, list[pd.DataFrame]], gaps: dict[str, pd.DataFrame], zone: str,
+              out: Path, command: str, step: Callable[[str], None]
+              ) -> tuple[Document, list[Figure], dict[str, pd.DataFrame]]:
+    """The report as a document, its figures and the CSV files beside them."""
+    labels = [r.label for r in runs]
+    base = baseline.label
+    fig_dir = out.stem + "_figures"
+    slugs = _file_names(labels)
+    seeds = max(len(v) for v in replicas.values())
+    figures: list[Figure] = []
+
+    def fig(name: str, made: MplFigure, alt: str) -> Figure:
+        f = Figure(name, _png(made), alt)
+        figures.append(f)
+        return f
+
+    reps = replicated_numbers(replicas)
+    table = with_changes(reps.groupby(level=0, sort=False).mean())
+    table.index.name = "scenario"
+    zones_all = replicated_zone_changes(replicas, base)
     zones = zone_changes(runs, baseline)
     ops = operator_changes(runs, baseline)
-    slugs = _file_names(labels)
-    figures: dict[str, bytes] = {
-        "frontier": frontier_figure(fronts),
-        "layers": layers_figure(runs),
-        **{f"map_{slugs[r.label]}": _png(map_figure(r, baseline)) for r in runs},
-        **{f"generation_{slugs[r.label]}": generation_png(r, zone) for r in runs
-           if "marginal_technology" in r.tables["zones"]},
-    }
-    if len(runs) > 1:
-        figures["zones"] = zone_heatmap(zones[zones.scenario != baseline.label], labels[1:])
-    fig_dir = out.with_name(out.stem + "_figures")
-    fig_dir.mkdir(parents=True, exist_ok=True)
-    for name, png in figures.items():
-        (fig_dir / f"{name}.png").write_bytes(png)
-    zones.to_csv(fig_dir / "zone_changes.csv", index=False)
-    if ops is not None:
-        ops.to_csv(fig_dir / "operator_changes.csv", index=False)
-
-    numbers_table = headline_numbers(runs, baseline)
-    gaps = {r.label: price_of_decentralisation(r) for r in runs}
     parent = parents(runs, baseline)
-
-    def fig(name: str) -> Figure:
-        return Figure(name, figures[name], name.replace("_", " "))
+    band_note = (f"Dots and bars are means over {seeds} seeds, with a band from the lowest "
+                 "to the highest seed; changes are paired run by run (same seed)."
+                 if seeds > 1 else "One seed per scenario: no band (run with "
+                 "--replications N for the spread across seeds).")
 
     sections = [Section("Findings", (
         text("Generated from the numbers below: what moves cost, emissions on each basis and "
-             "unserved demand most, the trade-offs, and the caveats that matter."),
-        Bullets((*findings(numbers_table, runs, baseline, gaps),
-                 *[text(c) for c in caveats(runs)]))))]
-    sections.append(Section("Set-up and assumptions", (
-        text("Baseline: ", bold(baseline.label), ". Every scenario is the market of "
-             "docs/market.md: operators place their inference load hour by hour by their "
-             "strategies (their own placement LPs unless the scenario sets another, "
-             "docs/market.md), compute regions answer with rent and capacity, grid zones with "
-             "price and carbon. The levers column lists every setting that differs from the "
-             "baseline."),
-        Table.from_frame(setup_table(runs, baseline)))))
+             "unserved demand most, the trade-offs, and what to read with care."),
+        Bullets(tuple(findings(table, runs, baseline, gaps, reps))),
+        text(bold("Read with care"), " (from these runs' settings):"),
+        Bullets(tuple(caveats(runs, replicas)))))]
+
+    step("headline figure")
+    panels = [("cost per MWh of demand, unserved at VoLL: change (%)",
+               bands(reps, base, "cost_usd_per_mwh", True), True),
+              ("CO2 system per MWh of demand: change (%)",
+               bands(reps, base, "emissions_system_kg_per_mwh", True), True),
+              ("unserved (MWh)", bands(reps, base, "unserved_mwh", None), False),
+              ("served away from origin (%)",
+               100 * bands(reps, base, "relocated_share", None), False)]
     sections.append(Section("Headline results against the baseline", (
-        text("Totals over each run; under each value the change against the baseline "
-             "(percentage points, pp, for shares). Cost is what operators pay, split into its "
-             "parts: energy (electricity at the zone price x PUE), carbon (the carbon price, "
-             "the policy's and operators' own, on the placement signal), compute rent, network "
-             "(egress and the latency penalty) and migration (one-off friction of moves); the "
-             "value of lost load is not in it (unserved MWh have their own row). CO2 is given "
-             "on three bases: attributed with average intensity (location-based reporting), "
-             "attributed with marginal intensity, and system emissions, the change in the "
+        text("Each scenario against ", bold(base), ". " + band_note + " Cost per MWh of "
+             "demand counts unserved MWh at the value of lost load (VoLL, "
+             "policy.voll_usd_per_mwh), so leaving demand unserved never reads as cheaper; "
+             "a figure per MWh served says \"served only\". System CO2 is the change in the "
              "grid's emissions that the data-centre load causes."),
-        headline(runs, baseline))))
-    for child, par in parent.items():
-        pair = [r for r in runs if r.label == par] + [r for r in runs if r.label == child]
-        sections.append(Section(f"{child} against {par}, the scenario it extends", (
-            text(bold(child), " extends ", bold(par), ": against it, its own lever shows alone "
-                 "(against the baseline, the parent's levers add to it). Under each value the "
-                 f"change against {par}."), headline(pair, pair[0]))))
-    sections.append(Section("The price of decentralisation", (
-        text("Each scenario's market (operators deciding for themselves, capacity first come, "
-             "first served) beside the planner's joint optimum for the same hours, demand, zone "
-             "prices, rent and capacity: one placement LP over all operators each hour, myopic "
-             "like the operators (friction amortised over the holding horizon), knowing the "
-             "hour's prices (no forecast error) and taking them as given; its system emissions "
-             "come from clearing the grid with its load. The gap is market minus planner: what "
-             "decentralised decisions cost (docs/market.md)."),
-        Table.from_frame(decentralisation_table(gaps)))))
-    grid_tables = grid_results(runs, baseline)
-    if grid_tables:
-        sections.append(Section("Grid results: marginal technology and interconnectors", (
-            text("The technology on the margin in the zones with the most data-centre load "
-                 "(share of hours; what an extra MWh there burns), and every interconnector's "
-                 "mean flow (MW, + in the line's direction) with the hours it was congested."),
-            *[Table.from_frame(t) for t in grid_tables])))
-    sections.append(Section("Energy-latency frontier", (
+        fig("headline", comparison.headline_figure(panels, seeds), "headline changes"),
+        text("Under each value: its change against the baseline (% , or percentage points "
+             "pp for shares)" + (", with the range over the seeds in brackets." if seeds > 1
+                                 else ".")),
+        comparison_table(reps, base, COST_COLUMNS),
+        comparison_table(reps, base, EMISSION_COLUMNS),
+        Details("Cost by part and movement of load", (
+            text("Cost is what operators pay: energy (electricity at the zone price x PUE), "
+                 "carbon (the carbon price, the policy's and operators' own, on the placement "
+                 "signal), compute rent, network (egress and the latency penalty) and "
+                 "migration (one-off friction of moves); VoLL is not in it."),
+            comparison_table(reps, base, PART_COLUMNS),
+            comparison_table(reps, base, MOVEMENT_COLUMNS))))))
+
+    step("frontier and layers")
+    layers = {label: pd.DataFrame([r.summary["layers"] for r in replicas[label]])
+              for label in labels}
+    sections.append(Section("Energy-latency frontier and execution layers", (
         text("The planner's optimum at annual-mean signals as every class's latency budget is "
-             "relaxed: cost C*(B) and least emissions E*(B), per MWh served (demand that no "
-             "reachable capacity can serve is left out and counted in the frontier's unserved "
-             "MWh). How much a scenario's levers move the frontier is the value they unlock by "
-             "relaxing latency. Lines that coincide share a label at their right end."),
-        fig("frontier"))))
-    sections.append(Section("Execution layers", (
-        text("Share of served MWh at the origin region (local), within "
-             f"{baseline.scenario.regional_rtt_ms:g} ms of it (regional) or beyond "
-             "(energy-oriented)."), fig("layers"))))
+             "relaxed: cost C*(B) and least emissions E*(B) per MWh served (served only: "
+             "demand that no reachable capacity can serve is counted in the frontier's "
+             "unserved MWh). Lines that coincide share a label at their right end; bands span "
+             "the seeds' drawn operators. Below: the share of served MWh at the origin "
+             "region, within reach of it, or beyond."),
+        fig("frontier", comparison.frontier_figure(fronts), "frontier"),
+        fig("layers", comparison.layers_figure(layers, baseline.scenario.regional_rtt_ms),
+            "execution layers"))))
+
+    if all("marginal_technology" in r.tables["zones"] for r in runs):
+        step(f"generation in {zone}")
+        mix, margin = {}, {}
+        for label in labels:
+            rows, strips = [], []
+            for r in replicas[label]:
+                z = r.tables["zones"][r.tables["zones"].zone == zone]
+                cols = [c for c in z.columns if c.startswith("gen_") and c.endswith("_mw")]
+                rows.append(z[cols].mean().rename(lambda c: c[4:-3]))
+                strips.append(z.marginal_technology)
+            mix[label] = pd.DataFrame(rows)
+            margin[label] = pd.concat(strips).value_counts(normalize=True)
+        sections.append(Section(f"Generation in {zone}", (
+            text(f"What met the load in {zone} (the baseline's zone with the most data-centre "
+                 "energy unless ", code("--zone"), " names another): mean generation by "
+                 "technology, and which technology set the price in how many hours, in every "
+                 "scenario."),
+            fig("generation", comparison.generation_figure(mix, margin, zone),
+                f"generation in {zone}"))))
+
+    if len(runs) > 1:
+        step("zone heat maps")
+        heat = _heat_maps(zones_all, labels[1:], seeds)
+        sections.append(Section("Zone changes", (
+            text("Change against the baseline per scenario (rows) and zone (columns), for the "
+                 f"{heat[0][1].shape[1]} zones whose data-centre energy changes most (colour on "
+                 "a symmetric log scale; numbers only where the change is outside the range "
+                 "across seeds). Every zone and value: ", code(f"{fig_dir}/zone_changes.csv"),
+                 "."),
+            fig("zones_energy", heat[0][0], "change in data-centre energy"),
+            Details("Mean price and mean average carbon", (
+                fig("zones_price", heat[1][0], "change in price"),
+                fig("zones_carbon", heat[2][0], "change in average carbon"))))))
+
+    step("maps")
+    maps = [fig(f"map_{slugs[r.label]}", map_figure(r, baseline), f"map of {r.label}")
+            for r in runs]
+    seed_note = (" Maps and the tables below show each scenario's first seed "
+                 f"({baseline.summary['seed']} for the baseline)." if seeds > 1 else "")
     sections.append(Section("Where demand moved", (
         text("Arrows: the largest flows of served MWh from a workload's origin grid zone to "
              "the zone where it ran (width by MWh). Circles: the baseline's data-centre grid "
              "energy per zone, and for the other scenarios its change against the baseline. "
-             "Straight lines: interconnectors, width by the mean power flow, head pointing the "
-             "way it flowed, red where the line was congested (the more hours, the darker)."),
-        *[fig(f"map_{slugs[label]}") for label in labels])))
-    shown = [label for label in labels if f"generation_{slugs[label]}" in figures]
-    if shown:
-        sections.append(Section(f"Generation in {zone}", (
-            text(f"Generation in {zone} by technology hour by hour (stacked), its load "
-                 "(generation plus net imports over interconnectors, black) and the technology "
-                 "on the margin in every hour (strip below): what the data-centre load met. "
-                 "Another zone: ", code("abm report ... --zone ZONE"), "."),
-            *[fig(f"generation_{slugs[label]}") for label in shown])))
+             "Straight lines: interconnectors, width by the mean power flow, red where "
+             "congested." + seed_note),
+        maps[0], *([Details("The map of every other scenario", tuple(maps[1:]))]
+                   if len(maps) > 1 else []))))
+
+    sentence, levers = setup(runs, baseline, replicas)
+    sections.append(Section("Set-up and levers", (
+        text("Baseline: ", bold(base), ". Every scenario is the market of docs/market.md: "
+             "operators place their inference load hour by hour by their strategies, compute "
+             "regions answer with rent and capacity, grid zones with price and carbon. "),
+        sentence, levers), folded=True))
+    for child, par in parent.items():
+        pair = reps.loc[[par, child]]
+        sections.append(Section(f"{child} against {par}, the scenario it extends", (
+            text(bold(child), " extends ", bold(par), ": against it, its own lever shows alone "
+                 "(against the baseline, the parent's levers add to it)."),
+            comparison_table(pair, par, COST_COLUMNS),
+            comparison_table(pair, par, EMISSION_COLUMNS)), folded=True))
+    sections.append(Section("The price of decentralisation", (
+        text("Each scenario's market (operators deciding for themselves, capacity first come, "
+             "first served) beside the planner's joint optimum for the same hours, demand, zone "
+             "prices, rent and capacity: one placement LP over all operators each hour, myopic "
+             "like the operators, knowing the hour's prices and taking them as given. The gap "
+             "is market minus planner: what decentralised decisions cost (docs/market.md)."
+             + (" First seed of each scenario." if seeds > 1 else "")),
+        decentralisation_table(gaps)), folded=True))
+    grid_tables = grid_results(runs, baseline)
+    if grid_tables:
+        sections.append(Section("Grid results: marginal technology and interconnectors", (
+            text("The technology on the margin in the baseline's five zones with the most "
+                 "data-centre load (and its share of hours: what an extra MWh there burns), "
+                 "then every interconnector's mean flow (MW, + in the line's direction) with the "
+                 "hours it was congested under it."), *grid_tables), folded=True))
     if len(runs) > 1:
-        sections.append(Section("Zone prices and carbon", (
-            text("Changes against the baseline in each zone's data-centre grid energy (MWh "
-                 "over the run), mean clearing price and mean average carbon intensity (colour "
-                 "on a symmetric log scale, so that small changes show beside large ones). "
-                 "Every zone and value: ", code(f"{fig_dir.name}/zone_changes.csv"), "."),
-            fig("zones"))))
-        gains = []
-        for label in labels[1:]:
-            g = _gains(zones, ops, label)
-            gains.append(g.assign(scenario=label)[["scenario", *g.columns]])
+        gains = [row for label in labels[1:] for row in _gains(zones, ops, label)]
         note = ("" if ops is not None else " Operator results need per-operator tables: run "
                 "the scenario files themselves, or runs made with market.operator_detail = "
                 "true.")
         sections.append(Section("Who gains and who loses", (
             text("Per scenario, the two zones that gain and the two that lose the most "
-                 "data-centre energy, and the two operators whose cost per MWh served falls and "
-                 "the two whose cost rises the most, against the baseline (all: ",
-                 code(f"{fig_dir.name}/zone_changes.csv"), " and ",
-                 code("operator_changes.csv"), ")." + note),
-            Table.from_frame(pd.concat(gains, ignore_index=True)))))
-    sections.append(Section("Data provenance and caveats", (
+                 "data-centre energy, and the two operators whose cost per MWh of demand "
+                 "(unserved at VoLL) falls and the two whose cost rises the most, against the "
+                 "baseline (all: ", code(f"{fig_dir}/zone_changes.csv"), " and ",
+                 code("operator_changes.csv"), "). Drawn operators are named by what the "
+                 "scenario's population gave them." + note),
+            Table.of(["scenario", "who", "change", "also"], gains)), folded=True))
+    sections.append(Section("Data provenance", (
         text("Regions, zones, RTTs and hourly profiles come from abm/data (sources, licences "
              "and every assumption in abm/data/SOURCES.md; month x hour profiles derived from "
-             "Electricity Maps data, ODbL, via HewlettPackard/green-dcc). Country outlines: "
-             "Natural Earth (public domain). " + _assumed(baseline.scenario)),
-        Bullets(tuple(text(c) for c in [*CAVEATS, *[r.warning for r in runs if r.warning]])))))
+             "Electricity Maps data, ODbL, via HewlettPackard/green-dcc); the grid's "
+             "technologies, capacities, fuels and interconnectors from abm/data/grid "
+             "(docs/data.md). Country outlines: Natural Earth (public domain)."),), folded=True))
 
-    title = (f"Scenario report: {', '.join(labels[1:])} against {baseline.label}"
+    title = (f"Scenario report: {', '.join(labels[1:])} against {base}"
              if 1 < len(runs) <= 4 else
-             f"Scenario report: {len(runs) - 1} scenarios against {baseline.label}"
-             if len(runs) > 4 else f"Scenario report: {baseline.label}")
+             f"Scenario report: {len(runs) - 1} scenarios against {base}"
+             if len(runs) > 4 else f"Scenario report: {base}")
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     intro = text(f"Made {stamp} by GeoInference ABM",
                  *((" with ", code(command)) if command else ()),
-                 ". Where each scenario comes from is in the set-up table.")
-    doc = Document(title, intro, tuple(sections))
-    md_path = out.with_suffix(".md")
-    markdown, page = render_markdown(doc, fig_dir.name), render_html(doc)
-    write_atomic(md_path, lambda p: p.write_text(markdown))  # the HTML last: it is the report
-    write_atomic(out, lambda p: p.write_text(page))
-    return out, md_path
+                 ". Folded sections (set-up and levers, the price of decentralisation, grid "
+                 "results, who gains and loses, provenance) open on a click.")
+    csvs = {"zone_changes.csv": zones}
+    if ops is not None:
+        csvs["operator_changes.csv"] = ops
+    return Document(title, intro, tuple(sections)), figures, csvs
+
+
+def _heat_maps(zones: pd.DataFrame, labels: list[str], seeds: int
+               ) -> list[tuple[MplFigure, pd.DataFrame]]:
+    """Heat maps scenario x zone of the changes in data-centre energy, price and average
+    carbon (means over seeds; a number where the seeds' range excludes zero)."""
+    g = zones[zones.scenario.isin(labels)].groupby(["scenario", "zone"], sort=False)
+    energy = g.change_dc_energy_mwh.mean().unstack().loc[labels]
+    order = energy.abs().max().sort_values(ascending=False, kind="stable").index[:HEAT_ZONES]
+    out = []
+    for col, title in (("change_dc_energy_mwh", "change in data-centre grid energy (MWh)"),
+                       ("change_price_usd_per_mwh", "change in mean price ($/MWh)"),
+                       ("change_avg_carbon_g_per_kwh",
+                        "change in mean average carbon (g/kWh)")):
+        mean = g[col].mean().unstack().loc[labels, order]
+        lo = g[col].min().unstack().loc[labels, order]
+        hi = g[col].max().unstack().loc[labels, order]
+        shown = (lo > 0) | (hi < 0) if seeds > 1 else mean.notna()
+        out.append((comparison.heatmap_figure(mean, shown, title), mean))
+    return out
 
 
 def _file_names(labels: list[str]) -> dict[str, str]:
@@ -665,7 +854,8 @@ def _file_names(labels: list[str]) -> dict[str, str]:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """Run or read the scenarios and write the HTML report and its Markdown twin."""
+    """Check every argument and scenario, run or read the scenarios, and write the HTML report
+    and its Markdown twin."""
     paths = [Path(p) for p in args.scenarios]
     baseline_path = Path(args.baseline) if args.baseline else paths[0]
     order = [baseline_path, *[p for p in paths if p.resolve() != baseline_path.resolve()]]
@@ -673,10 +863,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     if out.suffix.lower() not in (".html", ".htm") or out.is_dir():
         raise InputError(out, "", "--out must name an .html file (the Markdown twin is "
                          "written beside it)")
+    replications = args.replications
+    if not 1 <= replications <= MAX_REPLICATIONS:
+        raise InputError("--replications", "replications",
+                         f"expected 1 to {MAX_REPLICATIONS} seeds per scenario, got "
+                         f"{replications}")
+    planned = plan(order, args.zone)  # every check before the first run
     out.parent.mkdir(parents=True, exist_ok=True)
-    runs = [get_run(p, args.hours, args.seed, args.quiet) for p in order]
+    replicas = run_planned(planned, args.hours, args.seed, replications, args.quiet)
+    runs = [r[0] for r in replicas.values()]
     command = "abm report " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else ""
     html_path, md_path = write_report(runs, runs[0], out, args.budgets or DEFAULT_BUDGETS_MS,
-                                       command, zone=args.zone)
+                                      command, zone=args.zone, replicas=replicas,
+                                      quiet=args.quiet)
     print(f"wrote {html_path}, {md_path} and {html_path.stem}_figures/")
     return 0
+

@@ -80,7 +80,13 @@ def run_seed(spec: Spec, sample: int, replication: int) -> int:
     seed (common random numbers); with ``"independent"`` every design run has its own.
     """
     key = (replication,) if spec.seeds == "common" or sample < 0 else (replication, sample)
-    return int(np.random.SeedSequence(spec.seed, spawn_key=key).generate_state(1)[0])
+    return derived_seed(spec.seed, *key)
+
+
+def derived_seed(master: int, *key: int) -> int:
+    """The seed ``numpy.random.SeedSequence(master, spawn_key=key)`` derives (0..2^32-1): one
+    per replication of a sweep, and of ``abm report --replications``."""
+    return int(np.random.SeedSequence(master, spawn_key=key).generate_state(1)[0])
 
 
 def runs(spec: Spec) -> list[Run]:
