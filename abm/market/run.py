@@ -126,7 +126,7 @@ def summary(model: MarketModel, status: str, model_table: pd.DataFrame | None = 
              for i, j in zip(*np.nonzero(shift > 1e-9), strict=True) if i != j]
     flows.sort(key=lambda f: -f["mwh"])
 
-    voll = float(model.inst.scenario.policy.voll_usd_per_mwh)
+    voll = float(model.inst.policy.voll_usd_per_mwh)
 
     def weighted(col: str) -> float:
         return float((df[col] * df.served_mwh).sum() / served) if served else 0.0
