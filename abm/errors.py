@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from os import PathLike
+
+#: where a value came from: a file's path, or a name such as ``"overrides"``
+type Source = str | PathLike[str]
+
 # An error message quotes an offending value up to this many characters, and is cut at MAX_MESSAGE
 # (a message never echoes a file's contents).
 MAX_QUOTE = 60
@@ -27,7 +32,7 @@ class InputError(ValueError):
         problem: what is wrong and what is allowed.
     """
 
-    def __init__(self, source: str, field: str, problem: str) -> None:
+    def __init__(self, source: Source, field: str, problem: str) -> None:
         self.source = cut(str(source), MAX_MESSAGE // 4)
         self.field = cut(field, MAX_MESSAGE // 4)
         self.problem = cut(problem, MAX_MESSAGE)

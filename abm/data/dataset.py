@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -15,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from abm.errors import InputError, quoted
+from abm.errors import InputError, Source, quoted
 
 DATA_DIR = Path(__file__).parent  # abm/data: the shipped tables beside their readers
 JURISDICTIONS = ("US", "CA", "BR", "CL", "EU", "UK", "IN", "SG", "JP", "KR", "AU", "ZA", "AE", "CN")
@@ -79,7 +80,8 @@ class Dataset:
     residency: dict[str, dict[str, frozenset[str]]]
 
 
-def _number(value, source: str, fieldpath: str, *, minimum: float = 0.0, strict: bool = False):
+def _number(value: str | float, source: Source, fieldpath: str, *, minimum: float = 0.0,
+            strict: bool = False) -> float:
     try:
         x = float(value)
     except (TypeError, ValueError):
@@ -90,6 +92,12 @@ def _number(value, source: str, fieldpath: str, *, minimum: float = 0.0, strict:
         op = ">" if strict else ">="
         raise InputError(source, fieldpath, f"expected a number {op} {minimum}, got {x}")
     return x
+
+
+def _rows(df: pd.DataFrame) -> Iterator[tuple[int, pd.Series]]:
+    """(position, row) of a table read by ``_read_csv``: its line in the file is position + 2."""
+    for i, (_, row) in enumerate(df.iterrows()):
+        yield i, row
 
 
 def _read_csv(path: Path, columns: list[str]) -> pd.DataFrame:
@@ -110,7 +118,7 @@ def load_zones(path: Path) -> dict[str, Zone]:
                           "marginal_carbon_g_per_kwh", "price_usd_per_mwh", "load_mw",
                           "assumed"])
     zones = {}
-    for i, row in df.iterrows():
+    for i, row in _rows(df):
         where = f"row {i + 2}"
         zones[row.zone_id] = Zone(
             id=row.zone_id,
@@ -132,7 +140,7 @@ def load_regions(path: Path, zones: dict[str, Zone]) -> dict[str, Region]:
     df = _read_csv(path, ["region_id", "name", "lat", "lon", "zone_id", "jurisdiction", "pue",
                           "egress_usd_per_gb", "capacity_mw", "assumed"])
     regions = {}
-    for i, row in df.iterrows():
+    for i, row in _rows(df):
         where = f"row {i + 2}"
         if row.zone_id not in zones:
             raise InputError(path, f"{where}.zone_id",
@@ -164,7 +172,7 @@ def load_latency(path: Path, region_ids: list[str]) -> Latency:
     rtt = np.full((n, n), np.nan)
     measured = np.zeros((n, n), dtype=bool)
     np.fill_diagonal(rtt, 0.0)
-    for i, row in df.iterrows():
+    for i, row in _rows(df):
         if row.src not in index or row.dst not in index:
             continue  # pairs of regions a scenario does not use
         if row.method not in ("measured", "estimated"):
@@ -194,7 +202,7 @@ def load_profiles(path: Path) -> dict[tuple[str, str], np.ndarray]:
         if not np.isfinite(table).all():
             raise InputError(path, f"{zone}.{signal}",
                              "needs a finite factor for all 12 x 24 cells")
-        out[zone, signal] = table
+        out[str(zone), str(signal)] = table
     return out
 
 
@@ -202,7 +210,7 @@ def load_residency(path: Path) -> dict[str, dict[str, frozenset[str]]]:
     """Read residency regimes: regime -> origin jurisdiction -> allowed jurisdictions."""
     with open(path, "rb") as fh:
         raw = tomllib.load(fh)
-    regimes = {}
+    regimes: dict[str, dict[str, frozenset[str]]] = {}
     for name, rules in raw.items():
         regimes[name] = {}
         for origin, allowed in rules.items():

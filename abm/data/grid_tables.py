@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from abm.data.dataset import DATA_DIR, _number, _read_csv
+from abm.data.dataset import DATA_DIR, _number, _read_csv, _rows
 from abm.errors import InputError, quoted
 
 GRID_DIR = DATA_DIR / "grid"
@@ -129,7 +129,7 @@ def _choice(value: str, allowed: Sequence[str], path: Path, where: str) -> str:
 
 
 def _sourced(df: pd.DataFrame, path: Path) -> None:
-    for i, row in df.iterrows():
+    for i, row in _rows(df):
         if not row.source.strip():
             raise InputError(path, f"row {i + 2}.source", "every figure needs its source")
         _flag(row.assumed, path, f"row {i + 2}.assumed")
@@ -142,7 +142,7 @@ def load_grid_data(directory: Path | str | None = None) -> GridData:
     df = _read_csv(path, ["technology", "fuel", "kind", "vom_usd_per_mwh", "source", "assumed"])
     _sourced(df, path)
     techs = {}
-    for i, r in df.iterrows():
+    for i, r in _rows(df):
         t = _choice(r.technology, TECHNOLOGIES, path, f"row {i + 2}.technology")
         techs[t] = Technology(t, r.fuel, _choice(r.kind, KINDS, path, f"row {i + 2}.kind"),
                               _number(r.vom_usd_per_mwh, path, f"row {i + 2}.vom_usd_per_mwh"))
@@ -150,18 +150,18 @@ def load_grid_data(directory: Path | str | None = None) -> GridData:
     df = _read_csv(path, ["fuel", "co2_t_per_mwh_th", "source", "assumed"])
     _sourced(df, path)
     fuels = {r.fuel: _number(r.co2_t_per_mwh_th, path, f"row {i + 2}.co2_t_per_mwh_th")
-             for i, r in df.iterrows()}
-    for t in techs.values():
-        if t.fuel not in fuels:
-            raise InputError(d / "technologies.csv", f"{t.id}.fuel",
-                             f"fuel {quoted(t.fuel)} not in fuels.csv ({', '.join(fuels)})")
+             for i, r in _rows(df)}
+    for tech in techs.values():
+        if tech.fuel not in fuels:
+            raise InputError(d / "technologies.csv", f"{tech.id}.fuel",
+                             f"fuel {quoted(tech.fuel)} not in fuels.csv ({', '.join(fuels)})")
 
     path = d / "tranches.csv"
     df = _read_csv(path, ["technology", "tranche", "capacity_share", "efficiency",
                           "availability", "source", "assumed"])
     _sourced(df, path)
     tranches = []
-    for i, r in df.iterrows():
+    for i, r in _rows(df):
         w = f"row {i + 2}"
         t = _choice(r.technology, tuple(techs), path, f"{w}.technology")
         eff = _number(r.efficiency, path, f"{w}.efficiency", strict=True)
@@ -182,7 +182,7 @@ def load_grid_data(directory: Path | str | None = None) -> GridData:
                           "availability", "source", "assumed"])
     _sourced(df, path)
     capacity, generation, availability = {}, {}, {}
-    for i, r in df.iterrows():
+    for i, r in _rows(df):
         w = f"row {i + 2}"
         key = (r.zone_id, _choice(r.technology, tuple(techs), path, f"{w}.technology"))
         if key in capacity:
@@ -200,7 +200,7 @@ def load_grid_data(directory: Path | str | None = None) -> GridData:
     df = _read_csv(path, ["zone_id", "fuel", "price_usd_per_mwh_th", "source", "assumed"])
     _sourced(df, path)
     prices = {}
-    for i, r in df.iterrows():
+    for i, r in _rows(df):
         w = f"row {i + 2}"
         fuel = _choice(r.fuel, tuple(fuels), path, f"{w}.fuel")
         prices[(r.zone_id, fuel)] = _number(r.price_usd_per_mwh_th, path,
@@ -211,7 +211,7 @@ def load_grid_data(directory: Path | str | None = None) -> GridData:
                           "assumed"])
     _sourced(df, path)
     schemes = {}
-    for i, r in df.iterrows():
+    for i, r in _rows(df):
         w = f"row {i + 2}"
         zones = tuple(z.strip() for z in r.zones.split(";") if z.strip())  # may be none
         schemes[r.scheme] = CarbonScheme(r.scheme, r.jurisdiction, zones,
@@ -222,7 +222,7 @@ def load_grid_data(directory: Path | str | None = None) -> GridData:
                           "capacity_backward_mw", "source", "assumed"])
     _sourced(df, path)
     lines, pairs = [], set()
-    for i, r in df.iterrows():
+    for i, r in _rows(df):
         w = f"row {i + 2}"
         pair = frozenset((r.zone_from, r.zone_to))
         if len(pair) != 2 or pair in pairs:

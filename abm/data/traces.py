@@ -395,8 +395,12 @@ def _em(source: str, header: list[str], rows: list[tuple[int, list[str]]],
                              "allowed: a zone override for a one-zone file only")
     carbon_col = header[ic]
     out = _Collector(source)
-    for line, cells in rows:
-        z = zone if zone is not None else cells[iz].strip()
+    if zone is None:
+        assert iz is not None  # else the zone column is missing, reported above
+        zones = [cells[iz].strip() for _, cells in rows]
+    else:
+        zones = [zone] * len(rows)
+    for (line, cells), z in zip(rows, zones, strict=True):
         if not z:
             raise InputError(source, f"line {line}, {EM_ZONE}", "empty zone id; allowed: a "
                              "zone id (or pass zone=...)")
