@@ -38,7 +38,7 @@ def sync_folder(folder: Path) -> None:
     _fsync(folder)
 
 
-def write_atomic(path: Path, write: Callable[[Path], None], *, sync: bool = True) -> None:
+def write_atomic(path: Path, write: Callable[[Path], object], *, sync: bool = True) -> None:
     """Call ``write`` on a temporary name beside ``path``, fsync it, then rename it over
     ``path`` and fsync the folder, so the rename is on disk when this returns (with
     ``sync=False`` the caller calls :func:`sync_folder` later, once for many files)."""

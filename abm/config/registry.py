@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterator
+from typing import ClassVar, Protocol, overload
 
 
 class UnknownName(KeyError, ValueError):
@@ -48,6 +49,12 @@ class Registry[T]:
             self._loaded = True
             for module in self._builtins:
                 importlib.import_module(module)
+
+    @overload
+    def register(self, name: str, description: str) -> Callable[[T], T]: ...
+
+    @overload
+    def register(self, name: str, description: str, obj: T) -> T: ...
 
     def register(self, name: str, description: str, obj: T | None = None
                  ) -> Callable[[T], T] | T:
@@ -125,7 +132,13 @@ FORECAST_MODES: Registry[Callable] = Registry(
     "forecast mode", "operators.forecast and population.forecast", ("abm.market.forecasts",))
 """``mode(quotes, last, n, model) -> (n, Z, 3)`` expected price, average and marginal carbon."""
 
-STRATEGIES: Registry[type] = Registry(
+class Parametrised(Protocol):
+    """What the configuration reads of a strategy class: the names of its parameters."""
+
+    parameters: ClassVar[tuple[str, ...]]
+
+
+STRATEGIES: Registry[type[Parametrised]] = Registry(
     "strategy", "operators.strategy and population.strategies", ("abm.market.strategies",))
 """``abm.market.strategies.Strategy`` subclasses: ``decide(view) -> Decision``, an operator's
 placement from a read-only ``OperatorView`` of its hour (docs/market.md, "Strategies")."""

@@ -257,7 +257,8 @@ class TableReader:
         if not isinstance(data, dict):
             raise InputError(source, path or "(top level)",
                              f"expected a table, got {type(data).__name__}")
-        self.data, self.source, self.path, self.used = data, source, path, set()
+        self.data, self.source, self.path = data, source, path
+        self.used: set[str] = set()
 
     def _where(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path else key
@@ -834,7 +835,7 @@ _ZONE_ATTR = {"avg_carbon_g_per_kwh": "avg_carbon_kg_per_mwh",
 
 
 def _fields(t: TableReader, spec: dict[str, str], required: bool) -> dict[str, Any]:
-    out = {}
+    out: dict[str, Any] = {}
     for key, kind in spec.items():
         if not required and not t.has(key):
             continue
@@ -903,7 +904,7 @@ def scenario_overrides(scn: Scenario) -> list[str]:
     overrode, ``id (added)`` for a region or zone it added (values in the scenario's units)."""
     out = []
     for items, spec, attr in ((scn.regions, _REGION_FIELDS, lambda f: f),
-                              (scn.zones, _ZONE_FIELDS, _ZONE_ATTR.get)):
+                              (scn.zones, _ZONE_FIELDS, _ZONE_ATTR.__getitem__)):
         for item in items:
             if set(spec) <= item.overridden:
                 out.append(f"{item.id} (added)")
@@ -1003,9 +1004,10 @@ def _latency(t: TableReader, ds: Dataset, regions: dict[str, Region]) -> Latency
     if gaps and missing_rule == "error":
         raise t.error("pairs", f"no RTT for {len(gaps)} region pair(s), e.g. {gaps[0]}: add "
                       "[[latency.pairs]] or set latency.missing = 'distance' to estimate them")
-    for a, b in ((ids.index(x), ids.index(y)) for x, y in gaps):
-        ra, rb = regions[ids[a]], regions[ids[b]]
-        rtt[a, b] = rtt[b, a] = float(modelled_rtt_ms(haversine_km(ra.lat, ra.lon, rb.lat, rb.lon)))
+    for x, y in gaps:
+        a, b, one, other = ids.index(x), ids.index(y), regions[x], regions[y]
+        rtt[a, b] = rtt[b, a] = float(modelled_rtt_ms(
+            haversine_km(one.lat, one.lon, other.lat, other.lon)))
     return Latency(tuple(ids), rtt, measured)
 
 

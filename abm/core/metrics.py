@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from abm.core.costs import egress_cost, energy_cost, region_signals, unit_cost
 from abm.core.instance import Instance
@@ -152,7 +153,7 @@ def cost_breakdown(inst: Instance, p: Placement, signals: Signals,
                          migration)
 
 
-def returns_on_latency(budget_ms: np.ndarray, value: np.ndarray, demand_mwh: float) -> np.ndarray:
+def returns_on_latency(budget_ms: ArrayLike, value: ArrayLike, demand_mwh: float) -> np.ndarray:
     """-d value / dB per MWh by forward differences along a frontier (last point NaN).
 
     With ``value`` = cost ($) this is ERoL ($ per ms per MWh); with emissions (kg), CRoL.

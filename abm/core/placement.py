@@ -198,9 +198,9 @@ class PlacementLP:
         h.changeColsCost(self.n_col, self._cols, costs)
         h.changeColsBounds(self.n_col, self._cols, np.zeros(self.n_col), upper)
         row_upper = np.concatenate([demand, capacity.reshape(-1)[self.cap_keys]])
-        h.changeRowsBounds(self.n_row, self._rows,
-                           np.concatenate([demand, np.full(len(self.cap_keys), -np.inf)]),
-                           row_upper)
+        h.changeRowsBounds(  # type: ignore[attr-defined]  # missing from highspy's stubs
+            self.n_row, self._rows,
+            np.concatenate([demand, np.full(len(self.cap_keys), -np.inf)]), row_upper)
         h.clearSolver()  # nothing carries over from the last solve but the basis given
         if isinstance(basis, tuple):
             start = highspy.HighsBasis()
@@ -273,7 +273,8 @@ class PlacementLP:
             if tight.any():
                 act = np.asarray(first.row_value)[n:]
                 rows = self._rows[n:][tight]
-                h.changeRowsBounds(len(rows), rows, act[tight], act[tight])
+                h.changeRowsBounds(  # type: ignore[attr-defined]  # missing from highspy's stubs
+                    len(rows), rows, act[tight], act[tight])
             h.changeColsCost(self.n_col, self._cols, ties)
             self._run()
 

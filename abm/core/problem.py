@@ -203,7 +203,7 @@ def _fail(name: str, message: str) -> None:
     raise PlacementInputError(f"placement problem: {name} {message}")
 
 
-def _f64(a: np.ndarray | None, shape: tuple[int, ...] | None = None,
+def _f64(a: np.ndarray | None, shape: tuple[int, ...] = (),
          fill: float = 0.0) -> np.ndarray:
     if a is None:
         return np.full(shape, fill)

@@ -33,6 +33,8 @@ from abm.data.grid_tables import Line
 from abm.grid.stack import Fleet
 
 TOLERANCE_MW = 1e-6  # a unit within 1 W of its available MW is full; a line within 1 W, congested
+#: an optimal basis kept for the next clearing: basic columns, B^-1, at upper bound, row duals
+type _Basis = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 _DUAL_TOLERANCE = 1e-9  # USD/MWh: a reduced cost this close to 0 leaves a column at either bound
 
 
@@ -48,7 +50,7 @@ class Network:
 
     def graph(self) -> nx.Graph:
         """The zones as nodes (0..Z-1) and the lines as edges (attribute ``line``: index)."""
-        g = nx.Graph()
+        g: nx.Graph[int] = nx.Graph()
         g.add_nodes_from(range(self.n_zones))
         for i, (a, b) in enumerate(self.line_zones.tolist()):
             g.add_edge(a, b, line=i)
@@ -162,7 +164,7 @@ class CoupledLP:
         self._unit_cols = np.arange(nu, dtype=np.int32)
         self._rows = np.arange(nz, dtype=np.int32)
         self._zero_u = np.zeros(nu)
-        self._basis: tuple | None = None  # (basic columns, B^-1, at upper bound, duals)
+        self._basis: _Basis | None = None
         self.highs_calls = 0  # solves that needed HiGHS (the others kept the last basis)
 
     def set_offers(self, offer_usd_per_mwh: np.ndarray) -> None:
@@ -183,10 +185,10 @@ class CoupledLP:
         self._basis = None
 
     def _keep(self, h: highspy.Highs, col: np.ndarray, reduced: np.ndarray, dual: np.ndarray
-              ) -> tuple | None:
+              ) -> _Basis | None:
         """The optimal basis HiGHS just found, to try on the next clearing (None where a row
         slack is basic or the basis matrix cannot be inverted: HiGHS is then called)."""
-        status, basic = h.getBasicVariables()
+        status, basic = h.getBasicVariables()  # type: ignore[attr-defined]  # not in the stubs
         if status != highspy.HighsStatus.kOk or (basic < 0).any():
             return None
         try:
@@ -225,7 +227,8 @@ class CoupledLP:
         col = self._kept_basis(rhs)
         if col is None:
             h = self.highs
-            h.changeRowsBounds(len(rhs), self._rows, rhs, rhs)
+            h.changeRowsBounds(  # type: ignore[attr-defined]  # missing from highspy's stubs
+                len(rhs), self._rows, rhs, rhs)
             h.run()
             self.highs_calls += 1
             status = h.getModelStatus()
@@ -237,6 +240,7 @@ class CoupledLP:
             dual = np.asarray(sol.row_dual)
             self._basis = self._keep(h, col, np.asarray(sol.col_dual), dual)
         else:
+            assert self._basis is not None  # col came from it
             dual = self._basis[3]
         nu, nl = len(self.units), len(self.lines)
         return col[:nu], col[nu:nu + nl], col[nu + nl:], dual

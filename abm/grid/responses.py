@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -36,7 +36,7 @@ from abm.data.grid_tables import Line
 from abm.errors import InputError
 from abm.grid import Dispatch, GridData, GridMarket, load_grid_data, traced_carbon_kg_per_mwh
 from abm.grid.availability import zone_lat_lon
-from abm.grid.supply import calibrate, clear
+from abm.grid.supply import Stack, calibrate, clear
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ class CalibratedStacks:
         self.background_mw = np.array([z.load_mw for z in scenario.zones], dtype=float)
         self.base = base
         self.mode = mode
-        self.stack = None
+        self.stack: Stack | None = None  # the hour's, once set_hour calibrated it
 
     def set_hour(self, t: int, reference_dc_mw: np.ndarray) -> HourFit:
         """Calibrate hour ``t``'s stacks at background + status-quo data-centre load."""
@@ -116,6 +116,7 @@ class CalibratedStacks:
     def clear(self, dc_mw: np.ndarray) -> Dispatch:
         """Clear every zone's stack at background + ``dc_mw`` (MW)."""
         st = self.stack
+        assert st is not None, "set_hour calibrates the hour's stack before clear"
         load = self.background_mw + dc_mw
         c = clear(st, load, self.mode)
         factor = st.marginal_kg_per_mwh
@@ -173,7 +174,7 @@ def borrowed_stacks(data: GridData, scenario: Scenario) -> GridData:
     loads = {z.id: z.load_mw for z in (*shipped().zones.values(), *scenario.zones)}
     tables = {"capacity_mw": True, "generation_gwh": True, "availability": False,
               "fuel_price_usd_per_mwh_th": False}  # per (zone, key); True: scaled
-    out = {name: dict(getattr(data, name)) for name in tables}
+    out: dict[str, Any] = {name: dict(getattr(data, name)) for name in tables}
     shapes, schemes = dict(data.demand_shape), dict(data.schemes)
     for zone, donor in scenario.grid.stack_from:
         ratio = loads[zone] / loads[donor]

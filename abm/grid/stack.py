@@ -116,7 +116,8 @@ def build_fleet(data: GridData, zone_ids: Sequence[str]) -> Fleet:
                              fuel_price, tech.vom_usd_per_mwh,
                              zone_cf if zone_cf is not None else avail, calibrated))
     cols = list(zip(*rows, strict=True))
+    capacity, efficiency, emission, fuel, vom, availability = (np.array(c, dtype=float)
+                                                               for c in cols[3:9])
     return Fleet(TECHNOLOGIES, np.array(cols[0], dtype=np.int64), np.array(cols[1], np.int64),
-                 np.array(cols[2], dtype=np.int64),
-                 *(np.array(c, dtype=float) for c in cols[3:9]),
-                 np.array(cols[9], dtype=bool), len(zone_ids))
+                 np.array(cols[2], dtype=np.int64), capacity, efficiency, emission, fuel, vom,
+                 availability, np.array(cols[9], dtype=bool), len(zone_ids))

@@ -233,7 +233,7 @@ class Threshold(Strategy):
     """Re-optimises only when the LP saves more than ``saving_share`` of the cost of staying
     (``stay``: last hour's placement, cut to the capacity it can get, VoLL for the rest), both
     valued at the operator's forecast with friction amortised over its holding hours."""
-    parameters = ("saving_share",)
+    parameters: ClassVar[tuple[str, ...]] = ("saving_share",)
     saving_share = 0.1
 
     def decide(self, view: OperatorView) -> Decision:
@@ -256,7 +256,7 @@ class Adaptive(Strategy):
     less, H grows by it. H starts at ``policy.holding_hours`` and stays within
     [``min_hours``, ``max_hours``]."""
     learns = True
-    parameters = ("window_hours", "step", "min_hours", "max_hours")
+    parameters: ClassVar[tuple[str, ...]] = ("window_hours", "step", "min_hours", "max_hours")
     #: what it learns, stored in checkpoints (abm/market/state.py)
     STATE = ("holding_hours", "hours", "paid_usd", "stay_usd", "anchor_mw")
     window_hours = 24
