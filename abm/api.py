@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from abm.config.limits import MAX_SEED
-from abm.config.scenario import SCENARIO_DIR, Scenario
+from abm.config.scenario import Scenario, shipped_scenarios
 from abm.config.scenario import load_scenario as _load_file
 from abm.errors import InputError
 
@@ -33,11 +33,6 @@ if TYPE_CHECKING:
     from abm.report.results import Run
     from abm.sweeps.analysis import Sensitivity
     from abm.sweeps.spec import Spec
-
-
-def shipped_scenarios() -> dict[str, Path]:
-    """The scenarios shipped with the package, by name (``abm/scenarios/*.toml``)."""
-    return {p.stem: p for p in sorted(SCENARIO_DIR.glob("*.toml"))}
 
 
 def scenario_file(scenario: str | Path | None) -> Path:

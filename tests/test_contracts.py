@@ -18,6 +18,8 @@ LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 WRONG = [
     ("config/limits.py", "import abm.market.model", "floors",
      "abm.config.limits -> abm.market.model"),
+    ("config/schema.py", "import abm.config.tables", "config-rooms",
+     "abm.config.schema -> abm.config.tables"),
     ("data/geo.py", "import matplotlib", "libraries",
      "abm.data.geo -> matplotlib"),
     ("grid/stack.py", "import numba", "libraries",

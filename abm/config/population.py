@@ -11,7 +11,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from abm.config.scenario import Operator, Scenario, WorkloadClass, with_overrides
+from abm.config.schema import Operator, Scenario, WorkloadClass
+from abm.config.tables import with_overrides
 from abm.errors import InputError
 
 _TEMPLATE_KEYS = ("budget_ms", "overhead_ms", "egress_gb_per_mwh", "state_gb_per_mw", "stateful")
@@ -80,16 +81,14 @@ def generate_operators(scn: Scenario, rng: np.random.Generator) -> tuple[Operato
                 demand_mw=float(size * shares[j]), budget_ms=t["budget_ms"],
                 overhead_ms=t["overhead_ms"], egress_gb_per_mwh=t["egress_gb_per_mwh"],
                 state_gb_per_mw=t["state_gb_per_mw"], stateful=t["stateful"],
-                diurnal_amplitude=t.get("diurnal_amplitude", 0.0)))
+                diurnal_amplitude=t.get("diurnal_amplitude", WorkloadClass.diurnal_amplitude)))
         if not any(capacity[r] > 0 for r in footprint):
             footprint = scn.region_ids
-        operators.append(Operator(
+        operators.append(Operator(  # capacity share, migration fee, latency penalty: defaults
             id=f"gen{i:03d}", footprint=footprint,
             internal_carbon_price_usd_per_t=float(rng.choice(
                 pop.internal_carbon_price_usd_per_t)),
-            capacity_share=1.0,
             warmup_usd_per_mw=float(rng.choice(pop.warmup_usd_per_mw)),
-            migration_fee_usd_per_mw=0.0, latency_penalty_usd_per_ms_mwh=0.0,
             classes=tuple(classes), forecast=_pick(rng, pop.forecast)))
     strategies = assign_strategies(rng, pop.strategies, len(operators))
     return tuple(replace(op, strategy=s) for op, s in zip(operators, strategies, strict=True))

@@ -19,13 +19,14 @@ from typing import Any
 from scipy import stats
 
 from abm.config.limits import MAX_HOURS, MAX_RUNS, MAX_SEED
+from abm.config.resolve import named_file
 from abm.config.scenario import (
-    SCENARIO_DIR,
     TableReader,
     parse_scenario,
     read_toml,
     resolve_file,
     set_path,
+    shipped_scenarios,
 )
 from abm.errors import InputError, cut, quoted
 from abm.market.reporters import STEP_VALUES
@@ -307,15 +308,13 @@ def check_against_scenario(spec: Spec) -> None:
 
 def _scenario_path(head: TableReader, base: Path, check: bool) -> str:
     text = head.string("scenario", "default")
-    candidate = Path(text) if Path(text).is_absolute() else base / text
-    if not candidate.suffix:
-        candidate = SCENARIO_DIR / f"{text}.toml"
+    candidate = named_file(base, text)
     try:
         found, resolved = candidate.exists(), str(candidate.resolve())
     except OSError as exc:  # a name the system cannot look up (too long, say)
         raise head.error("scenario", f"cannot be read: {exc.strerror}") from None
     if check and not found:
-        shipped = ", ".join(sorted(p.stem for p in SCENARIO_DIR.glob("*.toml")))
+        shipped = ", ".join(shipped_scenarios())
         raise head.error("scenario", f"no scenario {quoted(text)} (looked for "
                          f"{cut(str(candidate), 200)}); give a path relative to the sweep file "
                          f"or a shipped name ({shipped})")

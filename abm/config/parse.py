@@ -1,0 +1,290 @@
+"""Scenario tables to validated objects: ``parse_scenario`` reads the ``[scenario]``,
+``[network]``, ``[policy]``, ``[market]``, ``[grid]`` and ``[signals]`` tables, the tables of
+places and actors (abm.config.tables), checks the sizes against abm.config.limits, and returns
+a frozen :class:`~abm.config.schema.Scenario`. A key the file leaves out takes the schema's
+default; every error names the file, the field and what is allowed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+from abm.config.limits import (
+    FIRST_START,
+    LAST_END,
+    MAX_CELLS,
+    MAX_HOURS,
+    MAX_OPERATORS,
+    MAX_SEED,
+)
+from abm.config.reader import TableReader
+from abm.config.registry import ALLOCATION_RULES, GRID_RESPONSES, PLACEMENT_ENGINES, RENT_RULES
+from abm.config.resolve import beside
+from abm.config.schema import (
+    ACCOUNTING_BASES,
+    CAPACITY_RULES,
+    CARBON_SIGNALS,
+    OBJECTIVES,
+    Grid,
+    Market,
+    Network,
+    Operator,
+    Policy,
+    Population,
+    Scenario,
+)
+from abm.config.tables import (
+    read_clients,
+    read_latency,
+    read_operators,
+    read_population,
+    read_regions,
+    read_service_nodes,
+    read_strategy_settings,
+    read_templates,
+    read_zones,
+)
+from abm.data.dataset import JURISDICTIONS, Dataset, Region, shipped
+from abm.data.grid_tables import GridData, load_grid_data
+from abm.errors import InputError, cut, quoted
+
+
+def parse_scenario(data: dict, source: str, dataset: Dataset | None = None) -> Scenario:
+    """Validate an already-parsed scenario table (``source`` names it in errors)."""
+    ds = dataset or shipped()
+    top = TableReader(data, source, "")
+    head = top.table("scenario")
+    name = head.string("name")
+    description = (head.string("description") if head.has("description")
+                   else Scenario.description)
+    start = _start(head)
+    hours = head.integer("hours", Scenario.hours, minimum=1, maximum=MAX_HOURS)
+    if start + dt.timedelta(hours=hours) > LAST_END:
+        raise head.error("hours", f"the run from {start.isoformat()} for {hours} h would end after "
+                         f"{LAST_END.isoformat()}; runs end by then")
+    seed = head.integer("seed", Scenario.seed, maximum=MAX_SEED)
+    head.done()
+
+    net = top.table("network", {})
+    metro_rtt = net.number("metro_access_rtt_ms", Network.metro_access_rtt_ms)
+    regional_rtt = net.number("regional_rtt_ms", Network.regional_rtt_ms, strict=True)
+    net.done()
+
+    policy_t = top.table("policy", {})
+    zones, profiles, donors = read_zones(top.table("zones", {}), ds)
+    regions_t = top.table("regions", {})
+    capacity = regions_t.string("capacity", Scenario.capacity, choices=CAPACITY_RULES)
+    per_local = Scenario.capacity_per_local_demand
+    if capacity == "local_demand":
+        per_local = regions_t.number("capacity_per_local_demand", strict=True)
+    elif regions_t.has("capacity_per_local_demand"):
+        raise regions_t.error("capacity_per_local_demand",
+                              "only with capacity = \"local_demand\"")
+    regions = read_regions(regions_t, ds, zones)
+    if capacity != "listed":
+        fixed = [r.id for r in regions.values() if "capacity_mw" in r.overridden]
+        if fixed:
+            raise regions_t.error("capacity", f"{quoted(capacity)} sets every region's capacity, "
+                                  f"but capacity_mw is also given for {fixed[0]}; remove one")
+    policy, rules = _policy(policy_t, ds, regions)
+    market = _market(top.table("market", {}))
+    grid = _grid(top.table("grid", {}), source, donors)
+    sig = top.table("signals", {})
+    trace = Scenario.trace
+    if sig.has("trace"):
+        trace = str(beside(source, sig.string("trace")))
+        try:
+            trace = str(Path(trace).resolve())
+            found = Path(trace).is_file()
+        except OSError as exc:
+            raise sig.error("trace", f"cannot be read: {exc.strerror}") from None
+        if not found:
+            raise sig.error("trace", f"no such file: {cut(trace, 200)}")
+    sig.done()
+    latency = read_latency(top.table("latency", {}), ds, regions)
+    nodes = read_service_nodes(top, regions)
+    clients = read_clients(top, regions, nodes, metro_rtt)
+    templates = read_templates(top.table("templates", {}))
+    population = (read_population(top.table("population"), regions, templates)
+                  if top.has("population") else Scenario.population)
+    operators = read_operators(top, regions, clients, templates, required=population is None)
+    strategy_settings = read_strategy_settings(top.table("strategies", {}))
+    top.done()
+    _check_size(source, operators, population, len(regions))
+
+    used_zones = {r.zone for r in regions.values()}
+    zones_t = tuple(z for z in zones.values() if z.id in used_zones)
+    return Scenario(
+        name=name, description=description, source=source, start=start, hours=hours, seed=seed,
+        regional_rtt_ms=regional_rtt, regions=tuple(regions.values()), zones=zones_t,
+        latency=latency, clients=tuple(clients.values()), service_nodes=tuple(nodes.values()),
+        operators=operators, policy=policy, residency_rules=rules, profiles=profiles,
+        market=market, grid=grid, population=population, trace=trace,
+        templates=tuple((k, tuple(v.items())) for k, v in templates.items()),
+        capacity=capacity, capacity_per_local_demand=per_local,
+        strategy_settings=strategy_settings,
+    )
+
+def _start(head: TableReader) -> dt.datetime:
+    v = head.raw("start", Scenario.start)
+    if isinstance(v, str):
+        try:
+            v = dt.datetime.fromisoformat(v)
+        except ValueError:
+            raise head.error("start", f"expected an ISO date-time, got {quoted(v)}") from None
+    if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
+        v = dt.datetime(v.year, v.month, v.day)
+    if not isinstance(v, dt.datetime):
+        raise head.error("start", "expected a date-time such as 2024-01-08T00:00:00, got "
+                         f"{quoted(v)}")
+    if v.tzinfo is not None:
+        v = v.astimezone(dt.UTC).replace(tzinfo=None)
+    if v.minute or v.second or v.microsecond:
+        raise head.error("start", f"must fall on a whole UTC hour, got {v.isoformat()}")
+    if not FIRST_START <= v < LAST_END:
+        raise head.error("start", f"expected a time from {FIRST_START.isoformat()} to before "
+                         f"{LAST_END.isoformat()}, got {v.isoformat()}")
+    return v
+
+def _policy(t: TableReader, ds: Dataset, regions: dict[str, Region]) -> tuple[Policy, tuple]:
+    regimes = (*ds.residency, "custom")
+    by_j = t.table("carbon_price_by_jurisdiction", {})
+    prices = tuple((j, by_j.number(j)) for j in list(by_j.data))
+    for j, _ in prices:
+        if j not in JURISDICTIONS:
+            raise by_j.error(j, f"unknown jurisdiction; allowed: {', '.join(JURISDICTIONS)}")
+    rules_t = t.table("residency_rules", {})
+    rules = tuple((o, rules_t.strings(o, choices=JURISDICTIONS)) for o in list(rules_t.data))
+    for o, _ in rules:
+        if o not in JURISDICTIONS:
+            raise rules_t.error(o, f"unknown jurisdiction; allowed: {', '.join(JURISDICTIONS)}")
+    residency = t.strings("residency", Policy.residency, choices=regimes)
+    if "custom" in residency and not rules:
+        raise t.error("residency", "'custom' needs a [policy.residency_rules] table")
+    if rules and "custom" not in residency:
+        raise t.error("residency_rules", "given, but 'custom' is not in policy.residency")
+    policy = Policy(
+        carbon_price_usd_per_t=t.number("carbon_price_usd_per_t", Policy.carbon_price_usd_per_t),
+        carbon_price_by_jurisdiction=prices,
+        residency=residency,
+        placement_signal=t.string("placement_signal", Policy.placement_signal,
+                                  choices=CARBON_SIGNALS),
+        accounting_basis=t.string("accounting_basis", Policy.accounting_basis,
+                                  choices=ACCOUNTING_BASES),
+        state_transfer=t.boolean("state_transfer", Policy.state_transfer),
+        egress_scale=t.number("egress_scale", Policy.egress_scale),
+        switching_fees=t.boolean("switching_fees", Policy.switching_fees),
+        voll_usd_per_mwh=t.number("voll_usd_per_mwh", Policy.voll_usd_per_mwh, strict=True),
+        holding_hours=t.number("holding_hours", Policy.holding_hours, strict=True),
+        moratorium=t.strings("moratorium", Policy.moratorium, choices=tuple(regions)),
+        grid_connection_cap_mw=_region_numbers(t.table("grid_connection_cap_mw", {}), regions),
+        objective=t.string("objective", Policy.objective, choices=OBJECTIVES),
+    )
+    t.done()
+    return policy, rules
+
+def _region_numbers(t: TableReader, regions: dict[str, Region]) -> tuple[tuple[str, float], ...]:
+    for rid in t.data:
+        if rid not in regions:
+            raise t.error(rid, f"unknown region; known: {', '.join(regions)}")
+    out = tuple((rid, t.number(rid)) for rid in list(t.data))
+    t.done()
+    return out
+
+def _market(t: TableReader) -> Market:
+    if t.has("checkpoint_hours"):
+        raise t.error("checkpoint_hours", "is no longer a scenario setting: how often a run "
+                      "checkpoints is a run option (`abm run --checkpoint-hours N`; by default "
+                      "every 60 s) and not part of the run's fingerprint; delete this line")
+    m = Market(
+        allocation=t.string("allocation", Market.allocation, choices=ALLOCATION_RULES.names()),
+        solver=t.string("solver", Market.solver, choices=PLACEMENT_ENGINES.names()),
+        pricing=t.string("pricing", Market.pricing, choices=RENT_RULES.names()),
+        rent_target_utilisation=t.number("rent_target_utilisation",
+                                         Market.rent_target_utilisation, maximum=1.0),
+        rent_step_usd_per_mwh=t.number("rent_step_usd_per_mwh", Market.rent_step_usd_per_mwh),
+        rent_floor_usd_per_mwh=t.number("rent_floor_usd_per_mwh", Market.rent_floor_usd_per_mwh),
+        expansion_threshold=t.number("expansion_threshold", Market.expansion_threshold,
+                                     maximum=1.0),
+        expansion_review_hours=t.integer("expansion_review_hours", Market.expansion_review_hours,
+                                         minimum=1),
+        expansion_lag_hours=t.integer("expansion_lag_hours", Market.expansion_lag_hours,
+                                      minimum=1),
+        expansion_fraction=t.number("expansion_fraction", Market.expansion_fraction),
+        grid_response=t.string("grid_response", Market.grid_response,
+                               choices=GRID_RESPONSES.names()),
+        forecast_noise=t.number("forecast_noise", Market.forecast_noise),
+        operator_detail=t.boolean("operator_detail", Market.operator_detail),
+    )
+    t.done()
+    return m
+
+def _names_numbers(t: TableReader) -> tuple[tuple[str, float], ...]:
+    """A table of name -> number >= 0 (names are checked against the data where it is read)."""
+    out = tuple((name, t.number(name)) for name in list(t.data))
+    t.done()
+    return out
+
+def _grid(t: TableReader, source: str, donors: tuple[tuple[str, str], ...]) -> Grid:
+    lines = t.table("interconnectors", {})
+    data = Grid.data
+    if t.has("data"):
+        data = str(beside(source, t.string("data")).resolve())
+        if not Path(data).is_dir():
+            raise t.error("data", f"no such folder: {data}")
+    g = Grid(
+        carbon_price_usd_per_t=_names_numbers(t.table("carbon_price_usd_per_t", {})),
+        carbon_price_elsewhere_usd_per_t=t.number("carbon_price_elsewhere_usd_per_t",
+                                                  Grid.carbon_price_elsewhere_usd_per_t),
+        interconnector_scale=lines.number("capacity_scale", Grid.interconnector_scale),
+        interconnector_capacity_mw=_names_numbers(lines.table("capacity_mw", {})),
+        data=data,
+        stack_from=donors,
+    )
+    lines.done()
+    t.done()
+    check_grid_names(g, source)
+    return g
+
+
+def check_grid_names(grid: Grid, source: str, data: GridData | None = None) -> None:
+    """Raise an InputError naming ``source`` and the field if ``grid`` names a carbon scheme
+    or an interconnector that the grid data (default: its ``grid.data`` folder or the shipped
+    tables) does not have."""
+    if not (grid.carbon_price_usd_per_t or grid.interconnector_capacity_mw):
+        return
+    data = data or load_grid_data(grid.data)
+    for scheme, _ in grid.carbon_price_usd_per_t:
+        if scheme not in data.schemes:
+            raise InputError(source, f"grid.carbon_price_usd_per_t.{scheme}",
+                             f"unknown carbon scheme; known: {', '.join(sorted(data.schemes))}")
+    known = {ln.id for ln in data.lines}
+    for line, _ in grid.interconnector_capacity_mw:
+        if line not in known:
+            raise InputError(source, f"grid.interconnectors.capacity_mw.{line}",
+                             f"unknown interconnector; known: {', '.join(sorted(known))}")
+
+# Drawn operators are named gen000, gen001, ... (abm.config.population.realise).
+_DRAWN_ID = re.compile(r"gen\d{3,}")
+
+
+def _check_size(source: str, operators: tuple[Operator, ...], population: Population | None,
+                regions: int) -> None:
+    """Listed and drawn operators within ``abm.config.limits``; listed ids apart from drawn ones."""
+    drawn = population.operators if population is not None else 0
+    if len(operators) + drawn > MAX_OPERATORS:
+        raise InputError(source, "operators", f"{len(operators)} listed + {drawn} drawn "
+                         f"operators; at most {MAX_OPERATORS:,} in all")
+    classes = max((len(o.classes) for o in operators), default=0)
+    if population is not None:
+        classes = max(classes, population.classes[1])
+    cells = classes * (len(operators) + drawn) * regions
+    if cells > MAX_CELLS:
+        raise InputError(source, "operators", f"operators x workload classes x regions is "
+                         f"{cells:,}; at most {MAX_CELLS:,} (the placement's dense arrays)")
+    if population is not None:
+        for i, o in enumerate(operators):
+            if _DRAWN_ID.fullmatch(o.id):
+                raise InputError(source, f"operators[{i}].id", f"{quoted(o.id)} looks like a "
+                                 "drawn operator's id (gen000, gen001, ...); choose another")
