@@ -22,6 +22,7 @@ whole category competes fairly with trimming a range.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -30,7 +31,7 @@ from SALib.analyze import rbd_fast
 from SALib.analyze import sobol as sobol_analysis
 
 from abm.errors import InputError, quoted
-from abm.sweeps.design import problem, unit_design
+from abm.sweeps.design import problem, sampled_design
 from abm.sweeps.spec import Discovery, Spec
 
 CONF_LEVEL = 0.95
@@ -119,7 +120,7 @@ def _indices(spec: Spec, points: pd.DataFrame, outcome: str) -> Sensitivity:
     empty = pd.DataFrame(np.nan, index=pd.Index(spec.names, name="parameter"),
                          columns=COLUMNS[method])
     y = points[outcome].to_numpy(float)
-    expected = len(unit_design(spec)) if spec.design in ("sobol", "morris") else None
+    expected = len(sampled_design(spec)) if spec.design in ("sobol", "morris") else None
     if expected is not None and len(points) != expected:
         note = f"needs every design point: {len(points)} of {expected} have results"
     elif expected is not None and not np.isfinite(y).all():
@@ -151,12 +152,12 @@ def _salib(spec: Spec, points: pd.DataFrame, y: np.ndarray) -> pd.DataFrame:
                                      num_resamples=RESAMPLES, conf_level=CONF_LEVEL,
                                      seed=spec.seed)
     elif spec.design == "morris":
-        res = morris_analysis.analyze(prob, unit_design(spec), y, num_resamples=RESAMPLES,
+        res = morris_analysis.analyze(prob, sampled_design(spec), y, num_resamples=RESAMPLES,
                                       conf_level=CONF_LEVEL, num_levels=spec.levels,
                                       seed=spec.seed)
     else:
         ok = np.isfinite(y)
-        x = unit_design(spec)[points.index.to_numpy()[ok]]
+        x = sampled_design(spec)[points.index.to_numpy()[ok]]
         # the bootstrap resamples half the points, and the bias correction needs N > 2 M
         harmonics = min(RBD_HARMONICS, int(ok.sum()) // 8)
         res = rbd_fast.analyze(prob, x, y[ok], M=harmonics, num_resamples=RESAMPLES,
@@ -267,7 +268,7 @@ def prim(x: pd.DataFrame, target: Discovery, y: np.ndarray, *, alpha: float = 0.
         "mass": [s.mean() for s in steps],
         "restricted": [len(_limits(x, s)) for s in steps]})
     eligible = traj[traj.coverage >= min_coverage]
-    chosen = int(eligible.density.idxmax()) if len(eligible) else 0
+    chosen = int(cast(int, eligible.density.idxmax())) if len(eligible) else 0  # RangeIndex
     box = steps[chosen]
     return Box(target, _limits(x, box), float(traj.coverage[chosen]),
                float(traj.density[chosen]), float(traj.mass[chosen]),

@@ -50,8 +50,9 @@ def problem(spec: Spec) -> dict[str, Any]:
             "bounds": [[0.0, 1.0]] * len(spec.parameters)}
 
 
-def unit_design(spec: Spec) -> np.ndarray | None:
-    """The sampled points in the unit cube, shape (points, parameters); ``None`` for a grid."""
+def sampled_design(spec: Spec) -> np.ndarray:
+    """The points of a sampled design (lhs, sobol, morris) in the unit cube, shape (points,
+    parameters)."""
     prob = problem(spec)
     if spec.design == "lhs":
         return latin.sample(prob, spec.samples, seed=spec.seed)
@@ -60,7 +61,12 @@ def unit_design(spec: Spec) -> np.ndarray | None:
                             seed=spec.seed)
     if spec.design == "morris":
         return morris.sample(prob, spec.samples, num_levels=spec.levels, seed=spec.seed)
-    return None
+    raise ValueError(f"a {spec.design} design is not sampled")
+
+
+def unit_design(spec: Spec) -> np.ndarray | None:
+    """The sampled points in the unit cube, shape (points, parameters); ``None`` for a grid."""
+    return None if spec.design == "grid" else sampled_design(spec)
 
 
 def design_points(spec: Spec) -> list[dict[str, Any]]:

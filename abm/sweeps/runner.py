@@ -85,7 +85,10 @@ def tasks(spec: Spec, todo: list[Run]) -> Iterator[Task]:
     """The tasks of ``todo``, lazily (the scenario table is read once)."""
     scenario = resolve_file(Path(spec.scenario))
     for run in todo:
-        own = spec.baseline if run.baseline else run.values
+        own = run.values
+        if run.baseline:
+            assert spec.baseline is not None  # baseline runs come from a [baseline] table
+            own = spec.baseline
         yield Task(run, scenario, spec.scenario, {**spec.fixed, **own}, spec.hours,
                    spec.outcomes, spec.series)
 
@@ -111,10 +114,10 @@ def execute(task: Task) -> dict[str, Any]:
     row: dict[str, Any] = {"run_id": run.run_id, "sample": run.sample,
                            "replication": run.replication, "seed": run.seed, **run.values}
     for outcome in task.outcomes:
-        value: Any = result
+        found: Any = result
         for key in outcome.split("."):
-            value = value[key]
-        row[outcome] = float(value)
+            found = found[key]
+        row[outcome] = float(found)
     if task.series:
         df = model.datacollector.get_model_vars_dataframe()
         for name in task.series:
@@ -283,7 +286,7 @@ def _run_locked(spec: Spec, out: Path, executor: Executor, slots: int, describe:
                               runs_done=count)
     if progress:
         progress(count, total)
-    queue, inflight = tasks(spec, todo), {}
+    queue, inflight = tasks(spec, todo), dict[Future, Run]()
     failure: str | None = None
     status = "interrupted"
     try:

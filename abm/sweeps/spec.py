@@ -89,21 +89,25 @@ class Parameter:
         """The setting's value at unit coordinate ``u`` in [0, 1] (an int for integer settings)."""
         if self.distribution == "choice":
             return self.values[min(int(u * len(self.values)), len(self.values) - 1)]
-        if self.kind == "int":
-            lo, hi = int(self.low), int(self.high)
+        low, high = self.low, self.high
+        if self.distribution == "normal":
+            assert self.mean is not None and self.sd is not None  # required by the file
+            if low is None or high is None:
+                u = min(max(u, _NORMAL_TAIL), 1 - _NORMAL_TAIL)
+                return float(stats.norm.ppf(u, self.mean, self.sd))
+            a, b = (low - self.mean) / self.sd, (high - self.mean) / self.sd
+            return float(stats.truncnorm.ppf(u, a, b, self.mean, self.sd))
+        assert low is not None and high is not None  # every other distribution has a range
+        if self.kind == "int":  # uniform (the only distribution of an integer range)
+            lo, hi = int(low), int(high)
             return min(lo + math.floor(u * (hi - lo + 1)), hi)
         if self.distribution == "uniform":
-            return self.low + u * (self.high - self.low)
+            return low + u * (high - low)
         if self.distribution == "loguniform":
-            return math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
-        if self.distribution == "triangular":
-            width = self.high - self.low
-            return float(stats.triang.ppf(u, (self.mode - self.low) / width, self.low, width))
-        if self.low is None:
-            u = min(max(u, _NORMAL_TAIL), 1 - _NORMAL_TAIL)
-            return float(stats.norm.ppf(u, self.mean, self.sd))
-        a, b = (self.low - self.mean) / self.sd, (self.high - self.mean) / self.sd
-        return float(stats.truncnorm.ppf(u, a, b, self.mean, self.sd))
+            return math.exp(math.log(low) + u * (math.log(high) - math.log(low)))
+        assert self.distribution == "triangular" and self.mode is not None
+        width = high - low
+        return float(stats.triang.ppf(u, (self.mode - low) / width, low, width))
 
     @property
     def numeric(self) -> bool:
@@ -230,13 +234,13 @@ def parse_spec(data: dict[str, Any], source: str, base: Path, *, check_files: bo
     design = head.string("design", choices=DESIGNS)
     samples = (head.integer("samples", minimum=1, maximum=MAX_RUNS) if head.has("samples")
                else None)
-    if design != "grid" and samples is None:
-        raise head.error("samples", f"is required for the {design} design (points, base "
-                         "samples or trajectories; see docs/sweeps.md)")
     if design == "grid" and samples is not None:
         raise head.error("samples", "a grid design takes no samples: its size is the product "
                          "of the parameters' levels")
-    if design == "sobol" and samples & (samples - 1):
+    if design != "grid" and samples is None:
+        raise head.error("samples", f"is required for the {design} design (points, base "
+                         "samples or trajectories; see docs/sweeps.md)")
+    if design == "sobol" and samples is not None and samples & (samples - 1):
         raise head.error("samples", f"Sobol base samples must be a power of 2, got {samples}")
     second_order = head.boolean("second_order", False)
     levels = head.integer("levels", 4, minimum=2, maximum=MAX_RUNS)
@@ -246,7 +250,7 @@ def parse_spec(data: dict[str, Any], source: str, base: Path, *, check_files: bo
 
     params = _parameters(top.table("parameters"), design)
     dims = len(params)
-    points = (math.prod(len(p.values) for p in params) if design == "grid" else
+    points = (math.prod(len(p.values) for p in params) if samples is None else  # grid
               samples * {"lhs": 1, "sobol": 2 * dims + 2 if second_order else dims + 2,
                          "morris": dims + 1}[design])
     if points * replications > MAX_RUNS:
@@ -398,13 +402,15 @@ def _parameter(t: TableReader, path: str, design: str) -> Parameter:
             kind = "int"  # integers in the file: an integer setting (overrides keep the type)
     if kind == "int" and dist != "uniform":
         raise t.error("distribution", "an integer setting takes a uniform range or values")
-    if kind == "int" and (low != int(low) or high != int(high)):
-        raise t.error("range", f"an integer setting needs integer bounds, got {[low, high]}")
     mode = mean = sd = None
-    if dist == "loguniform" and low <= 0:
-        raise t.error("range", f"a loguniform range must be > 0, got {[low, high]}")
-    if dist == "triangular":
-        mode = t.number("mode", minimum=low, maximum=high)
+    if dist != "normal":
+        assert low is not None and high is not None  # checked above: only a normal may go without
+        if kind == "int" and (low != int(low) or high != int(high)):
+            raise t.error("range", f"an integer setting needs integer bounds, got {[low, high]}")
+        if dist == "loguniform" and low <= 0:
+            raise t.error("range", f"a loguniform range must be > 0, got {[low, high]}")
+        if dist == "triangular":
+            mode = t.number("mode", minimum=low, maximum=high)
     if dist == "normal":
         mean = t.number("mean", minimum=None)
         sd = t.number("sd", strict=True)
@@ -415,7 +421,7 @@ def _parameter(t: TableReader, path: str, design: str) -> Parameter:
         if levels is not None:
             raise t.error("levels", "applies to grid designs only (other designs sample ranges)")
         return p
-    if dist == "normal" and low is None:
+    if low is None or high is None:  # a normal without range
         raise t.error("range", "a grid design needs values or a range with levels")
     if kind == "int":
         grid = list(range(int(low), int(high) + 1))
