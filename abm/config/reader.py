@@ -26,12 +26,15 @@ class TableReader:
         return f"{self.path}.{key}" if self.path else key
 
     def error(self, key: str, problem: str) -> InputError:
+        """The error for ``key`` of this table: the file, the key's dotted path, ``problem``."""
         return InputError(self.source, self._where(key), problem)
 
     def has(self, key: str) -> bool:
+        """Whether the file gives ``key`` (reading nothing)."""
         return key in self.data
 
     def raw(self, key: str, default: Any = REQUIRED) -> Any:
+        """The value of ``key`` as TOML gave it, or ``default`` (an error if ``REQUIRED``)."""
         self.used.add(key)
         if key not in self.data:
             if default is REQUIRED:
@@ -74,6 +77,7 @@ class TableReader:
 
     def string(self, key: str, default: Any = REQUIRED, *, choices: tuple[str, ...] | None = None
                ) -> str:
+        """A non-empty string, one of ``choices`` if given."""
         v = self.raw(key, default)
         if not isinstance(v, str) or not v:
             raise self.error(key, f"expected a non-empty string, got {quoted(v)}")
@@ -82,6 +86,7 @@ class TableReader:
         return v
 
     def boolean(self, key: str, default: Any = REQUIRED) -> bool:
+        """``true`` or ``false``."""
         v = self.raw(key, default)
         if not isinstance(v, bool):
             raise self.error(key, f"expected true or false, got {quoted(v)}")
@@ -89,6 +94,7 @@ class TableReader:
 
     def strings(self, key: str, default: Any = REQUIRED, *,
                 choices: tuple[str, ...] | None = None) -> tuple[str, ...]:
+        """A list of distinct strings, each one of ``choices`` if given."""
         v = self.raw(key, default)
         if isinstance(v, str) or not isinstance(v, list | tuple) or not all(
                 isinstance(s, str) for s in v):
@@ -104,9 +110,11 @@ class TableReader:
         return tuple(v)
 
     def table(self, key: str, default: Any = REQUIRED) -> TableReader:
+        """The sub-table ``key`` (``[a.key]``), to read in turn."""
         return TableReader(self.raw(key, default), self.source, self._where(key))
 
     def tables(self, key: str) -> list[TableReader]:
+        """The array of tables ``key`` (``[[a.key]]``; none if absent), to read in turn."""
         v = self.raw(key, [])
         if not isinstance(v, list):
             raise self.error(key, "expected an array of tables ([[...]])")
@@ -114,6 +122,7 @@ class TableReader:
                 for i, item in enumerate(v)]
 
     def done(self) -> None:
+        """Reject the keys nobody read: an error naming the first and the keys allowed here."""
         unknown = sorted(set(self.data) - self.used)
         if unknown:
             allowed = ", ".join(sorted(self.used))
