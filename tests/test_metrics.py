@@ -320,9 +320,9 @@ def _energy_differences(inst, scn) -> np.ndarray:
     return d
 
 
-def egress_at_j(inst, klass) -> np.ndarray:
-    """(R, R) the class's egress $/MWh at the column region, off the diagonal (by hand)."""
-    g = inst.egress_gb_per_mwh[0, klass] * inst.egress_usd_per_gb
+def egress_at_j(inst, k) -> np.ndarray:
+    """(R, R) class k's egress $/MWh at the column region, off the diagonal (by hand)."""
+    g = inst.egress_gb_per_mwh[0, k] * inst.egress_usd_per_gb
     out = np.broadcast_to(g, (3, 3)).copy()
     np.fill_diagonal(out, 0.0)
     return out
@@ -333,8 +333,8 @@ def test_pairwise_saving_under_the_carbon_objective_by_hand(build):
     54, lon 1.0*110*0.3 = 33, va 1.2*60*0.5 = 36 $/MWh; no price, rent or egress (the copy of
     the formula this replaced counted them: fra -> va was 121 $/MWh instead of 18)."""
     inst, scn = build(policy={"objective": "carbon"})
-    for klass in (0, 1):
-        s = pairwise_saving_usd_per_mwh(inst, mean_signals(scn), 0, klass)
+    for k in (0, 1):
+        s = pairwise_saving_usd_per_mwh(inst, mean_signals(scn), 0, k)
         assert_allclose(s, [[0.0, 21.0, 18.0],
                             [-21.0, 0.0, -3.0],
                             [-18.0, 3.0, 0.0]], atol=1e-9)
@@ -350,9 +350,9 @@ def test_pairwise_saving_is_the_difference_of_energy_costs(build, objective):
     sig = mean_signals(scn)
     weight = 1.0 if objective == "cost" else 0.0
     c = unit_cost(inst, sig)[0, 0]  # b1, whose origin is fra (region 0)
-    for klass in (0, 1):
-        s = pairwise_saving_usd_per_mwh(inst, sig, 0, klass)
-        assert_allclose(s, _energy_differences(inst, scn) - weight * egress_at_j(inst, klass),
+    for k in (0, 1):
+        s = pairwise_saving_usd_per_mwh(inst, sig, 0, k)
+        assert_allclose(s, _energy_differences(inst, scn) - weight * egress_at_j(inst, k),
                         atol=1e-12)
     assert_allclose(pairwise_saving_usd_per_mwh(inst, sig, 0, 0)[0], c[0] - c, atol=1e-12)
 
