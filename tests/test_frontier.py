@@ -7,6 +7,8 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 from abm.config.scenario import load_scenario
@@ -16,10 +18,11 @@ from abm.core.frontier import (
     frontier,
 )
 from abm.core.instance import compile_scenario
-from abm.core.signals import mean_signals, profile_signals
+from abm.core.signals import Signals, mean_signals, profile_signals
 from tests.test_masks import FRA, LON, VA, klass, operator, world
 
-REQUIRED = ("budget_ms", "cost_usd", "emissions_kg", "placed_emissions_kg", "rid",
+REQUIRED = ("budget_ms", "cost_usd", "served_cost_usd", "unserved_usd", "emissions_kg",
+            "placed_emissions_kg", "rid",
             "unserved_mwh", "erol_usd_per_ms_mwh", "crol_kg_per_ms_mwh", "realised_relocation",
             "layer_local", "layer_regional", "layer_energy", "demand_mwh")
 
@@ -211,3 +214,99 @@ def test_at_hour_uses_that_hours_demand_and_signals(default):
     series = profile_signals(scn)
     assert_allclose(sig_h.price_usd_per_mwh, series.price_usd_per_mwh[hour])
     assert_allclose(sig_h.avg_carbon_kg_per_mwh, series.avg_carbon_kg_per_mwh[hour])
+
+
+# --- capacity that binds: unserved demand is never avoided carbon ---------------------------------
+
+
+def _short_world(write_scenario):
+    """fra holds 20 MW of the Berlin class's 30 (10 MW cannot be served there), lon 20 MW of
+    the London class's 20, va 15 MW and no demand of its own. No egress, VoLL 1,000 $/MWh."""
+    text = world(operator("op", klass("eu", "berlin", 30.0), klass("uk", LON, 20.0)),
+                 regions=(FRA, LON, VA), policy={"voll_usd_per_mwh": 1000.0},
+                 region_set={FRA: {"capacity_mw": 20.0}, LON: {"capacity_mw": 20.0},
+                             VA: {"capacity_mw": 15.0}})
+    scn = load_scenario(write_scenario(text))
+    return compile_scenario(scn), mean_signals(scn)
+
+
+@pytest.mark.parametrize("frictions", [True, False])
+def test_frontier_where_capacity_binds_by_hand(write_scenario, frictions):
+    """Intensities per MWh of IT load (average basis): fra 1.5 x 400 = 600, lon 200, va 1.2 x 300
+    = 360 kg; unit costs fra 1.5 x 100 + 2 = 152, lon 80 + 5 = 85, va 1.2 x 40 = 48 $/MWh.
+
+    Status quo within capacity: 20 MW of the Berlin class at fra (10 MW unserved), the London
+    class at lon: E_local = 20 x 600 + 20 x 200 = 16,000 kg/h.
+
+    10 ms: only the origins are reachable (Berlin-London is 5 + 10 = 15 ms). E* serves each
+    class as the status quo does: 16,000 kg/h, a reduction of 0 (before: 27.3 %, the 10 MW
+    left unserved counted as avoided against E_local = 30 x 600 + 4,000 = 22,000). C* = 20 x
+    152 + 20 x 85 + 10 MW unserved x 1,000 = 14,740 $/h (served 4,740).
+
+    90 ms: Berlin reaches lon (15 ms), London reaches fra (15) and va (5 + 80 = 85). E* serves
+    the same 20 + 20 MW: lon 20 x 200, va 15 x 360 (London only), fra 5 x 600 = 12,400 kg/h,
+    a 22.5 % reduction. C* serves all 50 MW: va 15 x 48 + lon 20 x 85 + fra 15 x 152 =
+    4,700 $/h, whose placement emits 15 x 360 + 20 x 200 + 15 x 600 = 18,400 kg/h (it serves
+    10 MW more than the status quo). 300 ms (Berlin reaches va too): the same optima.
+    """
+    inst, sig = _short_world(write_scenario)
+    df = frontier(inst, sig, [10, 90, 300], frictions=frictions).set_index("budget_ms")
+    assert_allclose(df.status_quo_emissions_kg, 16000.0)
+    assert_allclose(df.emissions_kg, [16000.0, 12400.0, 12400.0])
+    assert_allclose(df.carbon_reduction, [0.0, 0.225, 0.225], atol=1e-12)
+    assert df.rid[10.0] == 0.0
+    assert_allclose(df.min_emissions_unserved_mwh, 10.0)
+    assert_allclose(df.cost_usd, [14740.0, 4700.0, 4700.0])
+    assert_allclose(df.served_cost_usd, [4740.0, 4700.0, 4700.0])
+    assert_allclose(df.unserved_usd, [10000.0, 0.0, 0.0], atol=1e-9)
+    assert_allclose(df.unserved_mwh, [10.0, 0.0, 0.0], atol=1e-9)
+    assert_allclose(df.placed_emissions_kg, [16000.0, 18400.0, 18400.0])
+
+
+class _World:
+    """A compiled world with a short repr (hypothesis prints its arguments)."""
+
+    def __init__(self, inst) -> None:
+        self.inst = inst
+
+    def __repr__(self) -> str:
+        return "fra, lon, va; classes from berlin, london and va"
+
+
+@pytest.fixture(scope="module")
+def short_instance(tmp_path_factory):
+    text = world(operator("op", klass("eu", "berlin", 30.0, egress=10.0),
+                          klass("uk", LON, 20.0, egress=10.0), klass("us", VA, 10.0),
+                          warmup_usd_per_mw=50.0),
+                 regions=(FRA, LON, VA), policy={"voll_usd_per_mwh": 500.0})
+    path = tmp_path_factory.mktemp("frontier") / "short.toml"
+    path.write_text(text)
+    return _World(compile_scenario(load_scenario(path)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(capacity=st.lists(st.floats(0.0, 40.0), min_size=3, max_size=3),
+       demand=st.lists(st.floats(0.0, 40.0), min_size=3, max_size=3),
+       price=st.lists(st.floats(0.0, 200.0), min_size=3, max_size=3),
+       carbon=st.lists(st.floats(0.0, 900.0), min_size=6, max_size=6),
+       budgets=st.lists(st.floats(5.0, 400.0), min_size=2, max_size=5, unique=True),
+       frictions=st.booleans())
+def test_frontier_never_rises_with_the_budget(short_instance, capacity, demand, price, carbon,
+                                              budgets, frictions):
+    """C*(B) (unserved at VoLL) and E*(B) (every class served as in the status quo) never rise
+    as the budget grows, whatever capacity leaves unserved; E* never exceeds the status quo,
+    and where no class can leave its origin the reduction is 0."""
+    base = short_instance.inst
+    inst = base.with_capacity(np.array(capacity)).with_demand(
+        np.array(demand).reshape(base.demand_mw.shape))
+    sig = Signals(np.array(price), np.array(carbon[:3]), np.array(carbon[3:]))
+    df = frontier(inst, sig, budgets, frictions=frictions)
+    scale = 1.0 + df.cost_usd.abs().max()
+    assert (np.diff(df.cost_usd) <= 1e-9 * scale).all(), df.cost_usd.tolist()
+    kg = 1.0 + df.status_quo_emissions_kg.iloc[0]
+    assert (np.diff(df.emissions_kg) <= 1e-9 * kg).all(), df.emissions_kg.tolist()
+    assert (df.emissions_kg <= df.status_quo_emissions_kg + 1e-9 * kg).all()
+    assert_allclose(df.cost_usd, df.served_cost_usd + df.unserved_usd, rtol=1e-12)
+    stuck = df.rid == 0.0  # nothing has a region other than its origin
+    assert_allclose(df.emissions_kg[stuck], df.status_quo_emissions_kg[stuck], rtol=1e-9,
+                    atol=1e-9)

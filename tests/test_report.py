@@ -92,7 +92,7 @@ def test_frontier_labels_of_many_identical_scenarios_keep_the_axes():
 
     import pandas as pd
 
-    front = pd.DataFrame({"budget_ms": [10.0, 300.0], "cost_usd": [100.0, 80.0],
+    front = pd.DataFrame({"budget_ms": [10.0, 300.0], "served_cost_usd": [100.0, 80.0],
                           "demand_mwh": 1.0, "unserved_mwh": 0.0, "emissions_kg": [300.0, 150.0],
                           "min_emissions_unserved_mwh": 0.0})
     fig = frontier_figure({f"a_long_scenario_name_{i}": [front, front] for i in range(13)})

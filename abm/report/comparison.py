@@ -59,8 +59,9 @@ def headline_figure(panels: list[tuple[str, pd.DataFrame, bool]], seeds: int) ->
 
 
 def frontier_figure(fronts: dict[str, list[pd.DataFrame]]) -> Figure:
-    """Cost C*(B) and least emissions E*(B) per MWh served against the latency budget, one
-    line per scenario (mean over its seeds, a band from the lowest to the highest)."""
+    """The cost of what the cost optimum serves and the least emissions E*(B) (every class
+    served as in the status quo), per MWh served, against the latency budget, one line per
+    scenario (mean over its seeds, a band from the lowest to the highest)."""
     fig, (ax1, ax2) = subplots(1, 2, figsize=(WIDTH_IN, 4.6))
     ends: dict = {ax1: [], ax2: []}
     for i, (label, runs) in enumerate(fronts.items()):
@@ -68,7 +69,8 @@ def frontier_figure(fronts: dict[str, list[pd.DataFrame]]) -> Figure:
                  "ms": 5, "mfc": "none", "lw": 1.3, "label": label,
                  "color": f"C{i % 10}", "zorder": 3 + len(fronts) - i}
         budget = runs[0].budget_ms
-        cost = np.vstack([df.cost_usd / (df.demand_mwh - df.unserved_mwh) for df in runs])
+        cost = np.vstack([df.served_cost_usd / (df.demand_mwh - df.unserved_mwh)
+                          for df in runs])
         least = np.vstack([df.emissions_kg / (df.demand_mwh - df.min_emissions_unserved_mwh)
                            for df in runs])
         for ax, y in ((ax1, cost), (ax2, least)):

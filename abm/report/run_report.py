@@ -699,9 +699,10 @@ def _document(runs: list[Run], baseline: Run, replicas: dict[str, list[Run]],
               for label in labels}
     sections.append(Section("Energy-latency frontier and execution layers", (
         text("The planner's optimum at annual-mean signals as every class's latency budget is "
-             "relaxed: cost C*(B) and least emissions E*(B) per MWh served (served only: "
-             "demand that no reachable capacity can serve is counted in the frontier's "
-             "unserved MWh). Lines that coincide share a label at their right end; bands span "
+             "relaxed: the cost of what the cost optimum serves and the least emissions "
+             "E*(B), per MWh served (C*(B) itself counts demand left unserved at VoLL; E* "
+             "serves every class as much as the status quo does, so unserved demand is never "
+             "avoided carbon). Lines that coincide share a label at their right end; bands span "
              "the seeds' drawn operators. Below: the share of served MWh at the origin "
              "region, within reach of it, or beyond."),
         fig("frontier", comparison.frontier_figure(fronts), "frontier"),
