@@ -45,14 +45,14 @@ def test_broken_pipe_is_no_traceback():
 
 def test_dashboard_on_another_host_warns_it_is_reachable(monkeypatch, capsys):
     pytest.importorskip("solara")
-    import abm.cli.dashboard as dashboard
+    import abm.dashboard.server as server
 
     calls = []
-    monkeypatch.setattr(dashboard.subprocess, "call", lambda cmd, env: calls.append(env) or 0)
+    monkeypatch.setattr(server, "serve", lambda *args: calls.append(args))
     assert main(["dashboard", "--host", "0.0.0.0"]) == 0
     err = capsys.readouterr().err
     assert "--host 0.0.0.0" in err and "reachable by other machines" in err
-    assert "samesite" in calls[0]["PYTHONWARNINGS"].lower()
+    assert calls == [("0.0.0.0", 8765, 8, frozenset())]
     assert main(["dashboard"]) == 0  # 127.0.0.1: no warning
     assert "warning" not in capsys.readouterr().err
 

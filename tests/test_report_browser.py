@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from abm.cli import main
-from tests.test_dashboard_browser import ARTEFACTS, CHROMIUM, CHROMIUM_ARGS
+from tests.dashboard import CHROMIUM, CHROMIUM_ARGS
+from tests.test_dashboard_browser import ARTEFACTS
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "experiments" / "scenarios").glob("*.toml"))

@@ -5,47 +5,37 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
-import subprocess
 import sys
 from pathlib import Path
 
-from abm.cli.argtypes import port_arg
+from abm.cli.argtypes import port_arg, positive_int_arg
 from abm.dashboard import SCENARIO_ENV
 
 INSTALL_HINT = ("the dashboard needs the optional 'viz' extra (solara): run ./bootstrap.sh viz, "
                 "or .venv/bin/pip install -e '.[viz]'")
-# No usage reports over the network, no "runs on Solara" banner: the page needs no outside address.
-SERVER_ENV = {"SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "SOLARA_THEME_SHOW_BANNER": "False"}
-# Solara warns in 12 lines on every page load over plain http that its session cookie falls back
-# to SameSite=Lax; that is what a dashboard on this machine wants, so the warning is not shown.
-QUIET_WARNINGS = "ignore:Cookies with samesite=none require https:UserWarning"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
-
-def server_command(host: str, port: int) -> list[str]:
-    """The command that serves the dashboard with Solara's production server."""
-    return [sys.executable, "-m", "solara", "run", "abm.dashboard.app", "--host", host,
-            "--port", str(port), "--production", "--no-open", "--log-level", "warning"]
+MAX_SESSIONS = 8  # pages open at once, about 50 MB each
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
-    """Check the scenario, then serve the dashboard until interrupted."""
+    """Check the scenario, then serve the dashboard in this process until SIGTERM or Ctrl+C."""
     if importlib.util.find_spec("solara") is None:
         print(f"error: {INSTALL_HINT}", file=sys.stderr)
         return 2
     from abm.config.scenario import load_scenario
+    from abm.dashboard.server import serve
 
     scenario = str(Path(args.scenario).resolve()) if args.scenario else ""
     load_scenario(scenario or None)  # a bad file fails here, with its message, not in the page
-    warnings = ",".join(filter(None, (os.environ.get("PYTHONWARNINGS"), QUIET_WARNINGS)))
-    env = {**os.environ, **SERVER_ENV, "PYTHONWARNINGS": warnings, SCENARIO_ENV: scenario}
+    os.environ[SCENARIO_ENV] = scenario
     if args.host not in LOOPBACK:
         print(f"warning: --host {args.host} makes the dashboard reachable by other machines "
               "on the network, without a password; use the default 127.0.0.1 to keep it on "
               "this machine", file=sys.stderr, flush=True)
     print(f"abm dashboard: serving on http://{args.host}:{args.port}/ (Ctrl+C to stop)",
           flush=True)
-    return subprocess.call(server_command(args.host, args.port), env=env)  # Ctrl-C: abm.cli
+    serve(args.host, args.port, args.max_sessions, frozenset(h.lower() for h in args.allow_host))
+    return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -65,5 +55,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="address to listen on (default: 127.0.0.1, this machine only; "
                    "another address exposes the dashboard to the network)")
     p.add_argument("--port", type=port_arg, default=8765, help="port to listen on (default: 8765)")
+    p.add_argument("--max-sessions", type=positive_int_arg, default=MAX_SESSIONS, metavar="N",
+                   help=f"the most pages open at once, about 50 MB of memory each; one more is "
+                   f"refused with a page saying so (default: {MAX_SESSIONS})")
+    p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="a further host name the browser may use to reach the dashboard (e.g. "
+                   "this machine's DNS name with --host 0.0.0.0); others are refused, so that "
+                   "no web page can reach the dashboard through a DNS name of its own")
     p.set_defaults(handler="abm.cli.dashboard:cmd_dashboard",
                    interrupted="the dashboard stopped; it keeps nothing")

@@ -180,6 +180,8 @@ def Page() -> None:
     handled = solara.use_memo(lambda: [None], [])  # ... and of the last one loaded
     drawn = solara.use_memo(lambda: [0], [])  # the version last drawn, set after each render
     solara.use_effect(lambda: drawn.__setitem__(0, version.value), [version.value])
+    closed = solara.use_memo(threading.Event, [])  # set when the page's session closes
+    solara.use_effect(lambda: closed.set, [])
 
     def changed() -> None:
         version.value += 1
@@ -226,7 +228,9 @@ def Page() -> None:
         changed()
 
     def play() -> None:
-        while playing.value:
+        # until paused, or the page closed (the thread must end then, or it would keep the
+        # server's process alive after SIGINT)
+        while playing.value and not closed.is_set():
             with lock:
                 ran = dash.step()
             if not ran:
@@ -236,7 +240,8 @@ def Page() -> None:
             # the next hour only once this one is drawn: a page slower to draw than the model
             # is to step would otherwise never show a finished hour
             drawn_by = time.monotonic() + DRAW_WAIT_S
-            while playing.value and drawn[0] < version.value and time.monotonic() < drawn_by:
+            while (playing.value and not closed.is_set() and drawn[0] < version.value
+                   and time.monotonic() < drawn_by):
                 time.sleep(0.02)
             time.sleep(PLAY_INTERVAL_S)
 
