@@ -62,3 +62,15 @@ def write_scenario(tmp_path):
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def default_run(tmp_path_factory) -> Path:
+    """An ``abm run`` folder of the shipped default scenario, its first 5 hours (the
+    dashboard's viewer tests read it)."""
+    from abm.config.scenario import load_scenario
+    from abm.market.run import run_market
+
+    out = tmp_path_factory.mktemp("default-run")
+    run_market(load_scenario(), out, hours=5)
+    return out

@@ -52,7 +52,7 @@ def test_dashboard_on_another_host_warns_it_is_reachable(monkeypatch, capsys):
     assert main(["dashboard", "--host", "0.0.0.0"]) == 0
     err = capsys.readouterr().err
     assert "--host 0.0.0.0" in err and "reachable by other machines" in err
-    assert calls == [("0.0.0.0", 8765, 8, frozenset())]
+    assert calls == [(None, "0.0.0.0", 8765, 8, frozenset())]
     assert main(["dashboard"]) == 0  # 127.0.0.1: no warning
     assert "warning" not in capsys.readouterr().err
 

@@ -105,6 +105,13 @@ def test_page_loads_without_leaving_the_machine(browser_page):
     for control in ("scenario", "carbon-price", "residency", "budget-interactive",
                     "budget-conversational", "budget-batch", "friction", "forecast"):
         assert page.locator(f".control-{control}").count() == 1, control
+    page.click(".control-scenario")  # the menu: shipped, then every experiment scenario
+    items = page.locator(".v-menu__content .v-list-item")
+    items.first.wait_for()
+    names = items.all_inner_texts()
+    page.keyboard.press("Escape")
+    assert names[:3] == ["default", "scale", "experiments/baseline"]
+    assert "experiments/carbon_price" in names and len(names) >= 15
     assert outside == []
 
 

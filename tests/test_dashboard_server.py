@@ -1,6 +1,6 @@
-"""``abm dashboard``'s server: which Host and Origin headers it accepts (by hand), and that
-SIGTERM or SIGINT stops it with everything it started, leaving the port free (a real server,
-driven by headless Chromium while it plays)."""
+"""``abm dashboard``'s server: which Host and Origin headers it accepts (by hand); that SIGINT
+or SIGTERM stops it with everything it started, leaving the port free; and that it opens an
+``abm run`` folder read-only (a real server, driven by headless Chromium)."""
 
 from __future__ import annotations
 
@@ -57,44 +57,82 @@ def test_origin_must_be_the_page_of_this_host(origin, ok):
     assert origin_allowed(origin, "127.0.0.1:8765") is ok
 
 
-def _play_then(url: str, proc: subprocess.Popen, sig: signal.Signals) -> tuple[list, int, float]:
-    """Open the page in Chromium, press Play, wait for hours to pass, then send ``sig`` to
-    ``abm dashboard``: the processes it had started, its exit status, seconds to stop."""
+@pytest.fixture
+def browser():
+    """Headless Chromium (Playwright); closed afterwards."""
+    dashboard.need_browser()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(dashboard.CHROMIUM), headless=True,
-                                     args=dashboard.CHROMIUM_ARGS)
+        chromium = pw.chromium.launch(executable_path=str(dashboard.CHROMIUM), headless=True,
+                                      args=dashboard.CHROMIUM_ARGS)
         try:
-            page = browser.new_page()
-            page.set_default_timeout(30_000)
-            page.goto(url)
-            page.click(".btn-play", timeout=dashboard.START_TIMEOUT_S * 1000)
-            page.wait_for_function("() => !document.querySelector('.run-hour')"
-                                   ".innerText.startsWith('hour 0 ')")
-            started = psutil.Process(proc.pid).children(recursive=True)
-            t0 = time.monotonic()
-            proc.send_signal(sig)
-            status = proc.wait(timeout=20)
-            return started, status, time.monotonic() - t0
+            yield chromium
         finally:
-            browser.close()
+            chromium.close()
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_a_signal_stops_the_server_its_sessions_and_children(sig, tmp_path):
-    """The page is playing (a thread of its session steps the model) when the signal comes:
-    the command ends within seconds, nothing it started survives, the port is free."""
-    dashboard.need_browser()
-    proc, url = dashboard.start([], tmp_path / "server.log")
-    port = int(url.rsplit(":", 1)[1].strip("/"))
-    try:
-        started, status, seconds = _play_then(url, proc, sig)
-    finally:
-        dashboard.stop(proc)
-    assert status == {signal.SIGTERM: -signal.SIGTERM, signal.SIGINT: 130}[sig]
+def _stop(proc: subprocess.Popen, sig: signal.Signals) -> tuple[list, int, float]:
+    """Send ``sig`` to ``abm dashboard``: the processes it had started, its exit status and the
+    seconds it took to stop."""
+    started = psutil.Process(proc.pid).children(recursive=True)
+    t0 = time.monotonic()
+    proc.send_signal(sig)
+    status = proc.wait(timeout=20)
+    return started, status, time.monotonic() - t0
+
+
+def _assert_all_gone(started: list, seconds: float, port: int) -> None:
     assert seconds < 10
     assert not [p for p in started if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert not dashboard.port_open(port)
-    if sig == signal.SIGINT:
-        assert "interrupted: the dashboard stopped" in (tmp_path / "server.log").read_text()
+
+
+def _port(url: str) -> int:
+    return int(url.rsplit(":", 1)[1].strip("/"))
+
+
+def test_sigint_stops_a_playing_page_its_session_and_thread(browser, tmp_path):
+    """Ctrl+C while a page plays (a thread of its session steps the model): the command ends
+    within seconds with status 130 and its message, nothing survives, the port is free."""
+    proc, url = dashboard.start([], tmp_path / "server.log")
+    try:
+        page = browser.new_page()
+        page.set_default_timeout(30_000)
+        page.goto(url)
+        page.click(".btn-play", timeout=dashboard.START_TIMEOUT_S * 1000)
+        page.wait_for_function("() => !document.querySelector('.run-hour')"
+                               ".innerText.startsWith('hour 0 ')")
+        started, status, seconds = _stop(proc, signal.SIGINT)
+    finally:
+        dashboard.stop(proc)
+    assert status == 130
+    _assert_all_gone(started, seconds, _port(url))
+    assert "interrupted: the dashboard stopped" in (tmp_path / "server.log").read_text()
+
+
+def test_a_run_folder_opens_read_only_and_sigterm_stops_it(browser, default_run, tmp_path):
+    """``abm dashboard RUN_DIR`` shows the run's last hour, any hour on the slider, nothing to
+    run; SIGTERM then stops it: no process it started survives, the port is free (before, the
+    Solara child it started went on serving)."""
+    proc, url = dashboard.start([str(default_run)], tmp_path / "server.log")
+    try:
+        page = browser.new_page(viewport={"width": 1500, "height": 1400})
+        page.set_default_timeout(30_000)
+        page.goto(url)
+        page.wait_for_selector(".headline-cost_usd", timeout=dashboard.START_TIMEOUT_S * 1000)
+        assert page.inner_text(".run-folder") == f"Run folder {default_run.resolve()}"
+        assert page.inner_text(".run-hour").startswith("hour 5 / 5 · 2024-01-08 05:00 UTC")
+        end_cost = page.inner_text(".headline-cost_usd .headline-value")
+        assert page.locator(".btn-step, .btn-play, .control-carbon-price").count() == 0
+        assert page.locator(".panel img").count() == 5
+        page.focus(".control-hour [role=slider]")
+        page.keyboard.press("Home")
+        page.wait_for_function("() => document.querySelector('.run-hour')"
+                               ".innerText.startsWith('hour 1 / 5')")
+        assert page.inner_text(".headline-cost_usd .headline-value") != end_cost
+        started, status, seconds = _stop(proc, signal.SIGTERM)
+    finally:
+        dashboard.stop(proc)
+    assert status == -signal.SIGTERM
+    _assert_all_gone(started, seconds, _port(url))

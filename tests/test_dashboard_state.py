@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import shutil
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from abm.cli import main
@@ -14,7 +17,7 @@ from abm.config.registry import STRATEGIES
 from abm.config.scenario import DEFAULT_SCENARIO, load_scenario
 from abm.core.costs import friction
 from abm.core.instance import compile_scenario
-from abm.dashboard import plots
+from abm.dashboard import plots, state
 from abm.dashboard.state import (
     Controls,
     Dashboard,
@@ -25,7 +28,10 @@ from abm.dashboard.state import (
     strategy_choices,
     totals,
 )
+from abm.dashboard.stored import StoredRun
 from tests.conftest import SMALL
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -266,3 +272,70 @@ def test_headline_changes_are_relative_for_totals_and_points_for_shares():
     assert change_text("cost_usd", 150.0, 100.0) == "+50.0%"
     assert change_text("relocated_share", 0.25, 0.40) == "-15.0 pp"
     assert change_text("unserved_mwh", 5.0, 0.0) is None
+
+
+def test_the_menu_lists_every_shipped_and_experiment_scenario():
+    """From a clone: both shipped scenarios, then every file of experiments/scenarios, each
+    of which loads and runs an hour in the dashboard."""
+    choices = scenario_choices()
+    experiments = sorted((REPO / "experiments" / "scenarios").glob("*.toml"))
+    assert len(experiments) >= 13
+    assert list(choices) == ["default", "scale", *(f"experiments/{p.stem}" for p in experiments)]
+    assert choices["experiments/carbon_price"] == str(experiments[[p.stem for p in experiments]
+                                                                  .index("carbon_price")])
+    d = Dashboard()
+    d.set_controls(scenario=choices["experiments/carbon_price"])
+    assert d.scenario.name == "carbon_price" and d.step(1) == 1
+
+
+def test_an_installed_package_lists_the_shipped_scenarios_only(monkeypatch, tmp_path):
+    """A wheel has abm/ and no clone around it: no experiments folder to list."""
+    monkeypatch.setattr(state, "CLONE", tmp_path)
+    monkeypatch.setattr(state, "EXPERIMENT_DIR", tmp_path / "experiments" / "scenarios")
+    (tmp_path / "experiments" / "scenarios").mkdir(parents=True)  # but no pyproject.toml
+    assert state.experiment_dir() is None
+    assert list(scenario_choices()) == ["default", "scale"]
+
+
+def test_a_stored_run_shows_what_the_live_run_showed_at_every_hour(default_run):
+    """The viewer reads the run's tables; the live dashboard steps the model: same numbers."""
+    view, live = StoredRun(default_run), Dashboard()
+    assert view.hours == 5 and view.hour == 5  # the end first
+    for hour in (1, 3, 5):
+        live.step(hour - live.hour)
+        view.seek(hour)
+        assert view.totals() == pytest.approx(live.totals(), rel=1e-12)
+        assert view.steps[-1]["cost_usd"] == pytest.approx(live.steps[-1]["cost_usd"])
+        pd.testing.assert_frame_equal(view.regions(), live.regions(), check_dtype=False)
+        pd.testing.assert_frame_equal(view.zone_series(), live.zone_series(), check_dtype=False)
+        pd.testing.assert_frame_equal(view.layer_series(), live.layer_series())
+        pd.testing.assert_frame_equal(view.lines()[["line", "flow_mw", "congested"]],
+                                      live.lines()[["line", "flow_mw", "congested"]],
+                                      check_dtype=False)
+    moves = view.run.migrations
+    assert view.flows().mw.sum() == pytest.approx(moves[moves.hour == 4].mw.sum())
+    view.seek(99)
+    assert view.hour == 5
+    pd.testing.assert_frame_equal(view.frontier, live.frontier)
+
+
+def test_a_damaged_or_foreign_folder_is_refused_in_one_line(default_run, tmp_path, capsys,
+                                                            monkeypatch):
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object())
+    assert main(["dashboard", str(tmp_path)]) == 2
+    assert "run.json: missing" in capsys.readouterr().err
+    copy = tmp_path / "copy"
+    shutil.copytree(default_run, copy)
+    part = next((copy / "tables" / "zones").glob("*.parquet"))
+    part.write_bytes(part.read_bytes()[:-10])
+    assert main(["dashboard", str(copy)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err and len(err.splitlines()) == 1
+
+
+def test_the_frontier_is_solved_once_per_setting_for_every_session():
+    a, b = Dashboard(), Dashboard()
+    assert a.frontier is b.frontier  # the second page finds the first one's
+    b.set_controls(carbon_price_usd_per_t=100.0)
+    assert b.frontier is not a.frontier
+    assert b.frontier.cost_usd.iloc[-1] > a.frontier.cost_usd.iloc[-1]

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
 import sys
-from pathlib import Path
 
 from abm.cli.argtypes import port_arg, positive_int_arg
-from abm.dashboard import SCENARIO_ENV
 
 INSTALL_HINT = ("the dashboard needs the optional 'viz' extra (solara): run ./bootstrap.sh viz, "
                 "or .venv/bin/pip install -e '.[viz]'")
@@ -18,23 +15,23 @@ MAX_SESSIONS = 8  # pages open at once, about 50 MB each
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
-    """Check the scenario, then serve the dashboard in this process until SIGTERM or Ctrl+C."""
+    """Check the scenario or run folder, then serve the dashboard in this process until
+    SIGTERM or Ctrl+C."""
     if importlib.util.find_spec("solara") is None:
         print(f"error: {INSTALL_HINT}", file=sys.stderr)
         return 2
-    from abm.config.scenario import load_scenario
     from abm.dashboard.server import serve
+    from abm.dashboard.stored import check_source
 
-    scenario = str(Path(args.scenario).resolve()) if args.scenario else ""
-    load_scenario(scenario or None)  # a bad file fails here, with its message, not in the page
-    os.environ[SCENARIO_ENV] = scenario
+    source = check_source(args.source)  # a bad file or folder fails here, in one line
     if args.host not in LOOPBACK:
         print(f"warning: --host {args.host} makes the dashboard reachable by other machines "
               "on the network, without a password; use the default 127.0.0.1 to keep it on "
               "this machine", file=sys.stderr, flush=True)
     print(f"abm dashboard: serving on http://{args.host}:{args.port}/ (Ctrl+C to stop)",
           flush=True)
-    serve(args.host, args.port, args.max_sessions, frozenset(h.lower() for h in args.allow_host))
+    serve(source, args.host, args.port, args.max_sessions,
+          frozenset(h.lower() for h in args.allow_host))
     return 0
 
 
@@ -43,14 +40,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "dashboard", help="interactive dashboard in the browser (needs the 'viz' extra)",
         description="Serve the interactive dashboard: move the carbon price, the latency "
-        "budgets by tier, the residency regime, migration friction and the forecast mode, then "
-        "step or play the market hour by hour and watch load move on the world map, with the "
-        "zones' prices and carbon, the execution layers, the energy-latency frontier and the "
-        "headline numbers. Served on this machine only by default (127.0.0.1); open the "
-        "printed address in a browser. Needs the optional 'viz' extra (./bootstrap.sh viz).")
-    p.add_argument("scenario", nargs="?",
-                   help="scenario TOML file to open first (default: the shipped default "
-                   "scenario; the shipped scenarios can be chosen in the page)")
+        "budgets by tier, the residency regime, migration friction, the forecast mode and the "
+        "strategy, then step or play the market hour by hour and watch load move on the world "
+        "map, with the zones' prices and carbon, generation by technology, the execution "
+        "layers, the energy-latency frontier and the headline numbers; or view a folder "
+        "written by `abm run`, read-only, hour by hour. Served on this machine only by default "
+        "(127.0.0.1); open the printed address in a browser. Needs the optional 'viz' extra "
+        "(./bootstrap.sh viz). In a notebook: abm.dashboard.show(SOURCE).")
+    p.add_argument("source", nargs="?", metavar="SCENARIO_OR_RUN",
+                   help="a scenario TOML file to open first (default: the shipped default "
+                   "scenario; the shipped scenarios, and from a clone every experiment "
+                   "scenario, can be chosen in the page), or a folder written by `abm run` to "
+                   "view read-only")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default: 127.0.0.1, this machine only; "
                    "another address exposes the dashboard to the network)")

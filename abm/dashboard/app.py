@@ -1,9 +1,12 @@
 """The dashboard page (Solara): controls on the left; headline numbers, the world map, the zones'
 time series, the execution layers and the energy-latency frontier on the right.
 
-Started by ``abm dashboard`` (``solara run abm.dashboard.app``); the scenario to open comes in
-``ABM_DASHBOARD_SCENARIO``. Every number is computed by :class:`abm.dashboard.state.Dashboard`;
-this module only wires controls to it and draws what it returns.
+:func:`App` opens a scenario (:func:`Live`: controls, Step / Play / Reset) or an ``abm run``
+folder (:func:`Viewer`: read-only, any stored hour). Served by ``abm dashboard``
+(:mod:`abm.dashboard.server`), whose ``Page`` takes the source from ``ABM_DASHBOARD_SOURCE``;
+in a notebook, :func:`abm.dashboard.show` displays ``App(source, embedded=True)``. Every number
+is computed by :class:`abm.dashboard.state.Dashboard` or :class:`abm.dashboard.stored.StoredRun`;
+this module only wires controls to them and draws what they return.
 """
 
 from __future__ import annotations
@@ -19,15 +22,20 @@ from pathlib import Path
 import solara
 from matplotlib.figure import Figure
 
-from abm.dashboard import SCENARIO_ENV, plots
+import abm.dashboard.plots as plots
+from abm.config.scenario import Scenario
+from abm.dashboard.server import SOURCE_ENV
 from abm.dashboard.state import (
     SCENARIO_MIX,
     Dashboard,
+    View,
     forecast_choices,
     residency_choices,
     strategy_choices,
 )
 from abm.dashboard.state import Controls as ControlValues
+from abm.dashboard.stored import StoredRun, is_run_folder
+from abm.errors import InputError
 
 PLAY_INTERVAL_S = 0.3
 DRAW_WAIT_S = 10.0  # Play waits at most this long for an hour to be drawn
@@ -120,7 +128,8 @@ def Slider(label: str, unit: str, key: str, value: float, lo: float, hi: float, 
     with solara.Div(classes=[f"control-{key}"]):
         solara.Div(children=[f"{label}: {value:g} {unit}"], classes=["control-label"])
         if isinstance(step, int):
-            solara.SliderInt("", value=int(value), min=lo, max=hi, step=step, on_value=on_value)
+            solara.SliderInt("", value=int(value), min=int(lo), max=int(hi), step=step,
+                             on_value=on_value)
         else:
             solara.SliderFloat("", value=value, min=lo, max=hi, step=step, on_value=on_value)
         solara.Div(children=[help_text], classes=["control-help"])
@@ -167,17 +176,78 @@ def Controls(dash: Dashboard, c: ControlValues, change: Callable[..., None]) -> 
                   classes=["control-strategy"])
 
 
+def frame(embedded: bool, sidebar: Callable[[], object], main: Callable[[], object]) -> None:
+    """The page's layout: served, an app bar and the controls in Solara's sidebar; embedded
+    in a notebook, the controls in a column beside the views."""
+    solara.Style(CSS)
+    solara.Title("GeoInference ABM dashboard")
+    if embedded:
+        with solara.Columns([3, 9], classes=["abm-dashboard"]):
+            with solara.Column():
+                sidebar()
+            with solara.Column():
+                main()
+        return
+    with solara.AppBar():
+        solara.AppBarTitle("GeoInference ABM: where inference load goes")
+    with solara.Sidebar():
+        sidebar()
+    main()
+
+
+def hour_status(scn: Scenario, hour: int, hours: int) -> None:
+    """The hour shown and its time (UTC), in ``.run-hour``."""
+    stamp = scn.start + dt.timedelta(hours=hour)
+    solara.Div(children=[f"hour {hour} / {hours} · {stamp:%Y-%m-%d %H:00} UTC"],
+               classes=["run-status", "run-hour"])
+
+
+def snapshot(view: View) -> dict:
+    """What the views show of ``view`` (a live run or a stored one), read in one piece."""
+    return {"hour": view.hour, "now": view.totals(),
+            "last": view.last_hour(), "regions": view.regions(),
+            "flows": view.flows(), "zones": view.zone_series(), "lines": view.lines(),
+            "layers": view.layer_series()}
+
+
 @solara.component
-def Page() -> None:
-    """The dashboard."""
-    dash = solara.use_memo(lambda: Dashboard(os.environ.get(SCENARIO_ENV) or None), [])
+def Views(view: View, shown: dict, before: dict[str, float] | None,
+          key: list, setting: list, map_title: str, flow_label: str) -> None:
+    """The right side: headline cards, the world map, the zones' series, one zone's
+    generation, the execution layers (redrawn when ``key`` changes) and the frontier
+    (redrawn when ``setting`` changes)."""
+    zone = solara.use_reactive("")  # the zone whose generation is shown ("": the busiest)
+    with solara.Column(style={"background": "#f4f6f8", "padding": "12px", "gap": "12px"}):
+        Headlines(shown["now"], before, shown["last"])
+        Plot(lambda: plots.map_figure(shown["regions"], shown["flows"], map_title,
+                                      lines=shown["lines"], zone_xy=view.zone_locations(),
+                                      flow_label=flow_label), key)
+        with solara.Columns([6, 4]):
+            with solara.Column():
+                Plot(lambda: plots.series_figure(shown["zones"], view.hours), key)
+                zone_ids = [z.id for z in view.scenario.zones]
+                shown_zone = zone.value if zone.value in zone_ids else str(
+                    shown["regions"].groupby("zone").load_mw.sum().idxmax())
+                solara.Select("Zone (generation by technology)", values=zone_ids,
+                              value=shown_zone, on_value=zone.set, classes=["control-zone"])
+                Plot(lambda: plots.generation_plot(shown["zones"], shown_zone, view.hours),
+                     [*key, shown_zone])
+            with solara.Column():
+                Plot(lambda: plots.layers_figure(shown["layers"], view.hours), key)
+                Plot(lambda: plots.frontier_plot(view.frontier, view.budgets_ms), setting)
+
+
+@solara.component
+def Live(scenario: str | None, embedded: bool) -> None:
+    """The dashboard on a scenario: controls, Step / Play / Reset, the views of the run."""
+    dash = solara.use_memo(lambda: Dashboard(scenario), [scenario])
     lock = solara.use_memo(threading.Lock, [])
     version = solara.use_reactive(0)
     playing = solara.use_reactive(False)
-    zone = solara.use_reactive("")  # the zone whose generation is shown ("": the busiest)
     error = solara.use_reactive("")
-    switching = solara.use_reactive(None)  # the controls of the last scenario asked for
-    handled = solara.use_memo(lambda: [None], [])  # ... and of the last one loaded
+    # the controls of the last scenario asked for
+    switching: solara.Reactive[dict | None] = solara.use_reactive(None)
+    handled: list[dict | None] = solara.use_memo(lambda: [None], [])  # ... and the last loaded
     drawn = solara.use_memo(lambda: [0], [])  # the version last drawn, set after each render
     solara.use_effect(lambda: drawn.__setitem__(0, version.value), [version.value])
     closed = solara.use_memo(threading.Event, [])  # set when the page's session closes
@@ -257,19 +327,12 @@ def Page() -> None:
                        classes=["run-status", "loading"])
             solara.ProgressLinear(True)
         return
-    v = version.value
     c = dash.controls
     with lock:  # what is shown, read in one piece (Play steps the model in another thread)
-        shown = {"hour": dash.hour, "now": dash.totals(), "before": dash.previous_totals(),
-                 "last": dash.last_hour(), "regions": dash.regions(),
-                 "flows": dash.flows(), "zones": dash.zone_series(), "lines": dash.lines(),
-                 "layers": dash.layer_series()}
-    solara.Style(CSS)
-    solara.Title("GeoInference ABM dashboard")
-    with solara.AppBar():
-        solara.AppBarTitle("GeoInference ABM: where inference load goes")
+        shown = snapshot(dash)
+        before = dash.previous_totals()
 
-    with solara.Sidebar():
+    def sidebar() -> None:
         with solara.Row(style={"gap": "6px", "flex-wrap": "wrap"}):
             solara.Button("Step", icon_name="mdi-step-forward", color="primary", on_click=step,
                           disabled=playing.value or dash.done, classes=["btn-step"])
@@ -279,33 +342,70 @@ def Page() -> None:
                           on_click=lambda: playing.set(not playing.value), classes=["btn-play"])
             solara.Button("Reset", icon_name="mdi-restore", outlined=True, on_click=reset,
                           classes=["btn-reset"])
-        stamp = dash.scenario.start + dt.timedelta(hours=shown["hour"])
-        solara.Div(children=[f"hour {shown['hour']} / {dash.hours} · {stamp:%Y-%m-%d %H:00} UTC"],
-                   classes=["run-status", "run-hour"])
+        hour_status(dash.scenario, shown["hour"], dash.hours)
         solara.Div(children=["A change of any control restarts the run at hour 0."],
                    classes=["control-help"], style={"margin": "4px 0 14px 0"})
         Controls(dash, c, change)
         if error.value:
             solara.Error(error.value)
 
-    with solara.Column(style={"background": "#f4f6f8", "padding": "12px", "gap": "12px"}):
-        Headlines(shown["now"], shown["before"], shown["last"])
-        title = (f"{dash.scenario.name}, hour {shown['hour']}: IT load by region (bubble area) "
-                 "and MW served away from its origin region (arrows)" if shown["hour"]
-                 else f"{dash.scenario.name}, hour 0: every class at its origin")
-        Plot(lambda: plots.map_figure(shown["regions"], shown["flows"], title,
-                                      lines=shown["lines"], zone_xy=dash.zone_locations()),
-             [v, c])
-        with solara.Columns([6, 4]):
-            with solara.Column():
-                Plot(lambda: plots.series_figure(shown["zones"], dash.hours), [v, c])
-                zone_ids = [z.id for z in dash.scenario.zones]
-                shown_zone = zone.value if zone.value in zone_ids else str(
-                    shown["regions"].groupby("zone").load_mw.sum().idxmax())
-                solara.Select("Zone (generation by technology)", values=zone_ids,
-                              value=shown_zone, on_value=zone.set, classes=["control-zone"])
-                Plot(lambda: plots.generation_plot(shown["zones"], shown_zone, dash.hours),
-                     [v, c, shown_zone])
-            with solara.Column():
-                Plot(lambda: plots.layers_figure(shown["layers"], dash.hours), [v, c])
-                Plot(lambda: plots.frontier_plot(dash.frontier, c.budgets_ms), [c])
+    title = (f"{dash.scenario.name}, hour {shown['hour']}: IT load by region (bubble area) "
+             "and MW served away from its origin region (arrows)" if shown["hour"]
+             else f"{dash.scenario.name}, hour 0: every class at its origin")
+    frame(embedded, sidebar, lambda: Views(dash, shown, before, [version.value, c], [c], title,
+                                           "served away from origin"))
+
+
+@solara.component
+def Viewer(folder: str, embedded: bool) -> None:
+    """The dashboard on an ``abm run`` folder, read-only: any stored hour, every view."""
+    def load() -> StoredRun | str:
+        try:
+            return StoredRun(folder)
+        except InputError as exc:  # the folder changed since abm dashboard checked it
+            return str(exc)
+
+    run = solara.use_memo(load, [folder])
+    hour = solara.use_reactive(run.hours if isinstance(run, StoredRun) else 1)
+    if isinstance(run, str):
+        solara.Error(run)
+        return
+    run.seek(hour.value)
+    shown = snapshot(run)
+    s = run.summary
+
+    def sidebar() -> None:
+        solara.Div(children=[f"Run folder {run.folder}"], classes=["run-status", "run-folder"])
+        solara.Div(children=[f"{run.scenario.name}, seed {s['seed']}: {run.hours} of "
+                             f"{s['hours_planned']} hours stored ({s['status']})"],
+                   classes=["control-help"], style={"margin": "4px 0 10px 0"})
+        if run.run.warning:
+            solara.Warning(run.run.warning)
+        hour_status(run.scenario, shown["hour"], run.hours)
+        with solara.Div(classes=["control-hour"]):
+            solara.SliderInt("", value=hour, min=1, max=max(run.hours, 1))
+        solara.Div(children=["Read-only: the run's stored tables, nothing runs. Arrows are the "
+                             "MW moved between regions in the hour shown. To change its "
+                             f"settings, open its scenario: abm dashboard {run.scenario.source}"],
+                   classes=["control-help"])
+
+    title = (f"{run.scenario.name} (stored run), hour {shown['hour']}: IT load by region "
+             "(bubble area) and MW moved between regions in this hour (arrows)")
+    frame(embedded, sidebar, lambda: Views(run, shown, None, [shown["hour"]], [folder], title,
+                                           "moved this hour"))
+
+
+@solara.component
+def App(source: str | None = None, embedded: bool = False) -> None:
+    """The dashboard on ``source``: a scenario file (default: the shipped default scenario)
+    or an ``abm run`` folder (read-only). ``embedded``: laid out for a notebook cell."""
+    if source and is_run_folder(source):
+        Viewer(source, embedded)
+    else:
+        Live(source, embedded)
+
+
+@solara.component
+def Page() -> None:
+    """The served page (``abm dashboard``): its source comes in ``ABM_DASHBOARD_SOURCE``."""
+    App(os.environ.get(SOURCE_ENV) or None)

@@ -17,12 +17,15 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
 from abm.report.figures import generation_figure
+from abm.report.labels import place_labels
 from abm.report.worldmap import draw_flow, draw_interconnectors, outline_rings
 
 FLOW_COLOUR = "#5b3f8c"
 CARBON_CMAP = "RdYlGn_r"
 CARBON_RANGE_KG_PER_MWH = (0.0, 1000.0)  # fixed, so colours compare across hours and settings
 BUBBLE_PT2_PER_MW = 5.0  # marker area per MW of IT load, fixed for the same reason
+BUBBLE_EDGE_PT = 0.6
+LABEL_PT = 7.0
 LAYER_COLOURS = {"local": "#c6dbef", "regional": "#6baed6", "energy": "#08519c"}
 LAYER_LABELS = {"local": "local", "regional": "regional", "energy": "energy-oriented"}
 EMPTY_HINT = "press Step or Play to run the market"
@@ -61,10 +64,12 @@ def _span(run: int, hours: int) -> int:
 
 def map_figure(regions: pd.DataFrame, flows: pd.DataFrame, title: str, top_flows: int = 30,
                lines: pd.DataFrame | None = None,
-               zone_xy: dict[str, tuple[float, float]] | None = None) -> Figure:
-    """Regions sized by IT load and coloured by their zone's marginal carbon; arrows from
-    origin regions for the MW served away from them (the ``top_flows`` largest); the hour's
-    interconnector flows between zone locations ``zone_xy`` (red: congested)."""
+               zone_xy: dict[str, tuple[float, float]] | None = None,
+               flow_label: str = "served away from origin") -> Figure:
+    """Regions sized by IT load and coloured by their zone's marginal carbon, each labelled
+    with its id and load (MW), clear of every bubble and label; arrows (``flow_label``) from
+    origin to region for the ``top_flows`` largest ``flows`` (MW); the hour's interconnector
+    flows between zone locations ``zone_xy`` (red: congested)."""
     fig = Figure(figsize=(11, 5.0))
     ax = fig.add_axes((0.005, 0.01, 0.9, 0.91))
     ax.imshow(land_image(), extent=MAP_EXTENT, aspect="auto", zorder=0)
@@ -79,21 +84,16 @@ def map_figure(regions: pd.DataFrame, flows: pd.DataFrame, title: str, top_flows
         draw_flow(ax, tuple(where.loc[row.origin]), tuple(where.loc[row.region]),
                   0.6 + 4.0 * row.mw * scale, FLOW_COLOUR)
     norm = Normalize(*CARBON_RANGE_KG_PER_MWH)
-    dots = ax.scatter(regions.lon, regions.lat, s=12 + BUBBLE_PT2_PER_MW * regions.load_mw,
+    sizes_pt2 = 12 + BUBBLE_PT2_PER_MW * regions.load_mw.to_numpy()
+    dots = ax.scatter(regions.lon, regions.lat, s=sizes_pt2,
                       c=regions.marginal_carbon_kg_per_mwh, cmap=CARBON_CMAP, norm=norm,
-                      edgecolors="#333333", linewidths=0.6, alpha=0.9, zorder=4)
-    labelled: list[tuple[float, float]] = []
-    for row in regions.nlargest(12, "load_mw").itertuples():
-        if any(abs(row.lon - x) < 20 and abs(row.lat - y) < 9 for x, y in labelled):
-            continue  # keep labels apart: the largest region of a cluster is named
-        labelled.append((row.lon, row.lat))
-        ax.annotate(f"{row.region}\n{row.load_mw:,.0f} MW", (row.lon, row.lat), fontsize=7,
-                    xytext=(8, 4), textcoords="offset points", zorder=5, color="#222222")
+                      edgecolors="#333333", linewidths=BUBBLE_EDGE_PT, alpha=0.9, zorder=4)
     for mw in (50, 200):
         ax.scatter([], [], s=12 + BUBBLE_PT2_PER_MW * mw, facecolors="none",
                    edgecolors="#333333", label=f"{mw} MW")
-    ax.plot([], [], color=FLOW_COLOUR, lw=2, label="served away from origin")
-    ax.legend(loc="lower left", fontsize=7, labelspacing=1.6, borderpad=1.0, framealpha=0.85)
+    ax.plot([], [], color=FLOW_COLOUR, lw=2, label=flow_label)
+    legend = ax.legend(loc="lower left", fontsize=7, labelspacing=1.6, borderpad=1.0,
+                       framealpha=0.85)
     fig.colorbar(dots, cax=fig.add_axes((0.925, 0.12, 0.014, 0.72)),
                  label="zone marginal carbon (kg CO2/MWh)")
     ax.set_xlim(*MAP_EXTENT[:2])
@@ -103,6 +103,11 @@ def map_figure(regions: pd.DataFrame, flows: pd.DataFrame, title: str, top_flows
     for side in ax.spines.values():
         side.set_visible(False)
     ax.set_title(title, fontsize=10, loc="left")
+    # every region named, clear of every bubble and of each other (leader lines where needed)
+    place_labels(ax, regions[["lon", "lat"]].to_numpy(),
+                 np.sqrt(sizes_pt2) / 2 + BUBBLE_EDGE_PT / 2,
+                 [f"{r.region} {r.load_mw:,.0f} MW" for r in regions.itertuples()],
+                 fontsize=LABEL_PT, avoid=[legend])
     return fig
 
 

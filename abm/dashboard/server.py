@@ -44,8 +44,9 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 APP = "abm.dashboard.app"
+SOURCE_ENV = "ABM_DASHBOARD_SOURCE"  # the scenario file or run folder the served page opens
 PAGE_LINGER = "60s"  # a page whose connection dropped keeps its session this long (a reconnect)
-SHUTDOWN_GRACE_S = 2.0  # open websockets are closed after this long when the server stops
+SHUTDOWN_GRACE_S = 2  # open websockets are closed after this long when the server stops
 RELEASE_DELAY_S = 1.5  # after a session closes (Solara collects garbage after 1 s)
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 WILDCARDS = frozenset({"0.0.0.0", "::", ""})
@@ -248,11 +249,13 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve(host: str, port: int, max_sessions: int,
+def serve(source: str | None, host: str, port: int, max_sessions: int,
           extra_hosts: frozenset[str] = frozenset()) -> None:
     """Serve the dashboard on ``host:port`` until SIGTERM or SIGINT (Ctrl+C).
 
     Args:
+        source: the scenario file or run folder every page opens (checked by the caller;
+            None: the shipped default scenario).
         host: the address to listen on.
         port: the port.
         max_sessions: the most pages open at once.
@@ -260,6 +263,7 @@ def serve(host: str, port: int, max_sessions: int,
     """
     sock = bind(host, port)
     os.environ.update(SOLARA_ENV, SOLARA_APP=APP, SERVER_NAME=host, SERVER_PORT=str(port))
+    os.environ[SOURCE_ENV] = source or ""
     # Solara warns in 12 lines on every page load over plain http that its session cookie
     # falls back to SameSite=Lax; that is what a dashboard on this machine wants.
     warnings.filterwarnings("ignore", "Cookies with samesite=none require https",

@@ -9,10 +9,14 @@ headline numbers can be compared with it hour for hour.
 
 from __future__ import annotations
 
+import threading
+from abc import ABC, abstractmethod
+from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from functools import cached_property
 from itertools import combinations
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,6 +29,7 @@ from abm.core.metrics import cost_usd_per_mwh, shift_matrix
 from abm.core.signals import mean_signals
 from abm.data.dataset import shipped
 from abm.market import reporters
+from abm.market.fingerprint import fingerprint
 from abm.market.loop import run
 from abm.market.model import MarketModel
 from abm.market.run import lines_table
@@ -32,6 +37,10 @@ from abm.report.worldmap import zone_locations
 
 SCENARIO_MIX = "scenario"
 LAYERS = ("local", "regional", "energy")
+# experiments/scenarios of the clone this package runs from (an installed package has none)
+CLONE = Path(__file__).resolve().parents[2]
+EXPERIMENT_DIR = CLONE / "experiments" / "scenarios"
+FRONTIERS_KEPT = 16  # frontiers kept for every session (a large scenario's takes minutes)
 
 
 def forecast_choices() -> tuple[str, ...]:
@@ -71,12 +80,28 @@ class Controls:
     strategy: str = SCENARIO_MIX
 
 
+def experiment_dir() -> Path | None:
+    """The clone's ``experiments/scenarios`` folder, or None when this package is installed
+    (a wheel ships the scenarios of ``abm/scenarios`` only)."""
+    return EXPERIMENT_DIR if (CLONE / "pyproject.toml").is_file() and EXPERIMENT_DIR.is_dir() \
+        else None
+
+
 def scenario_choices(extra: str | Path | None = None) -> dict[str, str]:
-    """Scenario name -> file: the shipped scenarios, plus ``extra`` (a user's file) first."""
-    files = ([Path(extra)] if extra else []) + sorted(SCENARIO_DIR.glob("*.toml"))
+    """Menu name -> file: ``extra`` (a user's file) first, then the shipped scenarios
+    (``default``, ``scale``), then, run from a clone, every experiment scenario
+    (``experiments/NAME``)."""
+    experiments = experiment_dir()
+    files = (([Path(extra)] if extra else []) + sorted(SCENARIO_DIR.glob("*.toml"))
+             + (sorted(experiments.glob("*.toml")) if experiments else []))
     out: dict[str, str] = {}
     for path in files:
-        name = path.stem if path.parent == SCENARIO_DIR else f"{path.stem} ({path})"
+        if path.parent == SCENARIO_DIR:
+            name = path.stem
+        elif experiments is not None and path.parent == experiments:
+            name = f"experiments/{path.stem}"
+        else:
+            name = f"{path.stem} ({path})"
         out.setdefault(name, str(path))
     return out
 
@@ -146,6 +171,49 @@ def apply_controls(base: Scenario, controls: Controls) -> Scenario:
         residency=tuple(controls.residency))
 
 
+def region_frame(scn: Scenario, load_mw: np.ndarray, capacity_mw: np.ndarray,
+                 zone_carbon_kg_per_mwh: dict[str, float]) -> pd.DataFrame:
+    """The map's regions: one row per region of ``scn`` with its location, zone, IT load and
+    capacity (MW, in the scenario's region order) and its zone's marginal carbon (kg/MWh)."""
+    return pd.DataFrame({
+        "region": [r.id for r in scn.regions],
+        "lat": [r.lat for r in scn.regions],
+        "lon": [r.lon for r in scn.regions],
+        "zone": [r.zone for r in scn.regions],
+        "load_mw": load_mw,
+        "capacity_mw": capacity_mw,
+        "marginal_carbon_kg_per_mwh": [zone_carbon_kg_per_mwh[r.zone] for r in scn.regions],
+    })
+
+
+def layer_frame(steps: list[dict]) -> pd.DataFrame:
+    """Share of served demand per execution layer, one row per step value dict."""
+    return pd.DataFrame({layer: [s[f"layer_{layer}"] for s in steps] for layer in LAYERS})
+
+
+_frontiers: OrderedDict[tuple[str, tuple[float, ...]], pd.DataFrame] = OrderedDict()
+_frontiers_lock = threading.Lock()
+
+
+def frontier_of(scn: Scenario, tiers: Iterable[tuple[str, float]]) -> pd.DataFrame:
+    """The energy-latency frontier of ``scn`` (annual-mean signals, with frictions) over the
+    usual budgets and the tiers' own (ms). Kept for every session by the scenario's
+    fingerprint (the :data:`FRONTIERS_KEPT` last used): a second page on the same settings
+    does not solve it again."""
+    budgets = tuple(sorted({*DEFAULT_BUDGETS_MS, *(b for _, b in tiers)}))
+    key = (fingerprint(scn), budgets)
+    with _frontiers_lock:
+        if key in _frontiers:
+            _frontiers.move_to_end(key)
+            return _frontiers[key]
+    df = frontier(compile_scenario(scn), mean_signals(scn), list(budgets))
+    with _frontiers_lock:
+        _frontiers[key] = df
+        while len(_frontiers) > FRONTIERS_KEPT:
+            _frontiers.popitem(last=False)
+    return df
+
+
 def totals(steps: list[dict[str, float]], voll_usd_per_mwh: float) -> dict[str, float]:
     """Headline numbers over ``steps`` (the model's step values, one dict per hour).
 
@@ -165,7 +233,74 @@ def totals(steps: list[dict[str, float]], voll_usd_per_mwh: float) -> dict[str, 
     return out
 
 
-class Dashboard:
+class View(ABC):
+    """What the dashboard's views read of a run, live (:class:`Dashboard`) or stored
+    (:class:`abm.dashboard.stored.StoredRun`), up to the hour shown: the scenario, the step
+    values of each hour (``steps``: a model table's rows) and the tables below.
+
+    Attributes:
+        scenario: the run's scenario.
+        steps: one dict of step values per hour shown.
+    """
+
+    scenario: Scenario
+    steps: list[dict]
+
+    @property
+    def hour(self) -> int:
+        """Hours shown."""
+        return len(self.steps)
+
+    @property
+    @abstractmethod
+    def hours(self) -> int:
+        """Hours of the run."""
+
+    @abstractmethod
+    def regions(self) -> pd.DataFrame:
+        """The map's regions in the last hour shown (:func:`region_frame`)."""
+
+    @abstractmethod
+    def flows(self) -> pd.DataFrame:
+        """The map's arrows (MW): columns origin, region, mw; largest first."""
+
+    @abstractmethod
+    def zone_series(self) -> pd.DataFrame:
+        """One row per hour shown and zone: the columns of a run's zones table."""
+
+    @abstractmethod
+    def lines(self) -> pd.DataFrame:
+        """The interconnectors in the last hour shown: flow (MW) and congestion."""
+
+    @property
+    def budgets_ms(self) -> tuple[tuple[str, float], ...]:
+        """The tiers' latency budgets (ms) of the run shown."""
+        return tier_budgets(self.scenario)
+
+    def totals(self) -> dict[str, float]:
+        """Headline numbers of the hours shown (see :func:`totals`)."""
+        return totals(self.steps, self.scenario.policy.voll_usd_per_mwh)
+
+    def last_hour(self) -> dict[str, float] | None:
+        """Headline numbers of the last hour shown (see :func:`totals`); None before the first."""
+        return totals(self.steps[-1:], self.scenario.policy.voll_usd_per_mwh) if self.steps \
+            else None
+
+    def zone_locations(self) -> dict[str, tuple[float, float]]:
+        """Zone -> (lon, lat), the mean location of its regions (for the map)."""
+        return zone_locations(self.scenario.regions)
+
+    def layer_series(self) -> pd.DataFrame:
+        """Share of served demand per execution layer, one row per hour shown."""
+        return layer_frame(self.steps)
+
+    @property
+    def frontier(self) -> pd.DataFrame:
+        """The energy-latency frontier of the run's settings (:func:`frontier_of`)."""
+        return frontier_of(self.scenario, self.budgets_ms)
+
+
+class Dashboard(View):
     """One analyst's session: the control values, the scenario they make and its market run.
 
     Args:
@@ -176,13 +311,12 @@ class Dashboard:
         self.choices = scenario_choices(scenario)
         self.controls = controls_for(next(iter(self.choices.values())))
         self.previous: list[dict[str, float]] = []
-        self.steps: list[dict[str, float]] = []
         self.base = load_scenario(self.controls.scenario)
         self.reset()
 
     # -- controls and the run ----------------------------------------------------------------
 
-    def set_controls(self, **changes: object) -> bool:
+    def set_controls(self, **changes: Any) -> bool:
         """Change control values (fields of :class:`Controls`) and restart the run.
 
         A new scenario resets every other control to that scenario's values first and drops
@@ -213,20 +347,14 @@ class Dashboard:
         run stays the one with the previous settings."""
         self.scenario = apply_controls(self.base, self.controls)
         self.model = MarketModel(self.scenario)
-        self.steps: list[dict[str, float]] = []
+        self.steps = []
         self.zone_rows: list[dict[str, object]] = []  # one per hour and zone: the zone reporters
         self.zone_reporters = reporters.zone_reporters(self.model.grid.technologies)
-        self.__dict__.pop("frontier", None)
 
     @property
     def base_budgets(self) -> tuple[tuple[str, float], ...]:
         """The tiers' budgets as the scenario file sets them."""
         return tier_budgets(self.base)
-
-    @property
-    def hour(self) -> int:
-        """Hours run so far."""
-        return len(self.steps)
 
     @property
     def hours(self) -> int:
@@ -251,15 +379,6 @@ class Dashboard:
 
     # -- the numbers shown -------------------------------------------------------------------
 
-    def totals(self) -> dict[str, float]:
-        """Headline numbers of this run so far (see :func:`totals`)."""
-        return totals(self.steps, self.scenario.policy.voll_usd_per_mwh)
-
-    def last_hour(self) -> dict[str, float] | None:
-        """Headline numbers of the last hour run (see :func:`totals`); None before the first."""
-        return totals(self.steps[-1:], self.scenario.policy.voll_usd_per_mwh) if self.steps \
-            else None
-
     def previous_totals(self) -> dict[str, float] | None:
         """Headline numbers of the comparison run over the same hours, if it ran that far."""
         if not self.steps or len(self.previous) < self.hour:
@@ -271,16 +390,9 @@ class Dashboard:
         load now (MW; before the first step, the status quo: every class at its origin)."""
         m = self.model
         load = m.region_load_mw if self.steps else m.status_quo_mw.sum(axis=(0, 1))
-        zone_mc = np.array([z.marginal_carbon_kg_per_mwh for z in m.zones])
-        return pd.DataFrame({
-            "region": [r.id for r in self.scenario.regions],
-            "lat": [r.lat for r in self.scenario.regions],
-            "lon": [r.lon for r in self.scenario.regions],
-            "zone": [self.scenario.zones[z].id for z in m.inst.zone_index],
-            "load_mw": load,
-            "capacity_mw": m.capacity_mw,
-            "marginal_carbon_kg_per_mwh": zone_mc[m.inst.zone_index],
-        })
+        return region_frame(self.scenario, load, m.capacity_mw,
+                            {zone.id: agent.marginal_carbon_kg_per_mwh
+                             for zone, agent in zip(self.scenario.zones, m.zones, strict=True)})
 
     def flows(self) -> pd.DataFrame:
         """MW served this hour away from the origin region: origin -> region, largest first."""
@@ -305,18 +417,8 @@ class Dashboard:
         table = lines_table(self.model)
         return table[table.hour == self.hour - 1].reset_index(drop=True)
 
-    def zone_locations(self) -> dict[str, tuple[float, float]]:
-        """Zone -> (lon, lat), the mean location of its regions (for the map)."""
-        return zone_locations(self.scenario.regions)
+    @property
+    def budgets_ms(self) -> tuple[tuple[str, float], ...]:
+        """The tiers' latency budgets in force (the controls')."""
+        return self.controls.budgets_ms
 
-    def layer_series(self) -> pd.DataFrame:
-        """Share of served demand per execution layer, one row per hour run."""
-        return pd.DataFrame({layer: [s[f"layer_{layer}"] for s in self.steps]
-                             for layer in LAYERS})
-
-    @cached_property
-    def frontier(self) -> pd.DataFrame:
-        """The energy-latency frontier of the current settings (annual-mean signals, with
-        frictions) over the usual budgets and the tiers' own; computed once per setting."""
-        budgets = sorted({*DEFAULT_BUDGETS_MS, *(b for _, b in self.controls.budgets_ms)})
-        return frontier(compile_scenario(self.scenario), mean_signals(self.scenario), budgets)
