@@ -1,9 +1,10 @@
 """Benchmark of the grid market's clearing (issue 13: at most 3 ms per hour for 30 zones).
 
-One hour is everything the market needs from the grid: ``set_hour`` (background demand and the
-availability calibration) and four clearings at four different loads, as ``abm.market`` makes
-them (the forecast quote at last hour's placement, the placed load, the load with no data
-centres for system emissions, and the status quo for the relocation effect). Timed per hour
+One hour is everything the market needs from the grid: ``set_hour`` (background demand, the
+calibration at the status quo: trade, weather and prices, and the status quo's clearing, which
+the market reuses) and four clearings at four different loads, as ``abm.market`` makes them
+(the forecast quote at last hour's placement, the placed load, the load with no data centres
+for system emissions, and the status quo for the relocation effect). Timed per hour
 over many hours, in wall and CPU time; the median and 90th percentile are printed.
 
 Systems: ``synthetic`` (default): 30 zones with 12 technologies (fuel-burning ones in three
@@ -51,7 +52,8 @@ def synthetic(n_zones: int, components: tuple[int, ...], seed: int = 1) -> GridM
                              rng.uniform(0.1, 0.5) if cal else 0.9, cal))
     c = list(zip(*rows, strict=True))
     fleet = Fleet(TECHNOLOGIES, np.array(c[0]), np.array(c[1]), np.array(c[2]),
-                  *(np.array(x, dtype=float) for x in c[3:9]), np.array(c[9]), n_zones)
+                  *(np.array(x, dtype=float) for x in c[3:9]), np.array(c[9]), n_zones,
+                  np.ones((len(rows), 12)), np.zeros(len(rows), dtype=bool))
     lines, start = [], 0
     ids = [f"Z{z}" for z in range(n_zones)]
     for size in components:  # a chain plus one chord where the component allows it

@@ -208,18 +208,181 @@ NUCLEAR_AVAILABILITY = {
            "361.7 TWh / 61,370 MW / 8,784 h = 0.671"),
 }
 
+EXCLUDED = {  # (zone, technology) rows of the research table left out of the stack
+    ("CA-QC", "other_thermal"): "Electricity Maps' undated, unsourced 'unknown' 1,056 MW for "
+                                "Quebec: no generation behind it in the Canada Energy Regulator "
+                                "shares (hydro 92.1, wind 6.7, biomass 0.7, oil 0.3, gas 0.2 %) "
+                                "and no other source; Quebec's thermal units are the gas, oil "
+                                "and biomass rows",
+}
+
+# --- tranches.csv, region 'europe': the OPSD / DIW literature fit by commissioning year ------
+OPSD_FIT = ("Open Power System Data conventional_power_plants, input_efficiency_literature_by_"
+            "fuel_technology.csv (linear fit of Egerer et al. 2014, DIW Data Documentation 72: "
+            "net electric efficiency by commissioning year, LHV)")
+LHV_NOTE = ("converted to the HHV basis of this table by the gross/net calorific value ratio "
+            "of the fuel (UN Statistics Division, International Recommendations for Energy "
+            "Statistics, ch. 4, table of the difference between gross and net calorific values: "
+            "about 5 % for coal, about 10 % for natural gas; ASSUMPTION: rounded ratios)")
+HHV_PER_LHV = {"coal": 1.05, "gas_ccgt": 1.10, "gas_ocgt": 1.10}
+EUROPE_TRANCHES = {  # technology -> (intercept, slope per year, [(year, why)] best to worst)
+    "coal": (-4.575, 0.0025, [(2010, "the newest third commissioned around 2010"),
+                              (1985, "the middle third around 1985"),
+                              (1975, "the oldest third around 1975")]),
+    "gas_ccgt": (-8.46, 0.0045, [(2012, "the newest third commissioned around 2012"),
+                                 (2002, "the middle third around 2002"),
+                                 (1992, "the oldest third around 1992")]),
+    "gas_ocgt": (-4.82, 0.0026, [(2010, "the newest third commissioned around 2010"),
+                                 (1990, "the middle third around 1990"),
+                                 (1975, "the oldest third around 1975")]),
+}
+EUROPE = ("IE", "NL", "DE-LU", "SE3", "FI", "FR", "GB")
+FLEET_REGION_SOURCE = {
+    "europe": ("European fleet: hard coal, CCGT and OCGT efficiencies by vintage from the "
+               f"{OPSD_FIT} (tranches.csv region 'europe')", False),
+    "us": ("US fleet: EIA operating heat rates (tranches.csv region 'us')", False),
+}
+FLEET_REGION_OTHER = ("ASSUMPTION: no fleet heat rates for this zone offline; the US EIA "
+                      "tranches (region 'us') are used")
+
+# --- fuel_price_months.csv: each hub's monthly 2024 factor ----------------------------------
+WB_MONTHLY = ("World Bank Commodity Price Data (Pink Sheet), monthly prices 2024 (CC BY 4.0): "
+              "factor = month / mean of the 12 months")
+HUB_MONTHLY = {  # hub -> (series of the monthly research table, source, assumed)
+    "Henry Hub": ("Henry Hub gas", f"{WB_MONTHLY}, 'Natural gas, US' (Henry Hub)", False),
+    "TTF": ("TTF gas", f"{WB_MONTHLY}, 'Natural gas, Europe' (TTF)", False),
+    "JKM": ("LNG Japan", f"ASSUMPTION: JKM's monthly shape taken from the {WB_MONTHLY}, "
+            "'LNG, Japan' import price (mostly oil-indexed; no monthly JKM offline)", True),
+    "Brent": ("Brent crude", f"{WB_MONTHLY}, 'Crude oil, Brent'", False),
+    "Newcastle": ("Newcastle thermal coal", f"{WB_MONTHLY}, 'Coal, Australian' (Newcastle)",
+                  False),
+    "Newcastle (proxy for Qinhuangdao)": (
+        "Newcastle thermal coal", f"ASSUMPTION: Chinese domestic coal follows the {WB_MONTHLY}, "
+        "'Coal, Australian' (Newcastle)", True),
+}
+FLAT_DEFAULT = ("ASSUMPTION: no monthly series offline; the 2024 annual price every month", True)
+FLAT_HUB = {
+    "API2": ("ASSUMPTION: no monthly API2 offline (only the H1-2024 mean, Montel News); the "
+             "annual price every month", True),
+    "NSW coal price cap": ("NSW domestic coal at a regulated price cap all year (the annual "
+                           "price every month)", False),
+    "EIA delivered (South Atlantic)": ("ASSUMPTION: US delivered coal is bought on long-term "
+                                       "contracts; the annual price every month", True),
+    "EIA delivered (Iowa)": ("ASSUMPTION: US delivered coal is bought on long-term contracts; "
+                             "the annual price every month", True),
+    "EIA delivered (Powder River Basin coal)": ("ASSUMPTION: US delivered coal is bought on "
+                                                "long-term contracts; the annual price every "
+                                                "month", True),
+}
+
+# --- reservoirs.csv and water_values.csv: reservoir hydro at its opportunity cost -------------
+RESERVOIRS = {  # zone -> (reservoir share of hydro capacity, source, assumed)
+    "CA-QC": (0.9, "ASSUMPTION: 0.9. Hydro-Quebec's reservoirs store 178.4 TWh "
+              "(hydroquebec.com, investor relations, financial dashboard), close to its annual "
+              "output: nearly all of its capacity can move energy between hours", True),
+    "BR-CS": (0.7, "ASSUMPTION: 0.7. The Southeast/Centre-West subsystem holds most of Brazil's "
+              "reservoir storage and its price (PLD) is the water value of the hydro-thermal "
+              "dispatch (ONS/CCEE NEWAVE-DECOMP, hydro_water_values research notes); share "
+              "recalled, not sourced", True),
+    "SE3": (0.8, "ASSUMPTION: 0.8. Swedish hydro (and the northern hydro added to SE3) runs on "
+            "regulated rivers with seasonal reservoirs; share recalled, not sourced", True),
+    "US-NW-BPAT": (0.5, "ASSUMPTION: 0.5. The Columbia system's storage holds about a third of "
+                   "its annual runoff (recalled), so about half its capacity can shift energy "
+                   "between hours and days", True),
+    "FR": (0.45, "ASSUMPTION: 0.45. French lake (reservoir) and pondage plants are about 45 % "
+           "of hydro capacity excluding pumped storage, the rest run-of-river (RTE Bilan "
+           "electrique categories, recalled)", True),
+    "CL-SEN": (0.45, "ASSUMPTION: 0.45. Chile's reservoir plants (Laja, Ralco, Colbun, Rapel "
+               "and others) are about 45 % of its hydro capacity (recalled)", True),
+    "FI": (0.3, "ASSUMPTION: 0.3. Finnish hydro runs on rivers with limited regulation "
+           "(Kemijoki, Oulujoki lake storage); share recalled, not sourced", True),
+}
+HYDRO = SHARED / "hydro_water_values.csv"
+CAD_USD = 0.730  # ASSUMPTION: 2024 average (Bank of Canada annual average 1.370 CAD/USD, recalled)
+SEK_PER_EUR = 11.43  # ASSUMPTION: 2024 average (recalled)
+
+
+def _hydro_rows(prefix: str) -> pd.DataFrame:
+    df = pd.read_csv(HYDRO)
+    return df[df.zone_or_market.str.startswith(prefix)]
+
+
+def _water_se3() -> tuple:
+    se2 = _hydro_rows("SE2")
+    se2 = se2[se2.period.str.fullmatch(r"2024-\d\d")].sort_values("period")
+    prices = pd.read_csv(SHARED / "zone_prices_2024.csv")
+    se3 = prices[prices.zone_or_market == "SE3"].set_index("period").value
+    values = np.concatenate([se2.value.to_numpy(dtype=float) * EUR_USD,
+                             [se3["2024-10"] / SEK_PER_EUR * EUR_USD,
+                              se3["2024-11"] / SEK_PER_EUR * EUR_USD,
+                              se3["2024-11"] / SEK_PER_EUR * EUR_USD]])
+    return (values, "January-September: ENTSO-E day-ahead price of SE2 (northern Sweden, where "
+            "reservoir hydro sets the price: an empirical water value), monthly means 2024 "
+            "(research copy of the ENTSO-E Transparency series, hydro_water_values research "
+            "table), EUR->USD 1.082; October-November: ASSUMPTION, SE3's own monthly means "
+            "(Ember, in SEK, at 11.43 SEK/EUR) as the SE2 series ends on 4 October; December: "
+            "ASSUMPTION, November's", np.arange(12) >= 9,
+            "SE2 " + ", ".join(f"{v:g}" for v in se2.value) + " EUR/MWh")
+
+
+def _water_br() -> tuple:
+    pld = _hydro_rows("BR-CS (PLD")
+    pld = pld[pld.period.str.fullmatch(r"2024-\d\d")].sort_values("period")
+    return (pld.value.to_numpy(dtype=float),
+            "CCEE PLD Sudeste/Centro-Oeste, monthly means 2024 (USD at a fixed rate; hourly "
+            "series of HewlettPackard/green-dcc): the PLD is the marginal cost of the "
+            "hydro-thermal dispatch (NEWAVE/DECOMP), i.e. the system's water value, floored at "
+            "ANEEL's 61.07 BRL/MWh", np.zeros(12, dtype=bool), "")
+
+
+def _water_qc() -> tuple:
+    q1, q2, nine = 106.0, 79.0, 100.0  # CAD/MWh: Q1, Q2, January-September
+    q3 = 3 * nine - q1 - q2
+    quarters = np.array([q1, q2, q3, nine]) * CAD_USD
+    return (np.repeat(quarters, 3),
+            "Hydro-Quebec's realised export price, the opportunity cost of its stored water: Q1 "
+            "2024 106 CAD/MWh (446 M CAD for 4.2 TWh, press release 10 May 2024), Q2 79, "
+            "January-September 100 (company reports via the press); ASSUMPTION: Q3 = 3 x 100 - "
+            "106 - 79 = 115 (equal quarterly volumes), Q4 = 100 (the January-September mean); "
+            "CAD->USD 0.730 (assumption)", np.arange(12) >= 6,
+            "revenue per MWh includes hedging; imports cost ~30 CAD/MWh")
+
+
+def _own_price(zone: str, what: str, assumed: bool):
+    def build() -> tuple:
+        return (base_price_by_month(zone),
+                f"{'ASSUMPTION: ' if assumed else ''}the zone's own monthly mean base price "
+                f"(abm/data/zones.csv x profiles.csv; {what}) as the empirical water value: "
+                "the price its reservoirs sell into", np.full(12, assumed), "")
+    return build
+
+
+def _water_fi() -> tuple:
+    prices = pd.read_csv(SHARED / "zone_prices_2024.csv")
+    fi = prices[(prices.zone_or_market == "FI") & prices.period.str.fullmatch(r"2024-\d\d")]
+    fi = fi.sort_values("period")
+    return (fi.value.to_numpy(dtype=float) * EUR_USD,
+            "Ember European wholesale electricity prices, FI monthly day-ahead means 2024 (CC BY "
+            "4.0; research table zone_prices_2024), EUR->USD 1.082: the market Finnish hydro "
+            "sells into, as its empirical water value", np.zeros(12, dtype=bool), "")
+
+
+WATER_VALUES = {
+    "CA-QC": _water_qc, "BR-CS": _water_br, "SE3": _water_se3,
+    "US-NW-BPAT": _own_price("US-NW-BPAT", "Mid-C assumed, no Mid-C series offline", True),
+    "FR": _own_price("FR", "ENTSO-E FR day-ahead 2024", False),
+    "CL-SEN": _own_price("CL-SEN", "CEN marginal cost, 2023 hourly series", False),
+    "FI": _water_fi,
+}
+
 # --- fuel_prices.csv ---------------------------------------------------------------------------
 PRICES = {  # key -> (USD/MWh_th, hub, source, assumed)
     "henry_hub": (2.21 * MMBTU_PER_MWH, "Henry Hub",
                   "US EIA Today in Energy (Jan 2025): 2024 Henry Hub spot average 2.21 "
                   "USD/MMBtu", False),
-    "ttf": (34.5 * EUR_USD, "TTF",
-            "ASSUMPTION: TTF 2024 annual average ~34.5 EUR/MWh (GCV) x 1.082; no full-year "
-            "figure found offline. Anchors: World Bank Pink Sheet 'Natural gas, Europe' Q1-2024 "
-            "8.75 USD/MMBtu (= 29.9 USD/MWh), May 10.12 USD/MMBtu (34.5 USD/MWh); TTF 42.98 "
-            "EUR/MWh on 25 Oct 2024 was the year's high (Financial Times via unn.ua); TASS (from "
-            "ICE futures): the 2024 average European gas price fell 17% to ~387 USD per 1,000 m3 "
-            "(unit conversion unstated, ~34-37 EUR/MWh)", True),
+    "ttf": (10.960 * MMBTU_PER_MWH, "TTF",
+            "World Bank Commodity Price Data (Pink Sheet) 'Natural gas, Europe' (TTF): mean of "
+            "the 12 monthly 2024 prices, 10.96 USD/MMBtu", False),
     "jkm": (11.9 * MMBTU_PER_MWH, "JKM",
             "ASSUMPTION: JKM 2024 average ~11.9 USD/MMBtu; no full-year figure found offline. "
             "Anchors: JKM 'mid-$9s' in early April 2024 (JOGMEC via lngprime.com); World Bank "
@@ -466,16 +629,93 @@ def fuels() -> pd.DataFrame:
 
 
 def tranches() -> pd.DataFrame:
-    """Efficiency tranches per technology (capacity share, efficiency, availability)."""
+    """Efficiency tranches per technology and fleet region (capacity share, efficiency,
+    availability): US heat rates for region ``us`` (and ``all`` for technologies with one set),
+    the European literature fit for region ``europe``."""
     rows = []
     for t in TECHNOLOGIES:
-        spec = TRANCHES[t]
-        shares = SHARES if len(spec) == 3 else (1.0,)
-        for i, ((hr, avail, src, assumed), share) in enumerate(zip(spec, shares, strict=True)):
-            rows.append({"technology": t, "tranche": i + 1, "capacity_share": share,
-                         "efficiency": round(BTU_PER_KWH / hr, 6),
-                         "heat_rate_btu_per_kwh": round(hr, 2), "availability": avail,
-                         "source": src, "assumed": assumed, "note": ""})
+        sets = {"us" if t in EUROPE_TRANCHES else "all": TRANCHES[t]}
+        if t in EUROPE_TRANCHES:
+            a, b = EUROPE_TRANCHES[t][:2]
+            sets["europe"] = [(BTU_PER_KWH * HHV_PER_LHV[t] / (a + b * year), 0.9,
+                               f"{OPSD_FIT} {t}: efficiency = {a:g} + {b:g} x year, year {year} "
+                               f"-> {a + b * year:.4f} LHV; {LHV_NOTE} ({HHV_PER_LHV[t]:g}); "
+                               f"ASSUMPTION: {why}; {AVAIL_THERMAL}", True)
+                              for year, why in EUROPE_TRANCHES[t][2]]
+        for region, spec in sets.items():
+            shares = SHARES if len(spec) == 3 else (1.0,)
+            for i, ((hr, avail, src, assumed), share) in enumerate(zip(spec, shares,
+                                                                       strict=True)):
+                rows.append({"technology": t, "region": region, "tranche": i + 1,
+                             "capacity_share": share, "efficiency": round(BTU_PER_KWH / hr, 6),
+                             "heat_rate_btu_per_kwh": round(hr, 2), "availability": avail,
+                             "source": src, "assumed": assumed, "note": ""})
+    return pd.DataFrame(rows)
+
+
+def fleet_regions(zone_ids: list[str]) -> pd.DataFrame:
+    """The fleet region (efficiency tranches) of every zone."""
+    rows = []
+    for z in zone_ids:
+        region = "europe" if z in EUROPE else "us"
+        src, assumed = FLEET_REGION_SOURCE[region] if z in EUROPE or z.startswith("US-") \
+            else (FLEET_REGION_OTHER, True)
+        rows.append({"zone_id": z, "region": region, "source": src, "assumed": assumed,
+                     "note": ""})
+    return pd.DataFrame(rows)
+
+
+def fuel_price_months() -> pd.DataFrame:
+    """Monthly factor (2024 month / 2024 mean) of every fuel-price hub of fuel_prices.csv."""
+    monthly = pd.read_csv(SHARED / "fuel_prices_2024_monthly.csv")
+    hubs = sorted({PRICES[k][1] for k in PRICES})
+    rows = []
+    for hub in hubs:
+        if hub in HUB_MONTHLY:
+            series, src, assumed = HUB_MONTHLY[hub]
+            m = monthly[monthly.zone_or_market.str.startswith(series)
+                        & monthly.period.str.fullmatch(r"2024-\d\d")]
+            values = m.sort_values("period").value.to_numpy(dtype=float)
+            if len(values) != 12:
+                raise SystemExit(f"{series}: expected 12 monthly values, got {len(values)}")
+            factors = values / values.mean()
+            note = (f"2024 monthly {m.unit.iloc[0]}: "
+                    + ", ".join(f"{v:g}" for v in values) + f"; mean {values.mean():.3f}")
+        else:
+            factors, (src, assumed), note = np.ones(12), FLAT_HUB.get(hub, FLAT_DEFAULT), ""
+        for month in range(12):
+            rows.append({"hub": hub, "month": month + 1, "factor": round(float(factors[month]), 6),
+                         "source": src, "assumed": assumed, "note": note if month == 0 else ""})
+    return pd.DataFrame(rows)
+
+
+def base_price_by_month(zone: str) -> np.ndarray:
+    """(12,) mean of the zone's shipped base price (annual mean x month x hour profile) per
+    month, USD/MWh."""
+    zones = pd.read_csv(ROOT / "abm" / "data" / "zones.csv").set_index("zone_id")
+    prof = pd.read_csv(ROOT / "abm" / "data" / "profiles.csv")
+    p = prof[(prof.zone_id == zone) & (prof.signal == "price")]
+    table = p.pivot(index="month", columns="hour_utc", values="factor").to_numpy()
+    return float(zones.loc[zone, "price_usd_per_mwh"]) * table.mean(axis=1)
+
+
+def reservoirs() -> pd.DataFrame:
+    """The share of each zone's hydro capacity that is reservoir (storage) hydro."""
+    return pd.DataFrame([{"zone_id": z, "reservoir_share": share, "source": src,
+                          "assumed": assumed, "note": ""}
+                         for z, (share, src, assumed) in RESERVOIRS.items()])
+
+
+def water_values() -> pd.DataFrame:
+    """Water value of every reservoir zone by month (USD/MWh)."""
+    rows = []
+    for z in RESERVOIRS:
+        values, src, assumed, note = WATER_VALUES[z]()
+        for month in range(12):
+            rows.append({"zone_id": z, "month": month + 1,
+                         "value_usd_per_mwh": round(float(values[month]), 3),
+                         "source": src, "assumed": bool(assumed[month]),
+                         "note": note if month == 0 else ""})
     return pd.DataFrame(rows)
 
 
@@ -486,7 +726,8 @@ def capacity(zone_ids: list[str]) -> pd.DataFrame:
     for _, r in mix.iterrows():
         if r.zone_id not in zone_ids or r.technology in ("pumped_hydro", "battery"):
             continue
-        if r.capacity_mw == "" or float(r.capacity_mw) <= 0:
+        if r.capacity_mw == "" or float(r.capacity_mw) <= 0 or (r.zone_id,
+                                                               r.technology) in EXCLUDED:
             continue
         cap = float(r.capacity_mw)
         gen = float(r.generation_gwh) if r.generation_gwh != "" else math.nan
@@ -599,7 +840,9 @@ def build() -> dict[str, pd.DataFrame]:
     zone_ids = pd.read_csv(ROOT / "abm" / "data" / "zones.csv").zone_id.tolist()
     shape, shape_sources = demand(zone_ids)
     return {"technologies.csv": technologies(), "fuels.csv": fuels(),
-            "tranches.csv": tranches(), "capacity.csv": capacity(zone_ids),
+            "tranches.csv": tranches(), "fleet_regions.csv": fleet_regions(zone_ids),
+            "capacity.csv": capacity(zone_ids), "fuel_price_months.csv": fuel_price_months(),
+            "reservoirs.csv": reservoirs(), "water_values.csv": water_values(),
             "fuel_prices.csv": fuel_prices(zone_ids), "carbon_schemes.csv": carbon_schemes(),
             "interconnectors.csv": interconnectors(), "demand_shape.csv": shape,
             "demand_shape_sources.csv": shape_sources}

@@ -3,15 +3,20 @@
 For every zone with an hourly 2024 series in ``../shared/data/hourly_2024_compact.csv`` (never
 shipped), clears the shipped market with no data-centre load for each (month, UTC hour) cell
 (the model's inputs are the same on every day of a cell, so 288 clearings give the year) and
-compares, hour by hour over 2024, the model's zone price and production-based average carbon
-with the observed day-ahead / real-time price and Electricity Maps direct carbon intensity:
-Pearson correlation and mean absolute error per zone. Also reports the model's marginal emission
-factor for US-CAISO in June-July beside WattTime's measured 355 g/kWh (CAISO_NORTH, 8 June - 8
-July 2023, abm/data/zones.csv).
+compares, hour by hour over 2024, the model's zone price and average carbon with the observed
+day-ahead / real-time price and Electricity Maps direct carbon intensity: mean, Pearson
+correlation and mean absolute error per zone, and the *ceiling*: the correlation of the observed
+series with its own month x hour means, the most a model that knows only month x hour cells can
+reach; ``captured`` = (correlation / ceiling)^2 is the share of that explainable variance the
+model captures.
 
-The average carbon is calibrated to the month x hour means of the same 2024 series (docs/grid.md,
-"Calibration"), so its correlation measures how much of the hourly variation the month x hour
-cells explain; the price is not calibrated and is the real test.
+Twice: the shipped market, calibrated to the zones' month x hour base prices and carbon (built
+from these same 2024 series, so in sample: it shows the calibration, not skill), and the same
+market with offers at cost (``calibrate_prices=False``: fuel, carbon and O&M costs, water
+values), whose prices no observation was tuned to. Also: monthly prices of zones with only
+monthly data (Ember, research table ``zone_prices_2024.csv``), the model's mean marginal
+emission factor per zone beside every published operating-margin factor of the research table
+``marginal_emission_factors.csv``, and the price-setting resources and mark-ups per zone.
 
 Usage (from the repository root)::
 
@@ -21,6 +26,7 @@ Usage (from the repository root)::
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 
@@ -29,50 +35,70 @@ import pandas as pd
 
 from abm.data.dataset import DATA_DIR, shipped
 from abm.grid import GridMarket, load_grid_data, traced_carbon_kg_per_mwh
-from abm.grid.availability import zone_lat_lon
+from abm.grid.availability import DAYS_PER_MONTH, zone_lat_lon
 
 ROOT = Path(__file__).resolve().parents[1]
-HOURLY = ROOT.parent / "shared" / "data" / "hourly_2024_compact.csv"
+SHARED = ROOT.parent / "shared" / "data"
+HOURLY = SHARED / "hourly_2024_compact.csv"
 PRICE_CAP = 3000.0  # USD/MWh, as the shipped scenarios' value of lost load is not read here
-CAISO_MOER = 355.0  # WattTime CAISO_NORTH mean MOER, 2023-06-08..07-08 (abm/data/zones.csv)
+EUR_USD = 1.082  # the project's 2024 average (abm/data/SOURCES.md)
 
 
-def model_cells(carbon_overrides: dict[str, float] | None = None
+@functools.cache
+def model_cells(calibrate_prices: bool = True,
+                carbon_overrides: tuple[tuple[str, float], ...] = ()
                 ) -> tuple[list[str], dict[str, np.ndarray]]:
-    """Clear the shipped market at every (month, UTC hour) cell with no data-centre load.
+    """Clear the shipped market at every (month, UTC hour) cell with no data-centre load (the
+    status quo of the cell): prices calibrated, or offers at cost.
 
-    Returns the zone ids and (12, 24, Z) arrays: ``price``, ``avg_carbon``, ``marginal_carbon``
-    and the marginal technology name per cell (``marginal_technology``, object array).
+    Returns the zone ids and (12, 24, Z) arrays: ``price``, ``avg_carbon`` (production),
+    ``traced_carbon`` (consumption), ``marginal_carbon``, ``markup``, ``water_value`` (NaN where
+    no reservoir sets the price), the marginal technology name per cell
+    (``marginal_technology``, object array), ``generation`` (12, 24, Z, T) and
+    ``technologies``. Cached: the figures of docs/ share it.
     """
     ds = shipped()
     zone_ids = list(ds.zones)
     mean = np.array([ds.zones[z].load_mw for z in zone_ids])
     market = GridMarket.from_data(load_grid_data(), zone_ids, mean, PRICE_CAP,
                                   zone_lat_lon=zone_lat_lon(ds.regions.values(), zone_ids),
-                                  carbon_overrides=carbon_overrides)
+                                  carbon_overrides=dict(carbon_overrides),
+                                  calibrate_prices=calibrate_prices)
     avg = np.array([ds.zones[z].avg_carbon_kg_per_mwh for z in zone_ids])
     price = np.array([ds.zones[z].price_usd_per_mwh for z in zone_ids])
     carbon_shape = np.stack([ds.profiles[z, "carbon"] for z in zone_ids], axis=-1)
     price_shape = np.stack([ds.profiles[z, "price"] for z in zone_ids], axis=-1)
-    out = {k: np.zeros((12, 24, len(zone_ids))) for k in ("price", "avg_carbon",
-                                                         "traced_carbon", "marginal_carbon")}
+    out = {k: np.zeros((12, 24, len(zone_ids))) for k in (
+        "price", "avg_carbon", "traced_carbon", "marginal_carbon", "markup", "water_value",
+        "base_price", "base_carbon")}
     out["marginal_technology"] = np.empty((12, 24, len(zone_ids)), dtype=object)
     out["generation"] = np.zeros((12, 24, len(zone_ids), len(market.technologies)))
     techs = market.technologies
     zero = np.zeros(len(zone_ids))
     for m in range(12):
         for h in range(24):
-            market.set_hour(m + 1, h, zero, avg * carbon_shape[m, h], price * price_shape[m, h])
+            cal = market.set_hour(m + 1, h, zero, avg * carbon_shape[m, h],
+                                  price * price_shape[m, h])
             d = market.clear(market.background_mw)
             out["price"][m, h] = d.price_usd_per_mwh
             out["avg_carbon"][m, h] = d.avg_carbon_kg_per_mwh
-            out["traced_carbon"][m, h] = traced_carbon_kg_per_mwh(d, market.network)
+            out["traced_carbon"][m, h] = traced_carbon_kg_per_mwh(d, market.hour_network)
             out["marginal_carbon"][m, h] = d.marginal_carbon_kg_per_mwh
+            out["markup"][m, h] = cal.markup_usd_per_mwh
+            out["water_value"][m, h] = cal.water_value_usd_per_mwh
+            out["base_price"][m, h] = cal.base_price_usd_per_mwh
+            out["base_carbon"][m, h] = cal.target_avg_carbon_kg_per_mwh
             out["generation"][m, h] = d.generation_mw
             out["marginal_technology"][m, h] = [techs[i] if i >= 0 else "shedding"
                                                for i in d.marginal_technology]
     out["technologies"] = techs
     return zone_ids, out
+
+
+def hour_weights() -> np.ndarray:
+    """(12, 24) share of 2024's hours in each month x hour cell."""
+    days = DAYS_PER_MONTH.astype(float)
+    return np.repeat(days[:, None], 24, axis=1) / (days.sum() * 24)
 
 
 FOSSIL = ("coal", "lignite", "gas_ccgt", "gas_ocgt", "oil", "other_thermal")
@@ -85,8 +111,7 @@ def generation_shares(zone_ids: list[str], cells: dict) -> pd.DataFrame:
     2022 for country zones, not capacity x an assumed capacity factor): the model's annual
     generation share of coal, gas, nuclear, wind+solar and hydro beside the source's."""
     cap = pd.read_csv(DATA_DIR / "grid" / "capacity.csv", keep_default_na=False)
-    days = np.array([31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=float)
-    energy = (cells["generation"] * days[:, None, None, None]).sum(axis=(0, 1))  # (Z, T) MWh/24
+    energy = (cells["generation"] * DAYS_PER_MONTH[:, None, None, None]).sum(axis=(0, 1))
     techs = list(cells["technologies"])
     rows = []
     for z, g in cap.groupby("zone_id", sort=False):
@@ -121,7 +146,9 @@ def observed(path: Path = HOURLY) -> tuple[pd.DatetimeIndex, dict[str, dict[str,
 
 def compare(zone_ids: list[str], cells: dict[str, np.ndarray], ts: pd.DatetimeIndex,
             obs: dict[str, dict[str, np.ndarray]]) -> pd.DataFrame:
-    """Correlation and mean absolute error per zone and signal (model vs observed, hourly)."""
+    """Per zone and signal, model against observations hour by hour: means, correlation, mean
+    absolute error, the ceiling (correlation of the observations with their own month x hour
+    means) and ``captured`` = (correlation / ceiling)^2 (0 for a model with no variation)."""
     m, h = ts.month.to_numpy() - 1, ts.hour.to_numpy()
     rows = []
     for z, series in obs.items():
@@ -134,30 +161,100 @@ def compare(zone_ids: list[str], cells: dict[str, np.ndarray], ts: pd.DatetimeIn
             y = series[series_key]
             x = cells[key][m, h, j]
             ok = np.isfinite(y)
-            x, y = x[ok], y[ok]
+            x, y, cell = x[ok], y[ok], m[ok] * 24 + h[ok]
+            means = pd.Series(y).groupby(cell).transform("mean").to_numpy()
+            ceiling = np.corrcoef(means, y)[0, 1]
             constant = np.ptp(x) == 0  # a model series with no variation has no correlation
+            corr = np.nan if constant else np.corrcoef(x, y)[0, 1]
             rows.append({"zone": z, "signal": signal, "hours": int(ok.sum()),
                          "observed_mean": y.mean(), "model_mean": x.mean(),
-                         "correlation": np.nan if constant else np.corrcoef(x, y)[0, 1],
-                         "mae": np.abs(x - y).mean()})
+                         "level_miss_pct": 100 * (x.mean() / y.mean() - 1),
+                         "correlation": corr, "mae": np.abs(x - y).mean(), "ceiling": ceiling,
+                         "captured": 0.0 if constant else (corr / ceiling) ** 2})
     return pd.DataFrame(rows).sort_values(["signal", "zone"]).reset_index(drop=True)
 
 
+def monthly_prices(zone_ids: list[str], cells: dict[str, np.ndarray],
+                   path: Path = SHARED / "grid" / "zone_prices_2024.csv") -> pd.DataFrame:
+    """Zones with only monthly 2024 prices (Ember, EUR/MWh, research table): per zone and
+    month the observed and the model's mean price (USD/MWh, EUR at 1.082)."""
+    df = pd.read_csv(path)
+    rows = []
+    for z in ("SE3", "FI", "GB", "IE"):
+        r = df[(df.zone_or_market == z) & df.period.str.fullmatch(r"2024-\d\d")
+               & (df.unit == "EUR/MWh") & df.value.notna()]
+        j = zone_ids.index(z)
+        for _, row in r.iterrows():
+            month = int(row.period[-2:])
+            rows.append({"zone": z, "month": month, "observed": row.value * EUR_USD,
+                         "model": float(cells["price"][month - 1, :, j].mean())})
+    return pd.DataFrame(rows)
+
+
+PUBLISHED = (  # zone, label, research-table row (zone_or_market prefix, period prefix)
+    *((z, "IFI OM 2021 v3.2, US", ("US", "IFI")) for z in
+      ("US-PJM-DOM", "US-NW-BPAT", "US-MISO", "US-ERCOT", "US-CAISO")),
+    ("US-CAISO", "SGIP/WattTime MOER 2020, PG&E", ("US-CAISO (PGE", "2020 annual")),
+    ("US-CAISO", "SGIP/WattTime MOER 2020, SCE", ("US-CAISO (SCE", "2020 annual")),
+    ("US-CAISO", "WattTime CAISO_NORTH, 8 Jun - 8 Jul 2023", ("US-CAISO (WattTime", "2023")),
+    ("CA-QC", "IFI OM 2021 v3.2, Canada", ("CA (Canada)", "IFI")),
+    ("BR-CS", "IFI OM 2021 v3.2, Brazil", ("BR (Brazil)", "IFI")),
+    ("CL-SEN", "IFI OM 2021 v3.2, Chile", ("CL (Chile)", "IFI")),
+    *((z, f"IFI OM 2021 v3.2, {name}", (c, "IFI")) for z, c, name in (
+        ("IE", "IE (Ireland)", "Ireland"), ("NL", "NL (Netherlands)", "Netherlands"),
+        ("DE-LU", "DE (Germany)", "Germany"), ("SE3", "SE (Sweden)", "Sweden"),
+        ("FI", "FI (Finland)", "Finland"), ("FR", "FR (France)", "France"),
+        ("GB", "GB (United Kingdom)", "United Kingdom"), ("IN-WE", "IN (India)", "India"),
+        ("SG", "SG (Singapore)", "Singapore"), ("JP-TK", "JP (Japan)", "Japan"),
+        ("KR", "KR (Korea", "Korea"), ("AU-NSW", "AU (Australia)", "Australia"),
+        ("ZA", "ZA (South Africa)", "South Africa"), ("AE", "AE (United Arab", "UAE"),
+        ("CN-SH", "CN (China", "China"))),
+    *((z, f"Fleschutz et al. 2021, {y}", (c, f"{y} annual")) for z, c in (
+        ("DE-LU", "DE-LU (Germany)"), ("FR", "FR"), ("GB", "GB"), ("IE", "IE"), ("NL", "NL"),
+        ("FI", "FI")) for y in (2019, 2020)),
+    ("IN-WE", "CEA CO2 database v20, FY2023-24 (India)", ("IN (India, all-India", "FY2023")),
+    ("SG", "EMA Singapore 2017", ("SG", "2017")),
+)
+
+
+def published_factors(path: Path = SHARED / "grid" / "marginal_emission_factors.csv"
+                      ) -> pd.DataFrame:
+    """Every published marginal (operating-margin) factor of the research table with a value,
+    mapped to the zones it stands for: zone, source, g/kWh."""
+    df = pd.read_csv(path)
+    rows = []
+    for zone, label, (market, period) in PUBLISHED:
+        hit = df[(df.zone_or_market == market) | df.zone_or_market.str.startswith(market + " ")
+                 | df.zone_or_market.str.startswith(market)]
+        hit = hit[hit.period.astype(str).str.startswith(period) & hit.value.notna()]
+        if len(hit) != 1:
+            raise ValueError(f"{label}: expected one row for {market!r} {period!r}, "
+                             f"found {len(hit)}")
+        rows.append({"zone": zone, "source": label, "published": float(hit.value.iloc[0])})
+    return pd.DataFrame(rows)
+
+
 def marginal_summary(zone_ids: list[str], cells: dict[str, np.ndarray]) -> pd.DataFrame:
-    """Per zone: the model's annual mean marginal emission factor (kg/MWh, cells weighted by
-    the days of their month), the most frequent marginal technology and its share of hours,
-    beside the zones.csv marginal figure (an assumption except US-CAISO)."""
-    ds = shipped()
-    days = np.array([31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=float)
-    w = np.repeat(days[:, None], 24, axis=1).ravel() / (days.sum() * 24)
+    """Per zone: the model's annual mean marginal emission factor (kg/MWh, hours of the month x
+    hour cells), the most frequent marginal technology and its share of hours, the share of
+    hours a reservoir sets the price, the mean mark-up (USD/MWh) and its mean size relative to
+    the base price."""
+    w = hour_weights().ravel()
     rows = []
     for j, z in enumerate(zone_ids):
         techs = cells["marginal_technology"][:, :, j].ravel()
         share = pd.Series(w).groupby(techs).sum().sort_values(ascending=False)
+        markup = cells["markup"][:, :, j].ravel()
+        base = cells["base_price"][:, :, j].ravel()
         rows.append({"zone": z,
-                     "model_marginal": float((cells["marginal_carbon"][:, :, j].ravel() * w).sum()),
-                     "zones_csv_marginal": ds.zones[z].marginal_carbon_kg_per_mwh,
-                     "marginal_technology": share.index[0], "share": float(share.iloc[0])})
+                     "model_marginal": float((cells["marginal_carbon"][:, :, j].ravel()
+                                              * w).sum()),
+                     "marginal_technology": share.index[0], "share": float(share.iloc[0]),
+                     "reservoir_share": float((np.isfinite(cells["water_value"][:, :, j]
+                                                           ).ravel() * w).sum()),
+                     "markup": float((markup * w).sum()),
+                     "markup_abs_pct": float(100 * (np.abs(markup) * w).sum()
+                                             / (base * w).sum())})
     return pd.DataFrame(rows)
 
 
@@ -169,38 +266,37 @@ def caiso_summer_marginal(zone_ids: list[str], cells: dict[str, np.ndarray]) -> 
                   + cells["marginal_carbon"][6, :, j].mean() * 31) / 61)
 
 
+def beside_published(zone_ids: list[str], cells: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Every published factor (``published_factors``) beside the model's mean marginal factor
+    of the zone over the same part of the year (the year; June-July for WattTime's June 2023
+    month), and the model's deviation from it (%)."""
+    annual = marginal_summary(zone_ids, cells).set_index("zone").model_marginal
+    out = published_factors()
+    out["model"] = [caiso_summer_marginal(zone_ids, cells) if "Jun" in src else annual[z]
+                    for z, src in zip(out.zone, out.source, strict=True)]
+    out["deviation_pct"] = 100 * (out.model / out.published - 1)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Write the validation table (CSV and Markdown) and print it."""
+    """Write the validation tables (CSV) of the calibrated market and of offers at cost."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--hourly", type=Path, default=HOURLY)
     p.add_argument("--out", type=Path, default=ROOT / "out" / "validation")
     args = p.parse_args(argv)
-    zone_ids, cells = model_cells()
-    ts, obs = observed(args.hourly)
-    table = compare(zone_ids, cells, ts, obs)
     args.out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.out / "validation.csv", index=False)
-    md = table.to_markdown(index=False, floatfmt=".2f") if _has_tabulate() else table.to_string()
-    caiso = caiso_summer_marginal(zone_ids, cells)
-    md += (f"\n\nUS-CAISO marginal emission factor, June-July mean: model {caiso:.0f} kg/MWh, "
-           f"WattTime measured {CAISO_MOER:.0f} (CAISO_NORTH, 2023-06-08..07-08)\n")
-    shares = generation_shares(zone_ids, cells)
-    shares.to_csv(args.out / "generation_shares.csv", index=False)
-    md += "\n" + shares.round(2).to_string(index=False) + "\n"
-    marginal = marginal_summary(zone_ids, cells)
-    marginal.to_csv(args.out / "marginal.csv", index=False)
-    md += "\n" + marginal.to_string(index=False) + "\n"
-    (args.out / "validation.md").write_text(md)
-    print(md)
+    ts, obs = observed(args.hourly)
+    for name, calibrated in (("calibrated", True), ("at_cost", False)):
+        zone_ids, cells = model_cells(calibrated)
+        tables = {"validation": compare(zone_ids, cells, ts, obs),
+                  "monthly": monthly_prices(zone_ids, cells),
+                  "marginal": marginal_summary(zone_ids, cells),
+                  "published": beside_published(zone_ids, cells),
+                  "generation_shares": generation_shares(zone_ids, cells)}
+        for key, table in tables.items():
+            table.to_csv(args.out / f"{key}_{name}.csv", index=False)
+            print(f"\n{key}, {name.replace('_', ' ')}:\n{table.round(2).to_string(index=False)}")
     return 0
-
-
-def _has_tabulate() -> bool:
-    try:
-        import tabulate  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ PRICE_CAP = 3000.0
 
 def fleet(units: list[dict], n_zones: int) -> Fleet:
     """Units as dicts: zone, tech, mw, and optionally eff (1), fuel (USD/MWh_th, 0), vom (0),
-    co2 (t/MWh_th, 0), avail (1), calibrated (False)."""
+    co2 (t/MWh_th, 0), avail (1), calibrated (False), reservoir (False)."""
     def col(key, default, dtype=float):
         return np.array([u.get(key, default) for u in units], dtype=dtype)
 
@@ -23,7 +23,8 @@ def fleet(units: list[dict], n_zones: int) -> Fleet:
                  np.array([TECHNOLOGIES.index(u["tech"]) for u in units], dtype=np.int64),
                  col("tranche", 1, np.int64), col("mw", 0.0), eff, 1000.0 * col("co2", 0.0) / eff,
                  col("fuel", 0.0), col("vom", 0.0), col("avail", 1.0),
-                 col("calibrated", False, bool), n_zones)
+                 col("calibrated", False, bool), n_zones, np.ones((len(units), 12)),
+                 col("reservoir", False, bool))
 
 
 def network(lines: list[tuple[int, int, float, float]], n_zones: int) -> Network:
@@ -35,17 +36,21 @@ def network(lines: list[tuple[int, int, float, float]], n_zones: int) -> Network
 
 
 def market(units: list[dict], lines: list[tuple[int, int, float, float]], n_zones: int,
-           carbon: float | list[float] = 0.0, mean_load_mw: float = 1.0,
-           calibration_carbon: float | None = None) -> GridMarket:
+           carbon: float | list[float] = 0.0, mean_load_mw: float | list[float] = 1.0,
+           calibration_carbon: float | None = None, water: list[float] | None = None,
+           calibrate_prices: bool = True) -> GridMarket:
     """A market with a flat demand shape: background demand ``mean_load_mw`` every hour;
-    availability calibrated under ``calibration_carbon`` (default: ``carbon``)."""
+    availability calibrated under ``calibration_carbon`` (default: ``carbon``); ``water``:
+    each zone's water value (USD/MWh, every month; NaN or None: no reservoir)."""
     def per_zone(x):
         return None if x is None else np.broadcast_to(np.asarray(x, dtype=float), (n_zones,))
 
+    values = None if water is None else np.repeat(per_zone(water)[:, None], 12, axis=1)
     return GridMarket(fleet(units, n_zones), network(lines, n_zones),
-                      np.ones((n_zones, 12, 24)), np.full(n_zones, mean_load_mw),
+                      np.ones((n_zones, 12, 24)), np.array(per_zone(mean_load_mw)),
                       per_zone(carbon), PRICE_CAP,
-                      calibration_carbon_price_usd_per_t=per_zone(calibration_carbon))
+                      calibration_carbon_price_usd_per_t=per_zone(calibration_carbon),
+                      water_value_usd_per_mwh=values, calibrate_prices=calibrate_prices)
 
 
 RANDOM_TECHS = ("nuclear", "coal", "gas_ccgt", "gas_ocgt", "oil")

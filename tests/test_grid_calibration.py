@@ -27,12 +27,15 @@ def zone():
     return market(units, [], 1, mean_load_mw=1000.0)
 
 
-def test_calibration_by_hand():
+@pytest.mark.parametrize("calibrate_prices", [True, False])
+def test_calibration_by_hand(calibrate_prices):
     """Load 1,000 MW, target 200 kg/MWh: 200,000 kg come from coal above the 450 MW of nuclear,
     so the other units serve R = 450 + 200,000 / 850 = 685.29 MW and wind and solar
     V = 314.71 MW. Below s = 1 / 0.3 both grow linearly, V(s) = (400 x 0.3 + 200 x 0.2) s, so
-    s = 314.71 / 160 = 1.9669; the zone clears at coal's 20 $/MWh."""
+    s = 314.71 / 160 = 1.9669. Coal, part-loaded, sets the price: at its cost, 20 $/MWh, or,
+    with prices calibrated to a base price of 25, with a mark-up of 5 on every offer."""
     m = zone()
+    m.calibrate_prices = calibrate_prices
     cal = m.set_hour(1, 0, np.zeros(1), np.array([200.0]), np.array([25.0]))
     rest = 450 + 200_000 / 850
     s = (1000 - rest) / 160
@@ -41,10 +44,142 @@ def test_calibration_by_hand():
     assert cal.availability[0, [WIND, SOLAR]] == pytest.approx([0.3 * s, 0.2 * s])
     assert cal.avg_carbon_kg_per_mwh == pytest.approx([200.0])
     assert cal.reached.tolist() == [True]
-    assert cal.price_usd_per_mwh == pytest.approx([20.0])
+    markup = 5.0 if calibrate_prices else 0.0
+    assert cal.markup_usd_per_mwh == pytest.approx([markup])
+    assert cal.price_usd_per_mwh == pytest.approx([20.0 + markup])
     d = m.clear(m.background_mw)
     assert d.generation_mw[0, COAL] == pytest.approx(200_000 / 850)
     assert d.avg_carbon_kg_per_mwh == pytest.approx([200.0])
+    # the next 50 MW: coal's remaining 64.71 MW, at the same price; then gas at 40 + markup
+    assert m.clear(m.background_mw + 50).price_usd_per_mwh == pytest.approx([20.0 + markup])
+    assert m.clear(m.background_mw + 100).price_usd_per_mwh == pytest.approx([40.0 + markup])
+
+
+def reservoir_zone(water: float, calibrate_prices: bool = True):
+    """Nuclear 450 MW available (10 $/MWh); hydro 400 MW at an annual capacity factor of 0.3,
+    half run-of-river and half reservoir (water value ``water``); coal 300 MW (20 $/MWh, 850
+    kg/MWh); gas 300 MW (40 $/MWh, 360 kg/MWh). Load 1,000 MW, target 200 kg/MWh."""
+    units = [dict(tech="nuclear", mw=500, fuel=10, avail=0.9),
+             dict(tech="hydro", mw=200, avail=0.3, calibrated=True),
+             dict(tech="hydro", mw=200, avail=0.3, calibrated=True, reservoir=True, tranche=2),
+             dict(tech="coal", mw=300, fuel=20, co2=0.85),
+             dict(tech="gas_ccgt", mw=300, fuel=40, co2=0.36)]
+    return market(units, [], 1, mean_load_mw=1000.0, water=[water],
+                  calibrate_prices=calibrate_prices)
+
+
+def test_water_value_sets_the_price_and_moved_water_carries_what_it_displaces():
+    """As ``test_calibration_by_hand`` but the 314.71 MW of clean output is hydro: s x 0.3 x 400
+    = 314.71, so the reservoir releases H0 = 157.35 MW of its 200 MW and has 42.65 MW of room.
+    Coal runs 235.29 MW (its other 64.71 MW not committed this hour); the reservoir offers at
+    its water value 33 (below gas's 40) and sets the price: with a base price of 38, the
+    mark-up is 5. Water moved from another hour displaces the fuel-burning unit whose cost is
+    closest to the water value: gas (|40 - 33| = 7 < |20 - 33| = 13), 360 kg/MWh."""
+    m = reservoir_zone(33.0)
+    cal = m.set_hour(1, 0, np.zeros(1), np.array([200.0]), np.array([38.0]))
+    h0 = 1000 - 450 - 200_000 / 850
+    assert cal.reached.tolist() == [True]
+    assert cal.avg_carbon_kg_per_mwh == pytest.approx([200.0])
+    assert cal.water_value_usd_per_mwh == pytest.approx([33.0])
+    assert cal.markup_usd_per_mwh == pytest.approx([5.0])
+    assert cal.reservoir_factor_kg_per_mwh == pytest.approx([360.0])
+    assert cal.price_usd_per_mwh == pytest.approx([38.0])
+    base = m.clear(m.background_mw)
+    assert base.generation_mw[0, TECHNOLOGIES.index("hydro")] == pytest.approx(h0)
+    # 10 MW more: the reservoir (water moved), 360 kg/MWh; 10 MW less: water saved
+    for delta in (10.0, -10.0):
+        d = m.clear(m.background_mw + delta)
+        assert d.price_usd_per_mwh == pytest.approx([38.0])
+        assert d.marginal_technology.tolist() == [TECHNOLOGIES.index("hydro")]
+        assert d.marginal_carbon_kg_per_mwh == pytest.approx([360.0])
+        assert d.emissions_kg - base.emissions_kg == pytest.approx([360.0 * delta])
+    # 100 MW more: the reservoir's 42.65 MW of room (moved water, 360), then 57.35 MW of gas
+    # (360 too) at 40 + 5
+    room = 200 - h0 / 2
+    d = m.clear(m.background_mw + 100)
+    assert d.price_usd_per_mwh == pytest.approx([45.0])
+    assert d.generation_mw[0, TECHNOLOGIES.index("gas_ccgt")] == pytest.approx(100 - room)
+    assert d.emissions_kg - base.emissions_kg == pytest.approx([room * 360 + (100 - room) * 360])
+    assert d.generation_mw[0, COAL] == pytest.approx(200_000 / 850)  # not committed further
+
+
+def test_committed_units_offer_below_a_low_water_value_and_spilled_water_is_clean():
+    """Water value 15, below coal's 20: the committed units (nuclear 10, hydro 0, coal 20)
+    move down by 20 - (15 - 0.01) = 5.01 so that they stay on when load falls; with a base
+    price of 11 the mark-up is -4. The water value is below every fuel-burning unit: moved
+    water displaces nothing that burns (0 kg/MWh). 200 MW less: the reservoir gives up all
+    157.35 MW first (the price stays 11), then coal 42.65 MW at its offer 20 - 5.01 - 4."""
+    m = reservoir_zone(15.0)
+    cal = m.set_hour(1, 0, np.zeros(1), np.array([200.0]), np.array([11.0]))
+    assert cal.price_usd_per_mwh == pytest.approx([11.0])
+    assert cal.markup_usd_per_mwh == pytest.approx([-4.0])
+    assert cal.reservoir_factor_kg_per_mwh == pytest.approx([0.0])
+    base = m.clear(m.background_mw)
+    d = m.clear(m.background_mw + 30)
+    assert d.price_usd_per_mwh == pytest.approx([11.0])
+    assert d.emissions_kg == pytest.approx(base.emissions_kg)
+    h0 = (1000 - 450 - 200_000 / 850) / 2
+    d = m.clear(m.background_mw - 200)
+    assert d.price_usd_per_mwh == pytest.approx([20 - 5.01 - 4])
+    assert d.emissions_kg - base.emissions_kg == pytest.approx([-(200 - h0) * 850.0])
+    # offers at cost: the reservoir at its water value, the price 15
+    assert reservoir_zone(15.0, False).set_hour(
+        1, 0, np.zeros(1), np.array([200.0]), np.array([11.0])).price_usd_per_mwh == \
+        pytest.approx([15.0])
+
+
+def test_coupled_zones_are_calibrated_jointly_by_hand():
+    """Zone 0: nuclear 300 MW (10 $/MWh), coal 500 MW (20 $/MWh, 900 kg/MWh); zone 1: gas
+    600 MW (40 $/MWh, 400 kg/MWh); a 100 MW line; loads 500 and 500 MW. Base prices 30 and 50:
+    the line carries 100 MW to the dearer zone 1, so zone 0 produces 600 MW and zone 1 400.
+    Consumption targets 450 and 410 kg/MWh: zone 0 must emit 450 x 600 = 270,000 kg (coal
+    300 MW, part-loaded: mark-up 30 - 20 = 10) and zone 1 410 x 500 - 100 x 450 = 160,000 kg
+    (gas 400 MW, mark-up 50 - 40 = 10). The status quo then clears at 30 and 50 with the
+    line at its limit, and flow tracing gives 450 and 410. Zone 1's load falling to 80 MW
+    frees the line: both zones clear at zone 0's coal, 30 (zone 1's next MW is imported)."""
+    units = [dict(zone=0, tech="nuclear", mw=300, fuel=10),
+             dict(zone=0, tech="coal", mw=500, fuel=20, co2=0.9),
+             dict(zone=1, tech="gas_ccgt", mw=600, fuel=40, co2=0.4)]
+    m = market(units, [(0, 1, 100.0, 100.0)], 2, mean_load_mw=500.0)
+    cal = m.set_hour(1, 0, np.zeros(2), np.array([450.0, 410.0]), np.array([30.0, 50.0]))
+    assert cal.production_mw == pytest.approx([600.0, 400.0])
+    assert cal.production_target_kg_per_mwh == pytest.approx([450.0, 400.0])
+    assert cal.markup_usd_per_mwh == pytest.approx([10.0, 10.0])
+    assert cal.price_usd_per_mwh == pytest.approx([30.0, 50.0])
+    assert cal.avg_carbon_kg_per_mwh == pytest.approx([450.0, 410.0])
+    assert cal.reached.tolist() == [True, True]
+    d = m.clear(m.background_mw)
+    assert d.flow_mw == pytest.approx([100.0]) and d.congested.tolist() == [True]
+    d = m.clear(m.background_mw + np.array([50.0, 50.0]))
+    assert d.price_usd_per_mwh == pytest.approx([30.0, 50.0])
+    d = m.clear(np.array([500.0, 80.0]))
+    assert d.price_usd_per_mwh == pytest.approx([30.0, 30.0])
+    assert d.flow_mw == pytest.approx([80.0]) and d.congested.tolist() == [False]
+    assert d.marginal_technology.tolist() == [COAL, COAL]
+    assert d.emissions_kg == pytest.approx([280 * 900.0, 0.0])
+    # the next hour's status quo is known: adopted as the basis, it clears (and 50 MW more in
+    # both zones) with no HiGHS call
+    calls = m.highs_calls
+    m.set_hour(1, 1, np.zeros(2), np.array([450.0, 410.0]), np.array([30.0, 50.0]))
+    d = m.clear(m.background_mw + np.array([50.0, 50.0]))
+    assert d.price_usd_per_mwh == pytest.approx([30.0, 50.0])
+    assert m.highs_calls == calls
+
+
+def test_imports_are_limited_to_what_a_zone_can_take():
+    """Zone 1's load is 150 MW: the 100 MW line would import two thirds of it, more than the
+    half a zone may import (``MAX_IMPORT_SHARE``): the hour's transfer limit towards zone 1 is
+    75 MW, the line is at that limit, and both base prices are reproduced."""
+    units = [dict(zone=0, tech="nuclear", mw=300, fuel=10),
+             dict(zone=0, tech="coal", mw=500, fuel=20, co2=0.9),
+             dict(zone=1, tech="gas_ccgt", mw=600, fuel=40, co2=0.4)]
+    m = market(units, [(0, 1, 100.0, 100.0)], 2, mean_load_mw=[500.0, 150.0])
+    cal = m.set_hour(1, 0, np.zeros(2), np.array([450.0, 410.0]), np.array([30.0, 50.0]))
+    assert cal.transfer_limit_mw.tolist() == [[75.0, 100.0]]
+    assert cal.production_mw == pytest.approx([575.0, 75.0])
+    assert cal.price_usd_per_mwh == pytest.approx([30.0, 50.0])
+    d = m.clear(m.background_mw + np.array([0.0, 20.0]))
+    assert d.flow_mw == pytest.approx([75.0]) and d.price_usd_per_mwh[1] == pytest.approx(50.0)
 
 
 def test_a_generator_carbon_price_changes_dispatch_not_the_weather():
@@ -108,11 +243,12 @@ def test_any_reachable_target_is_reached(load, share):
                                                                            abs=1e-6)
 
 
-def test_shipped_zones_reach_their_hourly_carbon_or_hit_a_bound():
+def test_shipped_zones_reach_their_hourly_prices_and_carbon_or_hit_a_bound():
     """The shipped grid data and profiles: in each month x hour cell (here every 3rd hour of
-    January and July) a zone reproduces the base average carbon, or its weather factor is at
-    a bound (no variable renewables or hydro at all, or all of them at full capacity), and
-    then the gap is on the side the bound explains."""
+    January and July) every zone clears at its base price, and each zone produces the
+    production-based carbon its consumption target needs, or its weather factor is at a bound
+    (no variable renewables or hydro at all, or all of them at full capacity) and the gap is
+    on the side the bound explains; three quarters of the zone-hours reach the base carbon."""
     from abm.data.dataset import shipped
     from abm.grid import GridMarket, load_grid_data
     from abm.grid.availability import zone_lat_lon
@@ -126,12 +262,21 @@ def test_shipped_zones_reach_their_hourly_carbon_or_hit_a_bound():
     reached = 0
     for month in (1, 7):
         for hour in range(0, 24, 3):
-            target = np.array([z.avg_carbon_kg_per_mwh
-                               * data.profiles[(z.id, "carbon")][month - 1, hour] for z in zones])
-            cal = m.set_hour(month, hour, np.zeros(len(zones)), target, np.zeros(len(zones)))
-            low = cal.avg_carbon_kg_per_mwh < target  # too clean even with no renewables
-            assert (cal.reached | (low & (cal.weather_factor == 0))
+            target, price = (np.array([getattr(z, f"{name}_usd_per_mwh" if name == "price"
+                                               else f"avg_{name}_kg_per_mwh")
+                                       * data.profiles[(z.id, name)][month - 1, hour]
+                                       for z in zones]) for name in ("carbon", "price"))
+            cal = m.set_hour(month, hour, np.zeros(len(zones)), target, price)
+            assert cal.price_usd_per_mwh == pytest.approx(price, rel=1e-9)
+            # judged on what each zone must produce: met, or the weather factor at a bound
+            d = m.clear(m.background_mw)
+            produced = d.avg_carbon_kg_per_mwh
+            goal = cal.production_target_kg_per_mwh
+            met = np.abs(produced - goal) <= 1e-6 * np.maximum(goal, 1.0)
+            low = produced < goal  # too clean even with no renewables
+            assert (met | (low & (cal.weather_factor == 0))
                     | (~low & np.isclose(cal.weather_factor, cal.weather_factor_max))).all()
+            assert (cal.reached <= met).all()
             reached += int(cal.reached.sum())
     assert reached >= 0.75 * 16 * len(zones)
 
@@ -159,3 +304,25 @@ def test_piecewise_inversion_is_exact(seed, share):
             assert np.interp(got[r] - 1e-6, x[r], y[r]) < t
         else:
             assert got[r] == pytest.approx(x[r, (y[r] <= 0).sum() - 1])
+
+
+def test_a_scenario_line_changes_the_clearing_not_the_calibration():
+    """As ``test_coupled_zones_are_calibrated_jointly_by_hand``, calibrated on the observed
+    100 MW line but cleared with a 200 MW one: the fit is the observed year's (prices 30 and
+    50, the 100 MW flow), and the status quo under the scenario's line sends 200 MW: zone 0's
+    coal 100 MW more (+90,000 kg), zone 1's gas 100 MW less (-40,000 kg), prices unchanged."""
+    units = [dict(zone=0, tech="nuclear", mw=300, fuel=10),
+             dict(zone=0, tech="coal", mw=500, fuel=20, co2=0.9),
+             dict(zone=1, tech="gas_ccgt", mw=600, fuel=40, co2=0.4)]
+    observed = market(units, [(0, 1, 100.0, 100.0)], 2, mean_load_mw=500.0)
+    wider = GridMarket(observed.fleet, network([(0, 1, 200.0, 200.0)], 2),
+                       observed.demand_shape, observed.mean_load_mw, np.zeros(2), 3000.0,
+                       calibration_line_capacity_mw=np.array([[100.0, 100.0]]))
+    hour = (1, 0, np.zeros(2), np.array([450.0, 410.0]), np.array([30.0, 50.0]))
+    a, b = observed.set_hour(*hour), wider.set_hour(*hour)
+    assert b.price_usd_per_mwh == pytest.approx(a.price_usd_per_mwh)
+    assert b.transfer_limit_mw.tolist() == [[100.0, 100.0]]
+    d0, d1 = observed.clear(observed.background_mw), wider.clear(wider.background_mw)
+    assert d1.flow_mw == pytest.approx([200.0]) and d1.congested.tolist() == [True]
+    assert d1.price_usd_per_mwh == pytest.approx([30.0, 50.0])
+    assert d1.emissions_kg - d0.emissions_kg == pytest.approx([90_000.0, -40_000.0])

@@ -61,10 +61,58 @@ A-B,A,B,100,80,HVDC,2024,src,false,
 }
 
 
+# the optional tables: zone A's hydro half reservoir (water value 40 in every month but July,
+# 20), fuel hub x dearer in winter, zone A's coal from a region 'eu' of its own
+OPTIONAL = {
+    "reservoirs.csv": "zone_id,reservoir_share,source,assumed,note\nA,0.5,src,false,\n",
+    "water_values.csv": "zone_id,month,value_usd_per_mwh,source,assumed,note\n" + "".join(
+        f"A,{m},{20 if m == 7 else 40},src,false,\n" for m in range(1, 13)),
+    "fuel_price_months.csv": "hub,month,factor,source,assumed,note\n" + "".join(
+        f"x,{m},{1.2 if m in (1, 2, 12) else 0.9},src,false,\n" for m in range(1, 13)),
+    "fleet_regions.csv": "zone_id,region,source,assumed,note\nA,eu,src,false,\n"
+                         "B,all,src,false,\n",
+}
+WITH_HYDRO = {
+    "technologies": TABLES["technologies.csv"] + "hydro,water,hydro,0,src,false,\n",
+    "fuels": TABLES["fuels.csv"] + "water,0,src,false,\n",
+    "tranches": TABLES["tranches.csv"].replace(
+        "technology,tranche,", "technology,region,tranche,").replace("\nnuclear,", "\nnuclear,all,")
+    .replace("\nwind,", "\nwind,all,").replace("\ncoal,", "\ncoal,all,")
+    .replace("\ngas_ccgt,", "\ngas_ccgt,all,")
+    + "hydro,all,1,1,1,3412,0.4,src,false,\ncoal,eu,1,1,0.45,7583,0.9,src,false,\n",
+    "capacity": TABLES["capacity.csv"] + "A,hydro,100,,,2024,src,false,\n",
+}
+
+
 def write(tmp_path: Path, **changes: str) -> Path:
-    for name, text in TABLES.items():
-        (tmp_path / name).write_text(changes.get(name.removesuffix(".csv"), text))
+    for name, text in (TABLES | OPTIONAL).items():
+        key = name.removesuffix(".csv")
+        if name in TABLES or key in changes:
+            (tmp_path / name).write_text(changes.get(key, text))
     return tmp_path
+
+
+def test_optional_tables_reservoirs_months_and_regions(tmp_path):
+    """With the optional tables: zone A's hydro is two units, run-of-river and reservoir (50 MW
+    each); the reservoir's water value is the month's; a fuel of hub x costs 1.2 times its
+    annual price in January and 0.9 in July; zone A's coal takes region eu's one tranche (0.45)
+    and zone B (region all) none of it."""
+    parts = {k.removesuffix(".csv"): v for k, v in OPTIONAL.items()}
+    data = load_grid_data(write(tmp_path, **parts, **WITH_HYDRO))
+    assert data.reservoir_share == {"A": 0.5}
+    assert data.water_value_usd_per_mwh["A"][[0, 6]].tolist() == [40.0, 20.0]
+    assert [t.efficiency for t in data.tranches_of("A", "coal")] == [0.45]
+    assert [t.efficiency for t in data.tranches_of("B", "coal")] == [0.4, 0.34]
+    m = GridMarket.from_data(data, ["A", "B"], np.array([300.0, 200.0]), 3000.0,
+                             zone_lat_lon=np.array([[50.0, 0.0], [50.0, 10.0]]))
+    hydro = m.fleet.technology == TECHNOLOGIES.index("hydro")
+    assert m.fleet.capacity_mw[hydro].tolist() == [50.0, 50.0]
+    assert m.fleet.reservoir[hydro].tolist() == [False, True]
+    gas = m.fleet.technology == TECHNOLOGIES.index("gas_ccgt")
+    offers = {month: m.fleet.offers(np.zeros(2), month)[gas][0] for month in (1, 7)}
+    assert offers[1] - 6 == pytest.approx(1.2 * 25 / 0.5)
+    assert offers[7] - 6 == pytest.approx(0.9 * 25 / 0.5)
+    assert m.water_value_usd_per_mwh[0, [0, 6]].tolist() == [40.0, 20.0]
 
 
 def test_small_tables_load_and_clear(tmp_path):
@@ -99,10 +147,17 @@ def test_small_tables_load_and_clear(tmp_path):
      "row 2.capacity_forward_mw"),
     ("demand_shape", TABLES["demand_shape.csv"].replace("A,1,0,1.0\n", ""), "A.factor"),
     ("technologies", TABLES["technologies.csv"].replace(",src,", ",,", 1), "row 2.source"),
+    ("water_values", OPTIONAL["water_values.csv"].replace("A,7,20", "A,13,20"), "row 8.month"),
+    ("water_values", OPTIONAL["water_values.csv"].replace("A,7,20,src,false,\n", ""),
+     "zone_id"),
+    ("reservoirs", OPTIONAL["reservoirs.csv"].replace("0.5", "1.5"), "row 2.reservoir_share"),
+    ("fuel_price_months", OPTIONAL["fuel_price_months.csv"].replace("x,", "y,"), "hub"),
+    ("fleet_regions", OPTIONAL["fleet_regions.csv"].replace("A,eu", "A,asia"), "row 2.region"),
 ])
 def test_bad_tables_name_file_and_field(tmp_path, table, text, field):
+    optional = {k.removesuffix(".csv"): v for k, v in OPTIONAL.items()}
     with pytest.raises(InputError) as err:
-        load_grid_data(write(tmp_path, **{table: text}))
+        load_grid_data(write(tmp_path, **(optional | WITH_HYDRO | {table: text})))
     assert err.value.source.endswith(f"{table}.csv")
     assert err.value.field == field
 

@@ -65,6 +65,7 @@ hours = 1
 
 [grid]
 data = "grid"
+calibrate_prices = {calibrate}
 {grid}
 [zones.set.FR]
 load_mw = 500.0
@@ -111,9 +112,10 @@ def two_zones(tmp_path):
     for name, text in TWO_ZONES.items():
         (tmp_path / "grid" / name).write_text(text)
 
-    def load(grid: str = "", **overrides):
+    def load(grid: str = "", calibrate: bool = False, **overrides):
+        """The move scenario; offers at cost (hand-solved) unless ``calibrate``."""
         path = tmp_path / "move.toml"
-        path.write_text(MOVE.format(grid=grid))
+        path.write_text(MOVE.format(grid=grid, calibrate=str(calibrate).lower()))
         return load_scenario(path, overrides=overrides)
     return load
 
@@ -147,6 +149,34 @@ def test_system_emissions_of_a_move_differ_from_marginal_attribution_by_hand(two
     assert lines.line.tolist() == ["FR-DE-LU"] and lines.congested.all()
     assert lines.flow_mw.tolist() == pytest.approx([5.0])
     assert summary(model, "complete")["relocation_effect_kg"] == pytest.approx(-7_000.0)
+
+
+def test_calibrated_prices_reproduce_the_base_prices_at_the_status_quo(two_zones):
+    """With calibrated prices the two zones clear at their base prices at the status quo (20
+    MW in FR), the line at its limit towards the dearer one, each zone's offers moved by its
+    mark-up; the placed load (20 MW in DE-LU) then meets DE-LU's own gas at its offer."""
+    model = MarketModel(two_zones(calibrate=True))
+    model.step()
+    ids = [z.id for z in model.inst.scenario.zones]
+    fr, de = (ids.index(z) for z in ("FR", "DE-LU"))
+    base = model.base.price_usd_per_mwh[0]
+    np.testing.assert_allclose(model.dispatch_status_quo.price_usd_per_mwh, base, rtol=1e-9)
+    np.testing.assert_allclose(zones(model)[0].reference_price_usd_per_mwh, base[fr], rtol=1e-9)
+    assert base[[fr, de]] == pytest.approx([67.54375, 65.10816])
+    # the line FR -> DE-LU is at its limit towards the dearer zone
+    flow = model.dispatch_status_quo.flow_mw[0]
+    assert flow == pytest.approx(5.0 if base[fr] < base[de] else -5.0)
+    # the hour's base prices: FR 67.54, DE-LU 65.11 $/MWh, so DE-LU exports the line's 5 MW
+    # and produces 95 MW: its geothermal (0 $/MWh, 100 MW) is part-loaded and sets its price;
+    # FR's coal (30 $/MWh) sets FR's. Each zone's offers move by base price minus that cost
+    assert flow == pytest.approx(-5.0)
+    markup = model.grid.market.offers.markup_usd_per_mwh
+    assert markup[[fr, de]] == pytest.approx([base[fr] - 30.0, base[de] - 0.0])
+    # the placed load, 20 MW in DE-LU (110 MW): geothermal 100, the line's 5 MW back from FR's
+    # coal (cheaper than DE-LU's gas at 60 + mark-up), and 5 MW of gas, which sets the price
+    d = model.dispatch
+    assert d.flow_mw == pytest.approx([5.0])
+    assert d.price_usd_per_mwh[[fr, de]] == pytest.approx([base[fr], 60.0 + markup[de]])
 
 
 def test_interconnector_overrides_reach_the_clearing(two_zones):
@@ -229,9 +259,11 @@ def test_every_response_clears_through_the_one_interface(name):
         np.testing.assert_array_equal(fit.base_price_usd_per_mwh, base.price_usd_per_mwh[t])
         np.testing.assert_array_equal(fit.base_carbon_kg_per_mwh,
                                       base.avg_carbon_kg_per_mwh[t])
-        if name != "technology":  # one stack calibrated to both: met exactly at the reference
-            np.testing.assert_allclose(fit.reference_price_usd_per_mwh,
-                                       fit.base_price_usd_per_mwh, rtol=1e-9, atol=1e-9)
+        # every response reproduces the base price at the reference (the status quo); the
+        # calibrated stacks the carbon too, the technology market where its fleet can
+        np.testing.assert_allclose(fit.reference_price_usd_per_mwh,
+                                   fit.base_price_usd_per_mwh, rtol=1e-9, atol=1e-9)
+        if name != "technology":
             np.testing.assert_allclose(fit.reference_carbon_kg_per_mwh,
                                        fit.base_carbon_kg_per_mwh, rtol=1e-9, atol=1e-9)
         assert np.isfinite(fit.reference_price_usd_per_mwh).all()
@@ -285,12 +317,12 @@ def test_default_week_reports_relocation_and_market_outputs(default_week):
     assert s["relocation_effect_kg"] == pytest.approx(steps.relocation_effect_kg.sum())
     for col in ("marginal_technology", "net_import_mw", "gen_coal_mw", "gen_wind_mw"):
         assert col in zones.columns
-    # the hour's fit to its base signals (each zone alone at its reference load): the
-    # technology market is calibrated to the carbon, so most zone-hours reach it; the price is
-    # only reported against, and differs
+    # the hour's fit to its base signals (the status quo, all zones together): the
+    # technology market reproduces every base price and three quarters of the base carbon
     carbon_gap = (zones.reference_carbon_kg_per_mwh - zones.base_carbon_kg_per_mwh).abs()
-    assert (carbon_gap <= 1e-6 * np.maximum(zones.base_carbon_kg_per_mwh, 1.0)).mean() > 0.5
-    assert (zones.reference_price_usd_per_mwh - zones.base_price_usd_per_mwh).abs().max() > 1.0
+    assert (carbon_gap <= 1e-6 * np.maximum(zones.base_carbon_kg_per_mwh, 1.0)).mean() > 0.75
+    np.testing.assert_allclose(zones.reference_price_usd_per_mwh,
+                               zones.base_price_usd_per_mwh, rtol=1e-9)
     np.testing.assert_array_equal(zones.base_price_usd_per_mwh.to_numpy()[-len(model.zones):],
                                   model.base.price_usd_per_mwh[model.hours - 1])
     # what flows in over lines flows out somewhere: net imports sum to zero every hour
@@ -307,3 +339,27 @@ def test_check_summarises_the_grid_settings(two_zones):
                     "[grid.interconnectors]\ncapacity_scale = 2.0")
     assert grid_summary(scn) == ("carbon price on generators ($/t): eu_ets 61, elsewhere 0; "
                                  "1 interconnectors (capacity x2)")
+
+
+def test_an_added_zone_borrows_its_donors_whole_stack():
+    """The scale scenario's synthetic zones take their `profile_from` zone's stack: the same
+    units (fleet region, tranches, reservoir hydro) scaled by the ratio of mean demands, the
+    same water values and fuel hubs; each clears at its base price at the status quo."""
+    scn = load_scenario("abm/scenarios/scale.toml")
+    stamps = hour_stamps(scn.start, 1)
+    market = TechnologyMarket(scn, profile_signals(scn, scn.start, 1), stamps).market
+    ids = [z.id for z in scn.zones]
+    loads = {z.id: z.load_mw for z in scn.zones}
+    f = market.fleet
+    for zone, donor in (("SYN-ES", "FR"), ("SYN-PL", "DE-LU")):
+        a, b = f.zone == ids.index(zone), f.zone == ids.index(donor)
+        for column in (f.technology, f.tranche, f.efficiency, f.reservoir):
+            np.testing.assert_array_equal(column[a], column[b])
+        np.testing.assert_allclose(f.capacity_mw[a], f.capacity_mw[b] * loads[zone] / loads[donor])
+        np.testing.assert_array_equal(f.fuel_month_factor[a], f.fuel_month_factor[b])
+        np.testing.assert_array_equal(market.water_value_usd_per_mwh[ids.index(zone)],
+                                      market.water_value_usd_per_mwh[ids.index(donor)])
+    fit = TechnologyMarket(scn, profile_signals(scn, scn.start, 1), stamps).set_hour(
+        0, np.zeros(len(ids)))
+    np.testing.assert_allclose(fit.reference_price_usd_per_mwh, fit.base_price_usd_per_mwh,
+                               rtol=1e-9)

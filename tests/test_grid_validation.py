@@ -24,7 +24,10 @@ def _script():
 
 def test_compare_scores_a_perfect_and_a_constant_model():
     """Hand check: a model equal to the observations has correlation 1 and MAE 0; a constant
-    model has no correlation (nan, not a warning) and MAE = mean |y - c|."""
+    model has no correlation (nan, not a warning), MAE = mean |y - c| and captures nothing.
+    Two days whose hours differ by +d and -d around their cell mean: the cell means explain
+    the series up to those, so the ceiling is corr(means, y) and a model at the means
+    captures all of it."""
     v = _script()
     ts = pd.date_range("2024-01-01", periods=48, freq="h")
     y = 50 + 10 * np.sin(np.arange(48) / 3)
@@ -34,22 +37,43 @@ def test_compare_scores_a_perfect_and_a_constant_model():
     table = v.compare(["A", "B"], cells, ts, obs).set_index("zone")
     assert table.loc["A", "correlation"] == pytest.approx(1.0)
     assert table.loc["A", "mae"] == pytest.approx(0.0)
+    assert table.loc["A", "ceiling"] == pytest.approx(1.0)
+    assert table.loc["A", "captured"] == pytest.approx(1.0)
     assert np.isnan(table.loc["B", "correlation"])
     assert table.loc["B", "mae"] == pytest.approx(np.abs(y - 100).mean())
+    assert table.loc["B", "captured"] == 0.0
+    d = np.where(np.arange(24) % 2, 3.0, -3.0)
+    base = y[:24]
+    series = np.concatenate([base + d, base - d])
+    cells["price"][0, :, 0] = base
+    table = v.compare(["A"], cells, ts, {"A": {"price": series}}).set_index("zone")
+    ceiling = np.corrcoef(np.concatenate([base, base]), series)[0, 1]
+    assert table.loc["A", "ceiling"] == pytest.approx(ceiling)
+    assert table.loc["A", "correlation"] == pytest.approx(ceiling)
+    assert table.loc["A", "captured"] == pytest.approx(1.0)
 
 
 @pytest.mark.skipif(not HOURLY.exists(), reason="shared hourly file not available")
 def test_validation_on_2024_observations():
-    """Where the calibration reaches its target the model's mean average carbon is the observed
-    mean (IN-WE, JP-TK within 2 %); every zone with data is scored; CAISO's summer marginal
-    factor is a gas unit's (300-700 kg/MWh), to set beside WattTime's 355."""
+    """The calibrated market reproduces the month x hour means of the observed prices of the
+    zones whose price profile is derived from them: it captures all their explainable variance
+    (in sample), at cost much less; where the calibration reaches its target the model's mean
+    average carbon is the observed mean (IN-WE, JP-TK within 2 %); CAISO's summer marginal
+    factor is a gas unit's (300-700 kg/MWh); at least ten zones have a published factor."""
     v = _script()
     zone_ids, cells = v.model_cells()
     ts, obs = v.observed(HOURLY)
     table = v.compare(zone_ids, cells, ts, obs)
     assert set(table.zone) == set(obs)
+    price = table[table.signal == "price"].set_index("zone")
+    assert (price.captured > 0.99).all()
+    assert (price.level_miss_pct.abs() < 1.0).all()
+    cost = v.compare(*v.model_cells(False), ts, obs)
+    assert cost[cost.signal == "price"].captured.median() < 0.5
     carbon = table[table.signal == "carbon"].set_index("zone")
     for z in ("IN-WE", "JP-TK"):
         assert carbon.loc[z, "model_mean"] == pytest.approx(carbon.loc[z, "observed_mean"],
                                                             rel=0.02)
     assert 300 <= v.caiso_summer_marginal(zone_ids, cells) <= 700
+    published = v.beside_published(zone_ids, cells)
+    assert published.zone.nunique() >= 10 and published.published.notna().all()

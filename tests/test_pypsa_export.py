@@ -53,9 +53,10 @@ def test_two_zones_hand_solved_prices_cost_and_emissions():
     m = two_zones()
     stamps = pd.date_range("2024-01-01", periods=3, freq="h")
     offers = np.array([10.0, 50.0])
-    hours = [Hour(stamps[0], offers, np.array([300.0, 300.0]), np.array([100.0, 200.0])),
-             Hour(stamps[1], offers, np.array([300.0, 300.0]), np.array([100.0, 50.0])),
-             Hour(stamps[2], offers, np.array([150.0, 300.0]), np.array([240.0, 0.0]))]
+    line = m.line_capacity_mw
+    hours = [Hour(stamps[0], offers, np.array([300.0, 300.0]), np.array([100.0, 200.0]), line),
+             Hour(stamps[1], offers, np.array([300.0, 300.0]), np.array([100.0, 50.0]), line),
+             Hour(stamps[2], offers, np.array([150.0, 300.0]), np.array([240.0, 0.0]), line)]
     n = build_network(m, m.zone_ids, hours)
     solve(n)
     price = n.buses_t.marginal_price[["A", "B"]].to_numpy()
@@ -74,9 +75,9 @@ def test_two_zones_hand_solved_prices_cost_and_emissions():
     # an asymmetric line (A->B 100 MW, B->A 40 MW): A (150 MW available) at 200 MW load imports
     # only 40 from B, so 10 MW are shed: prices A 1,000 (the cap), B 50; cost 1,500 + 2,000 +
     # 10,000 = 13,500 $
-    m.line_capacity_mw = np.array([[100.0, 40.0]])
     n = build_network(m, m.zone_ids, [Hour(stamps[0], offers, np.array([150.0, 300.0]),
-                                            np.array([200.0, 0.0]))])
+                                            np.array([200.0, 0.0]),
+                                            np.array([[100.0, 40.0]]))])
     solve(n)
     np.testing.assert_allclose(n.buses_t.marginal_price[["A", "B"]].to_numpy(), [[1000, 50]])
     np.testing.assert_allclose(dispatch_cost(n), [13500], rtol=1e-9)
@@ -130,7 +131,7 @@ def test_pypsa_reproduces_our_cost_prices_and_emissions_on_the_shipped_market():
     p = n.generators_t.p
     co2_kg = 1000 * (p / n.generators.efficiency * n.generators.carrier.map(
         n.carriers.co2_emissions)).T.groupby(n.generators.bus).sum().T[zone_ids].to_numpy()
-    em = np.stack([d.emissions_kg for d in ours])
+    em = np.stack([d.emissions_kg - d.moved_water_kg for d in ours])  # direct emissions
     groups = market.components
     assert len(groups) == 4  # IE-GB-FR-NL-DE-LU, SE3-FI, BPAT-CAISO, DOM-MISO
     grouped = np.concatenate(groups)
@@ -163,8 +164,10 @@ def test_abm_export_pypsa_of_a_run_equals_the_runs_clearing(tmp_path):
     assert main(["export", "pypsa", str(run_dir), "--out", str(out)]) == 0
     n = pypsa.Network(str(out))  # the netCDF round trip
     assert len(n.snapshots) == 2 and len(n.buses) == len(scn.zones)
-    lines = n.links.p_min_pu * n.links.p_nom  # backward capacity, negative
-    assert lines["IE-GB"] == pytest.approx(-1000.0)
+    # the hour's transfer limits: IE-GB's 1,000 MW each way, time series of p_nom's share
+    assert n.links.p_nom["IE-GB"] == pytest.approx(1000.0)
+    limits = n.links_t.p_min_pu["IE-GB"] * n.links.p_nom["IE-GB"]  # backward, negative
+    np.testing.assert_allclose(limits.to_numpy(), [-1000.0, -1000.0])
     solve(n)
     zones = read_tables(run_dir, "zones")["zones"]
     ours = zones.pivot(index="hour", columns="zone", values="price_usd_per_mwh")
@@ -184,7 +187,7 @@ def test_an_export_stopped_while_writing_leaves_no_torn_file(tmp_path, monkeypat
 
     m = two_zones()
     hour = Hour(pd.Timestamp("2024-01-01"), np.array([10.0, 50.0]), np.array([300.0, 300.0]),
-                np.array([100.0, 200.0]))
+                np.array([100.0, 200.0]), m.line_capacity_mw)
     n = build_network(m, m.zone_ids, [hour])
     out = tmp_path / "net.nc"
     if existing:

@@ -241,6 +241,7 @@ def _grid(t: TableReader, source: str, donors: tuple[tuple[str, str], ...]) -> G
         interconnector_capacity_mw=_names_numbers(lines.table("capacity_mw", {})),
         data=data,
         stack_from=donors,
+        calibrate_prices=t.boolean("calibrate_prices", Grid.calibrate_prices),
     )
     lines.done()
     t.done()

@@ -144,6 +144,9 @@ class Grid:
         stack_from: (added zone, shipped zone): an added zone borrows the shipped zone's
             technology mix (scaled to its mean demand), fuel prices, demand shape and carbon
             schemes (``profile_from`` of ``[[zones.add]]``).
+        calibrate_prices: the technology market reproduces each hour's base price at the
+            status quo (mark-ups on the offers, flows from the base prices); False: offers at
+            cost (fuel, carbon, O&M, water values), each zone's carbon calibrated on its own.
     """
 
     carbon_price_usd_per_t: tuple[tuple[str, float], ...] = ()
@@ -152,6 +155,7 @@ class Grid:
     interconnector_capacity_mw: tuple[tuple[str, float], ...] = ()
     data: str | None = None
     stack_from: tuple[tuple[str, str], ...] = ()
+    calibrate_prices: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,5 +1,6 @@
-"""The grid market's data: technologies, fuels, efficiency tranches, installed capacity by zone,
-fuel prices, carbon schemes on generators, interconnectors and background-demand shapes.
+"""The grid market's data: technologies, fuels, efficiency tranches by fleet region, installed
+capacity by zone, fuel prices and their monthly factors, reservoir hydro and its water values,
+carbon schemes on generators, interconnectors and background-demand shapes.
 
 The files and their columns are described in ``docs/grid.md`` (shipped in ``abm/data/grid/``,
 every figure with its source and an ``assumed`` flag). Bad input raises ``InputError`` naming
@@ -24,6 +25,7 @@ TECHNOLOGIES = ("nuclear", "hydro", "wind", "solar", "bioenergy", "other", "coal
 KINDS = ("must_run", "variable", "hydro", "thermal", "renewable")
 CALIBRATED_KINDS = ("variable", "hydro")  # hourly availability set by the calibration
 HOURS_PER_YEAR = 8784  # 2024
+ALL_REGIONS = "all"  # tranches.csv rows that apply to every fleet region
 
 
 @dataclass(frozen=True)
@@ -38,15 +40,17 @@ class Technology:
 
 @dataclass(frozen=True)
 class Tranche:
-    """An efficiency tranche of a technology's fleet: share of its capacity, efficiency
-    (MWh electric per MWh of fuel heat) and availability (fraction of capacity; for calibrated
-    kinds the annual capacity factor used where the zone has no generation figure)."""
+    """An efficiency tranche of a technology's fleet in a fleet region (``all``: every region
+    without tranches of its own): share of its capacity, efficiency (MWh electric per MWh of
+    fuel heat) and availability (fraction of capacity; for calibrated kinds the annual capacity
+    factor used where the zone has no generation figure)."""
 
     technology: str
     tranche: int
     capacity_share: float
     efficiency: float
     availability: float
+    region: str = ALL_REGIONS
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,26 @@ class GridData:
     lines: tuple[Line, ...]
     demand_shape: dict[str, np.ndarray] = field(repr=False)  # zone -> (12, 24) factors, UTC
     source: str = str(GRID_DIR)
+    zone_region: dict[str, str] = field(default_factory=dict)  # zone -> fleet region
+    fuel_hub: dict[tuple[str, str], str] = field(default_factory=dict)  # (zone, fuel) -> hub
+    hub_month_factor: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # (12,)
+    reservoir_share: dict[str, float] = field(default_factory=dict)  # zone -> share of hydro
+    water_value_usd_per_mwh: dict[str, np.ndarray] = field(default_factory=dict,
+                                                           repr=False)  # zone -> (12,)
+
+    def tranches_of(self, zone: str, technology: str) -> tuple[Tranche, ...]:
+        """The efficiency tranches of ``technology`` in ``zone``'s fleet region (the region's
+        own rows, else the rows for all regions)."""
+        region = self.zone_region.get(zone, ALL_REGIONS)
+        own = tuple(t for t in self.tranches if t.technology == technology and t.region == region)
+        return own or tuple(t for t in self.tranches
+                            if t.technology == technology and t.region == ALL_REGIONS)
+
+    def fuel_month_factor(self, zone: str, fuel: str) -> np.ndarray:
+        """(12,) factor of the zone's fuel price in each month of 2024 (1 where its hub has no
+        monthly factors)."""
+        hub = self.fuel_hub.get((zone, fuel))
+        return self.hub_month_factor.get(hub, np.ones(12)) if hub is not None else np.ones(12)
 
     def carbon_prices(self, zone_ids: Sequence[str],
                       overrides: Mapping[str, float] | None = None) -> np.ndarray:
@@ -160,6 +184,8 @@ def load_grid_data(directory: Path | str | None = None) -> GridData:
     df = _read_csv(path, ["technology", "tranche", "capacity_share", "efficiency",
                           "availability", "source", "assumed"])
     _sourced(df, path)
+    if "region" not in df.columns:  # one set of tranches for every zone
+        df["region"] = ALL_REGIONS
     tranches = []
     for i, r in _rows(df):
         w = f"row {i + 2}"
@@ -168,14 +194,19 @@ def load_grid_data(directory: Path | str | None = None) -> GridData:
         avail = _number(r.availability, path, f"{w}.availability", strict=True)
         if eff > 1 or avail > 1:
             raise InputError(path, w, "efficiency and availability must be in (0, 1]")
+        if not r.region.strip():
+            raise InputError(path, f"{w}.region", f"a fleet region, or {ALL_REGIONS!r}")
         tranches.append(Tranche(t, int(_number(r.tranche, path, f"{w}.tranche", minimum=1)),
                                 _number(r.capacity_share, path, f"{w}.capacity_share"),
-                                eff, avail))
-    for t in techs:
-        total = sum(x.capacity_share for x in tranches if x.technology == t)
+                                eff, avail, r.region.strip()))
+    for t, region in sorted({(x.technology, x.region) for x in tranches}):
+        total = sum(x.capacity_share for x in tranches
+                    if x.technology == t and x.region == region)
         if abs(total - 1.0) > 1e-9:
-            raise InputError(path, f"{t}.capacity_share",
+            where = t if region == ALL_REGIONS else f"{t}.{region}"
+            raise InputError(path, f"{where}.capacity_share",
                              f"the shares of a technology must sum to 1, got {total}")
+    regions = _fleet_regions(d / "fleet_regions.csv", {x.region for x in tranches})
 
     path = d / "capacity.csv"
     df = _read_csv(path, ["zone_id", "technology", "capacity_mw", "generation_gwh",
@@ -199,12 +230,19 @@ def load_grid_data(directory: Path | str | None = None) -> GridData:
     path = d / "fuel_prices.csv"
     df = _read_csv(path, ["zone_id", "fuel", "price_usd_per_mwh_th", "source", "assumed"])
     _sourced(df, path)
-    prices = {}
+    prices, hubs = {}, {}
     for i, r in _rows(df):
         w = f"row {i + 2}"
         fuel = _choice(r.fuel, tuple(fuels), path, f"{w}.fuel")
         prices[(r.zone_id, fuel)] = _number(r.price_usd_per_mwh_th, path,
                                             f"{w}.price_usd_per_mwh_th")
+        if "hub" in df.columns and r.hub.strip():
+            hubs[(r.zone_id, fuel)] = r.hub.strip()
+    months = _monthly(d / "fuel_price_months.csv", "hub", "factor", set(hubs.values()),
+                      "fuel_prices.csv hub")
+    reservoir = _reservoirs(d / "reservoirs.csv")
+    water = _monthly(d / "water_values.csv", "zone_id", "value_usd_per_mwh", set(reservoir),
+                     "reservoirs.csv zone_id")
 
     path = d / "carbon_schemes.csv"
     df = _read_csv(path, ["scheme", "jurisdiction", "zones", "price_usd_per_t", "source",
@@ -248,6 +286,73 @@ def load_grid_data(directory: Path | str | None = None) -> GridData:
             raise InputError(path, f"{zone}.factor",
                              "every month x hour cell needs one factor > 0")
         shapes[str(zone)] = table
+    missing = sorted({z for z, _ in capacity} - set(regions)) if regions else []
+    if missing:
+        raise InputError(d / "fleet_regions.csv", "zone_id",
+                         f"no fleet region for zone(s) {missing}")
+    for z, t in capacity:
+        if not any(x.technology == t and x.region in (regions.get(z, ALL_REGIONS), ALL_REGIONS)
+                   for x in tranches):
+            raise InputError(d / "tranches.csv", f"{t}.region",
+                             f"no tranches of {t} for region {regions.get(z, ALL_REGIONS)!r} "
+                             f"(zone {z}) nor for {ALL_REGIONS!r}")
     return GridData(techs, fuels, tuple(tranches), capacity, generation, availability, prices,
-                    schemes,
-                    tuple(lines), shapes, str(d))
+                    schemes, tuple(lines), shapes, str(d), regions, hubs, months, reservoir,
+                    water)
+
+
+def _fleet_regions(path: Path, known: set[str]) -> dict[str, str]:
+    """zone -> fleet region from ``fleet_regions.csv`` (none if the file is absent: every
+    zone uses the tranches for all regions)."""
+    if not path.exists():
+        return {}
+    df = _read_csv(path, ["zone_id", "region", "source", "assumed"])
+    _sourced(df, path)
+    out = {}
+    for i, r in _rows(df):
+        out[r.zone_id] = _choice(r.region.strip(), tuple(sorted(known)), path,
+                                 f"row {i + 2}.region")
+    return out
+
+
+def _reservoirs(path: Path) -> dict[str, float]:
+    """zone -> reservoir share of its hydro capacity (none if the file is absent)."""
+    if not path.exists():
+        return {}
+    df = _read_csv(path, ["zone_id", "reservoir_share", "source", "assumed"])
+    _sourced(df, path)
+    out = {}
+    for i, r in _rows(df):
+        share = _number(r.reservoir_share, path, f"row {i + 2}.reservoir_share", strict=True)
+        if share > 1:
+            raise InputError(path, f"row {i + 2}.reservoir_share", "a share in (0, 1]")
+        out[r.zone_id] = share
+    return out
+
+
+def _monthly(path: Path, key: str, value: str, needed: set[str], of: str
+             ) -> dict[str, np.ndarray]:
+    """key -> (12,) values by month from a table with columns ``key``, ``month`` (1-12),
+    ``value``; every key in ``needed`` (named by ``of``) must have all 12 months. The file is
+    optional where nothing needs it (``water_values.csv`` without reservoirs) or where its
+    absence means the same value every month (``fuel_price_months.csv``)."""
+    if not path.exists():
+        if needed and of.startswith("reservoirs"):
+            raise InputError(path, key, f"missing: every zone of {of} needs a water value")
+        return {}
+    df = _read_csv(path, [key, "month", value, "source", "assumed"])
+    _sourced(df, path)
+    out: dict[str, np.ndarray] = {}
+    for i, r in _rows(df):
+        w = f"row {i + 2}"
+        month = _number(r.month, path, f"{w}.month", minimum=1)
+        if month != int(month) or month > 12:
+            raise InputError(path, f"{w}.month", f"a month 1-12, got {quoted(r.month)}")
+        table = out.setdefault(r[key], np.full(12, np.nan))
+        table[int(month) - 1] = _number(r[value], path, f"{w}.{value}")
+    incomplete = sorted(k for k, v in out.items() if np.isnan(v).any())
+    absent = sorted(needed - set(out))
+    if incomplete or absent:
+        raise InputError(path, key, f"every {key} needs 12 months; incomplete: {incomplete}"
+                         + (f"; missing ({of}): {absent}" if absent else ""))
+    return out

@@ -1,9 +1,11 @@
 """The grid as an electricity market, Mesa-free: data, supply stacks, availability calibration,
 coupled clearing over interconnectors (see ``docs/grid.md``).
 
-Layers, imports pointing down: ``data`` (the tables) -> ``stack`` (units and offers) ->
-``availability`` (hourly calibration) and ``clearing`` (merit order, HiGHS transport model) ->
-``market`` (``GridMarket``: what the Mesa ``GridZone`` agents call).
+Layers, imports pointing down: ``abm.data.grid_tables`` (the tables) -> ``stack`` (units and
+costs) -> ``availability`` (the hour's weather), ``clearing`` (merit order, HiGHS transport
+model), ``trade`` (flows at the status quo) and ``offers`` (water values, mark-ups) ->
+``market`` (``GridMarket``: calibrate the hour at the status quo, then clear; what the Mesa
+``GridZone`` agents call).
 """
 
 from abm.data.grid_tables import TECHNOLOGIES, GridData, load_grid_data

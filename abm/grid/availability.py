@@ -4,12 +4,13 @@ Every wind, solar and hydro unit of a zone is available at ``min(1, s x cf)`` of
 where cf is its annual capacity factor (for solar times a clear-sky day-night shape at the
 zone's location, ``daylight_shape``) and s the zone's *weather factor* of the hour (s = 1: an
 average hour). Other units are available at their constant availability. These units offer at
-(nearly) zero, below every fuel-burning unit, so at the reference load L0 they serve
-V(s) = sum min(1, s cf) x capacity and the rest of the stack, in merit order, serves
-R = L0 - V(s). The stack's emissions E(R) rise piecewise-linearly with R, so the target
-emissions a x L0 (a = the hour's base average carbon) give R* = E^-1(a L0) by interpolation
-along the cumulative capacity and emissions of the merit order, and s by inverting the
-piecewise-linear V(s) = L0 - R*. Both inversions are exact (no search), vectorised over zones.
+(nearly) zero, below every fuel-burning unit, so at the zone's production P (its status-quo
+load plus net exports, ``abm.grid.trade``) they serve V(s) = sum min(1, s cf) x capacity and
+the rest of the stack, in merit order, serves R = P - V(s). The stack's emissions E(R) rise
+piecewise-linearly with R, so the target emissions a x P (a = the production-based carbon the
+zone must reach) give R* = E^-1(a P) by interpolation along the cumulative capacity and
+emissions of the merit order, and s by inverting the piecewise-linear V(s) = P - R*. Both
+inversions are exact (no search), vectorised over zones.
 Where the target cannot be met (it needs more clean energy than the zone's installed
 capacity, or more fossil than it has), s is clipped and the gap is reported, not hidden.
 """
@@ -120,13 +121,13 @@ class AvailabilityCalibration:
         return breaks, (np.minimum(1.0, breaks[:, :, None] * cf[:, None, :])
                         * cap[:, None, :]).sum(axis=2)
 
-    def weather_factor(self, reference_load_mw: np.ndarray,
+    def weather_factor(self, production_mw: np.ndarray,
                        target_avg_carbon_kg_per_mwh: np.ndarray,
                        clean_curve: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-        """(Z,) weather factor s that makes each zone emit ``target x reference load`` kg at
-        its reference load (MW), clipped to what its capacity allows; ``clean_curve`` of the
-        hour's capacity factors."""
-        load = np.asarray(reference_load_mw, dtype=float)
+        """(Z,) weather factor s that makes each zone emit ``target x production`` kg at its
+        production (MW), clipped to what its capacity allows; ``clean_curve`` of the hour's
+        capacity factors."""
+        load = np.asarray(production_mw, dtype=float)
         target = np.asarray(target_avg_carbon_kg_per_mwh, dtype=float) * load
         rest = _invert(self.fixed_mw, self.fixed_kg, target)  # R* (MW) from the other units
         return _invert(*clean_curve, load - rest)

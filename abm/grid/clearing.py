@@ -91,6 +91,9 @@ class Dispatch:
         flow_mw: (L,) signed line flow, positive from ``line_zones[:, 0]`` to ``[:, 1]``.
         congested: (L,) the flow is at its limit.
         cost_usd: dispatch cost of the hour (offers x generation + price cap x unserved).
+        moved_water_kg: (Z,) the part of ``emissions_kg`` that reservoir water moved between
+            hours causes where it is used instead (``abm.grid.offers``; 0 at the scheduled
+            release, negative where water is saved).
     """
 
     load_mw: np.ndarray
@@ -105,6 +108,7 @@ class Dispatch:
     flow_mw: np.ndarray
     congested: np.ndarray
     cost_usd: float
+    moved_water_kg: np.ndarray
 
     @property
     def system_emissions_kg(self) -> float:
@@ -120,10 +124,11 @@ class CoupledLP:
     -backward..forward), one unserved column per zone (at the price cap). Rows: one balance per
     zone.
 
-    After each HiGHS solve the optimal basis is kept for the hour: a later clearing first
-    recomputes the basic variables for its loads and bounds (x_B = B^-1 (loads - N x_N), one
-    row per zone); if they are within their bounds the basis is still optimal (the duals depend
-    on the costs and the basis only) and HiGHS is not called. Otherwise HiGHS re-solves from it.
+    After each HiGHS solve the optimal basis is kept for the hour (or the status quo the
+    calibration built is adopted as one, ``set_solution``): a later clearing first recomputes
+    the basic variables for its loads and bounds (x_B = B^-1 (loads - N x_N), one row per zone);
+    if they are within their bounds the basis is still optimal (the duals depend on the costs
+    and the basis only) and HiGHS is not called. Otherwise HiGHS re-solves.
     """
 
     def __init__(self, zones: np.ndarray, fleet: Fleet, network: Network,
@@ -149,8 +154,9 @@ class CoupledLP:
                                      network.capacity_mw[self.lines, 0], np.full(nz, np.inf)])
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = n_col, nz
-        lp.col_cost_ = np.concatenate([offer_usd_per_mwh[self.units], np.zeros(nl),
-                                       np.full(nz, float(price_cap_usd_per_mwh))])
+        self.cost = np.concatenate([offer_usd_per_mwh[self.units], np.zeros(nl),
+                                    np.full(nz, float(price_cap_usd_per_mwh))])
+        lp.col_cost_ = self.cost
         lp.col_lower_ = self.lower
         lp.col_upper_ = self.upper
         lp.row_lower_ = np.zeros(nz)
@@ -162,6 +168,7 @@ class CoupledLP:
         self.highs = quiet_highs()
         self.highs.passModel(lp)
         self._unit_cols = np.arange(nu, dtype=np.int32)
+        self._unit_zone = local[fleet.zone[self.units]]  # each unit column's balance row
         self._rows = np.arange(nz, dtype=np.int32)
         self._zero_u = np.zeros(nu)
         self._basis: _Basis | None = None
@@ -169,12 +176,56 @@ class CoupledLP:
 
     def set_offers(self, offer_usd_per_mwh: np.ndarray) -> None:
         """New unit offers (N,), USD/MWh."""
-        self.highs.changeColsCost(len(self.units), self._unit_cols,
-                                  offer_usd_per_mwh[self.units])
+        self.cost = self.cost.copy()
+        self.cost[:len(self.units)] = offer_usd_per_mwh[self.units]
+        self.highs.changeColsCost(len(self.units), self._unit_cols, self.cost[:len(self.units)])
         self._basis = None  # the duals change with the costs
 
+    def set_solution(self, generation_mw: np.ndarray, flow_mw: np.ndarray,
+                     price_usd_per_mwh: np.ndarray) -> bool:
+        """Adopt a known optimum of the current model, unit generation (N,), line flows (L,)
+        and zone prices (Z,) (the status quo the calibration built), as the hour's basis, so
+        that clearing at it or near it needs no HiGHS call. The basis: in every zone its unit
+        strictly inside its bounds, or else one at a bound whose reduced cost is 0 (a
+        degenerate basic column). Refused (False; HiGHS then solves) where a zone has more
+        than one unit inside its bounds, a line is inside its limits or load is shed, or some
+        column's reduced cost at these prices does not fit its bound (>= 0 at the lower bound,
+        <= 0 at the upper one): otherwise the basis is optimal."""
+        nu, nz = len(self.units), len(self.zones)
+        col = np.concatenate([generation_mw[self.units], flow_mw[self.lines], np.zeros(nz)])
+        dual = np.asarray(price_usd_per_mwh, dtype=float)[self.zones]
+        reduced = self.cost - self.matrix.T @ dual
+        tol = 1e-7 * (1.0 + np.abs(self.cost))
+        inside = (col > self.lower + TOLERANCE_MW) & (col < self.upper - TOLERANCE_MW)
+        if inside[nu:].any():
+            return False
+        basic = np.full(nz, -1)
+        for z in range(nz):
+            mine = self._unit_zone == z
+            candidates = np.flatnonzero(mine & inside[:nu])
+            if len(candidates) > 1:
+                return False
+            if not len(candidates):
+                candidates = np.flatnonzero(mine & (np.abs(reduced[:nu]) <= tol[:nu]))
+            if not len(candidates):
+                return False
+            basic[z] = candidates[0]
+        at_lower = (col <= self.lower + TOLERANCE_MW) & (reduced >= -tol)
+        at_upper = (col >= self.upper - TOLERANCE_MW) & (reduced <= tol)
+        nonbasic = np.ones(len(col), dtype=bool)
+        nonbasic[basic] = False
+        if not (at_lower | at_upper)[nonbasic].all():
+            return False
+        try:
+            inverse = np.linalg.inv(self.matrix[:, basic])
+        except np.linalg.LinAlgError:
+            return False
+        self._basis = (basic, inverse, at_upper & ~at_lower, dual)
+        return True
+
     def set_available(self, available_mw: np.ndarray) -> None:
-        """This hour's available MW of every unit (N,). The hour's first solve starts cold:
+        """This hour's available MW of every unit (N,). The hour's first HiGHS solve (where
+        no known status quo was adopted, ``set_solution``) starts cold:
         where optima tie (power can go round a loop of lines at no cost), which one is returned
         depends on the starting basis, so an hour's clearings depend on that hour only (a
         resumed run clears as an uninterrupted one)."""
@@ -182,6 +233,17 @@ class CoupledLP:
         self.highs.changeColsBounds(len(self.units), self._unit_cols, self._zero_u,
                                     self.upper[:len(self.units)])
         self.highs.clearSolver()
+        self._basis = None
+
+    def set_line_limits(self, capacity_mw: np.ndarray) -> None:
+        """This hour's transfer limits (L, 2) forward / backward MW of every line."""
+        nu, nl = len(self.units), len(self.lines)
+        cols = slice(nu, nu + nl)
+        lower, upper = -capacity_mw[self.lines, 1], capacity_mw[self.lines, 0]
+        if np.array_equal(lower, self.lower[cols]) and np.array_equal(upper, self.upper[cols]):
+            return
+        self.lower[cols], self.upper[cols] = lower, upper
+        self.highs.changeColsBounds(nl, np.arange(nu, nu + nl, dtype=np.int32), lower, upper)
         self._basis = None
 
     def _keep(self, h: highspy.Highs, col: np.ndarray, reduced: np.ndarray, dual: np.ndarray
@@ -257,6 +319,9 @@ class MeritOrder:
         offer_usd_per_mwh: (Z, U) offers of the units (0 in padding).
         emission_kg_per_mwh: (Z, U) their emission factors (0 in padding).
         technology_key: (M,) zone x T + technology of ``units`` (T technologies).
+        unit_emission_kg_per_mwh: (N,) every unit's emission factor this hour.
+        emission_offset_kg: (Z,) added to each zone's emissions (reservoirs at their scheduled
+            release emit nothing: ``abm.grid.offers``).
     """
 
     order: np.ndarray
@@ -267,18 +332,25 @@ class MeritOrder:
     offer_usd_per_mwh: np.ndarray
     emission_kg_per_mwh: np.ndarray
     technology_key: np.ndarray
+    unit_emission_kg_per_mwh: np.ndarray
+    emission_offset_kg: np.ndarray
 
     @classmethod
     def of(cls, fleet: Fleet, order: np.ndarray, offer_usd_per_mwh: np.ndarray,
-           available_mw: np.ndarray) -> MeritOrder:
-        """From the merit order (Z, U), the offers and available MW of every unit (N,)."""
+           available_mw: np.ndarray, emission_kg_per_mwh: np.ndarray | None = None,
+           emission_offset_kg: np.ndarray | None = None) -> MeritOrder:
+        """From the merit order (Z, U), the offers and available MW of every unit (N,), and
+        this hour's emission factors (N,) and offsets (Z,) (default: the fleet's, none)."""
         valid = order >= 0
         units = order[valid]
         avail = np.where(valid, available_mw[order], 0.0)
+        factor = fleet.emission_kg_per_mwh if emission_kg_per_mwh is None else emission_kg_per_mwh
         return cls(order, valid, units, avail, np.cumsum(avail, axis=1) - avail,
                    np.where(valid, offer_usd_per_mwh[order], 0.0),
-                   np.where(valid, fleet.emission_kg_per_mwh[order], 0.0),
-                   fleet.zone[units] * len(fleet.technologies) + fleet.technology[units])
+                   np.where(valid, factor[order], 0.0),
+                   fleet.zone[units] * len(fleet.technologies) + fleet.technology[units],
+                   factor, np.zeros(fleet.n_zones) if emission_offset_kg is None
+                   else emission_offset_kg)
 
 
 def _reach(step: np.ndarray) -> np.ndarray:
@@ -307,17 +379,6 @@ def _next_unit(merit: MeritOrder, g_pad: np.ndarray, price_cap_usd_per_mwh: floa
     has = room[rows, first]
     return (np.where(has, merit.order[rows, first], -1),
             np.where(has, merit.offer_usd_per_mwh[rows, first], price_cap_usd_per_mwh))
-
-
-def clear_alone(merit: MeritOrder, load_mw: np.ndarray, price_cap_usd_per_mwh: float
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """Each zone on its own (no lines) at loads (Z,): (Z,) production-based average carbon
-    (kg/MWh) and price (USD/MWh), as ``clear_zones`` would report them."""
-    g_pad, _ = _merit_dispatch(merit, np.asarray(load_mw, dtype=float))
-    produced = g_pad.sum(axis=1)
-    avg = np.divide((g_pad * merit.emission_kg_per_mwh).sum(axis=1), produced,
-                    out=np.zeros(len(produced)), where=produced > 0)
-    return avg, _next_unit(merit, g_pad, price_cap_usd_per_mwh)[1]
 
 
 def clear_zones(fleet: Fleet, merit: MeritOrder, load_mw: np.ndarray, network: Network,
@@ -362,7 +423,8 @@ def clear_zones(fleet: Fleet, merit: MeritOrder, load_mw: np.ndarray, network: N
     n_t = len(fleet.technologies)
     generation = np.bincount(merit.technology_key, weights=g_pad[merit.valid],
                              minlength=n_z * n_t).reshape(n_z, n_t)
-    emissions = (g_pad * merit.emission_kg_per_mwh).sum(axis=1)
+    emissions = (g_pad * merit.emission_kg_per_mwh).sum(axis=1) + merit.emission_offset_kg
+    direct = (g_pad * np.where(merit.valid, fleet.emission_kg_per_mwh[merit.order], 0.0)).sum(1)
     produced = generation.sum(axis=1)
     net_import = (np.bincount(b, weights=flow, minlength=n_z)
                   - np.bincount(a, weights=flow, minlength=n_z))
@@ -370,7 +432,8 @@ def clear_zones(fleet: Fleet, merit: MeritOrder, load_mw: np.ndarray, network: N
         load_mw=load,
         price_usd_per_mwh=price,
         marginal_technology=np.where(unit >= 0, fleet.technology[unit], -1),
-        marginal_carbon_kg_per_mwh=np.where(unit >= 0, fleet.emission_kg_per_mwh[unit], 0.0),
+        marginal_carbon_kg_per_mwh=np.where(unit >= 0, merit.unit_emission_kg_per_mwh[unit],
+                                            0.0),
         generation_mw=generation,
         emissions_kg=emissions,
         avg_carbon_kg_per_mwh=np.divide(emissions, produced, out=np.zeros(n_z),
@@ -380,6 +443,7 @@ def clear_zones(fleet: Fleet, merit: MeritOrder, load_mw: np.ndarray, network: N
         flow_mw=flow,
         congested=~(open_fwd & open_back),
         cost_usd=float((g_pad * merit.offer_usd_per_mwh).sum() + cap * unserved.sum()),
+        moved_water_kg=emissions - direct,
     )
 
 

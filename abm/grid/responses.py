@@ -34,20 +34,29 @@ from abm.core.signals import Signals
 from abm.data.dataset import shipped
 from abm.data.grid_tables import Line
 from abm.errors import InputError
-from abm.grid import Dispatch, GridData, GridMarket, load_grid_data, traced_carbon_kg_per_mwh
+from abm.grid import (
+    Dispatch,
+    GridData,
+    GridMarket,
+    build_network,
+    load_grid_data,
+    traced_carbon_kg_per_mwh,
+)
 from abm.grid.availability import zone_lat_lon
 from abm.grid.supply import Stack, calibrate, clear
 
 
 @dataclass(frozen=True)
 class HourFit:
-    """How close a response comes to the hour's base signals: each zone alone at its reference
-    load (background plus the status-quo data-centre load), arrays (Z,).
+    """How close a response comes to the hour's base signals at the status quo (every zone at
+    its reference load: background plus the status-quo data-centre load, all cleared
+    together), arrays (Z,).
 
     Attributes:
         base_carbon_kg_per_mwh: the hour's base average carbon (the calibration's target).
-        reference_carbon_kg_per_mwh: the average carbon the zone reaches.
-        base_price_usd_per_mwh: the hour's base price (reported against, never forced).
+        reference_carbon_kg_per_mwh: the consumption-based average carbon the zone reaches.
+        base_price_usd_per_mwh: the hour's base price (the calibration's target, or only
+            reported against where prices are not calibrated).
         reference_price_usd_per_mwh: the price the zone clears at.
     """
 
@@ -139,6 +148,7 @@ class CalibratedStacks:
             # the stack's offers: everything at the floor, the ramp's triangle above it
             cost_usd=float((st.floor_usd_per_mwh * load
                             + st.slope_usd_per_mwh_per_mw * ramp ** 2 / 2).sum()),
+            moved_water_kg=np.zeros(n_z),
         )
 
     def consumed_carbon_kg_per_mwh(self, dispatch: Dispatch) -> np.ndarray:
@@ -168,24 +178,28 @@ def generator_carbon_prices(data: GridData, scenario: Scenario) -> np.ndarray:
 def borrowed_stacks(data: GridData, scenario: Scenario) -> GridData:
     """The grid data with a stack for every zone the scenario adds: its ``profile_from`` zone's
     capacities and annual generation scaled by the ratio of mean demands, and its
-    availabilities, fuel prices, demand shape and carbon schemes (``grid.stack_from``)."""
+    availabilities, fuel prices and their hubs, fleet region, reservoir share and water
+    values, demand shape and carbon schemes (``grid.stack_from``)."""
     if not scenario.grid.stack_from:
         return data
     loads = {z.id: z.load_mw for z in (*shipped().zones.values(), *scenario.zones)}
     tables = {"capacity_mw": True, "generation_gwh": True, "availability": False,
-              "fuel_price_usd_per_mwh_th": False}  # per (zone, key); True: scaled
+              "fuel_price_usd_per_mwh_th": False, "fuel_hub": False}  # True: scaled
     out: dict[str, Any] = {name: dict(getattr(data, name)) for name in tables}
-    shapes, schemes = dict(data.demand_shape), dict(data.schemes)
+    by_zone: dict[str, Any] = {name: dict(getattr(data, name)) for name in (
+        "demand_shape", "zone_region", "reservoir_share", "water_value_usd_per_mwh")}
+    schemes = dict(data.schemes)
     for zone, donor in scenario.grid.stack_from:
         ratio = loads[zone] / loads[donor]
         for name, scaled in tables.items():
             out[name] |= {(zone, k): v * ratio if scaled else v
                           for (z, k), v in getattr(data, name).items() if z == donor}
-        if donor in data.demand_shape:
-            shapes[zone] = data.demand_shape[donor]
+        for table in by_zone.values():
+            if donor in table:
+                table[zone] = table[donor]
         schemes = {k: replace(s, zones=(*s.zones, zone)) if donor in s.zones else s
                    for k, s in schemes.items()}
-    return replace(data, **out, demand_shape=shapes, schemes=schemes)
+    return replace(data, **out, **by_zone, schemes=schemes)
 
 
 def scenario_lines(data: GridData, scenario: Scenario) -> tuple[Line, ...]:
@@ -236,6 +250,7 @@ class TechnologyMarket:
     def __init__(self, scenario: Scenario, base: Signals, stamps: list[dt.datetime]) -> None:
         data = load_grid_data(scenario.grid.data)
         check_grid_names(scenario.grid, scenario.source, data)
+        observed = build_network(data.lines, [z.id for z in scenario.zones])
         data = replace(borrowed_stacks(data, scenario), lines=scenario_lines(data, scenario))
         zone_ids = [z.id for z in scenario.zones]
         stacked = {zone for zone, _ in data.capacity_mw}
@@ -245,13 +260,16 @@ class TechnologyMarket:
                              f"'technology' needs a technology stack for every zone; "
                              f"{', '.join(missing)} has none in {data.source}: add its rows "
                              "to a [grid] data folder, or choose 'calibrated'")
-        # the hour's weather is calibrated under the data's 2024 carbon prices, which produced
-        # the observed carbon; the scenario's prices change dispatch given that weather
+        # the hour's weather and bids are calibrated under the data's 2024 carbon prices and
+        # lines, which produced the observed carbon and prices; the scenario's prices and
+        # lines change dispatch given them
         self.market = GridMarket.from_data(
             data, zone_ids, np.array([z.load_mw for z in scenario.zones], dtype=float),
             price_cap_usd_per_mwh=scenario.policy.voll_usd_per_mwh,
             zone_lat_lon=zone_lat_lon(scenario.regions, zone_ids),
-            carbon_price_usd_per_t=generator_carbon_prices(data, scenario))
+            carbon_price_usd_per_t=generator_carbon_prices(data, scenario),
+            calibrate_prices=scenario.grid.calibrate_prices,
+            calibration_line_capacity_mw=observed.capacity_mw)
         self.technologies = self.market.technologies
         self.lines = tuple((line, zone_ids[a], zone_ids[b]) for line, (a, b) in zip(
             self.market.line_ids, self.market.line_zones, strict=True))

@@ -5,18 +5,22 @@ tranches, so a zone's coal fleet is split into, e.g., an efficient, a median and
 Its offer price (USD/MWh) and direct emission factor (kg CO2/MWh electric) are
 
     emission factor = 1000 x fuel CO2 (t/MWh_th) / efficiency
-    offer           = fuel price (USD/MWh_th) / efficiency + VOM
+    offer           = fuel price (USD/MWh_th) x month factor / efficiency + VOM
                       + carbon price (USD/t) x factor / 1000
 
-so both rise along a technology's tranches as its heat rate rises. The carbon price is the one on
-generators in the zone's jurisdiction (``GridData.carbon_prices``), separate from the internal
-carbon prices operators use for placement.
+so both rise along a technology's tranches as its heat rate rises. The tranches are those of the
+zone's fleet region (US heat rates, the European literature fit), the fuel price moves by month
+with its hub (``fuel_price_months.csv``). The carbon price is the one on generators in the
+zone's jurisdiction (``GridData.carbon_prices``), separate from the internal carbon prices
+operators use for placement. In a zone with reservoir hydro (``reservoirs.csv``) the hydro fleet
+is two units: run-of-river (tranche 1) and reservoir (tranche 2, ``Fleet.reservoir``), whose
+offer is the month's water value (set hourly by the market, docs/grid.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -40,6 +44,8 @@ class Fleet:
             annual capacity factor the hourly weather factor scales.
         calibrated: True for units whose hourly availability is calibrated (variable, hydro).
         n_zones: Z.
+        fuel_month_factor: (N, 12) factor of the fuel price in each month.
+        reservoir: (N,) reservoir hydro, which can move water between hours.
     """
 
     technologies: tuple[str, ...]
@@ -54,23 +60,33 @@ class Fleet:
     availability: np.ndarray
     calibrated: np.ndarray
     n_zones: int
+    fuel_month_factor: np.ndarray = field(repr=False)
+    reservoir: np.ndarray = field(repr=False)
+    _tie_order: np.ndarray = field(init=False, repr=False, compare=False)
 
-    def offers(self, carbon_price_usd_per_t: np.ndarray) -> np.ndarray:
-        """(N,) offer prices (USD/MWh) with the zones' generator carbon price (Z,) USD/t."""
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_tie_order", np.lexsort((self.tranche, self.technology)))
+
+    def offers(self, carbon_price_usd_per_t: np.ndarray, month: int | None = None
+               ) -> np.ndarray:
+        """(N,) offer prices (USD/MWh) with the zones' generator carbon price (Z,) USD/t, at
+        the fuel prices of ``month`` (1-12; None: the annual prices)."""
         carbon = np.asarray(carbon_price_usd_per_t, dtype=float)
         if carbon.shape != (self.n_zones,):
             raise ValueError(f"carbon prices: expected shape ({self.n_zones},), got {carbon.shape}")
-        return (self.fuel_usd_per_mwh_th / self.efficiency + self.vom_usd_per_mwh
+        fuel = (self.fuel_usd_per_mwh_th if month is None
+                else self.fuel_usd_per_mwh_th * self.fuel_month_factor[:, month - 1])
+        return (fuel / self.efficiency + self.vom_usd_per_mwh
                 + carbon[self.zone] * self.emission_kg_per_mwh / 1000.0)
 
     def merit_order(self, offer_usd_per_mwh: np.ndarray, units: np.ndarray | None = None
                     ) -> np.ndarray:
         """(Z, U) unit indices of each zone in ascending offer (ties: technology order, then
         tranche), padded with -1; ``units`` (bool, (N,)) restricts it to some units."""
-        keep = np.ones(len(self.zone), dtype=bool) if units is None else units
-        idx = np.flatnonzero(keep)
-        idx = idx[np.lexsort((self.tranche[idx], self.technology[idx], offer_usd_per_mwh[idx],
-                              self.zone[idx]))]
+        idx = self._tie_order if units is None else self._tie_order[units[self._tie_order]]
+        # stable sorts: by offer, then by zone; ties keep the technology-then-tranche order
+        idx = idx[np.argsort(offer_usd_per_mwh[idx], kind="stable")]
+        idx = idx[np.argsort(self.zone[idx], kind="stable")]
         counts = np.bincount(self.zone[idx], minlength=self.n_zones)
         width = max(int(counts.max(initial=0)), 1)
         out = np.full((self.n_zones, width), -1, dtype=np.int64)
@@ -107,17 +123,31 @@ def build_fleet(data: GridData, zone_ids: Sequence[str]) -> Fleet:
                 zone_cf = gen * 1000.0 / (cap * HOURS_PER_YEAR)
                 if not 0 < zone_cf <= 1:
                     zone_cf = None  # implausible: fall back on the fleet-wide factor
-            for tr in (x for x in data.tranches if x.technology == t):
+            month = data.fuel_month_factor(zone, tech.fuel) if fuel_price else np.ones(12)
+            tranches = data.tranches_of(zone, t)
+            if not tranches:
+                raise InputError(f"{data.source}/tranches.csv", f"{t}.region",
+                                 f"no tranches of {t} for zone {zone}'s fleet region "
+                                 f"{data.zone_region.get(zone, 'all')!r} nor for 'all'")
+            share = data.reservoir_share.get(zone, 0.0) if t == "hydro" else 0.0
+            if share > 0:  # run-of-river (tranche 1) and reservoir (tranche 2) hydro
+                only = tranches[0]
+                tranches = (replace(only, tranche=1, capacity_share=1.0 - share),
+                            replace(only, tranche=2, capacity_share=share))
+            for tr in tranches:
                 if cap * tr.capacity_share <= 0:
                     continue
                 avail = data.availability.get((zone, t), tr.availability)
                 rows.append((z, t_index[t], tr.tranche, cap * tr.capacity_share, tr.efficiency,
                              1000.0 * data.fuel_co2_t_per_mwh_th[tech.fuel] / tr.efficiency,
                              fuel_price, tech.vom_usd_per_mwh,
-                             zone_cf if zone_cf is not None else avail, calibrated))
+                             zone_cf if zone_cf is not None else avail, calibrated,
+                             month, share > 0 and tr.tranche == 2))
     cols = list(zip(*rows, strict=True))
     capacity, efficiency, emission, fuel, vom, availability = (np.array(c, dtype=float)
                                                                for c in cols[3:9])
     return Fleet(TECHNOLOGIES, np.array(cols[0], dtype=np.int64), np.array(cols[1], np.int64),
                  np.array(cols[2], dtype=np.int64), capacity, efficiency, emission, fuel, vom,
-                 availability, np.array(cols[9], dtype=bool), len(zone_ids))
+                 availability, np.array(cols[9], dtype=bool), len(zone_ids),
+                 np.array(cols[10], dtype=float).reshape(len(rows), 12),
+                 np.array(cols[11], dtype=bool))

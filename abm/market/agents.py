@@ -54,7 +54,7 @@ class GridZone(mesa.Agent):
         self.emissions_kg = 0.0
         self.system_emissions_kg = 0.0
         self.relocation_effect_kg = 0.0
-        # the hour's fit to its base signals, each zone alone at its reference load
+        # the hour's fit to its base signals at the status quo (abm.grid.responses.HourFit)
         self.base_price_usd_per_mwh = self.reference_price_usd_per_mwh = self.price_usd_per_mwh
         self.base_carbon_kg_per_mwh = self.avg_carbon_kg_per_mwh
         self.reference_carbon_kg_per_mwh = self.avg_carbon_kg_per_mwh

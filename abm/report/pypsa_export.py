@@ -3,8 +3,10 @@
 One bus per zone, one generator per unit of the fleet (zone x technology x efficiency tranche)
 with its offer as marginal cost and its hourly available share as ``p_max_pu``, one carrier per
 technology with the fuel's ``co2_emissions`` (t CO2 per MWh of fuel heat; with the unit's
-``efficiency`` PyPSA's emissions equal ours), a load-shedding generator per bus at the market's
-price cap, one link per interconnector (``p_nom`` forward, ``p_min_pu`` = -backward / forward),
+``efficiency`` PyPSA's emissions equal our direct emissions: ours add the emissions of reservoir
+water moved between hours, ``Dispatch.moved_water_kg``), a load-shedding generator per bus at
+the market's price cap, one link per interconnector (its hourly transfer limits as ``p_max_pu``
+and ``p_min_pu`` of the largest),
 and one load per zone = background demand + the run's data-centre load, the run's hours as
 snapshots. Optimised with a linear solver (HiGHS through linopy), the network reproduces our
 dispatch cost and zone prices (tests/test_pypsa_export.py). PyPSA is the optional extra ``grid``.
@@ -43,19 +45,22 @@ class Hour:
         offer_usd_per_mwh: (N,) offer of every unit of ``market.fleet``.
         available_mw: (N,) available capacity of every unit.
         load_mw: (Z,) total zone load (background + data-centre), MW.
+        line_capacity_mw: (L, 2) forward / backward transfer limit of every line this hour.
     """
 
     snapshot: pd.Timestamp
     offer_usd_per_mwh: np.ndarray
     available_mw: np.ndarray
     load_mw: np.ndarray
+    line_capacity_mw: np.ndarray
 
 
 def prepared_hour(market: Any, snapshot: pd.Timestamp, dc_mw: np.ndarray) -> Hour:
     """The state of a market after ``set_hour`` with data-centre grid load ``dc_mw`` (Z,) MW."""
     return Hour(pd.Timestamp(snapshot), np.array(market.offer_usd_per_mwh, dtype=float),
                 np.array(market.available_mw, dtype=float),
-                np.asarray(market.background_mw, dtype=float) + np.asarray(dc_mw, dtype=float))
+                np.asarray(market.background_mw, dtype=float) + np.asarray(dc_mw, dtype=float),
+                np.array(market.line_capacity_mw, dtype=float).reshape(-1, 2))
 
 
 def build_network(market: Any, zone_ids: Sequence[str], hours: Sequence[Hour]
@@ -108,14 +113,15 @@ def build_network(market: Any, zone_ids: Sequence[str], hours: Sequence[Hour]
           marginal_cost=float(market.price_cap_usd_per_mwh))
     n.add("Load", zones, bus=zones, p_set=pd.DataFrame(loads, index=n.snapshots, columns=zones))
 
-    line_cap = np.asarray(market.line_capacity_mw, dtype=float).reshape(-1, 2)
-    if len(line_cap):
+    if len(market.line_ids):
         pairs = np.asarray(market.line_zones).reshape(-1, 2)
-        forward, backward = line_cap[:, 0], line_cap[:, 1]
-        n.add("Link", list(market.line_ids), bus0=[zones[a] for a in pairs[:, 0]],
-              bus1=[zones[b] for b in pairs[:, 1]], carrier=LINK_CARRIER, p_nom=forward,
-              p_min_pu=-np.divide(backward, forward, out=np.zeros_like(backward),
-                                  where=forward > 0),
+        limits = np.stack([h.line_capacity_mw for h in hours])  # (H, L, 2)
+        p_nom = np.maximum(limits.max(axis=(0, 2)), 1e-9)
+        ids = list(market.line_ids)
+        n.add("Link", ids, bus0=[zones[a] for a in pairs[:, 0]],
+              bus1=[zones[b] for b in pairs[:, 1]], carrier=LINK_CARRIER, p_nom=p_nom,
+              p_max_pu=pd.DataFrame(limits[:, :, 0] / p_nom, index=n.snapshots, columns=ids),
+              p_min_pu=pd.DataFrame(-limits[:, :, 1] / p_nom, index=n.snapshots, columns=ids),
               efficiency=1.0, marginal_cost=0.0)
     return n
 

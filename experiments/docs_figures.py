@@ -1,0 +1,624 @@
+"""Figures quoted in docs/, computed by the code that makes them and written into the docs.
+
+A *figure* is a named piece of Markdown (a table, a sentence, a number) that a function
+registered here computes. In a doc it sits between two markers, on their own lines for a block
+or inside a sentence for a number::
+
+    <!-- figure:grid-validation-price -->
+    | zone | ... |
+    <!-- /figure -->
+
+    ... relocation cuts <!-- figure:week-relocation-kt -->5.5<!-- /figure --> kt ...
+
+Usage (from the repository root)::
+
+    python experiments/docs_figures.py                # recompute every figure, rewrite the docs
+    python experiments/docs_figures.py NAME ...       # only these figures
+    python experiments/docs_figures.py --check        # exit 1 naming every stale region
+    python experiments/docs_figures.py --list         # the figures, cheap or slow, and where
+
+Figures are *cheap* (seconds; ``tests/test_docs_figures.py`` recomputes them and fails on a
+stale doc) or *slow* (minutes: the grid experiments; checked here with ``--check``). A figure
+that reads the project's research data (``../shared``, not distributed) is skipped where that
+data is absent. A new figure: a function returning Markdown, decorated with ``@figure(...)``,
+and a marked region in a doc (docs/reproduce.md, "Figures in the docs").
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import importlib.util
+import re
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+SHARED = ROOT.parent / "shared" / "data"
+MARKER = re.compile(r"<!-- figure:(?P<name>[a-z0-9-]+) -->(?P<body>.*?)<!-- /figure -->",
+                    re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure: its name, how to compute it (Markdown), whether the test suite recomputes it
+    (``cheap``), and the files it needs (it is skipped where one is absent)."""
+
+    name: str
+    compute: Callable[[], str]
+    cheap: bool
+    needs: tuple[Path, ...] = ()
+
+    def available(self) -> bool:
+        """Whether every file the figure reads exists here."""
+        return all(p.exists() for p in self.needs)
+
+
+FIGURES: dict[str, Figure] = {}
+
+
+def figure(name: str, *, cheap: bool = True, needs: tuple[Path, ...] = ()):
+    """Register the decorated function as the figure ``name``."""
+    def register(compute: Callable[[], str]) -> Callable[[], str]:
+        if name in FIGURES:
+            raise ValueError(f"figure {name!r} registered twice")
+        FIGURES[name] = Figure(name, compute, cheap, needs)
+        return compute
+    return register
+
+
+# -- the regions of a doc ------------------------------------------------------------------
+
+CODE = re.compile(r"`[^`\n]*`")
+
+
+def _matches(text: str) -> list[re.Match]:
+    """The marked regions of ``text``, markers quoted in inline code (`...`) aside; an opening
+    marker without its closing one is an error."""
+    masked = CODE.sub(lambda m: " " * len(m.group(0)), text)
+    found = list(MARKER.finditer(masked))
+    if (masked.count("<!-- figure:") != len(found)
+            or masked.count("<!-- /figure -->") != len(found)):
+        raise ValueError("unbalanced figure markers: every '<!-- figure:NAME -->' needs one "
+                         "'<!-- /figure -->' after it")
+    return found
+
+
+def regions(text: str) -> list[tuple[str, str]]:
+    """(name, current content) of every marked region of a doc, in order."""
+    return [(m.group("name"), text[m.start("body"):m.end("body")]) for m in _matches(text)]
+
+
+def _framed(body: str, value: str) -> str:
+    """``value`` laid out as the region's old content was: a block region (its content starts
+    on a new line) keeps its own lines, an inline one stays inline."""
+    return f"\n{value.strip()}\n" if body.startswith("\n") else value.strip()
+
+
+def render(text: str, values: dict[str, str]) -> str:
+    """``text`` with the content of every region whose figure is in ``values`` replaced."""
+    out, last = [], 0
+    for m in _matches(text):
+        name = m.group("name")
+        if name in values:
+            body = text[m.start("body"):m.end("body")]
+            out += [text[last:m.start("body")], _framed(body, values[name])]
+            last = m.end("body")
+    return "".join(out) + text[last:]
+
+
+def stale(text: str, values: dict[str, str]) -> list[str]:
+    """Names of the regions of ``text`` whose content differs from ``values``."""
+    return [name for name, body in regions(text)
+            if name in values and body != _framed(body, values[name])]
+
+
+def docs() -> list[Path]:
+    """Every Markdown file that may hold figures: docs/*.md and the README."""
+    return [*sorted(DOCS.glob("*.md")), ROOT / "README.md"]
+
+
+def used() -> dict[str, list[Path]]:
+    """figure name -> the docs that quote it."""
+    out: dict[str, list[Path]] = {}
+    for path in docs():
+        for name, _ in regions(path.read_text()):
+            out.setdefault(name, []).append(path)
+    return out
+
+
+# -- formatting ------------------------------------------------------------------------------
+
+def table(df: pd.DataFrame, formats: dict[str, str] | None = None) -> str:
+    """A Markdown table: numbers right-aligned, with the column's format ('{:.1f}'...), NaN as
+    an empty cell."""
+    formats = formats or {}
+
+    def cell(col: str, v: object) -> str:
+        if isinstance(v, float | np.floating):
+            return "" if np.isnan(v) else formats.get(col, "{:.1f}").format(v)
+        return str(v)
+    head = "| " + " | ".join(df.columns) + " |"
+    align = "|" + "|".join("---:" if pd.api.types.is_numeric_dtype(df[c]) else "---"
+                           for c in df.columns) + "|"
+    body = ["| " + " | ".join(cell(c, v) for c, v in zip(df.columns, row, strict=True)) + " |"
+            for row in df.itertuples(index=False)]
+    return "\n".join([head, align, *body])
+
+
+# -- shared inputs -----------------------------------------------------------------------------
+
+def _module(name: str):
+    """An experiments script as a module."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "experiments" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@functools.cache
+def validation():
+    """experiments/validate_grid.py."""
+    return _module("validate_grid")
+
+
+@functools.cache
+def observed() -> tuple[pd.DatetimeIndex, dict]:
+    """The 2024 hourly observations (research data)."""
+    return validation().observed()
+
+
+@functools.cache
+def compared(calibrated: bool) -> pd.DataFrame:
+    """The validation table of the calibrated market, or of offers at cost."""
+    v = validation()
+    zone_ids, cells = v.model_cells(calibrated)
+    return v.compare(zone_ids, cells, *observed())
+
+
+@functools.cache
+def default_week() -> tuple[dict, pd.DataFrame]:
+    """The shipped default scenario's week, run as ``abm run`` runs it: its summary and zones
+    table."""
+    from abm.config.scenario import load_scenario
+    from abm.market.run import read_tables, run_market
+
+    with tempfile.TemporaryDirectory() as tmp:
+        result = run_market(load_scenario(), Path(tmp) / "run")
+        return result, read_tables(Path(tmp) / "run", "zones")["zones"]
+
+
+HOURLY = (SHARED / "hourly_2024_compact.csv",)
+RESEARCH = (*HOURLY, SHARED / "grid" / "zone_prices_2024.csv",
+            SHARED / "grid" / "marginal_emission_factors.csv")
+
+
+# -- figures: the default week -----------------------------------------------------------------
+
+def week_price_fit() -> tuple[float, float, float]:
+    """The default week's zone prices (what operators face) against the base prices: mean
+    |deviation| weighted by the status-quo data-centre load (%), correlation, and the share of
+    zone-hours whose status-quo carbon is the base carbon (%)."""
+    _, z = default_week()
+    w = z.reference_dc_mw
+    dev = (z.price_usd_per_mwh / z.base_price_usd_per_mwh - 1).abs()
+    corr = np.corrcoef(z.price_usd_per_mwh, z.base_price_usd_per_mwh)[0, 1]
+    reached = ((z.reference_carbon_kg_per_mwh - z.base_carbon_kg_per_mwh).abs()
+               <= 1e-6 * np.maximum(z.base_carbon_kg_per_mwh, 1.0))
+    return 100 * float((dev * w).sum() / w.sum()), float(corr), 100 * float(reached.mean())
+
+
+@figure("week-price-fit")
+def _week_price_fit() -> str:
+    dev, corr, reached = week_price_fit()
+    return (f"In the default week the zone prices operators face (`price_usd_per_mwh` of the "
+            f"`zones` table, at the placed load) differ from the hour's base price by "
+            f"{dev:.2f} % on average, weighted by the status-quo data-centre load, and "
+            f"correlate with it at {corr:.3f}; the status quo reproduces the base average "
+            f"carbon (consumption-based, all zones cleared together) in {reached:.1f} % of the "
+            "zone-hours.")
+
+
+@figure("week-headline")
+def _week_headline() -> str:
+    s, _ = default_week()
+    system, reloc = s["emissions_kg"]["system"], s["relocation_effect_kg"]
+    it, grid = s["served_mwh"], s["grid_energy_mwh"]
+    rows = [("system emissions of the data-centre load (t)", f"{system / 1000:,.1f}"),
+            ("relocation effect (t)", f"{reloc / 1000:,.1f}"),
+            ("IT energy served (MWh) / grid energy with PUE (MWh)",
+             f"{it:,.0f} / {grid:,.0f}"),
+            ("system emissions per MWh of IT load / of grid electricity (kg/MWh)",
+             f"{system / it:,.0f} / {system / grid:,.0f}"),
+            ("marginal attribution per MWh of IT load / of grid electricity (kg/MWh)",
+             f"{s['emissions_kg']['marginal'] / it:,.0f} / "
+             f"{s['emissions_kg']['marginal'] / grid:,.0f}"),
+            ("average-carbon attribution per MWh of IT load / of grid electricity (kg/MWh)",
+             f"{s['emissions_kg']['average'] / it:,.0f} / "
+             f"{s['emissions_kg']['average'] / grid:,.0f}"),
+            ("served away from origin", f"{100 * s['relocated_share']:.1f} %"),
+            ("unserved demand (MWh)", f"{s['demand_mwh'] - it:,.1f}")]
+    return table(pd.DataFrame(rows, columns=["default week (168 h, technology market)",
+                                             "value"]))
+
+
+# -- figures: validation against 2024 ----------------------------------------------------------
+
+@figure("grid-validation-price", needs=HOURLY)
+def _validation_price() -> str:
+    cal = compared(True)
+    cal = cal[cal.signal == "price"].set_index("zone")
+    cost = compared(False)
+    cost = cost[cost.signal == "price"].set_index("zone")
+    df = pd.DataFrame({
+        "zone": cal.index, "observed (USD/MWh)": cal.observed_mean,
+        "ceiling": cal.ceiling,
+        "calibrated: mean": cal.model_mean, "calibrated: corr": cal.correlation,
+        "calibrated: captured %": 100 * cal.captured,
+        "at cost: mean": cost.model_mean, "at cost: level miss %": cost.level_miss_pct,
+        "at cost: corr": cost.correlation, "at cost: captured %": 100 * cost.captured})
+    return table(df, {"ceiling": "{:.2f}", "calibrated: corr": "{:.2f}",
+                      "at cost: corr": "{:.2f}", "calibrated: captured %": "{:.0f}",
+                      "at cost: captured %": "{:.0f}", "at cost: level miss %": "{:+.0f}"})
+
+
+def median_captured(calibrated: bool) -> float:
+    """The median zone's share of the explainable price variance captured (%)."""
+    t = compared(calibrated)
+    return 100 * float(t[t.signal == "price"].captured.median())
+
+
+@figure("grid-captured-median", needs=HOURLY)
+def _captured() -> str:
+    return (f"the median zone captures {median_captured(True):.0f} % of the price variance its "
+            f"month x hour cells can explain (in sample: the calibration's target), "
+            f"{median_captured(False):.0f} % with offers at cost")
+
+
+@figure("grid-validation-carbon", needs=HOURLY)
+def _validation_carbon() -> str:
+    t = compared(True)
+    prod = t[t.signal == "carbon"].set_index("zone")
+    traced = t[t.signal == "carbon (traced)"].set_index("zone")
+    df = pd.DataFrame({
+        "zone": traced.index, "observed (g/kWh)": traced.observed_mean,
+        "ceiling": traced.ceiling, "traced: mean": traced.model_mean,
+        "traced: level miss %": traced.level_miss_pct, "traced: corr": traced.correlation,
+        "traced: captured %": 100 * traced.captured,
+        "produced: mean": prod.model_mean, "produced: corr": prod.correlation})
+    return table(df, {"ceiling": "{:.2f}", "traced: corr": "{:.2f}", "produced: corr": "{:.2f}",
+                      "traced: captured %": "{:.0f}", "traced: level miss %": "{:+.0f}"})
+
+
+@figure("grid-monthly-prices", needs=RESEARCH)
+def _monthly() -> str:
+    v = validation()
+    rows = []
+    for calibrated in (True, False):
+        zone_ids, cells = v.model_cells(calibrated)
+        t = v.monthly_prices(zone_ids, cells)
+        for z, g in t.groupby("zone", sort=False):
+            rows.append({"zone": z, "offers": "calibrated" if calibrated else "at cost",
+                         "months": len(g), "observed (USD/MWh)": g.observed.mean(),
+                         "model": g.model.mean(),
+                         "mean abs. miss %": 100 * float(
+                             (g.model / g.observed - 1).abs().mean()),
+                         "corr over months": np.corrcoef(g.model, g.observed)[0, 1]})
+    return table(pd.DataFrame(rows), {"months": "{:.0f}", "mean abs. miss %": "{:.0f}",
+                                      "corr over months": "{:.2f}"})
+
+
+@figure("grid-markups")
+def _markups() -> str:
+    v = validation()
+    zone_ids, cells = v.model_cells(True)
+    m = v.marginal_summary(zone_ids, cells)
+    water = cells["water_value"]
+    w = v.hour_weights()
+    rows = []
+    for j, r in m.iterrows():
+        res = np.isfinite(water[:, :, j])
+        rows.append({"zone": r.zone,
+                     "reservoir sets the price (% of hours)": 100 * float((res * w).sum()),
+                     "water value (USD/MWh)": float(np.nanmean(water[:, :, j]))
+                     if res.any() else np.nan,
+                     "most frequent marginal technology": f"{r.marginal_technology} "
+                                                          f"({100 * r.share:.0f} %)",
+                     "mean mark-up (USD/MWh)": r.markup,
+                     "mean abs. mark-up (% of base price)": r.markup_abs_pct})
+    return table(pd.DataFrame(rows), {"reservoir sets the price (% of hours)": "{:.0f}",
+                                      "mean abs. mark-up (% of base price)": "{:.0f}"})
+
+
+@functools.cache
+def beside_published() -> pd.DataFrame:
+    """The model's marginal factors beside the published ones (calibrated market)."""
+    v = validation()
+    return v.beside_published(*v.model_cells(True))
+
+
+@figure("grid-marginal-published", needs=RESEARCH)
+def _published() -> str:
+    t = beside_published()
+    df = pd.DataFrame({"zone": t.zone, "model (kg/MWh)": t.model, "published": t.source,
+                       "g/kWh": t.published, "deviation %": t.deviation_pct})
+    return table(df, {"model (kg/MWh)": "{:.0f}", "g/kWh": "{:.0f}",
+                      "deviation %": "{:+.0f}"})
+
+
+@figure("grid-published-zones", needs=RESEARCH)
+def _published_zones() -> str:
+    t = beside_published()
+    return f"{t.zone.nunique()} zones, {len(t)} published factors"
+
+
+@figure("grid-carbon-reach")
+def _reach() -> str:
+    v = validation()
+    zone_ids, cells = v.model_cells(True)
+    w = v.hour_weights()
+    base, got = cells["base_carbon"], cells["traced_carbon"]
+    met = np.abs(got - base) <= 1e-6 * np.maximum(base, 1.0)
+    rows = [{"zone": z, "cells reaching the base carbon (%)": 100 * float((met[:, :, j] * w)
+                                                                           .sum()),
+             "base (g/kWh)": float((base[:, :, j] * w).sum()),
+             "status quo (g/kWh)": float((got[:, :, j] * w).sum())}
+            for j, z in enumerate(zone_ids)]
+    return table(pd.DataFrame(rows), {"cells reaching the base carbon (%)": "{:.0f}",
+                                      "base (g/kWh)": "{:.0f}", "status quo (g/kWh)": "{:.0f}"})
+
+
+@figure("grid-carbon-schemes")
+def _schemes() -> str:
+    from abm.data.dataset import DATA_DIR
+
+    df = pd.read_csv(DATA_DIR / "grid" / "carbon_schemes.csv", keep_default_na=False)
+    return table(pd.DataFrame({
+        "scheme": df.scheme, "zones": [z.replace(";", ", ") or "none" for z in df.zones],
+        "native": [f"{p:g} {u}" for p, u in zip(df.price_native, df.unit_native, strict=True)],
+        "USD/t": df.price_usd_per_t.astype(float),
+        "assumed": df.assumed.astype(str).str.lower()}), {"USD/t": "{:.2f}"})
+
+
+@figure("grid-water-values")
+def _water() -> str:
+    from abm.data.dataset import DATA_DIR
+
+    w = pd.read_csv(DATA_DIR / "grid" / "water_values.csv", keep_default_na=False)
+    r = pd.read_csv(DATA_DIR / "grid" / "reservoirs.csv").set_index("zone_id").reservoir_share
+    t = w.pivot(index="zone_id", columns="month", values="value_usd_per_mwh")
+    t.columns = [f"{m}" for m in t.columns]
+    t.insert(0, "reservoir share", r.reindex(t.index))
+    t = t.reset_index().rename(columns={"zone_id": "zone"})
+    return table(t, {"reservoir share": "{:.2f}", **{f"{m}": "{:.0f}" for m in range(1, 13)}})
+
+
+@figure("grid-generation-shares")
+def _shares() -> str:
+    v = validation()
+    zone_ids, cells = v.model_cells(True)
+    t = v.generation_shares(zone_ids, cells)
+    cols = {"zone": t.zone}
+    for group in ("coal", "gas", "nuclear", "wind+solar", "hydro"):
+        cols[group] = [f"{100 * a:.0f} / {100 * b:.0f}" for a, b in
+                       zip(t[f"{group}_observed"], t[f"{group}_model"], strict=True)]
+    return table(pd.DataFrame(cols))
+
+
+# -- figures: the grid experiments (slow: five runs of the week and many clearings) ---------
+
+EXPERIMENTS_OUT = ROOT / "out" / "grid_experiments"
+
+
+@functools.cache
+def experiments():
+    """experiments/grid_experiments.py."""
+    return _module("grid_experiments")
+
+
+@functools.cache
+def bits_vs_electrons(scenario: str) -> pd.DataFrame:
+    """Experiment (a) of docs/grid.md in ``scenario`` (runs kept in out/grid_experiments)."""
+    return experiments().bits_vs_electrons(168, EXPERIMENTS_OUT, scenario)
+
+
+def _electrons_table(scenario: str) -> str:
+    t = bits_vs_electrons(scenario)
+    t = t[(t.case == "relocation") | (t.interconnector_scale.isin((1.25, 2.0)))]
+    t = t[(t.lines != "all") | (t.interconnector_scale > 1) | (t.case == "relocation")]
+    case = [("relocation, lines as shipped" if r.case == "relocation" else
+             f"no relocation, {'every line' if r.lines == 'all' else r.lines} "
+             f"x{r.interconnector_scale:g}") for r in t.itertuples()]
+    return table(pd.DataFrame({"case": case,
+                               "emissions change (t)": -t.emissions_reduction_t.to_numpy(),
+                               "change of the offers' cost (M USD)":
+                                   -t.cost_reduction_usd.to_numpy() / 1e6}),
+                 {"emissions change (t)": "{:+,.0f}",
+                  "change of the offers' cost (M USD)": "{:+.2f}"})
+
+
+@figure("grid-bits-vs-electrons", cheap=False)
+def _electrons() -> str:
+    return _electrons_table("baseline.toml")
+
+
+@figure("grid-bits-vs-electrons-100", cheap=False)
+def _electrons_100() -> str:
+    return _electrons_table("grid_carbon_generators.toml")
+
+
+@figure("grid-electrons-scale", cheap=False)
+def _electrons_scale() -> str:
+    e = experiments()
+    t = bits_vs_electrons("baseline.toml")
+    out = []
+    for lines in ("all", t[(t.case == "no relocation") & (t.lines != "all")].sort_values(
+            "emissions_reduction_t").lines.iloc[-1]):
+        k_e = e.matching_scale(t, lines, "emissions_reduction_t")
+        k_c = e.matching_scale(t, lines, "cost_reduction_usd")
+        what = "every line" if lines == "all" else lines
+        out.append(f"{what}: x{k_e:.2f} to match relocation's emissions cut, x{k_c:.2f} its "
+                   "dispatch-cost cut" if np.isfinite(k_e) or np.isfinite(k_c) else
+                   f"{what}: no scale tried matches relocation's cuts")
+    return "; ".join(out).replace("xnan", "no scale tried")
+
+
+@figure("grid-carbon-levers", cheap=False)
+def _levers() -> str:
+    b = experiments().carbon_levers(168, EXPERIMENTS_OUT)
+    return table(pd.DataFrame({
+        "lever": b.lever, "all zones' emissions (Mt/week)": b.total_emissions_t / 1e6,
+        "data-centre system emissions (kt)": b.dc_system_emissions_t / 1e3,
+        "relocation effect (kt)": b.relocation_effect_t / 1e3,
+        "served away from origin": [f"{100 * x:.1f} %" for x in b.relocated_share],
+        "mean zone price (USD/MWh)": b.mean_price_usd_per_mwh,
+        "operators' cost (M USD)": b.operators_cost_usd / 1e6}),
+        {"all zones' emissions (Mt/week)": "{:.2f}"})
+
+
+# -- figures: the price of decentralisation (slow: a planner LP for every hour of each run) --
+
+@functools.cache
+def decentralisation(scenario: str) -> tuple[dict, pd.DataFrame]:
+    """The run of ``scenario`` (a file of experiments/scenarios) and its market beside the
+    planner (``abm.report.decentralisation``)."""
+    from abm.config.scenario import load_scenario
+    from abm.report.decentralisation import price_of_decentralisation
+    from abm.report.results import simulate_scenario
+
+    run = simulate_scenario(load_scenario(ROOT / "experiments" / "scenarios" / scenario))
+    return run.summary, price_of_decentralisation(run)
+
+
+def _money(usd: float) -> str:
+    return f"${usd / 1e6:,.1f} M" if abs(usd) >= 1e8 else f"${usd / 1e6:,.2f} M"
+
+
+@figure("market-decentralisation", cheap=False)
+def _decentralisation() -> str:
+    rows = []
+    for label, file in (("baseline", "baseline.toml"),
+                        ("carbon_price (100 $/t)", "carbon_price.toml"),
+                        ("demand_x3", "demand_x3.toml")):
+        _, g = decentralisation(file)
+        rows.append({
+            "scenario": label, "cost, market": _money(g.market.cost_usd),
+            "cost, planner": _money(g.planner.cost_usd),
+            "gap": f"{g.gap.cost_usd / 1e3:+,.0f} k$ ({g.gap_pct.cost_usd:+.1f} %)",
+            "system CO2 gap": f"{g.gap_pct.emissions_system_kg:+.1f} %",
+            "unserved, market / planner": f"{g.market.unserved_mwh:,.1f} / "
+                                          f"{g.planner.unserved_mwh:,.1f} MWh"})
+    return table(pd.DataFrame(rows))
+
+
+@figure("published-planshare", cheap=False)
+def _planshare() -> str:
+    _, g = decentralisation("baseline.toml")
+    kt = 1e-6
+
+    def pct(q: str) -> str:
+        return f"local {g.gap_pct[q]:+.1f} %"
+    rows = [("cost", _money(g.market.cost_usd), _money(g.planner.cost_usd), pct("cost_usd")),
+            ("system emissions", f"{g.market.emissions_system_kg * kt:.2f} kt",
+             f"{g.planner.emissions_system_kg * kt:.2f} kt", pct("emissions_system_kg")),
+            ("attributed, average / marginal",
+             f"{g.market.emissions_average_kg * kt:.2f} / "
+             f"{g.market.emissions_marginal_kg * kt:.2f} kt",
+             f"{g.planner.emissions_average_kg * kt:.2f} / "
+             f"{g.planner.emissions_marginal_kg * kt:.2f} kt",
+             f"{pct('emissions_average_kg')} / {g.gap_pct.emissions_marginal_kg:+.1f} %"),
+            ("unserved", f"{g.market.unserved_mwh:,.1f} MWh", f"{g.planner.unserved_mwh:,.1f} MWh",
+             "")]
+    return table(pd.DataFrame(rows, columns=["", "operator-local (the market)",
+                                             "coordinated (the planner)", "gap"]))
+
+
+# -- figures: adoption of follow-the-green (slow: a sweep of 33 runs of the week) -------------
+
+@functools.cache
+def adoption() -> pd.DataFrame:
+    """experiments/sweeps/adoption.toml run (out/sweep-adoption), its figure and CSV written to
+    docs/ (``experiments/adoption_figure.py``); the mean and range over seeds per share."""
+    from abm.api import sweep
+
+    results = sweep(ROOT / "experiments" / "sweeps" / "adoption.toml", workers=None,
+                    out=ROOT / "out" / "sweep-adoption")
+    draw = _module("adoption_figure")
+    t = draw.summarise(results)
+    draw.figure(t, DOCS / "adoption.png")
+    t.to_csv(DOCS / "adoption.csv", float_format="%.6g")
+    return t
+
+
+@figure("market-adoption", cheap=False)
+def _adoption() -> str:
+    t = adoption().xs("mean", axis=1, level=1)
+    ends = t.loc[[t.index.min(), t.index.max()]]
+    rows = [("system emissions (kt CO2 / week)", "emissions_kg.system", 1e-6, "{:,.1f}"),
+            ("price data-centre load pays (USD/MWh)", "dc_price_usd_per_mwh", 1.0, "{:,.1f}"),
+            ("unserved demand (MWh / week)", "unserved_mwh", 1.0, "{:,.0f}"),
+            ("herding (MWh / week)", "herding_mwh", 1.0, "{:,.0f}"),
+            ("MWh moved", "moved_mwh", 1.0, "{:,.0f}"),
+            ("operators' cost (M USD)", "cost_usd", 1e-6, "{:,.2f}")]
+    df = pd.DataFrame([{"outcome (mean over seeds)": name,
+                        "none following the green": fmt.format(ends[col].iloc[0] * scale),
+                        "all drawn operators": fmt.format(ends[col].iloc[1] * scale),
+                        "change": f"{100 * (ends[col].iloc[1] / ends[col].iloc[0] - 1):+.0f} %"}
+                       for name, col, scale, fmt in rows])
+    return table(df)
+
+
+# -- running -----------------------------------------------------------------------------------
+
+def compute(names: list[str]) -> dict[str, str]:
+    """The Markdown of the named figures that can be computed here."""
+    return {n: FIGURES[n].compute() for n in names if FIGURES[n].available()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Rewrite (or check) the figures' regions in the docs."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("names", nargs="*", help="figures to compute (default: all)")
+    p.add_argument("--check", action="store_true", help="exit 1 if a region is stale")
+    p.add_argument("--list", action="store_true", help="list the figures")
+    p.add_argument("--cheap", action="store_true", help="only the cheap figures")
+    args = p.parse_args(argv)
+    where = used()
+    if args.list:
+        for name, f in sorted(FIGURES.items()):
+            docs_of = ", ".join(str(d.relative_to(ROOT)) for d in where.get(name, []))
+            print(f"{name}: {'cheap' if f.cheap else 'slow'}; {docs_of or 'in no doc'}")
+        return 0
+    unknown = sorted(set(args.names) - set(FIGURES)) + sorted(set(where) - set(FIGURES))
+    if unknown:
+        print(f"unknown figure(s): {unknown}; known: {sorted(FIGURES)}", file=sys.stderr)
+        return 2
+    names = args.names or [n for n, f in FIGURES.items() if f.cheap or not args.cheap]
+    values = compute(names)
+    skipped = sorted(set(names) - set(values))
+    if skipped:
+        print(f"skipped (their research data is absent): {skipped}", file=sys.stderr)
+    out_of_date = []
+    for path in docs():
+        text = path.read_text()
+        if args.check:
+            out_of_date += [f"{path.relative_to(ROOT)}: {n}" for n in stale(text, values)]
+        elif (new := render(text, values)) != text:
+            path.write_text(new)
+            print(f"wrote {path.relative_to(ROOT)}")
+    if out_of_date:
+        print("stale figures:\n  " + "\n  ".join(out_of_date), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

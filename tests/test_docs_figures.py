@@ -1,0 +1,89 @@
+"""Figures in the docs are written by experiments/docs_figures.py: the marked regions are
+rewritten and checked by hand-made cases, every marker names a registered figure, and the cheap
+figures in the docs are what the script computes now (a stale doc fails here)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def figures():
+    spec = importlib.util.spec_from_file_location("docs_figures",
+                                                  ROOT / "experiments" / "docs_figures.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["docs_figures"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+DOC = """# A doc
+
+Relocation cuts <!-- figure:cut -->3.1<!-- /figure --> kt.
+
+<!-- figure:table -->
+| a |
+|---|
+| 1 |
+<!-- /figure -->
+
+<!-- figure:other -->
+kept
+<!-- /figure -->
+"""
+
+
+def test_regions_are_rewritten_inline_and_as_blocks(figures):
+    """An inline region stays inline, a block keeps its own lines, regions of figures not
+    computed stay as they are; the stale ones are named, and a rewritten doc is not stale."""
+    assert figures.regions(DOC) == [("cut", "3.1"), ("table", "\n| a |\n|---|\n| 1 |\n"),
+                                    ("other", "\nkept\n")]
+    values = {"cut": "5.5", "table": "| a |\n|---|\n| 2 |\n"}
+    assert figures.stale(DOC, values) == ["cut", "table"]
+    new = figures.render(DOC, values)
+    assert "cuts <!-- figure:cut -->5.5<!-- /figure --> kt." in new
+    assert "<!-- figure:table -->\n| a |\n|---|\n| 2 |\n<!-- /figure -->" in new
+    assert "<!-- figure:other -->\nkept\n<!-- /figure -->" in new
+    assert figures.stale(new, values) == []
+    assert figures.render(new, values) == new
+
+
+def test_an_unclosed_marker_is_an_error_and_quoted_markers_are_text(figures):
+    with pytest.raises(ValueError, match="unbalanced figure markers"):
+        figures.regions("<!-- figure:cut -->3.1 and no end")
+    quoted = "markers: `<!-- figure:NAME -->` and `<!-- /figure -->`.\n" + DOC
+    assert figures.regions(quoted) == figures.regions(DOC)
+    assert figures.render(quoted, {"cut": "1"}).startswith(quoted.split("\n")[0])
+
+
+def test_markdown_tables(figures):
+    import numpy as np
+    import pandas as pd
+
+    df = pd.DataFrame({"zone": ["A", "B"], "x": [1.234, np.nan], "n": [3, 4]})
+    assert figures.table(df, {"x": "{:.2f}"}) == (
+        "| zone | x | n |\n|---|---:|---:|\n| A | 1.23 | 3 |\n| B |  | 4 |")
+
+
+def test_every_marker_in_the_docs_names_a_figure_and_every_figure_is_used(figures):
+    used = figures.used()
+    assert set(used) <= set(figures.FIGURES), sorted(set(used) - set(figures.FIGURES))
+    assert set(figures.FIGURES) <= set(used), sorted(set(figures.FIGURES) - set(used))
+
+
+def test_the_cheap_figures_in_the_docs_are_up_to_date(figures):
+    """Recompute every cheap figure that can be computed here (those reading the research
+    data need ``../shared``) and compare it with every doc quoting it."""
+    names = [n for n, f in figures.FIGURES.items() if f.cheap]
+    values = figures.compute(names)
+    assert values, "no cheap figure could be computed"
+    stale = [f"{path.relative_to(ROOT)}: {name}" for path in figures.docs()
+             for name in figures.stale(path.read_text(), values)]
+    assert not stale, ("stale figures (run python experiments/docs_figures.py): "
+                       + ", ".join(stale))
