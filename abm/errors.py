@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from os import PathLike
 
 #: where a value came from: a file's path, or a name such as ``"overrides"``
@@ -11,6 +12,17 @@ type Source = str | PathLike[str]
 # (a message never echoes a file's contents).
 MAX_QUOTE = 60
 MAX_MESSAGE = 1_000
+
+
+# characters that would break the one-line error or hide part of it: C0 and C1 controls (NUL,
+# newline, escape, ...), DEL, and Unicode's line and paragraph separators
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """``text`` with every control character written as an escape (``\\n``, ``\\x00``), so
+    that a message quoting a path or a key stays one clean line."""
+    return _CONTROL.sub(lambda m: repr(m[0])[1:-1], text)
 
 
 def cut(text: str, limit: int = MAX_QUOTE) -> str:
@@ -33,9 +45,9 @@ class InputError(ValueError):
     """
 
     def __init__(self, source: Source, field: str, problem: str) -> None:
-        self.source = cut(str(source), MAX_MESSAGE // 4)
-        self.field = cut(field, MAX_MESSAGE // 4)
-        self.problem = cut(problem, MAX_MESSAGE)
+        self.source = cut(one_line(str(source)), MAX_MESSAGE // 4)
+        self.field = cut(one_line(field), MAX_MESSAGE // 4)
+        self.problem = cut(one_line(problem), MAX_MESSAGE)
         where = f"{self.source}: {self.field}" if field else self.source
         super().__init__(f"{where}: {self.problem}")
 

@@ -7,14 +7,19 @@
   carries (in its run's manifest, or in its own name), checked before anything is read.
 - :func:`folder_lock`: one writer per output folder (an ``flock`` on ``DIR/.lock``), so two
   processes never write into one run or sweep folder.
+- :func:`read_input`: every file the tool reads (a scenario, a trace, a stored part) is opened
+  only as what it claims to be, a regular file (never a FIFO, a device or a folder: nothing
+  blocks), and read only up to a bound the caller names (``abm/config/limits.py``).
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import json
 import os
+import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +27,93 @@ from pathlib import Path
 from abm.errors import InputError
 
 LOCK = ".lock"
+_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISSOCK, "a socket"))
+
+
+def _size(n: int) -> str:
+    """A byte count as people read it: 64 MiB, 1.5 GiB, 200 bytes."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{n} bytes"
+
+
+def _open_input(name: str, max_bytes: int, what: str) -> int:
+    """A descriptor of the regular file ``name`` of at most ``max_bytes`` (opened without
+    blocking, so a FIFO or a device never hangs); an InputError naming it otherwise."""
+    if "\x00" in name:
+        raise InputError(name, "", f"the path holds a NUL character; expected {what}")
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise InputError(name, "", f"file not found; expected {what}") from None
+    except OSError as exc:
+        raise InputError(name, "", f"cannot be read ({exc.strerror}); expected {what}") from None
+    try:
+        mode = os.fstat(fd)
+        for test, kind in _KINDS:
+            if test(mode.st_mode):
+                raise InputError(name, "", f"is {kind}, not a regular file; expected {what}")
+        if not stat.S_ISREG(mode.st_mode):
+            raise InputError(name, "", f"is not a regular file; expected {what}")
+        if mode.st_size > max_bytes:
+            raise InputError(name, "", f"is {_size(mode.st_size)}; {_bound(what, max_bytes)}")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _bound(what: str, max_bytes: int) -> str:
+    return f"{what} may have at most {_size(max_bytes)} (abm/config/limits.py)"
+
+
+def check_input(path: str | os.PathLike[str], max_bytes: int, what: str) -> None:
+    """Check that ``path`` is a regular file of at most ``max_bytes``, as :func:`read_input`
+    reads it, without reading it (for a file another library opens by name).
+
+    Raises:
+        InputError: naming the file, as :func:`read_input`.
+    """
+    os.close(_open_input(os.fspath(path), max_bytes, what))
+
+
+def read_input(path: str | os.PathLike[str], max_bytes: int, what: str) -> bytes:
+    """The bytes of the regular file ``path``, at most ``max_bytes`` of them.
+
+    The file is opened without blocking (a FIFO or a device never hangs the reader), checked to
+    be a regular file, and read up to ``max_bytes`` (a file that grows, or a ``/proc`` file whose
+    size reads 0, is still cut off at the bound). Errors quote the path, never the file's bytes.
+
+    Args:
+        path: the file.
+        max_bytes: the bound (``abm/config/limits.py``); a larger file is an error.
+        what: what the file should be, for the message (``"a scenario file"``).
+
+    Raises:
+        InputError: naming the file, if it is missing, unreadable, not a regular file, or larger
+            than ``max_bytes``.
+    """
+    name = os.fspath(path)
+    fd = _open_input(name, max_bytes, what)
+    try:
+        chunks, size = [], 0
+        while size <= max_bytes:
+            chunk = os.read(fd, min(1 << 20, max_bytes + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise InputError(name, "", f"cannot be read ({exc.strerror}); expected {what}") from None
+    finally:
+        os.close(fd)
+    if size > max_bytes:
+        raise InputError(name, "", f"holds more than {_size(max_bytes)}; "
+                         f"{_bound(what, max_bytes)}")
+    return b"".join(chunks)
 
 
 def _fsync(path: Path) -> None:
@@ -48,10 +140,13 @@ def write_atomic(path: Path, write: Callable[[Path], object], *, sync: bool = Tr
         write(tmp)
         _fsync(tmp)
         os.replace(tmp, path)
+        if sync:
+            sync_folder(path.parent)
+    except OSError as exc:  # name the file the tool was writing (disk full, read-only, ...)
+        code = exc.errno or errno.EIO
+        raise OSError(code, exc.strerror or os.strerror(code), str(path)) from None
     finally:
         tmp.unlink(missing_ok=True)
-    if sync:
-        sync_folder(path.parent)
 
 
 def write_bytes(path: Path, data: bytes, *, sync: bool = True) -> None:

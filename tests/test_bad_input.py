@@ -112,8 +112,8 @@ def test_a_trace_path_never_prints_the_file(write_scenario, tmp_path, capsys):
     path = write_scenario(SMALL_WITH_TRACE.format(trace=secret))
     assert main(["run", str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"error: {secret}: header: unrecognised header")
-    assert "'PASSWORD=hunter2,PASSWORD=hunter2,PASSWORD=hunter2,PASSW...;" in err  # 60 chars
+    assert err.startswith(f"error: {secret}: header: unrecognised header (line 1)")
+    assert "PASSWORD" not in err and "hunter2" not in err  # not even cut to 60 characters
     assert len(err) < 400
 
 
@@ -125,7 +125,8 @@ def test_trace_zones_that_match_nothing_are_named_with_their_aliases(write_scena
     path = write_scenario(SMALL_WITH_TRACE.format(trace=trace))
     assert main(["run", str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"error: {trace}: zone: zone id(s) DE, XX match no zone of the scenario")
+    assert err.startswith(f"error: {trace}: zone: the zone ids of line 5 match no zone of the "
+                          "scenario")  # named by line, never by the file's text
     assert "known aliases: DE is DE-LU here" in err
 
 

@@ -347,3 +347,37 @@ def test_flow_order_of_classes_and_regions_changes_nothing(p, rnd):
     again = solve_flow(p)
     np.testing.assert_array_equal(again[0], x)
     np.testing.assert_array_equal(again[1], u)
+
+
+@pytest.mark.parametrize("scale", [1e-9, 1e-3, 1e5, 1e6, 1e11])
+def test_flow_is_exact_on_very_large_and_very_small_demands(scale):
+    """Problems with fractional MW (demand, incumbent, capacity), all times ``scale``, from a
+    kW to a hundred TW: the flow converges (it failed near 1e5 MW when its MW tolerance was
+    absolute: rounding in sums of MW exceeded it) and its optimum is ``scale`` times HiGHS's
+    on the same problem at 1 MW scale, $ and tie cost alike."""
+    from benchmarks.oracle_check import random_problem
+
+    rng = np.random.default_rng(2027)
+    for _ in range(40):
+        p = random_problem(rng)
+        k, r = p.shape
+        share = rng.uniform(0.3, 1.7, k) * np.pi / 3  # no MW figure on a binary grid
+        demand, prev = p.demand_mw * share, p.incumbent_mw * share[:, None]
+        cap = p.capacity_mw * rng.uniform(0.5, 1.5, r) / np.e
+        one = PlacementProblem.of(
+            p.cost_usd_per_mwh, p.feasible, demand, voll_usd_per_mwh=p.voll_usd_per_mwh,
+            friction_usd_per_mw=p.friction_usd_per_mw, incumbent_mw=prev, capacity_mw=cap,
+            preference=p.preference)
+        big = PlacementProblem.of(
+            p.cost_usd_per_mwh, p.feasible, demand * scale, voll_usd_per_mwh=p.voll_usd_per_mwh,
+            friction_usd_per_mw=p.friction_usd_per_mw, incumbent_mw=prev * scale,
+            capacity_mw=cap * scale, preference=p.preference)
+        x, u = solve_flow(big)
+        ref = solve_lp(one)
+        usd, tie = one.objective_usd(ref.x_mw, ref.unserved_mw), one.tie_cost(ref.x_mw,
+                                                                              ref.unserved_mw)
+        assert big.objective_usd(x, u) == pytest.approx(usd * scale, rel=1e-9,
+                                                        abs=1e-9 * scale), (scale, p)
+        assert big.tie_cost(x, u) == pytest.approx(tie * scale, rel=1e-6, abs=1e-6 * scale)
+        assert (x.sum(axis=0) <= big.capacity_mw * (1 + 1e-11)).all()
+        np.testing.assert_allclose(x.sum(axis=1) + u, big.demand_mw, rtol=1e-12, atol=0)

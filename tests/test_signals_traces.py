@@ -58,4 +58,4 @@ def test_trace_must_cover_the_scenario(write_scenario, tmp_path):
 def test_missing_trace_file(write_scenario):
     with pytest.raises(InputError) as info:
         load_scenario(write_scenario(SMALL + '\n[signals]\ntrace = "nope.csv"\n'))
-    assert info.value.field == "signals.trace" and "no such file" in info.value.problem
+    assert info.value.field == "signals.trace" and "file not found" in info.value.problem

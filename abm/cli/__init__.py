@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from abm.cli.argtypes import budgets_arg, folder_arg, positive_float_arg, positive_int_arg, seed_arg
-from abm.errors import InputError, ResultError
+from abm.errors import InputError, ResultError, one_line
 
 
 def registered_choices() -> str:
@@ -51,13 +51,21 @@ class ChoicesHelpFormatter(argparse.RawDescriptionHelpFormatter):
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate a scenario and print a summary."""
+    from abm.config.registry import GRID_RESPONSES
     from abm.config.scenario import load_scenario, scenario_overrides
     from abm.core.instance import compile_scenario
     from abm.core.masks import masks
     from abm.core.metrics import relocatable_by_mask
+    from abm.core.preflight import check_run
+    from abm.core.signals import hour_stamps, profile_signals
 
     inst = compile_scenario(load_scenario(args.scenario))
     scn = inst.scenario  # with its population drawn
+    # what the run builds before its first hour, as it builds it: the signals (reading the
+    # scenario's trace, if any), the grid response, and the numbers derived from them
+    signals = profile_signals(scn)
+    GRID_RESPONSES[scn.market.grid_response](scn, signals, hour_stamps(scn.start, scn.hours))
+    check_run(inst, signals, scn.hours)
     m = masks(inst)
     classes = int(inst.valid.sum())
     assumed = sorted({f"{r.id}.{f}" for r in scn.regions for f in r.assumed}
@@ -67,6 +75,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     if scn.description:
         print(f"           {scn.description}")
     print(f"horizon    {scn.hours} h from {scn.start.isoformat()} UTC, seed {scn.seed}")
+    if scn.trace is not None:
+        print(f"signals    hourly trace {scn.trace}, read and checked for these hours")
     print(f"regions    {len(scn.regions)} in {len(scn.zones)} grid zones, "
           f"{sum(r.capacity_mw for r in scn.regions):,.0f} MW capacity")
     print(f"latency    {len(scn.regions) * (len(scn.regions) - 1) // 2} pairs, "
@@ -366,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except ResultError as exc:
         _close_progress_bars()
-        print(f"error: {exc}", file=sys.stderr)
+        print(one_line(f"error: {exc}"), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         _close_progress_bars()
@@ -377,6 +387,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except OSError as exc:  # a file or folder the command cannot read or write
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        print(one_line(f"error: {where}{exc.strerror or exc}"), file=sys.stderr)
+        return 1
+    except MemoryError:
+        _close_progress_bars()
+        print("error: out of memory: the scenario or the run is too large for this machine "
+              "(abm/config/limits.py bounds what a scenario may ask for)", file=sys.stderr)
         return 1
 

@@ -31,3 +31,21 @@ MAX_SIZE_SIGMA = 5.0
 MAX_RUNS = 1_000_000
 # Seeds per scenario of `abm report --replications` (each one a full market run).
 MAX_REPLICATIONS = 100
+
+# Bytes read from a file before it is parsed (abm.files.read_input): larger files are refused
+# with a message naming the bound, so no file (a 3 GB scenario, /dev/zero) exhausts memory.
+# A scenario or sweep file (TOML): 100,000 listed operators fit in a few MB.
+MAX_TOML_BYTES = 64 * 2**20
+# A trace (CSV): a year of hours for 500 zones at about 60 bytes a row.
+MAX_TRACE_BYTES = 256 * 2**20
+# A table of a [grid] data folder (CSV).
+MAX_TABLE_BYTES = 64 * 2**20
+# A stored file the tool reads back: run.json, summary.json, a checkpoint's JSON, a sweep's
+# manifest.json, a Parquet part of a run's or a sweep's table.
+MAX_STORED_BYTES = 2 * 2**30
+# A checkpoint's arrays (.npz), unpacked: every array's declared size counts, so a zip bomb is
+# refused before anything is decompressed.
+MAX_STATE_BYTES = 4 * 2**30
+# How long a move may be expected to be held (policy.holding_hours, h): friction is amortised
+# over it, so a smaller value would make the amortised friction overflow.
+MIN_HOLDING_HOURS = 0.01

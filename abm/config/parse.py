@@ -17,6 +17,9 @@ from abm.config.limits import (
     MAX_HOURS,
     MAX_OPERATORS,
     MAX_SEED,
+    MAX_TABLE_BYTES,
+    MAX_TRACE_BYTES,
+    MIN_HOLDING_HOURS,
 )
 from abm.config.reader import TableReader
 from abm.config.registry import ALLOCATION_RULES, GRID_RESPONSES, PLACEMENT_ENGINES, RENT_RULES
@@ -48,6 +51,7 @@ from abm.config.tables import (
 from abm.data.dataset import JURISDICTIONS, Dataset, Region, shipped
 from abm.data.grid_tables import GridData, load_grid_data
 from abm.errors import InputError, cut, quoted
+from abm.files import check_input
 
 
 def parse_scenario(data: dict, source: str, dataset: Dataset | None = None) -> Scenario:
@@ -89,18 +93,16 @@ def parse_scenario(data: dict, source: str, dataset: Dataset | None = None) -> S
                                   f"but capacity_mw is also given for {fixed[0]}; remove one")
     policy, rules = _policy(policy_t, ds, regions)
     market = _market(top.table("market", {}))
-    grid = _grid(top.table("grid", {}), source, donors)
+    used_zones = {r.zone for r in regions.values()}
+    # a zone no region is in (added, then its regions dropped) is not in the scenario: nor is
+    # the stack it borrows
+    grid = _grid(top.table("grid", {}), source,
+                 tuple((zone, donor) for zone, donor in donors if zone in used_zones))
     sig = top.table("signals", {})
     trace = Scenario.trace
     if sig.has("trace"):
-        trace = str(beside(source, sig.string("trace")))
-        try:
-            trace = str(Path(trace).resolve())
-            found = Path(trace).is_file()
-        except OSError as exc:
-            raise sig.error("trace", f"cannot be read: {exc.strerror}") from None
-        if not found:
-            raise sig.error("trace", f"no such file: {cut(trace, 200)}")
+        trace = _input_file(sig, "trace", beside(source, sig.string("trace")), MAX_TRACE_BYTES,
+                            "a trace file (CSV)")
     sig.done()
     latency = read_latency(top.table("latency", {}), ds, regions)
     nodes = read_service_nodes(top, regions)
@@ -113,7 +115,6 @@ def parse_scenario(data: dict, source: str, dataset: Dataset | None = None) -> S
     top.done()
     _check_size(source, operators, population, len(regions))
 
-    used_zones = {r.zone for r in regions.values()}
     zones_t = tuple(z for z in zones.values() if z.id in used_zones)
     return Scenario(
         name=name, description=description, source=source, start=start, hours=hours, seed=seed,
@@ -125,6 +126,18 @@ def parse_scenario(data: dict, source: str, dataset: Dataset | None = None) -> S
         capacity=capacity, capacity_per_local_demand=per_local,
         strategy_settings=strategy_settings,
     )
+
+def _input_file(t: TableReader, key: str, path: Path, max_bytes: int, what: str) -> str:
+    """The resolved path of the file ``key`` names, checked to be a regular file of at most
+    ``max_bytes`` (as it will be read); an error naming the field otherwise."""
+    try:
+        check_input(path, max_bytes, what)
+        return str(path.resolve())
+    except InputError as exc:
+        raise t.error(key, f"{cut(exc.source, 200)}: {exc.problem}") from None
+    except (OSError, ValueError) as exc:  # a name the system cannot resolve (a loop, say)
+        raise t.error(key, f"cannot be read: {getattr(exc, 'strerror', None) or exc}") from None
+
 
 def _start(head: TableReader) -> dt.datetime:
     v = head.raw("start", Scenario.start)
@@ -176,7 +189,8 @@ def _policy(t: TableReader, ds: Dataset, regions: dict[str, Region]) -> tuple[Po
         egress_scale=t.number("egress_scale", Policy.egress_scale),
         switching_fees=t.boolean("switching_fees", Policy.switching_fees),
         voll_usd_per_mwh=t.number("voll_usd_per_mwh", Policy.voll_usd_per_mwh, strict=True),
-        holding_hours=t.number("holding_hours", Policy.holding_hours, strict=True),
+        holding_hours=t.number("holding_hours", Policy.holding_hours,
+                               minimum=MIN_HOLDING_HOURS),
         moratorium=t.strings("moratorium", Policy.moratorium, choices=tuple(regions)),
         grid_connection_cap_mw=_region_numbers(t.table("grid_connection_cap_mw", {}), regions),
         objective=t.string("objective", Policy.objective, choices=OBJECTIVES),
@@ -230,9 +244,17 @@ def _grid(t: TableReader, source: str, donors: tuple[tuple[str, str], ...]) -> G
     lines = t.table("interconnectors", {})
     data = Grid.data
     if t.has("data"):
-        data = str(beside(source, t.string("data")).resolve())
-        if not Path(data).is_dir():
-            raise t.error("data", f"no such folder: {data}")
+        folder = beside(source, t.string("data"))
+        try:
+            found = folder.is_dir()
+            data = str(folder.resolve())
+        except (OSError, ValueError) as exc:
+            raise t.error("data", f"cannot be read: {getattr(exc, 'strerror', None) or exc}"
+                          ) from None
+        if not found:
+            raise t.error("data", f"no such folder: {cut(data, 200)}")
+        for table in sorted(Path(data).glob("*.csv")):  # read by name, by pandas, later
+            _input_file(t, "data", table, MAX_TABLE_BYTES, "a grid data table (CSV)")
     g = Grid(
         carbon_price_usd_per_t=_names_numbers(t.table("carbon_price_usd_per_t", {})),
         carbon_price_elsewhere_usd_per_t=t.number("carbon_price_elsewhere_usd_per_t",

@@ -7,7 +7,9 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from abm.config.limits import MAX_TOML_BYTES
 from abm.errors import InputError, cut, quoted
+from abm.files import read_input
 
 SCENARIO_DIR = Path(__file__).parents[1] / "scenarios"  # abm/scenarios
 DEFAULT_SCENARIO = SCENARIO_DIR / "default.toml"
@@ -32,17 +34,12 @@ def named_file(folder: Path, name: str) -> Path:
 
 
 def read_toml(path: Path) -> dict:
-    """Parse a TOML file; a missing or malformed file is an InputError naming it."""
+    """Parse a TOML file (a regular file of at most ``MAX_TOML_BYTES``); a missing, special,
+    oversized or malformed file is an InputError naming it (its line and column, never its
+    text)."""
     try:
-        with open(path, "rb") as fh:
-            text = fh.read().decode("utf-8")
+        text = read_input(path, MAX_TOML_BYTES, "a TOML file").decode("utf-8")
         return tomllib.loads(text)
-    except FileNotFoundError:
-        raise InputError(path, "", "file not found") from None
-    except IsADirectoryError:
-        raise InputError(path, "", "is a folder; expected a scenario TOML file") from None
-    except OSError as exc:
-        raise InputError(path, "", f"cannot be read: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
         raise InputError(path, "", f"not UTF-8 text (byte {exc.start}); TOML files are UTF-8"
                          ) from None
@@ -77,6 +74,9 @@ def _by_id(value: Any) -> bool:
 
 def resolve_file(path: Path, seen: tuple[Path, ...] = ()) -> dict:
     """The file's table, merged over whatever it ``extends`` (tables merge, arrays replace)."""
+    if "\x00" in str(path):
+        raise InputError(cut(str(path), 200), "", "the path holds a NUL character; expected a "
+                         "TOML file")
     try:
         path = path.resolve()
     except OSError as exc:  # a name the system cannot look up (too long, say)
@@ -98,6 +98,8 @@ def _parent(path: Path, parent: Any) -> Path | None:
     if not isinstance(parent, str):
         raise InputError(path, "extends", f"expected a scenario name or path, got {quoted(parent)}")
     candidate = named_file(path.parent, parent)
+    if "\x00" in parent:
+        raise InputError(path, "extends", "the path holds a NUL character")
     try:
         found = candidate.is_file()
     except OSError as exc:  # a name the system cannot look up (too long, say)

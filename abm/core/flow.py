@@ -12,7 +12,9 @@ docs/model.md ("Ties": the preference where the incumbent is kept, 2 + the prefe
 MW move in, 4 unserved), so among the $ optima the flow finds the least tie cost: the
 placement is fixed by the rule, not by the order of the search (which settles only what ties
 on both counts, deterministically). $ differences below ``tol``
-(1e-13 of the largest $ figure, the rounding of the potentials) count as ties.
+(1e-13 of the largest $ figure, the rounding of the potentials) count as ties, and MW below
+``eps`` (1e-14 of the operator's demand) as nothing, so the flow converges the same way on a
+kW and on a TW of demand.
 
 Without capacity the problem separates by class and has a closed-form optimum: each class's
 price p_k is the cheaper of its cheapest new MW and VoLL; every incumbent MW with c <= p_k
@@ -42,8 +44,10 @@ from abm.core.problem import (
     check_capacity,
 )
 
-_EPS = 1e-12  # MW: residual capacity below this is used up
-_FIT = 1e-9  # MW: a load fits a capacity it exceeds by at most this
+# MW tolerances, relative to the operator's demand (its total MW, the scale of every flow):
+# exact at any size, from a kW to a TW (rounding in sums of MW is ~1e-16 of that scale)
+_EPS = 1e-14  # residual capacity below this share of the demand is used up
+_FIT = 1e-11  # a load fits a capacity it exceeds by at most this share of the demand
 _TOL = 1e-13  # $ differences below this share of the largest $ figure are ties
 
 
@@ -66,7 +70,7 @@ def _less(a, a_tie, b, b_tie, tol):
 
 
 @numba.njit(cache=True)
-def _greedy(cost, feasible, demand, phi, prev, pref, voll, x, unserved, price, price_tie):
+def _greedy(cost, feasible, demand, phi, prev, pref, voll, x, unserved, price, price_tie, eps):
     """Capacity-free optimum of one operator into x (K, R) and unserved (K,); (price,
     price_tie) (K,) get each class's cheapest new MW or VoLL, its dual. (Input figures are
     compared exactly: no sums of potentials yet.)"""
@@ -81,7 +85,7 @@ def _greedy(cost, feasible, demand, phi, prev, pref, voll, x, unserved, price, p
         for j in range(n_r):
             x[k, j] = 0.0
             # an incumbent MW ties below any new MW or unserved one: kept at c <= b
-            if feasible[k, j] and prev[k, j] > _EPS and cost[k, j] <= b:
+            if feasible[k, j] and prev[k, j] > eps and cost[k, j] <= b:
                 x[k, j] = prev[k, j]
                 kept += prev[k, j]
         if kept > demand[k]:  # an incumbent above demand within the contract's tolerance
@@ -97,26 +101,26 @@ def _greedy(cost, feasible, demand, phi, prev, pref, voll, x, unserved, price, p
 
 
 @numba.njit(cache=True)
-def _fits(x, cap):
+def _fits(x, cap, fit):
     for j in range(x.shape[1]):
-        if x[:, j].sum() > cap[j] + _FIT:
+        if x[:, j].sum() > cap[j] + fit:
             return False
     return True
 
 
 @numba.njit(cache=True)
-def _in_arc(c, phi, pref, x, prev):
+def _in_arc(c, phi, pref, x, prev, eps):
     """($, tie) per MW of one more MW on an arc, and the MW it takes at that cost: c up to
     the incumbent MW, c + phi beyond."""
-    if x < prev - _EPS:
+    if x < prev - eps:
         return c, pref, prev - x
     return c + phi, TIE_NEW + pref, np.inf
 
 
 @numba.njit(cache=True)
-def _out_arc(c, phi, pref, x, prev):
+def _out_arc(c, phi, pref, x, prev, eps):
     """($, tie) per MW saved by one MW less on an arc, and the MW it gives up at that."""
-    if x > prev + _EPS:
+    if x > prev + eps:
         return c + phi, TIE_NEW + pref, x - prev
     return c, pref, x
 
@@ -133,21 +137,22 @@ def _relax(v, nd, nd_tie, u, dist, dist_tie, pred, queue, n_q, tol):
 
 
 @numba.njit(cache=True)
-def _add(x, prev, delta):
+def _add(x, prev, delta, eps):
     """x + delta, snapped to the incumbent MW where it reaches the kink."""
-    return prev if x < prev - _EPS and prev - x - delta <= _EPS else x + delta
+    return prev if x < prev - eps and prev - x - delta <= eps else x + delta
 
 
 @numba.njit(cache=True)
-def _remove(x, prev, delta):
+def _remove(x, prev, delta, eps):
     """x - delta, snapped to the incumbent MW or to zero where it reaches them."""
-    if x > prev + _EPS and x - prev - delta <= _EPS:
+    if x > prev + eps and x - prev - delta <= eps:
         return prev
-    return 0.0 if x - delta <= _EPS else x - delta
+    return 0.0 if x - delta <= eps else x - delta
 
 
 @numba.njit(cache=True)
-def _repair(cost, feasible, phi, prev, pref, cap, voll, tol, x, unserved, price, price_tie):
+def _repair(cost, feasible, phi, prev, pref, cap, voll, tol, eps, x, unserved, price,
+            price_tie):
     """Turn the capacity-free optimum in (x, unserved) into the capacitated one; returns the
     number of augmenting paths, or -1 if it did not converge.
 
@@ -175,7 +180,7 @@ def _repair(cost, feasible, phi, prev, pref, cap, voll, tol, x, unserved, price,
     while True:
         e = -1
         for j in range(n_r):
-            if inflow[j] - out[j] > _EPS:
+            if inflow[j] - out[j] > eps:
                 e = n_k + j
                 break
         if e < 0:
@@ -207,7 +212,7 @@ def _repair(cost, feasible, phi, prev, pref, cap, voll, tol, x, unserved, price,
                     r = n_k + j
                     if feasible[k, j] and not done[r]:
                         c, c_tie, _ = _in_arc(cost[k, j], phi[k, j], pref[k, j], x[k, j],
-                                              prev[k, j])
+                                              prev[k, j], eps)
                         nd = dv + c + pot[k] - pot[r]
                         nd_tie = dv_tie + c_tie + pot_tie[k] - pot_tie[r]
                         n_q = _relax(r, nd, nd_tie, k, dist, dist_tie, pred, queue, n_q, tol)
@@ -216,13 +221,13 @@ def _repair(cost, feasible, phi, prev, pref, cap, voll, tol, x, unserved, price,
                 n_q = _relax(t, nd, nd_tie, k, dist, dist_tie, pred, queue, n_q, tol)
             else:  # a region: to the sink if it has room, or push a class out
                 j = v - n_k
-                if cap[j] - out[j] > _EPS:
+                if cap[j] - out[j] > eps:
                     nd, nd_tie = dv + pot[v] - pot[t], dv_tie + pot_tie[v] - pot_tie[t]
                     n_q = _relax(t, nd, nd_tie, v, dist, dist_tie, pred, queue, n_q, tol)
                 for k in range(n_k):
-                    if x[k, j] > _EPS and not done[k]:
+                    if x[k, j] > eps and not done[k]:
                         s, s_tie, _ = _out_arc(cost[k, j], phi[k, j], pref[k, j], x[k, j],
-                                               prev[k, j])
+                                               prev[k, j], eps)
                         nd = dv - s + pot[v] - pot[k]
                         nd_tie = dv_tie - s_tie + pot_tie[v] - pot_tie[k]
                         n_q = _relax(k, nd, nd_tie, v, dist, dist_tie, pred, queue, n_q, tol)
@@ -243,29 +248,29 @@ def _repair(cost, feasible, phi, prev, pref, cap, voll, tol, x, unserved, price,
             elif v >= n_k:  # region v entered from class u
                 j = v - n_k
                 delta = min(delta, _in_arc(cost[u, j], phi[u, j], pref[u, j], x[u, j],
-                                           prev[u, j])[2])
+                                           prev[u, j], eps)[2])
             else:  # class v pushed out of region u
                 j = u - n_k
                 delta = min(delta, _out_arc(cost[v, j], phi[v, j], pref[v, j], x[v, j],
-                                            prev[v, j])[2])
+                                            prev[v, j], eps)[2])
             v = u
         # augment, snapping whatever ran out to its bound exactly
         j = e - n_k
-        inflow[j] = out[j] if inflow[j] - out[j] - delta <= _EPS else inflow[j] - delta
+        inflow[j] = out[j] if inflow[j] - out[j] - delta <= eps else inflow[j] - delta
         v = t
         while v != e:
             u = pred[v]
             if v == t:
                 if u >= n_k:
                     j = u - n_k
-                    out[j] = cap[j] if cap[j] - out[j] - delta <= _EPS else out[j] + delta
+                    out[j] = cap[j] if cap[j] - out[j] - delta <= eps else out[j] + delta
                     inflow[j] += delta
                 else:
                     unserved[u] += delta
             elif v >= n_k:
-                x[u, v - n_k] = _add(x[u, v - n_k], prev[u, v - n_k], delta)
+                x[u, v - n_k] = _add(x[u, v - n_k], prev[u, v - n_k], delta, eps)
             else:
-                x[v, u - n_k] = _remove(x[v, u - n_k], prev[v, u - n_k], delta)
+                x[v, u - n_k] = _remove(x[v, u - n_k], prev[v, u - n_k], delta, eps)
             v = u
     return paths
 
@@ -275,12 +280,14 @@ def _place(cost, feasible, demand, phi, prev, pref, cap, voll, x, unserved):
     """One operator's optimum into (x, unserved): -1 if a flow did not converge, 0 if the
     capacity-free optimum fits, else 1."""
     n_k = cost.shape[0]
+    scale = max(demand.sum(), 1e-300)  # MW: no flow is larger than the operator's demand
+    eps = _EPS * scale
     price, price_tie = np.empty(n_k), np.empty(n_k)
-    _greedy(cost, feasible, demand, phi, prev, pref, voll, x, unserved, price, price_tie)
-    if _fits(x, cap):
+    _greedy(cost, feasible, demand, phi, prev, pref, voll, x, unserved, price, price_tie, eps)
+    if _fits(x, cap, _FIT * scale):
         return 0
     tol = _tolerance(cost, feasible, phi, voll)
-    paths = _repair(cost, feasible, phi, prev, pref, cap, voll, tol, x, unserved, price,
+    paths = _repair(cost, feasible, phi, prev, pref, cap, voll, tol, eps, x, unserved, price,
                     price_tie)
     return 1 if paths >= 0 else -1
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from abm.config.limits import MAX_TRACE_BYTES
 from abm.config.scenario import Scenario
 from abm.errors import InputError
 
@@ -75,7 +76,7 @@ def profile_signals(scn: Scenario, start: dt.datetime | None = None,
     if scn.trace is not None:
         from abm.data.traces import check_zones, read_traces
 
-        traces = read_traces(scn.trace).window(stamps[0], len(stamps))
+        traces = read_traces(scn.trace, max_bytes=MAX_TRACE_BYTES).window(stamps[0], len(stamps))
         check_zones(traces, tuple(z.id for z in scn.zones))
         for i, zone in enumerate(scn.zones):
             if zone.id not in traces.zones:

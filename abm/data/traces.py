@@ -10,7 +10,10 @@ Two CSV formats are read:
 Timestamps are ISO 8601; naive stamps are UTC, stamps with an offset are converted to UTC. Every
 zone must cover the same regular hourly range with no gaps and no duplicates. Nothing is dropped
 or filled: a value the file does not give is NaN. Carbon in g/kWh equals kg/MWh numerically, the
-unit of :class:`abm.core.signals.Signals`. All bad input raises :class:`abm.errors.InputError`.
+unit of :class:`abm.core.signals.Signals`. All bad input raises :class:`abm.errors.InputError`
+naming the file, the line and the column, never quoting the file's text (a path that names the
+wrong file, a password file say, must not print it). The file is read as
+:func:`abm.files.read_input` reads: a regular file, at most ``max_bytes`` of it.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from abm.errors import InputError, cut, quoted
+from abm.errors import InputError, quoted
+from abm.files import read_input
 
 LONG_COLUMNS = ("zone", "timestamp", "price_usd_per_mwh", "carbon_g_per_kwh")
 VALUE_COLUMNS = ("price_usd_per_mwh", "carbon_g_per_kwh")
@@ -85,6 +89,8 @@ class Traces:
         carbon_g_per_kwh: carbon intensity, gCO2/kWh (= kg/MWh), shape (T, Z); NaN where the
             file gives none.
         source: the file(s) the traces came from, used in error messages.
+        zone_lines: the line of each zone's first row in its file (errors name a zone by it,
+            never by the file's text); empty for traces not read from a file.
     """
 
     zones: tuple[str, ...]
@@ -92,6 +98,7 @@ class Traces:
     price_usd_per_mwh: np.ndarray
     carbon_g_per_kwh: np.ndarray
     source: str = ""
+    zone_lines: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         hours = np.array(self.hours, dtype="datetime64[h]")
@@ -111,6 +118,11 @@ class Traces:
                 raise ValueError(f"Traces.{name} has shape {arr.shape}, expected {shape}")
             arr.setflags(write=False)
             object.__setattr__(self, name, arr)
+
+    def _where(self, zone: str) -> str:
+        """Where the file names ``zone``: the line of its first row (or its position)."""
+        i = self.zones.index(zone)
+        return f"line {self.zone_lines[i]}" if self.zone_lines else f"zone #{i + 1}"
 
     @property
     def first_hour(self) -> int:
@@ -151,7 +163,7 @@ class Traces:
                              f"{' and '.join(missing)}; the trace covers {_fmt_span(first, last)}")
         sl = slice(h0 - first, h1 - first + 1)
         return Traces(self.zones, self.hours[sl], self.price_usd_per_mwh[sl],
-                      self.carbon_g_per_kwh[sl], self.source)
+                      self.carbon_g_per_kwh[sl], self.source, self.zone_lines)
 
     def merge(self, other: Traces) -> Traces:
         """Zones of both traces side by side (this one's first).
@@ -169,12 +181,14 @@ class Traces:
         shared = [z for z in self.zones if z in other.zones]
         if shared:
             raise InputError(source, "zone",
-                             f"cannot merge: zone(s) {', '.join(shared)} in both; "
-                             "each zone must come from one file")
+                             f"cannot merge: {len(shared)} zone(s) in both (the zone of "
+                             f"{self._where(shared[0])} of {self.source}); each zone must come "
+                             "from one file")
         return Traces(
             self.zones + other.zones, self.hours,
             np.hstack([self.price_usd_per_mwh, other.price_usd_per_mwh]),
-            np.hstack([self.carbon_g_per_kwh, other.carbon_g_per_kwh]), source)
+            np.hstack([self.carbon_g_per_kwh, other.carbon_g_per_kwh]), source,
+            self.zone_lines + other.zone_lines if self.zone_lines and other.zone_lines else ())
 
 
 def check_zones(traces: Traces, zone_ids: tuple[str, ...]) -> None:
@@ -188,15 +202,16 @@ def check_zones(traces: Traces, zone_ids: tuple[str, ...]) -> None:
                if ZONE_ALIASES.get(z) in zone_ids and ZONE_ALIASES[z] not in traces.zones}
     if not aliased and any(z in zone_ids for z in traces.zones):
         return
-    unmatched = [z for z in traces.zones if z not in zone_ids]
-    shown = ", ".join(cut(z, 20) for z in unmatched[:8]) + (
+    unmatched = [z for z in traces.zones if z not in zone_ids and z not in aliased]
+    shown = ", ".join(traces._where(z) for z in unmatched[:8]) + (
         f" and {len(unmatched) - 8} more" if len(unmatched) > 8 else "")
     hint = ("; known aliases: " + ", ".join(f"{theirs} is {ours} here"
                                             for theirs, ours in aliased.items())
             if aliased else "")
+    what = f"the zone ids of {shown} match" if unmatched else "no zone id matches"
     raise InputError(traces.source, "zone",
-                     f"zone id(s) {shown} match no zone of the scenario "
-                     f"({', '.join(zone_ids)}){hint}; rename them in the file")
+                     f"{what} no zone of the scenario ({', '.join(zone_ids)}){hint}; rename "
+                     "them in the file")
 
 
 class _Collector:
@@ -211,7 +226,7 @@ class _Collector:
         by_hour = self.rows.setdefault(zone, {})
         if hour in by_hour:
             raise InputError(self.source, f"line {line}, zone/timestamp",
-                             f"duplicate ({cut(zone)}, {_fmt_hour(hour)}), also on line "
+                             f"a second row for this zone at {_fmt_hour(hour)}, first on line "
                              f"{by_hour[hour][2]}; allowed: one row per zone and hour")
         by_hour[hour] = (price, carbon, line)
 
@@ -221,19 +236,22 @@ class _Collector:
             raise InputError(self.source, "", "no data rows after the header; "
                              "expected one row per zone and hour")
         spans: dict[str, tuple[int, int]] = {}
+        first_line = {zone: min(line for _, _, line in by_hour.values())
+                 for zone, by_hour in self.rows.items()}
         for zone, by_hour in self.rows.items():
             hs = np.array(sorted(by_hour), dtype=np.int64)
             gaps = np.flatnonzero(np.diff(hs) != 1)
             if gaps.size:
                 k = int(gaps[0])
                 raise InputError(self.source, "timestamp",
-                                 f"zone {cut(zone)}: gap in the hourly sequence, first missing "
-                                 "hour "
+                                 f"the zone of line {first_line[zone]}: gap in the hourly "
+                                 "sequence, first missing hour "
                                  f"{_fmt_hour(hs[k] + 1)} (between {_fmt_hour(hs[k])} and "
                                  f"{_fmt_hour(hs[k + 1])}); allowed: every hour, no gaps")
             spans[zone] = (int(hs[0]), int(hs[-1]))
         if len(set(spans.values())) > 1:
-            report = cut("; ".join(f"{cut(z)}: {_fmt_span(*s)}" for z, s in spans.items()), 400)
+            report = "; ".join(f"the zone of line {first_line[z]}: {_fmt_span(*s)}"
+                               for z, s in list(spans.items())[:4])
             raise InputError(self.source, "timestamp",
                              f"zones cover different hour ranges ({report}); "
                              "allowed: all zones on the same hours")
@@ -245,18 +263,17 @@ class _Collector:
                 price[h - first, j] = p
                 carbon[h - first, j] = c
         hours = np.arange(first, last + 1, dtype=np.int64).astype("datetime64[h]")
-        return Traces(tuple(self.rows), hours, price, carbon, self.source)
+        return Traces(tuple(self.rows), hours, price, carbon, self.source,
+                      tuple(first_line[z] for z in self.rows))
 
 
-def _read_csv(path: str | Path) -> tuple[str, list[str], list[tuple[int, list[str]]]]:
+def _read_csv(path: str | Path, max_bytes: int
+              ) -> tuple[str, list[str], list[tuple[int, list[str]]]]:
     """The file's name, header cells and non-blank data rows with their line numbers."""
     source = str(path)
+    data = read_input(path, max_bytes, "a trace file (CSV)")
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(source, "", "file not found") from None
-    except IsADirectoryError:
-        raise InputError(source, "", "is a directory; expected a CSV file") from None
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(source, "", f"not UTF-8 text ({exc.reason} at byte {exc.start}); "
                          "expected a UTF-8 CSV file") from None
@@ -275,8 +292,9 @@ def _read_csv(path: str | Path) -> tuple[str, list[str], list[tuple[int, list[st
                                  f"{len(cells)} cells but the header has {len(header)}; "
                                  "allowed: one cell per column")
             rows.append((reader.line_num, cells))
-    except csv.Error as exc:
-        raise InputError(source, f"line {reader.line_num}", f"malformed CSV: {exc}") from None
+    except csv.Error:
+        raise InputError(source, f"line {reader.line_num}", "malformed CSV (a quote, or a NUL "
+                         "character, out of place)") from None
     if header is None:
         raise InputError(source, "", "empty file; expected a CSV header row and hourly data rows")
     return source, header, rows
@@ -288,12 +306,12 @@ def _parse_stamp(source: str, field: str, text: str) -> int:
         t = dt.datetime.fromisoformat(text.strip())
     except ValueError:
         raise InputError(source, field,
-                         f"cannot parse {quoted(text)} as an ISO 8601 timestamp; allowed e.g. "
+                         "cannot be read as an ISO 8601 timestamp; allowed e.g. "
                          "2024-01-01T00:00:00 (UTC) or 2024-01-01T02:00:00+02:00") from None
     utc = _to_utc(t)
     if (utc.minute, utc.second, utc.microsecond) != (0, 0, 0):
         raise InputError(source, field,
-                         f"{quoted(text)} is not on the hour (UTC {utc.isoformat()}); "
+                         f"is not on the hour (UTC {utc.isoformat()}); "
                          "allowed: hourly stamps at hh:00:00 UTC")
     return _hour_index(utc)
 
@@ -308,10 +326,9 @@ def _parse_value(source: str, field: str, text: str, *, carbon: bool) -> float:
     try:
         v = float(s)
     except ValueError:
-        raise InputError(source, field, f"{quoted(text)} is not a number; allowed: {allowed}"
-                         ) from None
+        raise InputError(source, field, f"not a number; allowed: {allowed}") from None
     if not math.isfinite(v):
-        raise InputError(source, field, f"{quoted(text)} is not finite; allowed: {allowed}")
+        raise InputError(source, field, f"not finite; allowed: {allowed}")
     if carbon and v < 0:
         raise InputError(source, field, f"negative carbon intensity {v}; allowed: {allowed}")
     return v
@@ -335,10 +352,11 @@ def _long(source: str, header: list[str], rows: list[tuple[int, list[str]]]) -> 
     missing = [c for c in ("zone", "timestamp") if c not in header]
     if not any(c in header for c in VALUE_COLUMNS):
         missing.append(" or ".join(VALUE_COLUMNS))
-    unknown = [h for h in header if h not in LONG_COLUMNS]
+    unknown = [i + 1 for i, h in enumerate(header) if h not in LONG_COLUMNS]
     if missing or unknown:
         problems = ([f"missing column(s) {', '.join(missing)}"] if missing else []) + (
-            [f"unknown column(s) {quoted(unknown)}"] if unknown else [])
+            [f"unknown column(s) at position {', '.join(map(str, unknown))}"] if unknown
+            else [])
         raise InputError(source, "header",
                          f"{'; '.join(problems)}; required: {_REQUIRED_LONG}, nothing else")
     repeated = sorted({h for h in header if header.count(h) > 1})
@@ -369,14 +387,15 @@ def _em(source: str, header: list[str], rows: list[tuple[int, list[str]]],
     norm = [_norm(h) for h in header]
     carbon_names = {f"{_EM_CARBON_STEM} ({s})" for s in _EM_CARBON_SUFFIXES[basis]}
 
-    def find(names: set[str]) -> int | None:
+    def find(names: set[str], name: str) -> int | None:
         hits = [i for i, n in enumerate(norm) if n in names]
         if len(hits) > 1:
-            raise InputError(source, "header", f"column {quoted(header[hits[0]])} appears twice; "
-                             "allowed: each column once")
+            raise InputError(source, "header", f"column {name!r} appears twice (positions "
+                             f"{hits[0] + 1} and {hits[1] + 1}); allowed: each column once")
         return hits[0] if hits else None
 
-    it, iz, ic = find({_norm(EM_TIME)}), find({_norm(EM_ZONE)}), find(carbon_names)
+    it, iz = find({_norm(EM_TIME)}, EM_TIME), find({_norm(EM_ZONE)}, EM_ZONE)
+    ic = find(carbon_names, EM_CARBON[basis])
     missing = [name for name, i in ((EM_TIME, it), (EM_ZONE, iz), (EM_CARBON[basis], ic))
                if i is None and not (name == EM_ZONE and zone is not None)]
     if missing:
@@ -390,8 +409,8 @@ def _em(source: str, header: list[str], rows: list[tuple[int, list[str]]],
         ids = list(dict.fromkeys(c[iz].strip() for _, c in rows))
         if len(ids) > 1:
             raise InputError(source, EM_ZONE,
-                             f"zone {quoted(zone)} given but the file holds zones "
-                             f"{cut(', '.join(ids), 200)}; "
+                             f"zone {quoted(zone)} given but the file holds {len(ids)} "
+                             "zones; "
                              "allowed: a zone override for a one-zone file only")
     carbon_col = header[ic]
     out = _Collector(source)
@@ -410,7 +429,7 @@ def _em(source: str, header: list[str], rows: list[tuple[int, list[str]]],
     return out.build()
 
 
-def read_long(path: str | Path) -> Traces:
+def read_long(path: str | Path, *, max_bytes: int) -> Traces:
     """Read a long CSV: ``zone,timestamp,price_usd_per_mwh,carbon_g_per_kwh``.
 
     Price is $/MWh (may be negative), carbon gCO2/kWh (>= 0). Either value column may be absent
@@ -418,6 +437,7 @@ def read_long(path: str | Path) -> Traces:
 
     Args:
         path: the CSV file.
+        max_bytes: the largest file read (``abm.config.limits.MAX_TRACE_BYTES``).
 
     Returns:
         The traces, zones in order of first appearance.
@@ -425,17 +445,18 @@ def read_long(path: str | Path) -> Traces:
     Raises:
         InputError: naming the file, column and line of any bad input.
     """
-    return _long(*_read_csv(path))
+    return _long(*_read_csv(path, max_bytes))
 
 
 def read_electricity_maps(path: str | Path, zone: str | None = None, *,
-                          basis: str = "direct") -> Traces:
+                          basis: str = "direct", max_bytes: int) -> Traces:
     """Read an Electricity Maps hourly CSV export (carbon only; price is NaN).
 
     Args:
         path: the CSV file.
         zone: zone id to use instead of the file's "Zone Id" column (one-zone files only).
         basis: carbon column, ``"direct"`` (default) or ``"lca"`` (life cycle), gCO2eq/kWh.
+        max_bytes: the largest file read (``abm.config.limits.MAX_TRACE_BYTES``).
 
     Returns:
         The traces.
@@ -443,12 +464,12 @@ def read_electricity_maps(path: str | Path, zone: str | None = None, *,
     Raises:
         InputError: naming the file, column and line of any bad input.
     """
-    source, header, rows = _read_csv(path)
+    source, header, rows = _read_csv(path, max_bytes)
     return _em(source, header, rows, zone, basis)
 
 
 def read_traces(path: str | Path, fmt: str = "auto", *, zone: str | None = None,
-                basis: str = "direct") -> Traces:
+                basis: str = "direct", max_bytes: int) -> Traces:
     """Read a trace file, detecting its format from the header when ``fmt`` is ``"auto"``.
 
     Args:
@@ -456,6 +477,7 @@ def read_traces(path: str | Path, fmt: str = "auto", *, zone: str | None = None,
         fmt: ``"auto"``, ``"long"`` or ``"electricity_maps"``.
         zone: zone override, Electricity Maps exports only.
         basis: carbon basis ``"direct"`` or ``"lca"``, Electricity Maps exports only.
+        max_bytes: the largest file read (``abm.config.limits.MAX_TRACE_BYTES``).
 
     Returns:
         The traces (price $/MWh, carbon gCO2/kWh).
@@ -466,7 +488,7 @@ def read_traces(path: str | Path, fmt: str = "auto", *, zone: str | None = None,
     source = str(path)
     if fmt not in FORMATS:
         raise InputError(source, "fmt", f"format {quoted(fmt)}; allowed: {', '.join(FORMATS)}")
-    source, header, rows = _read_csv(path)
+    source, header, rows = _read_csv(path, max_bytes)
     if fmt == "auto":
         if _is_long(header):
             fmt = "long"
@@ -474,7 +496,7 @@ def read_traces(path: str | Path, fmt: str = "auto", *, zone: str | None = None,
             fmt = "electricity_maps"
         else:
             raise InputError(source, "header",
-                             f"unrecognised header {quoted(','.join(header))}; allowed: a "
+                             "unrecognised header (line 1); allowed: a "
                              "long CSV "
                              f"({','.join(LONG_COLUMNS)}) or an Electricity Maps export "
                              f"({EM_TIME!r}, {EM_ZONE!r}, {EM_CARBON['direct']!r}, ...)")

@@ -31,6 +31,7 @@ from abm.core.instance import Instance, compile_scenario
 from abm.core.masks import masks
 from abm.core.metrics import cost_breakdown, emissions_kg, layer_of, shift_index, shift_matrix
 from abm.core.placement import Placement
+from abm.core.preflight import check_run
 from abm.core.problem import PlacementProblem, tie_preference
 from abm.core.signals import Signals, hour_stamps, profile_signals
 from abm.grid.responses import Dispatch, GridResponse, HourFit
@@ -73,6 +74,7 @@ class MarketModel(Model):
         self.hours = hours or scenario.hours
         self.stamps = hour_stamps(scenario.start, self.hours)
         self.base: Signals = profile_signals(scenario, scenario.start, self.hours)
+        check_run(inst, self.base, self.hours)  # what abm check checks: finite costs, totals
         self.grid: GridResponse = GRID_RESPONSES[self.market.grid_response](
             scenario, self.base, self.stamps)
         self.dispatch: Dispatch | None = None  # the hour's clearing with the placed load
