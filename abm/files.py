@@ -10,6 +10,10 @@
 - :func:`read_input`: every file the tool reads (a scenario, a trace, a stored part) is opened
   only as what it claims to be, a regular file (never a FIFO, a device or a folder: nothing
   blocks), and read only up to a bound the caller names (``abm/config/limits.py``).
+- :func:`read_json` / :func:`check_shape`: a stored JSON file is parsed with every failure
+  caught (truncated, random bytes, nested too deep) and held to the shape its writer gives it
+  (a list where an object belongs, a missing key or a string for a number is an error naming
+  the file and the field), so no byte sequence ends in a traceback.
 """
 
 from __future__ import annotations
@@ -18,11 +22,13 @@ import errno
 import fcntl
 import hashlib
 import json
+import math
 import os
 import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from abm.errors import InputError
 
@@ -159,6 +165,92 @@ def write_json(path: Path, data: dict, *, sync: bool = True) -> None:
     write_bytes(path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode(), sync=sync)
 
 
+class Damaged(ValueError):
+    """A stored file is not what its writer wrote (``InputError`` names the file)."""
+
+
+#: a shape: a type (``int`` is a whole number, never a bool; ``float`` any finite number),
+#: ``{key: shape}`` (an object with exactly these keys), ``{str: shape}`` (an object of any
+#: keys), ``[shape]`` (a list of such items), a set of allowed values, or a tuple of shapes
+#: (any one of them)
+type Shape = Any
+
+
+def check_shape(value: Any, shape: Shape, where: str = "") -> None:
+    """Raise :class:`Damaged` naming the field where ``value`` (parsed JSON) departs from
+    ``shape``."""
+    if isinstance(shape, set):
+        if value not in shape:
+            raise Damaged(f"{where or 'the file'}: not one of {sorted(map(str, shape))}")
+        return
+    if isinstance(shape, list):
+        if not isinstance(value, list):
+            raise Damaged(f"{where or 'the file'}: expected a list")
+        for i, item in enumerate(value):
+            check_shape(item, shape[0], f"{where}[{i}]")
+        return
+    if isinstance(shape, dict):
+        if not isinstance(value, dict):
+            raise Damaged(f"{where or 'the file'}: expected an object")
+        if set(shape) == {str}:
+            for key, item in value.items():
+                check_shape(item, shape[str], f"{where}.{key}" if where else str(key))
+            return
+        missing, extra = set(shape) - set(value), set(value) - set(shape)
+        if missing or extra:
+            names = sorted(map(str, missing or extra))
+            raise Damaged(f"{where or 'the file'}: {'lacks' if missing else 'has unknown'} "
+                          f"field(s) {', '.join(names[:5])}")
+        for key, item in shape.items():
+            check_shape(value[key], item, f"{where}.{key}" if where else key)
+        return
+    if isinstance(shape, tuple):  # any one of these shapes
+        errors = []
+        for alternative in shape:
+            try:
+                return check_shape(value, alternative, where)
+            except Damaged as exc:
+                errors.append(str(exc))
+        raise Damaged(" or ".join(errors))
+    if not _is(value, shape):
+        allowed = "null" if shape is type(None) else shape.__name__
+        raise Damaged(f"{where or 'the file'}: expected {allowed}")
+
+
+def _is(value: Any, kind: type) -> bool:
+    if kind is float:
+        return (isinstance(value, int | float) and not isinstance(value, bool)
+                and math.isfinite(value))
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+def parse_json(data: bytes, path: str | os.PathLike[str], shape: Shape, hint: str) -> Any:
+    """``data`` (the bytes of stored file ``path``) parsed as JSON of ``shape``.
+
+    Raises:
+        InputError: naming the file and the field, with ``hint`` (what to do), if the bytes
+            are not UTF-8 JSON (truncated, random) or depart from the shape.
+    """
+    try:
+        doc = json.loads(data)
+        check_shape(doc, shape)
+    except Damaged as exc:
+        raise InputError(path, "", f"is damaged ({exc}); {hint}") from None
+    except (ValueError, RecursionError):  # bad UTF-8, bad JSON, nested too deep
+        raise InputError(path, "", f"is damaged (not valid JSON); {hint}") from None
+    return doc
+
+
+def read_json(path: str | os.PathLike[str], max_bytes: int, shape: Shape, what: str,
+              hint: str) -> Any:
+    """The stored JSON file ``path``, read as :func:`read_input` reads (a regular file of at
+    most ``max_bytes``) and parsed as :func:`parse_json` (of ``shape``, else an error with
+    ``hint``)."""
+    return parse_json(read_input(path, max_bytes, what), path, shape, hint)
+
+
 def sha256_bytes(data: bytes) -> str:
     """Hex SHA-256 of ``data``."""
     return hashlib.sha256(data).hexdigest()
@@ -173,22 +265,19 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def check_sha256(path: Path, expected: str, what: str) -> bytes:
-    """The bytes of ``path`` if their SHA-256 is ``expected``.
+def check_sha256(path: Path, expected: str, what: str, max_bytes: int, hint: str = "") -> bytes:
+    """The bytes of ``path`` (a regular file of at most ``max_bytes``) if their SHA-256 is
+    ``expected``.
 
     Raises:
-        InputError: naming the file, if it is missing or its checksum differs (damaged,
-            truncated or replaced).
+        InputError: naming the file, if it is missing, not a regular file, too large or its
+            checksum differs (damaged, truncated or replaced); ``hint`` says what to do.
     """
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(path, "", f"{what} cannot be read ({exc.strerror})") from None
+    data = read_input(path, max_bytes, what)
     if sha256_bytes(data) != expected:
         raise InputError(path, "", f"{what} is damaged: its checksum does not match the one "
                          "recorded when it was written (truncated, edited or replaced); it "
-                         "cannot be trusted")
+                         f"cannot be trusted{'; ' + hint if hint else ''}")
     return data
 
 

@@ -11,7 +11,7 @@ from abm.cli.argtypes import folder_arg, pair_arg, positive_int_arg
 
 USAGE = """abm sweep SPEC --out DIR [--workers N | --scheduler ADDR] [--resume | --restart]
                  [--quiet]
-       abm sweep report DIR [--target OUTCOME>X] [--pair A,B]"""
+       abm sweep report DIR [--target OUTCOME>X] [--pair A,B] [--out FILE]"""
 DESCRIPTION = """Parameter sweeps of the market (docs/sweeps.md).
 
 abm sweep SPEC --out DIR runs the sweep file SPEC: every run's row is written to DIR/runs/ as it
@@ -20,9 +20,10 @@ DIR/manifest.json. Runs execute in local processes (default: one per core), seri
 (--workers 1) or on a Dask cluster (--scheduler local, or tcp://HOST:PORT); results are identical
 whichever executes them. After a crash, a kill or Ctrl-C, --resume runs exactly the missing runs.
 
-abm sweep report DIR analyses the runs in DIR and writes DIR/report.html: sensitivity indices
-with confidence intervals, a tornado chart, a heat map of two parameters, outcome distributions
-and a scenario-discovery (PRIM) box."""
+abm sweep report DIR analyses the runs in DIR and writes DIR/report.html (or --out FILE: DIR is
+only read, so it may be read-only): sensitivity indices with confidence intervals, a tornado
+chart, a heat map of two parameters, outcome distributions and a scenario-discovery (PRIM)
+box."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,8 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="the sweep file (TOML), or the word 'report' followed by DIR")
     p.add_argument("folder", nargs="?", metavar="DIR", help="(report) the sweep folder")
     run = p.add_argument_group("running a sweep")
-    run.add_argument("--out", metavar="DIR", type=folder_arg,
-                     help="the sweep folder to write (required)")
+    run.add_argument("--out", metavar="DIR",
+                     help="the sweep folder to write (required); with report, the HTML file to "
+                     "write (default: DIR/report.html)")
     run.add_argument("--workers", type=positive_int_arg, metavar="N",
                      help="local processes (default: one per core; 1 runs serially in this "
                      "process); with --scheduler local, the Dask workers")
@@ -67,7 +69,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.spec == "report":
         if args.folder is None:
             parser.error("report needs the sweep folder: abm sweep report DIR")
-        used = [f for f in ("out", "workers", "scheduler", "resume", "restart", "quiet")
+        used = [f for f in ("workers", "scheduler", "resume", "restart", "quiet")
                 if getattr(args, f)]
         if used:
             parser.error(f"--{used[0]} applies to running a sweep, not to report")
@@ -77,6 +79,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         parser.error(f"unexpected argument {args.folder!r}; give the folder with --out")
     if args.out is None:
         parser.error("the following arguments are required: --out")
+    try:
+        args.out = folder_arg(args.out)
+    except argparse.ArgumentTypeError as exc:
+        parser.error(f"argument --out: {exc}")
     if args.target or args.pair:
         parser.error("--target and --pair apply to abm sweep report")
     return _run(args)
@@ -129,16 +135,14 @@ def _close(bars: list) -> None:
 def _report(args: argparse.Namespace) -> int:
     from abm.report.sweep_report import write_report
     from abm.sweeps.analysis import parse_target
-    from abm.sweeps.results import MANIFEST, read_manifest
-    from abm.sweeps.spec import parse_spec
+    from abm.sweeps.results import manifest_spec, read_manifest
 
     out = Path(args.folder)
     target = None
     if args.target:
-        spec = parse_spec(read_manifest(out)["spec"], str(out / MANIFEST), out,
-                          check_files=False)
+        spec = manifest_spec(out, read_manifest(out))
         target = parse_target(args.target, spec.all_outcomes)
-    path = write_report(out, target, args.pair)
+    path = write_report(out, target, args.pair, args.out)
     print(f"wrote {path}")
     return 0
 

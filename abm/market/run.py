@@ -1,10 +1,10 @@
 """Running the market to files, as it goes, with checkpoints to resume from.
 
-An output folder (format 2) holds:
+An output folder (format 3) holds:
 
 - ``run.json``: the manifest: the run's identity (``run``, from the scenario's fingerprint,
-  seed and hours), how far it got, every table part and the checkpoint with its SHA-256, and
-  its own checksum;
+  seed and hours), the code that made it (``code``), how far it got, every table part, the
+  checkpoint and ``summary.json`` with their SHA-256, and its own checksum;
 - ``tables/<table>/part-<first hour>.parquet``: the rows of ``model`` (one per hour),
   ``regions``, ``zones``, ``migrations``, ``lines`` (and ``operators`` with operator detail),
   one part per checkpoint, each tagged with the run's identity; once the run is complete, one
@@ -22,7 +22,10 @@ and a kill at any moment loses at most one interval: ``resume`` carries on from 
 checkpoint. When the run completes, each table's parts are gathered into one part (written
 once), so the folder ends byte for byte as an uninterrupted run's however often it was
 checkpointed or killed. Read tables with :func:`read_tables`, which checks every part's
-checksum and identity.
+checksum, identity and columns, and the summary with :func:`read_summary`. Every stored file
+is read as an input is (``abm.files.read_input``) and held to its shape, so a damaged one is
+an error naming it, never a traceback; resume and ``--restart`` touch only the files of this
+layout (``OWN_FILE``).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from __future__ import annotations
 import io
 import json
 import re
-import shutil
+import sys
 import time
 import zipfile
 from collections.abc import Callable
@@ -41,22 +44,26 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from abm.config.limits import MAX_HOURS, MAX_SEED, MAX_STATE_BYTES, MAX_STORED_BYTES
 from abm.config.scenario import Scenario, load_scenario
 from abm.core.metrics import cost_usd_per_mwh
 from abm.errors import InputError, ResultError, quoted
 from abm.files import (
+    LOCK,
     check_sha256,
     folder_lock,
+    parse_json,
+    read_json,
     sha256_bytes,
     sync_folder,
     write_bytes,
     write_json,
 )
 from abm.market.agents import ComputeRegion, GridZone, Operator
-from abm.market.fingerprint import FORMAT, fingerprint, run_identity
+from abm.market.fingerprint import FORMAT, code_fingerprint, fingerprint, run_identity
 from abm.market.loop import run
 from abm.market.model import MarketModel
-from abm.market.reporters import COST_PARTS
+from abm.market.reporters import COST_PARTS, MODEL, OPERATOR, REGION, STEP_VALUES, ZONE
 from abm.market.state import StateError
 
 MANIFEST = "run.json"
@@ -69,6 +76,22 @@ PART_NAME = re.compile(r"tables/[a-z_]+/part-(\d{6}|complete)\.parquet")
 CHECKPOINT_NAME = re.compile(r"checkpoint-\d{6}\.json")
 LEGACY = ("model.parquet", "regions.parquet", "zones.parquet", "migrations.parquet",
           "lines.parquet", "operators.parquet", "checkpoint.pkl")
+FIGURES = ("zone_load.png", "generation.png", "emissions.png", "shifts.png")
+RESTART = "run it again with --restart"  # what to do when a stored file cannot be trusted
+# Files (and their temporary names, ``<name>.<pid>.tmp``) this writer makes in a run folder:
+# resume and --restart remove those the manifest does not name, and only those
+OWN_FILE = re.compile(r"(run\.json|summary\.json|checkpoint-\d{6}\.(json|npz)|"
+                      r"(zone_load|generation|emissions|shifts)\.png|"
+                      r"tables/[a-z_]+/part-(\d{6}|complete)\.parquet)(\.\d+\.tmp)?")
+# The columns every part of a table carries (the reporters' names; zones also have one
+# gen_<technology>_mw per technology) and those that hold text, not numbers
+COLUMNS = {"model": ("hour", "time_utc", *STEP_VALUES), "regions": ("hour", *REGION),
+           "zones": ("hour", *ZONE), "operators": ("hour", *OPERATOR),
+           "migrations": ("hour", "from_region", "to_region", "mw"),
+           "lines": ("hour", "line", "from_zone", "to_zone", "flow_mw", "congested")}
+TEXT = {"region", "zone", "marginal_technology", "operator", "strategy", "from_region",
+        "to_region", "line", "from_zone", "to_zone"}
+assert set(MODEL) <= set(COLUMNS["model"])
 
 
 def tables(model: MarketModel) -> dict[str, pd.DataFrame]:
@@ -192,32 +215,61 @@ def simulate(scn: Scenario, seed: int | None = None, hours: int | None = None) -
 # The manifest and reading a run folder
 
 
+SHA = str
+ENTRY = {"file": str, "sha256": SHA, "rows": int, "first_hour": int, "end_hour": int}
+MANIFEST_SHAPE = {
+    "format": int, "run": str, "scenario": str, "scenario_source": str, "fingerprint": str,
+    "seed": int, "hours": int, "code": {"version": str, "sources": str},
+    "status": {"running", "complete"}, "hours_done": int, "tables": {str: [ENTRY]},
+    "checkpoint": ({"file": str, "sha256": SHA}, type(None)), "summary_sha256": (SHA, type(None)),
+    "sha256": SHA}
+CHECKPOINT_SHAPE = {"format": int, "run": str, "hours_done": int, "arrays": str,
+                    "arrays_sha256": SHA, "state": {str: object}}
+SHIFT = {"from_zone": str, "to_zone": str, "mwh": float}
+SUMMARY_SHAPE = {
+    "scenario": str, "status": {"running", "complete"}, "seed": int, "hours": int,
+    "hours_planned": int, "operators": int,
+    **{k: float for k in ("demand_mwh", "served_mwh", "unserved_mwh", "moved_mwh",
+                          "herding_mwh", "cost_usd", "voll_usd_per_mwh", "cost_usd_per_mwh",
+                          "grid_energy_mwh", "dc_price_usd_per_mwh", "relocation_effect_kg",
+                          "relocated_share")},
+    "cost_parts_usd": dict.fromkeys(COST_PARTS, float),
+    "emissions_kg": dict.fromkeys(("average", "marginal", "system"), float),
+    "layers": dict.fromkeys(("local", "regional", "energy"), float),
+    "shifted_mwh_by_zone_pair": [SHIFT]}
+
+
 def _sealed(manifest: dict) -> dict:
     body = {k: v for k, v in manifest.items() if k != "sha256"}
     return {**body, "sha256": sha256_bytes(json.dumps(body, sort_keys=True).encode())}
 
 
 def read_manifest(folder: Path) -> dict:
-    """A run folder's manifest, checked.
+    """A run folder's manifest, checked: its own checksum, its shape (every field the reader
+    uses, of its type) and that every file it names is one of the run's layout.
 
     Raises:
-        InputError: naming ``run.json`` if it is missing, not JSON, of another format, or its
-            checksum does not match its content.
+        InputError: naming ``run.json`` if it is missing, not a regular file, not JSON, of
+            another format, of another shape, or its checksum does not match its content.
     """
     path = Path(folder) / MANIFEST
-    if not path.is_file():
+    if not (path.exists() or path.is_symlink()):
         raise InputError(folder, MANIFEST, "missing: not a folder written by `abm run`")
-    try:
-        manifest = json.loads(path.read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(path, "", f"is damaged: not valid JSON ({exc})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        found = manifest.get("format", 1) if isinstance(manifest, dict) else "?"
-        raise InputError(path, "format", f"is output format {found}; this version reads "
-                         f"format {FORMAT}: run again with --restart")
+    manifest = read_json(path, MAX_STORED_BYTES, {str: object}, "a run's manifest", RESTART)
+    if manifest.get("format") != FORMAT:
+        found = manifest.get("format", 1)
+        raise InputError(path, "format", f"is output format {quoted(found)}; this version reads "
+                         f"format {FORMAT}: {RESTART}")
     if _sealed(manifest) != manifest:
         raise InputError(path, "sha256", "is damaged: its checksum does not match its content "
-                         "(edited or corrupted); it cannot be trusted")
+                         f"(edited or corrupted); it cannot be trusted: {RESTART}")
+    parse_json(json.dumps(manifest).encode(), path, MANIFEST_SHAPE, RESTART)
+    if not (0 <= manifest["seed"] <= MAX_SEED and 1 <= manifest["hours"] <= MAX_HOURS
+            and 0 <= manifest["hours_done"] <= manifest["hours"]
+            and manifest["run"] == run_identity(manifest["fingerprint"], manifest["seed"],
+                                                manifest["hours"])):
+        raise InputError(path, "run", "is damaged: its seed, hours and identity do not agree; "
+                         f"it cannot be trusted: {RESTART}")
     names = [e["file"] for entries in manifest["tables"].values() for e in entries]
     if manifest["checkpoint"] is not None:
         names.append(manifest["checkpoint"]["file"])
@@ -225,7 +277,29 @@ def read_manifest(folder: Path) -> dict:
         if not PART_NAME.fullmatch(name) and not CHECKPOINT_NAME.fullmatch(name):
             raise InputError(path, "tables", f"names a file outside the run's layout: "
                              f"{quoted(name)}")
+    for table, entries in manifest["tables"].items():
+        if table not in COLUMNS or any(not e["file"].startswith(f"{TABLES}/{table}/")
+                                       for e in entries):
+            raise InputError(path, "tables", f"names a table the run does not write: "
+                             f"{quoted(table)}; it cannot be trusted: {RESTART}")
     return manifest
+
+
+def read_summary(folder: str | Path, manifest: dict | None = None) -> dict:
+    """A run folder's ``summary.json``, its checksum checked against the manifest's.
+
+    Raises:
+        InputError: naming the file, if it is missing, damaged (one digit changed is enough),
+            or of another shape; or if the run has not written one yet.
+    """
+    folder = Path(folder)
+    manifest = read_manifest(folder) if manifest is None else manifest
+    if manifest["summary_sha256"] is None:
+        raise InputError(folder, SUMMARY, "the run has not finished its first checkpoint: no "
+                         "summary yet; carry on with --resume")
+    data = check_sha256(folder / SUMMARY, manifest["summary_sha256"], "the run's summary",
+                        MAX_STORED_BYTES, RESTART)
+    return parse_json(data, folder / SUMMARY, SUMMARY_SHAPE, RESTART)
 
 
 def scenario_of_run(folder: str | Path) -> tuple[Scenario, dict, bool]:
@@ -262,16 +336,47 @@ def run_model(folder: str | Path) -> MarketModel:
 
 def _read_part(folder: Path, entry: dict, run: str) -> pa.Table:
     path = Path(folder) / entry["file"]
-    data = check_sha256(path, entry["sha256"], "this table part")
+    data = check_sha256(path, entry["sha256"], "this table part", MAX_STORED_BYTES, RESTART)
     try:
         table = pq.read_table(io.BytesIO(data))
-    except (pa.ArrowException, OSError) as exc:
-        raise InputError(path, "", f"is not a readable Parquet part ({exc})") from None
+    except (pa.ArrowException, OSError, ValueError):
+        raise InputError(path, "", f"is not a readable Parquet part: {RESTART}") from None
     found = (table.schema.metadata or {}).get(RUN_KEY, b"").decode(errors="replace")
     if found != run:
-        raise InputError(path, "", f"belongs to run {found or '(none)'}, not to this folder's "
-                         f"run {run}: copied from another run; it cannot be trusted")
+        raise InputError(path, "", f"belongs to run {quoted(found or '(none)', 20)}, not to this "
+                         f"folder's run {run}: copied from another run; it cannot be trusted: "
+                         f"{RESTART}")
+    name = PART_NAME.fullmatch(entry["file"])
+    table_name = entry["file"].split("/")[1]
+    problem = _columns_problem(table_name, table) if name else "not a part"
+    if problem is None and table.num_rows != entry["rows"]:
+        problem = f"{table.num_rows} rows, the manifest says {entry['rows']}"
+    if problem:
+        raise InputError(path, "", f"is damaged ({problem}); it cannot be trusted: {RESTART}")
     return table
+
+
+def _columns_problem(name: str, table: pa.Table) -> str | None:
+    """What is wrong with the columns of a part of table ``name``, or None: each of the
+    table's columns there, text where text belongs, every other one numbers (finite) or
+    times."""
+    missing = [c for c in COLUMNS[name] if c not in table.column_names]
+    if missing:
+        return f"lacks column(s) {', '.join(missing[:3])}"
+    for column, kind in zip(table.column_names, table.schema.types, strict=True):
+        text = pa.types.is_string(kind) or pa.types.is_large_string(kind) or \
+            pa.types.is_null(kind)
+        if column in TEXT:
+            if not text:
+                return f"column {column} holds no text"
+        elif pa.types.is_floating(kind):
+            values = table[column].to_numpy(zero_copy_only=False)
+            if not np.isfinite(values).all():
+                return f"column {quoted(column, 40)} holds a number that is not finite"
+        elif not (pa.types.is_integer(kind) or pa.types.is_boolean(kind)
+                  or pa.types.is_timestamp(kind) or (text and name == "zones")):
+            return f"column {quoted(column, 40)} holds neither numbers nor times"
+    return None
 
 
 def read_tables(folder: str | Path, *names: str) -> dict[str, pd.DataFrame]:
@@ -293,7 +398,12 @@ def read_tables(folder: str | Path, *names: str) -> dict[str, pd.DataFrame]:
     for name in names or tuple(listed):
         parts = [_read_part(folder, entry, manifest["run"]) for entry in listed[name]]
         if parts:
-            table = pa.concat_tables(parts, promote_options="permissive")
+            try:
+                table = pa.concat_tables(parts, promote_options="permissive")
+            except pa.ArrowException:
+                raise InputError(folder / TABLES / name, "", "its parts do not fit together "
+                                 f"(their columns differ); they cannot be trusted: {RESTART}"
+                                 ) from None
             out[name] = table.to_pandas().reset_index(drop=True)
         else:
             out[name] = pd.DataFrame()
@@ -313,6 +423,11 @@ def _parquet_bytes(table: pa.Table) -> bytes:
     buf = io.BytesIO()
     pq.write_table(table.combine_chunks(), buf)
     return buf.getvalue()
+
+
+def _json_bytes(doc: dict) -> bytes:
+    """A stored JSON file's bytes (as ``abm.files.write_json`` writes them)."""
+    return (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode()
 
 
 def _checkpoint_name(hours_done: int) -> str:
@@ -361,7 +476,9 @@ class _Writer:
         if status == "running":
             manifest["checkpoint"] = _save_state(model, out, run)
         result = summary(model, status, pd.concat(self.history, ignore_index=True))
-        write_json(out / SUMMARY, result, sync=False)
+        text = _json_bytes(result)
+        write_bytes(out / SUMMARY, text, sync=False)
+        manifest["summary_sha256"] = sha256_bytes(text)
         for folder in (*(out / TABLES / name for name in new), out):
             sync_folder(folder)  # every file the manifest names is on disk before it is
         manifest.update(status=status, hours_done=done)
@@ -397,10 +514,8 @@ def load_state(model: MarketModel, out: Path, manifest: dict) -> None:
     """
     entry = manifest["checkpoint"]
     path = out / entry["file"]
-    try:
-        doc = json.loads(check_sha256(path, entry["sha256"], "the checkpoint"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(path, "", f"is damaged: not valid JSON ({exc})") from None
+    doc = parse_json(check_sha256(path, entry["sha256"], "the checkpoint", MAX_STORED_BYTES,
+                                  RESTART), path, CHECKPOINT_SHAPE, RESTART)
     if doc.get("run") != manifest["run"] or doc.get("hours_done") != manifest["hours_done"]:
         raise InputError(path, "run", f"belongs to run {doc.get('run')} at hour "
                          f"{doc.get('hours_done')}, not to this folder's run {manifest['run']} "
@@ -409,39 +524,105 @@ def load_state(model: MarketModel, out: Path, manifest: dict) -> None:
         raise InputError(path, "arrays", f"names {quoted(doc.get('arrays'))}, not "
                          f"{path.with_suffix('.npz').name}")
     npz_path = out / doc["arrays"]
-    data = check_sha256(npz_path, doc["arrays_sha256"], "the checkpoint's arrays")
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise InputError(npz_path, "", f"is not a readable array file ({exc})") from None
+    data = check_sha256(npz_path, doc["arrays_sha256"], "the checkpoint's arrays",
+                        MAX_STORED_BYTES, RESTART)
+    arrays = load_arrays(data, npz_path, MAX_STATE_BYTES)
     try:
         model.restore(arrays, doc["state"])
-    except (StateError, KeyError, TypeError, ValueError) as exc:
-        raise InputError(path, "state", f"cannot be restored: {exc}") from None
+    except (StateError, KeyError, TypeError, ValueError, IndexError, AttributeError,
+            OverflowError) as exc:
+        raise InputError(path, "state", f"cannot be restored ({exc}): {RESTART}") from None
+
+
+def load_arrays(data: bytes, path: Path, max_bytes: int) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` file's bytes, never more than ``max_bytes`` of them unpacked:
+    each member's declared size, and each array's header against it, is checked before
+    anything is decompressed (a zip bomb is refused, not unpacked); no pickle is loaded.
+
+    Raises:
+        InputError: naming ``path``, if it is not a readable array file or unpacks to more
+            than ``max_bytes``.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            members = zf.infolist()
+            if sum(m.file_size for m in members) > max_bytes:
+                raise InputError(path, "", f"unpacks to more than {max_bytes:,} bytes (the "
+                                 "bound of abm/config/limits.py): refused; " + RESTART)
+            for m in members:  # the array's header may not declare more than the member holds
+                with zf.open(m) as f:
+                    version = np.lib.format.read_magic(f)
+                    shape, _, dtype = (np.lib.format.read_array_header_1_0(f) if version == (1, 0)
+                                       else np.lib.format.read_array_header_2_0(f))
+                    if dtype.hasobject:
+                        raise InputError(path, "", "is not a readable array file (member "
+                                         f"{quoted(m.filename)} holds Python objects, which "
+                                         f"are never loaded): {RESTART}")
+                    if int(np.prod(shape)) * dtype.itemsize > m.file_size:
+                        raise InputError(path, "", f"is damaged (member {quoted(m.filename)} "
+                                         f"declares more than it holds): {RESTART}")
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            return {k: npz[k] for k in npz.files}
+    except InputError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, RuntimeError, KeyError,
+            TypeError, OverflowError, NotImplementedError):
+        raise InputError(path, "", f"is not a readable array file: {RESTART}") from None
+
+
+def _tidy(out: Path, keep: set[str]) -> None:
+    """Remove the files of this writer's layout (``OWN_FILE``: manifest, summary, figures,
+    checkpoints, table parts, their temporary names; the older format's) in ``out`` that
+    ``keep`` does not name. Every other file or folder is left alone and named in a warning."""
+    foreign: list[str] = []
+
+    def own(entry: Path, name: str) -> bool:
+        return not entry.is_dir() and (OWN_FILE.fullmatch(name) is not None or name in LEGACY)
+
+    for entry in sorted(out.iterdir()):
+        name = entry.name
+        if name in keep or name in (TABLES, LOCK):
+            continue
+        if own(entry, name):
+            entry.unlink()
+        else:
+            foreign.append(name)
+    tables = out / TABLES
+    for folder in sorted(tables.iterdir()) if tables.is_dir() else ():
+        if not folder.is_dir() or folder.is_symlink():
+            foreign.append(folder.relative_to(out).as_posix())
+            continue
+        for entry in sorted(folder.iterdir()):
+            name = entry.relative_to(out).as_posix()
+            if name in keep:
+                continue
+            if own(entry, name):
+                entry.unlink()
+            else:
+                foreign.append(name + ("/" if entry.is_dir() else ""))
+        if folder.name in COLUMNS and not any(folder.iterdir()):
+            folder.rmdir()
+    if foreign:
+        more = f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
+        print(f"warning: {out}: not written by abm run, left alone: "
+              f"{', '.join(quoted(f, 60) for f in foreign[:5])}{more}", file=sys.stderr)
 
 
 def _clear(out: Path) -> None:
-    """Remove a run's outputs (and those of the older format) from ``out``."""
-    for name in (MANIFEST, SUMMARY, *LEGACY):
-        (out / name).unlink(missing_ok=True)
-    shutil.rmtree(out / TABLES, ignore_errors=True)
-    for path in (*out.glob("checkpoint-*"), *out.glob("*.png"), *out.glob("*.tmp")):
-        path.unlink()
+    """Remove a run's outputs (and those of the older format) from ``out``; anything else
+    stays."""
+    _tidy(out, set())
 
 
 def _drop_uncommitted(out: Path, manifest: dict) -> None:
-    """Remove parts and checkpoint files a crash left that the manifest does not name."""
-    listed = {e["file"] for entries in manifest["tables"].values() for e in entries}
-    for path in (out / TABLES).glob("*/*"):
-        if path.relative_to(out).as_posix() not in listed:
-            path.unlink()
-    keep = manifest["checkpoint"]
-    for path in out.glob("checkpoint-*"):
-        if keep is None or path.name.split(".")[0] != Path(keep["file"]).stem:
-            path.unlink()
-    for path in out.glob("*.tmp"):  # those under tables/ went with the unlisted parts
-        path.unlink(missing_ok=True)
+    """Remove the parts, checkpoint files and temporary files a crash left that the manifest
+    does not name (files of the run's own layout only)."""
+    keep = {e["file"] for entries in manifest["tables"].values() for e in entries}
+    keep |= {MANIFEST, SUMMARY, *FIGURES}
+    if manifest["checkpoint"] is not None:
+        stem = Path(manifest["checkpoint"]["file"]).stem
+        keep |= {f"{stem}.json", f"{stem}.npz"}
+    _tidy(out, keep)
 
 
 def run_market(scn: Scenario, out: Path, *, hours: int | None = None, seed: int | None = None,
@@ -482,7 +663,8 @@ def run_market(scn: Scenario, out: Path, *, hours: int | None = None, seed: int 
                          f"expected a number of seconds > 0, got {checkpoint_seconds}")
     fp = fingerprint(scn)
     ident = {"format": FORMAT, "run": run_identity(fp, seed, hours), "scenario": scn.name,
-             "scenario_source": scn.source, "fingerprint": fp, "seed": seed, "hours": hours}
+             "scenario_source": scn.source, "fingerprint": fp, "seed": seed, "hours": hours,
+             "code": code_fingerprint()}
     with folder_lock(out):
         if restart:
             _clear(out)
@@ -492,6 +674,13 @@ def run_market(scn: Scenario, out: Path, *, hours: int | None = None, seed: int 
                 raise InputError(out, "", f"holds a {found['status']} run "
                                  f"({found['hours_done']} of {found['hours']} h): pass "
                                  "--resume to carry on or --restart to start again")
+            if found["code"] != ident["code"]:
+                made, now = found["code"], ident["code"]
+                raise InputError(out / MANIFEST, "code", "was made by other code (abm "
+                                 f"{quoted(made['version'], 20)}, sources "
+                                 f"{quoted(made['sources'], 20)}; this is abm {now['version']}, "
+                                 f"sources {now['sources']}): a resumed run would mix two "
+                                 "versions of the model; pass --restart to run it again")
             if {k: found.get(k) for k in ident if k != "scenario_source"} != {
                     k: v for k, v in ident.items() if k != "scenario_source"}:
                 raise InputError(out / MANIFEST, "fingerprint", "holds a run of another "
@@ -505,13 +694,13 @@ def run_market(scn: Scenario, out: Path, *, hours: int | None = None, seed: int 
             manifest = {**found, "scenario_source": scn.source}
             _drop_uncommitted(out, manifest)
             if manifest["status"] == "complete":
-                return json.loads((out / SUMMARY).read_text())
+                return read_summary(out, manifest)
             for entries in manifest["tables"].values():  # every stored part is checked
                 for entry in entries:
                     _read_part(out, entry, manifest["run"])
         else:
             manifest = {**ident, "status": "running", "hours_done": 0, "tables": {},
-                        "checkpoint": None}
+                        "checkpoint": None, "summary_sha256": None}
             _drop_uncommitted(out, manifest)
             write_json(out / MANIFEST, _sealed(manifest))
         writer = _Writer(out, manifest)

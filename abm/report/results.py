@@ -10,7 +10,6 @@ its Mesa model, so agent-level results are also there the Mesa way
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -208,12 +207,11 @@ def read_run(folder: str | Path) -> Run:
     (:func:`abm.market.run.read_tables`) and its scenario file, read again. If that file has
     changed since the run (another fingerprint), the run carries a warning saying so (printed
     on stderr; a report lists it among its caveats)."""
-    from abm.market.run import SUMMARY, read_tables, scenario_of_run
+    from abm.market.run import read_summary, read_tables, scenario_of_run
 
     folder = Path(folder)
     scn, manifest, same = scenario_of_run(folder)
-    if not (folder / SUMMARY).exists():
-        raise InputError(folder, SUMMARY, "missing: not a folder written by `abm run`")
+    result = read_summary(folder, manifest)  # its checksum checked against the manifest's
     warning = ""
     if not same:
         warning = (f"{folder}: the scenario file {manifest['scenario_source']} has changed "
@@ -221,5 +219,4 @@ def read_run(folder: str | Path) -> Run:
                    f"{manifest['fingerprint']}): the set-up and frontier shown are the file's "
                    "today, the results the run's")
         print(f"warning: {warning}", file=sys.stderr)
-    result = json.loads((folder / SUMMARY).read_text())
     return Run(result["scenario"], str(folder), scn, result, read_tables(folder), warning=warning)

@@ -42,27 +42,34 @@ from abm.sweeps.analysis import (
     prim,
     sensitivity,
 )
-from abm.sweeps.results import MANIFEST, SERIES_PREFIX, consolidate, read_manifest
-from abm.sweeps.spec import Discovery, Parameter, Spec, outcome_unit, parse_spec
+from abm.sweeps.results import SERIES_PREFIX, consolidate, manifest_spec, read_manifest
+from abm.sweeps.spec import Discovery, Parameter, Spec, outcome_unit
 
 REPORT = "report.html"
 HEAT_BINS = 6
 
 
 def write_report(out: str | Path, target: Discovery | None = None,
-                 pair: tuple[str, str] | None = None) -> Path:
-    """Analyse the sweep in ``out`` and write ``out/report.html``; return its path.
+                 pair: tuple[str, str] | None = None, dest: str | Path | None = None) -> Path:
+    """Analyse the sweep in ``out`` and write the report to ``dest`` (default:
+    ``out/report.html``); return its path. The sweep folder is only read (it may be
+    read-only): nothing but the report is written, and only where ``dest`` says.
 
     Args:
         out: the sweep folder (finished or not: the report covers the runs written so far).
         target: the scenario-discovery target (default: the sweep file's ``[discovery]``, else
             the top quarter of the first outcome).
         pair: the two parameters of the heat map (default: the two most influential).
+        dest: the HTML file to write.
+
+    Raises:
+        InputError: the folder holds no sweep or a damaged one, or ``dest`` cannot be written
+            (a read-only folder: the message says to pass another).
     """
     out = Path(out)
     manifest = read_manifest(out)
-    spec = parse_spec(manifest["spec"], str(out / MANIFEST), out, check_files=False)
-    results, baseline = consolidate(out, spec)
+    spec = manifest_spec(out, manifest)
+    results, baseline = consolidate(out, spec, write=False)
     if results.empty:
         raise InputError(out, "runs", "no finished runs yet: nothing to report")
     sens = sensitivity(spec, results)
@@ -92,8 +99,12 @@ def write_report(out: str | Path, target: Discovery | None = None,
     sections.append(_discovery(box))
     doc = Document(f"Sweep {spec.name}", text(spec.description), tuple(sections))
     page = render_html(doc)
-    path = out / REPORT
-    write_atomic(path, lambda tmp: tmp.write_text(page))
+    path = out / REPORT if dest is None else Path(dest)
+    try:
+        write_atomic(path, lambda tmp: tmp.write_text(page))
+    except OSError as exc:
+        raise InputError(path, "", f"cannot be written ({exc.strerror}): pass --out FILE to "
+                         "write the report elsewhere") from None
     return path
 
 

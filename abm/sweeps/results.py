@@ -12,7 +12,9 @@ Layout of ``DIR``:
   ``sample``, ``replication``, ``seed``, one column per parameter (its dotted path), one per
   outcome, ``saved.X`` savings against the baseline and ``series.X`` lists (per hour);
 - ``baseline.parquet``: the baseline runs (one per replication), when the sweep has one;
-- ``manifest.json``: the sweep (as a table), its hash, design size, status and progress;
+- ``manifest.json``: the sweep (as a table), its hash, the code that runs it, design size,
+  status and progress, and its own checksum: a damaged or edited manifest is an error naming
+  it, never a report on a sweep it does not describe;
 - ``.lock``: held (``flock``) by the process running the sweep.
 """
 
@@ -31,9 +33,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from abm.config.limits import MAX_STORED_BYTES
 from abm.errors import InputError
-from abm.files import sha256_bytes, write_atomic, write_bytes, write_json
-from abm.sweeps.spec import SAVED_PREFIX, Spec
+from abm.files import (
+    parse_json,
+    read_input,
+    read_json,
+    sha256_bytes,
+    write_atomic,
+    write_bytes,
+    write_json,
+)
+from abm.sweeps.spec import SAVED_PREFIX, Spec, parse_spec
 
 RUNS = "runs"
 DAMAGED = "damaged"
@@ -44,6 +55,13 @@ BASELINE = "baseline.parquet"
 MANIFEST = "manifest.json"
 SERIES_PREFIX = "series."
 ID_COLUMNS = ("run_id", "sample", "replication", "seed")
+RESTART = "carry on with `abm sweep SPEC --out DIR --resume` (which rebuilds it), or --restart"
+STATUSES = {"running", "complete", "interrupted", "failed"}
+MANIFEST_SHAPE = {
+    "name": str, "spec_file": str, "spec_hash": str, "spec": {str: object}, "design": str,
+    "design_points": int, "replications": int, "runs_total": int, "runs_done": int,
+    "status": STATUSES, "elapsed_s": float, "executor": str, "updated_utc": str,
+    "code": {"version": str, "sources": str}, "sha256": str}
 
 
 def schema(spec: Spec) -> pa.Schema:
@@ -80,14 +98,17 @@ def _check_part(path: Path, spec: Spec, sweep: str) -> tuple[int, pa.Table | str
     if match is None:
         return -1, "its name is not part-<run id>.<checksum>.parquet"
     run_id, digest = int(match[1]), match[2]
-    data = path.read_bytes()
+    try:
+        data = read_input(path, MAX_STORED_BYTES, "a sweep's part")
+    except InputError as exc:  # a FIFO, a folder, a file beyond the bound
+        return run_id, exc.problem
     if sha256_bytes(data)[:16] != digest:
         return run_id, "damaged: its checksum does not match its name"
     try:
         table = pq.read_table(io.BytesIO(data), schema=schema(spec))
         meta = pq.read_schema(io.BytesIO(data)).metadata or {}
-    except (pa.ArrowException, OSError) as exc:
-        return run_id, f"not a readable Parquet part ({exc})"
+    except (pa.ArrowException, OSError, ValueError):
+        return run_id, "not a readable Parquet part of this sweep's columns"
     if meta.get(SWEEP_KEY) != sweep.encode():
         return run_id, "written by another sweep"
     if meta.get(RUN_KEY) != str(run_id).encode() or table.num_rows != 1 or \
@@ -127,8 +148,9 @@ def finished_ids(out: Path, spec: Spec, sweep: str) -> tuple[set[int], dict[Path
     return set(good), bad
 
 
-def consolidate(out: Path, spec: Spec) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Gather the parts into ``results.parquet`` and ``baseline.parquet``; return both.
+def consolidate(out: Path, spec: Spec, write: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Gather the parts into ``results.parquet`` and ``baseline.parquet`` (with ``write``; else
+    in memory only, the folder untouched); return both.
 
     Raises:
         InputError: naming the part, if one is damaged, from another sweep or under another
@@ -160,28 +182,60 @@ def consolidate(out: Path, spec: Spec) -> tuple[pd.DataFrame, pd.DataFrame]:
         value = runs[outcome].to_numpy(float)
         with np.errstate(divide="ignore", invalid="ignore"):
             runs[SAVED_PREFIX + outcome] = np.where(ref != 0, 1.0 - value / ref, np.nan)
-    write_atomic(out / RESULTS, lambda p: runs.to_parquet(p, index=False))
-    if spec.baseline is not None:
-        write_atomic(out / BASELINE, lambda p: base.to_parquet(p, index=False))
+    if write:
+        write_atomic(out / RESULTS, lambda p: runs.to_parquet(p, index=False))
+        if spec.baseline is not None:
+            write_atomic(out / BASELINE, lambda p: base.to_parquet(p, index=False))
     return runs, base
 
 
+def _sealed(manifest: dict[str, Any]) -> dict[str, Any]:
+    body = {k: v for k, v in manifest.items() if k != "sha256"}
+    return {**body, "sha256": sha256_bytes(json.dumps(body, sort_keys=True).encode())}
+
+
 def read_manifest(out: Path) -> dict[str, Any]:
-    """The sweep folder's manifest.
+    """The sweep folder's manifest, checked: its checksum and its shape.
 
     Raises:
-        InputError: if ``out`` holds no sweep.
+        InputError: naming the file, if ``out`` holds no sweep, or its manifest is not a
+            regular file, not JSON (truncated, random bytes), of another shape (a list, a
+            missing field) or does not match its checksum (edited).
     """
     path = Path(out) / MANIFEST
-    if not path.exists():
+    if not (path.exists() or path.is_symlink()):
         raise InputError(out, MANIFEST, "not a sweep folder (no manifest.json); run "
                          "`abm sweep SPEC --out DIR` first")
-    return json.loads(path.read_text())
+    manifest = read_json(path, MAX_STORED_BYTES, {str: object}, "a sweep's manifest", RESTART)
+    if _sealed(manifest) != manifest:
+        raise InputError(path, "sha256", "is damaged: its checksum does not match its content "
+                         f"(edited or corrupted); it cannot be trusted: {RESTART}")
+    parse_json(json.dumps(manifest).encode(), path, MANIFEST_SHAPE, RESTART)
+    if not 0 <= manifest["runs_done"] <= manifest["runs_total"]:
+        raise InputError(path, "runs_done", f"is damaged (runs done beyond the total): {RESTART}")
+    return manifest
+
+
+def manifest_spec(out: Path, manifest: dict[str, Any]) -> Spec:
+    """The sweep a checked manifest holds, validated as a sweep file is (its files are not
+    looked for: the report needs none).
+
+    Raises:
+        InputError: naming the manifest, if its sweep table is not a valid sweep.
+    """
+    path = Path(out) / MANIFEST
+    try:
+        return parse_spec(manifest["spec"], str(path), Path(out), check_files=False)
+    except InputError as exc:
+        raise InputError(path, "spec", f"is damaged (its sweep: {exc.field}: {exc.problem}); "
+                         f"{RESTART}") from None
 
 
 def write_manifest(out: Path, manifest: dict[str, Any], **changes: Any) -> dict[str, Any]:
-    """Update the manifest with ``changes`` and a UTC time stamp; write it atomically."""
+    """Update the manifest with ``changes`` and a UTC time stamp; write it atomically with its
+    checksum."""
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     manifest.update(changes, updated_utc=now)
+    manifest.update(_sealed(manifest))
     write_json(Path(out) / MANIFEST, manifest)
     return manifest

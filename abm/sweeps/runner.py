@@ -30,8 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from abm.config.scenario import parse_scenario, resolve_file, set_path
-from abm.errors import InputError
+from abm.errors import InputError, quoted
 from abm.files import folder_lock
+from abm.market.fingerprint import code_fingerprint
 from abm.market.loop import run as run_model
 from abm.market.model import MarketModel
 from abm.market.run import summary
@@ -220,12 +221,29 @@ def prepare(spec: Spec, out: Path, *, resume: bool = False, restart: bool = Fals
         shutil.rmtree(out / RUNS, ignore_errors=True)
         for name in (RESULTS, BASELINE, MANIFEST):
             (out / name).unlink(missing_ok=True)
-    elif (out / MANIFEST).exists():
-        found = read_manifest(out)
+    elif (out / MANIFEST).exists() or (out / MANIFEST).is_symlink():
+        try:
+            found = read_manifest(out)
+        except InputError as exc:
+            if not resume:
+                raise
+            # the parts name their sweep: a manifest rebuilt from the spec keeps exactly
+            # those of this sweep (the others are moved to runs/damaged/ and run again)
+            print(f"warning: {exc.source}: {exc.problem.split(';')[0]}: rebuilt from "
+                  f"{spec.source}; the runs written for this sweep are kept", file=sys.stderr)
+            return _new_manifest(spec, out, digest)
         if not resume:
             raise InputError(out, "", f"holds a {found.get('status')} sweep "
                              f"({found.get('runs_done')} of {found.get('runs_total')} runs): "
                              "pass --resume to carry on or --restart to start again")
+        code = code_fingerprint()
+        if found["code"] != code:
+            raise InputError(out / MANIFEST, "code", "was made by other code (abm "
+                             f"{quoted(found['code']['version'], 20)}, sources "
+                             f"{quoted(found['code']['sources'], 20)}; this is abm "
+                             f"{code['version']}, sources {code['sources']}): its runs and "
+                             "the rest would come from two versions of the model; use another "
+                             "--out, or --restart")
         if found.get("spec_hash") != digest:
             raise InputError(out / MANIFEST, "spec_hash", f"holds sweep {found.get('name')!r} "
                              f"with hash {found.get('spec_hash')}, but {spec.source} (with its "
@@ -234,6 +252,11 @@ def prepare(spec: Spec, out: Path, *, resume: bool = False, restart: bool = Fals
         return found
     elif resume:
         raise InputError(out, "", "no sweep to resume here (no manifest.json)")
+    return _new_manifest(spec, out, digest)
+
+
+def _new_manifest(spec: Spec, out: Path, digest: str) -> dict[str, Any]:
+    """The manifest of a sweep starting in ``out``, written."""
     (out / RUNS).mkdir(parents=True, exist_ok=True)
     design = len(runs(spec))
     return write_manifest(out, {
@@ -241,7 +264,7 @@ def prepare(spec: Spec, out: Path, *, resume: bool = False, restart: bool = Fals
         "spec": spec.canonical(), "design": spec.design,
         "design_points": design // spec.replications - (spec.baseline is not None),
         "replications": spec.replications, "runs_total": design, "runs_done": 0,
-        "status": "running", "elapsed_s": 0.0})
+        "status": "running", "elapsed_s": 0.0, "executor": "", "code": code_fingerprint()})
 
 
 def run_sweep(spec: Spec, out: str | Path, executor: Executor | None = None, *,
