@@ -693,11 +693,11 @@ def run_market(scn: Scenario, out: Path, *, hours: int | None = None, seed: int 
         if resume:
             manifest = {**found, "scenario_source": scn.source}
             _drop_uncommitted(out, manifest)
-            if manifest["status"] == "complete":
-                return read_summary(out, manifest)
             for entries in manifest["tables"].values():  # every stored part is checked
                 for entry in entries:
                     _read_part(out, entry, manifest["run"])
+            if manifest["status"] == "complete":
+                return read_summary(out, manifest)
         else:
             manifest = {**ident, "status": "running", "hours_done": 0, "tables": {},
                         "checkpoint": None, "summary_sha256": None}
