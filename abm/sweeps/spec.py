@@ -312,6 +312,8 @@ def check_against_scenario(spec: Spec) -> None:
 
 def _scenario_path(head: TableReader, base: Path, check: bool) -> str:
     text = head.string("scenario", "default")
+    if "\x00" in text:
+        raise head.error("scenario", "the path holds a NUL character; name a scenario file")
     candidate = named_file(base, text)
     try:
         found, resolved = candidate.exists(), str(candidate.resolve())
