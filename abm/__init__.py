@@ -20,8 +20,8 @@ _EXPORTS = {
         "simulate", "frontier", "sweep", "read_run", "load_scenario", "shipped_scenarios",
         "compare", "write_report", "sensitivity", "discover")},
     "Run": "abm.report.results", "Scenario": "abm.config.scenario", "InputError": "abm.errors",
-    "MarketModel": "abm.market.model", "Operator": "abm.market.agents",
-    "ComputeRegion": "abm.market.agents", "GridZone": "abm.market.agents",
+    "MarketModel": "abm.market.model", "Operator": "abm.market.operators",
+    "ComputeRegion": "abm.market.regions", "GridZone": "abm.market.zones",
     "STRATEGIES": "abm.config.registry", "RENT_RULES": "abm.config.registry",
 }
 

@@ -60,10 +60,11 @@ def linprog_placement(cost, feasible, demand, capacity, voll, phi, x_prev):
 
 def objective(model: MarketModel, o: int) -> float:
     """Operator o's LP objective for its current placement ($)."""
-    moved = np.maximum(model.x_mw[o] - model.incumbent_mw[o], 0.0)
-    return float((model.x_mw[o] * model.cost[o]).sum()
-                 + (moved * model.planning_friction[o]).sum()
-                 + model.voll * model.unserved_mw[o].sum())
+    ops = model.operators
+    moved = np.maximum(ops.x_mw[o] - ops.incumbent_mw[o], 0.0)
+    return float((ops.x_mw[o] * ops.cost_usd_per_mwh[o]).sum()
+                 + (moved * ops.planning_friction_usd_per_mw[o]).sum()
+                 + model.inst.policy.voll_usd_per_mwh * ops.unserved_mw[o].sum())
 
 
 def placement_case(operators: int, warmup: int, seed: int) -> dict:
@@ -71,37 +72,37 @@ def placement_case(operators: int, warmup: int, seed: int) -> dict:
     scn = load_scenario(SCALE, overrides={"population.operators": operators})
     model = MarketModel(scn, rng=seed, hours=warmup + 1)
     run(model, warmup)
-    model.begin_hour()
-    model.operators.forecast()
-    model.operators.build_costs()
-    order = model.rng.permutation(len(model.operators))
-    state = (model.x_mw.copy(), model.unserved_mw.copy(), model.moved_mw.copy())
+    model.prepare_hour(int(model.steps))
+    ops = model.operators
+    order = model.rng.permutation(len(ops))
+    state = (ops.x_mw.copy(), ops.unserved_mw.copy(), ops.moved_mw.copy())
     caps: dict[int, np.ndarray] = {}
 
-    lp_before = model.lp_solves
+    lp_before = ops.lp_solves
     t0 = time.perf_counter()
-    model.operators.place(order)
+    ops.place(order)
     fast_s = time.perf_counter() - t0
-    lps = model.lp_solves - lp_before
-    fast = [objective(model, o) for o in range(len(model.operators))]
-    fast_x = model.x_mw.copy()
+    lps = ops.lp_solves - lp_before
+    fast = [objective(model, o) for o in range(len(ops))]
+    fast_x = ops.x_mw.copy()
 
-    model.x_mw[:], model.unserved_mw[:], model.moved_mw[:] = state
+    ops.x_mw[:], ops.unserved_mw[:], ops.moved_mw[:] = state
 
     def reference(o: int, cap: np.ndarray) -> None:
         caps[o] = cap.copy()
-        x, u = linprog_placement(model.cost[o], model.feasible[o], model.demand_mw[o], cap,
-                                 model.voll, model.planning_friction[o], model.incumbent_mw[o])
-        model.x_mw[o], model.unserved_mw[o] = x, u
+        x, u = linprog_placement(ops.cost_usd_per_mwh[o], ops.feasible[o], ops.demand_mw[o], cap,
+                                 model.inst.policy.voll_usd_per_mwh,
+                                 ops.planning_friction_usd_per_mw[o], ops.incumbent_mw[o])
+        ops.x_mw[o], ops.unserved_mw[o] = x, u
 
     t0 = time.perf_counter()
-    model.operators.place(order, solve=reference)
+    ops.place(order, solve=reference)
     ref_s = time.perf_counter() - t0
-    ref = [objective(model, o) for o in range(len(model.operators))]
+    ref = [objective(model, o) for o in range(len(ops))]
     rel = max(abs(a - b) / max(1.0, abs(b)) for a, b in zip(fast, ref, strict=True))
-    return {"operators": len(model.operators), "fast_s": fast_s, "lps": lps,
+    return {"operators": len(ops), "fast_s": fast_s, "lps": lps,
             "reference_s": ref_s, "speed_up": ref_s / fast_s, "max_rel_diff": rel,
-            "same_placement": bool(np.allclose(fast_x, model.x_mw, atol=1e-6))}
+            "same_placement": bool(np.allclose(fast_x, ops.x_mw, atol=1e-6))}
 
 
 def year_run(hours: int) -> dict:

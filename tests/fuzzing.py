@@ -352,15 +352,15 @@ def _error(text: str) -> tuple[str, str]:
 
 def _run(path: Path) -> tuple[str, str]:
     from abm.config.scenario import load_scenario
+    from abm.market.loop import run
     from abm.market.model import MarketModel
 
     try:
         model = MarketModel(load_scenario(path), hours=RUN_HOURS)
-        for _ in range(model.hours):
-            model.step()
+        run(model)
     except InputError as exc:  # input only the run reads (a trace file, say)
         return _error(f"error: {exc}\n")
-    bad = [name for name in STEP_VALUES if not math.isfinite(getattr(model, name))]
+    bad = [name for name in STEP_VALUES if not math.isfinite(model.outcome[name])]
     if bad:
         return "traceback", f"non-finite totals after {RUN_HOURS} h: {', '.join(bad)}"
     return "ok", ""
@@ -577,7 +577,7 @@ def damage(kind: str, src: Path, dst: Path, rng: random.Random) -> str:
     elif how == "zip bomb":
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr("model.x_mw.npy", b"\x93NUMPY\x01\x00v\x00{'descr': '<f8', "
+            zf.writestr("operators.x_mw.npy", b"\x93NUMPY\x01\x00v\x00{'descr': '<f8', "
                         b"'fortran_order': False, 'shape': (700000000,), }" + b" " * 53 + b"\n"
                         + b"\0" * (64 * 2**20))
         target.write_bytes(buf.getvalue())

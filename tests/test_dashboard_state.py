@@ -144,7 +144,7 @@ def test_flows_are_the_load_served_away_from_its_origin():
     assert d.flows().empty  # hour 0: every class at its origin
     d.step(2)
     flows = d.flows()
-    away = (d.model.x_mw * ~d.model.inst.at_origin()).sum()
+    away = (d.model.operators.x_mw * ~d.model.inst.at_origin()).sum()
     assert flows.mw.sum() == pytest.approx(away)
     assert (flows.origin != flows.region).all()
     assert flows.mw.is_monotonic_decreasing

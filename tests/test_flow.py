@@ -212,29 +212,28 @@ def test_low_voll_market_hour_flow_equals_highs():
     (the flow used to serve demand the LP leaves unserved: 53,373 $ against 51,247 $)."""
     scn = load_scenario(overrides={"policy.voll_usd_per_mwh": 120.0})
     model = MarketModel(scn, hours=1)
-    model.begin_hour()
-    model.operators.forecast()
-    model.operators.build_costs()
-    order = model.rng.permutation(len(model.operators))
-    model.operators.place(order)
-    fast_x, fast_u = model.x_mw.copy(), model.unserved_mw.copy()
+    model.prepare_hour(0)
+    ops = model.operators
+    order = model.rng.permutation(len(ops))
+    ops.place(order)
+    fast_x, fast_u = ops.x_mw.copy(), ops.unserved_mw.copy()
     caps = {}
 
     def highs(o: int, cap: np.ndarray) -> None:
         caps[o] = cap
-        sol = solve_lp(model.operator_problem(o, cap))
-        model.x_mw[o], model.unserved_mw[o] = sol.x_mw, sol.unserved_mw
+        sol = solve_lp(ops.problem(o, cap))
+        ops.x_mw[o], ops.unserved_mw[o] = sol.x_mw, sol.unserved_mw
 
-    model.operators.place(order, solve=highs)
+    ops.place(order, solve=highs)
     for o, cap in caps.items():
-        p = model.operator_problem(o, cap)
-        ours, ref = (fast_x[o], fast_u[o]), (model.x_mw[o], model.unserved_mw[o])
+        p = ops.problem(o, cap)
+        ours, ref = (fast_x[o], fast_u[o]), (ops.x_mw[o], ops.unserved_mw[o])
         assert p.objective_usd(*ours) == pytest.approx(p.objective_usd(*ref), rel=1e-9)
         assert p.tie_cost(*ours) == pytest.approx(p.tie_cost(*ref), rel=1e-9)
     assert fast_u.sum() > 0  # VoLL binds somewhere
     # region loads alike (classes of one origin may swap regions: equal $ and tie cost)
-    np.testing.assert_allclose(fast_x.sum(axis=1), model.x_mw.sum(axis=1), atol=1e-6)
-    np.testing.assert_allclose(fast_u, model.unserved_mw, atol=1e-6)
+    np.testing.assert_allclose(fast_x.sum(axis=1), ops.x_mw.sum(axis=1), atol=1e-6)
+    np.testing.assert_allclose(fast_u, ops.unserved_mw, atol=1e-6)
 
 
 # --- one strategy, three engines --------------------------------------------------------------

@@ -16,7 +16,7 @@ from abm.config.scenario import load_scenario
 from abm.core.signals import hour_stamps, profile_signals
 from abm.errors import InputError
 from abm.grid.responses import TechnologyMarket, grid_summary
-from abm.market import MarketModel
+from abm.market import GridZone, MarketModel
 from abm.market.run import lines_table, summary
 
 SOURCE = "hand-made test system"
@@ -123,7 +123,7 @@ def two_zones(tmp_path):
 def test_system_emissions_of_a_move_differ_from_marginal_attribution_by_hand(two_zones):
     model = MarketModel(two_zones())
     model.step()
-    assert model.x_mw.sum() == pytest.approx(20.0)  # all of it in Frankfurt
+    assert model.operators.x_mw.sum() == pytest.approx(20.0)  # all of it in Frankfurt
     fr, de = zones(model)
     # with no data-centre load: geothermal 95 MW (5 exported, the line's limit), coal 495
     # with 20 MW in DE-LU: geothermal 100, 5 MW of coal imported (limit), gas 5; coal 505
@@ -134,17 +134,17 @@ def test_system_emissions_of_a_move_differ_from_marginal_attribution_by_hand(two
     # system: coal +10 MW x 900 (burnt in FR, counted there) + gas 5 MW x 400
     assert fr.system_emissions_kg == pytest.approx(9_000.0)
     assert de.system_emissions_kg == pytest.approx(2_000.0)
-    assert model.emissions_system_kg == pytest.approx(11_000.0)
+    assert model.outcome["emissions_system_kg"] == pytest.approx(11_000.0)
     # marginal attribution: 20 MW x DE-LU's marginal 400 kg/MWh; 3,000 kg less
-    assert model.emissions_marginal_kg == pytest.approx(8_000.0)
+    assert model.outcome["emissions_marginal_kg"] == pytest.approx(8_000.0)
     # average carbon of DE-LU's load: 5 MW of FR's coal imported at 900 kg/MWh on top of its
     # own 105 MW (2,000 kg): 6,500 kg over 110 MW; produced in DE-LU: 2,000 kg / 105 MW
     assert de.avg_carbon_kg_per_mwh == pytest.approx(6_500 / 110)
     assert de.production_carbon_kg_per_mwh == pytest.approx(2_000 / 105)
     assert fr.avg_carbon_kg_per_mwh == pytest.approx(900.0)
-    assert model.emissions_average_kg == pytest.approx(20 * 6_500 / 110)
+    assert model.outcome["emissions_average_kg"] == pytest.approx(20 * 6_500 / 110)
     # status quo (20 MW in FR): coal 515 MW -> 463.5 t; the move's effect -7 t
-    assert model.relocation_effect_kg == pytest.approx(456_500.0 - 463_500.0)
+    assert model.outcome["relocation_effect_kg"] == pytest.approx(456_500.0 - 463_500.0)
     lines = lines_table(model)
     assert lines.line.tolist() == ["FR-DE-LU"] and lines.congested.all()
     assert lines.flow_mw.tolist() == pytest.approx([5.0])
@@ -160,11 +160,11 @@ def test_calibrated_prices_reproduce_the_base_prices_at_the_status_quo(two_zones
     ids = [z.id for z in model.inst.scenario.zones]
     fr, de = (ids.index(z) for z in ("FR", "DE-LU"))
     base = model.base.price_usd_per_mwh[0]
-    np.testing.assert_allclose(model.dispatch_status_quo.price_usd_per_mwh, base, rtol=1e-9)
+    np.testing.assert_allclose(model.zones.dispatch_status_quo.price_usd_per_mwh, base, rtol=1e-9)
     np.testing.assert_allclose(zones(model)[0].reference_price_usd_per_mwh, base[fr], rtol=1e-9)
     assert base[[fr, de]] == pytest.approx([67.54375, 65.10816])
     # the line FR -> DE-LU is at its limit towards the dearer zone
-    flow = model.dispatch_status_quo.flow_mw[0]
+    flow = model.zones.dispatch_status_quo.flow_mw[0]
     assert flow == pytest.approx(5.0 if base[fr] < base[de] else -5.0)
     # the hour's base prices: FR 67.54, DE-LU 65.11 $/MWh, so DE-LU exports the line's 5 MW
     # and produces 95 MW: its geothermal (0 $/MWh, 100 MW) is part-loaded and sets its price;
@@ -174,7 +174,7 @@ def test_calibrated_prices_reproduce_the_base_prices_at_the_status_quo(two_zones
     assert markup[[fr, de]] == pytest.approx([base[fr] - 30.0, base[de] - 0.0])
     # the placed load, 20 MW in DE-LU (110 MW): geothermal 100, the line's 5 MW back from FR's
     # coal (cheaper than DE-LU's gas at 60 + mark-up), and 5 MW of gas, which sets the price
-    d = model.dispatch
+    d = model.zones.dispatch
     assert d.flow_mw == pytest.approx([5.0])
     assert d.price_usd_per_mwh[[fr, de]] == pytest.approx([base[fr], 60.0 + markup[de]])
 
@@ -185,7 +185,8 @@ def test_interconnector_overrides_reach_the_clearing(two_zones):
     model.step()
     de = zones(model)[1]
     assert de.marginal_technology == "coal" and de.price_usd_per_mwh == pytest.approx(30.0)
-    assert model.emissions_system_kg == pytest.approx(model.emissions_marginal_kg) == \
+    hour = model.outcome
+    assert hour["emissions_system_kg"] == pytest.approx(hour["emissions_marginal_kg"]) == \
         pytest.approx(20 * 900.0)
     cut = MarketModel(two_zones("[grid.interconnectors.capacity_mw]\nFR-DE-LU = 0.5"))
     cut.step()
@@ -285,8 +286,9 @@ def default_week():
     hours = []
     for _ in range(model.hours):
         model.step()
-        hours.append((model.dispatch, model.dispatch_none, model.emissions_system_kg,
-                      model.emissions_marginal_kg))
+        hours.append((model.zones.dispatch, model.zones.dispatch_none,
+                      model.outcome["emissions_system_kg"],
+                      model.outcome["emissions_marginal_kg"]))
     return model, hours
 
 
@@ -311,7 +313,7 @@ def test_default_week_system_emissions_part_from_marginal_where_the_margin_moves
 def test_default_week_reports_relocation_and_market_outputs(default_week):
     model, _ = default_week
     s = summary(model, "complete")
-    zones = model.datacollector.get_agenttype_vars_dataframe(type(model.zones[0]))
+    zones = model.datacollector.get_agenttype_vars_dataframe(GridZone)
     assert s["relocation_effect_kg"] != 0.0
     steps = model.datacollector.get_model_vars_dataframe()
     assert s["relocation_effect_kg"] == pytest.approx(steps.relocation_effect_kg.sum())
@@ -331,7 +333,7 @@ def test_default_week_reports_relocation_and_market_outputs(default_week):
     assert len(lines) == model.hours * len(model.grid.lines) > 0
     assert lines.congested.any()
     assert isinstance(lines, pd.DataFrame)
-    assert dataclasses.is_dataclass(model.dispatch)
+    assert dataclasses.is_dataclass(model.zones.dispatch)
 
 
 def test_check_summarises_the_grid_settings(two_zones):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import mesa
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,7 +14,7 @@ from abm.config.scenario import Market, load_scenario
 from abm.core.costs import unit_cost
 from abm.core.instance import compile_scenario
 from abm.core.placement import place
-from abm.market.agents import ComputeRegion, GridZone
+from abm.market import ComputeRegion, GridZone
 from abm.market.model import MarketModel
 from abm.market.pricing import RENT_RULES
 from tests.conftest import BATCH_TEMPLATE, CONVERSATIONAL_TEMPLATE
@@ -160,8 +161,8 @@ def test_same_seed_same_run_different_seed_different_run(default_12h):
         pd.testing.assert_frame_equal(a.datacollector.get_agenttype_vars_dataframe(agent),
                                       b.datacollector.get_agenttype_vars_dataframe(agent),
                                       check_exact=True)
-    assert a.migrations == b.migrations
-    assert len(a.migrations) > 0
+    assert a.operators.migrations == b.operators.migrations
+    assert len(a.operators.migrations) > 0
     np.testing.assert_array_equal(placement(a), placement(b))
     # another seed draws another population and another operator order
     assert a.inst.demand_mw.shape != c.inst.demand_mw.shape or not np.array_equal(
@@ -169,6 +170,41 @@ def test_same_seed_same_run_different_seed_different_run(default_12h):
     dc = c.datacollector.get_model_vars_dataframe()
     assert not np.allclose(da.served_mwh.to_numpy(), dc.served_mwh.to_numpy()) or \
         not np.allclose(da.cost_usd.to_numpy(), dc.cost_usd.to_numpy())
+
+
+#: what the model itself holds beyond Mesa's own: the clock, the instance (and the scenario's
+#: market settings and base signals it was compiled with), the grid, the agent sets, the collector
+MODEL_HOLDS = {"hour", "hours", "stamps", "seed_value", "inst", "market", "base", "grid",
+               "operators", "regions", "zones", "datacollector", "outcome"}
+#: arrays the model carried for its agents before they moved to the agent sets (issue 18)
+BLACKBOARD = {"x_mw", "demand_mw", "prev_demand_mw", "incumbent_mw", "status_quo_mw",
+              "unserved_mw", "moved_mw", "cost", "feasible", "friction", "planning_friction",
+              "network_cost", "preference", "layer", "holding_hours", "voll", "migrations",
+              "shift_mwh", "shift_index", "operator_cost_usd", "lp_solves", "compiled_walk",
+              "capacity_mw", "available_mw", "rent_usd_per_mwh", "region_load_mw",
+              "grant_ratio", "zone_dc_mw", "reference_dc_mw", "quotes", "dispatch",
+              "dispatch_none", "dispatch_status_quo", "fit", "line_rows",
+              "quoted_carbon_kg_per_mwh", "consumed_carbon_kg_per_mwh",
+              "realised_energy_usd_per_mwh"}
+
+
+def test_the_model_keeps_no_operator_region_or_zone_state(default_12h):
+    """State follows behaviour: before and after a step the model holds only the clock, the
+    instance, the grid, the agent sets and the collector; the operators' placements, the
+    regions' capacity and rent and the zones' clearings live on the sets that own them."""
+    model = MarketModel(dataclasses.replace(default_12h, hours=2))
+    mesa_own = set(vars(mesa.Model(rng=0)))
+    for _ in range(2):
+        assert set(vars(model)) - mesa_own == MODEL_HOLDS
+        model.step()
+    assert not BLACKBOARD & set(vars(model))
+    assert not [name for name in BLACKBOARD if hasattr(model, name)]
+    for name in ("x_mw", "demand_mw", "cost_usd_per_mwh", "migrations", "shift_mwh"):
+        assert hasattr(model.operators, name), name
+    for name in ("capacity_mw", "rent_usd_per_mwh", "load_mw", "grant_ratio"):
+        assert hasattr(model.regions, name), name
+    for name in ("dc_load_mw", "price_usd_per_mwh", "line_rows"):
+        assert hasattr(model.zones, name), name
 
 
 @pytest.mark.parametrize("seed", [0, 5, 42])
@@ -189,14 +225,14 @@ def test_population_is_the_static_realisation(default_12h, seed):
 def check_step_invariants(model: MarketModel) -> None:
     x = placement(model)
     unserved = unserved_of(model)
-    np.testing.assert_allclose(x.sum(axis=2) + unserved, model.demand_mw, atol=1e-6)
+    np.testing.assert_allclose(x.sum(axis=2) + unserved, model.operators.demand_mw, atol=1e-6)
     assert (x >= -1e-9).all() and (unserved >= -1e-9).all()
-    assert (x[~model.feasible] == 0).all()
+    assert (x[~model.operators.feasible] == 0).all()
     capacity = np.array([r.capacity_mw for r in model.regions])
     assert (x.sum(axis=(0, 1)) <= capacity + 1e-6).all()
-    assert (x.sum(axis=(0, 1)) <= model.capacity_mw + 1e-6).all()
+    assert (x.sum(axis=(0, 1)) <= model.regions.capacity_mw + 1e-6).all()
     # an operator with a capacity share never takes more than its share
-    share = model.inst.capacity_share[:, None] * model.capacity_mw[None, :]
+    share = model.inst.capacity_share[:, None] * model.regions.capacity_mw[None, :]
     assert (x.sum(axis=1) <= share + 1e-6).all()
 
 
@@ -208,7 +244,7 @@ def test_invariants_at_every_step(write_scenario, allocation):
     for _ in range(24):
         model.step()
         check_step_invariants(model)
-        binding += int((model.region_load_mw >= model.capacity_mw - 1e-6).any())
+        binding += int((model.regions.load_mw >= model.regions.capacity_mw - 1e-6).any())
     df = model.datacollector.get_model_vars_dataframe()
     assert len(df) == 24
     np.testing.assert_allclose(df.demand_mwh, df.served_mwh + df.unserved_mwh, rtol=1e-9)
@@ -228,7 +264,7 @@ def test_zero_friction_exogenous_ample_capacity_matches_static_optimum(write_sce
                        warmup=0.0, forecasts="{ perfect = 1.0 }", state=0.0)
     scn = load(write_scenario, text, hours=12)
     model = MarketModel(scn)
-    assert not model.friction.any()
+    assert not model.operators.friction_usd_per_mw.any()
     moved = 0.0
     for t in range(12):
         model.step()
@@ -237,7 +273,8 @@ def test_zero_friction_exogenous_ample_capacity_matches_static_optimum(write_sce
         x = placement(model)
         unserved = unserved_of(model)
         realised = float((x * cost).sum() + scn.policy.voll_usd_per_mwh * unserved.sum())
-        best = place(inst.with_demand(model.demand_mw), cost, model.feasible, joint=True)
+        ops = model.operators
+        best = place(inst.with_demand(ops.demand_mw), cost, ops.feasible, joint=True)
         assert realised == pytest.approx(best.objective_usd, rel=1e-6)
         # the collector's realised cost is the same number (no rent, no friction)
         df = model.datacollector.get_model_vars_dataframe()
@@ -253,7 +290,7 @@ def test_more_friction_never_moves_more(write_scenario, allocation):
         text = market_text(allocation=allocation, grid="exogenous", warmups=f"[{warmup}]",
                            warmup=warmup, state=0.0)
         model = run(load(write_scenario, text, f"w{warmup}.toml"))
-        phi = model.friction[model.inst.valid]
+        phi = model.operators.friction_usd_per_mw[model.inst.valid]
         assert np.allclose(phi, warmup)
         moved.append(float(model.datacollector.get_model_vars_dataframe().moved_mwh.sum()))
     assert moved[0] >= moved[1] - 1e-6 >= moved[2] - 2e-6, moved
@@ -265,24 +302,25 @@ def test_planner_is_a_lower_bound_on_each_step(write_scenario, allocation):
     scn = load(write_scenario, market_text(allocation=allocation, grid="exogenous"), hours=16)
     model = MarketModel(scn)
     voll = scn.policy.voll_usd_per_mwh
+    ops = model.operators
     gaps = []
     for _ in range(16):
         held = placement(model)
-        held_demand = model.demand_mw.copy()  # last hour's demand, which ``held`` serves
-        capacity = model.capacity_mw.copy()
+        held_demand = ops.demand_mw.copy()  # last hour's demand, which ``held`` serves
+        capacity = model.regions.capacity_mw.copy()
         model.step()
-        ratio = np.divide(model.demand_mw, held_demand, out=np.zeros_like(held_demand),
+        ratio = np.divide(ops.demand_mw, held_demand, out=np.zeros_like(held_demand),
                           where=held_demand > 0)
         x_prev = held * ratio[:, :, None]
         x = placement(model)
         moved = np.stack([np.array(op.moved_mw, copy=True) for op in model.operators])
         np.testing.assert_allclose(moved, np.maximum(x - x_prev, 0), atol=1e-6)
         unserved = unserved_of(model)
-        market = float((x * model.cost).sum() + (moved * model.planning_friction).sum()
+        phi = ops.planning_friction_usd_per_mw
+        market = float((x * ops.cost_usd_per_mwh).sum() + (moved * phi).sum()
                        + voll * unserved.sum())
-        planner = place(model.inst.with_demand(model.demand_mw), model.cost, model.feasible,
-                        joint=True, friction=model.planning_friction, x_prev_mw=x_prev,
-                        capacity_mw=capacity)
+        planner = place(model.inst.with_demand(ops.demand_mw), ops.cost_usd_per_mwh, ops.feasible,
+                        joint=True, friction=phi, x_prev_mw=x_prev, capacity_mw=capacity)
         assert planner.objective_usd <= market + 1e-6 * max(1.0, abs(market)), model.hour
         gaps.append(market - planner.objective_usd)
     assert max(gaps) > 1.0  # the market is not trivially optimal here
@@ -445,8 +483,8 @@ def test_proportional_allocation_runs_and_rations(write_scenario):
     for _ in range(12):
         model.step()
         check_step_invariants(model)
-        assert (model.grant_ratio <= 1.0).all() and (model.grant_ratio >= 0).all()
-    assert (model.grant_ratio < 1.0).any()  # some region was oversubscribed
+        assert (model.regions.grant_ratio <= 1.0).all() and (model.regions.grant_ratio >= 0).all()
+    assert (model.regions.grant_ratio < 1.0).any()  # some region was oversubscribed
     df = model.datacollector.get_model_vars_dataframe()
     np.testing.assert_allclose(df.demand_mwh, df.served_mwh + df.unserved_mwh, rtol=1e-9)
 
@@ -518,7 +556,7 @@ def test_friction_damps_herding(write_scenario, seed):
     """
     calm = run(load(write_scenario, herd_text(seed, 500.0), "calm.toml"))
     wild = run(load(write_scenario, herd_text(seed, 0.0), "wild.toml"))
-    assert np.allclose(wild.friction[wild.inst.valid], 0.0)
+    assert np.allclose(wild.operators.friction_usd_per_mw[wild.inst.valid], 0.0)
     h_wild, h_calm = herding_mw(wild), herding_mw(calm)
     assert h_wild > 50.0, h_wild  # at least half the DC demand swings each hour
     assert h_calm < 0.5 * h_wild, (h_calm, h_wild)

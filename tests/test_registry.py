@@ -102,7 +102,7 @@ def test_a_registered_allocation_rule_and_forecast_mode_are_used(write_scenario,
     base = run(write_scenario)
     model = run(write_scenario, 'allocation = "counted"', forecast="counted")
     assert calls == {"allocation": HOURS, "forecast": HOURS}
-    np.testing.assert_array_equal(model.x_mw, base.x_mw)
+    np.testing.assert_array_equal(model.operators.x_mw, base.operators.x_mw)
 
 
 class Linprog(PlacementEngine):
@@ -139,10 +139,10 @@ def test_a_registered_placement_engine_is_accepted_and_runs(write_scenario, regi
     Linprog.calls.clear()
     base = run(write_scenario, 'solver = "flow"')
     model = run(write_scenario, 'solver = "linprog"')
-    assert isinstance(model.engine, Linprog) and not model.engine.walks
-    assert Linprog.calls == [0] * HOURS and model.lp_solves == HOURS
-    np.testing.assert_allclose(model.x_mw, base.x_mw, atol=1e-7)
-    assert model.x_mw.sum() == pytest.approx(10.0)  # one hour's demand, served
+    assert isinstance(model.operators.engine, Linprog) and not model.operators.engine.walks
+    assert Linprog.calls == [0] * HOURS and model.operators.lp_solves == HOURS
+    np.testing.assert_allclose(model.operators.x_mw, base.operators.x_mw, atol=1e-7)
+    assert model.operators.x_mw.sum() == pytest.approx(10.0)  # one hour's demand, served
     with pytest.raises(InputError, match=r"market\.solver.*allowed: flow, highs, linprog"):
         load_scenario(write_scenario(SMALL + '\n[market]\nsolver = "simplex"\n'))
 

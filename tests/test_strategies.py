@@ -215,10 +215,10 @@ def test_the_view_is_read_only():
     scn = load_scenario(None, overrides={"population.operators": 4})
     model = MarketModel(scn, hours=2)
     model.step()
-    v = model.operators.by_index[0].view(model.capacity_mw)
+    v = model.operators.by_index[0].view(model.regions.capacity_mw)
     with pytest.raises(ValueError, match="read-only"):
         v.incumbent_mw[0, 0] = 1.0
-    assert model.x_mw.flags.writeable and model.incumbent_mw.flags.writeable
+    assert model.operators.x_mw.flags.writeable and model.operators.incumbent_mw.flags.writeable
 
 
 @pytest.mark.parametrize("n", [1, 7, 50])
@@ -274,7 +274,7 @@ def test_bad_strategy_parameters_name_the_field(write_scenario, table, match):
 
 def run(scn, hours: int, compiled: bool = True) -> MarketModel:
     model = MarketModel(scn, hours=hours)
-    model.compiled_walk = compiled
+    model.operators.compiled_walk = compiled
     for _ in range(hours):
         model.step()
     return model
@@ -287,8 +287,8 @@ def test_all_lp_compiled_walk_equals_the_agent_by_agent_walk(write_scenario):
     scn = load_scenario(write_scenario(market_text(caps=TIGHT)))
     fast, slow = run(scn, 12), run(scn, 12, compiled=False)
     assert fast.operators.lp.all()
-    np.testing.assert_array_equal(fast.x_mw, slow.x_mw)
-    np.testing.assert_array_equal(fast.unserved_mw, slow.unserved_mw)
+    np.testing.assert_array_equal(fast.operators.x_mw, slow.operators.x_mw)
+    np.testing.assert_array_equal(fast.operators.unserved_mw, slow.operators.unserved_mw)
     pd.testing.assert_frame_equal(fast.datacollector.get_model_vars_dataframe(),
                                   slow.datacollector.get_model_vars_dataframe())
 
@@ -309,15 +309,15 @@ def test_a_mixed_market_keeps_its_invariants_and_each_strategy_its_rule(write_sc
                                  "threshold"]
     for _ in range(8):
         model.step()
-        x = model.x_mw
-        np.testing.assert_allclose(x.sum(axis=2) + model.unserved_mw, model.demand_mw,
-                                   atol=1e-6)
-        assert (x.sum(axis=(0, 1)) <= model.capacity_mw + 1e-6).all()
-        assert (x[~model.feasible] <= 1e-9).all()
+        x = model.operators.x_mw
+        np.testing.assert_allclose(x.sum(axis=2) + model.operators.unserved_mw,
+                                   model.operators.demand_mw, atol=1e-6)
+        assert (x.sum(axis=(0, 1)) <= model.regions.capacity_mw + 1e-6).all()
+        assert (x[~model.operators.feasible] <= 1e-9).all()
         for o in ops:  # static operators serve only where they served last hour
             if o.strategy_name == "static":
-                assert (o.x_mw[model.incumbent_mw[o.index] <= 0] <= 1e-9).all()
-    assert model.herding_mwh >= 0.0
+                assert (o.x_mw[model.operators.incumbent_mw[o.index] <= 0] <= 1e-9).all()
+    assert model.outcome["herding_mwh"] >= 0.0
 
 
 def test_the_operators_table_names_each_operators_strategy(write_scenario):

@@ -136,8 +136,8 @@ def test_sweep_report_only_reads_the_sweep_folder(done, tmp_path, capsys):
 def test_sweep_resume_with_other_code_is_refused(sweep, done, tmp_path, monkeypatch, capsys):
     copy = tmp_path / "abm"
     shutil.copytree(fingerprint.PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    (copy / "market" / "agents.py").write_text((copy / "market" / "agents.py").read_text()
-                                               + "\n# changed\n")
+    changed = copy / "market" / "operators.py"
+    changed.write_text(changed.read_text() + "\n# changed\n")
     monkeypatch.setattr(fingerprint, "PACKAGE", copy)
     fingerprint.code_fingerprint.cache_clear()
     try:

@@ -369,7 +369,7 @@ class Dashboard(View):
     def step(self, n: int = 1) -> int:
         """Run up to ``n`` hours (fewer at the end of the run); return how many ran."""
         def record(model: MarketModel) -> None:
-            self.steps.append({name: float(getattr(model, name))
+            self.steps.append({name: float(model.outcome[name])
                                for name in reporters.STEP_VALUES})
             self.zone_rows += [{"hour": len(self.steps) - 1,
                                 **{k: f(z) for k, f in self.zone_reporters.items()}}
@@ -389,15 +389,15 @@ class Dashboard(View):
         """One row per region: where it is, its zone's marginal carbon (kg/MWh) and its IT
         load now (MW; before the first step, the status quo: every class at its origin)."""
         m = self.model
-        load = m.region_load_mw if self.steps else m.status_quo_mw.sum(axis=(0, 1))
-        return region_frame(self.scenario, load, m.capacity_mw,
-                            {zone.id: agent.marginal_carbon_kg_per_mwh
-                             for zone, agent in zip(self.scenario.zones, m.zones, strict=True)})
+        load = m.regions.load_mw if self.steps else m.operators.region_load_mw()
+        return region_frame(self.scenario, load, m.regions.capacity_mw,
+                            dict(zip((zone.id for zone in self.scenario.zones),
+                                     m.zones.marginal_carbon_kg_per_mwh.tolist(), strict=True)))
 
     def flows(self) -> pd.DataFrame:
         """MW served this hour away from the origin region: origin -> region, largest first."""
         inst = self.model.inst
-        matrix = shift_matrix(inst, self.model.x_mw, by="region")
+        matrix = shift_matrix(inst, self.model.operators.x_mw, by="region")
         np.fill_diagonal(matrix, 0.0)  # served at the origin
         i, j = np.nonzero(matrix > 1e-6)
         df = pd.DataFrame({"origin": [inst.region_ids[a] for a in i],

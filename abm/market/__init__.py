@@ -9,8 +9,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_EXPORTS = {"ComputeRegion": "abm.market.agents", "GridZone": "abm.market.agents",
-            "Operator": "abm.market.agents", "MarketModel": "abm.market.model"}
+_EXPORTS = {"ComputeRegion": "abm.market.regions", "GridZone": "abm.market.zones",
+            "Operator": "abm.market.operators", "MarketModel": "abm.market.model",
+            "Operators": "abm.market.operators", "Regions": "abm.market.regions",
+            "Zones": "abm.market.zones"}
 
 __all__ = sorted(_EXPORTS)
 

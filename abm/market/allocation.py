@@ -1,8 +1,9 @@
 """Capacity allocation rules, registered by name so that a scenario picks one
 (``market.allocation``; docs/market.md).
 
-A rule places every operator's load for the hour against the regions' posted capacity, writing
-``model.x_mw``, ``model.unserved_mw`` and ``model.moved_mw``.
+A rule places every operator's load for the hour against the regions' posted capacity
+(``model.regions``), writing the operators' placements (``model.operators``: ``x_mw``,
+``unserved_mw``, ``moved_mw``).
 """
 
 from __future__ import annotations
@@ -30,9 +31,9 @@ def first_come(model: MarketModel) -> None:
 def proportional(model: MarketModel) -> None:
     """Every operator requests its capacity-free optimum; each region grants the same share of
     every request (capacity / requested, at most 1) and operators settle within their grants."""
-    ops = model.operators
+    ops, regions = model.operators, model.regions
     ops.do("request")
-    requested = model.x_mw.sum(axis=(0, 1))
-    model.grant_ratio = np.minimum(1.0, np.divide(
-        model.capacity_mw, requested, out=np.ones_like(requested), where=requested > 0))
+    requested = ops.region_load_mw()
+    regions.grant_ratio = np.minimum(1.0, np.divide(
+        regions.capacity_mw, requested, out=np.ones_like(requested), where=requested > 0))
     ops.shuffle_do("settle")

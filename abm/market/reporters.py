@@ -1,8 +1,20 @@
-"""Module-level reporters for the market's DataCollector (lambdas would break pickling)."""
+"""What the market's DataCollector records each hour: the hour's outcome (model level,
+computed once from the agent sets by :func:`hour_outcome`) and module-level reporters for
+regions, zones and operators (lambdas would break pickling)."""
 
 from __future__ import annotations
 
+from functools import partial
 from operator import attrgetter
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from abm.core.metrics import cost_breakdown, emissions_kg
+from abm.core.placement import Placement
+
+if TYPE_CHECKING:
+    from abm.market.model import MarketModel
 
 # what operators pay, split (abm.core.metrics.CostBreakdown): electricity, carbon price, compute
 # rent, network (egress and latency penalty) and migration friction; they sum to cost_usd
@@ -14,8 +26,58 @@ STEP_VALUES = (
     "relocation_effect_kg", "relocated_share",
     "layer_local", "layer_regional", "layer_energy", "herding_mwh", "dc_price_usd_per_mwh",
 )
-# Model-level values are attributes of the model set each step (MarketModel._account).
-MODEL = {"hour": "hour", **{name: name for name in STEP_VALUES}}
+
+
+def outcome(name: str, model: MarketModel) -> float:
+    """The value ``name`` of the model's hour outcome (``model.outcome``)."""
+    return model.outcome[name]
+
+
+# model reporters: the hour, and each value of its outcome (partials pickle; lambdas do not)
+MODEL = {"hour": "hour", **{name: partial(outcome, name) for name in STEP_VALUES}}
+
+
+def hour_outcome(model: MarketModel) -> dict[str, float]:
+    """The hour's realised values (``STEP_VALUES``; MWh, $, kgCO2, shares) from what the agent
+    sets hold once the grid has cleared: demand, served, unserved and moved MWh; what
+    operators paid and its parts; grid energy; emissions attributed on average and marginal
+    intensity, system emissions and the relocation effect; layer shares; herding; the price
+    data-centre load paid."""
+    inst, ops, regions, zones = model.inst, model.operators, model.regions, model.zones
+    x, unserved, moved = ops.x_mw, ops.unserved_mw, ops.moved_mw
+    realised = zones.signals()
+    cost = float(ops.cost_usd.sum())
+    em = emissions_kg(inst, x, realised)
+    served = float(regions.load_mw.sum())
+    layer_mw = np.bincount(ops.layer.ravel(), weights=x.ravel(), minlength=3)
+    # herding: grid load swinging between zones against last hour's placement at this
+    # hour's demand: what left some zones and arrived in others (the smaller of the two,
+    # so load shed or taken up again in place does not count)
+    swing = zones.dc_load_mw - zones.grid_load_mw(ops.incumbent_mw.sum(axis=(0, 1)))
+    grid_mw = float(zones.dc_load_mw.sum())
+    parts = cost_breakdown(inst, Placement(x, unserved, moved, cost), realised,
+                           friction=ops.friction_usd_per_mw,
+                           rent_usd_per_mwh=regions.posted_rent_usd_per_mwh,
+                           network=ops.network_usd_per_mwh)
+    return {
+        "demand_mwh": float(ops.demand_mw.sum()),
+        "served_mwh": served,
+        "unserved_mwh": float(unserved.sum()),
+        "moved_mwh": float(moved.sum()),
+        "cost_usd": cost,
+        **{f"cost_{name}_usd": getattr(parts, f"{name}_usd") for name in COST_PARTS},
+        "energy_mwh": grid_mw,
+        "emissions_average_kg": em["average"],
+        "emissions_marginal_kg": em["marginal"],
+        "emissions_system_kg": float(sum(zones.system_emissions_kg.tolist())),
+        "relocation_effect_kg": float(sum(zones.relocation_effect_kg.tolist())),
+        "relocated_share": float(served - layer_mw[0]) / served if served else 0.0,
+        **{f"layer_{n}": float(v) / served if served else 0.0
+           for n, v in zip(("local", "regional", "energy"), layer_mw, strict=True)},
+        "herding_mwh": float(min(swing[swing > 0].sum(), -swing[swing < 0].sum())),
+        "dc_price_usd_per_mwh": float(realised.price_usd_per_mwh @ zones.dc_load_mw) / grid_mw
+        if grid_mw else 0.0,
+    }
 
 REGION = {
     "region": attrgetter("region_id"),
@@ -61,7 +123,7 @@ def _moved(op) -> float:
 
 
 def _cost(op) -> float:
-    return float(op.model.operator_cost_usd[op.index])
+    return float(op.cost_usd)
 
 
 OPERATOR = {"operator": attrgetter("operator_id"), "strategy": attrgetter("strategy_name"),

@@ -59,12 +59,14 @@ from abm.files import (
     write_bytes,
     write_json,
 )
-from abm.market.agents import ComputeRegion, GridZone, Operator
 from abm.market.fingerprint import FORMAT, code_fingerprint, fingerprint, run_identity
 from abm.market.loop import run
 from abm.market.model import MarketModel
+from abm.market.operators import Operator
+from abm.market.regions import ComputeRegion
 from abm.market.reporters import COST_PARTS, MODEL, OPERATOR, REGION, STEP_VALUES, ZONE
 from abm.market.state import StateError
+from abm.market.zones import GridZone
 
 MANIFEST = "run.json"
 SUMMARY = "summary.json"
@@ -110,7 +112,7 @@ def tables(model: MarketModel) -> dict[str, pd.DataFrame]:
             step = df.index.get_level_values("Step").to_numpy(dtype=np.int64)
             out[name] = pd.DataFrame({"hour": step - 1,
                                       **{c: df[c].to_numpy() for c in df.columns}})
-    moves = model.migrations
+    moves = model.operators.migrations
     out["migrations"] = pd.DataFrame({
         "hour": np.array([m[0] for m in moves], dtype=np.int64),
         "from_region": pd.Series([m[1] for m in moves], dtype=object),
@@ -124,8 +126,9 @@ def lines_table(model: MarketModel) -> pd.DataFrame:
     """Per hour and interconnector: flow (MW, + from ``from_zone`` to ``to_zone``) and whether
     the line is congested (at its limit in the flow's direction)."""
     names = np.array(model.grid.lines, dtype=object).reshape(-1, 3)
-    n_l, n_h = len(names), len(model.line_rows)  # the hours since the records were taken
-    rows = np.asarray(model.line_rows, dtype=float).reshape(-1, 2)
+    line_rows = model.zones.line_rows
+    n_l, n_h = len(names), len(line_rows)  # the hours since the records were taken
+    rows = np.asarray(line_rows, dtype=float).reshape(-1, 2)
     return pd.DataFrame({
         "hour": np.repeat(np.arange(int(model.steps) - n_h, int(model.steps)), n_l),
         **{c: pd.Series(np.tile(names[:, i], n_h), dtype=object)
@@ -144,7 +147,7 @@ def summary(model: MarketModel, status: str, model_table: pd.DataFrame | None = 
     df = model.datacollector.get_model_vars_dataframe() if model_table is None else model_table
     served = float(df.served_mwh.sum())
     zones = [z.id for z in model.inst.scenario.zones]
-    shift = model.shift_mwh
+    shift = model.operators.shift_mwh
     flows = [{"from_zone": zones[i], "to_zone": zones[j], "mwh": float(shift[i, j])}
              for i, j in zip(*np.nonzero(shift > 1e-9), strict=True) if i != j]
     flows.sort(key=lambda f: -f["mwh"])

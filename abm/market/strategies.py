@@ -9,7 +9,7 @@ Strategies are registered by name in ``abm.config.registry.STRATEGIES``; a scena
 
 The market keeps the compiled first-come walk (``abm.core.flow.first_come``) as the fast path of
 ``lp``: consecutive ``lp`` operators in the drawn order are placed by it; every other
-operator's ``decide`` is called in turn (``abm.market.agents.Operators.place``).
+operator's ``decide`` is called in turn (``abm.market.operators.Operators.place``).
 """
 
 from __future__ import annotations

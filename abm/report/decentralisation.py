@@ -57,6 +57,7 @@ def planner(run: Run) -> pd.DataFrame:
     reference = _hourly(run, "zones", "zone", "reference_dc_mw", zones)
     rent = _hourly(run, "regions", "region", "rent_usd_per_mwh", regions)
     capacity = _hourly(run, "regions", "region", "capacity_mw", regions)
+    ops = model.operators
     rows = []
     prev_demand = inst.demand_at(model.stamps[0].hour)
     x = inst.with_demand(prev_demand).status_quo_mw()
@@ -66,10 +67,10 @@ def planner(run: Run) -> pd.DataFrame:
         ratio = np.divide(demand, prev_demand, out=np.zeros_like(demand),
                           where=prev_demand > 0)
         signals = Signals(price[h], avg[h], marginal[h])
-        cost = unit_cost(ih, signals, rent[h], network=model.network_cost)
-        p = place(ih, cost, model.feasible, joint=True, friction=model.planning_friction,
+        cost = unit_cost(ih, signals, rent[h], network=ops.network_usd_per_mwh)
+        p = place(ih, cost, ops.feasible, joint=True, friction=ops.planning_friction_usd_per_mw,
                   x_prev_mw=x * ratio[:, :, None], capacity_mw=capacity[h])
-        parts = cost_breakdown(ih, p, signals, friction=model.friction,
+        parts = cost_breakdown(ih, p, signals, friction=ops.friction_usd_per_mw,
                                rent_usd_per_mwh=rent[h])
         em = emissions_kg(ih, p.x_mw, signals)
         model.grid.set_hour(h, reference[h])

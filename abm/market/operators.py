@@ -1,0 +1,313 @@
+"""Operators: inference operators forecasting, pricing and placing their demand each hour
+(docs/market.md, steps 3 and 6).
+
+The ``Operators`` agent set owns every operator's arrays, row o belonging to operator o: this
+hour's demand, the placement (MW per class and region), what is unserved and what moved, the
+incumbent placement, the forecast and the costs built from it, the realised cost, the
+migrations and the zone-to-zone shifts, and what never changes in a run (where each class may
+run, its frictions, network costs and tie ranks, the placement engine). Forecasting, costs and
+the compiled first-come walk run for all operators at once; an ``Operator`` agent decides by
+its strategy against the capacity it can get, reading and writing its own rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
+
+import mesa
+import numpy as np
+from mesa.agent import AgentSet
+
+from abm.config.registry import FORECAST_MODES, PLACEMENT_ENGINES, STRATEGIES
+from abm.core.costs import energy_cost, friction, network_cost, unit_cost
+from abm.core.masks import masks
+from abm.core.metrics import layer_of, shift_index, shift_matrix
+from abm.core.problem import PlacementProblem, tie_preference
+from abm.core.signals import Signals
+from abm.market.agentset import ArrayAgentSet, Column
+from abm.market.engines import PlacementEngine
+from abm.market.strategies import LP, Decision, OperatorView, Outcome, Strategy, check_decision
+
+if TYPE_CHECKING:
+    from abm.market.model import MarketModel
+    from abm.market.regions import Regions
+    from abm.market.zones import Zones
+
+
+class Operator(mesa.Agent):
+    """An inference operator: places its classes each hour by its strategy
+    (``abm.market.strategies``) against the capacity it can get.
+
+    Its state is its rows of the ``Operators`` arrays (``x_mw``, ``unserved_mw``,
+    ``moved_mw``, ``cost_usd``), so that forecasting, costs and the compiled first-come walk
+    of ``lp`` operators run for all operators at once; its ``place`` is that behaviour one
+    operator at a time.
+    """
+
+    model: MarketModel
+    #: per-agent fields a checkpoint stores (abm/market/state.py): its rows are the set's
+    STATE: tuple[str, ...] = ()
+    SCRATCH: tuple[str, ...] = ()
+    x_mw = Column("operators")  # (K, R) MW placed this hour
+    unserved_mw = Column("operators")  # (K,) MW unserved this hour
+    moved_mw = Column("operators")  # (K, R) MW placed beyond last hour's (rescaled) placement
+    cost_usd = Column("operators")  # what this hour cost it at the cleared signals ($)
+
+    def __init__(self, model: MarketModel, index: int, strategy: str) -> None:
+        super().__init__(model)
+        self.index = index
+        self.operator_id = model.inst.operator_ids[index]
+        self.share = float(model.inst.capacity_share[index])
+        self.strategy_name = strategy
+        settings = dict(dict(model.inst.scenario.strategy_settings).get(strategy, ()))
+        self.strategy = cast(Strategy, STRATEGIES[strategy](**settings))
+
+    def view(self, capacity_mw: np.ndarray) -> OperatorView:
+        """What I know this hour (read-only), with ``capacity_mw`` (R,) the MW I can get."""
+        ops, o, policy = self.model.operators, self.index, self.model.inst.policy
+        arrays = {"demand_mw": ops.demand_mw[o], "incumbent_mw": ops.incumbent_mw[o],
+                  "feasible": ops.feasible[o], "cost_usd_per_mwh": ops.cost_usd_per_mwh[o],
+                  "carbon_kg_per_mwh": ops.forecast_carbon_kg_per_mwh()[o],
+                  "friction_usd_per_mw": ops.friction_usd_per_mw[o],
+                  "capacity_mw": np.array(capacity_mw, dtype=float),
+                  "preference": ops.preference[o]}
+        for a in arrays.values():
+            a.flags.writeable = False
+        return OperatorView(operator_id=self.operator_id, holding_hours=policy.holding_hours,
+                            voll_usd_per_mwh=policy.voll_usd_per_mwh, solver=self._solve,
+                            **arrays)
+
+    def _solve(self, problem: PlacementProblem) -> Decision:
+        """The optimum of my placement problem by the market's placement engine
+        (``market.solver``, ``abm.market.engines``)."""
+        ops = self.model.operators
+        ops.lp_solves += 1
+        return Decision(*ops.engine.solve(self.index, problem))
+
+    def place(self, capacity_mw: np.ndarray) -> None:
+        """Decide by my strategy against ``capacity_mw`` (R,) and commit the placement."""
+        ops, o = self.model.operators, self.index
+        view = self.view(capacity_mw)
+        x, unserved = check_decision(self.strategy.decide(view), view, self.strategy_name)
+        ops.x_mw[o], ops.unserved_mw[o] = x, unserved
+        ops.moved_mw[o] = np.maximum(x - ops.incumbent_mw[o], 0.0)
+
+    def request(self) -> None:
+        """Proportional rationing, round one: ask for the optimum against my full share."""
+        self.place(self.share * self.model.regions.capacity_mw)
+
+    def settle(self) -> None:
+        """Proportional rationing, round two: keep my granted MW where regions were
+        oversubscribed and re-place the rest against what is still free elsewhere."""
+        regions = self.model.regions
+        short = regions.grant_ratio < 1.0
+        granted = self.x_mw.sum(axis=0) * regions.grant_ratio
+        self.place(np.where(short, granted, np.minimum(regions.available_mw,
+                                                       self.share * regions.capacity_mw)))
+        regions.available_mw = np.maximum(regions.available_mw - self.x_mw.sum(axis=0), 0.0)
+
+    def outcome(self) -> Outcome:
+        """My hour at the cleared signals: placement, realised cost per MWh, what I paid."""
+        ops, o = self.model.operators, self.index
+        return Outcome(self.x_mw.copy(),
+                       ops.realised_energy_usd_per_mwh[o][None, :] + ops.network_usd_per_mwh[o],
+                       float(ops.cost_usd[o]))
+
+    def learn(self) -> None:
+        """Hand my strategy the hour's outcome."""
+        self.strategy.learn(self.outcome())
+
+
+class Operators(ArrayAgentSet[Operator]):
+    """The model's operators and their arrays (O, ...), with the behaviour that runs for all of
+    them at once: the hour's demand, forecasts, costs, the first-come walk, realised costs and
+    learning (docs/market.md)."""
+
+    #: fields a checkpoint stores (abm/market/state.py)
+    STATE = ("demand_mw", "prev_demand_mw", "x_mw", "unserved_mw", "moved_mw", "cost_usd",
+             "lp_solves", "shift_mwh")
+    #: recomputed every hour before they are read, or output the run writer drains
+    SCRATCH = ("incumbent_mw", "last_x_mw", "forecast", "cost_usd_per_mwh",
+               "realised_energy_usd_per_mwh", "migrations", "engine")
+
+    def __init__(self, model: MarketModel) -> None:
+        inst = self.inst = model.inst
+        policy = inst.policy
+        self.model = model
+        self.feasible = masks(inst).feasible  # (O, K, R) where each class may run
+        self.friction_usd_per_mw = friction(inst)  # (O, K, R) per MW moved, as paid
+        # operators weigh a move's one-off friction against the hours they expect to hold it
+        self.planning_friction_usd_per_mw = self.friction_usd_per_mw / policy.holding_hours
+        self.network_usd_per_mwh = network_cost(inst)  # (O, K, R), fixed for the run
+        # tie rank of every (operator, class, region): origin first, then by RTT (docs/model.md)
+        self.preference = tie_preference(inst.at_origin(), inst.network_rtt_ms())
+        self.layer = layer_of(inst)  # (O, K, R) local, regional, energy-oriented
+        self.shift_index = shift_index(inst)  # (origin zone, execution zone) of each pair
+        # how placement problems are solved (market.solver)
+        self.engine: PlacementEngine = PLACEMENT_ENGINES[model.market.solver](self.feasible)
+        self.compiled_walk = True  # lp operators placed by the engine's walk (the fast path)
+        n_o, n_k, n_r = inst.shape
+        n_z = len(inst.scenario.zones)
+        self.demand_mw = inst.demand_at(model.stamps[0].hour)  # (O, K) this hour
+        self.prev_demand_mw = self.demand_mw.copy()  # (O, K) last hour's
+        self.status_quo_mw = inst.with_demand(self.demand_mw).status_quo_mw()
+        self.x_mw = self.status_quo_mw.copy()  # (O, K, R) placement
+        self.last_x_mw = self.x_mw.copy()  # (O, K, R) last hour's placement
+        self.incumbent_mw = self.x_mw.copy()  # (O, K, R) ... scaled to this hour's demand
+        self.unserved_mw = np.zeros((n_o, n_k))
+        self.moved_mw = np.zeros((n_o, n_k, n_r))
+        # (O, Z) each operator's forecast signals
+        self.forecast = Signals(*(np.zeros((n_o, n_z)) for _ in range(3)))
+        self.cost_usd_per_mwh = np.zeros((n_o, n_k, n_r))  # at the forecast
+        self.realised_energy_usd_per_mwh = np.zeros((n_o, n_r))  # at the cleared signals
+        self.cost_usd = np.zeros(n_o)  # this hour's realised cost per operator ($)
+        self.lp_solves = 0  # LPs solved so far (the rest took their capacity-free optimum)
+        self.shift_mwh = np.zeros((n_z, n_z))  # served MWh by origin and execution zone
+        self.migrations: list[tuple[int, str, str, float]] = []  # (hour, from, to, MW)
+        super().__init__([Operator(model, o, inst.strategy[o]) for o in range(n_o)],
+                         model.random)
+        self.lp = np.array([type(a.strategy) is LP for a in self.by_index], dtype=bool)
+        self.learners = AgentSet([a for a in self.by_index if a.strategy.learns], model.random)
+
+    # -- the hour ----------------------------------------------------------------------------
+
+    def new_hour(self, hour_utc: float) -> None:
+        """This hour's demand; last hour's placement, scaled class by class to it, becomes
+        the incumbent each operator holds."""
+        self.demand_mw = self.inst.demand_at(hour_utc)
+        self.last_x_mw = self.x_mw.copy()
+        ratio = np.divide(self.demand_mw, self.prev_demand_mw,
+                          out=np.zeros_like(self.demand_mw), where=self.prev_demand_mw > 0)
+        self.incumbent_mw = self.x_mw * ratio[:, :, None]
+
+    def status_quo_load_mw(self) -> np.ndarray:
+        """(R,) IT load per region (MW) with every class of this hour at its origin."""
+        return self.inst.with_demand(self.demand_mw).status_quo_load_mw()
+
+    def forecast_signals(self, zones: Zones) -> None:
+        """Each operator's (Z,) signals for this hour by its forecast mode
+        (``abm.config.registry.FORECAST_MODES``) from the zones' quotes and last clearing."""
+        inst, model = self.inst, self.model
+        quotes, last = zones.quoted(), zones.cleared()
+        out = np.empty((len(self.by_index), *quotes.shape))
+        for name in dict.fromkeys(inst.forecast):  # each mode once, in first-use order
+            rows = inst.forecast == name
+            out[rows] = FORECAST_MODES[name](quotes, last, int(rows.sum()), model)
+        self.forecast = Signals(out[..., 0], out[..., 1], out[..., 2])
+
+    def forecast_carbon_kg_per_mwh(self) -> np.ndarray:
+        """(O, R) forecast carbon per MWh of IT load: the placement signal x PUE."""
+        inst = self.inst
+        return (np.asarray(self.forecast.carbon(inst.policy.placement_signal))[
+            :, inst.zone_index] * inst.pue)
+
+    def build_costs(self, rent_usd_per_mwh: np.ndarray) -> None:
+        """Each operator's (K, R) cost per MWh served at its forecast and the posted rent."""
+        self.cost_usd_per_mwh = unit_cost(self.inst, self.forecast, rent_usd_per_mwh,
+                                          network=self.network_usd_per_mwh)
+
+    def place(self, order: np.ndarray,
+              solve: Callable[[int, np.ndarray], None] | None = None) -> None:
+        """First come, first served in ``order``: each operator keeps the capacity it held
+        last hour (scaled down pro rata where demand growth oversubscribes a region) and
+        places against that plus what is still free (up to its share); what it leaves is
+        free for those after it (``model.regions.available_mw``).
+
+        With a placement engine that walks (``market.solver = "flow"``: ``flow.first_come``,
+        whoever's capacity-free optimum fits takes it, the others solve the LP as a min-cost
+        flow), each run of consecutive ``lp`` operators in the order is placed in one call;
+        every other operator's strategy decides in turn (``Operator.place``), as every
+        operator's does with an engine that does not walk (``"highs"``) or with
+        ``compiled_walk = False``.
+
+        Args:
+            order: the operators' order this hour.
+            solve: ``solve(o, capacity_mw)`` places operator o instead of its strategy (for
+                reference solvers in tests and benchmarks).
+        """
+        regions: Regions = self.model.regions
+        capacity = regions.capacity_mw
+        inc = self.incumbent_mw
+        held = inc.sum(axis=1)
+        total = held.sum(axis=0)
+        reserved = held * np.minimum(1.0, np.divide(capacity, total,
+                                                    out=np.ones_like(total), where=total > 0))
+        available = np.maximum(capacity - reserved.sum(axis=0), 0.0)
+        share_cap = self.inst.capacity_share[:, None] * capacity[None, :]
+        compiled = self.lp[order] & self.engine.walks & self.compiled_walk & (solve is None)
+        edges = np.flatnonzero(np.diff(compiled.astype(np.int8))) + 1
+        voll = self.inst.policy.voll_usd_per_mwh
+        start, checked = 0, False
+        for stop in (*edges.tolist(), len(order)):
+            run = order[start:stop]
+            if compiled[start]:  # the arrays are checked against the contract once a step
+                self.lp_solves += self.engine.first_come(
+                    run, self.cost_usd_per_mwh, self.demand_mw,
+                    self.planning_friction_usd_per_mw, inc, self.preference, reserved,
+                    share_cap, available, voll, self.x_mw, self.unserved_mw,
+                    check=not checked)
+                checked = True
+            else:
+                for o in run:
+                    cap = np.maximum(np.minimum(available + reserved[o], share_cap[o]), 0.0)
+                    if solve is None:
+                        self.by_index[o].place(cap)
+                    else:
+                        solve(o, cap)
+                    available = np.maximum(available + reserved[o] - self.x_mw[o].sum(axis=0),
+                                           0.0)
+            start = stop
+        np.maximum(self.x_mw - inc, 0.0, out=self.moved_mw)
+        regions.available_mw = available
+
+    def region_load_mw(self) -> np.ndarray:
+        """(R,) IT load placed in each region (MW)."""
+        return self.x_mw.sum(axis=(0, 1))
+
+    def settle(self, realised: Signals, rent_usd_per_mwh: np.ndarray, hour: int) -> None:
+        """What the hour cost each operator at the cleared signals (``cost_usd``: energy and
+        carbon price x PUE, rent, network, and the whole friction of what it moved), the
+        zone-to-zone shifts and the migrations between regions."""
+        last_demand = self.prev_demand_mw
+        self.prev_demand_mw = self.demand_mw.copy()
+        x = self.x_mw
+        energy = energy_cost(self.inst, realised, rent_usd_per_mwh)  # (O, R)
+        self.realised_energy_usd_per_mwh = energy
+        self.cost_usd = ((x.sum(axis=1) * energy).sum(axis=1)
+                         + np.einsum("okr,okr->o", x, self.network_usd_per_mwh)
+                         + np.einsum("okr,okr->o", self.moved_mw, self.friction_usd_per_mw))
+        self.shift_mwh += shift_matrix(self.inst, x, index=self.shift_index)
+        self._record_migrations(last_demand, hour)
+
+    def _record_migrations(self, last_demand: np.ndarray, hour: int) -> None:
+        """MW that left one region for another this hour, matched class by class in
+        proportion (what left i is spread over where it arrived); ``last_demand`` (O, K) is
+        last hour's demand."""
+        prev, x = self.last_x_mw, self.x_mw
+        served = prev.sum(axis=2)
+        # a class placed MW somewhere new only if it moved against its incumbent placement,
+        # or (the incumbent being scaled by demand, not by what was served) if last hour
+        # left some of it unserved
+        may_move = self.moved_mw.any(axis=2) | (np.abs(served - last_demand) > 1e-12)
+        scale = np.divide(self.demand_mw[may_move], served[may_move],
+                          out=np.zeros(int(may_move.sum())), where=served[may_move] > 0)
+        diff = x[may_move] - prev[may_move] * scale[:, None]
+        into = np.maximum(diff, 0.0)
+        total_in = into.sum(axis=1)
+        moving = total_in > 1e-12  # classes that placed MW somewhere new
+        out = np.maximum(-diff[moving], 0.0)
+        # einsum, not BLAS: on a shared machine a multithreaded BLAS spends far more time
+        # synchronising its threads than this small (R, R) product takes on one
+        flows = np.einsum("ki,kj->ij", out, into[moving] / total_in[moving][:, None])
+        ids = self.inst.region_ids
+        for i, j in zip(*np.nonzero(flows > 1e-9), strict=True):
+            self.migrations.append((hour, ids[i], ids[j], float(flows[i, j])))
+
+    def learn(self) -> None:
+        """Step 6: operators whose strategy learns take in the hour's outcome."""
+        self.learners.do("learn")
+
+    def problem(self, o: int, capacity_mw: np.ndarray) -> PlacementProblem:
+        """Operator o's placement problem this hour against ``capacity_mw`` (R,)."""
+        return self.by_index[o].view(capacity_mw).problem()
