@@ -125,9 +125,9 @@ def test_pypsa_reproduces_our_cost_prices_and_emissions_on_the_shipped_market():
     assert n.objective == pytest.approx(sum(d.cost_usd for d in ours), rel=1e-6)
     price = n.buses_t.marginal_price[zone_ids].to_numpy()
     np.testing.assert_allclose(price, np.stack([d.price_usd_per_mwh for d in ours]), rtol=1e-6)
-    # emissions: equal in every zone group that clears jointly (within a group, units of equal
-    # offer in different zones, e.g. the same CCGT tranche in NL, DE-LU and FR, may share the
-    # load differently at the same optimum), and in total
+    # emissions: equal in every zone group that clears jointly (PyPSA's optimum alone need not
+    # follow our tie rule: within a group, units of equal offer in different zones may share
+    # the load otherwise at the same cost; see the next test), and in total
     p = n.generators_t.p
     co2_kg = 1000 * (p / n.generators.efficiency * n.generators.carrier.map(
         n.carriers.co2_emissions)).T.groupby(n.generators.bus).sum().T[zone_ids].to_numpy()
@@ -139,13 +139,71 @@ def test_pypsa_reproduces_our_cost_prices_and_emissions_on_the_shipped_market():
         np.testing.assert_allclose(co2_kg[:, g].sum(axis=1), em[:, g].sum(axis=1), rtol=1e-6)
     alone = np.setdiff1d(np.arange(len(zone_ids)), grouped)
     np.testing.assert_allclose(co2_kg[:, alone], em[:, alone], rtol=1e-6, atol=1e-3)
-    # a line whose two prices differ is at its limit in both solutions: the same flow
-    flows = n.links_t.p0[list(market.line_ids)].to_numpy()
-    ours_flow = np.stack([d.flow_mw for d in ours])
-    ends = np.asarray(market.line_zones)
-    split = ~np.isclose(price[:, ends[:, 0]], price[:, ends[:, 1]], rtol=1e-6)
-    assert split.any(), "the test hours should congest at least one line"
-    np.testing.assert_allclose(flows[split], ours_flow[split], rtol=1e-6)
+
+
+def tie_rule_optimum(n, market) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """PyPSA's own model of the network (linopy) solved by our tie rule (docs/grid.md, "Ties"),
+    as a modeller would add it: the least dispatch cost, then, with the cost held at that
+    optimum, the least tie cost (the rule's weights, ``abm.grid.ties.tie_costs``; an isolated
+    zone is a component of its own with no line). Returns generator output and link flows
+    (snapshots x names)."""
+    import xarray as xr
+
+    from abm.grid.ties import tie_costs
+
+    fleet = market.fleet
+    n_z = fleet.n_zones
+    component = np.arange(n_z)
+    for g in market.components:
+        component[g] = n_z + g[0]
+    component = np.unique(component, return_inverse=True)[1]
+    unit_w, line_w, shed_w, _ = tie_costs(
+        fleet.zone, np.stack([fleet.technology, fleet.tranche], 1), market.line_zones,
+        market.line_ids, component)
+    names = list(n.generators.index)
+    weight = pd.Series(np.concatenate([unit_w, shed_w]), index=names)  # units, then shedding
+    m = n.optimize.create_model(include_objective_constant=False)
+    m.solve(solver_name="highs", output_flag=False)
+    least = float(m.objective.value)
+    # held at the optimum up to HiGHS's primal feasibility tolerance (1e-7), absolute: a slack
+    # relative to the whole cost (5.6e7 USD here) would let units whose offers differ by cents
+    # trade MW at a cost the tolerance hides
+    m.add_constraints(m.objective.expression <= least + 1e-7, name="at-the-cost-optimum")
+    gen, flow = m.variables["Generator-p"], m.variables["Link-p"]
+    size = m.add_variables(lower=0, coords=flow.coords, name="flow-either-way")
+    m.add_constraints(size - flow >= 0, name="flow-forward")
+    m.add_constraints(size + flow >= 0, name="flow-backward")
+    unit_weight = xr.DataArray(weight.to_numpy(), coords={"name": names}, dims=["name"])
+    line_weight = xr.DataArray(line_w, coords={"name": list(market.line_ids)}, dims=["name"])
+    m.add_objective((gen * unit_weight).sum() + (size * line_weight).sum(), overwrite=True)
+    m.solve(solver_name="highs", output_flag=False)
+    return gen.solution.to_pandas(), flow.solution.to_pandas()
+
+
+def test_pypsa_with_our_tie_rule_gives_our_dispatch_zone_by_zone():
+    """With our tie rule added in PyPSA's own model (a second solve: least tie cost at the
+    least cost), PyPSA's dispatch is ours unit by unit: generation by zone and technology,
+    every zone's direct emissions, every line's flow and congestion, in every hour."""
+    market, zone_ids, hours, ours = shipped_market_hours()
+    n = build_network(market, zone_ids, hours)
+    gen, flow = tie_rule_optimum(n, market)
+    fleet = market.fleet
+    units = gen.iloc[:, :len(fleet.zone)].to_numpy()
+    n_t = len(market.technologies)
+    by_tech = np.stack([np.bincount(fleet.zone * n_t + fleet.technology, weights=row,
+                                    minlength=len(zone_ids) * n_t).reshape(len(zone_ids), n_t)
+                        for row in units])
+    np.testing.assert_allclose(by_tech, np.stack([d.generation_mw for d in ours]), atol=1e-4)
+    emissions = units * fleet.emission_kg_per_mwh
+    per_zone = np.stack([np.bincount(fleet.zone, weights=row, minlength=len(zone_ids))
+                         for row in emissions])
+    direct = np.stack([d.emissions_kg - d.moved_water_kg for d in ours])
+    np.testing.assert_allclose(per_zone, direct, rtol=1e-6, atol=0.1)
+    f = flow[list(market.line_ids)].to_numpy()
+    np.testing.assert_allclose(f, np.stack([d.flow_mw for d in ours]), atol=1e-4)
+    cap = np.stack([h.line_capacity_mw for h in hours])  # (hours, L, 2): the hour's limits
+    at_limit = (f >= cap[:, :, 0] - 1e-4) | (f <= -cap[:, :, 1] + 1e-4)
+    assert at_limit.tolist() == np.stack([d.congested for d in ours]).tolist()
 
 
 @pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")  # PyPSA 1.4's reader

@@ -2,16 +2,20 @@
 
 The interconnector graph (networkx) splits the zones into connected components. The zones of a
 component with two or more zones clear jointly as a transport model on HiGHS: minimise
-sum(offer x generation) + price cap x unserved, subject to each zone's balance
-(generation + net inflow + unserved = load), 0 <= generation <= available MW and each line's
-flow within its forward and backward capacity. The components' models are independent blocks
-of one persistent HiGHS model (``CoupledLP``), built once: a call to HiGHS costs about 75 us
-whatever the size of these small models, so one call per clearing instead of one per component
-keeps the hour within its time budget, and the optimum is the same because the blocks share
-no variable. Between clearings only column bounds (availability, per hour) and row bounds
-(loads, per clearing) change, and HiGHS restarts from its last optimal basis. A zone's price
-is the dual of its balance. An isolated zone clears by its merit order (vectorised over zones):
-the cheapest units up to the load, price = offer of the unit that serves the next MW.
+sum(offer x generation) + price cap x unserved, subject to each zone's balance (generation +
+net inflow + unserved = load), 0 <= generation <= available MW and each line's flow within its
+forward and backward capacity (two columns: forward and backward, both >= 0). The components'
+models are independent blocks of one persistent HiGHS model (``CoupledLP``), built once: a call
+to HiGHS costs about 75 us whatever the size of these small models, so one call per clearing
+instead of one per component keeps the hour within its time budget, and the optimum is the same
+because the blocks share no variable. Between clearings only column bounds (availability, per
+hour) and row bounds (loads, per clearing) change, and HiGHS restarts from its last optimal
+basis. A zone's price is the dual of its balance. Where several dispatches cost the same, the
+clearing returns the one of least tie cost (least line flow, then a fixed order of lines and
+units: ``abm.grid.ties``), so per-zone generation, emissions, flows and congestion are unique.
+An isolated zone clears by its merit order (vectorised over zones): the cheapest units up to the
+load, price = offer of the unit that serves the next MW (equal offers in technology order, then
+tranche, as the tie rule orders them).
 
 The marginal unit of a zone is the unit that serves the next MW of its load: the cheapest unit
 with room in any zone that can still send power to it (through lines not at their limit in
@@ -31,6 +35,7 @@ import numpy as np
 from abm.core.highs import quiet_highs
 from abm.data.grid_tables import Line
 from abm.grid.stack import Fleet
+from abm.grid.ties import TIE_TOLERANCE, safe_weights, tie_costs
 
 TOLERANCE_MW = 1e-6  # a unit within 1 W of its available MW is full; a line within 1 W, congested
 #: an optimal basis kept for the next clearing: basic columns, B^-1, at upper bound, row duals
@@ -116,141 +121,74 @@ class Dispatch:
         return float(self.emissions_kg.sum())
 
 
-class CoupledLP:
-    """The persistent HiGHS transport model of the zones ``zones`` (the connected components of
-    two or more zones; each component is an independent block).
+class _KeptLP:
+    """A persistent HiGHS model whose rows are the coupled zones' balances (equalities), and
+    the optimal basis of its last solve.
 
-    Columns: the zones' units (generation), the lines between them (flow, bounds
-    -backward..forward), one unserved column per zone (at the price cap). Rows: one balance per
-    zone.
+    After each HiGHS solve the optimal basis is kept: a later solve first recomputes the basic
+    variables for its right-hand side (x_B = B^-1 (rhs - N x_N), one row per zone); if they are
+    within their bounds the basis is still optimal (the duals and reduced costs depend on the
+    costs and the basis only) and HiGHS is not called. Otherwise HiGHS re-solves from it.
 
-    After each HiGHS solve the optimal basis is kept for the hour (or the status quo the
-    calibration built is adopted as one, ``set_solution``): a later clearing first recomputes
-    the basic variables for its loads and bounds (x_B = B^-1 (loads - N x_N), one row per zone);
-    if they are within their bounds the basis is still optimal (the duals depend on the costs
-    and the basis only) and HiGHS is not called. Otherwise HiGHS re-solves.
+    Args:
+        matrix: (Z, n) the constraint matrix (dense; a copy is kept for the basis check).
+        cost, lower, upper: (n,) column costs and bounds.
     """
 
-    def __init__(self, zones: np.ndarray, fleet: Fleet, network: Network,
-                 offer_usd_per_mwh: np.ndarray, price_cap_usd_per_mwh: float) -> None:
-        self.zones = np.asarray(zones, dtype=np.int64)
-        local = np.full(fleet.n_zones, -1, dtype=np.int64)
-        local[self.zones] = np.arange(len(self.zones))
-        self.units = np.flatnonzero((local[fleet.zone] >= 0) & (fleet.capacity_mw > 0))
-        self.lines = np.flatnonzero(local[network.line_zones[:, 0]] >= 0)
-        nu, nl, nz = len(self.units), len(self.lines), len(self.zones)
-        ends = local[network.line_zones[self.lines]]
-        starts = np.concatenate([np.arange(nu + 1), nu + 2 * np.arange(1, nl + 1),
-                                 nu + 2 * nl + np.arange(1, nz + 1)]).astype(np.int32)
-        index = np.concatenate([local[fleet.zone[self.units]], ends.ravel(),
-                                np.arange(nz)]).astype(np.int32)
-        value = np.concatenate([np.ones(nu), np.tile([-1.0, 1.0], nl), np.ones(nz)])
-        n_col = nu + nl + nz
-        self.matrix = np.zeros((nz, n_col))  # dense copy for the basis check
-        self.matrix[index, np.repeat(np.arange(n_col), np.diff(starts))] = value
-        self.lower = np.concatenate([np.zeros(nu), -network.capacity_mw[self.lines, 1],
-                                     np.zeros(nz)])
-        self.upper = np.concatenate([fleet.capacity_mw[self.units],
-                                     network.capacity_mw[self.lines, 0], np.full(nz, np.inf)])
+    def __init__(self, matrix: np.ndarray, cost: np.ndarray, lower: np.ndarray,
+                 upper: np.ndarray) -> None:
+        self.matrix = matrix
+        self.cost, self.lower, self.upper = cost, lower, upper
+        n_row, n_col = matrix.shape
+        col, row = np.nonzero(matrix.T)  # column-major
         lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = n_col, nz
-        self.cost = np.concatenate([offer_usd_per_mwh[self.units], np.zeros(nl),
-                                    np.full(nz, float(price_cap_usd_per_mwh))])
-        lp.col_cost_ = self.cost
-        lp.col_lower_ = self.lower
-        lp.col_upper_ = self.upper
-        lp.row_lower_ = np.zeros(nz)
-        lp.row_upper_ = np.zeros(nz)
+        lp.num_col_, lp.num_row_ = n_col, n_row
+        lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, lower, upper
+        lp.row_lower_ = lp.row_upper_ = np.zeros(n_row)
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = starts
-        lp.a_matrix_.index_ = index
-        lp.a_matrix_.value_ = value
+        lp.a_matrix_.start_ = np.searchsorted(col, np.arange(n_col + 1)).astype(np.int32)
+        lp.a_matrix_.index_ = row.astype(np.int32)
+        lp.a_matrix_.value_ = matrix[row, col]
         self.highs = quiet_highs()
         self.highs.passModel(lp)
-        self._unit_cols = np.arange(nu, dtype=np.int32)
-        self._unit_zone = local[fleet.zone[self.units]]  # each unit column's balance row
-        self._rows = np.arange(nz, dtype=np.int32)
-        self._zero_u = np.zeros(nu)
+        self._rows = np.arange(n_row, dtype=np.int32)
         self._basis: _Basis | None = None
-        self.highs_calls = 0  # solves that needed HiGHS (the others kept the last basis)
+        self.basic = np.zeros(n_col, dtype=bool)  # of the last HiGHS solve (and kept basis)
+        self.reduced = np.zeros(n_col)  # reduced costs of the last HiGHS solve
+        self.calls = 0  # solves that needed HiGHS
 
-    def set_offers(self, offer_usd_per_mwh: np.ndarray) -> None:
-        """New unit offers (N,), USD/MWh."""
+    def set_costs(self, cols: np.ndarray, cost: np.ndarray) -> None:
+        """New costs of columns ``cols``."""
         self.cost = self.cost.copy()
-        self.cost[:len(self.units)] = offer_usd_per_mwh[self.units]
-        self.highs.changeColsCost(len(self.units), self._unit_cols, self.cost[:len(self.units)])
+        self.cost[cols] = cost
+        self.highs.changeColsCost(len(cols), cols.astype(np.int32), cost)
         self._basis = None  # the duals change with the costs
 
-    def set_solution(self, generation_mw: np.ndarray, flow_mw: np.ndarray,
-                     price_usd_per_mwh: np.ndarray) -> bool:
-        """Adopt a known optimum of the current model, unit generation (N,), line flows (L,)
-        and zone prices (Z,) (the status quo the calibration built), as the hour's basis, so
-        that clearing at it or near it needs no HiGHS call. The basis: in every zone its unit
-        strictly inside its bounds, or else one at a bound whose reduced cost is 0 (a
-        degenerate basic column). Refused (False; HiGHS then solves) where a zone has more
-        than one unit inside its bounds, a line is inside its limits or load is shed, or some
-        column's reduced cost at these prices does not fit its bound (>= 0 at the lower bound,
-        <= 0 at the upper one): otherwise the basis is optimal."""
-        nu, nz = len(self.units), len(self.zones)
-        col = np.concatenate([generation_mw[self.units], flow_mw[self.lines], np.zeros(nz)])
-        dual = np.asarray(price_usd_per_mwh, dtype=float)[self.zones]
-        reduced = self.cost - self.matrix.T @ dual
-        tol = 1e-7 * (1.0 + np.abs(self.cost))
-        inside = (col > self.lower + TOLERANCE_MW) & (col < self.upper - TOLERANCE_MW)
-        if inside[nu:].any():
-            return False
-        basic = np.full(nz, -1)
-        for z in range(nz):
-            mine = self._unit_zone == z
-            candidates = np.flatnonzero(mine & inside[:nu])
-            if len(candidates) > 1:
-                return False
-            if not len(candidates):
-                candidates = np.flatnonzero(mine & (np.abs(reduced[:nu]) <= tol[:nu]))
-            if not len(candidates):
-                return False
-            basic[z] = candidates[0]
-        at_lower = (col <= self.lower + TOLERANCE_MW) & (reduced >= -tol)
-        at_upper = (col >= self.upper - TOLERANCE_MW) & (reduced <= tol)
-        nonbasic = np.ones(len(col), dtype=bool)
-        nonbasic[basic] = False
-        if not (at_lower | at_upper)[nonbasic].all():
-            return False
-        try:
-            inverse = np.linalg.inv(self.matrix[:, basic])
-        except np.linalg.LinAlgError:
-            return False
-        self._basis = (basic, inverse, at_upper & ~at_lower, dual)
-        return True
+    def set_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        """New bounds of columns ``cols``."""
+        self.lower[cols], self.upper[cols] = lower, upper
+        self.highs.changeColsBounds(len(cols), cols.astype(np.int32), lower, upper)
+        self._basis = None
 
-    def set_available(self, available_mw: np.ndarray) -> None:
-        """This hour's available MW of every unit (N,). The hour's first HiGHS solve (where
-        no known status quo was adopted, ``set_solution``) starts cold:
-        where optima tie (power can go round a loop of lines at no cost), which one is returned
-        depends on the starting basis, so an hour's clearings depend on that hour only (a
-        resumed run clears as an uninterrupted one)."""
-        self.upper[:len(self.units)] = available_mw[self.units]
-        self.highs.changeColsBounds(len(self.units), self._unit_cols, self._zero_u,
-                                    self.upper[:len(self.units)])
+    def restart(self) -> None:
+        """Forget every basis: the next solve starts cold."""
         self.highs.clearSolver()
         self._basis = None
 
-    def set_line_limits(self, capacity_mw: np.ndarray) -> None:
-        """This hour's transfer limits (L, 2) forward / backward MW of every line."""
-        nu, nl = len(self.units), len(self.lines)
-        cols = slice(nu, nu + nl)
-        lower, upper = -capacity_mw[self.lines, 1], capacity_mw[self.lines, 0]
-        if np.array_equal(lower, self.lower[cols]) and np.array_equal(upper, self.upper[cols]):
-            return
-        self.lower[cols], self.upper[cols] = lower, upper
-        self.highs.changeColsBounds(nl, np.arange(nu, nu + nl, dtype=np.int32), lower, upper)
-        self._basis = None
+    def adopt(self, basic: np.ndarray, inverse: np.ndarray, at_upper: np.ndarray) -> None:
+        """Take the basis ``basic`` (Z,) columns, B^-1, and which nonbasic columns sit at
+        their upper bound as the last optimal one (the caller has checked it)."""
+        self.basic[:] = False
+        self.basic[basic] = True
+        self._basis = (basic, inverse, at_upper, self.cost[basic] @ inverse)
 
-    def _keep(self, h: highspy.Highs, col: np.ndarray, reduced: np.ndarray, dual: np.ndarray
+    def _keep(self, col: np.ndarray, reduced: np.ndarray, dual: np.ndarray
               ) -> _Basis | None:
-        """The optimal basis HiGHS just found, to try on the next clearing (None where a row
+        """The optimal basis HiGHS just found, to try on the next solve (None where a row
         slack is basic or the basis matrix cannot be inverted: HiGHS is then called)."""
-        status, basic = h.getBasicVariables()  # type: ignore[attr-defined]  # not in the stubs
+        status, basic = self.highs.getBasicVariables()  # type: ignore[attr-defined]
+        self.basic[:] = False
+        self.basic[basic[basic >= 0]] = True
         if status != highspy.HighsStatus.kOk or (basic < 0).any():
             return None
         try:
@@ -265,7 +203,7 @@ class CoupledLP:
         return basic, inverse, at_upper, dual
 
     def _kept_basis(self, rhs: np.ndarray) -> np.ndarray | None:
-        """The column values for loads ``rhs`` if the last optimal basis stays feasible."""
+        """The column values for ``rhs`` if the last optimal basis stays feasible."""
         if self._basis is None:
             return None
         basic, inverse, at_upper, _ = self._basis
@@ -281,31 +219,250 @@ class CoupledLP:
         col[basic] = np.clip(x, lo, up)
         return col
 
+    def solve(self, rhs: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+        """The optimum at right-hand side ``rhs`` (Z,): column values, row duals, and whether
+        HiGHS was called (a new basis) or the kept basis served."""
+        col = self._kept_basis(rhs)
+        if col is not None:
+            assert self._basis is not None  # col came from it
+            return col, self._basis[3], False
+        h = self.highs
+        h.changeRowsBounds(  # type: ignore[attr-defined]  # missing from highspy's stubs
+            len(rhs), self._rows, rhs, rhs)
+        h.run()
+        self.calls += 1
+        status = h.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:  # cannot happen: shedding is free
+            raise RuntimeError(f"grid clearing: HiGHS returned {h.modelStatusToString(status)}")
+        sol = h.getSolution()
+        col, dual = np.asarray(sol.col_value), np.asarray(sol.row_dual)
+        self.reduced = np.asarray(sol.col_dual)
+        self._basis = self._keep(col, self.reduced, dual)
+        return col, dual, True
+
+
+class CoupledLP:
+    """The coupled zones' economic dispatch on HiGHS, with its tie rule (``abm.grid.ties``).
+
+    ``zones`` are the connected components of two or more zones; each component is an
+    independent block. Columns: the zones' units (generation), each line's flow forward and
+    backward (both >= 0), one unserved column per zone (at the price cap); rows: one balance per
+    zone. The model minimises offer cost + eps x tie cost (eps per component,
+    ``abm.grid.ties.safe_weights``), so its optimum is the cost optimum of least tie cost. After
+    each HiGHS solve the basis is checked on both objectives apart: the zones' prices are the
+    duals of the offer costs alone at that basis, every column it leaves at a bound must keep
+    its reduced offer cost's sign (a cost optimum), and every column whose reduced offer cost is
+    0 (within ``TIE_TOLERANCE`` of the largest cost: it may move among the cost optima) its
+    reduced tie cost's sign (the least tie cost among them). Where HiGHS's tolerances leave the
+    tie cost open, a second model (the same columns, the tie cost alone) minimises it over the
+    cost optima: every column with a non-zero reduced offer cost fixed at its value, which by
+    complementary slackness leaves exactly the cost optima. Should the offer-cost check fail
+    (it cannot where the weight is safe), that model first solves the offer cost alone.
+
+    Both models keep their last optimal basis (``_KeptLP``), so most clearings of an hour call
+    HiGHS for neither.
+    """
+
+    def __init__(self, zones: np.ndarray, fleet: Fleet, network: Network,
+                 offer_usd_per_mwh: np.ndarray, price_cap_usd_per_mwh: float) -> None:
+        self.zones = np.asarray(zones, dtype=np.int64)
+        local = np.full(fleet.n_zones, -1, dtype=np.int64)
+        local[self.zones] = np.arange(len(self.zones))
+        self.units = np.flatnonzero((local[fleet.zone] >= 0) & (fleet.capacity_mw > 0))
+        self.lines = np.flatnonzero(local[network.line_zones[:, 0]] >= 0)
+        nu, nl, nz = len(self.units), len(self.lines), len(self.zones)
+        unit_rows = np.zeros((nz, nu))
+        unit_rows[local[fleet.zone[self.units]], np.arange(nu)] = 1.0
+        ends = local[network.line_zones[self.lines]]
+        line_rows = np.zeros((nz, nl))
+        line_rows[ends[:, 0], np.arange(nl)] = -1.0
+        line_rows[ends[:, 1], np.arange(nl)] = 1.0
+        component = np.full(fleet.n_zones, -1, dtype=np.int64)
+        for c, comp in enumerate(network.components()):
+            component[comp] = c
+        unit_w, line_w, shed_w, n_lines = tie_costs(
+            fleet.zone[self.units], np.stack([fleet.technology, fleet.tranche], 1)[self.units],
+            network.line_zones[self.lines], [network.line_ids[i] for i in self.lines], component)
+        self.tie_cost = np.concatenate([unit_w, line_w, line_w, shed_w[self.zones]])
+        comp = component[self.zones]  # of each local zone
+        self._col_comp = np.concatenate([comp[local[fleet.zone[self.units]]], comp[ends[:, 0]],
+                                         comp[ends[:, 0]], comp])
+        self._n_lines = n_lines
+        self.offer_cost = np.concatenate([offer_usd_per_mwh[self.units], np.zeros(2 * nl),
+                                          np.full(nz, float(price_cap_usd_per_mwh))])
+        matrix = np.hstack([unit_rows, line_rows, -line_rows, np.eye(nz)])
+        lower = np.zeros(nu + 2 * nl + nz)
+        upper = np.concatenate([fleet.capacity_mw[self.units],
+                                network.capacity_mw[self.lines, 0],
+                                network.capacity_mw[self.lines, 1], np.full(nz, np.inf)])
+        self.lp = _KeptLP(matrix, self._weighted(), lower, upper.copy())
+        self.tie_lp = _KeptLP(matrix, self.tie_cost.copy(), lower.copy(), upper.copy())
+        self._all = np.arange(len(lower))
+        self._unit_cols = np.arange(nu)
+        self._state: tuple | None = None  # the last HiGHS basis's prices and what it needs
+        self.tie_solves = 0  # clearings the tie model settled (HiGHS's tolerances, or unsafe)
+
+    def _weighted(self) -> np.ndarray:
+        """Offer cost + eps x tie cost of every column, eps per component."""
+        nu, n_comp = len(self.units), len(self._n_lines)
+        scale = float(np.abs(self.offer_cost).max(initial=1.0))
+        offers = np.concatenate([self.offer_cost[:nu], np.full(n_comp, self.offer_cost[-1])])
+        eps = safe_weights(offers, np.concatenate([self._col_comp[:nu], np.arange(n_comp)]),
+                           self._n_lines, scale)
+        return self.offer_cost + eps[self._col_comp] * self.tie_cost
+
+    @property
+    def highs_calls(self) -> int:
+        """Solves so far that needed HiGHS (either model; the others kept a basis)."""
+        return self.lp.calls + self.tie_lp.calls
+
+    def set_offers(self, offer_usd_per_mwh: np.ndarray) -> None:
+        """New unit offers (N,), USD/MWh."""
+        self.offer_cost[:len(self.units)] = offer_usd_per_mwh[self.units]
+        weighted = self._weighted()
+        changed = np.flatnonzero(weighted != self.lp.cost)
+        if len(changed):
+            self.lp.set_costs(changed, weighted[changed])
+
+    def set_available(self, available_mw: np.ndarray) -> None:
+        """This hour's available MW of every unit (N,). The hour's first solve starts cold
+        (unless a known optimum is adopted, ``set_solution``), so that an hour's clearings
+        depend on that hour only (a resumed run clears as an uninterrupted one), down to the
+        prices where the duals are not unique."""
+        nu = len(self.units)
+        self.lp.set_bounds(self._unit_cols, np.zeros(nu), available_mw[self.units])
+        self.lp.restart()
+        self.tie_lp.restart()
+        self._state = None
+
+    def set_line_limits(self, capacity_mw: np.ndarray) -> None:
+        """This hour's transfer limits (L, 2) forward / backward MW of every line."""
+        nu, nl = len(self.units), len(self.lines)
+        cols = np.arange(nu, nu + 2 * nl)
+        upper = np.concatenate([capacity_mw[self.lines, 0], capacity_mw[self.lines, 1]])
+        if not np.array_equal(upper, self.lp.upper[cols]):
+            self.lp.set_bounds(cols, np.zeros(2 * nl), upper)
+            self._state = None
+
+    def set_solution(self, generation_mw: np.ndarray, flow_mw: np.ndarray,
+                     price_usd_per_mwh: np.ndarray) -> bool:
+        """Adopt a known optimum of the current model, unit generation (N,), line flows (L,)
+        and zone prices (Z,) (the status quo the calibration built), as the hour's basis, so
+        that clearing at it or near it needs no HiGHS call. The basis: every line at a limit,
+        in every zone its unit strictly inside its bounds, or else one at a bound whose reduced
+        offer cost at these prices is 0 (a degenerate basic column). Refused (False; HiGHS then
+        solves) where a zone has more than one unit inside its bounds, a line is inside its
+        limits or load is shed, or the basis is not a cost optimum (``_check``). Where it is
+        one but not the least tie cost among them, the tie model settles it when the hour
+        clears."""
+        nu, nz = len(self.units), len(self.zones)
+        lp = self.lp
+        flow = flow_mw[self.lines]
+        col = np.concatenate([generation_mw[self.units], np.maximum(flow, 0.0),
+                              np.maximum(-flow, 0.0), np.zeros(nz)])
+        inside = (col > lp.lower + TOLERANCE_MW) & (col < lp.upper - TOLERANCE_MW)
+        if inside[nu:].any():
+            return False
+        cost = self.offer_cost[:nu]
+        reduced = cost - lp.matrix[:, :nu].T @ np.asarray(price_usd_per_mwh, dtype=float)[
+            self.zones]
+        zero = np.abs(reduced) <= 1e-7 * (1.0 + np.abs(cost))
+        unit_row = np.argmax(lp.matrix[:, :nu], axis=0)
+        basic = np.full(nz, -1)
+        for z in range(nz):
+            mine = unit_row == z
+            candidates = np.flatnonzero(mine & inside[:nu])
+            if len(candidates) > 1:
+                return False
+            if not len(candidates):
+                candidates = np.flatnonzero(mine & zero)
+            if not len(candidates):
+                return False
+            basic[z] = candidates[0]
+        try:
+            inverse = np.linalg.inv(lp.matrix[:, basic])
+        except np.linalg.LinAlgError:
+            return False
+        at_upper = col >= lp.upper - TOLERANCE_MW
+        lp.adopt(basic, inverse, at_upper & ~(col <= lp.lower + TOLERANCE_MW))
+        state = self._check(col, lp)
+        if not state[1]:
+            lp.restart()
+            self._state = None
+            return False
+        self._state = state
+        return True
+
+    def _check(self, col: np.ndarray, lp: _KeptLP) -> tuple:
+        """The prices of ``lp``'s last basis (duals of the offer cost alone), whether that basis
+        is a cost optimum, the columns that may move among the cost optima, and whether it is
+        also their least tie cost."""
+        basis = lp._basis
+        if basis is None:
+            return None, False, None, False
+        basic, inverse, _, _ = basis
+        matrix = lp.matrix
+        price = self.offer_cost[basic] @ inverse
+        reduced = self.offer_cost - matrix.T @ price
+        movable = lp.upper > lp.lower
+        nonbasic = movable.copy()
+        nonbasic[basic] = False
+        at_lower = col <= lp.lower + TOLERANCE_MW
+        at_upper = col >= lp.upper - TOLERANCE_MW
+        tol = TIE_TOLERANCE * float(np.abs(self.offer_cost).max(initial=1.0))
+        wrong = (at_lower & ~at_upper & (reduced < -tol)) | (at_upper & ~at_lower & (reduced > tol))
+        optimal = not (nonbasic & wrong).any()
+        free = ~nonbasic | (np.abs(reduced) <= tol)
+        moving = nonbasic & free  # nonbasic columns that may move among the cost optima
+        if not moving.any():  # the cost optimum is unique: nothing for the tie cost to settle
+            return price, optimal, free, True
+        tie_reduced = self.tie_cost - matrix.T @ (self.tie_cost[basic] @ inverse)
+        wrong = ((at_lower & ~at_upper & (tie_reduced < -_DUAL_TOLERANCE))
+                 | (at_upper & ~at_lower & (tie_reduced > _DUAL_TOLERANCE)))
+        least = not (moving & wrong).any()
+        return price, optimal, free, least
+
+    def _least_tie(self, rhs: np.ndarray, col: np.ndarray, free: np.ndarray) -> np.ndarray:
+        """The least tie cost over the cost optima: ``col`` with every column not ``free``
+        fixed at its value, solved by the tie model."""
+        tie, lp = self.tie_lp, self.lp
+        lower, upper = np.where(free, lp.lower, col), np.where(free, lp.upper, col)
+        if not (np.array_equal(lower, tie.lower) and np.array_equal(upper, tie.upper)):
+            tie.set_bounds(self._all, lower, upper)
+        self.tie_solves += 1
+        return tie.solve(rhs)[0]
+
+    def _cost_alone(self, rhs: np.ndarray) -> tuple:
+        """Where the weighted optimum failed the offer-cost check: the offer cost alone, solved
+        by the tie model with its costs swapped (then swapped back), and its check."""
+        tie = self.tie_lp
+        tie.set_costs(self._all, self.offer_cost)
+        tie.set_bounds(self._all, self.lp.lower.copy(), self.lp.upper.copy())
+        col = tie.solve(rhs)[0]
+        state = (col, *self._check(col, tie))
+        tie.set_costs(self._all, self.tie_cost)
+        return state
+
     def solve(self, load_mw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
                                                    np.ndarray]:
-        """Clear the coupled zones at zone loads (Z,); returns unit generation, line flows,
-        unserved MW and price (USD/MWh) of each of ``zones``."""
+        """Clear the coupled zones at zone loads (Z,): the cost optimum of least tie cost.
+        Returns unit generation, line flows, unserved MW and price (USD/MWh) of each of
+        ``zones``."""
         rhs = load_mw[self.zones]
-        col = self._kept_basis(rhs)
-        if col is None:
-            h = self.highs
-            h.changeRowsBounds(  # type: ignore[attr-defined]  # missing from highspy's stubs
-                len(rhs), self._rows, rhs, rhs)
-            h.run()
-            self.highs_calls += 1
-            status = h.getModelStatus()
-            if status != highspy.HighsModelStatus.kOptimal:  # cannot happen: shedding is free
-                raise RuntimeError(f"grid clearing: HiGHS returned "
-                                   f"{h.modelStatusToString(status)}")
-            sol = h.getSolution()
-            col = np.asarray(sol.col_value)
-            dual = np.asarray(sol.row_dual)
-            self._basis = self._keep(h, col, np.asarray(sol.col_dual), dual)
-        else:
-            assert self._basis is not None  # col came from it
-            dual = self._basis[3]
+        col, _, fresh = self.lp.solve(rhs)
+        if fresh or self._state is None:
+            self._state = self._check(col, self.lp)
+        price, optimal, free, least = self._state
+        if not optimal:
+            exact, price, optimal, free, least = self._cost_alone(rhs)
+            if not optimal:  # cannot happen: HiGHS's own optimum of the offer cost
+                raise RuntimeError("grid clearing: no cost optimum HiGHS's basis confirms")
+            col = exact
+        if not least:
+            col = self._least_tie(rhs, col, free)
         nu, nl = len(self.units), len(self.lines)
-        return col[:nu], col[nu:nu + nl], col[nu + nl:], dual
+        flow = col[nu:nu + nl] - col[nu + nl:nu + 2 * nl]
+        return col[:nu], flow, col[nu + 2 * nl:], price
 
 
 @dataclass(frozen=True)
