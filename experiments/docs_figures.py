@@ -229,7 +229,7 @@ def _week_price_fit() -> str:
 
 @figure("week-headline")
 def _week_headline() -> str:
-    s, _ = default_week()
+    s, z = default_week()
     system, reloc = s["emissions_kg"]["system"], s["relocation_effect_kg"]
     it, grid = s["served_mwh"], s["grid_energy_mwh"]
     rows = [("system emissions of the data-centre load (t)", f"{system / 1000:,.1f}"),
@@ -245,7 +245,9 @@ def _week_headline() -> str:
              f"{s['emissions_kg']['average'] / it:,.0f} / "
              f"{s['emissions_kg']['average'] / grid:,.0f}"),
             ("served away from origin", f"{100 * s['relocated_share']:.1f} %"),
-            ("unserved demand (MWh)", f"{s['demand_mwh'] - it:,.1f}")]
+            ("unserved data-centre demand (MWh)", f"{s['demand_mwh'] - it:,.1f}"),
+            ("background demand shed at VoLL (MWh), placed / status quo",
+             f"{z.shed_mw.sum():,.1f} / {z.reference_shed_mw.sum():,.1f}")]
     return table(pd.DataFrame(rows, columns=["default week (168 h, technology market)",
                                              "value"]))
 

@@ -17,7 +17,7 @@ from abm.core.signals import hour_stamps, profile_signals
 from abm.errors import InputError
 from abm.grid.responses import TechnologyMarket, grid_summary
 from abm.market import GridZone, MarketModel
-from abm.market.run import lines_table, summary
+from abm.market.run import lines_table, summary, tables
 
 SOURCE = "hand-made test system"
 # Two zones and one line, every figure chosen to be solved by hand (docs/grid.md's notation):
@@ -149,6 +149,66 @@ def test_system_emissions_of_a_move_differ_from_marginal_attribution_by_hand(two
     assert lines.line.tolist() == ["FR-DE-LU"] and lines.congested.all()
     assert lines.flow_mw.tolist() == pytest.approx([5.0])
     assert summary(model, "complete")["relocation_effect_kg"] == pytest.approx(-7_000.0)
+
+
+def shedding(tmp_path, frankfurt_mw: float, france_mw: float) -> MarketModel:
+    """The two zones (the ``two_zones`` tables) with DE-LU's background at 150 MW and 23 MW
+    of data-centre load from Frankfurt (its status quo, in DE-LU), Frankfurt and Paris
+    offering ``frankfurt_mw`` and ``france_mw`` of capacity; one hour stepped."""
+    text = MOVE.format(grid="", calibrate="false").replace(
+        'client = "eu-france"\ndemand_mw = 20.0', 'client = "eu-frankfurt"\ndemand_mw = 23.0')
+    path = tmp_path / "shed.toml"
+    path.write_text(text)
+    model = MarketModel(load_scenario(path, overrides={
+        "zones.set.DE-LU.load_mw": 150.0, "regions.set.eu-frankfurt.capacity_mw": frankfurt_mw,
+        "regions.set.eu-france.capacity_mw": france_mw}))
+    model.step()
+    return model
+
+
+def test_shed_load_is_reported_and_never_avoided_carbon_by_hand(two_zones, tmp_path):
+    """DE-LU can supply 155 MW (geothermal 100, gas 50, the line's 5 MW of FR's coal), so
+    with its 150 MW of background and the 23 MW in Frankfurt it sheds 18 MW at VoLL. Shed
+    load burns nothing: compared as they clear, moving the 23 MW out would be charged with
+    the gas that serves DE-LU's 18 MW again, and keeping it credited with the shedding.
+    Compared at the load both clearings serve (DE-LU at 150 - 18 = 132 MW), the move is what
+    it does: 23 MW of coal (900 kg/MWh) instead of 23 MW of gas (400)."""
+    moved = shedding(tmp_path, frankfurt_mw=0.0, france_mw=100.0)
+    assert moved.operators.x_mw.sum() == pytest.approx(23.0)  # all of it in Paris
+    fr, de = zones(moved)
+    # placed: FR 523 MW, coal 528 (5 MW exported to DE-LU) = 475,200 kg; DE-LU 150 MW:
+    # geothermal 100, gas 45 (18,000 kg), 5 imported; nothing shed
+    # status quo: FR coal 505 = 454,500 kg; DE-LU 173 MW: geothermal 100, gas 50 (20,000 kg),
+    # 5 imported, 18 shed
+    assert moved.zones.dispatch.emissions_kg.sum() == pytest.approx(493_200.0)
+    assert moved.zones.dispatch_status_quo.emissions_kg.sum() == pytest.approx(474_500.0)
+    assert (de.reference_shed_mw, de.shed_mw, fr.reference_shed_mw) == pytest.approx(
+        (18.0, 0.0, 0.0))
+    # at the load both serve, DE-LU at 132 MW with the placed load: gas 27 (10,800 kg);
+    # relocation effect +20,700 (FR) - 9,200 (DE-LU) = 23 x (900 - 400), not 493,200 - 474,500
+    assert (fr.relocation_effect_kg, de.relocation_effect_kg) == pytest.approx(
+        (20_700.0, -9_200.0))
+    assert moved.outcome["relocation_effect_kg"] == pytest.approx(11_500.0)
+    # nothing is shed with the placed load or with none: system emissions as they clear
+    assert moved.outcome["emissions_system_kg"] == pytest.approx(23 * 900.0)
+
+    kept = shedding(tmp_path, frankfurt_mw=100.0, france_mw=0.0)
+    assert kept.operators.x_mw.sum() == pytest.approx(23.0)  # in Frankfurt: the status quo
+    fr, de = zones(kept)
+    voll = kept.inst.policy.voll_usd_per_mwh
+    assert (de.shed_mw, de.reference_shed_mw, de.shed_cost_usd) == pytest.approx(
+        (18.0, 18.0, 18.0 * voll))
+    assert de.price_usd_per_mwh == pytest.approx(voll)
+    # with no data-centre load DE-LU serves 150 MW (gas 45, 18,000 kg); at the load both
+    # serve (132 MW) gas 27, 10,800 kg: the 23 MW cost 23 x 400 kg of gas, not the 5 MW of
+    # gas burnt beyond the shedding (2,000 kg)
+    assert de.system_emissions_kg == pytest.approx(20_000.0 - 10_800.0)
+    assert fr.system_emissions_kg == pytest.approx(0.0)
+    assert kept.outcome["relocation_effect_kg"] == pytest.approx(0.0)
+    table = tables(kept)["zones"].set_index("zone")
+    assert table.loc["DE-LU", ["shed_mw", "shed_cost_usd", "reference_shed_mw"]].tolist() == \
+        pytest.approx([18.0, 18.0 * voll, 18.0])
+    assert table.loc["FR", "shed_mw"] == 0.0
 
 
 def test_calibrated_prices_reproduce_the_base_prices_at_the_status_quo(two_zones):

@@ -90,6 +90,7 @@ ZONE = {"zone": attrgetter("zone_id"), **{name: attrgetter(name) for name in (
     "price_usd_per_mwh", "marginal_carbon_kg_per_mwh", "avg_carbon_kg_per_mwh",
     "production_carbon_kg_per_mwh", "marginal_technology", "dc_load_mw", "reference_dc_mw",
     "net_import_mw", "emissions_kg", "system_emissions_kg", "relocation_effect_kg",
+    "shed_mw", "shed_cost_usd", "reference_shed_mw",
     "base_price_usd_per_mwh", "reference_price_usd_per_mwh", "base_carbon_kg_per_mwh",
     "reference_carbon_kg_per_mwh",
 )}}

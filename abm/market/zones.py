@@ -5,9 +5,10 @@ Zones in one interconnected group clear jointly, so the ``Zones`` agent set clea
 (``model.grid``, the scenario's grid response: a pure, Mesa-free object) and owns every zone's
 row of the result as arrays (Z,): price, carbon, generation by technology, net imports, the
 data-centre load placed and at the status quo, emissions, system emissions and the relocation
-effect, and the hour's fit to its base signals; with the hour's four clearings and the line
-flows. Each ``GridZone`` agent then records its row (plain attributes: what the zone reporters
-read, as cheaply as any attribute).
+effect (each pair of clearings compared at the load both serve: shed load is no avoided carbon,
+``abm.grid.shedding``), background demand shed at VoLL and its cost, and the hour's fit to its
+base signals; with the hour's four clearings and the line flows. Each ``GridZone`` agent then
+records its row (plain attributes: what the zone reporters read, as cheaply as any attribute).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 
 from abm.core.signals import Signals
 from abm.grid.responses import Dispatch, HourFit
+from abm.grid.shedding import at_served_load
 from abm.market.agentset import ArrayAgentSet
 
 if TYPE_CHECKING:
@@ -28,7 +30,8 @@ if TYPE_CHECKING:
 ZONE_FIELDS = ("price_usd_per_mwh", "avg_carbon_kg_per_mwh", "marginal_carbon_kg_per_mwh",
                "marginal_technology", "production_carbon_kg_per_mwh", "generation_mw",
                "net_import_mw", "dc_load_mw", "reference_dc_mw", "emissions_kg",
-               "system_emissions_kg", "relocation_effect_kg", "base_price_usd_per_mwh",
+               "system_emissions_kg", "relocation_effect_kg", "shed_mw", "shed_cost_usd",
+               "reference_shed_mw", "base_price_usd_per_mwh",
                "reference_price_usd_per_mwh", "base_carbon_kg_per_mwh",
                "reference_carbon_kg_per_mwh")
 
@@ -62,7 +65,8 @@ class Zones(ArrayAgentSet[GridZone]):
     #: hour's quotes clear with
     STATE = ("price_usd_per_mwh", "avg_carbon_kg_per_mwh", "marginal_carbon_kg_per_mwh",
              "generation_mw", "net_import_mw", "dc_load_mw", "reference_dc_mw", "emissions_kg",
-             "system_emissions_kg", "relocation_effect_kg")
+             "system_emissions_kg", "relocation_effect_kg", "shed_mw", "shed_cost_usd",
+             "reference_shed_mw")
     #: recomputed every hour before they are read, or output the run writer drains
     SCRATCH = ("marginal_technology", "production_carbon_kg_per_mwh", "base_price_usd_per_mwh",
                "reference_price_usd_per_mwh", "base_carbon_kg_per_mwh",
@@ -88,6 +92,9 @@ class Zones(ArrayAgentSet[GridZone]):
         self.emissions_kg = np.zeros(n_z)
         self.system_emissions_kg = np.zeros(n_z)
         self.relocation_effect_kg = np.zeros(n_z)
+        self.shed_mw = np.zeros(n_z)  # background demand shed at VoLL with the placed load
+        self.shed_cost_usd = np.zeros(n_z)  # ... its cost at VoLL, USD in the hour
+        self.reference_shed_mw = np.zeros(n_z)  # ... shed with the status-quo placement
         # the hour's fit to its base signals at the status quo (abm.grid.responses.HourFit)
         self.base_price_usd_per_mwh = self.price_usd_per_mwh.copy()
         self.reference_price_usd_per_mwh = self.price_usd_per_mwh.copy()
@@ -151,18 +158,26 @@ class Zones(ArrayAgentSet[GridZone]):
         self.dispatch_none = none = grid.clear(np.zeros_like(dc_load_mw))
         self.dispatch_status_quo = status_quo = (d if np.array_equal(
             dc_load_mw, self.reference_dc_mw) else grid.clear(self.reference_dc_mw))
-        self.record(d, consumed, none, status_quo)
+        # each pair compared at the load both serve: shed load is no avoided carbon
+        served_none = at_served_load(grid.clear, dc_load_mw, d, np.zeros_like(dc_load_mw), none)
+        served_status_quo = at_served_load(grid.clear, dc_load_mw, d, self.reference_dc_mw,
+                                           status_quo)
+        self.record(d, consumed, served_none, served_status_quo, status_quo)
         if grid.lines:
             self.line_rows.append(np.stack([d.flow_mw, d.congested], axis=1))
 
-    def record(self, d: Dispatch, consumed_carbon_kg_per_mwh: np.ndarray, none: Dispatch,
-               status_quo: Dispatch) -> None:
+    def record(self, d: Dispatch, consumed_carbon_kg_per_mwh: np.ndarray,
+               served_none: tuple[Dispatch, Dispatch],
+               served_status_quo: tuple[Dispatch, Dispatch], status_quo: Dispatch) -> None:
         """Every zone's row of the placed clearing ``d``, which each zone then records:
         price, marginal technology and its factor, average carbon of its load
         (consumption-based, ``consumed_carbon_kg_per_mwh``) and of its generation, generation
-        by technology, net imports, and the emissions burnt in it: with the placed load, minus
-        with none (system), minus with the status quo (relocation effect); and the hour's fit
-        to its base signals."""
+        by technology, net imports, the emissions burnt in it, and the emissions it causes:
+        with the placed load minus with none (system, from ``served_none``), minus with the
+        status quo (relocation effect, from ``served_status_quo``), each pair at the load both
+        serve (``abm.grid.shedding.at_served_load``); the background demand ``d`` and the
+        ``status_quo`` clearing shed at VoLL, and its cost; and the hour's fit to its base
+        signals."""
         fit = self.fit
         assert fit is not None, "prepare the hour before clearing it"
         self.price_usd_per_mwh = d.price_usd_per_mwh.astype(float)
@@ -176,8 +191,13 @@ class Zones(ArrayAgentSet[GridZone]):
         self.generation_mw = d.generation_mw.astype(float)
         self.net_import_mw = d.net_import_mw.astype(float)
         self.emissions_kg = d.emissions_kg.astype(float)
-        self.system_emissions_kg = self.emissions_kg - none.emissions_kg
-        self.relocation_effect_kg = self.emissions_kg - status_quo.emissions_kg
+        placed, none = served_none
+        self.system_emissions_kg = (placed.emissions_kg - none.emissions_kg).astype(float)
+        placed, reference = served_status_quo
+        self.relocation_effect_kg = (placed.emissions_kg - reference.emissions_kg).astype(float)
+        self.shed_mw = d.unserved_mw.astype(float)
+        self.shed_cost_usd = self.shed_mw * self.model.inst.policy.voll_usd_per_mwh
+        self.reference_shed_mw = status_quo.unserved_mw.astype(float)
         self.base_price_usd_per_mwh = fit.base_price_usd_per_mwh.astype(float)
         self.reference_price_usd_per_mwh = fit.reference_price_usd_per_mwh.astype(float)
         self.base_carbon_kg_per_mwh = fit.base_carbon_kg_per_mwh.astype(float)

@@ -11,7 +11,8 @@ The planner is myopic like the market's ``lp`` operators: each hour it weighs a 
 amortised over ``policy.holding_hours`` against its previous placement (scaled to the hour's
 demand), starting from the status quo. It is accounted like the market: energy, carbon, rent,
 network and the full migration friction ($), attributed emissions on average and marginal
-intensity, and system emissions from clearing the run's grid with the planner's load. It takes
+intensity, and system emissions from clearing the run's grid with the planner's load (as the
+market counts them: at the load both clearings serve, ``abm.grid.shedding``). It takes
 the market's cleared prices as given (its own load does not move the prices it plans on) and,
 unlike operators, knows them (no forecast error). Where nothing couples operators (capacity to
 spare, perfect forecasts, prices that do not depend on the load, every operator ``lp``) the
@@ -27,6 +28,7 @@ from abm.core.costs import unit_cost
 from abm.core.metrics import cost_breakdown, emissions_kg, zone_load_mwh
 from abm.core.placement import place
 from abm.core.signals import Signals
+from abm.grid.shedding import at_served_load
 from abm.report.results import Run
 
 QUANTITIES = ("cost_usd", "emissions_average_kg", "emissions_marginal_kg",
@@ -74,8 +76,10 @@ def planner(run: Run) -> pd.DataFrame:
                                rent_usd_per_mwh=rent[h])
         em = emissions_kg(ih, p.x_mw, signals)
         model.grid.set_hour(h, reference[h])
-        placed = model.grid.clear(zone_load_mwh(ih, p.x_mw))
-        none = model.grid.clear(np.zeros(len(zones)))
+        placed_dc, no_dc = zone_load_mwh(ih, p.x_mw), np.zeros(len(zones))
+        # as the market counts them: at the load both clearings serve (abm.grid.shedding)
+        placed, none = at_served_load(model.grid.clear, placed_dc, model.grid.clear(placed_dc),
+                                      no_dc, model.grid.clear(no_dc))
         rows.append({"hour": h, "cost_usd": parts.total_usd,
                      "migration_usd": parts.migration_usd, "objective_usd": p.objective_usd,
                      "emissions_average_kg": em["average"],
