@@ -380,3 +380,30 @@ def test_flow_is_exact_on_very_large_and_very_small_demands(scale):
         assert big.tie_cost(x, u) == pytest.approx(tie * scale, rel=1e-6, abs=1e-6 * scale)
         assert (x.sum(axis=0) <= big.capacity_mw * (1 + 1e-11)).all()
         np.testing.assert_allclose(x.sum(axis=1) + u, big.demand_mw, rtol=1e-12, atol=0)
+
+
+def test_the_tie_cost_is_one_weighted_sum_not_a_priority_order():
+    """docs/model.md, "Ties": the tie cost adds the classes' ranks, so the order it states
+    (incumbent, origin, RTT) holds for each MW, not across classes. Three classes of 1 MW at
+    equal cost everywhere and three regions of 1 MW: O (k1's origin), N1 and N2. Ranks (x =
+    infeasible): k1 O 0, N1 1/2, N2 x; k2 O x, N1 0.99, N2 1/2; k3 O 1/2, N1 x, N2 0.99. With
+    k1 at its origin, k3 must take N2 and k2 N1: 0 + 0.99 + 0.99 = 1.98; with every class on
+    its best region but its origin, 3 x 1/2 = 1.5. Both engines return the second: no class at
+    its origin, the lower sum."""
+    inf = np.inf
+    pref = np.array([[0.0, 0.5, inf], [inf, 0.99, 0.5], [0.5, inf, 0.99]])
+    feasible = np.isfinite(pref)
+    pref = np.where(feasible, pref, 1.0)
+    cost = np.full((3, 3), 10.0)
+    zeros = np.zeros((3, 3))
+    demand, cap = np.ones(3), np.ones(3)
+    expected = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
+    x, u = flow(cost, feasible, demand, zeros, zeros, cap, preference=pref)
+    np.testing.assert_allclose(x, expected, atol=1e-9)
+    ref = solve_placement(cost, feasible, demand, cap[None, :], VOLL, friction_usd_per_mw=zeros,
+                          x_prev_mw=zeros, preference=pref)
+    np.testing.assert_allclose(ref.x_mw, expected, atol=1e-9)
+    p = PlacementProblem.of(cost, feasible, demand, voll_usd_per_mwh=VOLL, preference=pref)
+    at_origin = np.eye(3)  # k1 at O, k2 at N1, k3 at N2
+    assert p.tie_cost(x, u) - 6.0 == pytest.approx(1.5)  # 2 per MW moved in, 3 MW
+    assert p.tie_cost(at_origin, np.zeros(3)) - 6.0 == pytest.approx(1.98)

@@ -58,6 +58,20 @@ SUKPRASERT_ADDITIONS: dict[str, dict[str, bool]] = {
 """Our model's additions to Sukprasert et al.'s set-up, one at a time and together."""
 
 
+SUKPRASERT_CASES: dict[str, float | None] = {"50% idle capacity": 0.5,
+                                              "unlimited capacity": None,
+                                              "no idle capacity": 0.0}
+"""Sukprasert et al.'s capacity cases: the share of each region's capacity idle at the
+all-local status quo (None: unlimited)."""
+
+SUKPRASERT_PUBLISHED: dict[str, dict[int, float]] = {
+    "50% idle capacity": {50: 0.31, 100: 0.36, 150: 0.45, 200: 0.46},
+    "unlimited capacity": {50: 0.47, 100: 0.64, 150: 0.77, 200: 0.89},
+    "no idle capacity": {50: 0.0, 100: 0.0, 150: 0.0, 200: 0.0},
+}
+"""Their carbon reduction by RTT cap (ms), read off their figure (EuroSys 2024)."""
+
+
 def sukprasert_scenario(idle_share: float | None = 0.5, *, access: bool = False,
                         pue: bool = False, demand_mw: float = 10.0, hours: int = 168,
                         warmup_usd_per_mw: float = 200.0) -> Scenario:
@@ -138,6 +152,9 @@ def gorka_scenario(signal: str, hours: int = 3) -> Scenario:
 
 def attributed_vs_system(hours: int = 3) -> dict[str, dict[str, float]]:
     """Emissions (kg on the average, marginal and system bases) of the market run with the
-    operator placing on each signal: ``{"average": {...}, "marginal": {...}}``."""
+    operator placing on each signal: ``{"average": {...}, "marginal": {...}}``. The zones
+    answer with the calibrated stacks (the default response), where an added MWh on a zone's
+    fossil ramp emits the ramp's marginal factor: system emissions equal marginal attribution
+    by construction."""
     return {signal: simulate(gorka_scenario(signal, hours))["emissions_kg"]
             for signal in ("average", "marginal")}

@@ -11,6 +11,8 @@ from common import parse_out
 
 from abm.report.published import (
     SUKPRASERT_ADDITIONS,
+    SUKPRASERT_CASES,
+    SUKPRASERT_PUBLISHED,
     attributed_vs_system,
     carbon_reduction,
     once_vs_hourly,
@@ -18,10 +20,6 @@ from abm.report.published import (
 )
 
 BUDGETS_MS = (50, 100, 150, 200, 250, 300)
-PUBLISHED = {"50% idle capacity": (0.31, 0.36, 0.45, 0.46, None, None),
-             "unlimited capacity": (0.47, 0.64, 0.77, 0.89, None, None),
-             "no idle capacity": (0.0, 0.0, 0.0, 0.0, None, None)}
-IDLE = {"50% idle capacity": 0.5, "unlimited capacity": None, "no idle capacity": 0.0}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -30,12 +28,13 @@ def main(argv: list[str] | None = None) -> None:
     scn = sukprasert_scenario()
     rows = []
     for setup, changes in SUKPRASERT_ADDITIONS.items():
-        for case, idle in IDLE.items():
+        for case, idle in SUKPRASERT_CASES.items():
             ours = carbon_reduction(sukprasert_scenario(idle, **changes), BUDGETS_MS)
             ours = ours.set_index("budget_ms").reduction
             rows += [{"setup": setup, "case": case, "rtt_cap_ms": b,
-                      "ours": round(float(ours[b]), 3), "sukprasert_2024": p}
-                     for b, p in zip(BUDGETS_MS, PUBLISHED[case], strict=True)]
+                      "ours": round(float(ours[b]), 3),
+                      "sukprasert_2024": SUKPRASERT_PUBLISHED[case].get(b)}
+                     for b in BUDGETS_MS]
     frontier_table = pd.DataFrame(rows)
     shifts = pd.DataFrame([{"frictions": f, **once_vs_hourly(scn, 100.0, frictions=f)}
                            for f in (True, False)])
