@@ -26,6 +26,49 @@ def test_check_a_scenario_file(write_scenario, capsys):
     assert out.rstrip().endswith("ok")
 
 
+ADDED_REGION_AND_PAIRS = """
+[[regions.add]]
+id = "eu-lyon"
+name = "Lyon"
+lat = 45.76
+lon = 4.84
+zone = "FR"
+jurisdiction = "EU"
+pue = 1.2
+egress_usd_per_gb = 0.05
+capacity_mw = 50.0
+
+[latency]
+missing = "distance"
+
+[[latency.pairs]]
+src = "eu-france"
+dst = "eu-sweden"
+rtt_ms = 30.0
+
+[[latency.pairs]]
+src = "eu-frankfurt"
+dst = "us-east-va"
+rtt_ms = 90.0
+measured = true
+
+[policy]"""
+
+
+def test_check_says_where_each_rtt_comes_from(write_scenario, capsys):
+    """Of the 10 pairs of 5 regions: the shipped measured ones (all 6 among the 4 shipped
+    regions), one of which the scenario gives again as an estimate (no longer measured) and one
+    as measured; the 4 pairs of an added region, which only the distance model can fill. A
+    pair the scenario gives is never called the distance model's."""
+    assert main(["check", str(write_scenario(SMALL))]) == 0
+    assert "latency    6 pairs: 6 measured, 0 estimated by the distance model\n" in (
+        capsys.readouterr().out)
+    added = SMALL.replace("\n[policy]", ADDED_REGION_AND_PAIRS, 1)
+    assert main(["check", str(write_scenario(added))]) == 0
+    assert ("latency    10 pairs: 5 measured, 1 given by the scenario as estimates, 4 estimated "
+            "by the distance model\n") in capsys.readouterr().out
+
+
 def test_frontier_writes_csv_and_png(tmp_path, capsys):
     out_dir = tmp_path / "out"
     assert main(["frontier", "--out", str(out_dir), "--budgets", "10,50,300"]) == 0

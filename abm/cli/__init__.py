@@ -53,6 +53,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     """Validate a scenario and print a summary."""
     from abm.config.registry import GRID_RESPONSES
     from abm.config.scenario import load_scenario, scenario_overrides
+    from abm.config.tables import latency_provenance
     from abm.core.instance import compile_scenario
     from abm.core.masks import masks
     from abm.core.metrics import relocatable_by_mask
@@ -70,7 +71,6 @@ def cmd_check(args: argparse.Namespace) -> int:
     classes = int(inst.valid.sum())
     assumed = sorted({f"{r.id}.{f}" for r in scn.regions for f in r.assumed}
                      | {f"{z.id}.{f}" for z in scn.zones for f in z.assumed})
-    estimated = int((~scn.latency.measured).sum() - len(scn.regions)) // 2
     print(f"scenario   {scn.name}  ({scn.source})")
     if scn.description:
         print(f"           {scn.description}")
@@ -79,8 +79,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"signals    hourly trace {scn.trace}, read and checked for these hours")
     print(f"regions    {len(scn.regions)} in {len(scn.zones)} grid zones, "
           f"{sum(r.capacity_mw for r in scn.regions):,.0f} MW capacity")
-    print(f"latency    {len(scn.regions) * (len(scn.regions) - 1) // 2} pairs, "
-          f"{estimated} estimated by the distance model")
+    print(f"latency    {latency_provenance(scn.latency)}")
     print(f"operators  {len(scn.operators)} with {classes} workload classes, "
           f"{inst.demand_mw.sum():,.1f} MW demand")
     print("strategies " + ", ".join(f"{n} {c}" for n, c in Counter(inst.strategy).items()))

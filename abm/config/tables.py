@@ -180,6 +180,7 @@ def read_latency(t: TableReader, ds: Dataset, regions: dict[str, Region]) -> Lat
     n = len(ids)
     rtt = np.full((n, n), np.nan)
     measured = np.zeros((n, n), dtype=bool)
+    given = np.zeros((n, n), dtype=bool)
     np.fill_diagonal(rtt, 0.0)
     known = ds.latency
     for a, ra in enumerate(ids):
@@ -195,6 +196,7 @@ def read_latency(t: TableReader, ds: Dataset, regions: dict[str, Region]) -> Lat
         a, b = ids.index(src), ids.index(dst)
         rtt[a, b] = rtt[b, a] = sub.number("rtt_ms", strict=True)
         measured[a, b] = measured[b, a] = sub.boolean("measured", LatencyPair.measured)
+        given[a, b] = given[b, a] = True
         sub.done()
     t.done()
     gaps = [(ids[a], ids[b]) for a, b in zip(*np.where(np.isnan(rtt)), strict=True) if a < b]
@@ -205,7 +207,24 @@ def read_latency(t: TableReader, ds: Dataset, regions: dict[str, Region]) -> Lat
         a, b, one, other = ids.index(x), ids.index(y), regions[x], regions[y]
         rtt[a, b] = rtt[b, a] = float(modelled_rtt_ms(
             haversine_km(one.lat, one.lon, other.lat, other.lon)))
-    return Latency(tuple(ids), rtt, measured)
+    return Latency(tuple(ids), rtt, measured, given)
+
+def latency_provenance(latency: Latency) -> str:
+    """Where a scenario's region-pair RTTs come from, for ``abm check``: measured (shipped
+    Azure figures, or pairs the scenario gave with ``measured = true``), given by the scenario
+    as estimates, and estimated by the distance model (the shipped estimates and, with
+    ``latency.missing = "distance"``, the pairs with no RTT)."""
+    upper = np.triu(np.ones_like(latency.measured, dtype=bool), k=1)
+    given = latency.given if latency.given is not None else np.zeros_like(upper)
+    measured = int((latency.measured & upper).sum())
+    stated = int((given & ~latency.measured & upper).sum())
+    modelled = int(upper.sum()) - measured - stated
+    parts = [f"{measured} measured"]
+    if stated:
+        parts.append(f"{stated} given by the scenario as estimates")
+    parts.append(f"{modelled} estimated by the distance model")
+    return f"{int(upper.sum())} pairs: " + ", ".join(parts)
+
 
 def read_service_nodes(top: TableReader, regions: dict[str, Region]) -> dict[str, ServiceNode]:
     nodes = {rid: ServiceNode(rid, rid) for rid in regions}

@@ -58,11 +58,13 @@ class Region:
 
 @dataclass(frozen=True)
 class Latency:
-    """Symmetric round-trip times (ms) between regions, with a measured/estimated flag per pair."""
+    """Symmetric round-trip times (ms) between regions, with a measured/estimated flag per pair
+    and, in a scenario, the pairs its ``[[latency.pairs]]`` gave (None: the shipped table)."""
 
     region_ids: tuple[str, ...]
     rtt_ms: np.ndarray = field(repr=False)
     measured: np.ndarray = field(repr=False)
+    given: np.ndarray | None = field(default=None, repr=False)
 
     def index(self, region_id: str) -> int:
         """Row of ``region_id`` in the matrix."""
