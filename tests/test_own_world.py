@@ -2,7 +2,8 @@
 keeps no shipped region, ``[[regions.add]]`` and ``[[zones.add]]`` with ``profile_from = "flat"``
 make the world, and a ``[grid] data`` folder gives its zones their technology stacks, so the
 technology market clears them. The scenario is the one the doc gives; its grid tables are
-below, hand-solved: two zones, one coal and one gas unit, one line."""
+below, hand-solved: two zones, one coal and one gas unit, one line. On the same world, what the
+perfect forecast quotes: last hour's placement cleared on this hour's grid (docs/market.md)."""
 
 from __future__ import annotations
 
@@ -60,7 +61,9 @@ def world(tmp_path):
     for name, text in GRID.items():
         (tmp_path / "grid" / name).write_text(text)
 
-    def load(response: str = "technology", data: bool = True):
+    def load(response: str = "technology", data: bool = True, **tables: str):
+        for name, text in tables.items():
+            (tmp_path / "grid" / name).write_text(text)
         text = documented_world()
         if not data:
             text = re.sub(r"^data = .*\n", "", text, flags=re.M)
@@ -105,3 +108,21 @@ def test_flat_zones_without_a_stack_need_a_grid_data_folder_or_the_calibrated_re
     summary = simulate(world("calibrated", data=False))
     assert summary["served_mwh"] == pytest.approx(40.0)
     assert summary["unserved_mwh"] == pytest.approx(0.0)
+
+
+def test_the_perfect_forecast_quotes_last_hours_placement_by_hand(world):
+    """NORTH's coal cut to 260 MW. Hour 0 quotes the status quo (20 MW in SOUTH): NORTH runs
+    200 + 50 exported = 250 MW of coal, room left, so 25 $/MWh; the operator moves its 20 MW
+    North, which fills the coal (220 + 40 exported) and sets NORTH's price at SOUTH's gas, 40.
+    Hour 1 quotes last hour's placement (20 MW in NORTH): 40, not the status quo's 25."""
+    capacity = GRID["capacity.csv"].replace("NORTH,coal,400,", "NORTH,coal,260,")
+    scn = world(**{"capacity.csv": capacity})
+    north = [z.id for z in scn.zones].index("NORTH")
+    model = MarketModel(scn)
+    model.step()
+    assert model.zones.quotes.price_usd_per_mwh[north] == pytest.approx(25.0)
+    assert model.zones.dc_load_mw[north] == pytest.approx(20.0)
+    assert model.zones.dispatch.price_usd_per_mwh[north] == pytest.approx(40.0)
+    model.step()
+    assert model.zones.quotes.price_usd_per_mwh[north] == pytest.approx(40.0)
+    assert model.zones.quotes.load_mw[north] == pytest.approx(220.0)

@@ -1,9 +1,10 @@
 """Forecast modes, registered by name so that an operator picks one (``operators.forecast``;
 docs/market.md).
 
-A mode turns this hour's quotes (what each zone would clear at if data-centre load stayed where
-it was) and last hour's cleared signals, both (Z, 3) arrays of price ($/MWh), average and
-marginal carbon (kg/MWh), into the (n, Z, 3) signals its n operators expect.
+A mode turns this hour's quotes (this hour's grid cleared with last hour's data-centre grid load
+per zone, as placed, not rescaled to this hour's demand) and last hour's cleared signals, both
+(Z, 3) arrays of price ($/MWh), average and marginal carbon (kg/MWh), into the (n, Z, 3)
+signals its n operators expect.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ if TYPE_CHECKING:
     from abm.market.model import MarketModel
 
 
-@FORECAST_MODES.register("perfect", "what each zone would clear at with load where it was")
+@FORECAST_MODES.register("perfect", "this hour's grid cleared with last hour's placed load")
 def perfect(quotes: np.ndarray, last: np.ndarray, n: int, model: MarketModel) -> np.ndarray:
-    """The quotes: this hour's clearing with data-centre load unmoved."""
+    """The quotes: this hour's grid cleared with last hour's placed data-centre load."""
     return np.broadcast_to(quotes, (n, *quotes.shape))
 
 
