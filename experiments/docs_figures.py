@@ -252,6 +252,109 @@ def _week_headline() -> str:
                                              "value"]))
 
 
+# -- figures: the scenarios' populations (docs/scenarios.md, docs/market.md) ------------------
+
+@functools.cache
+def population(file: str | None = None) -> tuple[int, int, float, int, float]:
+    """A scenario's (default: the shipped default's) listed operators, their workload
+    classes and demand (MW), and the operators drawn from ``[population]`` and their demand
+    (MW), as ``abm check`` compiles it."""
+    from abm.config.scenario import load_scenario
+    from abm.core.instance import compile_scenario
+
+    scn = load_scenario(None if file is None else ROOT / "experiments" / "scenarios" / file)
+    inst = compile_scenario(scn)
+    n = len(scn.operators)  # listed; compiling draws the rest after them
+    return (n, int(inst.valid[:n].sum()), float(inst.demand_mw[:n].sum()),
+            inst.shape[0] - n, float(inst.demand_mw[n:].sum()))
+
+
+@figure("default-population")
+def _default_population() -> str:
+    n, classes, listed_mw, drawn, drawn_mw = population()
+    return (f"{n} listed operators with {classes} workload classes ({listed_mw:,.0f} MW) and "
+            f"{drawn} operators drawn from `[population]` ({drawn_mw:,.0f} MW)")
+
+
+@figure("default-demand")
+def _default_demand() -> str:
+    _, _, listed_mw, _, drawn_mw = population()
+    return f"{listed_mw + drawn_mw:,.0f} MW"
+
+
+@figure("adoption-drawn")
+def _adoption_drawn() -> str:
+    _, _, listed_mw, drawn, drawn_mw = population()
+    return f"{drawn} drawn operators ({drawn_mw:,.0f} of {listed_mw + drawn_mw:,.0f} MW)"
+
+
+@figure("adoption-listed")
+def _adoption_listed() -> str:
+    n, _, listed_mw, _, _ = population()
+    return f"{n} listed operators, {listed_mw:,.0f} MW"
+
+
+@figure("mixed-strategies")
+def _mixed() -> str:
+    from abm.config.scenario import load_scenario
+    from abm.core.instance import compile_scenario
+
+    inst = compile_scenario(load_scenario(ROOT / "experiments" / "scenarios"
+                                          / "mixed_strategies.toml"))
+    demand = inst.demand_mw.sum(axis=1)
+    names = ("greenest", "static", "lp")
+    ops = [int((inst.strategy == k).sum()) for k in names]
+    mw = [float(demand[inst.strategy == k].sum() / demand.sum()) for k in names]
+    return (", ".join(f"{100 * o / inst.shape[0]:.0f}% `{k}`"
+                      for o, k in zip(ops, names, strict=True))
+            + f" of all {inst.shape[0]} operators, listed and drawn; "
+            + ", ".join(f"{100 * m:.0f}%" for m in mw[:-1]) + f" and {100 * mw[-1]:.0f}% "
+            "of the demand")
+
+
+# -- figures: the model's own constants and shipped templates (docs/model.md) -----------------
+
+@figure("rtt-model")
+def _rtt_model() -> str:
+    from abm.data.geo import RTT_INTERCEPT_MS, RTT_KM_PER_MS
+
+    return f"`{RTT_INTERCEPT_MS:g} + d_km / {RTT_KM_PER_MS:g}`"
+
+
+@figure("default-voll")
+def _voll() -> str:
+    from abm.config.schema import Policy
+
+    return f"{Policy.voll_usd_per_mwh:,.0f} $/MWh"
+
+
+@figure("default-holding-hours")
+def _holding() -> str:
+    from abm.config.schema import Policy
+
+    return f"{Policy.holding_hours:g} h"
+
+
+@figure("default-regional-rtt")
+def _regional() -> str:
+    from abm.config.schema import Network
+
+    return f"{Network.regional_rtt_ms:g} ms"
+
+
+def _template_budget(name: str) -> Callable[[], str]:
+    def compute() -> str:
+        from abm.config.scenario import load_scenario
+
+        fields = dict(dict(load_scenario().templates)[name])
+        return f"{fields['budget_ms']:,.0f} ms"
+    return compute
+
+
+for _name in ("interactive", "conversational", "batch"):
+    figure(f"template-budget-{_name}")(_template_budget(_name))
+
+
 # -- figures: validation against 2024 ----------------------------------------------------------
 
 @figure("grid-validation-price", needs=HOURLY)
@@ -263,11 +366,13 @@ def _validation_price() -> str:
     df = pd.DataFrame({
         "zone": cal.index, "observed (USD/MWh)": cal.observed_mean,
         "ceiling": cal.ceiling,
-        "calibrated: mean": cal.model_mean, "calibrated: corr": cal.correlation,
+        "calibrated: mean": cal.model_mean, "calibrated: level miss %": cal.level_miss_pct,
+        "calibrated: corr": cal.correlation,
         "calibrated: captured %": 100 * cal.captured,
         "at cost: mean": cost.model_mean, "at cost: level miss %": cost.level_miss_pct,
         "at cost: corr": cost.correlation, "at cost: captured %": 100 * cost.captured})
     return table(df, {"ceiling": "{:.2f}", "calibrated: corr": "{:.2f}",
+                      "calibrated: level miss %": "{:+.1f}",
                       "at cost: corr": "{:.2f}", "calibrated: captured %": "{:.0f}",
                       "at cost: captured %": "{:.0f}", "at cost: level miss %": "{:+.0f}"})
 
@@ -283,6 +388,23 @@ def _captured() -> str:
     return (f"the median zone captures {median_captured(True):.0f} % of the price variance its "
             f"month x hour cells can explain (in sample: the calibration's target), "
             f"{median_captured(False):.0f} % with offers at cost")
+
+
+@figure("grid-level-misses", needs=HOURLY)
+def _level_misses() -> str:
+    cost = compared(False)
+    cost = cost[cost.signal == "price"].set_index("zone").level_miss_pct
+    top = cost[cost.abs().sort_values(ascending=False).index[:4]]
+    return ", ".join(f"{z} {v:+.0f} %" for z, v in top.items())
+
+
+@figure("grid-prices-unobserved", needs=RESEARCH)
+def _unobserved() -> str:
+    v = validation()
+    zone_ids, cells = v.model_cells(True)
+    t = compared(True)
+    seen = set(t[t.signal == "price"].zone) | set(v.monthly_prices(zone_ids, cells).zone)
+    return ", ".join(z for z in zone_ids if z not in seen)
 
 
 @figure("grid-validation-carbon", needs=HOURLY)
@@ -427,9 +549,15 @@ def experiments():
 
 
 @functools.cache
-def bits_vs_electrons(scenario: str) -> pd.DataFrame:
-    """Experiment (a) of docs/grid.md in ``scenario`` (runs kept in out/grid_experiments)."""
+def electrons_experiment(scenario: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Experiment (a) of docs/grid.md in ``scenario`` (runs kept in out/grid_experiments): its
+    cases, and what changed in each zone."""
     return experiments().bits_vs_electrons(168, EXPERIMENTS_OUT, scenario)
+
+
+def bits_vs_electrons(scenario: str) -> pd.DataFrame:
+    """The cases of experiment (a) in ``scenario``."""
+    return electrons_experiment(scenario)[0]
 
 
 def _electrons_table(scenario: str) -> str:
@@ -473,9 +601,86 @@ def _electrons_scale() -> str:
     return "; ".join(out).replace("xnan", "no scale tried")
 
 
+def _signed(items: pd.Series, fmt: str = "{:+,.0f}") -> str:
+    return ", ".join(f"{k} {fmt.format(v)}" for k, v in items.items()) or "none"
+
+
+def _mechanism_table(scenario: str) -> str:
+    """Per case (relocation, every line x2, each line alone x2): the zones whose emissions
+    changed most, and the zone x technology generation that rose and fell most, against the
+    status quo, over the week (the model's own clearings)."""
+    where = electrons_experiment(scenario)[1]
+    gen_cols = [c for c in where.columns if c.endswith("_gwh")]
+    keep = (where.case == "relocation") | (where.interconnector_scale == 2.0)
+    rows = []
+    for (case, lines), g in where[keep].groupby(["case", "lines"], sort=False):
+        label = ("relocation, lines as shipped" if case == "relocation" else
+                 f"no relocation, {'every line' if lines == 'all' else lines} x2")
+        em = g.set_index("zone").emissions_change_t
+        em = em[em.abs() >= 50.0]  # t: at least 0.05 kt, as shown
+        em = em[em.abs().sort_values(ascending=False).index[:3]] / 1e3
+        gen = g.melt(id_vars="zone", value_vars=gen_cols, var_name="technology",
+                     value_name="gwh")
+        gen.index = gen.zone + " " + gen.technology.str.removesuffix("_gwh")
+        gen = gen.gwh
+        rows.append({"case": label,
+                     "emissions change, largest by zone (kt)": _signed(em, "{:+,.1f}"),
+                     "generation up most (GWh)": _signed(gen[gen > 0.05].nlargest(3)),
+                     "generation down most (GWh)": _signed(gen[gen < -0.05].nsmallest(3))})
+    return table(pd.DataFrame(rows))
+
+
+@figure("grid-electrons-mechanism", cheap=False)
+def _electrons_mechanism() -> str:
+    return _mechanism_table("baseline.toml")
+
+
+@figure("grid-electrons-mechanism-100", cheap=False)
+def _electrons_mechanism_100() -> str:
+    return _mechanism_table("grid_carbon_generators.toml")
+
+
+@functools.cache
+def carbon_levers() -> pd.DataFrame:
+    """Experiment (b) of docs/grid.md (runs kept in out/grid_experiments)."""
+    return experiments().carbon_levers(168, EXPERIMENTS_OUT)
+
+
+def _levers_generation() -> pd.DataFrame:
+    """Each lever's change of generation by technology against none (GWh over the week),
+    technologies that moved by at least 1 GWh under some lever."""
+    b = carbon_levers().set_index("lever")
+    gen = b[[c for c in b.columns if c.endswith("_gwh")]]
+    gen.columns = [c.removesuffix("_gwh") for c in gen.columns]
+    change = gen - gen.iloc[0]
+    return change.loc[:, change.abs().max() >= 1.0].iloc[1:]
+
+
+@figure("grid-carbon-levers-generation", cheap=False)
+def _levers_generation_table() -> str:
+    change = _levers_generation()
+    return table(change.reset_index(), {c: "{:+,.0f}" for c in change.columns})
+
+
+@figure("grid-carbon-levers-switch", cheap=False)
+def _levers_switch() -> str:
+    row = _levers_generation().loc["generators only"]
+    down, up = row[row < 0].sort_values(), row[row > 0].sort_values(ascending=False)
+    return (f"{_signed(down)} GWh over the week, against {_signed(up)} GWh")
+
+
+@figure("grid-carbon-levers-relocated", cheap=False)
+def _levers_relocated() -> str:
+    b = carbon_levers().set_index("lever").relocated_share
+    none, gen = b["none (2024 schemes)"], b["generators only"]
+    more = "more" if gen > none else "less"
+    return (f"it also makes operators relocate {more} (served away from origin "
+            f"{100 * none:.1f} % without it, {100 * gen:.1f} % with it)")
+
+
 @figure("grid-carbon-levers", cheap=False)
 def _levers() -> str:
-    b = experiments().carbon_levers(168, EXPERIMENTS_OUT)
+    b = carbon_levers()
     return table(pd.DataFrame({
         "lever": b.lever, "all zones' emissions (Mt/week)": b.total_emissions_t / 1e6,
         "data-centre system emissions (kt)": b.dc_system_emissions_t / 1e3,

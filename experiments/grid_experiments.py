@@ -11,13 +11,15 @@
 (b) A carbon price on generators only, on placement only, and on both: four runs (none; 100
     $/t on generators everywhere; 100 $/t on operators' placement; both), with total emissions
     of all zones, the data-centre load's system emissions, the relocation effect, the served
-    share away from origin, mean zone price and the operators' cost.
+    share away from origin, mean zone price, the operators' cost and generation by technology.
 
 Usage (from the repository root; about a minute per run-week on this machine)::
 
     python experiments/grid_experiments.py [--hours 168] [--out out/grid_experiments]
 
-Writes ``bits_vs_electrons_<scenario>.csv``, ``carbon_levers.csv`` and ``grid_experiments.md``;
+Writes ``bits_vs_electrons_<scenario>.csv`` (and ``..._zones.csv``: what changed in each zone,
+emissions and generation by technology), ``carbon_levers.csv`` (with generation by technology)
+and ``grid_experiments.md``;
 ``--scenario grid_carbon_generators.toml`` repeats (a) under a 100 $/t price on generators.
 """
 
@@ -61,19 +63,31 @@ def _run(scn: Scenario, out: Path, hours: int) -> Path:
 
 
 def clear_hours(scn: Scenario, model, loads_mw: dict[str, np.ndarray], ref_mw: np.ndarray
-                ) -> dict[str, tuple[float, float]]:
+                ) -> dict[str, tuple[float, float, pd.DataFrame]]:
     """Emissions (kg) and dispatch cost (USD) of all zones over the run's hours for each named
     data-centre load (hours, Z), the grid prepared each hour at ``ref_mw`` (hours, Z) as in the
-    run, with the scenario's grid settings (``market.grid_response``)."""
+    run, with the scenario's grid settings (``market.grid_response``); and, per zone, its
+    emissions (kg) and generation by technology (MWh) over those hours (a frame indexed by
+    zone: ``emissions_kg`` and one column per technology)."""
     response = GRID_RESPONSES[scn.market.grid_response](scn, model.base, model.stamps)
-    out = {name: [0.0, 0.0] for name in loads_mw}
+    n_z = len(scn.zones)
+    out = {name: [0.0, 0.0, np.zeros(n_z), np.zeros((n_z, len(response.technologies)))]
+           for name in loads_mw}
     for t in range(len(ref_mw)):
         response.set_hour(t, ref_mw[t])
         for name, load in loads_mw.items():
             d = response.clear(load[t])
-            out[name][0] += float(d.emissions_kg.sum())
-            out[name][1] += float(d.cost_usd)
-    return {k: (v[0], v[1]) for k, v in out.items()}
+            acc = out[name]
+            acc[0] += float(d.emissions_kg.sum())
+            acc[1] += float(d.cost_usd)
+            acc[2] += d.emissions_kg
+            acc[3] += d.generation_mw
+    zone_ids = [z.id for z in scn.zones]
+
+    def by_zone(em: np.ndarray, gen: np.ndarray) -> pd.DataFrame:
+        return pd.DataFrame(gen, index=pd.Index(zone_ids, name="zone"),
+                            columns=list(response.technologies)).assign(emissions_kg=em)
+    return {k: (v[0], v[1], by_zone(v[2], v[3])) for k, v in out.items()}
 
 
 def zone_loads(run_dir: Path, zone_ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -84,19 +98,29 @@ def zone_loads(run_dir: Path, zone_ids: list[str]) -> tuple[np.ndarray, np.ndarr
     return placed, ref
 
 
-def bits_vs_electrons(hours: int, out: Path, scenario: str = "baseline.toml") -> pd.DataFrame:
+def bits_vs_electrons(hours: int, out: Path, scenario: str = "baseline.toml"
+                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Experiment (a) in ``scenario`` (a file of experiments/scenarios): relocation, then the
     status-quo load with every line scaled by k, each line alone doubled, and the line whose
-    doubling cuts emissions most scaled finely."""
+    doubling cuts emissions most scaled finely. Returns the table of cases and what changed
+    where: per case (``case``, ``lines``, ``interconnector_scale``) and zone, the change
+    against the status quo of the zone's emissions (t) and of its generation by technology
+    (GWh, one ``<technology>_gwh`` column each)."""
     scn = load_scenario(SCENARIOS / scenario)
     run_dir = _run(scn, out / "runs" / Path(scenario).stem, hours)
     model = run_model(run_dir)
     zone_ids = [z.id for z in scn.zones]
     placed, ref = zone_loads(run_dir, zone_ids)
     base = clear_hours(scn, model, {"status quo": ref, "relocation": placed}, ref)
-    e0, c0 = base["status quo"]
+    e0, c0, z0 = base["status quo"]
+    changes = []
 
-    def row(case: str, line: str, k: float, e: float, c: float) -> dict:
+    def row(case: str, line: str, k: float, e: float, c: float, z: pd.DataFrame) -> dict:
+        d = z - z0
+        changes.append(pd.DataFrame({
+            "case": case, "lines": line, "interconnector_scale": k,
+            "emissions_change_t": d.pop("emissions_kg") / 1e3,
+            **{f"{tech}_gwh": d[tech] / 1e3 for tech in d.columns}}).reset_index())
         return {"case": case, "lines": line, "interconnector_scale": k, "emissions_t": e / 1e3,
                 "cost_usd": c, "emissions_reduction_t": (e0 - e) / 1e3,
                 "cost_reduction_usd": c0 - c}
@@ -117,7 +141,16 @@ def bits_vs_electrons(hours: int, out: Path, scenario: str = "baseline.toml") ->
     rows += doubled
     best = max(doubled, key=lambda r: r["emissions_reduction_t"])["lines"]
     rows += [one_line(best, k) for k in LINE_SCALES]
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows), pd.concat(changes, ignore_index=True)
+
+
+def generation_by_technology(run_dir: Path) -> pd.Series:
+    """A run's generation by technology over all zones and hours (GWh), from its zones
+    table's ``gen_<technology>_mw`` columns."""
+    z = read_tables(run_dir, "zones")["zones"]
+    cols = [c for c in z.columns if c.startswith("gen_") and c.endswith("_mw")]
+    return pd.Series({c.removeprefix("gen_").removesuffix("_mw"): z[c].sum() / 1e3
+                      for c in cols})
 
 
 def matching_scale(table: pd.DataFrame, lines: str, column: str) -> float:
@@ -153,6 +186,7 @@ def carbon_levers(hours: int, out: Path) -> pd.DataFrame:
                                      / m.served_mwh.sum()),
             "mean_price_usd_per_mwh": z.price_usd_per_mwh.mean(),
             "operators_cost_usd": m.cost_usd.sum(),
+            **{f"{tech}_gwh": gwh for tech, gwh in generation_by_technology(run_dir).items()},
         })
     return pd.DataFrame(rows)
 
@@ -169,8 +203,10 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     md = []
     if args.only in (None, "a"):
-        a = bits_vs_electrons(args.hours, args.out, args.scenario)
+        a, where = bits_vs_electrons(args.hours, args.out, args.scenario)
         a.to_csv(args.out / f"bits_vs_electrons_{Path(args.scenario).stem}.csv", index=False)
+        where.to_csv(args.out / f"bits_vs_electrons_{Path(args.scenario).stem}_zones.csv",
+                     index=False)
         best = a[(a.case == "no relocation") & (a.lines != "all")].sort_values(
             "emissions_reduction_t").lines.iloc[-1]
         md += [f"## (a) Moving bits vs moving electrons ({args.scenario})", "",
