@@ -155,9 +155,12 @@ def table(df: pd.DataFrame, formats: dict[str, str] | None = None) -> str:
 
 # -- shared inputs -----------------------------------------------------------------------------
 
-def _module(name: str):
-    """An experiments script as a module."""
-    spec = importlib.util.spec_from_file_location(name, ROOT / "experiments" / f"{name}.py")
+def _module(name: str, folder: Path = ROOT / "experiments"):
+    """A script of ``folder`` (default experiments/) as a module; the folder goes last on the
+    path, for the modules the script imports beside it (experiments/paper/common.py)."""
+    if str(folder) not in sys.path:
+        sys.path.append(str(folder))
+    spec = importlib.util.spec_from_file_location(name, folder / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
@@ -689,6 +692,128 @@ def _levers() -> str:
         "mean zone price (USD/MWh)": b.mean_price_usd_per_mwh,
         "operators' cost (M USD)": b.operators_cost_usd / 1e6}),
         {"all zones' emissions (Mt/week)": "{:.2f}"})
+
+
+# -- figures: the paper's figures (docs/reproduce.md; experiments/paper/fig_*.py) -----------
+
+@functools.cache
+def paper(name: str):
+    """experiments/paper/NAME.py."""
+    return _module(name, ROOT / "experiments" / "paper")
+
+
+@functools.cache
+def paper_frontier() -> pd.DataFrame:
+    """Figure (a)'s table."""
+    return paper("fig_a_frontier").table()
+
+
+def _change(new: float, old: float) -> str:
+    return f"{100 * (new / old - 1):+.0f}%"
+
+
+@figure("paper-frontier")
+def _paper_frontier() -> str:
+    t = paper_frontier()
+
+    def case(label: str) -> pd.DataFrame:
+        d = t[t.case == label].set_index("budget_ms").drop(columns="case")
+        return d.div(d.demand_mwh, axis=0)  # per MWh of demand
+    fc, nn = case("frictions, capacity limits"), case("no frictions, unlimited capacity")
+    ec, eu = case("no frictions, capacity limits"), nn
+    first, last = fc.index.min(), fc.index.max()
+    c0 = fc.cost_usd[first]
+    e0 = ec.emissions_kg[first]
+    near = ec.emissions_kg <= ec.emissions_kg[last] + 0.01 * (e0 - ec.emissions_kg[last])
+    saturates = int(near[near].index.min())
+    placed = fc.placed_emissions_kg
+    gap = placed[last] - fc.emissions_kg[last]
+    runs, start = [], None  # (rise, from, to) of each stretch of consecutive rises
+    for a, b in zip(placed.index[:-1], placed.index[1:], strict=True):
+        if placed[b] > placed[a] + 1e-9:
+            start = a if start is None else start
+            runs.append((placed[b] - placed[start], start, b))
+        else:
+            start = None
+    if runs:
+        _, a, b = max(runs)
+        rise = (f"they rise most from {a:g} to {b:g} ms ({placed[a]:.0f} to {placed[b]:.0f} "
+                f"kg/MWh{', above everything local' if placed[b] > e0 else ''}: cheap regions "
+                "within reach are not clean ones)")
+    else:
+        rise = "they never rise"
+    return (f"The cost C* falls from {c0:.1f} $/MWh (everything local, {first:g} ms) to "
+            f"{fc.cost_usd[last]:.1f} $/MWh at {last:g} ms with frictions and shipped capacity "
+            f"({_change(fc.cost_usd[last], c0)}), and to {nn.cost_usd[last]:.1f} $/MWh with "
+            f"neither ({_change(nn.cost_usd[last], c0)}): frictions and capacity each cost a "
+            f"few $/MWh at every budget. The least emissions E* fall from {e0:.0f} to "
+            f"{ec.emissions_kg[last]:.0f} kgCO2/MWh with shipped capacity "
+            f"({_change(ec.emissions_kg[last], e0)}) and to {eu.emissions_kg[last]:.0f} with "
+            f"unlimited capacity ({_change(eu.emissions_kg[last], e0)}); with shipped capacity "
+            f"99% of that fall is made by {saturates} ms. "
+            f"The emissions of the *cost* optimum (frictions, shipped capacity) do not follow "
+            f"E*: {rise}, and at {last:g} ms they stay {gap:.0f} kg/MWh above E*")
+
+
+@figure("paper-layers")
+def _paper_layers() -> str:
+    layers, _ = paper("fig_b_layers").table()
+    t = layers.set_index(["case", "kind"])
+
+    def shares(case: str, kind: str) -> tuple[float, float, float]:
+        r = t.loc[(case, kind)]
+        return tuple(100 * r[c] for c in ("share_local", "share_regional", "share_energy"))
+    budget = {k: f"{t.loc[('shipped capacity', k)].budget_ms:,.0f} ms"
+              for k in ("interactive", "conversational", "batch")}
+    i = shares("shipped capacity", "interactive")
+    c = shares("shipped capacity", "conversational")
+    b = shares("shipped capacity", "batch")
+    cu = shares("unlimited capacity", "conversational")
+    bu = shares("unlimited capacity", "batch")
+    return (f"interactive load ({budget['interactive']}, stateful) stays {i[0]:.0f}% local; "
+            f"conversational load ({budget['conversational']}) runs {c[0]:.0f}% local, "
+            f"{c[1]:.0f}% regional, {c[2]:.0f}% energy-oriented; batch ({budget['batch']}) "
+            f"{b[0]:.0f}% / {b[1]:.0f}% / {b[2]:.0f}% with shipped capacity. With unlimited "
+            f"capacity, conversational {cu[0]:.0f} / {cu[1]:.0f} / {cu[2]:.0f} and batch "
+            f"{bu[0]:.0f} / {bu[1]:.0f} / {bu[2]:.0f}")
+
+
+@figure("paper-frictions")
+def _paper_frictions() -> str:
+    t = paper("fig_c_frictions").table()
+    t = t.assign(per_mwh=t.benefit_usd / t.demand_mwh)
+    w = t[t.kind == "waterfall"].reset_index(drop=True)
+    free, real = w.per_mwh.iloc[0], w.per_mwh.iloc[-1]
+    steps = ", ".join(f"{c[2:]} {-(w.per_mwh[i - 1] - w.per_mwh[i]):+.1f}"
+                      for i, c in enumerate(w.case) if i)
+    tor = t[t.kind == "tornado"]
+    removed = (tor.per_mwh - real).to_numpy()
+    names = [c.removeprefix("without ") for c in tor.case]
+    order = np.argsort(-removed)
+    lifted = ", ".join(f"{names[i]} {removed[i]:.1f}" for i in order)
+    return (f"the frictionless benefit of relocation is {free:.1f} $ per MWh of demand; the "
+            f"realised benefit {real:.1f} $/MWh ({_change(real, free)}). Added in turn: "
+            f"{steps} $/MWh. Lifted one at a time (tornado): {lifted} $/MWh")
+
+
+@figure("paper-breakeven")
+def _paper_breakeven() -> str:
+    _, pairs = paper("fig_d_breakeven").tables()
+    n = len(pairs)
+    pos = pairs.saving_usd_per_mwh > 0
+    save = pairs.saving_usd_per_mwh[pos]
+
+    def within(phi: float, hours: float) -> str:
+        share = float((pairs[f"break_even_h_phi_{phi:g}"] <= hours).mean())
+        return "none" if share == 0 else f"{100 * share:.0f}%"
+    median_h = float(pairs.loc[pos, "break_even_h_phi_200"].median())
+    return (f"{100 * pos.mean():.0f}% of the {n} ordered region pairs offer a positive saving "
+            f"for a batch class (median {save.median():.0f} $/MWh, p90 "
+            f"{save.quantile(0.9):.0f} $/MWh at annual means, law and latency aside). With the "
+            f"default warm-up friction (200 $/MW) the median break-even horizon is "
+            f"{median_h:.1f} h and {within(200, 24)} of pairs pay back within a day; at 1,000 "
+            f"$/MW {within(1000, 24)} within a day and {within(1000, 168)} within a week; at "
+            f"5,000 $/MW {within(5000, 24)} within a day and {within(5000, 168)} within a week")
 
 
 # -- figures: the price of decentralisation (slow: a planner LP for every hour of each run) --
