@@ -18,7 +18,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     **{name: "abm.api" for name in (
         "simulate", "frontier", "sweep", "read_run", "load_scenario", "shipped_scenarios",
-        "compare", "write_report", "sensitivity", "discover")},
+        "compare", "write_report", "sensitivity", "discover", "headroom")},
     "Run": "abm.report.results", "Scenario": "abm.config.scenario", "InputError": "abm.errors",
     "MarketModel": "abm.market.model", "Operator": "abm.market.operators",
     "ComputeRegion": "abm.market.regions", "GridZone": "abm.market.zones",

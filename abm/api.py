@@ -119,6 +119,46 @@ def simulate(scenario: str | Path | Scenario | None = None, hours: int | None = 
                              tqdm_progress(f"abm {scn.name}") if progress else None)
 
 
+def headroom(scenario: str | Path | Scenario | None = None,
+             shares_pct: Sequence[float] = (0.25, 0.5, 1.0), *,
+             rtt_ms: Sequence[float] = (10, 50, 150), defer_h: Sequence[int] = (1, 4, 24),
+             peak: str = "annual", load: str | Path | None = None, progress: bool = False,
+             overrides: dict[str, Any] | None = None, **keywords: Any) -> pd.DataFrame:
+    """The constant new load each grid zone can host under its peak, as ``abm headroom``
+    (docs/headroom.md): the Duke method (Norris et al. 2025) on the zone's hourly background
+    load over the year the scenario starts in, then the same when the load may relocate or
+    defer instead of being curtailed.
+
+    Args:
+        scenario: None (the shipped default), a shipped name, a TOML path or a Scenario.
+        shares_pct: curtailment shares of the new load's annual energy, %.
+        rtt_ms: latency budgets (ms, round trip) within which the load may relocate.
+        defer_h: hours the load's work may wait.
+        peak: ``"annual"`` (the year's peak in every hour) or ``"seasonal"`` (the paper's
+            summer and winter peaks; docs/headroom.md says why it is not the default).
+        load: a CSV of hourly load, ``zone,timestamp,load_mw`` (MW, UTC hours), whose
+            series replace the shipped month x hour shapes of its zones (the others keep
+            theirs, over the file's hours).
+        progress: show a progress bar (tqdm) over the zones.
+        overrides: settings by dotted path, e.g. ``{"zones.set.IE.load_mw": 5000}``.
+        **keywords: more overrides, ``__`` for each dot.
+
+    Returns:
+        One row per zone, variant (``curtail``, ``relocate <b> ms``, ``defer <d> h``) and
+        share: ``headroom_mw``, ``headroom_pct_of_peak``, ``gain_mw`` over ``curtail``, the
+        zone's ``peak_mw`` and thresholds, load factor, hours and events of reduced draw,
+        curtailed, relocated and deferred MWh, and ``load_source``.
+    """
+    from abm.grid.zone_headroom import scenario_headroom
+    from abm.report.results import tqdm_progress
+
+    scn = _scenario(scenario, overrides, keywords)
+    bar = tqdm_progress(f"abm headroom {scn.name}", unit="zone") if progress else None
+    return scenario_headroom(scn, shares_pct=shares_pct, rtt_budgets_ms=rtt_ms,
+                             defer_hours=defer_h, peak_rule=peak, load_path=load,
+                             progress=bar)
+
+
 def read_run(folder: str | Path) -> Run:
     """A :class:`abm.report.results.Run` read from a folder written by ``abm run``."""
     from abm.report.results import read_run as read

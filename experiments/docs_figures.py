@@ -1090,6 +1090,90 @@ def _adoption() -> str:
     return table(df)
 
 
+# -- figures: grid headroom (docs/headroom.md) -------------------------------------------------
+
+#: Norris et al. (2025), "Rethinking Load Growth" (hdl.handle.net/10161/32077): curtailment-
+#: enabled headroom of 22 US balancing authorities at 0.25 / 0.5 / 1 % curtailment, GW
+DUKE_GW = {0.25: 76.0, 0.5: 98.0, 1.0: 126.0}
+
+
+@functools.cache
+def headroom() -> pd.DataFrame:
+    """``abm headroom`` of the shipped default scenario, at its defaults."""
+    from abm.api import headroom as compute_headroom
+
+    return compute_headroom()
+
+
+@figure("headroom-curtail")
+def _headroom_curtail() -> str:
+    df = headroom()
+    curt = df[df["mode"] == "curtail"]
+    mw = curt.pivot(index="zone_id", columns="share_pct", values="headroom_mw")
+    pct = curt.pivot(index="zone_id", columns="share_pct", values="headroom_pct_of_peak")
+    first = curt.drop_duplicates("zone_id").set_index("zone_id")
+    zones = list(first.index)
+    out = pd.DataFrame({"zone": zones, "peak (MW)": first.peak_mw.loc[zones].to_numpy(),
+                        "hours at peak": first.peak_hours.loc[zones].astype(str).to_numpy()})
+    for share in sorted(mw.columns):
+        out[f"{share:g} % (MW)"] = mw.loc[zones, share].to_numpy()
+        out[f"{share:g} % (% of peak)"] = pct.loc[zones, share].to_numpy()
+    formats = {c: "{:,.0f}" for c in out.columns if "(MW)" in c}
+    formats |= {c: "{:.2f}" for c in out.columns if "of peak" in c}
+    return table(out, formats)
+
+
+@figure("headroom-variants")
+def _headroom_variants() -> str:
+    df = headroom()
+    at = df[df.share_pct == 1.0]
+    variants = list(dict.fromkeys(at.variant))
+    mw = at.pivot(index="zone_id", columns="variant", values="headroom_mw")
+    zones = list(dict.fromkeys(at.zone_id))
+    out = pd.DataFrame({"zone": zones})
+    for v in variants:
+        out[v] = mw.loc[zones, v].to_numpy()
+    return table(out, {v: "{:,.0f}" for v in variants})
+
+
+@figure("headroom-figure", cheap=False)
+def _headroom_figure() -> str:
+    """docs/headroom.png, as ``abm headroom --out`` draws it (slow only in that it writes a
+    file: the tests never write into docs/)."""
+    from abm.report.figures import save
+    from abm.report.headroom_figures import headroom_variants_figure
+
+    save(headroom_variants_figure(headroom(), "default: headroom under the annual peak"),
+         DOCS / "headroom.png")
+    return ("![Headroom of the default zones by variant and share, % of peak (colour) and MW "
+            "(written)](headroom.png)")
+
+
+@figure("headroom-totals")
+def _headroom_totals() -> str:
+    df = headroom()
+    curt = df[df["mode"] == "curtail"]
+    first = curt.drop_duplicates("zone_id")
+    us = first.zone_id.str.startswith("US-")
+    total = curt.groupby("share_pct").headroom_mw.sum() / 1000
+    us_total = curt[curt.zone_id.str.startswith("US-")].groupby("share_pct").headroom_mw.sum()
+    shares = sorted(total.index)
+    at = " / ".join(f"{total[s]:,.1f}" for s in shares)
+    at_us = " / ".join(f"{us_total[s] / 1000:,.1f}" for s in shares)
+    duke = " / ".join(f"{DUKE_GW[s]:g}" for s in shares)
+    ie = df[(df.zone_id == "IE") & (df.share_pct == 1.0)].set_index("variant")
+    far = ie.loc["relocate 150 ms"]
+    away = 100 * far.relocated_mwh / (far.headroom_mw * far.series_hours)
+    return (f"Summed over the {len(first)} zones (peaks {first.peak_mw.sum() / 1000:,.0f} GW in "
+            f"all), the curtailed headroom is {at} GW at "
+            f"{' / '.join(f'{s:g}' for s in shares)} %; the {int(us.sum())} US zones "
+            f"({first.peak_mw[us].sum() / 1000:,.0f} GW of peak) give {at_us} GW, where Norris "
+            f"et al. find {duke} GW over 22 balancing authorities with about 95 % of US load. "
+            f"Relocating within 150 ms, Ireland (peak {far.peak_mw / 1000:,.1f} GW) would "
+            f"\"host\" {far.headroom_mw / 1000:,.0f} GW at 1 %, {away:.0f} % of whose energy "
+            "runs in other zones.")
+
+
 # -- running -----------------------------------------------------------------------------------
 
 def compute(names: list[str]) -> dict[str, str]:

@@ -33,15 +33,25 @@ def test_report_writes_html_with_embedded_figures_and_markdown(two, tmp_path, ca
     assert "abm report: post-processing" in err and "writing" in err  # and after the runs
     text = out.read_text()
     images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', text)
-    # headline, frontier, layers, generation, three heat maps, two maps
-    assert len(images) == 9
+    # headline, frontier, layers, generation, three heat maps, two maps, headroom
+    assert len(images) == 10
     assert all(base64.b64decode(i).startswith(b"\x89PNG") for i in images)
     for heading in ("Findings", "Headline results against the baseline",
                     "Energy-latency frontier and execution layers", "Zone changes",
                     "Where demand moved", "Set-up and levers", "Who gains and who loses",
-                    "The price of decentralisation", "Data provenance"):
+                    "The price of decentralisation", "Grid headroom", "Data provenance"):
         assert f"<h2>{heading}</h2>" in text
     assert re.search(r"<h2>Generation in [A-Z0-9-]+</h2>", text)
+    # the baseline's headroom, as abm.headroom computes it, in the CSV and the table
+    import pandas as pd
+
+    import abm
+
+    room = pd.read_csv(out.parent / "report_figures" / "headroom.csv").fillna(
+        {"relocation_zones": ""})
+    expected = abm.headroom(base)
+    pd.testing.assert_frame_equal(room, expected, check_dtype=False)
+    assert (out.parent / "report_figures" / "headroom.png").is_file()
     assert (out.parent / "report_figures" / "generation.png").is_file()
     md = out.with_suffix(".md").read_text()
     header = next(line for line in md.splitlines() if line.startswith("| scenario | demand"))
@@ -51,6 +61,8 @@ def test_report_writes_html_with_embedded_figures_and_markdown(two, tmp_path, ca
     assert "policy.carbon\\_price\\_usd\\_per\\_t = 400" not in md  # inside words: not escaped
     assert "policy.carbon_price_usd_per_t = 400" in md
     assert "2 seeds per scenario" in md
+    at_1 = expected[(expected.share_pct == 1) & (expected.variant == "curtail")].iloc[0]
+    assert f"| {at_1.zone_id} | {at_1.peak_mw:,.0f} | {at_1.headroom_mw:,.0f} |" in md
     for link in re.findall(r"\]\((report_figures/[^)]+\.png)\)", md):
         assert (out.parent / link).is_file()
 

@@ -214,6 +214,7 @@ NOTHING_WRITTEN = "nothing was written; run the command again"
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``abm`` and its subcommands (standard library only)."""
     from abm.cli.dashboard import register as register_dashboard
+    from abm.cli.headroom import register as register_headroom
     from abm.cli.sweep import register as register_sweep
 
     parser = argparse.ArgumentParser(
@@ -279,6 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_dashboard(sub)
     _register_report(sub)
     register_sweep(sub)
+    register_headroom(sub)
     _register_export(sub)
     return parser
 

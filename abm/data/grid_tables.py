@@ -356,3 +356,14 @@ def _monthly(path: Path, key: str, value: str, needed: set[str], of: str
         raise InputError(path, key, f"every {key} needs 12 months; incomplete: {incomplete}"
                          + (f"; missing ({of}): {absent}" if absent else ""))
     return out
+
+
+def demand_shape_basis(directory: Path | str | None = None) -> dict[str, str]:
+    """zone -> how its demand shape was made (``derived`` from data or ``synthetic``), from
+    ``demand_shape_sources.csv`` in ``directory`` (default: the shipped tables); empty where
+    the folder has no such file (it is optional)."""
+    path = (Path(directory) if directory is not None else GRID_DIR) / "demand_shape_sources.csv"
+    if not path.exists():
+        return {}
+    df = _read_csv(path, ["zone_id", "basis"])
+    return {str(r.zone_id): str(r.basis) for _, r in _rows(df)}

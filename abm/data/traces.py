@@ -429,6 +429,58 @@ def _em(source: str, header: list[str], rows: list[tuple[int, list[str]]],
     return out.build()
 
 
+LOAD_COLUMNS = ("zone", "timestamp", "load_mw")
+
+
+@dataclass(frozen=True, eq=False)
+class LoadTrace:
+    """Hourly load of several zones on one regular UTC hour range (``abm headroom --load``).
+
+    Attributes:
+        zones: zone ids, in the order they first appear in the file.
+        hours: ``datetime64[h]`` UTC hour stamps, shape (T,), sorted, hourly, no gaps.
+        load_mw: load, MW, shape (T, Z), finite and >= 0.
+        source: the file, used in messages.
+    """
+
+    zones: tuple[str, ...]
+    hours: np.ndarray
+    load_mw: np.ndarray
+    source: str
+
+
+def read_load(path: str | Path, *, max_bytes: int) -> LoadTrace:
+    """Read a long CSV of hourly load: ``zone,timestamp,load_mw`` (MW, finite, >= 0; no empty
+    cells). Timestamps as in :func:`read_long`; every zone on the same hours with no gaps.
+    ``max_bytes``: the largest file read (``abm.config.limits.MAX_TRACE_BYTES``).
+
+    Raises:
+        InputError: naming the file, column and line of any bad input.
+    """
+    source, header, rows = _read_csv(path, max_bytes)
+    if sorted(header) != sorted(LOAD_COLUMNS):
+        raise InputError(source, "header", f"got {quoted(','.join(header))}; required: "
+                         f"{','.join(LOAD_COLUMNS)} (each once, nothing else)")
+    col = {h: i for i, h in enumerate(header)}
+    out = _Collector(source)  # its checks (duplicates, gaps, same hours); load in the price slot
+    for line, cells in rows:
+        zone = cells[col["zone"]].strip()
+        if not zone:
+            raise InputError(source, f"line {line}, zone", "empty zone; allowed: a zone id")
+        hour = _parse_stamp(source, f"line {line}, timestamp", cells[col["timestamp"]])
+        text = cells[col["load_mw"]]
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value >= 0):
+            raise InputError(source, f"line {line}, load_mw", f"{quoted(text)}; allowed: a "
+                             "finite number of MW >= 0")
+        out.add(line, zone, hour, value, math.nan)
+    traces = out.build()
+    return LoadTrace(traces.zones, traces.hours, traces.price_usd_per_mwh, source)
+
+
 def read_long(path: str | Path, *, max_bytes: int) -> Traces:
     """Read a long CSV: ``zone,timestamp,price_usd_per_mwh,carbon_g_per_kwh``.
 

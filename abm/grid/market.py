@@ -74,6 +74,23 @@ class Calibration:
     transfer_limit_mw: np.ndarray
 
 
+def background_mw(mean_load_mw: np.ndarray, demand_shape: np.ndarray, month: np.ndarray | int,
+                  hour_utc: np.ndarray | int) -> np.ndarray:
+    """Background demand, MW: each zone's mean demand times its month x UTC-hour shape.
+
+    Args:
+        mean_load_mw: (Z,) mean background demand.
+        demand_shape: (Z, 12, 24) background demand / mean demand by month and UTC hour.
+        month: 1-12, one hour's or (H,) hours'.
+        hour_utc: 0-23, likewise.
+
+    Returns:
+        (Z,) for one hour, (H, Z) for H hours.
+    """
+    cells = np.asarray(demand_shape, dtype=float)[:, np.asarray(month) - 1, np.asarray(hour_utc)]
+    return np.asarray(mean_load_mw, dtype=float) * np.moveaxis(cells, 0, -1)
+
+
 class GridMarket:
     """Supply stacks, interconnectors and the clearing of Z zones.
 
@@ -246,7 +263,7 @@ class GridMarket:
             base_price_usd_per_mwh: (Z,) the hour's base price to reproduce (with
                 ``calibrate_prices``; otherwise reported against).
         """
-        self.background_mw = self.mean_load_mw * self.demand_shape[:, month - 1, hour_utc]
+        self.background_mw = background_mw(self.mean_load_mw, self.demand_shape, month, hour_utc)
         load = self.background_mw + np.asarray(reference_dc_mw, dtype=float)
         target = np.asarray(base_avg_carbon_kg_per_mwh, dtype=float)
         price = np.asarray(base_price_usd_per_mwh, dtype=float)

@@ -186,15 +186,15 @@ def simulate_scenario(scn: Scenario, hours: int | None = None, seed: int | None 
     return Run(scn.name, scn.source, scn, summary(model, "complete"), tables(model), model)
 
 
-def tqdm_progress(desc: str, quiet: bool = False) -> Callable[[int, int], None]:
-    """A ``progress(done, total)`` callback drawing a tqdm bar on stderr."""
+def tqdm_progress(desc: str, quiet: bool = False, unit: str = "h") -> Callable[[int, int], None]:
+    """A ``progress(done, total)`` callback drawing a tqdm bar of ``unit`` on stderr."""
     from tqdm import tqdm
 
     bars: list[Any] = []
 
     def progress(done: int, total: int) -> None:
         if not bars:
-            bars.append(tqdm(total=total, desc=desc, unit="h", file=sys.stderr, disable=quiet))
+            bars.append(tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, disable=quiet))
         bars[0].update(done - bars[0].n)
         if done >= total:
             bars[0].close()

@@ -39,6 +39,7 @@ from abm.core.metrics import LAYERS, cost_usd_per_mwh
 from abm.core.signals import mean_signals
 from abm.errors import InputError
 from abm.files import write_atomic
+from abm.grid.zone_headroom import scenario_headroom
 from abm.market.reporters import COST_PARTS
 from abm.report import comparison
 from abm.report.decentralisation import price_of_decentralisation
@@ -60,6 +61,11 @@ from abm.report.document import (
 )
 from abm.report.figures import busiest_zone, map_figure
 from abm.report.findings import caveats, findings, parents
+from abm.report.headroom_figures import (
+    headroom_variants_figure,
+    load_sources,
+    variants_table,
+)
 from abm.report.replications import paired_change, replication_seeds, spread
 from abm.report.results import Run, read_run, simulate_scenario, tqdm_progress
 
@@ -597,8 +603,9 @@ def write_report(runs: list[Run], baseline: Run, out: Path,
     check_zone(baseline.scenario, zone)
     replicas = {r.label: list((replicas or {}).get(r.label) or [r]) for r in runs}
     zone = zone or busiest_zone(baseline.tables["zones"])
-    figures_steps = 4 + all("marginal_technology" in r.tables["zones"] for r in runs) + (
-        len(runs) > 1)  # headline, frontier and layers, [generation], [heat maps], maps, writing
+    figures_steps = 5 + all("marginal_technology" in r.tables["zones"] for r in runs) + (
+        len(runs) > 1)  # headline, frontier and layers, [generation], [heat maps], maps,
+    # headroom, writing
     step = _Steps(sum(len(v) for v in replicas.values()) + len(runs) + figures_steps, quiet)
     try:
         fronts = {}
@@ -612,7 +619,9 @@ def write_report(runs: list[Run], baseline: Run, out: Path,
         for r in runs:
             step(f"price of decentralisation: {r.label}")
             gaps[r.label] = price_of_decentralisation(r)
-        doc, figures, csvs = _document(runs, baseline, replicas, fronts, gaps, zone, out,
+        step("grid headroom")
+        room = scenario_headroom(baseline.scenario)
+        doc, figures, csvs = _document(runs, baseline, replicas, fronts, gaps, room, zone, out,
                                        command, step)
         step("writing")
         fig_dir = out.with_name(out.stem + "_figures")
@@ -631,8 +640,9 @@ def write_report(runs: list[Run], baseline: Run, out: Path,
 
 
 def _document(runs: list[Run], baseline: Run, replicas: dict[str, list[Run]],
-              fronts: dict[str, list[pd.DataFrame]], gaps: dict[str, pd.DataFrame], zone: str,
-              out: Path, command: str, step: Callable[[str], None]
+              fronts: dict[str, list[pd.DataFrame]], gaps: dict[str, pd.DataFrame],
+              room: pd.DataFrame, zone: str, out: Path, command: str,
+              step: Callable[[str], None]
               ) -> tuple[Document, list[Figure], dict[str, pd.DataFrame]]:
     """The report as a document, its figures and the CSV files beside them."""
     labels = [r.label for r in runs]
@@ -778,6 +788,7 @@ def _document(runs: list[Run], baseline: Run, replicas: dict[str, list[Run]],
              "is market minus planner: what decentralised decisions cost (docs/market.md)."
              + (" First seed of each scenario." if seeds > 1 else "")),
         decentralisation_table(gaps)), folded=True))
+    sections.append(_headroom_section(room, base, fig, fig_dir))
     grid_tables = grid_results(runs, baseline)
     if grid_tables:
         sections.append(Section("Grid results: marginal technology and interconnectors", (
@@ -813,11 +824,38 @@ def _document(runs: list[Run], baseline: Run, replicas: dict[str, list[Run]],
     intro = text(f"Made {stamp} by GeoInference ABM",
                  *((" with ", code(command)) if command else ()),
                  ". Folded sections (set-up and levers, the price of decentralisation, grid "
-                 "results, who gains and loses, provenance) open on a click.")
-    csvs = {"zone_changes.csv": zones}
+                 "headroom, grid results, who gains and loses, provenance) open on a "
+                 "click.")
+    csvs = {"zone_changes.csv": zones, "headroom.csv": room}
     if ops is not None:
         csvs["operator_changes.csv"] = ops
     return Document(title, intro, tuple(sections)), figures, csvs
+
+
+def _headroom_section(room: pd.DataFrame, base: str,
+                      fig: Callable[[str, MplFigure, str], Figure], fig_dir: str) -> Section:
+    """The baseline's grid headroom (docs/headroom.md): the figure of every variant and share,
+    and the table at the largest share."""
+    share = float(room.share_pct.max())
+    first = room.drop_duplicates("zone_id")
+    shares = " / ".join(f"{s:g}" for s in sorted(room.share_pct.unique()))
+    flat = int((first.peak_hours > room.share_pct.min() / 100 * first.series_hours).sum())
+    return Section("Grid headroom", (
+        text("The constant new data-centre load each of ", bold(base), "'s zones could host if "
+             f"it accepted curtailment of {shares} % of its annual energy in the hours it "
+             "would push the zone above its annual peak (the Duke method, Norris et al. 2025), "
+             "and how much more if that load could instead relocate to zones within a latency "
+             "budget or defer its work some hours (docs/headroom.md; ", code("abm headroom"),
+             "). Background load of " + "; of ".join(load_sources(room)) + ". "
+             f"{flat} of {len(first)} zones hold their peak more hours than the smallest "
+             "share allows, and so have no headroom at it. Relocation counts each zone's "
+             "neighbours' whole room, for each zone alone. Every number: ",
+             code(f"{fig_dir}/headroom.csv"), "."),
+        fig("headroom", headroom_variants_figure(room, f"{base}: headroom under the annual "
+                                                 "peak"), "grid headroom"),
+        text(f"At {share:g} % of the new load's energy curtailed (MW):"),
+        Table.from_frame(variants_table(room, share).rename_axis("zone"), lambda v: f"{v:,.0f}",
+                         index=True)), folded=True)
 
 
 def _heat_maps(zones: pd.DataFrame, labels: list[str], seeds: int
