@@ -28,6 +28,8 @@ WRONG = [
      "abm.sweeps.design -> mesa"),
     ("core/problem.py", "import highspy", "placement-contract",
      "abm.core.problem -> highspy"),
+    ("core/backlog.py", "import abm.core.horizon_flow", "horizon-contract",
+     "abm.core.backlog -> abm.core.horizon_flow"),
     ("core/masks.py", "import abm.core.metrics", "acyclic",
      "No cycles are allowed in abm.core"),
 ]

@@ -70,6 +70,17 @@ def _less(a, a_tie, b, b_tie, tol):
 
 
 @numba.njit(cache=True)
+def _nearest(queue, n_q, dist, dist_tie, tol):
+    """The position in queue[:n_q] of the node nearest by (dist, dist_tie), the first of
+    equals."""
+    i = 0
+    for q in range(1, n_q):
+        if _less(dist[queue[q]], dist_tie[queue[q]], dist[queue[i]], dist_tie[queue[i]], tol):
+            i = q
+    return i
+
+
+@numba.njit(cache=True)
 def _greedy(cost, feasible, demand, phi, prev, pref, voll, x, unserved, price, price_tie, eps):
     """Capacity-free optimum of one operator into x (K, R) and unserved (K,); (price,
     price_tie) (K,) get each class's cheapest new MW or VoLL, its dual. (Input figures are
@@ -194,11 +205,7 @@ def _repair(cost, feasible, phi, prev, pref, cap, voll, tol, eps, x, unserved, p
         dist[e], dist_tie[e] = 0.0, 0.0
         queue[0], n_q = e, 1
         while n_q > 0:
-            i = 0
-            for q in range(1, n_q):
-                if _less(dist[queue[q]], dist_tie[queue[q]], dist[queue[i]], dist_tie[queue[i]],
-                         tol):
-                    i = q
+            i = _nearest(queue, n_q, dist, dist_tie, tol)
             v = queue[i]
             if v == t:
                 break

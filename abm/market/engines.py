@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from abm.config.registry import PLACEMENT_ENGINES
+from abm.core.horizon import HorizonProblem, Plan
 from abm.core.problem import PlacementProblem
 from abm.market.state import Arrays, StateError
 
@@ -41,6 +42,11 @@ class PlacementEngine:
     def solve(self, o: int, problem: PlacementProblem) -> tuple[np.ndarray, np.ndarray]:
         """Operator ``o``'s optimum of ``problem``: (x_mw (K, R), unserved_mw (K,))."""
         raise NotImplementedError
+
+    def plan(self, o: int, problem: HorizonProblem) -> Plan:
+        """Operator ``o``'s plan over the horizon (``abm.core.horizon``): its lexicographic
+        optimum."""
+        raise NotImplementedError(f"{type(self).__name__} does not plan over a horizon")
 
     def first_come(self, order: np.ndarray, cost: np.ndarray, demand_mw: np.ndarray,
                    friction_usd_per_mw: np.ndarray, incumbent_mw: np.ndarray,
@@ -80,6 +86,12 @@ class Flow(PlacementEngine):
 
         return solve_flow(problem)
 
+    def plan(self, o: int, problem: HorizonProblem) -> Plan:
+        """The time-expanded min-cost flow's optimum (``abm.core.horizon_flow``)."""
+        from abm.core.horizon_flow import solve_horizon_flow
+
+        return solve_horizon_flow(problem)
+
     def first_come(self, order, cost, demand_mw, friction_usd_per_mw, incumbent_mw,
                    preference, reserved_mw, share_mw, available_mw, voll_usd_per_mwh, x_mw,
                    unserved_mw, check):
@@ -103,10 +115,12 @@ class HiGHS(PlacementEngine):
         super().__init__(feasible)
         self.bases: dict[int, Any] = {}  # operator -> its last optimal basis
         self._lps: dict[int, Any] = {}  # operator -> PlacementLP, rebuilt on demand
+        self._horizon_lps: dict[int, Any] = {}  # operator -> HorizonLP, rebuilt on demand
 
     def __getstate__(self) -> dict:
         # HiGHS objects do not pickle; the bases do, as arrays
-        return {**self.__dict__, "_lps": {}, "bases": dict(self._basis_arrays())}
+        return {**self.__dict__, "_lps": {}, "_horizon_lps": {},
+                "bases": dict(self._basis_arrays())}
 
     def _basis_arrays(self) -> list[tuple[int, tuple[np.ndarray, np.ndarray]]]:
         from abm.core.placement import basis_arrays
@@ -126,6 +140,16 @@ class HiGHS(PlacementEngine):
         """The LP's optimum (ties by the lexicographic second solve), from o's last basis."""
         sol, self.bases[o] = self.lp(o).solve_problem(problem, basis=self.bases.get(o))
         return sol.x_mw, sol.unserved_mw
+
+    def plan(self, o: int, problem: HorizonProblem) -> Plan:
+        """The horizon LP's optimum (ties by a second solve) on o's persistent HiGHS model,
+        from its last basis while the graph keeps its shape (the basis is not state: a plan
+        does not depend on it)."""
+        if o not in self._horizon_lps:
+            from abm.core.horizon_lp import HorizonLP
+
+            self._horizon_lps[o] = HorizonLP()
+        return self._horizon_lps[o].solve(problem)
 
     def state(self) -> Arrays:
         """Each operator's basis: ``<o>.col`` and ``<o>.row`` (int8 HiGHS statuses)."""
@@ -147,3 +171,4 @@ class HiGHS(PlacementEngine):
             bases[int(o)] = (arrays[f"{o}.col"].copy(), arrays[f"{o}.row"].copy())
         self.bases = bases
         self._lps = {}
+        self._horizon_lps = {}

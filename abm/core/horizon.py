@@ -1,0 +1,304 @@
+"""The placement contract in time: one operator's plan over a rolling horizon of T hours,
+validated once (docs/formulation.md, "Deferrable work").
+
+Hour 0 is the hour being placed; hours 1..T-1 are forecast. Each class k has *due* load,
+``due_mw[t, k]``, that runs in hour t or goes unserved (interactive work: today's problem), and
+*deferrable* work, ``deferrable_mw[h, k]``, MWh whose deadline is the end of hour h, which may
+run in any hour t <= h, or is missed (unserved) at VoLL. The problem is a min-cost flow on the
+time-expanded graph
+
+    due (t, k)        -> class-hour (t, k)                      due load runs in its hour
+    deferrable (h, k) -> class-hour (t, k), t <= h              work waits until its deadline
+    class-hour (t, k) -> region-hour (t, j), where feasible     $ c[t,k,j] up to x0[k,j] MW,
+                                                                c + phi beyond (moved in)
+    region-hour (t, j) -> sink, at most capacity[t, j] MW
+    due and deferrable -> sink at VoLL                          unserved / missed
+
+minimise  sum c x + sum phi max(0, x - x0) + VoLL (unserved + missed); among optima the least
+tie cost (docs/model.md, "Ties"), which in time adds, per MW of deferrable work run in hour t,
+a rank that grows with t (run work early) and, between two pieces of work, runs the one with
+the nearer deadline first (``deferral_tie``). With T = 1 and no deferrable work this is exactly
+``abm.core.problem.PlacementProblem``.
+
+``graph`` lays the problem out as arcs; both engines read it (``abm.core.horizon_flow``, the
+compiled successive shortest paths; ``abm.core.horizon_lp``, HiGHS), and neither is imported
+here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from abm.core.problem import (
+    TIE_NEW,
+    TIE_UNSERVED,
+    PlacementInputError,
+    _bad,
+    _f64,
+    _fail,
+    check_capacity,
+)
+
+TIE_WAIT = 0.5  # tie cost scale of running deferrable work later (below 1: see deferral_tie)
+
+
+def deferral_tie(h: int | np.ndarray, t: int | np.ndarray, hours: int) -> np.ndarray:
+    """Tie cost per MW of deferrable work due by the end of hour ``h`` run in hour ``t`` of a
+    ``hours``-hour plan: TIE_WAIT t (1 + (T - 1 - h) / T) / T, in [0, 1). It grows with t (run
+    work early) and its cross term makes the nearer deadline run first (for h1 < h2 and
+    t1 < t2, (h1 at t1, h2 at t2) ties lower than the swap). 0 in a one-hour plan."""
+    h, t = np.asarray(h, dtype=float), np.asarray(t, dtype=float)
+    return TIE_WAIT * t * (1.0 + (hours - 1 - h) / hours) / hours
+
+
+@dataclass(frozen=True, eq=False)
+class HorizonProblem:
+    """One operator's plan over T hours; build it with ``HorizonProblem.of``. Shapes: T hours,
+    K classes, R regions; MW are MWh per hourly step.
+
+    Attributes:
+        cost_usd_per_mwh: (T, K, R) $/MWh of serving class k at region j in hour t (the
+            forecast beyond hour 0); finite where feasible.
+        feasible: (K, R) bool, where each class may run (the same every hour).
+        due_mw: (T, K) load that runs in hour t or is unserved, >= 0.
+        deferrable_mw: (T, K) work due by the end of hour h, runnable in hours 0..h, >= 0.
+        friction_usd_per_mw: (K, R) $ per MW run beyond the incumbent MW in any hour, >= 0.
+        incumbent_mw: (K, R) MW the class holds (x0: last hour's placement), >= 0; each hour
+            of the plan may keep up to x0 at cost c before paying friction.
+        capacity_mw: (T, R) MW the operator can get each hour, >= 0 (``np.inf``: no limit).
+        voll_usd_per_mwh: $ per MWh unserved or missed (finite).
+        preference: (K, R) tie rank in [0, 1] (``abm.core.problem.tie_preference``).
+    """
+
+    cost_usd_per_mwh: np.ndarray
+    feasible: np.ndarray
+    due_mw: np.ndarray
+    deferrable_mw: np.ndarray
+    friction_usd_per_mw: np.ndarray
+    incumbent_mw: np.ndarray
+    capacity_mw: np.ndarray
+    voll_usd_per_mwh: float
+    preference: np.ndarray
+
+    @classmethod
+    def of(cls, cost_usd_per_mwh: np.ndarray, feasible: np.ndarray, due_mw: np.ndarray,
+           deferrable_mw: np.ndarray | None = None, *, voll_usd_per_mwh: float,
+           friction_usd_per_mw: np.ndarray | None = None,
+           incumbent_mw: np.ndarray | None = None, capacity_mw: np.ndarray | None = None,
+           preference: np.ndarray | None = None) -> HorizonProblem:
+        """A validated problem (contiguous float64 / bool copies); omitted deferrable work,
+        friction, incumbent and preference are zeros, capacity unlimited. Raises
+        ``PlacementInputError`` naming the field and the offending values."""
+        cost = _f64(cost_usd_per_mwh)
+        if cost.ndim != 3:
+            _fail("cost_usd_per_mwh", f"must be (T, K, R), got shape {cost.shape}")
+        n_t, n_k, n_r = cost.shape
+        arrays = {
+            "cost_usd_per_mwh": cost,
+            "feasible": np.array(feasible, dtype=np.bool_, order="C"),
+            "due_mw": _f64(due_mw),
+            "deferrable_mw": _f64(deferrable_mw, (n_t, n_k)),
+            "friction_usd_per_mw": _f64(friction_usd_per_mw, (n_k, n_r)),
+            "incumbent_mw": _f64(incumbent_mw, (n_k, n_r)),
+            "capacity_mw": _f64(capacity_mw, (n_t, n_r), fill=np.inf),
+            "preference": _f64(preference, (n_k, n_r)),
+        }
+        want = {"feasible": (n_k, n_r), "due_mw": (n_t, n_k), "deferrable_mw": (n_t, n_k),
+                "friction_usd_per_mw": (n_k, n_r), "incumbent_mw": (n_k, n_r),
+                "capacity_mw": (n_t, n_r), "preference": (n_k, n_r)}
+        for name, shape in want.items():
+            if arrays[name].shape != shape:
+                _fail(name, f"must have shape {shape} to match cost {cost.shape}, got "
+                      f"{arrays[name].shape}")
+        voll = float(voll_usd_per_mwh)
+        if not np.isfinite(voll):
+            _fail("voll_usd_per_mwh", f"must be finite, got {voll}")
+        feas = np.broadcast_to(arrays["feasible"], cost.shape)
+        _bad("cost_usd_per_mwh", cost, feas & ~np.isfinite(cost), "finite where feasible")
+        for name in ("due_mw", "deferrable_mw", "friction_usd_per_mw", "incumbent_mw"):
+            a = arrays[name]
+            _bad(name, a, ~(np.isfinite(a) & (a >= 0)), "finite and >= 0")
+        pref = arrays["preference"]
+        _bad("preference", pref, ~((pref >= 0) & (pref <= 1)), "in [0, 1]")
+        check_capacity("capacity_mw", arrays["capacity_mw"])
+        return cls(**arrays, voll_usd_per_mwh=voll)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(T, K, R)."""
+        return self.cost_usd_per_mwh.shape
+
+    def objective_usd(self, plan: Plan) -> float:
+        """The problem's objective ($) at a plan."""
+        x = plan.x_mw
+        moved = np.maximum(x - self.incumbent_mw[None], 0.0)
+        c = np.where(self.feasible[None], self.cost_usd_per_mwh, 0.0)
+        lost = plan.unserved_mw.sum() + plan.missed_mw.sum()
+        return float((x * c).sum() + (moved * self.friction_usd_per_mw[None]).sum()
+                     + self.voll_usd_per_mwh * lost)
+
+    def tie_cost(self, plan: Plan) -> float:
+        """The tie-break objective at a plan: per MW the preference where it runs, + 2 where
+        it is moved in, + ``deferral_tie`` for deferrable work by when it runs, 4 unserved or
+        missed."""
+        n_t = self.shape[0]
+        moved = np.maximum(plan.x_mw - self.incumbent_mw[None], 0.0)
+        h, t = np.meshgrid(np.arange(n_t), np.arange(n_t), indexing="ij")
+        wait = (plan.deferred_mw * deferral_tie(h, t, n_t)[:, :, None]).sum()
+        return float((plan.x_mw * self.preference[None]).sum() + TIE_NEW * moved.sum() + wait
+                     + TIE_UNSERVED * (plan.unserved_mw.sum() + plan.missed_mw.sum()))
+
+
+class Plan(NamedTuple):
+    """A plan over the horizon (what runs in hour 0 is committed; the rest is re-planned).
+
+    Attributes:
+        x_mw: (T, K, R) MW run per hour, class and region.
+        unserved_mw: (T, K) due load not served in its hour.
+        deferred_mw: (T, T, K) deferrable work due by the end of hour h (first axis) run in
+            hour t (second axis), zero where t > h.
+        missed_mw: (T, K) deferrable work due by the end of hour h that misses its deadline.
+    """
+
+    x_mw: np.ndarray
+    unserved_mw: np.ndarray
+    deferred_mw: np.ndarray
+    missed_mw: np.ndarray
+
+
+class Graph(NamedTuple):
+    """A ``HorizonProblem`` as a min-cost flow: nodes 0..n-1, ``supply`` at the due and
+    deferrable nodes, one sink (node n - 1), arcs tail -> head with capacity (``np.inf``: none),
+    $ cost and tie cost per MW; ``kind`` and ``where`` say what each arc is (``ARC_*``), to read
+    a flow back into a ``Plan`` (``plan_of``)."""
+
+    n_nodes: int
+    supply: np.ndarray  # (n,) MW
+    tail: np.ndarray  # (A,) int64
+    head: np.ndarray
+    capacity: np.ndarray  # (A,) MW
+    cost: np.ndarray  # (A,) $/MWh
+    tie: np.ndarray  # (A,) tie cost per MW
+    kind: np.ndarray  # (A,) int8: ARC_*
+    where: np.ndarray  # (A, 3) int64: (t, k, j) / (h, t, k) / (t, k, -1)
+
+
+ARC_KEPT, ARC_MOVED, ARC_DUE, ARC_WAIT, ARC_UNSERVED, ARC_MISSED, ARC_ROOM = range(7)
+
+
+def graph(problem: HorizonProblem) -> Graph:
+    """The time-expanded graph of ``problem`` (module docstring). Nodes: due (t, k), deferrable
+    (h, k), class-hour (t, k), region-hour (t, j), sink; arcs only where MW may flow (a source
+    with no MW has none, a pair with no incumbent no kept arc, a region-hour without room and a
+    class-hour with nowhere to run none in), so every arc leads on to the sink."""
+    p = problem
+    n_t, n_k, n_r = p.shape
+    due0, def0 = 0, n_t * n_k
+    ch0 = 2 * n_t * n_k
+    rh0 = 3 * n_t * n_k
+    sink = rh0 + n_t * n_r
+    supply = np.zeros(sink + 1)
+    supply[due0:def0] = p.due_mw.reshape(-1)
+    supply[def0:ch0] = p.deferrable_mw.reshape(-1)
+    arcs: list[tuple] = []
+    voll = p.voll_usd_per_mwh
+    room = p.capacity_mw > 0  # (T, R)
+    runs = (p.feasible[None] & room[:, None, :]).any(axis=2)  # (T, K): somewhere to run
+    for t in range(n_t):
+        for k in range(n_k):
+            if p.due_mw[t, k] > 0 and runs[t, k]:
+                arcs.append((due0 + t * n_k + k, ch0 + t * n_k + k, np.inf, 0.0, 0.0, ARC_DUE,
+                             (t, k, -1)))
+            if p.due_mw[t, k] > 0:
+                arcs.append((due0 + t * n_k + k, sink, np.inf, voll, TIE_UNSERVED,
+                             ARC_UNSERVED, (t, k, -1)))
+    for h in range(n_t):
+        for k in range(n_k):
+            if p.deferrable_mw[h, k] > 0:
+                for t in range(h + 1):
+                    if not runs[t, k]:
+                        continue
+                    arcs.append((def0 + h * n_k + k, ch0 + t * n_k + k, np.inf, 0.0,
+                                 float(deferral_tie(h, t, n_t)), ARC_WAIT, (h, t, k)))
+                arcs.append((def0 + h * n_k + k, sink, np.inf, voll, TIE_UNSERVED, ARC_MISSED,
+                             (h, k, -1)))
+    for t in range(n_t):
+        for k in range(n_k):
+            for j in range(n_r):
+                if not (p.feasible[k, j] and room[t, j]):
+                    continue
+                c, phi, x0, pref = (float(p.cost_usd_per_mwh[t, k, j]),
+                                    float(p.friction_usd_per_mw[k, j]),
+                                    float(p.incumbent_mw[k, j]), float(p.preference[k, j]))
+                tail, head = ch0 + t * n_k + k, rh0 + t * n_r + j
+                if x0 > 0:
+                    arcs.append((tail, head, x0, c, pref, ARC_KEPT, (t, k, j)))
+                arcs.append((tail, head, np.inf, c + phi, TIE_NEW + pref, ARC_MOVED, (t, k, j)))
+    for t in range(n_t):
+        for j in range(n_r):
+            if not room[t, j]:
+                continue
+            arcs.append((rh0 + t * n_r + j, sink, float(p.capacity_mw[t, j]), 0.0, 0.0,
+                         ARC_ROOM, (t, j, -1)))
+    cols = list(zip(*arcs, strict=True)) if arcs else [()] * 7
+    return Graph(sink + 1, supply, np.array(cols[0], dtype=np.int64),
+                 np.array(cols[1], dtype=np.int64), np.array(cols[2], dtype=float),
+                 np.array(cols[3], dtype=float), np.array(cols[4], dtype=float),
+                 np.array(cols[5], dtype=np.int8),
+                 np.array(cols[6], dtype=np.int64).reshape(-1, 3))
+
+
+def plan_of(problem: HorizonProblem, g: Graph, flow_mw: np.ndarray) -> Plan:
+    """The plan a flow on ``graph(problem)`` describes, with each source's MW summing to its
+    supply exactly (served MW absorb the solver's residual, as ``abm.core.placement`` does)."""
+    n_t, n_k, n_r = problem.shape
+    x = np.zeros((n_t, n_k, n_r))
+    unserved = np.zeros((n_t, n_k))
+    deferred = np.zeros((n_t, n_t, n_k))
+    missed = np.zeros((n_t, n_k))
+    f = np.where(np.abs(flow_mw) < 1e-12, 0.0, flow_mw)
+    idx, kind = g.where, g.kind
+    for code, target in ((ARC_KEPT, x), (ARC_MOVED, x)):
+        sel = kind == code
+        np.add.at(target, (idx[sel, 0], idx[sel, 1], idx[sel, 2]), f[sel])
+    sel = kind == ARC_UNSERVED
+    unserved[idx[sel, 0], idx[sel, 1]] = f[sel]
+    sel = kind == ARC_MISSED
+    missed[idx[sel, 0], idx[sel, 1]] = f[sel]
+    sel = kind == ARC_WAIT
+    deferred[idx[sel, 0], idx[sel, 1], idx[sel, 2]] = f[sel]
+    unserved = np.minimum(unserved, problem.due_mw)
+    missed = np.minimum(missed, problem.deferrable_mw)
+    # the class-hour's MW run equal what reaches it: rescale x to it exactly
+    reach = (problem.due_mw - unserved) + deferred.sum(axis=0)
+    run = x.sum(axis=2)
+    x *= np.divide(reach, run, out=np.ones_like(run), where=run > 0)[:, :, None]
+    return Plan(x, unserved, deferred, missed)
+
+
+def check_plan(problem: HorizonProblem, plan: Plan, tol_mw: float = 1e-6) -> None:
+    """Raise ``PlacementInputError`` unless ``plan`` is feasible for ``problem``: every MW of
+    due load and deferrable work run in a window it may run in, or unserved / missed, within
+    the capacity, only where feasible (``tol_mw`` relative slack)."""
+    p = problem
+    n_t = p.shape[0]
+    x, u, y, m = plan
+    if (x < -tol_mw).any() or (u < -tol_mw).any() or (y < -tol_mw).any() or (m < -tol_mw).any():
+        raise PlacementInputError("plan: negative MW")
+    if (u > p.due_mw + tol_mw).any() or (m > p.deferrable_mw + tol_mw).any():
+        raise PlacementInputError("plan: more unserved or missed than the load")
+    if (x[:, ~p.feasible] > tol_mw).any():
+        raise PlacementInputError("plan: MW where a class may not run")
+    late = np.triu(np.ones((n_t, n_t), dtype=bool), k=1)  # t > h
+    if (y[late] > tol_mw).any():
+        raise PlacementInputError("plan: deferrable work run after its deadline")
+    scale = np.maximum(1.0, p.due_mw.sum() + p.deferrable_mw.sum())
+    if np.abs(y.sum(axis=1) + m - p.deferrable_mw).max(initial=0.0) > tol_mw * scale:
+        raise PlacementInputError("plan: deferrable work run + missed differs from the work")
+    if np.abs(x.sum(axis=2) - (p.due_mw - u) - y.sum(axis=0)).max(initial=0.0) > tol_mw * scale:
+        raise PlacementInputError("plan: MW run differ from due load served + work run")
+    if (x.sum(axis=1) > p.capacity_mw + tol_mw * np.maximum(1.0, p.capacity_mw)).any():
+        raise PlacementInputError("plan: more than the capacity")

@@ -1,0 +1,231 @@
+"""A plan over the horizon (``abm/core/horizon.py``) solved exactly as a min-cost flow by the
+primal-dual method, compiled with numba.
+
+The time-expanded graph is a DAG (due and deferrable nodes, class-hours, region-hours, sink),
+so the first potentials are minus each node's shortest distance to the sink, in one reverse
+sweep: every supply's cheapest way to the sink then has zero reduced cost, and one blocking flow
+(Dinic) over the zero-cost arcs sends all of it when no capacity binds. Where an arc fills,
+Dijkstra on reduced costs from the nodes still holding supply moves the potentials on to the
+next zero-cost arcs, and so on. The flow stays optimal throughout (successive shortest paths,
+many at a time), so once every supply has reached the sink (served, unserved or missed) it is
+the optimum. Costs are pairs compared lexicographically, ($ per MW, tie cost per MW), with $
+differences below ``tol`` (1e-13 of the largest $ figure) counting as ties, as in
+``abm.core.flow``.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from abm.core.flow import _less, _nearest
+from abm.core.horizon import Graph, HorizonProblem, Plan, graph, plan_of
+from abm.core.problem import PlacementError
+
+_EPS = 1e-12  # MW: residual capacity below this is used up
+_TOL = 1e-13  # $ differences below this share of the largest $ figure are ties
+_TIE_TOL = 1e-9  # tie-cost differences below this are ties (the ranks are sums of a few terms)
+
+
+@numba.njit(cache=True)
+def _admissible(e, frm, to, rcap, rc, rt, pot, pot_tie, tol):
+    """Whether residual arc e has room and a zero reduced cost, in $ (within tol) and tie."""
+    u, w = frm[e], to[e]
+    return (rcap[e] > _EPS and abs(rc[e] + pot[u] - pot[w]) <= tol
+            and abs(rt[e] + pot_tie[u] - pot_tie[w]) <= _TIE_TOL)
+
+
+@numba.njit(cache=True)
+def _block(n, frm, to, rcap, rc, rt, pot, pot_tie, tol, start, adj, excess, level, it, queue,
+           path):
+    """Send excess to the sink (node n - 1) along arcs of zero reduced cost, Dinic's way (BFS
+    levels, then blocking paths), until the sink is out of their reach; returns the MW sent."""
+    t = n - 1
+    sent = 0.0
+    while True:
+        level[:] = -1
+        n_q = 0
+        for v in range(n):
+            if excess[v] > _EPS and v != t:
+                level[v] = 0
+                queue[n_q] = v
+                n_q += 1
+        head = 0
+        while head < n_q:
+            v = queue[head]
+            head += 1
+            for a in range(start[v], start[v + 1]):
+                e = adj[a]
+                w = to[e]
+                if level[w] < 0 and _admissible(e, frm, to, rcap, rc, rt, pot, pot_tie, tol):
+                    level[w] = level[v] + 1
+                    queue[n_q] = w
+                    n_q += 1
+        if level[t] < 0:
+            return sent
+        for v in range(n):
+            it[v] = start[v]
+        for s in range(n):
+            if level[s] != 0:
+                continue
+            while excess[s] > _EPS:
+                depth = 0  # path[:depth] are the arcs from s to v
+                v = s
+                while v != t:
+                    advanced = False
+                    while it[v] < start[v + 1]:
+                        e = adj[it[v]]
+                        w = to[e]
+                        if level[w] == level[v] + 1 and _admissible(e, frm, to, rcap, rc, rt,
+                                                                    pot, pot_tie, tol):
+                            path[depth] = e
+                            depth += 1
+                            v = w
+                            advanced = True
+                            break
+                        it[v] += 1
+                    if not advanced:
+                        if v == s:
+                            break
+                        level[v] = -1  # a dead end this round
+                        depth -= 1
+                        v = frm[path[depth]]
+                        it[v] += 1
+                if v != t:
+                    break
+                delta = excess[s]
+                for q in range(depth):
+                    delta = min(delta, rcap[path[q]])
+                for q in range(depth):
+                    e = path[q]
+                    rcap[e] = 0.0 if rcap[e] - delta <= _EPS else rcap[e] - delta
+                    rcap[e ^ 1] += delta
+                excess[s] = 0.0 if excess[s] - delta <= _EPS else excess[s] - delta
+                sent += delta
+
+
+@numba.njit(cache=True)
+def _mcf(n, supply, tail, head, capacity, cost, tie, tol, flow):
+    """Min-cost flow of ``supply`` to the sink (node n - 1) into ``flow`` (A,); returns the
+    number of Dijkstra rounds, or -1 if it did not converge.
+
+    Primal-dual: the potentials start at minus each node's lexicographic distance to the sink
+    on the DAG, so every node's shortest path has zero reduced cost and one blocking flow on
+    those arcs sends every supply when nothing binds; where an arc fills, Dijkstra from the
+    nodes with excess (reduced costs, potentials kept) finds the next zero-cost arcs.
+    """
+    n_a = len(tail)
+    t = n - 1
+    to = np.empty(2 * n_a, dtype=np.int64)
+    frm = np.empty(2 * n_a, dtype=np.int64)
+    rcap = np.empty(2 * n_a)
+    rc = np.empty(2 * n_a)
+    rt = np.empty(2 * n_a)
+    for i in range(n_a):
+        frm[2 * i], to[2 * i], rcap[2 * i], rc[2 * i], rt[2 * i] = (
+            tail[i], head[i], capacity[i], cost[i], tie[i])
+        frm[2 * i + 1], to[2 * i + 1], rcap[2 * i + 1], rc[2 * i + 1], rt[2 * i + 1] = (
+            head[i], tail[i], 0.0, -cost[i], -tie[i])
+    start = np.zeros(n + 1, dtype=np.int64)
+    for e in range(2 * n_a):
+        start[frm[e] + 1] += 1
+    for v in range(n):
+        start[v + 1] += start[v]
+    fill = start[:-1].copy()
+    adj = np.empty(2 * n_a, dtype=np.int64)
+    for e in range(2 * n_a):
+        adj[fill[frm[e]]] = e
+        fill[frm[e]] += 1
+    # potentials: minus the distance to the sink (arcs point to higher nodes: a reverse sweep)
+    pot, pot_tie = np.full(n, np.inf), np.full(n, np.inf)
+    pot[t], pot_tie[t] = 0.0, 0.0
+    for v in range(t - 1, -1, -1):
+        for a in range(start[v], start[v + 1]):
+            e = adj[a]
+            w = to[e]
+            if e % 2 == 0 and rcap[e] > _EPS and pot[w] < np.inf:
+                if _less(rc[e] + pot[w], rt[e] + pot_tie[w], pot[v], pot_tie[v], 0.0):
+                    pot[v], pot_tie[v] = rc[e] + pot[w], rt[e] + pot_tie[w]
+    for v in range(n):
+        if pot[v] == np.inf:  # no way on to the sink: nothing flows in (graph builds none)
+            pot[v], pot_tie[v] = 0.0, 0.0
+        else:
+            pot[v], pot_tie[v] = -pot[v], -pot_tie[v]
+    excess = supply.copy()
+    excess[t] = 0.0
+    left = excess.sum()
+    dist, dist_tie = np.empty(n), np.empty(n)
+    done = np.empty(n, dtype=np.bool_)
+    level = np.empty(n, dtype=np.int64)
+    it = np.empty(n, dtype=np.int64)
+    queue = np.empty(n, dtype=np.int64)
+    path = np.empty(n, dtype=np.int64)
+    rounds = 0
+    while True:
+        left -= _block(n, frm, to, rcap, rc, rt, pot, pot_tie, tol, start, adj, excess, level,
+                       it, queue, path)
+        if left <= _EPS * n or not (excess > _EPS).any():
+            break
+        rounds += 1
+        if rounds > 4 * n_a + 10:
+            return -1
+        # Dijkstra on reduced costs from every node with excess
+        dist[:], dist_tie[:] = np.inf, np.inf
+        done[:] = False
+        n_q = 0
+        for v in range(n):
+            if excess[v] > _EPS and v != t:
+                dist[v], dist_tie[v] = 0.0, 0.0
+                queue[n_q] = v
+                n_q += 1
+        while n_q > 0:
+            i = _nearest(queue, n_q, dist, dist_tie, tol)
+            v = queue[i]
+            n_q -= 1
+            queue[i] = queue[n_q]
+            done[v] = True
+            if v == t:
+                break
+            for a in range(start[v], start[v + 1]):
+                e = adj[a]
+                w = to[e]
+                if rcap[e] <= _EPS or done[w]:
+                    continue
+                nd = dist[v] + rc[e] + pot[v] - pot[w]
+                nd_tie = dist_tie[v] + rt[e] + pot_tie[v] - pot_tie[w]
+                if _less(nd, nd_tie, dist[w], dist_tie[w], tol):
+                    if dist[w] == np.inf:
+                        queue[n_q] = w
+                        n_q += 1
+                    dist[w], dist_tie[w] = nd, nd_tie
+        if not done[t]:
+            return -1
+        for v in range(n):  # settled nodes by their distance, the others by the sink's
+            if done[v]:
+                pot[v] += dist[v]
+                pot_tie[v] += dist_tie[v]
+            else:
+                pot[v] += dist[t]
+                pot_tie[v] += dist_tie[t]
+    for i in range(n_a):
+        flow[i] = rcap[2 * i + 1]
+    return rounds
+
+
+def solve_graph(g: Graph) -> np.ndarray:
+    """The lexicographic ($, tie) min-cost flow on ``g``: MW per arc."""
+    finite = np.abs(g.cost[np.isfinite(g.cost)])
+    tol = _TOL * max(float(finite.max(initial=0.0)), 1e-300)
+    flow = np.zeros(len(g.tail))
+    if len(g.tail) == 0:
+        return flow
+    rounds = _mcf(g.n_nodes, g.supply, g.tail, g.head, g.capacity, g.cost, g.tie, tol, flow)
+    if rounds < 0:
+        raise PlacementError("min-cost flow over the horizon did not converge")
+    return flow
+
+
+def solve_horizon_flow(problem: HorizonProblem) -> Plan:
+    """One operator's plan over the horizon by min-cost flow (ties by docs/model.md's rule)."""
+    g = graph(problem)
+    return plan_of(problem, g, solve_graph(g))

@@ -1,0 +1,245 @@
+"""The placement contract in time (abm/core/horizon.py): a hand-solved plan with deadlines in
+both registered placement engines, the reduction to the one-hour problem, and an oracle of
+another algorithm (scipy's linprog on the LP written out variable by variable, not on the
+engines' graph) on random small plans."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.optimize import linprog
+
+from abm.config.registry import PLACEMENT_ENGINES
+from abm.core.flow import solve_flow
+from abm.core.horizon import HorizonProblem, Plan, check_plan, deferral_tie
+from abm.core.horizon_flow import solve_horizon_flow
+from abm.core.horizon_lp import solve_horizon_lp
+from abm.core.problem import PlacementInputError, PlacementProblem
+
+
+def engines(feasible: np.ndarray):
+    """Each registered placement engine's plan for one operator (operator 0)."""
+    import abm.market.engines  # noqa: F401  registers the engines
+
+    return {name: PLACEMENT_ENGINES[name](feasible[None]) for name in PLACEMENT_ENGINES}
+
+
+def two_regions_three_hours() -> HorizonProblem:
+    """One class, regions A (its origin, where it holds 6 MW) and B, three hours; capacity 10
+    MW each region each hour; 6 MW due each hour; 8 MWh due by the end of hour 1 and 10 MWh by
+    the end of hour 2; friction 5 $/MW moved in."""
+    cost = np.array([[[50.0, 80.0]], [[30.0, 60.0]], [[90.0, 20.0]]])  # (t, k, j)
+    return HorizonProblem.of(
+        cost, np.ones((1, 2), bool), due_mw=np.full((3, 1), 6.0),
+        deferrable_mw=np.array([[0.0], [8.0], [10.0]]), voll_usd_per_mwh=1000.0,
+        friction_usd_per_mw=np.full((1, 2), 5.0), incumbent_mw=np.array([[6.0, 0.0]]),
+        capacity_mw=np.full((3, 2), 10.0), preference=np.array([[0.0, 0.6]]))
+
+
+def test_hand_solved_two_regions_three_hours_with_deadlines() -> None:
+    """By hand: the due load takes each hour's cheapest MW (A kept at 50 and 30 in hours 0 and
+    1, B at 20 + 5 in hour 2: 300 + 180 + 150). The work then takes the cheapest MW left that
+    its deadline allows: B at 25 in hour 2 (4 MW, only the work due by hour 2 may wait that
+    long), A moved in at 35 in hour 1 (4), at 55 in hour 0 (4), B at 65 in hour 1 (6): 100 +
+    140 + 220 + 390. Total $1,480, nothing missed. Among the ways to share hours 0-1 between
+    the two pieces of work, the nearer deadline runs first: the 8 MWh due by hour 1 take hour
+    0's 4 MW and 4 of hour 1."""
+    p = two_regions_three_hours()
+    want_x = np.array([[[10.0, 0.0]], [[10.0, 6.0]], [[0.0, 10.0]]])
+    want_y = np.zeros((3, 3, 1))
+    want_y[1, 0, 0], want_y[1, 1, 0], want_y[2, 1, 0], want_y[2, 2, 0] = 4.0, 4.0, 6.0, 4.0
+    plans = {name: engine.plan(0, p) for name, engine in engines(p.feasible).items()}
+    plans["solve_horizon_flow"] = solve_horizon_flow(p)
+    plans["solve_horizon_lp"] = solve_horizon_lp(p)
+    assert {"flow", "highs"} <= set(plans)
+    for name, plan in plans.items():
+        check_plan(p, plan)
+        assert p.objective_usd(plan) == pytest.approx(1480.0, rel=1e-12), name
+        np.testing.assert_allclose(plan.x_mw, want_x, atol=1e-9, err_msg=name)
+        np.testing.assert_allclose(plan.deferred_mw, want_y, atol=1e-9, err_msg=name)
+        assert not plan.missed_mw.any() and not plan.unserved_mw.any(), name
+
+
+def test_hand_solved_missed_deadline() -> None:
+    """One region, two hours, 5 MW of room each hour, 3 MW due each hour at 10 $/MWh, VoLL
+    100: 4 MWh of backlog due now and 3 due by the end of hour 1. Hour 0 has 2 MW left: the
+    work due now takes them (the rest, 2, is missed); hour 1's 2 MW go to the later work (1
+    missed). $ = 6 x 10 + 4 x 10 + 3 x 100 = 400."""
+    p = HorizonProblem.of(np.full((2, 1, 1), 10.0), np.ones((1, 1), bool),
+                          due_mw=np.full((2, 1), 3.0), deferrable_mw=np.array([[4.0], [3.0]]),
+                          voll_usd_per_mwh=100.0, capacity_mw=np.full((2, 1), 5.0))
+    for name, plan in {**{n: e.plan(0, p) for n, e in engines(p.feasible).items()},
+                       "flow": solve_horizon_flow(p), "lp": solve_horizon_lp(p)}.items():
+        check_plan(p, plan)
+        assert p.objective_usd(plan) == pytest.approx(400.0, rel=1e-12), name
+        np.testing.assert_allclose(plan.missed_mw[:, 0], [2.0, 1.0], atol=1e-9, err_msg=name)
+        np.testing.assert_allclose(plan.deferred_mw[:, :, 0], [[2.0, 0.0], [0.0, 2.0]],
+                                   atol=1e-9, err_msg=name)
+
+
+def test_one_hour_plan_is_the_placement_problem() -> None:
+    """With one hour and no deferrable work the plan is today's placement optimum."""
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        k, r = rng.integers(1, 4), rng.integers(1, 5)
+        cost = rng.integers(-5, 20, (k, r)).astype(float)
+        feasible = rng.random((k, r)) < 0.8
+        demand = rng.integers(0, 10, k).astype(float)
+        prev = np.floor(rng.random((k, r)) * demand[:, None] / r)
+        phi = rng.integers(0, 5, (k, r)).astype(float)
+        cap = rng.integers(0, 15, r).astype(float)
+        pref = rng.integers(0, 5, (k, r)) / 4
+        one = PlacementProblem.of(cost, feasible, demand, voll_usd_per_mwh=12.0,
+                                  friction_usd_per_mw=phi, incumbent_mw=prev, capacity_mw=cap,
+                                  preference=pref)
+        horizon = HorizonProblem.of(cost[None], feasible, demand[None], voll_usd_per_mwh=12.0,
+                                    friction_usd_per_mw=phi, incumbent_mw=prev,
+                                    capacity_mw=cap[None], preference=pref)
+        x, u = solve_flow(one)
+        plan = solve_horizon_flow(horizon)
+        assert horizon.objective_usd(plan) == pytest.approx(one.objective_usd(x, u), abs=1e-9)
+        assert horizon.tie_cost(plan) == pytest.approx(one.tie_cost(x, u), abs=1e-9)
+
+
+def test_deferral_tie_runs_early_and_nearest_deadline_first() -> None:
+    """The tie rank grows with the hour, stays below 1, and prefers the nearer deadline in the
+    earlier hour."""
+    n = 5
+    h, t = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    w = deferral_tie(h, t, n)
+    assert (w >= 0).all() and (w < 1).all()
+    assert (np.diff(w, axis=1)[np.triu_indices(n - 1)] > 0).all()
+    for h1 in range(n):
+        for h2 in range(h1 + 1, n):
+            for t1 in range(h1 + 1):
+                for t2 in range(t1 + 1, h1 + 1):
+                    assert w[h1, t1] + w[h2, t2] < w[h1, t2] + w[h2, t1]
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("due_mw", -np.ones((2, 1)), "due_mw must be finite and >= 0"),
+    ("deferrable_mw", np.full((2, 1), np.nan), "deferrable_mw must be finite and >= 0"),
+    ("capacity_mw", -np.ones((2, 1)), "capacity_mw must be >= 0"),
+    ("deferrable_mw", np.ones((3, 1)), "deferrable_mw must have shape (2, 1)"),
+])
+def test_bad_input_names_the_field(field: str, value: np.ndarray, message: str) -> None:
+    args = {"due_mw": np.ones((2, 1))}
+    args[field] = value
+    with pytest.raises(PlacementInputError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        HorizonProblem.of(np.ones((2, 1, 1)), np.ones((1, 1), bool), voll_usd_per_mwh=1.0,
+                          **args)
+
+
+def linprog_optimum(p: HorizonProblem) -> float:
+    """The $ optimum by an interior-point method (scipy's ``highs-ipm``; the engines are a
+    min-cost flow and a simplex) on the LP written out variable by variable, apart from the
+    engines' graph: x1, x2 (T, K, R) kept / moved-in MW, y (H, T, K) work run, u (T, K)
+    unserved, m (H, K) missed."""
+    n_t, n_k, n_r = p.shape
+    idx = {}
+
+    def var(name, *key):
+        return idx.setdefault((name, *key), len(idx))
+
+    for t in range(n_t):
+        for k in range(n_k):
+            for j in range(n_r):
+                var("x1", t, k, j)
+                var("x2", t, k, j)
+            var("u", t, k)
+            var("m", t, k)
+            for h in range(t, n_t):
+                var("y", h, t, k)
+    n = len(idx)
+    c = np.zeros(n)
+    upper = np.full(n, np.inf)
+    for key, i in idx.items():
+        name = key[0]
+        if name in ("x1", "x2"):
+            t, k, j = key[1:]
+            if not p.feasible[k, j]:
+                upper[i] = 0.0
+            else:
+                c[i] = p.cost_usd_per_mwh[t, k, j] + (
+                    p.friction_usd_per_mw[k, j] if name == "x2" else 0.0)
+                if name == "x1":
+                    upper[i] = p.incumbent_mw[k, j]
+        elif name in ("u", "m"):
+            c[i] = p.voll_usd_per_mwh
+    a_eq, b_eq, a_ub, b_ub = [], [], [], []
+    for t in range(n_t):
+        for k in range(n_k):
+            row = np.zeros(n)  # run in hour t = due served + work run in t
+            for j in range(n_r):
+                row[idx["x1", t, k, j]] = row[idx["x2", t, k, j]] = 1.0
+            row[idx["u", t, k]] = 1.0
+            for h in range(t, n_t):
+                row[idx["y", h, t, k]] = -1.0
+            a_eq.append(row)
+            b_eq.append(p.due_mw[t, k])
+            row = np.zeros(n)  # work due by h: run by h or missed
+            for s in range(t + 1):
+                row[idx["y", t, s, k]] = 1.0
+            row[idx["m", t, k]] = 1.0
+            a_eq.append(row)
+            b_eq.append(p.deferrable_mw[t, k])
+            # unserved at most the due load
+            row = np.zeros(n)
+            row[idx["u", t, k]] = 1.0
+            a_ub.append(row)
+            b_ub.append(p.due_mw[t, k])
+        for j in range(n_r):
+            if np.isfinite(p.capacity_mw[t, j]):
+                row = np.zeros(n)
+                for k in range(n_k):
+                    row[idx["x1", t, k, j]] = row[idx["x2", t, k, j]] = 1.0
+                a_ub.append(row)
+                b_ub.append(p.capacity_mw[t, j])
+    res = linprog(c, A_ub=np.array(a_ub), b_ub=b_ub, A_eq=np.array(a_eq), b_eq=b_eq,
+                  bounds=list(zip(np.zeros(n), upper, strict=True)), method="highs-ipm")
+    assert res.status == 0, res.message
+    return float(res.fun)
+
+
+@st.composite
+def plans(draw) -> HorizonProblem:
+    """Small plans on integer grids so that optima tie often: 1-4 hours, 1-3 classes, 1-3
+    regions."""
+    n_t = draw(st.integers(1, 4))
+    n_k = draw(st.integers(1, 3))
+    n_r = draw(st.integers(1, 3))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    cost = rng.integers(-5, 20, (n_t, n_k, n_r)).astype(float)
+    if rng.random() < 0.3:  # by hour and region only: many ties
+        cost = np.broadcast_to(cost[:, :1], cost.shape).copy()
+    feasible = rng.random((n_k, n_r)) < 0.8
+    due = rng.integers(0, 6, (n_t, n_k)).astype(float)
+    work = rng.integers(0, 8, (n_t, n_k)).astype(float) * (rng.random((n_t, n_k)) < 0.7)
+    prev = rng.integers(0, 4, (n_k, n_r)).astype(float)
+    phi = rng.integers(0, 5, (n_k, n_r)).astype(float)
+    cap = rng.integers(0, 15, (n_t, n_r)).astype(float)
+    cap[rng.random((n_t, n_r)) < 0.2] = np.inf
+    return HorizonProblem.of(cost, feasible, due, work,
+                             voll_usd_per_mwh=float(rng.integers(0, 25)),
+                             friction_usd_per_mw=phi, incumbent_mw=prev, capacity_mw=cap,
+                             preference=rng.integers(0, 5, (n_k, n_r)) / 4)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plans())
+def test_engines_match_an_oracle_of_another_algorithm(p: HorizonProblem) -> None:
+    """Both engines reach linprog's $ optimum, the same tie cost, with a feasible plan that
+    conserves every MWh (run + unserved + missed = due + work)."""
+    want = linprog_optimum(p)
+    scale = max(1.0, abs(want))
+    plans_: dict[str, Plan] = {"flow": solve_horizon_flow(p), "highs": solve_horizon_lp(p)}
+    ties = []
+    for name, plan in plans_.items():
+        check_plan(p, plan)
+        assert abs(p.objective_usd(plan) - want) <= 1e-7 * scale, name
+        total = plan.x_mw.sum() + plan.unserved_mw.sum() + plan.missed_mw.sum()
+        assert total == pytest.approx(p.due_mw.sum() + p.deferrable_mw.sum(), abs=1e-9), name
+        ties.append(p.tie_cost(plan))
+    assert ties[0] == pytest.approx(ties[1], abs=1e-7 * max(1.0, abs(ties[0])))
