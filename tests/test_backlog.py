@@ -45,6 +45,14 @@ def test_by_hand_work_runs_late_or_is_missed_at_its_deadline() -> None:
     assert backlog.sum() == 0.0
 
 
+def test_a_slot_run_to_within_rounding_is_taken_whole() -> None:
+    """A plan that runs a slot up to solver rounding leaves no crumb to miss its deadline."""
+    backlog = np.array([[[1.0, 2.0]]])
+    taken = run(backlog, np.array([[[1.0 - 1e-15, 1.0]]]))
+    np.testing.assert_array_equal(taken, [[[1.0, 1.0]]])
+    np.testing.assert_array_equal(backlog, [[[0.0, 1.0]]])
+
+
 def test_running_work_that_is_not_waiting_is_an_error() -> None:
     backlog = np.zeros((1, 1, 2))
     backlog[0, 0, 1] = 1.0
@@ -74,11 +82,13 @@ def test_no_mwh_appears_or_disappears(seed: int, n_o: int, n_k: int, hours: int)
         before = float(backlog.sum())
         arrive(backlog, work, deadline)
         take = backlog * rng.random(backlog.shape) * (rng.random(backlog.shape) < 0.5)
+        take[rng.random(backlog.shape) < 0.2] *= 1.0 + 1e-12  # rounding: all of it
         missed, balance = settle(backlog, take, before, float(work.sum()))
         assert abs(balance.gap_mwh) <= 1e-9 * max(1.0, before + work.sum())
         assert (backlog >= 0).all() and (missed >= 0).all()
+        assert balance.run_mwh == pytest.approx(float(take.sum()), rel=1e-9, abs=1e-12)
         total_in += float(work.sum())
-        total_run += float(take.sum())
+        total_run += balance.run_mwh
         total_missed += float(missed.sum())
     assert total_in == pytest.approx(total_run + total_missed + backlog.sum(), rel=1e-9, abs=1e-9)
 

@@ -212,3 +212,24 @@ def test_every_number_at_its_bound_still_gives_finite_totals(write_scenario):
         model.step()
     assert model.outcome["demand_mwh"] > 1e12
     assert all(np.isfinite(model.outcome[name]) for name in STEP_VALUES)
+
+
+@pytest.mark.parametrize(("old", "new", "field", "message"), [
+    ("demand_mw = 10.0", "demand_mw = 10.0\ndeferrable_share = 1.5",
+     "operators[0].classes[0].deferrable_share", "expected a number <= 1, got 1.5"),
+    ("demand_mw = 10.0", "demand_mw = 10.0\ndeferrable_share = -0.1",
+     "operators[0].classes[0].deferrable_share", "expected a number >= 0.0, got -0.1"),
+    ("demand_mw = 10.0", "demand_mw = 10.0\ndeferrable_share = 0.3\ndeadline_hours = 4",
+     "operators[0].classes[0].deadline_hours", "4 h is beyond the run (3 h); allowed: 0 to 3"),
+    ("stateful = false", "stateful = false\ndeadline_hours = 48", "templates.batch.deadline_hours",
+     "48 h is beyond the run (3 h); allowed: 0 to 3"),
+    ("stateful = false", "stateful = false\ndeadline_hours = 1.5",
+     "templates.batch.deadline_hours", "expected an integer, got 1.5"),
+])
+def test_deferral_settings_are_checked(write_scenario, capsys, old, new, field, message):
+    """A share outside 0-1 or a deadline beyond the run: one line naming the file, the field and
+    what is allowed."""
+    path = write_scenario(SMALL.replace(old, new, 1))
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: {path}: {field}: {message}\n", err

@@ -26,6 +26,8 @@ from tests.test_market_run import RUN, Interrupt
 
 HOURS = 10
 LEARNERS = {"population.strategies": {"adaptive": 0.4, "greenest": 0.2}}
+# deferrable work: the Operators' backlog is state (docs/market.md, "Deferrable work")
+DEFERRAL = {"templates.batch.deferrable_share": 0.5, "templates.batch.deadline_hours": 3}
 
 
 @pytest.fixture(scope="module")
@@ -65,10 +67,11 @@ def _same(a, b, where: str) -> None:
         assert a == b, where
 
 
-def test_every_attribute_that_changes_is_declared(scn):
+@pytest.mark.parametrize("more", [{}, DEFERRAL])
+def test_every_attribute_that_changes_is_declared(scn, more):
     """An attribute a step changes must be in its class's STATE (stored) or SCRATCH
     (recomputed every hour): a field added without declaring it fails here, by name."""
-    scn = load_scenario(scn.source, overrides={"scenario.hours": HOURS, **LEARNERS})
+    scn = load_scenario(scn.source, overrides={"scenario.hours": HOURS, **LEARNERS, **more})
     fresh, stepped = MarketModel(scn), MarketModel(scn)
     assert any(op.strategy.learns for op in stepped.operators.by_index)
     for _ in range(HOURS):
@@ -107,10 +110,11 @@ def _serialised(model: MarketModel) -> tuple[dict, dict]:
 
 
 @pytest.mark.parametrize("market", [{"market.solver": "highs"},
-                                    {"market.allocation": "proportional"}, LEARNERS])
+                                    {"market.allocation": "proportional"}, LEARNERS,
+                                    {**DEFERRAL, **LEARNERS}])
 def test_restored_state_continues_bit_for_bit(scn, market):
-    """HiGHS bases (highs), Mesa's random.Random (proportional's shuffle) and what adaptive
-    strategies learned survive too."""
+    """HiGHS bases (highs), Mesa's random.Random (proportional's shuffle), what adaptive
+    strategies learned and the backlog of deferrable work survive too."""
     scn = load_scenario(scn.source, overrides={"scenario.hours": HOURS, **market})
     whole = MarketModel(scn)
     for _ in range(HOURS):

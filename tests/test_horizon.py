@@ -64,9 +64,10 @@ def test_hand_solved_two_regions_three_hours_with_deadlines() -> None:
 
 def test_hand_solved_missed_deadline() -> None:
     """One region, two hours, 5 MW of room each hour, 3 MW due each hour at 10 $/MWh, VoLL
-    100: 4 MWh of backlog due now and 3 due by the end of hour 1. Hour 0 has 2 MW left: the
-    work due now takes them (the rest, 2, is missed); hour 1's 2 MW go to the later work (1
-    missed). $ = 6 x 10 + 4 x 10 + 3 x 100 = 400."""
+    100: 4 MWh of backlog due now and 3 due by the end of hour 1. The due load runs first (a
+    tie: unserved and missed both cost VoLL). Hour 0 has 2 MW left: the work due now takes them
+    (the rest, 2, is missed); hour 1's 2 MW go to the later work (1 missed). $ = 6 x 10 +
+    4 x 10 + 3 x 100 = 400."""
     p = HorizonProblem.of(np.full((2, 1, 1), 10.0), np.ones((1, 1), bool),
                           due_mw=np.full((2, 1), 3.0), deferrable_mw=np.array([[4.0], [3.0]]),
                           voll_usd_per_mwh=100.0, capacity_mw=np.full((2, 1), 5.0))
@@ -104,12 +105,13 @@ def test_one_hour_plan_is_the_placement_problem() -> None:
 
 
 def test_deferral_tie_runs_early_and_nearest_deadline_first() -> None:
-    """The tie rank grows with the hour, stays below 1, and prefers the nearer deadline in the
-    earlier hour."""
+    """The tie rank is above 0 (due load first), grows with the hour, stays below 1, and
+    prefers the nearer deadline in the earlier hour."""
     n = 5
     h, t = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
     w = deferral_tie(h, t, n)
-    assert (w >= 0).all() and (w < 1).all()
+    assert (w > 0).all() and (w < 1).all()
+    assert 0 < deferral_tie(0, 0, 1) < 1
     assert (np.diff(w, axis=1)[np.triu_indices(n - 1)] > 0).all()
     for h1 in range(n):
         for h2 in range(h1 + 1, n):

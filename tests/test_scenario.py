@@ -182,3 +182,33 @@ def test_cli_reports_error_without_traceback(write_scenario, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "Traceback" not in err
     assert "operators[0].classes[0].demand_mw" in err
+
+
+def test_deferral_settings_reach_listed_and_drawn_classes(write_scenario):
+    """A template's deferrable share and deadline go to the classes that use it, listed or
+    drawn; a class's own setting wins; everything else stays interactive (0, 0)."""
+    import numpy as np
+
+    from abm.core.instance import compile_scenario
+
+    text = SMALL.replace("stateful = false", "stateful = false\ndeferrable_share = 0.3\n"
+                         "deadline_hours = 2", 1) + """
+[[operators.classes]]
+id = "own"
+template = "batch"
+client = "eu-frankfurt"
+demand_mw = 5.0
+deadline_hours = 1
+
+[population]
+operators = 3
+total_demand_mw = 10.0
+"""
+    inst = compile_scenario(load_scenario(write_scenario(text)))
+    listed = inst.operator_ids.index("op")
+    np.testing.assert_array_equal(inst.deferrable_share[listed, :2], [0.3, 0.3])
+    np.testing.assert_array_equal(inst.deadline_hours[listed, :2], [2, 1])
+    drawn = [o for o, i in enumerate(inst.operator_ids) if i.startswith("gen")]
+    assert (inst.deferrable_share[drawn][inst.valid[drawn]] == 0.3).all()
+    assert (inst.deadline_hours[drawn][inst.valid[drawn]] == 2).all()
+    assert (inst.deadline_hours[~inst.valid] == 0).all()

@@ -338,8 +338,8 @@ def test_the_registry_lists_the_shipped_strategies():
 
 def test_docs_list_every_registered_strategy():
     text = (Path(__file__).resolve().parents[1] / "docs" / "market.md").read_text()
-    table = re.findall(r"^\| `(\w+)`(?: \(default\))? \| ", text.split("## Strategies")[1],
-                       re.M)
+    section = text.split("## Strategies")[1].split("\n## ")[0]
+    table = re.findall(r"^\| `(\w+)`(?: \(default\))? \| ", section, re.M)
     assert tuple(table) == STRATEGIES.names()
 
 

@@ -224,3 +224,22 @@ def test_scalar_outcomes_are_the_summary_numbers():
             for k, v in result.items() for s in (v if isinstance(v, dict) else [None])}
     numbers = {k for k in flat if "." in k or isinstance(result[k], int | float)}
     assert set(SCALAR_OUTCOMES) <= numbers - {"seed", "hours", "hours_planned"}
+
+
+def test_deferral_settings_are_sweep_axes(tmp_path):
+    """A template's deferrable share and deadline vary like any setting, checked at both ends
+    and every value by the scenario's own rules."""
+    axes = TINY.replace('[parameters."policy.placement_signal"]', """
+[parameters."templates.batch.deferrable_share"]
+range = [0.0, 0.5]
+
+[parameters."templates.batch.deadline_hours"]
+values = [0, 1, 4, 24]
+
+[parameters."policy.placement_signal"]""")
+    spec = tiny(tmp_path, axes)
+    assert {"templates.batch.deferrable_share", "templates.batch.deadline_hours"} <= set(
+        spec.names)
+    bad = write(tmp_path, axes.replace("range = [0.0, 0.5]", "range = [0.0, 1.5]"), "bad.toml")
+    with pytest.raises(InputError, match=r"expected a number <= 1, got 1\.5"):
+        load_spec(bad)

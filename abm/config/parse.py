@@ -107,10 +107,11 @@ def parse_scenario(data: dict, source: str, dataset: Dataset | None = None) -> S
     latency = read_latency(top.table("latency", {}), ds, regions)
     nodes = read_service_nodes(top, regions)
     clients = read_clients(top, regions, nodes, metro_rtt)
-    templates = read_templates(top.table("templates", {}))
+    templates = read_templates(top.table("templates", {}), hours)
     population = (read_population(top.table("population"), regions, templates)
                   if top.has("population") else Scenario.population)
-    operators = read_operators(top, regions, clients, templates, required=population is None)
+    operators = read_operators(top, regions, clients, templates, hours,
+                               required=population is None)
     strategy_settings = read_strategy_settings(top.table("strategies", {}))
     top.done()
     _check_size(source, operators, population, len(regions))

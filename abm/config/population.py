@@ -81,7 +81,9 @@ def generate_operators(scn: Scenario, rng: np.random.Generator) -> tuple[Operato
                 demand_mw=float(size * shares[j]), budget_ms=t["budget_ms"],
                 overhead_ms=t["overhead_ms"], egress_gb_per_mwh=t["egress_gb_per_mwh"],
                 state_gb_per_mw=t["state_gb_per_mw"], stateful=t["stateful"],
-                diurnal_amplitude=t.get("diurnal_amplitude", WorkloadClass.diurnal_amplitude)))
+                diurnal_amplitude=t.get("diurnal_amplitude", WorkloadClass.diurnal_amplitude),
+                deferrable_share=t.get("deferrable_share", WorkloadClass.deferrable_share),
+                deadline_hours=t.get("deadline_hours", WorkloadClass.deadline_hours)))
         if not any(capacity[r] > 0 for r in footprint):
             footprint = scn.region_ids
         operators.append(Operator(  # capacity share, migration fee, latency penalty: defaults

@@ -64,6 +64,8 @@ class WorkloadClass:
     replicas: tuple[str, ...] = ()
     allowed_jurisdictions: tuple[str, ...] | None = None
     diurnal_amplitude: float = 0.0  # demand x (1 + A cos(2 pi (local hour - 15) / 24))
+    deferrable_share: float = 0.0  # share of demand that may wait (0..1; with deadline_hours)
+    deadline_hours: int = 0  # hours deferrable work may wait (0: it runs as it arrives)
 
 
 @dataclass(frozen=True, kw_only=True)

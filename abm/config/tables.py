@@ -260,13 +260,30 @@ def read_clients(top: TableReader, regions: dict[str, Region], nodes: dict[str, 
 _CLASS_NUMBERS = ("budget_ms", "overhead_ms", "egress_gb_per_mwh", "state_gb_per_mw")
 
 
-def read_templates(t: TableReader) -> dict[str, dict[str, Any]]:
+def read_deferral(t: TableReader, hours: int, base: dict[str, Any]) -> dict[str, Any]:
+    """A class's or template's ``deferrable_share`` (0..1) and ``deadline_hours`` (0..the
+    run's hours), each as the table gives it or else ``base``'s (the template's)."""
+    out = {}
+    if t.has("deferrable_share") or "deferrable_share" in base:
+        out["deferrable_share"] = t.number("deferrable_share", base.get("deferrable_share"),
+                                           maximum=1.0)
+    if t.has("deadline_hours") or "deadline_hours" in base:
+        deadline = t.integer("deadline_hours", base.get("deadline_hours"))
+        if deadline > hours:
+            raise t.error("deadline_hours", f"{deadline} h is beyond the run ({hours} h); "
+                          f"allowed: 0 to {hours}")
+        out["deadline_hours"] = deadline
+    return out
+
+
+def read_templates(t: TableReader, hours: int) -> dict[str, dict[str, Any]]:
     out = {}
     for name in list(t.data):
         sub = t.table(name)
         vals: dict[str, Any] = {k: sub.number(k) for k in _CLASS_NUMBERS if sub.has(k)}
         if sub.has("diurnal_amplitude"):
             vals["diurnal_amplitude"] = sub.number("diurnal_amplitude", maximum=1.0)
+        vals.update(read_deferral(sub, hours, {}))
         if sub.has("stateful"):
             vals["stateful"] = sub.boolean("stateful")
         sub.done()
@@ -276,7 +293,7 @@ def read_templates(t: TableReader) -> dict[str, dict[str, Any]]:
 
 
 def read_operators(top: TableReader, regions: dict[str, Region], clients: dict[str, Client],
-               templates: dict[str, dict[str, Any]], required: bool = True
+               templates: dict[str, dict[str, Any]], hours: int, required: bool = True
                ) -> tuple[Operator, ...]:
     ops = []
     region_ids = tuple(regions)
@@ -296,7 +313,8 @@ def read_operators(top: TableReader, regions: dict[str, Region], clients: dict[s
                 raise ct.error("template", f"unknown template {quoted(kind)}; defined: "
                                f"{', '.join(templates) or '(none: add [templates.NAME])'}")
             base = templates.get(kind, {})
-            nums = {k: ct.number(k, base.get(k, REQUIRED)) for k in _CLASS_NUMBERS}
+            nums: dict[str, Any] = {k: ct.number(k, base.get(k, REQUIRED))
+                                    for k in _CLASS_NUMBERS}
             replicas = ct.strings("replicas", WorkloadClass.replicas)
             bad = [r for r in replicas if r not in regions]
             if bad:
@@ -311,7 +329,8 @@ def read_operators(top: TableReader, regions: dict[str, Region], clients: dict[s
                 client=ct.string("client", choices=tuple(clients)),
                 demand_mw=ct.number("demand_mw"), diurnal_amplitude=amplitude,
                 stateful=ct.boolean("stateful", base.get("stateful", REQUIRED)),
-                replicas=replicas, allowed_jurisdictions=allowed, **nums))
+                replicas=replicas, allowed_jurisdictions=allowed, **nums,
+                **read_deferral(ct, hours, base)))
             ct.done()
         if not classes:
             raise sub.error("classes", "an operator needs at least one [[operators.classes]]")

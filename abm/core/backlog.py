@@ -51,19 +51,24 @@ def arrive(backlog_mwh: np.ndarray, work_mwh: np.ndarray, deadline_hours: np.nda
     np.add.at(backlog_mwh, (o, k, deadline_hours[o, k]), work_mwh[o, k])
 
 
-def run(backlog_mwh: np.ndarray, run_mwh: np.ndarray) -> None:
-    """Take the work run this hour, (O, K, H) by slot, out of the backlog, in place.
+def run(backlog_mwh: np.ndarray, run_mwh: np.ndarray) -> np.ndarray:
+    """Take the work run this hour, (O, K, H) by slot, out of the backlog, in place; returns
+    what was taken: ``run_mwh``, with a slot run to within rounding (``_TOL_MW`` relative) of
+    what waits taken whole, so that no crumb of work is left to miss its deadline.
 
     Raises:
         BacklogError: more run from a slot than waits there (beyond rounding).
     """
-    over = run_mwh - backlog_mwh
-    if (over > _TOL_MW * np.maximum(1.0, backlog_mwh)).any() or (run_mwh < -_TOL_MW).any():
-        o, k, h = np.argwhere((over > _TOL_MW * np.maximum(1.0, backlog_mwh))
-                              | (run_mwh < -_TOL_MW))[0]
+    slack = _TOL_MW * np.maximum(1.0, backlog_mwh)
+    bad = (run_mwh - backlog_mwh > slack) | (run_mwh < -_TOL_MW)
+    if bad.any():
+        o, k, h = np.argwhere(bad)[0]
         raise BacklogError(f"operator {o}, class {k}: ran {float(run_mwh[o, k, h])!r} MWh "
                            f"from slot {h}, where {float(backlog_mwh[o, k, h])!r} MWh wait")
-    np.subtract(backlog_mwh, np.minimum(np.maximum(run_mwh, 0.0), backlog_mwh), out=backlog_mwh)
+    taken = np.where(run_mwh >= backlog_mwh - slack, backlog_mwh, np.maximum(run_mwh, 0.0))
+    taken = np.where(backlog_mwh > 0, taken, 0.0)
+    backlog_mwh -= taken
+    return taken
 
 
 def expire(backlog_mwh: np.ndarray) -> np.ndarray:
@@ -103,9 +108,9 @@ def settle(backlog_mwh: np.ndarray, run_mwh: np.ndarray, before_mwh: float,
     """The end of an hour, in place: take out the work run (``run``), expire slot 0
     (``expire``); returns (missed (O, K), the hour's ``Balance``, checked). ``before_mwh`` is
     the backlog before this hour's arrivals, ``arrived_mwh`` the work ``arrive`` added."""
-    run(backlog_mwh, run_mwh)
+    taken = run(backlog_mwh, run_mwh)
     missed = expire(backlog_mwh)
-    balance = Balance(before_mwh, arrived_mwh, float(run_mwh.sum()), float(missed.sum()),
+    balance = Balance(before_mwh, arrived_mwh, float(taken.sum()), float(missed.sum()),
                       float(backlog_mwh.sum()))
     balance.check()
     return missed, balance

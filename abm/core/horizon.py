@@ -16,9 +16,9 @@ time-expanded graph
 
 minimise  sum c x + sum phi max(0, x - x0) + VoLL (unserved + missed); among optima the least
 tie cost (docs/model.md, "Ties"), which in time adds, per MW of deferrable work run in hour t,
-a rank that grows with t (run work early) and, between two pieces of work, runs the one with
-the nearer deadline first (``deferral_tie``). With T = 1 and no deferrable work this is exactly
-``abm.core.problem.PlacementProblem``.
+a rank that runs due load before work, grows with t (run work early) and, between two pieces
+of work, runs the one with the nearer deadline first (``deferral_tie``). With T = 1 and no
+deferrable work this is exactly ``abm.core.problem.PlacementProblem``.
 
 ``graph`` lays the problem out as arcs; both engines read it (``abm.core.horizon_flow``, the
 compiled successive shortest paths; ``abm.core.horizon_lp``, HiGHS), and neither is imported
@@ -47,11 +47,12 @@ TIE_WAIT = 0.5  # tie cost scale of running deferrable work later (below 1: see 
 
 def deferral_tie(h: int | np.ndarray, t: int | np.ndarray, hours: int) -> np.ndarray:
     """Tie cost per MW of deferrable work due by the end of hour ``h`` run in hour ``t`` of a
-    ``hours``-hour plan: TIE_WAIT t (1 + (T - 1 - h) / T) / T, in [0, 1). It grows with t (run
-    work early) and its cross term makes the nearer deadline run first (for h1 < h2 and
-    t1 < t2, (h1 at t1, h2 at t2) ties lower than the swap). 0 in a one-hour plan."""
+    ``hours``-hour plan: TIE_WAIT (1 + t (1 + (T - 1 - h) / T)) / (2 T), in (0, 1). It is
+    above zero (due load runs before work when both cannot), grows with t (run work early),
+    and its cross term makes the nearer deadline run first (for h1 < h2 and t1 < t2, (h1 at
+    t1, h2 at t2) ties lower than the swap)."""
     h, t = np.asarray(h, dtype=float), np.asarray(t, dtype=float)
-    return TIE_WAIT * t * (1.0 + (hours - 1 - h) / hours) / hours
+    return TIE_WAIT * (1.0 + t * (1.0 + (hours - 1 - h) / hours)) / (2.0 * hours)
 
 
 @dataclass(frozen=True, eq=False)
@@ -203,52 +204,47 @@ def graph(problem: HorizonProblem) -> Graph:
     supply = np.zeros(sink + 1)
     supply[due0:def0] = p.due_mw.reshape(-1)
     supply[def0:ch0] = p.deferrable_mw.reshape(-1)
-    arcs: list[tuple] = []
     voll = p.voll_usd_per_mwh
     room = p.capacity_mw > 0  # (T, R)
     runs = (p.feasible[None] & room[:, None, :]).any(axis=2)  # (T, K): somewhere to run
-    for t in range(n_t):
-        for k in range(n_k):
-            if p.due_mw[t, k] > 0 and runs[t, k]:
-                arcs.append((due0 + t * n_k + k, ch0 + t * n_k + k, np.inf, 0.0, 0.0, ARC_DUE,
-                             (t, k, -1)))
-            if p.due_mw[t, k] > 0:
-                arcs.append((due0 + t * n_k + k, sink, np.inf, voll, TIE_UNSERVED,
-                             ARC_UNSERVED, (t, k, -1)))
-    for h in range(n_t):
-        for k in range(n_k):
-            if p.deferrable_mw[h, k] > 0:
-                for t in range(h + 1):
-                    if not runs[t, k]:
-                        continue
-                    arcs.append((def0 + h * n_k + k, ch0 + t * n_k + k, np.inf, 0.0,
-                                 float(deferral_tie(h, t, n_t)), ARC_WAIT, (h, t, k)))
-                arcs.append((def0 + h * n_k + k, sink, np.inf, voll, TIE_UNSERVED, ARC_MISSED,
-                             (h, k, -1)))
-    for t in range(n_t):
-        for k in range(n_k):
-            for j in range(n_r):
-                if not (p.feasible[k, j] and room[t, j]):
-                    continue
-                c, phi, x0, pref = (float(p.cost_usd_per_mwh[t, k, j]),
-                                    float(p.friction_usd_per_mw[k, j]),
-                                    float(p.incumbent_mw[k, j]), float(p.preference[k, j]))
-                tail, head = ch0 + t * n_k + k, rh0 + t * n_r + j
-                if x0 > 0:
-                    arcs.append((tail, head, x0, c, pref, ARC_KEPT, (t, k, j)))
-                arcs.append((tail, head, np.inf, c + phi, TIE_NEW + pref, ARC_MOVED, (t, k, j)))
-    for t in range(n_t):
-        for j in range(n_r):
-            if not room[t, j]:
-                continue
-            arcs.append((rh0 + t * n_r + j, sink, float(p.capacity_mw[t, j]), 0.0, 0.0,
-                         ARC_ROOM, (t, j, -1)))
-    cols = list(zip(*arcs, strict=True)) if arcs else [()] * 7
-    return Graph(sink + 1, supply, np.array(cols[0], dtype=np.int64),
-                 np.array(cols[1], dtype=np.int64), np.array(cols[2], dtype=float),
-                 np.array(cols[3], dtype=float), np.array(cols[4], dtype=float),
-                 np.array(cols[5], dtype=np.int8),
-                 np.array(cols[6], dtype=np.int64).reshape(-1, 3))
+    blocks = []  # (tail, head, capacity, cost, tie, kind, where) per kind of arc
+
+    def block(tail, head, capacity, cost, tie, kind, *where):
+        n = len(tail)
+        blocks.append((tail, head, np.broadcast_to(capacity, n), np.broadcast_to(cost, n),
+                       np.broadcast_to(tie, n), np.full(n, kind, dtype=np.int8),
+                       np.stack([np.broadcast_to(w, n) for w in where], axis=1)))
+
+    t, k = np.nonzero((p.due_mw > 0) & runs)
+    block(due0 + t * n_k + k, ch0 + t * n_k + k, np.inf, 0.0, 0.0, ARC_DUE, t, k, -1)
+    t, k = np.nonzero(p.due_mw > 0)
+    block(due0 + t * n_k + k, np.full(len(t), sink), np.inf, voll, TIE_UNSERVED, ARC_UNSERVED,
+          t, k, -1)
+    hours = np.arange(n_t)
+    h, t, k = np.nonzero((p.deferrable_mw[:, None, :] > 0) & (hours[None, :, None]
+                                                              <= hours[:, None, None])
+                         & runs[None])
+    block(def0 + h * n_k + k, ch0 + t * n_k + k, np.inf, 0.0, deferral_tie(h, t, n_t),
+          ARC_WAIT, h, t, k)
+    h, k = np.nonzero(p.deferrable_mw > 0)
+    block(def0 + h * n_k + k, np.full(len(h), sink), np.inf, voll, TIE_UNSERVED, ARC_MISSED,
+          h, k, -1)
+    run = p.feasible[None] & room[:, None, :]  # (T, K, R)
+    for code, has in ((ARC_KEPT, run & (p.incumbent_mw[None] > 0)), (ARC_MOVED, run)):
+        t, k, j = np.nonzero(has)
+        kept = code == ARC_KEPT
+        block(ch0 + t * n_k + k, rh0 + t * n_r + j,
+              p.incumbent_mw[k, j] if kept else np.inf,
+              p.cost_usd_per_mwh[t, k, j] + (0.0 if kept else p.friction_usd_per_mw[k, j]),
+              p.preference[k, j] + (0.0 if kept else TIE_NEW), code, t, k, j)
+    t, j = np.nonzero(room)
+    block(rh0 + t * n_r + j, np.full(len(t), sink), p.capacity_mw[t, j], 0.0, 0.0, ARC_ROOM,
+          t, j, -1)
+    tail, head, capacity, cost, tie, kind, where = (np.concatenate(c) for c in zip(*blocks,
+                                                                                  strict=True))
+    return Graph(sink + 1, supply, tail.astype(np.int64), head.astype(np.int64),
+                 capacity.astype(float), cost.astype(float), tie.astype(float), kind,
+                 where.astype(np.int64))
 
 
 def plan_of(problem: HorizonProblem, g: Graph, flow_mw: np.ndarray) -> Plan:

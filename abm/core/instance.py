@@ -95,6 +95,8 @@ class Instance:
     stateful: np.ndarray  # (O, K) bool
     replica: np.ndarray  # (O, K, R) bool: state is present there (origin included)
     allowed: np.ndarray  # (O, K, R) bool: class-level jurisdiction list (all true if none given)
+    deferrable_share: np.ndarray  # (O, K) share of demand that may wait, 0..1
+    deadline_hours: np.ndarray  # (O, K) int: hours it may wait (0: runs as it arrives)
     policy: Policy  # the scenario's policy, compiled
 
     @property
@@ -158,7 +160,8 @@ def compile_scenario(scn: Scenario, rng: np.random.Generator | None = None) -> I
     valid, stateful = zeros(bool), zeros(bool)
     demand, access, budget, overhead, egress_g, state_gb, amplitude, lon = (
         zeros() for _ in range(8))
-    origin = zeros(int)
+    origin, deadline = zeros(int), zeros(int)
+    share = zeros()
     kind = np.full((n_o, n_k), "", dtype=object)
     origin_j = np.full((n_o, n_k), "", dtype=object)
     replica = np.zeros((n_o, n_k, n_r), dtype=bool)
@@ -173,6 +176,8 @@ def compile_scenario(scn: Scenario, rng: np.random.Generator | None = None) -> I
             kind[o, k] = wc.kind
             demand[o, k] = wc.demand_mw
             amplitude[o, k] = wc.diurnal_amplitude
+            share[o, k] = wc.deferrable_share
+            deadline[o, k] = wc.deadline_hours
             lon[o, k] = client.lon
             origin[o, k] = ridx[nodes[client.service_node].region]
             origin_j[o, k] = client.jurisdiction
@@ -210,6 +215,7 @@ def compile_scenario(scn: Scenario, rng: np.random.Generator | None = None) -> I
         forecast=np.array([o.forecast for o in scn.operators], dtype=object),
         strategy=np.array([o.strategy for o in scn.operators], dtype=object),
         valid=valid, kind=kind, demand_mw=demand, diurnal_amplitude=amplitude, client_lon=lon,
+        deferrable_share=share, deadline_hours=deadline,
         origin=origin, origin_jurisdiction=origin_j,
         access_rtt_ms=access, budget_ms=budget, overhead_ms=overhead,
         egress_gb_per_mwh=egress_g, state_gb_per_mw=state_gb, stateful=stateful,

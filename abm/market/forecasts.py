@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from abm.config.registry import FORECAST_MODES
+from abm.core.signals import Signals
 
 if TYPE_CHECKING:
     from abm.market.model import MarketModel
@@ -38,3 +39,28 @@ def noisy(quotes: np.ndarray, last: np.ndarray, n: int, model: MarketModel) -> n
     model's generator per operator, zone and signal."""
     return quotes[None] * (1.0 + model.rng.normal(0.0, model.market.forecast_noise,
                                                    (n, *quotes.shape)))
+
+
+def forecast_ahead(forecast: Signals, base: Signals, hour: int, ahead: int) -> Signals:
+    """What operators expect ``ahead`` hours from hour ``hour`` (for plans over deferrable
+    work, docs/market.md "Deferrable work"): their forecast for this hour, (O, Z) signals by
+    their forecast mode, moved as the zones' base signals (``model.base``, (hours, Z)) move
+    between the two hours; carbon never below zero.
+    """
+    def moved(name: str, floor: float) -> np.ndarray:
+        b = getattr(base, name)
+        return np.maximum(getattr(forecast, name) + (b[hour + ahead] - b[hour]), floor)
+
+    return Signals(moved("price_usd_per_mwh", -np.inf), moved("avg_carbon_kg_per_mwh", 0.0),
+                   moved("marginal_carbon_kg_per_mwh", 0.0))
+
+
+def extend_days(base: Signals, hours: int) -> Signals:
+    """The (H, Z) signals with ``hours`` more hours, repeating the last day (the last 24
+    hours, or all of them in a shorter run) hour by hour: what a plan near the run's end
+    expects beyond it."""
+    n = len(base.price_usd_per_mwh)
+    day = min(24, n)
+    index = np.concatenate([np.arange(n), n - day + np.arange(hours) % day])
+    return Signals(*(np.asarray(getattr(base, f))[index] for f in (
+        "price_usd_per_mwh", "avg_carbon_kg_per_mwh", "marginal_carbon_kg_per_mwh")))

@@ -121,9 +121,11 @@ class MarketModel(Model):
     def _collector(self) -> DataCollector:
         agenttype: dict[type, dict] = {ComputeRegion: rep.REGION,
                                        GridZone: rep.zone_reporters(self.grid.technologies)}
+        deferral = bool(self.operators.defers.any())
         if self.market.operator_detail:
-            agenttype[Operator] = rep.OPERATOR
-        return DataCollector(model_reporters=rep.MODEL, agenttype_reporters=agenttype)
+            agenttype[Operator] = rep.OPERATOR_DEFERRAL if deferral else rep.OPERATOR
+        return DataCollector(model_reporters=rep.MODEL_DEFERRAL if deferral else rep.MODEL,
+                             agenttype_reporters=agenttype)
 
     def reset_records(self) -> None:
         """Forget the rows collected so far, the migrations and line flows (the run writer

@@ -12,6 +12,7 @@ its strategy against the capacity it can get, reading and writing its own rows.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
@@ -20,14 +21,26 @@ import numpy as np
 from mesa.agent import AgentSet
 
 from abm.config.registry import FORECAST_MODES, PLACEMENT_ENGINES, STRATEGIES
+from abm.core.backlog import Balance, arrive, slots, split_demand
+from abm.core.backlog import settle as settle_backlog
 from abm.core.costs import energy_cost, friction, network_cost, unit_cost
+from abm.core.horizon import HorizonProblem, Plan
 from abm.core.masks import masks
 from abm.core.metrics import layer_of, shift_index, shift_matrix
 from abm.core.problem import PlacementProblem, tie_preference
 from abm.core.signals import Signals
 from abm.market.agentset import ArrayAgentSet, Column
 from abm.market.engines import PlacementEngine
-from abm.market.strategies import LP, Decision, OperatorView, Outcome, Strategy, check_decision
+from abm.market.forecasts import extend_days, forecast_ahead
+from abm.market.strategies import (
+    LP,
+    Ahead,
+    Decision,
+    OperatorView,
+    Outcome,
+    Strategy,
+    check_decision,
+)
 
 if TYPE_CHECKING:
     from abm.market.model import MarketModel
@@ -66,7 +79,7 @@ class Operator(mesa.Agent):
     def view(self, capacity_mw: np.ndarray) -> OperatorView:
         """What I know this hour (read-only), with ``capacity_mw`` (R,) the MW I can get."""
         ops, o, policy = self.model.operators, self.index, self.model.inst.policy
-        arrays = {"demand_mw": ops.demand_mw[o], "incumbent_mw": ops.incumbent_mw[o],
+        arrays = {"demand_mw": ops.due_mw[o], "incumbent_mw": ops.incumbent_mw[o],
                   "feasible": ops.feasible[o], "cost_usd_per_mwh": ops.cost_usd_per_mwh[o],
                   "carbon_kg_per_mwh": ops.forecast_carbon_kg_per_mwh()[o],
                   "friction_usd_per_mw": ops.friction_usd_per_mw[o],
@@ -76,7 +89,32 @@ class Operator(mesa.Agent):
             a.flags.writeable = False
         return OperatorView(operator_id=self.operator_id, holding_hours=policy.holding_hours,
                             voll_usd_per_mwh=policy.voll_usd_per_mwh, solver=self._solve,
-                            **arrays)
+                            ahead=self._ahead(arrays) if ops.defers[o] else None, **arrays)
+
+    def _ahead(self, now: dict[str, np.ndarray]) -> Ahead:
+        """The hours my plan covers (my longest deadline; beyond the run's end on its last
+        day's base signals) and my waiting work."""
+        ops, o = self.model.operators, self.index
+        n_t = int(ops.deadline_hours[o].max()) + 1
+        network = ops.network_usd_per_mwh[o]
+        cost = np.concatenate([now["cost_usd_per_mwh"][None],
+                               ops.energy_ahead_usd_per_mwh[:n_t - 1, o, None, :]
+                               + network[None]])
+        carbon = np.concatenate([now["carbon_kg_per_mwh"][None],
+                                 ops.carbon_ahead_kg_per_mwh[:n_t - 1, o]])
+        due = np.concatenate([now["demand_mw"][None], ops.due_ahead_mw[:n_t - 1, o]])
+        backlog = ops.backlog_mwh[o, :, :n_t].copy()  # my later slots are empty
+        for a in (cost, carbon, due, backlog):
+            a.flags.writeable = False
+        return Ahead(cost_usd_per_mwh=cost, carbon_kg_per_mwh=carbon, due_mw=due,
+                     backlog_mwh=backlog, planner=self._plan)
+
+    def _plan(self, problem: HorizonProblem) -> Plan:
+        """The optimal plan of my problem over the hours ahead by the market's placement
+        engine (``market.solver``)."""
+        ops = self.model.operators
+        ops.lp_solves += 1
+        return ops.engine.plan(self.index, problem)
 
     def _solve(self, problem: PlacementProblem) -> Decision:
         """The optimum of my placement problem by the market's placement engine
@@ -92,6 +130,8 @@ class Operator(mesa.Agent):
         x, unserved = check_decision(self.strategy.decide(view), view, self.strategy_name)
         ops.x_mw[o], ops.unserved_mw[o] = x, unserved
         ops.moved_mw[o] = np.maximum(x - ops.incumbent_mw[o], 0.0)
+        if view.ahead is not None:
+            ops.run_work(o, x.sum(axis=1) + unserved - view.demand_mw)
 
     def request(self) -> None:
         """Proportional rationing, round one: ask for the optimum against my full share."""
@@ -126,10 +166,12 @@ class Operators(ArrayAgentSet[Operator]):
 
     #: fields a checkpoint stores (abm/market/state.py)
     STATE = ("demand_mw", "prev_demand_mw", "x_mw", "unserved_mw", "moved_mw", "cost_usd",
-             "lp_solves", "shift_mwh")
+             "lp_solves", "shift_mwh", "backlog_mwh")
     #: recomputed every hour before they are read, or output the run writer drains
     SCRATCH = ("incumbent_mw", "last_x_mw", "forecast", "cost_usd_per_mwh",
-               "realised_energy_usd_per_mwh", "migrations", "engine")
+               "realised_energy_usd_per_mwh", "migrations", "engine", "due_mw", "work_mwh",
+               "due_ahead_mw", "energy_ahead_usd_per_mwh", "carbon_ahead_kg_per_mwh",
+               "work_run_mwh", "missed_mwh", "balance")
 
     def __init__(self, model: MarketModel) -> None:
         inst = self.inst = model.inst
@@ -163,6 +205,23 @@ class Operators(ArrayAgentSet[Operator]):
         self.realised_energy_usd_per_mwh = np.zeros((n_o, n_r))  # at the cleared signals
         self.cost_usd = np.zeros(n_o)  # this hour's realised cost per operator ($)
         self.lp_solves = 0  # LPs solved so far (the rest took their capacity-free optimum)
+        # deferrable work (docs/market.md, "Deferrable work"): how long each class's may wait
+        # (0: it has none), the operators that have some, and the backlog (O, K, slots)
+        self.deadline_hours = np.where(inst.deferrable_share > 0, inst.deadline_hours, 0)
+        self.defers = (self.deadline_hours > 0).any(axis=1)
+        self.backlog_mwh = np.zeros((n_o, n_k, slots(self.deadline_hours)))
+        self.due_mw = self.demand_mw  # (O, K) due load this hour: the demand without work
+        self.work_mwh = np.zeros((n_o, n_k))  # work arrived this hour
+        self.work_run_mwh = np.zeros_like(self.backlog_mwh)  # work run this hour, by slot
+        self.missed_mwh = np.zeros((n_o, n_k))  # work that missed its deadline this hour
+        self.balance = Balance(0.0, 0.0, 0.0, 0.0, 0.0)  # the backlog's hour
+        # the hours ahead (T - 1 of them) for operators with work: due load, energy cost and
+        # carbon at their forecasts (hour 0 is this hour's own arrays)
+        self.due_ahead_mw = np.zeros((0, n_o, n_k))
+        self.energy_ahead_usd_per_mwh = np.zeros((0, n_o, n_r))
+        self.carbon_ahead_kg_per_mwh = np.zeros((0, n_o, n_r))
+        # the zones' base signals a plan looks ahead on: the run's, then its last day again
+        self.base_ahead = extend_days(model.base, self.backlog_mwh.shape[2] - 1)
         self.shift_mwh = np.zeros((n_z, n_z))  # served MWh by origin and execution zone
         self.migrations: list[tuple[int, str, str, float]] = []  # (hour, from, to, MW)
         super().__init__([Operator(model, o, inst.strategy[o]) for o in range(n_o)],
@@ -176,10 +235,30 @@ class Operators(ArrayAgentSet[Operator]):
         """This hour's demand; last hour's placement, scaled class by class to it, becomes
         the incumbent each operator holds."""
         self.demand_mw = self.inst.demand_at(hour_utc)
+        if self.defers.any():
+            self._new_work()
+        else:
+            self.due_mw = self.demand_mw
         self.last_x_mw = self.x_mw.copy()
         ratio = np.divide(self.demand_mw, self.prev_demand_mw,
                           out=np.zeros_like(self.demand_mw), where=self.prev_demand_mw > 0)
         self.incumbent_mw = self.x_mw * ratio[:, :, None]
+
+    def _new_work(self) -> None:
+        """Split this hour's demand into due load and work, add the work to the backlog (by
+        its deadline) and look ahead: the due load of the hours a plan covers."""
+        inst, model = self.inst, self.model
+        before = float(self.backlog_mwh.sum())
+        self.due_mw, self.work_mwh = split_demand(self.demand_mw, inst.deferrable_share,
+                                                  self.deadline_hours)
+        arrive(self.backlog_mwh, self.work_mwh, self.deadline_hours)
+        self.balance = Balance(before, float(self.work_mwh.sum()), 0.0, 0.0, 0.0)
+        self.work_run_mwh[:] = 0.0
+        start = model.stamps[model.hour]
+        self.due_ahead_mw = np.stack([split_demand(
+            inst.demand_at((start + dt.timedelta(hours=t)).hour), inst.deferrable_share,
+            self.deadline_hours)[0] for t in range(1, self.backlog_mwh.shape[2])]).reshape(
+            -1, *self.demand_mw.shape)
 
     def status_quo_load_mw(self) -> np.ndarray:
         """(R,) IT load per region (MW) with every class of this hour at its origin."""
@@ -206,6 +285,16 @@ class Operators(ArrayAgentSet[Operator]):
         """Each operator's (K, R) cost per MWh served at its forecast and the posted rent."""
         self.cost_usd_per_mwh = unit_cost(self.inst, self.forecast, rent_usd_per_mwh,
                                           network=self.network_usd_per_mwh)
+        if self.defers.any():
+            inst, model = self.inst, self.model
+            signals = [forecast_ahead(self.forecast, self.base_ahead, model.hour, t)
+                       for t in range(1, len(self.due_ahead_mw) + 1)]
+            n_o, n_r = len(self.by_index), len(inst.region_ids)
+            self.energy_ahead_usd_per_mwh = np.array(
+                [energy_cost(inst, s, rent_usd_per_mwh) for s in signals]).reshape(-1, n_o, n_r)
+            self.carbon_ahead_kg_per_mwh = np.array([
+                np.asarray(s.carbon(inst.policy.placement_signal))[:, inst.zone_index] * inst.pue
+                for s in signals]).reshape(-1, n_o, n_r)
 
     def place(self, order: np.ndarray,
               solve: Callable[[int, np.ndarray], None] | None = None) -> None:
@@ -235,15 +324,20 @@ class Operators(ArrayAgentSet[Operator]):
                                                     out=np.ones_like(total), where=total > 0))
         available = np.maximum(capacity - reserved.sum(axis=0), 0.0)
         share_cap = self.inst.capacity_share[:, None] * capacity[None, :]
-        compiled = self.lp[order] & self.engine.walks & self.compiled_walk & (solve is None)
+        compiled = (self.lp[order] & ~self.defers[order] & self.engine.walks
+                    & self.compiled_walk & (solve is None))
         edges = np.flatnonzero(np.diff(compiled.astype(np.int8))) + 1
         voll = self.inst.policy.voll_usd_per_mwh
+        due = self.due_mw
+        if self.defers.any():  # operators with work are never walked; the walk checks every
+            # row against the one-hour contract, where they may hold more than their due load
+            due = np.where(self.defers[:, None], np.maximum(due, inc.sum(axis=2)), due)
         start, checked = 0, False
         for stop in (*edges.tolist(), len(order)):
             run = order[start:stop]
             if compiled[start]:  # the arrays are checked against the contract once a step
                 self.lp_solves += self.engine.first_come(
-                    run, self.cost_usd_per_mwh, self.demand_mw,
+                    run, self.cost_usd_per_mwh, due,
                     self.planning_friction_usd_per_mw, inc, self.preference, reserved,
                     share_cap, available, voll, self.x_mw, self.unserved_mw,
                     check=not checked)
@@ -261,6 +355,16 @@ class Operators(ArrayAgentSet[Operator]):
         np.maximum(self.x_mw - inc, 0.0, out=self.moved_mw)
         regions.available_mw = available
 
+    def run_work(self, o: int, run_mwh: np.ndarray) -> None:
+        """Operator o runs ``run_mwh`` (K,) of its waiting work this hour: taken from its
+        backlog nearest deadline first (``work_run_mwh``; the backlog itself changes when the
+        hour settles)."""
+        left = np.clip(run_mwh, 0.0, None)
+        for h in range(self.backlog_mwh.shape[2]):
+            take = np.minimum(self.backlog_mwh[o, :, h], left)
+            self.work_run_mwh[o, :, h] = take
+            left = left - take
+
     def region_load_mw(self) -> np.ndarray:
         """(R,) IT load placed in each region (MW)."""
         return self.x_mw.sum(axis=(0, 1))
@@ -271,6 +375,10 @@ class Operators(ArrayAgentSet[Operator]):
         zone-to-zone shifts and the migrations between regions."""
         last_demand = self.prev_demand_mw
         self.prev_demand_mw = self.demand_mw.copy()
+        if self.defers.any():  # the backlog's hour: what ran leaves it, slot 0 expires
+            b = self.balance
+            self.missed_mwh, self.balance = settle_backlog(
+                self.backlog_mwh, self.work_run_mwh, b.before_mwh, b.arrived_mwh)
         x = self.x_mw
         energy = energy_cost(self.inst, realised, rent_usd_per_mwh)  # (O, R)
         self.realised_energy_usd_per_mwh = energy

@@ -27,6 +27,10 @@ STEP_VALUES = (
     "layer_local", "layer_regional", "layer_energy", "herding_mwh", "dc_price_usd_per_mwh",
 )
 
+# with deferrable work (docs/market.md, "Deferrable work"): the backlog's hour, MWh; a run
+# without deferrable work records none of them
+DEFERRAL_VALUES = ("work_arrived_mwh", "work_run_mwh", "missed_mwh", "backlog_mwh")
+
 
 def outcome(name: str, model: MarketModel) -> float:
     """The value ``name`` of the model's hour outcome (``model.outcome``)."""
@@ -35,6 +39,8 @@ def outcome(name: str, model: MarketModel) -> float:
 
 # model reporters: the hour, and each value of its outcome (partials pickle; lambdas do not)
 MODEL = {"hour": "hour", **{name: partial(outcome, name) for name in STEP_VALUES}}
+# ... and with deferrable work
+MODEL_DEFERRAL = {**MODEL, **{name: partial(outcome, name) for name in DEFERRAL_VALUES}}
 
 
 def hour_outcome(model: MarketModel) -> dict[str, float]:
@@ -42,7 +48,8 @@ def hour_outcome(model: MarketModel) -> dict[str, float]:
     sets hold once the grid has cleared: demand, served, unserved and moved MWh; what
     operators paid and its parts; grid energy; emissions attributed on average and marginal
     intensity, system emissions and the relocation effect; layer shares; herding; the price
-    data-centre load paid."""
+    data-centre load paid. With deferrable work, unserved MWh include the work that missed
+    its deadline, and the backlog's hour is added (``DEFERRAL_VALUES``)."""
     inst, ops, regions, zones = model.inst, model.operators, model.regions, model.zones
     x, unserved, moved = ops.x_mw, ops.unserved_mw, ops.moved_mw
     realised = zones.signals()
@@ -59,10 +66,15 @@ def hour_outcome(model: MarketModel) -> dict[str, float]:
                            friction=ops.friction_usd_per_mw,
                            rent_usd_per_mwh=regions.posted_rent_usd_per_mwh,
                            network=ops.network_usd_per_mwh)
+    deferral = {}
+    if ops.defers.any():
+        b = ops.balance
+        deferral = {"work_arrived_mwh": b.arrived_mwh, "work_run_mwh": b.run_mwh,
+                    "missed_mwh": b.missed_mwh, "backlog_mwh": b.after_mwh}
     return {
         "demand_mwh": float(ops.demand_mw.sum()),
         "served_mwh": served,
-        "unserved_mwh": float(unserved.sum()),
+        "unserved_mwh": float(unserved.sum()) + (b.missed_mwh if deferral else 0.0),
         "moved_mwh": float(moved.sum()),
         "cost_usd": cost,
         **{f"cost_{name}_usd": getattr(parts, f"{name}_usd") for name in COST_PARTS},
@@ -77,6 +89,7 @@ def hour_outcome(model: MarketModel) -> dict[str, float]:
         "herding_mwh": float(min(swing[swing > 0].sum(), -swing[swing < 0].sum())),
         "dc_price_usd_per_mwh": float(realised.price_usd_per_mwh @ zones.dc_load_mw) / grid_mw
         if grid_mw else 0.0,
+        **deferral,
     }
 
 REGION = {
@@ -130,3 +143,15 @@ def _cost(op) -> float:
 OPERATOR = {"operator": attrgetter("operator_id"), "strategy": attrgetter("strategy_name"),
             "served_mw": _served,
             "unserved_mw": _unserved, "moved_mw": _moved, "cost_usd": _cost}
+
+
+def _missed(op) -> float:
+    return float(op.model.operators.missed_mwh[op.index].sum())
+
+
+def _backlog(op) -> float:
+    return float(op.model.operators.backlog_mwh[op.index].sum())
+
+
+# ... and with deferrable work: MWh missed this hour and waiting at its end
+OPERATOR_DEFERRAL = {**OPERATOR, "missed_mwh": _missed, "backlog_mwh": _backlog}

@@ -136,6 +136,12 @@ def lines_table(model: MarketModel) -> pd.DataFrame:
         "flow_mw": rows[:, 0], "congested": rows[:, 1].astype(bool)})
 
 
+def _waiting(df: pd.DataFrame) -> float:
+    """MWh of deferrable work still waiting at the end of the rows (0 without deferral): not
+    yet served nor missed, so left out of the cost per MWh of demand."""
+    return float(df.backlog_mwh.iloc[-1]) if "backlog_mwh" in df and len(df) else 0.0
+
+
 def summary(model: MarketModel, status: str, model_table: pd.DataFrame | None = None) -> dict:
     """Totals over the finished steps: MWh, $, kgCO2 on three bases, shares, shifts.
 
@@ -173,7 +179,7 @@ def summary(model: MarketModel, status: str, model_table: pd.DataFrame | None = 
         "cost_parts_usd": {name: float(df[f"cost_{name}_usd"].sum()) for name in COST_PARTS},
         "voll_usd_per_mwh": voll,
         "cost_usd_per_mwh": cost_usd_per_mwh(float(df.cost_usd.sum()),
-                                             float(df.demand_mwh.sum()),
+                                             float(df.demand_mwh.sum()) - _waiting(df),
                                              float(df.unserved_mwh.sum()), voll),
         "grid_energy_mwh": float(df.energy_mwh.sum()),
         "dc_price_usd_per_mwh": (float((df.dc_price_usd_per_mwh * df.energy_mwh).sum()
@@ -186,6 +192,13 @@ def summary(model: MarketModel, status: str, model_table: pd.DataFrame | None = 
         "layers": {k: weighted(f"layer_{k}") for k in ("local", "regional", "energy")},
         "shifted_mwh_by_zone_pair": flows[:20],
     }
+    if "backlog_mwh" in df:  # deferrable work (docs/market.md, "Deferrable work")
+        result["deferral"] = {
+            "work_arrived_mwh": float(df.work_arrived_mwh.sum()),
+            "work_run_mwh": float(df.work_run_mwh.sum()),
+            "missed_mwh": float(df.missed_mwh.sum()),
+            "backlog_end_mwh": _waiting(df),
+        }
     # pandas' sums skip NaN: a NaN in any hour's row is caught here, not summed away
     numeric = df.select_dtypes("number")
     bad = [str(c) for c in numeric.columns[~np.isfinite(numeric.to_numpy()).all(axis=0)]]
@@ -240,6 +253,9 @@ SUMMARY_SHAPE = {
     "emissions_kg": dict.fromkeys(("average", "marginal", "system"), float),
     "layers": dict.fromkeys(("local", "regional", "energy"), float),
     "shifted_mwh_by_zone_pair": [SHIFT]}
+# with deferrable work (docs/market.md, "Deferrable work") the summary also has "deferral"
+SUMMARY_SHAPE = (SUMMARY_SHAPE, {**SUMMARY_SHAPE, "deferral": dict.fromkeys(
+    ("work_arrived_mwh", "work_run_mwh", "missed_mwh", "backlog_end_mwh"), float)})
 
 
 def _sealed(manifest: dict) -> dict:

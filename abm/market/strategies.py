@@ -15,12 +15,13 @@ operator's ``decide`` is called in turn (``abm.market.operators.Operators.place`
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar, NamedTuple
 
 import numpy as np
 
 from abm.config.registry import STRATEGIES
+from abm.core.horizon import HorizonProblem, Plan
 from abm.core.problem import TIE_NEW, PlacementProblem
 
 _TOL_MW = 1e-6  # MW: slack allowed when a decision is checked
@@ -31,7 +32,11 @@ class DecisionError(ValueError):
 
 
 class Decision(NamedTuple):
-    """A placement: ``x_mw`` (K, R) MW per class and region, ``unserved_mw`` (K,) MW."""
+    """A placement: ``x_mw`` (K, R) MW per class and region, ``unserved_mw`` (K,) MW of the
+    due load (``OperatorView.demand_mw``) unserved. What a class places beyond its due load
+    served is waiting work it runs this hour (at most what waits, ``OperatorView.ahead``); the
+    market takes it from the backlog nearest deadline first (docs/market.md, "Deferrable
+    work")."""
 
     x_mw: np.ndarray
     unserved_mw: np.ndarray
@@ -54,6 +59,29 @@ class Outcome(NamedTuple):
 
 
 Solver = Callable[[PlacementProblem], Decision]
+Planner = Callable[[HorizonProblem], Plan]
+
+
+@dataclass(frozen=True, eq=False)
+class Ahead:
+    """What an operator with deferrable work knows of the hours ahead (docs/market.md,
+    "Deferrable work"); arrays are read-only, T hours from this one (hour 0).
+
+    Attributes:
+        cost_usd_per_mwh: (T, K, R) forecast cost per MWh served each hour (hour 0: the
+            view's).
+        carbon_kg_per_mwh: (T, R) forecast carbon per MWh of IT load each hour.
+        due_mw: (T, K) due load each hour (hour 0: the view's demand).
+        backlog_mwh: (K, T) work waiting by slot: slot h is due by the end of hour h (this
+            hour's arrivals included).
+        planner: the market's placement engine for a ``HorizonProblem`` (``market.solver``).
+    """
+
+    cost_usd_per_mwh: np.ndarray
+    carbon_kg_per_mwh: np.ndarray
+    due_mw: np.ndarray
+    backlog_mwh: np.ndarray
+    planner: Planner
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,6 +102,8 @@ class OperatorView:
         voll_usd_per_mwh: penalty per MWh unserved.
         preference: (K, R) tie rank of each pair (``abm.core.problem.tie_preference``).
         solver: the market's LP engine for a ``PlacementProblem`` (``market.solver``).
+        ahead: the hours ahead and the work waiting, for an operator with deferrable work
+            (None: it has none; ``demand_mw`` is then all it serves this hour).
     """
 
     operator_id: str
@@ -88,6 +118,7 @@ class OperatorView:
     voll_usd_per_mwh: float
     preference: np.ndarray
     solver: Solver
+    ahead: Ahead | None = None
 
     def problem(self, holding_hours: float | None = None) -> PlacementProblem:
         """This hour's placement problem (``abm.core.problem``, docs/formulation.md): the forecast
@@ -104,6 +135,51 @@ class OperatorView:
     def lp(self, holding_hours: float | None = None) -> Decision:
         """The optimum of ``problem(holding_hours)`` by the market's LP engine."""
         return self.solver(self.problem(holding_hours))
+
+    def horizon_problem(self, holding_hours: float | None = None) -> HorizonProblem:
+        """The plan over the hours ahead (``abm.core.horizon``, docs/formulation.md): the due
+        load and the waiting work by their deadlines, at the forecast costs, friction amortised
+        over ``holding_hours`` per MW moved, against the capacity it can get now (assumed to
+        last). Only for a view with ``ahead``."""
+        a = self._ahead()
+        hours = self.holding_hours if holding_hours is None else holding_hours
+        n_t = a.due_mw.shape[0]
+        return HorizonProblem.of(
+            a.cost_usd_per_mwh, self.feasible, a.due_mw, a.backlog_mwh.T,
+            voll_usd_per_mwh=self.voll_usd_per_mwh,
+            friction_usd_per_mw=self.friction_usd_per_mw / hours,
+            incumbent_mw=self.incumbent_mw,
+            capacity_mw=np.broadcast_to(self.capacity_mw, (n_t, len(self.capacity_mw))),
+            preference=self.preference)
+
+    def plan(self, holding_hours: float | None = None) -> Decision:
+        """This hour of the optimal plan of ``horizon_problem(holding_hours)`` by the market's
+        engine: what runs now, the due load unserved, the work run now by slot."""
+        plan = self._ahead().planner(self.horizon_problem(holding_hours))
+        return Decision(plan.x_mw[0], plan.unserved_mw[0])
+
+    def now(self, work_mwh: np.ndarray | None = None) -> OperatorView:
+        """This view with waiting work run now (``work_mwh`` (K, T) by slot; default: all of
+        it) added to ``demand_mw`` and no hours ahead: for a strategy that does not wait
+        (``as_work`` turns its decision back)."""
+        if self.ahead is None:
+            return self
+        work = self.ahead.backlog_mwh if work_mwh is None else work_mwh
+        return replace(self, demand_mw=self.demand_mw + work.sum(axis=1), ahead=None)
+
+    def as_work(self, decision: Decision) -> Decision:
+        """A decision taken on ``now()`` as due load and work: what was placed serves the due
+        load first, then the work; due load not placed is unserved, work not placed keeps
+        waiting."""
+        if self.ahead is None:
+            return decision
+        x = np.asarray(decision[0], dtype=float)
+        return Decision(x, np.maximum(self.demand_mw - x.sum(axis=1), 0.0))
+
+    def _ahead(self) -> Ahead:
+        if self.ahead is None:
+            raise ValueError(f"operator {self.operator_id} has no deferrable work to plan")
+        return self.ahead
 
 
 class Strategy:
@@ -137,15 +213,17 @@ class Strategy:
 
 def check_decision(decision: Decision, view: OperatorView, strategy: str) -> Decision:
     """``decision`` as float arrays if it is a placement the market can commit: the right
-    shapes, finite, non-negative, only where feasible, all demand placed or unserved, within
-    the capacity the operator can get. Raises ``DecisionError`` naming the strategy and the
-    operator otherwise."""
+    shapes, finite, non-negative, only where feasible, all due load placed or unserved, no
+    more work run than waits, within the capacity the operator can get. Raises
+    ``DecisionError`` naming the strategy and the operator otherwise."""
     x = np.asarray(decision[0], dtype=float)
     unserved = np.asarray(decision[1], dtype=float)
     where = f"strategy {strategy!r} (operator {view.operator_id})"
     if x.shape != view.feasible.shape or unserved.shape != view.demand_mw.shape:
         raise DecisionError(f"{where}: expected x_mw {view.feasible.shape} and unserved_mw "
-                             f"{view.demand_mw.shape}, got {x.shape} and {unserved.shape}")
+                            f"{view.demand_mw.shape}, got {x.shape} and {unserved.shape}")
+    waiting = (np.zeros(len(view.demand_mw)) if view.ahead is None
+               else view.ahead.backlog_mwh.sum(axis=1))
     problems = []
     if not (np.isfinite(x).all() and np.isfinite(unserved).all()):
         problems.append("non-finite MW")
@@ -153,9 +231,13 @@ def check_decision(decision: Decision, view: OperatorView, strategy: str) -> Dec
         problems.append("negative MW")
     if (x[~view.feasible] > _TOL_MW).any():
         problems.append("MW where the class may not run")
-    gap = np.abs(x.sum(axis=1) + unserved - view.demand_mw)
-    if (gap > _TOL_MW * np.maximum(1.0, view.demand_mw)).any():
-        problems.append("placed + unserved differs from demand")
+    work = x.sum(axis=1) + unserved - view.demand_mw  # waiting work run now
+    slack = _TOL_MW * np.maximum(1.0, view.demand_mw + waiting)
+    if (work < -slack).any():
+        problems.append("placed + unserved falls short of demand")
+    if (work > waiting + slack).any():
+        problems.append("placed + unserved exceeds demand" if view.ahead is None
+                        else "placed + unserved exceeds due load + the work that waits")
     if (x.sum(axis=0) > view.capacity_mw + _TOL_MW * np.maximum(1.0, view.capacity_mw)).any():
         problems.append("more than the capacity it can get")
     if problems:
@@ -181,8 +263,9 @@ class LP(Strategy):
     """Today's operator: the myopic placement LP, friction amortised over the holding hours."""
 
     def decide(self, view: OperatorView) -> Decision:
-        """The LP optimum."""
-        return view.lp()
+        """The LP optimum; with deferrable work, this hour of the optimal plan over the hours
+        ahead (``OperatorView.plan``)."""
+        return view.lp() if view.ahead is None else view.plan()
 
 
 @STRATEGIES.register("static", "never moves: serves its demand where it served it last hour")
@@ -190,8 +273,8 @@ class Static(Strategy):
     """Never moves: everything stays where it is served."""
 
     def decide(self, view: OperatorView) -> Decision:
-        """Stay."""
-        return stay(view)
+        """Stay; waiting work never waits: it all runs now, where the class runs."""
+        return view.as_work(stay(view.now()))
 
 
 @STRATEGIES.register("greenest", "each class to its lowest-carbon feasible regions, cost ignored")
@@ -204,7 +287,22 @@ class Greenest(Strategy):
 
     def decide(self, view: OperatorView) -> Decision:
         """Fill feasible regions greenest first, class by class; each region offers its
-        incumbent MW (tie rank: its preference) before new MW (``TIE_NEW`` + preference)."""
+        incumbent MW (tie rank: its preference) before new MW (``TIE_NEW`` + preference).
+        Waiting work runs now unless a greener hour comes before its deadline (the class's
+        greenest feasible region, by the forecast carbon of the hours ahead; work due now
+        always runs)."""
+        if view.ahead is None:
+            return self.greenest(view)
+        a = view.ahead
+        carbon = np.where(view.feasible[None], a.carbon_kg_per_mwh[:, None, :], np.inf)
+        best = carbon.min(axis=2)  # (T, K) the class's greenest carbon each hour
+        later = np.minimum.accumulate(np.vstack([np.full(best.shape[1], np.inf), best[1:]]))
+        work = np.where((best[0][:, None] <= later.T) | (np.arange(best.shape[0]) == 0),
+                        a.backlog_mwh, 0.0)
+        return view.as_work(self.greenest(view.now(work)))
+
+    def greenest(self, view: OperatorView) -> Decision:
+        """The greenest placement of this hour's demand."""
         n_k, n_r = view.feasible.shape
         x = np.zeros(view.feasible.shape)
         unserved = view.demand_mw.astype(float).copy()
@@ -237,12 +335,17 @@ class Threshold(Strategy):
     saving_share = 0.1
 
     def decide(self, view: OperatorView) -> Decision:
-        """The LP optimum if it saves enough, else stay."""
-        problem = view.problem()
-        keep, best = stay(view), view.solver(problem)
+        """The LP optimum if it saves enough, else stay. With waiting work the test is the
+        same, with all of it run now; when it re-optimises it plans over the hours ahead
+        (``OperatorView.plan``), when it stays all the work runs now."""
+        now = view.now()
+        problem = now.problem()
+        keep, best = stay(now), now.solver(problem)
         cost = problem.objective_usd(*keep)
         saving = cost - problem.objective_usd(*best)
-        return best if saving > self.saving_share * cost else keep
+        if saving > self.saving_share * cost:
+            return best if view.ahead is None else view.plan()
+        return view.as_work(keep)
 
 
 @STRATEGIES.register("adaptive", "LP with a holding horizon learned from its moves' regret")
@@ -273,9 +376,12 @@ class Adaptive(Strategy):
         self.anchor_mw = np.zeros(0)  # placement at the window's start, (K, R) flattened
 
     def decide(self, view: OperatorView) -> Decision:
-        """The LP optimum with the learned holding horizon."""
+        """The LP optimum (with deferrable work, the plan) with the learned holding
+        horizon."""
         if np.isnan(self.holding_hours):
             self.holding_hours = float(view.holding_hours)
+        if view.ahead is not None:
+            return view.plan(self.holding_hours)
         return view.lp(self.holding_hours)
 
     def learn(self, outcome: Outcome) -> None:

@@ -70,6 +70,19 @@ class Run:
         return self.table("model")
 
     @property
+    def backlog(self) -> pd.DataFrame:
+        """With deferrable work (docs/market.md, "Deferrable work"), one row per hour: the
+        work that arrived, ran and missed its deadline, and what waits at the hour's end
+        (MWh); a clear error for a run without deferrable work."""
+        from abm.market.reporters import DEFERRAL_VALUES
+
+        model = self.model
+        if not set(DEFERRAL_VALUES) <= set(model.columns):
+            raise KeyError(f"run {self.label!r} has no deferrable work (no class sets "
+                           "deferrable_share and deadline_hours), so no backlog")
+        return model[["hour", *DEFERRAL_VALUES]].reset_index(drop=True)
+
+    @property
     def regions(self) -> pd.DataFrame:
         """One row per hour and compute region: load (MW), utilisation, rent ($/MWh), capacity
         (MW)."""
