@@ -107,8 +107,8 @@ def test_check_shows_what_the_scenario_set_not_as_shipped_assumptions(write_scen
         "price_usd_per_mwh = 70.0\n"
     assert main(["check", str(write_scenario(text))]) == 0
     out = capsys.readouterr().out
-    set_line = next(line for line in out.splitlines() if line.startswith("set by the scenario"))
-    assert "eu-frankfurt.capacity_mw = 12.0" in set_line
-    assert "FR.price_usd_per_mwh = 70.0" in set_line
+    own = out.split("levers set by scenario.toml")[1].split("shipped assumptions")[0]
+    assert "regions.set.eu-frankfurt.capacity_mw  12 MW  (shipped " in own
+    assert "zones.set.FR.price_usd_per_mwh        70 $/MWh  (shipped " in own
     assumed = out.split("shipped assumptions")[1]
     assert "eu-frankfurt.capacity" not in assumed and "FR.price" not in assumed

@@ -51,8 +51,9 @@ class ChoicesHelpFormatter(argparse.RawDescriptionHelpFormatter):
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate a scenario and print a summary."""
+    from abm.config.levers import levers
     from abm.config.registry import GRID_RESPONSES
-    from abm.config.scenario import load_scenario, scenario_overrides
+    from abm.config.scenario import DEFAULT_SCENARIO, load_scenario
     from abm.config.tables import latency_provenance
     from abm.core.instance import compile_scenario
     from abm.core.masks import masks
@@ -84,8 +85,9 @@ def cmd_check(args: argparse.Namespace) -> int:
           f"{inst.demand_mw.sum():,.1f} MW demand")
     print("strategies " + ", ".join(f"{n} {c}" for n, c in Counter(inst.strategy).items()))
     p = scn.policy
-    print(f"policy     carbon price {p.carbon_price_usd_per_t:g} $/t, residency "
-          f"{'+'.join(p.residency)}, placement on {p.placement_signal} carbon, "
+    by_jurisdiction = "".join(f", {j} {v:g}" for j, v in p.carbon_price_by_jurisdiction)
+    print(f"policy     operators' carbon price {p.carbon_price_usd_per_t:g} $/t{by_jurisdiction}"
+          f", residency {'+'.join(p.residency)}, placement on {p.placement_signal} carbon, "
           f"accounting on {p.accounting_basis}")
     mk = scn.market
     print(f"market     {mk.allocation} allocation, {mk.pricing} rent, {mk.grid_response} grid "
@@ -97,13 +99,25 @@ def cmd_check(args: argparse.Namespace) -> int:
     print("relocatable demand at the scenario's own budgets:")
     for key, value in relocatable_by_mask(inst, m).items():
         print(f"  {key:<24} {value:6.1%}")
-    overrides = scenario_overrides(scn)
-    print(f"set by the scenario ({len(overrides)}): "
-          + (", ".join(overrides) if overrides else "nothing"))
+    print_levers(levers(args.scenario or DEFAULT_SCENARIO))
     print(f"shipped assumptions in use ({len(assumed)}): "
           + (", ".join(assumed) if assumed else "none"))
     print("ok")
     return 0
+
+
+def print_levers(found: list) -> None:
+    """``abm check``'s list of levers (``abm.config.levers.Lever``), by the file that sets
+    them: the scenario's own first, then what it inherits."""
+    if not found:
+        print("levers     none set: every setting at its default")
+    width = max((len(lv.path) for lv in found), default=0)
+    for source in dict.fromkeys(lv.source for lv in found):
+        mine = [lv for lv in found if lv.source == source]
+        how = "set by" if source == found[0].source else "inherited from"
+        print(f"levers {how} {source} ({len(mine)}):")
+        for lv in mine:
+            print(f"  {lv.path:<{width}}  {lv.value}  ({lv.default})")
 
 
 def cmd_frontier(args: argparse.Namespace) -> int:

@@ -43,7 +43,7 @@ from abm.config.schema import (
     ServiceNode,
     WorkloadClass,
 )
-from abm.config.tables import scenario_overrides, with_overrides
+from abm.config.tables import with_overrides
 from abm.data.dataset import Dataset
 
 __all__ = [
@@ -51,7 +51,7 @@ __all__ = [
     "OBJECTIVES", "SCENARIO_DIR", "Client", "Grid", "Market", "Operator", "Policy",
     "Population", "Scenario", "ServiceNode", "TableReader", "WorkloadClass", "check_grid_names",
     "extends_chain",
-    "load_scenario", "parse_scenario", "read_toml", "resolve_file", "scenario_overrides",
+    "load_scenario", "parse_scenario", "read_toml", "resolve_file",
     "set_path", "shipped_scenarios", "with_overrides",
 ]
 

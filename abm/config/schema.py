@@ -6,12 +6,16 @@ checks the table of keys and defaults in docs/scenarios.md against them. A TOML 
 a class (``[policy]`` to :class:`Policy`, ``[[operators]]`` to :class:`Operator`, ...); the
 few keys that only shape how the file is read (``[network]``, ``regions.include``,
 ``latency.missing``, ``population.clients``) have their defaults below the classes.
+
+A field whose key in the file is not its name says so in its metadata (``key``: relative to its
+table, or, on :class:`Scenario`, the whole dotted path), and a field whose name carries no unit
+states it (``unit``); ``abm.config.levers`` (what ``abm check`` lists) reads both from here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -90,7 +94,8 @@ class Policy:
     """Policy levers and accounting settings (``[policy]``, docs/model.md section 6)."""
 
     carbon_price_usd_per_t: float = 0.0
-    carbon_price_by_jurisdiction: tuple[tuple[str, float], ...] = ()
+    carbon_price_by_jurisdiction: tuple[tuple[str, float], ...] = field(
+        default=(), metadata={"unit": "$/t"})
     residency: tuple[str, ...] = ("none",)
     placement_signal: str = "marginal"  # one of CARBON_SIGNALS
     accounting_basis: str = "average"  # one of ACCOUNTING_BASES
@@ -153,8 +158,10 @@ class Grid:
 
     carbon_price_usd_per_t: tuple[tuple[str, float], ...] = ()
     carbon_price_elsewhere_usd_per_t: float = 0.0
-    interconnector_scale: float = 1.0
-    interconnector_capacity_mw: tuple[tuple[str, float], ...] = ()
+    interconnector_scale: float = field(default=1.0,
+                                        metadata={"key": "interconnectors.capacity_scale"})
+    interconnector_capacity_mw: tuple[tuple[str, float], ...] = field(
+        default=(), metadata={"key": "interconnectors.capacity_mw"})
     data: str | None = None
     stack_from: tuple[tuple[str, str], ...] = ()
     calibrate_prices: bool = True
@@ -174,7 +181,7 @@ class Population:
     size_sigma: float = 1.0  # lognormal sigma of operator sizes
     classes: tuple[int, int] = (1, 3)  # [min, max] workload classes per operator
     templates: tuple[tuple[str, float], ...]
-    client_weights: tuple[tuple[str, float], ...]
+    client_weights: tuple[tuple[str, float], ...] = field(metadata={"key": "clients"})
     footprints: tuple[tuple[str, float], ...] = (("global", 1.0),)  # FOOTPRINT_KINDS -> weight
     continental_rtt_ms: float = 100.0
     internal_carbon_price_usd_per_t: tuple[float, ...] = (0.0,)  # drawn uniformly
@@ -203,16 +210,20 @@ class Scenario:
     service_nodes: tuple[ServiceNode, ...]
     operators: tuple[Operator, ...]
     policy: Policy
-    residency_rules: tuple[tuple[str, tuple[str, ...]], ...] = ()  # the custom regime
+    residency_rules: tuple[tuple[str, tuple[str, ...]], ...] = field(  # the custom regime
+        default=(), metadata={"key": "policy.residency_rules"})
     profiles: dict[tuple[str, str], np.ndarray]
     market: Market = Market()
     grid: Grid = Grid()
     population: Population | None = None
-    trace: str | None = None  # hourly trace file replacing profiles where it has data
+    # hourly trace file replacing profiles where it has data
+    trace: str | None = field(default=None, metadata={"key": "signals.trace"})
     templates: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
-    capacity: str = "listed"  # one of CAPACITY_RULES (resolved by population.realise)
+    # one of CAPACITY_RULES (resolved by population.realise)
+    capacity: str = field(default="listed", metadata={"key": "regions.capacity"})
     # for capacity = "local_demand", where the file must give it (the 1.0 is never read)
-    capacity_per_local_demand: float = 1.0
+    capacity_per_local_demand: float = field(
+        default=1.0, metadata={"key": "regions.capacity_per_local_demand"})
     # [strategies.NAME]: settings of a strategy's parameters, name -> ((parameter, value), ...)
     strategy_settings: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = ()
 
@@ -259,3 +270,8 @@ class LatencyPair:
 EVERY_REGION = ("*",)  # regions.include and an operator's footprint: every region
 MISSING_RTT_RULES = ("error", "distance")  # latency.missing; the first is the default
 CLIENT_MIXES = ("capacity", "uniform")  # population.clients as a word; the first is the default
+
+
+# The scenario file's tables of settings and the classes that state their defaults
+TABLES: dict[str, type] = {"policy": Policy, "market": Market, "grid": Grid, "network": Network,
+                           "population": Population}

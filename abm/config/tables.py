@@ -22,7 +22,6 @@ from abm.config.schema import (
     LatencyPair,
     Operator,
     Population,
-    Scenario,
     ServiceNode,
     WorkloadClass,
 )
@@ -30,12 +29,13 @@ from abm.data.dataset import JURISDICTIONS, Dataset, Latency, Region, Zone
 from abm.data.geo import haversine_km, modelled_rtt_ms
 from abm.errors import InputError, quoted
 
+# [zones.set.ID] keys, how each is read, and the Zone attribute it sets
 _ZONE_FIELDS = {"name": "string", "avg_carbon_g_per_kwh": "number",
                 "marginal_carbon_g_per_kwh": "number", "price_usd_per_mwh": "signed",
                 "load_mw": "positive"}
-_ZONE_ATTR = {"avg_carbon_g_per_kwh": "avg_carbon_kg_per_mwh",
-              "marginal_carbon_g_per_kwh": "marginal_carbon_kg_per_mwh",
-              "price_usd_per_mwh": "price_usd_per_mwh", "name": "name", "load_mw": "load_mw"}
+ZONE_ATTR = {"avg_carbon_g_per_kwh": "avg_carbon_kg_per_mwh",
+             "marginal_carbon_g_per_kwh": "marginal_carbon_kg_per_mwh",
+             "price_usd_per_mwh": "price_usd_per_mwh", "name": "name", "load_mw": "load_mw"}
 
 def _fields(t: TableReader, spec: dict[str, str], required: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
@@ -68,7 +68,7 @@ def read_zones(t: TableReader, ds: Dataset) -> tuple[dict[str, Zone], dict, tupl
         if zid not in zones:
             raise overrides.error(zid, f"unknown zone; known: {', '.join(sorted(zones))}")
         vals = _fields(overrides.table(zid), spec, required=False)
-        zones[zid] = with_overrides(zones[zid], {_ZONE_ATTR[k]: v for k, v in vals.items()}, vals)
+        zones[zid] = with_overrides(zones[zid], {ZONE_ATTR[k]: v for k, v in vals.items()}, vals)
     overrides.done()
     donors: list[tuple[str, str]] = []
     for sub in t.tables("add"):
@@ -82,7 +82,7 @@ def read_zones(t: TableReader, ds: Dataset) -> tuple[dict[str, Zone], dict, tupl
             profiles[zid, signal] = (np.ones((12, 24)) if source == "flat"
                                      else ds.profiles[source, signal])
         vals = _fields(sub, spec, required=True)
-        zones[zid] = Zone(id=zid, **{_ZONE_ATTR[k]: v for k, v in vals.items()},
+        zones[zid] = Zone(id=zid, **{ZONE_ATTR[k]: v for k, v in vals.items()},
                           overridden=frozenset(vals))
     t.done()
     return zones, profiles, tuple(donors)
@@ -99,26 +99,13 @@ def with_overrides(item: Any, attrs: dict[str, Any], fields: dict[str, Any] | se
     return replace(item, **attrs, assumed=item.assumed - gone,
                    overridden=item.overridden | frozenset(fields))
 
-def scenario_overrides(scn: Scenario) -> list[str]:
-    """What the scenario set over the shipped data: ``region.field = value`` for each field it
-    overrode, ``id (added)`` for a region or zone it added (values in the scenario's units)."""
-    out = []
-    for items, spec, attr in ((scn.regions, _REGION_FIELDS, lambda f: f),
-                              (scn.zones, _ZONE_FIELDS, _ZONE_ATTR.__getitem__)):
-        for item in items:
-            if set(spec) <= item.overridden:
-                out.append(f"{item.id} (added)")
-                continue
-            out += [f"{item.id}.{f} = {getattr(item, attr(f))!r}"
-                    for f in sorted(item.overridden)]
-    return out
-
-_REGION_FIELDS = {"name": "string", "lat": "signed", "lon": "signed", "zone": "string",
-                  "jurisdiction": "jurisdiction", "pue": "pue", "egress_usd_per_gb": "number",
-                  "capacity_mw": "number", "rent_usd_per_mwh": "number"}
+# [regions.set.ID] keys and how each is read
+REGION_FIELDS = {"name": "string", "lat": "signed", "lon": "signed", "zone": "string",
+                 "jurisdiction": "jurisdiction", "pue": "pue", "egress_usd_per_gb": "number",
+                 "capacity_mw": "number", "rent_usd_per_mwh": "number"}
 
 
-_ALL_REGION_FIELDS = {k: _REGION_FIELDS[k] for k in (
+_ALL_REGION_FIELDS = {k: REGION_FIELDS[k] for k in (
     "pue", "egress_usd_per_gb", "capacity_mw", "rent_usd_per_mwh")}
 
 def _check_region(t: TableReader, vals: dict, zones: dict[str, Zone]) -> None:
@@ -153,7 +140,7 @@ def read_regions(t: TableReader, ds: Dataset, zones: dict[str, Zone]) -> dict[st
         if rid not in regions:
             raise overrides.error(rid, f"unknown region; known: {', '.join(regions)}")
         sub = overrides.table(rid)
-        vals = _fields(sub, _REGION_FIELDS, required=False)
+        vals = _fields(sub, REGION_FIELDS, required=False)
         _check_region(sub, vals, zones)
         regions[rid] = with_overrides(regions[rid], vals, vals)
     overrides.done()
@@ -162,7 +149,7 @@ def read_regions(t: TableReader, ds: Dataset, zones: dict[str, Zone]) -> dict[st
         if rid in regions or rid in ds.regions:
             raise sub.error("id", f"region {quoted(rid)} already exists; change it under "
                             "regions.set")
-        spec = dict(_REGION_FIELDS)
+        spec = dict(REGION_FIELDS)
         rent = sub.number("rent_usd_per_mwh", Region.rent_usd_per_mwh)
         spec.pop("rent_usd_per_mwh")
         vals = _fields(sub, spec, required=True)
