@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from abm.config.limits import MAX_SEED
-from abm.config.scenario import Scenario, shipped_scenarios
+from abm.config.scenario import Scenario, check_hours, shipped_scenarios
 from abm.config.scenario import load_scenario as _load_file
 from abm.errors import InputError
 
@@ -109,14 +109,17 @@ def simulate(scenario: str | Path | Scenario | None = None, hours: int | None = 
         ``.migrations`` (DataFrames), ``.summary`` (dict), ``.market`` (the Mesa model) and
         ``plot_*`` methods returning matplotlib Figures.
     """
-    from abm.report.results import simulate_scenario, tqdm_progress
+    from abm.market.progress import RunProgress
+    from abm.report.results import simulate_scenario
 
     _check(hours, seed)
     scn = _scenario(scenario, overrides, keywords)
+    if hours is not None:
+        check_hours("simulate", "hours", scn.start, hours)
     if operator_detail:
         scn = scn.with_market(operator_detail=True)
     return simulate_scenario(scn, hours, seed,
-                             tqdm_progress(f"abm {scn.name}") if progress else None)
+                             RunProgress(f"abm {scn.name}") if progress else None)
 
 
 def headroom(scenario: str | Path | Scenario | None = None,
@@ -220,26 +223,19 @@ def sweep(spec: str | Path | Spec, workers: int | None = 1, *, out: str | Path |
         resume: carry on the sweep in ``out``.
         progress: show a progress bar (tqdm).
     """
+    from abm.market.progress import RunProgress
     from abm.sweeps.results import consolidate
     from abm.sweeps.runner import open_executor, run_sweep
 
     spec = _spec(spec)
-    bar: list[Any] = []
-
-    def show(done: int, total: int) -> None:
-        from tqdm import tqdm
-
-        if not bar:
-            bar.append(tqdm(total=total, initial=done, unit="run", desc=f"sweep {spec.name}"))
-        bar[0].update(done - bar[0].n)
+    show = RunProgress(f"sweep {spec.name}", unit="run")
 
     with tempfile.TemporaryDirectory(prefix="abm-sweep-") as tmp:
         folder = Path(out) if out is not None else Path(tmp)
         with open_executor(workers) as (executor, describe, slots):
             run_sweep(spec, folder, executor, slots=slots, describe=describe, resume=resume,
                       restart=not resume and out is None, progress=show if progress else None)
-        for b in bar:
-            b.close()
+        show.close()
         return consolidate(folder, spec)[0]
 
 

@@ -52,6 +52,11 @@ class InputError(ValueError):
         super().__init__(f"{where}: {self.problem}")
 
 
+class PlausibilityWarning(UserWarning):
+    """A value a scenario may hold but far outside what is typical (``abm.config.plausibility``):
+    the message names the file, the field, the typical range and its source."""
+
+
 class ResultError(RuntimeError):
     """A run produced a total that is not a finite number (a bug or an input beyond what the
     model can compute): the run stops with this error rather than finish with it."""

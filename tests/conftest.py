@@ -9,6 +9,11 @@ import pytest
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
+# A test whose scenario holds values far outside their typical ranges on purpose (a VoLL low
+# enough to leave demand unserved, zones small enough to clear by hand): the plausibility
+# warnings (abm.config.plausibility) are expected there, and say nothing about the code.
+ATYPICAL = pytest.mark.filterwarnings("ignore::abm.errors.PlausibilityWarning")
+
 BATCH_TEMPLATE = """
 [templates.batch]
 budget_ms = 1000.0

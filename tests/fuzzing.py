@@ -35,13 +35,14 @@ import random
 import re
 import shutil
 import signal
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
 
 from abm.cli import main
 from abm.config.scenario import resolve_file
-from abm.errors import InputError
+from abm.errors import InputError, PlausibilityWarning
 from abm.market.reporters import STEP_VALUES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -315,7 +316,10 @@ def verdict(path: Path, sweep: bool = False, run: bool = True, seconds: float = 
     err = io.StringIO()
     try:
         with time_limit(seconds), contextlib.redirect_stdout(io.StringIO()), \
-                contextlib.redirect_stderr(err):
+                contextlib.redirect_stderr(err), warnings.catch_warnings():
+            # a value outside its typical range warns and is still valid (abm check prints the
+            # warning as a line of its own; a mutated file may well hold one)
+            warnings.simplefilter("ignore", PlausibilityWarning)
             if sweep:
                 from abm.sweeps.spec import load_spec
 

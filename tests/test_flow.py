@@ -20,6 +20,7 @@ from abm.core.placement import PlacementLP, basis_arrays, solve_lp, solve_placem
 from abm.core.problem import PlacementProblem
 from abm.market import MarketModel
 from benchmarks.oracle_check import compare
+from tests.conftest import ATYPICAL
 
 VOLL = 1000.0
 
@@ -206,6 +207,7 @@ def test_hand_solved_low_voll_against_the_incumbent_and_its_friction():
         np.testing.assert_allclose(got_u, u, atol=1e-12)
 
 
+@ATYPICAL  # a VoLL of 120 $/MWh, so that demand goes unserved
 def test_low_voll_market_hour_flow_equals_highs():
     """The issue's case: the default scenario with VoLL 120 $/MWh, one hour. Every operator's
     placement by the compiled walk has HiGHS's $ objective and tie cost for the same capacity

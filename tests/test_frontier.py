@@ -19,6 +19,7 @@ from abm.core.frontier import (
 )
 from abm.core.instance import compile_scenario
 from abm.core.signals import Signals, mean_signals, profile_signals
+from tests.conftest import ATYPICAL
 from tests.test_masks import FRA, LON, VA, klass, operator, world
 
 REQUIRED = ("budget_ms", "cost_usd", "served_cost_usd", "unserved_usd", "emissions_kg",
@@ -291,6 +292,9 @@ def short_instance(tmp_path_factory):
        carbon=st.lists(st.floats(0.0, 900.0), min_size=6, max_size=6),
        budgets=st.lists(st.floats(5.0, 400.0), min_size=2, max_size=5, unique=True),
        frictions=st.booleans())
+
+
+@ATYPICAL  # a VoLL of 500 $/MWh, so that demand goes unserved
 def test_frontier_never_rises_with_the_budget(short_instance, capacity, demand, price, carbon,
                                               budgets, frictions):
     """C*(B) (unserved at VoLL) and E*(B) (every class served as in the status quo) never rise

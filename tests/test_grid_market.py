@@ -18,6 +18,7 @@ from abm.errors import InputError
 from abm.grid.responses import TechnologyMarket, grid_summary
 from abm.market import GridZone, MarketModel
 from abm.market.run import lines_table, summary, tables
+from tests.conftest import ATYPICAL
 
 SOURCE = "hand-made test system"
 # Two zones and one line, every figure chosen to be solved by hand (docs/grid.md's notation):
@@ -120,6 +121,7 @@ def two_zones(tmp_path):
     return load
 
 
+@ATYPICAL  # zones of 90 MW, small enough to clear by hand
 def test_system_emissions_of_a_move_differ_from_marginal_attribution_by_hand(two_zones):
     model = MarketModel(two_zones())
     model.step()
@@ -166,6 +168,7 @@ def shedding(tmp_path, frankfurt_mw: float, france_mw: float) -> MarketModel:
     return model
 
 
+@ATYPICAL  # zones of 90 MW, small enough to clear by hand
 def test_shed_load_is_reported_and_never_avoided_carbon_by_hand(two_zones, tmp_path):
     """DE-LU can supply 155 MW (geothermal 100, gas 50, the line's 5 MW of FR's coal), so
     with its 150 MW of background and the 23 MW in Frankfurt it sheds 18 MW at VoLL. Shed
@@ -211,6 +214,7 @@ def test_shed_load_is_reported_and_never_avoided_carbon_by_hand(two_zones, tmp_p
     assert table.loc["FR", "shed_mw"] == 0.0
 
 
+@ATYPICAL  # zones of 90 MW, small enough to clear by hand
 def test_calibrated_prices_reproduce_the_base_prices_at_the_status_quo(two_zones):
     """With calibrated prices the two zones clear at their base prices at the status quo (20
     MW in FR), the line at its limit towards the dearer one, each zone's offers moved by its
@@ -239,6 +243,7 @@ def test_calibrated_prices_reproduce_the_base_prices_at_the_status_quo(two_zones
     assert d.price_usd_per_mwh[[fr, de]] == pytest.approx([base[fr], 60.0 + markup[de]])
 
 
+@ATYPICAL  # zones of 90 MW, small enough to clear by hand
 def test_interconnector_overrides_reach_the_clearing(two_zones):
     # 25 MW of line: the whole 20 MW (and the 5 MW DE-LU could not use) comes as coal
     model = MarketModel(two_zones("[grid.interconnectors]\ncapacity_scale = 5.0"))
@@ -253,6 +258,7 @@ def test_interconnector_overrides_reach_the_clearing(two_zones):
     assert lines_table(cut).flow_mw.tolist() == pytest.approx([0.5])
 
 
+@ATYPICAL  # zones of 90 MW, small enough to clear by hand
 def test_carbon_price_on_generators_flips_the_margin_at_the_switching_price(two_zones):
     """Coal (900 kg, 30 $) and gas (400 kg, 60 $) swap places at 60 $/t: 30 + 0.9 p = 60 +
     0.4 p. Above it, FR's added MW would come from DE-LU's gas if the line had room."""
@@ -268,6 +274,7 @@ def test_carbon_price_on_generators_flips_the_margin_at_the_switching_price(two_
         assert flow == pytest.approx(5.0 if price < 60 else -5.0)
 
 
+@ATYPICAL  # zones of 90 MW, small enough to clear by hand
 def test_unknown_scheme_or_line_is_an_input_error_when_the_scenario_loads(two_zones):
     """Names are checked against the scenario's own grid data folder (FR-GB is shipped, not
     in it)."""
@@ -396,6 +403,7 @@ def test_default_week_reports_relocation_and_market_outputs(default_week):
     assert dataclasses.is_dataclass(model.zones.dispatch)
 
 
+@ATYPICAL  # zones of 90 MW, small enough to clear by hand
 def test_check_summarises_the_grid_settings(two_zones):
     scn = two_zones("[grid.carbon_price_usd_per_t]\neu_ets = 61.0\n"
                     "[grid.interconnectors]\ncapacity_scale = 2.0")

@@ -17,7 +17,7 @@ from abm.core.placement import place
 from abm.market import ComputeRegion, GridZone
 from abm.market.model import MarketModel
 from abm.market.pricing import RENT_RULES
-from tests.conftest import BATCH_TEMPLATE, CONVERSATIONAL_TEMPLATE
+from tests.conftest import ATYPICAL, BATCH_TEMPLATE, CONVERSATIONAL_TEMPLATE
 
 # .format(state=...): GB of state per MW for the conversational and interactive classes
 TEMPLATES = BATCH_TEMPLATE + CONVERSATIONAL_TEMPLATE + """
@@ -257,6 +257,7 @@ def test_invariants_at_every_step(write_scenario, allocation):
 # -- agreement with the static core ---------------------------------------------------------
 
 
+@ATYPICAL  # 100 GW regions: capacity never binds
 def test_zero_friction_exogenous_ample_capacity_matches_static_optimum(write_scenario):
     """No frictions, exogenous prices, fixed rent, ample capacity, perfect forecasts: each hour
     the market's realised placement cost is the static core's optimum for that hour."""

@@ -12,7 +12,7 @@ from abm.cli import main
 from abm.errors import InputError
 from abm.report.comparison import frontier_figure
 from abm.report.run_report import get_run, write_report
-from tests.conftest import SMALL
+from tests.conftest import ATYPICAL, SMALL
 
 
 @pytest.fixture
@@ -180,6 +180,7 @@ def test_caveats_follow_the_scenarios_settings(write_scenario):
     assert "2 seeds per scenario" in both and "One run per scenario" not in both
 
 
+@ATYPICAL  # 100 GW of demand, so that most goes unserved
 def test_demand_left_unserved_reads_dearer_in_every_place(write_scenario, tmp_path):
     """Demand beyond capacity leaves MWh unserved; the cost per MWh of demand counts them at
     VoLL in the run summary (the API's Run.summary), the report's headline and its findings,

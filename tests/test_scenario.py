@@ -6,7 +6,7 @@ import pytest
 
 from abm.config.scenario import load_scenario
 from abm.errors import InputError
-from tests.conftest import SMALL
+from tests.conftest import ATYPICAL, SMALL
 
 
 def test_default_scenario_loads():
@@ -30,6 +30,7 @@ def test_small_scenario_fields(write_scenario):
     assert scn.latency.rtt_ms.diagonal().tolist() == [0.0] * 4
 
 
+@ATYPICAL  # a negative annual price, to show it is read
 def test_overrides_and_extends(write_scenario):
     write_scenario(SMALL, "base.toml")
     child = write_scenario("""

@@ -23,11 +23,12 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 from collections import Counter
 from collections.abc import Callable
 
 from abm.cli.argtypes import budgets_arg, folder_arg, positive_float_arg, positive_int_arg, seed_arg
-from abm.errors import InputError, ResultError, one_line
+from abm.errors import InputError, PlausibilityWarning, ResultError, one_line
 
 
 def registered_choices() -> str:
@@ -157,26 +158,22 @@ def cmd_frontier(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the market with a progress bar; write tables, summary and figures."""
-    from tqdm import tqdm
-
-    from abm.config.scenario import load_scenario
+    from abm.config.scenario import check_hours, load_scenario
+    from abm.market.progress import RunProgress
     from abm.market.run import read_tables, run_market
 
     scn = load_scenario(args.scenario)
+    if args.hours is not None:
+        check_hours("--hours", "hours", scn.start, args.hours)
     if args.zone is not None and args.zone not in {z.id for z in scn.zones}:
         raise InputError("--zone", "zone", f"unknown zone {args.zone!r}; the scenario's zones: "
                          + ", ".join(z.id for z in scn.zones))
     out = args.out  # checked by folder_arg
     out.mkdir(parents=True, exist_ok=True)
-    hours = args.hours or scn.hours
-    bar = tqdm(total=hours, unit="h", desc=f"abm run {scn.name}", disable=args.quiet)
-
-    def progress(done: int, total: int) -> None:
-        bar.update(done - bar.n)
-
+    bar = RunProgress(f"abm run {scn.name}", quiet=args.quiet)
     try:
         result = run_market(scn, out, hours=args.hours, seed=args.seed, resume=args.resume,
-                            restart=args.restart, progress=progress,
+                            restart=args.restart, progress=bar,
                             checkpoint_hours=args.checkpoint_hours,
                             **({"checkpoint_seconds": args.checkpoint_seconds}
                                if args.checkpoint_seconds else {}))
@@ -374,10 +371,30 @@ def _close_progress_bars() -> None:
             print(file=sys.stderr)
 
 
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: object = None, line: str | None = None) -> None:
+    """A plausibility warning as one line on stderr (``warning: FILE: FIELD: ...``); any other
+    warning as Python shows it."""
+    if issubclass(category, PlausibilityWarning):
+        print(one_line(f"warning: {message}"), file=sys.stderr)
+    else:
+        _python_show_warning(message, category, filename, lineno, file, line)  # type: ignore[arg-type]
+
+
+_python_show_warning = warnings.showwarning
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``abm`` console script: 0 done, 1 a file error or a non-finite
-    result, 2 bad input, 130 interrupted."""
+    result, 2 bad input, 130 interrupted. Plausibility warnings go to stderr, one line each."""
     args = argparse.Namespace(interrupted=NOTHING_WRITTEN)
+    with warnings.catch_warnings():  # restored on return (main may run inside a program)
+        warnings.simplefilter("always", PlausibilityWarning)
+        warnings.showwarning = _show_warning
+        return _main(argv, args)
+
+
+def _main(argv: list[str] | None, args: argparse.Namespace) -> int:
     # the command line draws to files only: matplotlib's Agg backend, chosen here and nowhere
     # else (importing an abm module leaves a notebook's backend alone)
     os.environ["MPLBACKEND"] = "Agg"

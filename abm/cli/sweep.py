@@ -89,19 +89,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
+    from abm.market.progress import RunProgress
     from abm.sweeps.runner import SweepError, open_executor, run_sweep
     from abm.sweeps.spec import load_spec
 
     spec = load_spec(args.spec)
-    bars: list[tqdm] = []
-
-    def progress(done: int, total: int) -> None:
-        if not bars:  # the first call tells how many runs are already written
-            bars.append(tqdm(total=total, initial=done, unit="run", desc=f"sweep {spec.name}",
-                             disable=args.quiet, smoothing=0.1))
-        bars[0].update(done - bars[0].n)
+    # the first call tells how many runs are already written
+    progress = RunProgress(f"sweep {spec.name}", unit="run", quiet=args.quiet, smoothing=0.1)
 
     start = time.monotonic()
     try:
@@ -111,25 +105,20 @@ def _run(args: argparse.Namespace) -> int:
             manifest = run_sweep(spec, Path(args.out), executor, slots=slots, describe=describe,
                                  resume=args.resume, restart=args.restart, progress=progress)
     except KeyboardInterrupt:
-        _close(bars)
+        progress.close()
         print(f"interrupted: finished runs are in {args.out}; carry on with --resume",
               file=sys.stderr)
         return 130
     except SweepError as exc:
-        _close(bars)
+        progress.close()
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    _close(bars)
+    progress.close()
     print(f"{manifest['runs_done']} of {manifest['runs_total']} runs complete "
           f"({time.monotonic() - start:,.1f} s this session, {manifest['executor']}); wrote "
           f"{args.out}/results.parquet and manifest.json")
     print(f"analyse with: abm sweep report {args.out}")
     return 0
-
-
-def _close(bars: list) -> None:
-    for bar in bars:
-        bar.close()
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -64,9 +64,7 @@ def parse_scenario(data: dict, source: str, dataset: Dataset | None = None) -> S
                    else Scenario.description)
     start = _start(head)
     hours = head.integer("hours", Scenario.hours, minimum=1, maximum=MAX_HOURS)
-    if start + dt.timedelta(hours=hours) > LAST_END:
-        raise head.error("hours", f"the run from {start.isoformat()} for {hours} h would end after "
-                         f"{LAST_END.isoformat()}; runs end by then")
+    check_hours(source, "scenario.hours", start, hours)
     seed = head.integer("seed", Scenario.seed, maximum=MAX_SEED)
     head.done()
 
@@ -138,6 +136,18 @@ def _input_file(t: TableReader, key: str, path: Path, max_bytes: int, what: str)
         raise t.error(key, f"{cut(exc.source, 200)}: {exc.problem}") from None
     except (OSError, ValueError) as exc:  # a name the system cannot resolve (a loop, say)
         raise t.error(key, f"cannot be read: {getattr(exc, 'strerror', None) or exc}") from None
+
+
+def check_hours(source: str, field: str, start: dt.datetime, hours: int) -> None:
+    """Raise an InputError naming ``source`` and ``field`` unless a run of ``hours`` hourly
+    steps from ``start`` fits ``abm.config.limits`` (at most MAX_HOURS, ending by LAST_END):
+    for the scenario's own hours and for every face's ``--hours`` before anything runs."""
+    if hours > MAX_HOURS:
+        raise InputError(source, field, f"expected an integer <= {MAX_HOURS:,} (ten years of "
+                         f"hours), got {hours:,}")
+    if start + dt.timedelta(hours=hours) > LAST_END:
+        raise InputError(source, field, f"the run from {start.isoformat()} for {hours:,} h "
+                         f"would end after {LAST_END.isoformat()}; runs end by then")
 
 
 def _start(head: TableReader) -> dt.datetime:

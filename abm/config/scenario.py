@@ -16,7 +16,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from abm.config.parse import check_grid_names, parse_scenario
+from abm.config.parse import check_grid_names, check_hours, parse_scenario
+from abm.config.plausibility import check_plausible
 from abm.config.reader import TableReader
 from abm.config.resolve import (
     DEFAULT_SCENARIO,
@@ -50,7 +51,7 @@ __all__ = [
     "ACCOUNTING_BASES", "CAPACITY_RULES", "CARBON_SIGNALS", "DEFAULT_SCENARIO", "FOOTPRINT_KINDS",
     "OBJECTIVES", "SCENARIO_DIR", "Client", "Grid", "Market", "Operator", "Policy",
     "Population", "Scenario", "ServiceNode", "TableReader", "WorkloadClass", "check_grid_names",
-    "extends_chain",
+    "check_hours", "extends_chain",
     "load_scenario", "parse_scenario", "read_toml", "resolve_file",
     "set_path", "shipped_scenarios", "with_overrides",
 ]
@@ -58,7 +59,9 @@ __all__ = [
 
 def load_scenario(path: str | Path | None = None, dataset: Dataset | None = None,
                   overrides: dict[str, Any] | None = None) -> Scenario:
-    """Read and validate a scenario file; ``None`` means the shipped default scenario.
+    """Read and validate a scenario file; ``None`` means the shipped default scenario. A value
+    far outside its typical range warns (``abm.errors.PlausibilityWarning``), an impossible one
+    is an error (``abm.config.plausibility``).
 
     Args:
         path: the TOML file.
@@ -71,4 +74,6 @@ def load_scenario(path: str | Path | None = None, dataset: Dataset | None = None
     data = resolve_file(path)
     for dotted, value in (overrides or {}).items():
         set_path(data, dotted, value, str(path))
-    return parse_scenario(data, str(path), dataset)
+    scn = parse_scenario(data, str(path), dataset)
+    check_plausible(scn)
+    return scn

@@ -32,8 +32,11 @@ in the tests and ``benchmarks/oracle_check.py``.
 
 from __future__ import annotations
 
+import sys
+
 import numba
 import numpy as np
+from numba.core.registry import CPUDispatcher
 
 from abm.core.problem import (
     TIE_NEW,
@@ -379,3 +382,19 @@ def first_come(order: np.ndarray, cost: np.ndarray, feasible: np.ndarray, demand
     if flows < 0:
         raise PlacementError(f"min-cost flow did not converge for operator {order[-1 - flows]}")
     return flows
+
+
+def needs_compiling() -> bool:
+    """Whether the compiled placement (this module and ``abm.core.problem_check``) is still to
+    be compiled on this machine, which takes tens of seconds once: False when every compiled
+    function is loaded in this process or has an up-to-date numba cache on disk (``cache=True``;
+    a changed source file invalidates it)."""
+    from abm.core import problem_check
+
+    compiled = [f for module in (sys.modules[__name__], problem_check)
+                for f in vars(module).values() if isinstance(f, CPUDispatcher)]
+    try:
+        return any(not f.signatures and not f._cache._cache_file._load_index()
+                   for f in compiled)
+    except AttributeError:  # numba's cache internals changed: say it may compile
+        return True

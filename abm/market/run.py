@@ -663,7 +663,9 @@ def run_market(scn: Scenario, out: Path, *, hours: int | None = None, seed: int 
             folder's parts are then the same in every run); if None, ...
         checkpoint_seconds: ... after the first hour that ends this many seconds of wall time
             after the last checkpoint (a kill loses at most about that much work).
-        progress: called as ``progress(done, total)`` after every step.
+        progress: called as ``progress(done, total)`` once before the first step (``done``:
+            the hours a resumed run has already) and after every step
+            (``abm.market.progress.RunProgress``).
         timings: if given, receives ``write_s``, the seconds spent writing checkpoints, and
             ``checkpoints``, how many were written.
 
@@ -723,6 +725,8 @@ def run_market(scn: Scenario, out: Path, *, hours: int | None = None, seed: int 
             _drop_uncommitted(out, manifest)
             write_json(out / MANIFEST, _sealed(manifest))
         writer = _Writer(out, manifest)
+        if progress:
+            progress(int(manifest["hours_done"]), hours)
         model = MarketModel(scn, rng=seed, hours=hours)
         if manifest["checkpoint"] is not None:
             load_state(model, out, manifest)

@@ -187,12 +187,15 @@ def simulate_scenario(scn: Scenario, hours: int | None = None, seed: int | None 
         scn: the scenario.
         hours: hourly steps (default: the scenario's).
         seed: the seed (default: the scenario's).
-        progress: called as ``progress(done, total)`` after every step.
+        progress: called as ``progress(done, total)`` once before the first step and after
+            every step (``abm.market.progress.RunProgress``).
     """
     from abm.market.loop import run
     from abm.market.model import MarketModel
     from abm.market.run import summary, tables
 
+    if progress is not None:
+        progress(0, hours or scn.hours)
     model = MarketModel(scn, rng=seed, hours=hours)
     run(model, on_step=None if progress is None
         else lambda m: progress(int(m.steps), m.hours))

@@ -32,7 +32,7 @@ from matplotlib.figure import Figure as MplFigure
 
 from abm.config.limits import MAX_REPLICATIONS
 from abm.config.population import realise
-from abm.config.scenario import Scenario, load_scenario
+from abm.config.scenario import Scenario, check_hours, load_scenario
 from abm.core.frontier import DEFAULT_BUDGETS_MS, frontier
 from abm.core.instance import compile_scenario
 from abm.core.metrics import LAYERS, cost_usd_per_mwh
@@ -40,6 +40,7 @@ from abm.core.signals import mean_signals
 from abm.errors import InputError
 from abm.files import write_atomic
 from abm.grid.zone_headroom import scenario_headroom
+from abm.market.progress import RunProgress
 from abm.market.reporters import COST_PARTS
 from abm.report import comparison
 from abm.report.decentralisation import price_of_decentralisation
@@ -67,7 +68,7 @@ from abm.report.headroom_figures import (
     variants_table,
 )
 from abm.report.replications import paired_change, replication_seeds, spread
-from abm.report.results import Run, read_run, simulate_scenario, tqdm_progress
+from abm.report.results import Run, read_run, simulate_scenario
 
 HEAT_ZONES = 14  # zones in the heat maps: those whose data-centre energy changes most
 
@@ -89,7 +90,7 @@ def run_scenario(path: Path, hours: int | None = None, seed: int | None = None,
     """
     scn = (scenario or load_scenario(path)).with_market(operator_detail=True)
     return simulate_scenario(scn, hours, seed,
-                             tqdm_progress(f"abm report: {desc or scn.name}", quiet))
+                             RunProgress(f"abm report: {desc or scn.name}", quiet=quiet))
 
 
 def get_run(path: str | Path, hours: int | None = None, seed: int | None = None,
@@ -114,13 +115,15 @@ class Planned:
     run: Run | None = None  # a folder's run
 
 
-def plan(paths: Sequence[str | Path], zone: str | None = None) -> list[Planned]:
+def plan(paths: Sequence[str | Path], zone: str | None = None, hours: int | None = None
+         ) -> list[Planned]:
     """Load every scenario file and read every run folder (``paths[0]`` is the baseline), and
-    check what would otherwise fail only after the runs: names shared by two scenarios and a
-    zone the baseline does not have. Nothing runs.
+    check what would otherwise fail only after the runs: names shared by two scenarios, a
+    zone the baseline does not have, and ``hours`` (``--hours``) that a scenario file cannot
+    run. Nothing runs.
 
     Raises:
-        InputError: naming the file, ``--zone`` or the clashing names.
+        InputError: naming the file, ``--zone``, ``--hours`` or the clashing names.
     """
     planned = []
     for p in map(Path, paths):
@@ -129,6 +132,8 @@ def plan(paths: Sequence[str | Path], zone: str | None = None) -> list[Planned]:
             planned.append(Planned(run.label, p, run.scenario, run))
         elif p.is_file():
             scn = load_scenario(p)
+            if hours is not None:
+                check_hours("--hours", f"hours ({p})", scn.start, hours)
             planned.append(Planned(scn.name, p, scn))
         else:
             raise InputError(p, "", "no such scenario file or run folder")
@@ -907,7 +912,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise InputError("--replications", "replications",
                          f"expected 1 to {MAX_REPLICATIONS} seeds per scenario, got "
                          f"{replications}")
-    planned = plan(order, args.zone)  # every check before the first run
+    planned = plan(order, args.zone, args.hours)  # every check before the first run
     out.parent.mkdir(parents=True, exist_ok=True)
     replicas = run_planned(planned, args.hours, args.seed, replications, args.quiet)
     runs = [r[0] for r in replicas.values()]

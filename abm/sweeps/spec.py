@@ -19,6 +19,7 @@ from typing import Any
 from scipy import stats
 
 from abm.config.limits import MAX_HOURS, MAX_RUNS, MAX_SEED
+from abm.config.plausibility import check_plausible
 from abm.config.resolve import named_file
 from abm.config.scenario import (
     TableReader,
@@ -287,7 +288,9 @@ def parse_spec(data: dict[str, Any], source: str, base: Path, *, check_files: bo
 
 
 def check_against_scenario(spec: Spec) -> None:
-    """Validate the scenario with ``fixed`` and every parameter at its extremes and choices.
+    """Validate the scenario with ``fixed`` and every parameter at its extremes and choices,
+    plausibility included (``abm.config.plausibility``: an atypical value warns here, once,
+    before anything runs; the runs themselves do not check again).
 
     Raises:
         InputError: naming the sweep file and the parameter whose value the scenario rejects.
@@ -305,7 +308,7 @@ def check_against_scenario(spec: Spec) -> None:
         try:
             for dotted, value in overrides.items():
                 set_path(data, dotted, value, spec.scenario)
-            parse_scenario(data, spec.scenario)
+            check_plausible(parse_scenario(data, spec.scenario))
         except InputError as exc:
             raise InputError(spec.source, where, f"the scenario rejects {what}: {exc}") from None
 

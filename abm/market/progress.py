@@ -1,0 +1,62 @@
+"""Progress bars of runs and sweeps, on stderr, that tell the truth about the first run.
+
+The first run on a machine compiles the placement (numba, tens of seconds) before its first
+hour; a bar that counted that hour into its rate would promise an ETA tens of times too long.
+:class:`RunProgress` is the ``progress(done, total)`` callback every face passes to a run
+(``abm run``, ``abm.simulate(progress=True)``, ``abm report``) or a sweep: called once before
+the first step (with what is already done), it opens its bar and says "compiling (first run
+only)" when the compiled code is not yet built (``abm.core.flow.needs_compiling``); after the
+first step of this session it clears that and restarts its clock, so rate and ETA count from
+there.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+COMPILING = "compiling (first run only)"
+
+
+class RunProgress:
+    """A tqdm bar as a ``progress(done, total)`` callback (module docstring).
+
+    Args:
+        desc: the bar's label.
+        unit: what is counted ("h" for a run's hours, "run" for a sweep's runs).
+        quiet: no bar.
+        smoothing: tqdm's smoothing of the rate (0: the average since the clock started).
+    """
+
+    def __init__(self, desc: str, unit: str = "h", quiet: bool = False,
+                 smoothing: float = 0.3) -> None:
+        self.desc, self.unit, self.quiet, self.smoothing = desc, unit, quiet, smoothing
+        self.bar: Any = None
+        self.started = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+
+            from abm.core.flow import needs_compiling  # numba: loaded when a run starts
+
+            self.bar = tqdm(total=total, initial=done, desc=self.desc, unit=self.unit,
+                            file=sys.stderr, disable=self.quiet, smoothing=self.smoothing)
+            if needs_compiling():
+                self.bar.set_postfix_str(COMPILING)
+            return
+        if not self.started:  # the clock starts once the first step of this session is done
+            self.started = True
+            self.bar.reset(total=total)
+            self.bar.initial = self.bar.n = self.bar.last_print_n = done
+            self.bar.set_postfix_str("", refresh=False)
+            self.bar.refresh()
+        else:
+            self.bar.update(done - self.bar.n)
+        if done >= total:
+            self.close()
+
+    def close(self) -> None:
+        """Close the bar (again is harmless)."""
+        if self.bar is not None:
+            self.bar.close()

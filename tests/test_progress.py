@@ -1,0 +1,71 @@
+"""Progress that tells the truth (abm/market/progress.py): the first run on a machine says it
+compiles, and its rate and ETA count from the end of the first hour; arguments are checked
+before anything runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+import abm
+import abm.core.flow
+from abm.cli import main
+from abm.errors import InputError
+from abm.market.progress import COMPILING, RunProgress
+
+
+def test_the_first_run_says_it_compiles_and_its_clock_starts_after_the_first_hour(
+        monkeypatch, capsys):
+    monkeypatch.setattr(abm.core.flow, "needs_compiling", lambda: True)
+    bar = RunProgress("abm run x")
+    bar(0, 10)  # before the first hour
+    assert capsys.readouterr().err.rstrip().endswith(f"0/10 [00:00<?, ?h/s, {COMPILING}]")
+    time.sleep(0.3)  # the first hour: compiling
+    after_first = time.time()
+    bar(1, 10)
+    assert bar.bar.start_t >= after_first and bar.bar.initial == 1  # rate and ETA from here
+    bar(2, 10)
+    assert bar.bar.format_dict["elapsed"] < 0.3 and bar.bar.n == 2
+    assert COMPILING not in capsys.readouterr().err.split("\r")[-1]
+    for done in range(3, 11):
+        bar(done, 10)
+    assert bar.bar.disable  # closed at the last hour
+
+
+def test_no_compiling_notice_once_compiled(monkeypatch, capsys):
+    monkeypatch.setattr(abm.core.flow, "needs_compiling", lambda: False)
+    bar = RunProgress("abm run x", quiet=False)
+    bar(3, 10)  # a resumed run: 3 hours already done
+    assert "3/10" in capsys.readouterr().err and COMPILING not in capsys.readouterr().err
+    bar.close()
+
+
+def test_needs_compiling_reads_numba_s_cache():
+    """Without a cache (a fresh machine) the compiled placement is still to be built; once a
+    run has used it in this process, it is not."""
+    code = "from abm.core.flow import needs_compiling; print(needs_compiling())"
+    fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           env={**os.environ, "NUMBA_CACHE_DIR": "/nonexistent-abm-cache"},
+                           check=True)
+    assert fresh.stdout.strip() == "True"
+    abm.simulate(hours=1, seed=1, population__operators=2)
+    assert not abm.core.flow.needs_compiling()
+
+
+def test_hours_beyond_the_limits_are_refused_before_anything_runs(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", "--hours", "1000000", "--out", str(out)]) == 2
+    assert capsys.readouterr().err.startswith(
+        "error: --hours: hours: expected an integer <= 87,840 (ten years of hours), got 1,000,000")
+    assert not out.exists()
+    with pytest.raises(InputError, match="would end after 2200-01-01"):
+        abm.simulate(hours=87_000, overrides={"scenario.start": "2195-01-01T00:00:00"})
+    report = tmp_path / "r.html"
+    assert main(["report", "experiments/scenarios/baseline.toml", "--hours", "90000", "--out",
+                 str(report), "--quiet"]) == 2
+    assert "--hours: hours (experiments/scenarios/baseline.toml)" in capsys.readouterr().err
+    assert not report.exists()
