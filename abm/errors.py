@@ -57,6 +57,12 @@ class PlausibilityWarning(UserWarning):
     the message names the file, the field, the typical range and its source."""
 
 
+class PluginWarning(UserWarning):
+    """An installed package's registry entry point (``abm.config.registry``) that fails to load
+    or takes a name already used: it is left out, and the message names the entry point, its
+    group and its package."""
+
+
 class ResultError(RuntimeError):
     """A run produced a total that is not a finite number (a bug or an input beyond what the
     model can compute): the run stops with this error rather than finish with it."""

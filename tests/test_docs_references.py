@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import abm
+from abm.config.registry import ENTRY_POINT_GROUPS
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = [p for d in ("abm", "tests", "docs", "benchmarks", "experiments")
@@ -35,8 +36,9 @@ def test_cited_sections_of_docs_model_exist():
 NOTEBOOKS = sorted((ROOT / "examples").glob("*.ipynb"))
 PATH = re.compile(r"(?<![\w./-])abm/[\w./*-]*[\w*]")
 DOTTED = re.compile(r"(?<![\w./-])abm(?:\.[A-Za-z_]\w*)+")
-# dotted strings that are not names: Parquet metadata keys, placeholders in prose
-NOT_NAMES = {"abm.run", "abm.run_id", "abm.module", "abm.x.y"}
+# dotted names that are not modules: Parquet metadata keys, placeholders and the entry-point
+# groups of the registries (abm.rent_rules, ...: abm.config.registry.ENTRY_POINT_GROUPS)
+NOT_NAMES = {"abm.run", "abm.run_id", "abm.module", "abm.x.y", *ENTRY_POINT_GROUPS}
 
 
 def _resolves(dotted: str) -> bool:

@@ -197,10 +197,10 @@ def test_the_documented_rent_rule_snippet_works(write_scenario):
                    if "RENT_RULES.register" in block)
     try:
         exec(snippet, {})
-        rents = "".join(f"\n[regions.set.{r}]\nrent_usd_per_mwh = 10.0\n" for r in (
-            "eu-france", "eu-sweden", "eu-frankfurt", "us-east-va"))
-        model = run(write_scenario, 'pricing = "scarcity"', regions=rents)
-        after = [r.rent_usd_per_mwh for r in model.agents_by_type[ComputeRegion]]
-        assert min(after) >= 10.0 and max(after) > 10.0  # a used region's rent rose
+        model = run(write_scenario, 'pricing = "scarcity"\nrent_floor_usd_per_mwh = 2.0')
+        regions = list(model.agents_by_type[ComputeRegion])
+        for r in regions:  # the rule of this hour's utilisation
+            assert r.rent_usd_per_mwh == pytest.approx(2.0 + 100.0 * r.utilisation**4)
+        assert max(r.utilisation for r in regions) > 0.1
     finally:
         RENT_RULES.unregister("scarcity")

@@ -28,7 +28,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from abm.cli.argtypes import budgets_arg, folder_arg, positive_float_arg, positive_int_arg, seed_arg
-from abm.errors import InputError, PlausibilityWarning, ResultError, one_line
+from abm.errors import InputError, PlausibilityWarning, PluginWarning, ResultError, one_line
 
 
 def registered_choices() -> str:
@@ -373,9 +373,9 @@ def _close_progress_bars() -> None:
 
 def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
                   file: object = None, line: str | None = None) -> None:
-    """A plausibility warning as one line on stderr (``warning: FILE: FIELD: ...``); any other
-    warning as Python shows it."""
-    if issubclass(category, PlausibilityWarning):
+    """A plausibility or plug-in warning as one line on stderr (``warning: FILE: FIELD: ...``);
+    any other warning as Python shows it."""
+    if issubclass(category, (PlausibilityWarning, PluginWarning)):
         print(one_line(f"warning: {message}"), file=sys.stderr)
     else:
         _python_show_warning(message, category, filename, lineno, file, line)  # type: ignore[arg-type]
@@ -390,6 +390,7 @@ def main(argv: list[str] | None = None) -> int:
     args = argparse.Namespace(interrupted=NOTHING_WRITTEN)
     with warnings.catch_warnings():  # restored on return (main may run inside a program)
         warnings.simplefilter("always", PlausibilityWarning)
+        warnings.simplefilter("always", PluginWarning)
         warnings.showwarning = _show_warning
         return _main(argv, args)
 

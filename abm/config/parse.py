@@ -223,9 +223,12 @@ def _market(t: TableReader) -> Market:
                       "checkpoints is a run option (`abm run --checkpoint-hours N`; by default "
                       "every 60 s) and not part of the run's fingerprint; delete this line")
     m = Market(
-        allocation=t.string("allocation", Market.allocation, choices=ALLOCATION_RULES.names()),
-        solver=t.string("solver", Market.solver, choices=PLACEMENT_ENGINES.names()),
-        pricing=t.string("pricing", Market.pricing, choices=RENT_RULES.names()),
+        allocation=t.string("allocation", Market.allocation, choices=ALLOCATION_RULES.names(),
+                            hint=ALLOCATION_RULES.hint()),
+        solver=t.string("solver", Market.solver, choices=PLACEMENT_ENGINES.names(),
+                        hint=PLACEMENT_ENGINES.hint()),
+        pricing=t.string("pricing", Market.pricing, choices=RENT_RULES.names(),
+                         hint=RENT_RULES.hint()),
         rent_target_utilisation=t.number("rent_target_utilisation",
                                          Market.rent_target_utilisation, maximum=1.0),
         rent_step_usd_per_mwh=t.number("rent_step_usd_per_mwh", Market.rent_step_usd_per_mwh),
@@ -238,7 +241,8 @@ def _market(t: TableReader) -> Market:
                                       minimum=1),
         expansion_fraction=t.number("expansion_fraction", Market.expansion_fraction),
         grid_response=t.string("grid_response", Market.grid_response,
-                               choices=GRID_RESPONSES.names()),
+                               choices=GRID_RESPONSES.names(),
+                               hint=GRID_RESPONSES.hint()),
         forecast_noise=t.number("forecast_noise", Market.forecast_noise),
         operator_detail=t.boolean("operator_detail", Market.operator_detail),
     )

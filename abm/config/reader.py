@@ -75,14 +75,16 @@ class TableReader:
             raise self.error(key, f"expected an integer <= {maximum:,}, got {quoted(v, 30)}")
         return v
 
-    def string(self, key: str, default: Any = REQUIRED, *, choices: tuple[str, ...] | None = None
-               ) -> str:
-        """A non-empty string, one of ``choices`` if given."""
+    def string(self, key: str, default: Any = REQUIRED, *, choices: tuple[str, ...] | None = None,
+               hint: str = "") -> str:
+        """A non-empty string, one of ``choices`` if given (``hint`` follows the allowed ones in
+        the error: where more come from)."""
         v = self.raw(key, default)
         if not isinstance(v, str) or not v:
             raise self.error(key, f"expected a non-empty string, got {quoted(v)}")
         if choices is not None and v not in choices:
-            raise self.error(key, f"got {quoted(v)}; allowed: {', '.join(choices)}")
+            raise self.error(key, f"got {quoted(v)}; allowed: {', '.join(choices)}"
+                             + (f" ({hint})" if hint else ""))
         return v
 
     def boolean(self, key: str, default: Any = REQUIRED) -> bool:

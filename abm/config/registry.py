@@ -11,14 +11,24 @@ all read the names from here, so registering a new entry is all it takes to use 
         return rent_usd_per_mwh + 10.0
 
 The shipped entries live in the modules named by ``builtins`` (imported on first use, so that
-this module imports nothing of the model and every module can import it).
+this module imports nothing of the model and every module can import it). An installed package
+adds entries through entry points (``importlib.metadata``), one group per registry
+(``abm.rent_rules``, ``abm.strategies``, ...: :data:`ENTRY_POINT_GROUPS`), each entry named for
+the registry name and pointing at the object (``scarcity = "my_rules:scarcity"``); they are loaded
+on first use after the shipped ones, in every process (the command line, sweep workers, the
+dashboard), so that ``abm run`` and a sweep file can name them. A plug-in that fails to load or
+takes a shipped name warns (``abm.errors.PluginWarning``) and is left out (docs/extending.md).
 """
 
 from __future__ import annotations
 
 import importlib
+import warnings
 from collections.abc import Callable, Iterator
+from importlib.metadata import EntryPoint, entry_points
 from typing import ClassVar, Protocol, overload
+
+from abm.errors import PluginWarning
 
 
 class UnknownName(KeyError, ValueError):
@@ -35,20 +45,61 @@ class Registry[T]:
         kind: what an entry is, for messages ("rent rule").
         field: the scenario field that chooses an entry ("market.pricing").
         builtins: modules that register the shipped entries, imported on first use.
+        group: the entry-point group of installed packages' entries (``abm.rent_rules``),
+            loaded on first use after the builtins; None: none.
     """
 
-    def __init__(self, kind: str, field: str, builtins: tuple[str, ...] = ()) -> None:
+    def __init__(self, kind: str, field: str, builtins: tuple[str, ...] = (),
+                 group: str | None = None) -> None:
         self.kind = kind
         self.field = field
+        self.group = group
         self._builtins = builtins
-        self._loaded = not builtins
+        self._loaded = not builtins  # the shipped entries
+        self._plugged = group is None  # the installed packages' entries
         self._entries: dict[str, tuple[T, str]] = {}
 
     def _load(self) -> None:
+        """Import the shipped entries' modules, once (registering reaches only these: a
+        plug-in's module may import a shipped module, whose registrations must not load the
+        plug-ins again while it is half imported)."""
         if not self._loaded:
             self._loaded = True
             for module in self._builtins:
                 importlib.import_module(module)
+
+    def _load_all(self) -> None:
+        """The shipped entries, then the installed packages' (by entry point), once."""
+        self._load()
+        if not self._plugged and self.group:
+            self._plugged = True
+            for ep in entry_points(group=self.group):
+                self._plug_in(ep)
+
+    def _plug_in(self, ep: EntryPoint) -> None:
+        """Register the object of entry point ``ep`` under its name (its module may have
+        registered it already, by the decorator), described by its docstring's first line;
+        warn and leave it out if it fails to load or its name is taken."""
+        package = f"{ep.dist.name} {ep.dist.version}" if ep.dist else "an installed package"
+        where = f"entry point {ep.name} = {ep.value!r} ({self.group}, from {package})"
+        taken = (f"{where}: {self.kind} {ep.name!r} is already registered (shipped with abm or "
+                 "by another package); left out")
+        if ep.name in self._entries:
+            warnings.warn(PluginWarning(taken), stacklevel=2)
+            return
+        try:
+            obj = ep.load()
+        except Exception as exc:  # any failure of a third-party import: say which and go on
+            warnings.warn(PluginWarning(f"{where}: failed to load ({type(exc).__name__}: "
+                                        f"{exc}); left out"), stacklevel=2)
+            return
+        if ep.name in self._entries:  # registered by its module as it was imported
+            if self._entries[ep.name][0] is not obj:
+                warnings.warn(PluginWarning(taken), stacklevel=2)
+            return
+        doc = (getattr(obj, "__doc__", None) or "").strip()
+        first = doc.splitlines()[0].strip() if doc else ""
+        self._entries[ep.name] = (obj, f"{first or 'no description'} [{package}]")
 
     @overload
     def register(self, name: str, description: str) -> Callable[[T], T]: ...
@@ -79,19 +130,19 @@ class Registry[T]:
 
     def unregister(self, name: str) -> None:
         """Remove an entry (for tests and plug-ins that withdraw one)."""
-        self._load()
+        self._load_all()
         self._entries.pop(name, None)
 
     def __getitem__(self, name: str) -> T:
-        self._load()
+        self._load_all()
         try:
             return self._entries[name][0]
         except KeyError:
             raise UnknownName(f"unknown {self.kind} {name!r} ({self.field}); "
-                              f"allowed: {', '.join(self.names())}") from None
+                              f"allowed: {', '.join(self.names())} ({self.hint()})") from None
 
     def __contains__(self, name: object) -> bool:
-        self._load()
+        self._load_all()
         return name in self._entries
 
     def __iter__(self) -> Iterator[str]:
@@ -102,8 +153,13 @@ class Registry[T]:
 
     def names(self) -> tuple[str, ...]:
         """The registered names, in registration order."""
-        self._load()
+        self._load_all()
         return tuple(self._entries)
+
+    def hint(self) -> str:
+        """Where more entries come from, for the error that lists the allowed names."""
+        return (f"more: register a {self.kind} in abm.config.registry, or install a package "
+                f"with an entry point in {self.group}; docs/extending.md")
 
     def description(self, name: str) -> str:
         """The one-line description of ``name``."""
@@ -116,20 +172,22 @@ class Registry[T]:
                                                for n in self.names())])
 
 
-RENT_RULES: Registry[Callable] = Registry("rent rule", "market.pricing", ("abm.market.pricing",))
+RENT_RULES: Registry[Callable] = Registry("rent rule", "market.pricing", ("abm.market.pricing",),
+                                          "abm.rent_rules")
 """``rule(rent_usd_per_mwh, utilisation, market) -> next hour's rent ($/MWh)``."""
 
 GRID_RESPONSES: Registry[Callable] = Registry(
-    "grid response", "market.grid_response", ("abm.grid.responses",))
+    "grid response", "market.grid_response", ("abm.grid.responses",), "abm.grid_responses")
 """``build(scenario, base_signals, stamps) -> GridResponse``: how zones answer data-centre load
 (``abm/grid/responses.py``: ``set_hour(t, reference_dc_mw)``, ``clear(dc_mw) -> Dispatch``)."""
 
 ALLOCATION_RULES: Registry[Callable] = Registry(
-    "allocation rule", "market.allocation", ("abm.market.allocation",))
+    "allocation rule", "market.allocation", ("abm.market.allocation",), "abm.allocation_rules")
 """``rule(model) -> None``: places every operator's load for the hour within capacity."""
 
 FORECAST_MODES: Registry[Callable] = Registry(
-    "forecast mode", "operators.forecast and population.forecast", ("abm.market.forecasts",))
+    "forecast mode", "operators.forecast and population.forecast", ("abm.market.forecasts",),
+    "abm.forecast_modes")
 """``mode(quotes, last, n, model) -> (n, Z, 3)`` expected price, average and marginal carbon."""
 
 class Parametrised(Protocol):
@@ -139,12 +197,13 @@ class Parametrised(Protocol):
 
 
 STRATEGIES: Registry[type[Parametrised]] = Registry(
-    "strategy", "operators.strategy and population.strategies", ("abm.market.strategies",))
+    "strategy", "operators.strategy and population.strategies", ("abm.market.strategies",),
+    "abm.strategies")
 """``abm.market.strategies.Strategy`` subclasses: ``decide(view) -> Decision``, an operator's
 placement from a read-only ``OperatorView`` of its hour (docs/market.md, "Strategies")."""
 
 PLACEMENT_ENGINES: Registry[type] = Registry(
-    "placement engine", "market.solver", ("abm.market.engines",))
+    "placement engine", "market.solver", ("abm.market.engines",), "abm.placement_engines")
 """``abm.market.engines.PlacementEngine`` subclasses, built with the operators' feasible pairs:
 ``solve(o, problem) -> (x_mw, unserved_mw)`` for one operator's ``PlacementProblem``, and
 optionally ``first_come`` for runs of ``lp`` operators in one call (docs/extending.md)."""
@@ -152,3 +211,6 @@ optionally ``first_come`` for runs of ``lp`` operators in one call (docs/extendi
 REGISTRIES: tuple[Registry, ...] = (RENT_RULES, GRID_RESPONSES, ALLOCATION_RULES, FORECAST_MODES,
                                     STRATEGIES, PLACEMENT_ENGINES)
 """Every registry a scenario chooses from (for ``--help`` and the docs check)."""
+
+ENTRY_POINT_GROUPS: dict[str, Registry] = {r.group: r for r in REGISTRIES if r.group}
+"""The entry-point group of each registry: an installed package's entries (module docstring)."""

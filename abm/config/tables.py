@@ -334,8 +334,10 @@ def read_operators(top: TableReader, regions: dict[str, Region], clients: dict[s
             latency_penalty_usd_per_ms_mwh=sub.number("latency_penalty_usd_per_ms_mwh",
                                                       Operator.latency_penalty_usd_per_ms_mwh),
             classes=tuple(classes),
-            forecast=sub.string("forecast", Operator.forecast, choices=FORECAST_MODES.names()),
-            strategy=sub.string("strategy", Operator.strategy, choices=STRATEGIES.names())))
+            forecast=sub.string("forecast", Operator.forecast, choices=FORECAST_MODES.names(),
+                                hint=FORECAST_MODES.hint()),
+            strategy=sub.string("strategy", Operator.strategy, choices=STRATEGIES.names(),
+                                hint=STRATEGIES.hint())))
         sub.done()
     if not ops and required:
         raise top.error("operators", "a scenario needs [[operators]] or a [population]")
@@ -349,12 +351,13 @@ def unique_ids(items, source: str, path: str) -> None:
             raise InputError(source, f"{path}[{i}].id", f"duplicate id {quoted(item.id)}")
         seen.add(item.id)
 
-def _weights(t: TableReader, key: str, default: Any, choices: tuple[str, ...]
+def _weights(t: TableReader, key: str, default: Any, choices: tuple[str, ...], hint: str = ""
              ) -> tuple[tuple[str, float], ...]:
     sub = t.table(key, default)
     for name in sub.data:
         if name not in choices:
-            raise sub.error(name, f"unknown name; allowed: {', '.join(choices)}")
+            raise sub.error(name, f"unknown name; allowed: {', '.join(choices)}"
+                            + (f" ({hint})" if hint else ""))
     out = tuple((name, sub.number(name)) for name in list(sub.data))
     sub.done()
     if not out or sum(w for _, w in out) <= 0:
@@ -402,7 +405,8 @@ def read_population(t: TableReader, regions: dict[str, Region], templates: dict)
         internal_carbon_price_usd_per_t=_numbers(t, "internal_carbon_price_usd_per_t",
                                                  list(Population.internal_carbon_price_usd_per_t)),
         warmup_usd_per_mw=_numbers(t, "warmup_usd_per_mw", list(Population.warmup_usd_per_mw)),
-        forecast=_weights(t, "forecast", dict(Population.forecast), FORECAST_MODES.names()),
+        forecast=_weights(t, "forecast", dict(Population.forecast), FORECAST_MODES.names(),
+                          FORECAST_MODES.hint()),
         strategies=_strategy_shares(t),
     )
     t.done()
@@ -414,7 +418,8 @@ def read_strategy_settings(t: TableReader) -> tuple[tuple[str, tuple[tuple[str, 
     out = []
     for name in list(t.data):
         if name not in STRATEGIES:
-            raise t.error(name, f"unknown strategy; allowed: {', '.join(STRATEGIES)}")
+            raise t.error(name, f"unknown strategy; allowed: {', '.join(STRATEGIES)} "
+                             f"({STRATEGIES.hint()})")
         sub = t.table(name)
         allowed = STRATEGIES[name].parameters
         for key in sub.data:
@@ -433,7 +438,8 @@ def _strategy_shares(t: TableReader) -> tuple[tuple[str, float], ...]:
     shares = {}
     for name in list(sub.data):
         if name not in STRATEGIES:
-            raise sub.error(name, f"unknown strategy; allowed: {', '.join(STRATEGIES)}")
+            raise sub.error(name, f"unknown strategy; allowed: {', '.join(STRATEGIES)} "
+                             f"({STRATEGIES.hint()})")
         shares[name] = sub.number(name, maximum=1.0)
     sub.done()
     rest = 1.0 - sum(v for k, v in shares.items() if k != "lp")
