@@ -166,3 +166,27 @@ def test_unknown_scheme_override_is_named(tmp_path):
     data = load_grid_data(write(tmp_path))
     with pytest.raises(InputError, match="unknown scheme"):
         data.carbon_prices(["A"], {"eu_etz": 1.0})
+
+
+def test_a_missing_table_is_named_before_anything_is_read(tmp_path, capsys):
+    """A ``[grid] data`` folder without ``technologies.csv`` gave ``abm check`` exit 1 and an
+    OSError line naming neither the scenario nor the field (benchmarks/fuzz.py); now it is bad
+    input naming the field and every required table that is missing."""
+    from abm.cli import main
+
+    folder = tmp_path / "grid"
+    folder.mkdir()
+    write(folder)
+    for name in ("technologies.csv", "demand_shape.csv"):
+        (folder / name).unlink()
+    with pytest.raises(InputError) as err:
+        load_grid_data(folder)
+    assert err.value.field == "technologies.csv, demand_shape.csv"
+    assert "missing: technologies.csv, demand_shape.csv" in str(err.value)
+    scenario = tmp_path / "scenario.toml"
+    scenario.write_text('extends = "default"\n\n[grid]\ndata = "grid"\n')
+    assert main(["check", str(scenario)]) == 2
+    err_lines = capsys.readouterr().err.strip().splitlines()
+    assert len(err_lines) == 1
+    assert str(scenario) in err_lines[0] and "grid.data" in err_lines[0]
+    assert "missing: technologies.csv, demand_shape.csv" in err_lines[0]

@@ -49,7 +49,7 @@ from abm.config.tables import (
     read_zones,
 )
 from abm.data.dataset import JURISDICTIONS, Dataset, Region, shipped
-from abm.data.grid_tables import GridData, load_grid_data
+from abm.data.grid_tables import GridData, load_grid_data, missing_problem, missing_tables
 from abm.errors import InputError, cut, quoted
 from abm.files import check_input
 
@@ -268,6 +268,9 @@ def _grid(t: TableReader, source: str, donors: tuple[tuple[str, str], ...]) -> G
                           ) from None
         if not found:
             raise t.error("data", f"no such folder: {cut(data, 200)}")
+        missing = missing_tables(Path(data))
+        if missing:
+            raise t.error("data", f"{cut(data, 200)}: {missing_problem(missing)}")
         for table in sorted(Path(data).glob("*.csv")):  # read by name, by pandas, later
             _input_file(t, "data", table, MAX_TABLE_BYTES, "a grid data table (CSV)")
     g = Grid(

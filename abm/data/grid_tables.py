@@ -26,6 +26,11 @@ KINDS = ("must_run", "variable", "hydro", "thermal", "renewable")
 CALIBRATED_KINDS = ("variable", "hydro")  # hourly availability set by the calibration
 HOURS_PER_YEAR = 8784  # 2024
 ALL_REGIONS = "all"  # tranches.csv rows that apply to every fleet region
+# the tables a grid data folder must hold (docs/grid.md); fleet_regions.csv,
+# fuel_price_months.csv, reservoirs.csv and water_values.csv are optional
+REQUIRED_TABLES = ("technologies.csv", "fuels.csv", "tranches.csv", "capacity.csv",
+                   "fuel_prices.csv", "carbon_schemes.csv", "interconnectors.csv",
+                   "demand_shape.csv")
 
 
 @dataclass(frozen=True)
@@ -162,6 +167,9 @@ def _sourced(df: pd.DataFrame, path: Path) -> None:
 def load_grid_data(directory: Path | str | None = None) -> GridData:
     """Read and check the grid tables in ``directory`` (default: the shipped ``abm/data/grid``)."""
     d = Path(directory) if directory is not None else GRID_DIR
+    missing = missing_tables(d)
+    if missing:
+        raise InputError(d, ", ".join(missing), missing_problem(missing))
     path = d / "technologies.csv"
     df = _read_csv(path, ["technology", "fuel", "kind", "vom_usd_per_mwh", "source", "assumed"])
     _sourced(df, path)
@@ -299,6 +307,18 @@ def load_grid_data(directory: Path | str | None = None) -> GridData:
     return GridData(techs, fuels, tuple(tranches), capacity, generation, availability, prices,
                     schemes, tuple(lines), shapes, str(d), regions, hubs, months, reservoir,
                     water)
+
+
+def missing_tables(directory: Path) -> list[str]:
+    """The tables of ``REQUIRED_TABLES`` that folder ``directory`` lacks."""
+    return [name for name in REQUIRED_TABLES
+            if not ((directory / name).exists() or (directory / name).is_symlink())]
+
+
+def missing_problem(missing: list[str]) -> str:
+    """What to say of a grid data folder that lacks the ``missing`` tables."""
+    return (f"a grid data folder needs {', '.join(REQUIRED_TABLES)} (docs/grid.md); "
+            f"missing: {', '.join(missing)}")
 
 
 def _fleet_regions(path: Path, known: set[str]) -> dict[str, str]:
