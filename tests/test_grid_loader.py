@@ -143,7 +143,7 @@ def test_small_tables_load_and_clear(tmp_path):
     ("capacity", TABLES["capacity.csv"].replace("A,coal,400", "A,coal,-4"), "row 4.capacity_mw"),
     ("capacity", TABLES["capacity.csv"].replace("350.0,,", "350.0,0.5,"), "row 3.availability"),
     ("fuel_prices", TABLES["fuel_prices.csv"].replace("A,uranium", "A,plutonium"), "row 2.fuel"),
-    ("interconnectors", TABLES["interconnectors.csv"].replace(",100,", ",0,"),
+    ("interconnectors", TABLES["interconnectors.csv"].replace(",100,", ",-1,"),
      "row 2.capacity_forward_mw"),
     ("demand_shape", TABLES["demand_shape.csv"].replace("A,1,0,1.0\n", ""), "A.factor"),
     ("technologies", TABLES["technologies.csv"].replace(",src,", ",,", 1), "row 2.source"),

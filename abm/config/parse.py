@@ -49,6 +49,7 @@ from abm.config.tables import (
     read_zones,
 )
 from abm.data.dataset import JURISDICTIONS, Dataset, Region, shipped
+from abm.data.grid_scale import SCALABLE, Scale
 from abm.data.grid_tables import GridData, load_grid_data, missing_problem, missing_tables
 from abm.errors import InputError, cut, quoted
 from abm.files import check_input
@@ -282,6 +283,7 @@ def _grid(t: TableReader, source: str, donors: tuple[tuple[str, str], ...]) -> G
         data=data,
         stack_from=donors,
         calibrate_prices=t.boolean("calibrate_prices", Grid.calibrate_prices),
+        scale=_scales(t.table("scale", {})),
     )
     lines.done()
     t.done()
@@ -289,10 +291,46 @@ def _grid(t: TableReader, source: str, donors: tuple[tuple[str, str], ...]) -> G
     return g
 
 
+def _scales(t: TableReader) -> tuple[Scale, ...]:
+    """``[grid.scale.TABLE.COLUMN]`` selector -> factor (rows are matched where the tables are
+    read, :func:`check_grid_names`)."""
+    out = []
+    for table in list(t.data):
+        if table not in SCALABLE:
+            raise t.error(table, f"not a grid table whose figures scale; allowed: "
+                          f"{', '.join(SCALABLE)}")
+        columns = t.table(table)
+        for column in list(columns.data):
+            if column not in SCALABLE[table]:
+                raise columns.error(column, f"not a figure of {table}.csv that scales; "
+                                    f"allowed: {', '.join(SCALABLE[table])}")
+            rows = columns.table(column)
+            for selector in list(rows.data):
+                scale = Scale(table, column, selector, rows.number(selector))
+                try:
+                    scale.conditions()
+                except ValueError as exc:
+                    raise rows.error(selector, str(exc)) from None
+                out.append(scale)
+            rows.done()
+        columns.done()
+    t.done()
+    return tuple(out)
+
+
 def check_grid_names(grid: Grid, source: str, data: GridData | None = None) -> None:
     """Raise an InputError naming ``source`` and the field if ``grid`` names a carbon scheme
     or an interconnector that the grid data (default: its ``grid.data`` folder or the shipped
-    tables) does not have."""
+    tables) does not have, or scales figures the tables cannot give (``[grid.scale]``: a
+    selector that picks no row, or a scaled table that is no longer valid)."""
+    if grid.scale and data is None:
+        try:
+            data = load_grid_data(grid.data, grid.scale, source)
+        except InputError as exc:
+            if exc.field.startswith("grid.scale."):  # a selector that picks nothing
+                raise
+            raise InputError(source, "grid.scale", f"the scaled grid tables are not valid: "
+                             f"{exc}") from None
     if not (grid.carbon_price_usd_per_t or grid.interconnector_capacity_mw):
         return
     data = data or load_grid_data(grid.data)

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from abm.data.dataset import Latency, Region, Zone
+from abm.data.grid_scale import Scale
 
 # Allowed values of the fields that choose among fixed options (those chosen from a registry
 # are listed in abm.config.registry).
@@ -154,6 +155,9 @@ class Grid:
         calibrate_prices: the technology market reproduces each hour's base price at the
             status quo (mark-ups on the offers, flows from the base prices); False: offers at
             cost (fuel, carbon, O&M, water values), each zone's carbon calibrated on its own.
+        scale: factors on figures of the grid tables (``[grid.scale.TABLE.COLUMN]``, selector
+            -> factor), applied as the tables are read: the market and its calibration see the
+            scaled figures as if the files said so (``abm.data.grid_scale``).
     """
 
     carbon_price_usd_per_t: tuple[tuple[str, float], ...] = ()
@@ -165,6 +169,7 @@ class Grid:
     data: str | None = None
     stack_from: tuple[tuple[str, str], ...] = ()
     calibrate_prices: bool = True
+    scale: tuple[Scale, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,7 +9,7 @@ the file, the field and what is allowed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,9 +17,12 @@ import numpy as np
 import pandas as pd
 
 from abm.data.dataset import DATA_DIR, _number, _read_csv, _rows
-from abm.errors import InputError, quoted
+from abm.data.grid_scale import Scale, apply_scales
+from abm.errors import InputError, Source, quoted
 
 GRID_DIR = DATA_DIR / "grid"
+#: reads a grid table (path, required columns) with the ``[grid.scale]`` factors applied
+Reader = Callable[[Path, list[str]], pd.DataFrame]
 TECHNOLOGIES = ("nuclear", "hydro", "wind", "solar", "bioenergy", "other", "coal", "lignite",
                 "gas_ccgt", "gas_ocgt", "oil", "other_thermal")
 KINDS = ("must_run", "variable", "hydro", "thermal", "renewable")
@@ -164,14 +167,26 @@ def _sourced(df: pd.DataFrame, path: Path) -> None:
         _flag(row.assumed, path, f"row {i + 2}.assumed")
 
 
-def load_grid_data(directory: Path | str | None = None) -> GridData:
-    """Read and check the grid tables in ``directory`` (default: the shipped ``abm/data/grid``)."""
+def load_grid_data(directory: Path | str | None = None, scale: tuple[Scale, ...] = (),
+                   source: Source = "grid.scale") -> GridData:
+    """Read and check the grid tables in ``directory`` (default: the shipped ``abm/data/grid``).
+
+    Args:
+        directory: the folder of grid tables.
+        scale: factors on the tables' figures (``[grid.scale]``), applied as each table is
+            read, before it is checked: as if the file said so.
+        source: where ``scale`` comes from (a scenario file), named in its errors.
+    """
     d = Path(directory) if directory is not None else GRID_DIR
     missing = missing_tables(d)
     if missing:
         raise InputError(d, ", ".join(missing), missing_problem(missing))
+
+    def read(path: Path, columns: list[str]) -> pd.DataFrame:
+        return apply_scales(_read_csv(path, columns), path.stem, scale, path, source)
+
     path = d / "technologies.csv"
-    df = _read_csv(path, ["technology", "fuel", "kind", "vom_usd_per_mwh", "source", "assumed"])
+    df = read(path, ["technology", "fuel", "kind", "vom_usd_per_mwh", "source", "assumed"])
     _sourced(df, path)
     techs = {}
     for i, r in _rows(df):
@@ -179,7 +194,7 @@ def load_grid_data(directory: Path | str | None = None) -> GridData:
         techs[t] = Technology(t, r.fuel, _choice(r.kind, KINDS, path, f"row {i + 2}.kind"),
                               _number(r.vom_usd_per_mwh, path, f"row {i + 2}.vom_usd_per_mwh"))
     path = d / "fuels.csv"
-    df = _read_csv(path, ["fuel", "co2_t_per_mwh_th", "source", "assumed"])
+    df = read(path, ["fuel", "co2_t_per_mwh_th", "source", "assumed"])
     _sourced(df, path)
     fuels = {r.fuel: _number(r.co2_t_per_mwh_th, path, f"row {i + 2}.co2_t_per_mwh_th")
              for i, r in _rows(df)}
@@ -189,7 +204,7 @@ def load_grid_data(directory: Path | str | None = None) -> GridData:
                              f"fuel {quoted(tech.fuel)} not in fuels.csv ({', '.join(fuels)})")
 
     path = d / "tranches.csv"
-    df = _read_csv(path, ["technology", "tranche", "capacity_share", "efficiency",
+    df = read(path, ["technology", "tranche", "capacity_share", "efficiency",
                           "availability", "source", "assumed"])
     _sourced(df, path)
     if "region" not in df.columns:  # one set of tranches for every zone
@@ -217,7 +232,7 @@ def load_grid_data(directory: Path | str | None = None) -> GridData:
     regions = _fleet_regions(d / "fleet_regions.csv", {x.region for x in tranches})
 
     path = d / "capacity.csv"
-    df = _read_csv(path, ["zone_id", "technology", "capacity_mw", "generation_gwh",
+    df = read(path, ["zone_id", "technology", "capacity_mw", "generation_gwh",
                           "availability", "source", "assumed"])
     _sourced(df, path)
     capacity, generation, availability = {}, {}, {}
@@ -236,7 +251,7 @@ def load_grid_data(directory: Path | str | None = None) -> GridData:
                                  "technologies whose availability is not calibrated")
 
     path = d / "fuel_prices.csv"
-    df = _read_csv(path, ["zone_id", "fuel", "price_usd_per_mwh_th", "source", "assumed"])
+    df = read(path, ["zone_id", "fuel", "price_usd_per_mwh_th", "source", "assumed"])
     _sourced(df, path)
     prices, hubs = {}, {}
     for i, r in _rows(df):
@@ -247,13 +262,13 @@ def load_grid_data(directory: Path | str | None = None) -> GridData:
         if "hub" in df.columns and r.hub.strip():
             hubs[(r.zone_id, fuel)] = r.hub.strip()
     months = _monthly(d / "fuel_price_months.csv", "hub", "factor", set(hubs.values()),
-                      "fuel_prices.csv hub")
-    reservoir = _reservoirs(d / "reservoirs.csv")
+                      "fuel_prices.csv hub", read)
+    reservoir = _reservoirs(d / "reservoirs.csv", read)
     water = _monthly(d / "water_values.csv", "zone_id", "value_usd_per_mwh", set(reservoir),
-                     "reservoirs.csv zone_id")
+                     "reservoirs.csv zone_id", read)
 
     path = d / "carbon_schemes.csv"
-    df = _read_csv(path, ["scheme", "jurisdiction", "zones", "price_usd_per_t", "source",
+    df = read(path, ["scheme", "jurisdiction", "zones", "price_usd_per_t", "source",
                           "assumed"])
     _sourced(df, path)
     schemes = {}
@@ -264,7 +279,7 @@ def load_grid_data(directory: Path | str | None = None) -> GridData:
                                          _number(r.price_usd_per_t, path, f"{w}.price_usd_per_t"))
 
     path = d / "interconnectors.csv"
-    df = _read_csv(path, ["line_id", "zone_from", "zone_to", "capacity_forward_mw",
+    df = read(path, ["line_id", "zone_from", "zone_to", "capacity_forward_mw",
                           "capacity_backward_mw", "source", "assumed"])
     _sourced(df, path)
     lines, pairs = [], set()
@@ -275,13 +290,11 @@ def load_grid_data(directory: Path | str | None = None) -> GridData:
             raise InputError(path, w, "a line joins two different zones, one row per pair")
         pairs.add(pair)
         lines.append(Line(r.line_id, r.zone_from, r.zone_to,
-                          _number(r.capacity_forward_mw, path, f"{w}.capacity_forward_mw",
-                                  strict=True),
-                          _number(r.capacity_backward_mw, path, f"{w}.capacity_backward_mw",
-                                  strict=True)))
+                          _number(r.capacity_forward_mw, path, f"{w}.capacity_forward_mw"),
+                          _number(r.capacity_backward_mw, path, f"{w}.capacity_backward_mw")))
 
     path = d / "demand_shape.csv"
-    df = _read_csv(path, ["zone_id", "month", "hour_utc", "factor"])
+    df = read(path, ["zone_id", "month", "hour_utc", "factor"])
     shapes: dict[str, np.ndarray] = {}
     for zone, g in df.groupby("zone_id", sort=False):
         table = np.full((12, 24), np.nan)
@@ -335,11 +348,11 @@ def _fleet_regions(path: Path, known: set[str]) -> dict[str, str]:
     return out
 
 
-def _reservoirs(path: Path) -> dict[str, float]:
+def _reservoirs(path: Path, read: Reader) -> dict[str, float]:
     """zone -> reservoir share of its hydro capacity (none if the file is absent)."""
     if not path.exists():
         return {}
-    df = _read_csv(path, ["zone_id", "reservoir_share", "source", "assumed"])
+    df = read(path, ["zone_id", "reservoir_share", "source", "assumed"])
     _sourced(df, path)
     out = {}
     for i, r in _rows(df):
@@ -350,7 +363,7 @@ def _reservoirs(path: Path) -> dict[str, float]:
     return out
 
 
-def _monthly(path: Path, key: str, value: str, needed: set[str], of: str
+def _monthly(path: Path, key: str, value: str, needed: set[str], of: str, read: Reader
              ) -> dict[str, np.ndarray]:
     """key -> (12,) values by month from a table with columns ``key``, ``month`` (1-12),
     ``value``; every key in ``needed`` (named by ``of``) must have all 12 months. The file is
@@ -360,7 +373,7 @@ def _monthly(path: Path, key: str, value: str, needed: set[str], of: str
         if needed and of.startswith("reservoirs"):
             raise InputError(path, key, f"missing: every zone of {of} needs a water value")
         return {}
-    df = _read_csv(path, [key, "month", value, "source", "assumed"])
+    df = read(path, [key, "month", value, "source", "assumed"])
     _sourced(df, path)
     out: dict[str, np.ndarray] = {}
     for i, r in _rows(df):

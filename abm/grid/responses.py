@@ -216,7 +216,7 @@ def scenario_lines(data: GridData, scenario: Scenario) -> tuple[Line, ...]:
 def grid_summary(scenario: Scenario) -> str:
     """One line for ``abm check``: the carbon price on generators by scheme (USD/t, the
     scenario's where it sets one) and the interconnectors among the scenario's zones."""
-    data = load_grid_data(scenario.grid.data)
+    data = load_grid_data(scenario.grid.data, scenario.grid.scale, scenario.source)
     g = scenario.grid
     prices = {k: s.price_usd_per_t for k, s in data.schemes.items()} | dict(
         g.carbon_price_usd_per_t)
@@ -227,7 +227,9 @@ def grid_summary(scenario: Scenario) -> str:
             + f", elsewhere {g.carbon_price_elsewhere_usd_per_t:g}; {lines} interconnectors "
             f"(capacity x{g.interconnector_scale:g}"
             + (f", {len(g.interconnector_capacity_mw)} set by the scenario" if
-               g.interconnector_capacity_mw else "") + ")")
+               g.interconnector_capacity_mw else "") + ")"
+            + (f"; {len(g.scale)} figure(s) of the grid tables scaled: "
+               + ", ".join(f"{s.key} x{s.factor:g}" for s in g.scale) if g.scale else ""))
 
 
 class TechnologyMarket:
@@ -248,7 +250,7 @@ class TechnologyMarket:
     SCRATCH = ("market",)
 
     def __init__(self, scenario: Scenario, base: Signals, stamps: list[dt.datetime]) -> None:
-        data = load_grid_data(scenario.grid.data)
+        data = load_grid_data(scenario.grid.data, scenario.grid.scale, scenario.source)
         check_grid_names(scenario.grid, scenario.source, data)
         observed = build_network(data.lines, [z.id for z in scenario.zones])
         data = replace(borrowed_stacks(data, scenario), lines=scenario_lines(data, scenario))
