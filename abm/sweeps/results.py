@@ -24,6 +24,7 @@ import datetime as dt
 import io
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,11 +58,34 @@ SERIES_PREFIX = "series."
 ID_COLUMNS = ("run_id", "sample", "replication", "seed")
 RESTART = "carry on with `abm sweep SPEC --out DIR --resume` (which rebuilds it), or --restart"
 STATUSES = {"running", "complete", "interrupted", "failed"}
-MANIFEST_SHAPE = {
-    "name": str, "spec_file": str, "spec_hash": str, "spec": {str: object}, "design": str,
-    "design_points": int, "replications": int, "runs_total": int, "runs_done": int,
-    "status": STATUSES, "elapsed_s": float, "executor": str, "updated_utc": str,
+#: the manifest fields of every folder of runs (a sweep's, an audit's)
+PROGRESS_SHAPE = {
+    "spec_hash": str, "runs_total": int, "runs_done": int, "status": STATUSES,
+    "elapsed_s": float, "executor": str, "updated_utc": str,
     "code": {"version": str, "sources": str}, "sha256": str}
+MANIFEST_SHAPE = {
+    "name": str, "spec_file": str, "spec": {str: object}, "design": str, "design_points": int,
+    "replications": int, **PROGRESS_SHAPE}
+
+
+@dataclass(frozen=True)
+class FolderKind:
+    """What a folder of runs holds, as its manifest is checked.
+
+    Attributes:
+        kind: ``sweep`` or ``audit`` (a manifest without ``kind`` is a sweep's).
+        shape: the manifest's fields (:func:`abm.files.check_shape`).
+        hint: what to do with a damaged manifest.
+        first: the command that makes such a folder.
+    """
+
+    kind: str
+    shape: dict
+    hint: str
+    first: str
+
+
+SWEEP = FolderKind("sweep", MANIFEST_SHAPE, RESTART, "abm sweep SPEC --out DIR")
 
 
 def schema(spec: Spec) -> pa.Schema:
@@ -78,10 +102,10 @@ def schema(spec: Spec) -> pa.Schema:
     return pa.schema(fields)
 
 
-def write_part(out: Path, spec: Spec, row: dict[str, Any], sweep: str) -> Path:
-    """Write one finished run's row atomically, named by its run id and checksum and tagged
-    with the sweep's hash ``sweep`` and the run id; return its path."""
-    table = pa.Table.from_pylist([row], schema=schema(spec))
+def write_part(out: Path, row_schema: pa.Schema, row: dict[str, Any], sweep: str) -> Path:
+    """Write one finished run's row (of ``row_schema``) atomically, named by its run id and
+    checksum and tagged with the sweep's hash ``sweep`` and the run id; return its path."""
+    table = pa.Table.from_pylist([row], schema=row_schema)
     table = table.replace_schema_metadata({SWEEP_KEY: sweep.encode(),
                                            RUN_KEY: str(row["run_id"]).encode()})
     buf = io.BytesIO()
@@ -92,7 +116,7 @@ def write_part(out: Path, spec: Spec, row: dict[str, Any], sweep: str) -> Path:
     return path
 
 
-def _check_part(path: Path, spec: Spec, sweep: str) -> tuple[int, pa.Table | str]:
+def _check_part(path: Path, row_schema: pa.Schema, sweep: str) -> tuple[int, pa.Table | str]:
     """(run id, its one-row table) of a part, or (run id or -1, why it cannot be trusted)."""
     match = PART.fullmatch(path.name)
     if match is None:
@@ -105,7 +129,7 @@ def _check_part(path: Path, spec: Spec, sweep: str) -> tuple[int, pa.Table | str
     if sha256_bytes(data)[:16] != digest:
         return run_id, "damaged: its checksum does not match its name"
     try:
-        table = pq.read_table(io.BytesIO(data), schema=schema(spec))
+        table = pq.read_table(io.BytesIO(data), schema=row_schema)
         meta = pq.read_schema(io.BytesIO(data)).metadata or {}
     except (pa.ArrowException, OSError, ValueError):
         return run_id, "not a readable Parquet part of this sweep's columns"
@@ -117,13 +141,14 @@ def _check_part(path: Path, spec: Spec, sweep: str) -> tuple[int, pa.Table | str
     return run_id, table
 
 
-def scan_parts(out: Path, spec: Spec, sweep: str) -> tuple[dict[int, pa.Table], dict[Path, str]]:
-    """The parts in ``out/runs`` that can be trusted, by run id, and those that cannot, with
-    why (a second part for a run already found counts as untrusted)."""
+def scan_parts(out: Path, row_schema: pa.Schema, sweep: str
+               ) -> tuple[dict[int, pa.Table], dict[Path, str]]:
+    """The parts in ``out/runs`` (rows of ``row_schema``) that can be trusted, by run id, and
+    those that cannot, with why (a second part for a run already found counts as untrusted)."""
     good: dict[int, pa.Table] = {}
     bad: dict[Path, str] = {}
     for path in sorted((Path(out) / RUNS).glob("part-*.parquet")):
-        run_id, got = _check_part(path, spec, sweep)
+        run_id, got = _check_part(path, row_schema, sweep)
         if isinstance(got, str):
             bad[path] = got
         elif run_id in good:
@@ -133,19 +158,50 @@ def scan_parts(out: Path, spec: Spec, sweep: str) -> tuple[dict[int, pa.Table], 
     return good, bad
 
 
-def finished_ids(out: Path, spec: Spec, sweep: str) -> tuple[set[int], dict[Path, str]]:
+def finished_ids(out: Path, row_schema: pa.Schema, sweep: str
+                 ) -> tuple[set[int], dict[Path, str]]:
     """Run ids with a trusted part on disk, and the untrusted parts, moved to
     ``runs/damaged/`` so that their runs are run again (leftover temporary files from a crash
     are removed)."""
     folder = Path(out) / RUNS
     for tmp in folder.glob("*.tmp"):
         tmp.unlink()
-    good, bad = scan_parts(out, spec, sweep)
+    good, bad = scan_parts(out, row_schema, sweep)
     if bad:
         (folder / DAMAGED).mkdir(exist_ok=True)
         for path in bad:
             path.replace(folder / DAMAGED / path.name)
     return set(good), bad
+
+
+def trusted_rows(out: Path, row_schema: pa.Schema, manifest: dict[str, Any], resume: str
+                 ) -> pa.Table:
+    """Every trusted part of the folder ``out`` as one table of ``row_schema``, sorted by run
+    id (so it does not depend on which executor ran the runs or in what order they finished).
+
+    Args:
+        out: the folder (a sweep's or an audit's).
+        row_schema: the schema of a run's row.
+        manifest: the folder's manifest, checked (:func:`read_manifest`).
+        resume: the command that carries the runs on, quoted in errors.
+
+    Raises:
+        InputError: naming the part, if one is damaged, from another folder's runs or under
+            another run's name; or if a folder marked complete misses runs.
+    """
+    out = Path(out)
+    good, bad = scan_parts(out, row_schema, manifest["spec_hash"])
+    if bad:
+        path, why = next(iter(bad.items()))
+        raise InputError(path, "", f"{why}; it cannot be trusted: carry on with `{resume}`, "
+                         "which runs it again")
+    if manifest.get("status") == "complete" and len(good) != manifest["runs_total"]:
+        raise InputError(out / RUNS, "", f"the folder is marked complete but holds "
+                         f"{len(good)} of {manifest['runs_total']} runs (parts deleted?): carry "
+                         f"on with `{resume}`")
+    table = (pa.concat_tables([good[i] for i in sorted(good)]) if good
+             else row_schema.empty_table())
+    return table.sort_by("run_id")
 
 
 def consolidate(out: Path, spec: Spec, write: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -156,24 +212,12 @@ def consolidate(out: Path, spec: Spec, write: bool = True) -> tuple[pd.DataFrame
         InputError: naming the part, if one is damaged, from another sweep or under another
             run's name; or if a sweep marked complete misses runs.
 
-    Rows are sorted by run id, so the tables do not depend on which executor ran the runs or
-    in what order they finished. Savings ``saved.X = 1 - X / X_baseline`` pair each run with
+    Rows are sorted by run id. Savings ``saved.X = 1 - X / X_baseline`` pair each run with
     the baseline of its replication (NaN where that baseline is missing or zero).
     """
     out = Path(out)
-    manifest = read_manifest(out)
-    good, bad = scan_parts(out, spec, manifest["spec_hash"])
-    if bad:
-        path, why = next(iter(bad.items()))
-        raise InputError(path, "", f"{why}; it cannot be trusted: carry on with `abm sweep "
-                         f"SPEC --out {out} --resume`, which runs it again")
-    if manifest.get("status") == "complete" and len(good) != manifest["runs_total"]:
-        raise InputError(out / RUNS, "", f"the sweep is marked complete but holds "
-                         f"{len(good)} of {manifest['runs_total']} runs (parts deleted?): carry "
-                         f"on with `abm sweep SPEC --out {out} --resume`")
-    table = (pa.concat_tables([good[i] for i in sorted(good)]) if good
-             else schema(spec).empty_table())
-    table = table.sort_by("run_id")
+    table = trusted_rows(out, schema(spec), read_manifest(out),
+                         f"abm sweep SPEC --out {out} --resume")
     is_run = pc.greater_equal(table["sample"], 0)
     runs = table.filter(is_run).to_pandas()  # integer parameters stay int64: no nulls here
     base = table.filter(pc.invert(is_run)).drop_columns(list(spec.names)).to_pandas()
@@ -194,25 +238,35 @@ def _sealed(manifest: dict[str, Any]) -> dict[str, Any]:
     return {**body, "sha256": sha256_bytes(json.dumps(body, sort_keys=True).encode())}
 
 
-def read_manifest(out: Path) -> dict[str, Any]:
-    """The sweep folder's manifest, checked: its checksum and its shape.
+def _an(word: str) -> str:
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
+
+
+def read_manifest(out: Path, of: FolderKind = SWEEP) -> dict[str, Any]:
+    """The manifest of a folder of runs (a sweep's by default), checked: its checksum, its
+    kind and its shape.
 
     Raises:
-        InputError: naming the file, if ``out`` holds no sweep, or its manifest is not a
-            regular file, not JSON (truncated, random bytes), of another shape (a list, a
-            missing field) or does not match its checksum (edited).
+        InputError: naming the file, if ``out`` holds no such folder, or its manifest is not
+            a regular file, not JSON (truncated, random bytes), another kind's, of another
+            shape (a list, a missing field) or does not match its checksum (edited).
     """
     path = Path(out) / MANIFEST
     if not (path.exists() or path.is_symlink()):
-        raise InputError(out, MANIFEST, "not a sweep folder (no manifest.json); run "
-                         "`abm sweep SPEC --out DIR` first")
-    manifest = read_json(path, MAX_STORED_BYTES, {str: object}, "a sweep's manifest", RESTART)
+        raise InputError(out, MANIFEST, f"not a {of.kind} folder (no manifest.json); run "
+                         f"`{of.first}` first")
+    manifest = read_json(path, MAX_STORED_BYTES, {str: object}, f"a {of.kind}'s manifest",
+                         of.hint)
     if _sealed(manifest) != manifest:
         raise InputError(path, "sha256", "is damaged: its checksum does not match its content "
-                         f"(edited or corrupted); it cannot be trusted: {RESTART}")
-    parse_json(json.dumps(manifest).encode(), path, MANIFEST_SHAPE, RESTART)
+                         f"(edited or corrupted); it cannot be trusted: {of.hint}")
+    found = manifest.get("kind", SWEEP.kind)
+    if found != of.kind:
+        raise InputError(path, "kind", f"is the manifest of {_an(found)}, not of "
+                         f"{_an(of.kind)}: use another folder, or --restart")
+    parse_json(json.dumps(manifest).encode(), path, of.shape, of.hint)
     if not 0 <= manifest["runs_done"] <= manifest["runs_total"]:
-        raise InputError(path, "runs_done", f"is damaged (runs done beyond the total): {RESTART}")
+        raise InputError(path, "runs_done", f"is damaged (runs done beyond the total): {of.hint}")
     return manifest
 
 

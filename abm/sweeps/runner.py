@@ -27,7 +27,9 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+import pyarrow as pa
 
 from abm.config.scenario import parse_scenario, resolve_file, set_path
 from abm.errors import InputError, quoted
@@ -44,9 +46,12 @@ from abm.sweeps.results import (
     RESULTS,
     RUNS,
     SERIES_PREFIX,
+    SWEEP,
+    FolderKind,
     consolidate,
     finished_ids,
     read_manifest,
+    schema,
     write_manifest,
     write_part,
 )
@@ -80,6 +85,104 @@ class Task:
     hours: int | None
     outcomes: tuple[str, ...]
     series: tuple[str, ...]
+
+
+class Plan(Protocol):
+    """Runs to execute into a folder, one Parquet row each, resumable: what :func:`run_plan`
+    needs of a sweep (:class:`SweepPlan`) or an assumptions audit (``abm.sweeps.audit``)."""
+
+    @property
+    def kind(self) -> str:
+        """What the folder holds (``sweep``, ``audit``), as messages name it."""
+        ...
+
+    @property
+    def folder(self) -> FolderKind:
+        """How the folder's manifest is checked (its kind, fields, what to do if damaged)."""
+        ...
+
+    @property
+    def source(self) -> str:
+        """The file the runs come from, named in messages."""
+        ...
+
+    @property
+    def resume_command(self) -> str:
+        """The command that carries the runs on in a folder (``DIR`` stands for it)."""
+        ...
+
+    def runs(self) -> list[Run]:
+        """Every run, in run-id order."""
+        ...
+
+    def tasks(self, todo: list[Run]) -> Iterator[Task]:
+        """The tasks of the runs ``todo``."""
+        ...
+
+    def schema(self) -> pa.Schema:
+        """The Arrow schema of a run's row."""
+        ...
+
+    def digest(self) -> str:
+        """Hash of what the runs compute: a folder resumes only with the same one."""
+        ...
+
+    def header(self) -> dict[str, Any]:
+        """The manifest fields of a new folder (name, settings, ``runs_total``, ...)."""
+        ...
+
+    def consolidate(self, out: Path) -> object:
+        """Gather the finished rows in ``out`` into its results tables."""
+        ...
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """A sweep file's runs as a :class:`Plan`."""
+
+    spec: Spec
+    kind: str = SWEEP.kind
+    folder: FolderKind = SWEEP
+
+    @property
+    def source(self) -> str:
+        """The sweep file."""
+        return self.spec.source
+
+    @property
+    def resume_command(self) -> str:
+        """``abm sweep SPEC --out DIR --resume``."""
+        return f"abm sweep {self.spec.source} --out DIR --resume"
+
+    def runs(self) -> list[Run]:
+        """The design's runs, then the baselines."""
+        return runs(self.spec)
+
+    def tasks(self, todo: list[Run]) -> Iterator[Task]:
+        """The tasks of ``todo`` (see :func:`tasks`)."""
+        return tasks(self.spec, todo)
+
+    def schema(self) -> pa.Schema:
+        """A run's row: ids, parameters, outcomes, series."""
+        return schema(self.spec)
+
+    def digest(self) -> str:
+        """The sweep table's and resolved scenario's hash."""
+        return self.spec.digest()
+
+    def header(self) -> dict[str, Any]:
+        """The sweep as a table, its design and size."""
+        spec = self.spec
+        design = len(runs(spec))
+        return {"name": spec.name,
+                "spec_file": str(Path(spec.source).resolve()), "spec": spec.canonical(),
+                "design": spec.design,
+                "design_points": design // spec.replications - (spec.baseline is not None),
+                "replications": spec.replications, "runs_total": design}
+
+    def consolidate(self, out: Path) -> object:
+        """``results.parquet`` and ``baseline.parquet``."""
+        return consolidate(out, self.spec)
 
 
 def tasks(spec: Spec, todo: list[Run]) -> Iterator[Task]:
@@ -207,33 +310,34 @@ def open_executor(workers: int | None = None, scheduler: str | None = None
         yield client.get_executor(pure=False), f"Dask cluster at {scheduler}, {n} threads", n
 
 
-def prepare(spec: Spec, out: Path, *, resume: bool = False, restart: bool = False
+def prepare(plan: Plan, out: Path, *, resume: bool = False, restart: bool = False
             ) -> dict[str, Any]:
-    """Check ``out`` against the sweep, clear it on ``restart``, and return its manifest.
+    """Check ``out`` against the plan, clear it on ``restart``, and return its manifest.
 
     Raises:
-        InputError: ``out`` holds a sweep and neither flag is given; ``resume`` without a sweep
-            there; or the sweep there was made from another spec or scenario.
+        InputError: ``out`` holds runs and neither flag is given; ``resume`` without runs
+            there; or the runs there were made from other settings or another scenario.
     """
     out = Path(out)
-    digest = spec.digest()
+    digest = plan.digest()
     if restart:
         shutil.rmtree(out / RUNS, ignore_errors=True)
         for name in (RESULTS, BASELINE, MANIFEST):
             (out / name).unlink(missing_ok=True)
     elif (out / MANIFEST).exists() or (out / MANIFEST).is_symlink():
         try:
-            found = read_manifest(out)
+            found = read_manifest(out, plan.folder)
         except InputError as exc:
-            if not resume:
+            if not resume or exc.field == "kind":
                 raise
-            # the parts name their sweep: a manifest rebuilt from the spec keeps exactly
-            # those of this sweep (the others are moved to runs/damaged/ and run again)
+            # the parts name their plan: a manifest rebuilt from the plan keeps exactly
+            # those of these runs (the others are moved to runs/damaged/ and run again)
             print(f"warning: {exc.source}: {exc.problem.split(';')[0]}: rebuilt from "
-                  f"{spec.source}; the runs written for this sweep are kept", file=sys.stderr)
-            return _new_manifest(spec, out, digest)
+                  f"{plan.source}; the runs written for this {plan.kind} are kept",
+                  file=sys.stderr)
+            return _new_manifest(plan, out, digest)
         if not resume:
-            raise InputError(out, "", f"holds a {found.get('status')} sweep "
+            raise InputError(out, "", f"holds a {found.get('status')} {plan.kind} "
                              f"({found.get('runs_done')} of {found.get('runs_total')} runs): "
                              "pass --resume to carry on or --restart to start again")
         code = code_fingerprint()
@@ -245,42 +349,50 @@ def prepare(spec: Spec, out: Path, *, resume: bool = False, restart: bool = Fals
                              "the rest would come from two versions of the model; use another "
                              "--out, or --restart")
         if found.get("spec_hash") != digest:
-            raise InputError(out / MANIFEST, "spec_hash", f"holds sweep {found.get('name')!r} "
-                             f"with hash {found.get('spec_hash')}, but {spec.source} (with its "
-                             f"scenario) hashes to {digest}: a sweep resumes only with the same "
-                             "file and scenario; use another --out, or --restart")
+            raise InputError(out / MANIFEST, "spec_hash", f"holds {plan.kind} "
+                             f"{found.get('name')!r} with hash {found.get('spec_hash')}, but "
+                             f"{plan.source} (with its scenario) makes {plan.kind} runs that "
+                             f"hash to {digest}: a {plan.kind} resumes only with the same "
+                             "settings and scenario; use another --out, or --restart")
         return found
     elif resume:
-        raise InputError(out, "", "no sweep to resume here (no manifest.json)")
-    return _new_manifest(spec, out, digest)
+        raise InputError(out, "", f"no {plan.kind} to resume here (no manifest.json)")
+    return _new_manifest(plan, out, digest)
 
 
-def _new_manifest(spec: Spec, out: Path, digest: str) -> dict[str, Any]:
-    """The manifest of a sweep starting in ``out``, written."""
+def _new_manifest(plan: Plan, out: Path, digest: str) -> dict[str, Any]:
+    """The manifest of a plan's runs starting in ``out``, written."""
     (out / RUNS).mkdir(parents=True, exist_ok=True)
-    design = len(runs(spec))
-    return write_manifest(out, {
-        "name": spec.name, "spec_file": str(Path(spec.source).resolve()), "spec_hash": digest,
-        "spec": spec.canonical(), "design": spec.design,
-        "design_points": design // spec.replications - (spec.baseline is not None),
-        "replications": spec.replications, "runs_total": design, "runs_done": 0,
-        "status": "running", "elapsed_s": 0.0, "executor": "", "code": code_fingerprint()})
+    return write_manifest(out, {**plan.header(), "spec_hash": digest, "runs_done": 0,
+                                "status": "running", "elapsed_s": 0.0, "executor": "",
+                                "code": code_fingerprint()})
 
 
 def run_sweep(spec: Spec, out: str | Path, executor: Executor | None = None, *,
               slots: int = 1, describe: str = "serial (in process)", resume: bool = False,
               restart: bool = False, progress: Callable[[int, int], None] | None = None
               ) -> dict[str, Any]:
-    """Run (or resume) a sweep into ``out``; return the final manifest.
+    """Run (or resume) a sweep into ``out``; return the final manifest (see
+    :func:`run_plan` for the arguments)."""
+    return run_plan(SweepPlan(spec), out, executor, slots=slots, describe=describe,
+                    resume=resume, restart=restart, progress=progress)
+
+
+def run_plan(plan: Plan, out: str | Path, executor: Executor | None = None, *,
+             slots: int = 1, describe: str = "serial (in process)", resume: bool = False,
+             restart: bool = False, progress: Callable[[int, int], None] | None = None
+             ) -> dict[str, Any]:
+    """Run (or resume) a plan's runs into ``out``, writing each row as its run finishes;
+    return the final manifest.
 
     Args:
-        spec: the validated sweep.
-        out: the sweep folder (created).
+        plan: the runs (a sweep's, an audit's).
+        out: the folder (created).
         executor: where runs execute (default: serially in this process).
         slots: runs the executor executes at once; twice as many are kept in flight.
         describe: the executor, as recorded in the manifest.
-        resume: carry on the sweep in ``out``, running only the runs without a row.
-        restart: discard the sweep in ``out`` and start again.
+        resume: carry on the runs in ``out``, running only the runs without a row.
+        restart: discard the runs in ``out`` and start again.
         progress: called as ``progress(done, total)`` once at the start and after every run.
 
     Raises:
@@ -288,17 +400,18 @@ def run_sweep(spec: Spec, out: str | Path, executor: Executor | None = None, *,
     """
     out = Path(out)
     with folder_lock(out):
-        return _run_locked(spec, out, executor or SerialExecutor(), slots, describe, resume,
+        return _run_locked(plan, out, executor or SerialExecutor(), slots, describe, resume,
                            restart, progress)
 
 
-def _run_locked(spec: Spec, out: Path, executor: Executor, slots: int, describe: str,
+def _run_locked(plan: Plan, out: Path, executor: Executor, slots: int, describe: str,
                 resume: bool, restart: bool, progress: Callable[[int, int], None] | None
                 ) -> dict[str, Any]:
-    manifest = prepare(spec, out, resume=resume, restart=restart)
+    manifest = prepare(plan, out, resume=resume, restart=restart)
     sweep = manifest["spec_hash"]
-    all_runs = runs(spec)
-    done, damaged = finished_ids(out, spec, sweep)
+    row_schema = plan.schema()
+    all_runs = plan.runs()
+    done, damaged = finished_ids(out, row_schema, sweep)
     for path, why in damaged.items():
         print(f"warning: {path}: {why}; moved to {RUNS}/{DAMAGED}/ and run again",
               file=sys.stderr)
@@ -309,7 +422,8 @@ def _run_locked(spec: Spec, out: Path, executor: Executor, slots: int, describe:
                               runs_done=count)
     if progress:
         progress(count, total)
-    queue, inflight = tasks(spec, todo), dict[Future, Run]()
+    queue = plan.tasks(todo)
+    inflight: dict[Future, Run] = {}
     failure: str | None = None
     status = "interrupted"
     try:
@@ -328,7 +442,7 @@ def _run_locked(spec: Spec, out: Path, executor: Executor, slots: int, describe:
             for future in sorted(finished, key=lambda f: inflight[f].run_id):
                 run = inflight.pop(future)
                 try:
-                    write_part(out, spec, future.result(), sweep)
+                    write_part(out, row_schema, future.result(), sweep)
                 except Exception as exc:
                     failure = failure or _describe_failure(run, exc)
                     continue
@@ -345,10 +459,11 @@ def _run_locked(spec: Spec, out: Path, executor: Executor, slots: int, describe:
             future.cancel()
         write_manifest(out, manifest, status=status, runs_done=count,
                        elapsed_s=round(elapsed0 + time.monotonic() - start, 3))
-        consolidate(out, spec)
+        plan.consolidate(out)
     if failure:
+        resume_with = plan.resume_command.replace("DIR", str(out))
         raise SweepError(f"{failure}; {count} of {total} runs are written in {out}: fix the "
-                         "cause and carry on with --resume")
+                         f"cause and carry on with `{resume_with}`")
     return manifest
 
 
