@@ -89,7 +89,7 @@ class Task:
 
 class Plan(Protocol):
     """Runs to execute into a folder, one Parquet row each, resumable: what :func:`run_plan`
-    needs of a sweep (:class:`SweepPlan`) or an assumptions audit (``abm.sweeps.audit``)."""
+    needs of a sweep (:class:`SweepPlan`) or of another set of runs into a folder."""
 
     @property
     def kind(self) -> str:
