@@ -1174,6 +1174,73 @@ def _headroom_totals() -> str:
             "runs in other zones.")
 
 
+# -- figures: the assumptions audit (docs/audit.md) -------------------------------------------
+
+AUDIT_OUT = ROOT / "out" / "audit_week"
+
+
+@figure("audit-ranges")
+def _audit_ranges() -> str:
+    from abm.data.audit_ranges import load_ranges
+
+    return table(pd.DataFrame([{
+        "assumption": r.assumption,
+        "figures moved": f"`{r.table}`: " + ", ".join(f"`{c}`" for c in r.columns)
+                         + (f", one assumption per `{r.each}`" if r.each else ""),
+        "rows": " or ".join(f"`{s}`" for s in r.rows) or "the scenario's value",
+        "range": f"x{r.low:g} to x{r.high:g}", "source": r.source} for r in load_ranges()]))
+
+
+@functools.cache
+def week_audit() -> tuple[pd.Series, pd.DataFrame]:
+    """The default week's audit, as ``abm audit`` runs it (kept in out/audit_week and resumed
+    there, started again if the scenario or ranges changed): its base run and ranking."""
+    from abm.errors import InputError
+    from abm.sweeps.audit import RANKING, ROWS, plan_audit
+    from abm.sweeps.runner import open_executor, run_plan
+
+    plan = plan_audit()
+    with open_executor() as (executor, describe, slots):
+        try:
+            run_plan(plan, AUDIT_OUT, executor, slots=slots, describe=describe,
+                     resume=(AUDIT_OUT / "manifest.json").exists())
+        except InputError:  # another audit's folder: start again
+            run_plan(plan, AUDIT_OUT, executor, slots=slots, describe=describe, restart=True)
+    rows = pd.read_parquet(AUDIT_OUT / ROWS)
+    return rows[rows["sample"] < 0].iloc[0], pd.read_csv(AUDIT_OUT / RANKING)
+
+
+@figure("audit-week-top", cheap=False)
+def _audit_week_top() -> str:
+    _, r = week_audit()
+    r = r.head(10)
+
+    def pair(col: str, scale: float, fmt: str) -> list[str]:
+        return [f"{fmt.format(lo * scale)} / {fmt.format(hi * scale)}"
+                for lo, hi in zip(r[f"{col}.low"], r[f"{col}.high"], strict=True)]
+    return table(pd.DataFrame({
+        "rank": r["rank"], "assumption": r.assumption, "range": [
+            f"x{lo:g} to x{hi:g}" for lo, hi in zip(r.low, r.high, strict=True)],
+        "system emissions (t)": pair("emissions_kg.system", 1e-3, "{:+,.0f}"),
+        "relocation effect (t)": pair("relocation_effect_kg", 1e-3, "{:+,.0f}"),
+        "cost (k USD)": pair("cost_usd", 1e-3, "{:+,.0f}"),
+        "data-centre price (USD/MWh)": pair("dc_price_usd_per_mwh", 1.0, "{:+.2f}"),
+        "score (%)": r.score_pct}))
+
+
+@figure("audit-week-line", cheap=False)
+def _audit_week_line() -> str:
+    base, r = week_audit()
+    line = r[r.assumption == "line rating: US-PJM-DOM-US-MISO"].iloc[0]
+    reloc, system = base["relocation_effect_kg"], base["emissions_kg.system"]
+    return (f"ranks {line['rank']} of {len(r)}: without it the week's relocation effect is "
+            f"{(reloc + line['relocation_effect_kg.low']) / 1e6:+.2f} kt instead of "
+            f"{reloc / 1e6:+.2f} kt ({100 * line['relocation_effect_kg.low'] / abs(reloc):+.0f} "
+            f"%) and the data centres' system emissions "
+            f"{100 * line['emissions_kg.system.low'] / system:+.1f} %; at 1.5 times the "
+            f"rating, {(reloc + line['relocation_effect_kg.high']) / 1e6:+.2f} kt")
+
+
 # -- running -----------------------------------------------------------------------------------
 
 def compute(names: list[str]) -> dict[str, str]:

@@ -6,7 +6,7 @@ and ``abm check`` never imports Mesa, matplotlib or numba (``tests/test_startup.
 in a fresh interpreter; ``benchmarks/startup.py`` times it).
 
 - A subcommand's arguments are declared in :func:`build_parser`, or in a ``register(subparsers)``
-  function of a module of its own in this package (``abm/cli/sweep.py``,
+  function of a module of its own in this package (``abm/cli/sweep.py``, ``abm/cli/audit.py``,
   ``abm/cli/dashboard.py``) that imports nothing heavy at module level.
 - Argument types (``type=``) come from :mod:`abm.cli.argtypes` (standard library only).
 - The handler is named, not imported: ``set_defaults(handler="abm.module:cmd_name")``; :func:`main`
@@ -224,6 +224,7 @@ NOTHING_WRITTEN = "nothing was written; run the command again"
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``abm`` and its subcommands (standard library only)."""
+    from abm.cli.audit import register as register_audit
     from abm.cli.dashboard import register as register_dashboard
     from abm.cli.headroom import register as register_headroom
     from abm.cli.sweep import register as register_sweep
@@ -292,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     _register_report(sub)
     register_sweep(sub)
     register_headroom(sub)
+    register_audit(sub)
     _register_export(sub)
     return parser
 

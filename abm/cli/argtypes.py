@@ -82,6 +82,14 @@ def pair_arg(text: str) -> tuple[str, str]:
     return names[0], names[1]
 
 
+def names_arg(text: str) -> tuple[str, ...]:
+    """argparse type: one or more names separated by commas, ``A,B,...``."""
+    names = tuple(t.strip() for t in text.split(","))
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"expected names separated by commas, got {quoted(text)}")
+    return names
+
+
 def folder_arg(text: str) -> Path:
     """argparse type: a folder to write into; it may not exist yet, but it may not be a file."""
     path = Path(text)

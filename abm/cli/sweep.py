@@ -6,8 +6,12 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from abm.cli.argtypes import folder_arg, pair_arg, positive_int_arg
+
+if TYPE_CHECKING:
+    from abm.sweeps.runner import Plan
 
 USAGE = """abm sweep SPEC --out DIR [--workers N | --scheduler ADDR] [--resume | --restart]
                  [--quiet]
@@ -38,18 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--out", metavar="DIR",
                      help="the sweep folder to write (required); with report, the HTML file to "
                      "write (default: DIR/report.html)")
-    run.add_argument("--workers", type=positive_int_arg, metavar="N",
-                     help="local processes (default: one per core; 1 runs serially in this "
-                     "process); with --scheduler local, the Dask workers")
-    run.add_argument("--scheduler", metavar="ADDR",
-                     help="run on Dask: 'local' starts a local cluster, tcp://HOST:PORT joins a "
-                     "running scheduler (needs the dask extra; workers need this package)")
-    again = run.add_mutually_exclusive_group()
-    again.add_argument("--resume", action="store_true",
-                       help="carry on the sweep in DIR: run only the runs not yet written")
-    again.add_argument("--restart", action="store_true",
-                       help="discard the sweep in DIR and start again")
-    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_executor_arguments(run, "sweep")
     rep = p.add_argument_group("report")
     rep.add_argument("--target", metavar="OUTCOME>X",
                      help="scenario-discovery target, e.g. 'saved.emissions_kg.system>0.2' "
@@ -61,6 +54,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(handler="abm.cli.sweep:cmd_sweep", sweep_parser=p,
                    interrupted="finished runs are kept in the sweep folder; carry on with "
                    "--resume")
+
+
+def add_executor_arguments(group: argparse._ActionsContainer, kind: str) -> None:
+    """``--workers``, ``--scheduler``, ``--resume`` / ``--restart`` and ``--quiet``: how the
+    runs of a ``kind`` (sweep, audit) execute (:func:`run_with_progress` reads them)."""
+    group.add_argument("--workers", type=positive_int_arg, metavar="N",
+                       help="local processes (default: one per core; 1 runs serially in this "
+                       "process); with --scheduler local, the Dask workers")
+    group.add_argument("--scheduler", metavar="ADDR",
+                       help="run on Dask: 'local' starts a local cluster, tcp://HOST:PORT joins "
+                       "a running scheduler (needs the dask extra; workers need this package)")
+    again = group.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true",
+                       help=f"carry on the {kind} in DIR: run only the runs not yet written")
+    again.add_argument("--restart", action="store_true",
+                       help=f"discard the {kind} in DIR and start again")
+    group.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -89,36 +99,54 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from abm.market.progress import RunProgress
-    from abm.sweeps.runner import SweepError, open_executor, run_sweep
+    from abm.sweeps.runner import SweepPlan
     from abm.sweeps.spec import load_spec
 
     spec = load_spec(args.spec)
+    plan = SweepPlan(spec)
+    manifest = run_with_progress(plan, args, f"sweep {spec.name}",
+                                 f"sweep {spec.name}: {spec.design} design")
+    if manifest is None:
+        return 130 if args.interrupted_now else 1
+    print(f"wrote {args.out}/results.parquet and manifest.json")
+    print(f"analyse with: abm sweep report {args.out}")
+    return 0
+
+
+def run_with_progress(plan: Plan, args: argparse.Namespace, label: str, heading: str
+                      ) -> dict | None:
+    """Run ``plan`` into ``args.out`` on the executor ``args.workers`` / ``args.scheduler``
+    ask for, with a progress bar (``label``) unless ``args.quiet``; resume or restart as
+    ``args`` says. Print what happened; return the final manifest, or None if the runs were
+    interrupted (``args.interrupted_now`` set) or one failed (finished runs are kept)."""
+    from abm.market.progress import RunProgress
+    from abm.sweeps.runner import SweepError, open_executor, run_plan
+
     # the first call tells how many runs are already written
-    progress = RunProgress(f"sweep {spec.name}", unit="run", quiet=args.quiet, smoothing=0.1)
+    progress = RunProgress(label, unit="run", quiet=args.quiet, smoothing=0.1)
+    args.interrupted_now = False
 
     start = time.monotonic()
     try:
         with open_executor(args.workers, args.scheduler) as (executor, describe, slots):
             if not args.quiet:
-                print(f"sweep {spec.name}: {spec.design} design on {describe}", file=sys.stderr)
-            manifest = run_sweep(spec, Path(args.out), executor, slots=slots, describe=describe,
-                                 resume=args.resume, restart=args.restart, progress=progress)
+                print(f"{heading} on {describe}", file=sys.stderr)
+            manifest = run_plan(plan, Path(args.out), executor, slots=slots, describe=describe,
+                                resume=args.resume, restart=args.restart, progress=progress)
     except KeyboardInterrupt:
         progress.close()
+        args.interrupted_now = True
         print(f"interrupted: finished runs are in {args.out}; carry on with --resume",
               file=sys.stderr)
-        return 130
+        return None
     except SweepError as exc:
         progress.close()
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return None
     progress.close()
     print(f"{manifest['runs_done']} of {manifest['runs_total']} runs complete "
-          f"({time.monotonic() - start:,.1f} s this session, {manifest['executor']}); wrote "
-          f"{args.out}/results.parquet and manifest.json")
-    print(f"analyse with: abm sweep report {args.out}")
-    return 0
+          f"({time.monotonic() - start:,.1f} s this session, {manifest['executor']})")
+    return manifest
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -1,0 +1,95 @@
+"""``abm audit``: rank the assumptions a scenario's headline results hang on."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from abm.cli.argtypes import folder_arg, names_arg, positive_int_arg, seed_arg
+from abm.cli.sweep import add_executor_arguments
+
+USAGE = """abm audit [SCENARIO | RUN_DIR] --out DIR [--hours H] [--seed S] [--ranges FILE]
+                 [--only NAME,...] [--workers N | --scheduler ADDR] [--resume | --restart]
+                 [--quiet]"""
+DESCRIPTION = """An assumptions audit (docs/audit.md).
+
+Re-runs a scenario (default: the shipped default week; or the scenario, seed and hours of an
+`abm run` folder) with each assumed figure moved to the two ends of its documented range, one at
+a time: interconnector ratings flagged assumed (the 3,000 MW Dominion-MISO line among them),
+plant efficiencies, nuclear availability, unknown and assumed capacity, fuel and carbon prices,
+the CO2 of unknown thermal units, reservoir shares and water values, variable O&M, and the
+egress and holding-horizon frictions (ranges and their sources: abm/data/audit_ranges.csv). It
+ranks them by how far they move the headlines: the data centres' system emissions, the
+relocation effect, their cost and the electricity price they pay.
+
+Writes DIR/runs/ (each run as it finishes), DIR/audit.parquet, DIR/ranking.csv, DIR/tornado.png
+and DIR/report.html. Runs execute in local processes (default: one per core), serially
+(--workers 1) or on Dask (--scheduler local, or tcp://HOST:PORT); after a kill or Ctrl-C,
+--resume runs only the missing runs."""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``audit`` subcommand to ``abm``."""
+    p = subparsers.add_parser(
+        "audit", help="rank the assumptions the headline results hang on (tornado chart)",
+        usage=USAGE, description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("source", nargs="?", metavar="SCENARIO | RUN_DIR",
+                   help="a scenario file, or a folder written by `abm run` (default: the "
+                   "shipped default scenario)")
+    p.add_argument("--out", required=True, metavar="DIR", type=folder_arg,
+                   help="the audit folder to write")
+    p.add_argument("--hours", type=positive_int_arg, default=None,
+                   help="hourly steps of every run (default: the scenario's, or the run's)")
+    p.add_argument("--seed", type=seed_arg, default=None,
+                   help="the seed of every run, 0..2^63-1 (default: the scenario's, or the "
+                   "run's)")
+    p.add_argument("--ranges", metavar="FILE", default=None,
+                   help="the ranges table (default: abm/data/audit_ranges.csv)")
+    p.add_argument("--only", type=names_arg, metavar="NAME,...", default=(),
+                   help="only the assumptions whose name contains one of these words, e.g. "
+                   "'line rating,fuel price'")
+    add_executor_arguments(p, "audit")
+    p.set_defaults(handler="abm.cli.audit:cmd_audit",
+                   interrupted="finished runs are kept in the audit folder; carry on with "
+                   "--resume")
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """Plan the audit, run it with a progress bar, write its ranking, figure and report."""
+    from abm.cli.sweep import run_with_progress
+    from abm.report.audit_report import write_report
+    from abm.sweeps.audit import plan_audit
+
+    scenario, seed, hours, flags = args.source, args.seed, args.hours, []
+    if scenario is not None and Path(scenario).is_dir():
+        scenario, seed, hours = _of_run(Path(scenario), seed, hours)
+    flags += [f"--hours {args.hours}"] if args.hours else []
+    flags += [f"--seed {args.seed}"] if args.seed is not None else []
+    flags += [f"--ranges {args.ranges}"] if args.ranges else []
+    flags += [f"--only '{','.join(args.only)}'"] if args.only else []
+    command = " ".join(["abm audit", *([args.source] if args.source else []), "--out DIR",
+                        *flags, "--resume"])
+    plan = plan_audit(scenario, seed=seed, hours=hours, ranges=args.ranges, only=args.only,
+                      command=command)
+    manifest = run_with_progress(plan, args, "audit",
+                                 f"audit of {plan.scn.name}: {len(plan.items)} assumptions, "
+                                 f"{len(plan.runs())} runs")
+    if manifest is None:
+        return 130 if args.interrupted_now else 1
+    path = write_report(Path(args.out))
+    print(f"wrote {args.out}/ranking.csv, audit.parquet, tornado.png and {path.name}")
+    return 0
+
+
+def _of_run(folder: Path, seed: int | None, hours: int | None
+            ) -> tuple[str, int | None, int | None]:
+    """The scenario file, seed and hours of the run in ``folder`` (given ones win)."""
+    from abm.errors import InputError
+    from abm.market.run import scenario_of_run
+
+    scn, manifest, same = scenario_of_run(folder)
+    if not same:
+        raise InputError(manifest["scenario_source"], "", f"has changed since the run in "
+                         f"{folder} was made (its fingerprint differs): audit the file itself")
+    return (scn.source, manifest["seed"] if seed is None else seed,
+            manifest["hours"] if hours is None else hours)
