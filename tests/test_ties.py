@@ -4,6 +4,8 @@ origin, the lowest RTT; and a frontier with no possible gain relocates nothing."
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -16,6 +18,7 @@ from abm.core.metrics import layer_shares, realised_relocation
 from abm.core.placement import place as planner_place
 from abm.core.placement import solve_lp
 from abm.core.problem import PlacementProblem
+from abm.core.problem_check import TIE_TOLERANCE
 from tests.test_frontier import _no_spare_capacity
 
 ENGINES = {
@@ -64,6 +67,55 @@ def test_a_cheaper_region_still_wins(engine):
     and origin notwithstanding."""
     x, _ = place(engine, [[10.0 - 1e-6, 10.0, 10.0]], [2.0], prev=[[0.0, 2.0, 0.0]])
     np.testing.assert_allclose(x, [[2.0, 0.0, 0.0]], atol=1e-9)
+
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+# VoLL 1000 $/MWh is the largest $ figure of these problems: the tie tolerance in $/MWh
+TOL_AT_VOLL_1000 = TIE_TOLERANCE * 1000.0
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(("below", "expected"), [
+    (0.5, [[0.0, 0.0, 2.0]]),  # a near-tie: the origin, as if equal
+    (2.0, [[2.0, 0.0, 0.0]]),  # a real difference: the cheaper region
+])
+def test_near_ties_within_the_tolerance_are_ties_for_both_engines(engine, below, expected):
+    """Region 0 cheaper than the origin (region 2) by half the tie tolerance (1e-7 $/MWh at
+    VoLL 1000 $/MWh) ties, and the origin takes the 2 MW; by twice the tolerance it is
+    cheaper, and takes them. Both engines (the flow's capacity-free optimum). docs/model.md
+    states the tolerance."""
+    text = " ".join((DOCS / "model.md").read_text().split())
+    assert f"`TIE_TOLERANCE` = {TIE_TOLERANCE:g} of" in text
+    x, _ = place(engine, [[10.0 - below * TOL_AT_VOLL_1000, 10.0, 10.0]], [2.0])
+    np.testing.assert_allclose(x, expected, atol=1e-9)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(("below", "expected"), [
+    (0.5, [[0.0, 1.0, 1.0]]),  # a near-tie: the nearer region 1, as if equal
+    (2.0, [[1.0, 0.0, 1.0]]),  # a real difference: the cheaper region 0
+])
+def test_near_ties_are_ties_for_both_engines_where_capacity_binds(engine, below, expected):
+    """The origin (9 $/MWh) has room for 1 of 2 MW; the other MW goes to region 0 or region 1
+    (10 $/MWh, nearer: preference 0.55 against 0.6). Region 0 cheaper by half the tie
+    tolerance ties (region 1 takes it); by twice the tolerance it wins. Both engines (the
+    flow's shortest paths, past its capacity-free start)."""
+    x, _ = place(engine, [[10.0 - below * TOL_AT_VOLL_1000, 10.0, 9.0]], [2.0],
+                 cap=[np.inf, np.inf, 1.0])
+    np.testing.assert_allclose(x, expected, atol=1e-9)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(("above", "expected"), [
+    (0.5, [[0.0, 2.0, 0.0]]),  # a near-tie: the incumbent is kept
+    (2.0, [[0.0, 0.0, 2.0]]),  # a real difference: it moves to the cheaper origin
+])
+def test_an_incumbent_within_the_tolerance_is_kept_by_both_engines(engine, above, expected):
+    """2 MW held at region 1, frictions off, the origin 10 $/MWh: kept at half the tie
+    tolerance above it, moved at twice."""
+    x, _ = place(engine, [[20.0, 10.0 + above * TOL_AT_VOLL_1000, 10.0]], [2.0],
+                 prev=[[0.0, 2.0, 0.0]])
+    np.testing.assert_allclose(x, expected, atol=1e-9)
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -11,23 +11,24 @@ Costs are pairs compared lexicographically: ($ per MW, tie cost per MW), the tie
 docs/model.md ("Ties": the preference where the incumbent is kept, 2 + the preference where
 MW move in, 4 unserved), so among the $ optima the flow finds the least tie cost: the
 placement is fixed by the rule, not by the order of the search (which settles only what ties
-on both counts, deterministically). $ differences below ``tol``
-(1e-13 of the largest $ figure, the rounding of the potentials) count as ties, and MW below
-``eps`` (1e-14 of the operator's demand) as nothing, so the flow converges the same way on a
-kW and on a TW of demand.
+on both counts, deterministically). $ per MW within ``tol`` count as ties: the tolerance HiGHS
+uses too (``abm.core.problem_check.tie_tolerance_usd_per_mwh``, ``TIE_TOLERANCE`` of the
+largest $ figure), so both engines settle near-ties alike. MW below ``eps`` (1e-14 of the
+operator's demand) count as nothing, so the flow converges the same way on a kW and on a TW of
+demand.
 
 Without capacity the problem separates by class and has a closed-form optimum: each class's
 price p_k is the cheaper of its cheapest new MW and VoLL; every incumbent MW with c <= p_k
-stays, the rest goes to the new MW (or unserved). Most operators, most hours, it fits and
-nothing else is needed. Where it overfills a region it is still a min-cost pseudo-flow
-(potentials -p_k for classes, 0 for regions and the sink: no residual arc has a negative
-reduced cost), and successive shortest paths (Dijkstra on reduced costs, potentials kept) send
-each region's excess on to the sink, pushing the classes that value it least into their
-next-best regions or unserved; the flow stays optimal after every augmentation, so when no
-excess is left it is the optimum. With about 40 nodes a path takes microseconds, against a
-fraction of a millisecond for a HiGHS call of the same LP; the market's whole first-come walk
-runs in compiled code (``first_come``). Checked against HiGHS and networkx's network simplex
-in the tests and ``benchmarks/oracle_check.py``.
+stays, the rest goes to the new MW (or unserved), all up to ``tol`` (near-ties go to the tie
+cost). Most operators, most hours, it fits and nothing else is needed. Where it overfills a
+region it is still a min-cost pseudo-flow (potentials -p_k for classes, 0 for regions and the
+sink: no residual arc has a negative reduced cost), and successive shortest paths (Dijkstra on
+reduced costs, potentials kept) send each region's excess on to the sink, pushing the classes
+that value it least into their next-best regions or unserved; the flow stays optimal after
+every augmentation, so when no excess is left it is the optimum. With about 40 nodes a path
+takes microseconds, against a fraction of a millisecond for a HiGHS call of the same LP; the
+market's whole first-come walk runs in compiled code (``first_come``). Checked against HiGHS
+and networkx's network simplex in the tests and ``benchmarks/oracle_check.py``.
 """
 
 from __future__ import annotations
@@ -46,24 +47,12 @@ from abm.core.problem import (
     check_arrays,
     check_capacity,
 )
+from abm.core.problem_check import tie_tolerance_usd_per_mwh
 
 # MW tolerances, relative to the operator's demand (its total MW, the scale of every flow):
 # exact at any size, from a kW to a TW (rounding in sums of MW is ~1e-16 of that scale)
 _EPS = 1e-14  # residual capacity below this share of the demand is used up
 _FIT = 1e-11  # a load fits a capacity it exceeds by at most this share of the demand
-_TOL = 1e-13  # $ differences below this share of the largest $ figure are ties
-
-
-@numba.njit(cache=True)
-def _tolerance(cost, feasible, phi, voll):
-    """$ per MW below which two path costs tie: _TOL of the largest $ figure."""
-    top = abs(voll)
-    n_k, n_r = cost.shape
-    for k in range(n_k):
-        for j in range(n_r):
-            if feasible[k, j]:
-                top = max(top, abs(cost[k, j]) + phi[k, j])
-    return _TOL * max(top, 1e-300)
 
 
 @numba.njit(cache=True)
@@ -84,22 +73,31 @@ def _nearest(queue, n_q, dist, dist_tie, tol):
 
 
 @numba.njit(cache=True)
-def _greedy(cost, feasible, demand, phi, prev, pref, voll, x, unserved, price, price_tie, eps):
+def _greedy(cost, feasible, demand, phi, prev, pref, voll, x, unserved, price, price_tie, eps,
+            tol):
     """Capacity-free optimum of one operator into x (K, R) and unserved (K,); (price,
-    price_tie) (K,) get each class's cheapest new MW or VoLL, its dual. (Input figures are
-    compared exactly: no sums of potentials yet.)"""
+    price_tie) (K,) get each class's new MW (or VoLL), its dual: the least tie cost among
+    those within tol of the cheapest (measured from the cheapest, as HiGHS's reduced costs
+    are, so near-ties do not chain)."""
     n_k, n_r = cost.shape
     for k in range(n_k):
-        best, b, b_tie = -1, voll, TIE_UNSERVED
+        low = voll
         for j in range(n_r):
-            if feasible[k, j] and _less(cost[k, j] + phi[k, j], TIE_NEW + pref[k, j], b, b_tie,
-                                        0.0):
-                best, b, b_tie = j, cost[k, j] + phi[k, j], TIE_NEW + pref[k, j]
+            if feasible[k, j]:
+                low = min(low, cost[k, j] + phi[k, j])
+        best, b, b_tie = -1, voll, TIE_UNSERVED
+        if voll > low + tol:
+            b, b_tie = np.inf, np.inf
+        for j in range(n_r):
+            c = cost[k, j] + phi[k, j]
+            if feasible[k, j] and c <= low + tol and (
+                    TIE_NEW + pref[k, j] < b_tie or (TIE_NEW + pref[k, j] == b_tie and c < b)):
+                best, b, b_tie = j, c, TIE_NEW + pref[k, j]
         kept = 0.0
         for j in range(n_r):
             x[k, j] = 0.0
-            # an incumbent MW ties below any new MW or unserved one: kept at c <= b
-            if feasible[k, j] and prev[k, j] > eps and cost[k, j] <= b:
+            # an incumbent MW ties below any new MW or unserved one: kept within tol of them
+            if feasible[k, j] and prev[k, j] > eps and cost[k, j] <= low + tol:
                 x[k, j] = prev[k, j]
                 kept += prev[k, j]
         if kept > demand[k]:  # an incumbent above demand within the contract's tolerance
@@ -293,10 +291,11 @@ def _place(cost, feasible, demand, phi, prev, pref, cap, voll, x, unserved):
     scale = max(demand.sum(), 1e-300)  # MW: no flow is larger than the operator's demand
     eps = _EPS * scale
     price, price_tie = np.empty(n_k), np.empty(n_k)
-    _greedy(cost, feasible, demand, phi, prev, pref, voll, x, unserved, price, price_tie, eps)
+    tol = tie_tolerance_usd_per_mwh(cost, feasible, demand, phi, voll).max()
+    _greedy(cost, feasible, demand, phi, prev, pref, voll, x, unserved, price, price_tie, eps,
+            tol)
     if _fits(x, cap, _FIT * scale):
         return 0
-    tol = _tolerance(cost, feasible, phi, voll)
     paths = _repair(cost, feasible, phi, prev, pref, cap, voll, tol, eps, x, unserved, price,
                     price_tie)
     return 1 if paths >= 0 else -1

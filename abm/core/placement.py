@@ -11,12 +11,15 @@ x = y1 + y2 with 0 <= y1 <= x_prev at cost c and y2 >= 0 at cost c + phi. Since 
 solver fills y1 first, so y2 = max(0, x - x_prev) = m exactly, and no rows are added.
 Infeasible pairs get no column at all.
 
-Ties (docs/model.md, "Ties") are settled by a second, lexicographic solve: every column with a
-reduced cost above ``_TIE_DUAL`` of the $ scale is fixed at its optimal value, and every
-capacity row with a non-zero shadow price at its activity (complementary slackness: what is
-left is exactly the set of $ optima), and the tie cost (``PlacementProblem.tie_cost``) is
-minimised over it, from the first solve's basis. The result does not depend on HiGHS's
-pivoting; the $ objective moves by at most ``_TIE_DUAL`` x scale per MW.
+Ties (docs/model.md, "Ties") are settled by a second, lexicographic solve: every column whose
+reduced cost exceeds the tie tolerance (``abm.core.problem_check.tie_tolerance_usd_per_mwh``,
+the min-cost flow's too, the largest over the column's capacity group) is fixed at its optimal
+value, and every capacity row with a shadow price beyond it at its activity (complementary
+slackness: what is left is the set of $ optima, near-ties included), and the tie cost
+(``PlacementProblem.tie_cost``) is minimised over it, from the first solve's basis. The result
+does not depend on HiGHS's pivoting; the $ objective moves by at most the tolerance per MW.
+HiGHS's own dual feasibility tolerance is set to ``_TOLERANCE`` so that its first optimum is
+exact to well within the tie tolerance wherever the largest $ figure is above 10 $/MWh.
 """
 
 from __future__ import annotations
@@ -37,10 +40,11 @@ from abm.core.problem import (
     check_capacity,
     tie_preference,
 )
+from abm.core.problem_check import tie_tolerance_usd_per_mwh
 
 _ZERO = 1e-9
-_TOLERANCE = 1e-10  # HiGHS's primal feasibility tolerance (its default 1e-7 MW is too loose)
-_TIE_DUAL = 1e-11  # reduced costs below this share of the largest $ figure count as zero
+# HiGHS's primal and dual feasibility tolerances (MW, $/MWh; defaults 1e-7 are too loose)
+_TOLERANCE = 1e-10
 
 __all__ = ["PlacementError", "PlacementLP", "Solution", "place", "solve_lp", "solve_placement"]
 
@@ -131,8 +135,9 @@ class PlacementLP:
         feasible = np.asarray(feasible, dtype=bool)
         n, r = feasible.shape
         group = np.zeros(n, dtype=int) if group is None else np.asarray(group, dtype=int)
-        self.shape, self.friction = (n, r), friction
+        self.shape, self.friction, self.group = (n, r), friction, group
         self.rows_n, self.cols_j = np.nonzero(feasible)
+        self.feasible = np.ascontiguousarray(feasible)
         p = len(self.rows_n)
         copies = 2 if friction else 1
         pair_n = np.tile(self.rows_n, copies)
@@ -163,6 +168,8 @@ class PlacementLP:
         self.highs = quiet_highs()
         # demand rows must hold to well below a watt: a class of 1e-8 MW is served or unserved
         self.highs.setOptionValue("primal_feasibility_tolerance", _TOLERANCE)
+        # and reduced costs to well within the tie tolerance
+        self.highs.setOptionValue("dual_feasibility_tolerance", _TOLERANCE)
         self.highs.passModel(lp)
         self._cols = np.arange(self.n_col, dtype=np.int32)
         self._rows = np.arange(self.n_row, dtype=np.int32)
@@ -214,12 +221,15 @@ class PlacementLP:
         first = h.getSolution()
         optimal_basis = h.getBasis()
         row_dual = np.asarray(first.row_dual)
-        self._settle_ties(costs, ties, upper, row_upper, first, voll)
+        tol = tie_tolerance_usd_per_mwh(
+            np.ascontiguousarray(cost, dtype=float), self.feasible, np.ascontiguousarray(demand),
+            np.ascontiguousarray(phi if self.friction else np.zeros((n, r))), voll)
+        self._settle_ties(ties, upper, first, tol)
         col = np.asarray(h.getSolution().col_value)
         col[np.abs(col) < _ZERO] = 0.0
         x = np.zeros((n, r))
         np.add.at(x, self._pairs, col[:len(self._pairs[0])])
-        # HiGHS meets the demand rows to its 1e-7 tolerance; make served + unserved = demand
+        # HiGHS meets the demand rows to its tolerance (_TOLERANCE); make served + unserved = demand
         # exact: served MW absorb the residual, or it is unserved where nothing is served.
         unserved = np.where(col[-n:] > _TOLERANCE, np.minimum(col[-n:], demand), 0.0)
         served = x.sum(axis=1)
@@ -257,19 +267,21 @@ class PlacementLP:
         if status != highspy.HighsModelStatus.kOptimal:
             raise PlacementError(f"HiGHS returned {h.modelStatusToString(status)}")
 
-    def _settle_ties(self, costs: np.ndarray, ties: np.ndarray, upper: np.ndarray,
-                     row_upper: np.ndarray, first: highspy.HighsSolution, voll: float) -> None:
-        """Restrict the LP to its $ optima (fix what has a non-zero reduced cost or shadow
-        price) and minimise the tie cost over them, from the current basis."""
-        h, n = self.highs, self.shape[0]
-        scale = max(float(np.abs(costs).max(initial=0.0)), abs(voll), 1e-300)
-        zero = _TIE_DUAL * scale
+    def _settle_ties(self, ties: np.ndarray, upper: np.ndarray,
+                     first: highspy.HighsSolution, tol: np.ndarray) -> None:
+        """Restrict the LP to its $ optima (fix what has a reduced cost or shadow price beyond
+        its group's tie tolerance, from the classes' ``tol`` (N,)) and minimise the tie cost
+        over them, from the current basis."""
+        h, (n, r) = self.highs, self.shape
+        group_tol = np.zeros(self.group.max(initial=0) + 1)
+        np.maximum.at(group_tol, self.group, tol)
+        col_class = np.concatenate([self._pairs[0], np.arange(n)])
         value = np.asarray(first.col_value)
-        fixed = np.abs(np.asarray(first.col_dual)) > zero
+        fixed = np.abs(np.asarray(first.col_dual)) > group_tol[self.group[col_class]]
         if not fixed.all():
             lower = np.where(fixed, value, 0.0)
             h.changeColsBounds(self.n_col, self._cols, lower, np.where(fixed, value, upper))
-            tight = np.abs(np.asarray(first.row_dual)[n:]) > zero
+            tight = np.abs(np.asarray(first.row_dual)[n:]) > group_tol[self.cap_keys // r]
             if tight.any():
                 act = np.asarray(first.row_value)[n:]
                 rows = self._rows[n:][tight]

@@ -10,7 +10,8 @@ The problem (docs/formulation.md; ties: docs/model.md, "Ties"): minimise
 
 subject to sum_j x_kj + u_k = d_k, sum_k x_kj <= cap_j, x >= 0, u >= 0, x_kj = 0 where the
 pair is infeasible; among optima, the least tie cost (``tie_cost``): keep the incumbent, then
-serve at the origin, then at the lowest RTT.
+serve at the origin, then at the lowest RTT. $ per MW within the tie tolerance count as equal
+(``TIE_TOLERANCE`` of the problem's $ scale: ``abm.core.problem_check``).
 
 ``check_arrays`` holds the rules (also for the market's batched (O, K, R) arrays); a bad
 input raises ``PlacementInputError`` naming the field and the offending values.

@@ -1,14 +1,19 @@
-"""The placement contract's whole-array check, compiled with numba.
+"""The placement contract's compiled parts: the whole-array check, and the tolerance within
+which both engines count two $ figures as a tie.
 
-``abm.core.problem.check_arrays`` calls it first and names what is wrong only when it fails.
-It lives apart from the contract so that the contract imports no engine and loads numba only
-when a problem is checked (``abm check`` and ``abm --help`` load neither).
+``abm.core.problem.check_arrays`` calls ``arrays_valid`` first and names what is wrong only when
+it fails. They live apart from the contract so that the contract imports no engine and loads
+numba only when a problem is checked or solved (``abm check`` and ``abm --help`` load neither).
 """
 
 from __future__ import annotations
 
 import numba
 import numpy as np
+
+# $ per MW differences below this share of a class's $ scale are ties, settled by the tie cost
+# (both placement engines, docs/model.md "Ties")
+TIE_TOLERANCE = 1e-10
 
 
 @numba.njit(cache=True)
@@ -33,3 +38,21 @@ def arrays_valid(cost, feasible, phi, prev, pref, demand, has_pref, tolerance):
         if held > d * (1 + tolerance) + tolerance:
             return False
     return True
+
+
+@numba.njit(cache=True)
+def tie_tolerance_usd_per_mwh(cost, feasible, demand, phi, voll):
+    """(N,) $ per MWh below which two of class n's costs tie, for both placement engines:
+    ``TIE_TOLERANCE`` of its $ scale, the largest of |VoLL| and |c| + phi over its feasible
+    regions (classes with demand). (N, R) arrays as ``arrays_valid``; the flow uses the
+    largest over one operator's classes, HiGHS over each capacity group's."""
+    n_k, n_r = cost.shape
+    tol = np.empty(n_k)
+    for k in range(n_k):
+        top = abs(voll)
+        if demand[k] > 0:
+            for j in range(n_r):
+                if feasible[k, j]:
+                    top = max(top, abs(cost[k, j]) + phi[k, j])
+        tol[k] = TIE_TOLERANCE * max(top, 1e-300)
+    return tol
