@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import re
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from abm.report.sweep_report import number, write_report
-from abm.sweeps.analysis import sensitivity
+from abm.sweeps import analysis
+from abm.sweeps.analysis import BOUND_TOLERANCE, sensitivity
 from abm.sweeps.design import runs
 from abm.sweeps.runner import run_sweep
 from abm.sweeps.spec import load_spec
@@ -115,6 +117,36 @@ def test_doubtful_indices_are_flagged(tmp_path):
     assert (s.table.flag != "").any()
     above = s.table[(s.table.S1 > 1) | (s.table.ST > 1)]
     assert above.flag.str.contains("> 1").all()
+
+
+def test_rounding_beyond_the_bounds_is_not_flagged(tmp_path, monkeypatch):
+    """y = 1 + 3.6 u1 on the grid: the price explains all of it, and the analysis of variance
+    computes its S1 as 1 + 4e-16 (flagged "S1 > 1" with no tolerance). Within
+    ``BOUND_TOLERANCE`` that is 1, reported as 1 and not flagged."""
+    spec = spec_of(tmp_path, 'design = "grid"', **LEVELS)
+    results = synthetic(spec, lambda p, h: 1.0 + 3.6 * p / 300.0)
+    with monkeypatch.context() as m:
+        m.setattr(analysis, "BOUND_TOLERANCE", 0.0)
+        (raw,) = sensitivity(spec, results)
+    assert 1.0 < raw.table.loc[PRICE, "S1"] < 1.0 + 1e-15
+    assert raw.table.flag.loc[PRICE] == "S1 > 1"
+    (s,) = sensitivity(spec, results)
+    assert s.table.loc[PRICE, "S1"] == 1.0
+    assert (s.table.flag == "").all()
+
+
+def test_a_real_excess_is_flagged_and_rounding_is_not():
+    """The flags' bounds: 1e-3 beyond 0 or 1 is flagged, a hundredth of ``BOUND_TOLERANCE``
+    is not (a Sobol table, intervals narrow). docs/sweeps.md states the tolerance."""
+    docs = Path(__file__).resolve().parents[1] / "docs" / "sweeps.md"
+    stated = f"{BOUND_TOLERANCE:.0e}".replace("e-0", "e-")  # 1e-9
+    assert f"within {stated} (a share" in " ".join(docs.read_text().split())
+    rounding, real = BOUND_TOLERANCE / 100, 1e-3
+    table = pd.DataFrame({"S1": [1 + rounding, 1 + real], "S1_conf": [0.01, 0.01],
+                          "ST": [-rounding, -real], "ST_conf": [0.0, 0.0]},
+                         index=pd.Index(["a", "b"], name="parameter"))
+    flags = analysis._flagged(table, "sobol").flag
+    assert flags.tolist() == ["", "S1 > 1; ST < 0"]
 
 
 def test_number_formatting():

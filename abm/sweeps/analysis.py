@@ -10,6 +10,8 @@ half-widths (a grid's indices are exact for its levels and have none). Outcomes 
 over replications at each design point first. Every table has a ``flag`` column naming indices
 whose interval is wide (half-width above ``WIDE_INTERVAL``, or above a quarter of the largest
 mu* for Morris), that exceed 1, or that fall below 0 beyond their interval: estimator noise.
+An index within ``BOUND_TOLERANCE`` (a share of Var(Y)) beyond 0 or 1 is rounding, not noise:
+it is not flagged, and the exact analysis of variance reports it at the bound.
 
 Scenario discovery uses PRIM (Friedman and Fisher 1999): peel a box off the parameter space,
 ``alpha`` of the points at a time from whichever side raises the share of target runs most, until
@@ -37,6 +39,7 @@ from abm.sweeps.spec import Discovery, Spec
 CONF_LEVEL = 0.95
 RESAMPLES = 500
 WIDE_INTERVAL = 0.1  # half-width of a share index's 95% interval flagged as wide
+BOUND_TOLERANCE = 1e-9  # a share index this far (of Var(Y)) beyond 0 or 1 is at the bound
 RBD_HARMONICS = 10  # SALib's default M, used from 8 M points; fewer points use N // 8
 RBD_MIN_POINTS = 16  # RBD-FAST with M = N // 8 >= 2 harmonics
 METHODS = {"grid": "anova", "lhs": "rbd-fast", "sobol": "sobol", "morris": "morris"}
@@ -167,9 +170,11 @@ def _salib(spec: Spec, points: pd.DataFrame, y: np.ndarray) -> pd.DataFrame:
 
 
 def _anova(spec: Spec, points: pd.DataFrame, y: np.ndarray) -> pd.DataFrame:
-    """Exact first-order and total indices of a full factorial over its levels."""
+    """Exact first-order and total indices of a full factorial over its levels; rounding
+    beyond 0 or 1 (within ``BOUND_TOLERANCE``) reported at the bound."""
     ok = np.isfinite(y)
-    frame = points.loc[ok, list(spec.names)].astype(str).assign(_y=y[ok])
+    # centred: the variances' rounding is then a share of Var(Y), not of the mean's square
+    frame = points.loc[ok, list(spec.names)].astype(str).assign(_y=y[ok] - y[ok].mean())
     var = frame._y.var(ddof=0)
     rows = {}
     for name in spec.names:
@@ -179,6 +184,10 @@ def _anova(spec: Spec, points: pd.DataFrame, y: np.ndarray) -> pd.DataFrame:
         rows[name] = (main / var, np.nan, 1.0 - rest / var, np.nan)
     table = pd.DataFrame.from_dict(rows, orient="index", columns=list(COLUMNS["anova"]))
     table.index.name = "parameter"
+    for col in ("S1", "ST"):
+        v = table[col]
+        table[col] = v.mask((v > 1) & (v <= 1 + BOUND_TOLERANCE), 1.0).mask(
+            (v < 0) & (v >= -BOUND_TOLERANCE), 0.0)
     return table
 
 
@@ -198,8 +207,8 @@ def _flagged(table: pd.DataFrame, method: str) -> pd.DataFrame:
                 continue
             conf = table[f"{col}_conf"].fillna(0.0)
             add(conf > WIDE_INTERVAL, f"{col} interval wide")
-            add(table[col] > 1.0, f"{col} > 1")
-            add(table[col] + conf < 0.0, f"{col} < 0")
+            add(table[col] > 1.0 + BOUND_TOLERANCE, f"{col} > 1")
+            add(table[col] + conf < -BOUND_TOLERANCE, f"{col} < 0")
     return table.assign(flag=flags)
 
 
