@@ -40,7 +40,6 @@ from abm.core.problem import (
     check_capacity,
     tie_preference,
 )
-from abm.core.problem_check import tie_tolerance_usd_per_mwh
 
 _ZERO = 1e-9
 # HiGHS's primal and dual feasibility tolerances (MW, $/MWh; defaults 1e-7 are too loose)
@@ -221,6 +220,8 @@ class PlacementLP:
         first = h.getSolution()
         optimal_basis = h.getBasis()
         row_dual = np.asarray(first.row_dual)
+        from abm.core.problem_check import tie_tolerance_usd_per_mwh  # numba on first solve
+
         tol = tie_tolerance_usd_per_mwh(
             np.ascontiguousarray(cost, dtype=float), self.feasible, np.ascontiguousarray(demand),
             np.ascontiguousarray(phi if self.friction else np.zeros((n, r))), voll)
