@@ -69,3 +69,16 @@ def test_hours_beyond_the_limits_are_refused_before_anything_runs(tmp_path, caps
                  str(report), "--quiet"]) == 2
     assert "--hours: hours (experiments/scenarios/baseline.toml)" in capsys.readouterr().err
     assert not report.exists()
+
+
+def test_a_bar_interrupted_before_its_owner_holds_it_still_ends_its_line(capsys):
+    """Ctrl-C between tqdm drawing a bar and RunProgress holding it (a race seen in CI): the
+    interrupt's message still starts on a line of its own."""
+    from tqdm import tqdm
+
+    from abm.market.progress import end_bars
+
+    tqdm(total=168, desc="abm run x", unit="h", file=sys.stderr)  # drawn, held by no one
+    end_bars()
+    print("interrupted: ...", file=sys.stderr)
+    assert capsys.readouterr().err.splitlines()[-1] == "interrupted: ..."

@@ -29,6 +29,7 @@ from collections.abc import Callable
 
 from abm.cli.argtypes import budgets_arg, folder_arg, positive_float_arg, positive_int_arg, seed_arg
 from abm.errors import InputError, PlausibilityWarning, PluginWarning, ResultError, one_line
+from abm.market.progress import end_bars
 
 
 def registered_choices() -> str:
@@ -178,7 +179,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                             **({"checkpoint_seconds": args.checkpoint_seconds}
                                if args.checkpoint_seconds else {}))
     except KeyboardInterrupt:
-        bar.close()
+        end_bars()
         print(f"interrupted: the steps up to the last checkpoint are in {out}; carry on with "
               "--resume", file=sys.stderr)
         return 130
@@ -362,17 +363,6 @@ def handler(name: str) -> Callable[[argparse.Namespace], int]:
     return getattr(importlib.import_module(module), function)
 
 
-def _close_progress_bars() -> None:
-    """Close the progress bars still open, so that what follows starts on a line of its own."""
-    tqdm = getattr(sys.modules.get("tqdm"), "tqdm", None)
-    for bar in list(getattr(tqdm, "_instances", ())):
-        # a bar interrupted while it was being drawn closes without ending its line
-        torn = not getattr(bar, "disable", True) and not hasattr(bar, "last_print_t")
-        bar.close()
-        if torn:
-            print(file=sys.stderr)
-
-
 def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
                   file: object = None, line: str | None = None) -> None:
     """A plausibility or plug-in warning as one line on stderr (``warning: FILE: FIELD: ...``);
@@ -410,11 +400,11 @@ def _main(argv: list[str] | None, args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ResultError as exc:
-        _close_progress_bars()
+        end_bars()
         print(one_line(f"error: {exc}"), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        _close_progress_bars()
+        end_bars()
         print(f"interrupted: {args.interrupted}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # the reader of stdout went away (abm check | head): stop quietly
@@ -425,7 +415,7 @@ def _main(argv: list[str] | None, args: argparse.Namespace) -> int:
         print(one_line(f"error: {where}{exc.strerror or exc}"), file=sys.stderr)
         return 1
     except MemoryError:
-        _close_progress_bars()
+        end_bars()
         print("error: out of memory: the scenario or the run is too large for this machine "
               "(abm/config/limits.py bounds what a scenario may ask for)", file=sys.stderr)
         return 1

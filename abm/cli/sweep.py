@@ -119,7 +119,7 @@ def run_with_progress(plan: Plan, args: argparse.Namespace, label: str, heading:
     ask for, with a progress bar (``label``) unless ``args.quiet``; resume or restart as
     ``args`` says. Print what happened; return the final manifest, or None if the runs were
     interrupted (``args.interrupted_now`` set) or one failed (finished runs are kept)."""
-    from abm.market.progress import RunProgress
+    from abm.market.progress import RunProgress, end_bars
     from abm.sweeps.runner import SweepError, open_executor, run_plan
 
     # the first call tells how many runs are already written
@@ -134,7 +134,7 @@ def run_with_progress(plan: Plan, args: argparse.Namespace, label: str, heading:
             manifest = run_plan(plan, Path(args.out), executor, slots=slots, describe=describe,
                                 resume=args.resume, restart=args.restart, progress=progress)
     except KeyboardInterrupt:
-        progress.close()
+        end_bars()
         args.interrupted_now = True
         print(f"interrupted: finished runs are in {args.out}; carry on with --resume",
               file=sys.stderr)

@@ -60,3 +60,18 @@ class RunProgress:
         """Close the bar (again is harmless)."""
         if self.bar is not None:
             self.bar.close()
+
+
+def end_bars() -> None:
+    """Close every progress bar still open, so that what follows starts on a line of its own.
+
+    A Ctrl-C can land while a bar is being drawn, before its owner (:class:`RunProgress`) holds
+    it: such a bar is closed here too, through tqdm's list of open bars.
+    """
+    tqdm = getattr(sys.modules.get("tqdm"), "tqdm", None)
+    for bar in list(getattr(tqdm, "_instances", ())):
+        # a bar interrupted while it was being drawn closes without ending its line
+        torn = not getattr(bar, "disable", True) and not hasattr(bar, "last_print_t")
+        bar.close()
+        if torn:
+            print(file=sys.stderr)
