@@ -179,8 +179,8 @@ type Shape = Any
 def check_shape(value: Any, shape: Shape, where: str = "") -> None:
     """Raise :class:`Damaged` naming the field where ``value`` (parsed JSON) departs from
     ``shape``."""
-    if isinstance(shape, set):
-        if value not in shape:
+    if isinstance(shape, set):  # JSON values in a set are scalars: a list or object is not one
+        if isinstance(value, list | dict) or value not in shape:
             raise Damaged(f"{where or 'the file'}: not one of {sorted(map(str, shape))}")
         return
     if isinstance(shape, list):

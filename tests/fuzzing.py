@@ -58,8 +58,9 @@ SECRET = "s3cret-hunter2-token"
 CONTROL = ("\x00", "\n", "\r", "\x1b[31m", "\u2028", "\x7f", "\t")
 SPECIALS = ("fifo", "folder", "/dev/zero", "/dev/null", "huge", "secret", "loop", "nul",
             "newline")
-# values near a limit (abm/config/limits.py) that the default scenario must run with to the end
-LIMITS = (("population.total_demand_mw", 1e6), ("population.total_demand_mw", 1e9),
+# values near a limit (abm/config/limits.py; for demand, the impossible bound of
+# abm/data/plausible_ranges.csv, 3.5e6 MW) that the default scenario must run with to the end
+LIMITS = (("population.total_demand_mw", 1e6), ("population.total_demand_mw", 3.4e6),
           ("population.total_demand_mw", 1e-6), ("policy.holding_hours", 0.01),
           ("policy.holding_hours", 1e12), ("policy.carbon_price_usd_per_t", 1e9),
           ("policy.voll_usd_per_mwh", 1e12), ("policy.voll_usd_per_mwh", 1e-3),

@@ -112,6 +112,8 @@ FORGED = {
     "an unknown table": lambda m, raw: {**m, "tables": {**m["tables"], "x": []}},
     "no code": lambda m, raw: {k: v for k, v in m.items() if k != "code"},
     "hours done beyond hours": lambda m, raw: {**m, "hours_done": 10**6},
+    "status a list": lambda m, raw: {**m, "status": [1, [2]]},  # TypeError: unhashable (fuzz)
+    "status an object": lambda m, raw: {**m, "status": {"running": 1}},
 }
 
 
