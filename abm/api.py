@@ -273,8 +273,8 @@ def compare(runs: Sequence[Run] | Mapping[str, Run], baseline: Run | None = None
     """The headline numbers of several runs side by side, one row per run (the baseline first;
     default: the first run): cost and its parts (energy, carbon, rent, network, migration; $),
     emissions on three bases and the relocation effect (kg), demand, served, unserved and moved
-    (MWh), shares (0-1); ``change_*`` columns against the baseline, in % for totals and in
-    percentage points for shares.
+    (MWh), shares (0-1); the change of each against the baseline in ``<quantity>_change_pct``
+    (%, for totals) and ``<quantity>_change_pp`` (percentage points, for shares).
 
     Args:
         runs: the runs; as a dict, its keys label the rows (else each run's scenario name,

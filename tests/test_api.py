@@ -190,7 +190,7 @@ def test_compare_gives_changes_in_percent_and_shares_in_points(run):
     df = abm.compare([run, other])
     assert list(df.index) == [run.label, other.label] or len(df) == 2
     a, b = df.iloc[0], df.iloc[1]
-    assert b.change_cost_usd == pytest.approx(100 * (b.cost_usd - a.cost_usd) / a.cost_usd)
-    assert b.change_relocated_share == pytest.approx(
+    assert b.cost_usd_change_pct == pytest.approx(100 * (b.cost_usd - a.cost_usd) / a.cost_usd)
+    assert b.relocated_share_change_pp == pytest.approx(
         100 * (b.relocated_share - a.relocated_share))
-    assert df.change_emissions_system_kg.iloc[0] == 0.0
+    assert df.emissions_system_kg_change_pct.iloc[0] == 0.0

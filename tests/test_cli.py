@@ -128,6 +128,32 @@ def test_help_exits_zero_and_mentions_options(capsys, command, options):
         assert option in out
 
 
+def test_version_is_the_installed_package_s(capsys):
+    """``abm --version`` prints the version the installed distribution declares (pyproject.toml),
+    which is ``abm.__version__``."""
+    from importlib.metadata import version
+
+    import abm
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out == f"abm {version('geoinference-abm')}\n"
+    assert abm.__version__ == version("geoinference-abm")
+
+
+def test_the_package_is_typed():
+    """``abm/py.typed`` exists and ships as package data (PEP 561), so mypy reads abm's
+    annotations in users' code."""
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    setuptools = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert "py.typed" in setuptools["package-data"]["abm"]
+    assert (root / "abm" / "py.typed").is_file()
+
+
 @pytest.mark.parametrize("budgets", ["10,abc", "-5", "0", "10,-5", "", "nan", "inf"])
 def test_bad_budgets_exit_2(tmp_path, capsys, budgets):
     with pytest.raises(SystemExit) as exc:

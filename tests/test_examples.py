@@ -150,9 +150,9 @@ def test_01_quick_start_shows_its_run():
     assert list(table["cost_usd"]) == ["default", "carbon price 100 $/t"]
     assert d["priced_carbon_price"] == 100.0
     assert table["cost_usd"]["default"] == pytest.approx(s["cost_usd"])
-    assert table["change_cost_usd"]["carbon price 100 $/t"] == pytest.approx(
+    assert table["cost_usd_change_pct"]["carbon price 100 $/t"] == pytest.approx(
         change_pct(d["priced"]["cost_usd"], s["cost_usd"]))
-    assert table["change_emissions_system_kg"]["carbon price 100 $/t"] == pytest.approx(
+    assert table["emissions_system_kg_change_pct"]["carbon price 100 $/t"] == pytest.approx(
         change_pct(d["priced"]["emissions_kg"]["system"], s["emissions_kg"]["system"]))
     error = printed(cell(book, "try:"))
     assert "policy.carbon_price: unknown key" in error and "carbon_price_usd_per_t" in error
@@ -170,9 +170,9 @@ def test_02_policy_scenarios_compares_what_it_says():
     table = frame(data, cell(book, "table = abm.compare"))
     assert list(table["cost_usd"]) == names
     for name in names:
-        assert table["change_cost_usd"][name] == pytest.approx(
+        assert table["cost_usd_change_pct"][name] == pytest.approx(
             change_pct(s[name]["cost_usd"], s["baseline"]["cost_usd"]), abs=0.006)
-        assert table["change_emissions_system_kg"][name] == pytest.approx(change_pct(
+        assert table["emissions_system_kg_change_pct"][name] == pytest.approx(change_pct(
             s[name]["emissions_kg"]["system"], s["baseline"]["emissions_kg"]["system"]),
             abs=0.006)
         assert table["unserved_mwh"][name] == pytest.approx(s[name]["unserved_mwh"], abs=0.006)
@@ -185,7 +185,7 @@ def test_02_policy_scenarios_compares_what_it_says():
     assert f"{d['lag_hours']} hours after" in story and d["hours"] < d["lag_hours"]
     assert "six hours" in story and d["hours"] == 6
     pair = frame(data, cell(book, "pair = abm.compare"))
-    assert all(v == 0 for col, v in pair.items() if col.startswith("change_")
+    assert all(v == 0 for col, v in pair.items() if col.endswith(("_change_pct", "_change_pp"))
                for v in v.values())
     for key in ("cost_usd", "unserved_mwh", "emissions_kg", "moved_mwh"):
         assert s["moratoria"][key] == s["demand_x3"][key], key
@@ -270,9 +270,9 @@ def test_04_custom_strategy_and_rent_rule_show_what_they_do():
     # the table: labels true of the runs; rent up, not -100 %; the friction claim holds
     pair = frame(data, cell(book, "pair = abm.compare"))
     assert list(pair["cost_rent_usd"]) == [f"{d['base_pricing']} rent", "scarcity rent"]
-    assert pair["change_cost_rent_usd"]["scarcity rent"] == pytest.approx(change_pct(
+    assert pair["cost_rent_usd_change_pct"]["scarcity rent"] == pytest.approx(change_pct(
         d["scarce"]["cost_parts_usd"]["rent"], d["base"]["cost_parts_usd"]["rent"]), abs=0.006)
-    assert pair["change_cost_rent_usd"]["scarcity rent"] > -100
+    assert pair["cost_rent_usd_change_pct"]["scarcity rent"] > -100
     claim = next(c.source for c in book.cells if c.source.startswith("Rent that is set afresh"))
     assert "migration friction" in claim
     assert d["scarce"]["moved_mwh"] > d["base"]["moved_mwh"]

@@ -45,8 +45,9 @@ def test_interconnectors_drawn_by_mean_flow_direction_and_congestion():
 
 
 def test_generation_figure_stacks_technologies_and_marks_the_marginal_one():
+    hours = pd.date_range("2024-03-01", periods=3, freq="h", tz="UTC")
     zones = pd.DataFrame({
-        "hour": [0, 1, 2, 0, 1, 2], "zone": ["Z"] * 3 + ["Y"] * 3,
+        "time_utc": [*hours, *hours], "zone": ["Z"] * 3 + ["Y"] * 3,
         "gen_coal_mw": [50.0, 60.0, 70.0, 1.0, 1.0, 1.0], "gen_wind_mw": [10.0, 5.0, 0.0] * 2,
         "gen_oil_mw": [0.0] * 6, "net_import_mw": [5.0, 0.0, -5.0, 0, 0, 0],
         "marginal_technology": ["wind", "coal", "coal", "oil", "oil", "oil"],
@@ -57,6 +58,9 @@ def test_generation_figure_stacks_technologies_and_marks_the_marginal_one():
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
         "coal", "wind", "load (generation + net imports)"]
     np.testing.assert_allclose(ax.lines[0].get_ydata(), [65.0, 65.0, 65.0])
+    # dates on the shared x axis: the zone's hours, UTC
+    assert list(ax.lines[0].get_xdata()) == list(hours.tz_localize(None).to_numpy())
+    assert strip.get_xlabel() == "time (UTC)"
     assert [t.get_text() for t in strip.get_legend().get_texts()] == ["coal", "wind"]
     assert busiest_zone(zones) == "Y"
 

@@ -134,8 +134,8 @@ def test_system_emissions_of_a_move_differ_from_marginal_attribution_by_hand(two
     assert de.marginal_carbon_kg_per_mwh == pytest.approx(400.0)
     assert de.net_import_mw == pytest.approx(5.0)
     # system: coal +10 MW x 900 (burnt in FR, counted there) + gas 5 MW x 400
-    assert fr.system_emissions_kg == pytest.approx(9_000.0)
-    assert de.system_emissions_kg == pytest.approx(2_000.0)
+    assert fr.emissions_system_kg == pytest.approx(9_000.0)
+    assert de.emissions_system_kg == pytest.approx(2_000.0)
     assert model.outcome["emissions_system_kg"] == pytest.approx(11_000.0)
     # marginal attribution: 20 MW x DE-LU's marginal 400 kg/MWh; 3,000 kg less
     assert model.outcome["emissions_marginal_kg"] == pytest.approx(8_000.0)
@@ -205,8 +205,8 @@ def test_shed_load_is_reported_and_never_avoided_carbon_by_hand(two_zones, tmp_p
     # with no data-centre load DE-LU serves 150 MW (gas 45, 18,000 kg); at the load both
     # serve (132 MW) gas 27, 10,800 kg: the 23 MW cost 23 x 400 kg of gas, not the 5 MW of
     # gas burnt beyond the shedding (2,000 kg)
-    assert de.system_emissions_kg == pytest.approx(20_000.0 - 10_800.0)
-    assert fr.system_emissions_kg == pytest.approx(0.0)
+    assert de.emissions_system_kg == pytest.approx(20_000.0 - 10_800.0)
+    assert fr.emissions_system_kg == pytest.approx(0.0)
     assert kept.outcome["relocation_effect_kg"] == pytest.approx(0.0)
     table = tables(kept)["zones"].set_index("zone")
     assert table.loc["DE-LU", ["shed_mw", "shed_cost_usd", "reference_shed_mw"]].tolist() == \

@@ -104,9 +104,14 @@ def test_run_writes_tables_and_summary(scn, tmp_path):
     assert len(regions) == 12 * 4 and set(regions.region) == set(scn.region_ids)
     assert regions.hour.tolist() == sorted(regions.hour)
     assert len(zones) == 12 * len(scn.zones)
-    assert set(written["migrations"].columns) == {"hour", "from_region", "to_region", "mw"}
+    assert set(written["migrations"].columns) == {"hour", "time_utc", "from_region", "to_region",
+                                                  "mw"}
     assert len(written["operators"]) == 12 * 5
     assert json.loads((out / "run.json").read_text())["status"] == "complete"
+    start = pd.Timestamp(scn.start, tz="UTC")
+    for name, table in written.items():  # every hourly table: its hour's start in UTC
+        assert str(table.time_utc.dtype) == "datetime64[us, UTC]", name
+        assert (table.time_utc == start + pd.to_timedelta(table.hour, unit="h")).all(), name
 
 
 def test_existing_run_needs_resume_or_restart(scn, tmp_path):

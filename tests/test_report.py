@@ -200,7 +200,7 @@ def test_demand_left_unserved_reads_dearer_in_every_place(write_scenario, tmp_pa
     assert s["cost_usd"] / s["demand_mwh"] < base.summary["cost_usd_per_mwh"] < rule
     table = headline_numbers([base, big], base)
     assert table.loc["big", "cost_usd_per_mwh"] == pytest.approx(rule)
-    assert table.loc["big", "change_cost_usd_per_mwh"] > 0
+    assert table.loc["big", "cost_usd_per_mwh_change_pct"] > 0
     _, md = write_report([base, big], base, tmp_path / "r.html", budgets_ms=(50, 300))
     line = next(x for x in md.read_text().splitlines() if "Largest changes in cost" in x)
     assert re.search(r"\*\*big\*\* \+\d", line)

@@ -327,7 +327,7 @@ def test_the_operators_table_names_each_operators_strategy(write_scenario):
     model = MarketModel(scn.with_market(operator_detail=True), hours=2)
     run_loop(model)
     ops = tables(model)["operators"]
-    assert list(ops.columns[:3]) == ["hour", "operator", "strategy"]
+    assert list(ops.columns[:4]) == ["hour", "time_utc", "operator", "strategy"]
     expected = {o.operator_id: o.strategy_name for o in model.operators.by_index}
     assert len(set(expected.values())) == 5 and len(ops) == 2 * len(expected)
     assert dict(zip(ops.operator, ops.strategy, strict=True)) == expected

@@ -225,6 +225,7 @@ NOTHING_WRITTEN = "nothing was written; run the command again"
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``abm`` and its subcommands (standard library only)."""
+    from abm import __version__
     from abm.cli.audit import register as register_audit
     from abm.cli.dashboard import register as register_dashboard
     from abm.cli.headroom import register as register_headroom
@@ -232,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="abm", description="GeoInference ABM: AI inference as relocatable electricity demand.")
+    parser.add_argument("--version", action="version", version=f"abm {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     scenario_help = "scenario TOML file (default: the shipped default scenario)"
 

@@ -371,7 +371,9 @@ class Dashboard(View):
         def record(model: MarketModel) -> None:
             self.steps.append({name: float(model.outcome[name])
                                for name in reporters.STEP_VALUES})
-            self.zone_rows += [{"hour": len(self.steps) - 1,
+            hour = len(self.steps) - 1
+            when = pd.Timestamp(model.stamps[hour], tz="UTC")
+            self.zone_rows += [{"hour": hour, "time_utc": when,
                                 **{k: f(z) for k, f in self.zone_reporters.items()}}
                                for z in model.zones]
 
@@ -405,10 +407,11 @@ class Dashboard(View):
         return df.sort_values("mw", ascending=False, ignore_index=True)
 
     def zone_series(self) -> pd.DataFrame:
-        """One row per hour run and zone, the columns of a run's zones table: price ($/MWh),
-        marginal and average carbon (kg/MWh), marginal technology, data-centre grid load,
-        net imports and generation by technology (MW), emissions (kg)."""
-        cols = ["hour", *self.zone_reporters]
+        """One row per hour run and zone, the columns of a run's zones table: the hour and its
+        start (``time_utc``), price ($/MWh), marginal and average carbon (kg/MWh), marginal
+        technology, data-centre grid load, net imports and generation by technology (MW),
+        emissions (kg)."""
+        cols = ["hour", "time_utc", *self.zone_reporters]
         return pd.DataFrame(self.zone_rows, columns=cols)
 
     def lines(self) -> pd.DataFrame:

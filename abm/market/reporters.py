@@ -81,7 +81,7 @@ def hour_outcome(model: MarketModel) -> dict[str, float]:
         "energy_mwh": grid_mw,
         "emissions_average_kg": em["average"],
         "emissions_marginal_kg": em["marginal"],
-        "emissions_system_kg": float(sum(zones.system_emissions_kg.tolist())),
+        "emissions_system_kg": float(sum(zones.emissions_system_kg.tolist())),
         "relocation_effect_kg": float(sum(zones.relocation_effect_kg.tolist())),
         "relocated_share": float(served - layer_mw[0]) / served if served else 0.0,
         **{f"layer_{n}": float(v) / served if served else 0.0
@@ -102,7 +102,7 @@ REGION = {
 ZONE = {"zone": attrgetter("zone_id"), **{name: attrgetter(name) for name in (
     "price_usd_per_mwh", "marginal_carbon_kg_per_mwh", "avg_carbon_kg_per_mwh",
     "production_carbon_kg_per_mwh", "marginal_technology", "dc_load_mw", "reference_dc_mw",
-    "net_import_mw", "emissions_kg", "system_emissions_kg", "relocation_effect_kg",
+    "net_import_mw", "emissions_kg", "emissions_system_kg", "relocation_effect_kg",
     "shed_mw", "shed_cost_usd", "reference_shed_mw",
     "base_price_usd_per_mwh", "reference_price_usd_per_mwh", "base_carbon_kg_per_mwh",
     "reference_carbon_kg_per_mwh",

@@ -87,10 +87,11 @@ OWN_FILE = re.compile(r"(run\.json|summary\.json|checkpoint-\d{6}\.(json|npz)|"
                       r"tables/[a-z_]+/part-(\d{6}|complete)\.parquet)(\.\d+\.tmp)?")
 # The columns every part of a table carries (the reporters' names; zones also have one
 # gen_<technology>_mw per technology) and those that hold text, not numbers
-COLUMNS = {"model": ("hour", "time_utc", *STEP_VALUES), "regions": ("hour", *REGION),
-           "zones": ("hour", *ZONE), "operators": ("hour", *OPERATOR),
-           "migrations": ("hour", "from_region", "to_region", "mw"),
-           "lines": ("hour", "line", "from_zone", "to_zone", "flow_mw", "congested")}
+COLUMNS = {"model": ("hour", "time_utc", *STEP_VALUES),
+           "regions": ("hour", "time_utc", *REGION), "zones": ("hour", "time_utc", *ZONE),
+           "operators": ("hour", "time_utc", *OPERATOR),
+           "migrations": ("hour", "time_utc", "from_region", "to_region", "mw"),
+           "lines": ("hour", "time_utc", "line", "from_zone", "to_zone", "flow_mw", "congested")}
 TEXT = {"region", "zone", "marginal_technology", "operator", "strategy", "from_region",
         "to_region", "line", "from_zone", "to_zone"}
 assert set(MODEL) <= set(COLUMNS["model"])
@@ -102,24 +103,32 @@ def tables(model: MarketModel) -> dict[str, pd.DataFrame]:
     dc = model.datacollector
     df = dc.get_model_vars_dataframe()
     hours = df["hour"].to_numpy()
-    stamps = pd.Series([model.stamps[h] for h in hours], dtype="datetime64[us]")
-    out = {"model": pd.DataFrame({"hour": hours, "time_utc": stamps,
+    out = {"model": pd.DataFrame({"hour": hours, "time_utc": time_utc(model, hours),
                                   **{c: df[c].to_numpy() for c in df.columns if c != "hour"}})}
     for name, agent_type in (("regions", ComputeRegion), ("zones", GridZone),
                              ("operators", Operator)):
         if agent_type in dc.agenttype_reporters:
             df = dc.get_agenttype_vars_dataframe(agent_type)
             step = df.index.get_level_values("Step").to_numpy(dtype=np.int64)
-            out[name] = pd.DataFrame({"hour": step - 1,
+            out[name] = pd.DataFrame({"hour": step - 1, "time_utc": time_utc(model, step - 1),
                                       **{c: df[c].to_numpy() for c in df.columns}})
     moves = model.operators.migrations
+    moved = np.array([m[0] for m in moves], dtype=np.int64)
     out["migrations"] = pd.DataFrame({
-        "hour": np.array([m[0] for m in moves], dtype=np.int64),
+        "hour": moved, "time_utc": time_utc(model, moved),
         "from_region": pd.Series([m[1] for m in moves], dtype=object),
         "to_region": pd.Series([m[2] for m in moves], dtype=object),
         "mw": np.array([m[3] for m in moves], dtype=np.float64)})
     out["lines"] = lines_table(model)
     return out
+
+
+def time_utc(model: MarketModel, hours: np.ndarray) -> pd.Series:
+    """The UTC start of each hour of the run in ``hours`` (0 = the scenario's start), as
+    time-zone-aware timestamps: every hourly table's ``time_utc`` column."""
+    start = np.datetime64(model.stamps[0], "us")
+    stamps = start + np.asarray(hours, dtype=np.int64) * np.timedelta64(3600_000_000, "us")
+    return pd.Series(pd.DatetimeIndex(stamps).tz_localize("UTC"))
 
 
 def lines_table(model: MarketModel) -> pd.DataFrame:
@@ -129,8 +138,9 @@ def lines_table(model: MarketModel) -> pd.DataFrame:
     line_rows = model.zones.line_rows
     n_l, n_h = len(names), len(line_rows)  # the hours since the records were taken
     rows = np.asarray(line_rows, dtype=float).reshape(-1, 2)
+    hours = np.repeat(np.arange(int(model.steps) - n_h, int(model.steps)), n_l)
     return pd.DataFrame({
-        "hour": np.repeat(np.arange(int(model.steps) - n_h, int(model.steps)), n_l),
+        "hour": hours, "time_utc": time_utc(model, hours),
         **{c: pd.Series(np.tile(names[:, i], n_h), dtype=object)
            for i, c in enumerate(("line", "from_zone", "to_zone"))},
         "flow_mw": rows[:, 0], "congested": rows[:, 1].astype(bool)})

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 ZONE_FIELDS = ("price_usd_per_mwh", "avg_carbon_kg_per_mwh", "marginal_carbon_kg_per_mwh",
                "marginal_technology", "production_carbon_kg_per_mwh", "generation_mw",
                "net_import_mw", "dc_load_mw", "reference_dc_mw", "emissions_kg",
-               "system_emissions_kg", "relocation_effect_kg", "shed_mw", "shed_cost_usd",
+               "emissions_system_kg", "relocation_effect_kg", "shed_mw", "shed_cost_usd",
                "reference_shed_mw", "base_price_usd_per_mwh",
                "reference_price_usd_per_mwh", "base_carbon_kg_per_mwh",
                "reference_carbon_kg_per_mwh")
@@ -65,7 +65,7 @@ class Zones(ArrayAgentSet[GridZone]):
     #: hour's quotes clear with
     STATE = ("price_usd_per_mwh", "avg_carbon_kg_per_mwh", "marginal_carbon_kg_per_mwh",
              "generation_mw", "net_import_mw", "dc_load_mw", "reference_dc_mw", "emissions_kg",
-             "system_emissions_kg", "relocation_effect_kg", "shed_mw", "shed_cost_usd",
+             "emissions_system_kg", "relocation_effect_kg", "shed_mw", "shed_cost_usd",
              "reference_shed_mw")
     #: recomputed every hour before they are read, or output the run writer drains
     SCRATCH = ("marginal_technology", "production_carbon_kg_per_mwh", "base_price_usd_per_mwh",
@@ -90,7 +90,7 @@ class Zones(ArrayAgentSet[GridZone]):
         self.dc_load_mw = np.zeros(n_z)
         self.reference_dc_mw = np.zeros(n_z)  # ... at the status quo this hour
         self.emissions_kg = np.zeros(n_z)
-        self.system_emissions_kg = np.zeros(n_z)
+        self.emissions_system_kg = np.zeros(n_z)
         self.relocation_effect_kg = np.zeros(n_z)
         self.shed_mw = np.zeros(n_z)  # background demand shed at VoLL with the placed load
         self.shed_cost_usd = np.zeros(n_z)  # ... its cost at VoLL, USD in the hour
@@ -192,7 +192,7 @@ class Zones(ArrayAgentSet[GridZone]):
         self.net_import_mw = d.net_import_mw.astype(float)
         self.emissions_kg = d.emissions_kg.astype(float)
         placed, none = served_none
-        self.system_emissions_kg = (placed.emissions_kg - none.emissions_kg).astype(float)
+        self.emissions_system_kg = (placed.emissions_kg - none.emissions_kg).astype(float)
         placed, reference = served_status_quo
         self.relocation_effect_kg = (placed.emissions_kg - reference.emissions_kg).astype(float)
         self.shed_mw = d.unserved_mw.astype(float)

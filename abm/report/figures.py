@@ -8,8 +8,11 @@ import io
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from matplotlib import colormaps
+from matplotlib import dates as mdates
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from abm.files import write_atomic
@@ -31,6 +34,19 @@ class ShownFigure(Figure):
         buf = io.BytesIO()
         self.savefig(buf, format="png", dpi=100)
         return buf.getvalue()
+
+
+def utc(times: pd.Series) -> np.ndarray:
+    """A table's ``time_utc`` (time-zone aware) as UTC datetimes matplotlib plots as dates."""
+    return times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
+
+
+def date_axis(ax: Axes) -> None:
+    """Dates on ``ax``'s x axis, as short as they can be (day, then hours), labelled UTC."""
+    locator = mdates.AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.set_xlabel("time (UTC)")
 
 
 def subplots(*args, figsize: tuple[float, float], **kwargs):
@@ -77,15 +93,15 @@ def frontier_figure(df: pd.DataFrame, title: str) -> Figure:
 
 def zone_load_figure(zones: pd.DataFrame, title: str) -> Figure:
     """Data-centre grid load by zone over the run (stacked): where demand moved."""
-    wide = zones.pivot(index="hour", columns="zone", values="dc_load_mw")
+    wide = zones.pivot(index="time_utc", columns="zone", values="dc_load_mw")
     order = wide.mean().sort_values(ascending=False).index
     wide = wide[order]
     fig = ShownFigure(figsize=(11, 4.8), layout="constrained")
     ax = fig.subplots()
     colours = colormaps["tab20"].colors + colormaps["tab20b"].colors
-    ax.stackplot(wide.index, wide.T.to_numpy(), labels=list(wide.columns),
+    ax.stackplot(utc(wide.index.to_series()), wide.T.to_numpy(), labels=list(wide.columns),
                  colors=colours[: wide.shape[1]])
-    ax.set_xlabel("hour of the run")
+    date_axis(ax)
     ax.set_ylabel("data-centre grid load (MW)")
     ax.set_title(title)
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7, ncol=1)
@@ -103,12 +119,12 @@ def generation_figure(zones: pd.DataFrame, zone: str, title: str) -> Figure:
     (generation plus net imports) and the marginal technology of every hour (strip below).
 
     Args:
-        zones: a run's zones table (``hour``, ``zone``, ``gen_<technology>_mw``,
+        zones: a run's zones table (``time_utc``, ``zone``, ``gen_<technology>_mw``,
             ``net_import_mw``, ``marginal_technology``).
         zone: the zone shown.
         title: the figure's title.
     """
-    z = zones[zones.zone == zone].sort_values("hour")
+    z = zones[zones.zone == zone].sort_values("time_utc")
     techs = [t for t in technologies(z) if z[f"gen_{t}_mw"].abs().max() > 1e-9]
     fig = ShownFigure(figsize=(10, 4.6), layout="constrained")
     ax, strip = fig.subplots(2, 1, sharex=True, height_ratios=[6, 1])
@@ -116,21 +132,22 @@ def generation_figure(zones: pd.DataFrame, zone: str, title: str) -> Figure:
         ax.text(0.5, 0.5, f"no hours of zone {zone} yet", ha="center", transform=ax.transAxes)
         return fig
     gen = z[[f"gen_{t}_mw" for t in techs]]
-    ax.stackplot(z.hour, gen.T.to_numpy(), labels=techs,
+    when = utc(z.time_utc)
+    ax.stackplot(when, gen.T.to_numpy(), labels=techs,
                  colors=[TECHNOLOGY_COLOURS.get(t, "#bbbbbb") for t in techs], alpha=0.9)
-    ax.plot(z.hour, gen.sum(axis=1) + z.net_import_mw, color="black", lw=1.2,
+    ax.plot(when, gen.sum(axis=1) + z.net_import_mw, color="black", lw=1.2,
             label="load (generation + net imports)")
     ax.set_ylabel("MW")
     ax.set_title(title, fontsize=10, loc="left")
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7)
     ax.margins(x=0)
     for tech, rows in z.groupby("marginal_technology", sort=True):
-        strip.scatter(rows.hour, [0] * len(rows), marker="s", s=18, lw=0, label=tech,
+        strip.scatter(utc(rows.time_utc), [0] * len(rows), marker="s", s=18, lw=0, label=tech,
                       color=TECHNOLOGY_COLOURS.get(tech, "#bbbbbb"))
     strip.set_yticks([])
     strip.set_ylabel("marginal", fontsize=8)
     strip.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7, ncol=2)
-    strip.set_xlabel("hour of the run")
+    date_axis(strip)
     return fig
 
 
@@ -149,15 +166,16 @@ def emissions_figure(model: pd.DataFrame, title: str) -> Figure:
                               ("emissions_system_kg", "system: with minus without the load", ":"),
                               ("relocation_effect_kg",
                                "relocation effect: market's placement minus status quo", "-.")):
-        ax1.plot(model.hour, model[col] / 1000, style, label=label)
+        ax1.plot(utc(model.time_utc), model[col] / 1000, style, label=label)
     ax1.axhline(0.0, color="0.6", lw=0.6)
     ax1.set_ylabel("tCO2 per hour")
     ax1.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7)  # off the lines
     ax1.set_title(title)
     # one filled step line, not a bar per hour (a year has 8,784 of them)
-    ax2.fill_between(model.hour, model.moved_mwh, step="mid", color="tab:purple", lw=0)
+    ax2.fill_between(utc(model.time_utc), model.moved_mwh, step="mid", color="tab:purple",
+                     lw=0)
     ax2.set_ylabel("MWh moved")
-    ax2.set_xlabel("hour of the run")
+    date_axis(ax2)
     return fig
 
 

@@ -42,7 +42,7 @@ def _pct(value: float) -> str:
 def identical(table: pd.DataFrame) -> list[tuple[str, str]]:
     """Pairs of scenarios (earlier, later in the table's order) whose headline numbers
     (``report.numbers``) agree within ``SAME_REL``."""
-    cols = [c for c in table.columns if not c.startswith("change_")]
+    cols = [c for c in table.columns if not c.endswith(("_change_pct", "_change_pp"))]
     values = table[cols].to_numpy(float)
     pairs = []
     for i in range(len(table)):

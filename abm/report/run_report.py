@@ -220,16 +220,17 @@ def run_numbers(run: Run) -> dict[str, float]:
 
 
 def with_changes(df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` (one row per scenario, the baseline first) with ``change_<quantity>`` against the
-    baseline: relative in % for totals, percentage points for shares."""
+    """``df`` (one row per scenario, the baseline first) with the change of each quantity
+    against the baseline: ``<quantity>_change_pct``, relative in % for totals, and
+    ``<quantity>_change_pp``, in percentage points, for shares."""
     df = df.copy()
     base = df.iloc[0]
     for col in list(df.columns):
         if col in SHARES:
-            df[f"change_{col}"] = 100 * (df[col] - base[col])
+            df[f"{col}_change_pp"] = 100 * (df[col] - base[col])
         else:
             with np.errstate(divide="ignore", invalid="ignore"):
-                df[f"change_{col}"] = np.where(base[col] != 0,
+                df[f"{col}_change_pct"] = np.where(base[col] != 0,
                                                100 * (df[col] - base[col]) / abs(base[col]),
                                                np.nan)
     return df
@@ -237,8 +238,8 @@ def with_changes(df: pd.DataFrame) -> pd.DataFrame:
 
 def headline_numbers(runs: list[Run], baseline: Run) -> pd.DataFrame:
     """One row per run (the baseline first), one column per quantity of :func:`numbers`, and
-    ``change_<quantity>`` against the baseline: relative in % for totals, percentage points
-    for shares."""
+    the change of each against the baseline (:func:`with_changes`: ``<quantity>_change_pct``
+    for totals, ``<quantity>_change_pp`` for shares)."""
     runs = [baseline, *[r for r in runs if r is not baseline]]
     df = pd.DataFrame([run_numbers(r) for r in runs], index=[r.label for r in runs])
     df.index.name = "scenario"
