@@ -28,6 +28,12 @@ HOURS = 10
 LEARNERS = {"population.strategies": {"adaptive": 0.4, "greenest": 0.2}}
 # deferrable work: the Operators' backlog is state (docs/market.md, "Deferrable work")
 DEFERRAL = {"templates.batch.deferrable_share": 0.5, "templates.batch.deadline_hours": 3}
+# demand-response events: the running events and their references are state (docs/market.md,
+# "Demand-response events"): a schedule across the cut at hour 4, and a rule that always calls
+EVENTS = {"events.cut.zone": "DE-LU", "events.cut.start_hour": 3, "events.cut.hours": 4,
+          "events.cut.cut_pct": 40.0, "events.dear.zone": "FR", "events.dear.rule": "price_above",
+          "events.dear.price_usd_per_mwh": 0.0, "events.dear.hours": 3,
+          "events.dear.cut_pct": 20.0}
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +73,7 @@ def _same(a, b, where: str) -> None:
         assert a == b, where
 
 
-@pytest.mark.parametrize("more", [{}, DEFERRAL])
+@pytest.mark.parametrize("more", [{}, {**DEFERRAL, **EVENTS}])
 def test_every_attribute_that_changes_is_declared(scn, more):
     """An attribute a step changes must be in its class's STATE (stored) or SCRATCH
     (recomputed every hour): a field added without declaring it fails here, by name."""
@@ -111,10 +117,11 @@ def _serialised(model: MarketModel) -> tuple[dict, dict]:
 
 @pytest.mark.parametrize("market", [{"market.solver": "highs"},
                                     {"market.allocation": "proportional"}, LEARNERS,
-                                    {**DEFERRAL, **LEARNERS}])
+                                    {**DEFERRAL, **LEARNERS}, {**DEFERRAL, **EVENTS}])
 def test_restored_state_continues_bit_for_bit(scn, market):
     """HiGHS bases (highs), Mesa's random.Random (proportional's shuffle), what adaptive
-    strategies learned and the backlog of deferrable work survive too."""
+    strategies learned, the backlog of deferrable work and the running demand-response events
+    survive too."""
     scn = load_scenario(scn.source, overrides={"scenario.hours": HOURS, **market})
     whole = MarketModel(scn)
     for _ in range(HOURS):

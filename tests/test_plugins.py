@@ -84,7 +84,8 @@ def test_every_group_of_the_example_is_a_registry():
     assert set(meta["entry-points"]) <= set(ENTRY_POINT_GROUPS)
     assert set(ENTRY_POINT_GROUPS) == {"abm.rent_rules", "abm.grid_responses",
                                        "abm.allocation_rules", "abm.forecast_modes",
-                                       "abm.strategies", "abm.placement_engines"}
+                                       "abm.strategies", "abm.placement_engines",
+                                       "abm.event_rules"}
 
 
 def test_installed_entries_join_the_registries_with_their_docstrings(installed, monkeypatch):

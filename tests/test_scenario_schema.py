@@ -40,7 +40,7 @@ KEYS = {"grid.interconnector_scale": "grid.interconnectors.capacity_scale",
 # Defaulted fields that are not a key of the file: whole tables of their own, a field filled
 # from another key, a placeholder the file must replace when it is read.
 NOT_KEYS = {"scenario.market", "scenario.grid", "scenario.population", "scenario.templates",
-            "scenario.strategy_settings", "grid.stack_from",
+            "scenario.strategy_settings", "scenario.events", "grid.stack_from",
             "scenario.capacity_per_local_demand"}  # required with capacity = "local_demand"
 # Keys whose defaults are not fields of the objects (schema constants).
 CONSTANTS = {"regions.include": schema.EVERY_REGION, "operators.footprint": schema.EVERY_REGION,

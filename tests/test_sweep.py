@@ -219,7 +219,12 @@ def test_scalar_outcomes_are_the_summary_numbers():
     from abm.market.run import simulate
     from abm.sweeps.spec import SCALAR_OUTCOMES
 
-    result = simulate(load_scenario(overrides={"population.operators": 1}), seed=0, hours=1)
+    # with deferrable work and a demand-response event, so the summary has every group
+    result = simulate(load_scenario(overrides={
+        "population.operators": 1, "templates.batch.deferrable_share": 0.5,
+        "templates.batch.deadline_hours": 2, "events.e.zone": "DE-LU",
+        "events.e.start_hour": 0, "events.e.hours": 1, "events.e.cut_pct": 10.0}),
+        seed=0, hours=1)
     flat = {f"{k}.{s}" if isinstance(v, dict) else k
             for k, v in result.items() for s in (v if isinstance(v, dict) else [None])}
     numbers = {k for k in flat if "." in k or isinstance(result[k], int | float)}

@@ -215,8 +215,14 @@ def cmd_run(args: argparse.Namespace) -> int:
           f"effect {result['relocation_effect_kg'] / 1e3:+,.1f}")
     print(f"served away from origin {result['relocated_share']:.1%}; layers "
           + ", ".join(f"{k} {v:.1%}" for k, v in result["layers"].items()))
+    if "events" in result:
+        ev = result["events"]
+        print(f"demand-response events: {ev['called']} called, asked {ev['asked_mwh']:,.1f} MWh, "
+              f"delivered {ev['delivered_mwh']:,.1f} (deferred {ev['deferred_mwh']:,.1f}, "
+              f"relocated {ev['relocated_mwh']:,.1f}, shed {ev['shed_mwh']:,.1f})")
     print(f"wrote {out}/summary.json, run.json, tables/ (model, regions, zones, lines, "
-          "migrations) and zone_load.png, generation.png, emissions.png, shifts.png")
+          f"migrations{', events' if 'events' in result else ''}) and zone_load.png, "
+          "generation.png, emissions.png, shifts.png")
     return 0
 
 

@@ -10,6 +10,7 @@ import datetime as dt
 import re
 from pathlib import Path
 
+from abm.config.events import read_events
 from abm.config.limits import (
     FIRST_START,
     LAST_END,
@@ -112,6 +113,8 @@ def parse_scenario(data: dict, source: str, dataset: Dataset | None = None) -> S
     operators = read_operators(top, regions, clients, templates, hours,
                                required=population is None)
     strategy_settings = read_strategy_settings(top.table("strategies", {}))
+    events = read_events(top.table("events", {}), tuple(z for z in zones if z in used_zones),
+                         hours)
     top.done()
     _check_size(source, operators, population, len(regions))
 
@@ -124,7 +127,7 @@ def parse_scenario(data: dict, source: str, dataset: Dataset | None = None) -> S
         market=market, grid=grid, population=population, trace=trace,
         templates=tuple((k, tuple(v.items())) for k, v in templates.items()),
         capacity=capacity, capacity_per_local_demand=per_local,
-        strategy_settings=strategy_settings,
+        strategy_settings=strategy_settings, events=events,
     )
 
 def _input_file(t: TableReader, key: str, path: Path, max_bytes: int, what: str) -> str:

@@ -208,8 +208,15 @@ PLACEMENT_ENGINES: Registry[type] = Registry(
 ``solve(o, problem) -> (x_mw, unserved_mw)`` for one operator's ``PlacementProblem``, and
 optionally ``first_come`` for runs of ``lp`` operators in one call (docs/extending.md)."""
 
+EVENT_RULES: Registry[type[Parametrised]] = Registry(
+    "event rule", "events.NAME.rule", ("abm.market.events",), "abm.event_rules")
+"""``abm.market.events.EventRule`` subclasses: ``calls(outlook) -> bool``, whether a zone calls
+a demand-response event this hour from what it knows ahead of the hour (a ``ZoneOutlook``:
+its quote; docs/market.md, "Demand-response events"); the numbers it declares in
+``parameters`` are set in the event's table."""
+
 REGISTRIES: tuple[Registry, ...] = (RENT_RULES, GRID_RESPONSES, ALLOCATION_RULES, FORECAST_MODES,
-                                    STRATEGIES, PLACEMENT_ENGINES)
+                                    STRATEGIES, PLACEMENT_ENGINES, EVENT_RULES)
 """Every registry a scenario chooses from (for ``--help`` and the docs check)."""
 
 ENTRY_POINT_GROUPS: dict[str, Registry] = {r.group: r for r in REGISTRIES if r.group}

@@ -73,6 +73,27 @@ class WorkloadClass:
     deadline_hours: int = 0  # hours deferrable work may wait (0: it runs as it arrives)
 
 
+@dataclass(frozen=True)
+class Event:
+    """A demand-response event (``[events.NAME]``): zone ``zone`` asks for ``cut_pct`` % less
+    data-centre load for ``hours`` hours, from hour ``start_hour`` of the run (a schedule) or
+    whenever its rule ``rule`` calls one (``settings``: the rule's parameters); docs/market.md,
+    "Demand-response events"."""
+
+    name: str
+    zone: str
+    hours: int
+    cut_pct: float
+    start_hour: int | None = None  # a scheduled event: the run's hour it starts (0: the first)
+    rule: str | None = None  # an event a rule calls (abm.config.registry.EVENT_RULES)
+    settings: tuple[tuple[str, float], ...] = ()  # the rule's parameters
+
+    @property
+    def trigger(self) -> str:
+        """What calls it: ``schedule`` or the rule's name."""
+        return self.rule or "schedule"
+
+
 @dataclass(frozen=True, kw_only=True)
 class Operator:
     """An inference provider (``[[operators]]``): footprint, internal carbon price, frictions and
@@ -231,6 +252,8 @@ class Scenario:
         default=1.0, metadata={"key": "regions.capacity_per_local_demand"})
     # [strategies.NAME]: settings of a strategy's parameters, name -> ((parameter, value), ...)
     strategy_settings: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = ()
+    # [events.NAME]: demand-response events, by schedule or by rule, in name order
+    events: tuple[Event, ...] = ()
 
     @property
     def region_ids(self) -> tuple[str, ...]:

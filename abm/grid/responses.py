@@ -295,6 +295,12 @@ class TechnologyMarket:
         zone they came from; ``abm.grid.traced_carbon_kg_per_mwh``)."""
         return traced_carbon_kg_per_mwh(dispatch, self.market.network)
 
+    def available_mw(self) -> np.ndarray:
+        """(Z,) generation each zone's own fleet can offer this hour (MW, at the hour's
+        availability; what the ``reserve_below`` event rule reads)."""
+        m = self.market
+        return np.bincount(m.fleet.zone, weights=m.available_mw, minlength=m.fleet.n_zones)
+
 
 GRID_RESPONSES.register("technology", "technology merit orders from data, carbon price on "
                         "generators, coupled clearing over interconnectors (abm/grid/)",

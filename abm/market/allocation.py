@@ -35,5 +35,5 @@ def proportional(model: MarketModel) -> None:
     ops.do("request")
     requested = ops.region_load_mw()
     regions.grant_ratio = np.minimum(1.0, np.divide(
-        regions.capacity_mw, requested, out=np.ones_like(requested), where=requested > 0))
+        regions.offered_mw, requested, out=np.ones_like(requested), where=requested > 0))
     ops.shuffle_do("settle")

@@ -24,6 +24,7 @@ from abm.core.preflight import check_run
 from abm.core.signals import Signals, hour_stamps, profile_signals
 from abm.grid.responses import GridResponse
 from abm.market import reporters as rep
+from abm.market.events import DemandResponse
 from abm.market.operators import Operator, Operators
 from abm.market.regions import ComputeRegion, Regions
 from abm.market.state import (
@@ -58,7 +59,7 @@ class MarketModel(Model):
     #: the agent sets, each storing its own ``STATE`` fields under ``<name>.<field>``
     AGENT_SETS = ("zones", "regions", "operators")
     #: objects the model holds whose own ``STATE`` fields are stored under ``<name>.<field>``
-    COMPONENTS = ("grid",)
+    COMPONENTS = ("grid", "events")
 
     def __init__(self, scenario: Scenario, rng: int | None = None, hours: int | None = None
                  ) -> None:
@@ -76,6 +77,7 @@ class MarketModel(Model):
         self.zones = Zones(self)
         self.regions = Regions(self)
         self.operators = Operators(self)
+        self.events = DemandResponse(self)  # the scenario's demand-response events
         # the first hour's quotes: every class at its origin, as last hour's placement
         self.zones.dc_load_mw = self.zones.grid_load_mw(self.operators.region_load_mw())
         self.outcome: dict[str, float] = dict.fromkeys(rep.STEP_VALUES, 0.0)
@@ -95,6 +97,7 @@ class MarketModel(Model):
         # 5. the grid clears with the placed load (and with none, and the status quo)
         zones.clear(zones.grid_load_mw(regions.load_mw))
         operators.settle(zones.signals(), regions.posted_rent_usd_per_mwh, self.hour)
+        self.events.record(self.hour)  # what each running event asked and got, and how
         # 6. operators whose strategy learns take in the hour
         operators.learn()
         # 7. the collector records the hour
@@ -110,8 +113,10 @@ class MarketModel(Model):
         operators.new_hour(self.stamps[hour].hour)
         # 1. the grid prepares the hour at the status-quo load and quotes last hour's
         zones.prepare(hour, zones.grid_load_mw(operators.status_quo_load_mw()))
-        # 2. regions post capacity at their rent
-        regions.post()
+        # zones call demand-response events from their quotes (or by schedule) ...
+        self.events.call(hour)
+        # 2. regions post capacity at their rent (capped in an event's zone)
+        regions.post(self.events.cap_mw if self.events else None)
         # 3. operators forecast and price their options
         operators.forecast_signals(zones)
         operators.build_costs(regions.posted_rent_usd_per_mwh)
@@ -124,8 +129,10 @@ class MarketModel(Model):
         deferral = bool(self.operators.defers.any())
         if self.market.operator_detail:
             agenttype[Operator] = rep.OPERATOR_DEFERRAL if deferral else rep.OPERATOR
-        return DataCollector(model_reporters=rep.MODEL_DEFERRAL if deferral else rep.MODEL,
-                             agenttype_reporters=agenttype)
+        model = rep.MODEL_DEFERRAL if deferral else rep.MODEL
+        if self.events:
+            model = {**model, **rep.MODEL_EVENTS}
+        return DataCollector(model_reporters=model, agenttype_reporters=agenttype)
 
     def reset_records(self) -> None:
         """Forget the rows collected so far, the migrations and line flows (the run writer
@@ -133,6 +140,7 @@ class MarketModel(Model):
         self.datacollector = self._collector()
         self.operators.migrations = []
         self.zones.line_rows = []
+        self.events.rows = []
 
     # -- state -------------------------------------------------------------------------------
 

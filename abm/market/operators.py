@@ -135,7 +135,7 @@ class Operator(mesa.Agent):
 
     def request(self) -> None:
         """Proportional rationing, round one: ask for the optimum against my full share."""
-        self.place(self.share * self.model.regions.capacity_mw)
+        self.place(self.share * self.model.regions.offered_mw)
 
     def settle(self) -> None:
         """Proportional rationing, round two: keep my granted MW where regions were
@@ -144,7 +144,7 @@ class Operator(mesa.Agent):
         short = regions.grant_ratio < 1.0
         granted = self.x_mw.sum(axis=0) * regions.grant_ratio
         self.place(np.where(short, granted, np.minimum(regions.available_mw,
-                                                       self.share * regions.capacity_mw)))
+                                                       self.share * regions.offered_mw)))
         regions.available_mw = np.maximum(regions.available_mw - self.x_mw.sum(axis=0), 0.0)
 
     def outcome(self) -> Outcome:
@@ -316,7 +316,7 @@ class Operators(ArrayAgentSet[Operator]):
                 reference solvers in tests and benchmarks).
         """
         regions: Regions = self.model.regions
-        capacity = regions.capacity_mw
+        capacity = regions.offered_mw  # the capacity, or less in an event's hours
         inc = self.incumbent_mw
         held = inc.sum(axis=1)
         total = held.sum(axis=0)

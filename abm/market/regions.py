@@ -93,7 +93,7 @@ class Regions(ArrayAgentSet[ComputeRegion]):
     #: fields a checkpoint stores (abm/market/state.py)
     STATE = ("capacity_mw", "rent_usd_per_mwh", "load_mw", "utilisation")
     #: recomputed every hour before they are read
-    SCRATCH = ("posted_rent_usd_per_mwh", "available_mw", "grant_ratio")
+    SCRATCH = ("posted_rent_usd_per_mwh", "offered_mw", "available_mw", "grant_ratio")
 
     def __init__(self, model: MarketModel) -> None:
         inst = model.inst
@@ -101,6 +101,7 @@ class Regions(ArrayAgentSet[ComputeRegion]):
         self.capacity_mw = inst.capacity_mw.astype(float)
         self.rent_usd_per_mwh = inst.rent_usd_per_mwh.astype(float)
         self.posted_rent_usd_per_mwh = self.rent_usd_per_mwh.copy()  # what operators pay now
+        self.offered_mw = self.capacity_mw.copy()  # offered this hour (events cap it)
         self.available_mw = np.zeros(n_r)  # free while operators place
         self.load_mw = np.zeros(n_r)
         self.utilisation = np.zeros(n_r)
@@ -109,10 +110,13 @@ class Regions(ArrayAgentSet[ComputeRegion]):
         self.connection_cap_mw = inst.policy.connection_cap_mw.copy()
         super().__init__([ComputeRegion(model, j) for j in range(n_r)], model.random)
 
-    def post(self) -> None:
-        """Step 2: offer this hour's capacity at the rent each region asks."""
+    def post(self, cap_mw: np.ndarray | None = None) -> None:
+        """Step 2: offer this hour's capacity at the rent each region asks, at most
+        ``cap_mw`` (R,) MW where a demand-response event caps it (``abm.market.events``)."""
         self.posted_rent_usd_per_mwh = self.rent_usd_per_mwh.copy()
-        self.available_mw = self.capacity_mw.copy()
+        self.offered_mw = (self.capacity_mw.copy() if cap_mw is None
+                           else np.minimum(self.capacity_mw, cap_mw))
+        self.available_mw = self.offered_mw.copy()
 
     def record(self, load_mw: np.ndarray) -> None:
         """Step 4: each region records the load placed in it (R,), sets next hour's rent and

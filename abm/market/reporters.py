@@ -42,6 +42,19 @@ MODEL = {"hour": "hour", **{name: partial(outcome, name) for name in STEP_VALUES
 # ... and with deferrable work
 MODEL_DEFERRAL = {**MODEL, **{name: partial(outcome, name) for name in DEFERRAL_VALUES}}
 
+# with demand-response events (docs/market.md, "Demand-response events"): events called this
+# hour, and over the events running, MWh asked, delivered and how (abm.market.events)
+EVENT_VALUES = ("event_called", "event_asked_mwh", "event_delivered_mwh", "event_deferred_mwh",
+                "event_relocated_mwh", "event_shed_mwh")
+
+
+def event_total(name: str, model: MarketModel) -> float:
+    """The hour's total ``name`` over the running events (``model.events.hour_totals``)."""
+    return float(model.events.hour_totals[name.removeprefix("event_")])
+
+
+MODEL_EVENTS = {name: partial(event_total, name) for name in EVENT_VALUES}
+
 
 def hour_outcome(model: MarketModel) -> dict[str, float]:
     """The hour's realised values (``STEP_VALUES``; MWh, $, kgCO2, shares) from what the agent

@@ -59,6 +59,8 @@ from abm.files import (
     write_bytes,
     write_json,
 )
+from abm.market.events import COLUMNS as EVENT_COLUMNS
+from abm.market.events import TOTALS as EVENT_TOTALS
 from abm.market.fingerprint import FORMAT, code_fingerprint, fingerprint, run_identity
 from abm.market.loop import run
 from abm.market.model import MarketModel
@@ -91,9 +93,10 @@ COLUMNS = {"model": ("hour", "time_utc", *STEP_VALUES),
            "regions": ("hour", "time_utc", *REGION), "zones": ("hour", "time_utc", *ZONE),
            "operators": ("hour", "time_utc", *OPERATOR),
            "migrations": ("hour", "time_utc", "from_region", "to_region", "mw"),
-           "lines": ("hour", "time_utc", "line", "from_zone", "to_zone", "flow_mw", "congested")}
+           "lines": ("hour", "time_utc", "line", "from_zone", "to_zone", "flow_mw", "congested"),
+           "events": EVENT_COLUMNS}
 TEXT = {"region", "zone", "marginal_technology", "operator", "strategy", "from_region",
-        "to_region", "line", "from_zone", "to_zone"}
+        "to_region", "line", "from_zone", "to_zone", "event", "trigger"}
 assert set(MODEL) <= set(COLUMNS["model"])
 
 
@@ -120,6 +123,8 @@ def tables(model: MarketModel) -> dict[str, pd.DataFrame]:
         "to_region": pd.Series([m[2] for m in moves], dtype=object),
         "mw": np.array([m[3] for m in moves], dtype=np.float64)})
     out["lines"] = lines_table(model)
+    if model.events:
+        out["events"] = events_table(model)
     return out
 
 
@@ -129,6 +134,22 @@ def time_utc(model: MarketModel, hours: np.ndarray) -> pd.Series:
     start = np.datetime64(model.stamps[0], "us")
     stamps = start + np.asarray(hours, dtype=np.int64) * np.timedelta64(3600_000_000, "us")
     return pd.Series(pd.DatetimeIndex(stamps).tz_localize("UTC"))
+
+
+def events_table(model: MarketModel) -> pd.DataFrame:
+    """Per hour and running demand-response event: what it asked of its zone, what the zone
+    delivered and how (MWh of IT load; ``abm.market.events``)."""
+    rows = model.events.rows
+    cols = list(zip(*rows, strict=True)) if rows else [()] * len(EVENT_COLUMNS)
+    data = dict(zip(EVENT_COLUMNS, cols, strict=True))
+    hours = np.array(data["hour"], dtype=np.int64)
+    text = {"event", "zone", "trigger"}
+    return pd.DataFrame({
+        c: (hours if c == "hour" else time_utc(model, hours) if c == "time_utc"
+            else np.array(v, dtype=np.int64) if c == "start_hour"
+            else pd.Series(list(v), dtype="str") if c in text
+            else np.array(v, dtype=np.float64))
+        for c, v in data.items()})
 
 
 def lines_table(model: MarketModel) -> pd.DataFrame:
@@ -209,6 +230,9 @@ def summary(model: MarketModel, status: str, model_table: pd.DataFrame | None = 
             "missed_mwh": float(df.missed_mwh.sum()),
             "backlog_end_mwh": _waiting(df),
         }
+    if "event_called" in df:  # demand-response events (docs/market.md)
+        result["events"] = {"called": int(df.event_called.sum()),
+                            **{name: float(df[f"event_{name}"].sum()) for name in EVENT_TOTALS}}
     # pandas' sums skip NaN: a NaN in any hour's row is caught here, not summed away
     numeric = df.select_dtypes("number")
     bad = [str(c) for c in numeric.columns[~np.isfinite(numeric.to_numpy()).all(axis=0)]]
@@ -263,9 +287,13 @@ SUMMARY_SHAPE = {
     "emissions_kg": dict.fromkeys(("average", "marginal", "system"), float),
     "layers": dict.fromkeys(("local", "regional", "energy"), float),
     "shifted_mwh_by_zone_pair": [SHIFT]}
-# with deferrable work (docs/market.md, "Deferrable work") the summary also has "deferral"
-SUMMARY_SHAPE = (SUMMARY_SHAPE, {**SUMMARY_SHAPE, "deferral": dict.fromkeys(
-    ("work_arrived_mwh", "work_run_mwh", "missed_mwh", "backlog_end_mwh"), float)})
+# with deferrable work (docs/market.md, "Deferrable work") the summary also has "deferral",
+# with demand-response events "events" ("Demand-response events"), or both
+_DEFERRAL = {"deferral": dict.fromkeys(
+    ("work_arrived_mwh", "work_run_mwh", "missed_mwh", "backlog_end_mwh"), float)}
+_EVENTS = {"events": {"called": int, **dict.fromkeys(EVENT_TOTALS, float)}}
+SUMMARY_SHAPE = (SUMMARY_SHAPE, {**SUMMARY_SHAPE, **_DEFERRAL}, {**SUMMARY_SHAPE, **_EVENTS},
+                 {**SUMMARY_SHAPE, **_DEFERRAL, **_EVENTS})
 
 
 def _sealed(manifest: dict) -> dict:

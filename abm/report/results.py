@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from abm.market.model import MarketModel
 
-RUN_TABLES = ("model", "regions", "zones", "lines", "operators", "migrations")
+RUN_TABLES = ("model", "regions", "zones", "lines", "operators", "migrations", "events")
 
 
 @dataclass(frozen=True, eq=False)
@@ -81,6 +81,22 @@ class Run:
             raise KeyError(f"run {self.label!r} has no deferrable work (no class sets "
                            "deferrable_share and deadline_hours), so no backlog")
         return model[["hour", *DEFERRAL_VALUES]].reset_index(drop=True)
+
+    @property
+    def events(self) -> pd.DataFrame:
+        """With demand-response events (docs/market.md, "Demand-response events"), one row per
+        event called: its name, zone, trigger (``schedule`` or the rule), first and last hour
+        (``start_utc``, ``end_utc``: the start of its last hour), hours, the cut asked (%), and
+        over its hours (MWh of IT load): the zone's load at the reference, what was asked
+        (``asked_mw``: per hour, on average), placed, delivered, and how: deferred, relocated,
+        shed. The hourly rows are ``run.table("events")``; a clear error for a run without
+        events."""
+        from abm.report.events import per_event
+
+        if "events" not in self.tables:
+            raise KeyError(f"run {self.label!r} has no demand-response events (no "
+                           "[events.NAME] in its scenario)")
+        return per_event(self.tables["events"])
 
     @property
     def regions(self) -> pd.DataFrame:

@@ -55,7 +55,7 @@ from abm.sweeps.results import (
     write_manifest,
     write_part,
 )
-from abm.sweeps.spec import Spec
+from abm.sweeps.spec import OPTIONAL_OUTCOMES, Spec
 
 MANIFEST_EVERY_S = 2.0  # how often the manifest's progress is refreshed while runs finish
 
@@ -220,12 +220,16 @@ def execute(task: Task) -> dict[str, Any]:
     for outcome in task.outcomes:
         found: Any = result
         for key in outcome.split("."):
+            if outcome in OPTIONAL_OUTCOMES and key not in found:
+                found = 0.0  # a run without deferrable work or events counts none of them
+                break
             found = found[key]
         row[outcome] = float(found)
     if task.series:
         df = model.datacollector.get_model_vars_dataframe()
         for name in task.series:
-            row[SERIES_PREFIX + name] = df[name].astype(float).tolist()
+            row[SERIES_PREFIX + name] = (df[name].astype(float).tolist() if name in df
+                                         else [0.0] * len(df))
     return row
 
 

@@ -30,19 +30,29 @@ from abm.config.scenario import (
     shipped_scenarios,
 )
 from abm.errors import InputError, cut, quoted
-from abm.market.reporters import STEP_VALUES
+from abm.market.events import TOTALS as EVENT_TOTALS
+from abm.market.reporters import DEFERRAL_VALUES, EVENT_VALUES, STEP_VALUES
 
 DESIGNS = ("grid", "lhs", "sobol", "morris")
 DISTRIBUTIONS = ("uniform", "loguniform", "triangular", "normal")
 SEED_MODES = ("common", "independent")
+# Scalars of the summary of a run with deferrable work ("deferral") or demand-response events
+# ("events"); a run without them has none of the work or events they count: 0
+OPTIONAL_OUTCOMES = (
+    *(f"deferral.{k}" for k in ("work_arrived_mwh", "work_run_mwh", "missed_mwh",
+                                "backlog_end_mwh")),
+    "events.called", *(f"events.{k}" for k in EVENT_TOTALS),
+)
+OPTIONAL_SERIES = (*DEFERRAL_VALUES, *EVENT_VALUES)  # ... and its model table's columns
 # Scalars of the run summary (abm.market.run.summary), by dotted path.
 SCALAR_OUTCOMES = (
     "demand_mwh", "served_mwh", "unserved_mwh", "moved_mwh", "herding_mwh", "cost_usd",
     "grid_energy_mwh", "dc_price_usd_per_mwh", "emissions_kg.average", "emissions_kg.marginal",
     "emissions_kg.system", "relocation_effect_kg", "relocated_share",
     "layers.local", "layers.regional", "layers.energy", "operators",
+    *OPTIONAL_OUTCOMES,
 )
-SERIES_OUTCOMES = STEP_VALUES  # columns of the per-hour model table
+SERIES_OUTCOMES = (*STEP_VALUES, *OPTIONAL_SERIES)  # columns of the per-hour model table
 SAVED_PREFIX = "saved."
 
 
