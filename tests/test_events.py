@@ -308,3 +308,35 @@ def test_event_settings_are_sweep_axes_and_their_outcomes_sweep_outcomes(write_s
     np.testing.assert_allclose(results["events.relocated_mwh"], [0.0, 20.0], atol=1e-9)
     np.testing.assert_allclose(results["deferral.missed_mwh"], 0.0)
     assert results["series.event_asked_mwh"].iloc[1] == pytest.approx([0.0, 10.0, 10.0, 0.0])
+
+
+def test_the_reserve_margin_is_the_fleet_over_the_quoted_load() -> None:
+    """(available - load) / load: 110 MW of fleet for 100 MW of load is a 10 % margin;
+    reserve_below calls under its margin, price_above at or over its price."""
+    import datetime as dt
+
+    from abm.market.events import PriceAbove, ReserveBelow
+
+    look = ZoneOutlook(zone="Z", hour=0, time_utc=dt.datetime(2024, 1, 1), price_usd_per_mwh=80.0,
+                       load_mw=100.0, shed_mw=0.0, available_mw=110.0)
+    assert look.reserve_margin_pct == pytest.approx(10.0)
+    assert ReserveBelow(margin_pct=10.5).calls(look)
+    assert not ReserveBelow(margin_pct=10.0).calls(look)
+    assert PriceAbove(price_usd_per_mwh=80.0).calls(look)
+    assert not PriceAbove(price_usd_per_mwh=80.01).calls(look)
+
+
+def test_reserve_below_on_the_technology_market() -> None:
+    """The default scenario's technology grid: a margin no zone reaches calls an event in
+    DE-LU at hour 0 and again when it is over, one no zone falls below calls none; the
+    accounting holds on the coupled grid."""
+    def run(margin: float):
+        return abm.simulate("default", hours=3, overrides={
+            "population.operators": 4, "events.r.zone": "DE-LU",
+            "events.r.rule": "reserve_below", "events.r.margin_pct": margin,
+            "events.r.hours": 2, "events.r.cut_pct": 20.0})
+
+    always, never = run(1e9), run(-100.0)
+    assert always.events.start_hour.tolist() == [0, 2]
+    assert never.events.empty and never.summary["events"]["called"] == 0
+    assert_accounted(always)
