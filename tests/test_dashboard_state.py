@@ -339,3 +339,40 @@ def test_the_frontier_is_solved_once_per_setting_for_every_session():
     b.set_controls(carbon_price_usd_per_t=100.0)
     assert b.frontier is not a.frontier
     assert b.frontier.cost_usd.iloc[-1] > a.frontier.cost_usd.iloc[-1]
+
+
+def test_backlog_and_events_live_and_stored_show_the_same_and_draw(write_scenario, tmp_path):
+    """The flat two-zone world with deferrable work and a scheduled event (tests/test_events.py)
+    in the live dashboard and as a stored run: the backlog and events panel reads the same
+    numbers at every hour, the event's rows appear from its first hour, and a scenario with
+    neither says so."""
+    from tests.test_events import world
+
+    path = write_scenario(world(footprint='["north-1"]',
+                                deferral="deferrable_share = 0.5\ndeadline_hours = 2"))
+    assert main(["run", str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    live, view = Dashboard(str(path)), StoredRun(tmp_path / "out")
+    assert list(live.flex_series().columns) == ["hour", "backlog_mwh", "missed_mwh",
+                                                "event_called", "event_asked_mwh",
+                                                "event_delivered_mwh", "event_deferred_mwh",
+                                                "event_relocated_mwh", "event_shed_mwh"]
+    for hour in (1, 2, 4):
+        live.step(hour - live.hour)
+        view.seek(hour)
+        pd.testing.assert_frame_equal(view.flex_series(), live.flex_series())
+        pd.testing.assert_frame_equal(view.events(), live.events(), check_dtype=False)
+        assert _is_png(plots.flexibility_plot(live.flex_series(), live.events(), live.hours))
+    assert live.events().hour.tolist() == [1, 2]
+    np.testing.assert_allclose(live.flex_series().event_deferred_mwh, [0.0, 6.0, 6.0, 0.0],
+                               atol=1e-9)
+    plain = Dashboard()
+    assert list(plain.flex_series().columns) == ["hour"] and plain.events().empty
+    assert _is_png(plots.flexibility_plot(plain.flex_series(), plain.events(), plain.hours))
+
+
+def test_the_events_listed_read_the_rule_registry():
+    scn = load_scenario(REPO / "experiments" / "scenarios" / "dr_events.toml")
+    lines = state.event_lines(scn)
+    assert "de_short: DE-LU -25% for 3 h from hour 30" in lines
+    assert ("ercot_peak: US-ERCOT -25% for 3 h when the zone's quoted price is at least "
+            "price_usd_per_mwh (price_above: price_usd_per_mwh = 100)") in lines

@@ -82,3 +82,37 @@ def test_report_compares_a_scenario_with_its_parent_and_the_planner(write_scenar
     assert "cost: energy + carbon + rent + network + migration (k$) |" in text
     assert "| of which carbon (k$) |" in text
     assert "Short runs (2 h)" in text
+
+
+def test_backlog_and_events_in_plain_words_by_hand():
+    """A run's deferrable work and demand-response events from its summary and events table
+    (numbers by hand): the sentences say what waited, missed and still waits, what the events
+    asked and got and how, and name the event whose cut was mostly shed."""
+    from types import SimpleNamespace
+
+    from abm.report.findings import flexibility
+
+    hourly = pd.DataFrame({
+        "hour": [3, 4, 9], "time_utc": pd.to_datetime(["2024-01-08T03", "2024-01-08T04",
+                                                        "2024-01-08T09"], utc=True),
+        "event": ["a", "a", "b"], "zone": ["DE-LU", "DE-LU", "FR"],
+        "trigger": ["schedule", "schedule", "price_above"], "start_hour": [3, 3, 9],
+        "cut_pct": [25.0, 25.0, 10.0], "reference_mwh": [40.0, 40.0, 100.0],
+        "asked_mwh": [10.0, 10.0, 10.0], "placed_mwh": [30.0, 30.0, 88.0],
+        "delivered_mwh": [10.0, 10.0, 12.0], "deferred_mwh": [2.0, 2.0, 0.0],
+        "relocated_mwh": [0.0, 0.0, 12.0], "shed_mwh": [8.0, 8.0, 0.0]})
+    run = SimpleNamespace(label="dr", tables={"events": hourly}, summary={
+        "deferral": {"work_arrived_mwh": 200.0, "work_run_mwh": 180.0, "missed_mwh": 5.0,
+                     "backlog_end_mwh": 15.0},
+        "events": {"called": 2, "asked_mwh": 30.0, "delivered_mwh": 32.0,
+                   "deferred_mwh": 4.0, "relocated_mwh": 12.0, "shed_mwh": 16.0}})
+    said = [str(t) for t in flexibility(run)]
+    assert said == [
+        "dr: 200 MWh of deferrable work could wait, 180 MWh of it ran within its deadline, "
+        "5.0 MWh (2.5% of it) missed its deadline and went unserved (at VoLL), and 15 MWh "
+        "still waited when the run ended.",
+        "dr: 2 demand-response events asked for 30 MWh less data-centre load and got 32 MWh "
+        "less than the zones' references (4.0 MWh deferred, 12 MWh relocated, 16 MWh shed); "
+        "mostly shed, and the 16 MWh shed went unserved (at VoLL).",
+        "dr: most of the cut was shed (unserved, at VoLL), not moved or deferred, in DE-LU "
+        "(event a, hour 3: 16 MWh of 20 MWh)."]

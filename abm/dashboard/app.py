@@ -29,6 +29,7 @@ from abm.dashboard.state import (
     SCENARIO_MIX,
     Dashboard,
     View,
+    event_lines,
     forecast_choices,
     residency_choices,
     strategy_choices,
@@ -207,15 +208,15 @@ def snapshot(view: View) -> dict:
     return {"hour": view.hour, "now": view.totals(),
             "last": view.last_hour(), "regions": view.regions(),
             "flows": view.flows(), "zones": view.zone_series(), "lines": view.lines(),
-            "layers": view.layer_series()}
+            "layers": view.layer_series(), "flex": view.flex_series(), "events": view.events()}
 
 
 @solara.component
 def Views(view: View, shown: dict, before: dict[str, float] | None,
           key: list, setting: list, map_title: str, flow_label: str) -> None:
     """The right side: headline cards, the world map, the zones' series, one zone's
-    generation, the execution layers (redrawn when ``key`` changes) and the frontier
-    (redrawn when ``setting`` changes)."""
+    generation, the backlog and demand-response events, the execution layers (redrawn when
+    ``key`` changes) and the frontier (redrawn when ``setting`` changes)."""
     zone = solara.use_reactive("")  # the zone whose generation is shown ("": the busiest)
     with solara.Column(style={"background": "#f4f6f8", "padding": "12px", "gap": "12px"}):
         Headlines(shown["now"], before, shown["last"])
@@ -232,6 +233,11 @@ def Views(view: View, shown: dict, before: dict[str, float] | None,
                               value=shown_zone, on_value=zone.set, classes=["control-zone"])
                 Plot(lambda: plots.generation_plot(shown["zones"], shown_zone, view.hours),
                      [*key, shown_zone])
+                Plot(lambda: plots.flexibility_plot(shown["flex"], shown["events"], view.hours),
+                     key)
+                for line in event_lines(view.scenario):
+                    solara.Div(children=[line], classes=["event-line"],
+                               style={"font-size": "12px", "color": "#a63603"})
             with solara.Column():
                 Plot(lambda: plots.layers_figure(shown["layers"], view.hours), key)
                 Plot(lambda: plots.frontier_plot(view.frontier, view.budgets_ms), setting)

@@ -2,7 +2,7 @@
 
 Each function takes the tables of :class:`abm.dashboard.state.Dashboard` and returns a figure:
 the world map, the zones' time series, one zone's generation by technology, the execution
-layers and the energy-latency frontier.
+layers, the backlog and demand-response events, and the energy-latency frontier.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from matplotlib.collections import PolyCollection
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
-from abm.report.figures import generation_figure
+from abm.report.figures import NO_FLEXIBILITY, flexibility_axes, generation_figure
 from abm.report.labels import place_labels
 from abm.report.worldmap import draw_flow, draw_interconnectors, outline_rings
 
@@ -168,6 +168,28 @@ def layers_figure(layers: pd.DataFrame, hours: int) -> Figure:
     ax.set_xlabel("hour of the run", fontsize=8)
     ax.tick_params(labelsize=7)
     ax.legend(fontsize=7, loc="lower left", framealpha=0.85)
+    return fig
+
+
+def flexibility_plot(flex: pd.DataFrame, events: pd.DataFrame, hours: int) -> Figure:
+    """Deferrable work waiting and missed, and the demand-response events (their hours, and
+    what they delivered by deferring, relocating and shedding) per hour, MWh; a note where
+    the scenario has neither."""
+    fig = Figure(figsize=(6.4, 3.0))
+    ax = fig.subplots(gridspec_kw={"left": 0.1, "right": 0.97, "top": 0.88, "bottom": 0.16})
+    ax.set_title("backlog and demand-response events (MWh)", fontsize=9, loc="left")
+    if len(flex.columns) <= 1:
+        _empty(ax, NO_FLEXIBILITY)
+        return fig
+    if flex.empty:
+        _empty(ax)
+        return fig
+    flexibility_axes(ax, flex, events)
+    ax.set_xlim(-0.5, _span(len(flex), hours) + 0.5)
+    ax.tick_params(labelsize=7)
+    ax.xaxis.label.set_fontsize(8)
+    ax.yaxis.label.set_fontsize(8)
+    ax.legend(fontsize=6, loc="upper right", framealpha=0.85)
     return fig
 
 

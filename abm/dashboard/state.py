@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from abm.config.registry import FORECAST_MODES, STRATEGIES
+from abm.config.registry import EVENT_RULES, FORECAST_MODES, STRATEGIES
 from abm.config.scenario import SCENARIO_DIR, Scenario, WorkloadClass, load_scenario
 from abm.core.frontier import DEFAULT_BUDGETS_MS, frontier
 from abm.core.instance import compile_scenario
@@ -29,10 +29,12 @@ from abm.core.metrics import cost_usd_per_mwh, shift_matrix
 from abm.core.signals import mean_signals
 from abm.data.dataset import shipped
 from abm.market import reporters
+from abm.market.events import COLUMNS as EVENT_COLUMNS
 from abm.market.fingerprint import fingerprint
 from abm.market.loop import run
 from abm.market.model import MarketModel
-from abm.market.run import lines_table
+from abm.market.run import events_table, lines_table
+from abm.report.figures import FLEX_COLUMNS
 from abm.report.worldmap import zone_locations
 
 SCENARIO_MIX = "scenario"
@@ -171,6 +173,18 @@ def apply_controls(base: Scenario, controls: Controls) -> Scenario:
         residency=tuple(controls.residency))
 
 
+def event_lines(scn: Scenario) -> list[str]:
+    """One line per demand-response event of the scenario: what calls it, in the words of
+    the rule's registry entry (``EVENT_RULES``), and what it asks."""
+    out = []
+    for e in scn.events:
+        when = (f"from hour {e.start_hour}" if e.rule is None else
+                f"when {EVENT_RULES.description(e.rule)} ({e.rule}: "
+                + ", ".join(f"{k} = {v:g}" for k, v in e.settings) + ")")
+        out.append(f"{e.name}: {e.zone} -{e.cut_pct:g}% for {e.hours} h {when}")
+    return out
+
+
 def region_frame(scn: Scenario, load_mw: np.ndarray, capacity_mw: np.ndarray,
                  zone_carbon_kg_per_mwh: dict[str, float]) -> pd.DataFrame:
     """The map's regions: one row per region of ``scn`` with its location, zone, IT load and
@@ -294,6 +308,24 @@ class View(ABC):
         """Share of served demand per execution layer, one row per hour shown."""
         return layer_frame(self.steps)
 
+    def flex_series(self) -> pd.DataFrame:
+        """One row per hour shown: ``hour`` and what the run has of the backlog (work waiting
+        at the hour's end, missed, MWh) and of its demand-response events (MWh asked,
+        delivered, deferred, relocated, shed); only ``hour`` for a run with neither."""
+        first = self.steps[0] if self.steps else self.flex_columns()
+        cols = [c for c in FLEX_COLUMNS if c in first]
+        return pd.DataFrame([{"hour": h, **{c: s[c] for c in cols}}
+                             for h, s in enumerate(self.steps)], columns=["hour", *cols])
+
+    def flex_columns(self) -> tuple[str, ...]:
+        """The backlog and event columns this run has, before its first hour."""
+        return FLEX_COLUMNS
+
+    @abstractmethod
+    def events(self) -> pd.DataFrame:
+        """The demand-response events' hourly rows of the hours shown (the run's ``events``
+        table; no rows for a run without events)."""
+
     @property
     def frontier(self) -> pd.DataFrame:
         """The energy-latency frontier of the run's settings (:func:`frontier_of`)."""
@@ -369,8 +401,10 @@ class Dashboard(View):
     def step(self, n: int = 1) -> int:
         """Run up to ``n`` hours (fewer at the end of the run); return how many ran."""
         def record(model: MarketModel) -> None:
-            self.steps.append({name: float(model.outcome[name])
-                               for name in reporters.STEP_VALUES})
+            self.steps.append({name: float(value) for name, value in model.outcome.items()})
+            if model.events:
+                self.steps[-1].update({name: reporters.event_total(name, model)
+                                       for name in reporters.EVENT_VALUES})
             hour = len(self.steps) - 1
             when = pd.Timestamp(model.stamps[hour], tz="UTC")
             self.zone_rows += [{"hour": hour, "time_utc": when,
@@ -419,6 +453,17 @@ class Dashboard(View):
         whether each is congested (no rows before the first step or without lines)."""
         table = lines_table(self.model)
         return table[table.hour == self.hour - 1].reset_index(drop=True)
+
+    def flex_columns(self) -> tuple[str, ...]:
+        """The backlog and event columns this run will have."""
+        model = self.model
+        return ((("backlog_mwh", "missed_mwh") if model.operators.defers.any() else ())
+                + (reporters.EVENT_VALUES if model.events else ()))
+
+    def events(self) -> pd.DataFrame:
+        """The demand-response events' hourly rows of the hours run."""
+        return events_table(self.model) if self.model.events else pd.DataFrame(
+            columns=list(EVENT_COLUMNS))
 
     @property
     def budgets_ms(self) -> tuple[tuple[str, float], ...]:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from abm.config.scenario import load_scenario
 from abm.dashboard.state import View, region_frame
+from abm.market.events import COLUMNS as EVENT_COLUMNS
 from abm.market.run import MANIFEST
 from abm.report.results import read_run
 
@@ -102,3 +103,10 @@ class StoredRun(View):
         """The interconnectors in the last hour shown (no rows for a run without lines)."""
         lines = self.run.tables.get("lines", pd.DataFrame({"hour": []}))
         return lines[lines.hour == self.hour - 1].reset_index(drop=True)
+
+    def events(self) -> pd.DataFrame:
+        """The demand-response events' hourly rows of the hours shown (no rows without)."""
+        events = self.run.tables.get("events")
+        if events is None:
+            return pd.DataFrame(columns=list(EVENT_COLUMNS))
+        return events[events.hour < self.hour].reset_index(drop=True)

@@ -144,6 +144,58 @@ def findings(table: pd.DataFrame, runs: list[Run], baseline: Run,
             f"{100 * (c.relocated_share - p.relocated_share):+.1f} pp."))
     if gaps:
         out += _decentralisation(gaps)
+    for r in runs:
+        out += flexibility(r)
+    return out
+
+
+def _mwh(value: float) -> str:
+    return f"{value:,.0f} MWh" if abs(value) >= 10 else f"{value:,.1f} MWh"
+
+
+def flexibility(run: Run) -> list[Text]:
+    """What a run's deferrable work and demand-response events did, in plain words, from its
+    summary (``deferral``, ``events``) and its events table: the work that waited, what missed
+    its deadline (unserved, at VoLL) and what still waits; what the events asked, what they got
+    and how (deferred, relocated, shed), and the events whose zone's cut was mostly shed."""
+    out: list[Text] = []
+    d = run.summary.get("deferral")
+    if d:
+        arrived, missed = d["work_arrived_mwh"], d["missed_mwh"]
+        share = f" ({100 * missed / arrived:.1f}% of it)" if arrived else ""
+        out.append(text(
+            bold(run.label), f": {_mwh(arrived)} of deferrable work could wait, "
+            f"{_mwh(d['work_run_mwh'])} of it ran within its deadline, "
+            + (f"{_mwh(missed)}{share} missed its deadline and went unserved (at VoLL)"
+               if missed > 0.05 else "none missed its deadline")
+            + f", and {_mwh(d['backlog_end_mwh'])} still waited when the run ended."))
+    e = run.summary.get("events")
+    if e and e["called"]:
+        parts = {"deferred": e["deferred_mwh"], "relocated": e["relocated_mwh"],
+                 "shed": e["shed_mwh"]}
+        main = max(parts, key=lambda k: parts[k])
+        how = ", ".join(f"{_mwh(v)} {k}" for k, v in parts.items())
+        out.append(text(
+            bold(run.label), f": {e['called']} demand-response event"
+            f"{'s' if e['called'] != 1 else ''} asked for {_mwh(e['asked_mwh'])} less "
+            f"data-centre load and got {_mwh(e['delivered_mwh'])} less than the zones' "
+            f"references ({how}); mostly {main}"
+            + ("." if e["shed_mwh"] <= 0.05 else
+               f", and the {_mwh(e['shed_mwh'])} shed went unserved (at VoLL).")))
+        if "events" in run.tables:
+            from abm.report.events import per_event
+
+            ev = per_event(run.tables["events"])
+            shed = ev[(ev.shed_mwh > 0.5 * ev.delivered_mwh) & (ev.delivered_mwh > 0.05)]
+            if len(shed):
+                out.append(text(
+                    bold(run.label), ": most of the cut was shed (unserved, at VoLL), not "
+                    "moved or deferred, in ",
+                    _listing([text(f"{r.zone} (event {r.event}, hour {r.start_hour}: "
+                                   f"{_mwh(r.shed_mwh)} of {_mwh(r.delivered_mwh)})")
+                              for r in shed.itertuples()]), "."))
+    elif e:
+        out.append(text(bold(run.label), ": its demand-response rules called no event."))
     return out
 
 

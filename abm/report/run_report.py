@@ -60,7 +60,7 @@ from abm.report.document import (
     render_markdown,
     text,
 )
-from abm.report.figures import busiest_zone, map_figure
+from abm.report.figures import FLEX_COLUMNS, busiest_zone, flexibility_figure, map_figure
 from abm.report.findings import caveats, findings, parents
 from abm.report.headroom_figures import (
     headroom_variants_figure,
@@ -758,6 +758,23 @@ def _document(runs: list[Run], baseline: Run, replicas: dict[str, list[Run]],
             Details("Mean price and mean average carbon", (
                 fig("zones_price", heat[1][0], "change in price"),
                 fig("zones_carbon", heat[2][0], "change in average carbon"))))))
+
+    flexible = [r for r in runs if "deferral" in r.summary or "events" in r.summary]
+    if flexible:
+        step("backlog and events")
+        shown = [fig(f"flexibility_{slugs[r.label]}", flexibility_figure(
+            r.model[["hour", *(c for c in FLEX_COLUMNS if c in r.model)]],
+            r.tables.get("events", pd.DataFrame(columns=["hour"])),
+            f"{r.label}: backlog and demand-response events"),
+            f"{r.label}: backlog and demand-response events") for r in flexible]
+        sections.append(Section("Backlog and demand-response events", (
+            text("For each scenario with deferrable work or demand-response events (its first "
+                 "seed), hour by hour: the work waiting in the operators' backlogs and what "
+                 "missed its deadline (unserved, at VoLL); each event's hours, shaded and "
+                 "labelled with its zone and cut; and what the events delivered against the "
+                 "zones' references, by deferring, relocating and shedding, MWh (docs/market.md, "
+                 "\"Demand-response events\"). The findings above say it in words."),
+            Details("Hour by hour", tuple(shown)))))
 
     step("maps")
     maps = [fig(f"map_{slugs[r.label]}", map_figure(r, baseline), f"map of {r.label}")
