@@ -67,7 +67,7 @@ def test_the_dashboard_shows_and_steps_in_a_jupyter_kernel(default_run):
     assert facts["before"].startswith("hour 0 / 168")
     assert facts["after"].startswith("hour 1 / 168")
     assert facts["cost"].startswith("$") and facts["cost"] != "$0"
-    assert facts["figures"] == 5  # map, series, generation, layers, frontier
+    assert facts["figures"] == 6  # map, series, generation, backlog and events, layers, frontier
     assert facts["viewer"] == f"Run folder {default_run}"
     assert facts["viewer_hour"].startswith("hour 5 / 5")
 
