@@ -125,7 +125,7 @@ def test_a_run_folder_opens_read_only_and_sigterm_stops_it(browser, default_run,
         assert page.inner_text(".run-hour").startswith("hour 5 / 5 · 2024-01-08 05:00 UTC")
         end_cost = page.inner_text(".headline-cost_usd .headline-value")
         assert page.locator(".btn-step, .btn-play, .control-carbon-price").count() == 0
-        assert page.locator(".panel img").count() == 5
+        assert page.locator(".panel img").count() == 6  # with the backlog and events panel
         page.focus(".control-hour [role=slider]")
         page.keyboard.press("Home")
         page.wait_for_function("() => document.querySelector('.run-hour')"
