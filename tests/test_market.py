@@ -173,9 +173,10 @@ def test_same_seed_same_run_different_seed_different_run(default_12h):
 
 
 #: what the model itself holds beyond Mesa's own: the clock, the instance (and the scenario's
-#: market settings and base signals it was compiled with), the grid, the agent sets, the collector
+#: market settings and base signals it was compiled with), the grid, the agent sets, the collector,
+#: the demand-response events
 MODEL_HOLDS = {"hour", "hours", "stamps", "seed_value", "inst", "market", "base", "grid",
-               "operators", "regions", "zones", "datacollector", "outcome"}
+               "operators", "regions", "zones", "datacollector", "outcome", "events"}
 #: arrays the model carried for its agents before they moved to the agent sets (issue 18)
 BLACKBOARD = {"x_mw", "demand_mw", "prev_demand_mw", "incumbent_mw", "status_quo_mw",
               "unserved_mw", "moved_mw", "cost", "feasible", "friction", "planning_friction",
