@@ -1,7 +1,8 @@
 """The placement contract in time (abm/core/horizon.py): a hand-solved plan with deadlines in
-both registered placement engines, the reduction to the one-hour problem, and an oracle of
-another algorithm (scipy's linprog on the LP written out variable by variable, not on the
-engines' graph) on random small plans."""
+both registered placement engines and on the market's compiled walk (abm/core/horizon_walk.py,
+the path an ``lp`` operator with work takes), the reduction to the one-hour problem, and an
+oracle of another algorithm (scipy's linprog on the LP written out variable by variable, not
+on the engines' graph) on random small plans, for both engines and the closed form."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from scipy.optimize import linprog
 
 from abm.config.registry import PLACEMENT_ENGINES
 from abm.core.flow import solve_flow
-from abm.core.horizon import HorizonProblem, Plan, check_plan, deferral_tie
+from abm.core.horizon import HorizonProblem, HoursAhead, Plan, check_plan, deferral_tie
 from abm.core.horizon_flow import solve_horizon_flow
 from abm.core.horizon_lp import solve_horizon_lp
+from abm.core.horizon_walk import plan_walk, solve_free_plan, solve_plan
 from abm.core.problem import PlacementInputError, PlacementProblem
 
 
@@ -53,6 +55,7 @@ def test_hand_solved_two_regions_three_hours_with_deadlines() -> None:
     plans = {name: engine.plan(0, p) for name, engine in engines(p.feasible).items()}
     plans["solve_horizon_flow"] = solve_horizon_flow(p)
     plans["solve_horizon_lp"] = solve_horizon_lp(p)
+    plans["solve_plan"] = solve_plan(p)
     assert {"flow", "highs"} <= set(plans)
     for name, plan in plans.items():
         check_plan(p, plan)
@@ -60,6 +63,64 @@ def test_hand_solved_two_regions_three_hours_with_deadlines() -> None:
         np.testing.assert_allclose(plan.x_mw, want_x, atol=1e-9, err_msg=name)
         np.testing.assert_allclose(plan.deferred_mw, want_y, atol=1e-9, err_msg=name)
         assert not plan.missed_mw.any() and not plan.unserved_mw.any(), name
+
+
+def walk_one(p: HorizonProblem, capacity_mw: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Hour 0 of ``p`` as the market commits it for one ``lp`` operator with work: the
+    compiled first-come walk (``plan_walk``) with the operator's arrays, ``capacity_mw`` (R,)
+    free; returns (x_mw (K, R), unserved_mw (K,), work run by slot (K, T), flows solved)."""
+    n_t, n_k, n_r = p.shape
+    network = np.zeros((1, n_k, n_r))
+    energy = p.cost_usd_per_mwh[1:, :1, :].copy()  # (T - 1, 1, R): the class-free part
+    network[0] = p.cost_usd_per_mwh[1] - p.cost_usd_per_mwh[1, :1] if n_t > 1 else 0.0
+    ahead = HoursAhead(np.array([n_t]), energy, network, p.due_mw[1:, None, :],
+                       p.deferrable_mw.T[None].copy(), np.zeros((1, n_k, n_t)))
+    x, u = np.zeros((1, n_k, n_r)), np.zeros((1, n_k))
+    flows = plan_walk(np.array([0]), p.cost_usd_per_mwh[:1], p.feasible[None],
+                      p.due_mw[:1], p.friction_usd_per_mw[None], p.incumbent_mw[None],
+                      p.preference[None], np.zeros((1, n_r)), capacity_mw[None],
+                      capacity_mw.copy(), p.voll_usd_per_mwh, x, u, ahead)
+    return x[0], u[0], ahead.work_run_mwh[0], flows
+
+
+def test_hand_solved_case_on_the_market_walk() -> None:
+    """The hand-solved plan as the market places it (the compiled walk, the default
+    ``market.solver = "flow"``): hour 0 runs 10 MW at A, the 6 MW due and 4 MWh of the work
+    due by hour 1; its capacity-free plan overfills A and B, so the walk solves the flow.
+    With room enough, the same plan is the closed form's, no flow solved."""
+    p = two_regions_three_hours()
+    x, u, work, flows = walk_one(p, np.full(2, 10.0))
+    np.testing.assert_allclose(x, [[10.0, 0.0]], atol=1e-9)
+    np.testing.assert_allclose(u, [0.0], atol=1e-12)
+    np.testing.assert_allclose(work, [[0.0, 4.0, 0.0]], atol=1e-9)
+    assert flows == 1
+    roomy = HorizonProblem.of(p.cost_usd_per_mwh, p.feasible, p.due_mw, p.deferrable_mw,
+                              voll_usd_per_mwh=p.voll_usd_per_mwh,
+                              friction_usd_per_mw=p.friction_usd_per_mw,
+                              incumbent_mw=p.incumbent_mw, preference=p.preference)
+    x, u, work, flows = walk_one(roomy, np.full(2, 1e6))
+    plan = solve_horizon_flow(roomy)
+    np.testing.assert_allclose(x, plan.x_mw[0], atol=1e-9)
+    np.testing.assert_allclose(work[0], plan.deferred_mw[:, 0, 0], atol=1e-9)
+    assert flows == 0
+
+
+def test_hand_solved_closed_form_without_capacity() -> None:
+    """The two-region case without capacity, by hand: each hour's cheapest MW is A kept (50,
+    30) or B moved in (20 + 5 in hour 2). Due load: 6 MW each hour there (300 + 180 + 150),
+    which uses up A's 6 kept MW. The work due by hour 1 (8 MWh) then runs in hour 1 at A
+    moved in at 35 (not hour 0's 55); the work due by hour 2 (10) in hour 2 at B at 25:
+    $ 280 + 250; total 1,160."""
+    p = HorizonProblem.of(*(getattr(two_regions_three_hours(), f) for f in (
+        "cost_usd_per_mwh", "feasible", "due_mw", "deferrable_mw")),
+        voll_usd_per_mwh=1000.0, friction_usd_per_mw=np.full((1, 2), 5.0),
+        incumbent_mw=np.array([[6.0, 0.0]]), preference=np.array([[0.0, 0.6]]))
+    for name, plan in {"closed form": solve_free_plan(p), "flow": solve_horizon_flow(p),
+                       "lp": solve_horizon_lp(p)}.items():
+        check_plan(p, plan)
+        assert p.objective_usd(plan) == pytest.approx(1160.0, rel=1e-12), name
+        np.testing.assert_allclose(plan.x_mw[:, 0], [[6.0, 0.0], [14.0, 0.0], [0.0, 16.0]],
+                                   atol=1e-9, err_msg=name)
 
 
 def test_hand_solved_missed_deadline() -> None:
@@ -236,7 +297,8 @@ def test_engines_match_an_oracle_of_another_algorithm(p: HorizonProblem) -> None
     conserves every MWh (run + unserved + missed = due + work)."""
     want = linprog_optimum(p)
     scale = max(1.0, abs(want))
-    plans_: dict[str, Plan] = {"flow": solve_horizon_flow(p), "highs": solve_horizon_lp(p)}
+    plans_: dict[str, Plan] = {"flow": solve_horizon_flow(p), "highs": solve_horizon_lp(p),
+                               "fast": solve_plan(p)}
     ties = []
     for name, plan in plans_.items():
         check_plan(p, plan)
@@ -245,3 +307,48 @@ def test_engines_match_an_oracle_of_another_algorithm(p: HorizonProblem) -> None
         assert total == pytest.approx(p.due_mw.sum() + p.deferrable_mw.sum(), abs=1e-9), name
         ties.append(p.tie_cost(plan))
     assert ties[0] == pytest.approx(ties[1], abs=1e-7 * max(1.0, abs(ties[0])))
+    assert ties[2] == pytest.approx(ties[0], abs=1e-7 * max(1.0, abs(ties[0])))
+
+
+def without_capacity(p: HorizonProblem) -> HorizonProblem:
+    """``p`` with no capacity limit (a region-hour without room stays without)."""
+    cap = np.where(p.capacity_mw > 0, np.inf, 0.0)
+    return HorizonProblem.of(p.cost_usd_per_mwh, p.feasible, p.due_mw, p.deferrable_mw,
+                             voll_usd_per_mwh=p.voll_usd_per_mwh,
+                             friction_usd_per_mw=p.friction_usd_per_mw,
+                             incumbent_mw=p.incumbent_mw, capacity_mw=cap,
+                             preference=p.preference)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plans())
+def test_closed_form_is_the_capacity_free_optimum(p: HorizonProblem) -> None:
+    """Properties of the closed form (``solve_free_plan``): without capacity it is the
+    optimum of linprog, the flow and HiGHS (the same $ and tie cost), conserves every MWh
+    and runs no work after its deadline (``check_plan``), misses work only where running it
+    costs more than VoLL; with capacity its $ is never above the flow's (a relaxation), and
+    where it fits the capacity it is the flow's optimum."""
+    free = without_capacity(p)
+    fast = solve_free_plan(free)
+    check_plan(free, fast)
+    want = linprog_optimum(free)
+    scale = max(1.0, abs(want))
+    assert abs(free.objective_usd(fast) - want) <= 1e-7 * scale
+    total = fast.x_mw.sum() + fast.unserved_mw.sum() + fast.missed_mw.sum()
+    assert total == pytest.approx(free.due_mw.sum() + free.deferrable_mw.sum(), abs=1e-9)
+    for other in (solve_horizon_flow(free), solve_horizon_lp(free)):
+        assert abs(free.objective_usd(other) - free.objective_usd(fast)) <= 1e-7 * scale
+        assert free.tie_cost(other) == pytest.approx(free.tie_cost(fast), abs=1e-7)
+    if fast.missed_mw.any():  # missed work had no MW below VoLL before its deadline
+        c = np.where(free.feasible[None] & (free.capacity_mw[:, None, :] > 0),
+                     free.cost_usd_per_mwh + free.friction_usd_per_mw[None], np.inf)
+        h, k = np.nonzero(fast.missed_mw > 1e-9)
+        for h_, k_ in zip(h, k, strict=True):
+            assert c[:h_ + 1, k_].min(initial=np.inf) >= free.voll_usd_per_mwh - 1e-9
+    capped = solve_horizon_flow(p)
+    relaxed = solve_free_plan(p)
+    assert p.objective_usd(relaxed) <= p.objective_usd(capped) + 1e-9 * scale
+    load = relaxed.x_mw.sum(axis=1)
+    if (load <= p.capacity_mw + 1e-9).all():
+        assert p.objective_usd(relaxed) == pytest.approx(p.objective_usd(capped), abs=1e-7)
+        assert p.tie_cost(relaxed) == pytest.approx(p.tie_cost(capped), abs=1e-7)

@@ -294,6 +294,30 @@ def test_all_lp_compiled_walk_equals_the_agent_by_agent_walk(write_scenario):
                                   slow.datacollector.get_model_vars_dataframe())
 
 
+def test_compiled_walk_plans_as_the_agents_do_with_deferrable_work(write_scenario):
+    """The compiled walk of plans (``abm.core.horizon_walk``: the closed form, the flow
+    where it overfills a region) is an implementation of the ``lp`` agents' plan over the
+    hours ahead: binding capacities, half the batch and 30% of the conversational work
+    deferrable by 3 and 2 hours (one operator has neither), 12 hours; the same placements,
+    work run, backlog and outcomes as each agent's strategy planning by the flow engine (to
+    rounding), and fewer flows solved."""
+    work = {"templates.batch.deferrable_share": 0.5, "templates.batch.deadline_hours": 3,
+            "templates.conversational.deferrable_share": 0.3,
+            "templates.conversational.deadline_hours": 2}
+    scn = load_scenario(write_scenario(market_text(caps=TIGHT)), overrides=work)
+    fast, slow = run(scn, 12), run(scn, 12, compiled=False)
+    # one walk places operators with work (plans) and one without (this hour only)
+    assert fast.operators.lp.all() and 0 < fast.operators.defers.sum() < len(fast.operators)
+    assert fast.operators.lp_solves < slow.operators.lp_solves
+    for name in ("x_mw", "unserved_mw", "backlog_mwh", "work_run_mwh"):
+        np.testing.assert_allclose(getattr(fast.operators, name),
+                                   getattr(slow.operators, name), rtol=1e-9, atol=1e-9,
+                                   err_msg=name)
+    pd.testing.assert_frame_equal(fast.datacollector.get_model_vars_dataframe(),
+                                  slow.datacollector.get_model_vars_dataframe(),
+                                  check_exact=False, rtol=1e-9, atol=1e-6)
+
+
 @pytest.mark.parametrize("allocation", ["first_come", "proportional"])
 def test_a_mixed_market_keeps_its_invariants_and_each_strategy_its_rule(write_scenario,
                                                                         allocation):

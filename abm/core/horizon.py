@@ -170,6 +170,30 @@ class Plan(NamedTuple):
     missed_mw: np.ndarray
 
 
+class HoursAhead(NamedTuple):
+    """The hours ahead of every operator with deferrable work, for a first-come walk of plans
+    (``abm.core.horizon_walk.plan_walk``).
+
+    Attributes:
+        hours: (O,) hours each operator's plan covers (its longest deadline + 1; 0: it has no
+            deferrable work and places this hour only).
+        energy_usd_per_mwh: (T - 1, O, R) forecast energy cost of hours 1.. (the class-free
+            part of the unit cost, ``abm.core.costs.energy_cost``).
+        network_usd_per_mwh: (O, K, R) the class's network cost (``network_cost``): hour t's
+            cost is energy + network.
+        due_mw: (T - 1, O, K) due load of hours 1...
+        backlog_mwh: (O, K, S) work waiting by slot (slot h: due by the end of hour h).
+        work_run_mwh: (O, K, S) output: the work each operator runs this hour, by slot.
+    """
+
+    hours: np.ndarray
+    energy_usd_per_mwh: np.ndarray
+    network_usd_per_mwh: np.ndarray
+    due_mw: np.ndarray
+    backlog_mwh: np.ndarray
+    work_run_mwh: np.ndarray
+
+
 class Graph(NamedTuple):
     """A ``HorizonProblem`` as a min-cost flow: nodes 0..n-1, ``supply`` at the due and
     deferrable nodes, one sink (node n - 1), arcs tail -> head with capacity (``np.inf``: none),

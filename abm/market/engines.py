@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from abm.config.registry import PLACEMENT_ENGINES
-from abm.core.horizon import HorizonProblem, Plan
+from abm.core.horizon import HorizonProblem, HoursAhead, Plan
 from abm.core.problem import PlacementProblem
 from abm.market.state import Arrays, StateError
 
@@ -35,6 +35,8 @@ class PlacementEngine:
 
     #: whether ``first_come`` places runs of ``lp`` operators in one call
     walks: ClassVar[bool] = False
+    #: whether ``first_come`` also plans operators with deferrable work (its ``ahead``)
+    walks_plans: ClassVar[bool] = False
 
     def __init__(self, feasible: np.ndarray) -> None:
         self.feasible = feasible
@@ -52,9 +54,12 @@ class PlacementEngine:
                    friction_usd_per_mw: np.ndarray, incumbent_mw: np.ndarray,
                    preference: np.ndarray, reserved_mw: np.ndarray, share_mw: np.ndarray,
                    available_mw: np.ndarray, voll_usd_per_mwh: float, x_mw: np.ndarray,
-                   unserved_mw: np.ndarray, check: bool) -> int:
+                   unserved_mw: np.ndarray, check: bool, ahead: HoursAhead | None = None
+                   ) -> int:
         """Place the operators of ``order`` first come, first served in one call (the
-        arguments of ``abm.core.flow.first_come``); return how many needed an LP."""
+        arguments of ``abm.core.flow.first_come``; with ``walks_plans``, ``ahead`` for
+        operators with deferrable work, as ``abm.core.horizon_walk.plan_walk``); return how
+        many needed an LP."""
         raise NotImplementedError(f"{type(self).__name__} places operators one at a time")
 
     def state(self) -> Arrays:
@@ -79,6 +84,7 @@ class Flow(PlacementEngine):
     compiled first-come walk."""
 
     walks = True
+    walks_plans = True
 
     def solve(self, o: int, problem: PlacementProblem) -> tuple[np.ndarray, np.ndarray]:
         """The min-cost flow's optimum."""
@@ -94,8 +100,16 @@ class Flow(PlacementEngine):
 
     def first_come(self, order, cost, demand_mw, friction_usd_per_mw, incumbent_mw,
                    preference, reserved_mw, share_mw, available_mw, voll_usd_per_mwh, x_mw,
-                   unserved_mw, check):
-        """``abm.core.flow.first_come`` on this run's feasible pairs."""
+                   unserved_mw, check, ahead=None):
+        """``abm.core.flow.first_come`` on this run's feasible pairs; with ``ahead``,
+        ``abm.core.horizon_walk.plan_walk`` (closed-form plans, the flow where one
+        overfills a region)."""
+        if ahead is not None:
+            from abm.core.horizon_walk import plan_walk
+
+            return plan_walk(order, cost, self.feasible, demand_mw, friction_usd_per_mw,
+                             incumbent_mw, preference, reserved_mw, share_mw, available_mw,
+                             voll_usd_per_mwh, x_mw, unserved_mw, ahead, check=check)
         from abm.core.flow import first_come
 
         return first_come(order, cost, self.feasible, demand_mw, friction_usd_per_mw,

@@ -24,7 +24,7 @@ from abm.config.registry import FORECAST_MODES, PLACEMENT_ENGINES, STRATEGIES
 from abm.core.backlog import Balance, arrive, slots, split_demand
 from abm.core.backlog import settle as settle_backlog
 from abm.core.costs import energy_cost, friction, network_cost, unit_cost
-from abm.core.horizon import HorizonProblem, Plan
+from abm.core.horizon import HorizonProblem, HoursAhead, Plan
 from abm.core.masks import masks
 from abm.core.metrics import layer_of, shift_index, shift_matrix
 from abm.core.problem import PlacementProblem, tie_preference
@@ -81,7 +81,7 @@ class Operator(mesa.Agent):
         ops, o, policy = self.model.operators, self.index, self.model.inst.policy
         arrays = {"demand_mw": ops.due_mw[o], "incumbent_mw": ops.incumbent_mw[o],
                   "feasible": ops.feasible[o], "cost_usd_per_mwh": ops.cost_usd_per_mwh[o],
-                  "carbon_kg_per_mwh": ops.forecast_carbon_kg_per_mwh()[o],
+                  "carbon_kg_per_mwh": ops.forecast_carbon_kg_per_mwh[o],
                   "friction_usd_per_mw": ops.friction_usd_per_mw[o],
                   "capacity_mw": np.array(capacity_mw, dtype=float),
                   "preference": ops.preference[o]}
@@ -168,8 +168,9 @@ class Operators(ArrayAgentSet[Operator]):
     STATE = ("demand_mw", "prev_demand_mw", "x_mw", "unserved_mw", "moved_mw", "cost_usd",
              "lp_solves", "shift_mwh", "backlog_mwh")
     #: recomputed every hour before they are read, or output the run writer drains
-    SCRATCH = ("incumbent_mw", "last_x_mw", "forecast", "cost_usd_per_mwh",
-               "realised_energy_usd_per_mwh", "migrations", "engine", "due_mw", "work_mwh",
+    SCRATCH = ("incumbent_mw", "last_x_mw", "forecast", "forecast_carbon_kg_per_mwh",
+               "cost_usd_per_mwh", "realised_energy_usd_per_mwh", "migrations", "engine",
+               "due_mw", "work_mwh",
                "due_ahead_mw", "energy_ahead_usd_per_mwh", "carbon_ahead_kg_per_mwh",
                "work_run_mwh", "missed_mwh", "balance")
 
@@ -201,6 +202,8 @@ class Operators(ArrayAgentSet[Operator]):
         self.moved_mw = np.zeros((n_o, n_k, n_r))
         # (O, Z) each operator's forecast signals
         self.forecast = Signals(*(np.zeros((n_o, n_z)) for _ in range(3)))
+        # (O, R) forecast carbon per MWh of IT load (the placement signal x PUE), once a step
+        self.forecast_carbon_kg_per_mwh = np.zeros((n_o, n_r))
         self.cost_usd_per_mwh = np.zeros((n_o, n_k, n_r))  # at the forecast
         self.realised_energy_usd_per_mwh = np.zeros((n_o, n_r))  # at the cleared signals
         self.cost_usd = np.zeros(n_o)  # this hour's realised cost per operator ($)
@@ -274,12 +277,9 @@ class Operators(ArrayAgentSet[Operator]):
             rows = inst.forecast == name
             out[rows] = FORECAST_MODES[name](quotes, last, int(rows.sum()), model)
         self.forecast = Signals(out[..., 0], out[..., 1], out[..., 2])
-
-    def forecast_carbon_kg_per_mwh(self) -> np.ndarray:
-        """(O, R) forecast carbon per MWh of IT load: the placement signal x PUE."""
-        inst = self.inst
-        return (np.asarray(self.forecast.carbon(inst.policy.placement_signal))[
-            :, inst.zone_index] * inst.pue)
+        # what every view shows, computed once for all operators (not once per view)
+        self.forecast_carbon_kg_per_mwh = (np.asarray(self.forecast.carbon(
+            inst.policy.placement_signal))[:, inst.zone_index] * inst.pue)
 
     def build_costs(self, rent_usd_per_mwh: np.ndarray) -> None:
         """Each operator's (K, R) cost per MWh served at its forecast and the posted rent."""
@@ -324,23 +324,28 @@ class Operators(ArrayAgentSet[Operator]):
                                                     out=np.ones_like(total), where=total > 0))
         available = np.maximum(capacity - reserved.sum(axis=0), 0.0)
         share_cap = self.inst.capacity_share[:, None] * capacity[None, :]
-        compiled = (self.lp[order] & ~self.defers[order] & self.engine.walks
-                    & self.compiled_walk & (solve is None))
+        engine, defers = self.engine, self.defers
+        plans = defers.any()
+        compiled = (self.lp[order] & engine.walks & self.compiled_walk & (solve is None)
+                    & (engine.walks_plans | ~defers[order]))
         edges = np.flatnonzero(np.diff(compiled.astype(np.int8))) + 1
         voll = self.inst.policy.voll_usd_per_mwh
         due = self.due_mw
-        if self.defers.any():  # operators with work are never walked; the walk checks every
-            # row against the one-hour contract, where they may hold more than their due load
-            due = np.where(self.defers[:, None], np.maximum(due, inc.sum(axis=2)), due)
+        if plans and not engine.walks_plans:  # operators with work are not walked; the walk
+            # checks every row against the one-hour contract, where they may hold more than
+            # their due load
+            due = np.where(defers[:, None], np.maximum(due, inc.sum(axis=2)), due)
+        ahead = self._walk_ahead() if plans and engine.walks_plans else None
         start, checked = 0, False
         for stop in (*edges.tolist(), len(order)):
             run = order[start:stop]
             if compiled[start]:  # the arrays are checked against the contract once a step
-                self.lp_solves += self.engine.first_come(
+                extra = {} if ahead is None else {"ahead": ahead}
+                self.lp_solves += engine.first_come(
                     run, self.cost_usd_per_mwh, due,
                     self.planning_friction_usd_per_mw, inc, self.preference, reserved,
                     share_cap, available, voll, self.x_mw, self.unserved_mw,
-                    check=not checked)
+                    check=not checked, **extra)
                 checked = True
             else:
                 for o in run:
@@ -354,6 +359,13 @@ class Operators(ArrayAgentSet[Operator]):
             start = stop
         np.maximum(self.x_mw - inc, 0.0, out=self.moved_mw)
         regions.available_mw = available
+
+    def _walk_ahead(self) -> HoursAhead:
+        """The hours ahead for the compiled walk's plans (``abm.core.horizon_walk``): what
+        ``Operator.view`` shows an operator with work, for all of them at once."""
+        hours = np.where(self.defers, self.deadline_hours.max(axis=1) + 1, 0)
+        return HoursAhead(hours, self.energy_ahead_usd_per_mwh, self.network_usd_per_mwh,
+                         self.due_ahead_mw, self.backlog_mwh, self.work_run_mwh)
 
     def run_work(self, o: int, run_mwh: np.ndarray) -> None:
         """Operator o runs ``run_mwh`` (K,) of its waiting work this hour: taken from its

@@ -1,0 +1,415 @@
+"""Plans over the horizon (``abm/core/horizon.py``) for a whole first-come walk, compiled with
+numba: the capacity-free optimum in closed form, the exact min-cost flow only where it
+overfills a region (docs/formulation.md, "Deferrable work").
+
+Without capacity a plan separates by class, and each class's plan has a closed form. Hour t
+offers a class its kept MW (region j up to the incumbent x0_kj at c_tkj, tie rank the
+preference), cheapest first, then unlimited new MW at its cheapest region (c + phi, tie rank
+2 + the preference), or nothing beyond VoLL, all as ``abm.core.flow``'s one-hour optimum
+(``$`` within the tie tolerance count as equal, measured from the cheapest). Due load takes
+its hour's options in that order (what it leaves is unserved): within an hour any MW serves
+any load at the same $, and due load has no other hour. Work then takes, nearest deadline
+first, the cheapest option left among the hours before its deadline, by ($, tie rank +
+``deferral_tie``), or is missed at VoLL: the windows are nested (all open now), so a nearer
+deadline can only use what a later one could too, and taking the cheapest first for it
+costs the later work nothing. Last, the hours' work is re-dealt nearest deadline first in
+time order (what the tie rank's cross term asks for; the $ and each hour's MW are
+unchanged).
+
+Where the plan puts more in a region-hour than the operator can get there, the walk hands
+the operator back (``plan_walk`` then solves its ``HorizonProblem`` by
+``abm.core.horizon_flow`` and walks on). Checked against both horizon engines and scipy's
+linprog in the tests.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from abm.core.flow import _EPS, _FIT, _less, _place
+from abm.core.horizon import TIE_WAIT, HorizonProblem, HoursAhead, Plan
+from abm.core.problem import (
+    TIE_NEW,
+    TIE_UNSERVED,
+    PlacementError,
+    _bad,
+    _fail,
+    check_arrays,
+    check_capacity,
+)
+from abm.core.problem_check import tie_tolerance_usd_per_mwh
+
+
+@numba.njit(cache=True)
+def _wait_tie(h, t, n_t):
+    """``abm.core.horizon.deferral_tie`` for scalars (compiled)."""
+    return TIE_WAIT * (1.0 + t * (1.0 + (n_t - 1 - h) / n_t)) / (2.0 * n_t)
+
+
+@numba.njit(cache=True)
+def _levels(cost, feasible, room, phi, prev, pref, voll, tol, eps, lc, lt, lcap, lj):
+    """One class's options in one hour into (lc $, lt tie, lcap MW, lj region) by ($, tie):
+    its kept MW within ``tol`` of the hour's cheapest (lowest first), then new MW at its
+    cheapest region (lj = -1 where VoLL is cheaper: nothing beyond the kept MW), in the
+    regions where it may run and there is room. Returns the number of options."""
+    n_r = cost.shape[0]
+    low = voll
+    for j in range(n_r):
+        if feasible[j] and room[j]:
+            low = min(low, cost[j] + phi[j])
+    best, b, b_tie = -1, voll, TIE_UNSERVED
+    if voll > low + tol:
+        b, b_tie = np.inf, np.inf
+    for j in range(n_r):
+        c = cost[j] + phi[j]
+        if feasible[j] and room[j] and c <= low + tol and (
+                TIE_NEW + pref[j] < b_tie or (TIE_NEW + pref[j] == b_tie and c < b)):
+            best, b, b_tie = j, c, TIE_NEW + pref[j]
+    n = 0
+    for j in range(n_r):
+        if feasible[j] and room[j] and prev[j] > eps and cost[j] <= low + tol:
+            i = n
+            while i > 0 and _less(cost[j], pref[j], lc[i - 1], lt[i - 1], tol):
+                lc[i], lt[i], lcap[i], lj[i] = lc[i - 1], lt[i - 1], lcap[i - 1], lj[i - 1]
+                i -= 1
+            lc[i], lt[i], lcap[i], lj[i] = cost[j], pref[j], prev[j], j
+            n += 1
+    lc[n], lt[n], lcap[n], lj[n] = b, b_tie, np.inf, best
+    return n + 1
+
+
+@numba.njit(cache=True)
+def free_plan(cost, feasible, room, due, work, phi, prev, pref, voll, tol, eps, x, unserved,
+              deferred, missed, lc, lt, lcap, lj, n_lev, ptr, rest):
+    """The capacity-free optimum of one plan (module docstring) into x (T, K, R), unserved
+    (T, K), deferred (T, T, K) and missed (T, K), zeroed first; ``room`` (T, R): the
+    region-hours with room (capacity > 0; the others take nothing, as in the graph).
+    Scratch: lc, lt, lcap (T, R + 1) float, lj (T, R + 1), n_lev, ptr (T,) int, rest (T,)
+    float."""
+    n_t, n_k = due.shape
+    x[:] = 0.0
+    unserved[:] = 0.0
+    deferred[:] = 0.0
+    missed[:] = 0.0
+    for k in range(n_k):
+        for t in range(n_t):
+            n_lev[t] = _levels(cost[t, k], feasible[k], room[t], phi[k], prev[k], pref[k],
+                               voll, tol, eps, lc[t], lt[t], lcap[t], lj[t])
+            ptr[t] = 0
+            left = due[t, k]
+            while left > eps:
+                lev = ptr[t]
+                j = lj[t, lev]
+                if j < 0:
+                    unserved[t, k] = left
+                    break
+                take = left if lcap[t, lev] >= left - eps else lcap[t, lev]
+                x[t, k, j] += take
+                lcap[t, lev] -= take
+                left -= take
+                if lcap[t, lev] <= eps:
+                    ptr[t] += 1
+        for h in range(n_t):  # work, nearest deadline first
+            left = work[h, k]
+            while left > eps:
+                low = voll
+                for t in range(h + 1):
+                    lev = ptr[t]
+                    if lj[t, lev] >= 0:
+                        low = min(low, lc[t, lev])
+                bt, b, b_tie = -1, np.inf, np.inf
+                if voll <= low + tol:
+                    b, b_tie = voll, TIE_UNSERVED
+                for t in range(h + 1):
+                    lev = ptr[t]
+                    if lj[t, lev] < 0:
+                        continue
+                    c, c_tie = lc[t, lev], lt[t, lev] + _wait_tie(h, t, n_t)
+                    if c <= low + tol and (c_tie < b_tie or (c_tie == b_tie and c < b)):
+                        bt, b, b_tie = t, c, c_tie
+                if bt < 0:
+                    missed[h, k] = left
+                    break
+                lev = ptr[bt]
+                take = left if lcap[bt, lev] >= left - eps else lcap[bt, lev]
+                x[bt, k, lj[bt, lev]] += take
+                deferred[h, bt, k] += take
+                lcap[bt, lev] -= take
+                left -= take
+                if lcap[bt, lev] <= eps:
+                    ptr[bt] += 1
+        # re-deal each hour's work: the latest hours to the latest deadlines (what the tie
+        # rank's cross term asks for; the $, each hour's MW and the MW missed are unchanged)
+        for h in range(n_t):
+            rest[h] = work[h, k]
+        g = n_t - 1
+        for t in range(n_t - 1, -1, -1):
+            q = 0.0
+            for h in range(t, n_t):
+                q += deferred[h, t, k]
+                deferred[h, t, k] = 0.0
+            while q > eps:
+                while g >= t and rest[g] <= eps:
+                    g -= 1
+                if g < t:
+                    break
+                take = min(q, rest[g])
+                deferred[g, t, k] += take
+                q -= take
+                rest[g] -= take
+        for h in range(n_t):
+            missed[h, k] = max(rest[h], 0.0)
+
+
+@numba.njit(cache=True)
+def _plan_tolerance(cost, feasible, due, work, phi, voll):
+    """The plan's tie tolerance ($/MWh): the one-hour rule over every hour's classes with
+    load (``tie_tolerance_usd_per_mwh``), the largest."""
+    n_t, n_k = due.shape
+    load = np.zeros(n_k)
+    for k in range(n_k):
+        for t in range(n_t):
+            load[k] += due[t, k] + work[t, k]
+    tol = 0.0
+    for t in range(n_t):
+        tol = max(tol, tie_tolerance_usd_per_mwh(cost[t], feasible, load, phi, voll).max())
+    return tol
+
+
+@numba.njit(cache=True)
+def _fits_plan(x, cap, fit):
+    """Whether every hour of x (T, K, R) fits cap (R,), the same every hour."""
+    n_t, n_k, n_r = x.shape
+    for t in range(n_t):
+        for j in range(n_r):
+            load = 0.0
+            for k in range(n_k):
+                load += x[t, k, j]
+            if load > fit and load > cap[j] + fit:
+                return False
+    return True
+
+
+@numba.njit(cache=True)
+def _take_work(backlog, ran, work_run):
+    """Work run this hour (K,) taken from the backlog (K, S) nearest deadline first into
+    work_run (K, S), as the market accounts it (``abm.market.operators.Operators.run_work``)."""
+    n_k, n_s = backlog.shape
+    for k in range(n_k):
+        left = max(ran[k], 0.0)
+        for h in range(n_s):
+            take = min(backlog[k, h], left)
+            work_run[k, h] = take
+            left -= take
+
+
+@numba.njit(cache=True)
+def _walk(order, start, hours, cost, energy_ahead, network, feasible, due, due_ahead, backlog,
+          phi, prev, pref, reserved, share_cap, available, voll, x_out, unserved_out,
+          work_run):
+    """The first-come walk from ``order[start]`` (see ``plan_walk``); returns the position in
+    ``order`` of the first operator whose capacity-free plan does not fit (``len(order)``
+    when none), ``-1 - i`` when operator order[i]'s one-hour flow did not converge, and the
+    number of one-hour flows solved."""
+    n_k, n_r = cost.shape[1:]
+    n_max = backlog.shape[2]
+    cap = np.empty(n_r)
+    c = np.empty((n_max, n_k, n_r))
+    d = np.empty((n_max, n_k))
+    w = np.empty((n_max, n_k))
+    x = np.empty((n_max, n_k, n_r))
+    u = np.empty((n_max, n_k))
+    y = np.empty((n_max, n_max, n_k))
+    m = np.empty((n_max, n_k))
+    lc, lt, lcap = (np.empty((n_max, n_r + 1)), np.empty((n_max, n_r + 1)),
+                    np.empty((n_max, n_r + 1)))
+    lj = np.empty((n_max, n_r + 1), dtype=np.int64)
+    n_lev = np.empty(n_max, dtype=np.int64)
+    ptr = np.empty(n_max, dtype=np.int64)
+    rest = np.empty(n_max)
+    ran = np.empty(n_k)
+    room = np.empty((n_max, n_r), dtype=np.bool_)
+    flows = 0
+    for i in range(start, len(order)):
+        o = order[i]
+        for j in range(n_r):
+            cap[j] = max(min(available[j] + reserved[o, j], share_cap[o, j]), 0.0)
+        n_t = hours[o]
+        if n_t == 0:  # no deferrable work: the one-hour problem (abm.core.flow)
+            status = _place(cost[o], feasible[o], due[o], phi[o], prev[o], pref[o], cap, voll,
+                            x_out[o], unserved_out[o])
+            if status < 0:
+                return -1 - i, flows
+            flows += status
+        else:
+            scale = 0.0
+            for k in range(n_k):
+                for t in range(n_t):
+                    d[t, k] = due[o, k] if t == 0 else due_ahead[t - 1, o, k]
+                    w[t, k] = backlog[o, k, t]
+                    scale += d[t, k] + w[t, k]
+                    for j in range(n_r):
+                        c[t, k, j] = (cost[o, k, j] if t == 0
+                                      else energy_ahead[t - 1, o, j] + network[o, k, j])
+            scale = max(scale, 1e-300)
+            for t in range(n_t):  # a region without room takes nothing (as in the graph)
+                for j in range(n_r):
+                    room[t, j] = cap[j] > 0
+            ct, dt, wt = c[:n_t], d[:n_t], w[:n_t]
+            xt, ut, yt, mt = x[:n_t], u[:n_t], y[:n_t, :n_t], m[:n_t]
+            tol = _plan_tolerance(ct, feasible[o], dt, wt, phi[o], voll)
+            free_plan(ct, feasible[o], room[:n_t], dt, wt, phi[o], prev[o], pref[o], voll, tol,
+                      _EPS * scale, xt, ut, yt, mt, lc, lt, lcap, lj, n_lev, ptr, rest)
+            if not _fits_plan(xt, cap, _FIT * scale):
+                return i, flows
+            for k in range(n_k):
+                unserved_out[o, k] = ut[0, k]
+                ran[k] = 0.0
+                for j in range(n_r):
+                    x_out[o, k, j] = xt[0, k, j]
+                for h in range(n_t):
+                    ran[k] += yt[h, 0, k]
+            _take_work(backlog[o], ran, work_run[o])
+        for j in range(n_r):
+            load = 0.0
+            for k in range(n_k):
+                load += x_out[o, k, j]
+            available[j] = max(available[j] + reserved[o, j] - load, 0.0)
+    return len(order), flows
+
+
+def horizon_problem(o: int, ahead: HoursAhead, cost: np.ndarray, feasible: np.ndarray,
+                    due_mw: np.ndarray, friction_usd_per_mw: np.ndarray,
+                    incumbent_mw: np.ndarray, preference: np.ndarray, capacity_mw: np.ndarray,
+                    voll_usd_per_mwh: float) -> HorizonProblem:
+    """Operator o's ``HorizonProblem`` from the walk's arrays (``plan_walk``'s arguments),
+    against ``capacity_mw`` (R,) every hour."""
+    n_t = int(ahead.hours[o])
+    c = np.concatenate([cost[o][None], ahead.energy_usd_per_mwh[:n_t - 1, o, None, :]
+                        + ahead.network_usd_per_mwh[o][None]])
+    due = np.concatenate([due_mw[o][None], ahead.due_mw[:n_t - 1, o]])
+    return HorizonProblem.of(
+        c, feasible[o], due, ahead.backlog_mwh[o, :, :n_t].T,
+        voll_usd_per_mwh=voll_usd_per_mwh, friction_usd_per_mw=friction_usd_per_mw[o],
+        incumbent_mw=incumbent_mw[o],
+        capacity_mw=np.broadcast_to(capacity_mw, (n_t, len(capacity_mw))),
+        preference=preference[o])
+
+
+def solve_free_plan(problem: HorizonProblem) -> Plan:
+    """The capacity-free optimum of ``problem`` (module docstring): its capacity ignored
+    but where it is zero."""
+    p = problem
+    n_t, n_k, n_r = p.shape
+    scale = max(float(p.due_mw.sum() + p.deferrable_mw.sum()), 1e-300)
+    tol = _plan_tolerance(p.cost_usd_per_mwh, p.feasible, p.due_mw, p.deferrable_mw,
+                          p.friction_usd_per_mw, p.voll_usd_per_mwh)
+    x, u = np.zeros((n_t, n_k, n_r)), np.zeros((n_t, n_k))
+    y, m = np.zeros((n_t, n_t, n_k)), np.zeros((n_t, n_k))
+    free_plan(p.cost_usd_per_mwh, p.feasible, p.capacity_mw > 0, p.due_mw, p.deferrable_mw,
+              p.friction_usd_per_mw, p.incumbent_mw, p.preference, p.voll_usd_per_mwh, tol,
+              _EPS * scale, x, u, y, m, np.empty((n_t, n_r + 1)), np.empty((n_t, n_r + 1)),
+              np.empty((n_t, n_r + 1)), np.empty((n_t, n_r + 1), dtype=np.int64),
+              np.empty(n_t, dtype=np.int64), np.empty(n_t, dtype=np.int64), np.empty(n_t))
+    return Plan(x, u, y, m)
+
+
+def solve_plan(problem: HorizonProblem) -> Plan:
+    """One plan's optimum: the capacity-free optimum where it fits every region-hour's
+    capacity, else the min-cost flow (``abm.core.horizon_flow``)."""
+    from abm.core.horizon_flow import solve_horizon_flow
+
+    plan = solve_free_plan(problem)
+    scale = max(float(problem.due_mw.sum() + problem.deferrable_mw.sum()), 1e-300)
+    load = plan.x_mw.sum(axis=1)
+    if ((load <= _FIT * scale) | (load <= problem.capacity_mw + _FIT * scale)).all():
+        return plan
+    return solve_horizon_flow(problem)
+
+
+def plan_walk(order: np.ndarray, cost: np.ndarray, feasible: np.ndarray, due_mw: np.ndarray,
+              friction_usd_per_mw: np.ndarray, incumbent_mw: np.ndarray,
+              preference: np.ndarray, reserved_mw: np.ndarray, share_cap_mw: np.ndarray,
+              available_mw: np.ndarray, voll_usd_per_mwh: float, x_mw: np.ndarray,
+              unserved_mw: np.ndarray, ahead: HoursAhead, check: bool = True) -> int:
+    """``abm.core.flow.first_come`` with plans over the horizon: operators in ``order`` each
+    take their optimum against the capacity they can get (what they reserve plus what is still
+    free, up to their share, the same every hour of a plan); an operator with deferrable work
+    (``ahead.hours[o] > 0``) plans its hours ahead (its ``HorizonProblem``, ``horizon_problem``)
+    and commits hour 0, the others place this hour only. A plan whose capacity-free optimum
+    fits is taken as it is, the others are solved by ``abm.core.horizon_flow``.
+
+    Args:
+        order, cost, feasible, friction_usd_per_mw, incumbent_mw, preference, reserved_mw,
+            share_cap_mw, available_mw, voll_usd_per_mwh, x_mw, unserved_mw, check: as
+            ``abm.core.flow.first_come``.
+        due_mw: (O, K) this hour's due load (all the demand of an operator without work).
+        ahead: the hours ahead; ``ahead.work_run_mwh`` gets the work run by slot.
+
+    Returns:
+        The number of operators that needed a flow (one hour or a plan).
+    """
+    from abm.core.horizon_flow import solve_horizon_flow
+
+    cost, due, phi, prev, pref, reserved, share_cap = (np.ascontiguousarray(a, dtype=np.float64)
+                                                       for a in (cost, due_mw,
+                                                                 friction_usd_per_mw,
+                                                                 incumbent_mw, preference,
+                                                                 reserved_mw, share_cap_mw))
+    feasible = np.ascontiguousarray(feasible, dtype=np.bool_)
+    hours = np.ascontiguousarray(ahead.hours, dtype=np.int64)
+    energy, network, due_ahead, backlog = (
+        np.ascontiguousarray(a, dtype=np.float64) for a in (
+            ahead.energy_usd_per_mwh, ahead.network_usd_per_mwh, ahead.due_mw,
+            ahead.backlog_mwh))
+    voll = float(voll_usd_per_mwh)
+    if check:
+        check_ahead(cost, feasible, due, phi, prev, pref, share_cap, voll, hours, energy,
+                    due_ahead, backlog)
+        check_capacity("reserved_mw", reserved)
+        check_capacity("available_mw", available_mw)
+    order = np.ascontiguousarray(order, dtype=np.int64)
+    work_run = ahead.work_run_mwh
+    i, flows = 0, 0
+    while True:
+        i, n = _walk(order, i, hours, cost, energy, network, feasible, due, due_ahead,
+                     backlog, phi, prev, pref, reserved, share_cap, available_mw, voll, x_mw,
+                     unserved_mw, work_run)
+        flows += n
+        if i < 0:
+            raise PlacementError(f"min-cost flow did not converge for operator "
+                                 f"{order[-1 - i]}")
+        if i >= len(order):
+            return flows
+        o = order[i]
+        cap = np.maximum(np.minimum(available_mw + reserved[o], share_cap[o]), 0.0)
+        plan = solve_horizon_flow(horizon_problem(o, ahead, cost, feasible, due, phi, prev,
+                                                  pref, cap, voll))
+        x_mw[o], unserved_mw[o] = plan.x_mw[0], plan.unserved_mw[0]
+        _take_work(backlog[o], plan.deferred_mw[:, 0, :].sum(axis=0), work_run[o])
+        available_mw[:] = np.maximum(available_mw + reserved[o] - x_mw[o].sum(axis=0), 0.0)
+        flows += 1
+        i += 1
+
+
+def check_ahead(cost: np.ndarray, feasible: np.ndarray, due_mw: np.ndarray, phi: np.ndarray,
+                prev: np.ndarray, pref: np.ndarray, share_cap: np.ndarray, voll: float,
+                hours: np.ndarray, energy: np.ndarray, due_ahead: np.ndarray,
+                backlog: np.ndarray) -> None:
+    """The walk's arrays against the contracts (``abm.core.problem.check_arrays`` for this
+    hour, ``HorizonProblem``'s rules for the hours ahead); raises ``PlacementInputError``
+    naming the field and the offending values."""
+    defers = hours > 0
+    # an operator with work may hold more than its due load (last hour's work ran)
+    demand = np.where(defers[:, None], np.maximum(due_mw, prev.sum(axis=2)), due_mw)
+    check_arrays(cost, feasible, demand, phi, prev, share_cap, voll, pref)
+    if not defers.any():
+        return
+    runs = feasible.any(axis=1)[None]  # (1, O, R) regions some class may use
+    _bad("energy_usd_per_mwh", energy, runs & ~np.isfinite(energy), "finite where feasible")
+    for name, a in (("due_mw", due_ahead), ("backlog_mwh", backlog)):
+        _bad(name, a, ~(np.isfinite(a) & (a >= 0)), "finite and >= 0")
+    if hours.max() > backlog.shape[2] or hours.max() - 1 > len(energy):
+        _fail("hours", f"must be at most the backlog's {backlog.shape[2]} slots and the "
+              f"{len(energy) + 1} hours ahead, got {hours.max()}")
