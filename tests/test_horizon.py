@@ -352,3 +352,25 @@ def test_closed_form_is_the_capacity_free_optimum(p: HorizonProblem) -> None:
     if (load <= p.capacity_mw + 1e-9).all():
         assert p.objective_usd(relaxed) == pytest.approx(p.objective_usd(capped), abs=1e-7)
         assert p.tie_cost(relaxed) == pytest.approx(p.tie_cost(capped), abs=1e-7)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plans())
+def test_the_walk_repairs_an_overfilled_plan_to_the_optimum(p: HorizonProblem) -> None:
+    """With the same room every hour (what an operator in the market plans against), a plan
+    whose closed form overfills a region-hour is solved by the flow started from the closed
+    form (``solve_plan``, the walk's repair): linprog's $ optimum and the fresh flow's tie
+    cost, a feasible plan, every MWh conserved."""
+    cap = np.broadcast_to(p.capacity_mw[0], p.capacity_mw.shape)
+    p = HorizonProblem.of(p.cost_usd_per_mwh, p.feasible, p.due_mw, p.deferrable_mw,
+                          voll_usd_per_mwh=p.voll_usd_per_mwh,
+                          friction_usd_per_mw=p.friction_usd_per_mw,
+                          incumbent_mw=p.incumbent_mw, capacity_mw=cap,
+                          preference=p.preference)
+    fast, flow = solve_plan(p), solve_horizon_flow(p)
+    check_plan(p, fast)
+    want = linprog_optimum(p)
+    assert abs(p.objective_usd(fast) - want) <= 1e-7 * max(1.0, abs(want))
+    assert p.tie_cost(fast) == pytest.approx(p.tie_cost(flow), abs=1e-7)
+    total = fast.x_mw.sum() + fast.unserved_mw.sum() + fast.missed_mw.sum()
+    assert total == pytest.approx(p.due_mw.sum() + p.deferrable_mw.sum(), abs=1e-9)

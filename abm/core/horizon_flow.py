@@ -105,17 +105,10 @@ def _block(n, frm, to, rcap, rc, rt, pot, pot_tie, tol, start, adj, excess, leve
 
 
 @numba.njit(cache=True)
-def _mcf(n, supply, tail, head, capacity, cost, tie, tol, flow):
-    """Min-cost flow of ``supply`` to the sink (node n - 1) into ``flow`` (A,); returns the
-    number of Dijkstra rounds, or -1 if it did not converge.
-
-    Primal-dual: the potentials start at minus each node's lexicographic distance to the sink
-    on the DAG, so every node's shortest path has zero reduced cost and one blocking flow on
-    those arcs sends every supply when nothing binds; where an arc fills, Dijkstra from the
-    nodes with excess (reduced costs, potentials kept) finds the next zero-cost arcs.
-    """
+def _residual(n, tail, head, capacity, cost, tie):
+    """The residual graph of the zero flow: arc 2i is arc i, 2i + 1 its reverse; (frm, to,
+    rcap, rc, rt) per residual arc and the arcs out of each node v, adj[start[v]:start[v + 1]]."""
     n_a = len(tail)
-    t = n - 1
     to = np.empty(2 * n_a, dtype=np.int64)
     frm = np.empty(2 * n_a, dtype=np.int64)
     rcap = np.empty(2 * n_a)
@@ -136,23 +129,17 @@ def _mcf(n, supply, tail, head, capacity, cost, tie, tol, flow):
     for e in range(2 * n_a):
         adj[fill[frm[e]]] = e
         fill[frm[e]] += 1
-    # potentials: minus the distance to the sink (arcs point to higher nodes: a reverse sweep)
-    pot, pot_tie = np.full(n, np.inf), np.full(n, np.inf)
-    pot[t], pot_tie[t] = 0.0, 0.0
-    for v in range(t - 1, -1, -1):
-        for a in range(start[v], start[v + 1]):
-            e = adj[a]
-            w = to[e]
-            if e % 2 == 0 and rcap[e] > _EPS and pot[w] < np.inf:
-                if _less(rc[e] + pot[w], rt[e] + pot_tie[w], pot[v], pot_tie[v], 0.0):
-                    pot[v], pot_tie[v] = rc[e] + pot[w], rt[e] + pot_tie[w]
-    for v in range(n):
-        if pot[v] == np.inf:  # no way on to the sink: nothing flows in (graph builds none)
-            pot[v], pot_tie[v] = 0.0, 0.0
-        else:
-            pot[v], pot_tie[v] = -pot[v], -pot_tie[v]
-    excess = supply.copy()
-    excess[t] = 0.0
+    return frm, to, rcap, rc, rt, start, adj
+
+
+@numba.njit(cache=True)
+def _augment(n, frm, to, rcap, rc, rt, start, adj, pot, pot_tie, excess, tol):
+    """Send every node's excess to the sink (node n - 1) at least cost, from a pseudo-flow
+    (``rcap``) whose residual arcs all have reduced costs >= 0 under (pot, pot_tie): blocking
+    flows on zero-cost arcs, Dijkstra from the nodes with excess to move the potentials on.
+    Returns the number of Dijkstra rounds, or -1 if it did not converge."""
+    n_a = len(frm) // 2
+    t = n - 1
     left = excess.sum()
     dist, dist_tie = np.empty(n), np.empty(n)
     done = np.empty(n, dtype=np.bool_)
@@ -207,6 +194,42 @@ def _mcf(n, supply, tail, head, capacity, cost, tie, tol, flow):
             else:
                 pot[v] += dist[t]
                 pot_tie[v] += dist_tie[t]
+    return rounds
+
+
+@numba.njit(cache=True)
+def _mcf(n, supply, tail, head, capacity, cost, tie, tol, flow):
+    """Min-cost flow of ``supply`` to the sink (node n - 1) into ``flow`` (A,); returns the
+    number of Dijkstra rounds, or -1 if it did not converge.
+
+    Primal-dual: the potentials start at minus each node's lexicographic distance to the sink
+    on the DAG, so every node's shortest path has zero reduced cost and one blocking flow on
+    those arcs sends every supply when nothing binds; where an arc fills, Dijkstra from the
+    nodes with excess (reduced costs, potentials kept) finds the next zero-cost arcs.
+    """
+    n_a = len(tail)
+    t = n - 1
+    frm, to, rcap, rc, rt, start, adj = _residual(n, tail, head, capacity, cost, tie)
+    # potentials: minus the distance to the sink (arcs point to higher nodes: a reverse sweep)
+    pot, pot_tie = np.full(n, np.inf), np.full(n, np.inf)
+    pot[t], pot_tie[t] = 0.0, 0.0
+    for v in range(t - 1, -1, -1):
+        for a in range(start[v], start[v + 1]):
+            e = adj[a]
+            w = to[e]
+            if e % 2 == 0 and rcap[e] > _EPS and pot[w] < np.inf:
+                if _less(rc[e] + pot[w], rt[e] + pot_tie[w], pot[v], pot_tie[v], 0.0):
+                    pot[v], pot_tie[v] = rc[e] + pot[w], rt[e] + pot_tie[w]
+    for v in range(n):
+        if pot[v] == np.inf:  # no way on to the sink: nothing flows in (graph builds none)
+            pot[v], pot_tie[v] = 0.0, 0.0
+        else:
+            pot[v], pot_tie[v] = -pot[v], -pot_tie[v]
+    excess = supply.copy()
+    excess[t] = 0.0
+    rounds = _augment(n, frm, to, rcap, rc, rt, start, adj, pot, pot_tie, excess, tol)
+    if rounds < 0:
+        return -1
     for i in range(n_a):
         flow[i] = rcap[2 * i + 1]
     return rounds

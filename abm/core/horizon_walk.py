@@ -12,14 +12,19 @@ any load at the same $, and due load has no other hour. Work then takes, nearest
 first, the cheapest option left among the hours before its deadline, by ($, tie rank +
 ``deferral_tie``), or is missed at VoLL: the windows are nested (all open now), so a nearer
 deadline can only use what a later one could too, and taking the cheapest first for it
-costs the later work nothing. Last, the hours' work is re-dealt nearest deadline first in
-time order (what the tie rank's cross term asks for; the $ and each hour's MW are
-unchanged).
+costs the later work nothing. Last, each hour's work is dealt to the deadlines as the tie
+rank's cross term asks: the latest hours to the latest deadlines (the $, each hour's MW and
+the MW missed are unchanged).
 
-Where the plan puts more in a region-hour than the operator can get there, the walk hands
-the operator back (``plan_walk`` then solves its ``HorizonProblem`` by
-``abm.core.horizon_flow`` and walks on). Checked against both horizon engines and scipy's
-linprog in the tests.
+Where the closed form puts more in a region-hour than the operator can get there, the plan
+is repaired in the same compiled walk (``_repair``): the time-expanded min-cost flow
+(``abm.core.horizon_flow``'s primal-dual method) started from the closed form, with
+potentials from its residual graph (distances to the sink), sends on only the overfill. Should
+the potentials not settle (a near-tie the closed form settled otherwise than the flow), the
+walk hands the operator back and ``plan_walk`` solves its plan afresh by
+``abm.core.horizon_flow``. Plans that tie on both counts ($ and tie cost) may be settled
+differently from a fresh flow (as ``abm.core.flow`` settles them: deterministically).
+Checked against both horizon engines and scipy's linprog in the tests.
 """
 
 from __future__ import annotations
@@ -28,7 +33,10 @@ import numba
 import numpy as np
 
 from abm.core.flow import _EPS, _FIT, _less, _place
-from abm.core.horizon import TIE_WAIT, HorizonProblem, HoursAhead, Plan
+from abm.core.horizon import TIE_WAIT, HorizonProblem, HoursAhead, Plan, graph, plan_of
+from abm.core.horizon_flow import _EPS as _FLOW_EPS
+from abm.core.horizon_flow import _TIE_TOL, _augment, _residual
+from abm.core.horizon_flow import _TOL as _FLOW_TOL
 from abm.core.problem import (
     TIE_NEW,
     TIE_UNSERVED,
@@ -192,6 +200,186 @@ def _fits_plan(x, cap, fit):
 
 
 @numba.njit(cache=True)
+def _arc(i, tail, head, capacity, cost, tie, flow, u, v, cap, c, c_tie, f):
+    tail[i], head[i], capacity[i], cost[i], tie[i], flow[i] = u, v, cap, c, c_tie, f
+    return i + 1
+
+
+@numba.njit(cache=True)
+def _plan_graph(cost, feasible, room, due, work, phi, prev, pref, cap, voll, x, u, y, m,
+                tail, head, capacity, arc_cost, tie, flow):
+    """The time-expanded graph of a plan (``abm.core.horizon.graph``: the same nodes, arcs
+    and arc order) into the arc arrays, with the capacity-free plan (x, u, y, m) as its flow
+    (region-hour to sink: at most the capacity ``cap`` (R,)); returns the number of arcs."""
+    n_t, n_k, n_r = cost.shape
+    ch0, rh0 = 2 * n_t * n_k, 3 * n_t * n_k
+    sink = rh0 + n_t * n_r
+    def0 = n_t * n_k
+    i = 0
+    for t in range(n_t):
+        for k in range(n_k):
+            if due[t, k] > 0 and _runs(feasible[k], room[t]):
+                i = _arc(i, tail, head, capacity, arc_cost, tie, flow, t * n_k + k,
+                         ch0 + t * n_k + k, np.inf, 0.0, 0.0, due[t, k] - u[t, k])
+    for t in range(n_t):
+        for k in range(n_k):
+            if due[t, k] > 0:
+                i = _arc(i, tail, head, capacity, arc_cost, tie, flow, t * n_k + k, sink,
+                         np.inf, voll, TIE_UNSERVED, u[t, k])
+    for h in range(n_t):
+        for t in range(h + 1):
+            for k in range(n_k):
+                if work[h, k] > 0 and _runs(feasible[k], room[t]):
+                    i = _arc(i, tail, head, capacity, arc_cost, tie, flow, def0 + h * n_k + k,
+                             ch0 + t * n_k + k, np.inf, 0.0, _wait_tie(h, t, n_t), y[h, t, k])
+    for h in range(n_t):
+        for k in range(n_k):
+            if work[h, k] > 0:
+                i = _arc(i, tail, head, capacity, arc_cost, tie, flow, def0 + h * n_k + k,
+                         sink, np.inf, voll, TIE_UNSERVED, m[h, k])
+    for t in range(n_t):
+        for k in range(n_k):
+            for j in range(n_r):
+                if feasible[k, j] and room[t, j] and prev[k, j] > 0:
+                    i = _arc(i, tail, head, capacity, arc_cost, tie, flow, ch0 + t * n_k + k,
+                             rh0 + t * n_r + j, prev[k, j], cost[t, k, j], pref[k, j],
+                             min(x[t, k, j], prev[k, j]))
+    for t in range(n_t):
+        for k in range(n_k):
+            for j in range(n_r):
+                if feasible[k, j] and room[t, j]:
+                    kept = min(x[t, k, j], prev[k, j]) if prev[k, j] > 0 else 0.0
+                    i = _arc(i, tail, head, capacity, arc_cost, tie, flow, ch0 + t * n_k + k,
+                             rh0 + t * n_r + j, np.inf, cost[t, k, j] + phi[k, j],
+                             TIE_NEW + pref[k, j], max(x[t, k, j] - kept, 0.0))
+    for t in range(n_t):
+        for j in range(n_r):
+            if room[t, j]:
+                load = 0.0
+                for k in range(n_k):
+                    load += x[t, k, j]
+                i = _arc(i, tail, head, capacity, arc_cost, tie, flow, rh0 + t * n_r + j, sink,
+                         cap[j], 0.0, 0.0, min(load, cap[j]))
+    return i
+
+
+@numba.njit(cache=True)
+def _runs(feasible, room):
+    for j in range(len(room)):
+        if feasible[j] and room[j]:
+            return True
+    return False
+
+
+@numba.njit(cache=True)
+def _repair(cost, feasible, room, due, work, phi, prev, pref, cap, voll, x, u, y, m,
+            tail, head, capacity, arc_cost, tie, flow):
+    """The plan's optimum against ``cap`` (R,) every hour from its capacity-free optimum
+    (x, u, y, m): the time-expanded min-cost flow started from that plan, with the potentials
+    its residual graph gives (distances to the sink), sending on only what overfills a
+    region-hour. The arcs (``_plan_graph``; arrays of at least ``_most_arcs``) and their MW
+    into (tail, head, capacity, arc_cost, tie, flow). Returns (the flow's rounds, the number
+    of arcs); rounds -1 if it did not converge or the potentials did not settle (a near-tie
+    the closed form settled otherwise than the flow would: the caller solves afresh)."""
+    n_t, n_k, n_r = cost.shape
+    n = 3 * n_t * n_k + n_t * n_r + 1
+    sink = n - 1
+    n_a = _plan_graph(cost, feasible, room, due, work, phi, prev, pref, cap, voll, x, u, y, m,
+                      tail, head, capacity, arc_cost, tie, flow)
+    top = abs(voll)
+    for i in range(n_a):
+        top = max(top, abs(arc_cost[i]))
+    tol = _FLOW_TOL * max(top, 1e-300)
+    frm, to, rcap, rc, rt, start, adj = _residual(n, tail[:n_a], head[:n_a], capacity[:n_a],
+                                                  arc_cost[:n_a], tie[:n_a])
+    excess = np.zeros(n)
+    for i in range(n_a):
+        f = flow[i]
+        rcap[2 * i] = max(capacity[i] - f, 0.0)
+        rcap[2 * i + 1] = f
+        excess[tail[i]] -= f
+        excess[head[i]] += f
+    for v in range(2 * n_t * n_k):  # the sources: their supply, less what left them
+        excess[v] += due[v // n_k, v % n_k] if v < n_t * n_k else work[
+            (v - n_t * n_k) // n_k, v % n_k]
+    excess[sink] = 0.0
+    for v in range(n):
+        if abs(excess[v]) <= _FLOW_EPS * n:
+            excess[v] = 0.0
+        elif excess[v] < 0:
+            return -1, n_a
+    # potentials: minus the distance to the sink on the residual graph (Bellman-Ford sweeps)
+    d, d_tie = np.full(n, np.inf), np.full(n, np.inf)
+    d[sink], d_tie[sink] = 0.0, 0.0
+    settled = False
+    for _ in range(n):  # arcs mostly point to higher nodes: few sweeps settle
+        changed = False
+        for v in range(sink - 1, -1, -1):
+            for a in range(start[v], start[v + 1]):
+                e = adj[a]
+                w = to[e]
+                if rcap[e] <= _FLOW_EPS or d[w] == np.inf:
+                    continue
+                nd, nd_tie = rc[e] + d[w], rt[e] + d_tie[w]
+                # shorter beyond rounding ($ within tol, tie within _TIE_TOL are equal)
+                if nd < d[v] - tol or (nd <= d[v] + tol and nd_tie < d_tie[v] - _TIE_TOL):
+                    d[v], d_tie[v] = nd, nd_tie
+                    changed = True
+        if not changed:
+            settled = True
+            break
+    if not settled:
+        return -1, n_a
+    pot, pot_tie = np.empty(n), np.empty(n)
+    for v in range(n):
+        if d[v] == np.inf:
+            pot[v], pot_tie[v] = 0.0, 0.0
+        else:
+            pot[v], pot_tie[v] = -d[v], -d_tie[v]
+    rounds = _augment(n, frm, to, rcap, rc, rt, start, adj, pot, pot_tie, excess, tol)
+    if rounds < 0:
+        return -1, n_a
+    for i in range(n_a):
+        f = rcap[2 * i + 1]
+        flow[i] = 0.0 if abs(f) < 1e-12 else f
+    return rounds, n_a
+
+
+@numba.njit(cache=True)
+def _most_arcs(n_t, n_k, n_r):
+    """The most arcs a plan's graph has."""
+    return 4 * n_t * n_k + n_t * n_t * n_k + 2 * n_t * n_k * n_r + n_t * n_r
+
+
+@numba.njit(cache=True)
+def _now(n_t, n_k, n_r, due, tail, head, flow, n_a, x_now, u_now, ran):
+    """Hour 0 of a plan's flow (``_repair``) as ``abm.core.horizon.plan_of`` reads it: x_now
+    (K, R), u_now (K,) unserved and ran (K,) work run."""
+    x_now[:] = 0.0
+    ran[:] = 0.0
+    u_now[:] = 0.0
+    ch0, rh0 = 2 * n_t * n_k, 3 * n_t * n_k
+    sink = rh0 + n_t * n_r
+    for i in range(n_a):
+        f = flow[i]
+        v, w = tail[i], head[i]
+        if ch0 <= v < ch0 + n_k and rh0 <= w < rh0 + n_r:  # hour 0's class to region
+            x_now[v - ch0, w - rh0] += f
+        elif v < n_k and w == sink:  # hour 0's due load unserved
+            u_now[v] = min(f, due[0, v])
+        elif n_t * n_k <= v < 2 * n_t * n_k and ch0 <= w < ch0 + n_k:  # work run in hour 0
+            ran[w - ch0] += f
+    for k in range(n_k):
+        reach = due[0, k] - u_now[k] + ran[k]
+        run = 0.0
+        for j in range(n_r):
+            run += x_now[k, j]
+        if run > 0:
+            for j in range(n_r):
+                x_now[k, j] *= reach / run
+
+
+@numba.njit(cache=True)
 def _take_work(backlog, ran, work_run):
     """Work run this hour (K,) taken from the backlog (K, S) nearest deadline first into
     work_run (K, S), as the market accounts it (``abm.market.operators.Operators.run_work``)."""
@@ -230,6 +418,9 @@ def _walk(order, start, hours, cost, energy_ahead, network, feasible, due, due_a
     rest = np.empty(n_max)
     ran = np.empty(n_k)
     room = np.empty((n_max, n_r), dtype=np.bool_)
+    most = _most_arcs(n_max, n_k, n_r)
+    tail, head = np.empty(most, dtype=np.int64), np.empty(most, dtype=np.int64)
+    capacity, arc_cost, tie, flow = np.empty(most), np.empty(most), np.empty(most), np.empty(most)
     flows = 0
     for i in range(start, len(order)):
         o = order[i]
@@ -261,15 +452,23 @@ def _walk(order, start, hours, cost, energy_ahead, network, feasible, due, due_a
             tol = _plan_tolerance(ct, feasible[o], dt, wt, phi[o], voll)
             free_plan(ct, feasible[o], room[:n_t], dt, wt, phi[o], prev[o], pref[o], voll, tol,
                       _EPS * scale, xt, ut, yt, mt, lc, lt, lcap, lj, n_lev, ptr, rest)
-            if not _fits_plan(xt, cap, _FIT * scale):
-                return i, flows
-            for k in range(n_k):
-                unserved_out[o, k] = ut[0, k]
-                ran[k] = 0.0
-                for j in range(n_r):
-                    x_out[o, k, j] = xt[0, k, j]
-                for h in range(n_t):
-                    ran[k] += yt[h, 0, k]
+            if _fits_plan(xt, cap, _FIT * scale):
+                for k in range(n_k):
+                    unserved_out[o, k] = ut[0, k]
+                    ran[k] = 0.0
+                    for j in range(n_r):
+                        x_out[o, k, j] = xt[0, k, j]
+                    for h in range(n_t):
+                        ran[k] += yt[h, 0, k]
+            else:
+                rounds, n_a = _repair(ct, feasible[o], room[:n_t], dt, wt, phi[o], prev[o],
+                                      pref[o], cap, voll, xt, ut, yt, mt, tail, head,
+                                      capacity, arc_cost, tie, flow)
+                if rounds < 0:
+                    return i, flows
+                _now(n_t, n_k, n_r, dt, tail, head, flow, n_a, x_out[o], unserved_out[o],
+                     ran)
+                flows += 1
             _take_work(backlog[o], ran, work_run[o])
         for j in range(n_r):
             load = 0.0
@@ -316,16 +515,32 @@ def solve_free_plan(problem: HorizonProblem) -> Plan:
 
 
 def solve_plan(problem: HorizonProblem) -> Plan:
-    """One plan's optimum: the capacity-free optimum where it fits every region-hour's
-    capacity, else the min-cost flow (``abm.core.horizon_flow``)."""
+    """One plan's optimum as the walk finds it: the capacity-free optimum where it fits
+    every region-hour's capacity, else the min-cost flow started from it (``_repair``, with
+    the same room every hour) or afresh (``abm.core.horizon_flow``)."""
     from abm.core.horizon_flow import solve_horizon_flow
 
-    plan = solve_free_plan(problem)
-    scale = max(float(problem.due_mw.sum() + problem.deferrable_mw.sum()), 1e-300)
+    p = problem
+    plan = solve_free_plan(p)
+    scale = max(float(p.due_mw.sum() + p.deferrable_mw.sum()), 1e-300)
     load = plan.x_mw.sum(axis=1)
-    if ((load <= _FIT * scale) | (load <= problem.capacity_mw + _FIT * scale)).all():
+    if ((load <= _FIT * scale) | (load <= p.capacity_mw + _FIT * scale)).all():
         return plan
-    return solve_horizon_flow(problem)
+    cap = p.capacity_mw[0]
+    if (p.capacity_mw == cap[None]).all():  # the market's case: the same room every hour
+        n_t, n_k, n_r = p.shape
+        most = _most_arcs(n_t, n_k, n_r)
+        arcs = (np.empty(most, dtype=np.int64), np.empty(most, dtype=np.int64),
+                np.empty(most), np.empty(most), np.empty(most), np.empty(most))
+        rounds, n_a = _repair(p.cost_usd_per_mwh, p.feasible, p.capacity_mw > 0, p.due_mw,
+                              p.deferrable_mw, p.friction_usd_per_mw, p.incumbent_mw,
+                              p.preference, cap, p.voll_usd_per_mwh, *plan, *arcs)
+        if rounds >= 0:
+            g = graph(p)
+            if len(g.tail) != n_a or (g.tail != arcs[0][:n_a]).any():
+                raise PlacementError("the walk's graph differs from abm.core.horizon.graph")
+            return plan_of(p, g, arcs[5][:n_a])
+    return solve_horizon_flow(p)
 
 
 def plan_walk(order: np.ndarray, cost: np.ndarray, feasible: np.ndarray, due_mw: np.ndarray,

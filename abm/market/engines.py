@@ -93,10 +93,12 @@ class Flow(PlacementEngine):
         return solve_flow(problem)
 
     def plan(self, o: int, problem: HorizonProblem) -> Plan:
-        """The time-expanded min-cost flow's optimum (``abm.core.horizon_flow``)."""
-        from abm.core.horizon_flow import solve_horizon_flow
+        """The time-expanded min-cost flow's optimum as the compiled walk finds it
+        (``abm.core.horizon_walk.solve_plan``: the capacity-free optimum where it fits, else
+        the flow started from it)."""
+        from abm.core.horizon_walk import solve_plan
 
-        return solve_horizon_flow(problem)
+        return solve_plan(problem)
 
     def first_come(self, order, cost, demand_mw, friction_usd_per_mw, incumbent_mw,
                    preference, reserved_mw, share_mw, available_mw, voll_usd_per_mwh, x_mw,
