@@ -37,9 +37,10 @@ from abm.core.problem import (
     TIE_UNSERVED,
     PlacementInputError,
     _bad,
-    _f64,
     _fail,
     check_capacity,
+    check_shapes,
+    problem_arrays,
 )
 
 TIE_WAIT = 0.5  # tie cost scale of running deferrable work later (below 1: see deferral_tie)
@@ -93,30 +94,22 @@ class HorizonProblem:
         """A validated problem (contiguous float64 / bool copies); omitted deferrable work,
         friction, incumbent and preference are zeros, capacity unlimited. Raises
         ``PlacementInputError`` naming the field and the offending values."""
-        cost = _f64(cost_usd_per_mwh)
-        if cost.ndim != 3:
-            _fail("cost_usd_per_mwh", f"must be (T, K, R), got shape {cost.shape}")
+        if np.ndim(cost_usd_per_mwh) != 3:
+            _fail("cost_usd_per_mwh", f"must be (T, K, R), got shape "
+                  f"{np.shape(cost_usd_per_mwh)}")
+        arrays = problem_arrays(cost_usd_per_mwh, feasible,
+                                {"due_mw": due_mw, "deferrable_mw": deferrable_mw},
+                                friction_usd_per_mw=friction_usd_per_mw,
+                                incumbent_mw=incumbent_mw, capacity_mw=capacity_mw,
+                                preference=preference)
+        cost = arrays["cost_usd_per_mwh"]
         n_t, n_k, n_r = cost.shape
-        arrays = {
-            "cost_usd_per_mwh": cost,
-            "feasible": np.array(feasible, dtype=np.bool_, order="C"),
-            "due_mw": _f64(due_mw),
-            "deferrable_mw": _f64(deferrable_mw, (n_t, n_k)),
-            "friction_usd_per_mw": _f64(friction_usd_per_mw, (n_k, n_r)),
-            "incumbent_mw": _f64(incumbent_mw, (n_k, n_r)),
-            "capacity_mw": _f64(capacity_mw, (n_t, n_r), fill=np.inf),
-            "preference": _f64(preference, (n_k, n_r)),
-        }
         want = {"feasible": (n_k, n_r), "due_mw": (n_t, n_k), "deferrable_mw": (n_t, n_k),
                 "friction_usd_per_mw": (n_k, n_r), "incumbent_mw": (n_k, n_r),
                 "capacity_mw": (n_t, n_r), "preference": (n_k, n_r)}
-        for name, shape in want.items():
-            if arrays[name].shape != shape:
-                _fail(name, f"must have shape {shape} to match cost {cost.shape}, got "
-                      f"{arrays[name].shape}")
         voll = float(voll_usd_per_mwh)
-        if not np.isfinite(voll):
-            _fail("voll_usd_per_mwh", f"must be finite, got {voll}")
+        check_shapes(cost.shape, {name: (arrays[name].shape, shape)
+                                  for name, shape in want.items()}, voll)
         feas = np.broadcast_to(arrays["feasible"], cost.shape)
         _bad("cost_usd_per_mwh", cost, feas & ~np.isfinite(cost), "finite where feasible")
         for name in ("due_mw", "deferrable_mw", "friction_usd_per_mw", "incumbent_mw"):
@@ -131,6 +124,16 @@ class HorizonProblem:
     def shape(self) -> tuple[int, int, int]:
         """(T, K, R)."""
         return self.cost_usd_per_mwh.shape
+
+    def tie_tolerance_usd_per_mwh(self) -> float:
+        """$ per MWh below which two of the plan's $ figures tie, in every horizon engine:
+        the one-hour engines' rule over every hour
+        (``abm.core.problem_check.plan_tie_tolerance_usd_per_mwh``)."""
+        from abm.core.problem_check import plan_tie_tolerance_usd_per_mwh  # numba on use
+
+        return float(plan_tie_tolerance_usd_per_mwh(
+            self.cost_usd_per_mwh, self.feasible, self.due_mw, self.deferrable_mw,
+            self.friction_usd_per_mw, self.voll_usd_per_mwh))
 
     def objective_usd(self, plan: Plan) -> float:
         """The problem's objective ($) at a plan."""

@@ -9,7 +9,8 @@ Dijkstra on reduced costs from the nodes still holding supply moves the potentia
 next zero-cost arcs, and so on. The flow stays optimal throughout (successive shortest paths,
 many at a time), so once every supply has reached the sink (served, unserved or missed) it is
 the optimum. Costs are pairs compared lexicographically, ($ per MW, tie cost per MW), with $
-differences below ``tol`` (1e-13 of the largest $ figure) counting as ties, as in
+differences below ``tol`` (the tie tolerance every engine shares,
+``abm.core.problem_check.plan_tie_tolerance_usd_per_mwh``) counting as ties, as in
 ``abm.core.flow``.
 """
 
@@ -23,7 +24,6 @@ from abm.core.horizon import Graph, HorizonProblem, Plan, graph, plan_of
 from abm.core.problem import PlacementError
 
 _EPS = 1e-12  # MW: residual capacity below this is used up
-_TOL = 1e-13  # $ differences below this share of the largest $ figure are ties
 _TIE_TOL = 1e-9  # tie-cost differences below this are ties (the ranks are sums of a few terms)
 
 
@@ -235,10 +235,9 @@ def _mcf(n, supply, tail, head, capacity, cost, tie, tol, flow):
     return rounds
 
 
-def solve_graph(g: Graph) -> np.ndarray:
-    """The lexicographic ($, tie) min-cost flow on ``g``: MW per arc."""
-    finite = np.abs(g.cost[np.isfinite(g.cost)])
-    tol = _TOL * max(float(finite.max(initial=0.0)), 1e-300)
+def solve_graph(g: Graph, tol: float) -> np.ndarray:
+    """The lexicographic ($, tie) min-cost flow on ``g``, $ within ``tol`` ($/MWh) counting
+    as ties: MW per arc."""
     flow = np.zeros(len(g.tail))
     if len(g.tail) == 0:
         return flow
@@ -251,4 +250,4 @@ def solve_graph(g: Graph) -> np.ndarray:
 def solve_horizon_flow(problem: HorizonProblem) -> Plan:
     """One operator's plan over the horizon by min-cost flow (ties by docs/model.md's rule)."""
     g = graph(problem)
-    return plan_of(problem, g, solve_graph(g))
+    return plan_of(problem, g, solve_graph(g, problem.tie_tolerance_usd_per_mwh()))

@@ -3,7 +3,8 @@
 The LP is the time-expanded graph's min-cost flow written out: one column per arc (bounds
 [0, capacity], $ cost), one equality row per node but the sink (MW out - MW in = supply). Ties
 (docs/model.md, "Ties") are settled as in ``abm.core.placement``: a second solve fixes every
-column with a reduced cost above ``_TIE_DUAL`` of the $ scale at its optimal value (all rows
+column with a reduced cost above the tie tolerance (``HorizonProblem.tie_tolerance_usd_per_mwh``,
+the rule every engine shares) at its optimal value (all rows
 are equalities, so what is left is exactly the set of $ optima) and minimises the tie cost over
 it. A ``HorizonLP`` keeps one HiGHS model per graph shape and starts each solve from the last
 optimal basis when the shape is the same.
@@ -18,8 +19,7 @@ from abm.core.highs import quiet_highs
 from abm.core.horizon import Graph, HorizonProblem, Plan, graph, plan_of
 from abm.core.problem import PlacementError
 
-_TOLERANCE = 1e-10  # primal feasibility (MW), as abm.core.placement
-_TIE_DUAL = 1e-11  # reduced costs below this share of the largest $ figure count as zero
+_TOLERANCE = 1e-10  # HiGHS's primal and dual feasibility (MW, $/MWh), as abm.core.placement
 
 
 class HorizonLP:
@@ -29,6 +29,8 @@ class HorizonLP:
     def __init__(self) -> None:
         self.highs = quiet_highs()
         self.highs.setOptionValue("primal_feasibility_tolerance", _TOLERANCE)
+        # reduced costs to well within the tie tolerance (HiGHS's default 1e-7 is not)
+        self.highs.setOptionValue("dual_feasibility_tolerance", _TOLERANCE)
         self._key: tuple | None = None
         self._basis: highspy.HighsBasis | None = None
 
@@ -62,8 +64,9 @@ class HorizonLP:
         self._rows = np.arange(n_row, dtype=np.int32)
         self._basis = None
 
-    def solve_graph(self, g: Graph) -> np.ndarray:
-        """The lexicographic ($, tie) optimum of the flow on ``g``: MW per arc."""
+    def solve_graph(self, g: Graph, tol: float) -> np.ndarray:
+        """The lexicographic ($, tie) optimum of the flow on ``g``, reduced costs within
+        ``tol`` ($/MWh, the tie tolerance) counting as zero: MW per arc."""
         key = (g.n_nodes, g.tail.tobytes(), g.head.tobytes())
         h = self.highs
         if key != self._key:
@@ -81,10 +84,8 @@ class HorizonLP:
         self._run()
         self._basis = h.getBasis()
         first = h.getSolution()
-        finite = np.abs(g.cost[np.isfinite(g.cost)])
-        scale = max(float(finite.max(initial=0.0)), 1e-300)
         value = np.asarray(first.col_value)
-        fixed = np.abs(np.asarray(first.col_dual)) > _TIE_DUAL * scale
+        fixed = np.abs(np.asarray(first.col_dual)) > tol
         if not fixed.all():
             n_col = len(g.tail)
             h.changeColsBounds(n_col, self._cols, np.where(fixed, value, 0.0),
@@ -100,7 +101,7 @@ class HorizonLP:
         g = graph(problem)
         if len(g.tail) == 0:
             return plan_of(problem, g, np.zeros(0))
-        return plan_of(problem, g, self.solve_graph(g))
+        return plan_of(problem, g, self.solve_graph(g, problem.tie_tolerance_usd_per_mwh()))
 
     def _run(self) -> None:
         h = self.highs

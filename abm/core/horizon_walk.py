@@ -36,7 +36,6 @@ from abm.core.flow import _EPS, _FIT, _less, _place
 from abm.core.horizon import TIE_WAIT, HorizonProblem, HoursAhead, Plan, graph, plan_of
 from abm.core.horizon_flow import _EPS as _FLOW_EPS
 from abm.core.horizon_flow import _TIE_TOL, _augment, _residual
-from abm.core.horizon_flow import _TOL as _FLOW_TOL
 from abm.core.problem import (
     TIE_NEW,
     TIE_UNSERVED,
@@ -46,7 +45,7 @@ from abm.core.problem import (
     check_arrays,
     check_capacity,
 )
-from abm.core.problem_check import tie_tolerance_usd_per_mwh
+from abm.core.problem_check import plan_tie_tolerance_usd_per_mwh
 
 
 @numba.njit(cache=True)
@@ -171,21 +170,6 @@ def free_plan(cost, feasible, room, due, work, phi, prev, pref, voll, tol, eps, 
 
 
 @numba.njit(cache=True)
-def _plan_tolerance(cost, feasible, due, work, phi, voll):
-    """The plan's tie tolerance ($/MWh): the one-hour rule over every hour's classes with
-    load (``tie_tolerance_usd_per_mwh``), the largest."""
-    n_t, n_k = due.shape
-    load = np.zeros(n_k)
-    for k in range(n_k):
-        for t in range(n_t):
-            load[k] += due[t, k] + work[t, k]
-    tol = 0.0
-    for t in range(n_t):
-        tol = max(tol, tie_tolerance_usd_per_mwh(cost[t], feasible, load, phi, voll).max())
-    return tol
-
-
-@numba.njit(cache=True)
 def _fits_plan(x, cap, fit):
     """Whether every hour of x (T, K, R) fits cap (R,), the same every hour."""
     n_t, n_k, n_r = x.shape
@@ -272,7 +256,7 @@ def _runs(feasible, room):
 
 
 @numba.njit(cache=True)
-def _repair(cost, feasible, room, due, work, phi, prev, pref, cap, voll, x, u, y, m,
+def _repair(cost, feasible, room, due, work, phi, prev, pref, cap, voll, tol, x, u, y, m,
             tail, head, capacity, arc_cost, tie, flow):
     """The plan's optimum against ``cap`` (R,) every hour from its capacity-free optimum
     (x, u, y, m): the time-expanded min-cost flow started from that plan, with the potentials
@@ -286,10 +270,6 @@ def _repair(cost, feasible, room, due, work, phi, prev, pref, cap, voll, x, u, y
     sink = n - 1
     n_a = _plan_graph(cost, feasible, room, due, work, phi, prev, pref, cap, voll, x, u, y, m,
                       tail, head, capacity, arc_cost, tie, flow)
-    top = abs(voll)
-    for i in range(n_a):
-        top = max(top, abs(arc_cost[i]))
-    tol = _FLOW_TOL * max(top, 1e-300)
     frm, to, rcap, rc, rt, start, adj = _residual(n, tail[:n_a], head[:n_a], capacity[:n_a],
                                                   arc_cost[:n_a], tie[:n_a])
     excess = np.zeros(n)
@@ -449,7 +429,7 @@ def _walk(order, start, hours, cost, energy_ahead, network, feasible, due, due_a
                     room[t, j] = cap[j] > 0
             ct, dt, wt = c[:n_t], d[:n_t], w[:n_t]
             xt, ut, yt, mt = x[:n_t], u[:n_t], y[:n_t, :n_t], m[:n_t]
-            tol = _plan_tolerance(ct, feasible[o], dt, wt, phi[o], voll)
+            tol = plan_tie_tolerance_usd_per_mwh(ct, feasible[o], dt, wt, phi[o], voll)
             free_plan(ct, feasible[o], room[:n_t], dt, wt, phi[o], prev[o], pref[o], voll, tol,
                       _EPS * scale, xt, ut, yt, mt, lc, lt, lcap, lj, n_lev, ptr, rest)
             if _fits_plan(xt, cap, _FIT * scale):
@@ -462,7 +442,7 @@ def _walk(order, start, hours, cost, energy_ahead, network, feasible, due, due_a
                         ran[k] += yt[h, 0, k]
             else:
                 rounds, n_a = _repair(ct, feasible[o], room[:n_t], dt, wt, phi[o], prev[o],
-                                      pref[o], cap, voll, xt, ut, yt, mt, tail, head,
+                                      pref[o], cap, voll, tol, xt, ut, yt, mt, tail, head,
                                       capacity, arc_cost, tie, flow)
                 if rounds < 0:
                     return i, flows
@@ -502,8 +482,7 @@ def solve_free_plan(problem: HorizonProblem) -> Plan:
     p = problem
     n_t, n_k, n_r = p.shape
     scale = max(float(p.due_mw.sum() + p.deferrable_mw.sum()), 1e-300)
-    tol = _plan_tolerance(p.cost_usd_per_mwh, p.feasible, p.due_mw, p.deferrable_mw,
-                          p.friction_usd_per_mw, p.voll_usd_per_mwh)
+    tol = p.tie_tolerance_usd_per_mwh()
     x, u = np.zeros((n_t, n_k, n_r)), np.zeros((n_t, n_k))
     y, m = np.zeros((n_t, n_t, n_k)), np.zeros((n_t, n_k))
     free_plan(p.cost_usd_per_mwh, p.feasible, p.capacity_mw > 0, p.due_mw, p.deferrable_mw,
@@ -534,7 +513,8 @@ def solve_plan(problem: HorizonProblem) -> Plan:
                 np.empty(most), np.empty(most), np.empty(most), np.empty(most))
         rounds, n_a = _repair(p.cost_usd_per_mwh, p.feasible, p.capacity_mw > 0, p.due_mw,
                               p.deferrable_mw, p.friction_usd_per_mw, p.incumbent_mw,
-                              p.preference, cap, p.voll_usd_per_mwh, *plan, *arcs)
+                              p.preference, cap, p.voll_usd_per_mwh, p.tie_tolerance_usd_per_mwh(),
+                              *plan, *arcs)
         if rounds >= 0:
             g = graph(p)
             if len(g.tail) != n_a or (g.tail != arcs[0][:n_a]).any():

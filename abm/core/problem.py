@@ -72,17 +72,10 @@ class PlacementProblem:
         """A validated problem (contiguous float64 / bool copies); omitted friction and
         incumbent are zeros, capacity unlimited, preference zeros. Raises
         ``PlacementInputError``."""
-        cost = _f64(cost_usd_per_mwh)
-        shape = cost.shape
-        arrays = {
-            "cost_usd_per_mwh": cost,
-            "feasible": np.array(feasible, dtype=np.bool_, order="C"),
-            "demand_mw": _f64(demand_mw),
-            "friction_usd_per_mw": _f64(friction_usd_per_mw, shape),
-            "incumbent_mw": _f64(incumbent_mw, shape),
-            "capacity_mw": _f64(capacity_mw, shape[-1:], fill=np.inf),
-            "preference": _f64(preference, shape),
-        }
+        arrays = problem_arrays(cost_usd_per_mwh, feasible, {"demand_mw": demand_mw},
+                                friction_usd_per_mw=friction_usd_per_mw,
+                                incumbent_mw=incumbent_mw, capacity_mw=capacity_mw,
+                                preference=preference)
         voll = float(voll_usd_per_mwh)
         check_arrays(**arrays, voll_usd_per_mwh=voll)
         return cls(**arrays, voll_usd_per_mwh=voll)
@@ -143,11 +136,8 @@ def check_arrays(cost_usd_per_mwh: np.ndarray, feasible: np.ndarray, demand_mw: 
         expect["capacity_mw"] = (capacity_mw, shape[:-2] + shape[-1:])
     if preference is not None:
         expect["preference"] = (preference, shape)
-    for name, (a, want) in expect.items():
-        if np.shape(a) != want:
-            _fail(name, f"must have shape {want} to match cost {shape}, got {np.shape(a)}")
-    if not np.isfinite(voll_usd_per_mwh):
-        _fail("voll_usd_per_mwh", f"must be finite, got {voll_usd_per_mwh}")
+    check_shapes(shape, {name: (np.shape(a), want) for name, (a, want) in expect.items()},
+                 voll_usd_per_mwh)
     if capacity_mw is not None:
         check_capacity("capacity_mw", capacity_mw)
     r = shape[-1]
@@ -175,6 +165,37 @@ def check_arrays(cost_usd_per_mwh: np.ndarray, feasible: np.ndarray, demand_mw: 
              f"(demand there: {_values(demand, over)})")
     if preference is not None and not ((preference >= 0) & (preference <= 1)).all():
         _bad("preference", preference, ~((preference >= 0) & (preference <= 1)), "in [0, 1]")
+
+
+def problem_arrays(cost_usd_per_mwh: np.ndarray, feasible: np.ndarray,
+                   loads: dict[str, np.ndarray | None], *,
+                   friction_usd_per_mw: np.ndarray | None, incumbent_mw: np.ndarray | None,
+                   capacity_mw: np.ndarray | None, preference: np.ndarray | None
+                   ) -> dict[str, np.ndarray]:
+    """A problem's arrays as contiguous float64 / bool copies, the omitted ones at the
+    contract's defaults (friction, incumbent and preference zeros (K, R), capacity
+    unlimited), for one hour (cost (K, R), ``PlacementProblem``) or a plan over the horizon
+    (cost (T, K, R), ``abm.core.horizon.HorizonProblem``): ``loads`` by name (MW, (..., K);
+    None: zeros), capacity (..., R). The caller checks them (``check_shapes`` first)."""
+    cost = _f64(cost_usd_per_mwh)
+    lead, pair = cost.shape[:-2], cost.shape[-2:]
+    return {"cost_usd_per_mwh": cost, "feasible": np.array(feasible, dtype=np.bool_, order="C"),
+            **{name: _f64(a, lead + pair[:1]) for name, a in loads.items()},
+            "friction_usd_per_mw": _f64(friction_usd_per_mw, pair),
+            "incumbent_mw": _f64(incumbent_mw, pair),
+            "capacity_mw": _f64(capacity_mw, lead + pair[1:], fill=np.inf),
+            "preference": _f64(preference, pair)}
+
+
+def check_shapes(cost_shape: tuple[int, ...], shapes: dict[str, tuple[tuple, tuple]],
+                 voll_usd_per_mwh: float) -> None:
+    """Each named array's shape (got, want) matches the cost's, and VoLL is finite; raises
+    ``PlacementInputError`` naming the field otherwise."""
+    for name, (got, want) in shapes.items():
+        if got != want:
+            _fail(name, f"must have shape {want} to match cost {cost_shape}, got {got}")
+    if not np.isfinite(voll_usd_per_mwh):
+        _fail("voll_usd_per_mwh", f"must be finite, got {voll_usd_per_mwh}")
 
 
 def check_capacity(name: str, capacity_mw: np.ndarray) -> None:

@@ -1,5 +1,5 @@
 """The placement contract's compiled parts: the whole-array check, and the tolerance within
-which both engines count two $ figures as a tie.
+which every engine counts two $ figures as a tie (one hour, and a plan over the horizon).
 
 ``abm.core.problem.check_arrays`` calls ``arrays_valid`` first and names what is wrong only when
 it fails. They live apart from the contract so that the contract imports no engine and loads
@@ -55,4 +55,21 @@ def tie_tolerance_usd_per_mwh(cost, feasible, demand, phi, voll):
                 if feasible[k, j]:
                     top = max(top, abs(cost[k, j]) + phi[k, j])
         tol[k] = TIE_TOLERANCE * max(top, 1e-300)
+    return tol
+
+
+@numba.njit(cache=True)
+def plan_tie_tolerance_usd_per_mwh(cost, feasible, due, work, phi, voll):
+    """$ per MWh below which two $ figures of a plan over the horizon tie, for every horizon
+    engine (``abm.core.horizon_flow``, ``horizon_lp``, ``horizon_walk``): the one-hour rule
+    (``tie_tolerance_usd_per_mwh``) over every hour, for the classes with due load or work in
+    any hour, the largest. cost (T, K, R), feasible and phi (K, R), due and work (T, K)."""
+    n_t, n_k = due.shape
+    load = np.zeros(n_k)
+    for k in range(n_k):
+        for t in range(n_t):
+            load[k] += due[t, k] + work[t, k]
+    tol = 0.0
+    for t in range(n_t):
+        tol = max(tol, tie_tolerance_usd_per_mwh(cost[t], feasible, load, phi, voll).max())
     return tol
