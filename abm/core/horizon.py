@@ -186,7 +186,6 @@ class HoursAhead(NamedTuple):
             cost is energy + network.
         due_mw: (T - 1, O, K) due load of hours 1...
         backlog_mwh: (O, K, S) work waiting by slot (slot h: due by the end of hour h).
-        work_run_mwh: (O, K, S) output: the work each operator runs this hour, by slot.
     """
 
     hours: np.ndarray
@@ -194,7 +193,6 @@ class HoursAhead(NamedTuple):
     network_usd_per_mwh: np.ndarray
     due_mw: np.ndarray
     backlog_mwh: np.ndarray
-    work_run_mwh: np.ndarray
 
 
 class Graph(NamedTuple):

@@ -360,22 +360,8 @@ def _now(n_t, n_k, n_r, due, tail, head, flow, n_a, x_now, u_now, ran):
 
 
 @numba.njit(cache=True)
-def _take_work(backlog, ran, work_run):
-    """Work run this hour (K,) taken from the backlog (K, S) nearest deadline first into
-    work_run (K, S), as the market accounts it (``abm.market.operators.Operators.run_work``)."""
-    n_k, n_s = backlog.shape
-    for k in range(n_k):
-        left = max(ran[k], 0.0)
-        for h in range(n_s):
-            take = min(backlog[k, h], left)
-            work_run[k, h] = take
-            left -= take
-
-
-@numba.njit(cache=True)
 def _walk(order, start, hours, cost, energy_ahead, network, feasible, due, due_ahead, backlog,
-          phi, prev, pref, reserved, share_cap, available, voll, x_out, unserved_out,
-          work_run):
+          phi, prev, pref, reserved, share_cap, available, voll, x_out, unserved_out):
     """The first-come walk from ``order[start]`` (see ``plan_walk``); returns the position in
     ``order`` of the first operator whose capacity-free plan does not fit (``len(order)``
     when none), ``-1 - i`` when operator order[i]'s one-hour flow did not converge, and the
@@ -435,11 +421,8 @@ def _walk(order, start, hours, cost, energy_ahead, network, feasible, due, due_a
             if _fits_plan(xt, cap, _FIT * scale):
                 for k in range(n_k):
                     unserved_out[o, k] = ut[0, k]
-                    ran[k] = 0.0
                     for j in range(n_r):
                         x_out[o, k, j] = xt[0, k, j]
-                    for h in range(n_t):
-                        ran[k] += yt[h, 0, k]
             else:
                 rounds, n_a = _repair(ct, feasible[o], room[:n_t], dt, wt, phi[o], prev[o],
                                       pref[o], cap, voll, tol, xt, ut, yt, mt, tail, head,
@@ -449,7 +432,6 @@ def _walk(order, start, hours, cost, energy_ahead, network, feasible, due, due_a
                 _now(n_t, n_k, n_r, dt, tail, head, flow, n_a, x_out[o], unserved_out[o],
                      ran)
                 flows += 1
-            _take_work(backlog[o], ran, work_run[o])
         for j in range(n_r):
             load = 0.0
             for k in range(n_k):
@@ -519,7 +501,11 @@ def solve_plan(problem: HorizonProblem) -> Plan:
             g = graph(p)
             if len(g.tail) != n_a or (g.tail != arcs[0][:n_a]).any():
                 raise PlacementError("the walk's graph differs from abm.core.horizon.graph")
-            return plan_of(p, g, arcs[5][:n_a])
+            plan = plan_of(p, g, arcs[5][:n_a])
+            # hour 0 as the walk commits it (the same arithmetic, to the last bit)
+            _now(n_t, n_k, n_r, p.due_mw, arcs[0], arcs[1], arcs[5], n_a, plan.x_mw[0],
+                 plan.unserved_mw[0], np.empty(n_k))
+            return plan
     return solve_horizon_flow(p)
 
 
@@ -540,7 +526,8 @@ def plan_walk(order: np.ndarray, cost: np.ndarray, feasible: np.ndarray, due_mw:
             share_cap_mw, available_mw, voll_usd_per_mwh, x_mw, unserved_mw, check: as
             ``abm.core.flow.first_come``.
         due_mw: (O, K) this hour's due load (all the demand of an operator without work).
-        ahead: the hours ahead; ``ahead.work_run_mwh`` gets the work run by slot.
+        ahead: the hours ahead. What a class places beyond its due load served is work run
+            this hour (the market takes it from the backlog, ``Operators.run_work``).
 
     Returns:
         The number of operators that needed a flow (one hour or a plan).
@@ -565,12 +552,11 @@ def plan_walk(order: np.ndarray, cost: np.ndarray, feasible: np.ndarray, due_mw:
         check_capacity("reserved_mw", reserved)
         check_capacity("available_mw", available_mw)
     order = np.ascontiguousarray(order, dtype=np.int64)
-    work_run = ahead.work_run_mwh
     i, flows = 0, 0
     while True:
         i, n = _walk(order, i, hours, cost, energy, network, feasible, due, due_ahead,
                      backlog, phi, prev, pref, reserved, share_cap, available_mw, voll, x_mw,
-                     unserved_mw, work_run)
+                     unserved_mw)
         flows += n
         if i < 0:
             raise PlacementError(f"min-cost flow did not converge for operator "
@@ -582,7 +568,6 @@ def plan_walk(order: np.ndarray, cost: np.ndarray, feasible: np.ndarray, due_mw:
         plan = solve_horizon_flow(horizon_problem(o, ahead, cost, feasible, due, phi, prev,
                                                   pref, cap, voll))
         x_mw[o], unserved_mw[o] = plan.x_mw[0], plan.unserved_mw[0]
-        _take_work(backlog[o], plan.deferred_mw[:, 0, :].sum(axis=0), work_run[o])
         available_mw[:] = np.maximum(available_mw + reserved[o] - x_mw[o].sum(axis=0), 0.0)
         flows += 1
         i += 1

@@ -347,6 +347,10 @@ class Operators(ArrayAgentSet[Operator]):
                     share_cap, available, voll, self.x_mw, self.unserved_mw,
                     check=not checked, **extra)
                 checked = True
+                if ahead is not None:  # what each placed beyond its due load is work run
+                    rows = run[defers[run]]
+                    self.run_work(rows, self.x_mw[rows].sum(axis=2) + self.unserved_mw[rows]
+                                  - self.due_mw[rows])
             else:
                 for o in run:
                     cap = np.maximum(np.minimum(available + reserved[o], share_cap[o]), 0.0)
@@ -365,12 +369,12 @@ class Operators(ArrayAgentSet[Operator]):
         ``Operator.view`` shows an operator with work, for all of them at once."""
         hours = np.where(self.defers, self.deadline_hours.max(axis=1) + 1, 0)
         return HoursAhead(hours, self.energy_ahead_usd_per_mwh, self.network_usd_per_mwh,
-                         self.due_ahead_mw, self.backlog_mwh, self.work_run_mwh)
+                         self.due_ahead_mw, self.backlog_mwh)
 
-    def run_work(self, o: int, run_mwh: np.ndarray) -> None:
-        """Operator o runs ``run_mwh`` (K,) of its waiting work this hour: taken from its
-        backlog nearest deadline first (``work_run_mwh``; the backlog itself changes when the
-        hour settles)."""
+    def run_work(self, o: int | np.ndarray, run_mwh: np.ndarray) -> None:
+        """Operator o (or operators, an index array) runs ``run_mwh`` (K,) ((O', K)) of its
+        waiting work this hour: taken from its backlog nearest deadline first
+        (``work_run_mwh``; the backlog itself changes when the hour settles)."""
         left = np.clip(run_mwh, 0.0, None)
         for h in range(self.backlog_mwh.shape[2]):
             take = np.minimum(self.backlog_mwh[o, :, h], left)
