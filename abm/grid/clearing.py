@@ -25,6 +25,7 @@ factor 0) is marginal where nothing else can serve.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -150,6 +151,9 @@ class _KeptLP:
         lp.a_matrix_.index_ = row.astype(np.int32)
         lp.a_matrix_.value_ = matrix[row, col]
         self.highs = quiet_highs()
+        # no presolve: on these small models it costs more than the simplex it saves (a cold
+        # solve 1.27 -> 0.45 ms of CPU, measured on benchmarks/grid.py's 30 zones)
+        self.highs.setOptionValue("presolve", "off")
         self.highs.passModel(lp)
         self._rows = np.arange(n_row, dtype=np.int32)
         self._basis: _Basis | None = None
@@ -299,6 +303,7 @@ class CoupledLP:
         self.tie_lp = _KeptLP(matrix, self.tie_cost.copy(), lower.copy(), upper.copy())
         self._all = np.arange(len(lower))
         self._unit_cols = np.arange(nu)
+        self._unit_row = local[fleet.zone[self.units]]  # each unit's balance row
         self._state: tuple | None = None  # the last HiGHS basis's prices and what it needs
         self.tie_solves = 0  # clearings the tie model settled (HiGHS's tolerances, or unsafe)
 
@@ -367,18 +372,20 @@ class CoupledLP:
         reduced = cost - lp.matrix[:, :nu].T @ np.asarray(price_usd_per_mwh, dtype=float)[
             self.zones]
         zero = np.abs(reduced) <= 1e-7 * (1.0 + np.abs(cost))
-        unit_row = np.argmax(lp.matrix[:, :nu], axis=0)
+        unit_row = self._unit_row
         basic = np.full(nz, -1)
-        for z in range(nz):
-            mine = unit_row == z
-            candidates = np.flatnonzero(mine & inside[:nu])
-            if len(candidates) > 1:
-                return False
-            if not len(candidates):
-                candidates = np.flatnonzero(mine & zero)
-            if not len(candidates):
-                return False
-            basic[z] = candidates[0]
+        # per zone: its one unit inside its bounds, or else its first at a bound with a zero
+        # reduced cost
+        held = np.flatnonzero(inside[:nu])
+        if (np.bincount(unit_row[held], minlength=nz) > 1).any():
+            return False
+        basic[unit_row[held]] = held
+        degenerate = np.flatnonzero(zero)
+        rows, first = np.unique(unit_row[degenerate], return_index=True)
+        open_row = basic[rows] < 0
+        basic[rows[open_row]] = degenerate[first[open_row]]
+        if (basic < 0).any():
+            return False
         try:
             inverse = np.linalg.inv(lp.matrix[:, basic])
         except np.linalg.LinAlgError:
@@ -511,11 +518,20 @@ class MeritOrder:
 
 
 def _reach(step: np.ndarray) -> np.ndarray:
-    """Transitive closure of a reflexive boolean relation (Z, Z), by repeated squaring."""
-    reach = step
+    """Transitive closure of a reflexive boolean relation (Z, Z), by repeated squaring
+    (read-only; the closures of the last relations seen are kept: the lines' open directions
+    repeat from clearing to clearing)."""
+    return _closure(np.packbits(step).tobytes(), len(step))
+
+
+@functools.lru_cache(maxsize=256)
+def _closure(packed: bytes, n: int) -> np.ndarray:
+    """``_reach`` of the relation packed in ``packed`` (``np.packbits`` of (n, n))."""
+    reach = np.unpackbits(np.frombuffer(packed, dtype=np.uint8), count=n * n).reshape(n, n) > 0
     while True:
         more = (reach.astype(np.float32) @ reach.astype(np.float32)) > 0
         if (more == reach).all():
+            reach.flags.writeable = False
             return reach
         reach = more
 

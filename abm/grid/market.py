@@ -343,8 +343,11 @@ class GridMarket:
 
     @property
     def hour_network(self) -> Network:
-        """The interconnectors with this hour's transfer limits."""
-        return replace(self.network, capacity_mw=self.line_limit_mw)
+        """The interconnectors with this hour's transfer limits (built once per limits)."""
+        net = self.__dict__.get("_hour_network")
+        if net is None or net.capacity_mw is not self.line_limit_mw:
+            net = self._hour_network = replace(self.network, capacity_mw=self.line_limit_mw)
+        return net
 
     def clear(self, load_mw: np.ndarray) -> Dispatch:
         """Clear all zones at total loads ``load_mw`` (Z,) MW (background + data centres).
