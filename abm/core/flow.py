@@ -240,6 +240,10 @@ def _repair(cost, feasible, phi, prev, pref, cap, voll, tol, eps, x, unserved, p
                         nd_tie = dv_tie - s_tie + pot_tie[v] - pot_tie[k]
                         n_q = _relax(k, nd, nd_tie, v, dist, dist_tie, pred, queue, n_q, tol)
         if pred[t] < 0:
+            j = e - n_k
+            if x[:, j].sum() - out[j] <= eps:  # no MW left there, only the drift of MW
+                inflow[j] = out[j]  # snapped to their bounds (``_remove``): none to send on
+                continue
             return -1
         for u in range(n):  # nodes settled before the sink by their distance, others by its
             w = u if done[u] else t
