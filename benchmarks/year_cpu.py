@@ -3,7 +3,8 @@
 Runs ``abm run SCENARIO --hours H`` in a child process for two lengths (default 24 and 72
 hours), takes each child's CPU time (user + system, the operating system's accounting) and
 projects the scenario's year linearly: the start-up and the last checkpoint and figures (the
-intercept) plus the year's hours at the cost of an hour between the two runs (the slope).
+intercept) plus the year's hours at the cost of an hour between the two runs (the slope). A
+first one-hour run, not counted, compiles what numba has not cached yet.
 Results: benchmarks/RESULTS.md.
 
     .venv/bin/python benchmarks/year_cpu.py benchmarks/scale10k.toml [--hours 24 72]
@@ -41,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     if short < 1 or long <= short:
         parser.error("--hours: two different lengths of at least 1 hour")
     year = load_scenario(args.scenario).hours
+    child_cpu_s(args.scenario, 1)  # numba's compilation, once, not counted
     cpu = {h: child_cpu_s(args.scenario, h) for h in (short, long)}
     per_hour = (cpu[long] - cpu[short]) / (long - short)
     fixed = cpu[short] - short * per_hour
