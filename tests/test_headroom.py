@@ -137,12 +137,13 @@ def test_stranded_hours_and_events():
 # -- oracles: a bisection and linear programmes --------------------------------------------------
 
 def bisection_headroom(cap: np.ndarray, share: float) -> float:
-    """The largest L with C(L) <= s L H by bisection on C evaluated directly."""
+    """The largest L with C(L) <= s L H by bisection on C evaluated directly (to rounding: where
+    C(L) = s L H over a whole interval, one ulp of the sum must not end it early)."""
     H = len(cap)
     lo, hi = 0.0, float(cap.max()) / (1 - share) + 1.0
     for _ in range(200):
         mid = 0.5 * (lo + hi)
-        if np.maximum(mid - cap, 0).sum() <= share * H * mid:
+        if np.maximum(mid - cap, 0).sum() <= share * H * mid * (1 + 1e-12):
             lo = mid
         else:
             hi = mid
@@ -206,6 +207,16 @@ def rooms(data, hours: int) -> np.ndarray:
     values = data.draw(st.lists(st.floats(0, 100), min_size=hours, max_size=hours))
     at_peak = data.draw(st.lists(st.booleans(), min_size=hours, max_size=hours))
     return np.where(at_peak, 0.0, np.round(values, 3))
+
+
+def test_a_budget_met_with_equality_over_an_interval_gives_its_right_end():
+    """15 hours at the peak and 15 with 1 MW of room, half the energy may be curtailed: C(L) =
+    s L H for every L in [0, 1] (15 L = 0.5 * 30 * L), beyond 1 C rises faster, so L* = 1 MW
+    exactly (hypothesis found it: a bisection without a rounding tolerance stopped at 0.99977)."""
+    cap = np.array([0.0] * 15 + [1.0] * 15)
+    assert headroom_mw(cap, 0.5) == 1.0
+    assert bisection_headroom(cap, 0.5) == pytest.approx(1.0, rel=1e-9)
+    assert curtailed_mwh(cap, 1.0) == 15.0
 
 
 @settings(max_examples=60, deadline=None)
