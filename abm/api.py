@@ -2,7 +2,7 @@
 
     import abm
     run = abm.simulate(hours=24, policy__carbon_price_usd_per_t=100)
-    run.model.head(); run.summary["emissions_kg"]; run.plot_generation()
+    run.model.head(); run.summary["emissions_system_kg"]; run.plot_generation()
     abm.frontier(budgets_ms=[10, 50, 100, 300])
     abm.sweep("experiments/sweeps/quick.toml", workers=2)
 
@@ -250,7 +250,7 @@ def sensitivity(spec: str | Path | Spec, results: pd.DataFrame) -> list[Sensitiv
 
 def discover(spec: str | Path | Spec, results: pd.DataFrame, target: str | None = None) -> Any:
     """Scenario discovery (PRIM): the box of parameter ranges where ``target`` holds, e.g.
-    ``"saved.emissions_kg.system>0.03"`` (default: the sweep file's ``[discovery]``, else the
+    ``"saved.emissions_system_kg>0.03"`` (default: the sweep file's ``[discovery]``, else the
     top quarter of the first outcome). Returns an :class:`abm.sweeps.analysis.Box`
     (``.limits``, ``.coverage``, ``.density``, ``.trajectory``)."""
     import numpy as np

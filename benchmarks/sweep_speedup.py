@@ -37,7 +37,7 @@ range = [0.0, 200.0]
 range = [0.0, 0.3]
 
 [outcomes]
-scalars = ["emissions_kg.system", "cost_usd", "moved_mwh", "relocated_share"]
+scalars = ["emissions_system_kg", "cost_usd", "moved_mwh", "relocated_share"]
 """
 
 

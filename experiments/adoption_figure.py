@@ -17,7 +17,7 @@ import pandas as pd
 
 SHARE = "population.strategies.greenest"
 PANELS = (  # outcome, scale, label
-    ("emissions_kg.system", 1e-3, "system emissions (t CO2 / week)"),
+    ("emissions_system_kg", 1e-3, "system emissions (t CO2 / week)"),
     ("dc_price_usd_per_mwh", 1.0, "zone price paid by data-centre load ($/MWh)"),
     ("unserved_mwh", 1.0, "unserved demand (MWh / week)"),
     ("herding_mwh", 1.0, "herding: load swinging between zones (MWh / week)"),

@@ -233,7 +233,7 @@ def _week_price_fit() -> str:
 @figure("week-headline")
 def _week_headline() -> str:
     s, z = default_week()
-    system, reloc = s["emissions_kg"]["system"], s["relocation_effect_kg"]
+    system, reloc = s["emissions_system_kg"], s["relocation_effect_kg"]
     it, grid = s["served_mwh"], s["grid_energy_mwh"]
     rows = [("system emissions of the data-centre load (t)", f"{system / 1000:,.1f}"),
             ("relocation effect (t)", f"{reloc / 1000:,.1f}"),
@@ -242,11 +242,11 @@ def _week_headline() -> str:
             ("system emissions per MWh of IT load / of grid electricity (kg/MWh)",
              f"{system / it:,.0f} / {system / grid:,.0f}"),
             ("marginal attribution per MWh of IT load / of grid electricity (kg/MWh)",
-             f"{s['emissions_kg']['marginal'] / it:,.0f} / "
-             f"{s['emissions_kg']['marginal'] / grid:,.0f}"),
+             f"{s['emissions_marginal_kg'] / it:,.0f} / "
+             f"{s['emissions_marginal_kg'] / grid:,.0f}"),
             ("average-carbon attribution per MWh of IT load / of grid electricity (kg/MWh)",
-             f"{s['emissions_kg']['average'] / it:,.0f} / "
-             f"{s['emissions_kg']['average'] / grid:,.0f}"),
+             f"{s['emissions_average_kg'] / it:,.0f} / "
+             f"{s['emissions_average_kg'] / grid:,.0f}"),
             ("served away from origin", f"{100 * s['relocated_share']:.1f} %"),
             ("unserved data-centre demand (MWh)", f"{s['demand_mwh'] - it:,.1f}"),
             ("background demand shed at VoLL (MWh), placed / status quo",
@@ -1049,10 +1049,12 @@ def placement_policies() -> dict[str, dict]:
 @figure("published-placement-policy", cheap=False)
 def _placement_policy() -> str:
     s = placement_policies()
-    avg, mar = s["average"]["emissions_kg"], s["marginal"]["emissions_kg"]
+    avg, mar = s["average"], s["marginal"]
     return (f"with placement on average carbon instead of marginal carbon, attributed (average) "
-            f"emissions are {100 * (avg['average'] / mar['average'] - 1):+.1f} % and system "
-            f"emissions {100 * (avg['system'] / mar['system'] - 1):+.1f} %")
+            f"emissions are "
+            f"{100 * (avg['emissions_average_kg'] / mar['emissions_average_kg'] - 1):+.1f} % and "
+            f"system emissions "
+            f"{100 * (avg['emissions_system_kg'] / mar['emissions_system_kg'] - 1):+.1f} %")
 
 
 # -- figures: adoption of follow-the-green (slow: a sweep of 33 runs of the week) -------------
@@ -1076,7 +1078,7 @@ def adoption() -> pd.DataFrame:
 def _adoption() -> str:
     t = adoption().xs("mean", axis=1, level=1)
     ends = t.loc[[t.index.min(), t.index.max()]]
-    rows = [("system emissions (kt CO2 / week)", "emissions_kg.system", 1e-6, "{:,.1f}"),
+    rows = [("system emissions (kt CO2 / week)", "emissions_system_kg", 1e-6, "{:,.1f}"),
             ("price data-centre load pays (USD/MWh)", "dc_price_usd_per_mwh", 1.0, "{:,.1f}"),
             ("unserved demand (MWh / week)", "unserved_mwh", 1.0, "{:,.0f}"),
             ("herding (MWh / week)", "herding_mwh", 1.0, "{:,.0f}"),
@@ -1221,7 +1223,7 @@ def _audit_week_top() -> str:
     return table(pd.DataFrame({
         "rank": r["rank"], "assumption": r.assumption, "range": [
             f"x{lo:g} to x{hi:g}" for lo, hi in zip(r.low, r.high, strict=True)],
-        "system emissions (t)": pair("emissions_kg.system", 1e-3, "{:+,.0f}"),
+        "system emissions (t)": pair("emissions_system_kg", 1e-3, "{:+,.0f}"),
         "relocation effect (t)": pair("relocation_effect_kg", 1e-3, "{:+,.0f}"),
         "cost (k USD)": pair("cost_usd", 1e-3, "{:+,.0f}"),
         "data-centre price (USD/MWh)": pair("dc_price_usd_per_mwh", 1.0, "{:+.2f}"),
@@ -1232,12 +1234,12 @@ def _audit_week_top() -> str:
 def _audit_week_line() -> str:
     base, r = week_audit()
     line = r[r.assumption == "line rating: US-PJM-DOM-US-MISO"].iloc[0]
-    reloc, system = base["relocation_effect_kg"], base["emissions_kg.system"]
+    reloc, system = base["relocation_effect_kg"], base["emissions_system_kg"]
     return (f"ranks {line['rank']} of {len(r)}: without it the week's relocation effect is "
             f"{(reloc + line['relocation_effect_kg.low']) / 1e6:+.2f} kt instead of "
             f"{reloc / 1e6:+.2f} kt ({100 * line['relocation_effect_kg.low'] / abs(reloc):+.0f} "
             f"%) and the data centres' system emissions "
-            f"{100 * line['emissions_kg.system.low'] / system:+.1f} %; at 1.5 times the "
+            f"{100 * line['emissions_system_kg.low'] / system:+.1f} %; at 1.5 times the "
             f"rating, {(reloc + line['relocation_effect_kg.high']) / 1e6:+.2f} kt")
 
 

@@ -415,7 +415,7 @@ values = [0.0, 200.0]
 values = [0.5, 1.5]
 
 [outcomes]
-scalars = ["emissions_kg.system", "cost_usd"]
+scalars = ["emissions_system_kg", "cost_usd"]
 """
 DAMAGES = ("truncate", "random", "flip", "json list", "json other", "forge shape",
            "forge value", "fifo", "folder", "dev zero", "huge", "zip bomb", "delete", "foreign")

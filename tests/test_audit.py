@@ -58,16 +58,16 @@ def hand_effects() -> dict[str, dict[str, tuple[float, float]]]:
     """
     coal_high = 0.36 / 0.44 * 1e3  # kg/MWh of coal at efficiency 0.44
     return {
-        "line rating: FR-DE-LU": {"emissions_kg.system": (-7000.0, 3500.0),
+        "line rating: FR-DE-LU": {"emissions_system_kg": (-7000.0, 3500.0),
                                   "relocation_effect_kg": (-7000.0, 3500.0),
                                   "cost_usd": (0.0, 0.0), "dc_price_usd_per_mwh": (0.0, 0.0)},
-        "coal efficiency": {"emissions_kg.system": (1000.0, 10 * coal_high + 2000 - 11000),
+        "coal efficiency": {"emissions_system_kg": (1000.0, 10 * coal_high + 2000 - 11000),
                             "relocation_effect_kg": (-1000.0, -10 * coal_high + 2000 + 7000),
                             "cost_usd": (0.0, 0.0), "dc_price_usd_per_mwh": (0.0, 0.0)},
-        "gas price": {"emissions_kg.system": (0.0, 0.0), "relocation_effect_kg": (0.0, 0.0),
+        "gas price": {"emissions_system_kg": (0.0, 0.0), "relocation_effect_kg": (0.0, 0.0),
                       "cost_usd": (-300.0, 600.0), "dc_price_usd_per_mwh": (-15.0, 30.0)},
     }
-BASE = {"emissions_kg.system": 11000.0, "relocation_effect_kg": -7000.0, "cost_usd": 1200.0,
+BASE = {"emissions_system_kg": 11000.0, "relocation_effect_kg": -7000.0, "cost_usd": 1200.0,
         "dc_price_usd_per_mwh": 60.0}
 
 

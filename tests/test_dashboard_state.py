@@ -205,6 +205,27 @@ def test_frontier_covers_the_tier_budgets_and_follows_the_settings():
     assert d.frontier.cost_usd.iloc[-1] > df.cost_usd.iloc[-1]
 
 
+def test_time_series_have_the_run_s_dates_on_their_axis():
+    """The zones' series, one zone's generation and the layers are drawn against the hours'
+    UTC dates, from the run's start over its first day (issue 21, item 9)."""
+    import datetime as dt
+
+    import matplotlib.dates as mdates
+
+    d = Dashboard()
+    d.step(3)
+    start = d.scenario.start
+    for fig in (plots.series_figure(d.zone_series(), d.hours, start),
+                plots.generation_plot(d.zone_series(), d.scenario.zones[0].id, d.hours, start),
+                plots.layers_figure(d.layer_series(), d.hours, start)):
+        ax = fig.axes[-1]  # the bottom one, which carries the dates
+        assert ax.get_xlabel() == "time (UTC)"
+        low, high = (mdates.num2date(x).replace(tzinfo=None) for x in ax.get_xlim())
+        assert (low, high) == (start, start + dt.timedelta(hours=23))
+        _is_png(fig)  # drawn, so the ticks are placed
+        assert any(t.get_text() for t in ax.get_xticklabels())
+
+
 def _is_png(fig) -> bool:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=40)
@@ -213,14 +234,15 @@ def _is_png(fig) -> bool:
 
 def test_figures_draw_before_and_after_steps():
     d = Dashboard()
+    start = d.scenario.start
     for _ in range(2):
         assert _is_png(plots.map_figure(d.regions(), d.flows(), "map"))
-        assert _is_png(plots.series_figure(d.zone_series(), d.hours))
-        assert _is_png(plots.layers_figure(d.layer_series(), d.hours))
+        assert _is_png(plots.series_figure(d.zone_series(), d.hours, start))
+        assert _is_png(plots.layers_figure(d.layer_series(), d.hours, start))
         assert _is_png(plots.map_figure(d.regions(), d.flows(), "map", lines=d.lines(),
                                         zone_xy=d.zone_locations()))
         assert _is_png(plots.generation_plot(d.zone_series(), d.scenario.zones[0].id,
-                                             d.hours))
+                                             d.hours, start))
         d.step(2)
     assert _is_png(plots.frontier_plot(d.frontier, d.controls.budgets_ms))
     assert plots.land_image().shape[2] == 4

@@ -195,8 +195,8 @@ def test_the_rule_path_end_to_end_through_abm_run(write_scenario, tmp_path) -> N
     assert ev.start_hour.tolist() == [0, 2] and set(ev.trigger) == {"price_above"}
     np.testing.assert_allclose(ev.asked_mwh, 20.0)
     np.testing.assert_allclose(ev.relocated_mwh, 20.0)
-    assert stored.summary["events"]["called"] == 2
-    assert stored.summary["events"]["delivered_mwh"] == pytest.approx(40.0)
+    assert stored.summary["event_called"] == 2
+    assert stored.summary["event_delivered_mwh"] == pytest.approx(40.0)
     assert_accounted(stored)
 
 
@@ -204,7 +204,7 @@ def test_a_price_below_the_level_calls_nothing(write_scenario) -> None:
     events = ('[events.dear]\nzone = "NORTH"\nrule = "price_above"\nprice_usd_per_mwh = 30.0\n'
               "hours = 2\ncut_pct = 50\n")
     run = abm.simulate(write_scenario(world(events=events)))
-    assert run.events.empty and run.summary["events"]["called"] == 0
+    assert run.events.empty and run.summary["event_called"] == 0
 
 
 def test_a_registered_rule_is_read_by_validation_and_runs(write_scenario) -> None:
@@ -294,19 +294,19 @@ def test_delivered_is_deferred_relocated_and_shed_whatever_the_answer(
 
 def test_event_settings_are_sweep_axes_and_their_outcomes_sweep_outcomes(write_scenario,
                                                                           tmp_path) -> None:
-    """``events.storm.cut_pct`` as a sweep parameter; the summary's ``events.*`` as outcomes,
-    and ``deferral.missed_mwh`` 0 for runs without deferrable work."""
+    """``events.storm.cut_pct`` as a sweep parameter; the summary's ``event_*`` as outcomes,
+    and ``missed_mwh`` 0 for runs without deferrable work."""
     scenario = write_scenario(world())
     spec = tmp_path / "sweep.toml"
     spec.write_text(f'[sweep]\nname = "dr"\nscenario = "{scenario}"\nseed = 1\ndesign = "grid"\n'
                     '[parameters."events.storm.cut_pct"]\nvalues = [0.0, 50.0]\n'
-                    '[outcomes]\nscalars = ["events.delivered_mwh", "events.relocated_mwh", '
-                    '"deferral.missed_mwh"]\nseries = ["event_asked_mwh"]\n')
+                    '[outcomes]\nscalars = ["event_delivered_mwh", "event_relocated_mwh", '
+                    '"missed_mwh"]\nseries = ["event_asked_mwh"]\n')
     results = abm.sweep(spec, workers=1, out=tmp_path / "out").sort_values(
         "events.storm.cut_pct")
-    np.testing.assert_allclose(results["events.delivered_mwh"], [0.0, 20.0], atol=1e-9)
-    np.testing.assert_allclose(results["events.relocated_mwh"], [0.0, 20.0], atol=1e-9)
-    np.testing.assert_allclose(results["deferral.missed_mwh"], 0.0)
+    np.testing.assert_allclose(results["event_delivered_mwh"], [0.0, 20.0], atol=1e-9)
+    np.testing.assert_allclose(results["event_relocated_mwh"], [0.0, 20.0], atol=1e-9)
+    np.testing.assert_allclose(results["missed_mwh"], 0.0)
     assert results["series.event_asked_mwh"].iloc[1] == pytest.approx([0.0, 10.0, 10.0, 0.0])
 
 
@@ -338,7 +338,7 @@ def test_reserve_below_on_the_technology_market() -> None:
 
     always, never = run(1e9), run(-100.0)
     assert always.events.start_hour.tolist() == [0, 2]
-    assert never.events.empty and never.summary["events"]["called"] == 0
+    assert never.events.empty and never.summary["event_called"] == 0
     assert_accounted(always)
 
 

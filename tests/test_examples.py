@@ -123,13 +123,14 @@ def test_01_quick_start_shows_its_run():
     # the summary as printed, and the tables it sums
     text = printed(cell(book, "s = run.summary"))
     assert abs(d["model_cost"] - s["cost_usd"]) < 1e-6 * s["cost_usd"]
-    parts = ", ".join(f"{k} ${v:,.0f}" for k, v in s["cost_parts_usd"].items())
+    names = ("energy", "carbon", "rent", "network", "migration")
+    parts = ", ".join(f"{p} ${s[f'cost_{p}_usd']:,.0f}" for p in names)
     assert f"cost ${s['cost_usd']:,.0f} = {parts}" in text
-    assert set(s["cost_parts_usd"]) == {"energy", "carbon", "rent", "network", "migration"}
-    assert abs(sum(s["cost_parts_usd"].values()) - s["cost_usd"]) < 1e-6 * s["cost_usd"]
+    assert abs(sum(s[f"cost_{p}_usd"] for p in names) - s["cost_usd"]) < 1e-6 * s["cost_usd"]
     co2 = re.search(r"CO2 \(t\): (\{.*\})", text).group(1)
-    assert co2 == str({b: round(kg / 1e3, 1) for b, kg in s["emissions_kg"].items()})
-    assert abs(d["model_system_kg"] - s["emissions_kg"]["system"]) < 1e-6 * d["model_system_kg"]
+    assert co2 == str({b: round(s[f"emissions_{b}_kg"] / 1e3, 1)
+                       for b in ("average", "marginal", "system")})
+    assert abs(d["model_system_kg"] - s["emissions_system_kg"]) < 1e-6 * d["model_system_kg"]
     assert f"served away from the origin region: {s['relocated_share']:.1%}" in text
     # the zone plot_generation shows by default is the one with the most data-centre load
     busiest = max(d["dc_load"]["index"], key=lambda z: d["dc_load"]["data"][
@@ -153,7 +154,7 @@ def test_01_quick_start_shows_its_run():
     assert table["cost_usd_change_pct"]["carbon price 100 $/t"] == pytest.approx(
         change_pct(d["priced"]["cost_usd"], s["cost_usd"]))
     assert table["emissions_system_kg_change_pct"]["carbon price 100 $/t"] == pytest.approx(
-        change_pct(d["priced"]["emissions_kg"]["system"], s["emissions_kg"]["system"]))
+        change_pct(d["priced"]["emissions_system_kg"], s["emissions_system_kg"]))
     error = printed(cell(book, "try:"))
     assert "policy.carbon_price: unknown key" in error and "carbon_price_usd_per_t" in error
 
@@ -173,7 +174,7 @@ def test_02_policy_scenarios_compares_what_it_says():
         assert table["cost_usd_change_pct"][name] == pytest.approx(
             change_pct(s[name]["cost_usd"], s["baseline"]["cost_usd"]), abs=0.006)
         assert table["emissions_system_kg_change_pct"][name] == pytest.approx(change_pct(
-            s[name]["emissions_kg"]["system"], s["baseline"]["emissions_kg"]["system"]),
+            s[name]["emissions_system_kg"], s["baseline"]["emissions_system_kg"]),
             abs=0.006)
         assert table["unserved_mwh"][name] == pytest.approx(s[name]["unserved_mwh"], abs=0.006)
     bars = d["bars"][0]
@@ -187,7 +188,7 @@ def test_02_policy_scenarios_compares_what_it_says():
     pair = frame(data, cell(book, "pair = abm.compare"))
     assert all(v == 0 for col, v in pair.items() if col.endswith(("_change_pct", "_change_pp"))
                for v in v.values())
-    for key in ("cost_usd", "unserved_mwh", "emissions_kg", "moved_mwh"):
+    for key in ("cost_usd", "unserved_mwh", "emissions_system_kg", "moved_mwh"):
         assert s["moratoria"][key] == s["demand_x3"][key], key
     report = printed(cell(book, "import tempfile"))
     assert report.startswith("# Scenario report: demand_x3, moratoria against baseline")
@@ -209,14 +210,14 @@ def test_03_sweep_runs_the_design_it_describes():
         "operators)" in intro.replace("\n", " ")
     assert len(col["run_id"]) == samples
     # the target: the top quarter of runs by saved system emissions, and the box PRIM found
-    saved = np.array(col["saved.emissions_kg.system"])
+    saved = np.array(col["saved.emissions_system_kg"])
     assert d["threshold"] == pytest.approx(np.quantile(saved, 0.75))
     assert printed(cell(book, "threshold =")).startswith(
         f"coverage {d['coverage']:.0%}, density {d['density']:.0%}")
     assert d["scatter"][0]["hlines"] == [pytest.approx(d["threshold"])]
     # the indices say what the runs show: the carbon price explains system emissions most
     table = frame(data, cell(book, "import pandas as pd"))["S1"]
-    first = {p: v for (outcome, p), v in table.items() if outcome == "emissions_kg.system"}
+    first = {p: v for (outcome, p), v in table.items() if outcome == "emissions_system_kg"}
     assert max(first, key=first.get) == "policy.carbon_price_usd_per_t"
     price = np.array(col["policy.carbon_price_usd_per_t"])
     for other in ("policy.egress_scale", "policy.holding_hours"):
@@ -246,7 +247,7 @@ def test_04_custom_strategy_and_rent_rule_show_what_they_do():
         d["mixed"]["moved_mwh"], abs=0.006)
     # "Operators that take every move as held forever move more MWh and pay more friction"
     assert d["mixed"]["moved_mwh"] > d["base"]["moved_mwh"]
-    assert (d["mixed"]["cost_parts_usd"]["migration"] > d["base"]["cost_parts_usd"]["migration"])
+    assert (d["mixed"]["cost_migration_usd"] > d["base"]["cost_migration_usd"])
     # the rent rule does what its text says, and rent is not stuck at zero
     text = next(c.source for c in book.cells if c.source.startswith("## A rent rule"))
     assert f"`{d['base_pricing']}` rule" in text and d["default_rule"] == d["base_pricing"]
@@ -258,7 +259,7 @@ def test_04_custom_strategy_and_rent_rule_show_what_they_do():
     for row in rows:  # the rent a region posts after an hour, from that hour's utilisation
         assert row["rent_usd_per_mwh"] == pytest.approx(
             d["floor"] + 100.0 * row["utilisation"] ** 4)
-    assert d["scarce"]["cost_parts_usd"]["rent"] > 0
+    assert d["scarce"]["cost_rent_usd"] > 0
     # the figure: each line labelled with the rule that made it, at the runs' mean rents
     axes = d["rent_figure"][0]
     assert axes["legend"] == ["scarcity", f"{d['base_pricing']} (default scenario)"]
@@ -271,9 +272,9 @@ def test_04_custom_strategy_and_rent_rule_show_what_they_do():
     pair = frame(data, cell(book, "pair = abm.compare"))
     assert list(pair["cost_rent_usd"]) == [f"{d['base_pricing']} rent", "scarcity rent"]
     assert pair["cost_rent_usd_change_pct"]["scarcity rent"] == pytest.approx(change_pct(
-        d["scarce"]["cost_parts_usd"]["rent"], d["base"]["cost_parts_usd"]["rent"]), abs=0.006)
+        d["scarce"]["cost_rent_usd"], d["base"]["cost_rent_usd"]), abs=0.006)
     assert pair["cost_rent_usd_change_pct"]["scarcity rent"] > -100
     claim = next(c.source for c in book.cells if c.source.startswith("Rent that is set afresh"))
     assert "migration friction" in claim
     assert d["scarce"]["moved_mwh"] > d["base"]["moved_mwh"]
-    assert (d["scarce"]["cost_parts_usd"]["migration"] > d["scarce"]["cost_parts_usd"]["rent"])
+    assert (d["scarce"]["cost_migration_usd"] > d["scarce"]["cost_rent_usd"])

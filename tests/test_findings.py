@@ -102,10 +102,10 @@ def test_backlog_and_events_in_plain_words_by_hand():
         "delivered_mwh": [10.0, 10.0, 12.0], "deferred_mwh": [2.0, 2.0, 0.0],
         "relocated_mwh": [0.0, 0.0, 12.0], "shed_mwh": [8.0, 8.0, 0.0]})
     run = SimpleNamespace(label="dr", tables={"events": hourly}, summary={
-        "deferral": {"work_arrived_mwh": 200.0, "work_run_mwh": 180.0, "missed_mwh": 5.0,
-                     "backlog_end_mwh": 15.0},
-        "events": {"called": 2, "asked_mwh": 30.0, "delivered_mwh": 32.0,
-                   "deferred_mwh": 4.0, "relocated_mwh": 12.0, "shed_mwh": 16.0}})
+        "work_arrived_mwh": 200.0, "work_run_mwh": 180.0, "missed_mwh": 5.0,
+        "backlog_end_mwh": 15.0, "event_called": 2, "event_asked_mwh": 30.0,
+        "event_delivered_mwh": 32.0, "event_deferred_mwh": 4.0, "event_relocated_mwh": 12.0,
+        "event_shed_mwh": 16.0})
     said = [str(t) for t in flexibility(run)]
     assert said == [
         "dr: 200 MWh of deferrable work could wait, 180 MWh of it ran within its deadline, "

@@ -25,7 +25,7 @@ from tests.test_masks import FRA, LON, VA, klass, operator, world
 REQUIRED = ("budget_ms", "cost_usd", "served_cost_usd", "unserved_usd", "emissions_kg",
             "placed_emissions_kg", "rid",
             "unserved_mwh", "erol_usd_per_ms_mwh", "crol_kg_per_ms_mwh", "realised_relocation",
-            "layer_local", "layer_regional", "layer_energy", "demand_mwh")
+            "layer_local_share", "layer_regional_share", "layer_energy_share", "demand_mwh")
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +75,7 @@ def test_default_frontier_relaxing_300_ms_beats_10_ms(default_frontier):
 
 def test_default_frontier_layers_sum_to_one_and_carbon_optimum_is_a_lower_bound(default_frontier):
     df = default_frontier
-    layers = df.layer_local + df.layer_regional + df.layer_energy
+    layers = df.layer_local_share + df.layer_regional_share + df.layer_energy_share
     assert_allclose(layers, 1.0, atol=1e-9)
     # E*(B) is the least emission any placement achieves; the cost-optimal one emits no less
     assert (df.emissions_kg <= df.placed_emissions_kg * (1 + 1e-9) + 1e-6).all()
@@ -181,7 +181,7 @@ def test_frontier_with_spare_capacity_by_hand(write_scenario):
     assert df.cost_usd[100.0] == pytest.approx(1470.0)
     assert df.cost_usd[300.0] == pytest.approx(1470.0)
     assert df.realised_relocation[300.0] == pytest.approx(1.0)
-    assert df.layer_energy[300.0] == pytest.approx(1.0)
+    assert df.layer_energy_share[300.0] == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize("budgets", [[90, 300], [10, 90, 300], [300]])

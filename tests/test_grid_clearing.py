@@ -123,13 +123,13 @@ def test_system_emissions_of_a_move_differ_from_marginal_attribution():
     after = m.clear(np.array([1090.0, 100.0]))
     assert before.congested.tolist() == [True]
     assert after.congested.tolist() == [False]
-    assert before.system_emissions_kg == pytest.approx(149_800.0)
-    assert after.system_emissions_kg == pytest.approx(149_800.0)
+    assert before.emissions_total_kg == pytest.approx(149_800.0)
+    assert after.emissions_total_kg == pytest.approx(149_800.0)
     assert before.marginal_carbon_kg_per_mwh == pytest.approx([900.0, 550.0])
     assert after.marginal_carbon_kg_per_mwh == pytest.approx([900.0, 900.0])
     marginal_attribution = (40 * after.marginal_carbon_kg_per_mwh[0]
                             - 40 * before.marginal_carbon_kg_per_mwh[1])
-    system = after.system_emissions_kg - before.system_emissions_kg
+    system = after.emissions_total_kg - before.emissions_total_kg
     assert marginal_attribution - system == pytest.approx(14_000.0)
 
 
@@ -178,7 +178,7 @@ def test_shipped_eu_carbon_price_switches_coal_to_gas_with_no_load_moved():
     fossil = [TECHNOLOGIES.index(t) for t in ("coal", "lignite")]
     assert d1.generation_mw[de, GAS] > d0.generation_mw[de, GAS]
     assert d1.generation_mw[de, fossil].sum() < d0.generation_mw[de, fossil].sum()
-    assert d1.system_emissions_kg < d0.system_emissions_kg
+    assert d1.emissions_total_kg < d0.emissions_total_kg
     far = [ids.index(z) for z in ("US-ERCOT", "IN-WE", "JP-TK")]
     assert d1.emissions_kg[far] == pytest.approx(d0.emissions_kg[far])
 
@@ -195,7 +195,7 @@ def test_traced_carbon_by_hand():
     assert d.flow_mw == pytest.approx([50.0, 50.0])
     traced = traced_carbon_kg_per_mwh(d, m.network)
     assert traced == pytest.approx([1000.0, 600.0, 600.0])
-    assert traced @ d.load_mw == pytest.approx(d.system_emissions_kg)
+    assert traced @ d.load_mw == pytest.approx(d.emissions_total_kg)
 
 
 @settings(max_examples=40, deadline=None)
@@ -210,5 +210,5 @@ def test_traced_carbon_conserves_emissions(seed):
     d = m.clear(rng.uniform(1, 60, n_zones))
     traced = traced_carbon_kg_per_mwh(d, m.network)
     served = d.load_mw - d.unserved_mw
-    assert traced @ served == pytest.approx(d.system_emissions_kg, rel=1e-9, abs=1e-6)
+    assert traced @ served == pytest.approx(d.emissions_total_kg, rel=1e-9, abs=1e-6)
     assert (traced >= -1e-9).all()

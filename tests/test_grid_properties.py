@@ -87,7 +87,7 @@ def test_marginal_carbon_and_price_are_finite_differences():
             up = load.copy()
             up[z] += 0.01
             d1 = m.clear(up)
-            assert (d1.system_emissions_kg - d.system_emissions_kg) / 0.01 == pytest.approx(
+            assert (d1.emissions_total_kg - d.emissions_total_kg) / 0.01 == pytest.approx(
                 d.marginal_carbon_kg_per_mwh[z], rel=1e-4, abs=1e-3)
             assert (d1.cost_usd - d.cost_usd) / 0.01 == pytest.approx(
                 d.price_usd_per_mwh[z], rel=1e-4, abs=1e-3)

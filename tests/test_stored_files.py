@@ -191,7 +191,7 @@ def test_resume_with_other_code_is_refused(runs, cut, tmp_path, monkeypatch, cap
         fingerprint.code_fingerprint.cache_clear()
 
 
-def test_resume_and_restart_touch_only_the_run_s_files(runs, cut, capsys):
+def test_resume_and_restart_touch_only_the_run_s_files(runs, cut, capsys, caplog):
     """Resume deleted a user's tables/model/notes.txt, and a sub-folder under tables/ blocked
     it with "Is a directory"."""
     scn, whole = runs[0], runs[1]
@@ -201,7 +201,7 @@ def test_resume_and_restart_touch_only_the_run_s_files(runs, cut, capsys):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("keep me")
     run_market(scn, cut, resume=True, checkpoint_hours=2)
-    warning = capsys.readouterr().err
+    warning = caplog.text  # the library logs it (the command line prints it: below)
     assert "left alone" in warning and "tables/model/notes.txt" in warning
     assert "tables/zones/sub/" in warning and "tables/mine" in warning
     assert all(p.read_text() == "keep me" for p in mine)
@@ -210,6 +210,12 @@ def test_resume_and_restart_touch_only_the_run_s_files(runs, cut, capsys):
     run_market(scn, cut, restart=True, checkpoint_hours=2)
     assert all(p.read_text() == "keep me" for p in mine)
     assert (cut / SUMMARY).exists() and not list(cut.glob("checkpoint-*"))
+    # abm run shows the library's warning as its one line on stderr, nothing on stdout
+    capsys.readouterr()
+    assert main(["run", scn.source, "--out", str(cut), "--restart", "--quiet"]) == 0
+    out, err = capsys.readouterr()
+    assert err.startswith(f"warning: {cut}: not written by abm run, left alone: ")
+    assert len(err.splitlines()) == 1 and "left alone" not in out
 
 
 def test_no_space_left_names_the_file(runs, tmp_path, monkeypatch, capsys):
@@ -231,6 +237,24 @@ def test_no_space_left_names_the_file(runs, tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err.strip()
     assert status == 1 and err.endswith("No space left on device"), err
     assert err.startswith(f"error: {tmp_path / 'o'}/") and "Traceback" not in err
+
+
+def test_a_folder_of_output_format_2_is_one_line_not_a_key_error(whole, tmp_path, capsys):
+    """Format 2 nested the summary's emissions, cost parts and layers (``emissions_kg.system``);
+    format 3 names each quantity once (``emissions_system_kg``): a reader of a format-2 folder
+    is told so in one line, never a KeyError on a name that moved."""
+    manifest = json.loads((whole / MANIFEST).read_text())
+    summary = json.loads((whole / SUMMARY).read_text())
+    summary["emissions_kg"] = {b: summary.pop(f"emissions_{b}_kg")
+                               for b in ("average", "marginal", "system")}
+    (whole / SUMMARY).write_text(json.dumps(summary))
+    _reseal(whole, {**{k: v for k, v in manifest.items() if k != "sha256"}, "format": 2,
+                    "summary_sha256": sha256_bytes((whole / SUMMARY).read_bytes())})
+    with pytest.raises(InputError, match=r"output format 2; this version reads format 3.*"
+                                         r"--restart"):
+        read_run(whole)
+    line = _one_error(capsys, ["report", str(whole), "--out", str(tmp_path / "r.html")])
+    assert "output format 2" in line
 
 
 def test_summary_checksum_is_in_the_manifest(whole):

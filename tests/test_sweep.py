@@ -41,9 +41,9 @@ range = [1, 4]
 values = ["marginal", "average"]
 
 [outcomes]
-scalars = ["emissions_kg.system", "cost_usd", "moved_mwh"]
+scalars = ["emissions_system_kg", "cost_usd", "moved_mwh"]
 series = ["emissions_system_kg"]
-saved = ["emissions_kg.system"]
+saved = ["emissions_system_kg"]
 
 [baseline]
 overrides = { "policy.carbon_price_usd_per_t" = 0.0 }
@@ -92,8 +92,16 @@ def test_grid_and_sampling_design_sizes(tmp_path):
      ".range", "low < high"),
     (("range = [0.0, 300.0]", "range = [0.0, -5.0, 1]"), 'parameters."policy.carbon_price_usd_'
      'per_t".range', "two finite numbers"),
-    (('"emissions_kg.system", "cost_usd"', '"emissions.system", "cost_usd"'), "outcomes.scalars",
+    (('"emissions_system_kg", "cost_usd"', '"emissions.system", "cost_usd"'), "outcomes.scalars",
      "allowed: demand_mwh"),
+    # a name from before the summary was flat (output format 2) is told its new name
+    (('"emissions_system_kg", "cost_usd"', '"emissions_kg.system", "cost_usd"'),
+     "outcomes.scalars", "'emissions_kg.system' is now 'emissions_system_kg'"),
+    (('saved = ["emissions_system_kg"]', 'saved = ["layers.local"]'), "outcomes.saved",
+     "'layers.local' is now 'layer_local_share'"),
+    (("[baseline]\n", '[discovery]\noutcome = "saved.emissions_kg.system"\nabove = 0.1\n\n'
+      "[baseline]\n"), "discovery.outcome",
+     "'saved.emissions_kg.system' is now 'saved.emissions_system_kg'"),
     (('[parameters."policy.placement_signal"]', '[parameters."policy.placement_signl"]'),
      'parameters."policy.placement_signl"', "unknown key"),
     (('values = ["marginal", "average"]', 'values = ["marginal", "cheapest"]'),
@@ -145,7 +153,7 @@ def test_serial_processes_and_dask_give_identical_results(tmp_path):
     assert list(ref.run_id) == list(range(10))
     assert ref["population.operators"].dtype == np.int64
     assert len(ref["series.emissions_system_kg"][0]) == 3
-    assert ref["saved.emissions_kg.system"].notna().all()
+    assert ref["saved.emissions_system_kg"].notna().all()
     for name in ("processes", "dask"):
         got = frames[name]
         pd.testing.assert_frame_equal(got.drop(columns="series.emissions_system_kg"),
@@ -177,7 +185,7 @@ def test_resume_needs_the_same_spec_and_refuses_to_overwrite(tmp_path):
 def test_sobol_indices_and_report(tmp_path):
     text = TINY.replace('design = "lhs"\nsamples = 5', 'design = "sobol"\nsamples = 2').replace(
         "replications = 2", "replications = 1") + (
-        '\n[discovery]\noutcome = "saved.emissions_kg.system"\nabove = 0.0\n')
+        '\n[discovery]\noutcome = "saved.emissions_system_kg"\nabove = 0.0\n')
     spec = tiny(tmp_path, text)
     out = tmp_path / "out"
     run_sweep(spec, out)
@@ -212,23 +220,27 @@ def test_parse_target():
     assert parse_target("cost_usd < -1", ("cost_usd",)) == Discovery("cost_usd", -1.0, False)
     with pytest.raises(InputError, match="--target"):
         parse_target("cost>5", ("cost_usd",))
+    with pytest.raises(InputError, match=r"'saved\.emissions_kg\.average' is now "
+                                         r"'saved\.emissions_average_kg'"):
+        parse_target("saved.emissions_kg.average>0.1", ("saved.emissions_average_kg",))
 
 
 def test_scalar_outcomes_are_the_summary_numbers():
     from abm.config.scenario import load_scenario
     from abm.market.run import simulate
-    from abm.sweeps.spec import SCALAR_OUTCOMES
+    from abm.sweeps.spec import SCALAR_OUTCOMES, SERIES_OUTCOMES
 
-    # with deferrable work and a demand-response event, so the summary has every group
+    # with deferrable work and a demand-response event, so the summary has every number
     result = simulate(load_scenario(overrides={
         "population.operators": 1, "templates.batch.deferrable_share": 0.5,
         "templates.batch.deadline_hours": 2, "events.e.zone": "DE-LU",
         "events.e.start_hour": 0, "events.e.hours": 1, "events.e.cut_pct": 10.0}),
         seed=0, hours=1)
-    flat = {f"{k}.{s}" if isinstance(v, dict) else k
-            for k, v in result.items() for s in (v if isinstance(v, dict) else [None])}
-    numbers = {k for k in flat if "." in k or isinstance(result[k], int | float)}
+    numbers = {k for k, v in result.items() if isinstance(v, int | float)}
     assert set(SCALAR_OUTCOMES) <= numbers - {"seed", "hours", "hours_planned"}
+    # every total but the counts is named as the model table's column it sums (one name)
+    # (backlog_end_mwh is the last hour's backlog_mwh)
+    assert set(SCALAR_OUTCOMES) - {"operators", "backlog_end_mwh"} <= set(SERIES_OUTCOMES)
 
 
 def test_deferral_settings_are_sweep_axes(tmp_path):

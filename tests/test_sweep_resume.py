@@ -37,7 +37,7 @@ range = [0.0, 300.0]
 range = [2, 6]
 
 [outcomes]
-scalars = ["emissions_kg.system", "cost_usd", "relocated_share"]
+scalars = ["emissions_system_kg", "cost_usd", "relocated_share"]
 series = ["moved_mwh"]
 """
 TOTAL = 24

@@ -35,7 +35,7 @@ values = [0.0, 200.0]
 values = [0.5, 1.5]
 
 [outcomes]
-scalars = ["emissions_kg.system", "cost_usd"]
+scalars = ["emissions_system_kg", "cost_usd"]
 """
 
 

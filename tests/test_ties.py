@@ -151,7 +151,7 @@ def test_frontier_with_no_possible_gain_relocates_nothing(write_scenario, egress
     inst, sig = _no_spare_capacity(write_scenario, egress=egress)
     df = frontier(inst, sig, DEFAULT_BUDGETS_MS, frictions=False)
     np.testing.assert_allclose(df.realised_relocation, 0.0, atol=1e-12)
-    np.testing.assert_allclose(df.layer_local, 1.0, atol=1e-12)
+    np.testing.assert_allclose(df.layer_local_share, 1.0, atol=1e-12)
 
 
 

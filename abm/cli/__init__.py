@@ -15,12 +15,16 @@ in a fresh interpreter; ``benchmarks/startup.py`` times it).
 - ``set_defaults(interrupted=...)`` says, in one line, what Ctrl-C leaves behind and how to carry
   on; :func:`main` prints it and exits 130 (a handler that knows more may set
   ``args.interrupted`` as it goes, or catch ``KeyboardInterrupt`` itself).
+- Only this package prints. The library logs (``logging.getLogger(__name__)``; a test fails on a
+  ``print`` outside ``abm/cli/``); :func:`main` shows its warnings as one ``warning: ...`` line
+  each on stderr, and a handler prints its own result (``wrote ...``) on stdout.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import sys
 import warnings
@@ -149,8 +153,8 @@ def cmd_frontier(args: argparse.Namespace) -> int:
              f"{'no frictions' if args.no_frictions else 'with frictions'}")
     save(frontier_figure(df, title), out / "frontier.png", dpi=120)
     cols = ["budget_ms", "cost_usd", "emissions_kg", "carbon_reduction", "placed_emissions_kg",
-            "rid", "realised_relocation", "layer_local", "layer_regional", "layer_energy",
-            "unserved_mwh"]
+            "rid", "realised_relocation", "layer_local_share", "layer_regional_share",
+            "layer_energy_share", "unserved_mwh"]
     print(f"energy-latency frontier of {scn.name} ({title.split(': ', 1)[1]}); per hour")
     print(df[cols].to_string(index=False, float_format=lambda v: f"{v:,.3f}"))
     print(f"wrote {out / 'frontier.csv'} and {out / 'frontier.png'}")
@@ -160,6 +164,8 @@ def cmd_frontier(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the market with a progress bar; write tables, summary and figures."""
     from abm.config.scenario import check_hours, load_scenario
+    from abm.core.metrics import EMISSION_BASES, LAYERS
+    from abm.market.events import TOTALS as EVENT_TOTALS
     from abm.market.progress import RunProgress
     from abm.market.run import read_tables, run_market
 
@@ -206,22 +212,22 @@ def cmd_run(args: argparse.Namespace) -> int:
          out / "emissions.png")
     save(shift_figure(result["shifted_mwh_by_zone_pair"], f"{name}: largest shifts between zones"),
          out / "shifts.png")
-    em = result["emissions_kg"]
     print(f"{result['hours']} h, {result['operators']} operators: demand "
           f"{result['demand_mwh']:,.0f} MWh, served {result['served_mwh']:,.0f}, unserved "
           f"{result['unserved_mwh']:,.1f}, moved {result['moved_mwh']:,.0f}")
-    print(f"cost ${result['cost_usd']:,.0f}; emissions tCO2: average {em['average'] / 1e3:,.1f}, "
-          f"marginal {em['marginal'] / 1e3:,.1f}, system {em['system'] / 1e3:,.1f}; relocation "
+    em = {b: result[f"emissions_{b}_kg"] / 1e3 for b in EMISSION_BASES}
+    print(f"cost ${result['cost_usd']:,.0f}; emissions tCO2: average {em['average']:,.1f}, "
+          f"marginal {em['marginal']:,.1f}, system {em['system']:,.1f}; relocation "
           f"effect {result['relocation_effect_kg'] / 1e3:+,.1f}")
     print(f"served away from origin {result['relocated_share']:.1%}; layers "
-          + ", ".join(f"{k} {v:.1%}" for k, v in result["layers"].items()))
-    if "events" in result:
-        ev = result["events"]
+          + ", ".join(f"{k} {result[f'layer_{k}_share']:.1%}" for k in LAYERS))
+    if "event_called" in result:
+        ev = {k: result[f"event_{k}"] for k in ("called", *EVENT_TOTALS)}
         print(f"demand-response events: {ev['called']} called, asked {ev['asked_mwh']:,.1f} MWh, "
               f"delivered {ev['delivered_mwh']:,.1f} (deferred {ev['deferred_mwh']:,.1f}, "
               f"relocated {ev['relocated_mwh']:,.1f}, shed {ev['shed_mwh']:,.1f})")
     print(f"wrote {out}/summary.json, run.json, tables/ (model, regions, zones, lines, "
-          f"migrations{', events' if 'events' in result else ''}) and zone_load.png, "
+          f"migrations{', events' if 'event_called' in result else ''}) and zone_load.png, "
           "generation.png, emissions.png, shifts.png")
     return 0
 
@@ -319,7 +325,7 @@ def _register_export(sub: argparse._SubParsersAction) -> None:
                             "as snapshots. Needs the optional extra [grid] (docs/grid.md).")
     pp.add_argument("run_dir", help="folder of an `abm run` (with run.json and its tables)")
     pp.add_argument("--out", required=True, help="netCDF file to write, e.g. net.nc")
-    pp.set_defaults(handler="abm.report.pypsa_export:cmd_export_pypsa",
+    pp.set_defaults(handler="abm.cli.report:cmd_export_pypsa",
                     interrupted="the network file is written whole or not at all (a "
                     "previous one is kept as it was); run the command again")
 
@@ -360,7 +366,7 @@ def _register_report(sub: argparse._SubParsersAction) -> None:
                     "then seeds derived from it); figures show the mean and the range over "
                     "the seeds (default: 3; 1 for a quick look)")
     rp.add_argument("--quiet", action="store_true", help="no progress bars")
-    rp.set_defaults(handler="abm.report.run_report:cmd_report",
+    rp.set_defaults(handler="abm.cli.report:cmd_report",
                     interrupted="no report was written (it is written only when complete); "
                     "run the command again")
 
@@ -384,15 +390,39 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
 _python_show_warning = warnings.showwarning
 
 
+class _Lines(logging.Handler):
+    """The library's log records (``logging.getLogger("abm")``) as the command line's one-line
+    messages: ``warning: ...`` or ``error: ...`` on stderr, anything below on stdout."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = self.format(record)
+        if record.levelno >= logging.WARNING:
+            kind = "error" if record.levelno >= logging.ERROR else "warning"
+            print(f"{kind}: {text}", file=sys.stderr)
+        else:
+            print(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``abm`` console script: 0 done, 1 a file error or a non-finite
-    result, 2 bad input, 130 interrupted. Plausibility warnings go to stderr, one line each."""
+    result, 2 bad input, 130 interrupted. Plausibility warnings and the library's logged
+    warnings go to stderr, one line each."""
     args = argparse.Namespace(interrupted=NOTHING_WRITTEN)
-    with warnings.catch_warnings():  # restored on return (main may run inside a program)
-        warnings.simplefilter("always", PlausibilityWarning)
-        warnings.simplefilter("always", PluginWarning)
-        warnings.showwarning = _show_warning
-        return _main(argv, args)
+    log, lines = logging.getLogger("abm"), _Lines()
+    level, propagate = log.level, log.propagate
+    log.addHandler(lines)
+    log.setLevel(logging.INFO)
+    log.propagate = False  # the lines are the message: not again through the root's handlers
+    try:
+        with warnings.catch_warnings():  # restored on return (main may run inside a program)
+            warnings.simplefilter("always", PlausibilityWarning)
+            warnings.simplefilter("always", PluginWarning)
+            warnings.showwarning = _show_warning
+            return _main(argv, args)
+    finally:
+        log.removeHandler(lines)
+        log.setLevel(level)
+        log.propagate = propagate
 
 
 def _main(argv: list[str] | None, args: argparse.Namespace) -> int:

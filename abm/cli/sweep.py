@@ -45,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_executor_arguments(run, "sweep")
     rep = p.add_argument_group("report")
     rep.add_argument("--target", metavar="OUTCOME>X",
-                     help="scenario-discovery target, e.g. 'saved.emissions_kg.system>0.2' "
+                     help="scenario-discovery target, e.g. 'saved.emissions_system_kg>0.2' "
                      "(default: the sweep file's [discovery], else the top quarter of the "
                      "first outcome)")
     rep.add_argument("--pair", type=pair_arg, metavar="A,B",

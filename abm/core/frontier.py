@@ -124,7 +124,7 @@ def frontier(inst: Instance, signals: Signals, budgets_ms=DEFAULT_BUDGETS_MS, *,
             "min_emissions_unserved_mwh": demand - float(greenest.x_mw.sum()),
             "rid": relocatable_share(ib, m.feasible),
             "realised_relocation": realised_relocation(ib, p.x_mw),
-            **{f"layer_{k}": v for k, v in layer_shares(ib, p.x_mw).items()},
+            **{f"layer_{k}_share": v for k, v in layer_shares(ib, p.x_mw).items()},
         })
     df = pd.DataFrame(rows)
     df["erol_usd_per_ms_mwh"] = returns_on_latency(budgets, df.cost_usd, demand)

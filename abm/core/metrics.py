@@ -14,6 +14,10 @@ from abm.core.placement import Placement
 from abm.core.signals import Signals
 
 LAYERS = ("local", "regional", "energy")
+# the bases of the data centres' emissions (docs/market.md): average and marginal intensity
+# (attributed, :func:`emissions_kg`), and the system's (every zone's emissions with minus
+# without their load: the market's grid zones)
+EMISSION_BASES = ("average", "marginal", "system")
 
 
 def _share(part: float, whole: float) -> float:

@@ -225,21 +225,22 @@ def Views(view: View, shown: dict, before: dict[str, float] | None,
                                       flow_label=flow_label), key)
         with solara.Columns([6, 4]):
             with solara.Column():
-                Plot(lambda: plots.series_figure(shown["zones"], view.hours), key)
+                start = view.scenario.start  # the run's first hour (UTC): the axes' dates
+                Plot(lambda: plots.series_figure(shown["zones"], view.hours, start), key)
                 zone_ids = [z.id for z in view.scenario.zones]
                 shown_zone = zone.value if zone.value in zone_ids else str(
                     shown["regions"].groupby("zone").load_mw.sum().idxmax())
                 solara.Select("Zone (generation by technology)", values=zone_ids,
                               value=shown_zone, on_value=zone.set, classes=["control-zone"])
-                Plot(lambda: plots.generation_plot(shown["zones"], shown_zone, view.hours),
-                     [*key, shown_zone])
+                Plot(lambda: plots.generation_plot(shown["zones"], shown_zone, view.hours,
+                                                   start), [*key, shown_zone])
                 Plot(lambda: plots.flexibility_plot(shown["flex"], shown["events"], view.hours),
                      key)
                 for line in event_lines(view.scenario):
                     solara.Div(children=[line], classes=["event-line"],
                                style={"font-size": "12px", "color": "#a63603"})
             with solara.Column():
-                Plot(lambda: plots.layers_figure(shown["layers"], view.hours), key)
+                Plot(lambda: plots.layers_figure(shown["layers"], view.hours, start), key)
                 Plot(lambda: plots.frontier_plot(view.frontier, view.budgets_ms), setting)
 
 

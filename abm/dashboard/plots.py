@@ -7,6 +7,7 @@ layers, the backlog and demand-response events, and the energy-latency frontier.
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 
 import numpy as np
@@ -16,7 +17,13 @@ from matplotlib.collections import PolyCollection
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
-from abm.report.figures import NO_FLEXIBILITY, flexibility_axes, generation_figure
+from abm.report.figures import (
+    NO_FLEXIBILITY,
+    date_axis,
+    flexibility_axes,
+    generation_figure,
+    utc,
+)
 from abm.report.labels import place_labels
 from abm.report.worldmap import draw_flow, draw_interconnectors, outline_rings
 
@@ -60,6 +67,14 @@ def _empty(ax, text: str = EMPTY_HINT) -> None:
 def _span(run: int, hours: int) -> int:
     """The x range of a time series: the first day, then as far as the run has gone."""
     return max(min(max(run, 24), hours) - 1, 1)
+
+
+def _time_axis(ax, start: dt.datetime, run: int, hours: int) -> None:
+    """Dates (UTC) on the x axis of a time series: from the run's ``start`` over its first
+    day, then as far as the run has gone (``run`` of its ``hours``)."""
+    ax.set_xlim(start, start + dt.timedelta(hours=_span(run, hours)))
+    date_axis(ax)
+    ax.xaxis.label.set_fontsize(8)
 
 
 def map_figure(regions: pd.DataFrame, flows: pd.DataFrame, title: str, top_flows: int = 30,
@@ -111,9 +126,9 @@ def map_figure(regions: pd.DataFrame, flows: pd.DataFrame, title: str, top_flows
     return fig
 
 
-def series_figure(zones: pd.DataFrame, hours: int, top: int = 6) -> Figure:
+def series_figure(zones: pd.DataFrame, hours: int, start: dt.datetime, top: int = 6) -> Figure:
     """Zone price, marginal carbon and data-centre grid load per hour, for the ``top`` zones
-    by data-centre load."""
+    by data-centre load, over the dates of a run of ``hours`` from ``start`` (UTC)."""
     fig = Figure(figsize=(6.4, 5.4))
     axes = fig.subplots(3, 1, sharex=True, gridspec_kw={
         "left": 0.14, "right": 0.98, "top": 0.89, "bottom": 0.09, "hspace": 0.12})
@@ -127,9 +142,10 @@ def series_figure(zones: pd.DataFrame, hours: int, top: int = 6) -> Figure:
         return fig
     order = zones.groupby("zone").dc_load_mw.mean().nlargest(top).index
     for ax, (col, label) in zip(axes, panels, strict=True):
-        wide = zones.pivot(index="hour", columns="zone", values=col)
+        wide = zones.pivot(index="time_utc", columns="zone", values=col)
+        when = utc(wide.index.to_series())
         for i, zone in enumerate(order):
-            ax.plot(wide.index, wide[zone], color=f"C{i}", lw=1.4, label=zone)
+            ax.plot(when, wide[zone].to_numpy(), color=f"C{i}", lw=1.4, label=zone)
         ax.set_ylabel(label, fontsize=8)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
@@ -137,35 +153,36 @@ def series_figure(zones: pd.DataFrame, hours: int, top: int = 6) -> Figure:
                    frameon=False, handlelength=1.2, columnspacing=1.0)
     fig.text(0.02, 0.985, f"the {len(order)} zones with the most data-centre load", fontsize=9,
              va="top")
-    axes[-1].set_xlabel("hour of the run", fontsize=8)
-    axes[-1].set_xlim(0, _span(zones.hour.max() + 1, hours))
+    _time_axis(axes[-1], start, int(zones.hour.max()) + 1, hours)
     return fig
 
 
-def generation_plot(zones: pd.DataFrame, zone: str, hours: int) -> Figure:
-    """Generation in ``zone`` by technology per hour and its marginal technology."""
+def generation_plot(zones: pd.DataFrame, zone: str, hours: int, start: dt.datetime) -> Figure:
+    """Generation in ``zone`` by technology per hour and its marginal technology, over the
+    dates of a run of ``hours`` from ``start`` (UTC)."""
     fig = generation_figure(zones, zone, f"{zone}: generation by technology (MW) and the "
                             "marginal technology")
     fig.set_size_inches(6.4, 3.6)
     if not zones.empty:
-        fig.axes[0].set_xlim(0, _span(zones.hour.max() + 1, hours))
+        _time_axis(fig.axes[-1], start, int(zones.hour.max()) + 1, hours)
     return fig
 
 
-def layers_figure(layers: pd.DataFrame, hours: int) -> Figure:
-    """Shares of served demand in the local, regional and energy-oriented layers per hour."""
+def layers_figure(layers: pd.DataFrame, hours: int, start: dt.datetime) -> Figure:
+    """Shares of served demand in the local, regional and energy-oriented layers per hour of a
+    run of ``hours`` from ``start`` (UTC; ``layers`` has one row per hour from the start)."""
     fig = Figure(figsize=(4.6, 3.2))
     ax = fig.subplots(gridspec_kw={"left": 0.1, "right": 0.97, "top": 0.9, "bottom": 0.15})
     ax.set_title("execution layers (share of served demand)", fontsize=9, loc="left")
     if layers.empty:
         _empty(ax)
         return fig
-    ax.stackplot(layers.index, *(layers[k] for k in LAYER_COLOURS),
+    when = np.datetime64(start, "h") + np.arange(len(layers)) * np.timedelta64(1, "h")
+    ax.stackplot(when, *(layers[k].to_numpy() for k in LAYER_COLOURS),
                  labels=[f"{LAYER_LABELS[k]} {layers[k].iloc[-1]:.0%}" for k in LAYER_COLOURS],
                  colors=list(LAYER_COLOURS.values()), alpha=0.9)
     ax.set_ylim(0, 1)
-    ax.set_xlim(0, _span(len(layers), hours))
-    ax.set_xlabel("hour of the run", fontsize=8)
+    _time_axis(ax, start, len(layers), hours)
     ax.tick_params(labelsize=7)
     ax.legend(fontsize=7, loc="lower left", framealpha=0.85)
     return fig

@@ -202,7 +202,7 @@ def region_frame(scn: Scenario, load_mw: np.ndarray, capacity_mw: np.ndarray,
 
 def layer_frame(steps: list[dict]) -> pd.DataFrame:
     """Share of served demand per execution layer, one row per step value dict."""
-    return pd.DataFrame({layer: [s[f"layer_{layer}"] for s in steps] for layer in LAYERS})
+    return pd.DataFrame({layer: [s[f"layer_{layer}_share"] for s in steps] for layer in LAYERS})
 
 
 _frontiers: OrderedDict[tuple[str, tuple[float, ...]], pd.DataFrame] = OrderedDict()

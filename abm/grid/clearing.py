@@ -117,8 +117,9 @@ class Dispatch:
     moved_water_kg: np.ndarray
 
     @property
-    def system_emissions_kg(self) -> float:
-        """Emissions of all zones in the hour, kg CO2."""
+    def emissions_total_kg(self) -> float:
+        """Emissions of all zones in the hour, kg CO2 (the system emissions of a data-centre
+        load are the difference of two of these: with minus without the load)."""
         return float(self.emissions_kg.sum())
 
 

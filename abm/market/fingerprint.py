@@ -25,7 +25,7 @@ import numpy as np
 from abm.config.scenario import Scenario
 from abm.files import sha256_bytes, sha256_file
 
-FORMAT = 2  # the run folder's output format version (docs/market.md)
+FORMAT = 3  # the run folder's output format version (docs/market.md)
 PACKAGE = Path(__file__).resolve().parents[1]  # the installed abm package, hashed whole
 DISTRIBUTION = "geoinference-abm"
 

@@ -74,4 +74,4 @@ def end_bars() -> None:
         torn = not getattr(bar, "disable", True) and not hasattr(bar, "last_print_t")
         bar.close()
         if torn:
-            print(file=sys.stderr)
+            sys.stderr.write("\n")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from abm.core.metrics import cost_breakdown, emissions_kg
+from abm.core.metrics import EMISSION_BASES, LAYERS, cost_breakdown, emissions_kg
 from abm.core.placement import Placement
 
 if TYPE_CHECKING:
@@ -21,10 +21,10 @@ if TYPE_CHECKING:
 COST_PARTS = ("energy", "carbon", "rent", "network", "migration")
 STEP_VALUES = (
     "demand_mwh", "served_mwh", "unserved_mwh", "moved_mwh", "cost_usd",
-    *(f"cost_{name}_usd" for name in COST_PARTS), "energy_mwh",
-    "emissions_average_kg", "emissions_marginal_kg", "emissions_system_kg",
+    *(f"cost_{name}_usd" for name in COST_PARTS), "grid_energy_mwh",
+    *(f"emissions_{basis}_kg" for basis in EMISSION_BASES),
     "relocation_effect_kg", "relocated_share",
-    "layer_local", "layer_regional", "layer_energy", "herding_mwh", "dc_price_usd_per_mwh",
+    *(f"layer_{k}_share" for k in LAYERS), "herding_mwh", "dc_price_usd_per_mwh",
 )
 
 # with deferrable work (docs/market.md, "Deferrable work"): the backlog's hour, MWh; a run
@@ -91,14 +91,14 @@ def hour_outcome(model: MarketModel) -> dict[str, float]:
         "moved_mwh": float(moved.sum()),
         "cost_usd": cost,
         **{f"cost_{name}_usd": getattr(parts, f"{name}_usd") for name in COST_PARTS},
-        "energy_mwh": grid_mw,
+        "grid_energy_mwh": grid_mw,
         "emissions_average_kg": em["average"],
         "emissions_marginal_kg": em["marginal"],
         "emissions_system_kg": float(sum(zones.emissions_system_kg.tolist())),
         "relocation_effect_kg": float(sum(zones.relocation_effect_kg.tolist())),
         "relocated_share": float(served - layer_mw[0]) / served if served else 0.0,
-        **{f"layer_{n}": float(v) / served if served else 0.0
-           for n, v in zip(("local", "regional", "energy"), layer_mw, strict=True)},
+        **{f"layer_{n}_share": float(v) / served if served else 0.0
+           for n, v in zip(LAYERS, layer_mw, strict=True)},
         "herding_mwh": float(min(swing[swing > 0].sum(), -swing[swing < 0].sum())),
         "dc_price_usd_per_mwh": float(realised.price_usd_per_mwh @ zones.dc_load_mw) / grid_mw
         if grid_mw else 0.0,

@@ -32,8 +32,8 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import re
-import sys
 import time
 import zipfile
 from collections.abc import Callable
@@ -46,7 +46,7 @@ import pyarrow.parquet as pq
 
 from abm.config.limits import MAX_HOURS, MAX_SEED, MAX_STATE_BYTES, MAX_STORED_BYTES
 from abm.config.scenario import Scenario, load_scenario
-from abm.core.metrics import cost_usd_per_mwh
+from abm.core.metrics import EMISSION_BASES, LAYERS, cost_usd_per_mwh
 from abm.errors import InputError, ResultError, quoted
 from abm.files import (
     LOCK,
@@ -66,9 +66,18 @@ from abm.market.loop import run
 from abm.market.model import MarketModel
 from abm.market.operators import Operator
 from abm.market.regions import ComputeRegion
-from abm.market.reporters import COST_PARTS, MODEL, OPERATOR, REGION, STEP_VALUES, ZONE
+from abm.market.reporters import (
+    COST_PARTS,
+    MODEL,
+    OPERATOR,
+    REGION,
+    STEP_VALUES,
+    ZONE,
+)
 from abm.market.state import StateError
 from abm.market.zones import GridZone
+
+log = logging.getLogger(__name__)  # the command line shows warnings as one line each
 
 MANIFEST = "run.json"
 SUMMARY = "summary.json"
@@ -190,6 +199,7 @@ def summary(model: MarketModel, status: str, model_table: pd.DataFrame | None = 
     flows.sort(key=lambda f: -f["mwh"])
 
     voll = float(model.inst.policy.voll_usd_per_mwh)
+    grid = float(df.grid_energy_mwh.sum())
 
     def weighted(col: str) -> float:
         return float((df[col] * df.served_mwh).sum() / served) if served else 0.0
@@ -207,32 +217,32 @@ def summary(model: MarketModel, status: str, model_table: pd.DataFrame | None = 
         "moved_mwh": float(df.moved_mwh.sum()),
         "herding_mwh": float(df.herding_mwh.sum()),
         "cost_usd": float(df.cost_usd.sum()),
-        "cost_parts_usd": {name: float(df[f"cost_{name}_usd"].sum()) for name in COST_PARTS},
+        **{f"cost_{name}_usd": float(df[f"cost_{name}_usd"].sum()) for name in COST_PARTS},
         "voll_usd_per_mwh": voll,
         "cost_usd_per_mwh": cost_usd_per_mwh(float(df.cost_usd.sum()),
                                              float(df.demand_mwh.sum()) - _waiting(df),
                                              float(df.unserved_mwh.sum()), voll),
-        "grid_energy_mwh": float(df.energy_mwh.sum()),
-        "dc_price_usd_per_mwh": (float((df.dc_price_usd_per_mwh * df.energy_mwh).sum()
-                                       / df.energy_mwh.sum()) if df.energy_mwh.sum() else 0.0),
-        "emissions_kg": {"average": float(df.emissions_average_kg.sum()),
-                         "marginal": float(df.emissions_marginal_kg.sum()),
-                         "system": float(df.emissions_system_kg.sum())},
+        "grid_energy_mwh": grid,
+        "dc_price_usd_per_mwh": (float((df.dc_price_usd_per_mwh * df.grid_energy_mwh).sum()
+                                       / grid) if grid else 0.0),
+        **{f"emissions_{basis}_kg": float(df[f"emissions_{basis}_kg"].sum())
+           for basis in EMISSION_BASES},
         "relocation_effect_kg": float(df.relocation_effect_kg.sum()),
         "relocated_share": weighted("relocated_share"),
-        "layers": {k: weighted(f"layer_{k}") for k in ("local", "regional", "energy")},
+        **{f"layer_{k}_share": weighted(f"layer_{k}_share") for k in LAYERS},
         "shifted_mwh_by_zone_pair": flows[:20],
     }
     if "backlog_mwh" in df:  # deferrable work (docs/market.md, "Deferrable work")
-        result["deferral"] = {
+        result.update({
             "work_arrived_mwh": float(df.work_arrived_mwh.sum()),
             "work_run_mwh": float(df.work_run_mwh.sum()),
             "missed_mwh": float(df.missed_mwh.sum()),
             "backlog_end_mwh": _waiting(df),
-        }
+        })
     if "event_called" in df:  # demand-response events (docs/market.md)
-        result["events"] = {"called": int(df.event_called.sum()),
-                            **{name: float(df[f"event_{name}"].sum()) for name in EVENT_TOTALS}}
+        result["event_called"] = int(df.event_called.sum())
+        result.update({f"event_{name}": float(df[f"event_{name}"].sum())
+                       for name in EVENT_TOTALS})
     # pandas' sums skip NaN: a NaN in any hour's row is caught here, not summed away
     numeric = df.select_dtypes("number")
     bad = [str(c) for c in numeric.columns[~np.isfinite(numeric.to_numpy()).all(axis=0)]]
@@ -282,16 +292,15 @@ SUMMARY_SHAPE = {
     **{k: float for k in ("demand_mwh", "served_mwh", "unserved_mwh", "moved_mwh",
                           "herding_mwh", "cost_usd", "voll_usd_per_mwh", "cost_usd_per_mwh",
                           "grid_energy_mwh", "dc_price_usd_per_mwh", "relocation_effect_kg",
-                          "relocated_share")},
-    "cost_parts_usd": dict.fromkeys(COST_PARTS, float),
-    "emissions_kg": dict.fromkeys(("average", "marginal", "system"), float),
-    "layers": dict.fromkeys(("local", "regional", "energy"), float),
+                          "relocated_share", *(f"cost_{n}_usd" for n in COST_PARTS),
+                          *(f"emissions_{b}_kg" for b in EMISSION_BASES),
+                          *(f"layer_{k}_share" for k in LAYERS))},
     "shifted_mwh_by_zone_pair": [SHIFT]}
-# with deferrable work (docs/market.md, "Deferrable work") the summary also has "deferral",
-# with demand-response events "events" ("Demand-response events"), or both
-_DEFERRAL = {"deferral": dict.fromkeys(
-    ("work_arrived_mwh", "work_run_mwh", "missed_mwh", "backlog_end_mwh"), float)}
-_EVENTS = {"events": {"called": int, **dict.fromkeys(EVENT_TOTALS, float)}}
+# with deferrable work (docs/market.md, "Deferrable work") the summary also has its totals,
+# with demand-response events those of the events ("Demand-response events"), or both
+_DEFERRAL = dict.fromkeys(("work_arrived_mwh", "work_run_mwh", "missed_mwh", "backlog_end_mwh"),
+                          float)
+_EVENTS = {"event_called": int, **{f"event_{name}": float for name in EVENT_TOTALS}}
 SUMMARY_SHAPE = (SUMMARY_SHAPE, {**SUMMARY_SHAPE, **_DEFERRAL}, {**SUMMARY_SHAPE, **_EVENTS},
                  {**SUMMARY_SHAPE, **_DEFERRAL, **_EVENTS})
 
@@ -661,8 +670,8 @@ def _tidy(out: Path, keep: set[str]) -> None:
             folder.rmdir()
     if foreign:
         more = f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
-        print(f"warning: {out}: not written by abm run, left alone: "
-              f"{', '.join(quoted(f, 60) for f in foreign[:5])}{more}", file=sys.stderr)
+        log.warning("%s: not written by abm run, left alone: %s%s", out,
+                    ", ".join(quoted(f, 60) for f in foreign[:5]), more)
 
 
 def _clear(out: Path) -> None:
@@ -760,7 +769,8 @@ def run_market(scn: Scenario, out: Path, *, hours: int | None = None, seed: int 
         else:
             manifest = {**ident, "status": "running", "hours_done": 0, "tables": {},
                         "checkpoint": None, "summary_sha256": None}
-            _drop_uncommitted(out, manifest)
+            if not restart:  # cleared above (and what is not the run's named there, once)
+                _drop_uncommitted(out, manifest)
             write_json(out / MANIFEST, _sealed(manifest))
         writer = _Writer(out, manifest)
         if progress:

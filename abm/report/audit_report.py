@@ -38,7 +38,7 @@ REPORT = "report.html"
 TORNADO = "tornado.png"
 TOP = 12  # assumptions per tornado panel
 #: how each headline is shown: label, unit, divisor from the summary's unit
-SHOWN = {"emissions_kg.system": ("system emissions", "t", 1e3),
+SHOWN = {"emissions_system_kg": ("system emissions", "t", 1e3),
          "relocation_effect_kg": ("relocation effect", "t", 1e3),
          "cost_usd": ("cost", "$", 1.0),
          "dc_price_usd_per_mwh": ("data-centre electricity price", "$/MWh", 1.0)}

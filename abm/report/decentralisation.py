@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from abm.core.costs import unit_cost
-from abm.core.metrics import cost_breakdown, emissions_kg, zone_load_mwh
+from abm.core.metrics import EMISSION_BASES, cost_breakdown, emissions_kg, zone_load_mwh
 from abm.core.placement import place
 from abm.core.signals import Signals
 from abm.grid.shedding import at_served_load
@@ -98,8 +98,7 @@ def price_of_decentralisation(run: Run) -> pd.DataFrame:
     gap relative to the planner (``gap_pct``, %; NaN where the planner's total is 0)."""
     s = run.summary
     market = {"cost_usd": s["cost_usd"], "unserved_mwh": s["unserved_mwh"],
-              **{f"emissions_{b}_kg": s["emissions_kg"][b]
-                 for b in ("average", "marginal", "system")}}
+              **{f"emissions_{b}_kg": s[f"emissions_{b}_kg"] for b in EMISSION_BASES}}
     df = pd.DataFrame({"market": pd.Series(market),
                        "planner": planner(run)[list(QUANTITIES)].sum()}).loc[list(QUANTITIES)]
     df["gap"] = df.market - df.planner

@@ -79,7 +79,7 @@ def frontier_figure(df: pd.DataFrame, title: str) -> Figure:
     ax2.set_ylabel("emissions (tCO2/h)", color="tab:green")
     ax2.legend(loc="upper right", fontsize=8)
     ax1.set_title("energy-latency frontier: cost C* and carbon E*")
-    ax3.stackplot(b, df.layer_local, df.layer_regional, df.layer_energy,
+    ax3.stackplot(b, df.layer_local_share, df.layer_regional_share, df.layer_energy_share,
                   labels=["local", "regional", "energy-oriented"],
                   colors=["#c6dbef", "#6baed6", "#08519c"], alpha=0.8)
     ax3.plot(b, df.rid, "k-", lw=2, label="relocatable demand (RID)")

@@ -155,12 +155,13 @@ def _mwh(value: float) -> str:
 
 def flexibility(run: Run) -> list[Text]:
     """What a run's deferrable work and demand-response events did, in plain words, from its
-    summary (``deferral``, ``events``) and its events table: the work that waited, what missed
-    its deadline (unserved, at VoLL) and what still waits; what the events asked, what they got
-    and how (deferred, relocated, shed), and the events whose zone's cut was mostly shed."""
+    summary (``work_*_mwh``, ``missed_mwh``, ``event_*``) and its events table: the work that
+    waited, what missed its deadline (unserved, at VoLL) and what still waits; what the events
+    asked, what they got and how (deferred, relocated, shed), and the events whose zone's cut
+    was mostly shed."""
     out: list[Text] = []
-    d = run.summary.get("deferral")
-    if d:
+    d = run.summary
+    if "work_arrived_mwh" in d:
         arrived, missed = d["work_arrived_mwh"], d["missed_mwh"]
         share = f" ({100 * missed / arrived:.1f}% of it)" if arrived else ""
         out.append(text(
@@ -169,7 +170,7 @@ def flexibility(run: Run) -> list[Text]:
             + (f"{_mwh(missed)}{share} missed its deadline and went unserved (at VoLL)"
                if missed > 0.05 else "none missed its deadline")
             + f", and {_mwh(d['backlog_end_mwh'])} still waited when the run ended."))
-    e = run.summary.get("events")
+    e = {k.removeprefix("event_"): v for k, v in run.summary.items() if k.startswith("event_")}
     if e and e["called"]:
         parts = {"deferred": e["deferred_mwh"], "relocated": e["relocated_mwh"],
                  "shed": e["shed_mwh"]}

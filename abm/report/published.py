@@ -19,6 +19,7 @@ from abm.core.costs import friction, unit_cost
 from abm.core.frontier import frontier
 from abm.core.instance import compile_scenario
 from abm.core.masks import masks
+from abm.core.metrics import EMISSION_BASES
 from abm.core.placement import place
 from abm.core.signals import Signals, mean_signals, profile_signals
 from abm.data.dataset import shipped
@@ -156,5 +157,6 @@ def attributed_vs_system(hours: int = 3) -> dict[str, dict[str, float]]:
     answer with the calibrated stacks (the default response), where an added MWh on a zone's
     fossil ramp emits the ramp's marginal factor: system emissions equal marginal attribution
     by construction."""
-    return {signal: simulate(gorka_scenario(signal, hours))["emissions_kg"]
-            for signal in ("average", "marginal")}
+    return {signal: {b: s[f"emissions_{b}_kg"] for b in EMISSION_BASES}
+            for signal in ("average", "marginal")
+            for s in (simulate(gorka_scenario(signal, hours)),)}

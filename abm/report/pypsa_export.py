@@ -14,9 +14,7 @@ dispatch cost and zone prices (tests/test_pypsa_export.py). PyPSA is the optiona
 
 from __future__ import annotations
 
-import argparse
 import logging
-import sys
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -200,17 +198,3 @@ def export_run(run_dir: Path | str, out: Path | str, hours: Sequence[int] | None
     network = build_network(market, zone_ids, prepared)
     network.name = f"abm run {Path(run_dir).resolve().name}"
     return write_netcdf(network, out)
-
-
-def cmd_export_pypsa(args: argparse.Namespace) -> int:
-    """``abm export pypsa RUN_DIR --out FILE.nc``."""
-    try:
-        import pypsa  # noqa: F401  (the optional extra [grid])
-    except ImportError:
-        print("error: the PyPSA export needs the optional extra: "
-              "pip install 'geoinference-abm[grid]'", file=sys.stderr)
-        return 2
-    path = export_run(args.run_dir, args.out)
-    print(f"wrote {path}: a PyPSA network with one bus per zone, generators by technology and "
-          "tranche, links for interconnectors and the run's hours as snapshots")
-    return 0

@@ -10,6 +10,7 @@ its Mesa model, so agent-level results are also there the Mesa way
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ import pandas as pd
 
 from abm.config.scenario import Scenario
 from abm.errors import InputError
+
+log = logging.getLogger(__name__)  # the command line shows warnings as one line each
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -179,15 +182,16 @@ class Run:
         return map_figure(self, baseline)
 
     def _repr_html_(self) -> str:
+        from abm.core.metrics import EMISSION_BASES
+
         s = self.summary
-        em = s["emissions_kg"]
         rows = [("hours", f"{s['hours']}"), ("operators", f"{s['operators']}"),
                 ("demand", f"{s['demand_mwh']:,.0f} MWh"),
                 ("unserved", f"{s['unserved_mwh']:,.1f} MWh"),
                 ("cost", f"${s['cost_usd']:,.0f}"),
                 ("CO2 average / marginal / system",
-                 f"{em['average'] / 1e3:,.1f} / {em['marginal'] / 1e3:,.1f} / "
-                 f"{em['system'] / 1e3:,.1f} t"),
+                 " / ".join(f"{s[f'emissions_{b}_kg'] / 1e3:,.1f}" for b in EMISSION_BASES)
+                 + " t"),
                 ("served away from origin", f"{100 * s['relocated_share']:.1f}%"),
                 ("tables", ", ".join(t for t in RUN_TABLES if t in self.tables))]
         body = "".join(f"<tr><th style='text-align:left'>{k}</th><td>{v}</td></tr>"
@@ -237,8 +241,8 @@ def tqdm_progress(desc: str, quiet: bool = False, unit: str = "h") -> Callable[[
 def read_run(folder: str | Path) -> Run:
     """Read a run folder written by ``abm run``: its summary and tables
     (:func:`abm.market.run.read_tables`) and its scenario file, read again. If that file has
-    changed since the run (another fingerprint), the run carries a warning saying so (printed
-    on stderr; a report lists it among its caveats)."""
+    changed since the run (another fingerprint), the run carries a warning saying so (logged,
+    which `abm` prints on stderr; a report lists it among its caveats)."""
     from abm.market.run import read_summary, read_tables, scenario_of_run
 
     folder = Path(folder)
@@ -250,5 +254,5 @@ def read_run(folder: str | Path) -> Run:
                    f"since this run was made (its fingerprint is not the run's "
                    f"{manifest['fingerprint']}): the set-up and frontier shown are the file's "
                    "today, the results the run's")
-        print(f"warning: {warning}", file=sys.stderr)
+        log.warning(warning)
     return Run(result["scenario"], str(folder), scn, result, read_tables(folder), warning=warning)

@@ -16,7 +16,6 @@ rendered from one document (:mod:`abm.report.document`).
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import io
 import re
@@ -30,12 +29,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure as MplFigure
 
-from abm.config.limits import MAX_REPLICATIONS
 from abm.config.population import realise
 from abm.config.scenario import Scenario, check_hours, load_scenario
 from abm.core.frontier import DEFAULT_BUDGETS_MS, frontier
 from abm.core.instance import compile_scenario
-from abm.core.metrics import LAYERS, cost_usd_per_mwh
+from abm.core.metrics import EMISSION_BASES, LAYERS, cost_usd_per_mwh
 from abm.core.signals import mean_signals
 from abm.errors import InputError
 from abm.files import write_atomic
@@ -181,36 +179,35 @@ def run_planned(planned: Sequence[Planned], hours: int | None = None, seed: int 
 # Numbers
 
 
-SHARES = ("relocated_share", "layer_local", "layer_regional", "layer_energy")
+SHARES = ("relocated_share", "layer_local_share", "layer_regional_share", "layer_energy_share")
 
 
 def numbers(summary: dict, voll_usd_per_mwh: float | None = None) -> dict[str, float]:
-    """A run summary flattened to one number per quantity (MWh, $, $/MWh, kg, kg/MWh, shares
-    0-1); the cost parts are NaN for runs written before the split was recorded.
+    """A run summary's numbers, one per quantity under its one name (MWh, $, $/MWh, kg,
+    kg/MWh, shares 0-1), with the costs and emissions per MWh derived from them.
 
     ``cost_usd_per_mwh`` is the cost per MWh of demand with unserved MWh at the value of lost
     load (:func:`abm.core.metrics.cost_usd_per_mwh`; VoLL from the summary, else
     ``voll_usd_per_mwh``); ``cost_usd_per_mwh_served`` divides the cost by served MWh only.
     """
-    parts = summary.get("cost_parts_usd", {})
-    em = summary["emissions_kg"]
     voll = float(summary.get("voll_usd_per_mwh", voll_usd_per_mwh))  # type: ignore[arg-type]
     demand, served = summary["demand_mwh"], summary["served_mwh"]
     return {
         **{k: summary[k] for k in ("demand_mwh", "served_mwh", "unserved_mwh", "moved_mwh",
                                    "cost_usd")},
-        "herding_mwh": summary.get("herding_mwh", np.nan),
-        **{f"cost_{p}_usd": parts.get(p, np.nan) for p in COST_PARTS},
+        "herding_mwh": summary["herding_mwh"],
+        **{f"cost_{p}_usd": summary[f"cost_{p}_usd"] for p in COST_PARTS},
         "voll_usd_per_mwh": voll,
         "cost_usd_per_mwh": cost_usd_per_mwh(summary["cost_usd"], demand,
                                              summary["unserved_mwh"], voll),
         "cost_usd_per_mwh_served": summary["cost_usd"] / served if served > 0 else np.nan,
-        "dc_price_usd_per_mwh": summary.get("dc_price_usd_per_mwh", np.nan),
-        **{f"emissions_{b}_kg": em[b] for b in ("average", "marginal", "system")},
-        "emissions_system_kg_per_mwh": em["system"] / demand if demand > 0 else np.nan,
-        "relocation_effect_kg": summary.get("relocation_effect_kg", np.nan),
+        "dc_price_usd_per_mwh": summary["dc_price_usd_per_mwh"],
+        **{f"emissions_{b}_kg": summary[f"emissions_{b}_kg"] for b in EMISSION_BASES},
+        "emissions_system_kg_per_mwh": (summary["emissions_system_kg"] / demand if demand > 0
+                                        else np.nan),
+        "relocation_effect_kg": summary["relocation_effect_kg"],
         "relocated_share": summary["relocated_share"],
-        **{f"layer_{k}": summary["layers"][k] for k in LAYERS},
+        **{f"layer_{k}_share": summary[f"layer_{k}_share"] for k in LAYERS},
     }
 
 
@@ -290,7 +287,7 @@ PART_COLUMNS = (
 MOVEMENT_COLUMNS = (
     Column("moved_mwh", "moved between regions (MWh)"),
     Column("herding_mwh", "herding: load swinging between zones (MWh)"),
-    *(Column(f"layer_{k}", f"layer {k} (%)", 100.0, pp=True) for k in LAYERS),
+    *(Column(f"layer_{k}_share", f"layer {k} (%)", 100.0, pp=True) for k in LAYERS),
 )
 
 
@@ -711,7 +708,8 @@ def _document(runs: list[Run], baseline: Run, replicas: dict[str, list[Run]],
             comparison_table(reps, base, MOVEMENT_COLUMNS))))))
 
     step("frontier and layers")
-    layers = {label: pd.DataFrame([r.summary["layers"] for r in replicas[label]])
+    layers = {label: pd.DataFrame([{k: r.summary[f"layer_{k}_share"] for k in LAYERS}
+                                   for r in replicas[label]])
               for label in labels}
     sections.append(Section("Energy-latency frontier and execution layers", (
         text("The planner's optimum at annual-mean signals as every class's latency budget is "
@@ -759,7 +757,8 @@ def _document(runs: list[Run], baseline: Run, replicas: dict[str, list[Run]],
                 fig("zones_price", heat[1][0], "change in price"),
                 fig("zones_carbon", heat[2][0], "change in average carbon"))))))
 
-    flexible = [r for r in runs if "deferral" in r.summary or "events" in r.summary]
+    flexible = [r for r in runs
+                if "work_arrived_mwh" in r.summary or "event_called" in r.summary]
     if flexible:
         step("backlog and events")
         shown = [fig(f"flexibility_{slugs[r.label]}", flexibility_figure(
@@ -909,35 +908,3 @@ def _file_names(labels: list[str]) -> dict[str, str]:
     if len(set(slugs)) < len(slugs):
         slugs = [f"{i}-{slug}" for i, slug in enumerate(slugs)]
     return dict(zip(labels, slugs, strict=True))
-
-
-# ---------------------------------------------------------------------------------------------
-# The command
-
-
-def cmd_report(args: argparse.Namespace) -> int:
-    """Check every argument and scenario, run or read the scenarios, and write the HTML report
-    and its Markdown twin."""
-    paths = [Path(p) for p in args.scenarios]
-    baseline_path = Path(args.baseline) if args.baseline else paths[0]
-    order = [baseline_path, *[p for p in paths if p.resolve() != baseline_path.resolve()]]
-    out = Path(args.out)
-    if out.suffix.lower() not in (".html", ".htm") or out.is_dir():
-        raise InputError(out, "", "--out must name an .html file (the Markdown twin is "
-                         "written beside it)")
-    replications = args.replications
-    if not 1 <= replications <= MAX_REPLICATIONS:
-        raise InputError("--replications", "replications",
-                         f"expected 1 to {MAX_REPLICATIONS} seeds per scenario, got "
-                         f"{replications}")
-    planned = plan(order, args.zone, args.hours)  # every check before the first run
-    out.parent.mkdir(parents=True, exist_ok=True)
-    replicas = run_planned(planned, args.hours, args.seed, replications, args.quiet)
-    runs = [r[0] for r in replicas.values()]
-    command = "abm report " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else ""
-    html_path, md_path = write_report(runs, runs[0], out, args.budgets or DEFAULT_BUDGETS_MS,
-                                      command, zone=args.zone, replicas=replicas,
-                                      quiet=args.quiet)
-    print(f"wrote {html_path}, {md_path} and {html_path.stem}_figures/")
-    return 0
-

@@ -34,7 +34,7 @@ from SALib.analyze import sobol as sobol_analysis
 
 from abm.errors import InputError, quoted
 from abm.sweeps.design import problem, sampled_design
-from abm.sweeps.spec import Discovery, Spec
+from abm.sweeps.spec import Discovery, Spec, renamed
 
 CONF_LEVEL = 0.95
 RESAMPLES = 500
@@ -220,7 +220,7 @@ def codes(values: pd.Series, bins: int) -> np.ndarray:
 
 
 def parse_target(text: str, outcomes: tuple[str, ...]) -> Discovery:
-    """Read a discovery target such as ``saved.emissions_kg.system>0.2`` (or ``<``).
+    """Read a discovery target such as ``saved.emissions_system_kg>0.2`` (or ``<``).
 
     Raises:
         InputError: naming ``--target`` when the text is not ``OUTCOME>NUMBER`` or
@@ -232,6 +232,9 @@ def parse_target(text: str, outcomes: tuple[str, ...]) -> Discovery:
         threshold = float(number)
     except ValueError:
         threshold = float("nan")
+    if renamed(name.strip()):
+        raise InputError("--target", "target", f"{renamed(name.strip())} (one name per "
+                         "quantity: docs/sweeps.md)")
     if name.strip() not in outcomes or not np.isfinite(threshold):
         raise InputError("--target", "target", f"expected OUTCOME>NUMBER or OUTCOME<NUMBER with "
                          f"OUTCOME one of {', '.join(outcomes)}; got {quoted(text)}")

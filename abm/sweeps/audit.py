@@ -47,7 +47,7 @@ from abm.sweeps.results import (
 from abm.sweeps.runner import Task
 
 #: the headline results an audit ranks assumptions by (summary paths; kg, kg, $, $/MWh)
-OUTCOMES = ("emissions_kg.system", "relocation_effect_kg", "cost_usd", "dc_price_usd_per_mwh")
+OUTCOMES = ("emissions_system_kg", "relocation_effect_kg", "cost_usd", "dc_price_usd_per_mwh")
 ROWS = "audit.parquet"
 RANKING = "ranking.csv"
 ZONE_COLUMNS = ("zone_id", "zone_from", "zone_to", "zones")  # columns naming zones (zones: ;)

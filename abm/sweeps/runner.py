@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import copy
 import ctypes
+import logging
 import multiprocessing
 import os
 import shutil
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -56,6 +56,8 @@ from abm.sweeps.results import (
     write_part,
 )
 from abm.sweeps.spec import OPTIONAL_OUTCOMES, Spec
+
+log = logging.getLogger(__name__)  # the command line shows warnings as one line each
 
 MANIFEST_EVERY_S = 2.0  # how often the manifest's progress is refreshed while runs finish
 
@@ -218,13 +220,9 @@ def execute(task: Task) -> dict[str, Any]:
     row: dict[str, Any] = {"run_id": run.run_id, "sample": run.sample,
                            "replication": run.replication, "seed": run.seed, **run.values}
     for outcome in task.outcomes:
-        found: Any = result
-        for key in outcome.split("."):
-            if outcome in OPTIONAL_OUTCOMES and key not in found:
-                found = 0.0  # a run without deferrable work or events counts none of them
-                break
-            found = found[key]
-        row[outcome] = float(found)
+        # a run without deferrable work or events counts none of them: 0
+        row[outcome] = float(result.get(outcome, 0.0) if outcome in OPTIONAL_OUTCOMES
+                             else result[outcome])
     if task.series:
         df = model.datacollector.get_model_vars_dataframe()
         for name in task.series:
@@ -336,9 +334,8 @@ def prepare(plan: Plan, out: Path, *, resume: bool = False, restart: bool = Fals
                 raise
             # the parts name their plan: a manifest rebuilt from the plan keeps exactly
             # those of these runs (the others are moved to runs/damaged/ and run again)
-            print(f"warning: {exc.source}: {exc.problem.split(';')[0]}: rebuilt from "
-                  f"{plan.source}; the runs written for this {plan.kind} are kept",
-                  file=sys.stderr)
+            log.warning("%s: %s: rebuilt from %s; the runs written for this %s are kept",
+                        exc.source, exc.problem.split(";")[0], plan.source, plan.kind)
             return _new_manifest(plan, out, digest)
         if not resume:
             raise InputError(out, "", f"holds a {found.get('status')} {plan.kind} "
@@ -417,8 +414,7 @@ def _run_locked(plan: Plan, out: Path, executor: Executor, slots: int, describe:
     all_runs = plan.runs()
     done, damaged = finished_ids(out, row_schema, sweep)
     for path, why in damaged.items():
-        print(f"warning: {path}: {why}; moved to {RUNS}/{DAMAGED}/ and run again",
-              file=sys.stderr)
+        log.warning("%s: %s; moved to %s/%s/ and run again", path, why, RUNS, DAMAGED)
     todo = [r for r in all_runs if r.run_id not in done]
     total, count = len(all_runs), len(all_runs) - len(todo)
     elapsed0, start, last = float(manifest.get("elapsed_s", 0.0)), time.monotonic(), 0.0

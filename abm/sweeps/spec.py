@@ -36,32 +36,43 @@ from abm.market.reporters import DEFERRAL_VALUES, EVENT_VALUES, STEP_VALUES
 DESIGNS = ("grid", "lhs", "sobol", "morris")
 DISTRIBUTIONS = ("uniform", "loguniform", "triangular", "normal")
 SEED_MODES = ("common", "independent")
-# Scalars of the summary of a run with deferrable work ("deferral") or demand-response events
-# ("events"); a run without them has none of the work or events they count: 0
-OPTIONAL_OUTCOMES = (
-    *(f"deferral.{k}" for k in ("work_arrived_mwh", "work_run_mwh", "missed_mwh",
-                                "backlog_end_mwh")),
-    "events.called", *(f"events.{k}" for k in EVENT_TOTALS),
-)
+# Scalars of the summary of a run with deferrable work or demand-response events; a run
+# without them has none of the work or events they count: 0
+OPTIONAL_OUTCOMES = ("work_arrived_mwh", "work_run_mwh", "missed_mwh", "backlog_end_mwh",
+                     "event_called", *(f"event_{k}" for k in EVENT_TOTALS))
 OPTIONAL_SERIES = (*DEFERRAL_VALUES, *EVENT_VALUES)  # ... and its model table's columns
-# Scalars of the run summary (abm.market.run.summary), by dotted path.
+# Scalars of the run summary (abm.market.run.summary), by name.
 SCALAR_OUTCOMES = (
     "demand_mwh", "served_mwh", "unserved_mwh", "moved_mwh", "herding_mwh", "cost_usd",
-    "grid_energy_mwh", "dc_price_usd_per_mwh", "emissions_kg.average", "emissions_kg.marginal",
-    "emissions_kg.system", "relocation_effect_kg", "relocated_share",
-    "layers.local", "layers.regional", "layers.energy", "operators",
+    "grid_energy_mwh", "dc_price_usd_per_mwh", "emissions_average_kg", "emissions_marginal_kg",
+    "emissions_system_kg", "relocation_effect_kg", "relocated_share",
+    "layer_local_share", "layer_regional_share", "layer_energy_share", "operators",
     *OPTIONAL_OUTCOMES,
 )
 SERIES_OUTCOMES = (*STEP_VALUES, *OPTIONAL_SERIES)  # columns of the per-hour model table
+# The summary's nested names before it named each quantity as the model table does
+# (output format 3, docs/market.md): a sweep file that still uses one is told the new name.
+RENAMED = {**{f"emissions_kg.{b}": f"emissions_{b}_kg" for b in ("average", "marginal", "system")},
+           **{f"layers.{k}": f"layer_{k}_share" for k in ("local", "regional", "energy")},
+           **{f"deferral.{k}": k for k in OPTIONAL_OUTCOMES[:4]},
+           **{f"events.{k.removeprefix('event_')}": k for k in OPTIONAL_OUTCOMES[4:]}}
 SAVED_PREFIX = "saved."
+
+
+def renamed(names: tuple[str, ...] | list[str] | str) -> str:
+    """A note naming the new name of each old outcome name in ``names`` (``saved.`` kept), or
+    ``""`` when none is old."""
+    found = [names] if isinstance(names, str) else list(names)
+    pairs = [(n, n[:len(n) - len(n.removeprefix(SAVED_PREFIX))] + RENAMED[bare])
+             for n in found if (bare := n.removeprefix(SAVED_PREFIX)) in RENAMED]
+    return "; ".join(f"{quoted(old)} is now {quoted(new)}" for old, new in pairs)
 
 
 def outcome_unit(outcome: str) -> str:
     """The unit of a scalar outcome: ``MWh``, ``$/MWh``, ``$``, ``kg``, ``share`` (0-1) or
     ``count``;
     ``saved.X`` (1 - X / X of the baseline) is a share."""
-    if outcome.startswith(SAVED_PREFIX) or outcome.endswith("_share") or \
-            outcome.startswith("layers."):
+    if outcome.startswith(SAVED_PREFIX) or outcome.endswith("_share"):
         return "share"
     for tag, unit in (("_usd_per_mwh", "$/MWh"), ("_mwh", "MWh"), ("_usd", "$"), ("_kg", "kg")):
         if tag in outcome:
@@ -136,7 +147,7 @@ class Discovery:
     above: bool = True
 
     def describe(self) -> str:
-        """The target as text, e.g. ``saved.emissions_kg.system > 0.2``."""
+        """The target as text, e.g. ``saved.emissions_system_kg > 0.2``."""
         return f"{self.outcome} {'>' if self.above else '<'} {self.threshold:g}"
 
 
@@ -269,6 +280,11 @@ def parse_spec(data: dict[str, Any], source: str, base: Path, *, check_files: bo
                          f"is {points * replications:,} runs; at most {MAX_RUNS:,}")
     fixed = _overrides(top.table("fixed", {}))
     outcomes_t = top.table("outcomes")
+    for key in ("scalars", "saved"):
+        given = outcomes_t.raw(key, [])
+        old = renamed([n for n in given if isinstance(n, str)] if isinstance(given, list) else [])
+        if old:
+            raise outcomes_t.error(key, f"{old} (one name per quantity: docs/sweeps.md)")
     outcomes = outcomes_t.strings("scalars", choices=SCALAR_OUTCOMES)
     if not outcomes:
         raise outcomes_t.error("scalars", f"keep at least one of {', '.join(SCALAR_OUTCOMES)}")
@@ -353,6 +369,9 @@ def _overrides(t: TableReader) -> dict[str, Any]:
 
 
 def _discovery(t: TableReader, outcomes: tuple[str, ...]) -> Discovery:
+    old = t.raw("outcome", "")
+    if isinstance(old, str) and renamed(old):
+        raise t.error("outcome", f"{renamed(old)} (one name per quantity: docs/sweeps.md)")
     outcome = t.string("outcome", choices=outcomes)
     has_above, has_below = t.has("above"), t.has("below")
     if has_above == has_below:
