@@ -153,10 +153,11 @@ def headroom(scenario: str | Path | Scenario | None = None,
         curtailed, relocated and deferred MWh, and ``load_source``.
     """
     from abm.grid.zone_headroom import scenario_headroom
-    from abm.report.results import tqdm_progress
+    from abm.market.progress import RunProgress
 
     scn = _scenario(scenario, overrides, keywords)
-    bar = tqdm_progress(f"abm headroom {scn.name}", unit="zone") if progress else None
+    bar = (RunProgress(f"abm headroom {scn.name}", unit="zone", compiles=False) if progress
+           else None)
     return scenario_headroom(scn, shares_pct=shares_pct, rtt_budgets_ms=rtt_ms,
                              defer_hours=defer_h, peak_rule=peak, load_path=load,
                              progress=bar)

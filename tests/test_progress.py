@@ -44,6 +44,29 @@ def test_no_compiling_notice_once_compiled(monkeypatch, capsys):
     bar.close()
 
 
+def test_work_that_compiles_nothing_never_says_compiling(monkeypatch, capsys):
+    """The headroom of zones compiles nothing: even on a fresh machine its bar says nothing of
+    compiling, and its clock runs from the bar's first drawing (no restart after a step)."""
+    monkeypatch.setattr(abm.core.flow, "needs_compiling", lambda: True)
+    bar = RunProgress("abm headroom x", unit="zone", compiles=False)
+    bar(0, 3)
+    start = bar.bar.start_t
+    assert capsys.readouterr().err.rstrip().endswith("0/3 [00:00<?, ?zone/s]")
+    bar(1, 3)
+    assert bar.bar.start_t == start and bar.bar.initial == 0 and bar.bar.n == 1
+    bar(3, 3)
+    err = capsys.readouterr().err
+    assert "3/3" in err and COMPILING not in err and bar.bar.disable  # closed at the last zone
+
+
+def test_the_headroom_api_draws_its_bar_from_the_first_zone(capsys):
+    abm.headroom(shares_pct=[1.0], rtt_ms=[10], defer_h=[1], progress=True)
+    frames = capsys.readouterr().err.split("\r")
+    zones = len(abm.load_scenario().zones)
+    assert "abm headroom default:   0%" in frames[1] and f"0/{zones} " in frames[1]
+    assert f"{zones}/{zones} " in frames[-1] and COMPILING not in "".join(frames)
+
+
 def test_needs_compiling_reads_numba_s_cache():
     """Without a cache (a fresh machine) the compiled placement is still to be built; once a
     run has used it in this process, it is not."""

@@ -179,7 +179,8 @@ def zone_headroom(background: Background, rtt_ms: np.ndarray, *,
         rtt_budgets_ms: latency budgets of relocation, ms round trip.
         defer_hours: how long work may wait, hours.
         peak_rule: ``"annual"`` or ``"seasonal"`` (Norris et al. 2025; ``threshold_mw``).
-        progress: called with (zones done, zones) after each zone.
+        progress: called with (zones done, zones) once before the first zone and after each
+            (``abm.market.progress.RunProgress``).
 
     Returns:
         A DataFrame with the columns of ``COLUMNS``: variant ``curtail`` (the Duke method),
@@ -196,6 +197,8 @@ def zone_headroom(background: Background, rtt_ms: np.ndarray, *,
                                         bool(background.southern[z])) for z in range(Z)], axis=1)
     caps = np.stack([cap_mw(bg[:, z], thresholds[:, z]) for z in range(Z)])  # (Z, H)
     rows = []
+    if progress is not None:
+        progress(0, Z)
     for z, zone in enumerate(background.zone_ids):
         peak = float(bg[:, z].max())
         summer = summer_season(months, bool(background.southern[z]))

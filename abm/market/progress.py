@@ -7,7 +7,8 @@ hour; a bar that counted that hour into its rate would promise an ETA tens of ti
 the first step (with what is already done), it opens its bar and says "compiling (first run
 only)" when the compiled code is not yet built (``abm.core.flow.needs_compiling``); after the
 first step of this session it clears that and restarts its clock, so rate and ETA count from
-there.
+there. Work that compiles nothing (``compiles=False``: the headroom of zones) has neither the
+notice nor the restart.
 """
 
 from __future__ import annotations
@@ -26,24 +27,28 @@ class RunProgress:
         unit: what is counted ("h" for a run's hours, "run" for a sweep's runs).
         quiet: no bar.
         smoothing: tqdm's smoothing of the rate (0: the average since the clock started).
+        compiles: whether the work runs the compiled placement (a market run or a sweep's
+            runs); without, the bar never says "compiling" and its clock starts with it.
     """
 
     def __init__(self, desc: str, unit: str = "h", quiet: bool = False,
-                 smoothing: float = 0.3) -> None:
+                 smoothing: float = 0.3, compiles: bool = True) -> None:
         self.desc, self.unit, self.quiet, self.smoothing = desc, unit, quiet, smoothing
+        self.compiles = compiles
         self.bar: Any = None
-        self.started = False
+        self.started = not compiles  # a clock to restart after the first step only if it compiles
 
     def __call__(self, done: int, total: int) -> None:
         if self.bar is None:
             from tqdm import tqdm
 
-            from abm.core.flow import needs_compiling  # numba: loaded when a run starts
-
             self.bar = tqdm(total=total, initial=done, desc=self.desc, unit=self.unit,
                             file=sys.stderr, disable=self.quiet, smoothing=self.smoothing)
-            if needs_compiling():
-                self.bar.set_postfix_str(COMPILING)
+            if self.compiles:
+                from abm.core.flow import needs_compiling  # numba: loaded when a run starts
+
+                if needs_compiling():
+                    self.bar.set_postfix_str(COMPILING)
             return
         if not self.started:  # the clock starts once the first step of this session is done
             self.started = True

@@ -11,11 +11,10 @@ its Mesa model, so agent-level results are also there the Mesa way
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -220,22 +219,6 @@ def simulate_scenario(scn: Scenario, hours: int | None = None, seed: int | None 
     run(model, on_step=None if progress is None
         else lambda m: progress(int(m.steps), m.hours))
     return Run(scn.name, scn.source, scn, summary(model, "complete"), tables(model), model)
-
-
-def tqdm_progress(desc: str, quiet: bool = False, unit: str = "h") -> Callable[[int, int], None]:
-    """A ``progress(done, total)`` callback drawing a tqdm bar of ``unit`` on stderr."""
-    from tqdm import tqdm
-
-    bars: list[Any] = []
-
-    def progress(done: int, total: int) -> None:
-        if not bars:
-            bars.append(tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, disable=quiet))
-        bars[0].update(done - bars[0].n)
-        if done >= total:
-            bars[0].close()
-
-    return progress
 
 
 def read_run(folder: str | Path) -> Run:
