@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests draw the same examples on every run (the suite is reproducible, CI included);
+# `HYPOTHESIS_PROFILE=explore` draws fresh random examples on each run, to search for
+# new counterexamples (README, "Tests").
+settings.register_profile("default", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
