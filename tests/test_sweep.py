@@ -239,8 +239,23 @@ def test_scalar_outcomes_are_the_summary_numbers():
     numbers = {k for k, v in result.items() if isinstance(v, int | float)}
     assert set(SCALAR_OUTCOMES) <= numbers - {"seed", "hours", "hours_planned"}
     # every total but the counts is named as the model table's column it sums (one name)
-    # (backlog_end_mwh is the last hour's backlog_mwh)
-    assert set(SCALAR_OUTCOMES) - {"operators", "backlog_end_mwh"} <= set(SERIES_OUTCOMES)
+    # (backlog_end_mwh is the last hour's backlog_mwh; cost_usd_per_mwh a ratio of two totals)
+    assert set(SCALAR_OUTCOMES) - {"operators", "backlog_end_mwh", "cost_usd_per_mwh"} <= set(
+        SERIES_OUTCOMES)
+
+
+def test_the_docs_list_exactly_the_scalar_outcomes():
+    """docs/sweeps.md's "Outcomes" paragraph names every outcome a sweep accepts, and no other
+    (it listed cost_usd_per_mwh while the sweep refused it)."""
+    import re
+    from pathlib import Path
+
+    from abm.sweeps.spec import SCALAR_OUTCOMES
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "sweeps.md").read_text()
+    paragraph = text.split("**Outcomes.**", 1)[1].split("`series`", 1)[0]
+    named = set(re.findall(r"`([a-z_]+)`", paragraph)) - {"scalars", "emissions_kg"}
+    assert named == set(SCALAR_OUTCOMES)
 
 
 def test_deferral_settings_are_sweep_axes(tmp_path):

@@ -44,8 +44,8 @@ OPTIONAL_SERIES = (*DEFERRAL_VALUES, *EVENT_VALUES)  # ... and its model table's
 # Scalars of the run summary (abm.market.run.summary), by name.
 SCALAR_OUTCOMES = (
     "demand_mwh", "served_mwh", "unserved_mwh", "moved_mwh", "herding_mwh", "cost_usd",
-    "grid_energy_mwh", "dc_price_usd_per_mwh", "emissions_average_kg", "emissions_marginal_kg",
-    "emissions_system_kg", "relocation_effect_kg", "relocated_share",
+    "cost_usd_per_mwh", "grid_energy_mwh", "dc_price_usd_per_mwh", "emissions_average_kg",
+    "emissions_marginal_kg", "emissions_system_kg", "relocation_effect_kg", "relocated_share",
     "layer_local_share", "layer_regional_share", "layer_energy_share", "operators",
     *OPTIONAL_OUTCOMES,
 )
