@@ -207,7 +207,8 @@ def test_frontier_covers_the_tier_budgets_and_follows_the_settings():
 
 def test_time_series_have_the_run_s_dates_on_their_axis():
     """The zones' series, one zone's generation and the layers are drawn against the hours'
-    UTC dates, from the run's start over its first day (issue 21, item 9)."""
+    UTC dates, from the run's start over its first day (issue 21, item 9); the backlog and
+    events panel too (test_backlog_and_events_live_and_stored_show_the_same_and_draw)."""
     import datetime as dt
 
     import matplotlib.dates as mdates
@@ -368,6 +369,8 @@ def test_backlog_and_events_live_and_stored_show_the_same_and_draw(write_scenari
     in the live dashboard and as a stored run: the backlog and events panel reads the same
     numbers at every hour, the event's rows appear from its first hour, and a scenario with
     neither says so."""
+    import matplotlib.dates as mdates
+
     from tests.test_events import world
 
     path = write_scenario(world(footprint='["north-1"]',
@@ -383,13 +386,19 @@ def test_backlog_and_events_live_and_stored_show_the_same_and_draw(write_scenari
         view.seek(hour)
         pd.testing.assert_frame_equal(view.flex_series(), live.flex_series())
         pd.testing.assert_frame_equal(view.events(), live.events(), check_dtype=False)
-        assert _is_png(plots.flexibility_plot(live.flex_series(), live.events(), live.hours))
+        fig = plots.flexibility_plot(live.flex_series(), live.events(), live.hours,
+                                     live.scenario.start)
+        assert _is_png(fig)
+        ax = fig.axes[0]  # dates from the run's start, as every time series
+        assert ax.get_xlabel() == "time (UTC)"
+        assert mdates.num2date(ax.get_xlim()[0]).replace(tzinfo=None) == live.scenario.start
     assert live.events().hour.tolist() == [1, 2]
     np.testing.assert_allclose(live.flex_series().event_deferred_mwh, [0.0, 6.0, 6.0, 0.0],
                                atol=1e-9)
     plain = Dashboard()
     assert list(plain.flex_series().columns) == ["hour"] and plain.events().empty
-    assert _is_png(plots.flexibility_plot(plain.flex_series(), plain.events(), plain.hours))
+    assert _is_png(plots.flexibility_plot(plain.flex_series(), plain.events(), plain.hours,
+                                          plain.scenario.start))
 
 
 def test_the_events_listed_read_the_rule_registry():

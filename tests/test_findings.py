@@ -116,3 +116,37 @@ def test_backlog_and_events_in_plain_words_by_hand():
         "mostly shed, and the 16 MWh shed went unserved (at VoLL).",
         "dr: most of the cut was shed (unserved, at VoLL), not moved or deferred, in DE-LU "
         "(event a, hour 3: 16 MWh of 20 MWh)."]
+
+
+
+def test_the_report_draws_the_backlog_and_events_against_dates(write_scenario):
+    """The report's backlog and events figure of a run with deferrable work and an event is
+    drawn against the run's UTC dates (issue 21, item 9): the event's shaded hours and the
+    delivered bars at their dates, from the run's start."""
+    import datetime as dt
+
+    import matplotlib.dates as mdates
+
+    from abm.report.figures import FLEX_COLUMNS, flexibility_figure
+    from tests.test_events import world
+
+    run = abm.simulate(write_scenario(world(footprint='["north-1"]', deferral=(
+        "deferrable_share = 0.5\ndeadline_hours = 2"))))
+    start = run.scenario.start
+    fig = flexibility_figure(run.model[["hour", *(c for c in FLEX_COLUMNS if c in run.model)]],
+                             run.table("events"), "dr", start)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "time (UTC)"
+    # the event's hours, shaded (1 h or more wide, in days); the bars are 0.9 h wide
+    spans = [p for p in ax.patches if p.get_width() > 0.95 / 24]
+    first, last = (int(run.table("events").hour.min()), int(run.table("events").hour.max()))
+    x0, x1 = spans[0].get_x(), spans[0].get_x() + spans[0].get_width()
+
+    def when(x: float) -> dt.datetime:
+        return mdates.num2date(x).replace(tzinfo=None)
+
+    assert abs(when(x0) - (start + dt.timedelta(hours=first - 0.5))) < dt.timedelta(seconds=1)
+    assert abs(when(x1) - (start + dt.timedelta(hours=last + 0.5))) < dt.timedelta(seconds=1)
+    bars = [p for p in ax.patches if 0 < p.get_width() < 0.95 / 24 and p.get_height() != 0]
+    assert bars and all(start <= when(b.get_x()) <= start + dt.timedelta(hours=len(run.model))
+                        for b in bars)

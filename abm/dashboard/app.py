@@ -234,8 +234,8 @@ def Views(view: View, shown: dict, before: dict[str, float] | None,
                               value=shown_zone, on_value=zone.set, classes=["control-zone"])
                 Plot(lambda: plots.generation_plot(shown["zones"], shown_zone, view.hours,
                                                    start), [*key, shown_zone])
-                Plot(lambda: plots.flexibility_plot(shown["flex"], shown["events"], view.hours),
-                     key)
+                Plot(lambda: plots.flexibility_plot(shown["flex"], shown["events"], view.hours,
+                                                    start), key)
                 for line in event_lines(view.scenario):
                     solara.Div(children=[line], classes=["event-line"],
                                style={"font-size": "12px", "color": "#a63603"})

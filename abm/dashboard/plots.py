@@ -188,10 +188,11 @@ def layers_figure(layers: pd.DataFrame, hours: int, start: dt.datetime) -> Figur
     return fig
 
 
-def flexibility_plot(flex: pd.DataFrame, events: pd.DataFrame, hours: int) -> Figure:
+def flexibility_plot(flex: pd.DataFrame, events: pd.DataFrame, hours: int,
+                     start: dt.datetime) -> Figure:
     """Deferrable work waiting and missed, and the demand-response events (their hours, and
-    what they delivered by deferring, relocating and shedding) per hour, MWh; a note where
-    the scenario has neither."""
+    what they delivered by deferring, relocating and shedding) per hour from the run's first
+    hour ``start`` (UTC), MWh; a note where the scenario has neither."""
     fig = Figure(figsize=(6.4, 3.0))
     ax = fig.subplots(gridspec_kw={"left": 0.1, "right": 0.97, "top": 0.88, "bottom": 0.16})
     ax.set_title("backlog and demand-response events (MWh)", fontsize=9, loc="left")
@@ -201,10 +202,9 @@ def flexibility_plot(flex: pd.DataFrame, events: pd.DataFrame, hours: int) -> Fi
     if flex.empty:
         _empty(ax)
         return fig
-    flexibility_axes(ax, flex, events)
-    ax.set_xlim(-0.5, _span(len(flex), hours) + 0.5)
+    flexibility_axes(ax, flex, events, start)
+    _time_axis(ax, start, len(flex), hours)
     ax.tick_params(labelsize=7)
-    ax.xaxis.label.set_fontsize(8)
     ax.yaxis.label.set_fontsize(8)
     ax.legend(fontsize=6, loc="upper right", framealpha=0.85)
     return fig

@@ -4,6 +4,7 @@ command line saves it with :func:`save`)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import math
 from pathlib import Path
@@ -187,7 +188,7 @@ ANSWER_COLOURS = {"deferred": "#3182bd", "relocated": "#31a354", "shed": "#de2d2
 NO_FLEXIBILITY = "no deferrable work and no demand-response events in this scenario"
 
 
-def flexibility_axes(ax, flex: pd.DataFrame, events: pd.DataFrame) -> None:
+def flexibility_axes(ax, flex: pd.DataFrame, events: pd.DataFrame, start: dt.datetime) -> None:
     """Draw on ``ax`` per hour: the deferrable work waiting at the hour's end (line) and what
     missed its deadline (red steps), each demand-response event's hours (shaded, labelled with
     its zone and cut) and what the events delivered, by how (stacked bars: deferred,
@@ -198,10 +199,15 @@ def flexibility_axes(ax, flex: pd.DataFrame, events: pd.DataFrame) -> None:
             ``missed_mwh``, ``event_<deferred, relocated, shed>_mwh``.
         events: the run's hourly events rows (``hour``, ``event``, ``zone``, ``start_hour``,
             ``cut_pct``; may be empty).
+        start: the run's first hour (UTC, naive): hour h is drawn at ``start + h`` hours.
     """
+    def at(hour: float) -> dt.datetime:
+        return start + dt.timedelta(hours=float(hour))
+
+    when = [at(h) for h in flex.hour]
     if "backlog_mwh" in flex:
-        ax.plot(flex.hour, flex.backlog_mwh, color="0.25", lw=1.2, label="work waiting (backlog)")
-        ax.fill_between(flex.hour, flex.missed_mwh, step="mid", color="#a50f15", alpha=0.6,
+        ax.plot(when, flex.backlog_mwh, color="0.25", lw=1.2, label="work waiting (backlog)")
+        ax.fill_between(when, flex.missed_mwh, step="mid", color="#a50f15", alpha=0.6,
                         lw=0, label="missed its deadline")
     if "event_deferred_mwh" in flex:
         bottom_pos = pd.Series(0.0, index=flex.index)
@@ -209,27 +215,29 @@ def flexibility_axes(ax, flex: pd.DataFrame, events: pd.DataFrame) -> None:
         for how, colour in ANSWER_COLOURS.items():
             v = flex[f"event_{how}_mwh"]
             bottom = bottom_pos.where(v >= 0, bottom_neg)
-            ax.bar(flex.hour, v, bottom=bottom, width=0.9, color=colour,
+            ax.bar(when, v, bottom=bottom, width=0.9 / 24, color=colour,  # days: 0.9 h
                    label=f"event: {how}")
             bottom_pos += v.clip(lower=0)
             bottom_neg += v.clip(upper=0)
     if not events.empty:
         for i, (_key, rows) in enumerate(events.groupby(["start_hour", "event"])):
             first, last = int(rows.hour.min()), int(rows.hour.max())
-            ax.axvspan(first - 0.5, last + 0.5, color="#fdae6b", alpha=0.25, lw=0)
-            ax.text(first - 0.4, 0.98 - 0.07 * (i % 3),  # staggered: close events' labels
+            ax.axvspan(at(first - 0.5), at(last + 0.5), color="#fdae6b", alpha=0.25, lw=0)
+            ax.text(at(first - 0.4), 0.98 - 0.07 * (i % 3),  # staggered: close events' labels
                     f"{rows.zone.iloc[0]} -{rows.cut_pct.iloc[0]:g}%",
                     transform=ax.get_xaxis_transform(), fontsize=6, va="top", color="#a63603")
     ax.axhline(0.0, color="0.6", lw=0.6)
     ax.set_ylabel("MWh")
-    ax.set_xlabel("hour of the run")
+    date_axis(ax)
 
 
-def flexibility_figure(flex: pd.DataFrame, events: pd.DataFrame, title: str) -> Figure:
-    """The run's backlog and demand-response events (:func:`flexibility_axes`)."""
+def flexibility_figure(flex: pd.DataFrame, events: pd.DataFrame, title: str,
+                       start: dt.datetime) -> Figure:
+    """The run's backlog and demand-response events (:func:`flexibility_axes`) from its first
+    hour ``start`` (UTC)."""
     fig, ax = subplots(figsize=(11, 3.6))
     ax.set_title(title)
-    flexibility_axes(ax, flex, events)
+    flexibility_axes(ax, flex, events, start)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7)
     return fig
 

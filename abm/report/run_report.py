@@ -764,7 +764,7 @@ def _document(runs: list[Run], baseline: Run, replicas: dict[str, list[Run]],
         shown = [fig(f"flexibility_{slugs[r.label]}", flexibility_figure(
             r.model[["hour", *(c for c in FLEX_COLUMNS if c in r.model)]],
             r.tables.get("events", pd.DataFrame(columns=["hour"])),
-            f"{r.label}: backlog and demand-response events"),
+            f"{r.label}: backlog and demand-response events", r.scenario.start),
             f"{r.label}: backlog and demand-response events") for r in flexible]
         sections.append(Section("Backlog and demand-response events", (
             text("For each scenario with deferrable work or demand-response events (its first "
