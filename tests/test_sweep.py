@@ -275,3 +275,77 @@ values = [0, 1, 4, 24]
     bad = write(tmp_path, axes.replace("range = [0.0, 0.5]", "range = [0.0, 1.5]"), "bad.toml")
     with pytest.raises(InputError, match=r"expected a number <= 1, got 1\.5"):
         load_spec(bad)
+
+
+LINKED = """
+[sweep]
+name = "linked"
+scenario = "default"
+hours = 3
+seed = 11
+design = "grid"
+
+[fixed]
+"population.operators" = 2
+
+[parameters."templates.batch.deferrable_share"]
+values = [0.0, 0.5]
+also = ["templates.interactive.deferrable_share", "templates.conversational.deferrable_share"]
+
+[parameters."templates.batch.deadline_hours"]
+values = [2]
+also = ["templates.interactive.deadline_hours", "templates.conversational.deadline_hours"]
+
+[outcomes]
+scalars = ["demand_mwh", "unserved_mwh", "work_arrived_mwh", "work_run_mwh", "missed_mwh",
+           "backlog_end_mwh"]
+"""
+
+
+def test_one_axis_sets_every_path_it_names_also(tmp_path):
+    """``also``: a share set on every template at once makes that share of all demand work
+    (work arrived = share x demand), each run as ``abm.simulate`` runs those settings."""
+    from abm.api import simulate
+    from abm.sweeps.results import consolidate
+    from abm.sweeps.runner import tasks
+
+    spec = tiny(tmp_path, LINKED)
+    assert spec.names == ("templates.batch.deferrable_share", "templates.batch.deadline_hours")
+    paths = {f"templates.{t}.{f}" for t in ("interactive", "conversational", "batch")
+             for f in ("deferrable_share", "deadline_hours")}
+    overrides = [t.overrides for t in tasks(spec, runs(spec))]
+    assert [set(o) - {"population.operators"} for o in overrides] == [paths, paths]
+    assert [o["templates.interactive.deferrable_share"] for o in overrides] == [0.0, 0.5]
+    with open_executor(1) as (executor, describe, slots):
+        run_sweep(spec, tmp_path / "out", executor, slots=slots, describe=describe)
+    results = consolidate(tmp_path / "out", spec)[0].sort_values("run_id")
+    none, half = results.iloc[0], results.iloc[1]
+    for col in ("work_arrived_mwh", "work_run_mwh", "missed_mwh", "backlog_end_mwh"):
+        assert none[col] == 0.0
+    assert half["work_arrived_mwh"] == pytest.approx(0.5 * half["demand_mwh"])
+    alone = simulate(hours=3, seed=int(half["seed"]), overrides={
+        **{p: 0.5 if p.endswith("share") else 2 for p in paths}, "population.operators": 2})
+    for col in ("missed_mwh", "unserved_mwh", "backlog_end_mwh"):
+        assert half[col] == alone.summary[col]
+
+
+@pytest.mark.parametrize(("edit", "field", "words"), [
+    (('also = ["templates.interactive.deadline_hours", "templates.conversational.deadline_hours"]',
+      'also = ["templates.batch.deferrable_share"]'), 'parameters."templates.batch.deadline_hours'
+     '".also', "already set by the parameter templates.batch.deferrable_share"),
+    (('"population.operators" = 2', '"templates.interactive.deferrable_share" = 0.1'),
+     'fixed."templates.interactive.deferrable_share"', "is also a parameter"),
+    (('also = ["templates.interactive.deadline_hours", "templates.conversational.deadline_hours"]',
+      'also = ["templates.interactive.deadline_hours", "policy.placement_signal"]'),
+     'parameters."templates.batch.deadline_hours"', "rejects templates.batch.deadline_hours = 2"),
+    (('also = ["templates.interactive.deferrable_share", "templates.conversational.deferrable_'
+      'share"]', 'also = "templates.interactive.deferrable_share"'),
+     'parameters."templates.batch.deferrable_share".also', "expected a list of strings"),
+])
+def test_bad_linked_settings_name_the_field(tmp_path, edit, field, words):
+    old, new = edit
+    assert old in LINKED
+    with pytest.raises(InputError) as err:
+        tiny(tmp_path, LINKED.replace(old, new, 1))
+    assert err.value.field.startswith(field), err.value
+    assert words in str(err.value)

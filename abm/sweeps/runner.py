@@ -191,7 +191,7 @@ def tasks(spec: Spec, todo: list[Run]) -> Iterator[Task]:
     """The tasks of ``todo``, lazily (the scenario table is read once)."""
     scenario = resolve_file(Path(spec.scenario))
     for run in todo:
-        own = run.values
+        own = spec.settings(run.values)
         if run.baseline:
             assert spec.baseline is not None  # baseline runs come from a [baseline] table
             own = spec.baseline

@@ -12,7 +12,7 @@ import copy
 import hashlib
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +95,8 @@ class Parameter:
         mode: the peak of a triangular distribution.
         mean, sd: of a normal distribution.
         values: the choices (``choice``), or the grid levels of a range (``levels``).
+        also: more settings, by dotted path, that take the same value in every run (one axis
+            that sets several settings, e.g. a share on every workload template).
     """
 
     path: str
@@ -106,6 +108,7 @@ class Parameter:
     mean: float | None = None
     sd: float | None = None
     values: tuple[Any, ...] = ()
+    also: tuple[str, ...] = ()
 
     def value(self, u: float) -> Any:
         """The setting's value at unit coordinate ``u`` in [0, 1] (an int for integer settings)."""
@@ -204,6 +207,12 @@ class Spec:
     def names(self) -> tuple[str, ...]:
         """The parameters' dotted paths."""
         return tuple(p.path for p in self.parameters)
+
+    def settings(self, values: dict[str, Any]) -> dict[str, Any]:
+        """A design point's settings by dotted path: each parameter's value at its own path and
+        at every path it sets ``also``."""
+        return {path: values[p.path] for p in self.parameters if p.path in values
+                for path in (p.path, *p.also)}
 
     @property
     def all_outcomes(self) -> tuple[str, ...]:
@@ -304,7 +313,7 @@ def parse_spec(data: dict[str, Any], source: str, base: Path, *, check_files: bo
         raise top.error("outcomes.saved", "a saving needs a [baseline] table (its overrides "
                         "may be empty: the scenario itself)")
     for key in fixed:
-        if key in {p.path for p in params}:
+        if key in {p.path for p in params} | {a for p in params for a in p.also}:
             raise InputError(source, f'fixed."{key}"', "is also a parameter: set it in one place")
     return Spec(name=name, description=description, source=source, scenario=scenario,
                 hours=hours, seed=seed, replications=replications, seeds=seeds, design=design,
@@ -327,8 +336,8 @@ def check_against_scenario(spec: Spec) -> None:
         checks.append(("baseline.overrides", "these settings", {**spec.fixed, **spec.baseline}))
     for p in spec.parameters:
         points = p.values if p.distribution == "choice" else (p.value(0.0), p.value(1.0))
-        checks.extend((f'parameters."{p.path}"', f"{p.path} = {v!r}", {**spec.fixed, p.path: v})
-                      for v in points)
+        checks.extend((f'parameters."{p.path}"', f"{p.path} = {v!r}",
+                       {**spec.fixed, **spec.settings({p.path: v})}) for v in points)
     for where, what, overrides in checks:
         data = copy.deepcopy(base)
         try:
@@ -382,7 +391,8 @@ def _discovery(t: TableReader, outcomes: tuple[str, ...]) -> Discovery:
     return Discovery(outcome, threshold, above=has_above)
 
 
-_PARAM_KEYS = ("values", "range", "distribution", "type", "levels", "mode", "mean", "sd")
+_PARAM_KEYS = ("values", "range", "distribution", "type", "levels", "mode", "mean", "sd",
+               "also")
 
 
 def _parameters(t: TableReader, design: str) -> tuple[Parameter, ...]:
@@ -397,10 +407,25 @@ def _parameters(t: TableReader, design: str) -> tuple[Parameter, ...]:
             raise t.error(key, f'expected a parameter table; quote the dotted path: '
                           f'[parameters."{key}.…"]')
         params.append(_parameter(TableReader(sub, t.source, f'parameters."{key}"'), key, design))
+    seen = {p.path: p.path for p in params}
+    for p in params:
+        where = f'parameters."{p.path}".also'
+        for path in p.also:
+            if path in _RESERVED:
+                raise InputError(t.source, where, f"{path}: run seeds derive from [sweep] seed")
+            if path in seen:
+                raise InputError(t.source, where, f"{path} is already set by the parameter "
+                                 f"{seen[path]}: set each setting in one place")
+            seen[path] = p.path
     return tuple(params)
 
 
 def _parameter(t: TableReader, path: str, design: str) -> Parameter:
+    also = t.strings("also", [])  # read first: the axis's own keys end with t.done()
+    return replace(_axis(t, path, design), also=also)
+
+
+def _axis(t: TableReader, path: str, design: str) -> Parameter:
     has_values, has_range = t.has("values"), t.has("range")
     normal = t.data.get("distribution") == "normal"
     if (has_values and (has_range or t.has("distribution"))) or not (
