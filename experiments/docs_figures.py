@@ -708,6 +708,26 @@ def paper_frontier() -> pd.DataFrame:
     return paper("fig_a_frontier").table()
 
 
+@figure("flex-local")
+def _flex_local() -> str:
+    from abm.config.scenario import load_scenario
+    from abm.core.instance import compile_scenario
+    from abm.core.masks import latency_mask
+
+    scn = load_scenario(ROOT / "experiments" / "scenarios" / "flexible_local.toml")
+    inst = compile_scenario(scn)
+    budgets = {float(b) for b in inst.budget_ms[inst.valid]}
+    rtt = inst.network_rtt_ms()
+    home = inst.at_origin() & inst.valid[:, :, None]
+    if not (latency_mask(inst) == home).all():
+        raise AssertionError("flexible_local.toml lets some class leave its origin region")
+    others = rtt[~inst.at_origin() & inst.valid[:, :, None]]
+    return (f"a latency budget of {', '.join(f'{b:g}' for b in sorted(budgets))} ms on every "
+            f"template, which only a class's own origin region meets "
+            f"({rtt[home].max():g} ms of metro access; the nearest other region of any of the "
+            f"{int(inst.valid.sum())} classes is {others.min():g} ms away)")
+
+
 def _change(new: float, old: float) -> str:
     return f"{100 * (new / old - 1):+.0f}%"
 
@@ -1241,6 +1261,243 @@ def _audit_week_line() -> str:
             f"%) and the data centres' system emissions "
             f"{100 * line['emissions_system_kg.low'] / system:+.1f} %; at 1.5 times the "
             f"rating, {(reloc + line['relocation_effect_kg.high']) / 1e6:+.2f} kt")
+
+
+# -- figures: deferral against relocation (docs/flexibility.md) -------------------------------
+# Read from the stored results of experiments/flexibility.py (the CSVs and JSON in docs/), so
+# cheap: tests/test_flexibility_docs.py checks those against the sweeps they came from.
+
+FLEX = (DOCS / "flexibility.csv", DOCS / "flexibility_generation.csv",
+        DOCS / "flexibility_cost_parts.csv", DOCS / "flexibility.json")
+
+
+@functools.cache
+def flexibility():
+    """experiments/flexibility.py."""
+    return _module("flexibility")
+
+
+@functools.cache
+def flex_means() -> pd.DataFrame:
+    """The stored flexibility results, mean per mode, deadline and share, with changes."""
+    f = flexibility()
+    return f.means(f.load_results())
+
+
+def _flex_cell(mode: str, deadline: int, share_pct: float) -> pd.Series:
+    m = flex_means()
+    return m[(m["mode"] == mode) & (m.deadline_hours == deadline)
+             & np.isclose(m.flexible_share_pct, share_pct)].iloc[0]
+
+
+@figure("flex-run", needs=FLEX)
+def _flex_run() -> str:
+    import json
+
+    from abm.sweeps.spec import load_spec
+
+    f = flexibility()
+    info = json.loads(f.RUN_INFO.read_text())
+    r = f.load_results()
+    spec = load_spec(f.SWEEPS["space and time"])
+    hours = spec.hours or scenario_hours(spec.scenario)
+    shares = sorted(r.flexible_share_pct.unique())
+    deadlines = sorted(r.deadline_hours.unique())
+    reps = r.replication.nunique()
+    return (f"{info['runs']} runs of {hours} h: {len(f.SWEEPS)} sweeps of "
+            f"{len(shares)} shares ({', '.join(f'{s:g}' for s in shares)} %) x "
+            f"{len(deadlines)} deadlines ({', '.join(str(d) for d in deadlines)} h) x "
+            f"{reps} seed{'s' if reps > 1 else ''} (master seed {spec.seed}), then "
+            f"{2 * len(f.SWEEPS)} runs again with their tables. The sweeps' elapsed times "
+            f"add up to {info['sweeps_wall_s'] / 60:.0f} min ({info['sweeps_executor']} each, "
+            f"on {info['cores']} cores shared with other work); the runs after them took "
+            f"{info['explain_wall_s']} s ({info['explain_cpu_s']} s CPU)")
+
+
+def scenario_hours(scenario: str) -> int:
+    """The hours of a scenario file."""
+    from abm.config.scenario import load_scenario
+
+    return load_scenario(scenario).hours
+
+
+@figure("flex-grid", needs=FLEX)
+def _flex_grid() -> str:
+    m = flex_means()
+    keep = ((m.deadline_hours == 0) & (m.flexible_share_pct == 0)) | (
+        (m.deadline_hours > 0) & (m.flexible_share_pct > 0))
+    m = m[keep]
+    out = pd.DataFrame({
+        "mode": m["mode"], "deadline (h)": m.deadline_hours.astype(str),
+        "flexible share (%)": [f"{v:g}" for v in m.flexible_share_pct],
+        "system emissions (kt)": m.emissions_system_kg / 1e6,
+        "vs no deferral (%)": m.emissions_system_change_pct,
+        "operators' cost (M USD)": m.cost_usd / 1e6,
+        "cost vs no deferral (%)": m.cost_change_pct,
+        "relocation effect (kt)": m.relocation_effect_kg / 1e6,
+        "missed (MWh)": m.missed_mwh, "waiting at the end (MWh)": m.backlog_end_mwh})
+    return table(out, {"system emissions (kt)": "{:,.2f}", "vs no deferral (%)": "{:+.2f}",
+                       "operators' cost (M USD)": "{:,.3f}",
+                       "cost vs no deferral (%)": "{:+.2f}",
+                       "relocation effect (kt)": "{:+,.2f}", "missed (MWh)": "{:,.0f}",
+                       "waiting at the end (MWh)": "{:,.0f}"})
+
+
+def _change(new: float, old: float) -> str:
+    return f"{100 * (new / old - 1):+.1f} %"
+
+
+@figure("flex-headline", needs=FLEX)
+def _flex_headline() -> str:
+    m = flex_means()
+    top, longest = m.flexible_share_pct.max(), int(m.deadline_hours.max())
+    neither = _flex_cell("time only", 0, 0.0)
+    space = _flex_cell("space and time", 0, 0.0)
+    time_ = _flex_cell("time only", longest, top)
+    both = _flex_cell("space and time", longest, top)
+    deferring = m[(m.deadline_hours > 0) & (m.flexible_share_pct > 0)]
+    up = deferring[deferring.emissions_change_t > 0]
+    cost_up = int((deferring.cost_change_pct > 0).sum())
+    lines = [
+        f"Relocation alone (space only) changes the data centres' system emissions by "
+        f"{_change(space.emissions_system_kg, neither.emissions_system_kg)} against neither "
+        f"and their operators' cost by {_change(space.cost_usd, neither.cost_usd)}.",
+        f"Deferring {top:g} % of demand up to {longest} h changes system emissions by "
+        f"{_change(time_.emissions_system_kg, neither.emissions_system_kg)} kept local (time "
+        f"only) and by {_change(both.emissions_system_kg, space.emissions_system_kg)} on top "
+        f"of relocation (both: {_change(both.emissions_system_kg, neither.emissions_system_kg)}"
+        f" against neither), at a cost of "
+        f"{_change(time_.cost_usd, neither.cost_usd)} and "
+        f"{_change(both.cost_usd, space.cost_usd)} against each mode's run without deferral.",
+        f"The operators' cost rises with deferral in {cost_up} of the {len(deferring)} "
+        f"deferring cells; system emissions rise in {len(up)}"
+        + (" (" + ", ".join(f"{r['mode']} {r.flexible_share_pct:g} % {r.deadline_hours} h: "
+                            f"{r.emissions_change_t:+,.0f} t" for _, r in up.iterrows()) + ")"
+           if len(up) else "") + ".",
+        f"Work missing its deadline is at most {deferring.missed_mwh.max():,.0f} MWh of "
+        f"{deferring.work_arrived_mwh.max():,.0f} MWh deferred in a week "
+        f"({100 * (deferring.missed_mwh / deferring.work_arrived_mwh).max():.2f} % in the "
+        "worst cell).",
+    ]
+    return "\n".join(f"- {line}" for line in lines)
+
+
+FLEX_SHARE_PCT = 30.0  # the shipped flexible scenarios' share ...
+FLEX_DEADLINE_H = 4  # ... and deadline (experiments/scenarios/flexible*.toml)
+
+
+@figure("flex-modes", needs=FLEX)
+def _flex_modes() -> str:
+    s, d = FLEX_SHARE_PCT, FLEX_DEADLINE_H
+    rows = [("neither (kept local, no deferral)", _flex_cell("time only", 0, 0.0)),
+            ("space only (relocation, no deferral)", _flex_cell("space and time", 0, 0.0))]
+    for deadline in (d, 24):
+        rows += [(f"time only ({s:g} %, {deadline} h, kept local)",
+                  _flex_cell("time only", deadline, s)),
+                 (f"both ({s:g} %, {deadline} h, relocation)",
+                  _flex_cell("space and time", deadline, s))]
+    base = rows[0][1]
+    out = pd.DataFrame([{
+        "": label, "system emissions (kt)": c.emissions_system_kg / 1e6,
+        "vs neither (%)": 100 * (c.emissions_system_kg / base.emissions_system_kg - 1),
+        "operators' cost (M USD)": c.cost_usd / 1e6,
+        "cost vs neither (%)": 100 * (c.cost_usd / base.cost_usd - 1),
+        "effect vs status quo (kt)": c.relocation_effect_kg / 1e6,
+        "served away from origin (%)": 100 * c.relocated_share,
+        "missed (MWh)": c.missed_mwh} for label, c in rows])
+    return table(out, {"system emissions (kt)": "{:,.2f}", "vs neither (%)": "{:+.2f}",
+                       "operators' cost (M USD)": "{:,.3f}", "cost vs neither (%)": "{:+.2f}",
+                       "effect vs status quo (kt)": "{:+,.2f}",
+                       "served away from origin (%)": "{:.1f}",
+                       "missed (MWh)": "{:,.0f}"})
+
+
+def flex_returns(mode: str, deadline: int) -> pd.Series:
+    """A mode's change in system emissions against no deferral (t) by flexible share, at a
+    deadline (share 0: none)."""
+    m = flex_means()
+    c = m[(m["mode"] == mode) & (m.deadline_hours == deadline)]
+    return c.set_index("flexible_share_pct").emissions_change_t
+
+
+@figure("flex-returns", needs=FLEX)
+def _flex_returns() -> str:
+    parts = []
+    for mode in flexibility().SWEEPS:
+        for deadline in (4, 24):
+            r = flex_returns(mode, deadline)
+            top = r.index.max()
+            cut = -r[top]
+            shares = [s for s in r.index if 0 < s < top]
+            if cut > 0:
+                got = ", ".join(f"{100 * -r[s] / cut:.0f} %" for s in shares)
+                even = ", ".join(f"{100 * s / top:.0f} %" for s in shares)
+                parts.append(f"{mode}, {deadline} h: {cut / 1e3:,.2f} kt less at {top:g} %, of "
+                             f"which {got} already at {', '.join(f'{s:g}' for s in shares)} % "
+                             f"(in proportion to the share: {even})")
+            else:
+                parts.append(f"{mode}, {deadline} h: {-cut / 1e3:,.2f} kt *more* at {top:g} % "
+                             "than without deferral")
+    return "; ".join(parts)
+
+
+@functools.cache
+def flex_generation() -> pd.DataFrame:
+    """docs/flexibility_generation.csv."""
+    return pd.read_csv(flexibility().GENERATION)
+
+
+@figure("flex-why", needs=FLEX)
+def _flex_why() -> str:
+    g = flex_generation()
+    rows = []
+    for mode in dict.fromkeys(g["mode"]):
+        z = g[g["mode"] == mode]
+        first = z.iloc[0]
+        emissions = (z.drop_duplicates("zone").set_index("zone").zone_emissions_change_kg
+                     .sort_values(key=abs, ascending=False))
+        for zone in emissions.index[:5]:
+            t = z[z.zone == zone].set_index("technology").generation_change_mwh
+            up, down = t.idxmax(), t.idxmin()
+            rows.append({
+                "case": f"{mode}, {first.flexible_share_pct:g} %, {first.deadline_hours} h",
+                "zone": zone, "emissions change (t)": emissions[zone] / 1e3,
+                "rises most (MWh)": f"{up} {t[up]:+,.0f}" if t[up] > 0.5 else "",
+                "falls most (MWh)": f"{down} {t[down]:+,.0f}" if t[down] < -0.5 else ""})
+    return table(pd.DataFrame(rows), {"emissions change (t)": "{:+,.1f}"})
+
+
+@figure("flex-why-totals", needs=FLEX)
+def _flex_why_totals() -> str:
+    g = flex_generation()
+    parts = []
+    for mode in dict.fromkeys(g["mode"]):
+        z = g[g["mode"] == mode]
+        first = z.iloc[0]
+        tech = z.groupby("technology").generation_change_mwh.sum().sort_values()
+        tech = tech[tech.abs() > 0.5]
+        total = z.drop_duplicates("zone").zone_emissions_change_kg.sum() / 1e3
+        parts.append(
+            f"{mode} ({first.flexible_share_pct:g} % deferrable, {first.deadline_hours} h): "
+            f"{total:+,.1f} t over all zones; generation "
+            + ", ".join(f"{k} {v / 1e3:+,.2f} GWh" for k, v in tech.items()))
+    return "; ".join(parts)
+
+
+@figure("flex-why-cost", needs=FLEX)
+def _flex_why_cost() -> str:
+    c = pd.read_csv(flexibility().COST_PARTS)
+    parts = []
+    for mode in dict.fromkeys(c["mode"]):
+        z = c[c["mode"] == mode].pivot(index="part", columns="run", values="cost_usd")
+        first = c[(c["mode"] == mode) & (c.run == "case")].iloc[0]
+        d = (z["case"] - z["reference"]).sort_values(key=abs, ascending=False)
+        total = z["case"].sum() - z["reference"].sum()
+        parts.append(
+            f"{mode} ({first.flexible_share_pct:g} % deferrable, {first.deadline_hours} h): "
+            f"cost {total / 1e3:+,.0f} k USD against no deferral, of which "
+            + ", ".join(f"{k} {v / 1e3:+,.0f} k" for k, v in d.items()))
+    return "; ".join(parts)
 
 
 # -- running -----------------------------------------------------------------------------------

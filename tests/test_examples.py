@@ -12,6 +12,7 @@ from pathlib import Path
 
 import nbformat
 import numpy as np
+import pandas as pd
 import pytest
 from nbclient import NotebookClient
 
@@ -103,8 +104,8 @@ def change_pct(new: float, old: float) -> float:
     return 100.0 * (new / old - 1.0)
 
 
-def test_the_four_examples_are_there():
-    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04"]
+def test_the_five_examples_are_there():
+    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05"]
 
 
 def test_01_quick_start_shows_its_run():
@@ -278,3 +279,81 @@ def test_04_custom_strategy_and_rent_rule_show_what_they_do():
     assert "migration friction" in claim
     assert d["scarce"]["moved_mwh"] > d["base"]["moved_mwh"]
     assert (d["scarce"]["cost_migration_usd"] > d["scarce"]["cost_rent_usd"])
+
+
+def test_05_flexibility_compares_the_modes_it_names():
+    book, data = execute(EXAMPLES / "05_flexibility.ipynb", """{
+        "summaries": {n: r.summary for n, r in runs.items()},
+        "hours": HOURS,
+        "classes": {n: [(c.deferrable_share, c.deadline_hours, c.budget_ms)
+                        for o in r.scenario.operators for c in o.classes]
+                    for n, r in runs.items()},
+        "backlog": {n: runs[n].model.backlog_mwh.tolist() for n in ("time only", "both")},
+        "returns_figure": _figure(fig)}""")
+    d = data["data"]
+    s = d["summaries"]
+    intro = book.cells[0].source.replace("\n", " ")
+    # the intro's settings are the runs' settings
+    assert f"two days ({d['hours']} hours)" in intro and all(
+        v["hours"] == d["hours"] for v in s.values())
+    share, deadline = 0.3, 4
+    assert f"{share:.0%} of every class's demand deferrable up to {deadline} hours" in \
+        intro.replace("30 %", "30%")
+    for name in ("time only", "both"):
+        assert {(c[0], c[1]) for c in d["classes"][name]} == {(share, deadline)}
+        assert s[name]["work_arrived_mwh"] == pytest.approx(
+            share * s[name]["demand_mwh"])
+    for name in ("neither", "space only"):
+        assert "work_arrived_mwh" not in s[name]
+    # "kept local": budgets only the origin meets, and nothing moves
+    assert {c[2] for n in ("neither", "time only") for c in d["classes"][n]} == {10.0}
+    for name in ("time only", "neither"):  # a weighted mean of zeros: 0 up to rounding
+        assert s[name]["relocated_share"] == pytest.approx(0.0, abs=1e-12)
+    assert s["neither"]["relocation_effect_kg"] == 0
+    assert s["both"]["relocated_share"] > 0 and s["space only"]["relocated_share"] > 0
+    # the table is the runs' summaries
+    table = frame(data, cell(book, "def row(run)"))
+    assert list(table["away from origin (%)"]) == ["neither", "space only", "time only",
+                                                   "both"]
+    for name, summary in s.items():
+        assert table["system emissions (t)"][name] == pytest.approx(
+            summary["emissions_system_kg"] / 1e3, abs=0.006)
+        assert table["effect vs status quo (t)"][name] == pytest.approx(
+            summary["relocation_effect_kg"] / 1e3, abs=0.006)
+        assert table["operators' cost (k USD)"][name] == pytest.approx(
+            summary["cost_usd"] / 1e3, abs=0.006)
+        assert table["away from origin (%)"][name] == pytest.approx(
+            100 * summary["relocated_share"], abs=0.006)
+        assert table["missed (MWh)"][name] == pytest.approx(
+            summary.get("missed_mwh", 0.0), abs=0.006)
+    # the backlog plot shows the runs' backlog
+    axes = shown(data, cell(book, "backlog = "))["figure"][0]
+    assert axes["legend"] == ["time only", "both"]
+    np.testing.assert_allclose(axes["lines"][0], d["backlog"]["time only"])
+    np.testing.assert_allclose(axes["lines"][1], d["backlog"]["both"])
+    # the stored experiment: changes against each mode's run without deferral, from the CSV
+    results = pd.read_csv(EXAMPLES.parent / "docs" / "flexibility.csv")
+    cells = results.groupby(["mode", "deadline_hours", "flexible_share_pct"]
+                            ).emissions_system_kg.mean()
+    returns = frame(data, cell(book, "results = pd.read_csv"))
+    figure = d["returns_figure"]
+    for i, mode in enumerate(["space and time", "time only"]):
+        none = cells[(mode, 0, 0.0)]
+        ax = figure[i]
+        assert ax["title"].strip() == mode
+        assert ax["legend"] == ["deadline 1 h", "deadline 4 h", "deadline 24 h"]
+        for j, deadline in enumerate((1, 4, 24)):
+            want = [(cells[(mode, deadline, sh)] - none) / 1e3
+                    for sh in sorted(results.flexible_share_pct.unique())]
+            np.testing.assert_allclose(ax["lines"][j], want, rtol=1e-9, atol=1e-9)
+            shares = sorted(results.flexible_share_pct.unique())
+            assert [returns[deadline][(mode, sh)] for sh in shares] == pytest.approx(
+                want, abs=0.051)
+    # where emissions rise: the zones shown are those whose emissions change most
+    gen = pd.read_csv(EXAMPLES.parent / "docs" / "flexibility_generation.csv")
+    why = frame(data, cell(book, "gen = pd.read_csv"))
+    shown_rows = set(next(iter(why.values())))
+    for mode in gen["mode"].unique():
+        g = gen[gen["mode"] == mode].drop_duplicates("zone")
+        top = set(g.set_index("zone").zone_emissions_change_kg.abs().nlargest(3).index)
+        assert {z for m, z in shown_rows if m == mode} == top

@@ -1,0 +1,104 @@
+"""docs/flexibility.md is built from stored results (docs/flexibility*.csv, .json) that
+experiments/flexibility.py writes from two sweeps; the experiments are far too slow for the
+suite, so these tests check, cheaply, that the stored results are those of the sweep files and
+scenarios as they are now (their digests), that they hold the whole design and balance their
+energy, and that the explaining runs are the cells the rule picks. The Markdown quoted from
+them is checked by tests/test_docs_figures.py (cheap figures)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def flex():
+    spec = importlib.util.spec_from_file_location("flexibility",
+                                                  ROOT / "experiments" / "flexibility.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["flexibility"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_stored_results_are_of_the_sweeps_as_they_are(flex):
+    """A changed sweep file or flexible scenario (or the default it extends) makes the stored
+    results stale: run ``python experiments/flexibility.py``."""
+    stored = json.loads(flex.RUN_INFO.read_text())["digests"]
+    assert stored == flex.digests(), (
+        "docs/flexibility.csv is stale: its sweeps or scenarios changed; run python "
+        "experiments/flexibility.py")
+
+
+def test_stored_results_hold_the_whole_design_and_balance(flex):
+    from abm.sweeps.design import runs
+    from abm.sweeps.spec import load_spec
+
+    results = flex.load_results()
+    for mode, path in flex.SWEEPS.items():
+        spec = load_spec(path)
+        want = sorted((int(r.values[flex.DEADLINE]), round(100 * r.values[flex.SHARE], 6),
+                       r.replication, r.seed) for r in runs(spec))
+        got = results[results["mode"] == mode]
+        assert sorted(zip(got.deadline_hours, got.flexible_share_pct.round(6),
+                          got.replication, got.seed, strict=True)) == want
+    # no MWh appears or disappears: demand = served + unserved + work still waiting at the end
+    np.testing.assert_allclose(results.demand_mwh, results.served_mwh + results.unserved_mwh
+                               + results.backlog_end_mwh, rtol=1e-6)
+    # the share of every class's demand that may wait is the share of all demand that does
+    deferring = results.deadline_hours > 0
+    np.testing.assert_allclose(results.work_arrived_mwh[deferring], results.demand_mwh[deferring]
+                               * results.flexible_share_pct[deferring] / 100, rtol=1e-6)
+    assert (results.work_arrived_mwh[~deferring] == 0).all()
+    # kept local, nothing runs away from its origin region
+    assert (results[results["mode"] == "time only"].relocated_share < 1e-12).all()
+    assert (results[results["mode"] == "space and time"].relocated_share > 0).all()
+
+
+def test_the_explaining_runs_are_the_cells_the_rule_picks(flex):
+    gen = pd.read_csv(flex.GENERATION)
+    m = flex.means(flex.load_results())
+    for mode in flex.SWEEPS:
+        cell = flex.rising(m, mode)
+        g = gen[gen["mode"] == mode]
+        assert set(zip(g.deadline_hours, g.flexible_share_pct, strict=True)) == {
+            (cell.deadline_hours, cell.flexible_share_pct)}
+        # each zone's emissions change once per technology row, and the zones' sum is the
+        # change in the data-centre load's system emissions between the two sweep runs
+        per_zone = g.groupby("zone").zone_emissions_change_kg.agg(["min", "max"])
+        assert (per_zone["min"] == per_zone["max"]).all()
+        assert per_zone["min"].sum() == pytest.approx(cell.emissions_change_t * 1e3, rel=1e-4,
+                                                      abs=1.0)
+    # the cost parts of those runs add up to the sweep's cost of the same cells
+    parts = pd.read_csv(flex.COST_PARTS)
+    for (mode, _), p in parts.groupby(["mode", "run"]):
+        cell = m[(m["mode"] == mode) & (m.deadline_hours == p.deadline_hours.iloc[0])
+                 & np.isclose(m.flexible_share_pct, p.flexible_share_pct.iloc[0])].iloc[0]
+        assert p.cost_usd.sum() == pytest.approx(cell.cost_usd, rel=1e-6)
+    assert set(parts.run) == {"case", "reference"}
+
+
+def test_rising_picks_the_largest_rise_and_means_average_replications(flex):
+    """Hand-made results: two replications average, changes are against the mode's run
+    without deferral, and the rule picks the deferring cell with the largest rise."""
+    rows = []
+    for rep, bump in ((0, 0.0), (1, 2.0)):
+        for deadline, share, e in ((0, 0.0, 100.0), (4, 10.0, 103.0), (4, 20.0, 99.0),
+                                   (24, 10.0, 101.0)):
+            rows.append({"mode": "m", "deadline_hours": deadline, "flexible_share_pct": share,
+                         "replication": rep, "seed": rep, "emissions_system_kg": e + bump,
+                         "cost_usd": 10.0 * (1 + share / 100)})
+    m = flex.means(pd.DataFrame(rows))
+    cell = flex.rising(m, "m")
+    assert (cell.deadline_hours, cell.flexible_share_pct) == (4, 10.0)
+    assert cell.emissions_system_kg == 104.0 and cell.emissions_change_t == pytest.approx(3e-3)
+    assert cell.emissions_system_change_pct == pytest.approx(100 * 3 / 101)  # base: 101 kg
+    assert cell.cost_change_pct == pytest.approx(10.0)
