@@ -1,7 +1,8 @@
 """The policy report of the shipped scenarios on a laptop: rendered by headless Chromium
 (Debian's /usr/bin/chromium through Playwright) 1,280 px wide, no table is wider than its
-column and the page, its details folded, is under a third of the 27,948 px it measured before
-(issue 21). Short runs keep it cheap (3 hours, two seeds, two latency budgets); the scenario
+column and the page, its details folded, is under a third of the length per scenario it
+measured before (issue 21: 27,948 px for the 13 scenarios of then; each shipped scenario adds a
+row to the tables and a bar to the figures, so the bound grows with the set). Short runs keep it cheap (3 hours, two seeds, two latency budgets); the scenario
 set, names, levers and sections are the real ones. A screenshot goes to
 ``out/test-artefacts/report.png``.
 """
@@ -21,7 +22,8 @@ from tests.test_dashboard_browser import ARTEFACTS
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "experiments" / "scenarios").glob("*.toml"))
 WIDTH_PX = 1280
-BEFORE_PX = 27_948  # the report's length at 1,280 px before (issue 21)
+BEFORE_PX = 27_948  # the report's length at 1,280 px before (issue 21) ...
+BEFORE_SCENARIOS = 13  # ... of this many scenario files
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +63,7 @@ def test_policy_report_fits_a_laptop(report):
             page.route("**/*", only_the_file)
             page.goto(report.as_uri())
             folded_px = page.evaluate("document.documentElement.scrollHeight")
-            assert folded_px < BEFORE_PX / 3, folded_px
+            assert folded_px < BEFORE_PX / BEFORE_SCENARIOS * len(SCENARIOS) / 3, folded_px
             page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
             tables = page.evaluate("""() => [...document.querySelectorAll('table')].map(t => ({
                 first: t.rows[0].cells[0].innerText,
