@@ -2,8 +2,9 @@
 (Debian's /usr/bin/chromium through Playwright) 1,280 px wide, no table is wider than its
 column and the page, its details folded, is under a third of the length per scenario it
 measured before (issue 21: 27,948 px for the 13 scenarios of then; each shipped scenario adds a
-row to the tables and a bar to the figures, so the bound grows with the set). Short runs keep it cheap (3 hours, two seeds, two latency budgets); the scenario
-set, names, levers and sections are the real ones. A screenshot goes to
+row to the tables and a bar to the figures, so the bound grows with the set). Short runs keep
+it cheap (3 hours, two seeds, two latency budgets); the scenario set, names, levers and sections
+are the real ones. A screenshot goes to
 ``out/test-artefacts/report.png``.
 """
 
