@@ -102,3 +102,30 @@ def test_rising_picks_the_largest_rise_and_means_average_replications(flex):
     assert cell.emissions_system_kg == 104.0 and cell.emissions_change_t == pytest.approx(3e-3)
     assert cell.emissions_system_change_pct == pytest.approx(100 * 3 / 101)  # base: 101 kg
     assert cell.cost_change_pct == pytest.approx(10.0)
+
+
+@pytest.mark.parametrize("mode, deadline_h, share_pct", [("space and time", 0, 0.0),
+                                                         ("time only", 1, 10.0)])
+def test_stored_results_are_of_the_code_as_it_is(flex, mode, deadline_h, share_pct):
+    """The digests see the sweep files and scenarios, not the code: two cheap cells of the
+    stored design (no deferral with relocation; 10 % that may wait 1 h, kept local) are run
+    again as the sweep runs them and must give the stored numbers (to the CSV's 6 decimals).
+    A market change that moves them makes the docs stale: run ``python
+    experiments/flexibility.py``."""
+    from abm.sweeps.design import runs
+    from abm.sweeps.runner import execute, tasks
+    from abm.sweeps.spec import load_spec
+
+    spec = load_spec(flex.SWEEPS[mode])
+    run = next(r for r in runs(spec) if int(r.values[flex.DEADLINE]) == deadline_h
+               and round(100 * r.values[flex.SHARE], 6) == share_pct)
+    row = execute(next(tasks(spec, [run])))
+    results = flex.load_results()
+    stored = results[(results["mode"] == mode) & (results.deadline_hours == deadline_h)
+                     & (results.flexible_share_pct.round(6) == share_pct)
+                     & (results.seed == run.seed)]
+    assert len(stored) == 1
+    for outcome in spec.outcomes:
+        assert row[outcome] == pytest.approx(float(stored[outcome].iloc[0]), rel=1e-9,
+                                             abs=1e-6), (
+            f"docs/flexibility.csv is stale ({outcome}): run python experiments/flexibility.py")
