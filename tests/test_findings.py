@@ -150,3 +150,21 @@ def test_the_report_draws_the_backlog_and_events_against_dates(write_scenario):
     bars = [p for p in ax.patches if 0 < p.get_width() < 0.95 / 24 and p.get_height() != 0]
     assert bars and all(start <= when(b.get_x()) <= start + dt.timedelta(hours=len(run.model))
                         for b in bars)
+
+
+def test_a_report_of_zones_without_background_load_says_headroom_is_not_computed(
+        write_scenario, tmp_path, caplog):
+    """Zones of a scenario's own have no shipped demand shape: the report is still written,
+    with the backlog and events section, and its headroom section says why it has no numbers
+    (it stopped with that one line after every run before)."""
+    from tests.test_events import world
+
+    run = abm.simulate(write_scenario(world(footprint='["north-1"]', deferral=(
+        "deferrable_share = 0.5\ndeadline_hours = 2"))))
+    _, md = write_report([run], run, tmp_path / "r.html", budgets_ms=(20, 300), quiet=True)
+    text = md.read_text()
+    assert "## Grid headroom" in text
+    assert "Not computed for **dr**" in text and "no demand shape for zone(s)" in text
+    assert "## Backlog and demand-response events" in text
+    assert not (tmp_path / "r_figures" / "headroom.csv").exists()
+    assert any("grid headroom is not computed" in r.getMessage() for r in caplog.records)

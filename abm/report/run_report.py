@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 import re
 import sys
 from collections import Counter
@@ -67,6 +68,8 @@ from abm.report.headroom_figures import (
 )
 from abm.report.replications import paired_change, replication_seeds, spread
 from abm.report.results import Run, read_run, simulate_scenario
+
+log = logging.getLogger(__name__)  # the command line shows warnings as one line each
 
 HEAT_ZONES = 14  # zones in the heat maps: those whose data-centre energy changes most
 
@@ -623,7 +626,12 @@ def write_report(runs: list[Run], baseline: Run, out: Path,
             step(f"price of decentralisation: {r.label}")
             gaps[r.label] = price_of_decentralisation(r)
         step("grid headroom")
-        room = scenario_headroom(baseline.scenario)
+        room: pd.DataFrame | str
+        try:
+            room = scenario_headroom(baseline.scenario)
+        except InputError as exc:  # zones of the scenario's own, with no background load
+            room = str(exc)
+            log.warning("the report's grid headroom is not computed: %s", room)
         doc, figures, csvs = _document(runs, baseline, replicas, fronts, gaps, room, zone, out,
                                        command, step)
         step("writing")
@@ -644,7 +652,7 @@ def write_report(runs: list[Run], baseline: Run, out: Path,
 
 def _document(runs: list[Run], baseline: Run, replicas: dict[str, list[Run]],
               fronts: dict[str, list[pd.DataFrame]], gaps: dict[str, pd.DataFrame],
-              room: pd.DataFrame, zone: str, out: Path, command: str,
+              room: pd.DataFrame | str, zone: str, out: Path, command: str,
               step: Callable[[str], None]
               ) -> tuple[Document, list[Figure], dict[str, pd.DataFrame]]:
     """The report as a document, its figures and the CSV files beside them."""
@@ -848,16 +856,24 @@ def _document(runs: list[Run], baseline: Run, replicas: dict[str, list[Run]],
                  ". Folded sections (set-up and levers, the price of decentralisation, grid "
                  "headroom, grid results, who gains and loses, provenance) open on a "
                  "click.")
-    csvs = {"zone_changes.csv": zones, "headroom.csv": room}
+    csvs = {"zone_changes.csv": zones}
+    if isinstance(room, pd.DataFrame):
+        csvs["headroom.csv"] = room
     if ops is not None:
         csvs["operator_changes.csv"] = ops
     return Document(title, intro, tuple(sections)), figures, csvs
 
 
-def _headroom_section(room: pd.DataFrame, base: str,
+def _headroom_section(room: pd.DataFrame | str, base: str,
                       fig: Callable[[str, MplFigure, str], Figure], fig_dir: str) -> Section:
     """The baseline's grid headroom (docs/headroom.md): the figure of every variant and share,
-    and the table at the largest share."""
+    and the table at the largest share; or, where it could not be computed (``room``: why),
+    that and why."""
+    if isinstance(room, str):
+        return Section("Grid headroom", (
+            text("Not computed for ", bold(base), ": ", room, ". The method needs each zone's "
+                 "hourly background load: the shipped zones' shapes, or your own with ",
+                 code("abm headroom --load CSV"), " (docs/headroom.md)."),), folded=True)
     share = float(room.share_pct.max())
     first = room.drop_duplicates("zone_id")
     shares = " / ".join(f"{s:g}" for s in sorted(room.share_pct.unique()))
