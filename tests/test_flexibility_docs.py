@@ -38,6 +38,20 @@ def test_stored_results_are_of_the_sweeps_as_they_are(flex):
         "experiments/flexibility.py")
 
 
+def test_the_digests_do_not_depend_on_where_the_repository_is(flex, tmp_path):
+    """The same sweep files and scenarios elsewhere give the same digests (they once held the
+    scenario's absolute path, so a fresh clone read the stored results as stale)."""
+    import shutil
+
+    for folder, names in (("sweeps", [p.name for p in flex.SWEEPS.values()]),
+                          ("scenarios", ["flexible.toml", "flexible_local.toml"])):
+        (tmp_path / folder).mkdir()
+        for name in names:
+            shutil.copy(ROOT / "experiments" / folder / name, tmp_path / folder / name)
+    moved = {mode: tmp_path / "sweeps" / path.name for mode, path in flex.SWEEPS.items()}
+    assert flex.digests(moved) == flex.digests()
+
+
 def test_stored_results_hold_the_whole_design_and_balance(flex):
     from abm.sweeps.design import runs
     from abm.sweeps.spec import load_spec
