@@ -29,7 +29,6 @@ of docs/flexibility.md (``experiments/docs_figures.py``, which reads the CSVs;
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -64,18 +63,11 @@ COLUMNS = (  # the sweeps' outcomes, kept as the CSV's columns
 
 def digests(sweeps: dict[str, Path] = SWEEPS) -> dict[str, str]:
     """mode -> the digest of its sweep (the sweep file as written and its resolved scenario
-    table): what the stored results were computed from, wherever the repository is (a sweep
-    folder's own digest, ``Spec.digest``, holds the scenario's absolute path)."""
-    from abm.config.resolve import resolve_file
+    table, ``Spec.digest``): what the stored results were computed from, wherever the
+    repository is."""
     from abm.sweeps.spec import load_spec
 
-    out = {}
-    for mode, path in sweeps.items():
-        spec = load_spec(path)
-        text = json.dumps({"sweep": spec.raw, "scenario": resolve_file(Path(spec.scenario))},
-                          sort_keys=True, default=str)
-        out[mode] = hashlib.sha256(text.encode()).hexdigest()[:16]
-    return out
+    return {mode: load_spec(path).digest() for mode, path in sweeps.items()}
 
 
 def tidy(mode: str, results: pd.DataFrame) -> pd.DataFrame:

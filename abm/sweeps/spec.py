@@ -224,9 +224,10 @@ class Spec:
         return {**self.raw, "sweep": {**self.raw["sweep"], "scenario": self.scenario}}
 
     def digest(self) -> str:
-        """Hash of what the runs compute: the sweep and the resolved scenario table."""
+        """Hash of what the runs compute: the sweep as written and the resolved scenario table
+        (their content, not where they are: a moved or cloned repository has the same one)."""
         scenario = resolve_file(Path(self.scenario))
-        text = json.dumps({"sweep": self.canonical(), "scenario": scenario}, sort_keys=True,
+        text = json.dumps({"sweep": self.raw, "scenario": scenario}, sort_keys=True,
                           default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
