@@ -235,3 +235,105 @@ def test_a_run_folder_keeps_the_backlog(write_scenario, tmp_path) -> None:
     with pytest.raises(KeyError, match="has no deferrable work"):
         _ = abm.simulate(write_scenario(one_region("none", hours=2, deadline=0),
                                         "none.toml")).backlog
+
+
+# -- migration friction with deferrable work (docs/model.md, "Migration friction") ------------
+
+def two_regions(name: str, strategy: str, hours: int = 5, extra: str = "") -> str:
+    """One operator (warm-up 10 $/MW, no other friction: phi = 10 $/MW) with one 10 MW batch
+    class at eu-frankfurt, half of which may wait 2 hours; eu-france may serve it too."""
+    return (f'[scenario]\nname = "{name}"\nstart = 2024-01-08T00:00:00\nhours = {hours}\n\n'
+            f'[regions]\ninclude = ["eu-frankfurt", "eu-france"]\n{extra}{BATCH_TEMPLATE}'
+            "deferrable_share = 0.5\ndeadline_hours = 2\n\n"
+            f'[[operators]]\nid = "op"\nstrategy = "{strategy}"\nwarmup_usd_per_mw = 10.0\n'
+            'migration_fee_usd_per_mw = 0.0\n\n[[operators.classes]]\n'
+            'id = "b"\ntemplate = "batch"\nclient = "eu-frankfurt"\ndemand_mw = 10.0\n')
+
+
+class LastMinute:
+    """Runs waiting work only when it falls due (slot 0), where the class runs (``stay``), or
+    with ``elsewhere`` in the region the class did not run in last hour (its due load stays)."""
+
+    def __init__(self, elsewhere: bool) -> None:
+        self.elsewhere = elsewhere
+
+    def __call__(self, view: OperatorView) -> Decision:
+        from abm.market.strategies import stay
+
+        due_now = np.zeros_like(view.ahead.backlog_mwh)
+        due_now[:, 0] = view.ahead.backlog_mwh[:, 0]
+        if not self.elsewhere:
+            return view.as_work(stay(view.now(due_now)))
+        x = np.zeros(view.feasible.shape)
+        x[:, 0] = view.demand_mw  # eu-frankfurt is region 0 of the two
+        x[:, 1] = due_now.sum(axis=1)
+        return Decision(x, np.zeros_like(view.demand_mw))
+
+
+def friction_by_hour(write_scenario, elsewhere: bool) -> np.ndarray:
+    from abm.api import simulate
+    from abm.config.registry import STRATEGIES
+    from abm.market.strategies import Strategy
+
+    decide_ = LastMinute(elsewhere)
+
+    class Late(Strategy):
+        def decide(self, view: OperatorView) -> Decision:
+            return decide_(view)
+
+    STRATEGIES.register("late_test", "runs waiting work when it falls due", Late)
+    try:
+        run = simulate(write_scenario(two_regions("late", "late_test")))
+    finally:
+        STRATEGIES.unregister("late_test")
+    assert run.summary["missed_mwh"] == 0.0
+    assert run.market.inst.region_ids[0] == "eu-frankfurt"
+    np.testing.assert_allclose(run.model.served_mwh, [5.0, 5.0, 10.0, 10.0, 10.0])
+    return run.model.cost_migration_usd.to_numpy()
+
+
+def test_work_run_later_where_its_class_runs_pays_no_friction(write_scenario) -> None:
+    """5 MW due an hour and 5 MWh of work that waits 2 hours, then runs in eu-frankfurt where
+    the class runs: the load there goes 5, 5, 10, 10, 10 MW, and no hour pays friction (work
+    run later in place is not a move; charging the 5 MW more in hour 2 against last hour's
+    5 MW would bill 50 $ an hour from hour 2)."""
+    np.testing.assert_array_equal(friction_by_hour(write_scenario, elsewhere=False), 0.0)
+
+
+def test_work_moved_to_another_region_pays_its_friction(write_scenario) -> None:
+    """The same work run in eu-france instead when it falls due: hour 2 moves 5 MW into
+    eu-france, 5 x 10 $/MW = 50 $; hours 3 and 4 keep 5 MW there (held since hour 2), free."""
+    np.testing.assert_allclose(friction_by_hour(write_scenario, elsewhere=True),
+                               [0.0, 0.0, 50.0, 0.0, 0.0])
+
+
+def test_the_plans_hour_is_what_the_market_settles(write_scenario) -> None:
+    """An ``lp`` operator with work, perfect forecasts on an exogenous grid (the cleared
+    signals are the forecast) and friction not amortised (holding_hours = 1): every hour, the
+    plan's objective for hour 0 (cost at the forecast, friction against its incumbent, VoLL
+    for what is lost) is the hour's settled cost ($, energy, carbon, rent, network, friction)
+    to rounding, with a region of 12 MW so that work queues and the placement changes."""
+    from abm.api import simulate
+    from abm.config.registry import STRATEGIES
+    from abm.market.strategies import LP
+
+    planned: list[float] = []
+
+    class Recording(LP):
+        def decide(self, view: OperatorView) -> Decision:
+            plan = view.ahead.planner(view.horizon_problem())
+            planned.append(float(view.horizon_problem().hourly_objective_usd(plan)[0]))
+            return Decision(plan.x_mw[0], plan.unserved_mw[0])
+
+    STRATEGIES.register("recording_test", "lp, recording its plans", Recording)
+    room = "\n[regions.set.eu-frankfurt]\ncapacity_mw = 12.0\n"
+    text = two_regions("plan", "recording_test", hours=12, extra=room)
+    text += "\n[policy]\nholding_hours = 1.0\n\n[market]\ngrid_response = \"exogenous\"\n"
+    try:
+        run = simulate(write_scenario(text))
+    finally:
+        STRATEGIES.unregister("recording_test")
+    m = run.model
+    settled = (m.cost_usd + run.summary["voll_usd_per_mwh"] * m.unserved_mwh).to_numpy()
+    np.testing.assert_allclose(planned, settled, rtol=1e-12, atol=1e-9)
+    assert m.cost_migration_usd.sum() > 0  # the case moves: the friction term is exercised

@@ -68,8 +68,9 @@ class HorizonProblem:
         due_mw: (T, K) load that runs in hour t or is unserved, >= 0.
         deferrable_mw: (T, K) work due by the end of hour h, runnable in hours 0..h, >= 0.
         friction_usd_per_mw: (K, R) $ per MW run beyond the incumbent MW in any hour, >= 0.
-        incumbent_mw: (K, R) MW the class holds (x0: last hour's placement), >= 0; each hour
-            of the plan may keep up to x0 at cost c before paying friction.
+        incumbent_mw: (K, R) MW the class holds (x0: last hour's placement, scaled to all
+            it may run this hour: docs/model.md, "Migration friction"), >= 0; each hour of
+            the plan may keep up to x0 at cost c before paying friction.
         capacity_mw: (T, R) MW the operator can get each hour, >= 0 (``np.inf``: no limit).
         voll_usd_per_mwh: $ per MWh unserved or missed (finite).
         preference: (K, R) tie rank in [0, 1] (``abm.core.problem.tie_preference``).
@@ -136,13 +137,21 @@ class HorizonProblem:
             self.friction_usd_per_mw, self.voll_usd_per_mwh))
 
     def objective_usd(self, plan: Plan) -> float:
-        """The problem's objective ($) at a plan."""
+        """The problem's objective ($) at a plan: the sum of ``hourly_objective_usd``."""
+        return float(self.hourly_objective_usd(plan).sum())
+
+    def hourly_objective_usd(self, plan: Plan) -> np.ndarray:
+        """(T,) the objective's terms ($) by hour: what runs at its cost, the friction of the
+        MW above the incumbent, VoLL for the due load unserved in the hour and the work whose
+        deadline is the end of it missed. Hour 0's is what the market settles for the hour
+        at these costs and this friction (``abm.market.operators.Operators.settle``, with
+        unserved and missed MWh at VoLL)."""
         x = plan.x_mw
         moved = np.maximum(x - self.incumbent_mw[None], 0.0)
         c = np.where(self.feasible[None], self.cost_usd_per_mwh, 0.0)
-        lost = plan.unserved_mw.sum() + plan.missed_mw.sum()
-        return float((x * c).sum() + (moved * self.friction_usd_per_mw[None]).sum()
-                     + self.voll_usd_per_mwh * lost)
+        lost = plan.unserved_mw.sum(axis=1) + plan.missed_mw.sum(axis=1)
+        return ((x * c).sum(axis=(1, 2)) + (moved * self.friction_usd_per_mw[None]).sum(axis=(1, 2))
+                + self.voll_usd_per_mwh * lost)
 
     def tie_cost(self, plan: Plan) -> float:
         """The tie-break objective at a plan: per MW the preference where it runs, + 2 where

@@ -168,9 +168,9 @@ class Operators(ArrayAgentSet[Operator]):
     STATE = ("demand_mw", "prev_demand_mw", "x_mw", "unserved_mw", "moved_mw", "cost_usd",
              "lp_solves", "shift_mwh", "backlog_mwh")
     #: recomputed every hour before they are read, or output the run writer drains
-    SCRATCH = ("incumbent_mw", "last_x_mw", "forecast", "forecast_carbon_kg_per_mwh",
-               "cost_usd_per_mwh", "realised_energy_usd_per_mwh", "migrations", "engine",
-               "due_mw", "work_mwh",
+    SCRATCH = ("incumbent_mw", "held_mw", "last_x_mw", "forecast",
+               "forecast_carbon_kg_per_mwh", "cost_usd_per_mwh", "realised_energy_usd_per_mwh",
+               "migrations", "engine", "due_mw", "work_mwh",
                "due_ahead_mw", "energy_ahead_usd_per_mwh", "carbon_ahead_kg_per_mwh",
                "work_run_mwh", "missed_mwh", "balance")
 
@@ -197,7 +197,12 @@ class Operators(ArrayAgentSet[Operator]):
         self.status_quo_mw = inst.with_demand(self.demand_mw).status_quo_mw()
         self.x_mw = self.status_quo_mw.copy()  # (O, K, R) placement
         self.last_x_mw = self.x_mw.copy()  # (O, K, R) last hour's placement
-        self.incumbent_mw = self.x_mw.copy()  # (O, K, R) ... scaled to this hour's demand
+        # (O, K, R) last hour's placement scaled to this hour's demand: the capacity each
+        # operator holds first (``place``)
+        self.held_mw = self.x_mw.copy()
+        # (O, K, R) what friction is charged against: held_mw, and for a class with work
+        # scaled to all it may run (``_with_work``)
+        self.incumbent_mw = self.held_mw
         self.unserved_mw = np.zeros((n_o, n_k))
         self.moved_mw = np.zeros((n_o, n_k, n_r))
         # (O, Z) each operator's forecast signals
@@ -245,7 +250,23 @@ class Operators(ArrayAgentSet[Operator]):
         self.last_x_mw = self.x_mw.copy()
         ratio = np.divide(self.demand_mw, self.prev_demand_mw,
                           out=np.zeros_like(self.demand_mw), where=self.prev_demand_mw > 0)
-        self.incumbent_mw = self.x_mw * ratio[:, :, None]
+        self.held_mw = self.x_mw * ratio[:, :, None]
+        self.incumbent_mw = self._with_work(ratio) if self.defers.any() else self.held_mw
+
+    def _with_work(self, ratio: np.ndarray) -> np.ndarray:
+        """(O, K, R) the incumbent against which friction is charged (docs/model.md,
+        "Migration friction"): a class with deferrable work holds last hour's placement scaled
+        to everything it may run this hour (its due load and all the work waiting, after
+        this hour's arrivals) against what it had to place then (MW served and due load
+        unserved), so that work run later where the class runs is not a move, while MW in a
+        region it did not run in are; ``ratio`` (O, K), this hour's demand over last hour's,
+        scales every other class (as ``held_mw``)."""
+        waits = self.deadline_hours > 0
+        placed = self.x_mw.sum(axis=2) + self.unserved_mw
+        may_run = self.due_mw + self.backlog_mwh.sum(axis=2)
+        scale = np.where(waits, np.divide(may_run, placed, out=np.zeros_like(placed),
+                                          where=placed > 0), ratio)
+        return self.x_mw * scale[:, :, None]
 
     def _new_work(self) -> None:
         """Split this hour's demand into due load and work, add the work to the backlog (by
@@ -318,7 +339,7 @@ class Operators(ArrayAgentSet[Operator]):
         regions: Regions = self.model.regions
         capacity = regions.offered_mw  # the capacity, or less in an event's hours
         inc = self.incumbent_mw
-        held = inc.sum(axis=1)
+        held = self.held_mw.sum(axis=1)
         total = held.sum(axis=0)
         reserved = held * np.minimum(1.0, np.divide(capacity, total,
                                                     out=np.ones_like(total), where=total > 0))

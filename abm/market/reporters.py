@@ -73,7 +73,7 @@ def hour_outcome(model: MarketModel) -> dict[str, float]:
     # herding: grid load swinging between zones against last hour's placement at this
     # hour's demand: what left some zones and arrived in others (the smaller of the two,
     # so load shed or taken up again in place does not count)
-    swing = zones.dc_load_mw - zones.grid_load_mw(ops.incumbent_mw.sum(axis=(0, 1)))
+    swing = zones.dc_load_mw - zones.grid_load_mw(ops.held_mw.sum(axis=(0, 1)))
     grid_mw = float(zones.dc_load_mw.sum())
     parts = cost_breakdown(inst, Placement(x, unserved, moved, cost), realised,
                            friction=ops.friction_usd_per_mw,

@@ -91,7 +91,9 @@ class OperatorView:
     Attributes:
         operator_id: the operator's id.
         demand_mw: (K,) MW per class this hour.
-        incumbent_mw: (K, R) last hour's placement, scaled class by class to this hour's demand.
+        incumbent_mw: (K, R) last hour's placement, scaled class by class to this hour's demand
+            (a class with deferrable work: to its due load and all its waiting work), what
+            friction is charged against (docs/model.md, "Migration friction").
         feasible: (K, R) where each class may run (latency budget, law, state, capacity).
         cost_usd_per_mwh: (K, R) forecast cost per MWh served (energy, carbon price, rent,
             network), from the operator's own forecast.
