@@ -98,6 +98,22 @@ def test_the_explaining_runs_are_the_cells_the_rule_picks(flex):
                  & np.isclose(m.flexible_share_pct, p.flexible_share_pct.iloc[0])].iloc[0]
         assert p.cost_usd.sum() == pytest.approx(cell.cost_usd, rel=1e-6)
     assert set(parts.run) == {"case", "reference"}
+    # the stepped runs pricing the moves by the stricter rule: each mode's case (its charged
+    # friction the case's migration part) and its largest share at the longest deadline; kept
+    # local nothing moves, so neither rule charges anything
+    checks = pd.DataFrame(json.loads(flex.RUN_INFO.read_text())["migration_by_shares"])
+    for mode in flex.SWEEPS:
+        cell, c = flex.rising(m, mode), checks[checks["mode"] == mode]
+        top = m[m["mode"] == mode]
+        assert set(zip(c.flexible_share_pct, c.deadline_hours, strict=True)) == {
+            (cell.flexible_share_pct, cell.deadline_hours),
+            (top.flexible_share_pct.max(), top.deadline_hours.max())}
+        case = c[c.deadline_hours == cell.deadline_hours].iloc[0]
+        paid = parts[(parts["mode"] == mode) & (parts.run == "case")
+                     & (parts.part == "migration")].cost_usd.iloc[0]
+        assert case.charged_usd == pytest.approx(paid, rel=1e-6, abs=0.01)
+    local = checks[checks["mode"] == "time only"]
+    assert (local.charged_usd == 0).all() and (local.by_shares_usd == 0).all()
 
 
 def test_rising_picks_the_largest_rise_and_means_average_replications(flex):
