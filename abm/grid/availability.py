@@ -34,8 +34,8 @@ def _invert(x: np.ndarray, y: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Per row, the abscissa where the non-decreasing piecewise-linear y(x) (rows of (Z, K)
     breakpoints, y[:, 0] = 0) first reaches ``target`` (Z,), clipped to the row's range."""
     rows = np.arange(len(x))
-    t = np.clip(target, 0.0, y[:, -1])
-    k = np.clip((y < t[:, None]).sum(axis=1), 1, y.shape[1] - 1)
+    t = np.minimum(np.maximum(target, 0.0), y[:, -1])  # np.clip, without its overhead
+    k = np.minimum(np.maximum((y < t[:, None]).sum(axis=1), 1), y.shape[1] - 1)
     dy = y[rows, k] - y[rows, k - 1]
     frac = np.divide(t - y[rows, k - 1], dy, out=np.zeros(len(t)), where=dy > 0)
     out = x[rows, k - 1] + frac * (x[rows, k] - x[rows, k - 1])

@@ -25,7 +25,6 @@ factor 0) is marginal where nothing else can serve.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -42,6 +41,9 @@ TOLERANCE_MW = 1e-6  # a unit within 1 W of its available MW is full; a line wit
 #: an optimal basis kept for the next clearing: basic columns, B^-1, at upper bound, row duals
 type _Basis = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 _DUAL_TOLERANCE = 1e-9  # USD/MWh: a reduced cost this close to 0 leaves a column at either bound
+#: HiGHS's basis status of a column at its lower bound, basic, at its upper bound
+_STATUS = np.array([highspy.HighsBasisStatus.kLower, highspy.HighsBasisStatus.kBasic,
+                    highspy.HighsBasisStatus.kUpper], dtype=object)
 
 
 @dataclass(frozen=True)
@@ -170,9 +172,12 @@ class _KeptLP:
         self._basis = None  # the duals change with the costs
 
     def set_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
-        """New bounds of columns ``cols``."""
+        """New bounds (arrays) of columns ``cols``; HiGHS is told of those that change."""
+        changed = (lower != self.lower[cols]) | (upper != self.upper[cols])
         self.lower[cols], self.upper[cols] = lower, upper
-        self.highs.changeColsBounds(len(cols), cols.astype(np.int32), lower, upper)
+        if changed.any():
+            self.highs.changeColsBounds(int(changed.sum()), cols[changed].astype(np.int32),
+                                        lower[changed], upper[changed])
         self._basis = None
 
     def restart(self) -> None:
@@ -182,10 +187,19 @@ class _KeptLP:
 
     def adopt(self, basic: np.ndarray, inverse: np.ndarray, at_upper: np.ndarray) -> None:
         """Take the basis ``basic`` (Z,) columns, B^-1, and which nonbasic columns sit at
-        their upper bound as the last optimal one (the caller has checked it)."""
+        their upper bound as the last optimal one (the caller has checked it), and give it to
+        HiGHS as the start of its next solve (a few pivots from it, not a cold start: on
+        ``benchmarks/grid.py``'s 30 zones 3 simplex iterations instead of 22)."""
         self.basic[:] = False
         self.basic[basic] = True
         self._basis = (basic, inverse, at_upper, self.cost[basic] @ inverse)
+        status = _STATUS[np.where(at_upper, 2, 0)]
+        status[basic] = _STATUS[1]
+        basis = highspy.HighsBasis()
+        basis.col_status = status.tolist()
+        basis.row_status = [_STATUS[0]] * len(self._rows)
+        basis.valid = True
+        self.highs.setBasis(basis)
 
     def _keep(self, col: np.ndarray, reduced: np.ndarray, dual: np.ndarray
               ) -> _Basis | None:
@@ -193,18 +207,18 @@ class _KeptLP:
         slack is basic or the basis matrix cannot be inverted: HiGHS is then called)."""
         status, basic = self.highs.getBasicVariables()  # type: ignore[attr-defined]
         self.basic[:] = False
-        self.basic[basic[basic >= 0]] = True
-        if status != highspy.HighsStatus.kOk or (basic < 0).any():
+        if status != highspy.HighsStatus.kOk or basic.min(initial=0) < 0:
+            self.basic[basic[basic >= 0]] = True
             return None
+        self.basic[basic] = True
         try:
             inverse = np.linalg.inv(self.matrix[:, basic])
         except np.linalg.LinAlgError:
             return None
         # a nonbasic column sits at the bound its reduced cost asks for, so the basis stays
         # dual feasible when bounds move (a unit fixed at 0 last hour may not be)
-        at_upper = np.where(reduced < -_DUAL_TOLERANCE, True,
-                            np.where(reduced > _DUAL_TOLERANCE, False,
-                                     np.abs(col - self.upper) < np.abs(col - self.lower)))
+        at_upper = (reduced < -_DUAL_TOLERANCE) | (
+            (reduced <= _DUAL_TOLERANCE) & (np.abs(col - self.upper) < np.abs(col - self.lower)))
         return basic, inverse, at_upper, dual
 
     def _kept_basis(self, rhs: np.ndarray) -> np.ndarray | None:
@@ -240,8 +254,8 @@ class _KeptLP:
         if status != highspy.HighsModelStatus.kOptimal:  # cannot happen: shedding is free
             raise RuntimeError(f"grid clearing: HiGHS returned {h.modelStatusToString(status)}")
         sol = h.getSolution()
-        col, dual = np.asarray(sol.col_value), np.asarray(sol.row_dual)
-        self.reduced = np.asarray(sol.col_dual)
+        col, dual = np.array(sol.col_value, dtype=float), np.array(sol.row_dual, dtype=float)
+        self.reduced = np.array(sol.col_dual, dtype=float)
         self._basis = self._keep(col, self.reduced, dual)
         return col, dual, True
 
@@ -311,7 +325,7 @@ class CoupledLP:
     def _weighted(self) -> np.ndarray:
         """Offer cost + eps x tie cost of every column, eps per component."""
         nu, n_comp = len(self.units), len(self._n_lines)
-        scale = float(np.abs(self.offer_cost).max(initial=1.0))
+        scale = self._cost_scale = float(np.abs(self.offer_cost).max(initial=1.0))
         offers = np.concatenate([self.offer_cost[:nu], np.full(n_comp, self.offer_cost[-1])])
         eps = safe_weights(offers, np.concatenate([self._col_comp[:nu], np.arange(n_comp)]),
                            self._n_lines, scale)
@@ -332,9 +346,9 @@ class CoupledLP:
 
     def set_available(self, available_mw: np.ndarray) -> None:
         """This hour's available MW of every unit (N,). The hour's first solve starts cold
-        (unless a known optimum is adopted, ``set_solution``), so that an hour's clearings
-        depend on that hour only (a resumed run clears as an uninterrupted one), down to the
-        prices where the duals are not unique."""
+        (unless a known optimum is adopted, ``set_solution``: HiGHS then starts from it), so
+        that an hour's clearings depend on that hour only (a resumed run clears as an
+        uninterrupted one), down to the prices where the duals are not unique."""
         nu = len(self.units)
         self.lp.set_bounds(self._unit_cols, np.zeros(nu), available_mw[self.units])
         self.lp.restart()
@@ -361,6 +375,8 @@ class CoupledLP:
         limits or load is shed, or the basis is not a cost optimum (``_check``). Where it is
         one but not the least tie cost among them, the tie model settles it when the hour
         clears."""
+        from abm.grid import clearing_loops as loops  # numba: loaded when first needed
+
         nu, nz = len(self.units), len(self.zones)
         lp = self.lp
         flow = flow_mw[self.lines]
@@ -373,18 +389,10 @@ class CoupledLP:
         reduced = cost - lp.matrix[:, :nu].T @ np.asarray(price_usd_per_mwh, dtype=float)[
             self.zones]
         zero = np.abs(reduced) <= 1e-7 * (1.0 + np.abs(cost))
-        unit_row = self._unit_row
-        basic = np.full(nz, -1)
         # per zone: its one unit inside its bounds, or else its first at a bound with a zero
         # reduced cost
-        held = np.flatnonzero(inside[:nu])
-        if (np.bincount(unit_row[held], minlength=nz) > 1).any():
-            return False
-        basic[unit_row[held]] = held
-        degenerate = np.flatnonzero(zero)
-        rows, first = np.unique(unit_row[degenerate], return_index=True)
-        open_row = basic[rows] < 0
-        basic[rows[open_row]] = degenerate[first[open_row]]
+        basic = np.empty(nz, dtype=np.int64)
+        loops.status_quo_basic(inside[:nu], zero, self._unit_row, basic)
         if (basic < 0).any():
             return False
         try:
@@ -405,6 +413,8 @@ class CoupledLP:
         """The prices of ``lp``'s last basis (duals of the offer cost alone), whether that basis
         is a cost optimum, the columns that may move among the cost optima, and whether it is
         also their least tie cost."""
+        from abm.grid import clearing_loops as loops  # numba: loaded when first needed
+
         basis = lp._basis
         if basis is None:
             return None, False, None, False
@@ -412,22 +422,14 @@ class CoupledLP:
         matrix = lp.matrix
         price = self.offer_cost[basic] @ inverse
         reduced = self.offer_cost - matrix.T @ price
-        movable = lp.upper > lp.lower
-        nonbasic = movable.copy()
-        nonbasic[basic] = False
-        at_lower = col <= lp.lower + TOLERANCE_MW
-        at_upper = col >= lp.upper - TOLERANCE_MW
-        tol = TIE_TOLERANCE * float(np.abs(self.offer_cost).max(initial=1.0))
-        wrong = (at_lower & ~at_upper & (reduced < -tol)) | (at_upper & ~at_lower & (reduced > tol))
-        optimal = not (nonbasic & wrong).any()
-        free = ~nonbasic | (np.abs(reduced) <= tol)
-        moving = nonbasic & free  # nonbasic columns that may move among the cost optima
-        if not moving.any():  # the cost optimum is unique: nothing for the tie cost to settle
+        free = np.empty(len(col), dtype=bool)
+        optimal, moving = loops.offer_check(col, lp.lower, lp.upper, TOLERANCE_MW, lp.basic,
+                                            reduced, TIE_TOLERANCE * self._cost_scale, free)
+        if not moving:  # the cost optimum is unique: nothing for the tie cost to settle
             return price, optimal, free, True
         tie_reduced = self.tie_cost - matrix.T @ (self.tie_cost[basic] @ inverse)
-        wrong = ((at_lower & ~at_upper & (tie_reduced < -_DUAL_TOLERANCE))
-                 | (at_upper & ~at_lower & (tie_reduced > _DUAL_TOLERANCE)))
-        least = not (moving & wrong).any()
+        least = loops.least_check(col, lp.lower, lp.upper, TOLERANCE_MW, lp.basic, free,
+                                  tie_reduced, _DUAL_TOLERANCE)
         return price, optimal, free, least
 
     def _least_tie(self, rhs: np.ndarray, col: np.ndarray, free: np.ndarray) -> np.ndarray:
@@ -518,41 +520,11 @@ class MeritOrder:
                    else emission_offset_kg)
 
 
-def _reach(step: np.ndarray) -> np.ndarray:
-    """Transitive closure of a reflexive boolean relation (Z, Z), by repeated squaring
-    (read-only; the closures of the last relations seen are kept: the lines' open directions
-    repeat from clearing to clearing)."""
-    return _closure(np.packbits(step).tobytes(), len(step))
-
-
-@functools.lru_cache(maxsize=256)
-def _closure(packed: bytes, n: int) -> np.ndarray:
-    """``_reach`` of the relation packed in ``packed`` (``np.packbits`` of (n, n))."""
-    reach = np.unpackbits(np.frombuffer(packed, dtype=np.uint8), count=n * n).reshape(n, n) > 0
-    while True:
-        more = (reach.astype(np.float32) @ reach.astype(np.float32)) > 0
-        if (more == reach).all():
-            reach.flags.writeable = False
-            return reach
-        reach = more
-
-
 def _merit_dispatch(merit: MeritOrder, load: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each zone alone: (Z, U) output of its merit order at loads (Z,) and (Z,) MW shed."""
     avail = merit.available_mw
     g_pad = np.minimum(np.maximum(load[:, None] - merit.before_mw, 0.0), avail)
     return g_pad, np.maximum(load - merit.before_mw[:, -1] - avail[:, -1], 0.0)
-
-
-def _next_unit(merit: MeritOrder, g_pad: np.ndarray, price_cap_usd_per_mwh: float
-               ) -> tuple[np.ndarray, np.ndarray]:
-    """(Z,) each zone's cheapest unit with room (-1: none) and its offer (else the cap)."""
-    room = merit.valid & (g_pad < merit.available_mw - TOLERANCE_MW)
-    first = np.argmax(room, axis=1)
-    rows = np.arange(len(first))
-    has = room[rows, first]
-    return (np.where(has, merit.order[rows, first], -1),
-            np.where(has, merit.offer_usd_per_mwh[rows, first], price_cap_usd_per_mwh))
 
 
 def clear_zones(fleet: Fleet, merit: MeritOrder, load_mw: np.ndarray, network: Network,
@@ -581,15 +553,17 @@ def clear_zones(fleet: Fleet, merit: MeritOrder, load_mw: np.ndarray, network: N
         gen[lp.units], flow[lp.lines], unserved[lp.zones], dual[lp.zones] = lp.solve(load)
         g_pad = np.where(merit.valid, gen[merit.order], 0.0)
     # the unit that serves each zone's next MW: cheapest with room, in zones that can send to it
-    own_unit, own_offer = _next_unit(merit, g_pad, cap)
+    from abm.grid import clearing_loops as loops  # numba: loaded when first needed
+
+    own_unit, own_offer = np.empty(n_z, dtype=np.int64), np.empty(n_z)
+    loops.next_units(merit.order, merit.valid, g_pad, merit.available_mw, TOLERANCE_MW,
+                     merit.offer_usd_per_mwh, cap, own_unit, own_offer)
     a, b = network.line_zones[:, 0], network.line_zones[:, 1]
     fwd, back = network.capacity_mw[:, 0], network.capacity_mw[:, 1]
     open_fwd, open_back = flow < fwd - TOLERANCE_MW, flow > -back + TOLERANCE_MW
     if lp is not None:
-        step = np.eye(n_z, dtype=bool)
-        step[a, b] |= open_fwd
-        step[b, a] |= open_back
-        source = np.argmin(np.where(_reach(step), own_offer[:, None], np.inf), axis=0)
+        source = np.empty(n_z, dtype=np.int64)
+        loops.cheapest_sources(a, b, open_fwd, open_back, own_offer, source)
         unit = own_unit[source]
         price = np.where(np.isnan(dual), own_offer, dual)
     else:
@@ -621,18 +595,23 @@ def clear_zones(fleet: Fleet, merit: MeritOrder, load_mw: np.ndarray, network: N
     )
 
 
+def inflow_mw(network: Network, flow_mw: np.ndarray) -> np.ndarray:
+    """(Z, Z) MW flowing from zone w (column) into zone z (row) at line flows ``flow_mw`` (L,)
+    (parallel lines summed in line order)."""
+    n_z = network.n_zones
+    a, b = network.line_zones[:, 0], network.line_zones[:, 1]
+    cells = np.concatenate([b * n_z + a, a * n_z + b])
+    mw = np.concatenate([np.maximum(flow_mw, 0.0), np.maximum(-flow_mw, 0.0)])
+    return np.bincount(cells, weights=mw, minlength=n_z * n_z).reshape(n_z, n_z)
+
+
 def traced_carbon_kg_per_mwh(dispatch: Dispatch, network: Network) -> np.ndarray:
     """(Z,) consumption-based average carbon of each zone by flow tracing: the power in a zone
     (its generation plus what flows in) is a mix, of which its load and its exports take the
     same share, so c_z (generation_z + inflow_z) = emissions_z + sum_w flow_wz c_w, one linear
     system for all zones (kg/MWh; 0 for a zone with neither generation nor inflow). The load
     served times c, summed over zones, is the system's emissions."""
-    n_z = len(dispatch.load_mw)
-    a, b = network.line_zones[:, 0], network.line_zones[:, 1]
-    f = dispatch.flow_mw
-    into = np.zeros((n_z, n_z))  # into[z, w]: MW flowing from w into z
-    np.add.at(into, (b, a), np.maximum(f, 0.0))
-    np.add.at(into, (a, b), np.maximum(-f, 0.0))
+    into = inflow_mw(network, dispatch.flow_mw)
     mixed = dispatch.generation_mw.sum(axis=1) + into.sum(axis=1)
     empty = mixed <= TOLERANCE_MW
     system = np.diag(np.where(empty, 1.0, mixed)) - np.where(empty[:, None], 0.0, into)

@@ -87,7 +87,10 @@ def background_mw(mean_load_mw: np.ndarray, demand_shape: np.ndarray, month: np.
     Returns:
         (Z,) for one hour, (H, Z) for H hours.
     """
-    cells = np.asarray(demand_shape, dtype=float)[:, np.asarray(month) - 1, np.asarray(hour_utc)]
+    shape = np.asarray(demand_shape, dtype=float)
+    if np.ndim(month) == 0 and np.ndim(hour_utc) == 0:  # one hour: no fancy indexing
+        return np.asarray(mean_load_mw, dtype=float) * shape[:, month - 1, hour_utc]
+    cells = shape[:, np.asarray(month) - 1, np.asarray(hour_utc)]
     return np.asarray(mean_load_mw, dtype=float) * np.moveaxis(cells, 0, -1)
 
 

@@ -84,9 +84,8 @@ class Fleet:
         """(Z, U) unit indices of each zone in ascending offer (ties: technology order, then
         tranche), padded with -1; ``units`` (bool, (N,)) restricts it to some units."""
         idx = self._tie_order if units is None else self._tie_order[units[self._tie_order]]
-        # stable sorts: by offer, then by zone; ties keep the technology-then-tranche order
-        idx = idx[np.argsort(offer_usd_per_mwh[idx], kind="stable")]
-        idx = idx[np.argsort(self.zone[idx], kind="stable")]
+        # by zone, then by offer (a stable sort: ties keep the technology-then-tranche order)
+        idx = idx[np.lexsort((offer_usd_per_mwh[idx], self.zone[idx]))]
         counts = np.bincount(self.zone[idx], minlength=self.n_zones)
         width = max(int(counts.max(initial=0)), 1)
         out = np.full((self.n_zones, width), -1, dtype=np.int64)

@@ -25,22 +25,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from abm.grid.clearing import Network
+from abm.grid.clearing import Network, inflow_mw
 
 MAX_IMPORT_SHARE = 0.5  # ASSUMPTION: no zone imports more than half its load at the status quo
 MAX_OUTPUT_SHARE = 0.9  # an exporter keeps a tenth of its fleet's output with room, to set a price
 PRICE_TOLERANCE_USD_PER_MWH = 1e-9  # base prices closer than this are equal: no flow
 _ROUNDS = 8  # feasibility passes over the zones (one suffices unless limits interact)
-
-
-def _inflow(network: Network, flow_mw: np.ndarray) -> np.ndarray:
-    """(Z, Z) MW flowing from zone w (column) into zone z (row)."""
-    n_z = network.n_zones
-    a, b = network.line_zones[:, 0], network.line_zones[:, 1]
-    into = np.zeros((n_z, n_z))
-    np.add.at(into, (b, a), np.maximum(flow_mw, 0.0))
-    np.add.at(into, (a, b), np.maximum(-flow_mw, 0.0))
-    return into
 
 
 def status_quo_flows(network: Network, price_usd_per_mwh: np.ndarray, load_mw: np.ndarray,
@@ -63,7 +53,7 @@ def status_quo_flows(network: Network, price_usd_per_mwh: np.ndarray, load_mw: n
     load = np.asarray(load_mw, dtype=float)
     carbon = np.asarray(carbon_kg_per_mwh, dtype=float)
     for _ in range(_ROUNDS):
-        into = _inflow(network, flow)
+        into = inflow_mw(network, flow)
         imports, exports = into.sum(axis=1), into.sum(axis=0)
         # scale a zone's imports down to the share it may import, its exports to its fleet
         over_in = np.maximum(imports - exports - MAX_IMPORT_SHARE * load, 0.0)
@@ -96,7 +86,7 @@ def production_targets(network: Network, flow_mw: np.ndarray, load_mw: np.ndarra
     target = np.asarray(target_kg_per_mwh, dtype=float)
     if not len(flow_mw):
         return load.copy(), target.copy()
-    into = _inflow(network, flow_mw)
+    into = inflow_mw(network, flow_mw)
     produced = load + into.sum(axis=0) - into.sum(axis=1)
     emitted = target * (produced + into.sum(axis=1)) - into @ target
     return produced, np.divide(np.maximum(emitted, 0.0), produced,
