@@ -377,3 +377,30 @@ def test_the_walk_repairs_an_overfilled_plan_to_the_optimum(p: HorizonProblem) -
     assert p.tie_cost(fast) == pytest.approx(p.tie_cost(flow), abs=1e-7)
     total = fast.x_mw.sum() + fast.unserved_mw.sum() + fast.missed_mw.sum()
     assert total == pytest.approx(p.due_mw.sum() + p.deferrable_mw.sum(), abs=1e-9)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plans())
+def test_the_walks_cut_keeps_every_region_an_optimum_uses(p: HorizonProblem) -> None:
+    """The regions the walk's repair leaves out for a class-hour (``_usable``: cheaper regions
+    have more room than the hour's whole load) carry no MW in the optimum of the full graph
+    (HiGHS; with the same room every hour, as in the market), and some region is kept
+    wherever the class-hour may run at all."""
+    from abm.core.horizon_walk import _usable
+
+    cap = np.where(np.isfinite(p.capacity_mw[0]), p.capacity_mw[0], 1e6)
+    p = HorizonProblem.of(p.cost_usd_per_mwh, p.feasible, p.due_mw, p.deferrable_mw,
+                          voll_usd_per_mwh=p.voll_usd_per_mwh,
+                          friction_usd_per_mw=p.friction_usd_per_mw,
+                          incumbent_mw=p.incumbent_mw,
+                          capacity_mw=np.broadcast_to(cap, p.capacity_mw.shape),
+                          preference=p.preference)
+    room = p.capacity_mw > 0
+    use = np.empty(p.shape, dtype=bool)
+    _usable(p.cost_usd_per_mwh, p.feasible, room, p.due_mw, p.deferrable_mw,
+            p.friction_usd_per_mw, p.incumbent_mw, cap, p.tie_tolerance_usd_per_mwh(), use)
+    runs = (p.feasible[None] & room[:, None, :]).any(axis=2)
+    assert (use.any(axis=2) == runs).all()
+    assert not (use & ~(p.feasible[None] & room[:, None, :])).any()
+    plan = solve_horizon_lp(p)
+    assert (plan.x_mw[~use] <= 1e-9).all()

@@ -3,8 +3,8 @@ primal-dual method, compiled with numba.
 
 The time-expanded graph is a DAG (due and deferrable nodes, class-hours, region-hours, sink),
 so the first potentials are minus each node's shortest distance to the sink, in one reverse
-sweep: every supply's cheapest way to the sink then has zero reduced cost, and one blocking flow
-(Dinic) over the zero-cost arcs sends all of it when no capacity binds. Where an arc fills,
+sweep: every supply's cheapest way to the sink then has zero reduced cost, and paths over the
+zero-cost arcs, depth first, send all of it when no capacity binds. Where an arc fills,
 Dijkstra on reduced costs from the nodes still holding supply moves the potentials on to the
 next zero-cost arcs, and so on. The flow stays optimal throughout (successive shortest paths,
 many at a time), so once every supply has reached the sink (served, unserved or missed) it is
@@ -36,72 +36,60 @@ def _admissible(e, frm, to, rcap, rc, rt, pot, pot_tie, tol):
 
 
 @numba.njit(cache=True)
-def _block(n, frm, to, rcap, rc, rt, pot, pot_tie, tol, start, adj, excess, level, it, queue,
+def _block(n, frm, to, rcap, rc, rt, pot, pot_tie, tol, start, adj, excess, dead, on, it,
            path):
-    """Send excess to the sink (node n - 1) along arcs of zero reduced cost, Dinic's way (BFS
-    levels, then blocking paths), until the sink is out of their reach; returns the MW sent."""
+    """Send excess to the sink (node n - 1) along arcs of zero reduced cost: paths depth first
+    from each node with excess, each node's arcs scanned once (a node that leads nowhere is a
+    dead end until the next call; one on the path is not entered again); returns the MW sent.
+    Paths it misses (through a node marked dead while on another path) cost nothing: they
+    are still of zero reduced cost, and the next Dijkstra round finds them at distance 0."""
     t = n - 1
     sent = 0.0
-    while True:
-        level[:] = -1
-        n_q = 0
-        for v in range(n):
-            if excess[v] > _EPS and v != t:
-                level[v] = 0
-                queue[n_q] = v
-                n_q += 1
-        head = 0
-        while head < n_q:
-            v = queue[head]
-            head += 1
-            for a in range(start[v], start[v + 1]):
-                e = adj[a]
-                w = to[e]
-                if level[w] < 0 and _admissible(e, frm, to, rcap, rc, rt, pot, pot_tie, tol):
-                    level[w] = level[v] + 1
-                    queue[n_q] = w
-                    n_q += 1
-        if level[t] < 0:
-            return sent
-        for v in range(n):
-            it[v] = start[v]
-        for s in range(n):
-            if level[s] != 0:
-                continue
-            while excess[s] > _EPS:
-                depth = 0  # path[:depth] are the arcs from s to v
-                v = s
-                while v != t:
-                    advanced = False
-                    while it[v] < start[v + 1]:
-                        e = adj[it[v]]
-                        w = to[e]
-                        if level[w] == level[v] + 1 and _admissible(e, frm, to, rcap, rc, rt,
-                                                                    pot, pot_tie, tol):
-                            path[depth] = e
-                            depth += 1
-                            v = w
-                            advanced = True
-                            break
-                        it[v] += 1
-                    if not advanced:
-                        if v == s:
-                            break
-                        level[v] = -1  # a dead end this round
-                        depth -= 1
-                        v = frm[path[depth]]
-                        it[v] += 1
-                if v != t:
-                    break
-                delta = excess[s]
-                for q in range(depth):
-                    delta = min(delta, rcap[path[q]])
-                for q in range(depth):
-                    e = path[q]
-                    rcap[e] = 0.0 if rcap[e] - delta <= _EPS else rcap[e] - delta
-                    rcap[e ^ 1] += delta
-                excess[s] = 0.0 if excess[s] - delta <= _EPS else excess[s] - delta
-                sent += delta
+    dead[:] = False
+    for v in range(n):
+        it[v] = start[v]
+    for s in range(t):
+        while excess[s] > _EPS and not dead[s]:
+            depth = 0  # path[:depth] are the arcs from s to v
+            v = s
+            on[s] = True
+            while v != t:
+                advanced = False
+                while it[v] < start[v + 1]:
+                    e = adj[it[v]]
+                    w = to[e]
+                    if not dead[w] and not on[w] and _admissible(e, frm, to, rcap, rc, rt, pot,
+                                                                  pot_tie, tol):
+                        path[depth] = e
+                        depth += 1
+                        on[w] = True
+                        v = w
+                        advanced = True
+                        break
+                    it[v] += 1
+                if not advanced:
+                    dead[v] = True
+                    on[v] = False
+                    if v == s:
+                        break
+                    depth -= 1
+                    v = frm[path[depth]]
+                    it[v] += 1
+            for q in range(depth):
+                on[to[path[q]]] = False
+            on[s] = False
+            if v != t:
+                break
+            delta = excess[s]
+            for q in range(depth):
+                delta = min(delta, rcap[path[q]])
+            for q in range(depth):
+                e = path[q]
+                rcap[e] = 0.0 if rcap[e] - delta <= _EPS else rcap[e] - delta
+                rcap[e ^ 1] += delta
+            excess[s] = 0.0 if excess[s] - delta <= _EPS else excess[s] - delta
+            sent += delta
+    return sent
 
 
 @numba.njit(cache=True)
@@ -135,22 +123,23 @@ def _residual(n, tail, head, capacity, cost, tie):
 @numba.njit(cache=True)
 def _augment(n, frm, to, rcap, rc, rt, start, adj, pot, pot_tie, excess, tol):
     """Send every node's excess to the sink (node n - 1) at least cost, from a pseudo-flow
-    (``rcap``) whose residual arcs all have reduced costs >= 0 under (pot, pot_tie): blocking
-    flows on zero-cost arcs, Dijkstra from the nodes with excess to move the potentials on.
+    (``rcap``) whose residual arcs all have reduced costs >= 0 under (pot, pot_tie): paths
+    on zero-cost arcs (``_block``), Dijkstra from the nodes with excess to move the potentials on.
     Returns the number of Dijkstra rounds, or -1 if it did not converge."""
     n_a = len(frm) // 2
     t = n - 1
     left = excess.sum()
     dist, dist_tie = np.empty(n), np.empty(n)
     done = np.empty(n, dtype=np.bool_)
-    level = np.empty(n, dtype=np.int64)
+    dead = np.empty(n, dtype=np.bool_)
+    on = np.zeros(n, dtype=np.bool_)
     it = np.empty(n, dtype=np.int64)
     queue = np.empty(n, dtype=np.int64)
     path = np.empty(n, dtype=np.int64)
     rounds = 0
     while True:
-        left -= _block(n, frm, to, rcap, rc, rt, pot, pot_tie, tol, start, adj, excess, level,
-                       it, queue, path)
+        left -= _block(n, frm, to, rcap, rc, rt, pot, pot_tie, tol, start, adj, excess, dead,
+                       on, it, path)
         if left <= _EPS * n or not (excess > _EPS).any():
             break
         rounds += 1
@@ -203,8 +192,8 @@ def _mcf(n, supply, tail, head, capacity, cost, tie, tol, flow):
     number of Dijkstra rounds, or -1 if it did not converge.
 
     Primal-dual: the potentials start at minus each node's lexicographic distance to the sink
-    on the DAG, so every node's shortest path has zero reduced cost and one blocking flow on
-    those arcs sends every supply when nothing binds; where an arc fills, Dijkstra from the
+    on the DAG, so every node's shortest path has zero reduced cost and paths on those arcs
+    send every supply when nothing binds; where an arc fills, Dijkstra from the
     nodes with excess (reduced costs, potentials kept) finds the next zero-cost arcs.
     """
     n_a = len(tail)

@@ -33,7 +33,21 @@ import numba
 import numpy as np
 
 from abm.core.flow import _EPS, _FIT, _less, _place
-from abm.core.horizon import TIE_WAIT, HorizonProblem, HoursAhead, Plan, graph, plan_of
+from abm.core.horizon import (
+    ARC_DUE,
+    ARC_KEPT,
+    ARC_MISSED,
+    ARC_MOVED,
+    ARC_ROOM,
+    ARC_UNSERVED,
+    ARC_WAIT,
+    TIE_WAIT,
+    Graph,
+    HorizonProblem,
+    HoursAhead,
+    Plan,
+    plan_of,
+)
 from abm.core.horizon_flow import _EPS as _FLOW_EPS
 from abm.core.horizon_flow import _TIE_TOL, _augment, _residual
 from abm.core.problem import (
@@ -46,6 +60,9 @@ from abm.core.problem import (
     check_capacity,
 )
 from abm.core.problem_check import plan_tie_tolerance_usd_per_mwh
+
+# a region is cut for a class only where cheaper ones beat it by this many tie tolerances
+_CUT_MARGIN = 1e3
 
 
 @numba.njit(cache=True)
@@ -184,92 +201,159 @@ def _fits_plan(x, cap, fit):
 
 
 @numba.njit(cache=True)
-def _arc(i, tail, head, capacity, cost, tie, flow, u, v, cap, c, c_tie, f):
+def _arc(i, tail, head, capacity, cost, tie, flow, kind, where, u, v, cap, c, c_tie, f, code,
+         a, b, d):
     tail[i], head[i], capacity[i], cost[i], tie[i], flow[i] = u, v, cap, c, c_tie, f
+    kind[i], where[i, 0], where[i, 1], where[i, 2] = code, a, b, d
     return i + 1
 
 
 @numba.njit(cache=True)
-def _plan_graph(cost, feasible, room, due, work, phi, prev, pref, cap, voll, x, u, y, m,
-                tail, head, capacity, arc_cost, tie, flow):
-    """The time-expanded graph of a plan (``abm.core.horizon.graph``: the same nodes, arcs
-    and arc order) into the arc arrays, with the capacity-free plan (x, u, y, m) as its flow
-    (region-hour to sink: at most the capacity ``cap`` (R,)); returns the number of arcs."""
+def _usable(cost, feasible, room, due, work, phi, prev, cap, tol, use):
+    """Into ``use`` (T, K, R): the regions each class-hour may run in at an optimum, an exact
+    cut. Region j is left out for class k in hour t where regions whose every new MW costs
+    less than j's cheapest MW (by a margin far above the tie tolerance) have more room than
+    the hour's whole load (its due load and all work that may still run then): at an optimum
+    those cheaper regions cannot all be full, so an MW in j could move to one of them for less.
+    """
     n_t, n_k, n_r = cost.shape
-    ch0, rh0 = 2 * n_t * n_k, 3 * n_t * n_k
-    sink = rh0 + n_t * n_r
-    def0 = n_t * n_k
-    i = 0
+    margin = _CUT_MARGIN * max(tol, 1e-300)
     for t in range(n_t):
+        load = 0.0
         for k in range(n_k):
-            if due[t, k] > 0 and _runs(feasible[k], room[t]):
-                i = _arc(i, tail, head, capacity, arc_cost, tie, flow, t * n_k + k,
-                         ch0 + t * n_k + k, np.inf, 0.0, 0.0, due[t, k] - u[t, k])
-    for t in range(n_t):
+            load += due[t, k]
+            for h in range(t, n_t):
+                load += work[h, k]
         for k in range(n_k):
-            if due[t, k] > 0:
-                i = _arc(i, tail, head, capacity, arc_cost, tie, flow, t * n_k + k, sink,
-                         np.inf, voll, TIE_UNSERVED, u[t, k])
-    for h in range(n_t):
-        for t in range(h + 1):
-            for k in range(n_k):
-                if work[h, k] > 0 and _runs(feasible[k], room[t]):
-                    i = _arc(i, tail, head, capacity, arc_cost, tie, flow, def0 + h * n_k + k,
-                             ch0 + t * n_k + k, np.inf, 0.0, _wait_tie(h, t, n_t), y[h, t, k])
-    for h in range(n_t):
-        for k in range(n_k):
-            if work[h, k] > 0:
-                i = _arc(i, tail, head, capacity, arc_cost, tie, flow, def0 + h * n_k + k,
-                         sink, np.inf, voll, TIE_UNSERVED, m[h, k])
-    for t in range(n_t):
-        for k in range(n_k):
+            # q: the new-MW $ at which the cheapest regions' room first exceeds the load
+            got, q = 0.0, np.inf
             for j in range(n_r):
-                if feasible[k, j] and room[t, j] and prev[k, j] > 0:
-                    i = _arc(i, tail, head, capacity, arc_cost, tie, flow, ch0 + t * n_k + k,
-                             rh0 + t * n_r + j, prev[k, j], cost[t, k, j], pref[k, j],
-                             min(x[t, k, j], prev[k, j]))
-    for t in range(n_t):
-        for k in range(n_k):
+                use[t, k, j] = False  # here: region taken into the cheapest set
+            while got <= load * (1.0 + _FIT):
+                b, bj = np.inf, -1
+                for j in range(n_r):
+                    if feasible[k, j] and room[t, j] and not use[t, k, j]:
+                        c = cost[t, k, j] + phi[k, j]
+                        if c < b:
+                            b, bj = c, j
+                if bj < 0:
+                    q = np.inf
+                    break
+                use[t, k, bj] = True
+                got += cap[bj]
+                q = b
             for j in range(n_r):
-                if feasible[k, j] and room[t, j]:
-                    kept = min(x[t, k, j], prev[k, j]) if prev[k, j] > 0 else 0.0
-                    i = _arc(i, tail, head, capacity, arc_cost, tie, flow, ch0 + t * n_k + k,
-                             rh0 + t * n_r + j, np.inf, cost[t, k, j] + phi[k, j],
-                             TIE_NEW + pref[k, j], max(x[t, k, j] - kept, 0.0))
-    for t in range(n_t):
-        for j in range(n_r):
-            if room[t, j]:
-                load = 0.0
-                for k in range(n_k):
-                    load += x[t, k, j]
-                i = _arc(i, tail, head, capacity, arc_cost, tie, flow, rh0 + t * n_r + j, sink,
-                         cap[j], 0.0, 0.0, min(load, cap[j]))
-    return i
+                cheapest = cost[t, k, j] if prev[k, j] > 0 else cost[t, k, j] + phi[k, j]
+                use[t, k, j] = feasible[k, j] and room[t, j] and cheapest <= q + margin
 
 
 @numba.njit(cache=True)
-def _runs(feasible, room):
-    for j in range(len(room)):
-        if feasible[j] and room[j]:
-            return True
-    return False
+def _plan_graph(cost, use, due, work, phi, prev, pref, cap, voll, x, u, y, m, tail, head,
+                capacity, arc_cost, tie, flow, kind, where, node):
+    """The time-expanded graph of a plan (``abm.core.horizon.graph``: the same kinds of arcs
+    in the same order) on the regions ``use`` (T, K, R) allows (``_usable``), with only the
+    nodes that have arcs, numbered in the same order: into the arc arrays, ``kind`` (the
+    ``ARC_*`` codes) and ``where`` (A, 3) as ``graph`` writes them, with the capacity-free
+    plan (x, u, y, m) as its flow (region-hour to sink: at most the capacity ``cap`` (R,)).
+    ``node`` (3 T K + T R,) gets each due (t, k), deferrable (h, k), class-hour (t, k) and
+    region-hour (t, j) node's number (-1: none), in that layout. Returns (the number of arcs,
+    the number of nodes; the sink is the last)."""
+    n_t, n_k, n_r = cost.shape
+    tk = n_t * n_k
+    ch0, rh0 = 2 * tk, 3 * tk
+    n = 0
+    for t in range(n_t):  # due load
+        for k in range(n_k):
+            node[t * n_k + k] = -1
+            if due[t, k] > 0:
+                node[t * n_k + k] = n
+                n += 1
+    for h in range(n_t):  # deferrable work
+        for k in range(n_k):
+            node[tk + h * n_k + k] = -1
+            if work[h, k] > 0:
+                node[tk + h * n_k + k] = n
+                n += 1
+    for t in range(n_t):  # class-hours with somewhere to run
+        for k in range(n_k):
+            node[ch0 + t * n_k + k] = n if use[t, k].any() else -1
+            n += node[ch0 + t * n_k + k] >= 0
+    for t in range(n_t):  # region-hours some class-hour may use
+        for j in range(n_r):
+            node[rh0 + t * n_r + j] = n if use[t, :, j].any() else -1
+            n += node[rh0 + t * n_r + j] >= 0
+    sink = n
+    i = 0
+    for t in range(n_t):
+        for k in range(n_k):
+            if due[t, k] > 0 and node[ch0 + t * n_k + k] >= 0:
+                i = _arc(i, tail, head, capacity, arc_cost, tie, flow, kind, where,
+                         node[t * n_k + k], node[ch0 + t * n_k + k], np.inf, 0.0, 0.0,
+                         due[t, k] - u[t, k], ARC_DUE, t, k, -1)
+    for t in range(n_t):
+        for k in range(n_k):
+            if due[t, k] > 0:
+                i = _arc(i, tail, head, capacity, arc_cost, tie, flow, kind, where,
+                         node[t * n_k + k], sink, np.inf, voll, TIE_UNSERVED, u[t, k],
+                         ARC_UNSERVED, t, k, -1)
+    for h in range(n_t):
+        for t in range(h + 1):
+            for k in range(n_k):
+                if work[h, k] > 0 and node[ch0 + t * n_k + k] >= 0:
+                    i = _arc(i, tail, head, capacity, arc_cost, tie, flow, kind, where,
+                             node[tk + h * n_k + k], node[ch0 + t * n_k + k], np.inf, 0.0,
+                             _wait_tie(h, t, n_t), y[h, t, k], ARC_WAIT, h, t, k)
+    for h in range(n_t):
+        for k in range(n_k):
+            if work[h, k] > 0:
+                i = _arc(i, tail, head, capacity, arc_cost, tie, flow, kind, where,
+                         node[tk + h * n_k + k], sink, np.inf, voll, TIE_UNSERVED, m[h, k],
+                         ARC_MISSED, h, k, -1)
+    for t in range(n_t):
+        for k in range(n_k):
+            for j in range(n_r):
+                if use[t, k, j] and prev[k, j] > 0:
+                    i = _arc(i, tail, head, capacity, arc_cost, tie, flow, kind, where,
+                             node[ch0 + t * n_k + k], node[rh0 + t * n_r + j], prev[k, j],
+                             cost[t, k, j], pref[k, j], min(x[t, k, j], prev[k, j]), ARC_KEPT,
+                             t, k, j)
+    for t in range(n_t):
+        for k in range(n_k):
+            for j in range(n_r):
+                if use[t, k, j]:
+                    kept = min(x[t, k, j], prev[k, j]) if prev[k, j] > 0 else 0.0
+                    i = _arc(i, tail, head, capacity, arc_cost, tie, flow, kind, where,
+                             node[ch0 + t * n_k + k], node[rh0 + t * n_r + j], np.inf,
+                             cost[t, k, j] + phi[k, j], TIE_NEW + pref[k, j],
+                             max(x[t, k, j] - kept, 0.0), ARC_MOVED, t, k, j)
+    for t in range(n_t):
+        for j in range(n_r):
+            if node[rh0 + t * n_r + j] >= 0:
+                load = 0.0
+                for k in range(n_k):
+                    load += x[t, k, j]
+                i = _arc(i, tail, head, capacity, arc_cost, tie, flow, kind, where,
+                         node[rh0 + t * n_r + j], sink, cap[j], 0.0, 0.0, min(load, cap[j]),
+                         ARC_ROOM, t, j, -1)
+    return i, n + 1
 
 
 @numba.njit(cache=True)
 def _repair(cost, feasible, room, due, work, phi, prev, pref, cap, voll, tol, x, u, y, m,
-            tail, head, capacity, arc_cost, tie, flow):
+            use, node, tail, head, capacity, arc_cost, tie, flow, kind, where):
     """The plan's optimum against ``cap`` (R,) every hour from its capacity-free optimum
-    (x, u, y, m): the time-expanded min-cost flow started from that plan, with the potentials
-    its residual graph gives (distances to the sink), sending on only what overfills a
-    region-hour. The arcs (``_plan_graph``; arrays of at least ``_most_arcs``) and their MW
-    into (tail, head, capacity, arc_cost, tie, flow). Returns (the flow's rounds, the number
-    of arcs); rounds -1 if it did not converge or the potentials did not settle (a near-tie
-    the closed form settled otherwise than the flow would: the caller solves afresh)."""
-    n_t, n_k, n_r = cost.shape
-    n = 3 * n_t * n_k + n_t * n_r + 1
+    (x, u, y, m): the time-expanded min-cost flow on the regions each class-hour may use at
+    an optimum (``_usable``, into ``use``), started from that plan, with the potentials its
+    residual graph gives (distances to the sink), sending on only what overfills a
+    region-hour. The graph (``_plan_graph``; arrays from ``_scratch``) and its MW
+    into the arc arrays. Returns (the flow's rounds, the number of arcs); rounds -1 if it did
+    not converge or the potentials did not settle (a near-tie the closed form settled
+    otherwise than the flow would: the caller solves afresh)."""
+    n_t, n_k = due.shape
+    _usable(cost, feasible, room, due, work, phi, prev, cap, tol, use)
+    n_a, n = _plan_graph(cost, use, due, work, phi, prev, pref, cap, voll, x, u, y, m, tail,
+                         head, capacity, arc_cost, tie, flow, kind, where, node)
     sink = n - 1
-    n_a = _plan_graph(cost, feasible, room, due, work, phi, prev, pref, cap, voll, x, u, y, m,
-                      tail, head, capacity, arc_cost, tie, flow)
     frm, to, rcap, rc, rt, start, adj = _residual(n, tail[:n_a], head[:n_a], capacity[:n_a],
                                                   arc_cost[:n_a], tie[:n_a])
     excess = np.zeros(n)
@@ -279,9 +363,12 @@ def _repair(cost, feasible, room, due, work, phi, prev, pref, cap, voll, tol, x,
         rcap[2 * i + 1] = f
         excess[tail[i]] -= f
         excess[head[i]] += f
-    for v in range(2 * n_t * n_k):  # the sources: their supply, less what left them
-        excess[v] += due[v // n_k, v % n_k] if v < n_t * n_k else work[
-            (v - n_t * n_k) // n_k, v % n_k]
+    for t in range(n_t):  # the sources: their supply, less what left them
+        for k in range(n_k):
+            if node[t * n_k + k] >= 0:
+                excess[node[t * n_k + k]] += due[t, k]
+            if node[n_t * n_k + t * n_k + k] >= 0:
+                excess[node[n_t * n_k + t * n_k + k]] += work[t, k]
     excess[sink] = 0.0
     for v in range(n):
         if abs(excess[v]) <= _FLOW_EPS * n:
@@ -326,29 +413,35 @@ def _repair(cost, feasible, room, due, work, phi, prev, pref, cap, voll, tol, x,
 
 
 @numba.njit(cache=True)
-def _most_arcs(n_t, n_k, n_r):
-    """The most arcs a plan's graph has."""
-    return 4 * n_t * n_k + n_t * n_t * n_k + 2 * n_t * n_k * n_r + n_t * n_r
+def _scratch(n_t, n_k, n_r):
+    """Arrays for ``_repair`` of plans of up to ``n_t`` hours: (use, node, tail, head,
+    capacity, cost, tie, flow, kind, where), the arc arrays as long as the most arcs a plan's
+    graph has."""
+    most = 4 * n_t * n_k + n_t * n_t * n_k + 2 * n_t * n_k * n_r + n_t * n_r
+    return (np.empty((n_t, n_k, n_r), dtype=np.bool_),
+            np.empty(3 * n_t * n_k + n_t * n_r, dtype=np.int64),
+            np.empty(most, dtype=np.int64), np.empty(most, dtype=np.int64), np.empty(most),
+            np.empty(most), np.empty(most), np.empty(most), np.empty(most, dtype=np.int64),
+            np.empty((most, 3), dtype=np.int64))
 
 
 @numba.njit(cache=True)
-def _now(n_t, n_k, n_r, due, tail, head, flow, n_a, x_now, u_now, ran):
+def _now(n_k, due, kind, where, flow, n_a, x_now, u_now, ran):
     """Hour 0 of a plan's flow (``_repair``) as ``abm.core.horizon.plan_of`` reads it: x_now
     (K, R), u_now (K,) unserved and ran (K,) work run."""
+    n_r = x_now.shape[1]
     x_now[:] = 0.0
     ran[:] = 0.0
     u_now[:] = 0.0
-    ch0, rh0 = 2 * n_t * n_k, 3 * n_t * n_k
-    sink = rh0 + n_t * n_r
     for i in range(n_a):
         f = flow[i]
-        v, w = tail[i], head[i]
-        if ch0 <= v < ch0 + n_k and rh0 <= w < rh0 + n_r:  # hour 0's class to region
-            x_now[v - ch0, w - rh0] += f
-        elif v < n_k and w == sink:  # hour 0's due load unserved
-            u_now[v] = min(f, due[0, v])
-        elif n_t * n_k <= v < 2 * n_t * n_k and ch0 <= w < ch0 + n_k:  # work run in hour 0
-            ran[w - ch0] += f
+        c = kind[i]
+        if (c == ARC_KEPT or c == ARC_MOVED) and where[i, 0] == 0:  # hour 0's class to region
+            x_now[where[i, 1], where[i, 2]] += f
+        elif c == ARC_UNSERVED and where[i, 0] == 0:  # hour 0's due load unserved
+            u_now[where[i, 1]] = min(f, due[0, where[i, 1]])
+        elif c == ARC_WAIT and where[i, 1] == 0:  # work run in hour 0
+            ran[where[i, 2]] += f
     for k in range(n_k):
         reach = due[0, k] - u_now[k] + ran[k]
         run = 0.0
@@ -384,9 +477,8 @@ def _walk(order, start, hours, cost, energy_ahead, network, feasible, due, due_a
     rest = np.empty(n_max)
     ran = np.empty(n_k)
     room = np.empty((n_max, n_r), dtype=np.bool_)
-    most = _most_arcs(n_max, n_k, n_r)
-    tail, head = np.empty(most, dtype=np.int64), np.empty(most, dtype=np.int64)
-    capacity, arc_cost, tie, flow = np.empty(most), np.empty(most), np.empty(most), np.empty(most)
+    use, node, tail, head, capacity, arc_cost, tie, flow, kind, where = _scratch(n_max, n_k,
+                                                                                 n_r)
     flows = 0
     for i in range(start, len(order)):
         o = order[i]
@@ -425,12 +517,11 @@ def _walk(order, start, hours, cost, energy_ahead, network, feasible, due, due_a
                         x_out[o, k, j] = xt[0, k, j]
             else:
                 rounds, n_a = _repair(ct, feasible[o], room[:n_t], dt, wt, phi[o], prev[o],
-                                      pref[o], cap, voll, tol, xt, ut, yt, mt, tail, head,
-                                      capacity, arc_cost, tie, flow)
+                                      pref[o], cap, voll, tol, xt, ut, yt, mt, use[:n_t], node,
+                                      tail, head, capacity, arc_cost, tie, flow, kind, where)
                 if rounds < 0:
                     return i, flows
-                _now(n_t, n_k, n_r, dt, tail, head, flow, n_a, x_out[o], unserved_out[o],
-                     ran)
+                _now(n_k, dt, kind, where, flow, n_a, x_out[o], unserved_out[o], ran)
                 flows += 1
         for j in range(n_r):
             load = 0.0
@@ -489,22 +580,24 @@ def solve_plan(problem: HorizonProblem) -> Plan:
         return plan
     cap = p.capacity_mw[0]
     if (p.capacity_mw == cap[None]).all():  # the market's case: the same room every hour
-        n_t, n_k, n_r = p.shape
-        most = _most_arcs(n_t, n_k, n_r)
-        arcs = (np.empty(most, dtype=np.int64), np.empty(most, dtype=np.int64),
-                np.empty(most), np.empty(most), np.empty(most), np.empty(most))
+        n_t, n_k, _ = p.shape
+        use, node, *arcs, kind, where = _scratch(n_t, n_k, p.shape[2])
         rounds, n_a = _repair(p.cost_usd_per_mwh, p.feasible, p.capacity_mw > 0, p.due_mw,
                               p.deferrable_mw, p.friction_usd_per_mw, p.incumbent_mw,
                               p.preference, cap, p.voll_usd_per_mwh, p.tie_tolerance_usd_per_mwh(),
-                              *plan, *arcs)
+                              *plan, use, node, *arcs, kind, where)
         if rounds >= 0:
-            g = graph(p)
-            if len(g.tail) != n_a or (g.tail != arcs[0][:n_a]).any():
-                raise PlacementError("the walk's graph differs from abm.core.horizon.graph")
-            plan = plan_of(p, g, arcs[5][:n_a])
+            tail, head, capacity, cost, tie, flow = (a[:n_a] for a in arcs)
+            n = max(int(tail.max(initial=0)), int(head.max(initial=0))) + 1
+            supply = np.zeros(n)
+            sources = node[:2 * n_t * n_k]
+            supply[sources[sources >= 0]] = np.concatenate(
+                [p.due_mw.ravel(), p.deferrable_mw.ravel()])[sources >= 0]
+            g = Graph(n, supply, tail, head, capacity, cost, tie, kind[:n_a], where[:n_a])
+            plan = plan_of(p, g, flow)
             # hour 0 as the walk commits it (the same arithmetic, to the last bit)
-            _now(n_t, n_k, n_r, p.due_mw, arcs[0], arcs[1], arcs[5], n_a, plan.x_mw[0],
-                 plan.unserved_mw[0], np.empty(n_k))
+            _now(n_k, p.due_mw, kind, where, flow, n_a, plan.x_mw[0], plan.unserved_mw[0],
+                 np.empty(n_k))
             return plan
     return solve_horizon_flow(p)
 
