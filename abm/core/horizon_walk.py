@@ -34,7 +34,6 @@ import numpy as np
 
 from abm.core.flow import _EPS, _FIT, _less, _place
 from abm.core.horizon import (
-    ARC_DUE,
     ARC_KEPT,
     ARC_MISSED,
     ARC_MOVED,
@@ -251,33 +250,30 @@ def _usable(cost, feasible, room, due, work, phi, prev, cap, tol, use):
 def _plan_graph(cost, use, due, work, phi, prev, pref, cap, voll, x, u, y, m, tail, head,
                 capacity, arc_cost, tie, flow, kind, where, node):
     """The time-expanded graph of a plan (``abm.core.horizon.graph``: the same kinds of arcs
-    in the same order) on the regions ``use`` (T, K, R) allows (``_usable``), with only the
-    nodes that have arcs, numbered in the same order: into the arc arrays, ``kind`` (the
-    ``ARC_*`` codes) and ``where`` (A, 3) as ``graph`` writes them, with the capacity-free
-    plan (x, u, y, m) as its flow (region-hour to sink: at most the capacity ``cap`` (R,)).
-    ``node`` (3 T K + T R,) gets each due (t, k), deferrable (h, k), class-hour (t, k) and
-    region-hour (t, j) node's number (-1: none), in that layout. Returns (the number of arcs,
-    the number of nodes; the sink is the last)."""
+    in the same order) on the regions ``use`` (T, K, R) allows (``_usable``), each due node
+    merged into its class-hour (which then holds the due load, with an unserved arc of at
+    most that load: the same paths at the same costs), with only the nodes that have arcs,
+    numbered in the same order: into the arc arrays, ``kind`` (the ``ARC_*`` codes) and
+    ``where`` (A, 3) as ``graph`` writes them, with the capacity-free plan (x, u, y, m) as
+    its flow (region-hour to sink: at most the capacity ``cap`` (R,)). ``node`` (3 T K + T R,)
+    gets the number of the node holding each due (t, k), deferrable (h, k), class-hour (t, k)
+    and region-hour (t, j) (-1: none), in that layout. Returns (the number of arcs, the
+    number of nodes; the sink is the last)."""
     n_t, n_k, n_r = cost.shape
     tk = n_t * n_k
     ch0, rh0 = 2 * tk, 3 * tk
     n = 0
-    for t in range(n_t):  # due load
-        for k in range(n_k):
-            node[t * n_k + k] = -1
-            if due[t, k] > 0:
-                node[t * n_k + k] = n
-                n += 1
     for h in range(n_t):  # deferrable work
         for k in range(n_k):
             node[tk + h * n_k + k] = -1
             if work[h, k] > 0:
                 node[tk + h * n_k + k] = n
                 n += 1
-    for t in range(n_t):  # class-hours with somewhere to run
+    for t in range(n_t):  # class-hours with due load or somewhere to run
         for k in range(n_k):
-            node[ch0 + t * n_k + k] = n if use[t, k].any() else -1
+            node[ch0 + t * n_k + k] = n if due[t, k] > 0 or use[t, k].any() else -1
             n += node[ch0 + t * n_k + k] >= 0
+            node[t * n_k + k] = node[ch0 + t * n_k + k] if due[t, k] > 0 else -1
     for t in range(n_t):  # region-hours some class-hour may use
         for j in range(n_r):
             node[rh0 + t * n_r + j] = n if use[t, :, j].any() else -1
@@ -286,20 +282,14 @@ def _plan_graph(cost, use, due, work, phi, prev, pref, cap, voll, x, u, y, m, ta
     i = 0
     for t in range(n_t):
         for k in range(n_k):
-            if due[t, k] > 0 and node[ch0 + t * n_k + k] >= 0:
-                i = _arc(i, tail, head, capacity, arc_cost, tie, flow, kind, where,
-                         node[t * n_k + k], node[ch0 + t * n_k + k], np.inf, 0.0, 0.0,
-                         due[t, k] - u[t, k], ARC_DUE, t, k, -1)
-    for t in range(n_t):
-        for k in range(n_k):
             if due[t, k] > 0:
                 i = _arc(i, tail, head, capacity, arc_cost, tie, flow, kind, where,
-                         node[t * n_k + k], sink, np.inf, voll, TIE_UNSERVED, u[t, k],
+                         node[t * n_k + k], sink, due[t, k], voll, TIE_UNSERVED, u[t, k],
                          ARC_UNSERVED, t, k, -1)
     for h in range(n_t):
         for t in range(h + 1):
             for k in range(n_k):
-                if work[h, k] > 0 and node[ch0 + t * n_k + k] >= 0:
+                if work[h, k] > 0 and use[t, k].any():
                     i = _arc(i, tail, head, capacity, arc_cost, tie, flow, kind, where,
                              node[tk + h * n_k + k], node[ch0 + t * n_k + k], np.inf, 0.0,
                              _wait_tie(h, t, n_t), y[h, t, k], ARC_WAIT, h, t, k)
