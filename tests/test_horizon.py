@@ -404,3 +404,22 @@ def test_the_walks_cut_keeps_every_region_an_optimum_uses(p: HorizonProblem) -> 
     assert not (use & ~(p.feasible[None] & room[:, None, :])).any()
     plan = solve_horizon_lp(p)
     assert (plan.x_mw[~use] <= 1e-9).all()
+
+
+def test_room_within_the_fit_tolerance_of_zero_takes_nothing() -> None:
+    """By hand: 10 MW due each of two hours, region A at 10 $/MWh with 1e-14 MW of room (the
+    residue a full region leaves in the market's sums), B at 20 with room enough. The walk
+    places all of it at B with no flow solved, which is HiGHS's optimum with A's room (to
+    1e-13 MW x 10 $/MWh) and exactly its optimum with none."""
+    cost = np.array([[[10.0, 20.0]], [[10.0, 20.0]]])
+    room = np.array([1e-14, 50.0])
+    p = HorizonProblem.of(cost, np.ones((1, 2), bool), due_mw=np.full((2, 1), 10.0),
+                          deferrable_mw=np.array([[0.0], [5.0]]), voll_usd_per_mwh=100.0,
+                          capacity_mw=np.broadcast_to(room, (2, 2)))
+    x, u, _, flows = walk_one(p, room)
+    assert flows == 0
+    np.testing.assert_allclose(x, [[0.0, 15.0]], atol=1e-12)
+    plan = solve_plan(p)
+    assert p.objective_usd(plan) == 20.0 * 25.0
+    assert p.objective_usd(plan) == pytest.approx(p.objective_usd(solve_horizon_lp(p)),
+                                                  abs=1e-12)

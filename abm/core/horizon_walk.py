@@ -16,9 +16,12 @@ costs the later work nothing. Last, each hour's work is dealt to the deadlines a
 rank's cross term asks: the latest hours to the latest deadlines (the $, each hour's MW and
 the MW missed are unchanged).
 
-Where the closed form puts more in a region-hour than the operator can get there, the plan
-is repaired in the same compiled walk (``_repair``): the time-expanded min-cost flow
-(``abm.core.horizon_flow``'s primal-dual method) started from the closed form, with
+A region-hour whose room is within the fit tolerance of zero (``_has_room``: the residue the
+market's sums of MW leave in a full region) takes nothing. Where the closed form puts more in
+a region-hour than the operator can get there, the plan is repaired in the same compiled walk
+(``_repair``): the time-expanded min-cost flow, on the regions an optimum may use
+(``_usable``, an exact cut), with each due node merged into its class-hour, by
+``abm.core.horizon_flow``'s primal-dual method, started from the closed form, with
 potentials from its residual graph (distances to the sink), sends on only the overfill. Should
 the potentials not settle (a near-tie the closed form settled otherwise than the flow), the
 walk hands the operator back and ``plan_walk`` solves its plan afresh by
@@ -71,6 +74,15 @@ def _wait_tie(h, t, n_t):
 
 
 @numba.njit(cache=True)
+def _has_room(capacity_mw, scale_mw):
+    """Whether a region-hour has room for a plan whose MW sum to ``scale_mw``: capacity above
+    ``_FIT`` of that (a load fits a capacity it exceeds by that much; less room than that is
+    the residue of the market's sums of MW, as a full region leaves it, and taking it would
+    only overfill the region by the closed form's MW and cost a flow)."""
+    return capacity_mw > _FIT * scale_mw
+
+
+@numba.njit(cache=True)
 def _levels(cost, feasible, room, phi, prev, pref, voll, tol, eps, lc, lt, lcap, lj):
     """One class's options in one hour into (lc $, lt tie, lcap MW, lj region) by ($, tie):
     its kept MW within ``tol`` of the hour's cheapest (lowest first), then new MW at its
@@ -107,7 +119,7 @@ def free_plan(cost, feasible, room, due, work, phi, prev, pref, voll, tol, eps, 
               deferred, missed, lc, lt, lcap, lj, n_lev, ptr, rest):
     """The capacity-free optimum of one plan (module docstring) into x (T, K, R), unserved
     (T, K), deferred (T, T, K) and missed (T, K), zeroed first; ``room`` (T, R): the
-    region-hours with room (capacity > 0; the others take nothing, as in the graph).
+    region-hours with room (``_has_room``; the others take nothing, as in the graph).
     Scratch: lc, lt, lcap (T, R + 1) float, lj (T, R + 1), n_lev, ptr (T,) int, rest (T,)
     float."""
     n_t, n_k = due.shape
@@ -494,7 +506,7 @@ def _walk(order, start, hours, cost, energy_ahead, network, feasible, due, due_a
             scale = max(scale, 1e-300)
             for t in range(n_t):  # a region without room takes nothing (as in the graph)
                 for j in range(n_r):
-                    room[t, j] = cap[j] > 0
+                    room[t, j] = _has_room(cap[j], scale)
             ct, dt, wt = c[:n_t], d[:n_t], w[:n_t]
             xt, ut, yt, mt = x[:n_t], u[:n_t], y[:n_t, :n_t], m[:n_t]
             tol = plan_tie_tolerance_usd_per_mwh(ct, feasible[o], dt, wt, phi[o], voll)
@@ -541,15 +553,16 @@ def horizon_problem(o: int, ahead: HoursAhead, cost: np.ndarray, feasible: np.nd
 
 def solve_free_plan(problem: HorizonProblem) -> Plan:
     """The capacity-free optimum of ``problem`` (module docstring): its capacity ignored
-    but where it is zero."""
+    but where there is no room (``_has_room``)."""
     p = problem
     n_t, n_k, n_r = p.shape
     scale = max(float(p.due_mw.sum() + p.deferrable_mw.sum()), 1e-300)
     tol = p.tie_tolerance_usd_per_mwh()
     x, u = np.zeros((n_t, n_k, n_r)), np.zeros((n_t, n_k))
     y, m = np.zeros((n_t, n_t, n_k)), np.zeros((n_t, n_k))
-    free_plan(p.cost_usd_per_mwh, p.feasible, p.capacity_mw > 0, p.due_mw, p.deferrable_mw,
-              p.friction_usd_per_mw, p.incumbent_mw, p.preference, p.voll_usd_per_mwh, tol,
+    free_plan(p.cost_usd_per_mwh, p.feasible, _has_room(p.capacity_mw, scale), p.due_mw,
+              p.deferrable_mw, p.friction_usd_per_mw, p.incumbent_mw, p.preference,
+              p.voll_usd_per_mwh, tol,
               _EPS * scale, x, u, y, m, np.empty((n_t, n_r + 1)), np.empty((n_t, n_r + 1)),
               np.empty((n_t, n_r + 1)), np.empty((n_t, n_r + 1), dtype=np.int64),
               np.empty(n_t, dtype=np.int64), np.empty(n_t, dtype=np.int64), np.empty(n_t))
@@ -572,8 +585,8 @@ def solve_plan(problem: HorizonProblem) -> Plan:
     if (p.capacity_mw == cap[None]).all():  # the market's case: the same room every hour
         n_t, n_k, _ = p.shape
         use, node, *arcs, kind, where = _scratch(n_t, n_k, p.shape[2])
-        rounds, n_a = _repair(p.cost_usd_per_mwh, p.feasible, p.capacity_mw > 0, p.due_mw,
-                              p.deferrable_mw, p.friction_usd_per_mw, p.incumbent_mw,
+        rounds, n_a = _repair(p.cost_usd_per_mwh, p.feasible, _has_room(p.capacity_mw, scale),
+                              p.due_mw, p.deferrable_mw, p.friction_usd_per_mw, p.incumbent_mw,
                               p.preference, cap, p.voll_usd_per_mwh, p.tie_tolerance_usd_per_mwh(),
                               *plan, use, node, *arcs, kind, where)
         if rounds >= 0:
