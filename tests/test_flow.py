@@ -84,6 +84,20 @@ def test_hand_solved_no_room_is_unserved():
     np.testing.assert_allclose(u, [0.6])
 
 
+def test_hand_solved_full_regions_take_nothing():
+    """Regions 0 and 2 have no room: class A (cheapest at 0, 10 + 4 friction) goes to region 1
+    (12 + 4), class B's incumbent MW in region 2 (held 1, the cheapest at 5) moves to region 1
+    (9 + 4) rather than unserved (100): 16 + 13 = 29. Operators whose capacity-free optimum
+    used full regions only are placed without a flow (``flow._fit``)."""
+    cost = np.array([[10.0, 12.0, 30.0], [20.0, 9.0, 5.0]])
+    prev = np.array([[0.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    x, u = flow(cost, np.ones((2, 3), bool), np.array([1.0, 1.0]), np.full((2, 3), 4.0), prev,
+                np.array([0.0, 5.0, 0.0]), 100.0)
+    np.testing.assert_array_equal(x, [[0.0, 1.0, 0.0], [0.0, 1.0, 0.0]])
+    np.testing.assert_array_equal(u, [0.0, 0.0])
+    assert _objective(x, u, cost, np.full((2, 3), 4.0), prev) == 29.0
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.integers(0, 2**32 - 1))
 def test_flow_equals_highs_optimum(seed):

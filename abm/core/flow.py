@@ -20,7 +20,10 @@ demand.
 Without capacity the problem separates by class and has a closed-form optimum: each class's
 price p_k is the cheaper of its cheapest new MW and VoLL; every incumbent MW with c <= p_k
 stays, the rest goes to the new MW (or unserved), all up to ``tol`` (near-ties go to the tie
-cost). Most operators, most hours, it fits and nothing else is needed. Where it overfills a
+cost). Most operators, most hours, it fits and nothing else is needed. Where it puts MW in
+a region with no room at all (one that operators before it filled), that region is dropped
+and the capacity-free optimum of the rest taken (exact: such a region can take nothing),
+which is enough for about half of the operators that do not fit. Where it overfills a
 region it is still a min-cost pseudo-flow (potentials -p_k for classes, 0 for regions and the
 sink: no residual arc has a negative reduced cost), and successive shortest paths (Dijkstra on
 reduced costs, potentials kept) send each region's excess on to the sink, pushing the classes
@@ -47,7 +50,7 @@ from abm.core.problem import (
     check_arrays,
     check_capacity,
 )
-from abm.core.problem_check import tie_tolerance_usd_per_mwh
+from abm.core.problem_check import class_tie_tolerance, region_lists
 
 # MW tolerances, relative to the operator's demand (its total MW, the scale of every flow):
 # exact at any size, from a kW to a TW (rounding in sums of MW is ~1e-16 of that scale)
@@ -73,35 +76,40 @@ def _nearest(queue, n_q, dist, dist_tie, tol):
 
 
 @numba.njit(cache=True)
-def _greedy(cost, feasible, demand, phi, prev, pref, voll, x, unserved, price, price_tie, eps,
-            tol):
-    """Capacity-free optimum of one operator into x (K, R) and unserved (K,); (price,
-    price_tie) (K,) get each class's new MW (or VoLL), its dual: the least tie cost among
-    those within tol of the cheapest (measured from the cheapest, as HiGHS's reduced costs
-    are, so near-ties do not chain)."""
+def _greedy(cost, starts, regions, demand, phi, prev, pref, voll, x, unserved, price,
+            price_tie, eps, tol):
+    """Capacity-free optimum of one operator into x (K, R) and unserved (K,); class k may
+    run in regions[starts[k]:starts[k + 1]] (ascending); (price, price_tie) (K,) get each
+    class's new MW (or VoLL), its dual: the least tie cost among those within tol of the
+    cheapest (measured from the cheapest, as HiGHS's reduced costs are, so near-ties do not
+    chain)."""
     n_k, n_r = cost.shape
     for k in range(n_k):
         low = voll
-        for j in range(n_r):
-            if feasible[k, j]:
-                low = min(low, cost[k, j] + phi[k, j])
+        for p in range(starts[k], starts[k + 1]):
+            j = regions[p]
+            low = min(low, cost[k, j] + phi[k, j])
         best, b, b_tie = -1, voll, TIE_UNSERVED
         if voll > low + tol:
             b, b_tie = np.inf, np.inf
-        for j in range(n_r):
+        for p in range(starts[k], starts[k + 1]):
+            j = regions[p]
             c = cost[k, j] + phi[k, j]
-            if feasible[k, j] and c <= low + tol and (
+            if c <= low + tol and (
                     TIE_NEW + pref[k, j] < b_tie or (TIE_NEW + pref[k, j] == b_tie and c < b)):
                 best, b, b_tie = j, c, TIE_NEW + pref[k, j]
         kept = 0.0
         for j in range(n_r):
             x[k, j] = 0.0
+        for p in range(starts[k], starts[k + 1]):
+            j = regions[p]
             # an incumbent MW ties below any new MW or unserved one: kept within tol of them
-            if feasible[k, j] and prev[k, j] > eps and cost[k, j] <= low + tol:
+            if prev[k, j] > eps and cost[k, j] <= low + tol:
                 x[k, j] = prev[k, j]
                 kept += prev[k, j]
         if kept > demand[k]:  # an incumbent above demand within the contract's tolerance
-            for j in range(n_r):
+            for p in range(starts[k], starts[k + 1]):
+                j = regions[p]
                 x[k, j] *= demand[k] / kept
         rest = max(demand[k] - kept, 0.0)
         unserved[k] = 0.0
@@ -113,9 +121,19 @@ def _greedy(cost, feasible, demand, phi, prev, pref, voll, x, unserved, price, p
 
 
 @numba.njit(cache=True)
-def _fits(x, cap, fit):
-    for j in range(x.shape[1]):
-        if x[:, j].sum() > cap[j] + fit:
+def _load(x, starts, regions, load):
+    """load (R,) = x (K, R) summed over classes, class by class in order (as ``x[:, j].sum()``
+    adds them: the MW outside a class's regions are zero)."""
+    load[:] = 0.0
+    for k in range(x.shape[0]):
+        for p in range(starts[k], starts[k + 1]):
+            load[regions[p]] += x[k, regions[p]]
+
+
+@numba.njit(cache=True)
+def _fits(load, cap, fit):
+    for j in range(len(load)):
+        if load[j] > cap[j] + fit:
             return False
     return True
 
@@ -163,8 +181,8 @@ def _remove(x, prev, delta, eps):
 
 
 @numba.njit(cache=True)
-def _repair(cost, feasible, phi, prev, pref, cap, voll, tol, eps, x, unserved, price,
-            price_tie):
+def _repair(cost, starts, regions, phi, prev, pref, cap, voll, tol, eps, x, unserved, price,
+            price_tie, inflow):
     """Turn the capacity-free optimum in (x, unserved) into the capacitated one; returns the
     number of augmenting paths, or -1 if it did not converge.
 
@@ -172,7 +190,9 @@ def _repair(cost, feasible, phi, prev, pref, cap, voll, tol, eps, x, unserved, p
     (regions, sink): every residual arc has a reduced cost >= 0 (lexicographically, $ then
     tie). What it puts above a region's capacity is excess at that region, sent on to the sink
     along shortest residual paths (pushing classes out of the region, into others or
-    unserved) until none is left. Nodes: classes 0..K-1, regions K..K+R-1, sink K+R.
+    unserved) until none is left. Nodes: classes 0..K-1, regions K..K+R-1, sink K+R. Class k
+    may run in regions[starts[k]:starts[k + 1]]; inflow (R,) holds the MW placed in each
+    region (``_load``) and is used up.
     """
     n_k, n_r = cost.shape
     n = n_k + n_r + 1
@@ -180,9 +200,6 @@ def _repair(cost, feasible, phi, prev, pref, cap, voll, tol, eps, x, unserved, p
     pot, pot_tie = np.zeros(n), np.zeros(n)
     for k in range(n_k):
         pot[k], pot_tie[k] = -price[k], -price_tie[k]
-    inflow = np.zeros(n_r)
-    for j in range(n_r):
-        inflow[j] = x[:, j].sum()
     out = np.minimum(inflow, cap)  # MW each region passes to the sink
     dist, dist_tie = np.empty(n), np.empty(n)
     done = np.empty(n, dtype=np.bool_)
@@ -216,9 +233,10 @@ def _repair(cost, feasible, phi, prev, pref, cap, voll, tol, eps, x, unserved, p
             dv, dv_tie = dist[v], dist_tie[v]
             if v < n_k:  # a class: into a region, or unserved to the sink
                 k = v
-                for j in range(n_r):
+                for p in range(starts[k], starts[k + 1]):
+                    j = regions[p]
                     r = n_k + j
-                    if feasible[k, j] and not done[r]:
+                    if not done[r]:
                         c, c_tie, _ = _in_arc(cost[k, j], phi[k, j], pref[k, j], x[k, j],
                                               prev[k, j], eps)
                         nd = dv + c + pot[k] - pot[r]
@@ -291,17 +309,78 @@ def _repair(cost, feasible, phi, prev, pref, cap, voll, tol, eps, x, unserved, p
 def _place(cost, feasible, demand, phi, prev, pref, cap, voll, x, unserved):
     """One operator's optimum into (x, unserved): -1 if a flow did not converge, 0 if the
     capacity-free optimum fits, else 1."""
+    n_k, n_r = cost.shape
+    starts, regions = np.empty(n_k + 1, dtype=np.int64), np.empty(n_k * n_r, dtype=np.int64)
+    region_lists(feasible, starts, regions)
+    return _place_lists(cost, starts, regions, demand, phi, prev, pref, cap, voll, x, unserved,
+                        np.empty(n_r))
+
+
+@numba.njit(cache=True)
+def _place_lists(cost, starts, regions, demand, phi, prev, pref, cap, voll, x, unserved, load):
+    """``_place`` with class k's feasible regions in regions[starts[k]:starts[k + 1]]
+    (``region_lists``); load (R,) gets the MW placed in each region."""
     n_k = cost.shape[0]
-    scale = max(demand.sum(), 1e-300)  # MW: no flow is larger than the operator's demand
-    eps = _EPS * scale
     price, price_tie = np.empty(n_k), np.empty(n_k)
-    tol = tie_tolerance_usd_per_mwh(cost, feasible, demand, phi, voll).max()
-    _greedy(cost, feasible, demand, phi, prev, pref, voll, x, unserved, price, price_tie, eps,
-            tol)
-    if _fits(x, cap, _FIT * scale):
+    tol = _free(cost, starts, regions, demand, phi, prev, pref, voll, x, unserved, price,
+                price_tie, load)
+    return _fit(cost, starts, regions, demand, phi, prev, pref, cap, voll, tol, x, unserved,
+                price, price_tie, load)
+
+
+@numba.njit(cache=True)
+def _free(cost, starts, regions, demand, phi, prev, pref, voll, x, unserved, price, price_tie,
+          load):
+    """The capacity-free optimum (``_greedy``) into (x, unserved), its duals into (price,
+    price_tie) and the MW it places in each region into load (R,); returns the operator's
+    tie tolerance."""
+    eps = _EPS * max(demand.sum(), 1e-300)
+    # each class's tie tolerance (in price until _greedy writes the prices), the largest
+    tol = class_tie_tolerance(cost, starts, regions, demand, phi, voll, price).max()
+    _greedy(cost, starts, regions, demand, phi, prev, pref, voll, x, unserved, price, price_tie,
+            eps, tol)
+    _load(x, starts, regions, load)
+    return tol
+
+
+@numba.njit(cache=True)
+def _fit(cost, starts, regions, demand, phi, prev, pref, cap, voll, tol, x, unserved, price,
+         price_tie, load):
+    """From the capacity-free optimum (``_free``'s outputs) to the optimum against cap: 0 if
+    it fits, else 1 after the flow (-1 if it did not converge); load is kept up to date.
+
+    Regions without room (cap at most the MW tolerance) can take nothing: where the
+    capacity-free optimum uses one, they are dropped from every class's regions and the
+    capacity-free optimum of what is left is taken (no flow pushes MW out of them one path
+    at a time); the flow runs only if that overfills a region with room."""
+    scale = max(demand.sum(), 1e-300)  # MW: no flow is larger than the operator's demand
+    eps, fit = _EPS * scale, _FIT * scale
+    if _fits(load, cap, fit):
         return 0
-    paths = _repair(cost, feasible, phi, prev, pref, cap, voll, tol, eps, x, unserved, price,
-                    price_tie)
+    full = False
+    for j in range(len(cap)):
+        full = full or (cap[j] <= eps and load[j] > 0.0)
+    if full:
+        n_k = len(demand)
+        kept = np.empty(n_k + 1, dtype=np.int64)
+        room = np.empty(starts[n_k] - starts[0], dtype=np.int64)
+        m = 0
+        for k in range(n_k):
+            kept[k] = m
+            for p in range(starts[k], starts[k + 1]):
+                if cap[regions[p]] > eps:
+                    room[m] = regions[p]
+                    m += 1
+        kept[n_k] = m
+        starts, regions = kept, room
+        _greedy(cost, starts, regions, demand, phi, prev, pref, voll, x, unserved, price,
+                price_tie, eps, tol)
+        _load(x, starts, regions, load)
+        if _fits(load, cap, fit):
+            return 1
+    paths = _repair(cost, starts, regions, phi, prev, pref, cap, voll, tol, eps, x, unserved,
+                    price, price_tie, load)
+    _load(x, starts, regions, load)
     return 1 if paths >= 0 else -1
 
 
@@ -326,25 +405,42 @@ def _f64(*arrays: np.ndarray) -> list[np.ndarray]:
     return [np.ascontiguousarray(a, dtype=np.float64) for a in arrays]
 
 
+def feasible_lists(feasible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each operator's classes' feasible regions as lists, for ``first_come``: class k of
+    operator o may run in regions[starts[o, k]:starts[o, k + 1]] (ascending).
+
+    Args:
+        feasible: (O, K, R).
+
+    Returns:
+        (starts (O, K + 1), regions (number of feasible pairs,)), int64.
+    """
+    n_o, n_k, n_r = np.shape(feasible)
+    flat = np.ascontiguousarray(feasible, dtype=np.bool_).reshape(-1, n_r)
+    ends = np.concatenate([[0], np.cumsum(flat.sum(axis=1))]).astype(np.int64)
+    rows = np.arange(n_o)[:, None] * n_k + np.arange(n_k + 1)[None, :]
+    return np.ascontiguousarray(ends[rows]), np.nonzero(flat)[1].astype(np.int64)
+
+
 @numba.njit(cache=True)
-def _first_come(order, cost, feasible, demand, phi, prev, pref, reserved, share_cap, available,
-                voll, x, unserved):
+def _first_come(order, cost, starts, regions, demand, phi, prev, pref, reserved, share_cap,
+                available, voll, x, unserved):
     """The first-come walk (see ``first_come``); returns the number of flows solved, or -1
     - i when operator order[i]'s flow did not converge."""
     n_r = cost.shape[2]
-    cap = np.empty(n_r)
+    cap, load = np.empty(n_r), np.empty(n_r)
     flows = 0
     for i in range(len(order)):
         o = order[i]
         for j in range(n_r):
             cap[j] = max(min(available[j] + reserved[o, j], share_cap[o, j]), 0.0)
-        status = _place(cost[o], feasible[o], demand[o], phi[o], prev[o], pref[o], cap, voll,
-                        x[o], unserved[o])
+        status = _place_lists(cost[o], starts[o], regions, demand[o], phi[o], prev[o], pref[o],
+                              cap, voll, x[o], unserved[o], load)
         if status < 0:
             return -1 - i
         flows += status
         for j in range(n_r):
-            available[j] = max(available[j] + reserved[o, j] - x[o, :, j].sum(), 0.0)
+            available[j] = max(available[j] + reserved[o, j] - load[j], 0.0)
     return flows
 
 
@@ -352,7 +448,7 @@ def first_come(order: np.ndarray, cost: np.ndarray, feasible: np.ndarray, demand
                friction_usd_per_mw: np.ndarray, x_prev_mw: np.ndarray, preference: np.ndarray,
                reserved_mw: np.ndarray, share_cap_mw: np.ndarray, available_mw: np.ndarray,
                voll_usd_per_mwh: float, x_mw: np.ndarray, unserved_mw: np.ndarray,
-               check: bool = True) -> int:
+               check: bool = True, lists: tuple[np.ndarray, np.ndarray] | None = None) -> int:
     """Operators in ``order`` each take their optimum against the capacity they can get:
     what they reserve plus what is still free, up to their share; what they leave is free
     for those after them. An operator whose capacity-free optimum fits takes it; the others
@@ -368,6 +464,8 @@ def first_come(order: np.ndarray, cost: np.ndarray, feasible: np.ndarray, demand
         x_mw, unserved_mw: (O, K, R) and (O, K) outputs, written for the operators in order.
         check: check the arrays; ``False`` where the caller has checked the same arrays this
             step (the market walks its runs of ``lp`` operators one call each).
+        lists: ``feasible_lists(feasible)``, if already computed (feasibility is fixed for a
+            run: the placement engine computes them once).
 
     Returns:
         The number of operators that needed a flow.
@@ -379,8 +477,9 @@ def first_come(order: np.ndarray, cost: np.ndarray, feasible: np.ndarray, demand
         check_arrays(cost, feasible, demand, phi, prev, share_cap, float(voll_usd_per_mwh), pref)
         check_capacity("reserved_mw", reserved)
         check_capacity("available_mw", available_mw)
-    flows = _first_come(np.ascontiguousarray(order, dtype=np.int64), cost, feasible, demand,
-                        phi, prev, pref, reserved, share_cap, available_mw,
+    starts, regions = feasible_lists(feasible) if lists is None else lists
+    flows = _first_come(np.ascontiguousarray(order, dtype=np.int64), cost, starts, regions,
+                        demand, phi, prev, pref, reserved, share_cap, available_mw,
                         float(voll_usd_per_mwh), x_mw, unserved_mw)
     if flows < 0:
         raise PlacementError(f"min-cost flow did not converge for operator {order[-1 - flows]}")

@@ -41,21 +41,43 @@ def arrays_valid(cost, feasible, phi, prev, pref, demand, has_pref, tolerance):
 
 
 @numba.njit(cache=True)
+def region_lists(feasible, starts, regions):
+    """Each row's feasible columns of (N, R) ``feasible``, ascending, into regions
+    (N * R,): row n's are regions[starts[n]:starts[n + 1]] (starts (N + 1,))."""
+    m = 0
+    for n in range(feasible.shape[0]):
+        starts[n] = m
+        for j in range(feasible.shape[1]):
+            if feasible[n, j]:
+                regions[m] = j
+                m += 1
+    starts[feasible.shape[0]] = m
+
+
+@numba.njit(cache=True)
+def class_tie_tolerance(cost, starts, regions, demand, phi, voll, tol):
+    """``tie_tolerance_usd_per_mwh`` into tol (N,), with row n's feasible regions given as
+    regions[starts[n]:starts[n + 1]] (``region_lists``); returns tol."""
+    for k in range(cost.shape[0]):
+        top = abs(voll)
+        if demand[k] > 0:
+            for p in range(starts[k], starts[k + 1]):
+                j = regions[p]
+                top = max(top, abs(cost[k, j]) + phi[k, j])
+        tol[k] = TIE_TOLERANCE * max(top, 1e-300)
+    return tol
+
+
+@numba.njit(cache=True)
 def tie_tolerance_usd_per_mwh(cost, feasible, demand, phi, voll):
     """(N,) $ per MWh below which two of class n's costs tie, for both placement engines:
     ``TIE_TOLERANCE`` of its $ scale, the largest of |VoLL| and |c| + phi over its feasible
     regions (classes with demand). (N, R) arrays as ``arrays_valid``; the flow uses the
     largest over one operator's classes, HiGHS over each capacity group's."""
     n_k, n_r = cost.shape
-    tol = np.empty(n_k)
-    for k in range(n_k):
-        top = abs(voll)
-        if demand[k] > 0:
-            for j in range(n_r):
-                if feasible[k, j]:
-                    top = max(top, abs(cost[k, j]) + phi[k, j])
-        tol[k] = TIE_TOLERANCE * max(top, 1e-300)
-    return tol
+    starts, regions = np.empty(n_k + 1, dtype=np.int64), np.empty(n_k * n_r, dtype=np.int64)
+    region_lists(feasible, starts, regions)
+    return class_tie_tolerance(cost, starts, regions, demand, phi, voll, np.empty(n_k))
 
 
 @numba.njit(cache=True)

@@ -86,6 +86,10 @@ class Flow(PlacementEngine):
     walks = True
     walks_plans = True
 
+    def __init__(self, feasible: np.ndarray) -> None:
+        super().__init__(feasible)
+        self._lists: tuple[np.ndarray, np.ndarray] | None = None  # feasible_lists, at first use
+
     def solve(self, o: int, problem: PlacementProblem) -> tuple[np.ndarray, np.ndarray]:
         """The min-cost flow's optimum."""
         from abm.core.flow import solve_flow
@@ -112,11 +116,13 @@ class Flow(PlacementEngine):
             return plan_walk(order, cost, self.feasible, demand_mw, friction_usd_per_mw,
                              incumbent_mw, preference, reserved_mw, share_mw, available_mw,
                              voll_usd_per_mwh, x_mw, unserved_mw, ahead, check=check)
-        from abm.core.flow import first_come
+        from abm.core.flow import feasible_lists, first_come
 
+        if self._lists is None:
+            self._lists = feasible_lists(self.feasible)
         return first_come(order, cost, self.feasible, demand_mw, friction_usd_per_mw,
                           incumbent_mw, preference, reserved_mw, share_mw, available_mw,
-                          voll_usd_per_mwh, x_mw, unserved_mw, check=check)
+                          voll_usd_per_mwh, x_mw, unserved_mw, check=check, lists=self._lists)
 
 
 @PLACEMENT_ENGINES.register(
