@@ -36,11 +36,8 @@ and networkx's network simplex in the tests and ``benchmarks/oracle_check.py``.
 
 from __future__ import annotations
 
-import sys
-
 import numba
 import numpy as np
-from numba.core.registry import CPUDispatcher
 
 from abm.core.problem import (
     TIE_NEW,
@@ -487,14 +484,16 @@ def first_come(order: np.ndarray, cost: np.ndarray, feasible: np.ndarray, demand
 
 
 def needs_compiling() -> bool:
-    """Whether the compiled placement (this module and ``abm.core.problem_check``) is still to
-    be compiled on this machine, which takes tens of seconds once: False when every compiled
-    function is loaded in this process or has an up-to-date numba cache on disk (``cache=True``;
-    a changed source file invalidates it)."""
-    from abm.core import problem_check
+    """Whether what a market run compiles (the first-come walk, the placement contract's check
+    in ``abm.core.problem_check`` and the hour's sums in ``abm.core.tally``; what they call is
+    compiled with them) is still to be compiled on this machine, which takes tens of seconds
+    once: False when each is loaded in this process or has an up-to-date numba cache on disk
+    (``cache=True``; a changed source file invalidates it). Functions a run does not call (a
+    one-off ``solve_flow``, the HiGHS engine's tolerance) do not count: a run never caches
+    them."""
+    from abm.core import problem_check, tally
 
-    compiled = [f for module in (sys.modules[__name__], problem_check)
-                for f in vars(module).values() if isinstance(f, CPUDispatcher)]
+    compiled = [_first_come, problem_check.arrays_valid, tally._hour_sums]
     try:
         return any(not f.signatures and not f._cache._cache_file._load_index()
                    for f in compiled)

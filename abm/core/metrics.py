@@ -95,8 +95,9 @@ def shift_matrix(inst: Instance, x_mw: np.ndarray, by: str = "zone",
 
 
 def zone_load_mwh(inst: Instance, x_mw: np.ndarray) -> np.ndarray:
-    """(Z,) grid energy drawn in each zone (IT load times PUE), MWh per step."""
-    grid = (x_mw.sum(axis=(0, 1)) * inst.pue)
+    """(Z,) grid energy drawn in each zone (IT load times PUE), MWh per step, of placement
+    ``x_mw`` (O, K, R) or of the IT load per region (R,) it places."""
+    grid = (x_mw if np.ndim(x_mw) == 1 else x_mw.sum(axis=(0, 1))) * inst.pue
     return np.bincount(inst.zone_index, weights=grid, minlength=len(inst.scenario.zones))
 
 
@@ -114,7 +115,8 @@ def cost_usd_per_mwh(cost_usd: float, demand_mwh: float, unserved_mwh: float,
 
 
 def emissions_kg(inst: Instance, x_mw: np.ndarray, signals: Signals) -> dict[str, float]:
-    """Attributed emissions in kgCO2 for one step on the average and marginal bases."""
+    """Attributed emissions in kgCO2 for one step on the average and marginal bases, of
+    placement ``x_mw`` (O, K, R) or the IT load per region (R,) it places."""
     load = zone_load_mwh(inst, x_mw)
     return {"average": float(load @ signals.avg_carbon_kg_per_mwh),
             "marginal": float(load @ signals.marginal_carbon_kg_per_mwh)}
@@ -143,18 +145,30 @@ def cost_breakdown(inst: Instance, p: Placement, signals: Signals,
                    network: np.ndarray | None = None) -> CostBreakdown:
     """Split the cost of placement ``p`` by component (``network``: ``network_cost(inst)``,
     if already computed, as for ``unit_cost``)."""
-    served = p.x_mw.sum(axis=(0, 1))
+    weight = inst.policy.price_weight  # 0 with the carbon-only objective
+    rent = weight * (inst.rent_usd_per_mwh if rent_usd_per_mwh is None else rent_usd_per_mwh)
+    total_unit = float((p.x_mw * unit_cost(inst, signals, rent, network=network)).sum())
+    migration = 0.0 if friction is None else float((p.moved_mw * friction).sum())
+    return split_cost(inst, p.x_mw.sum(axis=1), signals, total_unit, migration,
+                      rent_usd_per_mwh=rent_usd_per_mwh)
+
+
+def split_cost(inst: Instance, served_mw: np.ndarray, signals: Signals, unit_usd: float,
+               migration_usd: float, rent_usd_per_mwh: np.ndarray | None = None
+               ) -> CostBreakdown:
+    """Split one step's cost by component from the MW each operator served in each region
+    (O, R), what serving cost in all (``unit_usd``: the placement at ``unit_cost``) and the
+    migration friction paid (``migration_usd``): electricity, carbon price and rent by
+    region, the network the rest of ``unit_usd`` (``cost_breakdown`` from a placement)."""
+    served = served_mw.sum(axis=0)
     weight = inst.policy.price_weight  # 0 with the carbon-only objective
     rent = weight * (inst.rent_usd_per_mwh if rent_usd_per_mwh is None else rent_usd_per_mwh)
     price, mu_t = region_signals(inst, signals)
     energy = weight * float(served @ (inst.pue * price[0]))
-    carbon = float((p.x_mw.sum(axis=1) * inst.policy.carbon_price_usd_per_t * inst.pue
-                    * mu_t).sum())
-    total_unit = float((p.x_mw * unit_cost(inst, signals, rent, network=network)).sum())
+    carbon = float((served_mw * inst.policy.carbon_price_usd_per_t * inst.pue * mu_t).sum())
     rent_usd = float(served @ rent)
-    migration = 0.0 if friction is None else float((p.moved_mw * friction).sum())
-    return CostBreakdown(energy, carbon, rent_usd, total_unit - energy - carbon - rent_usd,
-                         migration)
+    return CostBreakdown(energy, carbon, rent_usd, unit_usd - energy - carbon - rent_usd,
+                         migration_usd)
 
 
 def returns_on_latency(budget_ms: ArrayLike, value: ArrayLike, demand_mwh: float) -> np.ndarray:

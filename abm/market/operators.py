@@ -26,7 +26,7 @@ from abm.core.backlog import settle as settle_backlog
 from abm.core.costs import energy_cost, friction, network_cost, unit_cost
 from abm.core.horizon import HorizonProblem, HoursAhead, Plan
 from abm.core.masks import masks
-from abm.core.metrics import layer_of, shift_index, shift_matrix
+from abm.core.metrics import LAYERS, layer_of, shift_index
 from abm.core.problem import PlacementProblem, tie_preference
 from abm.core.signals import Signals
 from abm.market.agentset import ArrayAgentSet, Column
@@ -43,6 +43,7 @@ from abm.market.strategies import (
 )
 
 if TYPE_CHECKING:
+    from abm.core.tally import HourSums
     from abm.market.model import MarketModel
     from abm.market.regions import Regions
     from abm.market.zones import Zones
@@ -172,7 +173,7 @@ class Operators(ArrayAgentSet[Operator]):
                "forecast_carbon_kg_per_mwh", "cost_usd_per_mwh", "realised_energy_usd_per_mwh",
                "migrations", "engine", "due_mw", "work_mwh",
                "due_ahead_mw", "energy_ahead_usd_per_mwh", "carbon_ahead_kg_per_mwh",
-               "work_run_mwh", "missed_mwh", "balance")
+               "work_run_mwh", "missed_mwh", "balance", "sums")
 
     def __init__(self, model: MarketModel) -> None:
         inst = self.inst = model.inst
@@ -185,8 +186,10 @@ class Operators(ArrayAgentSet[Operator]):
         self.network_usd_per_mwh = network_cost(inst)  # (O, K, R), fixed for the run
         # tie rank of every (operator, class, region): origin first, then by RTT (docs/model.md)
         self.preference = tie_preference(inst.at_origin(), inst.network_rtt_ms())
-        self.layer = layer_of(inst)  # (O, K, R) local, regional, energy-oriented
-        self.shift_index = shift_index(inst)  # (origin zone, execution zone) of each pair
+        # (O, K, R) local, regional, energy-oriented; and each pair's (origin zone, execution
+        # zone) cell of the shift matrix: small integers, read every hour
+        self.layer = layer_of(inst).astype(np.int8)
+        self.shift_index = shift_index(inst).astype(np.int32).reshape(inst.shape)
         # how placement problems are solved (market.solver)
         self.engine: PlacementEngine = PLACEMENT_ENGINES[model.market.solver](self.feasible)
         self.compiled_walk = True  # lp operators placed by the engine's walk (the fast path)
@@ -212,6 +215,9 @@ class Operators(ArrayAgentSet[Operator]):
         self.cost_usd_per_mwh = np.zeros((n_o, n_k, n_r))  # at the forecast
         self.realised_energy_usd_per_mwh = np.zeros((n_o, n_r))  # at the cleared signals
         self.cost_usd = np.zeros(n_o)  # this hour's realised cost per operator ($)
+        # the hour's sums over these arrays once settled (abm.core.tally.hour_sums): what
+        # serving and moving cost each operator, the MW by region, layer, shift and migration
+        self.sums: HourSums | None = None
         self.lp_solves = 0  # LPs solved so far (the rest took their capacity-free optimum)
         # deferrable work (docs/market.md, "Deferrable work"): how long each class's may wait
         # (0: it has none), the operators that have some, and the backlog (O, K, slots)
@@ -416,36 +422,19 @@ class Operators(ArrayAgentSet[Operator]):
             b = self.balance
             self.missed_mwh, self.balance = settle_backlog(
                 self.backlog_mwh, self.work_run_mwh, b.before_mwh, b.arrived_mwh)
-        x = self.x_mw
+        from abm.core.tally import hour_sums  # compiled: numba loads on first use
+
         energy = energy_cost(self.inst, realised, rent_usd_per_mwh)  # (O, R)
         self.realised_energy_usd_per_mwh = energy
-        self.cost_usd = ((x.sum(axis=1) * energy).sum(axis=1)
-                         + np.einsum("okr,okr->o", x, self.network_usd_per_mwh)
-                         + np.einsum("okr,okr->o", self.moved_mw, self.friction_usd_per_mw))
-        self.shift_mwh += shift_matrix(self.inst, x, index=self.shift_index)
-        self._record_migrations(last_demand, hour)
-
-    def _record_migrations(self, last_demand: np.ndarray, hour: int) -> None:
-        """MW that left one region for another this hour, matched class by class in
-        proportion (what left i is spread over where it arrived); ``last_demand`` (O, K) is
-        last hour's demand."""
-        prev, x = self.last_x_mw, self.x_mw
-        served = prev.sum(axis=2)
-        # a class placed MW somewhere new only if it moved against its incumbent placement,
-        # or (the incumbent being scaled by demand, not by what was served) if last hour
-        # left some of it unserved
-        may_move = self.moved_mw.any(axis=2) | (np.abs(served - last_demand) > 1e-12)
-        scale = np.divide(self.demand_mw[may_move], served[may_move],
-                          out=np.zeros(int(may_move.sum())), where=served[may_move] > 0)
-        diff = x[may_move] - prev[may_move] * scale[:, None]
-        into = np.maximum(diff, 0.0)
-        total_in = into.sum(axis=1)
-        moving = total_in > 1e-12  # classes that placed MW somewhere new
-        out = np.maximum(-diff[moving], 0.0)
-        # einsum, not BLAS: on a shared machine a multithreaded BLAS spends far more time
-        # synchronising its threads than this small (R, R) product takes on one
-        flows = np.einsum("ki,kj->ij", out, into[moving] / total_in[moving][:, None])
-        ids = self.inst.region_ids
+        n_z = len(self.shift_mwh)
+        self.sums = hour_sums(self.x_mw, self.last_x_mw, self.moved_mw, self.held_mw,
+                              energy, self.network_usd_per_mwh, self.friction_usd_per_mw,
+                              self.layer, len(LAYERS), self.shift_index, n_z * n_z,
+                              self.demand_mw, last_demand)
+        self.cost_usd = self.sums.serving_usd + self.sums.friction_usd
+        self.shift_mwh += self.sums.shift_mw.reshape(n_z, n_z)
+        # MW that left one region for another, matched class by class in proportion
+        flows, ids = self.sums.migration_mw, self.inst.region_ids
         for i, j in zip(*np.nonzero(flows > 1e-9), strict=True):
             self.migrations.append((hour, ids[i], ids[j], float(flows[i, j])))
 

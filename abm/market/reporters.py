@@ -8,10 +8,7 @@ from functools import partial
 from operator import attrgetter
 from typing import TYPE_CHECKING
 
-import numpy as np
-
-from abm.core.metrics import EMISSION_BASES, LAYERS, cost_breakdown, emissions_kg
-from abm.core.placement import Placement
+from abm.core.metrics import EMISSION_BASES, LAYERS, emissions_kg, split_cost
 
 if TYPE_CHECKING:
     from abm.market.model import MarketModel
@@ -64,21 +61,22 @@ def hour_outcome(model: MarketModel) -> dict[str, float]:
     data-centre load paid. With deferrable work, unserved MWh include the work that missed
     its deadline, and the backlog's hour is added (``DEFERRAL_VALUES``)."""
     inst, ops, regions, zones = model.inst, model.operators, model.regions, model.zones
-    x, unserved, moved = ops.x_mw, ops.unserved_mw, ops.moved_mw
+    sums = ops.sums  # the operators' arrays summed once settled (``Operators.settle``)
     realised = zones.signals()
     cost = float(ops.cost_usd.sum())
-    em = emissions_kg(inst, x, realised)
+    em = emissions_kg(inst, regions.load_mw, realised)  # the regions' load: x summed
     served = float(regions.load_mw.sum())
-    layer_mw = np.bincount(ops.layer.ravel(), weights=x.ravel(), minlength=3)
+    layer_mw = sums.layer_mw
     # herding: grid load swinging between zones against last hour's placement at this
     # hour's demand: what left some zones and arrived in others (the smaller of the two,
     # so load shed or taken up again in place does not count)
-    swing = zones.dc_load_mw - zones.grid_load_mw(ops.held_mw.sum(axis=(0, 1)))
+    swing = zones.dc_load_mw - zones.grid_load_mw(sums.held_mw)
     grid_mw = float(zones.dc_load_mw.sum())
-    parts = cost_breakdown(inst, Placement(x, unserved, moved, cost), realised,
-                           friction=ops.friction_usd_per_mw,
-                           rent_usd_per_mwh=regions.posted_rent_usd_per_mwh,
-                           network=ops.network_usd_per_mwh)
+    # the cost's parts from what serving and moving cost each operator at these signals and
+    # the posted rent
+    parts = split_cost(inst, sums.served_mw, realised, float(sums.serving_usd.sum()),
+                       float(sums.friction_usd.sum()),
+                       rent_usd_per_mwh=regions.posted_rent_usd_per_mwh)
     deferral = {}
     if ops.defers.any():
         b = ops.balance
@@ -87,8 +85,8 @@ def hour_outcome(model: MarketModel) -> dict[str, float]:
     return {
         "demand_mwh": float(ops.demand_mw.sum()),
         "served_mwh": served,
-        "unserved_mwh": float(unserved.sum()) + (b.missed_mwh if deferral else 0.0),
-        "moved_mwh": float(moved.sum()),
+        "unserved_mwh": float(ops.unserved_mw.sum()) + (b.missed_mwh if deferral else 0.0),
+        "moved_mwh": sums.moved_mw,
         "cost_usd": cost,
         **{f"cost_{name}_usd": getattr(parts, f"{name}_usd") for name in COST_PARTS},
         "grid_energy_mwh": grid_mw,

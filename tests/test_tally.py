@@ -1,0 +1,106 @@
+"""The compiled sums of an hour (``abm/core/tally.py``) against numpy written the obvious way:
+sums by bin and over classes bit for bit as ``np.bincount`` and ``sum(axis=1)``, operators'
+costs, totals and the migrations' matching to rounding, and a hand-solved migration."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from abm.core.tally import hour_sums
+
+
+def _arrays(seed: int, n_o: int = 7, n_k: int = 3, n_r: int = 5):
+    rng = np.random.default_rng(seed)
+    sparse = rng.random((n_o, n_k, n_r)) < 0.4
+    x = rng.random((n_o, n_k, n_r)) * sparse
+    last = rng.random((n_o, n_k, n_r)) * (rng.random((n_o, n_k, n_r)) < 0.4)
+    moved = np.maximum(x - last * rng.random((n_o, n_k, 1)), 0.0) * (rng.random((n_o, n_k, 1))
+                                                                       < 0.7)
+    demand = x.sum(axis=2) + rng.random((n_o, n_k)) * (rng.random((n_o, n_k)) < 0.3)
+    last_demand = np.where(rng.random((n_o, n_k)) < 0.5, last.sum(axis=2),
+                           rng.random((n_o, n_k)))
+    return rng, x, last, moved, demand, last_demand
+
+
+def _sums(seed: int, per_operator: bool = True, dtype=np.int64):
+    rng, x, last, moved, demand, last_demand = _arrays(seed)
+    n_o, _, n_r = x.shape
+    energy = rng.random((n_o if per_operator else 1, n_r)) * 100
+    network, friction = rng.random(x.shape) * 10, rng.random(x.shape) * 50
+    incumbent = last * rng.random((n_o, x.shape[1], 1))
+    layer, cell = rng.integers(0, 3, x.shape).astype(dtype), rng.integers(0, 9, x.shape)
+    sums = hour_sums(x, last, moved, incumbent, energy, network, friction, layer, 3,
+                     cell.astype(dtype), 9, demand, last_demand)
+    return sums, x, last, moved, incumbent, energy, network, friction, layer, cell, demand, \
+        last_demand
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from([np.int8, np.int32, np.int64]))
+def test_sums_by_bin_and_over_classes_are_numpy_bit_for_bit(seed, dtype):
+    """Layers and shift cells add as np.bincount, MW by region as x.sum(axis=1): exactly."""
+    sums, x, *_, layer, cell, _, _ = _sums(seed, dtype=dtype)
+    np.testing.assert_array_equal(sums.layer_mw, np.bincount(layer.ravel(), x.ravel(), 3))
+    np.testing.assert_array_equal(sums.shift_mw, np.bincount(cell.ravel(), x.ravel(), 9))
+    np.testing.assert_array_equal(sums.served_mw, x.sum(axis=1))
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.booleans())
+def test_costs_and_totals_as_numpy(seed, per_operator):
+    sums, x, _, moved, incumbent, energy, network, friction, *_ = _sums(seed, per_operator)
+    np.testing.assert_allclose(sums.serving_usd, (x.sum(axis=1) * energy).sum(axis=1)
+                               + np.einsum("okr,okr->o", x, network), rtol=1e-13)
+    np.testing.assert_allclose(sums.friction_usd, np.einsum("okr,okr->o", moved, friction),
+                               rtol=1e-13)
+    np.testing.assert_allclose(sums.held_mw, incumbent.sum(axis=(0, 1)), rtol=1e-13)
+    assert sums.moved_mw == pytest.approx(moved.sum(), rel=1e-13)
+
+
+def _flows_numpy(x, last, moved, demand, last_demand):
+    """The matching written with whole-array numpy (the market's before abm/core/tally.py)."""
+    served = last.sum(axis=2)
+    may_move = moved.any(axis=2) | (np.abs(served - last_demand) > 1e-12)
+    scale = np.divide(demand[may_move], served[may_move], out=np.zeros(int(may_move.sum())),
+                      where=served[may_move] > 0)
+    diff = x[may_move] - last[may_move] * scale[:, None]
+    into = np.maximum(diff, 0.0)
+    total_in = into.sum(axis=1)
+    moving = total_in > 1e-12
+    out = np.maximum(-diff[moving], 0.0)
+    return np.einsum("ki,kj->ij", out, into[moving] / total_in[moving][:, None])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_migrations_as_numpy(seed):
+    sums, x, last, moved, *_, demand, last_demand = _sums(seed)
+    np.testing.assert_allclose(sums.migration_mw, _flows_numpy(x, last, moved, demand,
+                                                               last_demand),
+                               rtol=1e-12, atol=1e-15)
+
+
+def _migrations(x, last, moved, demand, last_demand):
+    zero = np.zeros_like(x)
+    return hour_sums(x, last, moved, zero, np.zeros((1, x.shape[2])), zero, zero,
+                     zero.astype(np.int8), 1, zero.astype(np.int8), 1, demand,
+                     last_demand).migration_mw
+
+
+def test_migration_hand_solved():
+    """One class served 4 MW last hour, 3 in region 0 and 1 in region 1; this hour its demand
+    is 8 and it places 2 in region 0, 2 in region 1, 4 in region 2. Scaled to 8: 6 and 2, so
+    4 MW left region 0 and 4 arrived in region 2 (all of what arrived): 0 -> 2, 4 MW. A
+    second class that did not move and served its demand records nothing."""
+    x = np.array([[[2.0, 2.0, 4.0], [1.0, 0.0, 0.0]]])
+    last = np.array([[[3.0, 1.0, 0.0], [1.0, 0.0, 0.0]]])
+    moved = np.array([[[0.0, 0.0, 4.0], [0.0, 0.0, 0.0]]])
+    flows = _migrations(x, last, moved, np.array([[8.0, 1.0]]), np.array([[4.0, 1.0]]))
+    expected = np.zeros((3, 3))
+    expected[0, 2] = 4.0
+    np.testing.assert_array_equal(flows, expected)
+    assert _migrations(x, last, np.zeros_like(moved), np.array([[8.0, 1.0]]),
+                           np.array([[4.0, 1.0]])).sum() == pytest.approx(0.0)
