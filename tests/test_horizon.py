@@ -416,7 +416,7 @@ def test_room_within_the_fit_tolerance_of_zero_takes_nothing() -> None:
     p = HorizonProblem.of(cost, np.ones((1, 2), bool), due_mw=np.full((2, 1), 10.0),
                           deferrable_mw=np.array([[0.0], [5.0]]), voll_usd_per_mwh=100.0,
                           capacity_mw=np.broadcast_to(room, (2, 2)))
-    x, u, _, flows = walk_one(p, room)
+    x, _, _, flows = walk_one(p, room)
     assert flows == 0
     np.testing.assert_allclose(x, [[0.0, 15.0]], atol=1e-12)
     plan = solve_plan(p)
