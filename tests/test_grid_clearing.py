@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pickle
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -37,6 +40,25 @@ def test_congested_line_splits_prices():
     assert d.marginal_technology.tolist() == [GAS, TECHNOLOGIES.index("gas_ocgt")]
     assert d.marginal_carbon_kg_per_mwh == pytest.approx([360.0, 566.0])
     assert d.cost_usd == pytest.approx(700 * 20.0 + 200 * 50.0)
+
+
+def test_clearing_runs_where_another_highs_started_more_threads():
+    """The grid's HiGHS models ask for one thread; where another HiGHS of the process started
+    HiGHS's shared thread scheduler with two, HiGHS refuses one, and the clearing takes the
+    scheduler's count instead of failing (a fresh interpreter: the scheduler is per process)."""
+    code = (
+        "import highspy, numpy as np\n"
+        "h = highspy.Highs(); h.setOptionValue('output_flag', False)\n"
+        "h.setOptionValue('threads', 2)\n"
+        "lp = highspy.HighsLp(); lp.num_col_ = 1\n"
+        "lp.col_cost_, lp.col_lower_, lp.col_upper_ = np.ones(1), np.zeros(1), np.ones(1)\n"
+        "h.passModel(lp); assert h.run() == highspy.HighsStatus.kOk\n"
+        "from tests.test_grid_clearing import two_zones\n"
+        "d = two_zones(300.0).clear(np.array([400.0, 500.0]))\n"
+        "print(d.price_usd_per_mwh.tolist(), d.flow_mw.tolist())\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[1], timeout=120, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[20.0, 50.0] [300.0]"
 
 
 def test_uncongested_line_one_price():

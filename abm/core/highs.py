@@ -5,13 +5,6 @@ descriptor 1, below Python's ``sys.stdout``) when the first ``Highs`` of a proce
 any option can be set. :func:`quiet_highs` builds that first instance with descriptor 1 pointed at
 the null device, then turns ``output_flag`` off, so no solver output reaches the user or a
 command's piped output.
-
-Every instance runs on one thread (``threads`` = 1): the models here are LPs solved by the
-serial dual simplex, which uses no other thread, and with the default (0: HiGHS picks a count)
-each ``run`` reads the machine's CPU topology from ``/sys`` twice instead of once (a ``run``
-that has nothing to do cost 120 us of CPU instead of 86 us on the grid clearing's model of 30
-zones). All instances of a process share HiGHS's one thread scheduler, which is why they must
-all ask for the same count.
 """
 
 from __future__ import annotations
@@ -44,5 +37,4 @@ def quiet_highs() -> highspy.Highs:
                 os.close(saved)
             _banner_swallowed = True
     highs.setOptionValue("output_flag", False)
-    highs.setOptionValue("threads", 1)
     return highs
