@@ -11,7 +11,7 @@ import abm
 from abm.config.registry import ENTRY_POINT_GROUPS
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = [p for d in ("abm", "tests", "docs", "benchmarks", "experiments")
+SOURCES = [p for d in ("abm", "tests", "docs", "benchmarks", "experiments", "tools")
            for p in (ROOT / d).rglob("*") if p.suffix in (".py", ".md", ".toml")]
 SOURCES.append(ROOT / "README.md")
 
