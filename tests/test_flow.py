@@ -16,9 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from abm.config.scenario import load_scenario
-from abm.core.flow import first_come, solve_flow
+from abm.core.flow import check_pairs, first_come, pack_pairs, solve_flow, walk
 from abm.core.placement import PlacementLP, basis_arrays, solve_lp, solve_placement
-from abm.core.problem import PlacementProblem
+from abm.core.problem import PlacementInputError, PlacementProblem
 from abm.market import MarketModel
 from benchmarks.oracle_check import compare
 from tests.conftest import ATYPICAL
@@ -122,6 +122,57 @@ def test_flow_equals_highs_optimum(seed):
                             friction_usd_per_mw=phi, incumbent_mw=prev, preference=pref)
     assert p.tie_cost(x, u) == pytest.approx(p.tie_cost(ref.x_mw, ref.unserved_mw), rel=1e-9,
                                              abs=1e-9)
+
+
+def test_walk_on_packed_pairs_equals_first_come_on_the_dense_cost():
+    """The market's walk (the unit cost as an hour's energy part (O, R) plus a network part
+    (O, K, R), the fixed arrays packed by feasible pair) places every operator of a subset as
+    ``first_come`` does on the dense unit cost, bit for bit, leaves the others' rows alone,
+    and refuses bad arrays by field."""
+    rng = np.random.default_rng(5)
+    n_o, n_k, n_r = 40, 4, 5
+    parts = [_instance(rng, n_k, n_r) for _ in range(n_o)]
+    network, feasible, demand, phi, prev, _ = (np.array(a) for a in zip(*parts, strict=True))
+    energy = rng.uniform(-3.0, 9.0, (n_o, n_r))
+    pref = rng.integers(0, 5, network.shape) / 4
+    reserved, share_cap = prev.sum(axis=1) * 0.8, np.full((n_o, n_r), 6.0)
+    order = rng.permutation(n_o)[:30]
+    free = np.array([0.0, 2.0, 5.0, 0.5, 30.0])
+    outs = []
+    for run in ("dense", "packed"):
+        x, u, available = np.full((n_o, n_k, n_r), -1.0), np.full((n_o, n_k), -1.0), free.copy()
+        if run == "dense":
+            flows = first_come(order, energy[:, None, :] + network, feasible, demand, phi, prev,
+                               pref, reserved, share_cap, available, VOLL, x, u)
+        else:
+            pairs = pack_pairs(feasible, network, phi, pref)
+            check_pairs(feasible, pairs, VOLL)
+            flows = walk(order, energy, pairs, demand, prev, reserved, share_cap, available, VOLL,
+                         x, u)
+        outs.append((x, u, available, flows))
+    for a, b in zip(*outs, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert outs[0][3] > 0  # some operators needed the flow
+    untouched = np.setdiff1d(np.arange(n_o), order)
+    assert (outs[1][0][untouched] == -1.0).all() and (outs[1][1][untouched] == -1.0).all()
+    pairs = pack_pairs(feasible, network, phi, pref)
+    bad_energy = energy.copy()
+    o, k = np.argwhere(feasible.any(axis=2))[0]
+    bad_energy[o, np.flatnonzero(feasible[o, k])[0]] = np.nan
+    over = prev.copy()
+    over[o, k] += demand[o, k] + 1.0
+    x, u = np.zeros((n_o, n_k, n_r)), np.zeros((n_o, n_k))
+    args = (reserved, share_cap, free.copy(), VOLL, x, u)
+    for field, call in (
+            ("cost_usd_per_mwh", lambda: walk(order, bad_energy, pairs, demand, prev, *args)),
+            ("incumbent_mw", lambda: walk(order, energy, pairs, demand, over, *args)),
+            ("friction_usd_per_mw", lambda: check_pairs(feasible, pack_pairs(
+                feasible, network, -phi - 1.0, pref), VOLL)),
+            ("preference", lambda: check_pairs(feasible, pack_pairs(
+                feasible, network, phi, pref + 2.0), VOLL))):
+        with pytest.raises(PlacementInputError, match=field):
+            call()
+        assert not x.any()
 
 
 @pytest.mark.parametrize("voll", [VOLL, 12.0])

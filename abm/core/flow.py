@@ -41,10 +41,13 @@ and networkx's network simplex in the tests and ``benchmarks/oracle_check.py``.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba
 import numpy as np
 
 from abm.core.problem import (
+    INCUMBENT_TOLERANCE,
     TIE_NEW,
     TIE_UNSERVED,
     PlacementError,
@@ -407,56 +410,177 @@ def _f64(*arrays: np.ndarray) -> list[np.ndarray]:
     return [np.ascontiguousarray(a, dtype=np.float64) for a in arrays]
 
 
-def feasible_lists(feasible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each operator's classes' feasible regions as lists, for ``first_come``: class k of
-    operator o may run in regions[starts[o, k]:starts[o, k + 1]] (ascending).
+class Pairs(NamedTuple):
+    """The walk's inputs that are fixed for a run, by feasible pair (``pack_pairs``): class k
+    of operator o may run in regions[starts[o, k]:starts[o, k + 1]] (ascending), and pair p's
+    network cost, friction and tie rank are network[p], friction[p], preference[p]. About a
+    quarter of the (O, K, R) pairs are feasible in the scale scenarios, so the walk reads a
+    quarter of what the dense arrays hold."""
+
+    starts: np.ndarray  # (O, K + 1) int64
+    regions: np.ndarray  # (P,) int64
+    network_usd_per_mwh: np.ndarray  # (P,)
+    friction_usd_per_mw: np.ndarray  # (P,)
+    preference: np.ndarray  # (P,)
+
+
+def pack_pairs(feasible: np.ndarray, network_usd_per_mwh: np.ndarray,
+               friction_usd_per_mw: np.ndarray, preference: np.ndarray) -> Pairs:
+    """The fixed (O, K, R) arrays of a walk packed by feasible pair, in the walk's order.
 
     Args:
         feasible: (O, K, R).
-
-    Returns:
-        (starts (O, K + 1), regions (number of feasible pairs,)), int64.
+        network_usd_per_mwh, friction_usd_per_mw, preference: (O, K, R) $/MWh, $/MW, tie
+            rank; only the feasible entries are kept.
     """
-    n_o, n_k, n_r = np.shape(feasible)
-    flat = np.ascontiguousarray(feasible, dtype=np.bool_).reshape(-1, n_r)
+    n_r = np.shape(feasible)[-1]
+    flat = np.ascontiguousarray(feasible, dtype=np.bool_)
+    n_o, n_k = flat.shape[:2]
+    flat = flat.reshape(-1, n_r)
     ends = np.concatenate([[0], np.cumsum(flat.sum(axis=1))]).astype(np.int64)
     rows = np.arange(n_o)[:, None] * n_k + np.arange(n_k + 1)[None, :]
-    return np.ascontiguousarray(ends[rows]), np.nonzero(flat)[1].astype(np.int64)
+    mask = flat.reshape(-1)
+    packed = [np.ascontiguousarray(a, dtype=np.float64).reshape(-1)[mask] for a in (
+        network_usd_per_mwh, friction_usd_per_mw, preference)]
+    return Pairs(np.ascontiguousarray(ends[rows]), np.nonzero(flat)[1].astype(np.int64),
+                 *packed)
 
 
 @numba.njit(cache=True)
-def _first_come(order, cost, starts, regions, demand, phi, prev, pref, reserved, share_cap,
-                available, voll, x, unserved):
-    """The first-come walk (see ``first_come``); returns the number of flows solved, or -1
-    - i when operator order[i]'s flow did not converge."""
-    n_r = cost.shape[2]
-    cap, load = np.empty(n_r), np.empty(n_r)
+def _unpack(o, energy, starts, regions, network, phi_p, pref_p, cost, phi, pref):
+    """Operator o's unit cost (energy + network), friction and tie rank into (K, R) scratch
+    arrays at its feasible pairs (the only entries the flow reads)."""
+    for k in range(cost.shape[0]):
+        for p in range(starts[o, k], starts[o, k + 1]):
+            j = regions[p]
+            cost[k, j] = energy[o, j] + network[p]
+            phi[k, j] = phi_p[p]
+            pref[k, j] = pref_p[p]
+
+
+@numba.njit(cache=True)
+def _first_come(order, energy, starts, regions, network, phi_p, pref_p, demand, prev, reserved,
+                share_cap, available, voll, x, unserved):
+    """The first-come walk (see ``walk``); returns the number of flows solved, or -1 - i when
+    operator order[i]'s flow did not converge.
+
+    The capacity-free optima do not depend on the order: they are taken first, operator by
+    operator in memory order (reading the arrays front to back, not in the walk's random
+    order), then the walk reads each operator's MW by region and runs the rest of ``_fit``
+    only for those that do not fit."""
+    n_o, n_k = demand.shape
+    n_r = energy.shape[1]
+    cap = np.empty(n_r)
+    cost, phi, pref = np.zeros((n_k, n_r)), np.zeros((n_k, n_r)), np.zeros((n_k, n_r))
+    walked = np.zeros(n_o, dtype=np.bool_)
+    for i in range(len(order)):
+        walked[order[i]] = True
+    load, tol = np.empty((n_o, n_r)), np.empty(n_o)
+    price, price_tie = np.empty((n_o, n_k)), np.empty((n_o, n_k))
+    for o in range(n_o):
+        if walked[o]:
+            _unpack(o, energy, starts, regions, network, phi_p, pref_p, cost, phi, pref)
+            tol[o] = _free(cost, starts[o], regions, demand[o], phi, prev[o], pref, voll, x[o],
+                           unserved[o], price[o], price_tie[o], load[o])
     flows = 0
     for i in range(len(order)):
         o = order[i]
         for j in range(n_r):
             cap[j] = max(min(available[j] + reserved[o, j], share_cap[o, j]), 0.0)
-        status = _place_lists(cost[o], starts[o], regions, demand[o], phi[o], prev[o], pref[o],
-                              cap, voll, x[o], unserved[o], load)
-        if status < 0:
-            return -1 - i
-        flows += status
+        if not _fits(load[o], cap, _FIT * max(demand[o].sum(), 1e-300)):  # as ``_fit``
+            _unpack(o, energy, starts, regions, network, phi_p, pref_p, cost, phi, pref)
+            status = _fit(cost, starts[o], regions, demand[o], phi, prev[o], pref, cap, voll,
+                          tol[o], x[o], unserved[o], price[o], price_tie[o], load[o])
+            if status < 0:
+                return -1 - i
+            flows += status
         for j in range(n_r):
-            available[j] = max(available[j] + reserved[o, j] - load[j], 0.0)
+            available[j] = max(available[j] + reserved[o, j] - load[o, j], 0.0)
     return flows
+
+
+def walk(order: np.ndarray, energy_usd_per_mwh: np.ndarray, pairs: Pairs,
+         demand_mw: np.ndarray, x_prev_mw: np.ndarray, reserved_mw: np.ndarray,
+         share_cap_mw: np.ndarray, available_mw: np.ndarray, voll_usd_per_mwh: float,
+         x_mw: np.ndarray, unserved_mw: np.ndarray, check: bool = True) -> int:
+    """``first_come`` with the unit cost given as energy_usd_per_mwh[o, j] +
+    network_usd_per_mwh[o, k, j] (as ``abm.core.costs.unit_cost`` builds it: the same
+    figures bit for bit) and the arrays fixed for a run packed by feasible pair
+    (``pack_pairs``): the market's walk, which reads a quarter of the memory.
+
+    Args:
+        energy_usd_per_mwh: (O, R) the part of the unit cost that changes by the hour.
+        pairs: ``pack_pairs`` of the run's feasible pairs, network cost, friction and tie
+            ranks, checked against the contract when packed (``check_pairs``).
+        check: check this hour's arrays (energy, demand, incumbent, capacities) against the
+            contract (``abm.core.problem_check.walk_valid``; the named error of
+            ``abm.core.problem.check_arrays`` where one fails).
+        The others as ``first_come``.
+
+    Returns:
+        The number of operators that needed a flow.
+    """
+    energy, demand, prev, reserved, share_cap = _f64(
+        energy_usd_per_mwh, demand_mw, x_prev_mw, reserved_mw, share_cap_mw)
+    voll = float(voll_usd_per_mwh)
+    if check:
+        _check_hour(energy, pairs, demand, prev, reserved, share_cap, available_mw, voll)
+    flows = _first_come(np.ascontiguousarray(order, dtype=np.int64), energy, pairs.starts,
+                        pairs.regions, pairs.network_usd_per_mwh, pairs.friction_usd_per_mw,
+                        pairs.preference, demand, prev, reserved, share_cap, available_mw, voll,
+                        x_mw, unserved_mw)
+    if flows < 0:
+        raise PlacementError(f"min-cost flow did not converge for operator {order[-1 - flows]}")
+    return flows
+
+
+def check_pairs(feasible: np.ndarray, pairs: Pairs, voll_usd_per_mwh: float) -> None:
+    """The fixed arrays a walk was packed from against the placement contract (once a run):
+    raises ``PlacementInputError`` naming the field, as ``check_arrays``."""
+    n_o, n_k, n_r = np.shape(feasible)
+    dense = [np.zeros((n_o, n_k, n_r)) for _ in range(3)]
+    mask = np.ascontiguousarray(feasible, dtype=np.bool_)
+    for a, v in zip(dense, pairs[2:], strict=True):
+        a[mask] = v
+    network, phi, pref = dense
+    check_arrays(network, mask, np.zeros((n_o, n_k)), phi, np.zeros((n_o, n_k, n_r)), None,
+                 voll_usd_per_mwh, pref)
+
+
+def _check_hour(energy: np.ndarray, pairs: Pairs, demand: np.ndarray, prev: np.ndarray,
+                reserved: np.ndarray, share_cap: np.ndarray, available: np.ndarray,
+                voll: float) -> None:
+    """This hour's walk arrays against the contract (one compiled pass when all is well)."""
+    from abm.core.problem_check import walk_valid
+
+    check_capacity("capacity_mw", share_cap)
+    check_capacity("reserved_mw", reserved)
+    check_capacity("available_mw", available)
+    if walk_valid(energy, pairs.starts, pairs.regions, pairs.network_usd_per_mwh, demand, prev,
+                  INCUMBENT_TOLERANCE):
+        return
+    n_o, n_k, n_r = prev.shape  # something is wrong: the dense contract names it
+    network = np.zeros_like(prev)
+    feasible = np.zeros(prev.shape, dtype=np.bool_)
+    rows = np.repeat(np.arange(n_o * n_k), np.diff(pairs.starts, axis=1).reshape(-1))
+    feasible.reshape(-1, n_r)[rows, pairs.regions] = True
+    network[feasible] = pairs.network_usd_per_mwh
+    check_arrays(energy[:, None, :] + network, feasible, demand, np.zeros_like(prev), prev,
+                 share_cap, voll)
 
 
 def first_come(order: np.ndarray, cost: np.ndarray, feasible: np.ndarray, demand_mw: np.ndarray,
                friction_usd_per_mw: np.ndarray, x_prev_mw: np.ndarray, preference: np.ndarray,
                reserved_mw: np.ndarray, share_cap_mw: np.ndarray, available_mw: np.ndarray,
                voll_usd_per_mwh: float, x_mw: np.ndarray, unserved_mw: np.ndarray,
-               check: bool = True, lists: tuple[np.ndarray, np.ndarray] | None = None) -> int:
+               check: bool = True) -> int:
     """Operators in ``order`` each take their optimum against the capacity they can get:
     what they reserve plus what is still free, up to their share; what they leave is free
     for those after them. An operator whose capacity-free optimum fits takes it; the others
     solve the min-cost flow. Operator o's problem is the ``PlacementProblem`` of row o of
     the arrays, with capacity min(available + reserved_o, share_cap_o); the arrays are
-    checked against the contract (``abm.core.problem.check_arrays``) first.
+    checked against the contract (``abm.core.problem.check_arrays``) first. (The market
+    walks by ``walk``, on the pairs packed once a run.)
 
     Args:
         order: (O',) operator indices.
@@ -464,10 +588,7 @@ def first_come(order: np.ndarray, cost: np.ndarray, feasible: np.ndarray, demand
             rank; feasible: (O, K, R); demand_mw: (O, K); reserved_mw, share_cap_mw: (O, R) MW.
         available_mw: (R,) MW free before the first; updated in place.
         x_mw, unserved_mw: (O, K, R) and (O, K) outputs, written for the operators in order.
-        check: check the arrays; ``False`` where the caller has checked the same arrays this
-            step (the market walks its runs of ``lp`` operators one call each).
-        lists: ``feasible_lists(feasible)``, if already computed (feasibility is fixed for a
-            run: the placement engine computes them once).
+        check: check the arrays.
 
     Returns:
         The number of operators that needed a flow.
@@ -479,17 +600,14 @@ def first_come(order: np.ndarray, cost: np.ndarray, feasible: np.ndarray, demand
         check_arrays(cost, feasible, demand, phi, prev, share_cap, float(voll_usd_per_mwh), pref)
         check_capacity("reserved_mw", reserved)
         check_capacity("available_mw", available_mw)
-    starts, regions = feasible_lists(feasible) if lists is None else lists
-    flows = _first_come(np.ascontiguousarray(order, dtype=np.int64), cost, starts, regions,
-                        demand, phi, prev, pref, reserved, share_cap, available_mw,
-                        float(voll_usd_per_mwh), x_mw, unserved_mw)
-    if flows < 0:
-        raise PlacementError(f"min-cost flow did not converge for operator {order[-1 - flows]}")
-    return flows
+    # the unit cost as its own network part (0 + c is c)
+    return walk(order, np.zeros((cost.shape[0], cost.shape[2])),
+                pack_pairs(feasible, cost, phi, pref), demand, prev, reserved, share_cap,
+                available_mw, voll_usd_per_mwh, x_mw, unserved_mw, check=False)
 
 
 def needs_compiling() -> bool:
-    """Whether what a market run compiles (the first-come walk, the placement contract's check
+    """Whether what a market run compiles (the first-come walk, the placement contract's checks
     in ``abm.core.problem_check`` and the hour's sums in ``abm.core.tally``; what they call is
     compiled with them) is still to be compiled on this machine, which takes tens of seconds
     once: False when each is loaded in this process or has an up-to-date numba cache on disk
@@ -498,7 +616,8 @@ def needs_compiling() -> bool:
     them."""
     from abm.core import problem_check, tally
 
-    compiled = [_first_come, problem_check.arrays_valid, tally._hour_sums]
+    compiled = [_first_come, problem_check.arrays_valid, problem_check.walk_valid,
+                tally._hour_sums]
     try:
         return any(not f.signatures and not f._cache._cache_file._load_index()
                    for f in compiled)

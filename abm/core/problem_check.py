@@ -95,3 +95,30 @@ def plan_tie_tolerance_usd_per_mwh(cost, feasible, due, work, phi, voll):
     for t in range(n_t):
         tol = max(tol, tie_tolerance_usd_per_mwh(cost[t], feasible, load, phi, voll).max())
     return tol
+
+
+@numba.njit(cache=True)
+def walk_valid(energy, starts, regions, network, demand, prev, tolerance):
+    """Whether one hour's arrays of the market's walk (``abm.core.flow.walk``) meet the
+    placement contract: the unit cost energy[o, j] + network[p] finite at every feasible pair
+    (class k of operator o runs in regions[starts[o, k]:starts[o, k + 1]], pair p), demand
+    (O, K) and the incumbent prev (O, K, R) as ``arrays_valid`` (the fixed arrays are checked
+    once a run, when packed)."""
+    n_o, n_k, n_r = prev.shape
+    for o in range(n_o):
+        for k in range(n_k):
+            d = demand[o, k]
+            if not (np.isfinite(d) and d >= 0):
+                return False
+            for p in range(starts[o, k], starts[o, k + 1]):
+                if not np.isfinite(energy[o, regions[p]] + network[p]):
+                    return False
+            held = 0.0
+            for j in range(n_r):
+                v = prev[o, k, j]
+                if not (np.isfinite(v) and v >= 0):
+                    return False
+                held += v
+            if held > d * (1 + tolerance) + tolerance:
+                return False
+    return True

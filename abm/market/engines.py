@@ -50,16 +50,20 @@ class PlacementEngine:
         optimum."""
         raise NotImplementedError(f"{type(self).__name__} does not plan over a horizon")
 
-    def first_come(self, order: np.ndarray, cost: np.ndarray, demand_mw: np.ndarray,
+    def first_come(self, order: np.ndarray, energy_usd_per_mwh: np.ndarray,
+                   network_usd_per_mwh: np.ndarray, demand_mw: np.ndarray,
                    friction_usd_per_mw: np.ndarray, incumbent_mw: np.ndarray,
                    preference: np.ndarray, reserved_mw: np.ndarray, share_mw: np.ndarray,
                    available_mw: np.ndarray, voll_usd_per_mwh: float, x_mw: np.ndarray,
                    unserved_mw: np.ndarray, check: bool, ahead: HoursAhead | None = None
                    ) -> int:
         """Place the operators of ``order`` first come, first served in one call (the
-        arguments of ``abm.core.flow.first_come``; with ``walks_plans``, ``ahead`` for
-        operators with deferrable work, as ``abm.core.horizon_walk.plan_walk``); return how
-        many needed an LP."""
+        arguments of ``abm.core.flow.first_come``, with the unit cost in two parts: the
+        hour's (O, R) ``energy_usd_per_mwh`` plus the (O, K, R) ``network_usd_per_mwh``
+        fixed for the run, as ``abm.core.costs.unit_cost`` adds them; network, friction and
+        preference are the same arrays every hour of a run; with ``walks_plans``,
+        ``ahead`` for operators with deferrable work, as
+        ``abm.core.horizon_walk.plan_walk``); return how many needed an LP."""
         raise NotImplementedError(f"{type(self).__name__} places operators one at a time")
 
     def state(self) -> Arrays:
@@ -88,7 +92,10 @@ class Flow(PlacementEngine):
 
     def __init__(self, feasible: np.ndarray) -> None:
         super().__init__(feasible)
-        self._lists: tuple[np.ndarray, np.ndarray] | None = None  # feasible_lists, at first use
+        # the walk's fixed arrays by feasible pair (``abm.core.flow.pack_pairs``), packed and
+        # checked at first use, and the arrays they were packed from
+        self._pairs: Any = None
+        self._packed_from: tuple[np.ndarray, ...] = ()
 
     def solve(self, o: int, problem: PlacementProblem) -> tuple[np.ndarray, np.ndarray]:
         """The min-cost flow's optimum."""
@@ -104,25 +111,31 @@ class Flow(PlacementEngine):
 
         return solve_plan(problem)
 
-    def first_come(self, order, cost, demand_mw, friction_usd_per_mw, incumbent_mw,
-                   preference, reserved_mw, share_mw, available_mw, voll_usd_per_mwh, x_mw,
-                   unserved_mw, check, ahead=None):
-        """``abm.core.flow.first_come`` on this run's feasible pairs; with ``ahead``,
+    def first_come(self, order, energy_usd_per_mwh, network_usd_per_mwh, demand_mw,
+                   friction_usd_per_mw, incumbent_mw, preference, reserved_mw, share_mw,
+                   available_mw, voll_usd_per_mwh, x_mw, unserved_mw, check, ahead=None):
+        """``abm.core.flow.walk`` on this run's feasible pairs (the fixed arrays packed and
+        checked once, again if other arrays are passed); with ``ahead``,
         ``abm.core.horizon_walk.plan_walk`` (closed-form plans, the flow where one
         overfills a region)."""
         if ahead is not None:
             from abm.core.horizon_walk import plan_walk
 
+            cost = energy_usd_per_mwh[:, None, :] + network_usd_per_mwh
             return plan_walk(order, cost, self.feasible, demand_mw, friction_usd_per_mw,
                              incumbent_mw, preference, reserved_mw, share_mw, available_mw,
                              voll_usd_per_mwh, x_mw, unserved_mw, ahead, check=check)
-        from abm.core.flow import feasible_lists, first_come
+        from abm.core.flow import check_pairs, pack_pairs, walk
 
-        if self._lists is None:
-            self._lists = feasible_lists(self.feasible)
-        return first_come(order, cost, self.feasible, demand_mw, friction_usd_per_mw,
-                          incumbent_mw, preference, reserved_mw, share_mw, available_mw,
-                          voll_usd_per_mwh, x_mw, unserved_mw, check=check, lists=self._lists)
+        fixed = (network_usd_per_mwh, friction_usd_per_mw, preference)
+        if self._pairs is None or any(a is not b for a, b in zip(fixed, self._packed_from,
+                                                                 strict=True)):
+            pairs = pack_pairs(self.feasible, *fixed)
+            check_pairs(self.feasible, pairs, voll_usd_per_mwh)
+            self._pairs, self._packed_from = pairs, fixed
+        return walk(order, energy_usd_per_mwh, self._pairs, demand_mw, incumbent_mw,
+                    reserved_mw, share_mw, available_mw, voll_usd_per_mwh, x_mw, unserved_mw,
+                    check=check)
 
 
 @PLACEMENT_ENGINES.register(

@@ -23,7 +23,7 @@ from mesa.agent import AgentSet
 from abm.config.registry import FORECAST_MODES, PLACEMENT_ENGINES, STRATEGIES
 from abm.core.backlog import Balance, arrive, slots, split_demand
 from abm.core.backlog import settle as settle_backlog
-from abm.core.costs import energy_cost, friction, network_cost, unit_cost
+from abm.core.costs import energy_cost, friction, network_cost
 from abm.core.horizon import HorizonProblem, HoursAhead, Plan
 from abm.core.masks import masks
 from abm.core.metrics import LAYERS, layer_of, shift_index
@@ -170,7 +170,8 @@ class Operators(ArrayAgentSet[Operator]):
              "lp_solves", "shift_mwh", "backlog_mwh")
     #: recomputed every hour before they are read, or output the run writer drains
     SCRATCH = ("incumbent_mw", "held_mw", "last_x_mw", "forecast",
-               "forecast_carbon_kg_per_mwh", "cost_usd_per_mwh", "realised_energy_usd_per_mwh",
+               "forecast_carbon_kg_per_mwh", "forecast_energy_usd_per_mwh", "_cost_usd_per_mwh",
+               "realised_energy_usd_per_mwh",
                "migrations", "engine", "due_mw", "work_mwh",
                "due_ahead_mw", "energy_ahead_usd_per_mwh", "carbon_ahead_kg_per_mwh",
                "work_run_mwh", "missed_mwh", "balance", "sums")
@@ -212,7 +213,10 @@ class Operators(ArrayAgentSet[Operator]):
         self.forecast = Signals(*(np.zeros((n_o, n_z)) for _ in range(3)))
         # (O, R) forecast carbon per MWh of IT load (the placement signal x PUE), once a step
         self.forecast_carbon_kg_per_mwh = np.zeros((n_o, n_r))
-        self.cost_usd_per_mwh = np.zeros((n_o, n_k, n_r))  # at the forecast
+        # (O, R) the part of the unit cost that changes by the hour, at the forecast; the
+        # (O, K, R) unit cost is built from it only where read (``cost_usd_per_mwh``)
+        self.forecast_energy_usd_per_mwh = np.zeros((n_o, n_r))
+        self._cost_usd_per_mwh: np.ndarray | None = None
         self.realised_energy_usd_per_mwh = np.zeros((n_o, n_r))  # at the cleared signals
         self.cost_usd = np.zeros(n_o)  # this hour's realised cost per operator ($)
         # the hour's sums over these arrays once settled (abm.core.tally.hour_sums): what
@@ -309,9 +313,11 @@ class Operators(ArrayAgentSet[Operator]):
             inst.policy.placement_signal))[:, inst.zone_index] * inst.pue)
 
     def build_costs(self, rent_usd_per_mwh: np.ndarray) -> None:
-        """Each operator's (K, R) cost per MWh served at its forecast and the posted rent."""
-        self.cost_usd_per_mwh = unit_cost(self.inst, self.forecast, rent_usd_per_mwh,
-                                          network=self.network_usd_per_mwh)
+        """Each operator's (K, R) cost per MWh served at its forecast and the posted rent
+        (``cost_usd_per_mwh``, from its energy part and the network part)."""
+        self.forecast_energy_usd_per_mwh = energy_cost(self.inst, self.forecast,
+                                                       rent_usd_per_mwh)
+        self._cost_usd_per_mwh = None
         if self.defers.any():
             inst, model = self.inst, self.model
             signals = [forecast_ahead(self.forecast, self.base_ahead, model.hour, t)
@@ -322,6 +328,16 @@ class Operators(ArrayAgentSet[Operator]):
             self.carbon_ahead_kg_per_mwh = np.array([
                 np.asarray(s.carbon(inst.policy.placement_signal))[:, inst.zone_index] * inst.pue
                 for s in signals]).reshape(-1, n_o, n_r)
+
+    @property
+    def cost_usd_per_mwh(self) -> np.ndarray:
+        """(O, K, R) cost per MWh served at the forecast and the posted rent
+        (``abm.core.costs.unit_cost``), built from the hour's energy part at first read (the
+        compiled walk reads the parts)."""
+        if self._cost_usd_per_mwh is None:
+            self._cost_usd_per_mwh = (self.forecast_energy_usd_per_mwh[:, None, :]
+                                      + self.network_usd_per_mwh)
+        return self._cost_usd_per_mwh
 
     def place(self, order: np.ndarray,
               solve: Callable[[int, np.ndarray], None] | None = None) -> None:
@@ -369,7 +385,7 @@ class Operators(ArrayAgentSet[Operator]):
             if compiled[start]:  # the arrays are checked against the contract once a step
                 extra = {} if ahead is None else {"ahead": ahead}
                 self.lp_solves += engine.first_come(
-                    run, self.cost_usd_per_mwh, due,
+                    run, self.forecast_energy_usd_per_mwh, self.network_usd_per_mwh, due,
                     self.planning_friction_usd_per_mw, inc, self.preference, reserved,
                     share_cap, available, voll, self.x_mw, self.unserved_mw,
                     check=not checked, **extra)
