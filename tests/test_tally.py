@@ -17,32 +17,33 @@ def _arrays(seed: int, n_o: int = 7, n_k: int = 3, n_r: int = 5):
     sparse = rng.random((n_o, n_k, n_r)) < 0.4
     x = rng.random((n_o, n_k, n_r)) * sparse
     last = rng.random((n_o, n_k, n_r)) * (rng.random((n_o, n_k, n_r)) < 0.4)
-    moved = np.maximum(x - last * rng.random((n_o, n_k, 1)), 0.0) * (rng.random((n_o, n_k, 1))
-                                                                       < 0.7)
+    # the incumbent: last hour's scaled, or (classes that move nothing) this hour's placement
+    incumbent = np.where(rng.random((n_o, n_k, 1)) < 0.7, last * rng.random((n_o, n_k, 1)), x)
     demand = x.sum(axis=2) + rng.random((n_o, n_k)) * (rng.random((n_o, n_k)) < 0.3)
     last_demand = np.where(rng.random((n_o, n_k)) < 0.5, last.sum(axis=2),
                            rng.random((n_o, n_k)))
-    return rng, x, last, moved, demand, last_demand
+    return rng, x, last, incumbent, demand, last_demand
 
 
 def _sums(seed: int, per_operator: bool = True, dtype=np.int64):
-    rng, x, last, moved, demand, last_demand = _arrays(seed)
+    rng, x, last, incumbent, demand, last_demand = _arrays(seed)
     n_o, _, n_r = x.shape
     energy = rng.random((n_o if per_operator else 1, n_r)) * 100
     network, friction = rng.random(x.shape) * 10, rng.random(x.shape) * 50
-    incumbent = last * rng.random((n_o, x.shape[1], 1))
+    held = last * rng.random((n_o, x.shape[1], 1))
     layer, cell = rng.integers(0, 3, x.shape).astype(dtype), rng.integers(0, 9, x.shape)
-    sums = hour_sums(x, last, moved, incumbent, energy, network, friction, layer, 3,
-                     cell.astype(dtype), 9, demand, last_demand)
-    return sums, x, last, moved, incumbent, energy, network, friction, layer, cell, demand, \
-        last_demand
+    moved = np.full(x.shape, np.nan)
+    sums = hour_sums(x, last, incumbent, held, energy, network, friction, layer, 3,
+                     cell.astype(dtype), 9, demand, last_demand, moved)
+    return sums, x, last, moved, held, energy, network, friction, layer, cell, demand, \
+        last_demand, incumbent
 
 
 @settings(max_examples=50, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.sampled_from([np.int8, np.int32, np.int64]))
 def test_sums_by_bin_and_over_classes_are_numpy_bit_for_bit(seed, dtype):
     """Layers and shift cells add as np.bincount, MW by region as x.sum(axis=1): exactly."""
-    sums, x, *_, layer, cell, _, _ = _sums(seed, dtype=dtype)
+    sums, x, *_, layer, cell, _, _, _ = _sums(seed, dtype=dtype)
     np.testing.assert_array_equal(sums.layer_mw, np.bincount(layer.ravel(), x.ravel(), 3))
     np.testing.assert_array_equal(sums.shift_mw, np.bincount(cell.ravel(), x.ravel(), 9))
     np.testing.assert_array_equal(sums.served_mw, x.sum(axis=1))
@@ -51,12 +52,15 @@ def test_sums_by_bin_and_over_classes_are_numpy_bit_for_bit(seed, dtype):
 @settings(max_examples=50, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.booleans())
 def test_costs_and_totals_as_numpy(seed, per_operator):
-    sums, x, _, moved, incumbent, energy, network, friction, *_ = _sums(seed, per_operator)
+    """Costs and totals to rounding; the MW moved (written on the way) as np.maximum."""
+    sums, x, _, moved, held, energy, network, friction, *_, incumbent = _sums(seed,
+                                                                              per_operator)
+    np.testing.assert_array_equal(moved, np.maximum(x - incumbent, 0.0))
     np.testing.assert_allclose(sums.serving_usd, (x.sum(axis=1) * energy).sum(axis=1)
                                + np.einsum("okr,okr->o", x, network), rtol=1e-13)
     np.testing.assert_allclose(sums.friction_usd, np.einsum("okr,okr->o", moved, friction),
                                rtol=1e-13)
-    np.testing.assert_allclose(sums.held_mw, incumbent.sum(axis=(0, 1)), rtol=1e-13)
+    np.testing.assert_allclose(sums.held_mw, held.sum(axis=(0, 1)), rtol=1e-13)
     assert sums.moved_mw == pytest.approx(moved.sum(), rel=1e-13)
 
 
@@ -77,17 +81,18 @@ def _flows_numpy(x, last, moved, demand, last_demand):
 @settings(max_examples=100, deadline=None)
 @given(st.integers(0, 2**32 - 1))
 def test_migrations_as_numpy(seed):
-    sums, x, last, moved, *_, demand, last_demand = _sums(seed)
+    sums, x, last, moved, *_, demand, last_demand, _ = _sums(seed)
     np.testing.assert_allclose(sums.migration_mw, _flows_numpy(x, last, moved, demand,
                                                                last_demand),
                                rtol=1e-12, atol=1e-15)
 
 
 def _migrations(x, last, moved, demand, last_demand):
+    """The migrations of a placement x that moved ``moved`` MW (beyond an incumbent x - moved)."""
     zero = np.zeros_like(x)
-    return hour_sums(x, last, moved, zero, np.zeros((1, x.shape[2])), zero, zero,
+    return hour_sums(x, last, x - moved, zero, np.zeros((1, x.shape[2])), zero, zero,
                      zero.astype(np.int8), 1, zero.astype(np.int8), 1, demand,
-                     last_demand).migration_mw
+                     last_demand, np.empty_like(x)).migration_mw
 
 
 def test_migration_hand_solved():

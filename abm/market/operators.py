@@ -129,8 +129,7 @@ class Operator(mesa.Agent):
         ops, o = self.model.operators, self.index
         view = self.view(capacity_mw)
         x, unserved = check_decision(self.strategy.decide(view), view, self.strategy_name)
-        ops.x_mw[o], ops.unserved_mw[o] = x, unserved
-        ops.moved_mw[o] = np.maximum(x - ops.incumbent_mw[o], 0.0)
+        ops.x_mw[o], ops.unserved_mw[o] = x, unserved  # moved_mw: when the hour settles
         if view.ahead is not None:
             ops.run_work(o, x.sum(axis=1) + unserved - view.demand_mw)
 
@@ -404,7 +403,6 @@ class Operators(ArrayAgentSet[Operator]):
                     available = np.maximum(available + reserved[o] - self.x_mw[o].sum(axis=0),
                                            0.0)
             start = stop
-        np.maximum(self.x_mw - inc, 0.0, out=self.moved_mw)
         regions.available_mw = available
 
     def _walk_ahead(self) -> HoursAhead:
@@ -430,8 +428,9 @@ class Operators(ArrayAgentSet[Operator]):
 
     def settle(self, realised: Signals, rent_usd_per_mwh: np.ndarray, hour: int) -> None:
         """What the hour cost each operator at the cleared signals (``cost_usd``: energy and
-        carbon price x PUE, rent, network, and the whole friction of what it moved), the
-        zone-to-zone shifts and the migrations between regions."""
+        carbon price x PUE, rent, network, and the whole friction of what it moved: the MW
+        placed beyond the incumbent, ``moved_mw``), the zone-to-zone shifts and the
+        migrations between regions."""
         last_demand = self.prev_demand_mw
         self.prev_demand_mw = self.demand_mw.copy()
         if self.defers.any():  # the backlog's hour: what ran leaves it, slot 0 expires
@@ -443,10 +442,10 @@ class Operators(ArrayAgentSet[Operator]):
         energy = energy_cost(self.inst, realised, rent_usd_per_mwh)  # (O, R)
         self.realised_energy_usd_per_mwh = energy
         n_z = len(self.shift_mwh)
-        self.sums = hour_sums(self.x_mw, self.last_x_mw, self.moved_mw, self.held_mw,
+        self.sums = hour_sums(self.x_mw, self.last_x_mw, self.incumbent_mw, self.held_mw,
                               energy, self.network_usd_per_mwh, self.friction_usd_per_mw,
                               self.layer, len(LAYERS), self.shift_index, n_z * n_z,
-                              self.demand_mw, last_demand)
+                              self.demand_mw, last_demand, self.moved_mw)
         self.cost_usd = self.sums.serving_usd + self.sums.friction_usd
         self.shift_mwh += self.sums.shift_mw.reshape(n_z, n_z)
         # MW that left one region for another, matched class by class in proportion
