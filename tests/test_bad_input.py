@@ -164,8 +164,14 @@ def test_report_on_a_name_with_a_slash_and_html(write_scenario, tmp_path):
 
 
 def _interrupt(argv: list[str], ready: str) -> subprocess.CompletedProcess:
-    """Run ``abm ARGV``, send Ctrl-C (SIGINT) once stderr shows ``ready``, collect the end."""
-    with subprocess.Popen([sys.executable, "-m", "abm.cli", *argv], cwd=ROOT, text=True,
+    """Run ``abm ARGV``, send Ctrl-C (SIGINT) once stderr shows ``ready``, collect the end.
+
+    The installed ``abm`` script, as users run it, not ``python -m abm.cli``: under ``-m``,
+    CPython ends the process by SIGINT after ``sys.exit(130)`` when the Ctrl-C had ended a
+    string ``exec`` on its way to the command's handler (``abm/cli/__main__.py``)."""
+    script = Path(sys.executable).with_name("abm")
+    assert script.is_file(), f"no installed abm command beside {sys.executable}"
+    with subprocess.Popen([str(script), *argv], cwd=ROOT, text=True,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
         seen = ""
         while ready not in seen:

@@ -1,4 +1,11 @@
-"""``python -m abm.cli ...``: the ``abm`` command."""
+"""``python -m abm.cli ...``: the ``abm`` command.
+
+One difference from the installed ``abm`` script: a Ctrl-C that lands while a string ``exec``
+runs (the code that dataclasses, named tuples or numba generate as a module loads) marks the
+process in CPython as ended by an unhandled Ctrl-C, even though the command catches it, prints
+its one line and exits 130; under ``-m`` (not for a script) CPython then ends the process by
+SIGINT after ``sys.exit`` (a parent sees -2 instead of 130; a shell shows 130 either way).
+"""
 
 import sys
 
