@@ -1470,6 +1470,11 @@ def _flex_why() -> str:
     return table(pd.DataFrame(rows), {"emissions change (t)": "{:+,.1f}"})
 
 
+def _flex_case(mode: str, first: pd.Series) -> str:
+    """A flexibility case's label: its mode, deferrable share and deadline."""
+    return f"{mode} ({first.flexible_share_pct:g} % deferrable, {first.deadline_hours} h)"
+
+
 @figure("flex-why-totals", needs=FLEX)
 def _flex_why_totals() -> str:
     g = flex_generation()
@@ -1481,7 +1486,7 @@ def _flex_why_totals() -> str:
         tech = tech[tech.abs() > 0.5]
         total = z.drop_duplicates("zone").zone_emissions_change_kg.sum() / 1e3
         parts.append(
-            f"{mode} ({first.flexible_share_pct:g} % deferrable, {first.deadline_hours} h): "
+            f"{_flex_case(mode, first)}: "
             f"{total:+,.1f} t over all zones; generation "
             + ", ".join(f"{k} {v / 1e3:+,.2f} GWh" for k, v in tech.items()))
     return "; ".join(parts)
@@ -1497,7 +1502,7 @@ def _flex_why_cost() -> str:
         d = (z["case"] - z["reference"]).sort_values(key=abs, ascending=False)
         total = z["case"].sum() - z["reference"].sum()
         parts.append(
-            f"{mode} ({first.flexible_share_pct:g} % deferrable, {first.deadline_hours} h): "
+            f"{_flex_case(mode, first)}: "
             f"cost {total / 1e3:+,.0f} k USD against no deferral, of which "
             + ", ".join(f"{k} {v / 1e3:+,.0f} k" for k, v in d.items()))
     return "; ".join(parts)

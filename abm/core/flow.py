@@ -37,7 +37,7 @@ and networkx's network simplex in the tests and ``benchmarks/oracle_check.py``.
 # numba keys this file's cache on its bytes alone: digests of the modules whose names its
 # compiled code uses (tools/compiled_deps.py writes them; docs/architecture.md)
 # compiled with abm/core/problem.py 70afaa8cad5a
-# compiled with abm/core/problem_check.py a0a0a5445471
+# compiled with abm/core/problem_check.py de16b18429cf
 
 from __future__ import annotations
 
@@ -538,13 +538,22 @@ def check_pairs(feasible: np.ndarray, pairs: Pairs, voll_usd_per_mwh: float) -> 
     """The fixed arrays a walk was packed from against the placement contract (once a run):
     raises ``PlacementInputError`` naming the field, as ``check_arrays``."""
     n_o, n_k, n_r = np.shape(feasible)
-    dense = [np.zeros((n_o, n_k, n_r)) for _ in range(3)]
-    mask = np.ascontiguousarray(feasible, dtype=np.bool_)
-    for a, v in zip(dense, pairs[2:], strict=True):
-        a[mask] = v
-    network, phi, pref = dense
+    mask, network, phi, pref = _unpack_pairs(pairs, (n_o, n_k, n_r))
     check_arrays(network, mask, np.zeros((n_o, n_k)), phi, np.zeros((n_o, n_k, n_r)), None,
                  voll_usd_per_mwh, pref)
+
+
+def _unpack_pairs(pairs: Pairs, shape: tuple[int, int, int]) -> tuple[np.ndarray, ...]:
+    """``pack_pairs`` undone: the feasible mask and the network cost, friction and tie rank
+    as (O, K, R) arrays (zero off the feasible pairs)."""
+    n_o, n_k, n_r = shape
+    feasible = np.zeros(shape, dtype=np.bool_)
+    rows = np.repeat(np.arange(n_o * n_k), np.diff(pairs.starts, axis=1).reshape(-1))
+    feasible.reshape(-1, n_r)[rows, pairs.regions] = True
+    dense = [np.zeros(shape) for _ in range(3)]
+    for a, v in zip(dense, pairs[2:], strict=True):
+        a[feasible] = v
+    return feasible, *dense
 
 
 def _check_hour(energy: np.ndarray, pairs: Pairs, demand: np.ndarray, prev: np.ndarray,
@@ -559,12 +568,8 @@ def _check_hour(energy: np.ndarray, pairs: Pairs, demand: np.ndarray, prev: np.n
     if walk_valid(energy, pairs.starts, pairs.regions, pairs.network_usd_per_mwh, demand, prev,
                   INCUMBENT_TOLERANCE):
         return
-    n_o, n_k, n_r = prev.shape  # something is wrong: the dense contract names it
-    network = np.zeros_like(prev)
-    feasible = np.zeros(prev.shape, dtype=np.bool_)
-    rows = np.repeat(np.arange(n_o * n_k), np.diff(pairs.starts, axis=1).reshape(-1))
-    feasible.reshape(-1, n_r)[rows, pairs.regions] = True
-    network[feasible] = pairs.network_usd_per_mwh
+    # something is wrong: the dense contract names it
+    feasible, network, _, _ = _unpack_pairs(pairs, prev.shape)
     check_arrays(energy[:, None, :] + network, feasible, demand, np.zeros_like(prev), prev,
                  share_cap, voll)
 

@@ -32,11 +32,11 @@ Checked against both horizon engines and scipy's linprog in the tests.
 
 # numba keys this file's cache on its bytes alone: digests of the modules whose names its
 # compiled code uses (tools/compiled_deps.py writes them; docs/architecture.md)
-# compiled with abm/core/flow.py fd97bc2598ef
+# compiled with abm/core/flow.py 158bdd42594e
 # compiled with abm/core/horizon.py 2976d3230e7e
-# compiled with abm/core/horizon_flow.py 2c6cdb18e32c
+# compiled with abm/core/horizon_flow.py b07f023fa3c2
 # compiled with abm/core/problem.py 70afaa8cad5a
-# compiled with abm/core/problem_check.py a0a0a5445471
+# compiled with abm/core/problem_check.py de16b18429cf
 
 from __future__ import annotations
 

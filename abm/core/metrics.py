@@ -145,9 +145,8 @@ def cost_breakdown(inst: Instance, p: Placement, signals: Signals,
                    network: np.ndarray | None = None) -> CostBreakdown:
     """Split the cost of placement ``p`` by component (``network``: ``network_cost(inst)``,
     if already computed, as for ``unit_cost``)."""
-    weight = inst.policy.price_weight  # 0 with the carbon-only objective
-    rent = weight * (inst.rent_usd_per_mwh if rent_usd_per_mwh is None else rent_usd_per_mwh)
-    total_unit = float((p.x_mw * unit_cost(inst, signals, rent, network=network)).sum())
+    total_unit = float((p.x_mw * unit_cost(inst, signals, rent_usd_per_mwh,
+                                           network=network)).sum())
     migration = 0.0 if friction is None else float((p.moved_mw * friction).sum())
     return split_cost(inst, p.x_mw.sum(axis=1), signals, total_unit, migration,
                       rent_usd_per_mwh=rent_usd_per_mwh)

@@ -17,26 +17,33 @@ TIE_TOLERANCE = 1e-10
 
 
 @numba.njit(cache=True)
+def demand_held_valid(d, prev, tolerance):
+    """Whether one class's demand d is finite and >= 0 and its incumbent prev (R,) finite,
+    >= 0 and at most d (incumbent tolerance ``tolerance``): the contract's rule for both."""
+    if not (np.isfinite(d) and d >= 0):
+        return False
+    held = 0.0
+    for v in prev:
+        if not (np.isfinite(v) and v >= 0):
+            return False
+        held += v
+    return not held > d * (1 + tolerance) + tolerance
+
+
+@numba.njit(cache=True)
 def arrays_valid(cost, feasible, phi, prev, pref, demand, has_pref, tolerance):
     """Whether (N, R) arrays meet the placement contract (the rules of ``check_arrays`` in
     ``abm/core/problem.py``, incumbent tolerance ``tolerance``) in one compiled pass."""
     for n in range(cost.shape[0]):
-        d = demand[n]
-        if not (np.isfinite(d) and d >= 0):
+        if not demand_held_valid(demand[n], prev[n], tolerance):
             return False
-        held = 0.0
         for j in range(cost.shape[1]):
             if feasible[n, j] and not np.isfinite(cost[n, j]):
                 return False
             if not (np.isfinite(phi[n, j]) and phi[n, j] >= 0):
                 return False
-            if not (np.isfinite(prev[n, j]) and prev[n, j] >= 0):
-                return False
             if has_pref and not (pref[n, j] >= 0 and pref[n, j] <= 1):
                 return False
-            held += prev[n, j]
-        if held > d * (1 + tolerance) + tolerance:
-            return False
     return True
 
 
@@ -104,21 +111,12 @@ def walk_valid(energy, starts, regions, network, demand, prev, tolerance):
     (class k of operator o runs in regions[starts[o, k]:starts[o, k + 1]], pair p), demand
     (O, K) and the incumbent prev (O, K, R) as ``arrays_valid`` (the fixed arrays are checked
     once a run, when packed)."""
-    n_o, n_k, n_r = prev.shape
+    n_o, n_k = demand.shape
     for o in range(n_o):
         for k in range(n_k):
-            d = demand[o, k]
-            if not (np.isfinite(d) and d >= 0):
+            if not demand_held_valid(demand[o, k], prev[o, k], tolerance):
                 return False
             for p in range(starts[o, k], starts[o, k + 1]):
                 if not np.isfinite(energy[o, regions[p]] + network[p]):
                     return False
-            held = 0.0
-            for j in range(n_r):
-                v = prev[o, k, j]
-                if not (np.isfinite(v) and v >= 0):
-                    return False
-                held += v
-            if held > d * (1 + tolerance) + tolerance:
-                return False
     return True
