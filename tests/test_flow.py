@@ -126,9 +126,9 @@ def test_flow_equals_highs_optimum(seed):
 
 def test_walk_on_packed_pairs_equals_first_come_on_the_dense_cost():
     """The market's walk (the unit cost as an hour's energy part (O, R) plus a network part
-    (O, K, R), the fixed arrays packed by feasible pair) places every operator of a subset as
-    ``first_come`` does on the dense unit cost, bit for bit, leaves the others' rows alone,
-    and refuses bad arrays by field."""
+    (O, K, R), the fixed arrays and the incumbent packed by feasible pair) places every
+    operator of a subset as ``first_come`` does on the dense unit cost, bit for bit, leaves
+    the others' rows alone, and refuses bad arrays by field."""
     rng = np.random.default_rng(5)
     n_o, n_k, n_r = 40, 4, 5
     parts = [_instance(rng, n_k, n_r) for _ in range(n_o)]
@@ -147,8 +147,8 @@ def test_walk_on_packed_pairs_equals_first_come_on_the_dense_cost():
         else:
             pairs = pack_pairs(feasible, network, phi, pref)
             check_pairs(feasible, pairs, VOLL)
-            flows = walk(order, energy, pairs, demand, prev, reserved, share_cap, available, VOLL,
-                         x, u)
+            flows = walk(order, energy, pairs, demand, prev[feasible], reserved, share_cap,
+                         available, VOLL, x, u)
         outs.append((x, u, available, flows))
     for a, b in zip(*outs, strict=True):
         np.testing.assert_array_equal(a, b)
@@ -164,8 +164,9 @@ def test_walk_on_packed_pairs_equals_first_come_on_the_dense_cost():
     x, u = np.zeros((n_o, n_k, n_r)), np.zeros((n_o, n_k))
     args = (reserved, share_cap, free.copy(), VOLL, x, u)
     for field, call in (
-            ("cost_usd_per_mwh", lambda: walk(order, bad_energy, pairs, demand, prev, *args)),
-            ("incumbent_mw", lambda: walk(order, energy, pairs, demand, over, *args)),
+            ("cost_usd_per_mwh", lambda: walk(order, bad_energy, pairs, demand, prev[feasible],
+                                              *args)),
+            ("incumbent_mw", lambda: walk(order, energy, pairs, demand, over[feasible], *args)),
             ("friction_usd_per_mw", lambda: check_pairs(feasible, pack_pairs(
                 feasible, network, -phi - 1.0, pref), VOLL)),
             ("preference", lambda: check_pairs(feasible, pack_pairs(

@@ -255,6 +255,30 @@ def test_invariants_at_every_step(write_scenario, allocation):
     assert (regions.load_mw <= regions.capacity_mw + 1e-6).all()
 
 
+def test_what_operators_hold_is_last_hours_placement_scaled(default_12h):
+    """As an hour starts, what each operator holds and the incumbent (kept by feasible pair
+    for the walk and the hour's sums) are last hour's placement scaled class by class to this
+    hour's demand, whole and by pair alike; demand by the hour of day is computed once and
+    read-only."""
+    model = MarketModel(dataclasses.replace(default_12h, hours=4))
+    ops = model.operators
+    for hour in range(3):
+        model.step()
+        placed = ops.x_mw.copy()
+        model.prepare_hour(hour + 1)
+        ratio = np.divide(ops.demand_mw, ops.prev_demand_mw,
+                          out=np.zeros_like(ops.demand_mw), where=ops.prev_demand_mw > 0)
+        np.testing.assert_array_equal(ops.last_x_mw, placed)
+        np.testing.assert_array_equal(ops.held_mw, placed * ratio[:, :, None])
+        np.testing.assert_array_equal(ops.incumbent_mw, ops.held_mw)
+        np.testing.assert_array_equal(ops.held.incumbent_mw, ops.incumbent_mw[ops.feasible])
+        np.testing.assert_array_equal(ops.held.by_operator_mw, ops.held_mw.sum(axis=1))
+        np.testing.assert_array_equal(ops.demand_mw,
+                                      model.inst.demand_at(model.stamps[hour + 1].hour))
+        assert ops.demand_at(model.stamps[hour + 1].hour) is ops.demand_mw
+        assert not ops.demand_mw.flags.writeable
+
+
 # -- agreement with the static core ---------------------------------------------------------
 
 

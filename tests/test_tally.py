@@ -9,41 +9,67 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from abm.core.tally import hour_sums
+from abm.core.masks import pair_lists
+from abm.core.tally import fixed, hold, hour_sums
 
 
 def _arrays(seed: int, n_o: int = 7, n_k: int = 3, n_r: int = 5):
+    """Placements mostly at the feasible pairs; some classes (this hour or last) elsewhere."""
     rng = np.random.default_rng(seed)
-    sparse = rng.random((n_o, n_k, n_r)) < 0.4
-    x = rng.random((n_o, n_k, n_r)) * sparse
-    last = rng.random((n_o, n_k, n_r)) * (rng.random((n_o, n_k, n_r)) < 0.4)
-    # the incumbent: last hour's scaled, or (classes that move nothing) this hour's placement
-    incumbent = np.where(rng.random((n_o, n_k, 1)) < 0.7, last * rng.random((n_o, n_k, 1)), x)
+    feasible = rng.random((n_o, n_k, n_r)) < 0.6
+
+    def placement():
+        anywhere = rng.random((n_o, n_k, 1)) < 0.2
+        where = (rng.random((n_o, n_k, n_r)) < 0.4) & (feasible | anywhere)
+        return rng.random((n_o, n_k, n_r)) * where
+
+    x, last = placement(), placement()
+    # the incumbent: last hour's scaled class by class (0 to 1.5: down, up, or kept)
+    scale = rng.random((n_o, n_k)) * 1.5 * (rng.random((n_o, n_k)) < 0.9)
     demand = x.sum(axis=2) + rng.random((n_o, n_k)) * (rng.random((n_o, n_k)) < 0.3)
     last_demand = np.where(rng.random((n_o, n_k)) < 0.5, last.sum(axis=2),
                            rng.random((n_o, n_k)))
-    return rng, x, last, incumbent, demand, last_demand
+    return rng, feasible, x, last, scale, demand, last_demand
 
 
 def _sums(seed: int, per_operator: bool = True, dtype=np.int64):
-    rng, x, last, incumbent, demand, last_demand = _arrays(seed)
-    n_o, _, n_r = x.shape
+    rng, feasible, x, last, scale, demand, last_demand = _arrays(seed)
+    n_o, n_k, n_r = x.shape
     energy = rng.random((n_o if per_operator else 1, n_r)) * 100
     network, friction = rng.random(x.shape) * 10, rng.random(x.shape) * 50
-    held = last * rng.random((n_o, x.shape[1], 1))
+    held_scale = rng.random((n_o, n_k))
     layer, cell = rng.integers(0, 3, x.shape).astype(dtype), rng.integers(0, 9, x.shape)
+    starts, regions = pair_lists(feasible)
+    copy = np.full(x.shape, np.nan)
+    held = hold(last, starts, regions, held_scale, scale, copy)
+    np.testing.assert_array_equal(copy, last)
     moved = np.full(x.shape, np.nan)
-    sums = hour_sums(x, last, incumbent, held, energy, network, friction, layer, 3,
-                     cell.astype(dtype), 9, demand, last_demand, moved)
-    return sums, x, last, moved, held, energy, network, friction, layer, cell, demand, \
-        last_demand, incumbent
+    sums = hour_sums(x, copy, held, scale, energy, fixed(feasible, starts, regions, network,
+                                                         friction, layer, cell.astype(dtype)),
+                     3, 9, demand, last_demand, moved)
+    return sums, x, last, moved, last * held_scale[:, :, None], energy, network, friction, \
+        layer, cell, demand, last_demand, last * scale[:, :, None], held, feasible
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_hold_takes_what_the_hour_reads_of_last_hours_placement(seed):
+    """The incumbent at the feasible pairs and the MW held by operator and region bit for bit
+    as numpy's product and sum(axis=1); by region and served per class to rounding; which
+    classes had MW outside their feasible pairs."""
+    _, _, last, _, held_mw, *_, incumbent, held, feasible = _sums(seed)
+    np.testing.assert_array_equal(held.incumbent_mw, incumbent[feasible])
+    np.testing.assert_array_equal(held.by_operator_mw, held_mw.sum(axis=1))
+    np.testing.assert_allclose(held.by_region_mw, held_mw.sum(axis=(0, 1)), rtol=1e-13)
+    np.testing.assert_allclose(held.served_mw, last.sum(axis=2), rtol=1e-13)
+    np.testing.assert_array_equal(held.outside, ((last != 0) & ~feasible).any(axis=2))
 
 
 @settings(max_examples=50, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.sampled_from([np.int8, np.int32, np.int64]))
 def test_sums_by_bin_and_over_classes_are_numpy_bit_for_bit(seed, dtype):
     """Layers and shift cells add as np.bincount, MW by region as x.sum(axis=1): exactly."""
-    sums, x, *_, layer, cell, _, _, _ = _sums(seed, dtype=dtype)
+    sums, x, *_, layer, cell, _, _, _, _, _ = _sums(seed, dtype=dtype)
     np.testing.assert_array_equal(sums.layer_mw, np.bincount(layer.ravel(), x.ravel(), 3))
     np.testing.assert_array_equal(sums.shift_mw, np.bincount(cell.ravel(), x.ravel(), 9))
     np.testing.assert_array_equal(sums.served_mw, x.sum(axis=1))
@@ -53,8 +79,8 @@ def test_sums_by_bin_and_over_classes_are_numpy_bit_for_bit(seed, dtype):
 @given(st.integers(0, 2**32 - 1), st.booleans())
 def test_costs_and_totals_as_numpy(seed, per_operator):
     """Costs and totals to rounding; the MW moved (written on the way) as np.maximum."""
-    sums, x, _, moved, held, energy, network, friction, *_, incumbent = _sums(seed,
-                                                                              per_operator)
+    sums, x, _, moved, held, energy, network, friction, *_, incumbent, _, _ = _sums(
+        seed, per_operator)
     np.testing.assert_array_equal(moved, np.maximum(x - incumbent, 0.0))
     np.testing.assert_allclose(sums.serving_usd, (x.sum(axis=1) * energy).sum(axis=1)
                                + np.einsum("okr,okr->o", x, network), rtol=1e-13)
@@ -81,31 +107,36 @@ def _flows_numpy(x, last, moved, demand, last_demand):
 @settings(max_examples=100, deadline=None)
 @given(st.integers(0, 2**32 - 1))
 def test_migrations_as_numpy(seed):
-    sums, x, last, moved, *_, demand, last_demand, _ = _sums(seed)
+    sums, x, last, moved, *_, demand, last_demand, _, _, _ = _sums(seed)
     np.testing.assert_allclose(sums.migration_mw, _flows_numpy(x, last, moved, demand,
                                                                last_demand),
                                rtol=1e-12, atol=1e-15)
 
 
-def _migrations(x, last, moved, demand, last_demand):
-    """The migrations of a placement x that moved ``moved`` MW (beyond an incumbent x - moved)."""
-    zero = np.zeros_like(x)
-    return hour_sums(x, last, x - moved, zero, np.zeros((1, x.shape[2])), zero, zero,
-                     zero.astype(np.int8), 1, zero.astype(np.int8), 1, demand,
-                     last_demand, np.empty_like(x)).migration_mw
+def _migrations(x, last, demand, last_demand):
+    """The migrations of a placement x against last hour's placement scaled to this hour's
+    demand (the incumbent; every pair feasible)."""
+    zero, feasible = np.zeros_like(x), np.ones(x.shape, dtype=bool)
+    scale = demand / last_demand
+    starts, regions = pair_lists(feasible)
+    held = hold(last, starts, regions, scale, scale, zero.copy())
+    return hour_sums(x, last, held, scale, np.zeros((1, x.shape[2])),
+                     fixed(feasible, starts, regions, zero, zero, zero.astype(np.int8),
+                           zero.astype(np.int8)), 1, 1, demand, last_demand,
+                     np.empty_like(x)).migration_mw
 
 
 def test_migration_hand_solved():
     """One class served 4 MW last hour, 3 in region 0 and 1 in region 1; this hour its demand
     is 8 and it places 2 in region 0, 2 in region 1, 4 in region 2. Scaled to 8: 6 and 2, so
     4 MW left region 0 and 4 arrived in region 2 (all of what arrived): 0 -> 2, 4 MW. A
-    second class that did not move and served its demand records nothing."""
+    second class that did not move and served its demand records nothing; nor does the first
+    where it places last hour's placement scaled to its demand."""
     x = np.array([[[2.0, 2.0, 4.0], [1.0, 0.0, 0.0]]])
     last = np.array([[[3.0, 1.0, 0.0], [1.0, 0.0, 0.0]]])
-    moved = np.array([[[0.0, 0.0, 4.0], [0.0, 0.0, 0.0]]])
-    flows = _migrations(x, last, moved, np.array([[8.0, 1.0]]), np.array([[4.0, 1.0]]))
+    demand, last_demand = np.array([[8.0, 1.0]]), np.array([[4.0, 1.0]])
+    flows = _migrations(x, last, demand, last_demand)
     expected = np.zeros((3, 3))
     expected[0, 2] = 4.0
     np.testing.assert_array_equal(flows, expected)
-    assert _migrations(x, last, np.zeros_like(moved), np.array([[8.0, 1.0]]),
-                           np.array([[4.0, 1.0]])).sum() == pytest.approx(0.0)
+    assert _migrations(last * 2.0, last, demand, last_demand).sum() == pytest.approx(0.0)

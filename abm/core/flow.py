@@ -37,7 +37,7 @@ and networkx's network simplex in the tests and ``benchmarks/oracle_check.py``.
 # numba keys this file's cache on its bytes alone: digests of the modules whose names its
 # compiled code uses (tools/compiled_deps.py writes them; docs/architecture.md)
 # compiled with abm/core/problem.py 70afaa8cad5a
-# compiled with abm/core/problem_check.py de16b18429cf
+# compiled with abm/core/problem_check.py b9d0867d930f
 
 from __future__ import annotations
 
@@ -46,6 +46,7 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
+from abm.core.masks import pair_lists
 from abm.core.problem import (
     INCUMBENT_TOLERANCE,
     TIE_NEW,
@@ -426,41 +427,36 @@ class Pairs(NamedTuple):
 
 def pack_pairs(feasible: np.ndarray, network_usd_per_mwh: np.ndarray,
                friction_usd_per_mw: np.ndarray, preference: np.ndarray) -> Pairs:
-    """The fixed (O, K, R) arrays of a walk packed by feasible pair, in the walk's order.
+    """The fixed (O, K, R) arrays of a walk packed by feasible pair, in the walk's order
+    (``pair_lists``).
 
     Args:
         feasible: (O, K, R).
         network_usd_per_mwh, friction_usd_per_mw, preference: (O, K, R) $/MWh, $/MW, tie
             rank; only the feasible entries are kept.
     """
-    n_r = np.shape(feasible)[-1]
-    flat = np.ascontiguousarray(feasible, dtype=np.bool_)
-    n_o, n_k = flat.shape[:2]
-    flat = flat.reshape(-1, n_r)
-    ends = np.concatenate([[0], np.cumsum(flat.sum(axis=1))]).astype(np.int64)
-    rows = np.arange(n_o)[:, None] * n_k + np.arange(n_k + 1)[None, :]
-    mask = flat.reshape(-1)
-    packed = [np.ascontiguousarray(a, dtype=np.float64).reshape(-1)[mask] for a in (
+    mask = np.ascontiguousarray(feasible, dtype=np.bool_)
+    packed = [np.ascontiguousarray(a, dtype=np.float64)[mask] for a in (
         network_usd_per_mwh, friction_usd_per_mw, preference)]
-    return Pairs(np.ascontiguousarray(ends[rows]), np.nonzero(flat)[1].astype(np.int64),
-                 *packed)
+    return Pairs(*pair_lists(mask), *packed)
 
 
 @numba.njit(cache=True)
-def _unpack(o, energy, starts, regions, network, phi_p, pref_p, cost, phi, pref):
-    """Operator o's unit cost (energy + network), friction and tie rank into (K, R) scratch
-    arrays at its feasible pairs (the only entries the flow reads)."""
+def _unpack(o, energy, starts, regions, network, phi_p, pref_p, prev_p, cost, phi, pref, prev):
+    """Operator o's unit cost (energy + network), friction, tie rank and incumbent into (K, R)
+    scratch arrays at its feasible pairs (the only entries the flow reads)."""
     for k in range(cost.shape[0]):
         for p in range(starts[o, k], starts[o, k + 1]):
             j = regions[p]
             cost[k, j] = energy[o, j] + network[p]
             phi[k, j] = phi_p[p]
             pref[k, j] = pref_p[p]
+            prev[k, j] = prev_p[p]
 
 
 @numba.njit(cache=True)
-def _first_come(order, energy, starts, regions, network, phi_p, pref_p, demand, prev, reserved,
-                share_cap, available, voll, x, unserved):
+def _first_come(order, energy, starts, regions, network, phi_p, pref_p, demand, prev_p,
+                reserved, share_cap, available, voll, x, unserved):
     """The first-come walk (see ``walk``); returns the number of flows solved, or -1 - i when
     operator order[i]'s flow did not converge.
 
@@ -472,6 +468,7 @@ def _first_come(order, energy, starts, regions, network, phi_p, pref_p, demand, 
     n_r = energy.shape[1]
     cap = np.empty(n_r)
     cost, phi, pref = np.zeros((n_k, n_r)), np.zeros((n_k, n_r)), np.zeros((n_k, n_r))
+    prev = np.zeros((n_k, n_r))
     walked = np.zeros(n_o, dtype=np.bool_)
     for i in range(len(order)):
         walked[order[i]] = True
@@ -479,8 +476,9 @@ def _first_come(order, energy, starts, regions, network, phi_p, pref_p, demand, 
     price, price_tie = np.empty((n_o, n_k)), np.empty((n_o, n_k))
     for o in range(n_o):
         if walked[o]:
-            _unpack(o, energy, starts, regions, network, phi_p, pref_p, cost, phi, pref)
-            tol[o] = _free(cost, starts[o], regions, demand[o], phi, prev[o], pref, voll, x[o],
+            _unpack(o, energy, starts, regions, network, phi_p, pref_p, prev_p, cost, phi, pref,
+                    prev)
+            tol[o] = _free(cost, starts[o], regions, demand[o], phi, prev, pref, voll, x[o],
                            unserved[o], price[o], price_tie[o], load[o])
     flows = 0
     for i in range(len(order)):
@@ -488,8 +486,9 @@ def _first_come(order, energy, starts, regions, network, phi_p, pref_p, demand, 
         for j in range(n_r):
             cap[j] = max(min(available[j] + reserved[o, j], share_cap[o, j]), 0.0)
         if not _fits(load[o], cap, _FIT * max(demand[o].sum(), 1e-300)):  # as ``_fit``
-            _unpack(o, energy, starts, regions, network, phi_p, pref_p, cost, phi, pref)
-            status = _fit(cost, starts[o], regions, demand[o], phi, prev[o], pref, cap, voll,
+            _unpack(o, energy, starts, regions, network, phi_p, pref_p, prev_p, cost, phi, pref,
+                    prev)
+            status = _fit(cost, starts[o], regions, demand[o], phi, prev, pref, cap, voll,
                           tol[o], x[o], unserved[o], price[o], price_tie[o], load[o])
             if status < 0:
                 return -1 - i
@@ -500,18 +499,20 @@ def _first_come(order, energy, starts, regions, network, phi_p, pref_p, demand, 
 
 
 def walk(order: np.ndarray, energy_usd_per_mwh: np.ndarray, pairs: Pairs,
-         demand_mw: np.ndarray, x_prev_mw: np.ndarray, reserved_mw: np.ndarray,
+         demand_mw: np.ndarray, incumbent_mw: np.ndarray, reserved_mw: np.ndarray,
          share_cap_mw: np.ndarray, available_mw: np.ndarray, voll_usd_per_mwh: float,
          x_mw: np.ndarray, unserved_mw: np.ndarray, check: bool = True) -> int:
     """``first_come`` with the unit cost given as energy_usd_per_mwh[o, j] +
     network_usd_per_mwh[o, k, j] (as ``abm.core.costs.unit_cost`` builds it: the same
-    figures bit for bit) and the arrays fixed for a run packed by feasible pair
-    (``pack_pairs``): the market's walk, which reads a quarter of the memory.
+    figures bit for bit) and the arrays fixed for a run, and the incumbent, packed by
+    feasible pair (``pack_pairs``): the market's walk, which reads a quarter of the memory.
 
     Args:
         energy_usd_per_mwh: (O, R) the part of the unit cost that changes by the hour.
         pairs: ``pack_pairs`` of the run's feasible pairs, network cost, friction and tie
             ranks, checked against the contract when packed (``check_pairs``).
+        incumbent_mw: (P,) the incumbent MW at each feasible pair, in the pairs' order
+            (``x_prev_mw[feasible]`` of ``first_come``: the walk reads nothing else of it).
         check: check this hour's arrays (energy, demand, incumbent, capacities) against the
             contract (``abm.core.problem_check.walk_valid``; the named error of
             ``abm.core.problem.check_arrays`` where one fails).
@@ -521,7 +522,7 @@ def walk(order: np.ndarray, energy_usd_per_mwh: np.ndarray, pairs: Pairs,
         The number of operators that needed a flow.
     """
     energy, demand, prev, reserved, share_cap = _f64(
-        energy_usd_per_mwh, demand_mw, x_prev_mw, reserved_mw, share_cap_mw)
+        energy_usd_per_mwh, demand_mw, incumbent_mw, reserved_mw, share_cap_mw)
     voll = float(voll_usd_per_mwh)
     if check:
         _check_hour(energy, pairs, demand, prev, reserved, share_cap, available_mw, voll)
@@ -569,8 +570,10 @@ def _check_hour(energy: np.ndarray, pairs: Pairs, demand: np.ndarray, prev: np.n
                   INCUMBENT_TOLERANCE):
         return
     # something is wrong: the dense contract names it
-    feasible, network, _, _ = _unpack_pairs(pairs, prev.shape)
-    check_arrays(energy[:, None, :] + network, feasible, demand, np.zeros_like(prev), prev,
+    feasible, network, _, _ = _unpack_pairs(pairs, (*demand.shape, energy.shape[1]))
+    dense = np.zeros(feasible.shape)
+    dense[feasible] = prev
+    check_arrays(energy[:, None, :] + network, feasible, demand, np.zeros_like(dense), dense,
                  share_cap, voll)
 
 
@@ -605,9 +608,9 @@ def first_come(order: np.ndarray, cost: np.ndarray, feasible: np.ndarray, demand
         check_arrays(cost, feasible, demand, phi, prev, share_cap, float(voll_usd_per_mwh), pref)
         check_capacity("reserved_mw", reserved)
         check_capacity("available_mw", available_mw)
-    # the unit cost as its own network part (0 + c is c)
+    # the unit cost as its own network part (0 + c is c); the incumbent where it is read
     return walk(order, np.zeros((cost.shape[0], cost.shape[2])),
-                pack_pairs(feasible, cost, phi, pref), demand, prev, reserved, share_cap,
+                pack_pairs(feasible, cost, phi, pref), demand, prev[feasible], reserved, share_cap,
                 available_mw, voll_usd_per_mwh, x_mw, unserved_mw, check=False)
 
 

@@ -64,3 +64,17 @@ def capacity_mask(inst: Instance) -> np.ndarray:
 def masks(inst: Instance) -> Masks:
     """All four masks of ``inst``."""
     return Masks(latency_mask(inst), residency_allowed(inst), state_mask(inst), capacity_mask(inst))
+
+
+def pair_lists(feasible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The feasible pairs of (O, K, R) ``feasible``: (starts (O, K + 1), regions (P,)), class
+    k of operator o running in regions[starts[o, k]:starts[o, k + 1]] (ascending); pair p is
+    the p-th True of ``feasible`` in C order, so ``a[feasible]`` packs an (O, K, R) array by
+    pair (the compiled walk's and the hour's sums' order, ``abm.core.flow.pack_pairs``)."""
+    n_r = np.shape(feasible)[-1]
+    flat = np.ascontiguousarray(feasible, dtype=np.bool_)
+    n_o, n_k = flat.shape[:2]
+    flat = flat.reshape(-1, n_r)
+    ends = np.concatenate([[0], np.cumsum(flat.sum(axis=1))]).astype(np.int64)
+    rows = np.arange(n_o)[:, None] * n_k + np.arange(n_k + 1)[None, :]
+    return np.ascontiguousarray(ends[rows]), np.nonzero(flat)[1].astype(np.int64)

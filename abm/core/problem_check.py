@@ -109,12 +109,13 @@ def walk_valid(energy, starts, regions, network, demand, prev, tolerance):
     """Whether one hour's arrays of the market's walk (``abm.core.flow.walk``) meet the
     placement contract: the unit cost energy[o, j] + network[p] finite at every feasible pair
     (class k of operator o runs in regions[starts[o, k]:starts[o, k + 1]], pair p), demand
-    (O, K) and the incumbent prev (O, K, R) as ``arrays_valid`` (the fixed arrays are checked
-    once a run, when packed)."""
+    (O, K) and the incumbent prev (P,) by feasible pair as ``arrays_valid`` (the fixed arrays
+    are checked once a run, when packed)."""
     n_o, n_k = demand.shape
     for o in range(n_o):
         for k in range(n_k):
-            if not demand_held_valid(demand[o, k], prev[o, k], tolerance):
+            if not demand_held_valid(demand[o, k], prev[starts[o, k]:starts[o, k + 1]],
+                                     tolerance):
                 return False
             for p in range(starts[o, k], starts[o, k + 1]):
                 if not np.isfinite(energy[o, regions[p]] + network[p]):

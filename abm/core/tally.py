@@ -3,10 +3,14 @@ settlement and the hour's outcome add up, each array read once instead of once p
 reduction.
 
 With 10,000 operators an (O, K, R) array is 24 MB and every numpy reduction or temporary over
-it costs milliseconds an hour. ``hour_sums`` reads the placement, last hour's, the incumbent and
-what operators held once, and writes the MW moved (beyond the incumbent) on the way. Its sums
-run in array order: sums by bin (layers, the shift matrix) and over classes add exactly as
-``np.bincount`` and ``x.sum(axis=1)`` do; the others agree with numpy's reductions up to
+it costs milliseconds an hour. As the hour starts, ``hold`` copies last hour's placement once
+and takes from it everything the hour reads of it: what each operator holds by region (scaled
+to this hour's demand), the incumbent at each feasible pair (packed: a quarter of the pairs in
+the scale scenarios; the walk and the sums read nothing else of it) and what each class served.
+``hour_sums`` reads the placement and the packed incumbent once, last hour's placement only for
+the classes that may have migrated, and writes the MW moved (beyond the incumbent) on the way.
+Sums run in array order: sums by bin (layers, the shift matrix) and over classes add exactly
+as ``np.bincount`` and ``x.sum(axis=1)`` do; the others agree with numpy's reductions up to
 rounding in the last bits (numpy adds long rows pairwise).
 """
 
@@ -16,6 +20,16 @@ from typing import NamedTuple
 
 import numba
 import numpy as np
+
+
+class Held(NamedTuple):
+    """Last hour's placement as this hour starts (``hold``)."""
+
+    incumbent_mw: np.ndarray  # (P,) the incumbent at each feasible pair
+    by_operator_mw: np.ndarray  # (O, R) MW each operator holds in each region
+    by_region_mw: np.ndarray  # (R,) MW held in each region
+    served_mw: np.ndarray  # (O, K) MW each class served last hour
+    outside: np.ndarray  # (O, K) bool: the class had MW at a pair that is not feasible
 
 
 class HourSums(NamedTuple):
@@ -31,70 +45,179 @@ class HourSums(NamedTuple):
     migration_mw: np.ndarray  # (R, R) MW that left region i for region j
 
 
-def hour_sums(x_mw: np.ndarray, last_x_mw: np.ndarray, incumbent_mw: np.ndarray,
-              held_mw: np.ndarray, energy_usd_per_mwh: np.ndarray,
-              network_usd_per_mwh: np.ndarray, friction_usd_per_mw: np.ndarray,
-              layer: np.ndarray, n_layers: int, cell: np.ndarray, n_cells: int,
-              demand_mw: np.ndarray, last_demand_mw: np.ndarray,
+class Fixed(NamedTuple):
+    """What the hour's sums read of the arrays fixed for a run (``fixed``): by feasible pair
+    (class k of operator o runs in regions[starts[o, k]:starts[o, k + 1]], pair p), and whole
+    for the classes that hold MW elsewhere (none, where every placement keeps to the
+    feasible pairs)."""
+
+    starts: np.ndarray  # (O, K + 1) int64
+    regions: np.ndarray  # (P,) int64
+    network_usd_per_mwh: np.ndarray  # (P,)
+    friction_usd_per_mw: np.ndarray  # (P,)
+    layer: np.ndarray  # (P,)
+    cell: np.ndarray  # (P,)
+    network_all: np.ndarray  # (O, K, R) the same, whole
+    friction_all: np.ndarray
+    layer_all: np.ndarray
+    cell_all: np.ndarray
+
+
+def fixed(feasible: np.ndarray, starts: np.ndarray, regions: np.ndarray,
+          network_usd_per_mwh: np.ndarray, friction_usd_per_mw: np.ndarray, layer: np.ndarray,
+          cell: np.ndarray) -> Fixed:
+    """The fixed arrays of the hour's sums (``hour_sums``), packed by feasible pair once a run.
+
+    Args:
+        feasible: (O, K, R); starts, regions: its pairs (``abm.core.masks.pair_lists``).
+        network_usd_per_mwh: (O, K, R) the network part of the unit cost; friction_usd_per_mw
+            (O, K, R) per MW moved.
+        layer, cell: (O, K, R) integers (any width): each pair's layer and shift matrix cell.
+    """
+    whole = [np.ascontiguousarray(a) for a in (network_usd_per_mwh, friction_usd_per_mw,
+                                               layer, cell)]
+    return Fixed(starts, regions, *(a[feasible] for a in whole), *whole)
+
+
+def hold(x_mw: np.ndarray, starts: np.ndarray, regions: np.ndarray, held_scale: np.ndarray,
+         incumbent_scale: np.ndarray, last_x_mw: np.ndarray) -> Held:
+    """Last hour's placement copied into ``last_x_mw`` and what this hour reads of it, in one
+    pass: the MW held (last hour's scaled class by class by ``held_scale``) by operator and
+    region and by region, the incumbent (scaled by ``incumbent_scale``) at each feasible pair,
+    and what each class served.
+
+    Args:
+        x_mw: (O, K, R) last hour's placement, MW.
+        starts, regions: the feasible pairs (``abm.core.flow.pair_lists``): class k of operator
+            o may run in regions[starts[o, k]:starts[o, k + 1]].
+        held_scale, incumbent_scale: (O, K) this hour's demand over last hour's, and what the
+            incumbent scales each class by (the same but for classes with deferrable work).
+        last_x_mw: (O, K, R) output: a copy of x_mw.
+
+    The held MW are x_mw * held_scale[:, :, None] summed over classes as ``sum(axis=1)`` and
+    over operators and classes in array order; the incumbent is x_mw *
+    incumbent_scale[:, :, None] at the feasible pairs (bit for bit).
+    """
+    return Held(*_hold(x_mw, starts, regions, held_scale, incumbent_scale, last_x_mw))
+
+
+@numba.njit(cache=True)
+def _hold(x_mw, starts, regions, held_scale, incumbent_scale, last_x_mw):
+    n_o, n_k, n_r = x_mw.shape
+    incumbent = np.empty(len(regions))
+    by_operator, by_region = np.zeros((n_o, n_r)), np.zeros(n_r)
+    served, outside = np.empty((n_o, n_k)), np.zeros((n_o, n_k), dtype=np.bool_)
+    for o in range(n_o):
+        for k in range(n_k):
+            r, s, nonzero = held_scale[o, k], 0.0, 0
+            for j in range(n_r):
+                x = x_mw[o, k, j]
+                last_x_mw[o, k, j] = x
+                s += x
+                h = x * r
+                by_operator[o, j] += h
+                by_region[j] += h
+                nonzero += x != 0.0
+            served[o, k] = s
+            c = incumbent_scale[o, k]
+            for p in range(starts[o, k], starts[o, k + 1]):
+                x = x_mw[o, k, regions[p]]
+                incumbent[p] = x * c
+                nonzero -= x != 0.0
+            outside[o, k] = nonzero > 0
+    return incumbent, by_operator, by_region, served, outside
+
+
+def hour_sums(x_mw: np.ndarray, last_x_mw: np.ndarray, held: Held,
+              incumbent_scale: np.ndarray, energy_usd_per_mwh: np.ndarray, fixed: Fixed,
+              n_layers: int, n_cells: int, demand_mw: np.ndarray, last_demand_mw: np.ndarray,
               moved_mw: np.ndarray) -> HourSums:
     """The hour's sums in one pass, and the MW moved.
 
     Args:
-        x_mw, last_x_mw, incumbent_mw, held_mw: (O, K, R) this hour's placement, last
-            hour's, the incumbent friction is charged against, and last hour's scaled to this
-            hour's demand (what operators held before placing), MW.
-        energy_usd_per_mwh: (O or 1, R) the energy part of the unit cost; network_usd_per_mwh
-            (O, K, R) the rest; friction_usd_per_mw (O, K, R) per MW moved.
-        layer, cell: (O, K, R) integers (any width): each pair's layer (< n_layers) and shift
+        x_mw, last_x_mw: (O, K, R) this hour's placement and last hour's, MW.
+        held: what ``hold`` took from last hour's placement as the hour started; the incumbent
+            friction is charged against is held.incumbent_mw at the feasible pairs and
+            last_x_mw * incumbent_scale[:, :, None] (O, K) elsewhere.
+        energy_usd_per_mwh: (O or 1, R) the energy part of the unit cost; ``fixed`` the
+            network part, the friction per MW moved, each pair's layer (< n_layers) and shift
             matrix cell (< n_cells).
         demand_mw, last_demand_mw: (O, K) this hour's and last hour's demand.
         moved_mw: (O, K, R) output: the MW placed beyond the incumbent,
-            max(x_mw - incumbent_mw, 0) (as ``np.maximum``).
+            max(x_mw - incumbent, 0) (as ``np.maximum``).
 
+    A class whose MW (this hour and last) are all at its feasible pairs is read there only.
     Migrations are matched class by class in proportion: a class whose placement differs from
     last hour's (scaled to this hour's demand from what it served) spreads what left each
     region over where it arrived; only classes that moved MW against their incumbent, or left
     some unserved last hour (served other than its demand), can have moved.
     """
-    return HourSums(*_hour_sums(x_mw, last_x_mw, incumbent_mw, held_mw, energy_usd_per_mwh,
-                                network_usd_per_mwh, friction_usd_per_mw, layer, n_layers,
-                                cell, n_cells, demand_mw, last_demand_mw, moved_mw))
+    return HourSums(*_hour_sums(x_mw, last_x_mw, held.incumbent_mw, held.by_region_mw,
+                                held.served_mw, held.outside, incumbent_scale,
+                                energy_usd_per_mwh, *fixed, n_layers, n_cells, demand_mw,
+                                last_demand_mw, moved_mw))
 
 
 @numba.njit(cache=True)
-def _hour_sums(x_mw, last_x_mw, incumbent_mw, held_mw, energy, network, friction, layer,
-               n_layers, cell, n_cells, demand, last_demand, moved_mw):
+def _hour_sums(x_mw, last_x_mw, incumbent, held, last_served, outside, incumbent_scale, energy,
+               starts, regions, network_p, friction_p, layer_p, cell_p, network, friction, layer,
+               cell, n_layers, n_cells, demand, last_demand, moved_mw):
     n_o, n_k, n_r = x_mw.shape
     serving, paid = np.zeros(n_o), np.zeros(n_o)
-    served, held = np.zeros((n_o, n_r)), np.zeros(n_r)
+    served = np.zeros((n_o, n_r))
     layer_mw, shift = np.zeros(n_layers), np.zeros(n_cells)
     flows = np.zeros((n_r, n_r))
-    diff = np.empty(n_r)
+    diff, inc = np.empty(n_r), np.empty(n_r)
     moved_total = 0.0
     one = energy.shape[0] == 1
     for o in range(n_o):
         e = energy[0] if one else energy[o]
         s = f = 0.0
         for k in range(n_k):
-            last_served, moved = 0.0, False
+            x, moved = x_mw[o, k], moved_mw[o, k]
+            lo, hi = starts[o, k], starts[o, k + 1]
+            elsewhere = 0  # MW outside the feasible pairs, this hour?
             for j in range(n_r):
-                x = x_mw[o, k, j]
-                d = x - incumbent_mw[o, k, j]
-                m = d if d > 0.0 else 0.0
-                moved_mw[o, k, j] = m
-                held[j] += held_mw[o, k, j]
-                last_served += last_x_mw[o, k, j]
-                if x != 0.0:
-                    s += x * (e[j] + network[o, k, j])
-                    served[o, j] += x
-                    layer_mw[layer[o, k, j]] += x
-                    shift[cell[o, k, j]] += x
-                if m != 0.0:
-                    f += m * friction[o, k, j]
-                    moved_total += m
-                    moved = True
-            if moved or abs(last_served - last_demand[o, k]) > 1e-12:
-                _migrations(x_mw[o, k], last_x_mw[o, k], demand[o, k], last_served, diff, flows)
+                elsewhere += x[j] != 0.0
+            for p in range(lo, hi):
+                elsewhere -= x[regions[p]] != 0.0
+            any_moved = False
+            if elsewhere == 0 and not outside[o, k]:  # only the pairs hold MW: read those
+                moved[:] = 0.0
+                for p in range(lo, hi):
+                    j = regions[p]
+                    d = x[j] - incumbent[p]
+                    m = d if d > 0.0 else 0.0
+                    moved[j] = m
+                    if x[j] != 0.0:
+                        s += x[j] * (e[j] + network_p[p])
+                        served[o, j] += x[j]
+                        layer_mw[layer_p[p]] += x[j]
+                        shift[cell_p[p]] += x[j]
+                    if m != 0.0:
+                        f += m * friction_p[p]
+                        moved_total += m
+                        any_moved = True
+            else:  # every region, the incumbent by pair where feasible, else last hour's
+                for j in range(n_r):
+                    inc[j] = last_x_mw[o, k, j] * incumbent_scale[o, k]
+                for p in range(lo, hi):
+                    inc[regions[p]] = incumbent[p]
+                for j in range(n_r):
+                    d = x[j] - inc[j]
+                    m = d if d > 0.0 else 0.0
+                    moved[j] = m
+                    if x[j] != 0.0:
+                        s += x[j] * (e[j] + network[o, k, j])
+                        served[o, j] += x[j]
+                        layer_mw[layer[o, k, j]] += x[j]
+                        shift[cell[o, k, j]] += x[j]
+                    if m != 0.0:
+                        f += m * friction[o, k, j]
+                        moved_total += m
+                        any_moved = True
+            if any_moved or abs(last_served[o, k] - last_demand[o, k]) > 1e-12:
+                _migrations(x, last_x_mw[o, k], demand[o, k], last_served[o, k], diff, flows)
         serving[o], paid[o] = s, f
     return serving, paid, served, held, moved_total, layer_mw, shift, flows
 

@@ -61,9 +61,11 @@ class PlacementEngine:
         arguments of ``abm.core.flow.first_come``, with the unit cost in two parts: the
         hour's (O, R) ``energy_usd_per_mwh`` plus the (O, K, R) ``network_usd_per_mwh``
         fixed for the run, as ``abm.core.costs.unit_cost`` adds them; network, friction and
-        preference are the same arrays every hour of a run; with ``walks_plans``,
-        ``ahead`` for operators with deferrable work, as
-        ``abm.core.horizon_walk.plan_walk``); return how many needed an LP."""
+        preference are the same arrays every hour of a run; the incumbent (P,) at each
+        feasible pair of ``feasible`` in ``abm.core.masks.pair_lists``'s order, all the walk
+        reads of it; with ``walks_plans``, ``ahead`` for operators with deferrable work and
+        the incumbent (O, K, R), as ``abm.core.horizon_walk.plan_walk``); return how many
+        needed an LP."""
         raise NotImplementedError(f"{type(self).__name__} places operators one at a time")
 
     def state(self) -> Arrays:

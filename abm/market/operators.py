@@ -25,7 +25,7 @@ from abm.core.backlog import Balance, arrive, slots, split_demand
 from abm.core.backlog import settle as settle_backlog
 from abm.core.costs import energy_cost, friction, network_cost
 from abm.core.horizon import HorizonProblem, HoursAhead, Plan
-from abm.core.masks import masks
+from abm.core.masks import masks, pair_lists
 from abm.core.metrics import LAYERS, layer_of, shift_index
 from abm.core.problem import PlacementProblem, tie_preference
 from abm.core.signals import Signals
@@ -43,7 +43,7 @@ from abm.market.strategies import (
 )
 
 if TYPE_CHECKING:
-    from abm.core.tally import HourSums
+    from abm.core.tally import Fixed, Held, HourSums
     from abm.market.model import MarketModel
     from abm.market.regions import Regions
     from abm.market.zones import Zones
@@ -167,8 +167,10 @@ class Operators(ArrayAgentSet[Operator]):
     #: fields a checkpoint stores (abm/market/state.py)
     STATE = ("demand_mw", "prev_demand_mw", "x_mw", "unserved_mw", "moved_mw", "cost_usd",
              "lp_solves", "shift_mwh", "backlog_mwh")
-    #: recomputed every hour before they are read, or output the run writer drains
-    SCRATCH = ("incumbent_mw", "held_mw", "last_x_mw", "forecast",
+    #: recomputed every hour before they are read, output the run writer drains, or caches of
+    #: what is fixed for the run (``fixed``, ``_demand``)
+    SCRATCH = ("held", "held_scale", "incumbent_scale", "_held_mw", "_incumbent_mw", "fixed",
+               "_demand", "last_x_mw", "forecast",
                "forecast_carbon_kg_per_mwh", "forecast_energy_usd_per_mwh", "_cost_usd_per_mwh",
                "realised_energy_usd_per_mwh",
                "migrations", "engine", "due_mw", "work_mwh",
@@ -180,6 +182,9 @@ class Operators(ArrayAgentSet[Operator]):
         policy = inst.policy
         self.model = model
         self.feasible = masks(inst).feasible  # (O, K, R) where each class may run
+        # the feasible pairs (class k of operator o runs in regions[starts[o, k]:starts[o,
+        # k + 1]]): the incumbent is kept by pair, the only entries the walk reads
+        self.pair_starts, self.pair_regions = pair_lists(self.feasible)
         self.friction_usd_per_mw = friction(inst)  # (O, K, R) per MW moved, as paid
         # operators weigh a move's one-off friction against the hours they expect to hold it
         self.planning_friction_usd_per_mw = self.friction_usd_per_mw / policy.holding_hours
@@ -193,6 +198,7 @@ class Operators(ArrayAgentSet[Operator]):
         # how placement problems are solved (market.solver)
         self.engine: PlacementEngine = PLACEMENT_ENGINES[model.market.solver](self.feasible)
         self.compiled_walk = True  # lp operators placed by the engine's walk (the fast path)
+        self._demand: dict[float, np.ndarray] = {}  # (O, K) demand by UTC hour (``demand_at``)
         n_o, n_k, n_r = inst.shape
         n_z = len(inst.scenario.zones)
         self.demand_mw = inst.demand_at(model.stamps[0].hour)  # (O, K) this hour
@@ -200,12 +206,18 @@ class Operators(ArrayAgentSet[Operator]):
         self.status_quo_mw = inst.with_demand(self.demand_mw).status_quo_mw()
         self.x_mw = self.status_quo_mw.copy()  # (O, K, R) placement
         self.last_x_mw = self.x_mw.copy()  # (O, K, R) last hour's placement
-        # (O, K, R) last hour's placement scaled to this hour's demand: the capacity each
-        # operator holds first (``place``)
-        self.held_mw = self.x_mw.copy()
-        # (O, K, R) what friction is charged against: held_mw, and for a class with work
-        # scaled to all it may run (``_with_work``)
-        self.incumbent_mw = self.held_mw
+        # (O, K) what last hour's placement is scaled by, class by class: to this hour's
+        # demand, the capacity each operator holds first (``place``, ``held_mw``); and what
+        # friction is charged against (``incumbent_mw``): the same, and for a class with work
+        # to all it may run (``_with_work``)
+        self.held_scale = np.ones((n_o, n_k))
+        self.incumbent_scale = self.held_scale
+        # what the hour reads of last hour's placement (``abm.core.tally.hold``): the MW held
+        # by operator and region, the incumbent by feasible pair, what each class served
+        self.held: Held | None = None
+        self._held_mw: np.ndarray | None = None  # (O, K, R) built where read
+        self._incumbent_mw: np.ndarray | None = None
+        self.fixed: Fixed | None = None  # what the hour's sums read of the fixed arrays
         self.unserved_mw = np.zeros((n_o, n_k))
         self.moved_mw = np.zeros((n_o, n_k, n_r))
         # (O, Z) each operator's forecast signals
@@ -251,20 +263,53 @@ class Operators(ArrayAgentSet[Operator]):
     def new_hour(self, hour_utc: float) -> None:
         """This hour's demand; last hour's placement, scaled class by class to it, becomes
         the incumbent each operator holds."""
-        self.demand_mw = self.inst.demand_at(hour_utc)
+        self.demand_mw = self.demand_at(hour_utc)
         if self.defers.any():
             self._new_work()
         else:
             self.due_mw = self.demand_mw
-        self.last_x_mw = self.x_mw.copy()
+        from abm.core.tally import hold  # compiled: numba loads on first use
+
         ratio = np.divide(self.demand_mw, self.prev_demand_mw,
                           out=np.zeros_like(self.demand_mw), where=self.prev_demand_mw > 0)
-        self.held_mw = self.x_mw * ratio[:, :, None]
-        self.incumbent_mw = self._with_work(ratio) if self.defers.any() else self.held_mw
+        self.held_scale = ratio
+        self.incumbent_scale = self._with_work(ratio) if self.defers.any() else ratio
+        self.held = hold(self.x_mw, self.pair_starts, self.pair_regions, self.held_scale,
+                         self.incumbent_scale, self.last_x_mw)
+        self._held_mw = self._incumbent_mw = None
+
+    @property
+    def held_mw(self) -> np.ndarray:
+        """(O, K, R) last hour's placement scaled class by class to this hour's demand: the
+        capacity each operator holds first (``place``; built at first read, the hour itself
+        reads ``held``)."""
+        if self._held_mw is None:
+            self._held_mw = self.last_x_mw * self.held_scale[:, :, None]
+        return self._held_mw
+
+    @property
+    def incumbent_mw(self) -> np.ndarray:
+        """(O, K, R) what friction is charged against: ``held_mw``, and for a class with work
+        last hour's placement scaled to all it may run (``_with_work``; built at first read,
+        the walk and the hour's sums read it by feasible pair, ``held.incumbent_mw``)."""
+        if self._incumbent_mw is None:
+            self._incumbent_mw = (self.held_mw if self.incumbent_scale is self.held_scale
+                                  else self.last_x_mw * self.incumbent_scale[:, :, None])
+        return self._incumbent_mw
+
+    def demand_at(self, hour_utc: float) -> np.ndarray:
+        """(O, K) demand at a UTC hour (``abm.core.instance.Instance.demand_at``), computed
+        once a run for each hour of the day it is asked for (read-only)."""
+        if hour_utc not in self._demand:
+            demand = self.inst.demand_at(hour_utc)
+            demand.flags.writeable = False
+            self._demand[hour_utc] = demand
+        return self._demand[hour_utc]
 
     def _with_work(self, ratio: np.ndarray) -> np.ndarray:
-        """(O, K, R) the incumbent against which friction is charged (docs/model.md,
-        "Migration friction"): a class with deferrable work holds last hour's placement scaled
+        """(O, K) what last hour's placement is scaled by into the incumbent against which
+        friction is charged (docs/model.md, "Migration friction"): a class with deferrable
+        work holds last hour's placement scaled
         to everything it may run this hour (its due load and all the work waiting, after
         this hour's arrivals) against what it had to place then (MW served and due load
         unserved), so that work run later where the class runs is not a move, while MW in a
@@ -273,9 +318,8 @@ class Operators(ArrayAgentSet[Operator]):
         waits = self.deadline_hours > 0
         placed = self.x_mw.sum(axis=2) + self.unserved_mw
         may_run = self.due_mw + self.backlog_mwh.sum(axis=2)
-        scale = np.where(waits, np.divide(may_run, placed, out=np.zeros_like(placed),
-                                          where=placed > 0), ratio)
-        return self.x_mw * scale[:, :, None]
+        return np.where(waits, np.divide(may_run, placed, out=np.zeros_like(placed),
+                                         where=placed > 0), ratio)
 
     def _new_work(self) -> None:
         """Split this hour's demand into due load and work, add the work to the backlog (by
@@ -289,7 +333,7 @@ class Operators(ArrayAgentSet[Operator]):
         self.work_run_mwh[:] = 0.0
         start = model.stamps[model.hour]
         self.due_ahead_mw = np.stack([split_demand(
-            inst.demand_at((start + dt.timedelta(hours=t)).hour), inst.deferrable_share,
+            self.demand_at((start + dt.timedelta(hours=t)).hour), inst.deferrable_share,
             self.deadline_hours)[0] for t in range(1, self.backlog_mwh.shape[2])]).reshape(
             -1, *self.demand_mw.shape)
 
@@ -359,8 +403,8 @@ class Operators(ArrayAgentSet[Operator]):
         """
         regions: Regions = self.model.regions
         capacity = regions.offered_mw  # the capacity, or less in an event's hours
-        inc = self.incumbent_mw
-        held = self.held_mw.sum(axis=1)
+        assert self.held is not None, "new_hour first"
+        held = self.held.by_operator_mw
         total = held.sum(axis=0)
         reserved = held * np.minimum(1.0, np.divide(capacity, total,
                                                     out=np.ones_like(total), where=total > 0))
@@ -376,8 +420,11 @@ class Operators(ArrayAgentSet[Operator]):
         if plans and not engine.walks_plans:  # operators with work are not walked; the walk
             # checks every row against the one-hour contract, where they may hold more than
             # their due load
-            due = np.where(defers[:, None], np.maximum(due, inc.sum(axis=2)), due)
+            due = np.where(defers[:, None], np.maximum(due, self.incumbent_mw.sum(axis=2)),
+                           due)
         ahead = self._walk_ahead() if plans and engine.walks_plans else None
+        # the walk reads the incumbent by feasible pair, a plan's walk whole
+        inc = self.held.incumbent_mw if ahead is None else self.incumbent_mw
         start, checked = 0, False
         for stop in (*edges.tolist(), len(order)):
             run = order[start:stop]
@@ -437,15 +484,19 @@ class Operators(ArrayAgentSet[Operator]):
             b = self.balance
             self.missed_mwh, self.balance = settle_backlog(
                 self.backlog_mwh, self.work_run_mwh, b.before_mwh, b.arrived_mwh)
-        from abm.core.tally import hour_sums  # compiled: numba loads on first use
+        from abm.core.tally import fixed, hour_sums  # compiled: numba loads on first use
 
         energy = energy_cost(self.inst, realised, rent_usd_per_mwh)  # (O, R)
         self.realised_energy_usd_per_mwh = energy
         n_z = len(self.shift_mwh)
-        self.sums = hour_sums(self.x_mw, self.last_x_mw, self.incumbent_mw, self.held_mw,
-                              energy, self.network_usd_per_mwh, self.friction_usd_per_mw,
-                              self.layer, len(LAYERS), self.shift_index, n_z * n_z,
-                              self.demand_mw, last_demand, self.moved_mw)
+        assert self.held is not None, "new_hour first"
+        if self.fixed is None:  # the fixed arrays it reads, by feasible pair, once a run
+            self.fixed = fixed(self.feasible, self.pair_starts, self.pair_regions,
+                               self.network_usd_per_mwh, self.friction_usd_per_mw, self.layer,
+                               self.shift_index)
+        self.sums = hour_sums(self.x_mw, self.last_x_mw, self.held, self.incumbent_scale,
+                              energy, self.fixed, len(LAYERS), n_z * n_z, self.demand_mw,
+                              last_demand, self.moved_mw)
         self.cost_usd = self.sums.serving_usd + self.sums.friction_usd
         self.shift_mwh += self.sums.shift_mw.reshape(n_z, n_z)
         # MW that left one region for another, matched class by class in proportion
