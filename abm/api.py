@@ -119,7 +119,7 @@ def simulate(scenario: str | Path | Scenario | None = None, hours: int | None = 
     if operator_detail:
         scn = scn.with_market(operator_detail=True)
     return simulate_scenario(scn, hours, seed,
-                             RunProgress(f"abm {scn.name}") if progress else None)
+                             RunProgress(f"abm {scn.name}", scenario=scn) if progress else None)
 
 
 def headroom(scenario: str | Path | Scenario | None = None,

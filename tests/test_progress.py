@@ -8,11 +8,14 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
+import numba
 import pytest
 
 import abm
 import abm.core.flow
+import abm.market.progress
 from abm.cli import main
 from abm.errors import InputError
 from abm.market.progress import COMPILING, RunProgress
@@ -20,7 +23,7 @@ from abm.market.progress import COMPILING, RunProgress
 
 def test_the_first_run_says_it_compiles_and_its_clock_starts_after_the_first_hour(
         monkeypatch, capsys):
-    monkeypatch.setattr(abm.core.flow, "needs_compiling", lambda: True)
+    monkeypatch.setattr(abm.market.progress, "needs_compiling", lambda scenario=None: True)
     bar = RunProgress("abm run x")
     bar(0, 10)  # before the first hour
     assert capsys.readouterr().err.rstrip().endswith(f"0/10 [00:00<?, ?h/s, {COMPILING}]")
@@ -37,7 +40,7 @@ def test_the_first_run_says_it_compiles_and_its_clock_starts_after_the_first_hou
 
 
 def test_no_compiling_notice_once_compiled(monkeypatch, capsys):
-    monkeypatch.setattr(abm.core.flow, "needs_compiling", lambda: False)
+    monkeypatch.setattr(abm.market.progress, "needs_compiling", lambda scenario=None: False)
     bar = RunProgress("abm run x", quiet=False)
     bar(3, 10)  # a resumed run: 3 hours already done
     assert "3/10" in capsys.readouterr().err and COMPILING not in capsys.readouterr().err
@@ -47,7 +50,7 @@ def test_no_compiling_notice_once_compiled(monkeypatch, capsys):
 def test_work_that_compiles_nothing_never_says_compiling(monkeypatch, capsys):
     """The headroom of zones compiles nothing: even on a fresh machine its bar says nothing of
     compiling, and its clock runs from the bar's first drawing (no restart after a step)."""
-    monkeypatch.setattr(abm.core.flow, "needs_compiling", lambda: True)
+    monkeypatch.setattr(abm.market.progress, "needs_compiling", lambda scenario=None: True)
     bar = RunProgress("abm headroom x", unit="zone", compiles=False)
     bar(0, 3)
     start = bar.bar.start_t
@@ -77,6 +80,47 @@ def test_needs_compiling_reads_numba_s_cache():
     assert fresh.stdout.strip() == "True"
     abm.simulate(hours=1, seed=1, population__operators=2)
     assert not abm.core.flow.needs_compiling()
+
+
+@numba.njit(cache=True)
+def _never_built(x):  # never called: no numba cache on disk, no signature in this process
+    return x
+
+
+def test_the_notice_counts_the_grid_s_loops_where_a_run_clears_zones_with_them(monkeypatch):
+    """The technology market's clearing calls the grid's loops in every hour (the cheapest
+    source and the basis's check only where zones are coupled); the calibrated stacks call
+    none. A loop not yet built makes the notice show for a run that calls it, only."""
+    from abm.config.registry import GRID_RESPONSES
+    from abm.grid import clearing_loops as loops
+    from abm.market.progress import needs_compiling
+
+    technology = GRID_RESPONSES["technology"]
+    scn = abm.load_scenario()  # the technology market, 23 zones, interconnectors among them
+    assert scn.market.grid_response == "technology"
+    assert technology.compiled(scn) == (loops.next_units, loops.cheapest_sources,
+                                        loops.offer_check)
+    island = replace(scn, zones=tuple(z for z in scn.zones if z.id == "SG"))
+    assert technology.compiled(island) == (loops.next_units,)
+    assert not hasattr(GRID_RESPONSES["calibrated"], "compiled")
+    abm.simulate(hours=1, seed=1, population__operators=2)  # what a run calls is loaded
+    calibrated = scn.with_market(grid_response="calibrated")
+    assert not needs_compiling(scn) and not needs_compiling(calibrated)
+    monkeypatch.setattr(loops, "next_units", _never_built)  # as on a machine without its cache
+    assert needs_compiling(scn) and needs_compiling(island)
+    assert not needs_compiling(calibrated) and not needs_compiling(None)
+
+
+def test_the_grid_s_loops_the_notice_counts_are_called_in_a_run_s_first_hour():
+    """Else the notice would show on every run (a run caches only what it calls): in a fresh
+    process, each loop counted for the default scenario is built after one hour of it."""
+    code = ("import abm; from abm.config.registry import GRID_RESPONSES; "
+            "counted = GRID_RESPONSES['technology'].compiled(abm.load_scenario()); "
+            "abm.simulate(hours=1, seed=1, population__operators=2); "
+            "print(len(counted), sorted(f.__name__ for f in counted if not f.signatures))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "3 []", done.stdout
 
 
 def test_hours_beyond_the_limits_are_refused_before_anything_runs(tmp_path, capsys):

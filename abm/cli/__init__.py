@@ -177,7 +177,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                          + ", ".join(z.id for z in scn.zones))
     out = args.out  # checked by folder_arg
     out.mkdir(parents=True, exist_ok=True)
-    bar = RunProgress(f"abm run {scn.name}", quiet=args.quiet)
+    bar = RunProgress(f"abm run {scn.name}", quiet=args.quiet, scenario=scn)
     try:
         result = run_market(scn, out, hours=args.hours, seed=args.seed, resume=args.resume,
                             restart=args.restart, progress=bar,

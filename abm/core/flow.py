@@ -41,7 +41,8 @@ and networkx's network simplex in the tests and ``benchmarks/oracle_check.py``.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import numba
 import numpy as np
@@ -614,18 +615,19 @@ def first_come(order: np.ndarray, cost: np.ndarray, feasible: np.ndarray, demand
                 available_mw, voll_usd_per_mwh, x_mw, unserved_mw, check=False)
 
 
-def needs_compiling() -> bool:
+def needs_compiling(also: Sequence[Any] = ()) -> bool:
     """Whether what a market run compiles (the first-come walk, the placement contract's checks
     in ``abm.core.problem_check`` and the hour's sums in ``abm.core.tally``; what they call is
-    compiled with them) is still to be compiled on this machine, which takes tens of seconds
-    once: False when each is loaded in this process or has an up-to-date numba cache on disk
-    (``cache=True``; a changed source file invalidates it). Functions a run does not call (a
-    one-off ``solve_flow``, the HiGHS engine's tolerance) do not count: a run never caches
-    them."""
+    compiled with them), and the numba functions ``also`` (the grid's loops where the run
+    clears zones with them: ``abm.market.progress.needs_compiling``), is still to be compiled
+    on this machine, which takes tens of seconds once: False when each is loaded in this
+    process or has an up-to-date numba cache on disk (``cache=True``; a changed source file
+    invalidates it). Functions a run does not call (a one-off ``solve_flow``, the HiGHS
+    engine's tolerance) do not count: a run never caches them."""
     from abm.core import problem_check, tally
 
     compiled = [_first_come, problem_check.arrays_valid, problem_check.walk_valid,
-                tally._hour_sums]
+                tally._hour_sums, *also]
     try:
         return any(not f.signatures and not f._cache._cache_file._load_index()
                    for f in compiled)

@@ -537,6 +537,17 @@ def _merit_dispatch(merit: MeritOrder, load: np.ndarray) -> tuple[np.ndarray, np
     return g_pad, np.maximum(load - merit.before_mw[:, -1] - avail[:, -1], 0.0)
 
 
+def compiled_loops(coupled: bool) -> tuple:
+    """The compiled loops (``abm.grid.clearing_loops``, numba) that clearing the zones calls in
+    every hour, so in a run's first: the unit that serves each zone's next MW and, where zones
+    are coupled (a :class:`CoupledLP`), the cheapest source across lines and the check of
+    HiGHS's basis on the offer cost. The others (the status quo's basis, the check on the tie
+    cost) run only in some hours and compile then, in a fraction of a second."""
+    from abm.grid import clearing_loops as loops  # numba: loaded when first needed
+
+    return (loops.next_units, *((loops.cheapest_sources, loops.offer_check) if coupled else ()))
+
+
 def clear_zones(fleet: Fleet, merit: MeritOrder, load_mw: np.ndarray, network: Network,
                 lp: CoupledLP | None, price_cap_usd_per_mwh: float) -> Dispatch:
     """Clear all zones at loads ``load_mw`` (Z,): isolated zones by their merit order, the

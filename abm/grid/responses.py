@@ -10,6 +10,9 @@ A response is built once per run from the scenario and its hourly base signals
 and the market calls ``clear`` as often as it needs counterfactuals (forecast quotes, the placed
 load, no data-centre load, the status quo), so it never branches on the response type. The
 data-centre load is added to each zone's own background demand, which the response owns.
+A builder whose clearing runs compiled code may say which (``compiled(scenario)``: the numba
+functions a run calls in its first hour), so that the progress bar says "compiling" while they
+are built (``abm.market.progress.needs_compiling``).
 
 Shipped responses (``market.grid_response``):
 
@@ -43,6 +46,7 @@ from abm.grid import (
     traced_carbon_kg_per_mwh,
 )
 from abm.grid.availability import zone_lat_lon
+from abm.grid.clearing import compiled_loops
 from abm.grid.supply import Stack, calibrate, clear
 
 
@@ -277,6 +281,15 @@ class TechnologyMarket:
             self.market.line_ids, self.market.line_zones, strict=True))
         self.base = base
         self.stamps = stamps
+
+    @staticmethod
+    def compiled(scenario: Scenario) -> tuple:
+        """The compiled loops a run of ``scenario`` calls in its first hour
+        (``abm.grid.clearing.compiled_loops``): its zones are coupled where an interconnector
+        joins two of them."""
+        data = load_grid_data(scenario.grid.data, scenario.grid.scale, scenario.source)
+        network = build_network(data.lines, [z.id for z in scenario.zones])
+        return compiled_loops(bool(network.components()))
 
     def set_hour(self, t: int, reference_dc_mw: np.ndarray) -> HourFit:
         """Background demand and availability of hour ``t``, calibrated at the status quo."""

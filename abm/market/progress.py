@@ -1,22 +1,43 @@
 """Progress bars of runs and sweeps, on stderr, that tell the truth about the first run.
 
-The first run on a machine compiles the placement (numba, tens of seconds) before its first
-hour; a bar that counted that hour into its rate would promise an ETA tens of times too long.
-:class:`RunProgress` is the ``progress(done, total)`` callback every face passes to a run
-(``abm run``, ``abm.simulate(progress=True)``, ``abm report``) or a sweep: called once before
-the first step (with what is already done), it opens its bar and says "compiling (first run
-only)" when the compiled code is not yet built (``abm.core.flow.needs_compiling``); after the
-first step of this session it clears that and restarts its clock, so rate and ETA count from
-there. Work that compiles nothing (``compiles=False``: the headroom of zones) has neither the
-notice nor the restart.
+The first run on a machine compiles the placement (numba, tens of seconds) and, where its zones
+clear on the technology market, the grid's loops, before its first hour; a bar that counted that
+hour into its rate would promise an ETA tens of times too long. :class:`RunProgress` is the
+``progress(done, total)`` callback every face passes to a run (``abm run``,
+``abm.simulate(progress=True)``, ``abm report``) or a sweep: called once before the first step
+(with what is already done), it opens its bar and says "compiling (first run only)" when the
+compiled code the run calls is not yet built (:func:`needs_compiling`); after the first step of
+this session it clears that and restarts its clock, so rate and ETA count from there. Work that
+compiles nothing (``compiles=False``: the headroom of zones) has neither the notice nor the
+restart.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from abm.config.scenario import Scenario
 
 COMPILING = "compiling (first run only)"
+
+
+def needs_compiling(scenario: Scenario | None = None) -> bool:
+    """Whether a market run of ``scenario`` still has compiled code to build on this machine:
+    the placement's (``abm.core.flow.needs_compiling``) and the loops its grid response clears
+    with in every hour (the builder's ``compiled(scenario)``, where it has one: the technology
+    market's, ``abm.grid.clearing.compiled_loops``). None: the placement's alone (a sweep of
+    many scenarios)."""
+    from abm.core.flow import needs_compiling as placement_needs  # numba: loaded when a run starts
+
+    also: tuple = ()
+    if scenario is not None:
+        from abm.config.registry import GRID_RESPONSES
+
+        build = GRID_RESPONSES[scenario.market.grid_response]
+        also = tuple(build.compiled(scenario)) if hasattr(build, "compiled") else ()
+    return placement_needs(also)
 
 
 class RunProgress:
@@ -29,12 +50,15 @@ class RunProgress:
         smoothing: tqdm's smoothing of the rate (0: the average since the clock started).
         compiles: whether the work runs the compiled placement (a market run or a sweep's
             runs); without, the bar never says "compiling" and its clock starts with it.
+        scenario: the scenario run, whose grid response may compile too
+            (:func:`needs_compiling`; None: a sweep's bar counts the placement's alone).
     """
 
     def __init__(self, desc: str, unit: str = "h", quiet: bool = False,
-                 smoothing: float = 0.3, compiles: bool = True) -> None:
+                 smoothing: float = 0.3, compiles: bool = True,
+                 scenario: Scenario | None = None) -> None:
         self.desc, self.unit, self.quiet, self.smoothing = desc, unit, quiet, smoothing
-        self.compiles = compiles
+        self.compiles, self.scenario = compiles, scenario
         self.bar: Any = None
         self.started = not compiles  # a clock to restart after the first step only if it compiles
 
@@ -44,11 +68,8 @@ class RunProgress:
 
             self.bar = tqdm(total=total, initial=done, desc=self.desc, unit=self.unit,
                             file=sys.stderr, disable=self.quiet, smoothing=self.smoothing)
-            if self.compiles:
-                from abm.core.flow import needs_compiling  # numba: loaded when a run starts
-
-                if needs_compiling():
-                    self.bar.set_postfix_str(COMPILING)
+            if self.compiles and needs_compiling(self.scenario):
+                self.bar.set_postfix_str(COMPILING)
             return
         if not self.started:  # the clock starts once the first step of this session is done
             self.started = True

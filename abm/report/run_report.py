@@ -91,7 +91,8 @@ def run_scenario(path: Path, hours: int | None = None, seed: int | None = None,
     """
     scn = (scenario or load_scenario(path)).with_market(operator_detail=True)
     return simulate_scenario(scn, hours, seed,
-                             RunProgress(f"abm report: {desc or scn.name}", quiet=quiet))
+                             RunProgress(f"abm report: {desc or scn.name}", quiet=quiet,
+                                         scenario=scn))
 
 
 def get_run(path: str | Path, hours: int | None = None, seed: int | None = None,
