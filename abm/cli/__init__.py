@@ -14,7 +14,9 @@ in a fresh interpreter; ``benchmarks/startup.py`` times it).
   :class:`abm.errors.InputError` (exit 2, one line on stderr).
 - ``set_defaults(interrupted=...)`` says, in one line, what Ctrl-C leaves behind and how to carry
   on; :func:`main` prints it and exits 130 (a handler that knows more may set
-  ``args.interrupted`` as it goes, or catch ``KeyboardInterrupt`` itself).
+  ``args.interrupted`` as it goes, or catch ``KeyboardInterrupt`` itself). CPython can lose a
+  Ctrl-C that lands while libraries load (in their cleanup): ``cmd_run`` loads under
+  :class:`abm.cli.interrupts.InterruptHold`, which raises it once the first hour is done.
 - Only this package prints. The library logs (``logging.getLogger(__name__)``; a test fails on a
   ``print`` outside ``abm/cli/``); :func:`main` shows its warnings as one ``warning: ...`` line
   each on stderr, and a handler prints its own result (``wrote ...``) on stdout.
@@ -32,6 +34,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from abm.cli.argtypes import budgets_arg, folder_arg, positive_float_arg, positive_int_arg, seed_arg
+from abm.cli.interrupts import InterruptHold
 from abm.errors import InputError, PlausibilityWarning, PluginWarning, ResultError, one_line
 from abm.market.progress import end_bars
 
@@ -163,41 +166,43 @@ def cmd_frontier(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the market with a progress bar; write tables, summary and figures."""
-    from abm.config.scenario import check_hours, load_scenario
-    from abm.core.metrics import EMISSION_BASES, LAYERS
-    from abm.market.events import TOTALS as EVENT_TOTALS
-    from abm.market.progress import RunProgress
-    from abm.market.run import read_tables, run_market
+    with InterruptHold() as hold:  # a Ctrl-C while the run loads stops it after the first hour
+        from abm.config.scenario import check_hours, load_scenario
+        from abm.core.metrics import EMISSION_BASES, LAYERS
+        from abm.market.events import TOTALS as EVENT_TOTALS
+        from abm.market.progress import RunProgress
+        from abm.market.run import read_tables, run_market
 
-    scn = load_scenario(args.scenario)
-    if args.hours is not None:
-        check_hours("--hours", "hours", scn.start, args.hours)
-    if args.zone is not None and args.zone not in {z.id for z in scn.zones}:
-        raise InputError("--zone", "zone", f"unknown zone {args.zone!r}; the scenario's zones: "
-                         + ", ".join(z.id for z in scn.zones))
-    out = args.out  # checked by folder_arg
-    out.mkdir(parents=True, exist_ok=True)
-    bar = RunProgress(f"abm run {scn.name}", quiet=args.quiet, scenario=scn)
-    try:
-        result = run_market(scn, out, hours=args.hours, seed=args.seed, resume=args.resume,
-                            restart=args.restart, progress=bar,
-                            checkpoint_hours=args.checkpoint_hours,
-                            **({"checkpoint_seconds": args.checkpoint_seconds}
-                               if args.checkpoint_seconds else {}))
-    except KeyboardInterrupt:
-        end_bars()
-        print(f"interrupted: the steps up to the last checkpoint are in {out}; carry on with "
-              "--resume", file=sys.stderr)
-        return 130
+        scn = load_scenario(args.scenario)
+        if args.hours is not None:
+            check_hours("--hours", "hours", scn.start, args.hours)
+        if args.zone is not None and args.zone not in {z.id for z in scn.zones}:
+            raise InputError("--zone", "zone", f"unknown zone {args.zone!r}; the scenario's "
+                             "zones: " + ", ".join(z.id for z in scn.zones))
+        out = args.out  # checked by folder_arg
+        out.mkdir(parents=True, exist_ok=True)
+        bar = RunProgress(f"abm run {scn.name}", quiet=args.quiet, scenario=scn, hold=hold)
+        try:
+            result = run_market(scn, out, hours=args.hours, seed=args.seed, resume=args.resume,
+                                restart=args.restart, progress=bar,
+                                checkpoint_hours=args.checkpoint_hours,
+                                **({"checkpoint_seconds": args.checkpoint_seconds}
+                                   if args.checkpoint_seconds else {}))
+        except KeyboardInterrupt:
+            end_bars()
+            print(f"interrupted: the steps up to the last checkpoint are in {out}; carry on "
+                  "with --resume", file=sys.stderr)
+            return 130
     bar.close()
-    from abm.report.figures import (  # matplotlib: loaded once the run is done
-        busiest_zone,
-        emissions_figure,
-        generation_figure,
-        save,
-        shift_figure,
-        zone_load_figure,
-    )
+    with InterruptHold():  # matplotlib loads: a Ctrl-C stops the command once it has
+        from abm.report.figures import (
+            busiest_zone,
+            emissions_figure,
+            generation_figure,
+            save,
+            shift_figure,
+            zone_load_figure,
+        )
 
     name = f"{scn.name}, seed {result['seed']}"
     written = read_tables(out, "zones", "model")

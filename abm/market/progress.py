@@ -10,12 +10,16 @@ compiled code the run calls is not yet built (:func:`needs_compiling`); after th
 this session it clears that and restarts its clock, so rate and ETA count from there. Work that
 compiles nothing (``compiles=False``: the headroom of zones) has neither the notice nor the
 restart.
+
+``abm run`` holds a Ctrl-C while the run loads (``abm/cli/interrupts.py``): the bar tells its
+hold when the run goes on to compile (a Ctrl-C then stops it at once) and when the first hour
+is done (a Ctrl-C held until then stops it there).
 """
 
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from abm.config.scenario import Scenario
@@ -40,6 +44,16 @@ def needs_compiling(scenario: Scenario | None = None) -> bool:
     return placement_needs(also)
 
 
+class Hold(Protocol):
+    """A Ctrl-C held while a run loads (``abm.cli.interrupts.InterruptHold``)."""
+
+    def let_through(self) -> None:
+        """The run goes on to compile: a Ctrl-C stops it at once from now on."""
+
+    def release(self) -> None:
+        """The first hour is done: a Ctrl-C held until now stops the run now."""
+
+
 class RunProgress:
     """A tqdm bar as a ``progress(done, total)`` callback (module docstring).
 
@@ -52,13 +66,15 @@ class RunProgress:
             runs); without, the bar never says "compiling" and its clock starts with it.
         scenario: the scenario run, whose grid response may compile too
             (:func:`needs_compiling`; None: a sweep's bar counts the placement's alone).
+        hold: a Ctrl-C held while the run loads, told when the run compiles and when its
+            first hour is done (:class:`Hold`).
     """
 
     def __init__(self, desc: str, unit: str = "h", quiet: bool = False,
                  smoothing: float = 0.3, compiles: bool = True,
-                 scenario: Scenario | None = None) -> None:
+                 scenario: Scenario | None = None, hold: Hold | None = None) -> None:
         self.desc, self.unit, self.quiet, self.smoothing = desc, unit, quiet, smoothing
-        self.compiles, self.scenario = compiles, scenario
+        self.compiles, self.scenario, self.hold = compiles, scenario, hold
         self.bar: Any = None
         self.started = not compiles  # a clock to restart after the first step only if it compiles
 
@@ -70,7 +86,12 @@ class RunProgress:
                             file=sys.stderr, disable=self.quiet, smoothing=self.smoothing)
             if self.compiles and needs_compiling(self.scenario):
                 self.bar.set_postfix_str(COMPILING)
+                if self.hold is not None:
+                    self.hold.let_through()
             return
+        if self.hold is not None:  # the first step of this session is done
+            hold, self.hold = self.hold, None
+            hold.release()
         if not self.started:  # the clock starts once the first step of this session is done
             self.started = True
             self.bar.reset(total=total)
