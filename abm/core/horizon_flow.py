@@ -30,8 +30,14 @@ from abm.core.problem import PlacementError
 _EPS = 1e-12  # MW: residual capacity below this is used up
 _TIE_TOL = 1e-9  # tie-cost differences below this are ties (the ranks are sums of a few terms)
 
+# abm.core.flow's comparisons, inlined into the rounds' inner loops (numba's own inlining: as
+# separate calls they took about a tenth of a repair's time, their arrays passed each call);
+# the compiled code here also calls ``_less`` itself, which keeps flow.py's digest above
+_less_in = numba.njit(inline="always")(_less.py_func)
+_nearest_in = numba.njit(inline="always")(_nearest.py_func)
 
-@numba.njit(cache=True)
+
+@numba.njit(cache=True, inline="always")
 def _admissible(e, frm, to, rcap, rc, rt, pot, pot_tie, tol):
     """Whether residual arc e has room and a zero reduced cost, in $ (within tol) and tie."""
     u, w = frm[e], to[e]
@@ -39,7 +45,7 @@ def _admissible(e, frm, to, rcap, rc, rt, pot, pot_tie, tol):
             and abs(rt[e] + pot_tie[u] - pot_tie[w]) <= _TIE_TOL)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _block(n, frm, to, rcap, rc, rt, pot, pot_tie, tol, start, adj, excess, dead, on, it,
            path):
     """Send excess to the sink (node n - 1) along arcs of zero reduced cost: paths depth first
@@ -96,6 +102,15 @@ def _block(n, frm, to, rcap, rc, rt, pot, pot_tie, tol, start, adj, excess, dead
     return sent
 
 
+@numba.njit(cache=True, inline="always")
+def _any_above(a, eps):
+    """Whether some entry of a is above eps (no array made)."""
+    for v in a:
+        if v > eps:
+            return True
+    return False
+
+
 @numba.njit(cache=True)
 def _residual(n, tail, head, capacity, cost, tie):
     """The residual graph of the zero flow: arc 2i is arc i, 2i + 1 its reverse; (frm, to,
@@ -144,7 +159,7 @@ def _augment(n, frm, to, rcap, rc, rt, start, adj, pot, pot_tie, excess, tol):
     while True:
         left -= _block(n, frm, to, rcap, rc, rt, pot, pot_tie, tol, start, adj, excess, dead,
                        on, it, path)
-        if left <= _EPS * n or not (excess > _EPS).any():
+        if left <= _EPS * n or not _any_above(excess, _EPS):
             break
         rounds += 1
         if rounds > 4 * n_a + 10:
@@ -159,7 +174,7 @@ def _augment(n, frm, to, rcap, rc, rt, start, adj, pot, pot_tie, excess, tol):
                 queue[n_q] = v
                 n_q += 1
         while n_q > 0:
-            i = _nearest(queue, n_q, dist, dist_tie, tol)
+            i = _nearest_in(queue, n_q, dist, dist_tie, tol)
             v = queue[i]
             n_q -= 1
             queue[i] = queue[n_q]
@@ -173,7 +188,7 @@ def _augment(n, frm, to, rcap, rc, rt, start, adj, pot, pot_tie, excess, tol):
                     continue
                 nd = dist[v] + rc[e] + pot[v] - pot[w]
                 nd_tie = dist_tie[v] + rt[e] + pot_tie[v] - pot_tie[w]
-                if _less(nd, nd_tie, dist[w], dist_tie[w], tol):
+                if _less_in(nd, nd_tie, dist[w], dist_tie[w], tol):
                     if dist[w] == np.inf:
                         queue[n_q] = w
                         n_q += 1

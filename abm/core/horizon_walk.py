@@ -34,7 +34,7 @@ Checked against both horizon engines and scipy's linprog in the tests.
 # compiled code uses (tools/compiled_deps.py writes them; docs/architecture.md)
 # compiled with abm/core/flow.py e5eabfd89206
 # compiled with abm/core/horizon.py 2976d3230e7e
-# compiled with abm/core/horizon_flow.py 8ec9aecce316
+# compiled with abm/core/horizon_flow.py 7172d124274b
 # compiled with abm/core/problem.py 70afaa8cad5a
 # compiled with abm/core/problem_check.py b9d0867d930f
 
