@@ -386,7 +386,7 @@ def test_the_walks_cut_keeps_every_region_an_optimum_uses(p: HorizonProblem) -> 
     have more room than the hour's whole load) carry no MW in the optimum of the full graph
     (HiGHS; with the same room every hour, as in the market), and some region is kept
     wherever the class-hour may run at all."""
-    from abm.core.horizon_walk import _usable
+    from abm.core.horizon_walk import _region_lists, _usable
 
     cap = np.where(np.isfinite(p.capacity_mw[0]), p.capacity_mw[0], 1e6)
     p = HorizonProblem.of(p.cost_usd_per_mwh, p.feasible, p.due_mw, p.deferrable_mw,
@@ -397,7 +397,7 @@ def test_the_walks_cut_keeps_every_region_an_optimum_uses(p: HorizonProblem) -> 
                           preference=p.preference)
     room = p.capacity_mw > 0
     use = np.empty(p.shape, dtype=bool)
-    _usable(p.cost_usd_per_mwh, p.feasible, room, p.due_mw, p.deferrable_mw,
+    _usable(p.cost_usd_per_mwh, *_region_lists(p.feasible), room, p.due_mw, p.deferrable_mw,
             p.friction_usd_per_mw, p.incumbent_mw, cap, p.tie_tolerance_usd_per_mwh(), use)
     runs = (p.feasible[None] & room[:, None, :]).any(axis=2)
     assert (use.any(axis=2) == runs).all()

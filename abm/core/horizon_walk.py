@@ -69,7 +69,7 @@ from abm.core.problem import (
     check_arrays,
     check_capacity,
 )
-from abm.core.problem_check import plan_tie_tolerance_usd_per_mwh
+from abm.core.problem_check import plan_tie_tolerance_usd_per_mwh, region_lists
 
 # a region is cut for a class only where cheaper ones beat it by this many tie tolerances
 _CUT_MARGIN = 1e3
@@ -91,27 +91,27 @@ def _has_room(capacity_mw, scale_mw):
 
 
 @numba.njit(cache=True)
-def _levels(cost, feasible, room, phi, prev, pref, voll, tol, eps, lc, lt, lcap, lj):
+def _levels(cost, regs, room, phi, prev, pref, voll, tol, eps, lc, lt, lcap, lj):
     """One class's options in one hour into (lc $, lt tie, lcap MW, lj region) by ($, tie):
     its kept MW within ``tol`` of the hour's cheapest (lowest first), then new MW at its
     cheapest region (lj = -1 where VoLL is cheaper: nothing beyond the kept MW), in the
-    regions where it may run and there is room. Returns the number of options."""
-    n_r = cost.shape[0]
+    regions where it may run (``regs``, ascending) and there is room. Returns the number of
+    options."""
     low = voll
-    for j in range(n_r):
-        if feasible[j] and room[j]:
+    for j in regs:
+        if room[j]:
             low = min(low, cost[j] + phi[j])
     best, b, b_tie = -1, voll, TIE_UNSERVED
     if voll > low + tol:
         b, b_tie = np.inf, np.inf
-    for j in range(n_r):
+    for j in regs:
         c = cost[j] + phi[j]
-        if feasible[j] and room[j] and c <= low + tol and (
+        if room[j] and c <= low + tol and (
                 TIE_NEW + pref[j] < b_tie or (TIE_NEW + pref[j] == b_tie and c < b)):
             best, b, b_tie = j, c, TIE_NEW + pref[j]
     n = 0
-    for j in range(n_r):
-        if feasible[j] and room[j] and prev[j] > eps and cost[j] <= low + tol:
+    for j in regs:
+        if room[j] and prev[j] > eps and cost[j] <= low + tol:
             i = n
             while i > 0 and _less(cost[j], pref[j], lc[i - 1], lt[i - 1], tol):
                 lc[i], lt[i], lcap[i], lj[i] = lc[i - 1], lt[i - 1], lcap[i - 1], lj[i - 1]
@@ -123,11 +123,13 @@ def _levels(cost, feasible, room, phi, prev, pref, voll, tol, eps, lc, lt, lcap,
 
 
 @numba.njit(cache=True)
-def free_plan(cost, feasible, room, due, work, phi, prev, pref, voll, tol, eps, x, unserved,
-              deferred, missed, lc, lt, lcap, lj, n_lev, ptr, rest):
+def free_plan(cost, starts, regions, room, due, work, phi, prev, pref, voll, tol, eps, x,
+              unserved, deferred, missed, lc, lt, lcap, lj, n_lev, ptr, rest):
     """The capacity-free optimum of one plan (module docstring) into x (T, K, R), unserved
-    (T, K), deferred (T, T, K) and missed (T, K), zeroed first; ``room`` (T, R): the
-    region-hours with room (``_has_room``; the others take nothing, as in the graph).
+    (T, K), deferred (T, T, K) and missed (T, K), zeroed first; class k may run in
+    regions[starts[k]:starts[k + 1]] (``abm.core.problem_check.region_lists``); ``room``
+    (T, R): the region-hours with room (``_has_room``; the others take nothing, as in the
+    graph).
     Scratch: lc, lt, lcap (T, R + 1) float, lj (T, R + 1), n_lev, ptr (T,) int, rest (T,)
     float."""
     n_t, n_k = due.shape
@@ -137,8 +139,8 @@ def free_plan(cost, feasible, room, due, work, phi, prev, pref, voll, tol, eps, 
     missed[:] = 0.0
     for k in range(n_k):
         for t in range(n_t):
-            n_lev[t] = _levels(cost[t, k], feasible[k], room[t], phi[k], prev[k], pref[k],
-                               voll, tol, eps, lc[t], lt[t], lcap[t], lj[t])
+            n_lev[t] = _levels(cost[t, k], regions[starts[k]:starts[k + 1]], room[t], phi[k],
+                               prev[k], pref[k], voll, tol, eps, lc[t], lt[t], lcap[t], lj[t])
             ptr[t] = 0
             left = due[t, k]
             while left > eps:
@@ -206,15 +208,17 @@ def free_plan(cost, feasible, room, due, work, phi, prev, pref, voll, tol, eps, 
 
 
 @numba.njit(cache=True)
-def _fits_plan(x, cap, fit):
-    """Whether every hour of x (T, K, R) fits cap (R,), the same every hour."""
+def _fits_plan(x, starts, regions, cap, fit, load):
+    """Whether every hour of x (T, K, R) fits cap (R,), the same every hour; class k runs in
+    regions[starts[k]:starts[k + 1]] only; load (R,): scratch."""
     n_t, n_k, n_r = x.shape
     for t in range(n_t):
+        load[:] = 0.0
+        for k in range(n_k):
+            for p in range(starts[k], starts[k + 1]):
+                load[regions[p]] += x[t, k, regions[p]]
         for j in range(n_r):
-            load = 0.0
-            for k in range(n_k):
-                load += x[t, k, j]
-            if load > fit and load > cap[j] + fit:
+            if load[j] > fit and load[j] > cap[j] + fit:
                 return False
     return True
 
@@ -228,12 +232,13 @@ def _arc(i, tail, head, capacity, cost, tie, flow, kind, where, u, v, cap, c, c_
 
 
 @numba.njit(cache=True)
-def _usable(cost, feasible, room, due, work, phi, prev, cap, tol, use):
+def _usable(cost, starts, regions, room, due, work, phi, prev, cap, tol, use):
     """Into ``use`` (T, K, R): the regions each class-hour may run in at an optimum, an exact
     cut. Region j is left out for class k in hour t where regions whose every new MW costs
     less than j's cheapest MW (by a margin far above the tie tolerance) have more room than
     the hour's whole load (its due load and all work that may still run then): at an optimum
     those cheaper regions cannot all be full, so an MW in j could move to one of them for less.
+    Class k may run in regions[starts[k]:starts[k + 1]] (ascending).
     """
     n_t, n_k, n_r = cost.shape
     margin = _CUT_MARGIN * max(tol, 1e-300)
@@ -244,14 +249,15 @@ def _usable(cost, feasible, room, due, work, phi, prev, cap, tol, use):
             for h in range(t, n_t):
                 load += work[h, k]
         for k in range(n_k):
+            regs = regions[starts[k]:starts[k + 1]]
             # q: the new-MW $ at which the cheapest regions' room first exceeds the load
             got, q = 0.0, np.inf
             for j in range(n_r):
                 use[t, k, j] = False  # here: region taken into the cheapest set
             while got <= load * (1.0 + _FIT):
                 b, bj = np.inf, -1
-                for j in range(n_r):
-                    if feasible[k, j] and room[t, j] and not use[t, k, j]:
+                for j in regs:
+                    if room[t, j] and not use[t, k, j]:
                         c = cost[t, k, j] + phi[k, j]
                         if c < b:
                             b, bj = c, j
@@ -262,8 +268,10 @@ def _usable(cost, feasible, room, due, work, phi, prev, cap, tol, use):
                 got += cap[bj]
                 q = b
             for j in range(n_r):
+                use[t, k, j] = False
+            for j in regs:
                 cheapest = cost[t, k, j] if prev[k, j] > 0 else cost[t, k, j] + phi[k, j]
-                use[t, k, j] = feasible[k, j] and room[t, j] and cheapest <= q + margin
+                use[t, k, j] = room[t, j] and cheapest <= q + margin
 
 
 @numba.njit(cache=True)
@@ -349,18 +357,19 @@ def _plan_graph(cost, use, due, work, phi, prev, pref, cap, voll, x, u, y, m, ta
 
 
 @numba.njit(cache=True)
-def _repair(cost, feasible, room, due, work, phi, prev, pref, cap, voll, tol, x, u, y, m,
-            use, node, tail, head, capacity, arc_cost, tie, flow, kind, where):
+def _repair(cost, starts, regions, room, due, work, phi, prev, pref, cap, voll, tol, x, u, y,
+            m, use, node, tail, head, capacity, arc_cost, tie, flow, kind, where):
     """The plan's optimum against ``cap`` (R,) every hour from its capacity-free optimum
     (x, u, y, m): the time-expanded min-cost flow on the regions each class-hour may use at
-    an optimum (``_usable``, into ``use``), started from that plan, with the potentials its
+    an optimum (``_usable``, into ``use``; class k may run in regions[starts[k]:starts[k +
+    1]]), started from that plan, with the potentials its
     residual graph gives (distances to the sink), sending on only what overfills a
     region-hour. The graph (``_plan_graph``; arrays from ``_scratch``) and its MW
     into the arc arrays. Returns (the flow's rounds, the number of arcs); rounds -1 if it did
     not converge or the potentials did not settle (a near-tie the closed form settled
     otherwise than the flow would: the caller solves afresh)."""
     n_t, n_k = due.shape
-    _usable(cost, feasible, room, due, work, phi, prev, cap, tol, use)
+    _usable(cost, starts, regions, room, due, work, phi, prev, cap, tol, use)
     n_a, n = _plan_graph(cost, use, due, work, phi, prev, pref, cap, voll, x, u, y, m, tail,
                          head, capacity, arc_cost, tie, flow, kind, where, node)
     sink = n - 1
@@ -487,6 +496,8 @@ def _walk(order, start, hours, cost, energy_ahead, network, feasible, due, due_a
     rest = np.empty(n_max)
     ran = np.empty(n_k)
     room = np.empty((n_max, n_r), dtype=np.bool_)
+    starts, regions = np.empty(n_k + 1, dtype=np.int64), np.empty(n_k * n_r, dtype=np.int64)
+    load = np.empty(n_r)
     use, node, tail, head, capacity, arc_cost, tie, flow, kind, where = _scratch(n_max, n_k,
                                                                                  n_r)
     flows = 0
@@ -502,13 +513,15 @@ def _walk(order, start, hours, cost, energy_ahead, network, feasible, due, due_a
                 return -1 - i, flows
             flows += status
         else:
+            region_lists(feasible[o], starts, regions)
             scale = 0.0
             for k in range(n_k):
                 for t in range(n_t):
                     d[t, k] = due[o, k] if t == 0 else due_ahead[t - 1, o, k]
                     w[t, k] = backlog[o, k, t]
                     scale += d[t, k] + w[t, k]
-                    for j in range(n_r):
+                    for p in range(starts[k], starts[k + 1]):  # c is read where feasible only
+                        j = regions[p]
                         c[t, k, j] = (cost[o, k, j] if t == 0
                                       else energy_ahead[t - 1, o, j] + network[o, k, j])
             scale = max(scale, 1e-300)
@@ -518,15 +531,15 @@ def _walk(order, start, hours, cost, energy_ahead, network, feasible, due, due_a
             ct, dt, wt = c[:n_t], d[:n_t], w[:n_t]
             xt, ut, yt, mt = x[:n_t], u[:n_t], y[:n_t, :n_t], m[:n_t]
             tol = plan_tie_tolerance_usd_per_mwh(ct, feasible[o], dt, wt, phi[o], voll)
-            free_plan(ct, feasible[o], room[:n_t], dt, wt, phi[o], prev[o], pref[o], voll, tol,
-                      _EPS * scale, xt, ut, yt, mt, lc, lt, lcap, lj, n_lev, ptr, rest)
-            if _fits_plan(xt, cap, _FIT * scale):
+            free_plan(ct, starts, regions, room[:n_t], dt, wt, phi[o], prev[o], pref[o], voll,
+                      tol, _EPS * scale, xt, ut, yt, mt, lc, lt, lcap, lj, n_lev, ptr, rest)
+            if _fits_plan(xt, starts, regions, cap, _FIT * scale, load):
                 for k in range(n_k):
                     unserved_out[o, k] = ut[0, k]
                     for j in range(n_r):
                         x_out[o, k, j] = xt[0, k, j]
             else:
-                rounds, n_a = _repair(ct, feasible[o], room[:n_t], dt, wt, phi[o], prev[o],
+                rounds, n_a = _repair(ct, starts, regions, room[:n_t], dt, wt, phi[o], prev[o],
                                       pref[o], cap, voll, tol, xt, ut, yt, mt, use[:n_t], node,
                                       tail, head, capacity, arc_cost, tie, flow, kind, where)
                 if rounds < 0:
@@ -534,10 +547,10 @@ def _walk(order, start, hours, cost, energy_ahead, network, feasible, due, due_a
                 _now(n_k, dt, kind, where, flow, n_a, x_out[o], unserved_out[o], ran)
                 flows += 1
         for j in range(n_r):
-            load = 0.0
+            placed = 0.0
             for k in range(n_k):
-                load += x_out[o, k, j]
-            available[j] = max(available[j] + reserved[o, j] - load, 0.0)
+                placed += x_out[o, k, j]
+            available[j] = max(available[j] + reserved[o, j] - placed, 0.0)
     return len(order), flows
 
 
@@ -559,6 +572,15 @@ def horizon_problem(o: int, ahead: HoursAhead, cost: np.ndarray, feasible: np.nd
         preference=preference[o])
 
 
+def _region_lists(feasible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, regions): class k's feasible regions of (K, R) ``feasible`` are
+    regions[starts[k]:starts[k + 1]] (``abm.core.problem_check.region_lists``)."""
+    n_k, n_r = feasible.shape
+    starts, regions = np.empty(n_k + 1, dtype=np.int64), np.empty(n_k * n_r, dtype=np.int64)
+    region_lists(np.ascontiguousarray(feasible, dtype=np.bool_), starts, regions)
+    return starts, regions
+
+
 def solve_free_plan(problem: HorizonProblem) -> Plan:
     """The capacity-free optimum of ``problem`` (module docstring): its capacity ignored
     but where there is no room (``_has_room``)."""
@@ -568,8 +590,8 @@ def solve_free_plan(problem: HorizonProblem) -> Plan:
     tol = p.tie_tolerance_usd_per_mwh()
     x, u = np.zeros((n_t, n_k, n_r)), np.zeros((n_t, n_k))
     y, m = np.zeros((n_t, n_t, n_k)), np.zeros((n_t, n_k))
-    free_plan(p.cost_usd_per_mwh, p.feasible, _has_room(p.capacity_mw, scale), p.due_mw,
-              p.deferrable_mw, p.friction_usd_per_mw, p.incumbent_mw, p.preference,
+    free_plan(p.cost_usd_per_mwh, *_region_lists(p.feasible), _has_room(p.capacity_mw, scale),
+              p.due_mw, p.deferrable_mw, p.friction_usd_per_mw, p.incumbent_mw, p.preference,
               p.voll_usd_per_mwh, tol,
               _EPS * scale, x, u, y, m, np.empty((n_t, n_r + 1)), np.empty((n_t, n_r + 1)),
               np.empty((n_t, n_r + 1)), np.empty((n_t, n_r + 1), dtype=np.int64),
@@ -593,10 +615,11 @@ def solve_plan(problem: HorizonProblem) -> Plan:
     if (p.capacity_mw == cap[None]).all():  # the market's case: the same room every hour
         n_t, n_k, _ = p.shape
         use, node, *arcs, kind, where = _scratch(n_t, n_k, p.shape[2])
-        rounds, n_a = _repair(p.cost_usd_per_mwh, p.feasible, _has_room(p.capacity_mw, scale),
-                              p.due_mw, p.deferrable_mw, p.friction_usd_per_mw, p.incumbent_mw,
-                              p.preference, cap, p.voll_usd_per_mwh, p.tie_tolerance_usd_per_mwh(),
-                              *plan, use, node, *arcs, kind, where)
+        rounds, n_a = _repair(p.cost_usd_per_mwh, *_region_lists(p.feasible),
+                              _has_room(p.capacity_mw, scale), p.due_mw, p.deferrable_mw,
+                              p.friction_usd_per_mw, p.incumbent_mw, p.preference, cap,
+                              p.voll_usd_per_mwh, p.tie_tolerance_usd_per_mwh(), *plan, use,
+                              node, *arcs, kind, where)
         if rounds >= 0:
             tail, head, capacity, cost, tie, flow = (a[:n_a] for a in arcs)
             n = max(int(tail.max(initial=0)), int(head.max(initial=0))) + 1
