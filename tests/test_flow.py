@@ -159,6 +159,8 @@ def test_walk_on_packed_pairs_equals_first_come_on_the_dense_cost():
     bad_energy = energy.copy()
     o, k = np.argwhere(feasible.any(axis=2))[0]
     bad_energy[o, np.flatnonzero(feasible[o, k])[0]] = np.nan
+    huge = energy.copy()
+    huge[o, np.flatnonzero(feasible[o, k])[0]] = 1.7e308
     over = prev.copy()
     over[o, k] += demand[o, k] + 1.0
     x, u = np.zeros((n_o, n_k, n_r)), np.zeros((n_o, n_k))
@@ -167,6 +169,9 @@ def test_walk_on_packed_pairs_equals_first_come_on_the_dense_cost():
             ("cost_usd_per_mwh", lambda: walk(order, bad_energy, pairs, demand, prev[feasible],
                                               *args)),
             ("incumbent_mw", lambda: walk(order, energy, pairs, demand, over[feasible], *args)),
+            # each part finite, their sum not: the unit cost is checked pair by pair
+            ("cost_usd_per_mwh", lambda: walk(order, huge, pack_pairs(
+                feasible, network + 1.7e308, phi, pref), demand, prev[feasible], *args)),
             ("friction_usd_per_mw", lambda: check_pairs(feasible, pack_pairs(
                 feasible, network, -phi - 1.0, pref), VOLL)),
             ("preference", lambda: check_pairs(feasible, pack_pairs(

@@ -44,9 +44,16 @@ def _sums(seed: int, per_operator: bool = True, dtype=np.int64):
     held = hold(last, starts, regions, held_scale, scale, copy)
     np.testing.assert_array_equal(copy, last)
     moved = np.full(x.shape, np.nan)
-    sums = hour_sums(x, copy, held, scale, energy, fixed(feasible, starts, regions, network,
-                                                         friction, layer, cell.astype(dtype)),
-                     3, 9, demand, last_demand, moved)
+    pairs = fixed(feasible, starts, regions, network, friction, layer, cell.astype(dtype))
+    sums = hour_sums(x, copy, held, scale, energy, pairs, 3, 9, demand, last_demand, moved)
+    # the same where the operators that placed MW only at their feasible pairs say so
+    clean = ~((x != 0) & ~feasible).any(axis=(1, 2))
+    again = np.full(x.shape, np.nan)
+    told = hour_sums(x, copy, held, scale, energy, pairs, 3, 9, demand, last_demand, again,
+                     clean=clean)
+    np.testing.assert_array_equal(again, moved)
+    for a, b in zip(sums, told, strict=True):
+        np.testing.assert_array_equal(a, b)
     return sums, x, last, moved, last * held_scale[:, :, None], energy, network, friction, \
         layer, cell, demand, last_demand, last * scale[:, :, None], held, feasible
 

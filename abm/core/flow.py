@@ -37,10 +37,11 @@ and networkx's network simplex in the tests and ``benchmarks/oracle_check.py``.
 # numba keys this file's cache on its bytes alone: digests of the modules whose names its
 # compiled code uses (tools/compiled_deps.py writes them; docs/architecture.md)
 # compiled with abm/core/problem.py 70afaa8cad5a
-# compiled with abm/core/problem_check.py b9d0867d930f
+# compiled with abm/core/problem_check.py d193985c7270
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -189,7 +190,7 @@ def _remove(x, prev, delta, eps):
 
 @numba.njit(cache=True)
 def _repair(cost, starts, regions, phi, prev, pref, cap, voll, tol, eps, x, unserved, price,
-            price_tie, inflow):
+            price_tie, inflow, work, nodes, done):
     """Turn the capacity-free optimum in (x, unserved) into the capacitated one; returns the
     number of augmenting paths, or -1 if it did not converge.
 
@@ -199,19 +200,19 @@ def _repair(cost, starts, regions, phi, prev, pref, cap, voll, tol, eps, x, unse
     along shortest residual paths (pushing classes out of the region, into others or
     unserved) until none is left. Nodes: classes 0..K-1, regions K..K+R-1, sink K+R. Class k
     may run in regions[starts[k]:starts[k + 1]]; inflow (R,) holds the MW placed in each
-    region (``_load``) and is used up.
+    region (``_load``) and is used up. work (5, >= K + R + 1), nodes (2, >= K + R + 1) and
+    done (>= K + R + 1,) are scratch.
     """
     n_k, n_r = cost.shape
     n = n_k + n_r + 1
     t = n - 1
-    pot, pot_tie = np.zeros(n), np.zeros(n)
+    pot, pot_tie, out, dist, dist_tie = work[0], work[1], work[2], work[3], work[4]
+    pred, queue = nodes[0], nodes[1]  # queue: nodes reached and not yet settled
+    pot[:n], pot_tie[:n] = 0.0, 0.0
     for k in range(n_k):
         pot[k], pot_tie[k] = -price[k], -price_tie[k]
-    out = np.minimum(inflow, cap)  # MW each region passes to the sink
-    dist, dist_tie = np.empty(n), np.empty(n)
-    done = np.empty(n, dtype=np.bool_)
-    pred = np.empty(n, dtype=np.int64)
-    queue = np.empty(n, dtype=np.int64)  # nodes reached and not yet settled
+    for j in range(n_r):  # MW each region passes to the sink
+        out[j] = min(inflow[j], cap[j])
     paths = 0
     while True:
         e = -1
@@ -224,9 +225,9 @@ def _repair(cost, starts, regions, phi, prev, pref, cap, voll, tol, eps, x, unse
         paths += 1
         if paths > 20 * n:
             return -1
-        dist[:], dist_tie[:] = np.inf, np.inf
-        done[:] = False
-        pred[:] = -1
+        dist[:n], dist_tie[:n] = np.inf, np.inf
+        done[:n] = False
+        pred[:n] = -1
         dist[e], dist_tie[e] = 0.0, 0.0
         queue[0], n_q = e, 1
         while n_q > 0:
@@ -312,6 +313,24 @@ def _repair(cost, starts, regions, phi, prev, pref, cap, voll, tol, eps, x, unse
     return paths
 
 
+class _Scratch(NamedTuple):
+    """What one operator's flow works in (``_scratch``), allocated once a walk."""
+
+    kept: np.ndarray  # (K + 1,) int64: the starts of the regions with room
+    room: np.ndarray  # (K * R,) int64: the regions with room
+    work: np.ndarray  # (5, K + R + 1) potentials, MW passed on, distances
+    nodes: np.ndarray  # (2, K + R + 1) int64: predecessors, the queue
+    done: np.ndarray  # (K + R + 1,) bool
+
+
+@numba.njit(cache=True)
+def _scratch(n_k, n_r):
+    n = n_k + n_r + 1
+    return _Scratch(np.empty(n_k + 1, dtype=np.int64), np.empty(n_k * n_r, dtype=np.int64),
+                   np.empty((5, n)), np.empty((2, n), dtype=np.int64),
+                   np.empty(n, dtype=np.bool_))
+
+
 @numba.njit(cache=True)
 def _place(cost, feasible, demand, phi, prev, pref, cap, voll, x, unserved):
     """One operator's optimum into (x, unserved): -1 if a flow did not converge, 0 if the
@@ -320,11 +339,12 @@ def _place(cost, feasible, demand, phi, prev, pref, cap, voll, x, unserved):
     starts, regions = np.empty(n_k + 1, dtype=np.int64), np.empty(n_k * n_r, dtype=np.int64)
     region_lists(feasible, starts, regions)
     return _place_lists(cost, starts, regions, demand, phi, prev, pref, cap, voll, x, unserved,
-                        np.empty(n_r))
+                        np.empty(n_r), _scratch(n_k, n_r))
 
 
 @numba.njit(cache=True)
-def _place_lists(cost, starts, regions, demand, phi, prev, pref, cap, voll, x, unserved, load):
+def _place_lists(cost, starts, regions, demand, phi, prev, pref, cap, voll, x, unserved, load,
+                 scratch):
     """``_place`` with class k's feasible regions in regions[starts[k]:starts[k + 1]]
     (``region_lists``); load (R,) gets the MW placed in each region."""
     n_k = cost.shape[0]
@@ -332,7 +352,7 @@ def _place_lists(cost, starts, regions, demand, phi, prev, pref, cap, voll, x, u
     tol = _free(cost, starts, regions, demand, phi, prev, pref, voll, x, unserved, price,
                 price_tie, load)
     return _fit(cost, starts, regions, demand, phi, prev, pref, cap, voll, tol, x, unserved,
-                price, price_tie, load)
+                price, price_tie, load, scratch)
 
 
 @numba.njit(cache=True)
@@ -352,7 +372,7 @@ def _free(cost, starts, regions, demand, phi, prev, pref, voll, x, unserved, pri
 
 @numba.njit(cache=True)
 def _fit(cost, starts, regions, demand, phi, prev, pref, cap, voll, tol, x, unserved, price,
-         price_tie, load):
+         price_tie, load, scratch):
     """From the capacity-free optimum (``_free``'s outputs) to the optimum against cap: 0 if
     it fits, else 1 after the flow (-1 if it did not converge); load is kept up to date.
 
@@ -369,8 +389,7 @@ def _fit(cost, starts, regions, demand, phi, prev, pref, cap, voll, tol, x, unse
         full = full or (cap[j] <= eps and load[j] > 0.0)
     if full:
         n_k = len(demand)
-        kept = np.empty(n_k + 1, dtype=np.int64)
-        room = np.empty(starts[n_k] - starts[0], dtype=np.int64)
+        kept, room = scratch.kept, scratch.room
         m = 0
         for k in range(n_k):
             kept[k] = m
@@ -386,7 +405,7 @@ def _fit(cost, starts, regions, demand, phi, prev, pref, cap, voll, tol, x, unse
         if _fits(load, cap, fit):
             return 1
     paths = _repair(cost, starts, regions, phi, prev, pref, cap, voll, tol, eps, x, unserved,
-                    price, price_tie, load)
+                    price, price_tie, load, scratch.work, scratch.nodes, scratch.done)
     _load(x, starts, regions, load)
     return 1 if paths >= 0 else -1
 
@@ -424,6 +443,7 @@ class Pairs(NamedTuple):
     network_usd_per_mwh: np.ndarray  # (P,)
     friction_usd_per_mw: np.ndarray  # (P,)
     preference: np.ndarray  # (P,)
+    network_bound: float  # the largest |network cost| of a pair (0 without pairs)
 
 
 def pack_pairs(feasible: np.ndarray, network_usd_per_mwh: np.ndarray,
@@ -437,9 +457,11 @@ def pack_pairs(feasible: np.ndarray, network_usd_per_mwh: np.ndarray,
             rank; only the feasible entries are kept.
     """
     mask = np.ascontiguousarray(feasible, dtype=np.bool_)
-    packed = [np.ascontiguousarray(a, dtype=np.float64)[mask] for a in (
-        network_usd_per_mwh, friction_usd_per_mw, preference)]
-    return Pairs(*pair_lists(mask), *packed)
+    network, friction, pref = (np.ascontiguousarray(a, dtype=np.float64)[mask] for a in (
+        network_usd_per_mwh, friction_usd_per_mw, preference))
+    starts, regions = pair_lists(mask)
+    return Pairs(starts, regions, network, friction, pref,
+                 float(np.abs(network).max(initial=0.0)))
 
 
 @numba.njit(cache=True)
@@ -471,6 +493,7 @@ def _first_come(order, energy, starts, regions, network, phi_p, pref_p, demand, 
     cost, phi, pref = np.zeros((n_k, n_r)), np.zeros((n_k, n_r)), np.zeros((n_k, n_r))
     prev = np.zeros((n_k, n_r))
     walked = np.zeros(n_o, dtype=np.bool_)
+    scratch = _scratch(n_k, n_r)
     for i in range(len(order)):
         walked[order[i]] = True
     load, tol = np.empty((n_o, n_r)), np.empty(n_o)
@@ -490,7 +513,7 @@ def _first_come(order, energy, starts, regions, network, phi_p, pref_p, demand, 
             _unpack(o, energy, starts, regions, network, phi_p, pref_p, prev_p, cost, phi, pref,
                     prev)
             status = _fit(cost, starts[o], regions, demand[o], phi, prev, pref, cap, voll,
-                          tol[o], x[o], unserved[o], price[o], price_tie[o], load[o])
+                          tol[o], x[o], unserved[o], price[o], price_tie[o], load[o], scratch)
             if status < 0:
                 return -1 - i
             flows += status
@@ -553,7 +576,7 @@ def _unpack_pairs(pairs: Pairs, shape: tuple[int, int, int]) -> tuple[np.ndarray
     rows = np.repeat(np.arange(n_o * n_k), np.diff(pairs.starts, axis=1).reshape(-1))
     feasible.reshape(-1, n_r)[rows, pairs.regions] = True
     dense = [np.zeros(shape) for _ in range(3)]
-    for a, v in zip(dense, pairs[2:], strict=True):
+    for a, v in zip(dense, pairs[2:5], strict=True):
         a[feasible] = v
     return feasible, *dense
 
@@ -567,15 +590,19 @@ def _check_hour(energy: np.ndarray, pairs: Pairs, demand: np.ndarray, prev: np.n
     check_capacity("capacity_mw", share_cap)
     check_capacity("reserved_mw", reserved)
     check_capacity("available_mw", available)
+    # every pair's unit cost is finite where the largest |energy| + |network| is (rounding is
+    # monotonic): then only demand and the incumbent are read pair by pair
+    finite = math.isfinite(float(np.abs(energy).max(initial=0.0)) + pairs.network_bound)
     if walk_valid(energy, pairs.starts, pairs.regions, pairs.network_usd_per_mwh, demand, prev,
-                  INCUMBENT_TOLERANCE):
+                  INCUMBENT_TOLERANCE, finite):
         return
     # something is wrong: the dense contract names it
     feasible, network, _, _ = _unpack_pairs(pairs, (*demand.shape, energy.shape[1]))
     dense = np.zeros(feasible.shape)
     dense[feasible] = prev
-    check_arrays(energy[:, None, :] + network, feasible, demand, np.zeros_like(dense), dense,
-                 share_cap, voll)
+    with np.errstate(over="ignore"):  # an infinite sum is what check_arrays names
+        cost = energy[:, None, :] + network
+    check_arrays(cost, feasible, demand, np.zeros_like(dense), dense, share_cap, voll)
 
 
 def first_come(order: np.ndarray, cost: np.ndarray, feasible: np.ndarray, demand_mw: np.ndarray,
@@ -617,17 +644,17 @@ def first_come(order: np.ndarray, cost: np.ndarray, feasible: np.ndarray, demand
 
 def needs_compiling(also: Sequence[Any] = ()) -> bool:
     """Whether what a market run compiles (the first-come walk, the placement contract's checks
-    in ``abm.core.problem_check`` and the hour's sums in ``abm.core.tally``; what they call is
-    compiled with them), and the numba functions ``also`` (the grid's loops where the run
-    clears zones with them: ``abm.market.progress.needs_compiling``), is still to be compiled
-    on this machine, which takes tens of seconds once: False when each is loaded in this
-    process or has an up-to-date numba cache on disk (``cache=True``; a changed source file
-    invalidates it). Functions a run does not call (a one-off ``solve_flow``, the HiGHS
+    in ``abm.core.problem_check``, what the hour holds and its sums in ``abm.core.tally``; what
+    they call is compiled with them), and the numba functions ``also`` (the grid's loops where
+    the run clears zones with them: ``abm.market.progress.needs_compiling``), is still to be
+    compiled on this machine, which takes tens of seconds once: False when each is loaded in
+    this process or has an up-to-date numba cache on disk (``cache=True``; a changed source
+    file invalidates it). Functions a run does not call (a one-off ``solve_flow``, the HiGHS
     engine's tolerance) do not count: a run never caches them."""
     from abm.core import problem_check, tally
 
     compiled = [_first_come, problem_check.arrays_valid, problem_check.walk_valid,
-                tally._hour_sums, *also]
+                tally._hold, tally._hour_sums, *also]
     try:
         return any(not f.signatures and not f._cache._cache_file._load_index()
                    for f in compiled)

@@ -16,7 +16,7 @@ differences below ``tol`` (the tie tolerance every engine shares,
 
 # numba keys this file's cache on its bytes alone: digests of the modules whose names its
 # compiled code uses (tools/compiled_deps.py writes them; docs/architecture.md)
-# compiled with abm/core/flow.py e5eabfd89206
+# compiled with abm/core/flow.py 953a1e2caff1
 
 from __future__ import annotations
 

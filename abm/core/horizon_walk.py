@@ -32,11 +32,11 @@ Checked against both horizon engines and scipy's linprog in the tests.
 
 # numba keys this file's cache on its bytes alone: digests of the modules whose names its
 # compiled code uses (tools/compiled_deps.py writes them; docs/architecture.md)
-# compiled with abm/core/flow.py e5eabfd89206
+# compiled with abm/core/flow.py 953a1e2caff1
 # compiled with abm/core/horizon.py 2976d3230e7e
-# compiled with abm/core/horizon_flow.py 7172d124274b
+# compiled with abm/core/horizon_flow.py 5a7897b9559e
 # compiled with abm/core/problem.py 70afaa8cad5a
-# compiled with abm/core/problem_check.py b9d0867d930f
+# compiled with abm/core/problem_check.py d193985c7270
 
 from __future__ import annotations
 

@@ -105,18 +105,21 @@ def plan_tie_tolerance_usd_per_mwh(cost, feasible, due, work, phi, voll):
 
 
 @numba.njit(cache=True)
-def walk_valid(energy, starts, regions, network, demand, prev, tolerance):
+def walk_valid(energy, starts, regions, network, demand, prev, tolerance, finite):
     """Whether one hour's arrays of the market's walk (``abm.core.flow.walk``) meet the
     placement contract: the unit cost energy[o, j] + network[p] finite at every feasible pair
-    (class k of operator o runs in regions[starts[o, k]:starts[o, k + 1]], pair p), demand
-    (O, K) and the incumbent prev (P,) by feasible pair as ``arrays_valid`` (the fixed arrays
-    are checked once a run, when packed)."""
+    (class k of operator o runs in regions[starts[o, k]:starts[o, k + 1]], pair p; not read
+    where ``finite`` says the caller knows it is), demand (O, K) and the incumbent prev (P,)
+    by feasible pair as ``arrays_valid`` (the fixed arrays are checked once a run, when
+    packed)."""
     n_o, n_k = demand.shape
     for o in range(n_o):
         for k in range(n_k):
             if not demand_held_valid(demand[o, k], prev[starts[o, k]:starts[o, k + 1]],
                                      tolerance):
                 return False
+            if finite:
+                continue
             for p in range(starts[o, k], starts[o, k + 1]):
                 if not np.isfinite(energy[o, regions[p]] + network[p]):
                     return False

@@ -131,7 +131,7 @@ def _hold(x_mw, starts, regions, held_scale, incumbent_scale, last_x_mw):
 def hour_sums(x_mw: np.ndarray, last_x_mw: np.ndarray, held: Held,
               incumbent_scale: np.ndarray, energy_usd_per_mwh: np.ndarray, fixed: Fixed,
               n_layers: int, n_cells: int, demand_mw: np.ndarray, last_demand_mw: np.ndarray,
-              moved_mw: np.ndarray) -> HourSums:
+              moved_mw: np.ndarray, clean: np.ndarray | None = None) -> HourSums:
     """The hour's sums in one pass, and the MW moved.
 
     Args:
@@ -145,6 +145,9 @@ def hour_sums(x_mw: np.ndarray, last_x_mw: np.ndarray, held: Held,
         demand_mw, last_demand_mw: (O, K) this hour's and last hour's demand.
         moved_mw: (O, K, R) output: the MW placed beyond the incumbent,
             max(x_mw - incumbent, 0) (as ``np.maximum``).
+        clean: (O,) bool: operator o placed MW only at its feasible pairs this hour (as the
+            market's walk does), so its rows of x_mw need not be read elsewhere to know it;
+            default: none known.
 
     A class whose MW (this hour and last) are all at its feasible pairs is read there only.
     Migrations are matched class by class in proportion: a class whose placement differs from
@@ -155,13 +158,15 @@ def hour_sums(x_mw: np.ndarray, last_x_mw: np.ndarray, held: Held,
     return HourSums(*_hour_sums(x_mw, last_x_mw, held.incumbent_mw, held.by_region_mw,
                                 held.served_mw, held.outside, incumbent_scale,
                                 energy_usd_per_mwh, *fixed, n_layers, n_cells, demand_mw,
-                                last_demand_mw, moved_mw))
+                                last_demand_mw, moved_mw,
+                                np.zeros(len(x_mw), dtype=np.bool_) if clean is None else
+                                np.ascontiguousarray(clean, dtype=np.bool_)))
 
 
 @numba.njit(cache=True)
 def _hour_sums(x_mw, last_x_mw, incumbent, held, last_served, outside, incumbent_scale, energy,
                starts, regions, network_p, friction_p, layer_p, cell_p, network, friction, layer,
-               cell, n_layers, n_cells, demand, last_demand, moved_mw):
+               cell, n_layers, n_cells, demand, last_demand, moved_mw, clean):
     n_o, n_k, n_r = x_mw.shape
     serving, paid = np.zeros(n_o), np.zeros(n_o)
     served = np.zeros((n_o, n_r))
@@ -177,10 +182,11 @@ def _hour_sums(x_mw, last_x_mw, incumbent, held, last_served, outside, incumbent
             x, moved = x_mw[o, k], moved_mw[o, k]
             lo, hi = starts[o, k], starts[o, k + 1]
             elsewhere = 0  # MW outside the feasible pairs, this hour?
-            for j in range(n_r):
-                elsewhere += x[j] != 0.0
-            for p in range(lo, hi):
-                elsewhere -= x[regions[p]] != 0.0
+            if not clean[o]:
+                for j in range(n_r):
+                    elsewhere += x[j] != 0.0
+                for p in range(lo, hi):
+                    elsewhere -= x[regions[p]] != 0.0
             any_moved = False
             if elsewhere == 0 and not outside[o, k]:  # only the pairs hold MW: read those
                 moved[:] = 0.0

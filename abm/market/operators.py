@@ -170,7 +170,7 @@ class Operators(ArrayAgentSet[Operator]):
     #: recomputed every hour before they are read, output the run writer drains, or caches of
     #: what is fixed for the run (``fixed``, ``_demand``)
     SCRATCH = ("held", "held_scale", "incumbent_scale", "_held_mw", "_incumbent_mw", "fixed",
-               "_demand", "last_x_mw", "forecast",
+               "_demand", "walked", "last_x_mw", "forecast",
                "forecast_carbon_kg_per_mwh", "forecast_energy_usd_per_mwh", "_cost_usd_per_mwh",
                "realised_energy_usd_per_mwh",
                "migrations", "engine", "due_mw", "work_mwh",
@@ -220,8 +220,11 @@ class Operators(ArrayAgentSet[Operator]):
         self.fixed: Fixed | None = None  # what the hour's sums read of the fixed arrays
         self.unserved_mw = np.zeros((n_o, n_k))
         self.moved_mw = np.zeros((n_o, n_k, n_r))
-        # (O, Z) each operator's forecast signals
+        # (O, Z) each operator's forecast signals; the operators of each forecast mode, the
+        # modes in first-use order
         self.forecast = Signals(*(np.zeros((n_o, n_z)) for _ in range(3)))
+        self.forecasters = [(name, np.flatnonzero(inst.forecast == name))
+                            for name in dict.fromkeys(inst.forecast)]
         # (O, R) forecast carbon per MWh of IT load (the placement signal x PUE), once a step
         self.forecast_carbon_kg_per_mwh = np.zeros((n_o, n_r))
         # (O, R) the part of the unit cost that changes by the hour, at the forecast; the
@@ -233,6 +236,8 @@ class Operators(ArrayAgentSet[Operator]):
         # the hour's sums over these arrays once settled (abm.core.tally.hour_sums): what
         # serving and moving cost each operator, the MW by region, layer, shift and migration
         self.sums: HourSums | None = None
+        # (O,) the operators the walk placed this hour (their MW only at feasible pairs)
+        self.walked = np.zeros(n_o, dtype=bool)
         self.lp_solves = 0  # LPs solved so far (the rest took their capacity-free optimum)
         # deferrable work (docs/market.md, "Deferrable work"): how long each class's may wait
         # (0: it has none), the operators that have some, and the backlog (O, K, slots)
@@ -264,6 +269,7 @@ class Operators(ArrayAgentSet[Operator]):
         """This hour's demand; last hour's placement, scaled class by class to it, becomes
         the incumbent each operator holds."""
         self.demand_mw = self.demand_at(hour_utc)
+        self.walked = np.zeros(len(self.by_index), dtype=bool)
         if self.defers.any():
             self._new_work()
         else:
@@ -347,9 +353,8 @@ class Operators(ArrayAgentSet[Operator]):
         inst, model = self.inst, self.model
         quotes, last = zones.quoted(), zones.cleared()
         out = np.empty((len(self.by_index), *quotes.shape))
-        for name in dict.fromkeys(inst.forecast):  # each mode once, in first-use order
-            rows = inst.forecast == name
-            out[rows] = FORECAST_MODES[name](quotes, last, int(rows.sum()), model)
+        for name, rows in self.forecasters:  # each mode once, in first-use order
+            out[rows] = FORECAST_MODES[name](quotes, last, len(rows), model)
         self.forecast = Signals(out[..., 0], out[..., 1], out[..., 2])
         # what every view shows, computed once for all operators (not once per view)
         self.forecast_carbon_kg_per_mwh = (np.asarray(self.forecast.carbon(
@@ -426,6 +431,7 @@ class Operators(ArrayAgentSet[Operator]):
         # the walk reads the incumbent by feasible pair, a plan's walk whole
         inc = self.held.incumbent_mw if ahead is None else self.incumbent_mw
         start, checked = 0, False
+        self.walked = np.zeros(len(self.by_index), dtype=bool)
         for stop in (*edges.tolist(), len(order)):
             run = order[start:stop]
             if compiled[start]:  # the arrays are checked against the contract once a step
@@ -436,6 +442,7 @@ class Operators(ArrayAgentSet[Operator]):
                     share_cap, available, voll, self.x_mw, self.unserved_mw,
                     check=not checked, **extra)
                 checked = True
+                self.walked[run] = ahead is None
                 if ahead is not None:  # what each placed beyond its due load is work run
                     rows = run[defers[run]]
                     self.run_work(rows, self.x_mw[rows].sum(axis=2) + self.unserved_mw[rows]
@@ -496,7 +503,7 @@ class Operators(ArrayAgentSet[Operator]):
                                self.shift_index)
         self.sums = hour_sums(self.x_mw, self.last_x_mw, self.held, self.incumbent_scale,
                               energy, self.fixed, len(LAYERS), n_z * n_z, self.demand_mw,
-                              last_demand, self.moved_mw)
+                              last_demand, self.moved_mw, clean=self.walked)
         self.cost_usd = self.sums.serving_usd + self.sums.friction_usd
         self.shift_mwh += self.sums.shift_mw.reshape(n_z, n_z)
         # MW that left one region for another, matched class by class in proportion
