@@ -65,6 +65,22 @@ def test_hand_solved_two_regions_three_hours_with_deadlines() -> None:
         assert not plan.missed_mw.any() and not plan.unserved_mw.any(), name
 
 
+def test_the_hand_solved_case_takes_the_flow_several_shortest_paths() -> None:
+    """The hand-solved case is one the flow cannot send by its first zero-cost paths alone:
+    it takes Dijkstra rounds (each sending along one shortest path), so the case above holds
+    them to the hand-solved optimum."""
+    from abm.core.horizon import graph
+    from abm.core.horizon_flow import _mcf
+
+    p = two_regions_three_hours()
+    g = graph(p)
+    flow = np.zeros(len(g.tail))
+    rounds = _mcf(g.n_nodes, g.supply, g.tail, g.head, g.capacity, g.cost, g.tie,
+                  p.tie_tolerance_usd_per_mwh(), flow)
+    assert rounds >= 2
+    assert float(flow @ np.where(flow > 0, g.cost, 0.0)) == pytest.approx(1480.0, rel=1e-12)
+
+
 def walk_one(p: HorizonProblem, capacity_mw: np.ndarray) -> tuple[np.ndarray, ...]:
     """Hour 0 of ``p`` as the market commits it for one ``lp`` operator with work: the
     compiled first-come walk (``plan_walk``) with the operator's arrays, ``capacity_mw`` (R,)

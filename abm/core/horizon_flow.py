@@ -1,17 +1,18 @@
-"""A plan over the horizon (``abm/core/horizon.py``) solved exactly as a min-cost flow by the
-primal-dual method, compiled with numba.
+"""A plan over the horizon (``abm/core/horizon.py``) solved exactly as a min-cost flow by
+successive shortest paths, compiled with numba.
 
 The time-expanded graph is a DAG (due and deferrable nodes, class-hours, region-hours, sink),
 so the first potentials are minus each node's shortest distance to the sink, in one reverse
 sweep: every supply's cheapest way to the sink then has zero reduced cost, and paths over the
 zero-cost arcs, depth first, send all of it when no capacity binds. Where an arc fills,
-Dijkstra on reduced costs from the nodes still holding supply moves the potentials on to the
-next zero-cost arcs, and so on. The flow stays optimal throughout (successive shortest paths,
-many at a time), so once every supply has reached the sink (served, unserved or missed) it is
-the optimum. Costs are pairs compared lexicographically, ($ per MW, tie cost per MW), with $
-differences below ``tol`` (the tie tolerance every engine shares,
-``abm.core.problem_check.plan_tie_tolerance_usd_per_mwh``) counting as ties, as in
-``abm.core.flow``.
+Dijkstra on reduced costs from the nodes still holding supply moves the potentials on and
+finds the next shortest path, along which as much as it takes is sent, and so on (one path a
+round: a depth-first pass over the zero-cost arcs each round sends more paths a round but
+scans far more arcs). The flow stays optimal throughout, so once every supply has reached
+the sink (served, unserved or missed) it is the optimum. Costs are pairs compared
+lexicographically, ($ per MW, tie cost per MW), with $ differences below ``tol`` (the tie
+tolerance every engine shares, ``abm.core.problem_check.plan_tie_tolerance_usd_per_mwh``)
+counting as ties, as in ``abm.core.flow``.
 """
 
 # numba keys this file's cache on its bytes alone: digests of the modules whose names its
@@ -52,7 +53,7 @@ def _block(n, frm, to, rcap, rc, rt, pot, pot_tie, tol, start, adj, excess, dead
     from each node with excess, each node's arcs scanned once (a node that leads nowhere is a
     dead end until the next call; one on the path is not entered again); returns the MW sent.
     Paths it misses (through a node marked dead while on another path) cost nothing: they
-    are still of zero reduced cost, and the next Dijkstra round finds them at distance 0."""
+    are still of zero reduced cost, and the Dijkstra rounds find them at distance 0."""
     t = n - 1
     sent = 0.0
     dead[:] = False
@@ -142,12 +143,12 @@ def _residual(n, tail, head, capacity, cost, tie):
 @numba.njit(cache=True)
 def _augment(n, frm, to, rcap, rc, rt, start, adj, pot, pot_tie, excess, tol):
     """Send every node's excess to the sink (node n - 1) at least cost, from a pseudo-flow
-    (``rcap``) whose residual arcs all have reduced costs >= 0 under (pot, pot_tie): paths
-    on zero-cost arcs (``_block``), Dijkstra from the nodes with excess to move the potentials on.
-    Returns the number of Dijkstra rounds, or -1 if it did not converge."""
+    (``rcap``) whose residual arcs all have reduced costs >= 0 under (pot, pot_tie): first
+    paths on zero-cost arcs (``_block``), then rounds of Dijkstra from the nodes with excess,
+    each moving the potentials on and sending along the shortest path it found. Returns the
+    number of Dijkstra rounds, or -1 if it did not converge."""
     n_a = len(frm) // 2
     t = n - 1
-    left = excess.sum()
     dist, dist_tie = np.empty(n), np.empty(n)
     done = np.empty(n, dtype=np.bool_)
     dead = np.empty(n, dtype=np.bool_)
@@ -155,18 +156,19 @@ def _augment(n, frm, to, rcap, rc, rt, start, adj, pot, pot_tie, excess, tol):
     it = np.empty(n, dtype=np.int64)
     queue = np.empty(n, dtype=np.int64)
     path = np.empty(n, dtype=np.int64)
+    pred = np.empty(n, dtype=np.int64)  # the residual arc each node was last reached by
+    left = excess.sum()
+    left -= _block(n, frm, to, rcap, rc, rt, pot, pot_tie, tol, start, adj, excess, dead, on, it,
+                   path)
     rounds = 0
-    while True:
-        left -= _block(n, frm, to, rcap, rc, rt, pot, pot_tie, tol, start, adj, excess, dead,
-                       on, it, path)
-        if left <= _EPS * n or not _any_above(excess, _EPS):
-            break
+    while left > _EPS * n and _any_above(excess, _EPS):
         rounds += 1
         if rounds > 4 * n_a + 10:
             return -1
         # Dijkstra on reduced costs from every node with excess
         dist[:], dist_tie[:] = np.inf, np.inf
         done[:] = False
+        pred[:] = -1
         n_q = 0
         for v in range(n):
             if excess[v] > _EPS and v != t:
@@ -192,7 +194,7 @@ def _augment(n, frm, to, rcap, rc, rt, start, adj, pot, pot_tie, excess, tol):
                     if dist[w] == np.inf:
                         queue[n_q] = w
                         n_q += 1
-                    dist[w], dist_tie[w] = nd, nd_tie
+                    dist[w], dist_tie[w], pred[w] = nd, nd_tie, e
         if not done[t]:
             return -1
         for v in range(n):  # settled nodes by their distance, the others by the sink's
@@ -202,6 +204,23 @@ def _augment(n, frm, to, rcap, rc, rt, start, adj, pot, pot_tie, excess, tol):
             else:
                 pot[v] += dist[t]
                 pot_tie[v] += dist_tie[t]
+        # the shortest path, back from the sink to the node with excess it starts at
+        depth, v = 0, t
+        while pred[v] >= 0 and depth < n:
+            path[depth] = pred[v]
+            depth += 1
+            v = frm[pred[v]]
+        if depth >= n or excess[v] <= _EPS:
+            return -1
+        delta = excess[v]
+        for q in range(depth):
+            delta = min(delta, rcap[path[q]])
+        for q in range(depth):
+            e = path[q]
+            rcap[e] = 0.0 if rcap[e] - delta <= _EPS else rcap[e] - delta
+            rcap[e ^ 1] += delta
+        excess[v] = 0.0 if excess[v] - delta <= _EPS else excess[v] - delta
+        left -= delta
     return rounds
 
 

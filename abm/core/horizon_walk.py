@@ -21,7 +21,7 @@ market's sums of MW leave in a full region) takes nothing. Where the closed form
 a region-hour than the operator can get there, the plan is repaired in the same compiled walk
 (``_repair``): the time-expanded min-cost flow, on the regions an optimum may use
 (``_usable``, an exact cut), with each due node merged into its class-hour, by
-``abm.core.horizon_flow``'s primal-dual method, started from the closed form, with
+``abm.core.horizon_flow``'s successive shortest paths, started from the closed form, with
 potentials from its residual graph (distances to the sink), sends on only the overfill. Should
 the potentials not settle (a near-tie the closed form settled otherwise than the flow), the
 walk hands the operator back and ``plan_walk`` solves its plan afresh by
@@ -34,7 +34,7 @@ Checked against both horizon engines and scipy's linprog in the tests.
 # compiled code uses (tools/compiled_deps.py writes them; docs/architecture.md)
 # compiled with abm/core/flow.py 953a1e2caff1
 # compiled with abm/core/horizon.py 2976d3230e7e
-# compiled with abm/core/horizon_flow.py 5a7897b9559e
+# compiled with abm/core/horizon_flow.py 79f7c3627f26
 # compiled with abm/core/problem.py 70afaa8cad5a
 # compiled with abm/core/problem_check.py d193985c7270
 
