@@ -100,7 +100,10 @@ def test_the_explaining_runs_are_the_cells_the_rule_picks(flex):
     assert set(parts.run) == {"case", "reference"}
     # the stepped runs pricing the moves by the stricter rule: each mode's case (its charged
     # friction the case's migration part) and its largest share at the longest deadline; kept
-    # local nothing moves, so neither rule charges anything
+    # local nothing relocates, so the stricter rule charges nothing, and the market's rule
+    # charges only MW above the incumbent at a class's one region, which a class that left
+    # load unserved the hour before can run (its incumbent is scaled against MW served and
+    # unserved, docs/model.md "Migration friction"): a few dollars in a week at most
     checks = pd.DataFrame(json.loads(flex.RUN_INFO.read_text())["migration_by_shares"])
     for mode in flex.SWEEPS:
         cell, c = flex.rising(m, mode), checks[checks["mode"] == mode]
@@ -113,7 +116,8 @@ def test_the_explaining_runs_are_the_cells_the_rule_picks(flex):
                      & (parts.part == "migration")].cost_usd.iloc[0]
         assert case.charged_usd == pytest.approx(paid, rel=1e-6, abs=0.01)
     local = checks[checks["mode"] == "time only"]
-    assert (local.charged_usd == 0).all() and (local.by_shares_usd == 0).all()
+    assert (local.by_shares_usd == 0).all()
+    assert (local.charged_usd <= 1e-6 * local.cost_usd).all()
 
 
 def test_rising_picks_the_largest_rise_and_means_average_replications(flex):
