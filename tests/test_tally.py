@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from abm.core.masks import pair_lists
-from abm.core.tally import fixed, hold, hour_sums
+from abm.core.tally import fixed, hold, hour_sums, region_load
 
 
 def _arrays(seed: int, n_o: int = 7, n_k: int = 3, n_r: int = 5):
@@ -95,6 +95,17 @@ def test_costs_and_totals_as_numpy(seed, per_operator):
                                rtol=1e-13)
     np.testing.assert_allclose(sums.held_mw, held.sum(axis=(0, 1)), rtol=1e-13)
     assert sums.moved_mw == pytest.approx(moved.sum(), rel=1e-13)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 300), st.integers(1, 12), st.integers(1, 40))
+def test_region_load_is_numpys_sum_bit_for_bit(seed, n_o, n_k, n_r):
+    """The MW by region add as numpy's sum over operators and classes: exactly (row by row
+    over two or more regions, numpy's own with one)."""
+    rng = np.random.default_rng(seed)
+    x = rng.random((n_o, n_k, n_r)) * 10.0 ** rng.integers(-3, 4, (n_o, n_k, n_r))
+    x *= rng.random(x.shape) < 0.5
+    np.testing.assert_array_equal(region_load(x), x.sum(axis=(0, 1)))
 
 
 def _flows_numpy(x, last, moved, demand, last_demand):

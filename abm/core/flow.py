@@ -654,7 +654,7 @@ def needs_compiling(also: Sequence[Any] = ()) -> bool:
     from abm.core import problem_check, tally
 
     compiled = [_first_come, problem_check.arrays_valid, problem_check.walk_valid,
-                tally._hold, tally._hour_sums, *also]
+                tally._hold, tally._region_load, tally._hour_sums, *also]
     try:
         return any(not f.signatures and not f._cache._cache_file._load_index()
                    for f in compiled)

@@ -228,6 +228,27 @@ def _hour_sums(x_mw, last_x_mw, incumbent, held, last_served, outside, incumbent
     return serving, paid, served, held, moved_total, layer_mw, shift, flows
 
 
+def region_load(x_mw: np.ndarray) -> np.ndarray:
+    """(R,) the MW placed in each region: (O, K, R) ``x_mw`` summed over operators and classes
+    in one compiled pass, row by row in array order as ``x_mw.sum(axis=(0, 1))`` adds them
+    over two or more regions (the same bits; numpy's reduction reads the array several times
+    slower); with one region numpy adds the column pairwise, and is used."""
+    if np.shape(x_mw)[-1] < 2:
+        return np.asarray(x_mw).sum(axis=(0, 1))
+    return _region_load(np.ascontiguousarray(x_mw, dtype=np.float64))
+
+
+@numba.njit(cache=True)
+def _region_load(x_mw):
+    n_o, n_k, n_r = x_mw.shape
+    out = np.zeros(n_r)
+    for o in range(n_o):
+        for k in range(n_k):
+            for j in range(n_r):
+                out[j] += x_mw[o, k, j]
+    return out
+
+
 @numba.njit(cache=True)
 def _migrations(x, last_x, demand, last_served, diff, flows):
     """Add one class's migrations (R,) to flows (R, R): what left each region spread over

@@ -478,7 +478,9 @@ class Operators(ArrayAgentSet[Operator]):
 
     def region_load_mw(self) -> np.ndarray:
         """(R,) IT load placed in each region (MW)."""
-        return self.x_mw.sum(axis=(0, 1))
+        from abm.core.tally import region_load  # compiled: numba loads on first use
+
+        return region_load(self.x_mw)
 
     def settle(self, realised: Signals, rent_usd_per_mwh: np.ndarray, hour: int) -> None:
         """What the hour cost each operator at the cleared signals (``cost_usd``: energy and
