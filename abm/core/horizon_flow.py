@@ -47,6 +47,21 @@ def _admissible(e, frm, to, rcap, rc, rt, pot, pot_tie, tol):
 
 
 @numba.njit(cache=True, inline="always")
+def _send(path, depth, rcap, excess, s):
+    """Send what node s has in excess along the residual arcs path[:depth], up to their least
+    room; returns the MW sent (rooms and the excess below ``_EPS`` are used up)."""
+    delta = excess[s]
+    for q in range(depth):
+        delta = min(delta, rcap[path[q]])
+    for q in range(depth):
+        e = path[q]
+        rcap[e] = 0.0 if rcap[e] - delta <= _EPS else rcap[e] - delta
+        rcap[e ^ 1] += delta
+    excess[s] = 0.0 if excess[s] - delta <= _EPS else excess[s] - delta
+    return delta
+
+
+@numba.njit(cache=True, inline="always")
 def _block(n, frm, to, rcap, rc, rt, pot, pot_tie, tol, start, adj, excess, dead, on, it,
            path):
     """Send excess to the sink (node n - 1) along arcs of zero reduced cost: paths depth first
@@ -91,15 +106,7 @@ def _block(n, frm, to, rcap, rc, rt, pot, pot_tie, tol, start, adj, excess, dead
             on[s] = False
             if v != t:
                 break
-            delta = excess[s]
-            for q in range(depth):
-                delta = min(delta, rcap[path[q]])
-            for q in range(depth):
-                e = path[q]
-                rcap[e] = 0.0 if rcap[e] - delta <= _EPS else rcap[e] - delta
-                rcap[e ^ 1] += delta
-            excess[s] = 0.0 if excess[s] - delta <= _EPS else excess[s] - delta
-            sent += delta
+            sent += _send(path, depth, rcap, excess, s)
     return sent
 
 
@@ -212,15 +219,7 @@ def _augment(n, frm, to, rcap, rc, rt, start, adj, pot, pot_tie, excess, tol):
             v = frm[pred[v]]
         if depth >= n or excess[v] <= _EPS:
             return -1
-        delta = excess[v]
-        for q in range(depth):
-            delta = min(delta, rcap[path[q]])
-        for q in range(depth):
-            e = path[q]
-            rcap[e] = 0.0 if rcap[e] - delta <= _EPS else rcap[e] - delta
-            rcap[e ^ 1] += delta
-        excess[v] = 0.0 if excess[v] - delta <= _EPS else excess[v] - delta
-        left -= delta
+        left -= _send(path, depth, rcap, excess, v)
     return rounds
 
 

@@ -34,7 +34,7 @@ Checked against both horizon engines and scipy's linprog in the tests.
 # compiled code uses (tools/compiled_deps.py writes them; docs/architecture.md)
 # compiled with abm/core/flow.py dbaa5d644852
 # compiled with abm/core/horizon.py 2976d3230e7e
-# compiled with abm/core/horizon_flow.py 54a6750457e9
+# compiled with abm/core/horizon_flow.py 017727843572
 # compiled with abm/core/problem.py 70afaa8cad5a
 # compiled with abm/core/problem_check.py d193985c7270
 
