@@ -4,23 +4,18 @@ figures in the docs are what the script computes now (a stale doc fails here).""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def figures():
-    spec = importlib.util.spec_from_file_location("docs_figures",
-                                                  ROOT / "experiments" / "docs_figures.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["docs_figures"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script(ROOT / "experiments" / "docs_figures.py")
 
 
 DOC = """# A doc

@@ -7,26 +7,21 @@ them is checked by tests/test_docs_figures.py (cheap figures)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from tests.scripts import load_script
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def flex():
-    spec = importlib.util.spec_from_file_location("flexibility",
-                                                  ROOT / "experiments" / "flexibility.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["flexibility"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script(ROOT / "experiments" / "flexibility.py")
 
 
 def test_stored_results_are_of_the_sweeps_as_they_are(flex):

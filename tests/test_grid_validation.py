@@ -3,23 +3,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from tests.scripts import load_script
+
 ROOT = Path(__file__).resolve().parents[1]
 HOURLY = ROOT.parent / "shared" / "data" / "hourly_2024_compact.csv"
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("validate_grid",
-                                                  ROOT / "experiments" / "validate_grid.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(ROOT / "experiments" / "validate_grid.py")
 
 
 def test_compare_scores_a_perfect_and_a_constant_model():

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.scripts import load_script
+
 ROOT = Path(__file__).resolve().parents[1]
 HOW = ("run `.venv/bin/python tools/compiled_deps.py` and commit the rewritten comment blocks "
        "(a module a compiled function of another module uses has changed; rewriting the block "
@@ -26,12 +28,7 @@ HOW = ("run `.venv/bin/python tools/compiled_deps.py` and commit the rewritten c
 
 @pytest.fixture(scope="module")
 def deps():
-    spec = importlib.util.spec_from_file_location("compiled_deps",
-                                                  ROOT / "tools" / "compiled_deps.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["compiled_deps"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script(ROOT / "tools" / "compiled_deps.py")
 
 
 def test_the_digests_in_abm_are_current(deps):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import calendar
-import importlib.util
 import itertools
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+
+from tests.scripts import load_script
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "abm" / "data"
@@ -131,9 +132,7 @@ def test_profiles(profiles, zones):
 
 @pytest.mark.skipif(not HOURLY.exists(), reason="shared hourly file not available")
 def test_profiles_reproducible(tmp_path):
-    spec = importlib.util.spec_from_file_location("derive_profiles", DERIVE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script(DERIVE)
     out = tmp_path / "profiles.csv"
     assert module.main(["--hourly", str(HOURLY), "--out", str(out)]) == 0
     assert out.read_bytes() == (DATA / "profiles.csv").read_bytes()
