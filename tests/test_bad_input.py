@@ -14,6 +14,7 @@ import pytest
 
 from abm.cli import main
 from tests.conftest import SMALL
+from tests.terminal import foreground
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -173,8 +174,8 @@ def _interrupt(argv: list[str], ready: str) -> subprocess.CompletedProcess:
     string ``exec`` on its way to the command's handler (``abm/cli/__main__.py``)."""
     script = Path(sys.executable).with_name("abm")
     assert script.is_file(), f"no installed abm command beside {sys.executable}"
-    with subprocess.Popen([str(script), *argv], cwd=ROOT, text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+    with subprocess.Popen([str(script), *argv], cwd=ROOT, text=True, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, preexec_fn=foreground) as proc:
         seen = ""
         while not re.search(ready, seen):
             char = proc.stderr.read(1)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from abm.cli.interrupts import InterruptHold
+from tests.terminal import foreground
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,10 +26,6 @@ LOSE_A_CTRL_C = '''
 import os, signal, sys, weakref
 
 AT = os.environ["SIGINT_AT_IMPORT"]
-# Ctrl-C as in a terminal's foreground (a shell starts a background job with SIGINT ignored, and
-# CPython then leaves it so: abm, as any program, cannot be interrupted there)
-if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
-    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 class _Lock:
@@ -67,7 +64,7 @@ def test_a_ctrl_c_lost_by_cpython_while_the_run_loads_still_stops_it(tmp_path):
     runs = {module: subprocess.Popen(
         [str(script), "run", str(ROOT / "abm" / "scenarios" / "default.toml"), "--out",
          str(tmp_path / module), "--hours", "2", "--quiet"], cwd=ROOT, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=foreground,
         env={**os.environ, "PYTHONPATH": str(tmp_path / "hook"), "SIGINT_AT_IMPORT": module})
         for module in LANDINGS}
     for module, proc in runs.items():
