@@ -186,18 +186,16 @@ def _interrupt(argv: list[str], ready: str) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(argv, proc.returncode, out, seen + err)
 
 
-@pytest.mark.parametrize(("command", "kept", "ready"), [
-    ("report", "interrupted: no report was written", r"\dh/s\]"),
-    ("run", "--resume", r"h/s\]"),
+@pytest.mark.parametrize(("command", "kept"), [
+    ("report", "interrupted: no report was written"),
+    ("run", "--resume"),
 ])
-def test_ctrl_c_exits_130_with_one_line(tmp_path, command, kept, ready):
+def test_ctrl_c_exits_130_with_one_line(tmp_path, command, kept):
     out = tmp_path / ("r.html" if command == "report" else "run")
     proc = _interrupt([command, str(ROOT / "abm" / "scenarios" / "default.toml"), "--out",
-                       str(out), "--hours", "720"], ready)
-    # abm run: from the bar's first frame, drawn while numba still loads (abm run holds a Ctrl-C
-    # there: abm/cli/interrupts.py); abm report: the bar with a measured rate, the run stepping
-    # (CPython may lose a Ctrl-C that lands in a library's cleanup as it loads); a month, so
-    # that the run cannot end before the signal lands
+                       str(out), "--hours", "720"], r"h/s\]")
+    # from the bar's first frame, drawn while numba still loads (both hold a Ctrl-C there:
+    # abm/cli/interrupts.py); a month, so that the run cannot end before the signal lands
     assert proc.returncode == 130, proc.stderr
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("interrupted: ") and kept in last and "Traceback" not in proc.stderr

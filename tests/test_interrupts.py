@@ -1,7 +1,7 @@
-"""A Ctrl-C while ``abm run`` loads still stops it (abm/cli/interrupts.py): in a subprocess, the
+"""A Ctrl-C while a command loads still stops it (abm/cli/interrupts.py): in a subprocess, the
 signal is sent the way CPython loses it (inside a weakref callback, as importlib's module-lock
-callback runs, where an exception is "ignored") at the import of each library of the load; and
-the hold itself, in this process, with real signals."""
+callback runs, where an exception is "ignored") at the import of a library of each command's
+load; and the hold itself, in this process, with real signals."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from abm.cli.interrupts import InterruptHold
 from tests.terminal import foreground
 
 ROOT = Path(__file__).resolve().parents[1]
+DEFAULT = str(ROOT / "abm" / "scenarios" / "default.toml")
 
 # imported by the child's site module (PYTHONPATH): at the first import of $SIGINT_AT_IMPORT, a
 # weakref callback sends the process SIGINT, so that CPython's handler runs inside the callback
@@ -48,33 +49,60 @@ def _hook(event, args, fired=[]):
 sys.addaudithook(_hook)
 '''
 
+# each command (OUT: its output), where a Ctrl-C lands as it loads, and how its line starts and
+# ends (abm run's says where its checkpoint is, or, after the run, the command's own line):
+# abm run at the first module it loads, in the first hour as numba loads the compiled code from
+# its cache (the last of the load), and after the run as the figures' library loads; abm report
+# as its modules load and in its first run's first hour; the others as their modules load
+# (the sweep's and the audit's up to numba, imported for the bar); any command as the parser
+# loads the subcommands' modules (abm check's first)
+COMMANDS = {
+    "run": (["run", DEFAULT, "--hours", "2", "--quiet", "--out", "OUT"],
+            ("abm.config.scenario", "numba.np.arrayobj", "matplotlib"),
+            ("the steps up to the last checkpoint ", "; carry on with --resume")),
+    "report": (["report", DEFAULT, "--hours", "2", "--replications", "1", "--budgets", "50",
+                "--quiet", "--out", "OUT/r.html"],
+               ("abm.report.run_report", "numba.np.arrayobj"),
+               ("no report was written (it is written only when complete); run the command "
+                "again", "")),
+    "headroom": (["headroom", "--quiet", "--out", "OUT"], ("abm.api",),
+                 ("headroom.csv and the figures are written only when complete; run the "
+                  "command again", "")),
+    "sweep": (["sweep", str(ROOT / "experiments" / "sweeps" / "quick.toml"), "--workers", "1",
+               "--quiet", "--out", "OUT"], ("numba",),
+              ("finished runs are kept in the sweep folder; carry on with --resume", "")),
+    "audit": (["audit", "--hours", "2", "--only", "fuel price", "--workers", "1", "--quiet",
+               "--out", "OUT"], ("abm.sweeps.audit",),
+              ("finished runs are kept in the audit folder; carry on with --resume", "")),
+    "check": (["check", DEFAULT], ("abm.cli.headroom", "abm.core.masks"),
+              ("nothing was written; run the command again", "")),
+    "frontier": (["frontier", DEFAULT, "--budgets", "50", "--out", "OUT"], ("abm.core.frontier",),
+                 ("frontier.csv and frontier.png are written only when complete; run the "
+                  "command again", "")),
+}
 
-# where the Ctrl-C lands: the first module the run imports; in the first hour, as numba loads the
-# compiled code from its cache (the last of the load); after the run, as the figures' library loads
-LANDINGS = ("abm.config.scenario", "numba.np.arrayobj", "matplotlib")
 
-
-def test_a_ctrl_c_lost_by_cpython_while_the_run_loads_still_stops_it(tmp_path):
-    """Without the hold, each of these runs ends 0 after CPython prints "Exception ignored in"
-    the callback: the Ctrl-C is lost. With it, each stops with its one line and 130. (The
-    three run side by side: about 2 s of CPU each, most of it the imports.)"""
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_ctrl_c_lost_by_cpython_while_a_command_loads_still_stops_it(tmp_path, command):
+    """Without the hold, each of these commands ends 0 after CPython prints "Exception ignored
+    in" the callback: the Ctrl-C is lost. With it, each stops with its one line and 130. (A
+    command's landings run side by side: about 1-3 s of CPU each, most of it the imports.)"""
+    argv, landings, (start, end) = COMMANDS[command]
     (tmp_path / "hook").mkdir()
     (tmp_path / "hook" / "sitecustomize.py").write_text(LOSE_A_CTRL_C)
     script = Path(sys.executable).with_name("abm")  # as users run it (tests/test_bad_input.py)
     runs = {module: subprocess.Popen(
-        [str(script), "run", str(ROOT / "abm" / "scenarios" / "default.toml"), "--out",
-         str(tmp_path / module), "--hours", "2", "--quiet"], cwd=ROOT, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=foreground,
+        [str(script), *[a.replace("OUT", str(tmp_path / module)) for a in argv]], cwd=ROOT,
+        text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=foreground,
         env={**os.environ, "PYTHONPATH": str(tmp_path / "hook"), "SIGINT_AT_IMPORT": module})
-        for module in LANDINGS}
+        for module in landings}
     for module, proc in runs.items():
         _, err = proc.communicate(timeout=300)
         assert f"test: SIGINT at the import of {module}" in err, err  # it was sent
         assert proc.returncode == 130, f"SIGINT at the import of {module}: {err}"
         assert "Exception ignored" not in err and "Traceback" not in err, err
         last = err.strip().splitlines()[-1]
-        assert last.startswith("interrupted: the steps up to the last checkpoint ") and (
-            last.endswith("carry on with --resume")), last
+        assert last.startswith("interrupted: " + start) and last.endswith(end), last
 
 
 def _lose_a_ctrl_c() -> None:

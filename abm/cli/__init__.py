@@ -15,8 +15,10 @@ in a fresh interpreter; ``benchmarks/startup.py`` times it).
 - ``set_defaults(interrupted=...)`` says, in one line, what Ctrl-C leaves behind and how to carry
   on; :func:`main` prints it and exits 130 (a handler that knows more may set
   ``args.interrupted`` as it goes, or catch ``KeyboardInterrupt`` itself). CPython can lose a
-  Ctrl-C that lands while libraries load (in their cleanup): ``cmd_run`` loads under
-  :class:`abm.cli.interrupts.InterruptHold`, which raises it once the first hour is done.
+  Ctrl-C that lands while libraries load (in their cleanup): a handler that loads libraries
+  does so under :class:`abm.cli.interrupts.InterruptHold`, which raises it once they have
+  loaded (``cmd_run`` and ``cmd_report`` once the first hour is done: their bar releases it);
+  :func:`main` holds one while the parser and the handler's module load.
 - Only this package prints. The library logs (``logging.getLogger(__name__)``; a test fails on a
   ``print`` outside ``abm/cli/``); :func:`main` shows its warnings as one ``warning: ...`` line
   each on stderr, and a handler prints its own result (``wrote ...``) on stdout.
@@ -60,17 +62,18 @@ class ChoicesHelpFormatter(argparse.RawDescriptionHelpFormatter):
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate a scenario and print a summary."""
-    from abm.config.levers import levers
-    from abm.config.registry import GRID_RESPONSES
-    from abm.config.scenario import DEFAULT_SCENARIO, load_scenario
-    from abm.config.tables import latency_provenance
-    from abm.core.instance import compile_scenario
-    from abm.core.masks import masks
-    from abm.core.metrics import relocatable_by_mask
-    from abm.core.preflight import check_run
-    from abm.core.signals import hour_stamps, profile_signals
+    with InterruptHold():  # a Ctrl-C while the command loads stops it once it has
+        from abm.config.levers import levers
+        from abm.config.registry import GRID_RESPONSES
+        from abm.config.scenario import DEFAULT_SCENARIO, load_scenario
+        from abm.config.tables import latency_provenance
+        from abm.core.instance import compile_scenario
+        from abm.core.masks import masks
+        from abm.core.metrics import relocatable_by_mask
+        from abm.core.preflight import check_run
+        from abm.core.signals import hour_stamps, profile_signals
 
-    inst = compile_scenario(load_scenario(args.scenario))
+        inst = compile_scenario(load_scenario(args.scenario))
     scn = inst.scenario  # with its population drawn
     # what the run builds before its first hour, as it builds it: the signals (reading the
     # scenario's trace, if any), the grid response, and the numbers derived from them
@@ -131,15 +134,16 @@ def print_levers(found: list) -> None:
 
 def cmd_frontier(args: argparse.Namespace) -> int:
     """Compute the energy-latency frontier, print it, write CSV and PNG."""
-    from abm.config.scenario import load_scenario
-    from abm.core.frontier import DEFAULT_BUDGETS_MS, at_hour, frontier
-    from abm.core.instance import compile_scenario
-    from abm.core.signals import mean_signals
-    from abm.files import write_atomic
-    from abm.report.figures import frontier_figure, save
+    with InterruptHold():  # a Ctrl-C while the command loads stops it once it has
+        from abm.config.scenario import load_scenario
+        from abm.core.frontier import DEFAULT_BUDGETS_MS, at_hour, frontier
+        from abm.core.instance import compile_scenario
+        from abm.core.signals import mean_signals
+        from abm.files import write_atomic
+        from abm.report.figures import frontier_figure, save
 
-    scn = load_scenario(args.scenario)
-    inst = compile_scenario(scn)
+        scn = load_scenario(args.scenario)
+        inst = compile_scenario(scn)
     budgets = args.budgets or DEFAULT_BUDGETS_MS
     if args.hour is None:
         signals, when = mean_signals(scn), "annual-mean signals"
@@ -435,8 +439,10 @@ def _main(argv: list[str] | None, args: argparse.Namespace) -> int:
     # else (importing an abm module leaves a notebook's backend alone)
     os.environ["MPLBACKEND"] = "Agg"
     try:
-        args = build_parser().parse_args(argv)
-        status = handler(args.handler)(args)
+        with InterruptHold():  # a Ctrl-C while the command's modules load stops it once they have
+            args = build_parser().parse_args(argv)
+            command = handler(args.handler)
+        status = command(args)
         sys.stdout.flush()  # a closed pipe fails here, inside the try, not at exit
         return status
     except InputError as exc:

@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 
 from abm.cli.argtypes import folder_arg, names_arg, positive_int_arg, seed_arg
-from abm.cli.sweep import add_executor_arguments
+from abm.cli.interrupts import InterruptHold
+from abm.cli.sweep import add_executor_arguments, run_with_progress
 
 USAGE = """abm audit [SCENARIO | RUN_DIR] --out DIR [--hours H] [--seed S] [--ranges FILE]
                  [--only NAME,...] [--workers N | --scheduler ADDR] [--resume | --restart]
@@ -56,21 +57,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     """Plan the audit, run it with a progress bar, write its ranking, figure and report."""
-    from abm.cli.sweep import run_with_progress
-    from abm.report.audit_report import write_report
-    from abm.sweeps.audit import plan_audit
-
-    scenario, seed, hours, flags = args.source, args.seed, args.hours, []
-    if scenario is not None and Path(scenario).is_dir():
-        scenario, seed, hours = _of_run(Path(scenario), seed, hours)
-    flags += [f"--hours {args.hours}"] if args.hours else []
+    flags = [f"--hours {args.hours}"] if args.hours else []
     flags += [f"--seed {args.seed}"] if args.seed is not None else []
     flags += [f"--ranges {args.ranges}"] if args.ranges else []
     flags += [f"--only '{','.join(args.only)}'"] if args.only else []
     command = " ".join(["abm audit", *([args.source] if args.source else []), "--out DIR",
                         *flags, "--resume"])
-    plan = plan_audit(scenario, seed=seed, hours=hours, ranges=args.ranges, only=args.only,
-                      command=command)
+    with InterruptHold():  # a Ctrl-C while the audit loads stops it once it has
+        from abm.report.audit_report import write_report
+        from abm.sweeps.audit import plan_audit
+
+        scenario, seed, hours = args.source, args.seed, args.hours
+        if scenario is not None and Path(scenario).is_dir():
+            scenario, seed, hours = _of_run(Path(scenario), seed, hours)
+        plan = plan_audit(scenario, seed=seed, hours=hours, ranges=args.ranges, only=args.only,
+                          command=command)
     manifest = run_with_progress(plan, args, "audit",
                                  f"audit of {plan.scn.name}: {len(plan.items)} assumptions, "
                                  f"{len(plan.runs())} runs")

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from abm.cli.argtypes import budgets_arg, folder_arg
+from abm.cli.interrupts import InterruptHold
 from abm.errors import quoted
 
 
@@ -39,11 +40,12 @@ def hours_arg(text: str) -> list[int]:
 
 def cmd_headroom(args: argparse.Namespace) -> int:
     """Compute the headroom of every zone; print it by share; write CSV and figures."""
-    from abm.api import headroom, load_scenario
-    from abm.files import write_atomic
-    from abm.report.headroom_figures import load_sources, variants_table
+    with InterruptHold():  # a Ctrl-C while the command loads stops it once it has
+        from abm.api import headroom, load_scenario
+        from abm.files import write_atomic
+        from abm.report.headroom_figures import load_sources, variants_table
 
-    scn = load_scenario(args.scenario)
+        scn = load_scenario(args.scenario)
     df = headroom(scn, args.shares, rtt_ms=args.rtt_ms, defer_h=args.defer_h, peak=args.peak,
                   load=args.load, progress=not args.quiet)
     first = df.drop_duplicates("zone_id").set_index("zone_id")

@@ -1,20 +1,30 @@
-"""A Ctrl-C held while ``abm run`` loads, so that it still stops the run.
+"""A Ctrl-C held while a command loads its libraries, so that it still stops the command.
 
-In the first second of a run its libraries load (pandas, Mesa, highspy, numba with llvmlite)
-and then, in the first hour, its compiled code (numba's cache, LLVM). CPython raises a Ctrl-C
-(``KeyboardInterrupt``) at whatever Python code runs when it lands, and while modules load that
-is often code whose exceptions go nowhere: importlib's callback that drops a module lock
-(CPython prints "Exception ignored in ..." and the run carries on as if no key was pressed), or
-a compiled extension's initialisation (highspy's becomes an ``ImportError`` and a traceback).
+In the first second of ``abm run`` its libraries load (pandas, Mesa, highspy, numba with
+llvmlite) and then, in the first hour, its compiled code (numba's cache, LLVM). CPython raises
+a Ctrl-C (``KeyboardInterrupt``) at whatever Python code runs when it lands, and while modules
+load that is often code whose exceptions go nowhere: importlib's callback that drops a module
+lock (CPython prints "Exception ignored in ..." and the command carries on as if no key was
+pressed), or a compiled extension's initialisation (highspy's becomes an ``ImportError`` and a
+traceback).
 
 :class:`InterruptHold` holds a Ctrl-C over that stretch: its SIGINT handler only notes the
-signal, and :meth:`InterruptHold.release` (after the first hour, through
-:class:`abm.market.progress.RunProgress`; about a second from the start with numba's cache)
-puts CPython's default handler back and raises the ``KeyboardInterrupt`` there, where the
-command catches it (one line, exit 130). A run that has compiling to do (tens of seconds, the
-first run on a machine) lets a Ctrl-C through from the moment its bar says so
-(:meth:`InterruptHold.let_through`), and still raises one that was lost at the end of its first
-hour. ``abm run`` holds one again while matplotlib loads, after the run.
+signal, and :meth:`InterruptHold.release` (or leaving the context) puts CPython's default
+handler back and raises the ``KeyboardInterrupt`` there, where the command catches it (one
+line, exit 130). Who holds one, and until when:
+
+- :func:`abm.cli.main`, while the parser and the command's module load;
+- ``abm run`` and ``abm report``, until the end of the (first) run's first hour, through
+  :class:`abm.market.progress.RunProgress` (about a second from the start with numba's cache).
+  A run that has compiling to do (tens of seconds, the first run on a machine) lets a Ctrl-C
+  through from the moment its bar says so (:meth:`InterruptHold.let_through`), and still
+  raises one that was lost at the end of its first hour. ``abm run`` holds one again while
+  matplotlib loads, after the run;
+- ``abm check``, ``abm frontier``, ``abm headroom``, ``abm sweep`` and ``abm audit``, while
+  their modules and input load (the sweep's and the audit's up to numba, which their bar's
+  first frame would load), not in their work: a sweep's bar counts runs, and holding a Ctrl-C
+  to the end of the first could take minutes. The first run of a serial sweep
+  (``--workers 1``) and the frontier's first placement load numba (and its cache) unheld.
 
 A Python-level handler rather than a blocked signal mask (``signal.pthread_sigmask``): CPython
 runs Python signal handlers in the main thread whichever thread the kernel chose, while a

@@ -7,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from abm.cli.interrupts import InterruptHold
 from abm.config.limits import MAX_REPLICATIONS
 from abm.errors import InputError
 
@@ -14,9 +15,6 @@ from abm.errors import InputError
 def cmd_report(args: argparse.Namespace) -> int:
     """Check every argument and scenario, run or read the scenarios, and write the HTML report
     and its Markdown twin."""
-    from abm.core.frontier import DEFAULT_BUDGETS_MS
-    from abm.report.run_report import plan, run_planned, write_report
-
     paths = [Path(p) for p in args.scenarios]
     baseline_path = Path(args.baseline) if args.baseline else paths[0]
     order = [baseline_path, *[p for p in paths if p.resolve() != baseline_path.resolve()]]
@@ -29,9 +27,14 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise InputError("--replications", "replications",
                          f"expected 1 to {MAX_REPLICATIONS} seeds per scenario, got "
                          f"{replications}")
-    planned = plan(order, args.zone, args.hours)  # every check before the first run
-    out.parent.mkdir(parents=True, exist_ok=True)
-    replicas = run_planned(planned, args.hours, args.seed, replications, args.quiet)
+    # a Ctrl-C while the report loads stops it after the first run's first hour (as abm run)
+    with InterruptHold() as hold:
+        from abm.core.frontier import DEFAULT_BUDGETS_MS
+        from abm.report.run_report import plan, run_planned, write_report
+
+        planned = plan(order, args.zone, args.hours)  # every check before the first run
+        out.parent.mkdir(parents=True, exist_ok=True)
+        replicas = run_planned(planned, args.hours, args.seed, replications, args.quiet, hold)
     runs = [r[0] for r in replicas.values()]
     command = "abm report " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else ""
     html_path, md_path = write_report(runs, runs[0], out, args.budgets or DEFAULT_BUDGETS_MS,

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from abm.cli.argtypes import folder_arg, pair_arg, positive_int_arg
+from abm.cli.interrupts import InterruptHold
 
 if TYPE_CHECKING:
     from abm.sweeps.runner import Plan
@@ -99,11 +100,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from abm.sweeps.runner import SweepPlan
-    from abm.sweeps.spec import load_spec
+    with InterruptHold():  # a Ctrl-C while the sweep loads stops it once it has
+        from abm.sweeps.runner import SweepPlan
+        from abm.sweeps.spec import load_spec
 
-    spec = load_spec(args.spec)
-    plan = SweepPlan(spec)
+        spec = load_spec(args.spec)
+        plan = SweepPlan(spec)
     manifest = run_with_progress(plan, args, f"sweep {spec.name}",
                                  f"sweep {spec.name}: {spec.design} design")
     if manifest is None:
@@ -119,8 +121,10 @@ def run_with_progress(plan: Plan, args: argparse.Namespace, label: str, heading:
     ask for, with a progress bar (``label``) unless ``args.quiet``; resume or restart as
     ``args`` says. Print what happened; return the final manifest, or None if the runs were
     interrupted (``args.interrupted_now`` set) or one failed (finished runs are kept)."""
-    from abm.market.progress import RunProgress, end_bars
-    from abm.sweeps.runner import SweepError, open_executor, run_plan
+    with InterruptHold():  # numba too (the bar's first frame asks whether the runs compile)
+        import abm.core.flow  # noqa: F401
+        from abm.market.progress import RunProgress, end_bars
+        from abm.sweeps.runner import SweepError, open_executor, run_plan
 
     # the first call tells how many runs are already written
     progress = RunProgress(label, unit="run", quiet=args.quiet, smoothing=0.1)

@@ -11,9 +11,9 @@ this session it clears that and restarts its clock, so rate and ETA count from t
 compiles nothing (``compiles=False``: the headroom of zones) has neither the notice nor the
 restart.
 
-``abm run`` holds a Ctrl-C while the run loads (``abm/cli/interrupts.py``): the bar tells its
-hold when the run goes on to compile (a Ctrl-C then stops it at once) and when the first hour
-is done (a Ctrl-C held until then stops it there).
+``abm run`` and ``abm report`` hold a Ctrl-C while the run loads (``abm/cli/interrupts.py``):
+the bar tells its hold when the run goes on to compile (a Ctrl-C then stops it at once) and
+when the first hour is done (a Ctrl-C held until then stops it there).
 """
 
 from __future__ import annotations

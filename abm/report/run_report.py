@@ -39,7 +39,7 @@ from abm.core.signals import mean_signals
 from abm.errors import InputError
 from abm.files import write_atomic
 from abm.grid.zone_headroom import scenario_headroom
-from abm.market.progress import RunProgress
+from abm.market.progress import Hold, RunProgress
 from abm.market.reporters import COST_PARTS
 from abm.report import comparison
 from abm.report.decentralisation import price_of_decentralisation
@@ -78,7 +78,8 @@ HEAT_ZONES = 14  # zones in the heat maps: those whose data-centre energy change
 
 
 def run_scenario(path: Path, hours: int | None = None, seed: int | None = None,
-                 quiet: bool = False, scenario: Scenario | None = None, desc: str = "") -> Run:
+                 quiet: bool = False, scenario: Scenario | None = None, desc: str = "",
+                 hold: Hold | None = None) -> Run:
     """Run a scenario file's market in memory (operator detail on), progress on stderr.
 
     Args:
@@ -88,11 +89,13 @@ def run_scenario(path: Path, hours: int | None = None, seed: int | None = None,
         quiet: no progress bar.
         scenario: the file's scenario, already loaded (default: load ``path``).
         desc: the progress bar's label (default: the scenario's name).
+        hold: a Ctrl-C held while the report loads, which the bar releases after the first
+            hour (:class:`abm.market.progress.RunProgress`; a released hold holds nothing).
     """
     scn = (scenario or load_scenario(path)).with_market(operator_detail=True)
     return simulate_scenario(scn, hours, seed,
                              RunProgress(f"abm report: {desc or scn.name}", quiet=quiet,
-                                         scenario=scn))
+                                         scenario=scn, hold=hold))
 
 
 def get_run(path: str | Path, hours: int | None = None, seed: int | None = None,
@@ -162,10 +165,12 @@ def check_zone(baseline: Scenario, zone: str | None) -> None:
 
 
 def run_planned(planned: Sequence[Planned], hours: int | None = None, seed: int | None = None,
-                replications: int = 1, quiet: bool = False) -> dict[str, list[Run]]:
+                replications: int = 1, quiet: bool = False, hold: Hold | None = None
+                ) -> dict[str, list[Run]]:
     """Every planned scenario's runs, by label: a folder's one run, or a file run once per
     seed of :func:`abm.report.replications.replication_seeds` (its own seed, or ``seed``,
-    first)."""
+    first). ``hold``: a Ctrl-C held while ``abm report`` loads, released after the first
+    run's first hour (:func:`run_scenario`)."""
     out = {}
     for p in planned:
         if p.run is not None:
@@ -174,7 +179,7 @@ def run_planned(planned: Sequence[Planned], hours: int | None = None, seed: int 
         seeds = replication_seeds(p.scenario.seed if seed is None else seed, replications)
         out[p.label] = [run_scenario(p.path, hours, s, quiet, p.scenario,
                                      p.label if replications == 1 else
-                                     f"{p.label} (seed {i + 1}/{replications})")
+                                     f"{p.label} (seed {i + 1}/{replications})", hold)
                         for i, s in enumerate(seeds)]
     return out
 
