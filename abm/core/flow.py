@@ -83,7 +83,16 @@ def _nearest(queue, n_q, dist, dist_tie, tol):
     return i
 
 
-@numba.njit(cache=True)
+# The walk's helpers are inlined into their callers (numba's ``inline="always"``): called, each
+# took a dozen array arguments per call, and the walk calls them tens of thousands of times an
+# hour (a tenth of a late hour's walk at 10,000 operators; the same arithmetic, so the same
+# bits). ``_less`` and ``_nearest`` stay separate functions (abm.core.horizon_flow and
+# horizon_walk call them); the repair's search uses inlined copies.
+_less_in = numba.njit(inline="always")(_less.py_func)
+_nearest_in = numba.njit(inline="always")(_nearest.py_func)
+
+
+@numba.njit(cache=True, inline="always")
 def _greedy(cost, starts, regions, demand, phi, prev, pref, voll, x, unserved, price,
             price_tie, eps, tol):
     """Capacity-free optimum of one operator into x (K, R) and unserved (K,); class k may
@@ -128,7 +137,7 @@ def _greedy(cost, starts, regions, demand, phi, prev, pref, voll, x, unserved, p
         price[k], price_tie[k] = b, b_tie
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _load(x, starts, regions, load):
     """load (R,) = x (K, R) summed over classes, class by class in order (as ``x[:, j].sum()``
     adds them: the MW outside a class's regions are zero)."""
@@ -138,7 +147,7 @@ def _load(x, starts, regions, load):
             load[regions[p]] += x[k, regions[p]]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _fits(load, cap, fit):
     for j in range(len(load)):
         if load[j] > cap[j] + fit:
@@ -146,7 +155,7 @@ def _fits(load, cap, fit):
     return True
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _in_arc(c, phi, pref, x, prev, eps):
     """($, tie) per MW of one more MW on an arc, and the MW it takes at that cost: c up to
     the incumbent MW, c + phi beyond."""
@@ -155,7 +164,7 @@ def _in_arc(c, phi, pref, x, prev, eps):
     return c + phi, TIE_NEW + pref, np.inf
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _out_arc(c, phi, pref, x, prev, eps):
     """($, tie) per MW saved by one MW less on an arc, and the MW it gives up at that."""
     if x > prev + eps:
@@ -163,10 +172,10 @@ def _out_arc(c, phi, pref, x, prev, eps):
     return c, pref, x
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _relax(v, nd, nd_tie, u, dist, dist_tie, pred, queue, n_q, tol):
     """Offer node v the distance (nd, nd_tie) through u; returns the new queue length."""
-    if _less(nd, nd_tie, dist[v], dist_tie[v], tol):
+    if _less_in(nd, nd_tie, dist[v], dist_tie[v], tol):
         if pred[v] < 0:  # first reached
             queue[n_q] = v
             n_q += 1
@@ -174,13 +183,13 @@ def _relax(v, nd, nd_tie, u, dist, dist_tie, pred, queue, n_q, tol):
     return n_q
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _add(x, prev, delta, eps):
     """x + delta, snapped to the incumbent MW where it reaches the kink."""
     return prev if x < prev - eps and prev - x - delta <= eps else x + delta
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _remove(x, prev, delta, eps):
     """x - delta, snapped to the incumbent MW or to zero where it reaches them."""
     if x > prev + eps and x - prev - delta <= eps:
@@ -231,7 +240,7 @@ def _repair(cost, starts, regions, phi, prev, pref, cap, voll, tol, eps, x, unse
         dist[e], dist_tie[e] = 0.0, 0.0
         queue[0], n_q = e, 1
         while n_q > 0:
-            i = _nearest(queue, n_q, dist, dist_tie, tol)
+            i = _nearest_in(queue, n_q, dist, dist_tie, tol)
             v = queue[i]
             if v == t:
                 break
@@ -355,7 +364,7 @@ def _place_lists(cost, starts, regions, demand, phi, prev, pref, cap, voll, x, u
                 price, price_tie, load, scratch)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _free(cost, starts, regions, demand, phi, prev, pref, voll, x, unserved, price, price_tie,
           load):
     """The capacity-free optimum (``_greedy``) into (x, unserved), its duals into (price,
@@ -370,7 +379,7 @@ def _free(cost, starts, regions, demand, phi, prev, pref, voll, x, unserved, pri
     return tol
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _fit(cost, starts, regions, demand, phi, prev, pref, cap, voll, tol, x, unserved, price,
          price_tie, load, scratch):
     """From the capacity-free optimum (``_free``'s outputs) to the optimum against cap: 0 if
@@ -464,7 +473,7 @@ def pack_pairs(feasible: np.ndarray, network_usd_per_mwh: np.ndarray,
                  float(np.abs(network).max(initial=0.0)))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _unpack(o, energy, starts, regions, network, phi_p, pref_p, prev_p, cost, phi, pref, prev):
     """Operator o's unit cost (energy + network), friction, tie rank and incumbent into (K, R)
     scratch arrays at its feasible pairs (the only entries the flow reads)."""

@@ -17,7 +17,7 @@ counting as ties, as in ``abm.core.flow``.
 
 # numba keys this file's cache on its bytes alone: digests of the modules whose names its
 # compiled code uses (tools/compiled_deps.py writes them; docs/architecture.md)
-# compiled with abm/core/flow.py dbaa5d644852
+# compiled with abm/core/flow.py 2e59293bb13d
 
 from __future__ import annotations
 

@@ -32,9 +32,9 @@ Checked against both horizon engines and scipy's linprog in the tests.
 
 # numba keys this file's cache on its bytes alone: digests of the modules whose names its
 # compiled code uses (tools/compiled_deps.py writes them; docs/architecture.md)
-# compiled with abm/core/flow.py dbaa5d644852
+# compiled with abm/core/flow.py 2e59293bb13d
 # compiled with abm/core/horizon.py 2976d3230e7e
-# compiled with abm/core/horizon_flow.py 017727843572
+# compiled with abm/core/horizon_flow.py 74cc460bd849
 # compiled with abm/core/problem.py 70afaa8cad5a
 # compiled with abm/core/problem_check.py d193985c7270
 
