@@ -8,8 +8,14 @@ zero-cost arcs, depth first, send all of it when no capacity binds. Where an arc
 Dijkstra on reduced costs from the nodes still holding supply moves the potentials on and
 finds the next shortest path, along which as much as it takes is sent, and so on (one path a
 round: a depth-first pass over the zero-cost arcs each round sends more paths a round but
-scans far more arcs). The flow stays optimal throughout, so once every supply has reached
-the sink (served, unserved or missed) it is the optimum. Costs are pairs compared
+scans far more arcs). Within a round, a node reached at the least distance the queue holds
+(the level being settled: most rounds step the distance by nothing, or by tie cost alone,
+and many nodes share it) is settled next, the last reached first, without a scan of the
+queue; a scan picks the nearest only when that level is used up. Settling any node at the
+least distance is Dijkstra's rule, so the distances are the same; the order reaches the sink
+along paths depth first. The round stops as soon as the sink is reached at that level: no
+node left could reach it shorter. The flow stays optimal throughout, so once every supply
+has reached the sink (served, unserved or missed) it is the optimum. Costs are pairs compared
 lexicographically, ($ per MW, tie cost per MW), with $ differences below ``tol`` (the tie
 tolerance every engine shares, ``abm.core.problem_check.plan_tie_tolerance_usd_per_mwh``)
 counting as ties, as in ``abm.core.flow``.
@@ -151,9 +157,11 @@ def _residual(n, tail, head, capacity, cost, tie):
 def _augment(n, frm, to, rcap, rc, rt, start, adj, pot, pot_tie, excess, tol):
     """Send every node's excess to the sink (node n - 1) at least cost, from a pseudo-flow
     (``rcap``) whose residual arcs all have reduced costs >= 0 under (pot, pot_tie): first
-    paths on zero-cost arcs (``_block``), then rounds of Dijkstra from the nodes with excess,
-    each moving the potentials on and sending along the shortest path it found. Returns the
-    number of Dijkstra rounds, or -1 if it did not converge."""
+    paths on zero-cost arcs (``_block``), then rounds of Dijkstra from the nodes with excess
+    (the nodes at the least distance settled depth first, the round ended once the sink is
+    reached at it: module docstring), each moving the potentials on and sending along the
+    shortest path it found. Returns the number of Dijkstra rounds, or -1 if it did not
+    converge."""
     n_a = len(frm) // 2
     t = n - 1
     dist, dist_tie = np.empty(n), np.empty(n)
@@ -162,6 +170,8 @@ def _augment(n, frm, to, rcap, rc, rt, start, adj, pot, pot_tie, excess, tol):
     on = np.zeros(n, dtype=np.bool_)
     it = np.empty(n, dtype=np.int64)
     queue = np.empty(n, dtype=np.int64)
+    place = np.empty(n, dtype=np.int64)  # each queued node's place in the queue
+    stack = np.empty(2 * n_a + n, dtype=np.int64)  # nodes at the least distance
     path = np.empty(n, dtype=np.int64)
     pred = np.empty(n, dtype=np.int64)  # the residual arc each node was last reached by
     left = excess.sum()
@@ -181,12 +191,23 @@ def _augment(n, frm, to, rcap, rc, rt, start, adj, pot, pot_tie, excess, tol):
             if excess[v] > _EPS and v != t:
                 dist[v], dist_tie[v] = 0.0, 0.0
                 queue[n_q] = v
+                place[v] = n_q
                 n_q += 1
+        n_s = 0  # stack[:n_s]: nodes reached at the least distance in the queue, settled next
+        lo, lo_tie = 0.0, 0.0
         while n_q > 0:
-            i = _nearest_in(queue, n_q, dist, dist_tie, tol)
+            while n_s > 0 and done[stack[n_s - 1]]:
+                n_s -= 1
+            if n_s > 0:
+                n_s -= 1
+                i = place[stack[n_s]]
+            else:
+                i = _nearest_in(queue, n_q, dist, dist_tie, tol)
+                lo, lo_tie = dist[queue[i]], dist_tie[queue[i]]
             v = queue[i]
             n_q -= 1
             queue[i] = queue[n_q]
+            place[queue[i]] = i
             done[v] = True
             if v == t:
                 break
@@ -200,8 +221,17 @@ def _augment(n, frm, to, rcap, rc, rt, start, adj, pot, pot_tie, excess, tol):
                 if _less_in(nd, nd_tie, dist[w], dist_tie[w], tol):
                     if dist[w] == np.inf:
                         queue[n_q] = w
+                        place[w] = n_q
                         n_q += 1
                     dist[w], dist_tie[w], pred[w] = nd, nd_tie, e
+                    if not _less_in(lo, lo_tie, nd, nd_tie, tol):
+                        if w == t:
+                            done[t] = True  # reached at the least distance left: settled
+                            break
+                        stack[n_s] = w
+                        n_s += 1
+            if done[t]:
+                break
         if not done[t]:
             return -1
         for v in range(n):  # settled nodes by their distance, the others by the sink's

@@ -34,7 +34,7 @@ Checked against both horizon engines and scipy's linprog in the tests.
 # compiled code uses (tools/compiled_deps.py writes them; docs/architecture.md)
 # compiled with abm/core/flow.py 2e59293bb13d
 # compiled with abm/core/horizon.py 2976d3230e7e
-# compiled with abm/core/horizon_flow.py 74cc460bd849
+# compiled with abm/core/horizon_flow.py 489df54747d0
 # compiled with abm/core/problem.py 70afaa8cad5a
 # compiled with abm/core/problem_check.py d193985c7270
 
@@ -43,7 +43,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from abm.core.flow import _EPS, _FIT, _less, _place
+from abm.core.flow import _EPS, _FIT, _place
 from abm.core.horizon import (
     ARC_KEPT,
     ARC_MISSED,
@@ -59,7 +59,7 @@ from abm.core.horizon import (
     plan_of,
 )
 from abm.core.horizon_flow import _EPS as _FLOW_EPS
-from abm.core.horizon_flow import _TIE_TOL, _augment, _residual
+from abm.core.horizon_flow import _TIE_TOL, _augment, _less_in, _residual
 from abm.core.problem import (
     TIE_NEW,
     TIE_UNSERVED,
@@ -90,7 +90,7 @@ def _has_room(capacity_mw, scale_mw):
     return capacity_mw > _FIT * scale_mw
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _levels(cost, regs, room, phi, prev, pref, voll, tol, eps, lc, lt, lcap, lj):
     """One class's options in one hour into (lc $, lt tie, lcap MW, lj region) by ($, tie):
     its kept MW within ``tol`` of the hour's cheapest (lowest first), then new MW at its
@@ -113,7 +113,7 @@ def _levels(cost, regs, room, phi, prev, pref, voll, tol, eps, lc, lt, lcap, lj)
     for j in regs:
         if room[j] and prev[j] > eps and cost[j] <= low + tol:
             i = n
-            while i > 0 and _less(cost[j], pref[j], lc[i - 1], lt[i - 1], tol):
+            while i > 0 and _less_in(cost[j], pref[j], lc[i - 1], lt[i - 1], tol):
                 lc[i], lt[i], lcap[i], lj[i] = lc[i - 1], lt[i - 1], lcap[i - 1], lj[i - 1]
                 i -= 1
             lc[i], lt[i], lcap[i], lj[i] = cost[j], pref[j], prev[j], j
@@ -223,7 +223,7 @@ def _fits_plan(x, starts, regions, cap, fit, load):
     return True
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _arc(i, tail, head, capacity, cost, tie, flow, kind, where, u, v, cap, c, c_tie, f, code,
          a, b, d):
     tail[i], head[i], capacity[i], cost[i], tie[i], flow[i] = u, v, cap, c, c_tie, f
@@ -275,10 +275,11 @@ def _usable(cost, starts, regions, room, due, work, phi, prev, cap, tol, use):
 
 
 @numba.njit(cache=True)
-def _plan_graph(cost, use, due, work, phi, prev, pref, cap, voll, x, u, y, m, tail, head,
-                capacity, arc_cost, tie, flow, kind, where, node):
+def _plan_graph(cost, starts, regions, use, due, work, phi, prev, pref, cap, voll, x, u, y, m,
+                tail, head, capacity, arc_cost, tie, flow, kind, where, node):
     """The time-expanded graph of a plan (``abm.core.horizon.graph``: the same kinds of arcs
-    in the same order) on the regions ``use`` (T, K, R) allows (``_usable``), each due node
+    in the same order) on the regions ``use`` (T, K, R) allows (``_usable``; read only
+    within class k's regions, regions[starts[k]:starts[k + 1]], ascending), each due node
     merged into its class-hour (which then holds the due load, with an unserved arc of at
     most that load: the same paths at the same costs), with only the nodes that have arcs,
     numbered in the same order: into the arc arrays, ``kind`` (the ``ARC_*`` codes) and
@@ -297,15 +298,24 @@ def _plan_graph(cost, use, due, work, phi, prev, pref, cap, voll, x, u, y, m, ta
             if work[h, k] > 0:
                 node[tk + h * n_k + k] = n
                 n += 1
+    for t in range(n_t):  # region-hours some class-hour may use (marked, numbered below)
+        for j in range(n_r):
+            node[rh0 + t * n_r + j] = -1
     for t in range(n_t):  # class-hours with due load or somewhere to run
         for k in range(n_k):
-            node[ch0 + t * n_k + k] = n if due[t, k] > 0 or use[t, k].any() else -1
+            runs = False
+            for p in range(starts[k], starts[k + 1]):
+                if use[t, k, regions[p]]:
+                    runs = True
+                    node[rh0 + t * n_r + regions[p]] = 0
+            node[ch0 + t * n_k + k] = n if due[t, k] > 0 or runs else -1
             n += node[ch0 + t * n_k + k] >= 0
             node[t * n_k + k] = node[ch0 + t * n_k + k] if due[t, k] > 0 else -1
-    for t in range(n_t):  # region-hours some class-hour may use
+    for t in range(n_t):
         for j in range(n_r):
-            node[rh0 + t * n_r + j] = n if use[t, :, j].any() else -1
-            n += node[rh0 + t * n_r + j] >= 0
+            if node[rh0 + t * n_r + j] == 0:
+                node[rh0 + t * n_r + j] = n
+                n += 1
     sink = n
     i = 0
     for t in range(n_t):
@@ -317,7 +327,9 @@ def _plan_graph(cost, use, due, work, phi, prev, pref, cap, voll, x, u, y, m, ta
     for h in range(n_t):
         for t in range(h + 1):
             for k in range(n_k):
-                if work[h, k] > 0 and use[t, k].any():
+                # a class-hour with a node and no due load has somewhere to run
+                if work[h, k] > 0 and node[ch0 + t * n_k + k] >= 0 and (
+                        due[t, k] == 0 or _any_use(use, t, k, starts, regions)):
                     i = _arc(i, tail, head, capacity, arc_cost, tie, flow, kind, where,
                              node[tk + h * n_k + k], node[ch0 + t * n_k + k], np.inf, 0.0,
                              _wait_tie(h, t, n_t), y[h, t, k], ARC_WAIT, h, t, k)
@@ -329,7 +341,8 @@ def _plan_graph(cost, use, due, work, phi, prev, pref, cap, voll, x, u, y, m, ta
                          ARC_MISSED, h, k, -1)
     for t in range(n_t):
         for k in range(n_k):
-            for j in range(n_r):
+            for p in range(starts[k], starts[k + 1]):
+                j = regions[p]
                 if use[t, k, j] and prev[k, j] > 0:
                     i = _arc(i, tail, head, capacity, arc_cost, tie, flow, kind, where,
                              node[ch0 + t * n_k + k], node[rh0 + t * n_r + j], prev[k, j],
@@ -337,7 +350,8 @@ def _plan_graph(cost, use, due, work, phi, prev, pref, cap, voll, x, u, y, m, ta
                              t, k, j)
     for t in range(n_t):
         for k in range(n_k):
-            for j in range(n_r):
+            for p in range(starts[k], starts[k + 1]):
+                j = regions[p]
                 if use[t, k, j]:
                     kept = min(x[t, k, j], prev[k, j]) if prev[k, j] > 0 else 0.0
                     i = _arc(i, tail, head, capacity, arc_cost, tie, flow, kind, where,
@@ -356,6 +370,15 @@ def _plan_graph(cost, use, due, work, phi, prev, pref, cap, voll, x, u, y, m, ta
     return i, n + 1
 
 
+@numba.njit(cache=True, inline="always")
+def _any_use(use, t, k, starts, regions):
+    """Whether class k may run somewhere in hour t (``use``, within its regions)."""
+    for p in range(starts[k], starts[k + 1]):
+        if use[t, k, regions[p]]:
+            return True
+    return False
+
+
 @numba.njit(cache=True)
 def _repair(cost, starts, regions, room, due, work, phi, prev, pref, cap, voll, tol, x, u, y,
             m, use, node, tail, head, capacity, arc_cost, tie, flow, kind, where):
@@ -370,8 +393,8 @@ def _repair(cost, starts, regions, room, due, work, phi, prev, pref, cap, voll, 
     otherwise than the flow would: the caller solves afresh)."""
     n_t, n_k = due.shape
     _usable(cost, starts, regions, room, due, work, phi, prev, cap, tol, use)
-    n_a, n = _plan_graph(cost, use, due, work, phi, prev, pref, cap, voll, x, u, y, m, tail,
-                         head, capacity, arc_cost, tie, flow, kind, where, node)
+    n_a, n = _plan_graph(cost, starts, regions, use, due, work, phi, prev, pref, cap, voll, x,
+                         u, y, m, tail, head, capacity, arc_cost, tie, flow, kind, where, node)
     sink = n - 1
     frm, to, rcap, rc, rt, start, adj = _residual(n, tail[:n_a], head[:n_a], capacity[:n_a],
                                                   arc_cost[:n_a], tie[:n_a])
