@@ -395,6 +395,43 @@ def test_the_walk_repairs_an_overfilled_plan_to_the_optimum(p: HorizonProblem) -
     assert total == pytest.approx(p.due_mw.sum() + p.deferrable_mw.sum(), abs=1e-9)
 
 
+@st.composite
+def market_plans(draw) -> HorizonProblem:
+    """Plans shaped as the market's (``benchmarks/deferral.py``): 5 hours, work due by the end
+    of each, the same room every hour, $ = an hour's energy + the class's network cost on an
+    integer grid (so whole levels of paths tie and the flow settles many nodes at one
+    distance), the room short of the load in the cheapest regions."""
+    n_k = draw(st.integers(2, 4))
+    n_r = draw(st.integers(2, 4))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    n_t = 5
+    cost = (rng.integers(0, 6, (n_t, 1, n_r)) + rng.integers(0, 3, (1, n_k, n_r))).astype(float)
+    due = rng.integers(0, 4, (n_t, n_k)).astype(float)
+    work = rng.integers(0, 4, (n_t, n_k)).astype(float)
+    cap = rng.integers(0, 3 * n_k, n_r).astype(float)
+    return HorizonProblem.of(cost, rng.random((n_k, n_r)) < 0.9, due, work,
+                             voll_usd_per_mwh=float(rng.integers(8, 20)),
+                             friction_usd_per_mw=rng.integers(0, 2, (n_k, n_r)).astype(float),
+                             incumbent_mw=rng.integers(0, 3, (n_k, n_r)).astype(float),
+                             capacity_mw=np.broadcast_to(cap, (n_t, n_r)),
+                             preference=rng.integers(0, 3, (n_k, n_r)) / 2)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(market_plans())
+def test_the_repair_matches_highs_on_plans_shaped_as_the_markets(p: HorizonProblem) -> None:
+    """The walk's repair (``solve_plan``) and the fresh flow, whose Dijkstra rounds settle the
+    nodes at the least distance depth first and stop at the sink once reached at it
+    (``abm.core.horizon_flow``), reach HiGHS's optimum on plans with many tying paths: the
+    same $ and tie cost, a feasible plan."""
+    want = solve_horizon_lp(p)
+    scale = max(1.0, abs(p.objective_usd(want)))
+    for plan in (solve_plan(p), solve_horizon_flow(p)):
+        check_plan(p, plan)
+        assert abs(p.objective_usd(plan) - p.objective_usd(want)) <= 1e-7 * scale
+        assert p.tie_cost(plan) == pytest.approx(p.tie_cost(want), abs=1e-7)
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(plans())
 def test_the_walks_cut_keeps_every_region_an_optimum_uses(p: HorizonProblem) -> None:
