@@ -14,7 +14,18 @@ from scipy.optimize import linprog
 
 from abm.config.registry import PLACEMENT_ENGINES
 from abm.core.flow import solve_flow
-from abm.core.horizon import HorizonProblem, HoursAhead, Plan, check_plan, deferral_tie
+from abm.core.horizon import (
+    ARC_CHAIN,
+    ARC_MISSED,
+    ARC_WAIT,
+    HorizonProblem,
+    HoursAhead,
+    Plan,
+    check_plan,
+    deferral_tie,
+    edf,
+    graph,
+)
 from abm.core.horizon_flow import solve_horizon_flow
 from abm.core.horizon_lp import solve_horizon_lp
 from abm.core.horizon_walk import plan_walk, solve_free_plan, solve_plan
@@ -46,8 +57,9 @@ def test_hand_solved_two_regions_three_hours_with_deadlines() -> None:
     its deadline allows: B at 25 in hour 2 (4 MW, only the work due by hour 2 may wait that
     long), A moved in at 35 in hour 1 (4), at 55 in hour 0 (4), B at 65 in hour 1 (6): 100 +
     140 + 220 + 390. Total $1,480, nothing missed. Among the ways to share hours 0-1 between
-    the two pieces of work, the nearer deadline runs first: the 8 MWh due by hour 1 take hour
-    0's 4 MW and 4 of hour 1."""
+    the two pieces of work (the same $ and tie cost: the tie rank is the same for every deadline),
+    each hour's work is dealt earliest deadline first (``edf``): the 8 MWh due by hour 1 take
+    hour 0's 4 MW and 4 of hour 1."""
     p = two_regions_three_hours()
     want_x = np.array([[[10.0, 0.0]], [[10.0, 6.0]], [[0.0, 10.0]]])
     want_y = np.zeros((3, 3, 1))
@@ -69,7 +81,6 @@ def test_the_hand_solved_case_takes_the_flow_several_shortest_paths() -> None:
     """The hand-solved case is one the flow cannot send by its first zero-cost paths alone:
     it takes Dijkstra rounds (each sending along one shortest path), so the case above holds
     them to the hand-solved optimum."""
-    from abm.core.horizon import graph
     from abm.core.horizon_flow import _mcf
 
     p = two_regions_three_hours()
@@ -184,20 +195,97 @@ def test_one_hour_plan_is_the_placement_problem() -> None:
         assert horizon.tie_cost(plan) == pytest.approx(one.tie_cost(x, u), abs=1e-9)
 
 
-def test_deferral_tie_runs_early_and_nearest_deadline_first() -> None:
-    """The tie rank is above 0 (due load first), grows with the hour, stays below 1, and
-    prefers the nearer deadline in the earlier hour."""
+def test_deferral_tie_runs_early() -> None:
+    """The tie rank is above 0 (due load first), grows with the hour and stays below 1."""
     n = 5
-    h, t = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
-    w = deferral_tie(h, t, n)
+    w = deferral_tie(np.arange(n), n)
     assert (w > 0).all() and (w < 1).all()
-    assert 0 < deferral_tie(0, 0, 1) < 1
-    assert (np.diff(w, axis=1)[np.triu_indices(n - 1)] > 0).all()
-    for h1 in range(n):
-        for h2 in range(h1 + 1, n):
-            for t1 in range(h1 + 1):
-                for t2 in range(t1 + 1, h1 + 1):
-                    assert w[h1, t1] + w[h2, t2] < w[h1, t2] + w[h2, t1]
+    assert 0 < deferral_tie(0, 1) < 1
+    assert (np.diff(w) > 0).all()
+    assert (w <= 0.25).all()
+    assert deferral_tie(np.arange(n), n) == pytest.approx(0.5 * (1 + np.arange(n)) / (2 * n))
+
+
+def test_hand_solved_work_runs_early_and_due_load_first() -> None:
+    """By hand: one region at 10 $/MWh every hour, VoLL 100, 4 MW of room each of three
+    hours; 3 MW due in hour 0; work of 2 MWh due now, 3 by the end of hour 1 and 5 by the end
+    of hour 2. Every MW costs the same, so the tie rank decides: hour 0's room goes to the due
+    load (3 MW) before work (1 MW), the work then fills the earliest hours (hour 0's last MW,
+    4 in hour 1, 4 in hour 2: 9 of 10 MWh; 1 missed), and each hour's work is dealt to the
+    deadlines earliest first: hour 0 to the work due now (1 of 2; 1 missed, as the work due
+    later fits later), hour 1 to the work due by hour 1 (3) and then by hour 2 (1), hour 2 to
+    the rest due by hour 2 (4). $ = 12 x 10 + 1 x 100 = 220."""
+    p = HorizonProblem.of(np.full((3, 1, 1), 10.0), np.ones((1, 1), bool),
+                          due_mw=np.array([[3.0], [0.0], [0.0]]),
+                          deferrable_mw=np.array([[2.0], [3.0], [5.0]]),
+                          voll_usd_per_mwh=100.0, capacity_mw=np.full((3, 1), 4.0))
+    want_y = np.zeros((3, 3))
+    want_y[0, 0], want_y[1, 1], want_y[2, 1], want_y[2, 2] = 1.0, 3.0, 1.0, 4.0
+    plans_ = {**{n: e.plan(0, p) for n, e in engines(p.feasible).items()},
+              "flow": solve_horizon_flow(p), "lp": solve_horizon_lp(p), "walk": solve_plan(p)}
+    for name, plan in plans_.items():
+        check_plan(p, plan)
+        assert p.objective_usd(plan) == pytest.approx(220.0, rel=1e-12), name
+        np.testing.assert_allclose(plan.x_mw[:, 0, 0], [4.0, 4.0, 4.0], atol=1e-9,
+                                   err_msg=name)
+        assert not plan.unserved_mw.any(), name
+        np.testing.assert_allclose(plan.deferred_mw[:, :, 0], want_y, atol=1e-9, err_msg=name)
+        np.testing.assert_allclose(plan.missed_mw[:, 0], [1.0, 0.0, 0.0], atol=1e-9,
+                                   err_msg=name)
+
+
+def test_edf_by_hand() -> None:
+    """By hand: work (2, 3, 4 MWh due by the end of hours 0, 1, 2) and 4, 1, 4 MW of work run
+    in those hours: hour 0 runs the 2 due now and 2 of those due by hour 1, hour 1 the last 1
+    of those, hour 2 the 4 due by hour 2; nothing missed. Dealt latest deadline first instead,
+    hour 0 would run the later work and the 2 due now would be missed."""
+    work = np.array([[2.0], [3.0], [4.0]])
+    deferred, missed = edf(work, np.array([[4.0], [1.0], [4.0]]))
+    want = np.zeros((3, 3, 1))
+    want[0, 0], want[1, 0], want[1, 1], want[2, 2] = 2.0, 2.0, 1.0, 4.0
+    np.testing.assert_array_equal(deferred, want)
+    np.testing.assert_array_equal(missed, np.zeros((3, 1)))
+    # more run than work can take: dealt as far as it goes, the rest missed
+    deferred, missed = edf(np.array([[4.0], [3.0]]), np.array([[2.0], [2.0]]))
+    np.testing.assert_array_equal(deferred[:, :, 0], [[2.0, 0.0], [0.0, 2.0]])
+    np.testing.assert_array_equal(missed[:, 0], [2.0, 1.0])
+
+
+def latest_first(work_mw: np.ndarray, run_mw: np.ndarray) -> np.ndarray:
+    """MW missed when each hour's work is dealt to the deadlines latest first (another
+    dealing, for comparison with ``edf``)."""
+    rest = np.array(work_mw, dtype=float)
+    for t in range(len(work_mw)):
+        q = np.array(run_mw[t], dtype=float)
+        for h in range(len(work_mw) - 1, t - 1, -1):
+            take = np.minimum(q, rest[h])
+            rest[h] -= take
+            q -= take
+    return rest
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 5), st.integers(1, 3), st.integers(0, 2**32 - 1))
+def test_edf_realises_every_schedule_of_the_chain(n_t: int, n_k: int, seed: int) -> None:
+    """Any dealing y[h, t] of work to hours at or before its deadline gives the chain's
+    schedule run[t] = sum_h y[h, t]; ``edf`` realises it (every MW run is dealt, none after
+    its deadline, every MWh conserved) and misses no more than that dealing did; on any MW
+    run at all it misses no more than dealing latest deadline first."""
+    rng = np.random.default_rng(seed)
+    work = rng.integers(0, 6, (n_t, n_k)).astype(float) * (rng.random((n_t, n_k)) < 0.8)
+    y = np.zeros((n_t, n_t, n_k))
+    for h in range(n_t):
+        for k in range(n_k):
+            y[h, :h + 1, k] = rng.multinomial(int(work[h, k]), np.ones(h + 2) / (h + 2))[:h + 1]
+    run = y.sum(axis=0)
+    deferred, missed = edf(work, run)
+    np.testing.assert_allclose(deferred.sum(axis=0), run, atol=1e-12)
+    assert not np.triu(np.moveaxis(deferred, 2, 0), 1).any()  # none after its deadline
+    assert (deferred >= 0).all() and (missed >= 0).all()
+    np.testing.assert_allclose(deferred.sum(axis=1) + missed, work, atol=1e-12)
+    assert missed.sum() <= (work - y.sum(axis=1)).sum() + 1e-12
+    other = rng.integers(0, 8, (n_t, n_k)).astype(float)  # any MW run at all
+    assert edf(work, other)[1].sum() <= latest_first(work, other).sum() + 1e-12
 
 
 @pytest.mark.parametrize(("field", "value", "message"), [
@@ -430,6 +518,42 @@ def test_the_repair_matches_highs_on_plans_shaped_as_the_markets(p: HorizonProbl
         check_plan(p, plan)
         assert abs(p.objective_usd(plan) - p.objective_usd(want)) <= 1e-7 * scale
         assert p.tie_cost(plan) == pytest.approx(p.tie_cost(want), abs=1e-7)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plans())
+def test_the_chain_graphs_flow_matches_highs(p: HorizonProblem) -> None:
+    """The graph both engines read (``graph``) holds one chain of work nodes per class with
+    work: a zero-cost arc from each hour's node to the hour before, down from its latest
+    deadline, one missed arc (at VoLL) at its hour-0 node, work arcs from a chain node only to
+    its own class-hour; every arc points to a higher node. The flow on it (successive
+    shortest paths) and HiGHS on it reach the same $ and tie cost, and each plan's work is
+    the chain's MW run each hour dealt earliest deadline first (``edf``)."""
+    g = graph(p)
+    assert (g.tail < g.head).all()
+    n_t, n_k, _ = p.shape
+    top = [max((h for h in range(n_t) if p.deferrable_mw[h, k] > 0), default=-1)
+           for k in range(n_k)]
+    chain = g.kind == ARC_CHAIN
+    assert sorted(map(tuple, g.where[chain][:, :2])) == sorted(
+        (h, k) for k in range(n_k) for h in range(1, top[k] + 1))
+    assert (g.cost[chain] == 0).all() and (g.tie[chain] == 0).all()
+    missed = g.kind == ARC_MISSED
+    assert sorted(map(tuple, g.where[missed][:, :2])) == [(0, k) for k in range(n_k)
+                                                          if top[k] >= 0]
+    assert (g.cost[missed] == p.voll_usd_per_mwh).all()
+    wait = g.kind == ARC_WAIT
+    assert all(t <= top[k] for t, k in g.where[wait][:, :2])
+    np.testing.assert_allclose(g.tie[wait], deferral_tie(g.where[wait][:, 0], n_t))
+    flow, lp = solve_horizon_flow(p), solve_horizon_lp(p)
+    scale = max(1.0, abs(p.objective_usd(lp)))
+    assert abs(p.objective_usd(flow) - p.objective_usd(lp)) <= 1e-7 * scale
+    assert p.tie_cost(flow) == pytest.approx(p.tie_cost(lp), abs=1e-7)
+    for plan in (flow, lp):
+        check_plan(p, plan)
+        deferred, missed_mw = edf(p.deferrable_mw, plan.deferred_mw.sum(axis=0))
+        np.testing.assert_allclose(plan.deferred_mw, deferred, atol=1e-9)
+        np.testing.assert_allclose(plan.missed_mw, missed_mw, atol=1e-9)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -7,18 +7,26 @@ Hour 0 is the hour being placed; hours 1..T-1 are forecast. Each class k has *du
 run in any hour t <= h, or is missed (unserved) at VoLL. The problem is a min-cost flow on the
 time-expanded graph
 
-    due (t, k)        -> class-hour (t, k)                      due load runs in its hour
-    deferrable (h, k) -> class-hour (t, k), t <= h              work waits until its deadline
+    due (t, k)      -> class-hour (t, k)                        due load runs in its hour
+    work (h, k)     -> work (h - 1, k)                          work may run earlier
+    work (t, k)     -> class-hour (t, k)                        work runs in hour t
     class-hour (t, k) -> region-hour (t, j), where feasible     $ c[t,k,j] up to x0[k,j] MW,
                                                                 c + phi beyond (moved in)
     region-hour (t, j) -> sink, at most capacity[t, j] MW
-    due and deferrable -> sink at VoLL                          unserved / missed
+    due (t, k), work (0, k) -> sink at VoLL                     unserved / missed
+
+Each class's work is one chain of nodes: work due by the end of hour h enters node (h, k),
+and flows down the chain to the hour it runs in (free, uncapacitated), so a path from (h, k)
+to hour t is work of that deadline run in hour t <= h.
 
 minimise  sum c x + sum phi max(0, x - x0) + VoLL (unserved + missed); among optima the least
 tie cost (docs/model.md, "Ties"), which in time adds, per MW of deferrable work run in hour t,
-a rank that runs due load before work, grows with t (run work early) and, between two pieces
-of work, runs the one with the nearer deadline first (``deferral_tie``). With T = 1 and no
-deferrable work this is exactly ``abm.core.problem.PlacementProblem``.
+a rank that runs due load before work and grows with t (run work early): ``deferral_tie``,
+the same for every deadline, so the plan's costs depend on the MW of work each hour runs,
+not on whose deadline it is. Which deadline's work an hour runs is earliest deadline first
+(``edf``): the market takes what hour 0 runs from the backlog so (``abm.core.backlog``), and
+with every window open now that realises any schedule of the chain, missing no more. With
+T = 1 and no deferrable work this is exactly ``abm.core.problem.PlacementProblem``.
 
 ``graph`` lays the problem out as arcs; both engines read it (``abm.core.horizon_flow``, the
 compiled successive shortest paths; ``abm.core.horizon_lp``, HiGHS), and neither is imported
@@ -46,14 +54,32 @@ from abm.core.problem import (
 TIE_WAIT = 0.5  # tie cost scale of running deferrable work later (below 1: see deferral_tie)
 
 
-def deferral_tie(h: int | np.ndarray, t: int | np.ndarray, hours: int) -> np.ndarray:
-    """Tie cost per MW of deferrable work due by the end of hour ``h`` run in hour ``t`` of a
-    ``hours``-hour plan: TIE_WAIT (1 + t (1 + (T - 1 - h) / T)) / (2 T), in (0, 1). It is
-    above zero (due load runs before work when both cannot), grows with t (run work early),
-    and its cross term makes the nearer deadline run first (for h1 < h2 and t1 < t2, (h1 at
-    t1, h2 at t2) ties lower than the swap)."""
-    h, t = np.asarray(h, dtype=float), np.asarray(t, dtype=float)
-    return TIE_WAIT * (1.0 + t * (1.0 + (hours - 1 - h) / hours)) / (2.0 * hours)
+def deferral_tie(t: int | np.ndarray, hours: int) -> np.ndarray:
+    """Tie cost per MW of deferrable work run in hour ``t`` of a ``hours``-hour plan, whatever
+    its deadline: TIE_WAIT (1 + t) / (2 T), in (0, 1/4]. It is above zero (due load runs
+    before work when both cannot), grows with t (run work early) and stays below 1 (serving
+    comes before leaving unserved or missed). Among pieces of work it does not choose: each
+    hour's work is dealt to the deadlines earliest first (``edf``)."""
+    t = np.asarray(t, dtype=float)
+    return TIE_WAIT * (1.0 + t) / (2.0 * hours)
+
+
+def edf(work_mw: np.ndarray, run_mw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Work (T, K) by deadline (row h: due by the end of hour h) dealt to the MW of work run
+    (T, K) by hour, earliest deadline first: (deferred (h, t, K), missed (h, K)). Where the
+    run MW are a schedule of the chain (hour t runs only work due by hour t or later), every
+    MW run is dealt (to within rounding) and no other dealing misses less."""
+    n_t, n_k = work_mw.shape
+    rest = np.array(work_mw, dtype=float)
+    deferred = np.zeros((n_t, n_t, n_k))
+    for t in range(n_t):
+        q = np.array(run_mw[t], dtype=float)
+        for h in range(t, n_t):
+            take = np.minimum(q, rest[h])
+            deferred[h, t] = take
+            rest[h] -= take
+            q -= take
+    return deferred, np.maximum(rest, 0.0)
 
 
 @dataclass(frozen=True, eq=False)
@@ -159,8 +185,7 @@ class HorizonProblem:
         missed."""
         n_t = self.shape[0]
         moved = np.maximum(plan.x_mw - self.incumbent_mw[None], 0.0)
-        h, t = np.meshgrid(np.arange(n_t), np.arange(n_t), indexing="ij")
-        wait = (plan.deferred_mw * deferral_tie(h, t, n_t)[:, :, None]).sum()
+        wait = (plan.deferred_mw.sum(axis=0) * deferral_tie(np.arange(n_t), n_t)[:, None]).sum()
         return float((plan.x_mw * self.preference[None]).sum() + TIE_NEW * moved.sum() + wait
                      + TIE_UNSERVED * (plan.unserved_mw.sum() + plan.missed_mw.sum()))
 
@@ -218,17 +243,18 @@ class Graph(NamedTuple):
     cost: np.ndarray  # (A,) $/MWh
     tie: np.ndarray  # (A,) tie cost per MW
     kind: np.ndarray  # (A,) int8: ARC_*
-    where: np.ndarray  # (A, 3) int64: (t, k, j) / (h, t, k) / (t, k, -1)
+    where: np.ndarray  # (A, 3) int64: (t, k, j) / (t, k, -1); a chain arc (h, k, -1)
 
 
-ARC_KEPT, ARC_MOVED, ARC_DUE, ARC_WAIT, ARC_UNSERVED, ARC_MISSED, ARC_ROOM = range(7)
+ARC_KEPT, ARC_MOVED, ARC_DUE, ARC_WAIT, ARC_UNSERVED, ARC_MISSED, ARC_ROOM, ARC_CHAIN = range(8)
 
 
 def graph(problem: HorizonProblem) -> Graph:
-    """The time-expanded graph of ``problem`` (module docstring). Nodes: due (t, k), deferrable
-    (h, k), class-hour (t, k), region-hour (t, j), sink; arcs only where MW may flow (a source
-    with no MW has none, a pair with no incumbent no kept arc, a region-hour without room and a
-    class-hour with nowhere to run none in), so every arc leads on to the sink."""
+    """The time-expanded graph of ``problem`` (module docstring). Nodes: due (t, k), work
+    (h, k) (each class's chain), class-hour (t, k), region-hour (t, j), sink; arcs only where
+    MW may flow (a source with no MW has none, a pair with no incumbent no kept arc, a
+    region-hour without room and a class-hour with nowhere to run none in), so every arc leads
+    on to the sink."""
     p = problem
     n_t, n_k, n_r = p.shape
     due0, def0 = 0, n_t * n_k
@@ -237,7 +263,7 @@ def graph(problem: HorizonProblem) -> Graph:
     sink = rh0 + n_t * n_r
     supply = np.zeros(sink + 1)
     supply[due0:def0] = p.due_mw.reshape(-1)
-    supply[def0:ch0] = p.deferrable_mw.reshape(-1)
+    supply[def0:ch0] = p.deferrable_mw[::-1].reshape(-1)
     voll = p.voll_usd_per_mwh
     room = p.capacity_mw > 0  # (T, R)
     runs = (p.feasible[None] & room[:, None, :]).any(axis=2)  # (T, K): somewhere to run
@@ -254,15 +280,19 @@ def graph(problem: HorizonProblem) -> Graph:
     t, k = np.nonzero(p.due_mw > 0)
     block(due0 + t * n_k + k, np.full(len(t), sink), np.inf, voll, TIE_UNSERVED, ARC_UNSERVED,
           t, k, -1)
-    hours = np.arange(n_t)
-    h, t, k = np.nonzero((p.deferrable_mw[:, None, :] > 0) & (hours[None, :, None]
-                                                              <= hours[:, None, None])
-                         & runs[None])
-    block(def0 + h * n_k + k, ch0 + t * n_k + k, np.inf, 0.0, deferral_tie(h, t, n_t),
-          ARC_WAIT, h, t, k)
-    h, k = np.nonzero(p.deferrable_mw > 0)
-    block(def0 + h * n_k + k, np.full(len(h), sink), np.inf, voll, TIE_UNSERVED, ARC_MISSED,
-          h, k, -1)
+    # each class's chain of work nodes, (h, k) at def0 + (T - 1 - h) K + k (arcs point to
+    # higher nodes), from its latest deadline down to hour 0
+    top = np.where(p.deferrable_mw > 0, np.arange(n_t)[:, None], -1).max(axis=0)  # (K,)
+    work = np.arange(n_t)[:, None] <= top[None]  # (T, K): chain nodes
+    h, k = np.nonzero(work[1:])
+    block(def0 + (n_t - 2 - h) * n_k + k, def0 + (n_t - 1 - h) * n_k + k, np.inf, 0.0, 0.0,
+          ARC_CHAIN, h + 1, k, -1)
+    t, k = np.nonzero(work & runs)
+    block(def0 + (n_t - 1 - t) * n_k + k, ch0 + t * n_k + k, np.inf, 0.0,
+          deferral_tie(t, n_t), ARC_WAIT, t, k, -1)
+    k = np.flatnonzero(top >= 0)
+    block(def0 + (n_t - 1) * n_k + k, np.full(len(k), sink), np.inf, voll, TIE_UNSERVED,
+          ARC_MISSED, np.zeros(len(k), dtype=np.int64), k, -1)
     run = p.feasible[None] & room[:, None, :]  # (T, K, R)
     for code, has in ((ARC_KEPT, run & (p.incumbent_mw[None] > 0)), (ARC_MOVED, run)):
         t, k, j = np.nonzero(has)
@@ -287,8 +317,7 @@ def plan_of(problem: HorizonProblem, g: Graph, flow_mw: np.ndarray) -> Plan:
     n_t, n_k, n_r = problem.shape
     x = np.zeros((n_t, n_k, n_r))
     unserved = np.zeros((n_t, n_k))
-    deferred = np.zeros((n_t, n_t, n_k))
-    missed = np.zeros((n_t, n_k))
+    ran = np.zeros((n_t, n_k))
     f = np.where(np.abs(flow_mw) < 1e-12, 0.0, flow_mw)
     idx, kind = g.where, g.kind
     for code, target in ((ARC_KEPT, x), (ARC_MOVED, x)):
@@ -296,12 +325,10 @@ def plan_of(problem: HorizonProblem, g: Graph, flow_mw: np.ndarray) -> Plan:
         np.add.at(target, (idx[sel, 0], idx[sel, 1], idx[sel, 2]), f[sel])
     sel = kind == ARC_UNSERVED
     unserved[idx[sel, 0], idx[sel, 1]] = f[sel]
-    sel = kind == ARC_MISSED
-    missed[idx[sel, 0], idx[sel, 1]] = f[sel]
     sel = kind == ARC_WAIT
-    deferred[idx[sel, 0], idx[sel, 1], idx[sel, 2]] = f[sel]
+    ran[idx[sel, 0], idx[sel, 1]] = f[sel]
     unserved = np.minimum(unserved, problem.due_mw)
-    missed = np.minimum(missed, problem.deferrable_mw)
+    deferred, missed = edf(problem.deferrable_mw, ran)  # the work by deadline
     # the class-hour's MW run equal what reaches it: rescale x to it exactly
     reach = (problem.due_mw - unserved) + deferred.sum(axis=0)
     run = x.sum(axis=2)

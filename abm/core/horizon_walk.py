@@ -12,9 +12,10 @@ any load at the same $, and due load has no other hour. Work then takes, nearest
 first, the cheapest option left among the hours before its deadline, by ($, tie rank +
 ``deferral_tie``), or is missed at VoLL: the windows are nested (all open now), so a nearer
 deadline can only use what a later one could too, and taking the cheapest first for it
-costs the later work nothing. Last, each hour's work is dealt to the deadlines as the tie
-rank's cross term asks: the latest hours to the latest deadlines (the $, each hour's MW and
-the MW missed are unchanged).
+costs the later work nothing. Last, each hour's work is dealt to the deadlines earliest first
+(``abm.core.horizon.edf``; the tie rank is the same for every deadline: the $, each hour's MW
+and the MW missed are unchanged). The repair's graph holds one chain of work nodes per class,
+as ``abm.core.horizon.graph``'s.
 
 A region-hour whose room is within the fit tolerance of zero (``_has_room``: the residue the
 market's sums of MW leave in a full region) takes nothing. Where the closed form puts more in
@@ -33,7 +34,7 @@ Checked against both horizon engines and scipy's linprog in the tests.
 # numba keys this file's cache on its bytes alone: digests of the modules whose names its
 # compiled code uses (tools/compiled_deps.py writes them; docs/architecture.md)
 # compiled with abm/core/flow.py 2e59293bb13d
-# compiled with abm/core/horizon.py 2976d3230e7e
+# compiled with abm/core/horizon.py a3e9d80c3ffb
 # compiled with abm/core/horizon_flow.py 489df54747d0
 # compiled with abm/core/problem.py 70afaa8cad5a
 # compiled with abm/core/problem_check.py d193985c7270
@@ -45,6 +46,7 @@ import numpy as np
 
 from abm.core.flow import _EPS, _FIT, _place
 from abm.core.horizon import (
+    ARC_CHAIN,
     ARC_KEPT,
     ARC_MISSED,
     ARC_MOVED,
@@ -76,9 +78,18 @@ _CUT_MARGIN = 1e3
 
 
 @numba.njit(cache=True)
-def _wait_tie(h, t, n_t):
+def _wait_tie(t, n_t):
     """``abm.core.horizon.deferral_tie`` for scalars (compiled)."""
-    return TIE_WAIT * (1.0 + t * (1.0 + (n_t - 1 - h) / n_t)) / (2.0 * n_t)
+    return TIE_WAIT * (1.0 + t) / (2.0 * n_t)
+
+
+@numba.njit(cache=True, inline="always")
+def _top(work, k):
+    """The latest hour whose work class k has (its chain's top node; -1: none)."""
+    for h in range(work.shape[0] - 1, -1, -1):
+        if work[h, k] > 0:
+            return h
+    return -1
 
 
 @numba.njit(cache=True)
@@ -170,7 +181,7 @@ def free_plan(cost, starts, regions, room, due, work, phi, prev, pref, voll, tol
                     lev = ptr[t]
                     if lj[t, lev] < 0:
                         continue
-                    c, c_tie = lc[t, lev], lt[t, lev] + _wait_tie(h, t, n_t)
+                    c, c_tie = lc[t, lev], lt[t, lev] + _wait_tie(t, n_t)
                     if c <= low + tol and (c_tie < b_tie or (c_tie == b_tie and c < b)):
                         bt, b, b_tie = t, c, c_tie
                 if bt < 0:
@@ -184,25 +195,21 @@ def free_plan(cost, starts, regions, room, due, work, phi, prev, pref, voll, tol
                 left -= take
                 if lcap[bt, lev] <= eps:
                     ptr[bt] += 1
-        # re-deal each hour's work: the latest hours to the latest deadlines (what the tie
-        # rank's cross term asks for; the $, each hour's MW and the MW missed are unchanged)
+        # deal each hour's work to the deadlines earliest first (``abm.core.horizon.edf``;
+        # the tie rank does not tell deadlines apart: the $, each hour's MW and the MW missed
+        # are unchanged)
         for h in range(n_t):
             rest[h] = work[h, k]
-        g = n_t - 1
-        for t in range(n_t - 1, -1, -1):
+        for t in range(n_t):
             q = 0.0
             for h in range(t, n_t):
                 q += deferred[h, t, k]
                 deferred[h, t, k] = 0.0
-            while q > eps:
-                while g >= t and rest[g] <= eps:
-                    g -= 1
-                if g < t:
-                    break
-                take = min(q, rest[g])
-                deferred[g, t, k] += take
+            for h in range(t, n_t):
+                take = min(q, rest[h])
+                deferred[h, t, k] = take
+                rest[h] -= take
                 q -= take
-                rest[g] -= take
         for h in range(n_t):
             missed[h, k] = max(rest[h], 0.0)
 
@@ -292,10 +299,10 @@ def _plan_graph(cost, starts, regions, use, due, work, phi, prev, pref, cap, vol
     tk = n_t * n_k
     ch0, rh0 = 2 * tk, 3 * tk
     n = 0
-    for h in range(n_t):  # deferrable work
+    for h in range(n_t - 1, -1, -1):  # each class's chain of work, its latest deadline first
         for k in range(n_k):
             node[tk + h * n_k + k] = -1
-            if work[h, k] > 0:
+            if h <= _top(work, k):
                 node[tk + h * n_k + k] = n
                 n += 1
     for t in range(n_t):  # region-hours some class-hour may use (marked, numbered below)
@@ -324,21 +331,33 @@ def _plan_graph(cost, starts, regions, use, due, work, phi, prev, pref, cap, vol
                 i = _arc(i, tail, head, capacity, arc_cost, tie, flow, kind, where,
                          node[t * n_k + k], sink, due[t, k], voll, TIE_UNSERVED, u[t, k],
                          ARC_UNSERVED, t, k, -1)
-    for h in range(n_t):
-        for t in range(h + 1):
-            for k in range(n_k):
-                # a class-hour with a node and no due load has somewhere to run
-                if work[h, k] > 0 and node[ch0 + t * n_k + k] >= 0 and (
-                        due[t, k] == 0 or _any_use(use, t, k, starts, regions)):
-                    i = _arc(i, tail, head, capacity, arc_cost, tie, flow, kind, where,
-                             node[tk + h * n_k + k], node[ch0 + t * n_k + k], np.inf, 0.0,
-                             _wait_tie(h, t, n_t), y[h, t, k], ARC_WAIT, h, t, k)
-    for h in range(n_t):
+    for k in range(n_k):  # the chains: work down to the hour before, MW by the plan's y
+        above = 0.0  # work due after hour h less what runs after it
+        for h in range(_top(work, k), 0, -1):
+            above += work[h, k]
+            for g in range(h, n_t):
+                above -= y[g, h, k]
+            i = _arc(i, tail, head, capacity, arc_cost, tie, flow, kind, where,
+                     node[tk + h * n_k + k], node[tk + (h - 1) * n_k + k], np.inf, 0.0, 0.0,
+                     max(above, 0.0), ARC_CHAIN, h, k, -1)
+    for t in range(n_t):
         for k in range(n_k):
-            if work[h, k] > 0:
+            # a class-hour with a node and no due load has somewhere to run
+            if t <= _top(work, k) and node[ch0 + t * n_k + k] >= 0 and (
+                    due[t, k] == 0 or _any_use(use, t, k, starts, regions)):
+                ran = 0.0
+                for h in range(t, n_t):
+                    ran += y[h, t, k]
                 i = _arc(i, tail, head, capacity, arc_cost, tie, flow, kind, where,
-                         node[tk + h * n_k + k], sink, np.inf, voll, TIE_UNSERVED, m[h, k],
-                         ARC_MISSED, h, k, -1)
+                         node[tk + t * n_k + k], node[ch0 + t * n_k + k], np.inf, 0.0,
+                         _wait_tie(t, n_t), ran, ARC_WAIT, t, k, -1)
+    for k in range(n_k):
+        if _top(work, k) >= 0:
+            lost = 0.0
+            for h in range(n_t):
+                lost += m[h, k]
+            i = _arc(i, tail, head, capacity, arc_cost, tie, flow, kind, where, node[tk + k],
+                     sink, np.inf, voll, TIE_UNSERVED, lost, ARC_MISSED, 0, k, -1)
     for t in range(n_t):
         for k in range(n_k):
             for p in range(starts[k], starts[k + 1]):
@@ -482,8 +501,8 @@ def _now(n_k, due, kind, where, flow, n_a, x_now, u_now, ran):
             x_now[where[i, 1], where[i, 2]] += f
         elif c == ARC_UNSERVED and where[i, 0] == 0:  # hour 0's due load unserved
             u_now[where[i, 1]] = min(f, due[0, where[i, 1]])
-        elif c == ARC_WAIT and where[i, 1] == 0:  # work run in hour 0
-            ran[where[i, 2]] += f
+        elif c == ARC_WAIT and where[i, 0] == 0:  # work run in hour 0
+            ran[where[i, 1]] += f
     for k in range(n_k):
         reach = due[0, k] - u_now[k] + ran[k]
         run = 0.0
