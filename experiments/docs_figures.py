@@ -1492,6 +1492,15 @@ def _flex_why_totals() -> str:
     return "; ".join(parts)
 
 
+def _k_usd(usd: float, sign: bool = False) -> str:
+    """USD in thousands to the nearest k ("1,234 k"; with ``sign``, "+1,234 k" / "-1,234 k"):
+    what rounds to zero is "0 k", never "-0 k" or "+0 k"."""
+    k = round(usd / 1e3)
+    if k == 0:
+        return "0 k"
+    return f"{k:+,d} k" if sign else f"{k:,d} k"
+
+
 @figure("flex-why-cost", needs=FLEX)
 def _flex_why_cost() -> str:
     c = pd.read_csv(flexibility().COST_PARTS)
@@ -1503,8 +1512,8 @@ def _flex_why_cost() -> str:
         total = z["case"].sum() - z["reference"].sum()
         parts.append(
             f"{_flex_case(mode, first)}: "
-            f"cost {total / 1e3:+,.0f} k USD against no deferral, of which "
-            + ", ".join(f"{k} {v / 1e3:+,.0f} k" for k, v in d.items()))
+            f"cost {_k_usd(total, sign=True)} USD against no deferral, of which "
+            + ", ".join(f"{k} {_k_usd(v, sign=True)}" for k, v in d.items()))
     return "; ".join(parts)
 
 
@@ -1525,9 +1534,9 @@ def _flex_by_shares() -> str:
             parts.append(f"{cell} none by either rule (nothing moves)")
             continue
         parts.append(
-            f"{cell} {check['by_shares_usd'] / 1e3:,.0f} k USD instead of "
-            f"{check['charged_usd'] / 1e3:,.0f} k ({extra / 1e3:+,.0f} k; "
-            f"{(check['by_shares_usd'] - ref.cost_usd.iloc[0]) / 1e3:+,.0f} k against no "
+            f"{cell} {_k_usd(check['by_shares_usd'])} USD instead of "
+            f"{_k_usd(check['charged_usd'])} ({_k_usd(extra, sign=True)}; "
+            f"{_k_usd(check['by_shares_usd'] - ref.cost_usd.iloc[0], sign=True)} against no "
             "deferral)")
     return "; ".join(parts)
 

@@ -82,3 +82,16 @@ def test_the_cheap_figures_in_the_docs_are_up_to_date(figures):
              for name in figures.stale(path.read_text(), values)]
     assert not stale, ("stale figures (run python experiments/docs_figures.py): "
                        + ", ".join(stale))
+
+
+def test_thousands_of_usd_that_round_to_zero_print_without_a_sign(figures):
+    """The flexibility doc's k USD (``_k_usd``): rounded to the nearest thousand, signed where
+    asked, and a value that rounds to zero is "0 k", never "-0 k" (the by-shares figure once
+    read "-0 k" for a few dollars less) nor "+0 k"."""
+    assert figures._k_usd(-0.4) == figures._k_usd(0.4) == figures._k_usd(-499.0) == "0 k"
+    assert figures._k_usd(-499.0, sign=True) == figures._k_usd(499.0, sign=True) == "0 k"
+    assert figures._k_usd(0.0, sign=True) == "0 k"
+    assert figures._k_usd(157_300.0, sign=True) == "+157 k"
+    assert figures._k_usd(-1_234_600.0, sign=True) == "-1,235 k"
+    assert figures._k_usd(2_681_038.71) == "2,681 k"
+    assert "-0 k" not in figures.FIGURES["flex-by-shares"].compute()
