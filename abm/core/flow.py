@@ -86,8 +86,9 @@ def _nearest(queue, n_q, dist, dist_tie, tol):
 # The walk's helpers are inlined into their callers (numba's ``inline="always"``): called, each
 # took a dozen array arguments per call, and the walk calls them tens of thousands of times an
 # hour (a tenth of a late hour's walk at 10,000 operators; the same arithmetic, so the same
-# bits). ``_less`` and ``_nearest`` stay separate functions (abm.core.horizon_flow and
-# horizon_walk call them); the repair's search uses inlined copies.
+# bits). ``_less`` and ``_nearest`` stay separate functions; ``_less_in`` and ``_nearest_in``
+# are the same functions compiled inline, for the searches here and in abm.core.horizon_flow
+# and horizon_walk (as separate calls they took about a tenth of a repair's time there).
 _less_in = numba.njit(inline="always")(_less.py_func)
 _nearest_in = numba.njit(inline="always")(_nearest.py_func)
 

@@ -23,25 +23,19 @@ counting as ties, as in ``abm.core.flow``.
 
 # numba keys this file's cache on its bytes alone: digests of the modules whose names its
 # compiled code uses (tools/compiled_deps.py writes them; docs/architecture.md)
-# compiled with abm/core/flow.py 2e59293bb13d
+# compiled with abm/core/flow.py 4d0393375f59
 
 from __future__ import annotations
 
 import numba
 import numpy as np
 
-from abm.core.flow import _less, _nearest
+from abm.core.flow import _less, _less_in, _nearest_in
 from abm.core.horizon import Graph, HorizonProblem, Plan, graph, plan_of
 from abm.core.problem import PlacementError
 
 _EPS = 1e-12  # MW: residual capacity below this is used up
 _TIE_TOL = 1e-9  # tie-cost differences below this are ties (the ranks are sums of a few terms)
-
-# abm.core.flow's comparisons, inlined into the rounds' inner loops (numba's own inlining: as
-# separate calls they took about a tenth of a repair's time, their arrays passed each call);
-# the compiled code here also calls ``_less`` itself, which keeps flow.py's digest above
-_less_in = numba.njit(inline="always")(_less.py_func)
-_nearest_in = numba.njit(inline="always")(_nearest.py_func)
 
 
 @numba.njit(cache=True, inline="always")

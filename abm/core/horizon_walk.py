@@ -33,9 +33,9 @@ Checked against both horizon engines and scipy's linprog in the tests.
 
 # numba keys this file's cache on its bytes alone: digests of the modules whose names its
 # compiled code uses (tools/compiled_deps.py writes them; docs/architecture.md)
-# compiled with abm/core/flow.py 2e59293bb13d
+# compiled with abm/core/flow.py 4d0393375f59
 # compiled with abm/core/horizon.py a3e9d80c3ffb
-# compiled with abm/core/horizon_flow.py 489df54747d0
+# compiled with abm/core/horizon_flow.py 3ffa4e91005e
 # compiled with abm/core/problem.py 70afaa8cad5a
 # compiled with abm/core/problem_check.py d193985c7270
 
@@ -44,7 +44,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from abm.core.flow import _EPS, _FIT, _place
+from abm.core.flow import _EPS, _FIT, _less_in, _place
 from abm.core.horizon import (
     ARC_CHAIN,
     ARC_KEPT,
@@ -61,7 +61,7 @@ from abm.core.horizon import (
     plan_of,
 )
 from abm.core.horizon_flow import _EPS as _FLOW_EPS
-from abm.core.horizon_flow import _TIE_TOL, _augment, _less_in, _residual
+from abm.core.horizon_flow import _TIE_TOL, _augment, _residual
 from abm.core.problem import (
     TIE_NEW,
     TIE_UNSERVED,
