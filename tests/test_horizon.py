@@ -600,3 +600,19 @@ def test_room_within_the_fit_tolerance_of_zero_takes_nothing() -> None:
     assert p.objective_usd(plan) == 20.0 * 25.0
     assert p.objective_usd(plan) == pytest.approx(p.objective_usd(solve_horizon_lp(p)),
                                                   abs=1e-12)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plans())
+def test_the_plans_tie_tolerance_is_the_one_hour_rule_over_every_hour(
+        p: HorizonProblem) -> None:
+    """The tolerance every horizon engine shares (taken on the walk's region lists, no arrays
+    made) is, to the bit, the largest of the one-hour rule's over the hours, for the classes
+    with due load or work in some hour."""
+    from abm.core.problem_check import tie_tolerance_usd_per_mwh
+
+    load = (p.due_mw + p.deferrable_mw).sum(axis=0)
+    want = max(float(tie_tolerance_usd_per_mwh(
+        p.cost_usd_per_mwh[t], p.feasible, load, p.friction_usd_per_mw,
+        p.voll_usd_per_mwh).max()) for t in range(p.shape[0]))
+    assert p.tie_tolerance_usd_per_mwh() == want

@@ -33,11 +33,11 @@ Checked against both horizon engines and scipy's linprog in the tests.
 
 # numba keys this file's cache on its bytes alone: digests of the modules whose names its
 # compiled code uses (tools/compiled_deps.py writes them; docs/architecture.md)
-# compiled with abm/core/flow.py 4d0393375f59
+# compiled with abm/core/flow.py e9e49201eb91
 # compiled with abm/core/horizon.py a3e9d80c3ffb
-# compiled with abm/core/horizon_flow.py 3ffa4e91005e
+# compiled with abm/core/horizon_flow.py cc0de3a02286
 # compiled with abm/core/problem.py 70afaa8cad5a
-# compiled with abm/core/problem_check.py d193985c7270
+# compiled with abm/core/problem_check.py 81693d39273b
 
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ from abm.core.problem import (
     check_arrays,
     check_capacity,
 )
-from abm.core.problem_check import plan_tie_tolerance_usd_per_mwh, region_lists
+from abm.core.problem_check import plan_tie_tolerance_lists, region_lists
 
 # a region is cut for a class only where cheaper ones beat it by this many tie tolerances
 _CUT_MARGIN = 1e3
@@ -436,13 +436,20 @@ def _repair(cost, starts, regions, room, due, work, phi, prev, pref, cap, voll, 
             excess[v] = 0.0
         elif excess[v] < 0:
             return -1, n_a
-    # potentials: minus the distance to the sink on the residual graph (Bellman-Ford sweeps)
+    # potentials: minus the distance to the sink on the residual graph (Bellman-Ford sweeps;
+    # a sweep relaxes only the nodes with an arc into a node whose distance changed since they
+    # were last relaxed: the others would change nothing, so the distances are the same)
     d, d_tie = np.full(n, np.inf), np.full(n, np.inf)
     d[sink], d_tie[sink] = 0.0, 0.0
+    dirty = np.ones(n, dtype=np.bool_)
     settled = False
     for _ in range(n):  # arcs mostly point to higher nodes: few sweeps settle
         changed = False
         for v in range(sink - 1, -1, -1):
+            if not dirty[v]:
+                continue
+            dirty[v] = False
+            moved = False
             for a in range(start[v], start[v + 1]):
                 e = adj[a]
                 w = to[e]
@@ -452,7 +459,13 @@ def _repair(cost, starts, regions, room, due, work, phi, prev, pref, cap, voll, 
                 # shorter beyond rounding ($ within tol, tie within _TIE_TOL are equal)
                 if nd < d[v] - tol or (nd <= d[v] + tol and nd_tie < d_tie[v] - _TIE_TOL):
                     d[v], d_tie[v] = nd, nd_tie
-                    changed = True
+                    moved = True
+            if moved:
+                changed = True
+                for a in range(start[v], start[v + 1]):  # the nodes with an arc into v
+                    e = adj[a]
+                    if rcap[e ^ 1] > _FLOW_EPS:
+                        dirty[to[e]] = True
         if not changed:
             settled = True
             break
@@ -567,12 +580,13 @@ def _walk(order, start, hours, cost, energy_ahead, network, feasible, due, due_a
                         c[t, k, j] = (cost[o, k, j] if t == 0
                                       else energy_ahead[t - 1, o, j] + network[o, k, j])
             scale = max(scale, 1e-300)
-            for t in range(n_t):  # a region without room takes nothing (as in the graph)
-                for j in range(n_r):
-                    room[t, j] = _has_room(cap[j], scale)
+            for j in range(n_r):  # a region without room takes nothing (as in the graph)
+                has = _has_room(cap[j], scale)
+                for t in range(n_t):
+                    room[t, j] = has
             ct, dt, wt = c[:n_t], d[:n_t], w[:n_t]
             xt, ut, yt, mt = x[:n_t], u[:n_t], y[:n_t, :n_t], m[:n_t]
-            tol = plan_tie_tolerance_usd_per_mwh(ct, feasible[o], dt, wt, phi[o], voll)
+            tol = plan_tie_tolerance_lists(ct, starts, regions, dt, wt, phi[o], voll)
             free_plan(ct, starts, regions, room[:n_t], dt, wt, phi[o], prev[o], pref[o], voll,
                       tol, _EPS * scale, xt, ut, yt, mt, lc, lt, lcap, lj, n_lev, ptr, rest)
             if _fits_plan(xt, starts, regions, cap, _FIT * scale, load):
@@ -762,3 +776,4 @@ def check_ahead(cost: np.ndarray, feasible: np.ndarray, due_mw: np.ndarray, phi:
     if hours.max() > backlog.shape[2] or hours.max() - 1 > len(energy):
         _fail("hours", f"must be at most the backlog's {backlog.shape[2]} slots and the "
               f"{len(energy) + 1} hours ahead, got {hours.max()}")
+

@@ -93,15 +93,30 @@ def plan_tie_tolerance_usd_per_mwh(cost, feasible, due, work, phi, voll):
     engine (``abm.core.horizon_flow``, ``horizon_lp``, ``horizon_walk``): the one-hour rule
     (``tie_tolerance_usd_per_mwh``) over every hour, for the classes with due load or work in
     any hour, the largest. cost (T, K, R), feasible and phi (K, R), due and work (T, K)."""
+    n_k, n_r = cost.shape[1:]
+    starts, regions = np.empty(n_k + 1, dtype=np.int64), np.empty(n_k * n_r, dtype=np.int64)
+    region_lists(feasible, starts, regions)
+    return plan_tie_tolerance_lists(cost, starts, regions, due, work, phi, voll)
+
+
+@numba.njit(cache=True)
+def plan_tie_tolerance_lists(cost, starts, regions, due, work, phi, voll):
+    """``plan_tie_tolerance_usd_per_mwh`` with class k's feasible regions given as
+    regions[starts[k]:starts[k + 1]] (``region_lists``), no arrays made: ``TIE_TOLERANCE`` of
+    the largest $ scale over the hours and classes (the largest of the one-hour rule's, to
+    the bit: the product is monotone)."""
     n_t, n_k = due.shape
-    load = np.zeros(n_k)
+    top = abs(voll)
     for k in range(n_k):
+        load = 0.0
         for t in range(n_t):
-            load[k] += due[t, k] + work[t, k]
-    tol = 0.0
-    for t in range(n_t):
-        tol = max(tol, tie_tolerance_usd_per_mwh(cost[t], feasible, load, phi, voll).max())
-    return tol
+            load += due[t, k] + work[t, k]
+        if load > 0:
+            for t in range(n_t):
+                for p in range(starts[k], starts[k + 1]):
+                    j = regions[p]
+                    top = max(top, abs(cost[t, k, j]) + phi[k, j])
+    return TIE_TOLERANCE * max(top, 1e-300)
 
 
 @numba.njit(cache=True)
