@@ -769,10 +769,12 @@ def check_ahead(cost: np.ndarray, feasible: np.ndarray, due_mw: np.ndarray, phi:
     check_arrays(cost, feasible, demand, phi, prev, share_cap, voll, pref)
     if not defers.any():
         return
-    runs = feasible.any(axis=1)[None]  # (1, O, R) regions some class may use
-    _bad("energy_usd_per_mwh", energy, runs & ~np.isfinite(energy), "finite where feasible")
+    if not np.isfinite(energy).all():  # (the masks only where something is wrong)
+        runs = feasible.any(axis=1)[None]  # (1, O, R) regions some class may use
+        _bad("energy_usd_per_mwh", energy, runs & ~np.isfinite(energy), "finite where feasible")
     for name, a in (("due_mw", due_ahead), ("backlog_mwh", backlog)):
-        _bad(name, a, ~(np.isfinite(a) & (a >= 0)), "finite and >= 0")
+        if not (np.isfinite(a).all() and a.min(initial=0.0) >= 0):
+            _bad(name, a, ~(np.isfinite(a) & (a >= 0)), "finite and >= 0")
     if hours.max() > backlog.shape[2] or hours.max() - 1 > len(energy):
         _fail("hours", f"must be at most the backlog's {backlog.shape[2]} slots and the "
               f"{len(energy) + 1} hours ahead, got {hours.max()}")
