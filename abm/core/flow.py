@@ -23,7 +23,10 @@ stays, the rest goes to the new MW (or unserved), all up to ``tol`` (near-ties g
 cost). Most operators, most hours, it fits and nothing else is needed. Where it puts MW in
 a region with no room at all (one that operators before it filled), that region is dropped
 and the capacity-free optimum of the rest taken (exact: such a region can take nothing),
-which is enough for about half of the operators that do not fit. Where it overfills a
+which is enough for about half of the operators that do not fit. Where new MW overfill a
+region whose room its incumbents fill, the region is closed to new MW in the same way, and
+the result kept if prices on the closed regions' room prove it optimal (a dual check; else
+the flow finds what swaps are worth it). Where it overfills a
 region it is still a min-cost pseudo-flow (potentials -p_k for classes, 0 for regions and the
 sink: no residual arc has a negative reduced cost), and successive shortest paths (Dijkstra on
 reduced costs, potentials kept) send each region's excess on to the sink, pushing the classes
@@ -95,25 +98,36 @@ _nearest_in = numba.njit(inline="always")(_nearest.py_func)
 
 @numba.njit(cache=True, inline="always")
 def _greedy(cost, starts, regions, demand, phi, prev, pref, voll, x, unserved, price,
-            price_tie, eps, tol):
+            price_tie, eps, tol, shut, closing):
     """Capacity-free optimum of one operator into x (K, R) and unserved (K,); class k may
     run in regions[starts[k]:starts[k + 1]] (ascending); (price, price_tie) (K,) get each
     class's new MW (or VoLL), its dual: the least tie cost among those within tol of the
     cheapest (measured from the cheapest, as HiGHS's reduced costs are, so near-ties do not
-    chain)."""
+    chain). With ``closing``, regions j with shut[j] (R,) take no new MW (their incumbents
+    stay as anywhere else: ``_closed``; without, shut is not read), and only the classes
+    whose new MW a shut region may draw (one within tol of its price) are taken again: for
+    the others nothing changes."""
     n_k, n_r = cost.shape
     for k in range(n_k):
+        if closing:
+            hit = False
+            for p in range(starts[k], starts[k + 1]):
+                j = regions[p]
+                hit = hit or (shut[j] and cost[k, j] + phi[k, j] <= price[k] + tol)
+            if not hit:
+                continue
         low = voll
         for p in range(starts[k], starts[k + 1]):
             j = regions[p]
-            low = min(low, cost[k, j] + phi[k, j])
+            if not (closing and shut[j]):
+                low = min(low, cost[k, j] + phi[k, j])
         best, b, b_tie = -1, voll, TIE_UNSERVED
         if voll > low + tol:
             b, b_tie = np.inf, np.inf
         for p in range(starts[k], starts[k + 1]):
             j = regions[p]
             c = cost[k, j] + phi[k, j]
-            if c <= low + tol and (
+            if not (closing and shut[j]) and c <= low + tol and (
                     TIE_NEW + pref[k, j] < b_tie or (TIE_NEW + pref[k, j] == b_tie and c < b)):
                 best, b, b_tie = j, c, TIE_NEW + pref[k, j]
         kept = 0.0
@@ -331,14 +345,17 @@ class _Scratch(NamedTuple):
     work: np.ndarray  # (5, K + R + 1) potentials, MW passed on, distances
     nodes: np.ndarray  # (2, K + R + 1) int64: predecessors, the queue
     done: np.ndarray  # (K + R + 1,) bool
+    shut: np.ndarray  # (R,) bool: the regions closed to new MW (``_closed``), else all False
+    bounds: np.ndarray  # (2, R) what ``_closed`` works in
 
 
 @numba.njit(cache=True)
 def _scratch(n_k, n_r):
     n = n_k + n_r + 1
     return _Scratch(np.empty(n_k + 1, dtype=np.int64), np.empty(n_k * n_r, dtype=np.int64),
-                   np.empty((5, n)), np.empty((2, n), dtype=np.int64),
-                   np.empty(n, dtype=np.bool_))
+                    np.empty((5, n)), np.empty((2, n), dtype=np.int64),
+                    np.empty(n, dtype=np.bool_), np.zeros(n_r, dtype=np.bool_),
+                    np.empty((2, n_r)))
 
 
 @numba.njit(cache=True)
@@ -360,24 +377,88 @@ def _place_lists(cost, starts, regions, demand, phi, prev, pref, cap, voll, x, u
     n_k = cost.shape[0]
     price, price_tie = np.empty(n_k), np.empty(n_k)
     tol = _free(cost, starts, regions, demand, phi, prev, pref, voll, x, unserved, price,
-                price_tie, load)
+                price_tie, load, scratch.shut)
     return _fit(cost, starts, regions, demand, phi, prev, pref, cap, voll, tol, x, unserved,
                 price, price_tie, load, scratch)
 
 
 @numba.njit(cache=True, inline="always")
 def _free(cost, starts, regions, demand, phi, prev, pref, voll, x, unserved, price, price_tie,
-          load):
+          load, shut):
     """The capacity-free optimum (``_greedy``) into (x, unserved), its duals into (price,
     price_tie) and the MW it places in each region into load (R,); returns the operator's
-    tie tolerance."""
+    tie tolerance. shut (R,): all False."""
     eps = _EPS * max(demand.sum(), 1e-300)
     # each class's tie tolerance (in price until _greedy writes the prices), the largest
     tol = class_tie_tolerance(cost, starts, regions, demand, phi, voll, price).max()
     _greedy(cost, starts, regions, demand, phi, prev, pref, voll, x, unserved, price, price_tie,
-            eps, tol)
+            eps, tol, shut, False)
     _load(x, starts, regions, load)
     return tol
+
+
+@numba.njit(cache=True)
+def _closed(cost, starts, regions, demand, phi, prev, pref, cap, voll, tol, eps, fit, x,
+            unserved, price, price_tie, load, shut, bounds):
+    """The optimum against cap without a flow, where the capacity-free optimum (x, unserved,
+    price, price_tie, load as ``_free`` left them) overfills regions only with new MW, each
+    region's incumbent MW alone filling its room (to within ``fit``): 1 if it is found, then
+    in those arrays; else 0 where they are left as they were, -1 where they hold something
+    else (take the capacity-free optimum again).
+
+    Such regions are closed to new MW and the capacity-free optimum of the rest taken
+    (``_greedy`` with shut regions; again while that fills another region so). The result
+    is accepted only if it fits and is shown optimal: with the class prices it leaves (the
+    duals of the rest) and a price pi_j >= 0 on each closed region's room (0 where room is
+    left), no residual arc has a negative reduced cost: new MW into j must cost more than a
+    class's price less pi_j (pi_j above max_k price_k - c_in_kj) and each MW in j must earn
+    more than pi_j (pi_j below min_k price_k - c_out_kj over the classes there), each by
+    more than the tie tolerance, so that no tie is settled here that the flow would settle
+    otherwise. Else an incumbent may be worth pushing out for new MW (a swap), or the
+    prices of classes that hold only incumbents need another look, which is the flow's."""
+    n_k, n_r = cost.shape
+    held, low, high = bounds[0], bounds[0], bounds[1]
+    shut[:] = False
+    fits, status = False, 0
+    for _ in range(n_r + 1):
+        held[:] = 0.0  # the MW in each region at the incumbent's cost
+        for k in range(n_k):
+            for p in range(starts[k], starts[k + 1]):
+                j = regions[p]
+                held[j] += min(x[k, j], prev[k, j])
+        fits, closes = True, True
+        for j in range(n_r):
+            if load[j] > cap[j] + fit:
+                fits = False
+                # closed: its incumbents fill its room, and new MW overfill it
+                if shut[j] or load[j] - held[j] <= fit or abs(cap[j] - held[j]) > fit:
+                    closes = False
+                    break
+                shut[j] = True
+        if fits or not closes:
+            break
+        _greedy(cost, starts, regions, demand, phi, prev, pref, voll, x, unserved, price,
+                price_tie, eps, tol, shut, True)
+        _load(x, starts, regions, load)
+        status = -1
+    accepted = fits and status < 0
+    if accepted:
+        low[:], high[:] = -np.inf, np.inf
+        for k in range(n_k):
+            for p in range(starts[k], starts[k + 1]):
+                j = regions[p]
+                if shut[j]:
+                    c = _in_arc(cost[k, j], phi[k, j], pref[k, j], x[k, j], prev[k, j], eps)[0]
+                    low[j] = max(low[j], price[k] - c + tol)
+                    if x[k, j] > eps:
+                        c = _out_arc(cost[k, j], phi[k, j], pref[k, j], x[k, j], prev[k, j],
+                                     eps)[0]
+                        high[j] = min(high[j], price[k] - c - tol)
+        for j in range(n_r):
+            if shut[j] and low[j] > 0.0 and (cap[j] - load[j] > fit or low[j] >= high[j]):
+                accepted = False
+    shut[:] = False
+    return 1 if accepted else status
 
 
 @numba.njit(cache=True, inline="always")
@@ -389,7 +470,9 @@ def _fit(cost, starts, regions, demand, phi, prev, pref, cap, voll, tol, x, unse
     Regions without room (cap at most the MW tolerance) can take nothing: where the
     capacity-free optimum uses one, they are dropped from every class's regions and the
     capacity-free optimum of what is left is taken (no flow pushes MW out of them one path
-    at a time); the flow runs only if that overfills a region with room."""
+    at a time); then regions that only new MW overfill, the incumbents filling their room,
+    are closed to new MW where that is shown optimal (``_closed``); the flow runs for the
+    rest."""
     scale = max(demand.sum(), 1e-300)  # MW: no flow is larger than the operator's demand
     eps, fit = _EPS * scale, _FIT * scale
     if _fits(load, cap, fit):
@@ -410,10 +493,18 @@ def _fit(cost, starts, regions, demand, phi, prev, pref, cap, voll, tol, x, unse
         kept[n_k] = m
         starts, regions = kept, room
         _greedy(cost, starts, regions, demand, phi, prev, pref, voll, x, unserved, price,
-                price_tie, eps, tol)
+                price_tie, eps, tol, scratch.shut, False)
         _load(x, starts, regions, load)
         if _fits(load, cap, fit):
             return 1
+    closed = _closed(cost, starts, regions, demand, phi, prev, pref, cap, voll, tol, eps, fit,
+                     x, unserved, price, price_tie, load, scratch.shut, scratch.bounds)
+    if closed > 0:
+        return 1
+    if closed < 0:  # the capacity-free optimum again (``_closed`` left its own), for the flow
+        _greedy(cost, starts, regions, demand, phi, prev, pref, voll, x, unserved, price,
+                price_tie, eps, tol, scratch.shut, False)
+        _load(x, starts, regions, load)
     paths = _repair(cost, starts, regions, phi, prev, pref, cap, voll, tol, eps, x, unserved,
                     price, price_tie, load, scratch.work, scratch.nodes, scratch.done)
     _load(x, starts, regions, load)
@@ -513,7 +604,7 @@ def _first_come(order, energy, starts, regions, network, phi_p, pref_p, demand, 
             _unpack(o, energy, starts, regions, network, phi_p, pref_p, prev_p, cost, phi, pref,
                     prev)
             tol[o] = _free(cost, starts[o], regions, demand[o], phi, prev, pref, voll, x[o],
-                           unserved[o], price[o], price_tie[o], load[o])
+                           unserved[o], price[o], price_tie[o], load[o], scratch.shut)
     flows = 0
     for i in range(len(order)):
         o = order[i]
