@@ -616,3 +616,22 @@ def test_the_plans_tie_tolerance_is_the_one_hour_rule_over_every_hour(
         p.cost_usd_per_mwh[t], p.feasible, load, p.friction_usd_per_mw,
         p.voll_usd_per_mwh).max()) for t in range(p.shape[0]))
     assert p.tie_tolerance_usd_per_mwh() == want
+
+
+def test_the_plans_walks_unit_cost_is_the_sum_written_into_one_buffer() -> None:
+    """The flow engine hands the plans' walk energy + network (``abm.core.costs.unit_cost``)
+    written into one array it keeps (a new array each hour cost about a millisecond at 1,000
+    operators): the same sum to the bit, the next hour's written over it; other dtypes are
+    summed as numpy does."""
+    from abm.market.engines import Flow
+
+    rng = np.random.default_rng(3)
+    engine = Flow(np.ones((4, 2, 3), dtype=bool))
+    energy, network = rng.normal(size=(4, 3)), rng.normal(size=(4, 2, 3))
+    first = engine._unit_cost(energy, network)
+    np.testing.assert_array_equal(first, energy[:, None, :] + network)
+    second = engine._unit_cost(2 * energy, network)
+    assert second is first
+    np.testing.assert_array_equal(second, 2 * energy[:, None, :] + network)
+    low = engine._unit_cost(energy.astype(np.float32), network.astype(np.float32))
+    assert low.dtype == np.float32 and low is not first
