@@ -530,7 +530,7 @@ def _closed(cost, feasible, demand, phi, prev, cap, voll=VOLL, preference=None):
     status = f._closed(p.cost_usd_per_mwh, starts, regions, p.demand_mw, p.friction_usd_per_mw,
                        p.incumbent_mw, p.preference, p.capacity_mw, p.voll_usd_per_mwh, tol,
                        f._EPS * scale, f._FIT * scale, x, u, price, price_tie, load,
-                       scratch.shut, scratch.bounds)
+                       scratch.shut, scratch.bounds, scratch.marginal, scratch.adjusted)
     return status, x, u
 
 
@@ -617,3 +617,36 @@ def test_closed_regions_are_accepted_and_rejected_and_the_accepted_are_optimal()
     for seed in range(2000):
         seen[_assert_closed_is_optimal(seed)] += 1
     assert seen[1] >= 30 and seen[-1] >= 30, seen
+
+
+def test_hand_solved_a_rationed_region_keeps_the_incumbents_that_lose_most_by_leaving():
+    """Region 0 has room for 1.5 MW of the 2 its holders hold. A's next MW costs 12 + 1 (it
+    loses 3 a MW by leaving), B's 30 + 1 (21): A leaves with 0.5 MW, B stays: 11.5 + 10 =
+    21.5, against 10 + 15.5 the other way. The price of region 0's room is A's loss (3), B's
+    MW there earn more (B, holding only incumbents, priced at its MW more there: 11 + 3):
+    placed without a flow."""
+    cost = np.array([[10.0, 12.0, 50.0], [10.0, 50.0, 30.0]])
+    phi = np.ones((2, 3))
+    args = (cost, np.ones((2, 3), bool), np.array([1.0, 1.0]), phi,
+            np.array([[1.0, 0.0, 0.0], [1.0, 0.0, 0.0]]), np.array([1.5, 10.0, 10.0]))
+    status, x, u = _closed(*args)
+    assert status == 1
+    np.testing.assert_array_equal(x, [[0.5, 0.5, 0.0], [1.0, 0.0, 0.0]])
+    x, u = flow(*args)
+    np.testing.assert_array_equal(x, [[0.5, 0.5, 0.0], [1.0, 0.0, 0.0]])
+    assert _objective(x, u, cost, phi, args[4]) == 21.5
+
+
+def test_hand_solved_a_rationed_region_with_a_tie_is_the_flows():
+    """As above, but A and B lose the same by leaving (12 + 1 and 12 + 1 against 10): which
+    leaves is a tie, the flow's to settle (its search decides), so the proof rejects; the
+    flow places 1.5 MW in region 0 and 0.5 in region 1 (21.5 either way)."""
+    cost = np.array([[10.0, 12.0, 50.0], [10.0, 12.0, 50.0]])
+    phi = np.ones((2, 3))
+    args = (cost, np.ones((2, 3), bool), np.array([1.0, 1.0]), phi,
+            np.array([[1.0, 0.0, 0.0], [1.0, 0.0, 0.0]]), np.array([1.5, 10.0, 10.0]))
+    status, _, _ = _closed(*args)
+    assert status == -1
+    x, u = flow(*args)
+    np.testing.assert_allclose(x.sum(axis=0), [1.5, 0.5, 0.0])
+    assert _objective(x, u, cost, phi, args[4]) == 21.5

@@ -24,9 +24,10 @@ cost). Most operators, most hours, it fits and nothing else is needed. Where it 
 a region with no room at all (one that operators before it filled), that region is dropped
 and the capacity-free optimum of the rest taken (exact: such a region can take nothing),
 which is enough for about half of the operators that do not fit. Where new MW overfill a
-region whose room its incumbents fill, the region is closed to new MW in the same way, and
-the result kept if prices on the closed regions' room prove it optimal (a dual check; else
-the flow finds what swaps are worth it). Where it overfills a
+region whose room its incumbents fill, or its incumbents alone overfill a region (rationed),
+the region is closed to new MW in the same way (the incumbents that lose least by leaving a
+rationed one leaving first), and the result kept if prices on those regions' room prove it
+optimal (a dual check; else the flow finds what swaps are worth it). Where it overfills a
 region it is still a min-cost pseudo-flow (potentials -p_k for classes, 0 for regions and the
 sink: no residual arc has a negative reduced cost), and successive shortest paths (Dijkstra on
 reduced costs, potentials kept) send each region's excess on to the sink, pushing the classes
@@ -346,7 +347,9 @@ class _Scratch(NamedTuple):
     nodes: np.ndarray  # (2, K + R + 1) int64: predecessors, the queue
     done: np.ndarray  # (K + R + 1,) bool
     shut: np.ndarray  # (R,) bool: the regions closed to new MW (``_closed``), else all False
-    bounds: np.ndarray  # (2, R) what ``_closed`` works in
+    bounds: np.ndarray  # (4, R) what ``_closed`` works in
+    marginal: np.ndarray  # (R,) int64: the class ``_closed`` leaves in part in each region
+    adjusted: np.ndarray  # (K,) bool: the classes ``_closed`` priced again
 
 
 @numba.njit(cache=True)
@@ -355,7 +358,8 @@ def _scratch(n_k, n_r):
     return _Scratch(np.empty(n_k + 1, dtype=np.int64), np.empty(n_k * n_r, dtype=np.int64),
                     np.empty((5, n)), np.empty((2, n), dtype=np.int64),
                     np.empty(n, dtype=np.bool_), np.zeros(n_r, dtype=np.bool_),
-                    np.empty((2, n_r)))
+                    np.empty((4, n_r)), np.empty(n_r, dtype=np.int64),
+                    np.empty(n_k, dtype=np.bool_))
 
 
 @numba.njit(cache=True)
@@ -399,64 +403,172 @@ def _free(cost, starts, regions, demand, phi, prev, pref, voll, x, unserved, pri
 
 @numba.njit(cache=True)
 def _closed(cost, starts, regions, demand, phi, prev, pref, cap, voll, tol, eps, fit, x,
-            unserved, price, price_tie, load, shut, bounds):
+            unserved, price, price_tie, load, shut, bounds, marginal, adjusted):
     """The optimum against cap without a flow, where the capacity-free optimum (x, unserved,
-    price, price_tie, load as ``_free`` left them) overfills regions only with new MW, each
-    region's incumbent MW alone filling its room (to within ``fit``): 1 if it is found, then
-    in those arrays; else 0 where they are left as they were, -1 where they hold something
-    else (take the capacity-free optimum again).
+    price, price_tie, load as ``_free`` left them) overfills regions in one of two simple
+    ways: 1 if it is found, then in those arrays; else 0 where they are left as they were,
+    -1 where they hold something else (take the capacity-free optimum again).
 
-    Such regions are closed to new MW and the capacity-free optimum of the rest taken
-    (``_greedy`` with shut regions; again while that fills another region so). The result
-    is accepted only if it fits and is shown optimal: with the class prices it leaves (the
-    duals of the rest) and a price pi_j >= 0 on each closed region's room (0 where room is
-    left), no residual arc has a negative reduced cost: new MW into j must cost more than a
-    class's price less pi_j (pi_j above max_k price_k - c_in_kj) and each MW in j must earn
-    more than pi_j (pi_j below min_k price_k - c_out_kj over the classes there), each by
-    more than the tie tolerance, so that no tie is settled here that the flow would settle
-    otherwise. Else an incumbent may be worth pushing out for new MW (a swap), or the
-    prices of classes that hold only incumbents need another look, which is the flow's."""
+    - New MW overfill a region whose incumbents (the MW there at the incumbent's cost) fill
+      its room (to within ``fit``): the region is closed to new MW.
+    - Its incumbents alone overfill it (rationed below what its holders hold): it is closed
+      to new MW too, and then the classes that lose least by leaving (their price less
+      their cost there, then the tie cost) leave first, into the region where their new MW
+      go (or unserved), until it fits; the last may stay in part (the marginal class).
+
+    The capacity-free optimum of the rest is taken with those regions closed (``_greedy``
+    with shut regions; again while that overfills another region so). The result is kept
+    only if it fits and is shown optimal: with the class prices it leaves and a price
+    pi_j >= 0 on each such region's room, no residual arc has a negative reduced cost. On a
+    closed region some pi_j must lie above what new MW into it would save (a class's price
+    less their cost) and below what each MW there earns, each by more than the tie
+    tolerance (0 where room is left); on a rationed one pi_j is what the marginal class
+    loses, every other class's MW there earning more and its new MW saving less (by more
+    than the tolerance in $, or by the tie cost). A class that holds only incumbents and
+    leaves nothing unserved is priced at its cheapest MW more, through a rationed region
+    where that is below its price, and its own MW are checked at that price. The margins
+    leave no tie for this to settle where the flow would settle it otherwise; else (a swap,
+    an incumbent pushed out for new MW, or MW pushed on through several regions) the flow
+    runs."""
     n_k, n_r = cost.shape
-    held, low, high = bounds[0], bounds[0], bounds[1]
+    held, low, high, pi, pi_tie = bounds[0], bounds[0], bounds[1], bounds[2], bounds[3]
     shut[:] = False
-    fits, status = False, 0
+    marginal[:] = -1
+    fits, closes, status = False, True, 0
     for _ in range(n_r + 1):
         held[:] = 0.0  # the MW in each region at the incumbent's cost
         for k in range(n_k):
             for p in range(starts[k], starts[k + 1]):
                 j = regions[p]
                 held[j] += min(x[k, j], prev[k, j])
-        fits, closes = True, True
+        fits, more = True, False
         for j in range(n_r):
             if load[j] > cap[j] + fit:
                 fits = False
-                # closed: its incumbents fill its room, and new MW overfill it
-                if shut[j] or load[j] - held[j] <= fit or abs(cap[j] - held[j]) > fit:
+                if marginal[j] == n_k and load[j] - held[j] <= fit:
+                    continue  # rationed, closed already: its incumbents leave below
+                if shut[j]:
+                    closes = False
+                    break
+                if held[j] > cap[j] + fit:  # rationed (marked by marginal = K)
+                    marginal[j] = n_k
+                elif abs(cap[j] - held[j]) > fit:  # else closed: its incumbents fill it
                     closes = False
                     break
                 shut[j] = True
-        if fits or not closes:
+                more = True
+        if not closes or not more:
             break
         _greedy(cost, starts, regions, demand, phi, prev, pref, voll, x, unserved, price,
                 price_tie, eps, tol, shut, True)
         _load(x, starts, regions, load)
         status = -1
+    if not closes:
+        shut[:] = False
+        return status
+    if not fits:  # the rationed regions: the least loss leaves first, to its new MW
+        for j in range(n_r):
+            if marginal[j] != n_k:
+                continue
+            while load[j] > cap[j] + fit:
+                k, loss, loss_tie = -1, np.inf, np.inf
+                for q in range(n_k):
+                    if x[q, j] > eps:
+                        c, c_tie, _ = _out_arc(cost[q, j], phi[q, j], pref[q, j], x[q, j],
+                                               prev[q, j], eps)
+                        if k < 0 or _less_in(price[q] - c, price_tie[q] - c_tie, loss,
+                                             loss_tie, tol):
+                            k, loss, loss_tie = q, price[q] - c, price_tie[q] - c_tie
+                if k < 0:
+                    shut[:] = False
+                    return -1
+                b = -2  # where the greedy put its new MW (-1 unserved), from its price
+                for p in range(starts[k], starts[k + 1]):
+                    i = regions[p]
+                    if b == -2 and not shut[i] and cost[k, i] + phi[k, i] == price[k] and (
+                            TIE_NEW + pref[k, i] == price_tie[k]):
+                        b = i
+                if b == -2 and price_tie[k] == TIE_UNSERVED:
+                    b = -1
+                m = min(x[k, j], load[j] - cap[j])
+                if b == -2 or (b >= 0 and load[b] + m > cap[b] + fit):
+                    shut[:] = False
+                    return -1
+                x[k, j] = _remove(x[k, j], prev[k, j], m, eps)
+                if b >= 0:
+                    x[k, b] = _add(x[k, b], prev[k, b], m, eps)
+                    load[b] += m
+                else:
+                    unserved[k] += m
+                load[j] -= m
+                marginal[j], pi[j], pi_tie[j] = k, loss, loss_tie
+        _load(x, starts, regions, load)
+        fits = _fits(load, cap, fit)
     accepted = fits and status < 0
-    if accepted:
-        low[:], high[:] = -np.inf, np.inf
+    if accepted:  # the proof
+        # classes with neither new MW nor unserved: priced at their cheapest MW more into a
+        # rationed region where that is below their price, their own MW then checked
+        adjusted[:] = False
+        for k in range(n_k):
+            if unserved[k] > eps:
+                continue
+            pinned = False
+            for p in range(starts[k], starts[k + 1]):
+                j = regions[p]
+                pinned = pinned or x[k, j] > prev[k, j] + eps
+            if pinned:
+                continue
+            moved = False
+            for p in range(starts[k], starts[k + 1]):
+                j = regions[p]
+                if 0 <= marginal[j] < n_k:
+                    c, c_tie, _ = _in_arc(cost[k, j], phi[k, j], pref[k, j], x[k, j],
+                                          prev[k, j], eps)
+                    if _less_in(c + pi[j], c_tie + pi_tie[j], price[k], price_tie[k], tol):
+                        price[k], price_tie[k], moved = c + pi[j], c_tie + pi_tie[j], True
+            adjusted[k] = moved
+            if moved:
+                for p in range(starts[k], starts[k + 1]):
+                    j = regions[p]
+                    if x[k, j] > eps:
+                        if shut[j] and marginal[j] < 0:
+                            accepted = False
+                        s, s_tie, _ = _out_arc(cost[k, j], phi[k, j], pref[k, j], x[k, j],
+                                               prev[k, j], eps)
+                        r, r_tie = (pi[j], pi_tie[j]) if shut[j] else (0.0, 0.0)
+                        if not _less_in(r, r_tie, price[k] - s, price_tie[k] - s_tie, tol):
+                            accepted = False
+        low[:], high[:] = -np.inf, np.inf  # the closed regions' bounds on pi_j
         for k in range(n_k):
             for p in range(starts[k], starts[k + 1]):
                 j = regions[p]
-                if shut[j]:
-                    c = _in_arc(cost[k, j], phi[k, j], pref[k, j], x[k, j], prev[k, j], eps)[0]
+                if not shut[j] or k == marginal[j]:
+                    continue
+                c, c_tie, _ = _in_arc(cost[k, j], phi[k, j], pref[k, j], x[k, j], prev[k, j],
+                                      eps)
+                out = x[k, j] > eps
+                s, s_tie = 0.0, 0.0
+                if out:
+                    s, s_tie, _ = _out_arc(cost[k, j], phi[k, j], pref[k, j], x[k, j],
+                                           prev[k, j], eps)
+                if marginal[j] < 0:
                     low[j] = max(low[j], price[k] - c + tol)
-                    if x[k, j] > eps:
-                        c = _out_arc(cost[k, j], phi[k, j], pref[k, j], x[k, j], prev[k, j],
-                                     eps)[0]
-                        high[j] = min(high[j], price[k] - c - tol)
+                    if out:
+                        high[j] = min(high[j], price[k] - s - tol)
+                else:
+                    if adjusted[k]:  # priced at its MW more here or elsewhere: at most pi_j
+                        if _less_in(pi[j], pi_tie[j], price[k] - c, price_tie[k] - c_tie, tol):
+                            accepted = False
+                    elif not _less_in(price[k] - c, price_tie[k] - c_tie, pi[j], pi_tie[j], tol):
+                        accepted = False
+                    if out and not _less_in(pi[j], pi_tie[j], price[k] - s,
+                                            price_tie[k] - s_tie, tol):
+                        accepted = False
         for j in range(n_r):
-            if shut[j] and low[j] > 0.0 and (cap[j] - load[j] > fit or low[j] >= high[j]):
-                accepted = False
+            if marginal[j] >= 0:
+                accepted = accepted and not _less_in(pi[j], pi_tie[j], 0.0, 0.0, tol)
+            elif shut[j] and low[j] > 0.0:
+                accepted = accepted and cap[j] - load[j] <= fit and low[j] < high[j]
     shut[:] = False
     return 1 if accepted else status
 
@@ -470,9 +582,9 @@ def _fit(cost, starts, regions, demand, phi, prev, pref, cap, voll, tol, x, unse
     Regions without room (cap at most the MW tolerance) can take nothing: where the
     capacity-free optimum uses one, they are dropped from every class's regions and the
     capacity-free optimum of what is left is taken (no flow pushes MW out of them one path
-    at a time); then regions that only new MW overfill, the incumbents filling their room,
-    are closed to new MW where that is shown optimal (``_closed``); the flow runs for the
-    rest."""
+    at a time); then regions that new MW overfill, the incumbents filling their room, or
+    that the incumbents alone overfill, are closed to new MW where that is shown optimal
+    (``_closed``); the flow runs for the rest."""
     scale = max(demand.sum(), 1e-300)  # MW: no flow is larger than the operator's demand
     eps, fit = _EPS * scale, _FIT * scale
     if _fits(load, cap, fit):
@@ -498,7 +610,8 @@ def _fit(cost, starts, regions, demand, phi, prev, pref, cap, voll, tol, x, unse
         if _fits(load, cap, fit):
             return 1
     closed = _closed(cost, starts, regions, demand, phi, prev, pref, cap, voll, tol, eps, fit,
-                     x, unserved, price, price_tie, load, scratch.shut, scratch.bounds)
+                     x, unserved, price, price_tie, load, scratch.shut, scratch.bounds,
+                     scratch.marginal, scratch.adjusted)
     if closed > 0:
         return 1
     if closed < 0:  # the capacity-free optimum again (``_closed`` left its own), for the flow
