@@ -16,12 +16,14 @@ no state.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from abm.config.scenario import load_scenario
-from abm.core.costs import energy_cost, friction, unit_cost
+from abm.core.costs import energy_cost, friction, placement_carbon, unit_cost
 from abm.core.instance import compile_scenario
 from abm.core.metrics import (
     break_even_horizon_h,
@@ -355,6 +357,43 @@ def test_pairwise_saving_is_the_difference_of_energy_costs(build, objective):
         assert_allclose(s, _energy_differences(inst, scn) - weight * egress_at_j(inst, k),
                         atol=1e-12)
     assert_allclose(pairwise_saving_usd_per_mwh(inst, sig, 0, 0)[0], c[0] - c, atol=1e-12)
+
+
+@pytest.mark.parametrize("objective", ["cost", "carbon"])
+@pytest.mark.parametrize("basis", ["marginal", "average"])
+def test_energy_cost_is_the_formula_element_by_element(objective, basis):
+    """energy_cost (computed in place on one array) is PUE (p price + tau mu) + p rent taken
+    one element at a time in Python floats, to the bit, for per-operator (O, Z) forecasts and
+    for one (Z,) hour of cleared signals, on the default scenario's 50 operators, and
+    placement_carbon is mu PUE; the signals they read are left as they were."""
+    scn = load_scenario(None)
+    scn = dataclasses.replace(scn, policy=dataclasses.replace(
+        scn.policy, objective=objective, placement_signal=basis))
+    inst = compile_scenario(scn)
+    n_o, n_z = inst.policy.carbon_price_usd_per_t.shape[0], len(scn.zones)
+    rng = np.random.default_rng(7)
+    rent = rng.uniform(0.0, 40.0, len(inst.region_ids))
+    for shape in ((n_o, n_z), (n_z,)):
+        sig = Signals(rng.uniform(-50.0, 300.0, shape), rng.uniform(0.0, 900.0, shape),
+                      rng.uniform(0.0, 900.0, shape))
+        before = [a.copy() for a in (sig.price_usd_per_mwh, sig.avg_carbon_kg_per_mwh,
+                                     sig.marginal_carbon_kg_per_mwh)]
+        got = energy_cost(inst, sig, rent)
+        carbon = placement_carbon(inst, sig) if len(shape) == 2 else None
+        price, mu = sig.price_usd_per_mwh, sig.carbon(basis)
+        p, tau = inst.policy.price_weight, inst.policy.carbon_price_usd_per_t
+        for o in range(n_o):
+            for j, z in enumerate(inst.zone_index):
+                at = (o, z) if len(shape) == 2 else (z,)
+                want = (float(inst.pue[j]) * (p * float(price[at])
+                                              + float(tau[o, j]) * (float(mu[at]) / 1e3))
+                        + p * float(rent[j]))
+                assert got[o, j] == want, (shape, o, j)
+                if len(shape) == 2:  # what the operators' views show: mu x PUE, kg/MWh
+                    assert carbon[o, j] == float(mu[at]) * float(inst.pue[j]), (o, j)
+        for a, b in zip(before, (sig.price_usd_per_mwh, sig.avg_carbon_kg_per_mwh,
+                                 sig.marginal_carbon_kg_per_mwh), strict=True):
+            assert_array_equal(a, b)
 
 
 def test_emissions_follow_the_signal_arrays():

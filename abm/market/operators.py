@@ -23,7 +23,7 @@ from mesa.agent import AgentSet
 from abm.config.registry import FORECAST_MODES, PLACEMENT_ENGINES, STRATEGIES
 from abm.core.backlog import Balance, arrive, slots, split_demand
 from abm.core.backlog import settle as settle_backlog
-from abm.core.costs import energy_cost, friction, network_cost
+from abm.core.costs import energy_cost, friction, network_cost, placement_carbon
 from abm.core.horizon import HorizonProblem, HoursAhead, Plan
 from abm.core.masks import masks, pair_lists
 from abm.core.metrics import LAYERS, layer_of, shift_index
@@ -357,8 +357,7 @@ class Operators(ArrayAgentSet[Operator]):
             out[rows] = FORECAST_MODES[name](quotes, last, len(rows), model)
         self.forecast = Signals(out[..., 0], out[..., 1], out[..., 2])
         # what every view shows, computed once for all operators (not once per view)
-        self.forecast_carbon_kg_per_mwh = (np.asarray(self.forecast.carbon(
-            inst.policy.placement_signal))[:, inst.zone_index] * inst.pue)
+        self.forecast_carbon_kg_per_mwh = placement_carbon(inst, self.forecast)
 
     def build_costs(self, rent_usd_per_mwh: np.ndarray) -> None:
         """Each operator's (K, R) cost per MWh served at its forecast and the posted rent
@@ -373,9 +372,8 @@ class Operators(ArrayAgentSet[Operator]):
             n_o, n_r = len(self.by_index), len(inst.region_ids)
             self.energy_ahead_usd_per_mwh = np.array(
                 [energy_cost(inst, s, rent_usd_per_mwh) for s in signals]).reshape(-1, n_o, n_r)
-            self.carbon_ahead_kg_per_mwh = np.array([
-                np.asarray(s.carbon(inst.policy.placement_signal))[:, inst.zone_index] * inst.pue
-                for s in signals]).reshape(-1, n_o, n_r)
+            self.carbon_ahead_kg_per_mwh = np.array(
+                [placement_carbon(inst, s) for s in signals]).reshape(-1, n_o, n_r)
 
     @property
     def cost_usd_per_mwh(self) -> np.ndarray:
