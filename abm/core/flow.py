@@ -431,6 +431,8 @@ def _closed(cost, starts, regions, demand, phi, prev, pref, cap, voll, tol, eps,
     an incumbent pushed out for new MW, or MW pushed on through several regions) the flow
     runs."""
     n_k, n_r = cost.shape
+    # held and low share a row: held is read only while regions are closed, low only in the
+    # proof after it
     held, low, high, pi, pi_tie = bounds[0], bounds[0], bounds[1], bounds[2], bounds[3]
     shut[:] = False
     marginal[:] = -1
