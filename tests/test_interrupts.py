@@ -53,9 +53,11 @@ sys.addaudithook(_hook)
 # ends (abm run's says where its checkpoint is, or, after the run, the command's own line):
 # abm run at the first module it loads, in the first hour as numba loads the compiled code from
 # its cache (the last of the load), and after the run as the figures' library loads; abm report
-# as its modules load and in its first run's first hour; the others as their modules load
-# (the sweep's and the audit's up to numba, imported for the bar); any command as the parser
-# loads the subcommands' modules (abm check's first)
+# as its modules load and in its first run's first hour; abm frontier as its modules load and
+# in its first budget's placement (numba's cache); the others as their modules load (the
+# sweep's and the audit's up to numba, imported for the bar; the folder they would read need
+# not exist: the Ctrl-C stops them first); any command as the parser loads the subcommands'
+# modules (abm check's first)
 COMMANDS = {
     "run": (["run", DEFAULT, "--hours", "2", "--quiet", "--out", "OUT"],
             ("abm.config.scenario", "numba.np.arrayobj", "matplotlib"),
@@ -76,9 +78,16 @@ COMMANDS = {
               ("finished runs are kept in the audit folder; carry on with --resume", "")),
     "check": (["check", DEFAULT], ("abm.cli.headroom", "abm.core.masks"),
               ("nothing was written; run the command again", "")),
-    "frontier": (["frontier", DEFAULT, "--budgets", "50", "--out", "OUT"], ("abm.core.frontier",),
+    "frontier": (["frontier", DEFAULT, "--budgets", "50,100", "--out", "OUT"],
+                 ("abm.core.frontier", "numba.np.arrayobj"),
                  ("frontier.csv and frontier.png are written only when complete; run the "
                   "command again", "")),
+    "sweep report": (["sweep", "report", "OUT"], ("abm.report.sweep_report",),
+                     ("the report is written only when complete; run the command again", "")),
+    "export pypsa": (["export", "pypsa", "OUT", "--out", "OUT/net.nc"], ("pypsa",),
+                     ("the network file is written whole or not at all", "run the command again")),
+    "dashboard": (["dashboard", "--port", "8799"], ("abm.dashboard.server",),
+                  ("the dashboard stopped; it keeps nothing", "")),
 }
 
 
@@ -96,13 +105,19 @@ def test_a_ctrl_c_lost_by_cpython_while_a_command_loads_still_stops_it(tmp_path,
         text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=foreground,
         env={**os.environ, "PYTHONPATH": str(tmp_path / "hook"), "SIGINT_AT_IMPORT": module})
         for module in landings}
-    for module, proc in runs.items():
-        _, err = proc.communicate(timeout=300)
-        assert f"test: SIGINT at the import of {module}" in err, err  # it was sent
-        assert proc.returncode == 130, f"SIGINT at the import of {module}: {err}"
-        assert "Exception ignored" not in err and "Traceback" not in err, err
-        last = err.strip().splitlines()[-1]
-        assert last.startswith("interrupted: " + start) and last.endswith(end), last
+    try:
+        for module, proc in runs.items():
+            _, err = proc.communicate(timeout=300)
+            assert f"test: SIGINT at the import of {module}" in err, err  # it was sent
+            assert proc.returncode == 130, f"SIGINT at the import of {module}: {err}"
+            assert "Exception ignored" not in err and "Traceback" not in err, err
+            last = err.strip().splitlines()[-1]
+            assert last.startswith("interrupted: " + start) and last.endswith(end), last
+    finally:  # one that lost its Ctrl-C may carry on (the dashboard would serve for good)
+        for proc in runs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
 
 
 def _lose_a_ctrl_c() -> None:

@@ -134,7 +134,9 @@ def print_levers(found: list) -> None:
 
 def cmd_frontier(args: argparse.Namespace) -> int:
     """Compute the energy-latency frontier, print it, write CSV and PNG."""
-    with InterruptHold():  # a Ctrl-C while the command loads stops it once it has
+    # a Ctrl-C while the command loads (its modules, then the first placement's compiled code)
+    # stops it once the first budget is done
+    with InterruptHold() as hold:
         from abm.config.scenario import load_scenario
         from abm.core.frontier import DEFAULT_BUDGETS_MS, at_hour, frontier
         from abm.core.instance import compile_scenario
@@ -144,17 +146,18 @@ def cmd_frontier(args: argparse.Namespace) -> int:
 
         scn = load_scenario(args.scenario)
         inst = compile_scenario(scn)
-    budgets = args.budgets or DEFAULT_BUDGETS_MS
-    if args.hour is None:
-        signals, when = mean_signals(scn), "annual-mean signals"
-    else:
-        if not 0 <= args.hour < scn.hours:
-            raise InputError("--hour", "hour", f"expected 0..{scn.hours - 1}, got {args.hour}")
-        inst, signals = at_hour(scn, inst, args.hour)
-        when = f"hour {args.hour} of the scenario (its demand and signals)"
-    out = args.out  # checked by folder_arg
-    out.mkdir(parents=True, exist_ok=True)
-    df = frontier(inst, signals, budgets, frictions=not args.no_frictions)
+        budgets = args.budgets or DEFAULT_BUDGETS_MS
+        if args.hour is None:
+            signals, when = mean_signals(scn), "annual-mean signals"
+        else:
+            if not 0 <= args.hour < scn.hours:
+                raise InputError("--hour", "hour", f"expected 0..{scn.hours - 1}, got {args.hour}")
+            inst, signals = at_hour(scn, inst, args.hour)
+            when = f"hour {args.hour} of the scenario (its demand and signals)"
+        out = args.out  # checked by folder_arg
+        out.mkdir(parents=True, exist_ok=True)
+        df = frontier(inst, signals, budgets, frictions=not args.no_frictions,
+                      after_budget=lambda _: hold.release())
     write_atomic(out / "frontier.csv", lambda tmp: df.to_csv(tmp, index=False))
     title = (f"{scn.name}: {when}, "
              f"{'no frictions' if args.no_frictions else 'with frictions'}")

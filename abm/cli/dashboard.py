@@ -7,6 +7,7 @@ import importlib.util
 import sys
 
 from abm.cli.argtypes import port_arg, positive_int_arg
+from abm.cli.interrupts import InterruptHold
 
 INSTALL_HINT = ("the dashboard needs the optional 'viz' extra (solara): run ./bootstrap.sh viz, "
                 "or .venv/bin/pip install -e '.[viz]'")
@@ -20,10 +21,11 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     if importlib.util.find_spec("solara") is None:
         print(f"error: {INSTALL_HINT}", file=sys.stderr)
         return 2
-    from abm.dashboard.server import serve
-    from abm.dashboard.stored import check_source
+    with InterruptHold():  # a Ctrl-C while the command loads stops it once it has
+        from abm.dashboard.server import serve
+        from abm.dashboard.stored import check_source
 
-    source = check_source(args.source)  # a bad file or folder fails here, in one line
+        source = check_source(args.source)  # a bad file or folder fails here, in one line
     if args.host not in LOOPBACK:
         print(f"warning: --host {args.host} makes the dashboard reachable by other machines "
               "on the network, without a password; use the default 127.0.0.1 to keep it on "

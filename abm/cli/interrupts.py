@@ -20,11 +20,13 @@ line, exit 130). Who holds one, and until when:
   through from the moment its bar says so (:meth:`InterruptHold.let_through`), and still
   raises one that was lost at the end of its first hour. ``abm run`` holds one again while
   matplotlib loads, after the run;
-- ``abm check``, ``abm frontier``, ``abm headroom``, ``abm sweep`` and ``abm audit``, while
-  their modules and input load (the sweep's and the audit's up to numba, which their bar's
-  first frame would load), not in their work: a sweep's bar counts runs, and holding a Ctrl-C
-  to the end of the first could take minutes. The first run of a serial sweep
-  (``--workers 1``) and the frontier's first placement load numba (and its cache) unheld.
+- ``abm frontier``, until its first budget is done: its first placement loads the compiled
+  code (numba's cache; compiling it instead, the first time on a machine, takes about a second);
+- ``abm check``, ``abm headroom``, ``abm sweep``, ``abm sweep report``, ``abm audit``,
+  ``abm export pypsa`` and ``abm dashboard``, while their modules and input load (the sweep's
+  and the audit's up to numba, which their bar's first frame would load), not in their work:
+  a sweep's bar counts runs, and holding a Ctrl-C to the end of the first could take minutes.
+  The first run of a serial sweep (``--workers 1``) loads numba's cache unheld.
 
 A Python-level handler rather than a blocked signal mask (``signal.pthread_sigmask``): CPython
 runs Python signal handlers in the main thread whichever thread the kernel chose, while a

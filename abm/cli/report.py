@@ -46,13 +46,14 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_export_pypsa(args: argparse.Namespace) -> int:
     """``abm export pypsa RUN_DIR --out FILE.nc``."""
-    try:
-        import pypsa  # noqa: F401  (the optional extra [grid])
-    except ImportError:
-        print("error: the PyPSA export needs the optional extra: "
-              "pip install 'geoinference-abm[grid]'", file=sys.stderr)
-        return 2
-    from abm.report.pypsa_export import export_run
+    with InterruptHold():  # a Ctrl-C while the command loads stops it once it has
+        try:
+            import pypsa  # noqa: F401  (the optional extra [grid])
+        except ImportError:
+            print("error: the PyPSA export needs the optional extra: "
+                  "pip install 'geoinference-abm[grid]'", file=sys.stderr)
+            return 2
+        from abm.report.pypsa_export import export_run
 
     path = export_run(args.run_dir, args.out)
     print(f"wrote {path}: a PyPSA network with one bus per zone, generators by technology and "

@@ -154,9 +154,10 @@ def run_with_progress(plan: Plan, args: argparse.Namespace, label: str, heading:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from abm.report.sweep_report import write_report
-    from abm.sweeps.analysis import parse_target
-    from abm.sweeps.results import manifest_spec, read_manifest
+    with InterruptHold():  # a Ctrl-C while the command loads stops it once it has
+        from abm.report.sweep_report import write_report
+        from abm.sweeps.analysis import parse_target
+        from abm.sweeps.results import manifest_spec, read_manifest
 
     out = Path(args.folder)
     target = None

@@ -34,6 +34,8 @@ quo, the gap includes what that extra service emits: ``unserved_mwh`` shows it).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -73,7 +75,8 @@ def status_quo_within_capacity_mw(inst: Instance) -> np.ndarray:
 
 
 def frontier(inst: Instance, signals: Signals, budgets_ms=DEFAULT_BUDGETS_MS, *,
-             frictions: bool = True) -> pd.DataFrame:
+             frictions: bool = True,
+             after_budget: Callable[[float], None] | None = None) -> pd.DataFrame:
     """One row per budget: C* ($/h, unserved demand at VoLL), E* (kg/h, every class served as
     in the status quo), placed emissions, RID, layers, ERoL, CRoL, and the carbon reduction of
     E* against the status quo at origins (share, 0-1).
@@ -83,6 +86,8 @@ def frontier(inst: Instance, signals: Signals, budgets_ms=DEFAULT_BUDGETS_MS, *,
         signals: zone signals for one hour, arrays (Z,).
         budgets_ms: latency budgets (ms, round trip), increasing.
         frictions: charge migration friction (amortised) against the all-local status quo.
+        after_budget: called with each budget (ms) once its row is computed (``abm frontier``
+            releases its Ctrl-C hold after the first, once the compiled placement has loaded).
     """
     budgets = np.asarray(sorted(budgets_ms), dtype=float)
     policy = inst.policy
@@ -126,6 +131,8 @@ def frontier(inst: Instance, signals: Signals, budgets_ms=DEFAULT_BUDGETS_MS, *,
             "realised_relocation": realised_relocation(ib, p.x_mw),
             **{f"layer_{k}_share": v for k, v in layer_shares(ib, p.x_mw).items()},
         })
+        if after_budget is not None:
+            after_budget(float(b))
     df = pd.DataFrame(rows)
     df["erol_usd_per_ms_mwh"] = returns_on_latency(budgets, df.cost_usd, demand)
     df["crol_kg_per_ms_mwh"] = returns_on_latency(budgets, df.emissions_kg, demand)
