@@ -255,12 +255,16 @@ def test_a_registered_rule_is_read_by_validation_and_runs(write_scenario) -> Non
      '[events.b]\nzone = "NORTH"\nstart_hour = 1\nhours = 1\ncut_pct = 10\n',
      "events.b.start_hour", "overlaps event 'a' in zone NORTH (hours 0 to 1)"),
 ])
-def test_bad_events_are_one_line_errors(write_scenario, events, field, message) -> None:
+def test_bad_events_are_one_line_errors(write_scenario, events, field, message,
+                                        capsys) -> None:
     path = write_scenario(world(events=events))
     with pytest.raises(InputError) as err:
         abm.simulate(path)
     assert err.value.field == field and message in str(err.value)
     assert "\n" not in str(err.value)
+    # `abm check` refuses it too, with the same line: a scenario it accepts runs
+    assert main(["check", str(path)]) == 2
+    assert capsys.readouterr().err == f"error: {err.value}\n"
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -63,6 +63,7 @@ class ChoicesHelpFormatter(argparse.RawDescriptionHelpFormatter):
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate a scenario and print a summary."""
     with InterruptHold():  # a Ctrl-C while the command loads stops it once it has
+        from abm.config.events import check_rules
         from abm.config.levers import levers
         from abm.config.registry import GRID_RESPONSES
         from abm.config.scenario import DEFAULT_SCENARIO, load_scenario
@@ -76,9 +77,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         inst = compile_scenario(load_scenario(args.scenario))
     scn = inst.scenario  # with its population drawn
     # what the run builds before its first hour, as it builds it: the signals (reading the
-    # scenario's trace, if any), the grid response, and the numbers derived from them
+    # scenario's trace, if any), the grid response (and what its events' rules read of it),
+    # and the numbers derived from them
     signals = profile_signals(scn)
-    GRID_RESPONSES[scn.market.grid_response](scn, signals, hour_stamps(scn.start, scn.hours))
+    grid = GRID_RESPONSES[scn.market.grid_response](scn, signals,
+                                                    hour_stamps(scn.start, scn.hours))
+    check_rules(scn.events, grid, scn.source)
     check_run(inst, signals, scn.hours)
     m = masks(inst)
     classes = int(inst.valid.sum())

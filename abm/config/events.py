@@ -13,7 +13,7 @@ from itertools import pairwise
 from abm.config.reader import REQUIRED, TableReader
 from abm.config.registry import EVENT_RULES
 from abm.config.schema import Event
-from abm.errors import quoted
+from abm.errors import InputError, quoted
 
 
 def read_events(t: TableReader, zones: tuple[str, ...], hours: int) -> tuple[Event, ...]:
@@ -50,6 +50,18 @@ def read_events(t: TableReader, zones: tuple[str, ...], hours: int) -> tuple[Eve
     t.done()
     _check_overlaps(t, out)
     return tuple(out)
+
+
+def check_rules(events: tuple[Event, ...], grid: object, source: str) -> None:
+    """Raise an InputError naming ``source`` and the event when an event's rule reads the
+    zone's fleet (its class's ``needs_fleet``) and the grid response ``grid`` has none
+    (``available_mw``: only ``technology`` has one): what the market's model refuses, for
+    ``abm check`` to refuse before a run (docs/scenarios.md)."""
+    for e in events:
+        if e.rule is not None and getattr(EVENT_RULES[e.rule], "needs_fleet", False) \
+                and not hasattr(grid, "available_mw"):
+            raise InputError(source, f"events.{e.name}.rule", f"{e.rule} reads the zone's "
+                             "fleet: it needs market.grid_response = 'technology'")
 
 
 def _settings(sub: TableReader, rule: str) -> tuple[tuple[str, float], ...]:
