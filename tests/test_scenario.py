@@ -127,6 +127,30 @@ def test_bad_input_names_file_field_and_allowed(write_scenario, what, edit, fiel
     assert str(err).startswith(err.source)
 
 
+@pytest.mark.parametrize(("table", "allowed"), [
+    ("regions.set.eu-ireland", "capacity_mw, egress_usd_per_gb, jurisdiction, lat, lon, name, pue, "
+                               "rent_usd_per_mwh, zone"),
+    ("zones.set.IE", "avg_carbon_g_per_kwh, load_mw, marginal_carbon_g_per_kwh, name, "
+                     "price_usd_per_mwh"),
+    ("templates.batch", "budget_ms, deadline_hours, deferrable_share, diurnal_amplitude, "
+                        "egress_gb_per_mwh, overhead_ms, state_gb_per_mw, stateful"),
+    ("grid", "calibrate_prices, carbon_price_elsewhere_usd_per_t, carbon_price_usd_per_t, data, "
+             "interconnectors, scale"),
+    ("signals", "trace"),
+    ("market", "allocation, expansion_fraction, expansion_lag_hours, expansion_review_hours, "
+               "expansion_threshold, forecast_noise, grid_response, operator_detail, pricing, "
+               "rent_floor_usd_per_mwh, rent_step_usd_per_mwh, rent_target_utilisation, solver"),
+])
+def test_an_unknown_key_lists_every_key_allowed_there(table, allowed):
+    """Keys the file may leave out are allowed too, and listed (they were once missing from
+    the list unless the file gave them: an empty list for regions.set.ID); a key no longer
+    allowed (market.checkpoint_hours) is not."""
+    with pytest.raises(InputError) as info:
+        load_scenario(overrides={f"{table}.colour": 1})
+    assert info.value.field == f"{table}.colour"
+    assert info.value.problem == f"unknown key; allowed here: {allowed}"
+
+
 def test_region_missing_from_latency_data(write_scenario):
     err = _error(write_scenario, SMALL + """
         [[regions.add]]

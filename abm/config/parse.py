@@ -222,7 +222,7 @@ def _region_numbers(t: TableReader, regions: dict[str, Region]) -> tuple[tuple[s
     return out
 
 def _market(t: TableReader) -> Market:
-    if t.has("checkpoint_hours"):
+    if "checkpoint_hours" in t.data:  # not t.has: a key no longer allowed
         raise t.error("checkpoint_hours", "is no longer a scenario setting: how often a run "
                       "checkpoints is a run option (`abm run --checkpoint-hours N`; by default "
                       "every 60 s) and not part of the run's fingerprint; delete this line")

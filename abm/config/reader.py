@@ -21,6 +21,7 @@ class TableReader:
                              f"expected a table, got {type(data).__name__}")
         self.data, self.source, self.path = data, source, path
         self.used: set[str] = set()
+        self.known: set[str] = set()  # keys asked about (``has``): allowed here, given or not
 
     def _where(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path else key
@@ -30,7 +31,8 @@ class TableReader:
         return InputError(self.source, self._where(key), problem)
 
     def has(self, key: str) -> bool:
-        """Whether the file gives ``key`` (reading nothing)."""
+        """Whether the file gives ``key`` (reading nothing; ``key`` is allowed here)."""
+        self.known.add(key)
         return key in self.data
 
     def raw(self, key: str, default: Any = REQUIRED) -> Any:
@@ -127,6 +129,6 @@ class TableReader:
         """Reject the keys nobody read: an error naming the first and the keys allowed here."""
         unknown = sorted(set(self.data) - self.used)
         if unknown:
-            allowed = ", ".join(sorted(self.used))
+            allowed = ", ".join(sorted(self.used | self.known))
             raise InputError(self.source, cut(self._where(unknown[0])),
                              f"unknown key; allowed here: {allowed}")
