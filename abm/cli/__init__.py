@@ -399,7 +399,7 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
     any other warning as Python shows it."""
     if issubclass(category, (PlausibilityWarning, PluginWarning)):
         print(one_line(f"warning: {message}"), file=sys.stderr)
-    else:
+    else:  # the stub types file as TextIO | None; ours passes on whatever warnings gave it
         _python_show_warning(message, category, filename, lineno, file, line)  # type: ignore[arg-type]
 
 

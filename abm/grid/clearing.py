@@ -210,6 +210,7 @@ class _KeptLP:
               ) -> _Basis | None:
         """The optimal basis HiGHS just found, to try on the next solve (None where a row
         slack is basic or the basis matrix cannot be inverted: HiGHS is then called)."""
+        # getBasicVariables is missing from highspy's stubs
         status, basic = self.highs.getBasicVariables()  # type: ignore[attr-defined]
         self.basic[:] = False
         if status != highspy.HighsStatus.kOk or basic.min(initial=0) < 0:

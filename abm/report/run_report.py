@@ -199,6 +199,7 @@ def numbers(summary: dict, voll_usd_per_mwh: float | None = None) -> dict[str, f
     load (:func:`abm.core.metrics.cost_usd_per_mwh`; VoLL from the summary, else
     ``voll_usd_per_mwh``); ``cost_usd_per_mwh_served`` divides the cost by served MWh only.
     """
+    # the default may be None for mypy; every run summary carries voll_usd_per_mwh
     voll = float(summary.get("voll_usd_per_mwh", voll_usd_per_mwh))  # type: ignore[arg-type]
     demand, served = summary["demand_mwh"], summary["served_mwh"]
     return {
