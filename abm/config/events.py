@@ -55,8 +55,8 @@ def read_events(t: TableReader, zones: tuple[str, ...], hours: int) -> tuple[Eve
 def check_rules(events: tuple[Event, ...], grid: object, source: str) -> None:
     """Raise an InputError naming ``source`` and the event when an event's rule reads the
     zone's fleet (its class's ``needs_fleet``) and the grid response ``grid`` has none
-    (``available_mw``: only ``technology`` has one): what the market's model refuses, for
-    ``abm check`` to refuse before a run (docs/scenarios.md)."""
+    (``available_mw``: only ``technology`` has one). The market's model calls it as it
+    builds, and ``abm check`` before a run (docs/scenarios.md)."""
     for e in events:
         if e.rule is not None and getattr(EVENT_RULES[e.rule], "needs_fleet", False) \
                 and not hasattr(grid, "available_mw"):

@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
+from abm.config.events import check_rules
 from abm.config.registry import EVENT_RULES
 from abm.config.schema import Event
 from abm.core import events as acc
-from abm.errors import InputError
 
 if TYPE_CHECKING:
     from abm.market.model import MarketModel
@@ -144,10 +144,7 @@ class DemandResponse:
         self.in_zone = model.inst.zone_index[None, :] == np.arange(len(self.zone_ids))[:, None]
         self.rules = [EVENT_RULES[e.rule](**dict(e.settings)) if e.rule else None
                       for e in self.events]
-        for e, rule in zip(self.events, self.rules, strict=True):
-            if rule is not None and rule.needs_fleet and not hasattr(model.grid, "available_mw"):
-                raise InputError(scn.source, f"events.{e.name}.rule", f"{e.rule} reads the "
-                                 "zone's fleet: it needs market.grid_response = 'technology'")
+        check_rules(self.events, model.grid, scn.source)
         n_z = len(self.zone_ids)
         n_o, n_k, n_r = model.inst.shape if self.events else (0, 0, 0)
         self.running = np.full(n_z, -1, dtype=np.int64)
