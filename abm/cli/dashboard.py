@@ -12,7 +12,7 @@ from abm.cli.interrupts import InterruptHold
 INSTALL_HINT = ("the dashboard needs the optional 'viz' extra (solara): run ./bootstrap.sh viz, "
                 "or .venv/bin/pip install -e '.[viz]'")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
-MAX_SESSIONS = 8  # pages open at once, about 50 MB each
+MAX_SESSIONS = 8  # pages open at once, each with its own run in memory
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
@@ -59,8 +59,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "another address exposes the dashboard to the network)")
     p.add_argument("--port", type=port_arg, default=8765, help="port to listen on (default: 8765)")
     p.add_argument("--max-sessions", type=positive_int_arg, default=MAX_SESSIONS, metavar="N",
-                   help=f"the most pages open at once, about 50 MB of memory each; one more is "
-                   f"refused with a page saying so (default: {MAX_SESSIONS})")
+                   help=f"the most pages open at once, each with its own run in memory; one "
+                   f"more is refused with a page saying so (default: {MAX_SESSIONS})")
     p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
                    help="a further host name the browser may use to reach the dashboard (e.g. "
                    "this machine's DNS name with --host 0.0.0.0); others are refused, so that "

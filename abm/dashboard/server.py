@@ -9,8 +9,8 @@ the server, its page sessions and their threads together, and the port is free w
 - an ``Origin`` header, if present (browsers always send one on a websocket handshake and a
   POST), names the same host and port as ``Host``: another site's page cannot drive a session;
 - Solara's internals page (``/resourcez``) is not served;
-- at most ``max_sessions`` pages are open at once (a page costs about 50 MB): one more is
-  refused with a page saying so.
+- at most ``max_sessions`` pages are open at once (each page holds its own run in memory):
+  one more is refused with a page saying so.
 
 A page's session is released when the page closes (Solara's close beacon), or
 :data:`PAGE_LINGER` after its connection dropped without one; each release is followed by a
