@@ -344,6 +344,70 @@ def problems(draw, *, friction: bool = True) -> PlacementProblem:
                                preference=pref)
 
 
+@settings(max_examples=200, deadline=None)
+@given(problems(), st.integers(0, 2**32 - 1))
+def test_capacity_free_pass_on_packed_pairs_is_the_capacity_free_optimum(p, seed):
+    """The walk's capacity-free pass reads each operator straight from the packed pairs
+    (``flow._free_pairs``); it gives what ``_unpack`` then ``_free`` (``_greedy``, the
+    capacity-free optimum the flow starts from) give on the (K, R) arrays, bit for bit:
+    placement, unserved, the class prices and tie prices, the MW by region and the tie
+    tolerance, over stale entries in the output rows."""
+    from abm.core import flow as f
+    from abm.core.problem_check import region_lists
+
+    rng = np.random.default_rng(seed)
+    n_k, n_r = p.shape
+    energy = rng.uniform(-3.0, 9.0, (2, n_r))  # operator 1's row is the one read
+    network = p.cost_usd_per_mwh - energy[1]
+    pairs = pack_pairs(p.feasible[None], network[None], p.friction_usd_per_mw[None],
+                       p.preference[None])
+    starts, regions = np.empty(n_k + 1, dtype=np.int64), np.empty(n_k * n_r, dtype=np.int64)
+    region_lists(p.feasible, starts, regions)
+    cost = energy[1] + network  # as _unpack adds them
+    outs = []
+    for packed in (True, False):
+        x, u = np.full((n_k, n_r), 7.0), np.full(n_k, 7.0)
+        price, price_tie, load = np.full(n_k, 7.0), np.full(n_k, 7.0), np.full(n_r, 7.0)
+        if packed:
+            tol = f._free_pairs(1, energy, pairs.starts[0], pairs.regions,
+                                pairs.network_usd_per_mwh, pairs.friction_usd_per_mw,
+                                pairs.preference, p.incumbent_mw[p.feasible], p.demand_mw,
+                                p.voll_usd_per_mwh, x, u, price, price_tie, load, np.empty(n_k))
+        else:
+            tol = f._free(cost, starts, regions, p.demand_mw, p.friction_usd_per_mw,
+                          p.incumbent_mw, p.preference, p.voll_usd_per_mwh, x, u, price,
+                          price_tie, load, np.zeros(n_r, dtype=np.bool_))
+        outs.append((x, u, price, price_tie, load, np.array(tol)))
+    for a, b in zip(*outs, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_hand_solved_capacity_free_pass_on_packed_pairs():
+    """Two classes, three regions (class 0 in regions 0 and 2, class 1 in 1 and 2), energy 1
+    everywhere, VoLL 5.5: class 0 keeps its incumbent 1 MW in region 2 (1 + 3.5, below its
+    cheapest new MW, 1 + 2 + 2 in region 0) and puts its other 2 MW there at 5; class 1's
+    cheapest new MW (1 + 4 + 1 in region 1) is above VoLL: its 2 MW go unserved at 5.5."""
+    from abm.core import flow as f
+
+    feasible = np.array([[True, False, True], [False, True, True]])
+    network = np.array([[2.0, 0.0, 3.5], [0.0, 4.0, 9.0]])
+    phi = np.array([[2.0, 0.0, 2.0], [0.0, 1.0, 1.0]])
+    energy = np.array([[1.0, 1.0, 1.0]])
+    prev = np.array([[0.0, 0.0, 1.0], [0.0, 0.0, 0.0]])
+    pairs = pack_pairs(feasible[None], network[None], phi[None], np.zeros((1, 2, 3)))
+    x, u = np.full((2, 3), 9.0), np.full(2, 9.0)
+    price, price_tie, load = np.empty(2), np.empty(2), np.empty(3)
+    tol = f._free_pairs(0, energy, pairs.starts[0], pairs.regions, pairs.network_usd_per_mwh,
+                        pairs.friction_usd_per_mw, pairs.preference, prev[feasible],
+                        np.array([3.0, 2.0]), 5.5, x, u, price, price_tie, load, np.empty(2))
+    np.testing.assert_array_equal(x, [[2.0, 0.0, 1.0], [0.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(u, [0.0, 2.0])
+    np.testing.assert_array_equal(price, [5.0, 5.5])
+    np.testing.assert_array_equal(price_tie, [2.0, 4.0])
+    np.testing.assert_array_equal(load, [2.0, 0.0, 1.0])
+    assert tol == pytest.approx(1e-10 * 11.0)  # the largest |c| + phi: 1 + 9 + 1 (class 1)
+
+
 def assert_feasible(p: PlacementProblem, x: np.ndarray, u: np.ndarray) -> None:
     """Conservation, masks, capacity, signs."""
     assert (x >= 0).all() and (u >= 0).all()

@@ -62,7 +62,7 @@ from abm.core.problem import (
     check_arrays,
     check_capacity,
 )
-from abm.core.problem_check import class_tie_tolerance, region_lists
+from abm.core.problem_check import TIE_TOLERANCE, class_tie_tolerance, region_lists
 
 # MW tolerances, relative to the operator's demand (its total MW, the scale of every flow):
 # exact at any size, from a kW to a TW (rounding in sums of MW is ~1e-16 of that scale)
@@ -693,6 +693,62 @@ def _unpack(o, energy, starts, regions, network, phi_p, pref_p, prev_p, cost, ph
             prev[k, j] = prev_p[p]
 
 
+@numba.njit(cache=True, inline="always")
+def _free_pairs(o, energy, starts, regions, network, phi_p, pref_p, prev_p, demand, voll, x,
+                unserved, price, price_tie, load, low):
+    """``_unpack`` then ``_free`` for operator o, read straight from the packed pairs (no
+    (K, R) scratch arrays): the walk's capacity-free pass over every operator. The same
+    arithmetic in the same order (the unit cost energy + network, the class tie tolerance,
+    ``_greedy`` without closed regions, ``_load``), so the same bits; the passes over a
+    class's pairs are merged (its cheapest MW with its tie tolerance, then the new MW and the
+    kept incumbent). starts (K + 1,) operator o's row of ``Pairs.starts``; low (K,) scratch;
+    returns the operator's tie tolerance."""
+    n_k = len(demand)
+    eps = _EPS * max(demand.sum(), 1e-300)
+    tol = -np.inf
+    for k in range(n_k):  # class_tie_tolerance, and each class's cheapest MW
+        top, lo = abs(voll), voll
+        served = demand[k] > 0
+        for p in range(starts[k], starts[k + 1]):
+            c = energy[o, regions[p]] + network[p]
+            if served:
+                top = max(top, abs(c) + phi_p[p])
+            lo = min(lo, c + phi_p[p])
+        low[k] = lo
+        tol = max(tol, TIE_TOLERANCE * max(top, 1e-300))
+    load[:] = 0.0
+    for k in range(n_k):  # _greedy, then the class's MW added to load (as _load adds them)
+        lo = low[k]
+        best, b, b_tie = -1, voll, TIE_UNSERVED
+        if voll > lo + tol:
+            b, b_tie = np.inf, np.inf
+        for j in range(x.shape[1]):
+            x[k, j] = 0.0
+        kept = 0.0
+        for p in range(starts[k], starts[k + 1]):
+            j = regions[p]
+            cost = energy[o, j] + network[p]
+            c, c_tie = cost + phi_p[p], TIE_NEW + pref_p[p]
+            if c <= lo + tol and (c_tie < b_tie or (c_tie == b_tie and c < b)):
+                best, b, b_tie = j, c, c_tie
+            if prev_p[p] > eps and cost <= lo + tol:
+                x[k, j] = prev_p[p]
+                kept += prev_p[p]
+        if kept > demand[k]:
+            for p in range(starts[k], starts[k + 1]):
+                x[k, regions[p]] *= demand[k] / kept
+        rest = max(demand[k] - kept, 0.0)
+        unserved[k] = 0.0
+        if best >= 0:
+            x[k, best] += rest
+        else:
+            unserved[k] = rest
+        price[k], price_tie[k] = b, b_tie
+        for p in range(starts[k], starts[k + 1]):
+            load[regions[p]] += x[k, regions[p]]
+    return tol
+
+
 @numba.njit(cache=True)
 def _first_come(order, energy, starts, regions, network, phi_p, pref_p, demand, prev_p,
                 reserved, share_cap, available, voll, x, unserved):
@@ -714,12 +770,12 @@ def _first_come(order, energy, starts, regions, network, phi_p, pref_p, demand, 
         walked[order[i]] = True
     load, tol = np.empty((n_o, n_r)), np.empty(n_o)
     price, price_tie = np.empty((n_o, n_k)), np.empty((n_o, n_k))
+    low = np.empty(n_k)
     for o in range(n_o):
         if walked[o]:
-            _unpack(o, energy, starts, regions, network, phi_p, pref_p, prev_p, cost, phi, pref,
-                    prev)
-            tol[o] = _free(cost, starts[o], regions, demand[o], phi, prev, pref, voll, x[o],
-                           unserved[o], price[o], price_tie[o], load[o], scratch.shut)
+            tol[o] = _free_pairs(o, energy, starts[o], regions, network, phi_p, pref_p, prev_p,
+                                 demand[o], voll, x[o], unserved[o], price[o], price_tie[o],
+                                 load[o], low)
     flows = 0
     for i in range(len(order)):
         o = order[i]
