@@ -438,15 +438,17 @@ def _closed(cost, starts, regions, demand, phi, prev, pref, cap, voll, tol, eps,
     marginal[:] = -1
     fits, closes, status = False, True, 0
     for _ in range(n_r + 1):
-        held[:] = 0.0  # the MW in each region at the incumbent's cost
-        for k in range(n_k):
-            for p in range(starts[k], starts[k + 1]):
-                j = regions[p]
-                held[j] += min(x[k, j], prev[k, j])
         fits, more = True, False
         for j in range(n_r):
             if load[j] > cap[j] + fit:
                 fits = False
+                # the MW here at the incumbent's cost, read where it is needed (in an overfull
+                # region): down the column, class by class as a pass over the pairs adds them
+                # (x is 0 off them, prev >= 0 everywhere: the terms added there are 0)
+                h = 0.0
+                for k in range(n_k):
+                    h += min(x[k, j], prev[k, j])
+                held[j] = h
                 if marginal[j] == n_k and load[j] - held[j] <= fit:
                     continue  # rationed, closed already: its incumbents leave below
                 if shut[j]:
