@@ -70,6 +70,7 @@ def test_hold_takes_what_the_hour_reads_of_last_hours_placement(seed):
     np.testing.assert_allclose(held.by_region_mw, held_mw.sum(axis=(0, 1)), rtol=1e-13)
     np.testing.assert_allclose(held.served_mw, last.sum(axis=2), rtol=1e-13)
     np.testing.assert_array_equal(held.outside, ((last != 0) & ~feasible).any(axis=2))
+    np.testing.assert_array_equal(held.last_mw, last[feasible])
 
 
 @settings(max_examples=50, deadline=None)
@@ -129,6 +130,26 @@ def test_migrations_as_numpy(seed):
     np.testing.assert_allclose(sums.migration_mw, _flows_numpy(x, last, moved, demand,
                                                                last_demand),
                                rtol=1e-12, atol=1e-15)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_migrations_read_by_pair_add_as_by_row_bit_for_bit(seed):
+    """A class that keeps to its feasible pairs (this hour and last) has its migrations
+    matched from last hour's MW packed by pair (``hold``), the others from last hour's row:
+    the flows are bit for bit those of every migrating class matched from its rows (R,), in
+    the same order."""
+    from abm.core.tally import _migrations as by_row
+
+    sums, x, last, moved, *_, demand, last_demand, _, held, _ = _sums(seed)
+    n_o, n_k, n_r = x.shape
+    flows, diff = np.zeros((n_r, n_r)), np.empty(n_r)
+    for o in range(n_o):
+        for k in range(n_k):
+            if (moved[o, k] != 0).any() or abs(held.served_mw[o, k] - last_demand[o, k]) > 1e-12:
+                by_row(x[o, k], last[o, k], demand[o, k], held.served_mw[o, k], diff, flows)
+    np.testing.assert_array_equal(sums.migration_mw, flows)
+    assert flows.any()
 
 
 def _migrations(x, last, demand, last_demand):

@@ -8,7 +8,8 @@ and takes from it everything the hour reads of it: what each operator holds by r
 to this hour's demand), the incumbent at each feasible pair (packed: a quarter of the pairs in
 the scale scenarios; the walk and the sums read nothing else of it) and what each class served.
 ``hour_sums`` reads the placement and the packed incumbent once, last hour's placement only for
-the classes that may have migrated, and writes the MW moved (beyond the incumbent) on the way.
+the classes that may have migrated (packed too, where a class keeps to its feasible pairs), and
+writes the MW moved (beyond the incumbent) on the way.
 Sums run in array order: sums by bin (layers, the shift matrix) and over classes add exactly
 as ``np.bincount`` and ``x.sum(axis=1)`` do; the others agree with numpy's reductions up to
 rounding in the last bits (numpy adds long rows pairwise).
@@ -30,6 +31,7 @@ class Held(NamedTuple):
     by_region_mw: np.ndarray  # (R,) MW held in each region
     served_mw: np.ndarray  # (O, K) MW each class served last hour
     outside: np.ndarray  # (O, K) bool: the class had MW at a pair that is not feasible
+    last_mw: np.ndarray  # (P,) last hour's placement at each feasible pair
 
 
 class HourSums(NamedTuple):
@@ -83,8 +85,8 @@ def hold(x_mw: np.ndarray, starts: np.ndarray, regions: np.ndarray, held_scale: 
          incumbent_scale: np.ndarray, last_x_mw: np.ndarray) -> Held:
     """Last hour's placement copied into ``last_x_mw`` and what this hour reads of it, in one
     pass: the MW held (last hour's scaled class by class by ``held_scale``) by operator and
-    region and by region, the incumbent (scaled by ``incumbent_scale``) at each feasible pair,
-    and what each class served.
+    region and by region, the incumbent (scaled by ``incumbent_scale``) and last hour's MW at
+    each feasible pair, and what each class served.
 
     Args:
         x_mw: (O, K, R) last hour's placement, MW.
@@ -104,7 +106,7 @@ def hold(x_mw: np.ndarray, starts: np.ndarray, regions: np.ndarray, held_scale: 
 @numba.njit(cache=True)
 def _hold(x_mw, starts, regions, held_scale, incumbent_scale, last_x_mw):
     n_o, n_k, n_r = x_mw.shape
-    incumbent = np.empty(len(regions))
+    incumbent, last = np.empty(len(regions)), np.empty(len(regions))
     by_operator, by_region = np.zeros((n_o, n_r)), np.zeros(n_r)
     served, outside = np.empty((n_o, n_k)), np.zeros((n_o, n_k), dtype=np.bool_)
     for o in range(n_o):
@@ -123,9 +125,10 @@ def _hold(x_mw, starts, regions, held_scale, incumbent_scale, last_x_mw):
             for p in range(starts[o, k], starts[o, k + 1]):
                 x = x_mw[o, k, regions[p]]
                 incumbent[p] = x * c
+                last[p] = x
                 nonzero -= x != 0.0
             outside[o, k] = nonzero > 0
-    return incumbent, by_operator, by_region, served, outside
+    return incumbent, by_operator, by_region, served, outside, last
 
 
 def hour_sums(x_mw: np.ndarray, last_x_mw: np.ndarray, held: Held,
@@ -160,13 +163,13 @@ def hour_sums(x_mw: np.ndarray, last_x_mw: np.ndarray, held: Held,
                                 energy_usd_per_mwh, *fixed, n_layers, n_cells, demand_mw,
                                 last_demand_mw, moved_mw,
                                 np.zeros(len(x_mw), dtype=np.bool_) if clean is None else
-                                np.ascontiguousarray(clean, dtype=np.bool_)))
+                                np.ascontiguousarray(clean, dtype=np.bool_), held.last_mw))
 
 
 @numba.njit(cache=True)
 def _hour_sums(x_mw, last_x_mw, incumbent, held, last_served, outside, incumbent_scale, energy,
                starts, regions, network_p, friction_p, layer_p, cell_p, network, friction, layer,
-               cell, n_layers, n_cells, demand, last_demand, moved_mw, clean):
+               cell, n_layers, n_cells, demand, last_demand, moved_mw, clean, last_p):
     n_o, n_k, n_r = x_mw.shape
     serving, paid = np.zeros(n_o), np.zeros(n_o)
     served = np.zeros((n_o, n_r))
@@ -188,7 +191,8 @@ def _hour_sums(x_mw, last_x_mw, incumbent, held, last_served, outside, incumbent
                 for p in range(lo, hi):
                     elsewhere -= x[regions[p]] != 0.0
             any_moved = False
-            if elsewhere == 0 and not outside[o, k]:  # only the pairs hold MW: read those
+            packed = elsewhere == 0 and not outside[o, k]
+            if packed:  # only the pairs hold MW (this hour and last): read those
                 moved[:] = 0.0
                 for p in range(lo, hi):
                     j = regions[p]
@@ -222,7 +226,12 @@ def _hour_sums(x_mw, last_x_mw, incumbent, held, last_served, outside, incumbent
                         f += m * friction[o, k, j]
                         moved_total += m
                         any_moved = True
-            if any_moved or abs(last_served[o, k] - last_demand[o, k]) > 1e-12:
+            if not (any_moved or abs(last_served[o, k] - last_demand[o, k]) > 1e-12):
+                continue
+            if packed and (last_served[o, k] <= 0 or demand[o, k] / last_served[o, k] < np.inf):
+                _migrations_pairs(x, last_p, lo, hi, regions, demand[o, k], last_served[o, k],
+                                  diff, flows)
+            else:
                 _migrations(x, last_x_mw[o, k], demand[o, k], last_served[o, k], diff, flows)
         serving[o], paid[o] = s, f
     return serving, paid, served, held, moved_total, layer_mw, shift, flows
@@ -247,6 +256,26 @@ def _region_load(x_mw):
             for j in range(n_r):
                 out[j] += x_mw[o, k, j]
     return out
+
+
+@numba.njit(cache=True)
+def _migrations_pairs(x, last_p, lo, hi, regions, demand, last_served, diff, flows):
+    """``_migrations`` of a class whose MW (this hour's x (R,) and last hour's, last_p[p] at
+    its pairs p in lo..hi, regions ascending) are all at its feasible pairs: the same sums
+    in the same order without the terms that are 0 elsewhere (so the same bits), reading
+    last hour's MW packed (read in order with the other pairs, not a row of (O, K, R))."""
+    scale = demand / last_served if last_served > 0 else 0.0
+    total_in = 0.0
+    for p in range(lo, hi):
+        diff[p - lo] = x[regions[p]] - last_p[p] * scale
+        total_in += max(diff[p - lo], 0.0)
+    if not total_in > 1e-12:
+        return
+    for p in range(lo, hi):
+        if diff[p - lo] < 0.0:
+            for q in range(lo, hi):
+                if diff[q - lo] > 0.0:
+                    flows[regions[p], regions[q]] += -diff[p - lo] * (diff[q - lo] / total_in)
 
 
 @numba.njit(cache=True)
