@@ -6,8 +6,10 @@
     abm.frontier(budgets_ms=[10, 50, 100, 300])
     abm.sweep("experiments/sweeps/quick.toml", workers=2)
 
-Scenarios are named three ways: ``None`` (the shipped default), a shipped name (``"default"``,
-``"scale"``) or a path to a TOML file. Settings are overridden by the dotted paths of
+Scenarios are named three ways, by the one rule of the command line too
+(:func:`abm.config.resolve.scenario_file`): ``None`` (the shipped default), a shipped name
+(``"default"``, ``"scale"``) or a path to a TOML file (a file wins over a shipped scenario of
+its name). Settings are overridden by the dotted paths of
 docs/scenarios.md, either as keywords with ``__`` for the dots
 (``policy__carbon_price_usd_per_t=100``) or as a dict
 (``overrides={"regions.set.eu-ireland.capacity_mw": 50}``); they are validated like the file's
@@ -23,8 +25,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from abm.config.limits import MAX_SEED
-from abm.config.scenario import Scenario, check_hours, shipped_scenarios
+from abm.config.scenario import Scenario, check_hours
 from abm.config.scenario import load_scenario as _load_file
+from abm.config.scenario import shipped_scenarios as shipped_scenarios  # abm.shipped_scenarios
 from abm.errors import InputError
 
 if TYPE_CHECKING:
@@ -33,20 +36,6 @@ if TYPE_CHECKING:
     from abm.report.results import Run
     from abm.sweeps.analysis import Sensitivity
     from abm.sweeps.spec import Spec
-
-
-def scenario_file(scenario: str | Path | None) -> Path:
-    """The TOML file of ``scenario``: None is the shipped default; a shipped name; a path."""
-    if scenario is None:
-        return shipped_scenarios()["default"]
-    path = Path(scenario)
-    if path.is_file():
-        return path
-    shipped = shipped_scenarios()
-    if str(scenario) in shipped:
-        return shipped[str(scenario)]
-    raise InputError("scenario", "scenario", f"no scenario file {str(scenario)!r} and no "
-                     f"shipped scenario of that name; shipped: {', '.join(shipped)}")
 
 
 def _dotted(overrides: dict[str, Any] | None, keywords: dict[str, Any]) -> dict[str, Any]:
@@ -66,7 +55,7 @@ def load_scenario(scenario: str | Path | None = None, *,
     """A validated scenario: None (the shipped default), a shipped name or a TOML path, with
     overrides by dotted path (``policy__carbon_price_usd_per_t=100`` or
     ``overrides={"policy.carbon_price_usd_per_t": 100}``)."""
-    return _load_file(scenario_file(scenario), overrides=_dotted(overrides, keywords))
+    return _load_file(scenario, overrides=_dotted(overrides, keywords))
 
 
 def _scenario(scenario: str | Path | Scenario | None, overrides: dict[str, Any] | None,

@@ -109,6 +109,26 @@ def test_a_resumed_audit_runs_only_the_missing_runs_and_ranks_the_same(system):
     pd.testing.assert_frame_equal(pd.read_csv(system / "out" / RANKING), ranked)
 
 
+def test_an_audit_records_its_resolved_file_and_resumes_from_another_folder(system,
+                                                                            monkeypatch, capsys):
+    flags = ["--only", "gas", "--workers", "1", "--quiet"]
+    monkeypatch.chdir(system)
+    assert main(["audit", "move.toml", "--out", "out", "--ranges", "ranges.csv", *flags]) == 0
+    assert read_manifest(system / "out", AUDIT)["scenario_file"] == str(system / "move.toml")
+    ranked = pd.read_csv(system / "out" / RANKING)
+    parts = sorted((system / "out" / RUNS).glob("part-*.parquet"))
+    assert len(parts) == 3
+    parts[1].unlink()
+    (system / "elsewhere").mkdir()
+    monkeypatch.chdir(system / "elsewhere")
+    assert main(["audit", "../move.toml", "--out", "../out", "--ranges", "../ranges.csv",
+                 "--resume", *flags]) == 0
+    assert len(list((system / "out" / RUNS).glob("part-*.parquet"))) == 3
+    assert read_manifest(system / "out", AUDIT)["scenario_file"] == str(system / "move.toml")
+    pd.testing.assert_frame_equal(pd.read_csv(system / "out" / RANKING), ranked)
+    capsys.readouterr()
+
+
 def test_only_keeps_the_named_assumptions_and_an_existing_scale_multiplies(system):
     plan = plan_audit(system / "move.toml", ranges=system / "ranges.csv", only=("GAS",))
     assert [a.name for a in plan.items] == ["gas price"]

@@ -79,5 +79,5 @@ def test_show_checks_its_source_first(tmp_path):
 
     with pytest.raises(InputError, match=r"run\.json: missing"):
         show(tmp_path)
-    with pytest.raises(InputError, match="file not found"):
+    with pytest.raises(InputError, match=r"nothing\.toml': no such scenario file or run folder"):
         show(tmp_path / "nothing.toml")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from abm.config.scenario import load_scenario
@@ -188,7 +190,9 @@ def test_added_region_with_unknown_jurisdiction(write_scenario):
 def test_not_toml_and_missing_file(write_scenario, tmp_path):
     err = _error(write_scenario, "[scenario\nname=")
     assert "not valid TOML" in err.problem
-    with pytest.raises(InputError, match="file not found"):
+    with pytest.raises(InputError, match=re.escape("nope.toml': no such scenario file, and no "
+                                                   "shipped scenario of that name (shipped: "
+                                                   "default, scale)")):
         load_scenario(tmp_path / "nope.toml")
 
 

@@ -35,7 +35,15 @@ import warnings
 from collections import Counter
 from collections.abc import Callable
 
-from abm.cli.argtypes import budgets_arg, folder_arg, positive_float_arg, positive_int_arg, seed_arg
+from abm.cli.argtypes import (
+    RUN_FOLDER,
+    budgets_arg,
+    folder_arg,
+    positive_float_arg,
+    positive_int_arg,
+    scenario_help,
+    seed_arg,
+)
 from abm.cli.interrupts import InterruptHold
 from abm.errors import InputError, PlausibilityWarning, PluginWarning, ResultError, one_line
 from abm.market.progress import end_bars
@@ -66,7 +74,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         from abm.config.events import check_rules
         from abm.config.levers import levers
         from abm.config.registry import GRID_RESPONSES
-        from abm.config.scenario import DEFAULT_SCENARIO, load_scenario
+        from abm.config.scenario import load_scenario
         from abm.config.tables import latency_provenance
         from abm.core.instance import compile_scenario
         from abm.core.masks import masks
@@ -115,7 +123,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     print("relocatable demand at the scenario's own budgets:")
     for key, value in relocatable_by_mask(inst, m).items():
         print(f"  {key:<24} {value:6.1%}")
-    print_levers(levers(args.scenario or DEFAULT_SCENARIO))
+    print_levers(levers(scn.source))
     print(f"shipped assumptions in use ({len(assumed)}): "
           + (", ".join(assumed) if assumed else "none"))
     print("ok")
@@ -263,18 +271,17 @@ def build_parser() -> argparse.ArgumentParser:
         prog="abm", description="GeoInference ABM: AI inference as relocatable electricity demand.")
     parser.add_argument("--version", action="version", version=f"abm {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    scenario_help = "scenario TOML file (default: the shipped default scenario)"
 
     check = sub.add_parser("check", help="validate a scenario and summarise it",
                            description="Validate a scenario file and summarise it.",
                            epilog=CHOICES_EPILOG, formatter_class=ChoicesHelpFormatter)
-    check.add_argument("scenario", nargs="?", help=scenario_help)
+    check.add_argument("scenario", nargs="?", help=scenario_help())
     check.set_defaults(handler="abm.cli:cmd_check", interrupted=NOTHING_WRITTEN)
 
     fr = sub.add_parser("frontier", help="energy-latency frontier: table, CSV and figure",
                         description="Relax every latency budget over a grid and solve the "
                         "planner's placement at each; write DIR/frontier.csv and frontier.png.")
-    fr.add_argument("scenario", nargs="?", help=scenario_help)
+    fr.add_argument("scenario", nargs="?", help=scenario_help())
     fr.add_argument("--budgets", type=budgets_arg, default=None,
                     help="comma-separated latency budgets in ms (default: 10 to 300)")
     fr.add_argument("--out", required=True, type=folder_arg, help="output directory")
@@ -293,7 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "carbon. Writes DIR/summary.json and DIR/tables/ (model, regions, "
                          "zones, lines, migrations; appended at every checkpoint) as it goes, "
                          "and figures at the end; an interrupted run can be resumed.")
-    run.add_argument("scenario", nargs="?", help=scenario_help)
+    run.add_argument("scenario", nargs="?", help=scenario_help())
     run.add_argument("--hours", type=positive_int_arg, default=None,
                      help="hourly steps to run (default: the scenario's hours)")
     run.add_argument("--seed", type=seed_arg, default=None,
@@ -360,10 +367,10 @@ def _register_report(sub: argparse._SubParsersAction) -> None:
         epilog="example: abm report experiments/scenarios/*.toml --baseline "
         "experiments/scenarios/baseline.toml --hours 48 --out out/report.html")
     rp.add_argument("scenarios", nargs="+", metavar="SCENARIO",
-                    help="scenario TOML files or `abm run` output folders")
+                    help="each " + scenario_help(RUN_FOLDER, None))
     rp.add_argument("--baseline", metavar="SCENARIO", default=None,
-                    help="the scenario the others are compared with, a file or run folder "
-                    "(default: the first SCENARIO); added to the list if not in it")
+                    help="the scenario the others are compared with (added to the list if not "
+                    "in it): " + scenario_help(RUN_FOLDER, "the first SCENARIO"))
     rp.add_argument("--out", required=True, help="the HTML file to write (the Markdown twin "
                     "and a _figures folder go beside it)")
     rp.add_argument("--hours", type=positive_int_arg, default=None,

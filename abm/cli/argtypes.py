@@ -13,7 +13,23 @@ from collections.abc import Callable
 from pathlib import Path
 
 from abm.config.limits import MAX_SEED
+from abm.config.resolve import shipped_scenarios
 from abm.errors import quoted
+
+#: what a scenario argument may also be where a command reads runs (``abm report``, ``abm audit``,
+#: ``abm dashboard``: a folder is a run; abm.config.resolve.scenario_or_folder)
+RUN_FOLDER = " or a folder written by `abm run`"
+
+
+def scenario_help(also: str = "", default: str | None = "the shipped default scenario") -> str:
+    """The help of a command's scenario argument, the rule of
+    :func:`abm.config.resolve.scenario_file` (which the command's handler applies): a file, or
+    a shipped scenario's name; ``also``: what else the argument may be; ``default``: what
+    stands for it when it is not given (None: it is required)."""
+    text = (f"a scenario TOML file{also}, or the name of a shipped scenario "
+            f"({', '.join(shipped_scenarios())}; a {'file or folder' if also else 'file'} of "
+            "that name in the working folder wins)")
+    return f"{text}; default: {default}" if default else text
 
 
 def budgets_arg(text: str) -> list[float]:

@@ -5,9 +5,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from abm.cli.argtypes import folder_arg, names_arg, positive_int_arg, seed_arg
+from abm.cli.argtypes import (
+    RUN_FOLDER,
+    folder_arg,
+    names_arg,
+    positive_int_arg,
+    scenario_help,
+    seed_arg,
+)
 from abm.cli.interrupts import InterruptHold
 from abm.cli.sweep import add_executor_arguments, run_with_progress
+from abm.config.resolve import scenario_or_folder
 
 USAGE = """abm audit [SCENARIO | RUN_DIR] --out DIR [--hours H] [--seed S] [--ranges FILE]
                  [--only NAME,...] [--workers N | --scheduler ADDR] [--resume | --restart]
@@ -35,8 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "audit", help="rank the assumptions the headline results hang on (tornado chart)",
         usage=USAGE, description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("source", nargs="?", metavar="SCENARIO | RUN_DIR",
-                   help="a scenario file, or a folder written by `abm run` (default: the "
-                   "shipped default scenario)")
+                   help=scenario_help(RUN_FOLDER + " (its scenario, seed and hours)"))
     p.add_argument("--out", required=True, metavar="DIR", type=folder_arg,
                    help="the audit folder to write")
     p.add_argument("--hours", type=positive_int_arg, default=None,
@@ -57,19 +64,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     """Plan the audit, run it with a progress bar, write its ranking, figure and report."""
+    # a folder is a run; otherwise a scenario file or shipped name, resolved to its file (so
+    # that the command that resumes the audit works from any folder)
+    source = scenario_or_folder(args.source) if args.source is not None else None
     flags = [f"--hours {args.hours}"] if args.hours else []
     flags += [f"--seed {args.seed}"] if args.seed is not None else []
     flags += [f"--ranges {args.ranges}"] if args.ranges else []
     flags += [f"--only '{','.join(args.only)}'"] if args.only else []
-    command = " ".join(["abm audit", *([args.source] if args.source else []), "--out DIR",
+    command = " ".join(["abm audit", *([str(source.resolve())] if source else []), "--out DIR",
                         *flags, "--resume"])
     with InterruptHold():  # a Ctrl-C while the audit loads stops it once it has
         from abm.report.audit_report import write_report
         from abm.sweeps.audit import plan_audit
 
-        scenario, seed, hours = args.source, args.seed, args.hours
-        if scenario is not None and Path(scenario).is_dir():
-            scenario, seed, hours = _of_run(Path(scenario), seed, hours)
+        scenario, seed, hours = source, args.seed, args.hours
+        if source is not None and source.is_dir():
+            scenario, seed, hours = _of_run(source, seed, hours)
         plan = plan_audit(scenario, seed=seed, hours=hours, ranges=args.ranges, only=args.only,
                           command=command)
     manifest = run_with_progress(plan, args, "audit",
@@ -83,7 +93,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def _of_run(folder: Path, seed: int | None, hours: int | None
-            ) -> tuple[str, int | None, int | None]:
+            ) -> tuple[Path, int | None, int | None]:
     """The scenario file, seed and hours of the run in ``folder`` (given ones win)."""
     from abm.errors import InputError
     from abm.market.run import scenario_of_run
@@ -92,5 +102,5 @@ def _of_run(folder: Path, seed: int | None, hours: int | None
     if not same:
         raise InputError(manifest["scenario_source"], "", f"has changed since the run in "
                          f"{folder} was made (its fingerprint differs): audit the file itself")
-    return (scn.source, manifest["seed"] if seed is None else seed,
+    return (Path(scn.source), manifest["seed"] if seed is None else seed,
             manifest["hours"] if hours is None else hours)

@@ -6,7 +6,7 @@ import argparse
 import importlib.util
 import sys
 
-from abm.cli.argtypes import port_arg, positive_int_arg
+from abm.cli.argtypes import RUN_FOLDER, port_arg, positive_int_arg, scenario_help
 from abm.cli.interrupts import InterruptHold
 
 INSTALL_HINT = ("the dashboard needs the optional 'viz' extra (solara): run ./bootstrap.sh viz, "
@@ -50,10 +50,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(127.0.0.1); open the printed address in a browser. Needs the optional 'viz' extra "
         "(./bootstrap.sh viz). In a notebook: abm.dashboard.show(SOURCE).")
     p.add_argument("source", nargs="?", metavar="SCENARIO_OR_RUN",
-                   help="a scenario TOML file to open first (default: the shipped default "
-                   "scenario; the shipped scenarios, and from a clone every experiment "
-                   "scenario, can be chosen in the page), or a folder written by `abm run` to "
-                   "view read-only")
+                   help="what to open first: " + scenario_help(
+                       RUN_FOLDER + " (viewed read-only)") + " (the shipped scenarios, and "
+                   "from a clone every experiment scenario, can be chosen in the page)")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default: 127.0.0.1, this machine only; "
                    "another address exposes the dashboard to the network)")

@@ -8,7 +8,7 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
-from abm.cli.argtypes import budgets_arg, folder_arg
+from abm.cli.argtypes import budgets_arg, folder_arg, scenario_help
 from abm.cli.interrupts import InterruptHold
 from abm.errors import quoted
 
@@ -93,8 +93,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "load may instead run in zones within a latency budget (relocate) or up to some hours "
         "later (defer). Prints the headroom by share; with --out writes DIR/headroom.csv, "
         "headroom_by_share.png and headroom_variants.png. docs/headroom.md.")
-    p.add_argument("scenario", nargs="?",
-                   help="scenario TOML file (default: the shipped default scenario)")
+    p.add_argument("scenario", nargs="?", help=scenario_help())
     p.add_argument("--shares", type=shares_arg, default=[0.25, 0.5, 1.0], metavar="PCT,...",
                    help="curtailment shares, %% of the new load's annual energy (default: "
                    "0.25,0.5,1)")

@@ -9,14 +9,15 @@ from pathlib import Path
 
 from abm.cli.interrupts import InterruptHold
 from abm.config.limits import MAX_REPLICATIONS
+from abm.config.resolve import scenario_or_folder
 from abm.errors import InputError
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Check every argument and scenario, run or read the scenarios, and write the HTML report
     and its Markdown twin."""
-    paths = [Path(p) for p in args.scenarios]
-    baseline_path = Path(args.baseline) if args.baseline else paths[0]
+    paths = [scenario_or_folder(p) for p in args.scenarios]
+    baseline_path = scenario_or_folder(args.baseline, "--baseline") if args.baseline else paths[0]
     order = [baseline_path, *[p for p in paths if p.resolve() != baseline_path.resolve()]]
     out = Path(args.out)
     if out.suffix.lower() not in (".html", ".htm") or out.is_dir():

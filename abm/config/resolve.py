@@ -3,6 +3,7 @@ file, the shipped scenarios by name, and overrides set by dotted path before val
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -20,17 +21,67 @@ def shipped_scenarios() -> dict[str, Path]:
     return {p.stem: p for p in sorted(SCENARIO_DIR.glob("*.toml"))}
 
 
+def scenario_or_folder(source: str | Path, argument: str = "scenario") -> Path:
+    """What a command that reads run folders too (``abm report``, ``abm audit``, ``abm
+    dashboard``) was given: a folder, as given (a run for the caller to read); otherwise the
+    scenario file ``source`` names (:func:`scenario_file`).
+
+    Raises:
+        InputError: neither a folder, a file nor a shipped scenario's name.
+    """
+    if os.path.isdir(source):
+        return Path(source)
+    return scenario_file(source, argument, "scenario file or run folder")
+
+
 def beside(source: str, relative: str) -> Path:
     """A path written in scenario file ``source`` (a trace, a grid-data folder): relative to the
     file's folder (not resolved)."""
     return Path(source).parent / relative
 
 
-def named_file(folder: Path, name: str) -> Path:
-    """The file a scenario names: a path relative to ``folder`` (the naming file's), or, without
-    a suffix, a shipped scenario (``"default"`` is ``abm/scenarios/default.toml``)."""
+def find_scenario(name: str | Path, folder: Path = Path()) -> Path | None:
+    """The scenario file ``name`` names, the one rule of every command, the API, ``extends``
+    and sweep files: a file at ``name`` (relative to ``folder``: the working folder, or the
+    naming file's) wins; else the shipped scenario of that name (``"scale"`` is
+    ``abm/scenarios/scale.toml``); else None. A folder is not a scenario file; a path the
+    system cannot look up (a NUL, too long) is no file."""
     candidate = folder / name
-    return candidate if candidate.suffix else SCENARIO_DIR / f"{name}.toml"
+    # os.path's tests answer False for a path the system cannot look up (pathlib's raise)
+    if os.path.exists(candidate) and not os.path.isdir(candidate):  # a FIFO wins, refused later
+        return candidate.resolve()
+    return shipped_scenarios().get(str(name))
+
+
+def scenario_file(scenario: str | Path | None, argument: str = "scenario",
+                  what: str = "scenario file") -> Path:
+    """The scenario file (absolute) that ``scenario`` names: None is the shipped default;
+    otherwise :func:`find_scenario` from the working folder. A folder of no shipped
+    scenario's name is returned as given, for :func:`read_toml` to refuse in its own words.
+
+    Args:
+        scenario: None, a path or a shipped scenario's name.
+        argument: what the user gave it as, for the message (``"scenario"``, ``"--baseline"``).
+        what: what a path may be where it is given, for the message (``"scenario file or run
+            folder"``).
+
+    Raises:
+        InputError: naming the argument and its value, and listing the shipped scenarios.
+    """
+    if scenario is None:
+        return DEFAULT_SCENARIO
+    text = str(scenario)
+    if "\x00" in text:
+        raise InputError(f"{argument} {quoted(text, 200)}", "", f"the path holds a NUL "
+                         f"character; expected a {what} or a shipped scenario's name")
+    found = find_scenario(scenario)
+    if found is None and os.path.isdir(scenario):
+        return Path(scenario)
+    if found is None:
+        raise InputError(f"{argument} {quoted(text, 200)}", "", f"no such {what}, and no "
+                         f"shipped scenario of that name (shipped: "
+                         f"{', '.join(shipped_scenarios())})")
+    return found
 
 
 def read_toml(path: Path) -> dict:
@@ -97,17 +148,14 @@ def _parent(path: Path, parent: Any) -> Path | None:
         return None
     if not isinstance(parent, str):
         raise InputError(path, "extends", f"expected a scenario name or path, got {quoted(parent)}")
-    candidate = named_file(path.parent, parent)
     if "\x00" in parent:
         raise InputError(path, "extends", "the path holds a NUL character")
-    try:
-        found = candidate.is_file()
-    except OSError as exc:  # a name the system cannot look up (too long, say)
-        raise InputError(path, "extends", f"cannot be read: {exc.strerror}") from None
-    if not found:
-        raise InputError(path, "extends", f"no scenario {quoted(parent)} (looked for "
-                         f"{quoted(str(candidate), 200)})")
-    return candidate.resolve()
+    found = find_scenario(parent, path.parent)
+    if found is None:
+        raise InputError(path, "extends", f"no scenario {quoted(parent)}: no file "
+                         f"{quoted(str(path.parent / parent), 200)} and no shipped scenario "
+                         f"of that name (shipped: {', '.join(shipped_scenarios())})")
+    return found
 
 
 def extends_chain(path: str | Path) -> list[Path]:

@@ -25,6 +25,7 @@ from abm.config.resolve import (
     extends_chain,
     read_toml,
     resolve_file,
+    scenario_file,
     set_path,
     shipped_scenarios,
 )
@@ -52,25 +53,27 @@ __all__ = [
     "OBJECTIVES", "SCENARIO_DIR", "Client", "Grid", "Market", "Operator", "Policy",
     "Population", "Scenario", "ServiceNode", "TableReader", "WorkloadClass", "check_grid_names",
     "check_hours", "extends_chain",
-    "load_scenario", "parse_scenario", "read_toml", "resolve_file",
+    "load_scenario", "parse_scenario", "read_toml", "resolve_file", "scenario_file",
     "set_path", "shipped_scenarios", "with_overrides",
 ]
 
 
 def load_scenario(path: str | Path | None = None, dataset: Dataset | None = None,
                   overrides: dict[str, Any] | None = None) -> Scenario:
-    """Read and validate a scenario file; ``None`` means the shipped default scenario. A value
-    far outside its typical range warns (``abm.errors.PlausibilityWarning``), an impossible one
-    is an error (``abm.config.plausibility``).
+    """Read and validate a scenario: ``None`` (the shipped default), a TOML file or a shipped
+    scenario's name (:func:`abm.config.resolve.scenario_file`: a file of that name wins; the
+    scenario's ``source`` is the file, absolute). A value far outside its typical range warns
+    (``abm.errors.PlausibilityWarning``), an impossible one is an error
+    (``abm.config.plausibility``).
 
     Args:
-        path: the TOML file.
+        path: the TOML file, or a shipped scenario's name (``"scale"``).
         dataset: the data to start from (default: the shipped dataset).
         overrides: values set by dotted path before validation, e.g.
             ``{"policy.carbon_price_usd_per_t": 100.0, "regions.set.eu-ireland.capacity_mw": 50}``;
             validated like the file's own values (errors name the path).
     """
-    path = Path(path) if path is not None else DEFAULT_SCENARIO
+    path = scenario_file(path)
     data = resolve_file(path)
     for dotted, value in (overrides or {}).items():
         set_path(data, dotted, value, str(path))

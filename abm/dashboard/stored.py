@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from abm.config.resolve import scenario_or_folder
 from abm.config.scenario import load_scenario
 from abm.dashboard.state import View, region_frame
 from abm.market.events import COLUMNS as EVENT_COLUMNS
@@ -29,14 +30,16 @@ def is_run_folder(path: str | Path) -> bool:
 
 def check_source(source: str | Path | None) -> str | None:
     """The dashboard's source as an absolute path, once read: a folder must be a readable
-    ``abm run`` folder, a file a valid scenario; None stands for the shipped default scenario.
+    ``abm run`` folder; otherwise a valid scenario, a file or a shipped scenario's name
+    (:func:`abm.config.resolve.scenario_or_folder`); None stands for the shipped default
+    scenario.
 
     Raises:
         InputError: naming the file and what is wrong with it.
     """
     if not source:
         return None
-    path = Path(source).resolve()
+    path = scenario_or_folder(source).resolve()
     if path.is_dir():
         StoredRun(path)
     else:

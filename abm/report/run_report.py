@@ -31,6 +31,7 @@ import pandas as pd
 from matplotlib.figure import Figure as MplFigure
 
 from abm.config.population import realise
+from abm.config.resolve import scenario_or_folder
 from abm.config.scenario import Scenario, check_hours, load_scenario
 from abm.core.frontier import DEFAULT_BUDGETS_MS, frontier
 from abm.core.instance import compile_scenario
@@ -68,6 +69,7 @@ from abm.report.headroom_figures import (
 )
 from abm.report.replications import paired_change, replication_seeds, spread
 from abm.report.results import Run, read_run, simulate_scenario
+from abm.report.sweep_report import shown_path
 
 log = logging.getLogger(__name__)  # the command line shows warnings as one line each
 
@@ -100,12 +102,11 @@ def run_scenario(path: Path, hours: int | None = None, seed: int | None = None,
 
 def get_run(path: str | Path, hours: int | None = None, seed: int | None = None,
             quiet: bool = False) -> Run:
-    """A run folder is read; a scenario file is run (see :func:`run_scenario`)."""
-    path = Path(path)
+    """A run folder is read; a scenario file or a shipped scenario's name is run (see
+    :func:`run_scenario`)."""
+    path = scenario_or_folder(path)
     if path.is_dir():
         return read_run(path)
-    if not path.is_file():
-        raise InputError(path, "", "no such scenario file or run folder")
     return run_scenario(path, hours, seed, quiet)
 
 
@@ -122,7 +123,8 @@ class Planned:
 
 def plan(paths: Sequence[str | Path], zone: str | None = None, hours: int | None = None
          ) -> list[Planned]:
-    """Load every scenario file and read every run folder (``paths[0]`` is the baseline), and
+    """Load every scenario (a file or a shipped scenario's name) and read every run folder
+    (``paths[0]`` is the baseline; :func:`abm.config.resolve.scenario_or_folder`), and
     check what would otherwise fail only after the runs: names shared by two scenarios, a
     zone the baseline does not have, and ``hours`` (``--hours``) that a scenario file cannot
     run. Nothing runs.
@@ -131,17 +133,15 @@ def plan(paths: Sequence[str | Path], zone: str | None = None, hours: int | None
         InputError: naming the file, ``--zone``, ``--hours`` or the clashing names.
     """
     planned = []
-    for p in map(Path, paths):
+    for p in map(scenario_or_folder, paths):
         if p.is_dir():
             run = read_run(p)
             planned.append(Planned(run.label, p, run.scenario, run))
-        elif p.is_file():
+        else:
             scn = load_scenario(p)
             if hours is not None:
-                check_hours("--hours", f"hours ({p})", scn.start, hours)
+                check_hours("--hours", f"hours ({shown_path(p)})", scn.start, hours)
             planned.append(Planned(scn.name, p, scn))
-        else:
-            raise InputError(p, "", "no such scenario file or run folder")
     check_names([p.label for p in planned])
     check_zone(planned[0].scenario, zone)
     return planned
@@ -366,7 +366,7 @@ def setup(runs: list[Run], baseline: Run, replicas: dict[str, list[Run]]
     for r in runs:
         levers = ("the baseline" if r is baseline else
                   "; ".join(_differences(baseline, r)) or "none")
-        rows.append([r.label, r.origin, *[facts[k](r) for k in varying],
+        rows.append([r.label, shown_path(r.origin), *[facts[k](r) for k in varying],
                      plain(_mean_mw(r)), levers])
     sentence = text("Every scenario: ", "; ".join(f"{k} {v}" for k, v in common.items()), ".") \
         if common else text()

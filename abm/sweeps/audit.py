@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from abm.config.scenario import Scenario, parse_scenario, resolve_file, set_path
+from abm.config.scenario import Scenario, parse_scenario, resolve_file, scenario_file, set_path
 from abm.data.audit_ranges import RANGES_FILE, SCENARIO, Range, load_ranges
 from abm.data.dataset import _read_csv
 from abm.data.grid_scale import EVERY_ROW, Scale, matching
@@ -282,7 +282,7 @@ class AuditPlan:
     def header(self) -> dict[str, Any]:
         """The audit's scenario, seed, hours, assumptions and ranges."""
         return {"kind": self.kind, "name": self.scn.name,
-                "scenario_file": str(Path(self.source).resolve()), "seed": self.seed,
+                "scenario_file": self.source, "seed": self.seed,
                 "hours": self.hours or self.scn.hours, "ranges_file": self.ranges_file,
                 "outcomes": list(OUTCOMES), "assumptions": [asdict(a) for a in self.items],
                 "not_varied": list(self.skipped), "runs_total": len(self.runs())}
@@ -301,10 +301,11 @@ class AuditPlan:
 def plan_audit(scenario: str | Path | None = None, *, seed: int | None = None,
                hours: int | None = None, ranges: str | Path | None = None,
                only: tuple[str, ...] = (), command: str | None = None) -> AuditPlan:
-    """The audit of a scenario file (default: the shipped default scenario).
+    """The audit of a scenario (default: the shipped default scenario).
 
     Args:
-        scenario: the scenario file.
+        scenario: the scenario file, or a shipped scenario's name
+            (:func:`abm.config.resolve.scenario_file`; the manifest records the file).
         seed: the seed of every run (default: the scenario's).
         hours: hourly steps of every run (default: the scenario's).
         ranges: the ranges table (default: ``abm/data/audit_ranges.csv``).
@@ -315,9 +316,7 @@ def plan_audit(scenario: str | Path | None = None, *, seed: int | None = None,
         InputError: a bad scenario or ranges file, a scenario without the technology grid
             market, or ``only`` matching no assumption.
     """
-    from abm.config.resolve import DEFAULT_SCENARIO
-
-    path = Path(scenario) if scenario is not None else DEFAULT_SCENARIO
+    path = scenario_file(scenario)
     table = resolve_file(path)
     scn = parse_scenario(copy.deepcopy(table), str(path))
     if scn.market.grid_response != "technology":

@@ -20,7 +20,7 @@ from scipy import stats
 
 from abm.config.limits import MAX_HOURS, MAX_RUNS, MAX_SEED
 from abm.config.plausibility import check_plausible
-from abm.config.resolve import named_file
+from abm.config.resolve import find_scenario
 from abm.config.scenario import (
     TableReader,
     parse_scenario,
@@ -353,17 +353,19 @@ def _scenario_path(head: TableReader, base: Path, check: bool) -> str:
     text = head.string("scenario", "default")
     if "\x00" in text:
         raise head.error("scenario", "the path holds a NUL character; name a scenario file")
-    candidate = named_file(base, text)
-    try:
-        found, resolved = candidate.exists(), str(candidate.resolve())
-    except OSError as exc:  # a name the system cannot look up (too long, say)
-        raise head.error("scenario", f"cannot be read: {exc.strerror}") from None
-    if check and not found:
+    found = find_scenario(text, base)
+    if found is not None:
+        return str(found)
+    candidate = base / text
+    if check:
         shipped = ", ".join(shipped_scenarios())
-        raise head.error("scenario", f"no scenario {quoted(text)} (looked for "
+        raise head.error("scenario", f"no scenario {quoted(text)} (no file "
                          f"{cut(str(candidate), 200)}); give a path relative to the sweep file "
                          f"or a shipped name ({shipped})")
-    return resolved
+    try:
+        return str(candidate.resolve())
+    except OSError as exc:  # a name the system cannot look up (too long, say)
+        raise head.error("scenario", f"cannot be read: {exc.strerror}") from None
 
 
 def _overrides(t: TableReader) -> dict[str, Any]:
