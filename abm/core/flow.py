@@ -98,6 +98,26 @@ _nearest_in = numba.njit(inline="always")(_nearest.py_func)
 
 
 @numba.njit(cache=True, inline="always")
+def _settle(k, starts, regions, demand, kept, best, b, b_tie, x, unserved, price, price_tie):
+    """Class k's capacity-free MW once its incumbents within tolerance are in x[k] (kept MW
+    in all): scaled down to its demand where they exceed it (within the contract's
+    tolerance), the rest of its demand to region ``best`` (new MW), or unserved where best is
+    -1 (VoLL is cheapest); its dual (price, price_tie)[k] = (b, b_tie). ``_greedy`` and
+    ``_free_pairs`` end each class with it."""
+    if kept > demand[k]:  # an incumbent above demand within the contract's tolerance
+        for p in range(starts[k], starts[k + 1]):
+            j = regions[p]
+            x[k, j] *= demand[k] / kept
+    rest = max(demand[k] - kept, 0.0)
+    unserved[k] = 0.0
+    if best >= 0:
+        x[k, best] += rest
+    else:
+        unserved[k] = rest
+    price[k], price_tie[k] = b, b_tie
+
+
+@numba.njit(cache=True, inline="always")
 def _greedy(cost, starts, regions, demand, phi, prev, pref, voll, x, unserved, price,
             price_tie, eps, tol, shut, closing):
     """Capacity-free optimum of one operator into x (K, R) and unserved (K,); class k may
@@ -140,17 +160,8 @@ def _greedy(cost, starts, regions, demand, phi, prev, pref, voll, x, unserved, p
             if prev[k, j] > eps and cost[k, j] <= low + tol:
                 x[k, j] = prev[k, j]
                 kept += prev[k, j]
-        if kept > demand[k]:  # an incumbent above demand within the contract's tolerance
-            for p in range(starts[k], starts[k + 1]):
-                j = regions[p]
-                x[k, j] *= demand[k] / kept
-        rest = max(demand[k] - kept, 0.0)
-        unserved[k] = 0.0
-        if best >= 0:
-            x[k, best] += rest
-        else:
-            unserved[k] = rest
-        price[k], price_tie[k] = b, b_tie
+        _settle(k, starts, regions, demand, kept, best, b, b_tie, x, unserved, price,
+                price_tie)
 
 
 @numba.njit(cache=True, inline="always")
@@ -736,16 +747,8 @@ def _free_pairs(o, energy, starts, regions, network, phi_p, pref_p, prev_p, dema
             if prev_p[p] > eps and cost <= lo + tol:
                 x[k, j] = prev_p[p]
                 kept += prev_p[p]
-        if kept > demand[k]:
-            for p in range(starts[k], starts[k + 1]):
-                x[k, regions[p]] *= demand[k] / kept
-        rest = max(demand[k] - kept, 0.0)
-        unserved[k] = 0.0
-        if best >= 0:
-            x[k, best] += rest
-        else:
-            unserved[k] = rest
-        price[k], price_tie[k] = b, b_tie
+        _settle(k, starts, regions, demand, kept, best, b, b_tie, x, unserved, price,
+                price_tie)
         for p in range(starts[k], starts[k + 1]):
             load[regions[p]] += x[k, regions[p]]
     return tol

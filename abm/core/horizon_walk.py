@@ -33,9 +33,9 @@ Checked against both horizon engines and scipy's linprog in the tests.
 
 # numba keys this file's cache on its bytes alone: digests of the modules whose names its
 # compiled code uses (tools/compiled_deps.py writes them; docs/architecture.md)
-# compiled with abm/core/flow.py fe8d16fed30b
+# compiled with abm/core/flow.py 5dbb02ee70a0
 # compiled with abm/core/horizon.py a3e9d80c3ffb
-# compiled with abm/core/horizon_flow.py e8eff45876f2
+# compiled with abm/core/horizon_flow.py 09c2f3c0f097
 # compiled with abm/core/problem.py 70afaa8cad5a
 # compiled with abm/core/problem_check.py 81693d39273b
 
