@@ -91,8 +91,20 @@ COMMANDS = {
 }
 
 
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory) -> None:
+    """A run's compiled code in numba's cache, as on a machine that has run once: a first run
+    that compiles lets a Ctrl-C through while it does (abm/cli/interrupts.py), so CPython
+    would print the landing at numba's import as ignored (the run still stops, at the end of
+    its first hour), and the landings below are of a run that loads its code."""
+    out = tmp_path_factory.mktemp("compiled")
+    subprocess.run([str(Path(sys.executable).with_name("abm")), "run", DEFAULT, "--hours", "1",
+                    "--quiet", "--out", str(out)], cwd=ROOT, check=True, capture_output=True)
+
+
 @pytest.mark.parametrize("command", COMMANDS)
-def test_a_ctrl_c_lost_by_cpython_while_a_command_loads_still_stops_it(tmp_path, command):
+def test_a_ctrl_c_lost_by_cpython_while_a_command_loads_still_stops_it(tmp_path, command,
+                                                                        compiled):
     """Without the hold, each of these commands ends 0 after CPython prints "Exception ignored
     in" the callback: the Ctrl-C is lost. With it, each stops with its one line and 130. (A
     command's landings run side by side: about 1-3 s of CPU each, most of it the imports.)"""
