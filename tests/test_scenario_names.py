@@ -160,3 +160,31 @@ def test_a_run_records_its_resolved_file_and_resumes_from_another_folder(tmp_pat
     scn, _, same = scenario_of_run(first / "out")  # read back from a third folder
     assert (scn.name, same) == ("small", True)
     capsys.readouterr()
+
+
+def test_resume_without_a_scenario_carries_on_the_run_in_the_folder(tmp_path, monkeypatch,
+                                                                     capsys):
+    """``abm run --out DIR --resume`` with no SCENARIO carries on the run DIR holds, with the
+    scenario file, hours and seed it was started with (not the default scenario's)."""
+    (tmp_path / "small.toml").write_text(SMALL)  # 3 hours
+    call = RunProgress.__call__
+
+    def stop_after_hour_1(self, done, total):  # the checkpoint of hour 1 is written
+        call(self, done, total)
+        if done == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(RunProgress, "__call__", stop_after_hour_1)
+    assert main(["run", "small.toml", "--hours", "2", "--seed", "7", "--out", "out",
+                 "--checkpoint-hours", "1", "--quiet"]) == 130
+    monkeypatch.undo()
+    monkeypatch.chdir(tmp_path / "out")  # anywhere: the folder names the run
+    assert main(["run", "--out", ".", "--resume", "--checkpoint-hours", "1", "--quiet"]) == 0
+    manifest = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert (manifest["status"], manifest["hours_done"], manifest["hours"], manifest["seed"],
+            manifest["scenario"]) == ("complete", 2, 2, 7, "small")
+    # given hours that are not the run's: the run's identity does not match, one line
+    capsys.readouterr()
+    assert main(["run", "--out", ".", "--resume", "--hours", "3", "--quiet"]) == 2
+    assert capsys.readouterr().err.startswith("error: ")

@@ -190,9 +190,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         from abm.core.metrics import EMISSION_BASES, LAYERS
         from abm.market.events import TOTALS as EVENT_TOTALS
         from abm.market.progress import RunProgress
-        from abm.market.run import read_tables, run_market
+        from abm.market.run import MANIFEST, read_tables, run_market, scenario_of_run
 
-        scn = load_scenario(args.scenario)
+        if args.resume and args.scenario is None and (args.out / MANIFEST).is_file():
+            # the run in DIR as it was started: its scenario file, hours and seed (given ones
+            # win; the run's identity still has to match)
+            scn, manifest, _ = scenario_of_run(args.out)
+            args.hours = manifest["hours"] if args.hours is None else args.hours
+            args.seed = manifest["seed"] if args.seed is None else args.seed
+        else:
+            scn = load_scenario(args.scenario)
         if args.hours is not None:
             check_hours("--hours", "hours", scn.start, args.hours)
         if args.zone is not None and args.zone not in {z.id for z in scn.zones}:
@@ -309,7 +316,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", required=True, type=folder_arg, help="output directory")
     again = run.add_mutually_exclusive_group()
     again.add_argument("--resume", action="store_true",
-                       help="carry on an interrupted run in DIR from its last checkpoint")
+                       help="carry on an interrupted run in DIR from its last checkpoint "
+                       "(without SCENARIO: the scenario file, hours and seed the run in DIR "
+                       "was started with)")
     again.add_argument("--restart", action="store_true",
                        help="discard the run in DIR and start again")
     every = run.add_mutually_exclusive_group()
