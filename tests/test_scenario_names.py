@@ -130,21 +130,27 @@ def test_extends_and_sweep_files_follow_the_same_rule(tmp_path):
         SCENARIO_DIR / "default.toml")
 
 
+def stop_after_hour_1(monkeypatch) -> None:
+    """Make a run stop by Ctrl-C once its hour 1 is done (its checkpoint written): its
+    progress bar raises it."""
+    call = RunProgress.__call__
+
+    def stop(self, done, total):
+        call(self, done, total)
+        if done == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(RunProgress, "__call__", stop)
+
+
 def test_a_run_records_its_resolved_file_and_resumes_from_another_folder(tmp_path, monkeypatch,
                                                                           capsys):
     first, other = tmp_path / "first", tmp_path / "other"
     first.mkdir()
     other.mkdir()
     (first / "small.toml").write_text(SMALL)  # 3 hours
-    call = RunProgress.__call__
-
-    def stop_after_hour_1(self, done, total):  # the checkpoint of hour 1 is written
-        call(self, done, total)
-        if done == 2:
-            raise KeyboardInterrupt
-
     monkeypatch.chdir(first)
-    monkeypatch.setattr(RunProgress, "__call__", stop_after_hour_1)
+    stop_after_hour_1(monkeypatch)
     assert main(["run", "small.toml", "--out", "out", "--checkpoint-hours", "1", "--quiet"]) == 130
     manifest = json.loads((first / "out" / "run.json").read_text())
     assert (manifest["status"], manifest["hours_done"]) == ("running", 1)
@@ -167,15 +173,8 @@ def test_resume_without_a_scenario_carries_on_the_run_in_the_folder(tmp_path, mo
     """``abm run --out DIR --resume`` with no SCENARIO carries on the run DIR holds, with the
     scenario file, hours and seed it was started with (not the default scenario's)."""
     (tmp_path / "small.toml").write_text(SMALL)  # 3 hours
-    call = RunProgress.__call__
-
-    def stop_after_hour_1(self, done, total):  # the checkpoint of hour 1 is written
-        call(self, done, total)
-        if done == 2:
-            raise KeyboardInterrupt
-
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(RunProgress, "__call__", stop_after_hour_1)
+    stop_after_hour_1(monkeypatch)
     assert main(["run", "small.toml", "--hours", "2", "--seed", "7", "--out", "out",
                  "--checkpoint-hours", "1", "--quiet"]) == 130
     monkeypatch.undo()
