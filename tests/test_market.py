@@ -9,7 +9,10 @@ import mesa
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from abm.config.population import _pick
 from abm.config.scenario import Market, load_scenario
 from abm.core.costs import unit_cost
 from abm.core.instance import compile_scenario
@@ -218,6 +221,24 @@ def test_population_is_the_static_realisation(default_12h, seed):
     np.testing.assert_array_equal(model.inst.footprint, static.footprint)
     np.testing.assert_array_equal(model.inst.warmup_usd_per_mw, static.warmup_usd_per_mw)
     assert len(model.operators) == 50
+
+
+@settings(max_examples=200, deadline=None)
+@given(weights=st.lists(st.one_of(st.just(0.0), st.floats(1e-6, 1e6)), min_size=1,
+                        max_size=12).filter(lambda w: sum(w) > 0),
+       seed=st.integers(0, 2**32 - 1))
+def test_a_population_draw_is_numpys_weighted_choice(weights, seed):
+    """The population's draws (``_pick``) are ``Generator.choice(n, p=w / w.sum())``'s: the
+    same names, and the generator left in the same state after each."""
+    weighted = tuple((f"n{i}", w) for i, w in enumerate(weights))
+    ours, numpy_s = np.random.default_rng(seed), np.random.default_rng(seed)
+    w = np.array(weights)
+    for _ in range(20):
+        picked = _pick(ours, weighted)
+        assert picked == weighted[int(numpy_s.choice(len(w), p=w / w.sum()))][0]
+        assert ours.bit_generator.state == numpy_s.bit_generator.state
+    with pytest.raises(ValueError, match="non-negative"):
+        _pick(ours, (("a", -1.0), ("b", 2.0)))
 
 
 # -- invariants at every step ---------------------------------------------------------------
