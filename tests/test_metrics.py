@@ -42,6 +42,7 @@ from abm.core.metrics import (
 )
 from abm.core.placement import Placement
 from abm.core.signals import Signals, mean_signals
+from abm.market.energy import energy_and_carbon
 from tests.test_masks import FRA, LON, VA, klass, operator, world
 
 THREE = (FRA, LON, VA)
@@ -365,7 +366,8 @@ def test_energy_cost_is_the_formula_element_by_element(objective, basis):
     """energy_cost (computed in place on one array) is PUE (p price + tau mu) + p rent taken
     one element at a time in Python floats, to the bit, for per-operator (O, Z) forecasts and
     for one (Z,) hour of cleared signals, on the default scenario's 50 operators, and
-    placement_carbon is mu PUE; the signals they read are left as they were."""
+    placement_carbon is mu PUE; the signals they read are left as they were; the market's
+    compiled pass (abm.market.energy.energy_and_carbon) gives the same bits."""
     scn = load_scenario(None)
     scn = dataclasses.replace(scn, policy=dataclasses.replace(
         scn.policy, objective=objective, placement_signal=basis))
@@ -380,6 +382,18 @@ def test_energy_cost_is_the_formula_element_by_element(objective, basis):
                                      sig.marginal_carbon_kg_per_mwh)]
         got = energy_cost(inst, sig, rent)
         carbon = placement_carbon(inst, sig) if len(shape) == 2 else None
+        # the market's compiled pass (abm.market.energy): the same bits as the reference,
+        # on the signals as the market holds a forecast (strided views of one (O, Z, 3) array)
+        stacked = np.stack([sig.price_usd_per_mwh, sig.avg_carbon_kg_per_mwh,
+                            sig.marginal_carbon_kg_per_mwh], axis=-1)
+        strided = Signals(stacked[..., 0], stacked[..., 1], stacked[..., 2])
+        fast, fast_carbon = energy_and_carbon(inst, strided, rent, carbon=len(shape) == 2)
+        assert_array_equal(fast, got)
+        assert fast.tobytes() == got.tobytes()
+        if carbon is None:
+            assert fast_carbon is None
+        else:
+            assert fast_carbon is not None and fast_carbon.tobytes() == carbon.tobytes()
         price, mu = sig.price_usd_per_mwh, sig.carbon(basis)
         p, tau = inst.policy.price_weight, inst.policy.carbon_price_usd_per_t
         for o in range(n_o):

@@ -350,20 +350,24 @@ class Operators(ArrayAgentSet[Operator]):
     def forecast_signals(self, zones: Zones) -> None:
         """Each operator's (Z,) signals for this hour by its forecast mode
         (``abm.config.registry.FORECAST_MODES``) from the zones' quotes and last clearing."""
-        inst, model = self.inst, self.model
+        model = self.model
         quotes, last = zones.quoted(), zones.cleared()
         out = np.empty((len(self.by_index), *quotes.shape))
         for name, rows in self.forecasters:  # each mode once, in first-use order
             out[rows] = FORECAST_MODES[name](quotes, last, len(rows), model)
         self.forecast = Signals(out[..., 0], out[..., 1], out[..., 2])
-        # what every view shows, computed once for all operators (not once per view)
-        self.forecast_carbon_kg_per_mwh = placement_carbon(inst, self.forecast)
 
     def build_costs(self, rent_usd_per_mwh: np.ndarray) -> None:
         """Each operator's (K, R) cost per MWh served at its forecast and the posted rent
-        (``cost_usd_per_mwh``, from its energy part and the network part)."""
-        self.forecast_energy_usd_per_mwh = energy_cost(self.inst, self.forecast,
-                                                       rent_usd_per_mwh)
+        (``cost_usd_per_mwh``, from its energy part and the network part) and (R,) placement
+        carbon (``forecast_carbon_kg_per_mwh``, what every view shows), both from the
+        forecast in one compiled pass (``abm.market.energy``)."""
+        from abm.market.energy import energy_and_carbon  # compiled: numba loads on first use
+
+        self.forecast_energy_usd_per_mwh, carbon = energy_and_carbon(
+            self.inst, self.forecast, rent_usd_per_mwh)
+        assert carbon is not None
+        self.forecast_carbon_kg_per_mwh = carbon
         self._cost_usd_per_mwh = None
         if self.defers.any():
             inst, model = self.inst, self.model
@@ -492,8 +496,9 @@ class Operators(ArrayAgentSet[Operator]):
             self.missed_mwh, self.balance = settle_backlog(
                 self.backlog_mwh, self.work_run_mwh, b.before_mwh, b.arrived_mwh)
         from abm.core.tally import fixed, hour_sums  # compiled: numba loads on first use
+        from abm.market.energy import energy_and_carbon
 
-        energy = energy_cost(self.inst, realised, rent_usd_per_mwh)  # (O, R)
+        energy = energy_and_carbon(self.inst, realised, rent_usd_per_mwh, carbon=False)[0]
         self.realised_energy_usd_per_mwh = energy
         n_z = len(self.shift_mwh)
         assert self.held is not None, "new_hour first"
