@@ -170,7 +170,7 @@ class Operators(ArrayAgentSet[Operator]):
     #: recomputed every hour before they are read, output the run writer drains, or caches of
     #: what is fixed for the run (``fixed``, ``_demand``)
     SCRATCH = ("held", "held_scale", "incumbent_scale", "_held_mw", "_incumbent_mw", "fixed",
-               "_demand", "walked", "last_x_mw", "forecast",
+               "_demand", "walked", "last_x_mw", "forecast_rows", "forecast_row", "_forecast",
                "forecast_carbon_kg_per_mwh", "forecast_energy_usd_per_mwh", "_cost_usd_per_mwh",
                "realised_energy_usd_per_mwh",
                "migrations", "engine", "due_mw", "work_mwh",
@@ -220,9 +220,13 @@ class Operators(ArrayAgentSet[Operator]):
         self.fixed: Fixed | None = None  # what the hour's sums read of the fixed arrays
         self.unserved_mw = np.zeros((n_o, n_k))
         self.moved_mw = np.zeros((n_o, n_k, n_r))
-        # (O, Z) each operator's forecast signals; the operators of each forecast mode, the
-        # modes in first-use order
-        self.forecast = Signals(*(np.zeros((n_o, n_z)) for _ in range(3)))
+        # each operator's forecast signals (``forecast``, (O, Z), built where read): the
+        # distinct (Z, 3) rows of the hour's forecasts and each operator's row (one row for
+        # all operators of a mode that forecasts the same for all of them); the operators of
+        # each forecast mode, the modes in first-use order
+        self.forecast_rows = np.zeros((1, n_z, 3))
+        self.forecast_row = np.zeros(n_o, dtype=np.int64)
+        self._forecast: Signals | None = None
         self.forecasters = [(name, np.flatnonzero(inst.forecast == name))
                             for name in dict.fromkeys(inst.forecast)]
         # (O, R) forecast carbon per MWh of IT load (the placement signal x PUE), once a step
@@ -352,10 +356,29 @@ class Operators(ArrayAgentSet[Operator]):
         (``abm.config.registry.FORECAST_MODES``) from the zones' quotes and last clearing."""
         model = self.model
         quotes, last = zones.quoted(), zones.cleared()
-        out = np.empty((len(self.by_index), *quotes.shape))
+        parts, used = [], 0
         for name, rows in self.forecasters:  # each mode once, in first-use order
-            out[rows] = FORECAST_MODES[name](quotes, last, len(rows), model)
-        self.forecast = Signals(out[..., 0], out[..., 1], out[..., 2])
+            f = np.broadcast_to(FORECAST_MODES[name](quotes, last, len(rows), model),
+                                (len(rows), *quotes.shape))
+            if f.strides[0] == 0:  # the same forecast for all its operators: kept once
+                parts.append(f[:1])
+                self.forecast_row[rows] = used
+            else:
+                parts.append(f)
+                self.forecast_row[rows] = np.arange(used, used + len(rows))
+            used += len(parts[-1])
+        self.forecast_rows = np.concatenate(parts).astype(np.float64, copy=False)
+        self._forecast = None
+
+    @property
+    def forecast(self) -> Signals:
+        """(O, Z) each operator's forecast signals this hour: price ($/MWh), average and
+        marginal carbon (kg/MWh) (``forecast_rows`` by ``forecast_row``; built at first
+        read, the hour's costs read the rows)."""
+        if self._forecast is None:
+            out = self.forecast_rows[self.forecast_row]
+            self._forecast = Signals(out[..., 0], out[..., 1], out[..., 2])
+        return self._forecast
 
     def build_costs(self, rent_usd_per_mwh: np.ndarray) -> None:
         """Each operator's (K, R) cost per MWh served at its forecast and the posted rent
@@ -364,8 +387,10 @@ class Operators(ArrayAgentSet[Operator]):
         forecast in one compiled pass (``abm.market.energy``)."""
         from abm.market.energy import energy_and_carbon  # compiled: numba loads on first use
 
+        rows = self.forecast_rows
         self.forecast_energy_usd_per_mwh, carbon = energy_and_carbon(
-            self.inst, self.forecast, rent_usd_per_mwh)
+            self.inst, Signals(rows[..., 0], rows[..., 1], rows[..., 2]), rent_usd_per_mwh,
+            row=self.forecast_row)
         assert carbon is not None
         self.forecast_carbon_kg_per_mwh = carbon
         self._cost_usd_per_mwh = None
