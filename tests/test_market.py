@@ -276,6 +276,18 @@ def test_invariants_at_every_step(write_scenario, allocation):
     assert (regions.load_mw <= regions.capacity_mw + 1e-6).all()
 
 
+def test_the_status_quo_load_is_the_hours_demand_at_the_origins():
+    """The status-quo load the grid is calibrated at (kept for each hour of the day once it is
+    computed) is, every hour past the first day, the hour's demand at its classes' origins."""
+    model = MarketModel(load_scenario(None), hours=30)
+    for _ in range(30):
+        model.step()
+        got = model.operators.status_quo_load_mw()
+        want = model.inst.with_demand(model.operators.demand_mw).status_quo_load_mw()
+        assert got.tobytes() == want.tobytes()
+    assert len(model.operators._status_quo) == 24
+
+
 def test_what_operators_hold_is_last_hours_placement_scaled(default_12h):
     """As an hour starts, what each operator holds and the incumbent (kept by feasible pair
     for the walk and the hour's sums) are last hour's placement scaled class by class to this

@@ -40,7 +40,7 @@ and networkx's network simplex in the tests and ``benchmarks/oracle_check.py``.
 
 # numba keys this file's cache on its bytes alone: digests of the modules whose names its
 # compiled code uses (tools/compiled_deps.py writes them; docs/architecture.md)
-# compiled with abm/core/problem.py 70afaa8cad5a
+# compiled with abm/core/problem.py ad2b11bb34d7
 # compiled with abm/core/problem_check.py 81693d39273b
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ counting as ties, as in ``abm.core.flow``.
 
 # numba keys this file's cache on its bytes alone: digests of the modules whose names its
 # compiled code uses (tools/compiled_deps.py writes them; docs/architecture.md)
-# compiled with abm/core/flow.py 5dbb02ee70a0
+# compiled with abm/core/flow.py 713c327571b5
 
 from __future__ import annotations
 

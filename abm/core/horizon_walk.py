@@ -33,10 +33,10 @@ Checked against both horizon engines and scipy's linprog in the tests.
 
 # numba keys this file's cache on its bytes alone: digests of the modules whose names its
 # compiled code uses (tools/compiled_deps.py writes them; docs/architecture.md)
-# compiled with abm/core/flow.py 5dbb02ee70a0
+# compiled with abm/core/flow.py 713c327571b5
 # compiled with abm/core/horizon.py a3e9d80c3ffb
-# compiled with abm/core/horizon_flow.py 09c2f3c0f097
-# compiled with abm/core/problem.py 70afaa8cad5a
+# compiled with abm/core/horizon_flow.py 2b905aca18cf
+# compiled with abm/core/problem.py ad2b11bb34d7
 # compiled with abm/core/problem_check.py 81693d39273b
 
 from __future__ import annotations

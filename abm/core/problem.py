@@ -201,7 +201,7 @@ def check_shapes(cost_shape: tuple[int, ...], shapes: dict[str, tuple[tuple, tup
 def check_capacity(name: str, capacity_mw: np.ndarray) -> None:
     """Capacity MW must be >= 0 (``np.inf`` for no limit), never NaN."""
     cap = capacity_mw
-    if np.isnan(cap).any() or cap.min(initial=0.0) < 0:
+    if not cap.min(initial=0.0) >= 0:  # one pass: the minimum is NaN where any entry is
         _bad(name, cap, np.isnan(cap) | (cap < 0), ">= 0 (np.inf for no limit)")
 
 

@@ -168,11 +168,11 @@ class Operators(ArrayAgentSet[Operator]):
     STATE = ("demand_mw", "prev_demand_mw", "x_mw", "unserved_mw", "moved_mw", "cost_usd",
              "lp_solves", "shift_mwh", "backlog_mwh")
     #: recomputed every hour before they are read, output the run writer drains, or caches of
-    #: what is fixed for the run (``fixed``, ``_demand``)
+    #: what is fixed for the run (``fixed``, ``_demand``, ``_status_quo``)
     SCRATCH = ("held", "held_scale", "incumbent_scale", "_held_mw", "_incumbent_mw", "fixed",
-               "_demand", "walked", "last_x_mw", "forecast_rows", "forecast_row", "_forecast",
-               "forecast_carbon_kg_per_mwh", "forecast_energy_usd_per_mwh", "_cost_usd_per_mwh",
-               "realised_energy_usd_per_mwh",
+               "_demand", "_status_quo", "walked", "last_x_mw", "forecast_rows", "forecast_row",
+               "_forecast", "forecast_carbon_kg_per_mwh", "forecast_energy_usd_per_mwh",
+               "_cost_usd_per_mwh", "realised_energy_usd_per_mwh",
                "migrations", "engine", "due_mw", "work_mwh",
                "due_ahead_mw", "energy_ahead_usd_per_mwh", "carbon_ahead_kg_per_mwh",
                "work_run_mwh", "missed_mwh", "balance", "sums")
@@ -199,6 +199,7 @@ class Operators(ArrayAgentSet[Operator]):
         self.engine: PlacementEngine = PLACEMENT_ENGINES[model.market.solver](self.feasible)
         self.compiled_walk = True  # lp operators placed by the engine's walk (the fast path)
         self._demand: dict[float, np.ndarray] = {}  # (O, K) demand by UTC hour (``demand_at``)
+        self._status_quo: dict[float, np.ndarray] = {}  # (R,) its load at the origins, by hour
         n_o, n_k, n_r = inst.shape
         n_z = len(inst.scenario.zones)
         self.demand_mw = inst.demand_at(model.stamps[0].hour)  # (O, K) this hour
@@ -348,8 +349,16 @@ class Operators(ArrayAgentSet[Operator]):
             -1, *self.demand_mw.shape)
 
     def status_quo_load_mw(self) -> np.ndarray:
-        """(R,) IT load per region (MW) with every class of this hour at its origin."""
-        return self.inst.with_demand(self.demand_mw).status_quo_load_mw()
+        """(R,) IT load per region (MW) with every class of this hour at its origin; computed
+        once a run for each hour of the day, as the demand (``demand_at``; read-only)."""
+        hour_utc = self.model.stamps[self.model.hour].hour
+        if self._demand.get(hour_utc) is not self.demand_mw:  # not a demand of demand_at
+            return self.inst.with_demand(self.demand_mw).status_quo_load_mw()
+        if hour_utc not in self._status_quo:
+            load = self.inst.with_demand(self.demand_mw).status_quo_load_mw()
+            load.flags.writeable = False
+            self._status_quo[hour_utc] = load
+        return self._status_quo[hour_utc]
 
     def forecast_signals(self, zones: Zones) -> None:
         """Each operator's (Z,) signals for this hour by its forecast mode
