@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from abm.core.masks import pair_lists
-from abm.core.tally import fixed, hold, hour_sums, region_load
+from abm.core.tally import fixed, hold, hour_sums, region_load, reserve
 
 
 def _arrays(seed: int, n_o: int = 7, n_k: int = 3, n_r: int = 5):
@@ -107,6 +107,30 @@ def test_region_load_is_numpys_sum_bit_for_bit(seed, n_o, n_k, n_r):
     x = rng.random((n_o, n_k, n_r)) * 10.0 ** rng.integers(-3, 4, (n_o, n_k, n_r))
     x *= rng.random(x.shape) < 0.5
     np.testing.assert_array_equal(region_load(x), x.sum(axis=(0, 1)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 300), st.integers(1, 40))
+def test_reservations_are_numpys_bit_for_bit(seed, n_o, n_r):
+    """What operators keep of the MW they hold (scaled down pro rata where a region's holders
+    exceed its capacity), what is left free and each one's share of the capacity: exactly the
+    numpy expressions the market used (sums over operators in array order), with regions
+    holding nothing, regions with no limit (inf), no capacity, and NaN."""
+    rng = np.random.default_rng(seed)
+    held = rng.random((n_o, n_r)) * 10.0 ** rng.integers(-3, 3, (n_o, n_r))
+    held *= rng.random(held.shape) < 0.4
+    total = held.sum(axis=0)
+    capacity = total * rng.choice([0.0, 0.3, 0.999, 1.0, 1.7], n_r)
+    capacity[rng.random(n_r) < 0.1] = np.inf
+    capacity[rng.random(n_r) < 0.03] = np.nan
+    share = rng.choice([1.0, 0.25, 0.05], n_o)
+    reserved, available, share_cap = reserve(held, capacity, share)
+    want = held * np.minimum(1.0, np.divide(capacity, total, out=np.ones_like(total),
+                                            where=total > 0))
+    np.testing.assert_array_equal(reserved, want)
+    assert reserved.tobytes() == want.tobytes()
+    assert available.tobytes() == np.maximum(capacity - want.sum(axis=0), 0.0).tobytes()
+    assert share_cap.tobytes() == (share[:, None] * capacity[None, :]).tobytes()
 
 
 def _flows_numpy(x, last, moved, demand, last_demand):

@@ -131,6 +131,61 @@ def _hold(x_mw, starts, regions, held_scale, incumbent_scale, last_x_mw):
     return incumbent, by_operator, by_region, served, outside, last
 
 
+def reserve(held_mw: np.ndarray, capacity_mw: np.ndarray, share: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What each operator keeps of the MW it holds, what is left free, and its share of the
+    capacity, in one pass (the first-come walk's capacities, ``Operators.place``).
+
+    Args:
+        held_mw: (O, R) MW each operator holds in each region (``Held.by_operator_mw``).
+        capacity_mw: (R,) the capacity offered.
+        share: (O,) each operator's largest share of a region's capacity.
+
+    Returns:
+        reserved (O, R): held_mw scaled down pro rata where the MW held exceed the capacity,
+        ``held_mw * np.minimum(1, capacity / held_mw.sum(axis=0))`` (1 where nothing is held);
+        available (R,): ``np.maximum(capacity - reserved.sum(axis=0), 0)``; share_cap (O, R):
+        ``share[:, None] * capacity[None, :]``; bit for bit as those numpy expressions (sums
+        over operators in array order, as numpy adds along the first axis of two or more
+        regions; with one region numpy adds the column pairwise, and is used).
+    """
+    capacity = np.ascontiguousarray(capacity_mw, dtype=np.float64)
+    if len(capacity) < 2:
+        total = held_mw.sum(axis=0)
+        reserved = held_mw * np.minimum(1.0, np.divide(capacity, total, out=np.ones_like(total),
+                                                       where=total > 0))
+        return (reserved, np.maximum(capacity - reserved.sum(axis=0), 0.0),
+                share[:, None] * capacity[None, :])
+    return _reserve(np.ascontiguousarray(held_mw, dtype=np.float64), capacity,
+                    np.ascontiguousarray(share, dtype=np.float64))
+
+
+@numba.njit(cache=True)
+def _reserve(held, capacity, share):
+    n_o, n_r = held.shape
+    total = np.zeros(n_r)
+    for o in range(n_o):
+        for j in range(n_r):
+            total[j] += held[o, j]
+    kept = np.empty(n_r)  # np.minimum(1, capacity / total), NaN propagated; 1 where none held
+    for j in range(n_r):
+        ratio = capacity[j] / total[j] if total[j] > 0 else 1.0
+        kept[j] = ratio if (ratio < 1.0 or ratio != ratio) else 1.0
+    reserved, share_cap = np.empty((n_o, n_r)), np.empty((n_o, n_r))
+    taken = np.zeros(n_r)
+    for o in range(n_o):
+        for j in range(n_r):
+            r = held[o, j] * kept[j]
+            reserved[o, j] = r
+            taken[j] += r
+            share_cap[o, j] = share[o] * capacity[j]
+    available = np.empty(n_r)  # np.maximum(capacity - taken, 0), NaN propagated
+    for j in range(n_r):
+        d = capacity[j] - taken[j]
+        available[j] = d if (d > 0.0 or d != d) else 0.0
+    return reserved, available, share_cap
+
+
 def hour_sums(x_mw: np.ndarray, last_x_mw: np.ndarray, held: Held,
               incumbent_scale: np.ndarray, energy_usd_per_mwh: np.ndarray, fixed: Fixed,
               n_layers: int, n_cells: int, demand_mw: np.ndarray, last_demand_mw: np.ndarray,

@@ -445,12 +445,10 @@ class Operators(ArrayAgentSet[Operator]):
         regions: Regions = self.model.regions
         capacity = regions.offered_mw  # the capacity, or less in an event's hours
         assert self.held is not None, "new_hour first"
-        held = self.held.by_operator_mw
-        total = held.sum(axis=0)
-        reserved = held * np.minimum(1.0, np.divide(capacity, total,
-                                                    out=np.ones_like(total), where=total > 0))
-        available = np.maximum(capacity - reserved.sum(axis=0), 0.0)
-        share_cap = self.inst.capacity_share[:, None] * capacity[None, :]
+        from abm.core.tally import reserve  # compiled: numba loads on first use
+
+        reserved, available, share_cap = reserve(self.held.by_operator_mw, capacity,
+                                                 self.inst.capacity_share)
         engine, defers = self.engine, self.defers
         plans = defers.any()
         compiled = (self.lp[order] & engine.walks & self.compiled_walk & (solve is None)
