@@ -44,9 +44,21 @@ def split_demand(demand_mw: np.ndarray, deferrable_share: np.ndarray,
     return due, demand_mw - due
 
 
+def _compiled(*arrays: np.ndarray) -> bool:
+    """Whether the compiled passes (``abm.core.backlog_loops``) take these arrays: float64
+    where floats, C-contiguous (they write through flat views)."""
+    return all(a.flags.c_contiguous and (a.dtype == np.float64 or a.dtype.kind == "i")
+               for a in arrays)
+
+
 def arrive(backlog_mwh: np.ndarray, work_mwh: np.ndarray, deadline_hours: np.ndarray) -> None:
     """Add this hour's deferrable work (O, K) to slot ``deadline_hours`` (O, K) of the backlog
-    (O, K, H), in place."""
+    (O, K, H), in place (in one compiled pass where the arrays allow, the same bits)."""
+    if _compiled(backlog_mwh, work_mwh, deadline_hours):
+        from abm.core.backlog_loops import arrive as add  # compiled: numba loads on first use
+
+        add(backlog_mwh, work_mwh, deadline_hours)
+        return
     o, k = np.nonzero(work_mwh > 0)
     np.add.at(backlog_mwh, (o, k, deadline_hours[o, k]), work_mwh[o, k])
 
@@ -54,11 +66,23 @@ def arrive(backlog_mwh: np.ndarray, work_mwh: np.ndarray, deadline_hours: np.nda
 def run(backlog_mwh: np.ndarray, run_mwh: np.ndarray) -> np.ndarray:
     """Take the work run this hour, (O, K, H) by slot, out of the backlog, in place; returns
     what was taken: ``run_mwh``, with a slot run to within rounding (``_TOL_MW`` relative) of
-    what waits taken whole, so that no crumb of work is left to miss its deadline.
+    what waits taken whole, so that no crumb of work is left to miss its deadline. In one
+    compiled pass where the arrays allow and all is well (the same bits), else ``_run``.
 
     Raises:
         BacklogError: more run from a slot than waits there (beyond rounding).
     """
+    if _compiled(backlog_mwh, run_mwh) and backlog_mwh.shape == run_mwh.shape:
+        from abm.core.backlog_loops import take_run  # compiled: numba loads on first use
+
+        taken = np.empty_like(backlog_mwh)
+        if take_run(backlog_mwh, run_mwh, _TOL_MW, taken):
+            return taken
+    return _run(backlog_mwh, run_mwh)
+
+
+def _run(backlog_mwh: np.ndarray, run_mwh: np.ndarray) -> np.ndarray:
+    """``run`` in numpy: raises naming the first slot run beyond what waits there."""
     slack = _TOL_MW * np.maximum(1.0, backlog_mwh)
     bad = (run_mwh - backlog_mwh > slack) | (run_mwh < -_TOL_MW)
     if bad.any():

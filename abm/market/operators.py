@@ -169,10 +169,10 @@ class Operators(ArrayAgentSet[Operator]):
              "lp_solves", "shift_mwh", "backlog_mwh")
     #: recomputed every hour before they are read, output the run writer drains, or caches of
     #: what is fixed for the run (``fixed``, ``_demand``, ``_status_quo``)
-    SCRATCH = ("held", "held_scale", "incumbent_scale", "_held_mw", "_incumbent_mw", "fixed",
-               "_demand", "_status_quo", "walked", "last_x_mw", "forecast_rows", "forecast_row",
-               "_forecast", "forecast_carbon_kg_per_mwh", "forecast_energy_usd_per_mwh",
-               "_cost_usd_per_mwh", "realised_energy_usd_per_mwh",
+    SCRATCH = ("held", "held_scale", "incumbent_scale", "_held_mw", "_incumbent_mw",
+               "_incumbent_buffer", "fixed", "_demand", "_status_quo", "walked", "last_x_mw",
+               "forecast_rows", "forecast_row", "_forecast", "forecast_carbon_kg_per_mwh",
+               "forecast_energy_usd_per_mwh", "_cost_usd_per_mwh", "realised_energy_usd_per_mwh",
                "migrations", "engine", "due_mw", "work_mwh",
                "due_ahead_mw", "energy_ahead_usd_per_mwh", "carbon_ahead_kg_per_mwh",
                "work_run_mwh", "missed_mwh", "balance", "sums")
@@ -218,6 +218,7 @@ class Operators(ArrayAgentSet[Operator]):
         self.held: Held | None = None
         self._held_mw: np.ndarray | None = None  # (O, K, R) built where read
         self._incumbent_mw: np.ndarray | None = None
+        self._incumbent_buffer: np.ndarray | None = None  # what ``incumbent_mw`` is written to
         self.fixed: Fixed | None = None  # what the hour's sums read of the fixed arrays
         self.unserved_mw = np.zeros((n_o, n_k))
         self.moved_mw = np.zeros((n_o, n_k, n_r))
@@ -303,9 +304,15 @@ class Operators(ArrayAgentSet[Operator]):
         """(O, K, R) what friction is charged against: ``held_mw``, and for a class with work
         last hour's placement scaled to all it may run (``_with_work``; built at first read,
         the walk and the hour's sums read it by feasible pair, ``held.incumbent_mw``)."""
-        if self._incumbent_mw is None:
-            self._incumbent_mw = (self.held_mw if self.incumbent_scale is self.held_scale
-                                  else self.last_x_mw * self.incumbent_scale[:, :, None])
+        if self._incumbent_mw is None and self.incumbent_scale is self.held_scale:
+            self._incumbent_mw = self.held_mw
+        elif self._incumbent_mw is None:  # into a buffer kept for the run: a new (O, K, R)
+            # array each hour cost about a millisecond at 1,000 operators in fresh pages
+            if self._incumbent_buffer is None or self._incumbent_buffer.shape != (
+                    self.last_x_mw.shape):
+                self._incumbent_buffer = np.empty(self.last_x_mw.shape)
+            self._incumbent_mw = np.multiply(self.last_x_mw, self.incumbent_scale[:, :, None],
+                                             out=self._incumbent_buffer)
         return self._incumbent_mw
 
     def demand_at(self, hour_utc: float) -> np.ndarray:
@@ -404,14 +411,35 @@ class Operators(ArrayAgentSet[Operator]):
         self.forecast_carbon_kg_per_mwh = carbon
         self._cost_usd_per_mwh = None
         if self.defers.any():
-            inst, model = self.inst, self.model
-            signals = [forecast_ahead(self.forecast, self.base_ahead, model.hour, t)
-                       for t in range(1, len(self.due_ahead_mw) + 1)]
-            n_o, n_r = len(self.by_index), len(inst.region_ids)
-            self.energy_ahead_usd_per_mwh = np.array(
-                [energy_cost(inst, s, rent_usd_per_mwh) for s in signals]).reshape(-1, n_o, n_r)
-            self.carbon_ahead_kg_per_mwh = np.array(
-                [placement_carbon(inst, s) for s in signals]).reshape(-1, n_o, n_r)
+            self.energy_ahead_usd_per_mwh, self.carbon_ahead_kg_per_mwh = self._costs_ahead(
+                rent_usd_per_mwh)
+
+    def _costs_ahead(self, rent_usd_per_mwh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(T - 1, O, R) the energy cost and the placement carbon x PUE of the hours ahead at
+        each operator's forecast moved as the base signals move (``forecast_ahead``): in one
+        compiled pass (``abm.core.backlog_loops.ahead_costs``, the same bits) where every array
+        is float64, else hour by hour in numpy."""
+        inst, model = self.inst, self.model
+        n_o, n_r = len(self.by_index), len(inst.region_ids)
+        basis = inst.policy.placement_signal
+        f_price, f_carbon = self.forecast.price_usd_per_mwh, self.forecast.carbon(basis)
+        b_price, b_carbon = self.base_ahead.price_usd_per_mwh, self.base_ahead.carbon(basis)
+        tau = inst.policy.carbon_price_usd_per_t
+        arrays = (f_price, f_carbon, b_price, b_carbon, tau, inst.pue, rent_usd_per_mwh)
+        if all(isinstance(a, np.ndarray) and a.dtype == np.float64 for a in arrays):
+            from abm.core.backlog_loops import ahead_costs  # compiled: numba loads on first use
+
+            energy = np.empty((len(self.due_ahead_mw), n_o, n_r))
+            placed = np.empty_like(energy)
+            ahead_costs(f_price, f_carbon, b_price, b_carbon, model.hour, inst.zone_index,
+                        np.broadcast_to(tau, (n_o, n_r)), float(inst.policy.price_weight),
+                        inst.pue, rent_usd_per_mwh, energy, placed)
+            return energy, placed
+        signals = [forecast_ahead(self.forecast, self.base_ahead, model.hour, t)
+                   for t in range(1, len(self.due_ahead_mw) + 1)]
+        return (np.array([energy_cost(inst, s, rent_usd_per_mwh) for s in signals]).reshape(
+                    -1, n_o, n_r),
+                np.array([placement_carbon(inst, s) for s in signals]).reshape(-1, n_o, n_r))
 
     @property
     def cost_usd_per_mwh(self) -> np.ndarray:
@@ -479,7 +507,7 @@ class Operators(ArrayAgentSet[Operator]):
                 self.walked[run] = ahead is None
                 if ahead is not None:  # what each placed beyond its due load is work run
                     rows = run[defers[run]]
-                    self.run_work(rows, self.x_mw[rows].sum(axis=2) + self.unserved_mw[rows]
+                    self.run_work(rows, self.x_mw.sum(axis=2)[rows] + self.unserved_mw[rows]
                                   - self.due_mw[rows])
             else:
                 for o in run:
@@ -504,11 +532,11 @@ class Operators(ArrayAgentSet[Operator]):
         """Operator o (or operators, an index array) runs ``run_mwh`` (K,) ((O', K)) of its
         waiting work this hour: taken from its backlog nearest deadline first
         (``work_run_mwh``; the backlog itself changes when the hour settles)."""
-        left = np.clip(run_mwh, 0.0, None)
-        for h in range(self.backlog_mwh.shape[2]):
-            take = np.minimum(self.backlog_mwh[o, :, h], left)
-            self.work_run_mwh[o, :, h] = take
-            left = left - take
+        from abm.core.backlog_loops import run_work  # compiled: numba loads on first use
+
+        rows = np.atleast_1d(np.asarray(o, dtype=np.int64))
+        run = np.asarray(run_mwh, dtype=np.float64).reshape(len(rows), self.backlog_mwh.shape[1])
+        run_work(rows, run, self.backlog_mwh, self.work_run_mwh)
 
     def region_load_mw(self) -> np.ndarray:
         """(R,) IT load placed in each region (MW)."""
