@@ -168,11 +168,12 @@ class Operators(ArrayAgentSet[Operator]):
     STATE = ("demand_mw", "prev_demand_mw", "x_mw", "unserved_mw", "moved_mw", "cost_usd",
              "lp_solves", "shift_mwh", "backlog_mwh")
     #: recomputed every hour before they are read, output the run writer drains, or caches of
-    #: what is fixed for the run (``fixed``, ``_demand``, ``_status_quo``)
+    #: what is fixed for the run (``fixed``, ``_demand``, ``_status_quo``, ``_split``)
     SCRATCH = ("held", "held_scale", "incumbent_scale", "_held_mw", "_incumbent_mw",
-               "_incumbent_buffer", "fixed", "_demand", "_status_quo", "walked", "last_x_mw",
-               "forecast_rows", "forecast_row", "_forecast", "forecast_carbon_kg_per_mwh",
-               "forecast_energy_usd_per_mwh", "_cost_usd_per_mwh", "realised_energy_usd_per_mwh",
+               "_incumbent_buffer", "fixed", "_demand", "_status_quo", "_split", "walked",
+               "last_x_mw", "forecast_rows", "forecast_row", "_forecast",
+               "forecast_carbon_kg_per_mwh", "forecast_energy_usd_per_mwh", "_cost_usd_per_mwh",
+               "realised_energy_usd_per_mwh",
                "migrations", "engine", "due_mw", "work_mwh",
                "due_ahead_mw", "energy_ahead_usd_per_mwh", "carbon_ahead_kg_per_mwh",
                "work_run_mwh", "missed_mwh", "balance", "sums")
@@ -200,6 +201,8 @@ class Operators(ArrayAgentSet[Operator]):
         self.compiled_walk = True  # lp operators placed by the engine's walk (the fast path)
         self._demand: dict[float, np.ndarray] = {}  # (O, K) demand by UTC hour (``demand_at``)
         self._status_quo: dict[float, np.ndarray] = {}  # (R,) its load at the origins, by hour
+        # (O, K) due load and work by UTC hour (``_split_at``)
+        self._split: dict[float, tuple[np.ndarray, np.ndarray]] = {}
         n_o, n_k, n_r = inst.shape
         n_z = len(inst.scenario.zones)
         self.demand_mw = inst.demand_at(model.stamps[0].hour)  # (O, K) this hour
@@ -277,7 +280,7 @@ class Operators(ArrayAgentSet[Operator]):
         self.demand_mw = self.demand_at(hour_utc)
         self.walked = np.zeros(len(self.by_index), dtype=bool)
         if self.defers.any():
-            self._new_work()
+            self._new_work(hour_utc)
         else:
             self.due_mw = self.demand_mw
         from abm.core.tally import hold  # compiled: numba loads on first use
@@ -339,21 +342,30 @@ class Operators(ArrayAgentSet[Operator]):
         return np.where(waits, np.divide(may_run, placed, out=np.zeros_like(placed),
                                          where=placed > 0), ratio)
 
-    def _new_work(self) -> None:
+    def _new_work(self, hour_utc: float) -> None:
         """Split this hour's demand into due load and work, add the work to the backlog (by
         its deadline) and look ahead: the due load of the hours a plan covers."""
-        inst, model = self.inst, self.model
+        model = self.model
         before = float(self.backlog_mwh.sum())
-        self.due_mw, self.work_mwh = split_demand(self.demand_mw, inst.deferrable_share,
-                                                  self.deadline_hours)
+        start = model.stamps[model.hour]
+        self.due_mw, self.work_mwh = self._split_at(hour_utc)
         arrive(self.backlog_mwh, self.work_mwh, self.deadline_hours)
         self.balance = Balance(before, float(self.work_mwh.sum()), 0.0, 0.0, 0.0)
         self.work_run_mwh[:] = 0.0
-        start = model.stamps[model.hour]
-        self.due_ahead_mw = np.stack([split_demand(
-            self.demand_at((start + dt.timedelta(hours=t)).hour), inst.deferrable_share,
-            self.deadline_hours)[0] for t in range(1, self.backlog_mwh.shape[2])]).reshape(
-            -1, *self.demand_mw.shape)
+        self.due_ahead_mw = np.stack([
+            self._split_at((start + dt.timedelta(hours=t)).hour)[0]
+            for t in range(1, self.backlog_mwh.shape[2])]).reshape(-1, *self.demand_mw.shape)
+
+    def _split_at(self, hour_utc: float) -> tuple[np.ndarray, np.ndarray]:
+        """(O, K) the due load and the work of the demand at a UTC hour (``split_demand`` of
+        ``demand_at``), computed once a run for each hour of the day (read-only)."""
+        if hour_utc not in self._split:
+            parts = split_demand(self.demand_at(hour_utc), self.inst.deferrable_share,
+                                 self.deadline_hours)
+            for a in parts:
+                a.flags.writeable = False
+            self._split[hour_utc] = parts
+        return self._split[hour_utc]
 
     def status_quo_load_mw(self) -> np.ndarray:
         """(R,) IT load per region (MW) with every class of this hour at its origin; computed
