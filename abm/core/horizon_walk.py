@@ -298,11 +298,15 @@ def _plan_graph(cost, starts, regions, use, due, work, phi, prev, pref, cap, vol
     n_t, n_k, n_r = cost.shape
     tk = n_t * n_k
     ch0, rh0 = 2 * tk, 3 * tk
+    top = np.empty(n_k, dtype=np.int64)  # each class's chain's top node (``_top``)
+    runs = np.empty((n_t, n_k), dtype=np.bool_)  # whether class k may run somewhere in hour t
+    for k in range(n_k):
+        top[k] = _top(work, k)
     n = 0
     for h in range(n_t - 1, -1, -1):  # each class's chain of work, its latest deadline first
         for k in range(n_k):
             node[tk + h * n_k + k] = -1
-            if h <= _top(work, k):
+            if h <= top[k]:
                 node[tk + h * n_k + k] = n
                 n += 1
     for t in range(n_t):  # region-hours some class-hour may use (marked, numbered below)
@@ -310,12 +314,12 @@ def _plan_graph(cost, starts, regions, use, due, work, phi, prev, pref, cap, vol
             node[rh0 + t * n_r + j] = -1
     for t in range(n_t):  # class-hours with due load or somewhere to run
         for k in range(n_k):
-            runs = False
+            runs[t, k] = False
             for p in range(starts[k], starts[k + 1]):
                 if use[t, k, regions[p]]:
-                    runs = True
+                    runs[t, k] = True
                     node[rh0 + t * n_r + regions[p]] = 0
-            node[ch0 + t * n_k + k] = n if due[t, k] > 0 or runs else -1
+            node[ch0 + t * n_k + k] = n if due[t, k] > 0 or runs[t, k] else -1
             n += node[ch0 + t * n_k + k] >= 0
             node[t * n_k + k] = node[ch0 + t * n_k + k] if due[t, k] > 0 else -1
     for t in range(n_t):
@@ -333,7 +337,7 @@ def _plan_graph(cost, starts, regions, use, due, work, phi, prev, pref, cap, vol
                          ARC_UNSERVED, t, k, -1)
     for k in range(n_k):  # the chains: work down to the hour before, MW by the plan's y
         above = 0.0  # work due after hour h less what runs after it
-        for h in range(_top(work, k), 0, -1):
+        for h in range(top[k], 0, -1):
             above += work[h, k]
             for g in range(h, n_t):
                 above -= y[g, h, k]
@@ -343,8 +347,7 @@ def _plan_graph(cost, starts, regions, use, due, work, phi, prev, pref, cap, vol
     for t in range(n_t):
         for k in range(n_k):
             # a class-hour with a node and no due load has somewhere to run
-            if t <= _top(work, k) and node[ch0 + t * n_k + k] >= 0 and (
-                    due[t, k] == 0 or _any_use(use, t, k, starts, regions)):
+            if t <= top[k] and node[ch0 + t * n_k + k] >= 0 and (due[t, k] == 0 or runs[t, k]):
                 ran = 0.0
                 for h in range(t, n_t):
                     ran += y[h, t, k]
@@ -352,7 +355,7 @@ def _plan_graph(cost, starts, regions, use, due, work, phi, prev, pref, cap, vol
                          node[tk + t * n_k + k], node[ch0 + t * n_k + k], np.inf, 0.0,
                          _wait_tie(t, n_t), ran, ARC_WAIT, t, k, -1)
     for k in range(n_k):
-        if _top(work, k) >= 0:
+        if top[k] >= 0:
             lost = 0.0
             for h in range(n_t):
                 lost += m[h, k]
@@ -387,15 +390,6 @@ def _plan_graph(cost, starts, regions, use, due, work, phi, prev, pref, cap, vol
                          node[rh0 + t * n_r + j], sink, cap[j], 0.0, 0.0, min(load, cap[j]),
                          ARC_ROOM, t, j, -1)
     return i, n + 1
-
-
-@numba.njit(cache=True, inline="always")
-def _any_use(use, t, k, starts, regions):
-    """Whether class k may run somewhere in hour t (``use``, within its regions)."""
-    for p in range(starts[k], starts[k + 1]):
-        if use[t, k, regions[p]]:
-            return True
-    return False
 
 
 @numba.njit(cache=True)
