@@ -274,9 +274,7 @@ def _usable(cost, starts, regions, room, due, work, phi, prev, cap, tol, use):
                 use[t, k, bj] = True
                 got += cap[bj]
                 q = b
-            for j in range(n_r):
-                use[t, k, j] = False
-            for j in regs:
+            for j in regs:  # (the other regions stay False from above)
                 cheapest = cost[t, k, j] if prev[k, j] > 0 else cost[t, k, j] + phi[k, j]
                 use[t, k, j] = room[t, j] and cheapest <= q + margin
 
