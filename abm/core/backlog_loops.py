@@ -13,6 +13,7 @@ against that numpy code. No sums: numpy adds long rows pairwise, so they stay nu
 from __future__ import annotations
 
 import numba
+import numpy as np
 
 
 @numba.njit(cache=True, inline="always")
@@ -37,19 +38,23 @@ def ahead_costs(price, carbon, base_price, base_carbon, hour, zone, tau, weight,
     PUE (w price + tau mu) + w rent (``tau`` (O, R) $/t, ``weight`` the objective's price
     weight, ``pue`` and ``rent`` (R,)) and its placement carbon x PUE (kg/MWh)."""
     n_ahead, n_o, n_r = energy.shape
+    n_z = price.shape[1]
+    p, c, mu = np.empty(n_z), np.empty(n_z), np.empty(n_z)  # one operator's hour, by zone
     for t in range(n_ahead):
         for o in range(n_o):
+            for z in range(n_z):
+                p[z] = price[o, z] + (base_price[hour + 1 + t, z] - base_price[hour, z])
+                c[z] = _maximum(carbon[o, z] + (base_carbon[hour + 1 + t, z]
+                                                - base_carbon[hour, z]), 0.0)
+                mu[z] = c[z] / 1e3
             for j in range(n_r):
                 z = zone[j]
-                p = price[o, z] + (base_price[hour + 1 + t, z] - base_price[hour, z])
-                c = _maximum(carbon[o, z] + (base_carbon[hour + 1 + t, z]
-                                             - base_carbon[hour, z]), 0.0)
-                e = tau[o, j] * (c / 1e3)
-                e += weight * p
+                e = tau[o, j] * mu[z]
+                e += weight * p[z]
                 e *= pue[j]
                 e += weight * rent[j]
                 energy[t, o, j] = e
-                placed[t, o, j] = c * pue[j]
+                placed[t, o, j] = c[z] * pue[j]
 
 
 @numba.njit(cache=True)

@@ -170,8 +170,8 @@ class Operators(ArrayAgentSet[Operator]):
     #: recomputed every hour before they are read, output the run writer drains, or caches of
     #: what is fixed for the run (``fixed``, ``_demand``, ``_status_quo``, ``_split``)
     SCRATCH = ("held", "held_scale", "incumbent_scale", "_held_mw", "_incumbent_mw",
-               "_incumbent_buffer", "fixed", "_demand", "_status_quo", "_split", "walked",
-               "last_x_mw", "forecast_rows", "forecast_row", "_forecast",
+               "_incumbent_buffer", "_ahead_buffers", "fixed", "_demand", "_status_quo",
+               "_split", "walked", "last_x_mw", "forecast_rows", "forecast_row", "_forecast",
                "forecast_carbon_kg_per_mwh", "forecast_energy_usd_per_mwh", "_cost_usd_per_mwh",
                "realised_energy_usd_per_mwh",
                "migrations", "engine", "due_mw", "work_mwh",
@@ -222,6 +222,8 @@ class Operators(ArrayAgentSet[Operator]):
         self._held_mw: np.ndarray | None = None  # (O, K, R) built where read
         self._incumbent_mw: np.ndarray | None = None
         self._incumbent_buffer: np.ndarray | None = None  # what ``incumbent_mw`` is written to
+        # what the hours ahead's energy cost and carbon are written to (``_costs_ahead``)
+        self._ahead_buffers: tuple[np.ndarray, np.ndarray] | None = None
         self.fixed: Fixed | None = None  # what the hour's sums read of the fixed arrays
         self.unserved_mw = np.zeros((n_o, n_k))
         self.moved_mw = np.zeros((n_o, n_k, n_r))
@@ -441,8 +443,10 @@ class Operators(ArrayAgentSet[Operator]):
         if all(isinstance(a, np.ndarray) and a.dtype == np.float64 for a in arrays):
             from abm.core.backlog_loops import ahead_costs  # compiled: numba loads on first use
 
-            energy = np.empty((len(self.due_ahead_mw), n_o, n_r))
-            placed = np.empty_like(energy)
+            shape = (len(self.due_ahead_mw), n_o, n_r)
+            if self._ahead_buffers is None or self._ahead_buffers[0].shape != shape:
+                self._ahead_buffers = (np.empty(shape), np.empty(shape))
+            energy, placed = self._ahead_buffers  # kept for the run: no fresh pages an hour
             ahead_costs(f_price, f_carbon, b_price, b_carbon, model.hour, inst.zone_index,
                         np.broadcast_to(tau, (n_o, n_r)), float(inst.policy.price_weight),
                         inst.pue, rent_usd_per_mwh, energy, placed)
