@@ -3,6 +3,7 @@ loopback port, find the process serving it, stop it; what the browser tests need
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import os
 import signal
@@ -18,6 +19,8 @@ import psutil
 import pytest
 
 from tests.terminal import foreground
+
+_PR_SET_PDEATHSIG = 1  # prctl(2): the signal this process gets when its parent thread ends
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -57,15 +60,26 @@ def port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _server_child() -> None:
+    """In the server's child between ``fork`` and ``exec``: SIGINT at its default
+    (``foreground``), and on Linux SIGTERM when the test process ends, however it ends: a
+    server in a session of its own outlives a killed pytest (a CI timeout, ``kill -9``)
+    otherwise, serving on with no one to stop it."""
+    foreground()
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
 def start(args: list[str], log: Path) -> tuple[subprocess.Popen, str]:
     """``abm dashboard ARGS --port P`` in a session of its own, once it answers: the process
-    and its address. Its stdout and stderr go to ``log``."""
+    and its address. Its stdout and stderr go to ``log``; it gets SIGTERM should the test
+    process end before ``stop`` (``_server_child``)."""
     port = free_port()
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "abm.cli", "dashboard", *args,
                                  "--port", str(port)],
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                preexec_fn=foreground)
+                                preexec_fn=_server_child)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + START_TIMEOUT_S
     while True:

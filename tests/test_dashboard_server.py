@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import psutil
 import pytest
 
 from abm.dashboard.server import host_allowed, host_name, origin_allowed
 from tests import dashboard
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize(("header", "name"), [
@@ -136,3 +140,39 @@ def test_a_run_folder_opens_read_only_and_sigterm_stops_it(browser, default_run,
         dashboard.stop(proc)
     assert status == -signal.SIGTERM
     _assert_all_gone(started, seconds, _port(url))
+
+
+_STARTS_A_SERVER = """
+import sys, time
+from pathlib import Path
+from tests import dashboard
+proc, url = dashboard.start([], Path(sys.argv[1]))
+print(proc.pid, url, flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the parent-death signal is Linux's")
+def test_a_server_the_tests_started_ends_when_the_test_process_is_killed(tmp_path):
+    """A test process killed outright (a CI timeout, ``kill -9``: no fixture's ``stop`` runs)
+    takes the dashboard it started with it (``tests/dashboard.py``, ``_server_child``): the
+    server runs in a session of its own, so it served on with no parent before."""
+    dashboard.need_browser()  # solara, as every server test
+    server = None
+    with subprocess.Popen([sys.executable, "-c", _STARTS_A_SERVER,
+                           str(tmp_path / "server.log")], cwd=ROOT,
+                          stdout=subprocess.PIPE, text=True) as tester:
+        try:
+            line = tester.stdout.readline()
+            assert line, f"the test process started no server (status {tester.wait(30)})"
+            pid, url = line.split()
+            server = psutil.Process(int(pid))
+            tester.kill()
+            tester.wait(timeout=10)
+            gone, alive = psutil.wait_procs([server], timeout=15)
+            assert gone and not alive
+            assert not dashboard.port_open(_port(url))
+        finally:
+            tester.kill()
+            if server is not None and server.is_running():
+                server.kill()
