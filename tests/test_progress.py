@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import numba
 import pytest
@@ -19,6 +20,8 @@ import abm.market.progress
 from abm.cli import main
 from abm.errors import InputError
 from abm.market.progress import COMPILING, RunProgress
+
+FLEXIBLE = Path(__file__).resolve().parents[1] / "experiments" / "scenarios" / "flexible.toml"
 
 
 def test_the_first_run_says_it_compiles_and_its_clock_starts_after_the_first_hour(
@@ -149,3 +152,37 @@ def test_a_bar_interrupted_before_its_owner_holds_it_still_ends_its_line(capsys)
     end_bars()
     print("interrupted: ...", file=sys.stderr)
     assert capsys.readouterr().err.splitlines()[-1] == "interrupted: ..."
+
+
+def test_the_notice_counts_the_deferral_loops_where_classes_have_work_that_waits(monkeypatch):
+    """A run with deferrable work calls the backlog's passes and, for its ``lp`` operators on
+    the flow engine, the walk of plans in every hour: not yet built, they make the notice
+    show for such a run only (before, a first flexible run compiled for tens of seconds with
+    no notice, holding a Ctrl-C all along)."""
+    from abm.core import backlog_loops
+    from abm.market.progress import _deferral_loops, needs_compiling
+
+    flexible = abm.load_scenario(FLEXIBLE)
+    plain = abm.load_scenario()
+    assert _deferral_loops(plain) == []
+    assert len(_deferral_loops(flexible)) == 5  # four backlog passes and the walk of plans
+    assert len(_deferral_loops(flexible.with_market(solver="highs"))) == 4  # no walk of plans
+    abm.simulate(FLEXIBLE, hours=1, seed=1, population__operators=2)  # what it calls is loaded
+    abm.simulate(hours=1, seed=1, population__operators=2)
+    assert not needs_compiling(flexible) and not needs_compiling(plain)
+    monkeypatch.setattr(backlog_loops, "arrive", _never_built)  # as without its cache
+    assert needs_compiling(flexible) and not needs_compiling(plain)
+
+
+def test_the_loops_the_notice_counts_are_called_in_a_flexible_run_s_first_hour():
+    """Else the notice would show on every run of a scenario with deferrable work: in a fresh
+    process, every function counted for ``flexible.toml`` is built after one hour of it."""
+    code = ("import abm; from abm.market.progress import _deferral_loops; "
+            "from abm.market.energy import _energy_and_carbon; "
+            f"counted = [*_deferral_loops(abm.load_scenario({str(FLEXIBLE)!r})), "
+            "_energy_and_carbon]; "
+            f"abm.simulate({str(FLEXIBLE)!r}, hours=1, seed=1, population__operators=2); "
+            "print(len(counted), sorted(f.__name__ for f in counted if not f.signatures))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "6 []", done.stdout + done.stderr

@@ -1,7 +1,8 @@
 """Progress bars of runs and sweeps, on stderr, that tell the truth about the first run.
 
 The first run on a machine compiles the placement (numba, tens of seconds) and, where its zones
-clear on the technology market, the grid's loops, before its first hour; a bar that counted that
+clear on the technology market, the grid's loops (and, with deferrable work, the walk of plans
+and the backlog's passes), before its first hour; a bar that counted that
 hour into its rate would promise an ETA tens of times too long. :class:`RunProgress` is the
 ``progress(done, total)`` callback every face passes to a run (``abm run``,
 ``abm.simulate(progress=True)``, ``abm report``) or a sweep: called once before the first step
@@ -29,19 +30,47 @@ COMPILING = "compiling (first run only)"
 
 def needs_compiling(scenario: Scenario | None = None) -> bool:
     """Whether a market run of ``scenario`` still has compiled code to build on this machine:
-    the placement's (``abm.core.flow.needs_compiling``) and the loops its grid response clears
-    with in every hour (the builder's ``compiled(scenario)``, where it has one: the technology
-    market's, ``abm.grid.clearing.compiled_loops``). None: the placement's alone (a sweep of
-    many scenarios)."""
+    the placement's (``abm.core.flow.needs_compiling``), the hour's energy cost
+    (``abm.market.energy``), the loops its grid response clears with in every hour (the
+    builder's ``compiled(scenario)``, where it has one: the technology market's,
+    ``abm.grid.clearing.compiled_loops``) and, where classes have deferrable work, the
+    backlog's passes and the walk of plans (:func:`_deferral_loops`). None: the placement's
+    and the energy cost's alone (a sweep of many scenarios)."""
     from abm.core.flow import needs_compiling as placement_needs  # numba: loaded when a run starts
+    from abm.market.energy import _energy_and_carbon
 
-    also: tuple = ()
+    also: list = [_energy_and_carbon]
     if scenario is not None:
         from abm.config.registry import GRID_RESPONSES
 
         build = GRID_RESPONSES[scenario.market.grid_response]
-        also = tuple(build.compiled(scenario)) if hasattr(build, "compiled") else ()
-    return placement_needs(also)
+        also += build.compiled(scenario) if hasattr(build, "compiled") else ()
+        also += _deferral_loops(scenario)
+    return placement_needs(tuple(also))
+
+
+def _deferral_loops(scenario: Scenario) -> list:
+    """The compiled functions a run of ``scenario`` calls in every hour for its deferrable
+    work: the backlog's passes (``abm.core.backlog_loops``) where some class has work that may
+    wait, and the walk of plans (``abm.core.horizon_walk``) where such a class belongs to an
+    ``lp`` operator and the placement engine walks plans. Without them counted, a first run
+    with deferrable work compiled for tens of seconds with no notice, and held a Ctrl-C
+    until its first hour was done."""
+    from abm.config.registry import PLACEMENT_ENGINES
+
+    waits = [op for op in scenario.operators
+             if any(c.deferrable_share > 0 and c.deadline_hours > 0 for c in op.classes)]
+    if not waits:
+        return []
+    from abm.core import backlog_loops as b
+
+    loops = [b.ahead_costs, b.arrive, b.run_work, b.take_run]
+    if (getattr(PLACEMENT_ENGINES[scenario.market.solver], "walks_plans", False)
+            and any(op.strategy == "lp" for op in waits)):
+        from abm.core.horizon_walk import _walk
+
+        loops.append(_walk)
+    return loops
 
 
 class Hold(Protocol):
