@@ -56,8 +56,9 @@ sys.addaudithook(_hook)
 # as its modules load and in its first run's first hour; abm frontier as its modules load and
 # in its first budget's placement (numba's cache); the others as their modules load (the
 # sweep's and the audit's up to numba, imported for the bar; the folder they would read need
-# not exist: the Ctrl-C stops them first); any command as the parser loads the subcommands'
-# modules (abm check's first)
+# not exist: the Ctrl-C stops them first; a serial sweep in its first run's first hour too, as
+# numba loads the compiled code from its cache); any command as the parser loads the
+# subcommands' modules (abm check's first)
 COMMANDS = {
     "run": (["run", DEFAULT, "--hours", "2", "--quiet", "--out", "OUT"],
             ("abm.config.scenario", "numba.np.arrayobj", "matplotlib"),
@@ -71,8 +72,8 @@ COMMANDS = {
                  ("headroom.csv and the figures are written only when complete; run the "
                   "command again", "")),
     "sweep": (["sweep", str(ROOT / "experiments" / "sweeps" / "quick.toml"), "--workers", "1",
-               "--quiet", "--out", "OUT"], ("numba",),
-              ("finished runs are kept in the sweep folder; carry on with --resume", "")),
+               "--quiet", "--out", "OUT"], ("numba", "numba.np.arrayobj"),
+              ("finished runs are ", "; carry on with --resume")),
     "audit": (["audit", "--hours", "2", "--only", "fuel price", "--workers", "1", "--quiet",
                "--out", "OUT"], ("abm.sweeps.audit",),
               ("finished runs are kept in the audit folder; carry on with --resume", "")),

@@ -26,7 +26,9 @@ line, exit 130). Who holds one, and until when:
   ``abm export pypsa`` and ``abm dashboard``, while their modules and input load (the sweep's
   and the audit's up to numba, which their bar's first frame would load), not in their work:
   a sweep's bar counts runs, and holding a Ctrl-C to the end of the first could take minutes.
-  The first run of a serial sweep (``--workers 1``) loads numba's cache unheld.
+  A serial sweep or audit (``--workers 1``) holds one on through its first run's first hour,
+  which loads the compiled code in this process (``abm.sweeps.runner.run_plan``'s
+  ``first_hour``), and lets it through from the moment its bar says it compiles.
 
 A Python-level handler rather than a blocked signal mask (``signal.pthread_sigmask``): CPython
 runs Python signal handlers in the main thread whichever thread the kernel chose, while a

@@ -124,29 +124,36 @@ def run_with_progress(plan: Plan, args: argparse.Namespace, label: str, heading:
     with InterruptHold():  # numba too (the bar's first frame asks whether the runs compile)
         import abm.core.flow  # noqa: F401
         from abm.market.progress import RunProgress, end_bars
-        from abm.sweeps.runner import SweepError, open_executor, run_plan
+        from abm.sweeps.runner import SerialExecutor, SweepError, open_executor, run_plan
 
-    # the first call tells how many runs are already written
-    progress = RunProgress(label, unit="run", quiet=args.quiet, smoothing=0.1)
-    args.interrupted_now = False
+    # where the runs execute in this process (--workers 1), a Ctrl-C is held again until the
+    # first run's first hour is done: that hour loads the compiled code here (first_hour)
+    with InterruptHold() as hold:
+        # the first call tells how many runs are already written
+        progress = RunProgress(label, unit="run", quiet=args.quiet, smoothing=0.1, hold=hold)
+        args.interrupted_now = False
 
-    start = time.monotonic()
-    try:
-        with open_executor(args.workers, args.scheduler) as (executor, describe, slots):
-            if not args.quiet:
-                print(f"{heading} on {describe}", file=sys.stderr)
-            manifest = run_plan(plan, Path(args.out), executor, slots=slots, describe=describe,
-                                resume=args.resume, restart=args.restart, progress=progress)
-    except KeyboardInterrupt:
-        end_bars()
-        args.interrupted_now = True
-        print(f"interrupted: finished runs are in {args.out}; carry on with --resume",
-              file=sys.stderr)
-        return None
-    except SweepError as exc:
-        progress.close()
-        print(f"error: {exc}", file=sys.stderr)
-        return None
+        start = time.monotonic()
+        try:
+            with open_executor(args.workers, args.scheduler) as (executor, describe, slots):
+                if not isinstance(executor, SerialExecutor):
+                    hold.release()  # the runs load their code in other processes
+                if not args.quiet:
+                    print(f"{heading} on {describe}", file=sys.stderr)
+                manifest = run_plan(plan, Path(args.out), executor, slots=slots,
+                                    describe=describe, resume=args.resume,
+                                    restart=args.restart, progress=progress,
+                                    first_hour=hold.release)
+        except KeyboardInterrupt:
+            end_bars()
+            args.interrupted_now = True
+            print(f"interrupted: finished runs are in {args.out}; carry on with --resume",
+                  file=sys.stderr)
+            return None
+        except SweepError as exc:
+            progress.close()
+            print(f"error: {exc}", file=sys.stderr)
+            return None
     progress.close()
     print(f"{manifest['runs_done']} of {manifest['runs_total']} runs complete "
           f"({time.monotonic() - start:,.1f} s this session, {manifest['executor']})")

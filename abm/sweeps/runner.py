@@ -199,8 +199,9 @@ def tasks(spec: Spec, todo: list[Run]) -> Iterator[Task]:
                    spec.outcomes, spec.series)
 
 
-def execute(task: Task) -> dict[str, Any]:
-    """Run the market for one task and return its results row.
+def execute(task: Task, on_step: Callable[[Any], None] | None = None) -> dict[str, Any]:
+    """Run the market for one task and return its results row; ``on_step(model)`` after
+    every hour (``abm.market.loop.run``), if given.
 
     Returns:
         ``run_id``, ``sample``, ``replication``, ``seed``, the parameter values, the kept
@@ -215,7 +216,7 @@ def execute(task: Task) -> dict[str, Any]:
     except InputError as exc:  # InputError does not pickle back to the main process
         raise ValueError(str(exc)) from None
     model = MarketModel(scn, rng=run.seed, hours=task.hours)
-    run_model(model)
+    run_model(model, on_step=on_step)
     result = summary(model, "complete")
     row: dict[str, Any] = {"run_id": run.run_id, "sample": run.sample,
                            "replication": run.replication, "seed": run.seed, **run.values}
@@ -381,8 +382,8 @@ def run_sweep(spec: Spec, out: str | Path, executor: Executor | None = None, *,
 
 def run_plan(plan: Plan, out: str | Path, executor: Executor | None = None, *,
              slots: int = 1, describe: str = "serial (in process)", resume: bool = False,
-             restart: bool = False, progress: Callable[[int, int], None] | None = None
-             ) -> dict[str, Any]:
+             restart: bool = False, progress: Callable[[int, int], None] | None = None,
+             first_hour: Callable[[], None] | None = None) -> dict[str, Any]:
     """Run (or resume) a plan's runs into ``out``, writing each row as its run finishes;
     return the final manifest.
 
@@ -395,19 +396,24 @@ def run_plan(plan: Plan, out: str | Path, executor: Executor | None = None, *,
         resume: carry on the runs in ``out``, running only the runs without a row.
         restart: discard the runs in ``out`` and start again.
         progress: called as ``progress(done, total)`` once at the start and after every run.
+        first_hour: called once, in this process, after the first hour of the first run, where
+            the executor runs them here (a ``SerialExecutor``; its first hour loads the
+            compiled code: ``abm sweep --workers 1`` holds a Ctrl-C until then,
+            ``abm/cli/interrupts.py``); not called with other executors.
 
     Raises:
         SweepError: a run failed or a worker died; finished runs are kept (resume later).
     """
     out = Path(out)
+    executor = executor or SerialExecutor()
     with folder_lock(out):
-        return _run_locked(plan, out, executor or SerialExecutor(), slots, describe, resume,
-                           restart, progress)
+        return _run_locked(plan, out, executor, slots, describe, resume, restart, progress,
+                           first_hour if isinstance(executor, SerialExecutor) else None)
 
 
 def _run_locked(plan: Plan, out: Path, executor: Executor, slots: int, describe: str,
-                resume: bool, restart: bool, progress: Callable[[int, int], None] | None
-                ) -> dict[str, Any]:
+                resume: bool, restart: bool, progress: Callable[[int, int], None] | None,
+                first_hour: Callable[[], None] | None) -> dict[str, Any]:
     manifest = prepare(plan, out, resume=resume, restart=restart)
     sweep = manifest["spec_hash"]
     row_schema = plan.schema()
@@ -432,8 +438,10 @@ def _run_locked(plan: Plan, out: Path, executor: Executor, slots: int, describe:
                 task = next(queue, None)
                 if task is None:
                     break
+                on_step = _once(first_hour) if first_hour is not None else None
+                first_hour = None
                 try:
-                    inflight[executor.submit(execute, task)] = task.run
+                    inflight[executor.submit(execute, task, on_step)] = task.run
                 except BrokenProcessPool as exc:  # a worker died while runs were queued
                     failure = _describe_failure(task.run, exc)
             if not inflight:
@@ -465,6 +473,18 @@ def _run_locked(plan: Plan, out: Path, executor: Executor, slots: int, describe:
         raise SweepError(f"{failure}; {count} of {total} runs are written in {out}: fix the "
                          f"cause and carry on with `{resume_with}`")
     return manifest
+
+
+def _once(call: Callable[[], None]) -> Callable[[Any], None]:
+    """An ``on_step`` that calls ``call()`` after the first step only."""
+    called: list[bool] = []
+
+    def on_step(model: Any) -> None:
+        if not called:
+            called.append(True)
+            call()
+
+    return on_step
 
 
 def _describe_failure(run: Run, exc: BaseException) -> str:
