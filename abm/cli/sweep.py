@@ -124,10 +124,11 @@ def run_with_progress(plan: Plan, args: argparse.Namespace, label: str, heading:
     with InterruptHold():  # numba too (the bar's first frame asks whether the runs compile)
         import abm.core.flow  # noqa: F401
         from abm.market.progress import RunProgress, end_bars
-        from abm.sweeps.runner import SerialExecutor, SweepError, open_executor, run_plan
+        from abm.sweeps.runner import SweepError, open_executor, run_plan
 
     # where the runs execute in this process (--workers 1), a Ctrl-C is held again until the
-    # first run's first hour is done: that hour loads the compiled code here (first_hour)
+    # first run's first hour is done: that hour loads the compiled code here (run_plan's
+    # first_hour; with other executors it is released before the runs start)
     with InterruptHold() as hold:
         # the first call tells how many runs are already written
         progress = RunProgress(label, unit="run", quiet=args.quiet, smoothing=0.1, hold=hold)
@@ -136,8 +137,6 @@ def run_with_progress(plan: Plan, args: argparse.Namespace, label: str, heading:
         start = time.monotonic()
         try:
             with open_executor(args.workers, args.scheduler) as (executor, describe, slots):
-                if not isinstance(executor, SerialExecutor):
-                    hold.release()  # the runs load their code in other processes
                 if not args.quiet:
                     print(f"{heading} on {describe}", file=sys.stderr)
                 manifest = run_plan(plan, Path(args.out), executor, slots=slots,

@@ -396,19 +396,22 @@ def run_plan(plan: Plan, out: str | Path, executor: Executor | None = None, *,
         resume: carry on the runs in ``out``, running only the runs without a row.
         restart: discard the runs in ``out`` and start again.
         progress: called as ``progress(done, total)`` once at the start and after every run.
-        first_hour: called once, in this process, after the first hour of the first run, where
-            the executor runs them here (a ``SerialExecutor``; its first hour loads the
-            compiled code: ``abm sweep --workers 1`` holds a Ctrl-C until then,
-            ``abm/cli/interrupts.py``); not called with other executors.
+        first_hour: called once, in this process: after the first hour of the first run
+            where the executor runs them here (a ``SerialExecutor``: that hour loads the
+            compiled code, and ``abm sweep --workers 1`` holds a Ctrl-C until then,
+            ``abm/cli/interrupts.py``), else before the runs start (they load it elsewhere).
 
     Raises:
         SweepError: a run failed or a worker died; finished runs are kept (resume later).
     """
     out = Path(out)
     executor = executor or SerialExecutor()
+    if first_hour is not None and not isinstance(executor, SerialExecutor):
+        first_hour()
+        first_hour = None
     with folder_lock(out):
         return _run_locked(plan, out, executor, slots, describe, resume, restart, progress,
-                           first_hour if isinstance(executor, SerialExecutor) else None)
+                           first_hour)
 
 
 def _run_locked(plan: Plan, out: Path, executor: Executor, slots: int, describe: str,
