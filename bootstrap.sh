@@ -5,6 +5,8 @@
 #   ./bootstrap.sh test     plus the test tools (pytest, hypothesis, scipy, ruff, playwright), the
 #                           dashboard, PyPSA (the [grid] extra, for the export test) and
 #                           Chromium for the browser tests (apt-get, when root)
+# Versions: those of constraints.txt (the set CI tests); ABM_UNPINNED=1 installs the newest that
+# pyproject.toml's ranges allow instead (tools/freeze_constraints.sh)
 set -eu
 cd "$(dirname "$0")"
 extras=""
@@ -36,7 +38,11 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import sys; sys.exit(sys.
 fi
 echo "bootstrap: installing geoinference-abm$extras into .venv"
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".$extras"
+if [ -n "${ABM_UNPINNED:-}" ]; then
+    .venv/bin/python -m pip install --quiet -e ".$extras"
+else
+    .venv/bin/python -m pip install --quiet --constraint constraints.txt -e ".$extras"
+fi
 if [ "${1:-}" = "test" ] && [ ! -x /usr/bin/chromium ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "bootstrap: installing chromium and chromium-driver with apt-get (browser tests)"
