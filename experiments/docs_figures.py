@@ -35,9 +35,13 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from abm.report.results import Run
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -1053,28 +1057,147 @@ def _gorka() -> str:
 
 
 @functools.cache
-def placement_policies() -> dict[str, dict]:
-    """The summaries of experiments/scenarios/placement_{average,marginal}.toml (the week)."""
-    from abm.config.scenario import load_scenario
-    from abm.market.run import run_market
+def placement_policies() -> dict[str, Run]:
+    """The runs of experiments/scenarios/placement_{average,marginal}.toml (the week, in
+    memory: about a second each)."""
+    from abm.api import simulate
 
-    out = {}
-    for signal in ("average", "marginal"):
-        with tempfile.TemporaryDirectory() as tmp:
-            scn = load_scenario(ROOT / "experiments" / "scenarios" / f"placement_{signal}.toml")
-            out[signal] = run_market(scn, Path(tmp) / "run")
-    return out
+    return {signal: simulate(ROOT / "experiments" / "scenarios" / f"placement_{signal}.toml",
+                             operator_detail=False)
+            for signal in ("average", "marginal")}
 
 
-@figure("published-placement-policy", cheap=False)
+@figure("published-placement-policy")
 def _placement_policy() -> str:
     s = placement_policies()
-    avg, mar = s["average"], s["marginal"]
+    avg, mar = s["average"].summary, s["marginal"].summary
     return (f"with placement on average carbon instead of marginal carbon, attributed (average) "
             f"emissions are "
             f"{100 * (avg['emissions_average_kg'] / mar['emissions_average_kg'] - 1):+.1f} % and "
             f"system emissions "
             f"{100 * (avg['emissions_system_kg'] / mar['emissions_system_kg'] - 1):+.1f} %")
+
+
+PLACEMENT_ZONES = 8  # the zones shown: those whose system emissions differ most
+PLACEMENT_RUNS = {"case": "average", "reference": "marginal"}  # the comparison's two runs
+
+
+def _margins(run: Run) -> pd.Series:
+    """Per zone-hour of a run, the technology on its margin; reservoir water moved between
+    hours as ``water for <technology>``, the zone's fuel-burning unit that it stands for (found
+    by its emission factor, docs/grid.md), or ``water, nothing burnt``."""
+    z = run.zones
+    fleet = run.market.grid.market.fleet
+    zone_ids = np.array([zone.id for zone in run.scenario.zones])
+    units = pd.DataFrame({"zone": zone_ids[fleet.zone],
+                          "technology": np.array(fleet.technologies)[fleet.technology],
+                          "kg_per_mwh": fleet.emission_kg_per_mwh})
+    units = units[units.kg_per_mwh > 0].drop_duplicates(["zone", "kg_per_mwh"])
+    water = z.marginal_technology == "hydro"
+    found = z[water].merge(units, how="left", left_on=["zone", "marginal_carbon_kg_per_mwh"],
+                           right_on=["zone", "kg_per_mwh"])
+    if ((found.marginal_carbon_kg_per_mwh > 0) & found.kg_per_mwh.isna()).any():
+        raise RuntimeError("a reservoir's marginal factor matches none of its zone's units")
+    named = np.where(found.kg_per_mwh.notna(), "water for " + found.technology.astype(str),
+                     "water, nothing burnt")
+    return z.marginal_technology.mask(water, pd.Series(named, index=z.index[water]))
+
+
+@functools.cache
+def placement_by(by: str) -> pd.DataFrame:
+    """``abm.report.zone_effects.system_emissions_by`` of the two placement runs (on average
+    carbon the case, on marginal carbon the reference), by ``zone`` or by
+    ``marginal_technology`` (reservoir water by what it stands for: :func:`_margins`); checked
+    to add up to each run's totals on the three bases."""
+    from abm.report.zone_effects import system_emissions_by
+
+    runs = {k: placement_policies()[signal] for k, signal in PLACEMENT_RUNS.items()}
+    out = system_emissions_by(*(r.zones.assign(marginal_technology=_margins(r))
+                                for r in runs.values()), by=by)
+    for k, r in runs.items():
+        for basis in ("average", "marginal", "system"):
+            got, want = out[f"emissions_{basis}_kg_{k}"].sum(), r.summary[f"emissions_{basis}_kg"]
+            if not np.isclose(got, want, rtol=1e-9):
+                raise RuntimeError(f"{r.label}: {basis} emissions by {by} add up to {got} kg, "
+                                   f"the run's are {want} kg")
+    return out
+
+
+def _pair(values: list[float], fmt: str) -> str:
+    """The two runs' values as ``a / b`` in ``fmt``, a NaN as "-"."""
+    return " / ".join("-" if np.isnan(v) else fmt.format(v) for v in values)
+
+
+def _placement_row(by: pd.DataFrame, label: str, gen: pd.Series) -> dict[str, str]:
+    """A row of the placement table: the zones of ``by`` together (the technology on the
+    margin only for one zone), ``gen`` their change in generation by technology (MWh)."""
+    energy = [by[f"dc_energy_mwh_{k}"].sum() for k in PLACEMENT_RUNS]
+
+    def per_mwh(basis: str) -> list[float]:
+        return [by[f"emissions_{basis}_kg_{k}"].sum() / e if e > 0 else np.nan
+                for k, e in zip(PLACEMENT_RUNS, energy, strict=True)]
+    margins = [("-" if not t else t if s > 0.995 else f"{t} {100 * s:.0f} %")
+               for t, s in ((by[f"marginal_technology_{k}"].iloc[0],
+                             by[f"marginal_technology_share_{k}"].iloc[0])
+                            for k in PLACEMENT_RUNS)] if len(by) == 1 else []
+    gen = gen[gen.abs() >= 50.0].sort_values(ascending=False) / 1e3  # shown: 0.1 GWh or more
+    return {"zone": label,
+            "data-centre load (MWh)": _pair(energy, "{:,.0f}"),
+            "average g/kWh": _pair(per_mwh("average"), "{:.0f}"),
+            "marginal g/kWh": _pair(per_mwh("marginal"), "{:.0f}"),
+            "on the margin (share of the MWh)": " / ".join(dict.fromkeys(margins)),
+            "generation change (GWh)": _signed(gen, "{:+,.1f}"),
+            "system emissions change (kt)": f"{by.emissions_system_change_kg.sum() / 1e6:+,.2f}"}
+
+
+@figure("published-placement-zones")
+def _placement_zones() -> str:
+    from abm.report.zone_effects import generation_change
+
+    runs = placement_policies()
+    by = placement_by("zone")
+    gen = generation_change(*(runs[s].zones for s in PLACEMENT_RUNS.values()))
+    gen = gen.drop(columns="emissions_kg")
+    top = by.emissions_system_change_kg.abs().sort_values(ascending=False).index[
+        :PLACEMENT_ZONES]
+    rest = by.index.difference(top)
+    rows = [_placement_row(by.loc[[z]], z, gen.loc[z]) for z in top]
+    rows.append(_placement_row(by.loc[rest], f"the other {len(rest)} zones",
+                               gen.loc[rest].sum()))
+    rows.append(_placement_row(by, "all zones", gen.sum()))
+    return table(pd.DataFrame(rows))
+
+
+@figure("published-placement-checks")
+def _placement_checks() -> str:
+    runs = [placement_policies()[s] for s in PLACEMENT_RUNS.values()]
+    a, m = (r.zones for r in runs)
+    if not a[["hour", "zone"]].equals(m[["hour", "zone"]]):
+        raise RuntimeError("the two placement runs' zones tables differ in their rows")
+    without = ((a.emissions_kg - a.emissions_system_kg)
+               - (m.emissions_kg - m.emissions_system_kg)).abs().max()
+    status_quo = [(z.emissions_system_kg - z.relocation_effect_kg).sum() / 1e6 for z in (a, m)]
+    shed = sum(z[c].sum() for z in (a, m) for c in ("shed_mw", "reference_shed_mw"))
+    moved = int((~np.isclose(a.marginal_carbon_kg_per_mwh, m.marginal_carbon_kg_per_mwh)).sum())
+    beyond = [(r.summary["emissions_system_kg"] - r.summary["emissions_marginal_kg"]) / 1e3
+              for r in runs]
+    return ("without the data-centre load both runs' zones emit the same in every hour"
+            if without < 1e-3 else f"without the data-centre load the runs' zone emissions "
+            f"differ by up to {without:,.3f} kg in an hour") + (
+        f"; the status quo's system emissions are {_pair(status_quo, '{:,.2f}')} kt; "
+        + ("neither sheds load" if shed == 0 else f"{shed:,.1f} MWh of load is shed")
+        + f"; a zone's marginal factor differs between the runs in {moved} of {len(a):,} "
+        f"zone-hours; and system emissions exceed marginal attribution by "
+        f"{_pair(beyond, '{:,.0f}')} t")
+
+
+@figure("published-placement-margins")
+def _placement_margins() -> str:
+    by = placement_by("marginal_technology")
+    by = by.loc[by.emissions_system_change_kg.abs().sort_values(ascending=False).index]
+    return "; ".join(
+        f"{tech}: {_pair([r.dc_energy_mwh_case / 1e3, r.dc_energy_mwh_reference / 1e3], '{:,.1f}')}"
+        f" GWh ({r.emissions_system_change_kg / 1e6:+,.2f} kt)" for tech, r in by.iterrows())
 
 
 # -- figures: adoption of follow-the-green (slow: a sweep of 33 runs of the week) -------------

@@ -134,6 +134,7 @@ def explain(results: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     emissions there); and the two runs' cost parts (USD: energy, carbon, rent, network,
     migration). Each rerun's system emissions and cost equal the sweep's (checked)."""
     from abm.api import simulate
+    from abm.report.zone_effects import generation_change, technologies
     from abm.sweeps.spec import load_spec
 
     m = means(results)
@@ -159,16 +160,13 @@ def explain(results: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
                        "flexible_share_pct": float(share), "part": part, "cost_usd": usd}
                       for part, usd in cost_parts(s).items()]
             runs[label] = run.zones
-        gen = [c for c in runs["case"].columns if c.startswith("gen_") and c.endswith("_mw")]
-        case, ref = (runs[k].groupby("zone")[[*gen, "emissions_kg"]].sum()
-                     for k in ("case", "reference"))
-        d = case - ref  # hourly steps: MW summed over hours is MWh
+        d = generation_change(runs["case"], runs["reference"])
         for zone, z in d.iterrows():
-            for col in gen:
+            for technology in technologies(runs["case"]):
                 rows.append({"mode": mode, "deadline_hours": int(cell.deadline_hours),
                              "flexible_share_pct": float(cell.flexible_share_pct),
-                             "zone": zone, "technology": col[4:-3],
-                             "generation_change_mwh": float(z[col]),
+                             "zone": zone, "technology": technology,
+                             "generation_change_mwh": float(z[technology]),
                              "zone_emissions_change_kg": float(z.emissions_kg)})
     return pd.DataFrame(rows), pd.DataFrame(costs)
 

@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 
 from abm.files import write_atomic
 from abm.market.reporters import EVENT_VALUES
+from abm.report.zone_effects import technologies
 
 # fixed colours, so a technology looks the same in every figure
 TECHNOLOGY_COLOURS = {
@@ -109,11 +110,6 @@ def zone_load_figure(zones: pd.DataFrame, title: str) -> Figure:
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7, ncol=1)
     ax.margins(x=0)
     return fig
-
-
-def technologies(zones: pd.DataFrame) -> list[str]:
-    """The technologies of a zones table, from its ``gen_<technology>_mw`` columns."""
-    return [c[4:-3] for c in zones.columns if c.startswith("gen_") and c.endswith("_mw")]
 
 
 def generation_figure(zones: pd.DataFrame, zone: str, title: str) -> Figure:
