@@ -1058,8 +1058,8 @@ def _gorka() -> str:
 
 @functools.cache
 def placement_policies() -> dict[str, Run]:
-    """The runs of experiments/scenarios/placement_{average,marginal}.toml (the week, in
-    memory: about a second each)."""
+    """The runs of experiments/scenarios/placement_{average,marginal}.toml (the week, tables
+    in memory)."""
     from abm.api import simulate
 
     return {signal: simulate(ROOT / "experiments" / "scenarios" / f"placement_{signal}.toml",
@@ -1128,6 +1128,14 @@ def _pair(values: list[float], fmt: str) -> str:
     return " / ".join("-" if np.isnan(v) else fmt.format(v) for v in values)
 
 
+def _margin(technology: str, share: float) -> str:
+    """A zone's technology on the margin and its share of the MWh ("coal 79 %"; alone from
+    99.5 %; "-" where no load ran)."""
+    if not technology:
+        return "-"
+    return technology if share > 0.995 else f"{technology} {100 * share:.0f} %"
+
+
 def _placement_row(by: pd.DataFrame, label: str, gen: pd.Series) -> dict[str, str]:
     """A row of the placement table: the zones of ``by`` together (the technology on the
     margin only for one zone), ``gen`` their change in generation by technology (MWh)."""
@@ -1136,11 +1144,10 @@ def _placement_row(by: pd.DataFrame, label: str, gen: pd.Series) -> dict[str, st
     def per_mwh(basis: str) -> list[float]:
         return [by[f"emissions_{basis}_kg_{k}"].sum() / e if e > 0 else np.nan
                 for k, e in zip(PLACEMENT_RUNS, energy, strict=True)]
-    margins = [("-" if not t else t if s > 0.995 else f"{t} {100 * s:.0f} %")
-               for t, s in ((by[f"marginal_technology_{k}"].iloc[0],
-                             by[f"marginal_technology_share_{k}"].iloc[0])
-                            for k in PLACEMENT_RUNS)] if len(by) == 1 else []
-    gen = gen[gen.abs() >= 50.0].sort_values(ascending=False) / 1e3  # shown: 0.1 GWh or more
+    margins = [] if len(by) > 1 else [_margin(by[f"marginal_technology_{k}"].iloc[0],
+                                                by[f"marginal_technology_share_{k}"].iloc[0])
+                                        for k in PLACEMENT_RUNS]
+    gen = gen[gen.abs() >= 50.0].sort_values(ascending=False) / 1e3  # 0.05 GWh or more
     return {"zone": label,
             "data-centre load (MWh)": _pair(energy, "{:,.0f}"),
             "average g/kWh": _pair(per_mwh("average"), "{:.0f}"),
@@ -1181,7 +1188,8 @@ def _placement_checks() -> str:
     moved = int((~np.isclose(a.marginal_carbon_kg_per_mwh, m.marginal_carbon_kg_per_mwh)).sum())
     beyond = [(r.summary["emissions_system_kg"] - r.summary["emissions_marginal_kg"]) / 1e3
               for r in runs]
-    return ("without the data-centre load both runs' zones emit the same in every hour"
+    return ("without the data-centre load both runs' zones emit the same in every hour (to "
+            "1 g)"
             if without < 1e-3 else f"without the data-centre load the runs' zone emissions "
             f"differ by up to {without:,.3f} kg in an hour") + (
         f"; the status quo's system emissions are {_pair(status_quo, '{:,.2f}')} kt; "
