@@ -1071,11 +1071,21 @@ def placement_policies() -> dict[str, Run]:
 def _placement_policy() -> str:
     s = placement_policies()
     avg, mar = s["average"].summary, s["marginal"].summary
+    none = default_week()[0]["emissions_system_kg"]  # the same world and seed, no carbon price
     return (f"with placement on average carbon instead of marginal carbon, attributed (average) "
             f"emissions are "
             f"{100 * (avg['emissions_average_kg'] / mar['emissions_average_kg'] - 1):+.1f} % and "
             f"system emissions "
-            f"{100 * (avg['emissions_system_kg'] / mar['emissions_system_kg'] - 1):+.1f} %")
+            f"{100 * (avg['emissions_system_kg'] / mar['emissions_system_kg'] - 1):+.1f} %. "
+            f"Against the default week without a carbon price ({none / 1e6:.2f} kt of system "
+            f"emissions), the price on average carbon gives "
+            f"{100 * (avg['emissions_system_kg'] / none - 1):+.1f} % "
+            f"({avg['emissions_system_kg'] / 1e6:.2f} kt), "
+            f"the price on marginal carbon "
+            f"{100 * (mar['emissions_system_kg'] / none - 1):+.1f} % "
+            f"({mar['emissions_system_kg'] / 1e6:.2f} kt)"
+            + (": in this week, priced on average carbon, the load makes the grid emit more "
+               "than with no carbon price at all" if avg["emissions_system_kg"] > none else ""))
 
 
 PLACEMENT_ZONES = 8  # the zones shown: those whose system emissions differ most
