@@ -17,11 +17,13 @@ Usage (from the repository root)::
     python experiments/docs_figures.py --check        # exit 1 naming every stale region
     python experiments/docs_figures.py --list         # the figures, cheap or slow, and where
 
-Figures are *cheap* (seconds; ``tests/test_docs_figures.py`` recomputes them and fails on a
-stale doc) or *slow* (minutes: the grid experiments; checked here with ``--check``). A figure
-that reads the project's research data (``../shared``, not distributed) is skipped where that
-data is absent. A new figure: a function returning Markdown, decorated with ``@figure(...)``,
-and a marked region in a doc (docs/reproduce.md, "Figures in the docs").
+Figures are *cheap* (seconds) or *slow* (the grid experiments, a sweep: about a minute
+together; ``--cheap`` leaves them out); ``tests/test_docs_figures.py`` recomputes both and fails
+on a stale doc. A figure may also draw files into docs/ (a PNG, a CSV: its ``files``), which
+only a run that rewrites the docs writes, never ``--check`` or the tests. A figure that reads
+the project's research data (``../shared``, not distributed) is skipped where that data is
+absent. A new figure: a function returning Markdown, decorated with ``@figure(...)``, and a
+marked region in a doc (docs/reproduce.md, "Figures in the docs").
 """
 
 from __future__ import annotations
@@ -52,13 +54,15 @@ MARKER = re.compile(r"<!-- figure:(?P<name>[a-z0-9-]+) -->(?P<body>.*?)<!-- /fig
 
 @dataclass(frozen=True)
 class Figure:
-    """A figure: its name, how to compute it (Markdown), whether the test suite recomputes it
-    (``cheap``), and the files it needs (it is skipped where one is absent)."""
+    """A figure: its name, how to compute it (Markdown), whether it takes seconds (``cheap``)
+    or longer, the files it needs (it is skipped where one is absent), and what writes the
+    files it draws into docs/ (``files``; only when the docs are rewritten)."""
 
     name: str
     compute: Callable[[], str]
     cheap: bool
     needs: tuple[Path, ...] = ()
+    files: Callable[[], None] | None = None
 
     def available(self) -> bool:
         """Whether every file the figure reads exists here."""
@@ -68,12 +72,13 @@ class Figure:
 FIGURES: dict[str, Figure] = {}
 
 
-def figure(name: str, *, cheap: bool = True, needs: tuple[Path, ...] = ()):
+def figure(name: str, *, cheap: bool = True, needs: tuple[Path, ...] = (),
+           files: Callable[[], None] | None = None):
     """Register the decorated function as the figure ``name``."""
     def register(compute: Callable[[], str]) -> Callable[[], str]:
         if name in FIGURES:
             raise ValueError(f"figure {name!r} registered twice")
-        FIGURES[name] = Figure(name, compute, cheap, needs)
+        FIGURES[name] = Figure(name, compute, cheap, needs, files)
         return compute
     return register
 
@@ -1222,20 +1227,23 @@ def _placement_margins() -> str:
 
 @functools.cache
 def adoption() -> pd.DataFrame:
-    """experiments/sweeps/adoption.toml run (out/sweep-adoption), its figure and CSV written to
-    docs/ (``experiments/adoption_figure.py``); the mean and range over seeds per share."""
+    """experiments/sweeps/adoption.toml run afresh (in a temporary folder), summarised by
+    ``experiments/adoption_figure.py``: the mean and range over seeds per share."""
     from abm.api import sweep
 
-    results = sweep(ROOT / "experiments" / "sweeps" / "adoption.toml", workers=None,
-                    out=ROOT / "out" / "sweep-adoption")
-    draw = _module("adoption_figure")
-    t = draw.summarise(results)
-    draw.figure(t, DOCS / "adoption.png")
+    results = sweep(ROOT / "experiments" / "sweeps" / "adoption.toml", workers=None)
+    return _module("adoption_figure").summarise(results)
+
+
+def _adoption_files() -> None:
+    """docs/adoption.png and docs/adoption.csv from the sweep
+    (``experiments/adoption_figure.py``)."""
+    t = adoption()
+    _module("adoption_figure").figure(t, DOCS / "adoption.png")
     t.to_csv(DOCS / "adoption.csv", float_format="%.6g")
-    return t
 
 
-@figure("market-adoption", cheap=False)
+@figure("market-adoption", cheap=False, files=_adoption_files)
 def _adoption() -> str:
     t = adoption().xs("mean", axis=1, level=1)
     ends = t.loc[[t.index.min(), t.index.max()]]
@@ -1299,15 +1307,17 @@ def _headroom_variants() -> str:
     return table(out, {v: "{:,.0f}" for v in variants})
 
 
-@figure("headroom-figure", cheap=False)
-def _headroom_figure() -> str:
-    """docs/headroom.png, as ``abm headroom --out`` draws it (slow only in that it writes a
-    file: the tests never write into docs/)."""
+def _headroom_files() -> None:
+    """docs/headroom.png, as ``abm headroom --out`` draws it."""
     from abm.report.figures import save
     from abm.report.headroom_figures import headroom_variants_figure
 
     save(headroom_variants_figure(headroom(), "default: headroom under the annual peak"),
          DOCS / "headroom.png")
+
+
+@figure("headroom-figure", files=_headroom_files)
+def _headroom_figure() -> str:
     return ("![Headroom of the default zones by variant and share, % of peak (colour) and MW "
             "(written)](headroom.png)")
 
@@ -1712,6 +1722,10 @@ def main(argv: list[str] | None = None) -> int:
     skipped = sorted(set(names) - set(values))
     if skipped:
         print(f"skipped (their research data is absent): {skipped}", file=sys.stderr)
+    if not args.check:  # the files figures draw into docs/ (never when checking)
+        for name in values:
+            if (files := FIGURES[name].files) is not None:
+                files()
     out_of_date = []
     for path in docs():
         text = path.read_text()

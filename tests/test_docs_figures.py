@@ -1,6 +1,6 @@
 """Figures in the docs are written by experiments/docs_figures.py: the marked regions are
-rewritten and checked by hand-made cases, every marker names a registered figure, and the cheap
-figures in the docs are what the script computes now (a stale doc fails here)."""
+rewritten and checked by hand-made cases, every marker names a registered figure, and every
+figure in the docs, cheap or slow, is what the script computes now (a stale doc fails here)."""
 
 from __future__ import annotations
 
@@ -72,16 +72,40 @@ def test_every_marker_in_the_docs_names_a_figure_and_every_figure_is_used(figure
     assert set(figures.FIGURES) <= set(used), sorted(set(figures.FIGURES) - set(used))
 
 
-def test_the_cheap_figures_in_the_docs_are_up_to_date(figures):
-    """Recompute every cheap figure that can be computed here (those reading the research
-    data need ``../shared``) and compare it with every doc quoting it."""
-    names = [n for n, f in figures.FIGURES.items() if f.cheap]
+def _stale(figures, cheap: bool) -> None:
+    """Recompute every cheap (or slow) figure that can be computed here (those reading the
+    research data need ``../shared``) and compare it with every doc quoting it."""
+    names = [n for n, f in figures.FIGURES.items() if f.cheap == cheap]
     values = figures.compute(names)
-    assert values, "no cheap figure could be computed"
+    assert values, "no figure could be computed"
     stale = [f"{path.relative_to(ROOT)}: {name}" for path in figures.docs()
              for name in figures.stale(path.read_text(), values)]
     assert not stale, ("stale figures (run python experiments/docs_figures.py): "
                        + ", ".join(stale))
+
+
+def test_the_cheap_figures_in_the_docs_are_up_to_date(figures):
+    _stale(figures, cheap=True)
+
+
+def test_the_slow_figures_in_the_docs_are_up_to_date(figures):
+    """The grid experiments, the adoption sweep and the other runs of the week (about a
+    minute of CPU together)."""
+    _stale(figures, cheap=False)
+
+
+def test_only_a_rewrite_draws_a_figures_files(figures, monkeypatch, tmp_path):
+    """A figure's files (its PNG, its CSV in docs/) are drawn when the docs are rewritten,
+    never by ``--check`` (nor by the tests, which only compute)."""
+    drawn = []
+    name = "test-files-only-on-rewrite"
+    monkeypatch.setitem(figures.FIGURES, name, figures.Figure(
+        name, lambda: "x", True, (), lambda: drawn.append(1)))
+    monkeypatch.setattr(figures, "docs", lambda: [])  # no doc is read or written
+    assert figures.main(["--check", name]) == 0
+    assert drawn == []
+    assert figures.main([name]) == 0
+    assert drawn == [1]
 
 
 def test_thousands_of_usd_that_round_to_zero_print_without_a_sign(figures):
