@@ -38,10 +38,11 @@ def network(lines: list[tuple[int, int, float, float]], n_zones: int) -> Network
 def market(units: list[dict], lines: list[tuple[int, int, float, float]], n_zones: int,
            carbon: float | list[float] = 0.0, mean_load_mw: float | list[float] = 1.0,
            calibration_carbon: float | None = None, water: list[float] | None = None,
-           calibrate_prices: bool = True) -> GridMarket:
+           calibrate_prices: bool = True, moved_water: str = "displaced_unit") -> GridMarket:
     """A market with a flat demand shape: background demand ``mean_load_mw`` every hour;
     availability calibrated under ``calibration_carbon`` (default: ``carbon``); ``water``:
-    each zone's water value (USD/MWh, every month; NaN or None: no reservoir)."""
+    each zone's water value (USD/MWh, every month; NaN or None: no reservoir), moved water
+    counted by the rule ``moved_water``."""
     def per_zone(x):
         return None if x is None else np.broadcast_to(np.asarray(x, dtype=float), (n_zones,))
 
@@ -50,7 +51,8 @@ def market(units: list[dict], lines: list[tuple[int, int, float, float]], n_zone
                       np.ones((n_zones, 12, 24)), np.array(per_zone(mean_load_mw)),
                       per_zone(carbon), PRICE_CAP,
                       calibration_carbon_price_usd_per_t=per_zone(calibration_carbon),
-                      water_value_usd_per_mwh=values, calibrate_prices=calibrate_prices)
+                      water_value_usd_per_mwh=values, calibrate_prices=calibrate_prices,
+                      moved_water=moved_water)
 
 
 RANDOM_TECHS = ("nuclear", "coal", "gas_ccgt", "gas_ocgt", "oil")

@@ -55,17 +55,19 @@ def test_calibration_by_hand(calibrate_prices):
     assert m.clear(m.background_mw + 100).price_usd_per_mwh == pytest.approx([40.0 + markup])
 
 
-def reservoir_zone(water: float, calibrate_prices: bool = True):
+def reservoir_zone(water: float, calibrate_prices: bool = True,
+                   moved_water: str = "displaced_unit"):
     """Nuclear 450 MW available (10 $/MWh); hydro 400 MW at an annual capacity factor of 0.3,
     half run-of-river and half reservoir (water value ``water``); coal 300 MW (20 $/MWh, 850
-    kg/MWh); gas 300 MW (40 $/MWh, 360 kg/MWh). Load 1,000 MW, target 200 kg/MWh."""
+    kg/MWh); gas 300 MW (40 $/MWh, 360 kg/MWh). Load 1,000 MW, target 200 kg/MWh; moved water
+    counted by the rule ``moved_water``."""
     units = [dict(tech="nuclear", mw=500, fuel=10, avail=0.9),
              dict(tech="hydro", mw=200, avail=0.3, calibrated=True),
              dict(tech="hydro", mw=200, avail=0.3, calibrated=True, reservoir=True, tranche=2),
              dict(tech="coal", mw=300, fuel=20, co2=0.85),
              dict(tech="gas_ccgt", mw=300, fuel=40, co2=0.36)]
     return market(units, [], 1, mean_load_mw=1000.0, water=[water],
-                  calibrate_prices=calibrate_prices)
+                  calibrate_prices=calibrate_prices, moved_water=moved_water)
 
 
 def test_water_value_sets_the_price_and_moved_water_carries_what_it_displaces():
@@ -101,6 +103,42 @@ def test_water_value_sets_the_price_and_moved_water_carries_what_it_displaces():
     assert d.generation_mw[0, TECHNOLOGIES.index("gas_ccgt")] == pytest.approx(100 - room)
     assert d.emissions_kg - base.emissions_kg == pytest.approx([room * 360 + (100 - room) * 360])
     assert d.generation_mw[0, COAL] == pytest.approx(200_000 / 850)  # not committed further
+
+
+@pytest.mark.parametrize(("rule", "factor"), [("displaced_unit", 360.0), ("nothing_burnt", 0.0)])
+def test_moved_water_is_counted_by_the_scenarios_rule(rule, factor):
+    """The case above under each rule of ``[grid] moved_water``: the same prices and dispatch
+    (the rule counts moved water, it does not move it), and the status quo emits 200 t/h
+    either way (the reservoir at its scheduled release emits nothing). Moved water carries
+    gas's 360 kg/MWh under ``displaced_unit`` and nothing under ``nothing_burnt``: the
+    reservoir's factor, the zone's marginal factor, the change in emissions and its part from
+    moved water (``moved_water_kg``) for 10 MW more or less; 100 MW more is the reservoir's
+    42.65 MW of room at that factor plus 57.35 MW of gas at 360."""
+    m = reservoir_zone(33.0, moved_water=rule)
+    cal = m.set_hour(1, 0, np.zeros(1), np.array([200.0]), np.array([38.0]))
+    assert cal.reservoir_factor_kg_per_mwh == pytest.approx([factor])
+    base = m.clear(m.background_mw)
+    assert base.emissions_kg == pytest.approx([200_000.0])
+    assert base.moved_water_kg == pytest.approx([0.0], abs=1e-9)
+    for delta in (10.0, -10.0):
+        d = m.clear(m.background_mw + delta)
+        assert d.price_usd_per_mwh == pytest.approx([38.0])
+        assert d.marginal_technology.tolist() == [TECHNOLOGIES.index("hydro")]
+        assert d.marginal_carbon_kg_per_mwh == pytest.approx([factor])
+        assert d.emissions_kg - base.emissions_kg == pytest.approx([factor * delta], abs=1e-9)
+        assert d.moved_water_kg == pytest.approx([factor * delta], abs=1e-9)
+    room = 200 - (1000 - 450 - 200_000 / 850) / 2
+    d = m.clear(m.background_mw + 100)
+    assert d.price_usd_per_mwh == pytest.approx([45.0])
+    assert d.generation_mw[0, TECHNOLOGIES.index("gas_ccgt")] == pytest.approx(100 - room)
+    assert d.emissions_kg - base.emissions_kg == pytest.approx([room * factor
+                                                                + (100 - room) * 360])
+    assert d.moved_water_kg == pytest.approx([room * factor], abs=1e-9)
+
+
+def test_an_unknown_moved_water_rule_is_refused():
+    with pytest.raises(ValueError, match="displaced_unit, nothing_burnt"):
+        reservoir_zone(33.0, moved_water="spilled")
 
 
 def test_committed_units_offer_below_a_low_water_value_and_spilled_water_is_clean():

@@ -109,6 +109,8 @@ BAD_CASES = [
     ("missing field", ("demand_mw = 10.0", ""), "operators[0].classes[0].demand_mw", "required"),
     ("bad choice", ("[policy]", '[policy]\nplacement_signal = "lifecycle"'),
      "policy.placement_signal", "allowed: marginal, average"),
+    ("bad moved-water rule", ("[policy]", '[grid]\nmoved_water = "spilled"\n[policy]'),
+     "grid.moved_water", "allowed: displaced_unit, nothing_burnt"),
     ("zero hours", ("hours = 3", "hours = 0"), "scenario.hours", ">= 1"),
     ("capacity share above one", ('id = "op"', 'id = "op"\ncapacity_share = 1.5'),
      "operators[0].capacity_share", "<= 1"),
@@ -137,7 +139,7 @@ def test_bad_input_names_file_field_and_allowed(write_scenario, what, edit, fiel
     ("templates.batch", "budget_ms, deadline_hours, deferrable_share, diurnal_amplitude, "
                         "egress_gb_per_mwh, overhead_ms, state_gb_per_mw, stateful"),
     ("grid", "calibrate_prices, carbon_price_elsewhere_usd_per_t, carbon_price_usd_per_t, data, "
-             "interconnectors, scale"),
+             "interconnectors, moved_water, scale"),
     ("signals", "trace"),
     ("market", "allocation, expansion_fraction, expansion_lag_hours, expansion_review_hours, "
                "expansion_threshold, forecast_noise, grid_response, operator_detail, pricing, "

@@ -29,6 +29,7 @@ from abm.config.schema import (
     ACCOUNTING_BASES,
     CAPACITY_RULES,
     CARBON_SIGNALS,
+    MOVED_WATER_RULES,
     OBJECTIVES,
     Grid,
     Market,
@@ -286,6 +287,7 @@ def _grid(t: TableReader, source: str, donors: tuple[tuple[str, str], ...]) -> G
         data=data,
         stack_from=donors,
         calibrate_prices=t.boolean("calibrate_prices", Grid.calibrate_prices),
+        moved_water=t.string("moved_water", Grid.moved_water, choices=MOVED_WATER_RULES),
         scale=_scales(t.table("scale", {})),
     )
     lines.done()

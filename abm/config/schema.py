@@ -30,6 +30,8 @@ FOOTPRINT_KINDS = ("global", "continental", "home")
 ACCOUNTING_BASES = ("average", "marginal")
 OBJECTIVES = ("cost", "carbon")  # carbon: price-free, the carbon price x intensity only
 CAPACITY_RULES = ("listed", "unlimited", "local_demand")
+# how the technology market counts reservoir water moved between hours (docs/grid.md)
+MOVED_WATER_RULES = ("displaced_unit", "nothing_burnt")
 
 
 @dataclass(frozen=True)
@@ -176,6 +178,10 @@ class Grid:
         calibrate_prices: the technology market reproduces each hour's base price at the
             status quo (mark-ups on the offers, flows from the base prices); False: offers at
             cost (fuel, carbon, O&M, water values), each zone's carbon calibrated on its own.
+        moved_water: what reservoir water moved between hours displaces (MOVED_WATER_RULES):
+            ``displaced_unit``, the zone's fuel-burning unit whose cost is closest to the water
+            value (0 where the water value is below every such unit's cost);
+            ``nothing_burnt``, nothing that burns (factor 0 in every reservoir zone).
         scale: factors on figures of the grid tables (``[grid.scale.TABLE.COLUMN]``, selector
             -> factor), applied as the tables are read: the market and its calibration see the
             scaled figures as if the files said so (``abm.data.grid_scale``).
@@ -190,6 +196,7 @@ class Grid:
     data: str | None = None
     stack_from: tuple[tuple[str, str], ...] = ()
     calibrate_prices: bool = True
+    moved_water: str = "displaced_unit"
     scale: tuple[Scale, ...] = ()
 
 

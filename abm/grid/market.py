@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from abm.config.schema import MOVED_WATER_RULES, Grid
 from abm.data.grid_tables import GridData
 from abm.grid.availability import AvailabilityCalibration, daylight_shape
 from abm.grid.clearing import (
@@ -117,6 +118,8 @@ class GridMarket:
         calibration_line_capacity_mw: (L, 2) the lines' capacities in the observed year, which
             the calibration's flows use (default: the clearing's); a scenario's other
             capacities change the clearing given the calibrated hour.
+        moved_water: what reservoir water moved between hours displaces, one of
+            ``MOVED_WATER_RULES`` (``abm.grid.offers``; docs/grid.md).
     """
 
     def __init__(self, fleet: Fleet, network: Network, demand_shape: np.ndarray,
@@ -126,7 +129,12 @@ class GridMarket:
                  solar_shape: np.ndarray | None = None,
                  water_value_usd_per_mwh: np.ndarray | None = None,
                  calibrate_prices: bool = True,
-                 calibration_line_capacity_mw: np.ndarray | None = None) -> None:
+                 calibration_line_capacity_mw: np.ndarray | None = None,
+                 moved_water: str = Grid.moved_water) -> None:
+        if moved_water not in MOVED_WATER_RULES:
+            raise ValueError(f"moved_water is {moved_water!r}, not one of "
+                             f"{', '.join(MOVED_WATER_RULES)}")
+        self.moved_water = moved_water
         self.fleet = fleet
         self.network = network
         self.demand_shape = np.asarray(demand_shape, dtype=float)
@@ -164,12 +172,13 @@ class GridMarket:
                   carbon_price_usd_per_t: np.ndarray | None = None,
                   carbon_overrides: Mapping[str, float] | None = None,
                   calibrate_prices: bool = True,
-                  calibration_line_capacity_mw: np.ndarray | None = None) -> GridMarket:
+                  calibration_line_capacity_mw: np.ndarray | None = None,
+                  moved_water: str = Grid.moved_water) -> GridMarket:
         """The market of ``zone_ids`` from grid data. The generator carbon price is
         ``carbon_price_usd_per_t`` or else the data's schemes with ``carbon_overrides``; the
         calibration uses the data's (2024) scheme prices and ``calibration_line_capacity_mw``
         (default: the data's lines). ``zone_lat_lon`` (Z, 2), degrees, places each zone for
-        solar's day-night shape."""
+        solar's day-night shape; ``moved_water`` as in :class:`GridMarket`."""
         carbon = (data.carbon_prices(zone_ids, carbon_overrides)
                   if carbon_price_usd_per_t is None else carbon_price_usd_per_t)
         where = np.asarray(zone_lat_lon, dtype=float).reshape(len(zone_ids), 2)
@@ -180,7 +189,8 @@ class GridMarket:
                    calibration_carbon_price_usd_per_t=data.carbon_prices(zone_ids),
                    solar_shape=daylight_shape(where[:, 0], where[:, 1]),
                    water_value_usd_per_mwh=water, calibrate_prices=calibrate_prices,
-                   calibration_line_capacity_mw=calibration_line_capacity_mw)
+                   calibration_line_capacity_mw=calibration_line_capacity_mw,
+                   moved_water=moved_water)
 
     @property
     def technologies(self) -> tuple[str, ...]:
@@ -288,7 +298,8 @@ class GridMarket:
         merit = MeritOrder.of(self.fleet, cal.order, cal.offer_usd_per_mwh, available)
         g0, _ = _merit_dispatch(merit, produced)
         offers = hour_offers(self.fleet, merit, g0, self.water_value_usd_per_mwh[:, month - 1],
-                             price if self.calibrate_prices else None)
+                             price if self.calibrate_prices else None,
+                             moved_water=self.moved_water)
         self.offers = offers
         self.available_mw = offers.available_mw
         self.month = month

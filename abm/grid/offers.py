@@ -15,7 +15,9 @@ would serve the zone's next MW there sets its price:
   output above ``H0`` carries the emission factor of what that water displaces when it is used,
   the zone's fuel-burning unit whose cost is closest to the water value, or 0 if the water
   value is below every fuel-burning unit (water that would be spilled or displace carbon-free
-  output); output below ``H0`` saves that much (``reservoir_factor_kg_per_mwh``);
+  output); output below ``H0`` saves that much (``reservoir_factor_kg_per_mwh``). With
+  ``moved_water = "nothing_burnt"`` (``[grid]``) moved water displaces nothing that burns:
+  factor 0 in every reservoir zone;
 * **every other zone**: its cheapest unit with room at ``g0``, the part-loaded one (a thermal
   tranche, or nuclear, wind, solar where those are marginal). Where that unit has no output
   yet (the production ends exactly where a unit's capacity does), the last running unit offers
@@ -94,8 +96,8 @@ def displaced_factor(fleet: Fleet, cost_usd_per_mwh: np.ndarray,
 
 
 def hour_offers(fleet: Fleet, merit: MeritOrder, dispatch_mw: np.ndarray,
-                water_value_usd_per_mwh: np.ndarray, base_price_usd_per_mwh: np.ndarray | None
-                ) -> HourOffers:
+                water_value_usd_per_mwh: np.ndarray, base_price_usd_per_mwh: np.ndarray | None,
+                *, moved_water: str) -> HourOffers:
     """The hour's offers (see the module docstring).
 
     Args:
@@ -106,6 +108,8 @@ def hour_offers(fleet: Fleet, merit: MeritOrder, dispatch_mw: np.ndarray,
             none).
         base_price_usd_per_mwh: (Z,) the prices to reproduce; None: no mark-up (offers at
             cost, water at its value).
+        moved_water: what moved reservoir water displaces (``abm.config.schema.Grid``):
+            ``displaced_unit`` (:func:`displaced_factor`) or ``nothing_burnt`` (factor 0).
 
     A reservoir can give up to its installed capacity in the hour.
     """
@@ -161,7 +165,8 @@ def hour_offers(fleet: Fleet, merit: MeritOrder, dispatch_mw: np.ndarray,
     shift[merit.units] += shift_pad[valid]
     cost = _cost(merit, n)
     shift[res_units] = (water_eff + markup)[res_zone] - cost[res_units]
-    factor = displaced_factor(fleet, cost, water)
+    factor = (np.zeros(n_z) if moved_water == "nothing_burnt"
+              else displaced_factor(fleet, cost, water))
     emission = fleet.emission_kg_per_mwh.copy()
     emission[res_units] = factor[res_zone]
     offset = np.zeros(n_z)

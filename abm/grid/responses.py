@@ -275,6 +275,7 @@ class TechnologyMarket:
             zone_lat_lon=zone_lat_lon(scenario.regions, zone_ids),
             carbon_price_usd_per_t=generator_carbon_prices(data, scenario),
             calibrate_prices=scenario.grid.calibrate_prices,
+            moved_water=scenario.grid.moved_water,
             calibration_line_capacity_mw=observed.capacity_mw)
         self.technologies = self.market.technologies
         self.lines = tuple((line, zone_ids[a], zone_ids[b]) for line, (a, b) in zip(
