@@ -1268,14 +1268,20 @@ def adoption() -> pd.DataFrame:
     from abm.api import sweep
 
     results = sweep(ROOT / "experiments" / "sweeps" / "adoption.toml", workers=None)
-    return _module("adoption_figure").summarise(results)
+    return adoption_script().summarise(results)
+
+
+@functools.cache
+def adoption_script():
+    """experiments/adoption_figure.py."""
+    return _module("adoption_figure")
 
 
 def _adoption_files() -> None:
     """docs/adoption.png and docs/adoption.csv from the sweep
     (``experiments/adoption_figure.py``)."""
     t = adoption()
-    _module("adoption_figure").figure(t, DOCS / "adoption.png")
+    adoption_script().figure(t, DOCS / "adoption.png")
     t.to_csv(DOCS / "adoption.csv", float_format="%.6g")
 
 

@@ -28,6 +28,19 @@ def _minimum(a, b):
     return a if (a <= b or a != a) else b
 
 
+@numba.njit(cache=True, inline="always")
+def unit_energy(tau, mu, weight, price, pue, rent):
+    """One operator-region's energy cost, ``abm.core.costs.energy_cost`` for scalars, the same
+    operations in the same order: PUE (w price + tau mu) + w rent ($/MWh; ``tau`` $/t, ``mu``
+    t/MWh, ``weight`` the objective's price weight); the compiled passes' one copy of it
+    (``ahead_costs``, ``abm.market.energy``)."""
+    e = tau * mu
+    e += weight * price
+    e *= pue
+    e += weight * rent
+    return e
+
+
 @numba.njit(cache=True)
 def ahead_costs(price, carbon, base_price, base_carbon, hour, zone, tau, weight, pue, rent,
                 energy, placed):
@@ -49,11 +62,7 @@ def ahead_costs(price, carbon, base_price, base_carbon, hour, zone, tau, weight,
                 mu[z] = c[z] / 1e3
             for j in range(n_r):
                 z = zone[j]
-                e = tau[o, j] * mu[z]
-                e += weight * p[z]
-                e *= pue[j]
-                e += weight * rent[j]
-                energy[t, o, j] = e
+                energy[t, o, j] = unit_energy(tau[o, j], mu[z], weight, p[z], pue[j], rent[j])
                 placed[t, o, j] = c[z] * pue[j]
 
 

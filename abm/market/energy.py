@@ -8,11 +8,16 @@ with numpy five times (10,000 operators: benchmarks/RESULTS.md, "Seventh pass").
 numba); the market imports this module on first use.
 """
 
+# numba keys this file's cache on its bytes alone: digests of the modules whose names its
+# compiled code uses (tools/compiled_deps.py writes them; docs/architecture.md)
+# compiled with abm/core/backlog_loops.py 1db25a72b398
+
 from __future__ import annotations
 
 import numba
 import numpy as np
 
+from abm.core.backlog_loops import unit_energy
 from abm.core.instance import Instance
 from abm.core.signals import Signals
 
@@ -56,8 +61,6 @@ def _energy_and_carbon(price, mu, row, zone, tau, p, pue, rent, energy, placed):
         i = row[o]
         for j in range(n_r):
             z = zone[j]
-            # energy_cost: out = tau mu_t (mu_t = mu / 1e3); out += p price; out *= pue;
-            # out += p rent
-            energy[o, j] = (tau[o, j] * (mu[i, z] / 1e3) + p * price[i, z]) * pue[j] + p * rent[j]
+            energy[o, j] = unit_energy(tau[o, j], mu[i, z] / 1e3, p, price[i, z], pue[j], rent[j])
             if carbon:
                 placed[o, j] = mu[i, z] * pue[j]
