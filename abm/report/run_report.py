@@ -21,15 +21,15 @@ import io
 import logging
 import re
 import sys
-from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure as MplFigure
 
+from abm.config.differences import differences
 from abm.config.population import realise
 from abm.config.resolve import scenario_or_folder
 from abm.config.scenario import Scenario, check_hours, load_scenario
@@ -378,40 +378,17 @@ def _mean_mw(r: Run) -> float:
     return r.summary["demand_mwh"] / max(r.summary["hours"], 1)
 
 
-def _differences(base_run: Run, run: Run, limit: int = 8) -> list[str]:
-    base, scn = base_run.scenario, run.scenario
+def _differences(base_run: Run, run: Run, limit: int = 10) -> list[str]:
+    """The levers of ``run`` against the baseline: its mean demand where it differs, then
+    every setting of its scenario that differs (``abm.config.differences``), the first
+    ``limit``."""
     out = []
     if abs(_mean_mw(run) - _mean_mw(base_run)) > 1e-6 * _mean_mw(base_run):
         out.append(f"demand {_mean_mw(base_run):,.0f} -> {_mean_mw(run):,.0f} MW (mean)")
-    for section in ("policy", "market", "grid", "population"):
-        a, b = getattr(base, section), getattr(scn, section)
-        if a is None or b is None:
-            continue
-        out += [f"{section}.{f.name} = {_short(getattr(b, f.name))}" for f in fields(a)
-                if f.name != "operator_detail" and getattr(a, f.name) != getattr(b, f.name)]
-    listed = [sorted(Counter(o.strategy for o in s.operators).items()) for s in (base, scn)]
-    if listed[0] != listed[1]:
-        out.append("listed operators' strategies " + ", ".join(f"{n} {c}" for n, c in listed[1]))
-    zones = {z.id: z for z in base.zones}
-    for z in scn.zones:
-        if z.id in zones and z != zones[z.id]:
-            changed = [f.name for f in fields(z) if f.name not in ("assumed", "overridden")
-                       and getattr(z, f.name) != getattr(zones[z.id], f.name)]
-            out += [f"{z.id} {c.removesuffix('_kg_per_mwh')} {_short(getattr(zones[z.id], c))} "
-                    f"-> {_short(getattr(z, c))}" for c in changed]
-    regions = {g.id: g for g in base.regions}
-    out += [f"region {g.id} changed" for g in scn.regions if g.id in regions and g != regions[g.id]]
+    out += differences(base_run.scenario, run.scenario)
     if len(out) > limit:
         out = [*out[:limit], f"... and {len(out) - limit} more"]
     return out
-
-
-def _short(value: object) -> str:
-    if isinstance(value, tuple) and all(isinstance(v, tuple) and len(v) == 2 for v in value):
-        return "{" + ", ".join(f"{k}: {_short(v)}" for k, v in value) + "}"
-    if isinstance(value, tuple):
-        return "[" + ", ".join(_short(v) for v in value) + "]"
-    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _zone_means(r: Run) -> pd.DataFrame:
