@@ -168,3 +168,22 @@ def test_a_report_of_zones_without_background_load_says_headroom_is_not_computed
     assert "## Backlog and demand-response events" in text
     assert not (tmp_path / "r_figures" / "headroom.csv").exists()
     assert any("grid headroom is not computed" in r.getMessage() for r in caplog.records)
+
+
+def test_assumed_figures_are_counted_field_by_field():
+    """The caveat listed every field any zone assumes against the number of zones assuming
+    anything ("load, marginal_carbon, price of 23 of 23 zones", when 5 zones assume their
+    price); each field now has its own count, read here from the shipped tables' ``assumed``
+    columns."""
+    from pathlib import Path
+
+    from abm.config.scenario import load_scenario
+    from abm.report.findings import _assumed
+
+    data = Path(abm.__file__).parent / "data"
+    scn = load_scenario()
+    for kind, entries in (("regions", scn.regions), ("zones", scn.zones)):
+        table = pd.read_csv(data / f"{kind}.csv", keep_default_na=False)
+        counts = table["assumed"].str.split(";").explode().loc[lambda s: s != ""].value_counts()
+        expected = ", ".join(f"{name} of {n}" for name, n in sorted(counts.items()))
+        assert _assumed(entries, kind) == f"{expected} of {len(table)} {kind}"
