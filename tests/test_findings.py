@@ -187,3 +187,26 @@ def test_assumed_figures_are_counted_field_by_field():
         counts = table["assumed"].str.split(";").explode().loc[lambda s: s != ""].value_counts()
         expected = ", ".join(f"{name} of {n}" for name, n in sorted(counts.items()))
         assert _assumed(entries, kind) == f"{expected} of {len(table)} {kind}"
+
+
+def test_who_gains_and_loses_says_which_and_when_none_does():
+    """Every operator's cost fell and the two that fell least were shown as those whose cost
+    "rises the most"; each row now says which it is, and where none rises a row says so."""
+    from abm.report.run_report import _gains
+
+    zones = pd.DataFrame({"scenario": "s", "zone": ["A", "B", "C", "D", "E"],
+                          "change_dc_energy_mwh": [30.0, 10.0, 0.2, -5.0, 2.0],
+                          "change_price_usd_per_mwh": [1.0, 0.5, 0.0, -0.25, 0.0]})
+    ops = pd.DataFrame({"scenario": "s", "name": ["p", "q", "r"],
+                        "change_cost_usd_per_mwh": [-9.0, -3.0, -0.001],
+                        "change_unserved_mwh": [-1.0, 0.0, 0.0]})
+    assert _gains(zones, ops, "s") == [
+        ["s", "zone A (gains)", "+30 MWh", "price +1.00 $/MWh"],
+        ["s", "zone B (gains)", "+10 MWh", "price +0.50 $/MWh"],
+        ["s", "zone D (loses)", "-5 MWh", "price -0.25 $/MWh"],
+        ["s", "operator p (cost falls)", "-9.00 $/MWh", "unserved -1.0 MWh"],
+        ["s", "operator q (cost falls)", "-3.00 $/MWh", "unserved +0.0 MWh"],
+        ["s", "operators", "no operator's cost rises by more than 0.005 $/MWh", ""]]
+    gains_only = zones.assign(change_dc_energy_mwh=[3.0, 2.0, 1.0, 0.1, 0.0])
+    assert _gains(gains_only, None, "s")[-1] == ["s", "zones", "none loses more than 0.5 MWh",
+                                                 ""]

@@ -469,21 +469,38 @@ def operator_changes(runs: list[Run], baseline: Run) -> pd.DataFrame | None:
 
 
 def _gains(zones: pd.DataFrame, ops: pd.DataFrame | None, label: str) -> list[list[str]]:
-    """Top gainers and losers of one scenario: zones by data-centre energy, operators by cost
-    per MWh of demand."""
+    """Top gainers and losers of one scenario, each row saying which it is: the two zones
+    that gain and the two that lose the most data-centre energy (beyond 0.5 MWh), the two
+    operators whose cost per MWh of demand falls and the two whose cost rises the most
+    (beyond 0.005 $/MWh); a row says so where no zone loses or no operator's cost rises."""
     z = zones[zones.scenario == label].sort_values("change_dc_energy_mwh")
-    rows = [[label, f"zone {r.zone}", f"{r.change_dc_energy_mwh:+,.0f} MWh",
-             f"price {r.change_price_usd_per_mwh:+.2f} $/MWh"]
-            for r in pd.concat([z.tail(2).iloc[::-1], z.head(2)]).itertuples()
-            if abs(r.change_dc_energy_mwh) > 0.5]
+    change = z.change_dc_energy_mwh
+    rows = []
+    for word, part in (("gains", z[change > _MOVED_MWH].tail(2).iloc[::-1]),
+                       ("loses", z[change < -_MOVED_MWH].head(2))):
+        rows += [[label, f"zone {r.zone} ({word})", f"{r.change_dc_energy_mwh:+,.0f} MWh",
+                  f"price {r.change_price_usd_per_mwh:+.2f} $/MWh"]
+                 for r in part.itertuples()]
+        if part.empty:
+            rows.append([label, "zones", f"none {word} more than {_MOVED_MWH} MWh", ""])
     if ops is not None:
         o = ops[ops.scenario == label].dropna(subset=["change_cost_usd_per_mwh"])
         o = o.sort_values("change_cost_usd_per_mwh")
-        rows += [[label, f"operator {r.name}", f"{r.change_cost_usd_per_mwh:+.2f} $/MWh",
-                  f"unserved {r.change_unserved_mwh:+,.1f} MWh"]
-                 for r in pd.concat([o.head(2), o.tail(2).iloc[::-1]]).itertuples()
-                 if abs(r.change_cost_usd_per_mwh) > 0.005]
+        cost = o.change_cost_usd_per_mwh
+        for word, part in (("cost falls", o[cost < -_COST_USD].head(2)),
+                           ("cost rises", o[cost > _COST_USD].tail(2).iloc[::-1])):
+            rows += [[label, f"operator {r.name} ({word})",
+                      f"{r.change_cost_usd_per_mwh:+.2f} $/MWh",
+                      f"unserved {r.change_unserved_mwh:+,.1f} MWh"]
+                     for r in part.itertuples()]
+            if part.empty:
+                rows.append([label, "operators", f"no operator's {word} by more than "
+                             f"{_COST_USD} $/MWh", ""])
     return rows
+
+
+_MOVED_MWH = 0.5  # a zone's change in data-centre energy below this is no gain or loss
+_COST_USD = 0.005  # an operator's change in cost per MWh below this is no change
 
 
 def decentralisation_table(gaps: dict[str, pd.DataFrame]) -> Table:
@@ -819,7 +836,8 @@ def _document(runs: list[Run], baseline: Run, replicas: dict[str, list[Run]],
             text("Per scenario, the two zones that gain and the two that lose the most "
                  "data-centre energy, and the two operators whose cost per MWh of demand "
                  "(unserved at VoLL) falls and the two whose cost rises the most, against the "
-                 "baseline (all: ", code(f"{fig_dir}/zone_changes.csv"), " and ",
+                 "baseline; a row says so where none does (all: ",
+                 code(f"{fig_dir}/zone_changes.csv"), " and ",
                  code("operator_changes.csv"), "). Drawn operators are named by what the "
                  "scenario's population gave them." + note),
             Table.of(["scenario", "who", "change", "also"], gains)), folded=True))
