@@ -210,3 +210,26 @@ def test_who_gains_and_loses_says_which_and_when_none_does():
     gains_only = zones.assign(change_dc_energy_mwh=[3.0, 2.0, 1.0, 0.1, 0.0])
     assert _gains(gains_only, None, "s")[-1] == ["s", "zones", "none loses more than 0.5 MWh",
                                                  ""]
+
+
+def test_changes_are_the_paired_means_the_headline_table_shows():
+    """With several seeds the findings took the change of the means (ratio of the seeds'
+    mean costs) while the headline table shows the mean of the changes paired seed by seed,
+    so one report gave two numbers for one change (-37.6% and -37.8%). By hand: the baseline
+    costs 10 and 30 $/MWh in seeds 0 and 1, the scenario 5 and 45: the paired changes are
+    -50% and +50%, their mean 0%, while the means (20 and 25) differ by +25%. The trade-off
+    in cost says which cost it counts."""
+    seeds = {("base", 0): {"cost_usd": 1000.0}, ("base", 1): {"cost_usd": 3000.0},
+             ("s", 0): {"cost_usd": 500.0, "emissions_system_kg": 12000.0},
+             ("s", 1): {"cost_usd": 4500.0, "emissions_system_kg": 12000.0}}
+    reps = table({f"{k[0]}/{k[1]}": v for k, v in seeds.items()})
+    reps.index = pd.MultiIndex.from_tuples(list(seeds), names=["scenario", "replication"])
+    reps["emissions_system_kg_per_mwh"] = reps.emissions_system_kg / reps.demand_mwh
+    means = reps.groupby(level=0, sort=False).mean()
+    text_ = " ".join(map(str, findings(means, [], None, reps=reps)))
+    assert "No scenario moves cost per MWh of demand (unserved MWh at VoLL) by as much" in text_
+    assert "system emissions against the baseline: s +20.0%" in text_
+    text_ = " ".join(map(str, findings(table({"base": {}, "s": {
+        "cost_usd": 500.0, "emissions_system_kg": 12000.0}}), [], None)))
+    assert ("Trade-off in s: cost falls by $500 but system emissions rise by 2 t (operators' "
+            "cost, carbon payments included)") in text_

@@ -77,11 +77,19 @@ def parents(runs: list[Run], baseline: Run) -> dict[str, str]:
     return out
 
 
-def _intensity(table: pd.DataFrame, col: str, per_mwh: bool = False) -> pd.Series:
+def _intensity(table: pd.DataFrame, col: str, per_mwh: bool = False,
+               reps: pd.DataFrame | None = None) -> pd.Series:
     """``col`` per MWh of demand (as it is if ``per_mwh``), relative to the baseline (first
-    row), in %."""
-    per = table[col] if per_mwh else table[col] / table.demand_mwh
-    return 100 * (per / per.iloc[0] - 1)
+    row), in %: with the runs of every seed (``reps``), the mean of the changes paired seed
+    by seed, as the headline table shows them; else from the table's values."""
+    from abm.report.replications import paired_change
+
+    if reps is None:
+        per = table[col] if per_mwh else table[col] / table.demand_mwh
+        return 100 * (per / per.iloc[0] - 1)
+    per = reps[col] if per_mwh else reps[col] / reps.demand_mwh
+    change = paired_change(per, str(table.index[0]), relative=True)
+    return change.groupby(level=0, sort=False).mean().reindex(table.index)
 
 
 def findings(table: pd.DataFrame, runs: list[Run], baseline: Run,
@@ -104,7 +112,7 @@ def findings(table: pd.DataFrame, runs: list[Run], baseline: Run,
     demand_differs = (others.demand_mwh / base.demand_mwh - 1).abs() > 0.01
     if len(others):
         for col, name, per_mwh in OUTCOMES:
-            change = _intensity(table, col, per_mwh).iloc[1:]
+            change = _intensity(table, col, per_mwh, reps).iloc[1:]
             order = change.abs().sort_values(ascending=False, kind="stable").index
             moves = [s for s in order[:3] if abs(change[s]) >= 0.05]
             if moves:
@@ -233,7 +241,10 @@ def _trade_offs(table: pd.DataFrame) -> list[Text]:
                                 d_cost) else "") + ")."))
         elif d_sys > 1e-6 and d_cost < 0:
             out.append(text("Trade-off in ", bold(label), f": cost falls by "
-                            f"{_money(d_cost)[1:]} but system emissions rise by {d_sys:,.0f} t."))
+                            f"{_money(d_cost)[1:]} but system emissions rise by {d_sys:,.0f} t "
+                            "(operators' cost, carbon payments included" + (
+                                "; unserved MWh at VoLL" if abs(lost) > 0.01 * abs(d_cost)
+                                else "") + ")."))
         if d_avg * d_sys < 0 and abs(d_avg) > 1e-3 * base.emissions_average_kg:
             out.append(text("The bases disagree in ", bold(label), ": emissions attributed on "
                             f"average intensity {'fall' if d_avg < 0 else 'rise'} "
