@@ -100,3 +100,23 @@ def test_matrices_and_profiles_by_how_much_changed(base: Scenario) -> None:
     profiles[key] = np.asarray(profiles[key]) * 2.0
     lines = differences(base, replace(base, profiles=profiles))
     assert lines == [f"profiles: 1 of {len(profiles)} changed ({'/'.join(key)})"]
+
+
+def test_fewer_regions_read_as_shapes_and_short_lists(base: Scenario) -> None:
+    """Scenarios over other regions: the latency matrix by its shape, the region list cut
+    short, the regions left out by id (not the whole matrix or list written out)."""
+    keep = base.regions[:10]
+    ids = tuple(r.id for r in keep)
+    idx = [base.latency.index(i) for i in ids]
+    latency = replace(base.latency, region_ids=ids,
+                      rtt_ms=base.latency.rtt_ms[np.ix_(idx, idx)],
+                      measured=base.latency.measured[np.ix_(idx, idx)])
+    other = replace(base, regions=keep, latency=latency)
+    lines = differences(base, other)
+    n = len(base.regions)
+    assert lines[0] == "regions: removed " + ", ".join(r.id for r in base.regions[10:])
+    assert lines[1] == (f"latency.region_ids = {', '.join(ids[:8])}, ... (10 in all) "
+                        f"(baseline {', '.join(r.id for r in base.regions[:8])}, ... ({n} in "
+                        "all))")
+    assert lines[2:] == [f"latency.rtt_ms: shape (10, 10) (baseline ({n}, {n}))",
+                         f"latency.measured: shape (10, 10) (baseline ({n}, {n}))"]

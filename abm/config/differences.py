@@ -31,6 +31,7 @@ _OUTPUT = frozenset({"market.operator_detail"})
 # fields of entries that describe rather than set (a zone's flags of where its data came from)
 _NOTES = frozenset({"assumed", "overridden"})
 # the order lines are listed in: the levers a file usually sets first, listed operators last
+_LONG = 8  # a list of more values than this shows its first ones and how many
 _FEW = 3  # listed operators: at most this many different changes of a setting are each a line
 ORDER = ("policy", "residency_rules", "market", "grid", "population", "templates",
          "strategy_settings", "events", "trace", "capacity", "capacity_per_local_demand",
@@ -75,6 +76,8 @@ def _value(value: Any, path: str) -> str:
     if is_dataclass(value):
         return "set"
     unit = next((u for u in map(unit_of, reversed(path.split("."))) if u), "")
+    if isinstance(value, tuple) and len(value) > _LONG:
+        return f"{show(value[:_LONG], unit)}, ... ({len(value)} in all)"
     return show(value, unit)
 
 
@@ -115,7 +118,9 @@ def _diff(path: str, a: Any, b: Any) -> list[str]:
                    if not _same(a.get(k), b.get(k))]
         more = ", ..." if len(changed) > 3 else ""
         return [f"{path}: {len(changed)} of {len(keys)} changed ({', '.join(changed[:3])}{more})"]
-    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape:
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+        if a.shape != b.shape:
+            return [f"{path}: shape {b.shape} (baseline {a.shape})"]
         return [f"{path}: {int(np.sum(a != b))} of {a.size} entries changed"]
     if is_dataclass(a) and is_dataclass(b) and type(a) is type(b):
         out = []
