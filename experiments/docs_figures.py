@@ -490,6 +490,28 @@ def _published() -> str:
                       "deviation %": "{:+.0f}"})
 
 
+@figure("grid-us-regional", needs=RESEARCH)
+def _us_regional() -> str:
+    v = validation()
+    zone_ids, cells = v.model_cells(True)
+    w = v.hour_weights().ravel()
+    t = beside_published()
+    t = t[t.source.isin(set(v.regional_us_factors().source))]
+    lines = []
+    for z, g in t.groupby("zone", sort=False):
+        techs = pd.Series(w).groupby(cells["marginal_technology"][:, :, zone_ids.index(z)]
+                                     .ravel()).sum().sort_values(ascending=False)
+        on_margin = ", ".join(f"{k} {100 * s:.0f} %" for k, s in techs.items() if s >= 0.01)
+        where = ("above every regional rate" if (g.deviation_pct > 0).all() else
+                 "below every regional rate" if (g.deviation_pct < 0).all() else
+                 "between the regional rates")
+        against = "; ".join(f"{d:+.0f} % against {s}"
+                            for s, d in zip(g.source, g.deviation_pct, strict=True))
+        lines.append(f"- {z}: {g.model.iloc[0]:.0f} kg/MWh (on the margin: {on_margin}), "
+                     f"{where}: {against}")
+    return "\n".join(lines)
+
+
 @figure("grid-published-zones", needs=RESEARCH)
 def _published_zones() -> str:
     t = beside_published()

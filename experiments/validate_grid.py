@@ -16,7 +16,9 @@ market with offers at cost (``calibrate_prices=False``: fuel, carbon and O&M cos
 values), whose prices no observation was tuned to. Also: monthly prices of zones with only
 monthly data (Ember, research table ``zone_prices_2024.csv``), the model's mean marginal
 emission factor per zone beside every published operating-margin factor of the research table
-``marginal_emission_factors.csv``, and the price-setting resources and mark-ups per zone.
+``marginal_emission_factors.csv`` and the regional US marginal rates (EPA AVERT, NREL Cambium)
+of the project's ``experiments/published_us_marginal.csv``, and the price-setting resources and
+mark-ups per zone.
 
 Usage (from the repository root)::
 
@@ -217,10 +219,35 @@ PUBLISHED = (  # zone, label, research-table row (zone_or_market prefix, period 
 )
 
 
-def published_factors(path: Path = SHARED / "grid" / "marginal_emission_factors.csv"
-                      ) -> pd.DataFrame:
+REGIONAL_US = ROOT / "experiments" / "published_us_marginal.csv"
+
+
+def regional_us_factors(path: Path = REGIONAL_US) -> pd.DataFrame:
+    """The project's table of regional US marginal emission rates (EPA AVERT, NREL Cambium;
+    docs/grid.md, "Validation"): zone, source (the row's short label), g/kWh (= kg/MWh).
+    A zone that is not a shipped zone, a rate that is not a positive number or a row without
+    its source is an error naming the file and the line."""
+    df = pd.read_csv(path, dtype={"published": str, "source": str})
+    zones = set(shipped().zones)
+    for line, row in enumerate(df.itertuples(index=False), start=2):
+        where = f"{path.name} line {line}"
+        if row.zone not in zones:
+            raise ValueError(f"{where}: {row.zone!r} is not a shipped zone")
+        rate = pd.to_numeric(row.kg_per_mwh, errors="coerce")
+        if not (np.isfinite(rate) and rate > 0):
+            raise ValueError(f"{where}: kg_per_mwh {row.kg_per_mwh!r} is not a positive number")
+        if not (isinstance(row.source, str) and row.source.strip()
+                and isinstance(row.published, str) and row.published.strip()):
+            raise ValueError(f"{where}: a rate needs its source and its short label")
+    return pd.DataFrame({"zone": df.zone, "source": df.published,
+                         "published": df.kg_per_mwh.astype(float)})
+
+
+def published_factors(path: Path = SHARED / "grid" / "marginal_emission_factors.csv",
+                      regional: Path = REGIONAL_US) -> pd.DataFrame:
     """Every published marginal (operating-margin) factor of the research table with a value,
-    mapped to the zones it stands for: zone, source, g/kWh."""
+    mapped to the zones it stands for, and the regional US rates of ``regional_us_factors``,
+    each zone's rows together (zones in the research table's order): zone, source, g/kWh."""
     df = pd.read_csv(path)
     rows = []
     for zone, label, (market, period) in PUBLISHED:
@@ -231,7 +258,10 @@ def published_factors(path: Path = SHARED / "grid" / "marginal_emission_factors.
             raise ValueError(f"{label}: expected one row for {market!r} {period!r}, "
                              f"found {len(hit)}")
         rows.append({"zone": zone, "source": label, "published": float(hit.value.iloc[0])})
-    return pd.DataFrame(rows)
+    out = pd.concat([pd.DataFrame(rows), regional_us_factors(regional)], ignore_index=True)
+    order = {z: k for k, z in enumerate(dict.fromkeys(out.zone))}
+    return out.sort_values("zone", key=lambda z: z.map(order), kind="stable",
+                           ignore_index=True)
 
 
 def marginal_summary(zone_ids: list[str], cells: dict[str, np.ndarray]) -> pd.DataFrame:

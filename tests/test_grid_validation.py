@@ -13,6 +13,7 @@ from tests.scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 HOURLY = ROOT.parent / "shared" / "data" / "hourly_2024_compact.csv"
+FACTORS = ROOT.parent / "shared" / "data" / "grid" / "marginal_emission_factors.csv"
 
 
 def _script():
@@ -74,3 +75,59 @@ def test_validation_on_2024_observations():
     assert 300 <= v.caiso_summer_marginal(zone_ids, cells) <= 700
     published = v.beside_published(zone_ids, cells)
     assert published.zone.nunique() >= 10 and published.published.notna().all()
+
+
+US_ZONES = {"US-PJM-DOM", "US-NW-BPAT", "US-MISO", "US-ERCOT", "US-CAISO"}
+
+
+def test_regional_us_rates_are_the_sources_figures():
+    """experiments/published_us_marginal.csv: every US zone has an AVERT and a Cambium rate;
+    each AVERT rate is its source's mean lb/kWh x 453.59237 (to 0.1 kg/MWh), each Cambium rate
+    names its source row (mid-case, its region, 2025) and column; labels are unique, so the
+    table's rows stay apart."""
+    v = _script()
+    table = v.regional_us_factors()
+    raw = pd.read_csv(v.REGIONAL_US)
+    assert set(table.zone) == US_ZONES and table.source.is_unique
+    for zone in US_ZONES:
+        labels = table[table.zone == zone].source
+        assert labels.str.startswith("EPA AVERT 2023").sum() == 1
+        assert labels.str.startswith("NREL Cambium 2024 SRMER").sum() >= 1
+    for _, row in raw.iterrows():
+        if row.published.startswith("EPA AVERT"):
+            lb = float(row.source.split("hourly values ")[1].split(" lb/kWh")[0])
+            assert row.kg_per_mwh == pytest.approx(round(lb * 453.59237, 1), abs=1e-9)
+            assert row.year == 2023
+        else:
+            assert "srmer_co2_c" in row.source and row.year == 2025
+            assert f"row MidCase,{row.published.rsplit(', ', 1)[1]},2025" in row.source
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("zone", "US-TEXAS", "not a shipped zone"),
+    ("kg_per_mwh", "-5", "not a positive number"),
+    ("kg_per_mwh", "n/a", "not a positive number"),
+    ("source", "", "needs its source"),
+    ("published", "", "needs its source and its short label"),
+])
+def test_regional_us_rates_reject_a_bad_row(tmp_path, field, value, message):
+    """A bad zone, rate, source or label is an error naming the file and the line."""
+    v = _script()
+    raw = pd.read_csv(v.REGIONAL_US, dtype=str)
+    raw.loc[3, field] = value
+    path = tmp_path / "rates.csv"
+    raw.to_csv(path, index=False)
+    with pytest.raises(ValueError, match=rf"rates\.csv line 5: .*{message}"):
+        v.regional_us_factors(path)
+
+
+@pytest.mark.skipif(not FACTORS.exists(), reason="shared research table not available")
+def test_published_factors_keep_each_zones_rows_together():
+    """The research table's factors and the regional US rates together: none lost, and each
+    zone's rows in one block, zones in the research table's order."""
+    v = _script()
+    both = v.published_factors()
+    assert len(both) == len(v.PUBLISHED) + len(v.regional_us_factors())
+    blocks = (both.zone != both.zone.shift()).sum()
+    assert blocks == both.zone.nunique()
+    assert list(dict.fromkeys(both.zone)) == list(dict.fromkeys(z for z, *_ in v.PUBLISHED))
