@@ -120,3 +120,18 @@ def test_fewer_regions_read_as_shapes_and_short_lists(base: Scenario) -> None:
                         "all))")
     assert lines[2:] == [f"latency.rtt_ms: shape (10, 10) (baseline ({n}, {n}))",
                          f"latency.measured: shape (10, 10) (baseline ({n}, {n}))"]
+
+
+def test_classes_added_and_numbers_of_either_type(base: Scenario) -> None:
+    """A listed class added or removed is counted as such; 4 and 4.0 are the same setting."""
+    first = base.operators[0]
+    fewer = replace(base, operators=(replace(first, classes=first.classes[1:]),
+                                     *base.operators[1:]))
+    k = len(base.operators)
+    assert differences(base, fewer) == [
+        f"operators.classes: removed 1 classes of 1 of {k} listed operators"]
+    assert differences(fewer, base) == [
+        f"operators.classes: added 1 classes of 1 of {k} listed operators"]
+    as_float = replace(base, market=replace(base.market, expansion_lag_hours=float(
+        base.market.expansion_lag_hours)))
+    assert differences(base, as_float) == []

@@ -30,9 +30,9 @@ _FRAME = frozenset({"name", "description", "source", "start", "hours", "seed"})
 _OUTPUT = frozenset({"market.operator_detail"})
 # fields of entries that describe rather than set (a zone's flags of where its data came from)
 _NOTES = frozenset({"assumed", "overridden"})
-# the order lines are listed in: the levers a file usually sets first, listed operators last
 _LONG = 8  # a list of more values than this shows its first ones and how many
 _FEW = 3  # listed operators: at most this many different changes of a setting are each a line
+# the order lines are listed in: the levers a file usually sets first, listed operators last
 ORDER = ("policy", "residency_rules", "market", "grid", "population", "templates",
          "strategy_settings", "events", "trace", "capacity", "capacity_per_local_demand",
          "regional_rtt_ms", "zones", "regions", "latency", "clients", "service_nodes",
@@ -62,6 +62,8 @@ def _same(a: Any, b: Any) -> bool:
         return all(_same(getattr(a, f.name), getattr(b, f.name)) for f in fields(a))
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if _number(a) and _number(b):
+        return bool(a == b)
     return type(a) is type(b) and bool(a == b)
 
 
@@ -181,8 +183,8 @@ def _operators(a: tuple, b: tuple) -> list[str]:
                 continue
             ca, cb = {c.id: c for c in va}, {c.id: c for c in vb}
             for cid in ca.keys() ^ cb.keys():
-                changes.setdefault("operators.classes", []).append(
-                    (key, ca.get(cid, _UNSET), cb.get(cid, _UNSET)))
+                word = "added" if cid in cb else "removed"
+                changes.setdefault(f"operators.classes: {word}", []).append((key, None, None))
             for cid in (c for c in ca if c in cb):
                 for g in fields(ca[cid]):
                     ga, gb = getattr(ca[cid], g.name), getattr(cb[cid], g.name)
@@ -193,6 +195,9 @@ def _operators(a: tuple, b: tuple) -> list[str]:
         n_ops = len({m[0] for m in made})
         where = (f"{len(made)} classes of " if ".classes" in path else "") + \
             f"{n_ops} of {len(ea)} listed operators"
+        if path.startswith("operators.classes:"):
+            out.append(f"{path} {where}")
+            continue
         values = Counter((_value(m[1], path), _value(m[2], path)) for m in made)
         ratios = {m[2] / m[1] for m in made if _number(m[1]) and _number(m[2]) and m[1] != 0}
         if len(values) <= _FEW:
