@@ -135,3 +135,18 @@ def test_classes_added_and_numbers_of_either_type(base: Scenario) -> None:
     as_float = replace(base, market=replace(base.market, expansion_lag_hours=float(
         base.market.expansion_lag_hours)))
     assert differences(base, as_float) == []
+
+
+def test_the_same_change_in_several_entries_is_one_line(base: Scenario) -> None:
+    other = load_scenario(overrides={
+        "templates.interactive.deadline_hours": 4, "templates.interactive.deferrable_share": 0.3,
+        "templates.batch.deadline_hours": 4, "templates.batch.deferrable_share": 0.5,
+        "grid.carbon_price_usd_per_t.rggi": 50.0, "grid.carbon_price_usd_per_t.eu_ets": 50.0})
+    lines = differences(base, other)
+    assert len(lines) == 4 + 3  # and the listed classes: deadline 4 h, shares 0.3 and 0.5
+    assert sorted(lines[:4]) == sorted([
+        "grid.carbon_price_usd_per_t.{rggi, eu_ets} = 50 $/t "
+        "(baseline not set: shipped 2024 price)",
+        "templates.{interactive, batch}.deadline_hours = 4 h (baseline not set)",
+        "templates.interactive.deferrable_share = 0.3 (baseline not set)",
+        "templates.batch.deferrable_share = 0.5 (baseline not set)"])

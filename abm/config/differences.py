@@ -49,7 +49,39 @@ def differences(base: Scenario, other: Scenario) -> list[str]:
         if name == "operators":
             out += _operators(a, b)
         else:
-            out += _diff(by_name[name].metadata.get("key", name), a, b)
+            out += _grouped(_diff(by_name[name].metadata.get("key", name), a, b))
+    return out
+
+
+def _grouped(lines: list[str]) -> list[str]:
+    """Lines that differ only in the name of one entry of a table, with the same values, as
+    one line naming the entries where the first of them stood: by the entry's name after the
+    section (``templates.{batch, interactive}.deferrable_share = 0.3``), then by the last name
+    (``grid.carbon_price_usd_per_t.{eu_ets, rggi} = 100 $/t``)."""
+    return _merge(_merge(lines, 1), -1)
+
+
+def _merge(lines: list[str], at: int) -> list[str]:
+    """``_grouped`` by the name at position ``at`` of the dotted path."""
+    groups: dict[str, list[str]] = {}  # the line with that name as "*" -> the names
+    for line in lines:
+        path, eq, rest = line.partition(" = ")
+        parts = path.split(".")
+        if not eq or "{" in path or len(parts) < (3 if at == 1 else 2):
+            groups[line] = []
+            continue
+        name, parts[at] = parts[at], "*"
+        groups.setdefault(f"{'.'.join(parts)}{eq}{rest}", []).append(name)
+    out = []
+    for key, names in groups.items():
+        if not names:
+            out.append(key)
+        else:
+            shown = names[0] if len(names) == 1 else "{" + ", ".join(names) + "}"
+            path, eq, rest = key.partition(" = ")
+            parts = path.split(".")
+            parts[at] = shown
+            out.append(f"{'.'.join(parts)}{eq}{rest}")
     return out
 
 
