@@ -1425,7 +1425,7 @@ def _audit_ranges() -> str:
         "figures moved": f"`{r.table}`: " + ", ".join(f"`{c}`" for c in r.columns)
                          + (f", one assumption per `{r.each}`" if r.each else ""),
         "rows": " or ".join(f"`{s}`" for s in r.rows) or "the scenario's value",
-        "range": f"x{r.low:g} to x{r.high:g}", "source": r.source} for r in load_ranges()]))
+        "range": r.shown(), "source": r.source} for r in load_ranges()]))
 
 
 @functools.cache
@@ -1456,8 +1456,7 @@ def _audit_week_top() -> str:
         return [f"{fmt.format(lo * scale)} / {fmt.format(hi * scale)}"
                 for lo, hi in zip(r[f"{col}.low"], r[f"{col}.high"], strict=True)]
     return table(pd.DataFrame({
-        "rank": r["rank"], "assumption": r.assumption, "range": [
-            f"x{lo:g} to x{hi:g}" for lo, hi in zip(r.low, r.high, strict=True)],
+        "rank": r["rank"], "assumption": r.assumption, "range": r["range"],
         "system emissions (t)": pair("emissions_system_kg", 1e-3, "{:+,.0f}"),
         "relocation effect (t)": pair("relocation_effect_kg", 1e-3, "{:+,.0f}"),
         "cost (k USD)": pair("cost_usd", 1e-3, "{:+,.0f}"),
@@ -1465,17 +1464,34 @@ def _audit_week_top() -> str:
         "score (%)": r.score_pct}))
 
 
+def _week_ranked(name: str) -> tuple[pd.Series, str, float, float]:
+    """Assumption ``name``'s row of the week's ranking, "ranks R of N", and the base run's
+    relocation effect and system emissions (kg)."""
+    base, r = week_audit()
+    row = r[r.assumption == name].iloc[0]
+    return (row, f"ranks {row['rank']} of {len(r)}", base["relocation_effect_kg"],
+            base["emissions_system_kg"])
+
+
 @figure("audit-week-line", cheap=False)
 def _audit_week_line() -> str:
-    base, r = week_audit()
-    line = r[r.assumption == "line rating: US-PJM-DOM-US-MISO"].iloc[0]
-    reloc, system = base["relocation_effect_kg"], base["emissions_system_kg"]
-    return (f"ranks {line['rank']} of {len(r)}: without it the week's relocation effect is "
+    line, ranks, reloc, system = _week_ranked("line rating: US-PJM-DOM-US-MISO")
+    return (f"{ranks}: without it the week's relocation effect is "
             f"{(reloc + line['relocation_effect_kg.low']) / 1e6:+.2f} kt instead of "
             f"{reloc / 1e6:+.2f} kt ({100 * line['relocation_effect_kg.low'] / abs(reloc):+.0f} "
             f"%) and the data centres' system emissions "
             f"{100 * line['emissions_system_kg.low'] / system:+.1f} %; at 1.5 times the "
             f"rating, {(reloc + line['relocation_effect_kg.high']) / 1e6:+.2f} kt")
+
+
+@figure("audit-week-water", cheap=False)
+def _audit_week_water() -> str:
+    water, ranks, reloc, system = _week_ranked("moved water")
+    return (f"{ranks}: with moved water counted as burning nothing the week's relocation effect "
+            f"is {(reloc + water['relocation_effect_kg.high']) / 1e6:+.2f} kt instead of "
+            f"{reloc / 1e6:+.2f} kt, and the data centres' system emissions "
+            f"{(system + water['emissions_system_kg.high']) / 1e6:,.1f} kt instead of "
+            f"{system / 1e6:,.1f} kt ({100 * water['emissions_system_kg.high'] / system:+.1f} %)")
 
 
 # -- figures: deferral against relocation (docs/flexibility.md) -------------------------------

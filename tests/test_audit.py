@@ -12,6 +12,7 @@ import pytest
 from abm.cli import main
 from abm.data.audit_ranges import RANGES_FILE, load_ranges
 from abm.errors import InputError
+from abm.market.run import read_summary
 from abm.sweeps.audit import AUDIT, OUTCOMES, RANKING, ROWS, plan_audit
 from abm.sweeps.results import RUNS, read_manifest
 from abm.sweeps.runner import run_plan
@@ -24,6 +25,7 @@ RANGES = HEADER + (
     "line_id,0,1.5,test\n"
     "coal efficiency,tranches,efficiency,technology=coal,,0.9,1.1,test\n"
     "gas price,fuel_prices,price_usd_per_mwh_th,fuel=natural_gas,,0.75,1.5,test\n")
+SWITCH = "moved water,switch,grid.moved_water,,,displaced_unit,nothing_burnt,test\n"
 
 
 @pytest.fixture
@@ -152,7 +154,11 @@ def test_the_default_week_varies_the_dominion_miso_line_and_every_shipped_range(
     kinds = {a.kind for a in plan.items} | {s.split(":")[0] for s in plan.skipped}
     assert kinds == {r.assumption for r in load_ranges(RANGES_FILE)}
     assert len(names) == len(set(names))
-    assert plan.runs()[0].sample == -1 and len(plan.runs()) == 1 + 2 * len(names)
+    # the moved-water rule: the default week has displaced_unit, so nothing_burnt is one run
+    water = next(a for a in plan.items if a.switch)
+    assert (water.name, water.figures, water.ends) == (
+        "moved water", "grid.moved_water = displaced_unit", ("high",))
+    assert plan.runs()[0].sample == -1 and len(plan.runs()) == 1 + 2 * len(names) - 1
 
 
 def test_the_command_writes_ranking_figure_and_report_with_processes(system, capsys):
@@ -171,6 +177,12 @@ def test_the_command_writes_ranking_figure_and_report_with_processes(system, cap
 
 BAD_RANGES = [
     ("line,lines,capacity_mw,*,,0,1,s\n", "row 2.table", "'lines' is not a grid table"),
+    ("w,switch,grid.moved_water,*,,displaced_unit,nothing_burnt,s\n", "row 2.columns",
+     "a rule switch is one dotted path"),
+    ("w,switch,grid.moved_water,,,displaced_unit,,s\n", "row 2.high",
+     "a rule switch names a value of the rule at each end"),
+    ("w,switch,grid.moved_water,,,nothing_burnt,nothing_burnt,s\n", "row 2.high",
+     "a rule switch needs two different values, got 'nothing_burnt' twice"),
     ("x,tranches,capacity_mw,*,,0,1,s\n", "row 2.columns",
      "'capacity_mw' not a figure of tranches.csv that scales"),
     ("x,tranches,efficiency,coal,,0,1,s\n", "row 2.rows", "expected '*' or column=value"),
@@ -194,6 +206,8 @@ def test_bad_ranges_name_the_file_row_and_field(tmp_path, row, field, problem):
 
 def test_bad_audits_are_one_line_errors(system, tmp_path, capsys):
     (system / "other.csv").write_text(HEADER + "x,scenario,policy.residency,,,0.5,2,s\n")
+    (system / "rule.csv").write_text(HEADER + SWITCH.replace("nothing_burnt", "spilled"))
+    (system / "number.csv").write_text(HEADER + "x,switch,policy.egress_scale,,,1,2,s\n")
     (system / "none.csv").write_text(HEADER + "x,tranches,efficiency,technology=oil,,0.9,1.1,s\n")
     cases = [
         (["--ranges", str(system / "ranges.csv"), "--only", "wind"],
@@ -202,6 +216,12 @@ def test_bad_audits_are_one_line_errors(system, tmp_path, capsys):
         (["--ranges", str(system / "other.csv")],
          f"error: {system / 'other.csv'}: row 2.columns: policy.residency is not a number of "
          "the scenario"),
+        (["--ranges", str(system / "rule.csv")],
+         f"error: {system / 'rule.csv'}: row 2.high: grid.moved_water: got 'spilled'; "
+         "allowed: displaced_unit, nothing_burnt"),
+        (["--ranges", str(system / "number.csv")],
+         f"error: {system / 'number.csv'}: row 2.columns: policy.egress_scale is not a rule "
+         "of the scenario (a setting with named values"),
         (["--ranges", str(system / "none.csv")],
          f"error: {system / 'none.csv'}: no assumption of it is in {system / 'move.toml'}"),
         (["--ranges", str(system / "missing.csv")],
@@ -246,3 +266,85 @@ def test_a_run_folder_is_audited_with_its_scenario_seed_and_hours(system, capsys
     assert (manifest["seed"], manifest["hours"]) == (7, 1)
     assert manifest["scenario_file"] == str((system / "move.toml").resolve())
     assert [a["name"] for a in manifest["assumptions"]] == ["fuel price: natural_gas"]
+
+
+def test_a_rule_switch_runs_its_other_value_and_ranks_as_a_range_end(system, capsys):
+    """The moved-water rule on the two-zone system, beside the gas price (``--only``): the
+    scenario counts moved water by ``displaced_unit``, so the switch is one run, at
+    ``nothing_burnt``, and its low end is the base run. The system has no reservoir, so no
+    water is moved: every effect of the switch is exactly 0 (score 0, ranked last), the gas
+    price's as solved by hand. A resumed audit runs only the switch's missing run."""
+    (system / "ranges.csv").write_text(RANGES + SWITCH)
+    out = system / "out"
+    flags = ["--ranges", str(system / "ranges.csv"), "--only", "gas,moved water", "--workers",
+             "1", "--quiet"]
+    assert main(["audit", str(system / "move.toml"), "--out", str(out), *flags]) == 0
+    rows = pd.read_parquet(out / ROWS)
+    switched = rows[rows.assumption == "moved water"]
+    assert (switched.end.tolist(), switched.value.tolist()) == (["high"], ["nothing_burnt"])
+    assert switched.factor.isna().all() and len(rows) == 4
+    ranked = pd.read_csv(out / RANKING)
+    assert ranked.assumption.tolist() == ["gas price", "moved water"]
+    water = ranked.iloc[1]
+    assert (water.low, water.high, water.range, water.score_pct) == (
+        "displaced_unit", "nothing_burnt", "rule switch: displaced_unit / nothing_burnt", 0.0)
+    assert [water[f"{o}.{e}"] for o in OUTCOMES for e in ("low", "high")] == [0.0] * 8
+    gas = hand_effects()["gas price"]
+    assert [ranked.iloc[0][f"{o}.{e}"] for o in OUTCOMES for e in ("low", "high")] == (
+        pytest.approx([x for o in OUTCOMES for x in gas[o]]))
+    page = (out / "report.html").read_text()
+    assert "rule switch: displaced_unit / nothing_burnt" in page and "A rule switch" in page
+    part = next(p for p in (out / RUNS).glob("part-*.parquet")
+                if pd.read_parquet(p).assumption.tolist() == ["moved water"])
+    part.unlink()
+    capsys.readouterr()
+    seen: list[int] = []
+    plan = plan_audit(system / "move.toml", ranges=system / "ranges.csv",
+                      only=("gas", "moved water"))
+    run_plan(plan, out, resume=True, progress=lambda done, total: seen.append(done))
+    assert seen == [3, 4]
+    pd.testing.assert_frame_equal(pd.read_csv(out / RANKING), ranked)
+    # a scenario that sets nothing_burnt: the switch runs displaced_unit, its low end
+    (system / "move.toml").write_text(MOVE.format(
+        grid='moved_water = "nothing_burnt"\n', calibrate="false"))
+    plan = plan_audit(system / "move.toml", ranges=system / "ranges.csv", only=("moved",))
+    (task,) = plan.tasks(plan.runs()[1:])
+    assert (plan.items[0].ends, task.run.values["value"]) == (("low",), "displaced_unit")
+    assert task.scenario["grid"]["moved_water"] == "displaced_unit"
+
+
+def test_the_moved_water_switch_is_the_run_of_a_scenario_that_sets_the_rule(tmp_path):
+    """The default scenario for 2 hours, its reservoirs counted both ways: the switch's run
+    gives exactly the headlines of ``abm run`` of a file that extends the default and sets
+    ``[grid] moved_water = "nothing_burnt"``, and its effects are that run's headlines minus
+    the base run's (which differ: the rule moves the system emissions)."""
+    plan = plan_audit(hours=2, only=("moved water",))
+    assert [r.values for r in plan.runs()] == [
+        {"assumption": None, "end": None, "factor": 1.0, "value": None},
+        {"assumption": "moved water", "end": "high", "factor": None, "value": "nothing_burnt"}]
+    run_plan(plan, tmp_path / "audit")
+    (tmp_path / "burnt.toml").write_text(
+        'extends = "default"\n\n[grid]\nmoved_water = "nothing_burnt"\n')
+    assert main(["run", str(tmp_path / "burnt.toml"), "--hours", "2", "--out",
+                 str(tmp_path / "run"), "--quiet"]) == 0
+    plain = read_summary(tmp_path / "run")
+    rows = pd.read_parquet(tmp_path / "audit" / ROWS).set_index("run_id")
+    assert {o: rows.loc[1, o] for o in OUTCOMES} == {o: plain[o] for o in OUTCOMES}
+    ranked = pd.read_csv(tmp_path / "audit" / RANKING).iloc[0]
+    for o in OUTCOMES:
+        assert ranked[f"{o}.low"] == 0.0
+        assert ranked[f"{o}.high"] == pytest.approx(plain[o] - rows.loc[0, o], rel=1e-12)
+    assert ranked["emissions_system_kg.high"] < 0
+
+
+def test_the_help_lists_what_the_shipped_table_varies(capsys):
+    """``abm audit --help`` reads abm/data/audit_ranges.csv: every row, the rule switch marked
+    as one."""
+    with pytest.raises(SystemExit):
+        main(["audit", "--help"])
+    printed = capsys.readouterr().out
+    assert "\n  moved water (grid.moved_water): rule switch: displaced_unit / nothing_burnt\n" in (
+        printed)
+    assert "\n  line rating (interconnectors.capacity_forward_mw/capacity_backward_mw, each " \
+        "line_id): x0 to x1.5\n" in printed
+    assert all(f"\n  {r.assumption} (" in printed for r in load_ranges(RANGES_FILE))

@@ -24,12 +24,11 @@ DESCRIPTION = """An assumptions audit (docs/audit.md).
 
 Re-runs a scenario (default: the shipped default week; or the scenario, seed and hours of an
 `abm run` folder) with each assumed figure moved to the two ends of its documented range, one at
-a time: interconnector ratings flagged assumed (the 3,000 MW Dominion-MISO line among them),
-plant efficiencies, nuclear availability, unknown and assumed capacity, fuel and carbon prices,
-the CO2 of unknown thermal units, reservoir shares and water values, variable O&M, and the
-egress and holding-horizon frictions (ranges and their sources: abm/data/audit_ranges.csv). It
-ranks them by how far they move the headlines: the data centres' system emissions, the
-relocation effect, their cost and the electricity price they pay.
+a time, and each modelling rule switched (a rule switch: the rule set to its other value; the
+value the scenario has is the base run). What it varies is the table below
+(abm/data/audit_ranges.csv, with the sources; --ranges FILE replaces it). It ranks them by how
+far they move the headlines: the data centres' system emissions, the relocation effect, their
+cost and the electricity price they pay.
 
 Writes DIR/runs/ (each run as it finishes), DIR/audit.parquet, DIR/ranking.csv, DIR/tornado.png
 and DIR/report.html. Runs execute in local processes (default: one per core), serially
@@ -37,11 +36,28 @@ and DIR/report.html. Runs execute in local processes (default: one per core), se
 --resume runs only the missing runs."""
 
 
+VARIED_EPILOG = "(what the audit varies)"
+
+
+class AuditHelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Help whose epilog ``VARIED_EPILOG`` becomes the shipped table's assumptions and rule
+    switches when printed (so that building the parser reads no table)."""
+
+    def add_text(self, text: str | None) -> None:
+        if text == VARIED_EPILOG:
+            from abm.data.audit_ranges import listing
+
+            text = ("what the audit varies (abm/data/audit_ranges.csv):\n  "
+                    + listing().replace("\n", "\n  "))
+        super().add_text(text)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``audit`` subcommand to ``abm``."""
     p = subparsers.add_parser(
         "audit", help="rank the assumptions the headline results hang on (tornado chart)",
-        usage=USAGE, description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+        usage=USAGE, description=DESCRIPTION, epilog=VARIED_EPILOG,
+        formatter_class=AuditHelpFormatter)
     p.add_argument("source", nargs="?", metavar="SCENARIO | RUN_DIR",
                    help=scenario_help(RUN_FOLDER + " (its scenario, seed and hours)"))
     p.add_argument("--out", required=True, metavar="DIR", type=folder_arg,
@@ -55,7 +71,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="the ranges table (default: abm/data/audit_ranges.csv)")
     p.add_argument("--only", type=names_arg, metavar="NAME,...", default=(),
                    help="only the assumptions whose name contains one of these words, e.g. "
-                   "'line rating,fuel price'")
+                   "'line rating,fuel price' or 'moved water' (a rule switch)")
     add_executor_arguments(p, "audit")
     p.set_defaults(handler="abm.cli.audit:cmd_audit",
                    interrupted="finished runs are kept in the audit folder; carry on with "

@@ -2,8 +2,9 @@
 
 ``DIR/report.html`` (figure embedded) and ``DIR/tornado.png``: the audit's settings and base
 run, the assumptions ranked by their largest effect on a headline (in % of the base run), each
-headline's tornado (effect of the low and the high end of every assumption's range, largest
-swing on top), the ranges with their sources, and what was not varied and why.
+headline's tornado (effect of the low and the high end of every assumption's range, or of a rule
+switch's two values, largest swing on top), the ranges and rule switches with their sources,
+and what was not varied and why.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from abm.data.audit_ranges import SWITCH, shown_range
 from abm.errors import InputError
 from abm.files import write_atomic, write_bytes
 from abm.report.document import (
@@ -71,7 +73,8 @@ def write_report(out: Path) -> Path:
     sections = [_settings(manifest, base.iloc[0], out), _ranking(ranked),
                 Section("Tornado", (text(
                     "Each headline's change from the base run when one assumption is at the "
-                    "low (light) or high (dark) end of its range; the largest swings on top."),
+                    "low (light) or high (dark) end of its range (a rule switch: at its first or "
+                    "second value); the largest swings on top."),
                     DocFigure("tornado", buf.getvalue(), "tornado chart of the assumptions"))),
                 _ranges(manifest)]
     doc = Document(f"Assumptions audit: {manifest['name']}", text(
@@ -110,12 +113,13 @@ def _ranking(ranked: pd.DataFrame) -> Section:
             effects.append(Cell(f"{number(r[f'{o}.low'] / div, unit)} / "
                                 f"{number(r[f'{o}.high'] / div, unit)}", numeric=True))
         rows.append([Cell(str(r["rank"]), numeric=True), Cell(r.assumption), Cell(r.figures),
-                     Cell(f"x{r.low:g} .. x{r.high:g}"), *effects,
+                     Cell(r.range), *effects,
                      Cell(f"{r.score_pct:.1f} %", numeric=True)])
     return Section("Ranking", (
-        text("Effects of the low / high end of each range against the base run; the score is "
-             "the largest of the four swings in % of the base value (a headline whose base "
-             "value is 0 does not count)."),
+        text("Effects of the low / high end of each range against the base run (a rule "
+             "switch: of its first / second value; the value the scenario has is the base run, "
+             "effect 0); the score is the largest of the four swings in % of the base value (a "
+             "headline whose base value is 0 does not count)."),
         Table.of(["rank", "assumption", "figures moved", "range", *(
             f"{SHOWN[o][0]} ({SHOWN[o][1]})" for o in OUTCOMES), "score"], rows)))
 
@@ -125,17 +129,22 @@ def _ranges(m: dict) -> Section:
     for a in m["assumptions"]:
         kinds.setdefault(a["kind"], a)
     blocks: list = [Table.of(["assumption", "table", "range", "source"], [
-        [k, a["table"], f"x{a['low']:g} .. x{a['high']:g}", a["source"]]
+        [k, a["table"], shown_range(a["low"], a["high"]), a["source"]]
         for k, a in kinds.items()])]
+    if any(a["table"] == SWITCH for a in kinds.values()):
+        blocks.append(text("A rule switch is a modelling rule, not a datum with a range: the "
+                           "audit runs the scenario at each of its two values, the one the "
+                           "scenario has (its ", code("figures moved"), ") being the base run."))
     if m.get("not_varied"):
         blocks += [text("Not varied in this scenario:"),
                    Bullets(tuple(text(s) for s in m["not_varied"]))]
-    return Section("Ranges and their sources", tuple(blocks), folded=True)
+    return Section("Ranges, rule switches and their sources", tuple(blocks), folded=True)
 
 
 def tornado_figure(ranked: pd.DataFrame, base: pd.Series, top: int = TOP) -> Figure:
     """One panel per headline: the ``top`` assumptions with the largest swing on it, each a
-    bar to the low end's effect (light) and one to the high end's (dark)."""
+    bar to the low end's effect (light) and one to the high end's (dark; a rule switch: its
+    first and second value)."""
     fig, axes = subplots(2, 2, figsize=(13, 1.2 + 0.38 * min(top, len(ranked)) * 2),
                          squeeze=False)
     for ax, o in zip(axes.flat, OUTCOMES, strict=True):
@@ -147,8 +156,8 @@ def tornado_figure(ranked: pd.DataFrame, base: pd.Series, top: int = TOP) -> Fig
         ax.barh(y, lo[order], 0.7, color="#9ecae1", label="low end")
         ax.barh(y, hi[order], 0.7, color="#08519c", label="high end", alpha=0.85)
         ax.axvline(0, color="black", lw=0.8)
-        ax.set_yticks(y, [f"{ranked.assumption[i]} (x{ranked.low[i]:g}..x{ranked.high[i]:g})"
-                          for i in order], fontsize=7)
+        ax.set_yticks(y, [f"{ranked.assumption[i]} ({ranked.range[i]})" for i in order],
+                      fontsize=7)
         ax.set_xlabel(f"change from the base run ({unit})", fontsize=8)
         ax.set_title(f"{label}: base {number(float(base[o]) / div, unit)}", fontsize=9)
         ax.tick_params(axis="x", labelsize=7)
