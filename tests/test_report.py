@@ -175,6 +175,14 @@ def test_caveats_follow_the_scenarios_settings(write_scenario):
     assert "the 'technology' response" in second and "'calibrated'" not in second
     assert "merit order of technologies" in second
     assert "10,000 $/MWh" in first and "5,000 $/MWh" in second
+    # the moved-water rule, for the technology market only, each rule in words
+    from abm.config.schema import MOVED_WATER_RULES
+    from abm.report.findings import MOVED_WATER_CAVEATS
+
+    assert set(MOVED_WATER_CAVEATS) == set(MOVED_WATER_RULES)
+    assert "grid.moved_water" not in first
+    assert ("Reservoir water moved between hours in the scenario: counted as 'displaced_unit' "
+            f"(grid.moved_water: {MOVED_WATER_CAVEATS['displaced_unit']})") in second
     assert "One run per scenario with one seed" in first
     reseeded = abm.simulate(write_scenario(SMALL, "a.toml"), hours=1, seed=7)
     both = " ".join(map(str, caveats([calibrated], {"small": [calibrated, reseeded]})))

@@ -327,6 +327,16 @@ def caveats(runs: list[Run], replicas: dict[str, list[Run]] | None = None) -> li
                 else "a response registered outside this package")
         out.append(text("Grid in ", who(group), f": the {name!r} response ({desc}). ",
                         RESPONSE_CAVEATS.get(name, "")))
+    rules: dict[str, list[str]] = {}
+    for r in runs:
+        if r.scenario.market.grid_response == "technology":
+            rules.setdefault(r.scenario.grid.moved_water, []).append(r.label)
+    for rule, group in rules.items():
+        out.append(text(
+            "Reservoir water moved between hours in ", who(group), f": counted as {rule!r} "
+            f"(grid.moved_water: {MOVED_WATER_CAVEATS[rule]}), a modelling rule no datum "
+            "settles, on which the marginal factors of reservoir zones, system emissions and "
+            "the relocation effect depend (abm audit switches it: docs/audit.md)."))
     traces: dict[str, list[str]] = {}
     for r in runs:
         traces.setdefault(Path(r.scenario.trace).name if r.scenario.trace else "", []).append(
@@ -379,6 +389,11 @@ def caveats(runs: list[Run], replicas: dict[str, list[Run]] | None = None) -> li
     out += [text(r.warning) for r in runs if r.warning]
     return out
 
+
+MOVED_WATER_CAVEATS = {  # each grid.moved_water rule in a few words (docs/grid.md)
+    "displaced_unit": "at the fuel-burning unit whose cost is closest to the water value",
+    "nothing_burnt": "as displacing nothing that burns",
+}
 
 RESPONSE_CAVEATS = {  # what a reader must know of each shipped grid response
     "technology": "Prices, the marginal unit and system emissions come from clearing each "
