@@ -17,8 +17,10 @@ values), whose prices no observation was tuned to. Also: monthly prices of zones
 monthly data (Ember, research table ``zone_prices_2024.csv``), the model's mean marginal
 emission factor per zone beside every published operating-margin factor of the research table
 ``marginal_emission_factors.csv`` and the regional US marginal rates (EPA AVERT, NREL Cambium)
-of the project's ``experiments/published_us_marginal.csv``, and the price-setting resources and
-mark-ups per zone.
+of the project's ``experiments/published_us_marginal.csv``, the timing of the US zones'
+marginal factors by month x UTC hour against EPA AVERT 2023's
+(``experiments/avert_2023_month_utc_hour.csv``), and the price-setting resources and mark-ups
+per zone.
 
 Usage (from the repository root)::
 
@@ -31,6 +33,7 @@ import argparse
 import functools
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -38,6 +41,9 @@ import pandas as pd
 from abm.data.dataset import DATA_DIR, shipped
 from abm.grid import GridMarket, load_grid_data, traced_carbon_kg_per_mwh
 from abm.grid.availability import DAYS_PER_MONTH, zone_lat_lon
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -308,6 +314,143 @@ def beside_published(zone_ids: list[str], cells: dict[str, np.ndarray]) -> pd.Da
     return out
 
 
+AVERT_HOURS = ROOT / "experiments" / "avert_2023_month_utc_hour.csv"
+
+
+def avert_month_hours(path: Path = AVERT_HOURS) -> dict[str, dict[str, np.ndarray]]:
+    """EPA AVERT 2023's marginal CO2 rates of the US zones' regions by month x UTC hour
+    (``experiments/derive_avert_hours.py`` writes the table; docs/data.md): {zone: {"mean", "std"
+    (kg/MWh), "hours": (12, 24) arrays}}. A zone that is not shipped, a month or hour out of
+    range, a cell twice, a count of hours that is not a positive whole number or a rate that
+    is not a finite number (a negative deviation) is an error naming the file and the line; a
+    zone without all 288 cells is an error naming the file and the zone."""
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    zones = set(shipped().zones)
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for line, row in enumerate(df.itertuples(index=False), start=2):
+        where = f"{path.name} line {line}"
+        if row.zone not in zones:
+            raise ValueError(f"{where}: {row.zone!r} is not a shipped zone")
+        month, hour, hours = (pd.to_numeric(v, errors="coerce")
+                              for v in (row.month, row.utc_hour, row.hours))
+        if not (month in range(1, 13) and hour in range(24)):
+            raise ValueError(f"{where}: month {row.month!r} / utc_hour {row.utc_hour!r} is "
+                             "not a month 1-12 and an hour 0-23")
+        if hours not in range(1, 32):
+            raise ValueError(f"{where}: hours {row.hours!r} is not a count of days 1-31")
+        mean, std = (pd.to_numeric(v, errors="coerce")
+                     for v in (row.mean_kg_per_mwh, row.std_kg_per_mwh))
+        if not (np.isfinite(mean) and np.isfinite(std) and std >= 0):
+            raise ValueError(f"{where}: mean {row.mean_kg_per_mwh!r} / std "
+                             f"{row.std_kg_per_mwh!r} is not a rate and a deviation >= 0")
+        cell = out.setdefault(row.zone, {k: np.full((12, 24), np.nan)
+                                         for k in ("mean", "std", "hours")})
+        if np.isfinite(cell["mean"][int(month) - 1, int(hour)]):
+            raise ValueError(f"{where}: {row.zone} month {int(month)} hour {int(hour)} twice")
+        for key, value in (("mean", mean), ("std", std), ("hours", hours)):
+            cell[key][int(month) - 1, int(hour)] = value
+    for zone, cell in out.items():
+        if np.isnan(cell["mean"]).any():
+            raise ValueError(f"{path.name}: {zone} lacks {int(np.isnan(cell['mean']).sum())} "
+                             "of its 288 month x hour cells")
+    return out
+
+
+def _correlation(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson correlation of two series; NaN where either does not vary."""
+    if np.ptp(x) == 0 or np.ptp(y) == 0:
+        return np.nan
+    return float(np.corrcoef(x, y)[0, 1])
+
+
+def daily_profiles(zone_ids: list[str], cells: dict[str, np.ndarray],
+                   avert: dict[str, dict[str, np.ndarray]]
+                   ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per zone of ``avert``: the model's and AVERT's daily profiles of the marginal factor,
+    (24,) kg/MWh by UTC hour: each hour's mean over the months weighted by their days (the
+    model's cells by 2024's days, AVERT's by its hours)."""
+    days = DAYS_PER_MONTH.astype(float)
+    return {z: ((cells["marginal_carbon"][:, :, zone_ids.index(z)] * days[:, None]).sum(axis=0)
+                / days.sum(),
+                (obs["mean"] * obs["hours"]).sum(axis=0) / obs["hours"].sum(axis=0))
+            for z, obs in avert.items()}
+
+
+def avert_timing(zone_ids: list[str], cells: dict[str, np.ndarray],
+                 avert: dict[str, dict[str, np.ndarray]]) -> pd.DataFrame:
+    """Per zone of ``avert``, when the model's marginal factor (``model_cells``) is dirty or
+    clean against AVERT's month x UTC-hour means: ``cell_correlation`` (Pearson over the 288
+    cells, NaN where the model's cells do not vary), AVERT's ``cell_ceiling`` (the correlation
+    a model equal to AVERT's true cell means would reach against its sampled means, the days
+    of a cell taken as independent: sqrt(1 - mean over the cells of std^2 / hours / variance
+    of the cell means)), the ``diurnal_correlation`` of the ``daily_profiles``, each profile's
+    cleanest and dirtiest UTC hour (NaN where the model's margin is the same at every hour
+    of each month) and spread
+    (dirtiest - cleanest, kg/MWh), and ``avert_saving_on_model_timing``: AVERT's rate at the
+    model's dirtiest hour minus at its cleanest, what moving a MWh from the one to the other
+    saves by AVERT's rates (kg/MWh; AVERT's own best is its spread). How sharp AVERT's timing
+    is: ``avert_profile_se``, the mean over the hours of the standard error of its profile
+    (sqrt(sum over months of hours x std^2) / the hour's hours, days independent), and
+    ``avert_near_cleanest`` / ``avert_near_dirtiest``, the hours (the extreme included) whose
+    profile is within two standard errors of the difference from the cleanest / dirtiest, and
+    whether the model's cleanest / dirtiest hour is one of them (``model_cleanest_near`` /
+    ``model_dirtiest_near``; False where the model's hours are NaN)."""
+    rows = []
+    for z, (m_day, a_day) in daily_profiles(zone_ids, cells, avert).items():
+        obs = avert[z]
+        model = cells["marginal_carbon"][:, :, zone_ids.index(z)]
+        noise = float((obs["std"] ** 2 / obs["hours"]).mean())
+        se = np.sqrt((obs["hours"] * obs["std"] ** 2).sum(axis=0)) / obs["hours"].sum(axis=0)
+        lo, hi = int(a_day.argmin()), int(a_day.argmax())
+        near_lo = a_day - a_day[lo] <= 2 * np.hypot(se, se[lo])
+        near_hi = a_day[hi] - a_day <= 2 * np.hypot(se, se[hi])
+        flat = bool((np.ptp(model, axis=1) == 0).all())
+        m_clean, m_dirty = (np.nan, np.nan) if flat else (int(m_day.argmin()),
+                                                          int(m_day.argmax()))
+        rows.append({"zone": z, "cell_correlation": _correlation(model.ravel(),
+                                                                 obs["mean"].ravel()),
+                     "cell_ceiling": float(np.sqrt(max(0.0, 1 - noise / obs["mean"].var()))),
+                     "diurnal_correlation": _correlation(m_day, a_day),
+                     "model_cleanest_utc": m_clean, "model_dirtiest_utc": m_dirty,
+                     "avert_cleanest_utc": lo, "avert_dirtiest_utc": hi,
+                     "model_spread": float(np.ptp(m_day)), "avert_spread": float(np.ptp(a_day)),
+                     "avert_profile_se": float(se.mean()),
+                     "avert_near_cleanest": int(near_lo.sum()),
+                     "avert_near_dirtiest": int(near_hi.sum()),
+                     "model_cleanest_near": not flat and bool(near_lo[m_clean]),
+                     "model_dirtiest_near": not flat and bool(near_hi[m_dirty]),
+                     "avert_saving_on_model_timing": (
+                         np.nan if flat else float(a_day[m_dirty] - a_day[m_clean]))})
+    return pd.DataFrame(rows)
+
+
+def avert_profiles_figure(zone_ids: list[str], cells: dict[str, np.ndarray],
+                          avert: dict[str, dict[str, np.ndarray]]) -> Figure:
+    """One panel per zone of ``avert``: the model's and AVERT's ``daily_profiles`` (kg/MWh)
+    against the UTC hour."""
+    from matplotlib.figure import Figure
+
+    profiles = daily_profiles(zone_ids, cells, avert)
+    fig = Figure(figsize=(12, 6.5), layout="constrained")
+    axes = fig.subplots(2, 3, sharex=True).ravel()
+    for ax, (z, (m_day, a_day)) in zip(axes, profiles.items(), strict=False):
+        ax.plot(range(24), m_day, "o-", ms=3, color="tab:blue", label="model (2024 cells)")
+        ax.plot(range(24), a_day, "s-", ms=3, color="tab:orange", label="EPA AVERT 2023")
+        ax.set_title(z, fontsize=10)
+        ax.set_xticks(range(0, 24, 3))
+        ax.grid(alpha=0.3)
+    for ax in axes[len(profiles):]:
+        ax.set_visible(False)
+    for ax in axes[::3]:
+        ax.set_ylabel("marginal CO2 (kg/MWh)")
+    for ax in axes[len(profiles) - 3:len(profiles)]:
+        ax.set_xlabel("UTC hour")
+        ax.xaxis.set_tick_params(labelbottom=True)
+    axes[0].legend(fontsize=8)
+    fig.suptitle("Daily profile of the marginal factor: each UTC hour's mean over the months")
+    return fig
+
+
 def main(argv: list[str] | None = None) -> int:
     """Write the validation tables (CSV) of the calibrated market and of offers at cost."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -322,7 +465,8 @@ def main(argv: list[str] | None = None) -> int:
                   "monthly": monthly_prices(zone_ids, cells),
                   "marginal": marginal_summary(zone_ids, cells),
                   "published": beside_published(zone_ids, cells),
-                  "generation_shares": generation_shares(zone_ids, cells)}
+                  "generation_shares": generation_shares(zone_ids, cells),
+                  "avert_timing": avert_timing(zone_ids, cells, avert_month_hours())}
         for key, table in tables.items():
             table.to_csv(args.out / f"{key}_{name}.csv", index=False)
             print(f"\n{key}, {name.replace('_', ' ')}:\n{table.round(2).to_string(index=False)}")
