@@ -181,6 +181,12 @@ def test_caveats_follow_the_scenarios_settings(write_scenario):
 
     assert set(MOVED_WATER_CAVEATS) == set(MOVED_WATER_RULES)
     assert "grid.moved_water" not in first
+    assert "Deferrable work" not in second  # SMALL has none
+    from dataclasses import replace
+
+    waiting = replace(technology, summary={**technology.summary, "work_arrived_mwh": 10.0})
+    assert ("Deferrable work in the scenario waits for the hours the model's marginal factor "
+            "and price are lowest") in " ".join(map(str, caveats([waiting])))
     assert ("Reservoir water moved between hours in the scenario: counted as 'displaced_unit' "
             f"(grid.moved_water: {MOVED_WATER_CAVEATS['displaced_unit']})") in second
     assert "One run per scenario with one seed" in first

@@ -331,6 +331,14 @@ def caveats(runs: list[Run], replicas: dict[str, list[Run]] | None = None) -> li
     for r in runs:
         if r.scenario.market.grid_response == "technology":
             rules.setdefault(r.scenario.grid.moved_water, []).append(r.label)
+    waits = [r.label for r in runs if r.summary.get("work_arrived_mwh", 0.0) > 0
+             and r.scenario.market.grid_response == "technology"]
+    if waits:
+        out.append(text(
+            "Deferrable work in ", who(waits), " waits for the hours the model's marginal "
+            "factor and price are lowest: its carbon effect rests on when the model's margin "
+            "is clean, which docs/grid.md compares hour by hour with EPA AVERT's observed "
+            "margins of the US zones (\"What serves an added MWh\")."))
     for rule, group in rules.items():
         out.append(text(
             "Reservoir water moved between hours in ", who(group), f": counted as {rule!r} "
