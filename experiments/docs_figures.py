@@ -494,13 +494,11 @@ def _published() -> str:
 def _us_regional() -> str:
     v = validation()
     zone_ids, cells = v.model_cells(True)
-    w = v.hour_weights().ravel()
     t = beside_published()
     t = t[t.source.isin(set(v.regional_us_factors().source))]
     lines = []
     for z, g in t.groupby("zone", sort=False):
-        techs = pd.Series(w).groupby(cells["marginal_technology"][:, :, zone_ids.index(z)]
-                                     .ravel()).sum().sort_values(ascending=False)
+        techs = v.marginal_shares(cells, zone_ids.index(z))
         on_margin = ", ".join(f"{k} {100 * s:.0f} %" for k, s in techs.items() if s >= 0.01)
         where = ("above every regional rate" if (g.deviation_pct > 0).all() else
                  "below every regional rate" if (g.deviation_pct < 0).all() else

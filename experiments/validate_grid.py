@@ -152,6 +152,13 @@ def observed(path: Path = HOURLY) -> tuple[pd.DatetimeIndex, dict[str, dict[str,
     return ts, out
 
 
+def _correlation(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson correlation of two series; NaN where either does not vary."""
+    if np.ptp(x) == 0 or np.ptp(y) == 0:
+        return np.nan
+    return float(np.corrcoef(x, y)[0, 1])
+
+
 def compare(zone_ids: list[str], cells: dict[str, np.ndarray], ts: pd.DatetimeIndex,
             obs: dict[str, dict[str, np.ndarray]]) -> pd.DataFrame:
     """Per zone and signal, model against observations hour by hour: means, correlation, mean
@@ -173,7 +180,7 @@ def compare(zone_ids: list[str], cells: dict[str, np.ndarray], ts: pd.DatetimeIn
             means = pd.Series(y).groupby(cell).transform("mean").to_numpy()
             ceiling = np.corrcoef(means, y)[0, 1]
             constant = np.ptp(x) == 0  # a model series with no variation has no correlation
-            corr = np.nan if constant else np.corrcoef(x, y)[0, 1]
+            corr = _correlation(x, y)
             rows.append({"zone": z, "signal": signal, "hours": int(ok.sum()),
                          "observed_mean": y.mean(), "model_mean": x.mean(),
                          "level_miss_pct": 100 * (x.mean() / y.mean() - 1),
@@ -270,6 +277,14 @@ def published_factors(path: Path = SHARED / "grid" / "marginal_emission_factors.
                            ignore_index=True)
 
 
+def marginal_shares(cells: dict[str, np.ndarray], j: int) -> pd.Series:
+    """Zone ``j``'s share of the year's hours (the month x hour cells weighted by their hours)
+    by the technology on its margin, largest first."""
+    return (pd.Series(hour_weights().ravel()).groupby(cells["marginal_technology"][:, :, j]
+                                                     .ravel()).sum()
+            .sort_values(ascending=False))
+
+
 def marginal_summary(zone_ids: list[str], cells: dict[str, np.ndarray]) -> pd.DataFrame:
     """Per zone: the model's annual mean marginal emission factor (kg/MWh, hours of the month x
     hour cells), the most frequent marginal technology and its share of hours, the share of
@@ -278,8 +293,7 @@ def marginal_summary(zone_ids: list[str], cells: dict[str, np.ndarray]) -> pd.Da
     w = hour_weights().ravel()
     rows = []
     for j, z in enumerate(zone_ids):
-        techs = cells["marginal_technology"][:, :, j].ravel()
-        share = pd.Series(w).groupby(techs).sum().sort_values(ascending=False)
+        share = marginal_shares(cells, j)
         markup = cells["markup"][:, :, j].ravel()
         base = cells["base_price"][:, :, j].ravel()
         rows.append({"zone": z,
@@ -354,13 +368,6 @@ def avert_month_hours(path: Path = AVERT_HOURS) -> dict[str, dict[str, np.ndarra
             raise ValueError(f"{path.name}: {zone} lacks {int(np.isnan(cell['mean']).sum())} "
                              "of its 288 month x hour cells")
     return out
-
-
-def _correlation(x: np.ndarray, y: np.ndarray) -> float:
-    """Pearson correlation of two series; NaN where either does not vary."""
-    if np.ptp(x) == 0 or np.ptp(y) == 0:
-        return np.nan
-    return float(np.corrcoef(x, y)[0, 1])
 
 
 def daily_profiles(zone_ids: list[str], cells: dict[str, np.ndarray],

@@ -14,7 +14,6 @@ paths as the scenario file writes them (docs/scenarios.md).
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import fields, is_dataclass
 from typing import Any
 
@@ -105,8 +104,8 @@ _UNSET = object()  # a key one table gives and the other does not
 def _value(value: Any, path: str) -> str:
     """A value with the unit the nearest name on its path states."""
     if value is _UNSET:
-        return f"not set: {_UNSET_MEANS[path.rsplit('.', 1)[0]]}" \
-            if path.rsplit(".", 1)[0] in _UNSET_MEANS else "not set"
+        table = path.rsplit(".", 1)[0]
+        return f"not set: {_UNSET_MEANS[table]}" if table in _UNSET_MEANS else "not set"
     if is_dataclass(value):
         return "set"
     unit = next((u for u in map(unit_of, reversed(path.split("."))) if u), "")
@@ -223,26 +222,25 @@ def _operators(a: tuple, b: tuple) -> list[str]:
                     if not _same(ga, gb):
                         changes.setdefault(f"operators.classes.{g.name}", []).append(
                             (key, ga, gb))
+    def where(path: str, made: list[tuple[str, Any, Any]]) -> str:
+        classes = f"{len(made)} classes of " if ".classes" in path else ""
+        return f"{classes}{len({m[0] for m in made})} of {len(ea)} listed operators"
+
     for path, made in changes.items():
-        n_ops = len({m[0] for m in made})
-        where = (f"{len(made)} classes of " if ".classes" in path else "") + \
-            f"{n_ops} of {len(ea)} listed operators"
         if path.startswith("operators.classes:"):
-            out.append(f"{path} {where}")
+            out.append(f"{path} {where(path, made)}")
             continue
-        values = Counter((_value(m[1], path), _value(m[2], path)) for m in made)
+        by_values: dict[tuple[str, str], list[tuple[str, Any, Any]]] = {}
+        for m in made:
+            by_values.setdefault((_value(m[1], path), _value(m[2], path)), []).append(m)
         ratios = {m[2] / m[1] for m in made if _number(m[1]) and _number(m[2]) and m[1] != 0}
-        if len(values) <= _FEW:
-            for (old, new), n in values.items():
-                ops = len({m[0] for m in made if (_value(m[1], path), _value(m[2], path))
-                           == (old, new)})
-                where = (f"{n} classes of " if ".classes" in path else "") + \
-                    f"{ops} of {len(ea)} listed operators"
-                out.append(f"{path} = {new} (baseline {old}) in {where}")
+        if len(by_values) <= _FEW:
+            out += [f"{path} = {new} (baseline {old}) in {where(path, same)}"
+                    for (old, new), same in by_values.items()]
         elif len(ratios) == 1 and len(made) == sum(_number(m[1]) and m[1] != 0 for m in made):
-            out.append(f"{path} x {show(ratios.pop())} in {where}")
+            out.append(f"{path} x {show(ratios.pop())} in {where(path, made)}")
         else:
-            out.append(f"{path} changed in {where}")
+            out.append(f"{path} changed in {where(path, made)}")
     return out
 
 
